@@ -1,0 +1,98 @@
+/**
+ * Cholesky factorization A = L Lᵀ of a symmetric positive definite n×n matrix, in place.
+ *
+ * Only the lower triangle of A is read; on success it is overwritten by L (the strict upper triangle
+ * is left untouched, so callers that need A again must keep a copy). The row-oriented
+ * (Cholesky–Banachiewicz) order makes every inner loop a dot product of two contiguous rows, which is
+ * what a JIT-compiled scalar loop does best on row-major storage.
+ */
+
+/** Returned by {@link cholesky} on success. Any other value is the 0-based pivot that failed. */
+export const FACTOR_OK = -1;
+
+/**
+ * Factor in place. Returns FACTOR_OK, or the index j of the first pivot that was not positive (or not
+ * finite): the leading j×j block was positive definite, the (j+1)×(j+1) block is not. A failure never
+ * leaves NaN in L's already-factored rows; rows ≥ j are unspecified.
+ *
+ * `shift` is added to the diagonal before factoring (a Levenberg / proximal regularisation without a
+ * copy of the matrix).
+ */
+export function cholesky(a: Float64Array, off: number, n: number, shift = 0): number {
+  for (let i = 0; i < n; i++) {
+    const ri = off + i * n;
+    for (let j = 0; j < i; j++) {
+      const rj = off + j * n;
+      let s = a[ri + j];
+      for (let k = 0; k < j; k++) s -= a[ri + k] * a[rj + k];
+      a[ri + j] = s / a[rj + j];
+    }
+    let d = a[ri + i] + shift;
+    for (let k = 0; k < i; k++) d -= a[ri + k] * a[ri + k];
+    if (!(d > 0) || !Number.isFinite(d)) return i;
+    a[ri + i] = Math.sqrt(d);
+  }
+  return FACTOR_OK;
+}
+
+/** Solve L y = b in place (b ← L⁻¹ b), L lower triangular from {@link cholesky}. */
+export function forwardSubst(l: Float64Array, off: number, n: number, b: Float64Array, bOff: number): void {
+  for (let i = 0; i < n; i++) {
+    const ri = off + i * n;
+    let s = b[bOff + i];
+    for (let k = 0; k < i; k++) s -= l[ri + k] * b[bOff + k];
+    b[bOff + i] = s / l[ri + i];
+  }
+}
+
+/** Solve Lᵀ x = y in place (y ← L⁻ᵀ y). Row-oriented: each solved xᵢ is swept out of the rows above. */
+export function backSubstT(l: Float64Array, off: number, n: number, b: Float64Array, bOff: number): void {
+  for (let i = n - 1; i >= 0; i--) {
+    const ri = off + i * n;
+    const xi = b[bOff + i] / l[ri + i];
+    b[bOff + i] = xi;
+    for (let k = 0; k < i; k++) b[bOff + k] -= l[ri + k] * xi;
+  }
+}
+
+/** Solve A x = b in place with A = L Lᵀ already factored. */
+export function choleskySolve(l: Float64Array, off: number, n: number, b: Float64Array, bOff: number): void {
+  forwardSubst(l, off, n, b, bOff);
+  backSubstT(l, off, n, b, bOff);
+}
+
+/**
+ * Solve A X = B in place for m right-hand sides stored as the rows of B ([m, n] row-major, i.e. Bᵀ):
+ * each row is one right-hand side. Used by Riccati/Schur steps that need L⁻¹ times a block.
+ */
+export function choleskySolveRows(
+  l: Float64Array, off: number, n: number, b: Float64Array, bOff: number, m: number,
+): void {
+  for (let r = 0; r < m; r++) choleskySolve(l, off, n, b, bOff + r * n);
+}
+
+/**
+ * Batched factorization of [B, n, n] in place. `status[b]` receives FACTOR_OK or the failing pivot.
+ * Returns the number of elements that failed.
+ */
+export function choleskyBatched(a: Float64Array, batch: number, n: number, status: Int32Array, shift = 0): number {
+  let failed = 0;
+  const nn = n * n;
+  for (let b = 0; b < batch; b++) {
+    const s = cholesky(a, b * nn, n, shift);
+    status[b] = s;
+    if (s !== FACTOR_OK) failed++;
+  }
+  return failed;
+}
+
+/** Batched solve of [B, n] right-hand sides against [B, n, n] factors (skips failed elements). */
+export function choleskySolveBatched(
+  l: Float64Array, batch: number, n: number, rhs: Float64Array, status?: Int32Array,
+): void {
+  const nn = n * n;
+  for (let b = 0; b < batch; b++) {
+    if (status && status[b] !== FACTOR_OK) continue;
+    choleskySolve(l, b * nn, n, rhs, b * n);
+  }
+}
