@@ -6,6 +6,8 @@ import { readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { CliCommand } from './command.js';
+// Registers tfjs gradient configs before any command module touches tfjs.
+import '../tf/tf.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 

@@ -4,8 +4,7 @@
  * loads: tensorflow (tfjs-node-gpu, then tfjs-node; optional dependencies that cannot be installed on
  * every machine), then wasm, then cpu. The choice is always reported, never silent.
  */
-import * as tf from '@tensorflow/tfjs-core';
-import '@tensorflow/tfjs-backend-cpu';
+import { tf } from './tf.js';
 
 export type BackendName = 'cpu' | 'wasm' | 'tensorflow';
 

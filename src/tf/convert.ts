@@ -1,5 +1,5 @@
 /** Conversions across the tfjs boundary: tfjs holds float32, the solvers float64. */
-import * as tf from '@tensorflow/tfjs-core';
+import { tf } from './tf.js';
 
 /** Reads a tensor into a new Float64Array (synchronously: layers run inside tf.customGrad). */
 export function toF64(t: tf.Tensor): Float64Array {

@@ -1,5 +1,5 @@
 import { createRequire } from 'node:module';
-import * as tf from '@tensorflow/tfjs-core';
+import { tf } from '../../tf/tf.js';
 import { initBackend } from '../../tf/backend.js';
 import type { CliCommand } from '../command.js';
 
