@@ -1,0 +1,141 @@
+/**
+ * `npm run bench -- linalg`: batched float64 factor + solve against a same-run batched matmul.
+ *
+ * For a batch [1024, n, n], n ∈ {6, 12, 24, 48}: Cholesky factor + one solve, LU factor + one solve,
+ * and C = A·B per element. Flop counts (the conventional leading terms): Cholesky n³/3 + 2n² (forward
+ * and back substitution), LU 2n³/3 + 2n², matmul 2n³. Factorizations work in place, so each timed call
+ * first restores the input (a memcpy of the batch); that restore is timed separately and subtracted
+ * for the headline rate (`gflops`), and kept in for `gflopsGross`. Each figure is the median of several
+ * samples after warm-up; a sample repeats the call until it lasts ≥ 25 ms. The machine is shared, so
+ * treat the numbers as ±20 %.
+ */
+import type { BenchResult } from './run.js';
+import {
+  FACTOR_OK, choleskyBatched, choleskySolveBatched, luFactorBatched, luSolveBatched, matmul,
+} from '../src/linalg/index.js';
+import { createRng, randn } from '../test/helpers/random.js';
+
+const BATCH = 1024;
+const SIZES = [6, 12, 24, 48];
+const SAMPLES = 7;
+const WARMUP = 2;
+const MIN_SAMPLE_MS = 25;
+
+/** Median seconds per call of `fn`. */
+function timePerCall(fn: () => void): number {
+  let reps = 1;
+  for (;;) { // calibrate the repetitions per sample
+    const t0 = performance.now();
+    for (let r = 0; r < reps; r++) fn();
+    if (performance.now() - t0 >= MIN_SAMPLE_MS) break;
+    reps *= 2;
+  }
+  const samples: number[] = [];
+  for (let s = 0; s < WARMUP + SAMPLES; s++) {
+    const t0 = performance.now();
+    for (let r = 0; r < reps; r++) fn();
+    if (s >= WARMUP) samples.push((performance.now() - t0) / 1e3 / reps);
+  }
+  samples.sort((x, y) => x - y);
+  return samples[samples.length >> 1];
+}
+
+/** A batch of well-conditioned SPD matrices M Mᵀ / n + I. */
+function spdBatch(seed: number, n: number): Float64Array {
+  const m = randn(createRng(seed), BATCH * n * n), a = new Float64Array(BATCH * n * n);
+  for (let b = 0, o = 0; b < BATCH; b++, o += n * n)
+    for (let i = 0; i < n; i++)
+      for (let j = 0; j < n; j++) {
+        let s = i === j ? 1 : 0;
+        for (let k = 0; k < n; k++) s += (m[o + i * n + k] * m[o + j * n + k]) / n;
+        a[o + i * n + j] = s;
+      }
+  return a;
+}
+
+/** Largest ‖b − A x‖∞ / (‖A‖∞‖x‖∞ + ‖b‖∞) over the batch: the benchmark also checks what it times. */
+function worstBackwardError(a: Float64Array, x: Float64Array, rhs: Float64Array, n: number): number {
+  let worst = 0;
+  for (let b = 0; b < BATCH; b++) {
+    const o = b * n * n, v = b * n;
+    let r = 0, an = 0, xn = 0, bn = 0;
+    for (let i = 0; i < n; i++) {
+      let s = rhs[v + i], row = 0;
+      for (let j = 0; j < n; j++) { s -= a[o + i * n + j] * x[v + j]; row += Math.abs(a[o + i * n + j]); }
+      r = Math.max(r, Math.abs(s)); an = Math.max(an, row);
+      xn = Math.max(xn, Math.abs(x[v + i])); bn = Math.max(bn, Math.abs(rhs[v + i]));
+    }
+    const e = r / (an * xn + bn);
+    if (!(e <= worst)) worst = e;
+  }
+  return worst;
+}
+
+interface Row { n: number; kernel: string; ms: number; gflops: number; gflopsGross: number; ratioToMatmul: number; ratioGross: number; }
+
+function benchSize(n: number): { rows: Row[]; backwardError: Record<string, number> } {
+  const nn = n * n;
+  const spd = spdBatch(1000 + n, n);
+  const gen = randn(createRng(2000 + n), BATCH * nn);
+  const rhs = randn(createRng(3000 + n), BATCH * n);
+  const work = new Float64Array(BATCH * nn), x = new Float64Array(BATCH * n);
+  const piv = new Int32Array(BATCH * n), status = new Int32Array(BATCH);
+  const bMat = randn(createRng(4000 + n), BATCH * nn), cMat = new Float64Array(BATCH * nn);
+
+  const restoreSpd = () => { work.set(spd); x.set(rhs); };
+  const restoreGen = () => { work.set(gen); x.set(rhs); };
+  const cholStep = () => { restoreSpd(); choleskyBatched(work, BATCH, n, status); choleskySolveBatched(work, BATCH, n, x, status); };
+  const luStep = () => { restoreGen(); luFactorBatched(work, BATCH, n, piv, status); luSolveBatched(work, BATCH, n, piv, x, status); };
+  const mmStep = () => { for (let b = 0; b < BATCH; b++) matmul(gen, b * nn, bMat, b * nn, cMat, b * nn, n, n, n); };
+
+  const tMatmul = timePerCall(mmStep);
+  const tRestore = timePerCall(restoreSpd);
+  const tChol = timePerCall(cholStep);
+  const tLu = timePerCall(luStep);
+
+  const backwardError: Record<string, number> = {};
+  cholStep();
+  if (status.some((s) => s !== FACTOR_OK)) throw new Error(`bench linalg: Cholesky failed on an SPD batch (n=${n})`);
+  backwardError.cholesky = worstBackwardError(spd, x, rhs, n);
+  luStep();
+  if (status.some((s) => s !== FACTOR_OK)) throw new Error(`bench linalg: LU reported a singular matrix (n=${n})`);
+  backwardError.lu = worstBackwardError(gen, x, rhs, n);
+
+  const mmRate = (BATCH * 2 * n ** 3) / tMatmul / 1e9;
+  const row = (kernel: string, flops: number, t: number, restore: number): Row => {
+    const net = Math.max(t - restore, 1e-12), gflops = (BATCH * flops) / net / 1e9, gross = (BATCH * flops) / t / 1e9;
+    return {
+      n, kernel, ms: +(t * 1e3).toFixed(3), gflops: +gflops.toFixed(3), gflopsGross: +gross.toFixed(3),
+      ratioToMatmul: +(gflops / mmRate).toFixed(3), ratioGross: +(gross / mmRate).toFixed(3),
+    };
+  };
+  return {
+    rows: [
+      row('matmul', 2 * n ** 3, tMatmul, 0),
+      row('cholesky+solve', n ** 3 / 3 + 2 * n * n, tChol, tRestore),
+      row('lu+solve', (2 * n ** 3) / 3 + 2 * n * n, tLu, tRestore),
+    ],
+    backwardError,
+  };
+}
+
+export async function run(): Promise<BenchResult> {
+  const table: Row[] = [];
+  const checks: Record<number, Record<string, number>> = {};
+  for (const n of SIZES) {
+    const r = benchSize(n);
+    table.push(...r.rows);
+    checks[n] = r.backwardError;
+  }
+  const goal = table
+    .filter((r) => r.n >= 24 && r.kernel !== 'matmul')
+    .map((r) => ({ n: r.n, kernel: r.kernel, ratio: r.ratioToMatmul, meets50pct: r.ratioToMatmul >= 0.5 }));
+  return {
+    table,
+    settings: { batch: BATCH, sizes: SIZES, samples: SAMPLES, warmup: WARMUP, minSampleMs: MIN_SAMPLE_MS },
+    flops: { matmul: '2n^3', cholesky: 'n^3/3 + 2n^2', lu: '2n^3/3 + 2n^2' },
+    note: 'gflops excludes the per-call restore of the input batch (timed separately); gflopsGross includes it. ratio = factorization rate / same-run matmul rate.',
+    worstBackwardError: checks,
+    goal,
+  };
+}
