@@ -1,0 +1,502 @@
+/**
+ * Forward pass for linear dynamics: a primal–dual interior-point method (Mehrotra predictor–corrector)
+ * whose Newton systems are LQ problems solved by the Riccati recursion (riccati.ts), batched over B.
+ *
+ * Unknowns per element: the plan τ [T, n], dynamics multipliers ν [T, nx], and for each constraint
+ * row r (gᵣ(τ) ≤ hᵣ) a slack s ≥ 0 and a multiplier λ ≥ 0. Soft rows add a penalised violation σ:
+ *   hard:  g + s − h = 0
+ *   L2:    g + s − h − σ = 0 with ρσ = λ (σ eliminated: the row is regularised by λ/ρ)
+ *   L1:    g + s − h − σ = 0, σ ≥ 0 with multiplier ρ − λ ≥ 0 (so 0 ≤ λ ≤ ρ)
+ * Eliminating (s, σ, λ) from the Newton equations leaves, per row, dλ = W (∇gᵀdτ + r̃) with
+ * W = 1 / (s/λ [+ 1/ρ | + σ/(ρ−λ)]), i.e. the condensed LQ problem with Hₜ = sym(Cₜ) + Σ W∇g∇gᵀ.
+ * Solving that LQ problem for the *new* iterate (not the step) keeps the dynamics exactly satisfied
+ * at every iterate, since convex combinations of dynamics-feasible plans are dynamics-feasible.
+ *
+ * The solver has explicit state: {@link mpcInit} builds it (cold, or warm from a previous plan),
+ * {@link mpcStep} does one iteration on every unfinished element, {@link mpcSolve} loops. All arrays
+ * are allocated in init; an iteration allocates nothing.
+ */
+import type { SolveStatus } from '../common/status.js';
+import { FACTOR_OK } from '../linalg/cholesky.js';
+import { type MpcProblem, off, rowValue, stageObjective, SOFT_L1, SOFT_L2, SOFT_NONE } from './problem.js';
+import { type RiccatiWorkspace, riccatiFactor, riccatiSolve, riccatiWorkspace } from './riccati.js';
+import { polishElement } from './polish.js';
+
+export interface MpcOptions {
+  /** Iteration cap of the interior point (default 50). */
+  maxIter?: number;
+  /** Relative tolerance on primal residual, dual residual and complementarity (default 1e-9). */
+  tol?: number;
+  /** Active-set polishing (default true): makes plans and gradients exact to round-off. */
+  polish?: boolean;
+  /** Polishing is first tried once the mean complementarity falls below this (default 1e-5, relative). */
+  polishMu?: number;
+  /** Augmented-Lagrangian penalty of the polishing solve, relative to the cost scale (default 1e6). */
+  polishPenalty?: number;
+}
+
+export interface WarmStart {
+  /** Controls [B, T, nu] of a previous solution (already shifted for online use). */
+  u: Float64Array;
+  /** Row multipliers [B, T, m] of the previous solution (optional). */
+  lam?: Float64Array;
+}
+
+/** Row classification after polishing (used by the backward pass). */
+export const ROW_INACTIVE = 0, ROW_EQUALITY = 1, ROW_L2_ACTIVE = 2, ROW_L1_VIOLATED = 3;
+
+export interface MpcSolverState {
+  pr: MpcProblem;
+  opts: Required<MpcOptions>;
+  ws: RiccatiWorkspace;
+  /** Plans [B, T, n] (x₀ in the first nx entries of each plan) and multipliers ν [B, T, nx]. */
+  tau: Float64Array;
+  nu: Float64Array;
+  /** Row slacks, multipliers and soft violations [B, T, m]. */
+  s: Float64Array;
+  lam: Float64Array;
+  sig: Float64Array;
+  /** Condensing weights of the last factorization [B, T, m]. */
+  W: Float64Array;
+  /** Row classification at the returned point [B, T, m] (see ROW_*). */
+  rowState: Uint8Array;
+  /** Penalty used by the polishing factorization, per element. */
+  polishW: Float64Array;
+  iterations: Int32Array;
+  status: SolveStatus[];
+  done: Uint8Array;
+  polished: Uint8Array;
+  primalRes: Float64Array;
+  dualRes: Float64Array;
+  gap: Float64Array;
+  /** Scales: 1 + max|c|, 1 + max|h| per element (tolerances are relative to them). */
+  scaleC: Float64Array;
+  scaleH: Float64Array;
+  /** Scratch for one element. */
+  sc: {
+    q: Float64Array; tauN: Float64Array; nuN: Float64Array; dtau: Float64Array; dnu: Float64Array;
+    dtauA: Float64Array; dnuA: Float64Array;
+    rp: Float64Array; rc1: Float64Array; rc2: Float64Array;
+    dl: Float64Array; ds: Float64Array; dsg: Float64Array; dlA: Float64Array; dsA: Float64Array; dsgA: Float64Array;
+  };
+}
+
+const DEFAULTS: Required<MpcOptions> = { maxIter: 50, tol: 1e-9, polish: true, polishMu: 1e-5, polishPenalty: 1e6 };
+
+export function mpcInit(pr: MpcProblem, options: MpcOptions = {}, warm?: WarmStart): MpcSolverState {
+  const opts = { ...DEFAULTS, ...options };
+  const { B, T, nx, n } = pr, m = pr.rows.m, Tm = T * m;
+  const st: MpcSolverState = {
+    pr, opts, ws: riccatiWorkspace(B, T, nx, pr.nu),
+    tau: new Float64Array(B * T * n), nu: new Float64Array(B * T * nx),
+    s: new Float64Array(B * Tm), lam: new Float64Array(B * Tm), sig: new Float64Array(B * Tm),
+    W: new Float64Array(B * Tm), rowState: new Uint8Array(B * Tm), polishW: new Float64Array(B),
+    iterations: new Int32Array(B), status: new Array<SolveStatus>(B).fill('max_iter'),
+    done: new Uint8Array(B), polished: new Uint8Array(B),
+    primalRes: new Float64Array(B), dualRes: new Float64Array(B), gap: new Float64Array(B),
+    scaleC: new Float64Array(B), scaleH: new Float64Array(B),
+    sc: {
+      q: new Float64Array(T * n), tauN: new Float64Array(T * n), nuN: new Float64Array(T * nx),
+      dtau: new Float64Array(T * n), dnu: new Float64Array(T * nx), dtauA: new Float64Array(T * n), dnuA: new Float64Array(T * nx),
+      rp: new Float64Array(Tm), rc1: new Float64Array(Tm), rc2: new Float64Array(Tm),
+      dl: new Float64Array(Tm), ds: new Float64Array(Tm), dsg: new Float64Array(Tm),
+      dlA: new Float64Array(Tm), dsA: new Float64Array(Tm), dsgA: new Float64Array(Tm),
+    },
+  };
+  for (let b = 0; b < B; b++) initElement(st, b, warm);
+  return st;
+}
+
+/** Starting point: a dynamics-feasible rollout (of u = 0 or the warm controls), slacks and multipliers pushed off the boundary. */
+function initElement(st: MpcSolverState, b: number, warm?: WarmStart): void {
+  const pr = st.pr, { T, nx, nu, n } = pr, m = pr.rows.m, rows = pr.rows;
+  const to = b * T * n;
+  let sc = 0, sh = 0;
+  for (let t = 0; t < T; t++) {
+    const co = off(pr.c, b, t);
+    for (let i = 0; i < n; i++) sc = Math.max(sc, Math.abs(pr.c.data[co + i]));
+    const co2 = off(pr.C, b, t);
+    for (let i = 0; i < n * n; i++) sc = Math.max(sc, Math.abs(pr.C.data[co2 + i]) * 1e-3);
+  }
+  for (let i = 0; i < T * m; i++) if (pr.act[b * T * m + i]) sh = Math.max(sh, Math.abs(pr.h[b * T * m + i]));
+  st.scaleC[b] = 1 + sc; st.scaleH[b] = 1 + sh;
+  // rollout
+  for (let i = 0; i < nx; i++) st.tau[to + i] = pr.x0[b * nx + i];
+  for (let t = 0; t < T; t++) {
+    const o = to + t * n;
+    for (let j = 0; j < nu; j++) st.tau[o + nx + j] = warm ? warm.u[(b * T + t) * nu + j] : 0;
+    if (t < T - 1) {
+      const fo = off(pr.F, b, t), eo = off(pr.f, b, t);
+      for (let i = 0; i < nx; i++) {
+        let s = pr.f.data[eo + i];
+        for (let j = 0; j < n; j++) s += pr.F.data[fo + i * n + j] * st.tau[o + j];
+        st.tau[o + n + i] = s;
+      }
+    }
+  }
+  st.nu.fill(0, b * T * nx, (b + 1) * T * nx);
+  const floor = warm ? 1e-2 : 1;
+  for (let t = 0; t < T; t++) for (let r = 0; r < m; r++) {
+    const k = (b * T + t) * m + r;
+    st.rowState[k] = ROW_INACTIVE;
+    if (!pr.act[k]) { st.s[k] = 1; st.lam[k] = 0; st.sig[k] = 0; st.W[k] = 0; continue; }
+    const g = rowValue(pr, b, t, r, st.tau, to + t * n);
+    const slack = pr.h[k] - g;
+    const soft = rows.soft[r], rho = rows.rho[r];
+    let lam = warm?.lam ? Math.max(warm.lam[k], floor) : 1;
+    if (soft === SOFT_L1) lam = Math.min(Math.max(lam, 0.01 * rho), 0.5 * rho);
+    st.lam[k] = lam;
+    if (soft === SOFT_L1) {
+      st.s[k] = Math.max(slack, floor);
+      st.sig[k] = Math.max(-slack, floor);
+    } else {
+      st.s[k] = Math.max(slack, floor);
+      st.sig[k] = 0;
+    }
+  }
+  st.iterations[b] = 0; st.done[b] = 0; st.polished[b] = 0; st.status[b] = 'max_iter';
+  if (pr.rows.m === 0 || activeRows(st, b) === 0) {
+    // unconstrained: one LQ solve is the answer
+    const okf = riccatiFactor(st.ws, pr, b, null);
+    if (okf !== FACTOR_OK) { finish(st, b, 'numerical_error'); return; }
+    const q = st.sc.q;
+    for (let t = 0; t < T; t++) { const co = off(pr.c, b, t); for (let i = 0; i < n; i++) q[t * n + i] = pr.c.data[co + i]; }
+    riccatiSolve(st.ws, pr, b, q, 0, null, 0, pr.x0, b * nx, st.tau, to, st.nu, b * T * nx);
+    st.iterations[b] = 1;
+    st.W.fill(0, b * T * m, (b + 1) * T * m);
+    finish(st, b, 'optimal');
+    st.polished[b] = 1;
+  }
+}
+
+function activeRows(st: MpcSolverState, b: number): number {
+  const m = st.pr.rows.m, T = st.pr.T;
+  let c = 0;
+  for (let i = 0; i < T * m; i++) c += st.pr.act[b * T * m + i];
+  return c;
+}
+
+function finish(st: MpcSolverState, b: number, status: SolveStatus): void {
+  st.status[b] = status;
+  st.done[b] = 1;
+}
+
+/** q += coeff·∇gᵣ for row r of stage (b, t), q at `qo` (an n-vector). */
+export function addRowGrad(pr: MpcProblem, b: number, t: number, r: number, coeff: number, q: Float64Array, qo: number): void {
+  const rows = pr.rows;
+  if (rows.kind[r] === 0) { q[qo + rows.idx[r]] += coeff * rows.sign[r]; return; }
+  const G = pr.G!, go = off(G, b, t) + rows.idx[r] * pr.n;
+  for (let j = 0; j < pr.n; j++) q[qo + j] += coeff * G.data[go + j];
+}
+
+/**
+ * Primal residual (rows), dual residual (stationarity) and mean complementarity at the current
+ * iterate of element b; fills sc.rp. Returns μ.
+ */
+function residuals(st: MpcSolverState, b: number): number {
+  const pr = st.pr, { T, nx, n } = pr, m = pr.rows.m, rows = pr.rows, sc = st.sc;
+  const to = b * T * n, no = b * T * nx;
+  let mu = 0, cnt = 0, rpMax = 0;
+  for (let t = 0; t < T; t++) for (let r = 0; r < m; r++) {
+    const k = (b * T + t) * m + r, i = t * m + r;
+    if (!pr.act[k]) { sc.rp[i] = 0; continue; }
+    const g = rowValue(pr, b, t, r, st.tau, to + t * n);
+    let rp = g + st.s[k] - pr.h[k];
+    const soft = rows.soft[r];
+    if (soft === SOFT_L1) { rp -= st.sig[k]; mu += st.sig[k] * (rows.rho[r] - st.lam[k]); cnt++; }
+    else if (soft === SOFT_L2) rp -= st.lam[k] / rows.rho[r];
+    sc.rp[i] = rp;
+    mu += st.s[k] * st.lam[k]; cnt++;
+    rpMax = Math.max(rpMax, Math.abs(rp));
+  }
+  st.primalRes[b] = rpMax;
+  st.dualRes[b] = stationarity(st, b, st.tau, to, st.nu, no, st.lam, b * T * m, sc.q);
+  mu = cnt ? mu / cnt : 0;
+  st.gap[b] = mu;
+  return mu;
+}
+
+/**
+ * ‖sym(C)τ + c + Σ λ∇g + Fᵀν − [ν_prev; 0]‖∞ (into `work` [T, n]); the x₀ block is excluded since
+ * x₀ is data (its row only defines ν₋₁).
+ */
+export function stationarity(
+  st: MpcSolverState, b: number, tau: Float64Array, to: number, nu: Float64Array, no: number,
+  lam: Float64Array, lo: number, work: Float64Array,
+): number {
+  const pr = st.pr, { T, nx, n } = pr, m = pr.rows.m;
+  let res = 0;
+  for (let t = 0; t < T; t++) {
+    const co = off(pr.C, b, t), cc = off(pr.c, b, t), C = pr.C.data, wo = t * n, tt = to + t * n;
+    for (let i = 0; i < n; i++) {
+      let s = pr.c.data[cc + i];
+      for (let j = 0; j < n; j++) s += 0.5 * (C[co + i * n + j] + C[co + j * n + i]) * tau[tt + j];
+      work[wo + i] = s;
+    }
+    for (let r = 0; r < m; r++) {
+      const k = (b * T + t) * m + r;
+      if (!pr.act[k]) continue;
+      const l = lam[lo + t * m + r];
+      if (l !== 0) addRowGrad(pr, b, t, r, l, work, wo);
+    }
+    if (t < T - 1) {
+      const fo = off(pr.F, b, t), F = pr.F.data, nn = no + (t + 1) * nx;
+      for (let l = 0; l < nx; l++) { const v = nu[nn + l]; for (let i = 0; i < n; i++) work[wo + i] += F[fo + l * n + i] * v; }
+    }
+    if (t > 0) for (let i = 0; i < nx; i++) work[wo + i] -= nu[no + t * nx + i];
+    for (let i = t === 0 ? nx : 0; i < n; i++) res = Math.max(res, Math.abs(work[wo + i]));
+  }
+  return res;
+}
+
+/**
+ * One Newton direction for element b with the factorization in st.ws and weights st.W.
+ * affine: complementarity targets 0 (predictor); otherwise σμ with the Mehrotra second-order term.
+ */
+function direction(st: MpcSolverState, b: number, affine: boolean, sigmaMu: number,
+  dtau: Float64Array, dnu: Float64Array, dl: Float64Array, ds: Float64Array, dsg: Float64Array): void {
+  const pr = st.pr, { T, nx, n } = pr, m = pr.rows.m, rows = pr.rows, sc = st.sc;
+  const to = b * T * n, no = b * T * nx, q = sc.q;
+  for (let t = 0; t < T; t++) {
+    const cc = off(pr.c, b, t);
+    for (let i = 0; i < n; i++) q[t * n + i] = pr.c.data[cc + i];
+    for (let r = 0; r < m; r++) {
+      const k = (b * T + t) * m + r, i = t * m + r;
+      if (!pr.act[k]) continue;
+      const s = st.s[k], l = st.lam[k], soft = rows.soft[r];
+      let rc1 = -s * l;
+      if (!affine) rc1 += sigmaMu - sc.dsA[i] * sc.dlA[i];
+      sc.rc1[i] = rc1;
+      let rt = sc.rp[i] + rc1 / l;
+      if (soft === SOFT_L1) {
+        const nv = rows.rho[r] - l, sg = st.sig[k];
+        let rc2 = -sg * nv;
+        if (!affine) rc2 += sigmaMu + sc.dsgA[i] * sc.dlA[i];
+        sc.rc2[i] = rc2;
+        rt -= rc2 / nv;
+      }
+      const g = rowValue(pr, b, t, r, st.tau, to + t * n);
+      // λ⁺ = λ + W(∇gᵀ(τ⁺ − τ) + r̃)  ⇒  linear term ∇g (λ + W (r̃ − g))
+      addRowGrad(pr, b, t, r, l + st.W[k] * (rt - g), q, t * n);
+      dl[i] = rt; // keep r̃ until τ⁺ is known
+    }
+  }
+  riccatiSolve(st.ws, pr, b, q, 0, null, 0, pr.x0, b * nx, sc.tauN, 0, sc.nuN, 0);
+  for (let i = 0; i < T * n; i++) dtau[i] = sc.tauN[i] - st.tau[to + i];
+  for (let i = 0; i < T * nx; i++) dnu[i] = sc.nuN[i] - st.nu[no + i];
+  for (let t = 0; t < T; t++) for (let r = 0; r < m; r++) {
+    const k = (b * T + t) * m + r, i = t * m + r;
+    if (!pr.act[k]) { dl[i] = 0; ds[i] = 0; dsg[i] = 0; continue; }
+    const gd = rowValue(pr, b, t, r, dtau, t * n);
+    const l = st.lam[k];
+    const d = st.W[k] * (gd + dl[i]);
+    dl[i] = d;
+    ds[i] = (sc.rc1[i] - st.s[k] * d) / l;
+    dsg[i] = rows.soft[r] === SOFT_L1 ? (sc.rc2[i] + st.sig[k] * d) / (rows.rho[r] - l) : 0;
+  }
+}
+
+/** Largest α ∈ (0, 1] keeping s, λ (and σ, ρ − λ for L1 rows) non-negative. */
+function maxStep(st: MpcSolverState, b: number, dl: Float64Array, ds: Float64Array, dsg: Float64Array): number {
+  const pr = st.pr, T = pr.T, m = pr.rows.m, rows = pr.rows;
+  let a = 1;
+  for (let t = 0; t < T; t++) for (let r = 0; r < m; r++) {
+    const k = (b * T + t) * m + r, i = t * m + r;
+    if (!pr.act[k]) continue;
+    if (ds[i] < 0) a = Math.min(a, -st.s[k] / ds[i]);
+    if (dl[i] < 0) a = Math.min(a, -st.lam[k] / dl[i]);
+    if (rows.soft[r] === SOFT_L1) {
+      if (dsg[i] < 0) a = Math.min(a, -st.sig[k] / dsg[i]);
+      if (dl[i] > 0) a = Math.min(a, (rows.rho[r] - st.lam[k]) / dl[i]);
+    }
+  }
+  return a;
+}
+
+/** Condensing weights W for the current iterate. */
+function weights(st: MpcSolverState, b: number): void {
+  const pr = st.pr, T = pr.T, m = pr.rows.m, rows = pr.rows;
+  for (let t = 0; t < T; t++) for (let r = 0; r < m; r++) {
+    const k = (b * T + t) * m + r;
+    if (!pr.act[k]) { st.W[k] = 0; continue; }
+    const s = st.s[k], l = st.lam[k];
+    let inv = s / l;
+    if (rows.soft[r] === SOFT_L2) inv += 1 / rows.rho[r];
+    else if (rows.soft[r] === SOFT_L1) inv += st.sig[k] / (rows.rho[r] - l);
+    st.W[k] = 1 / inv;
+  }
+}
+
+/**
+ * Farkas certificate of primal infeasibility from diverging multipliers: with (λ̂, ν̂) = (λ, ν)/‖λ‖,
+ * Σ∇gλ̂ + Fᵀν̂ − [ν̂_prev; 0] ≈ 0 and hᵀλ̂ − Σ fᵀν̂ − x₀ᵀν̂₋₁ < 0 prove that no plan satisfies the
+ * hard constraints (soft rows have bounded or regularised multipliers and never trigger this).
+ */
+function infeasibilityCertificate(st: MpcSolverState, b: number): boolean {
+  const pr = st.pr, { T, nx, n } = pr, m = pr.rows.m;
+  let lmax = 0;
+  for (let i = 0; i < T * m; i++) lmax = Math.max(lmax, st.lam[b * T * m + i]);
+  if (!(lmax > 1e6 * st.scaleC[b])) return false;
+  const work = st.sc.tauN;
+  let res = 0, val = 0;
+  for (let t = 0; t < T; t++) {
+    const wo = t * n;
+    for (let i = 0; i < n; i++) work[wo + i] = 0;
+    for (let r = 0; r < m; r++) {
+      const k = (b * T + t) * m + r;
+      if (!pr.act[k]) continue;
+      addRowGrad(pr, b, t, r, st.lam[k] / lmax, work, wo);
+      val += pr.h[k] * st.lam[k] / lmax;
+    }
+    const no = b * T * nx;
+    if (t < T - 1) {
+      const fo = off(pr.F, b, t), eo = off(pr.f, b, t);
+      for (let l = 0; l < nx; l++) {
+        const v = st.nu[no + (t + 1) * nx + l] / lmax;
+        val -= pr.f.data[eo + l] * v;
+        for (let i = 0; i < n; i++) work[wo + i] += pr.F.data[fo + l * n + i] * v;
+      }
+    }
+    for (let i = 0; i < nx; i++) work[wo + i] -= st.nu[no + t * nx + i] / lmax;
+    if (t === 0) for (let i = 0; i < nx; i++) val -= pr.x0[b * nx + i] * st.nu[no + i] / lmax;
+    for (let i = 0; i < n; i++) res = Math.max(res, Math.abs(work[wo + i]));
+  }
+  return res < 1e-6 && val < -1e-6;
+}
+
+/** One Mehrotra iteration on element b. */
+function iterateElement(st: MpcSolverState, b: number): void {
+  const pr = st.pr, { T, nx, n } = pr, m = pr.rows.m, rows = pr.rows, sc = st.sc;
+  const mu = residuals(st, b);
+  weights(st, b);
+  if (riccatiFactor(st.ws, pr, b, st.W) !== FACTOR_OK) { finish(st, b, 'numerical_error'); return; }
+  direction(st, b, true, 0, sc.dtauA, sc.dnuA, sc.dlA, sc.dsA, sc.dsgA);
+  const aA = maxStep(st, b, sc.dlA, sc.dsA, sc.dsgA);
+  let muA = 0, cnt = 0;
+  for (let t = 0; t < T; t++) for (let r = 0; r < m; r++) {
+    const k = (b * T + t) * m + r, i = t * m + r;
+    if (!pr.act[k]) continue;
+    muA += (st.s[k] + aA * sc.dsA[i]) * (st.lam[k] + aA * sc.dlA[i]); cnt++;
+    if (rows.soft[r] === SOFT_L1) { muA += (st.sig[k] + aA * sc.dsgA[i]) * (rows.rho[r] - st.lam[k] - aA * sc.dlA[i]); cnt++; }
+  }
+  muA /= cnt;
+  const sigma = Math.min(1, (muA / mu) ** 3);
+  direction(st, b, false, sigma * mu, sc.dtau, sc.dnu, sc.dl, sc.ds, sc.dsg);
+  const a = Math.min(1, 0.995 * maxStep(st, b, sc.dl, sc.ds, sc.dsg));
+  const to = b * T * n, no = b * T * nx;
+  for (let i = 0; i < T * n; i++) st.tau[to + i] += a * sc.dtau[i];
+  for (let i = 0; i < T * nx; i++) st.nu[no + i] += a * sc.dnu[i];
+  for (let t = 0; t < T; t++) for (let r = 0; r < m; r++) {
+    const k = (b * T + t) * m + r, i = t * m + r;
+    if (!pr.act[k]) continue;
+    st.s[k] += a * sc.ds[i]; st.lam[k] += a * sc.dl[i];
+    if (rows.soft[r] === SOFT_L1) st.sig[k] += a * sc.dsg[i];
+  }
+  st.iterations[b]++;
+}
+
+/** Checks convergence of element b (after an iteration); tries polishing when close. */
+function checkElement(st: MpcSolverState, b: number): void {
+  const mu = residuals(st, b);
+  const o = st.opts;
+  if (!Number.isFinite(mu) || !Number.isFinite(st.dualRes[b]) || !Number.isFinite(st.primalRes[b])) { finish(st, b, 'numerical_error'); return; }
+  const small = st.primalRes[b] <= 1e3 * o.tol * st.scaleH[b] && st.dualRes[b] <= 1e3 * o.tol * st.scaleC[b];
+  if (o.polish && small && mu <= o.polishMu * st.scaleC[b]) {
+    if (polishElement(st, b)) { st.polished[b] = 1; finish(st, b, 'optimal'); return; }
+  }
+  if (st.primalRes[b] <= o.tol * st.scaleH[b] && st.dualRes[b] <= o.tol * st.scaleC[b] && mu <= o.tol * st.scaleC[b]) {
+    classifyRows(st, b);
+    finish(st, b, 'optimal');
+    return;
+  }
+  if (infeasibilityCertificate(st, b)) { finish(st, b, 'primal_infeasible'); return; }
+  if (st.iterations[b] >= o.maxIter) { classifyRows(st, b); finish(st, b, 'max_iter'); }
+}
+
+/** Active-set guess of an unpolished point (λ > s), for the backward pass. */
+export function classifyRows(st: MpcSolverState, b: number): void {
+  const pr = st.pr, T = pr.T, m = pr.rows.m, rows = pr.rows;
+  for (let t = 0; t < T; t++) for (let r = 0; r < m; r++) {
+    const k = (b * T + t) * m + r;
+    let state = ROW_INACTIVE;
+    if (pr.act[k] && st.lam[k] > st.s[k]) {
+      if (rows.soft[r] === SOFT_NONE) state = ROW_EQUALITY;
+      else if (rows.soft[r] === SOFT_L2) state = ROW_L2_ACTIVE;
+      else state = rows.rho[r] - st.lam[k] > st.sig[k] ? ROW_EQUALITY : ROW_L1_VIOLATED;
+    }
+    st.rowState[k] = state;
+  }
+}
+
+/** One iteration on every unfinished element; returns the number still running. */
+export function mpcStep(st: MpcSolverState): number {
+  let running = 0;
+  for (let b = 0; b < st.pr.B; b++) {
+    if (st.done[b]) continue;
+    iterateElement(st, b);
+    if (!st.done[b]) checkElement(st, b);
+    if (!st.done[b]) running++;
+  }
+  return running;
+}
+
+export interface MpcSolution {
+  state: MpcSolverState;
+  status: SolveStatus[];
+  iterations: Int32Array;
+  objective: Float64Array;
+  /** [B, T, nx] and [B, T, nu]. */
+  x: Float64Array;
+  u: Float64Array;
+}
+
+/** Solves all B problems: init (cold or warm), iterate until every element has a status. */
+export function mpcSolve(pr: MpcProblem, options: MpcOptions = {}, warm?: WarmStart): MpcSolution {
+  const st = mpcInit(pr, options, warm);
+  // an element whose start is already converged (e.g. an exact warm start) is polished at once
+  for (let b = 0; b < pr.B; b++) if (!st.done[b]) { residuals(st, b); }
+  while (mpcStep(st) > 0) { /* iterate */ }
+  return collect(st);
+}
+
+/** Extracts x, u and objective (including soft-constraint penalties) from a finished state. */
+export function collect(st: MpcSolverState): MpcSolution {
+  const pr = st.pr, { B, T, nx, nu, n } = pr, m = pr.rows.m, rows = pr.rows;
+  const x = new Float64Array(B * T * nx), u = new Float64Array(B * T * nu), objective = new Float64Array(B);
+  for (let b = 0; b < B; b++) {
+    for (let t = 0; t < T; t++) {
+      const o = (b * T + t) * n;
+      for (let i = 0; i < nx; i++) x[(b * T + t) * nx + i] = st.tau[o + i];
+      for (let j = 0; j < nu; j++) u[(b * T + t) * nu + j] = st.tau[o + nx + j];
+    }
+    let J = stageObjective(pr, b, st.tau, b * T * n);
+    for (let t = 0; t < T; t++) for (let r = 0; r < m; r++) {
+      const k = (b * T + t) * m + r;
+      if (!pr.act[k] || rows.soft[r] === SOFT_NONE) continue;
+      const v = Math.max(0, rowValue(pr, b, t, r, st.tau, (b * T + t) * n) - pr.h[k]);
+      J += rows.soft[r] === SOFT_L1 ? rows.rho[r] * v : 0.5 * rows.rho[r] * v * v;
+    }
+    objective[b] = J;
+  }
+  return { state: st, status: st.status, iterations: st.iterations, objective, x, u };
+}
+
+/**
+ * Online warm start: the previous controls shifted by one step (the last one repeated) and the
+ * previous multipliers shifted the same way.
+ */
+export function shiftedWarmStart(prev: MpcSolution): WarmStart {
+  const st = prev.state, { B, T, nu } = st.pr, m = st.pr.rows.m;
+  const u = new Float64Array(B * T * nu), lam = new Float64Array(B * T * m);
+  for (let b = 0; b < B; b++) for (let t = 0; t < T; t++) {
+    const src = Math.min(t + 1, T - 1);
+    for (let j = 0; j < nu; j++) u[(b * T + t) * nu + j] = prev.u[(b * T + src) * nu + j];
+    for (let r = 0; r < m; r++) lam[(b * T + t) * m + r] = st.lam[(b * T + src) * m + r];
+  }
+  return { u, lam };
+}
+
+/** Training warm start: the previous epoch's solution as it is. */
+export function epochWarmStart(prev: MpcSolution): WarmStart {
+  return { u: Float64Array.from(prev.u), lam: Float64Array.from(prev.state.lam) };
+}
