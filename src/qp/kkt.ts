@@ -1,0 +1,428 @@
+/**
+ * KKT factorizations for the QP, by block elimination.
+ *
+ * Interior-point steps solve the symmetric quasi-definite system
+ *
+ *     [ Q   Cᵀ  Aᵀ ] [dz]   [rx]
+ *     [ C  −D   0  ] [dλ] = [ry]        D = diag(s/λ) > 0
+ *     [ A   0   0  ] [dν]   [re]
+ *
+ * (C = stacked inequality rows incl. bounds). Two eliminations, same interface:
+ *
+ * - `DualSchurKkt` (Q, G, A shared and Q ≻ 0, e.g. every OptNet-style batch): eliminate dz with the
+ *   batch's one Cholesky Q = L Lᵀ. With Ĉ = [C; A], K = L⁻¹Ĉᵀ and S₀ = Ĉ Q⁻¹ Ĉᵀ = KᵀK computed ONCE
+ *   for the batch, each iteration of each instance only factors S₀ + diag(D, 0) (size mi + meq) —
+ *   no matrix products per instance at all.
+ * - `PrimalKkt` (general: per-instance matrices, PSD Q): eliminate dλ = D⁻¹(C dz − ry), factor
+ *   H = Q + Cᵀ D⁻¹ C + δI (bounds add to the diagonal only), then the equality Schur complement
+ *   A H⁻¹ Aᵀ + δI. The regularisation δ is removed by iterative refinement in the caller.
+ *
+ * At the solution, the same system with the active set fixed (D = 0 on active rows, inactive rows
+ * dropped) is the differentiated KKT system of OptNet; `ActiveSetKkt` factors it for polishing and
+ * the backward pass (it is a `Factorization` of the full (z, λ, ν) Jacobian, so the implicit
+ * mechanism can use it directly).
+ */
+import { FACTOR_OK, backSubstT, cholesky, choleskySolve, forwardSubst } from '../linalg/cholesky.js';
+import type { Factorization } from '../linalg/factorization.js';
+import { cMul, cRow, cTMul, type QpProblem } from './problem.js';
+
+/** A factorization of the interior KKT system of one instance at a time (workspaces reused). */
+export interface InteriorKkt {
+  /** Factor for instance bi with D = s/λ (length mi). Returns false if the factorization broke down. */
+  factor(bi: number, D: Float64Array): boolean;
+  /** Solve with the last factorization; rx, ry, re are not modified. */
+  solve(bi: number, rx: Float64Array, ry: Float64Array, re: Float64Array, dz: Float64Array, dl: Float64Array, dn: Float64Array): void;
+}
+
+/** Pieces of Q, C, A that are the same for every instance: computed once per batch. */
+export class SharedFactors {
+  readonly N: number;
+  /** Cholesky factor L of Q (n×n, lower). */
+  readonly L: Float64Array;
+  /** Rows j = L⁻¹ ĉⱼ for ĉⱼ the rows of Ĉ = [C; A]  (N×n). */
+  readonly K: Float64Array;
+  /** S₀ = Ĉ Q⁻¹ Ĉᵀ (N×N). */
+  readonly S0: Float64Array;
+  constructor(readonly P: QpProblem) {
+    const { n, mi, meq } = P;
+    const N = (this.N = mi + meq);
+    this.L = Float64Array.from(P.Q.subarray(0, n * n));
+    if (cholesky(this.L, 0, n) !== FACTOR_OK) throw new Error('qp: internal: shared Q is not positive definite');
+    this.K = new Float64Array(N * n);
+    for (let j = 0; j < N; j++) {
+      if (j < mi) cRow(P, 0, j, this.K, j * n);
+      else this.K.set(P.A.subarray((j - mi) * n, (j - mi + 1) * n), j * n);
+      forwardSubst(this.L, 0, n, this.K, j * n);
+    }
+    this.S0 = new Float64Array(N * N);
+    const K = this.K;
+    for (let i = 0; i < N; i++) {
+      for (let j = 0; j <= i; j++) {
+        let s = 0;
+        for (let k = 0; k < n; k++) s += K[i * n + k] * K[j * n + k];
+        this.S0[i * N + j] = s; this.S0[j * N + i] = s;
+      }
+    }
+  }
+  /** w ← L⁻¹ rx (copy into w). */
+  halfSolve(rx: Float64Array, w: Float64Array): void {
+    w.set(rx.subarray(0, this.P.n));
+    forwardSubst(this.L, 0, this.P.n, w, 0);
+  }
+}
+
+/** Interior KKT by the batch-shared dual Schur complement (see file comment). */
+export class DualSchurKkt implements InteriorKkt {
+  private readonly S: Float64Array;
+  private readonly w: Float64Array;
+  private readonly y: Float64Array;
+  /** Diagonal regularisation of the equality block (A Q⁻¹ Aᵀ may be rank deficient). */
+  private readonly deltaEq: number;
+  constructor(readonly F: SharedFactors) {
+    const N = F.N;
+    this.S = new Float64Array(N * N);
+    this.w = new Float64Array(F.P.n);
+    this.y = new Float64Array(N);
+    let dmax = 0;
+    for (let i = 0; i < N; i++) dmax = Math.max(dmax, F.S0[i * N + i]);
+    this.deltaEq = 1e-13 * Math.max(1, dmax);
+  }
+  factor(_bi: number, D: Float64Array): boolean {
+    const { N, S0, P } = this.F;
+    const S = this.S;
+    S.set(S0);
+    for (let i = 0; i < P.mi; i++) S[i * N + i] += D[i];
+    for (let i = P.mi; i < N; i++) S[i * N + i] += this.deltaEq;
+    return cholesky(S, 0, N) === FACTOR_OK;
+  }
+  solve(_bi: number, rx: Float64Array, ry: Float64Array, re: Float64Array, dz: Float64Array, dl: Float64Array, dn: Float64Array): void {
+    const { N, K, L, P } = this.F;
+    const { n, mi } = P;
+    const w = this.w, y = this.y;
+    this.F.halfSolve(rx, w);
+    // y = (S₀ + D̂)⁻¹ (Ĉ Q⁻¹ rx − [ry; re]),  Ĉ Q⁻¹ rx = K w
+    for (let j = 0; j < N; j++) {
+      let s = 0;
+      const r = j * n;
+      for (let k = 0; k < n; k++) s += K[r + k] * w[k];
+      y[j] = s - (j < mi ? ry[j] : re[j - mi]);
+    }
+    choleskySolve(this.S, 0, N, y, 0);
+    // dz = L⁻ᵀ (w − Kᵀ y)
+    for (let j = 0; j < N; j++) {
+      const yj = y[j];
+      if (yj === 0) continue;
+      const r = j * n;
+      for (let k = 0; k < n; k++) w[k] -= K[r + k] * yj;
+    }
+    backSubstT(L, 0, n, w, 0);
+    dz.set(w);
+    for (let j = 0; j < mi; j++) dl[j] = y[j];
+    for (let j = mi; j < N; j++) dn[j - mi] = y[j];
+  }
+}
+
+/** Interior KKT by primal elimination (general batches; see file comment). */
+export class PrimalKkt implements InteriorKkt {
+  private readonly H: Float64Array;
+  private readonly Y: Float64Array;
+  private readonly SA: Float64Array;
+  private readonly W: Float64Array;
+  private readonly t: Float64Array;
+  private readonly u: Float64Array;
+  private readonly v: Float64Array;
+  constructor(readonly P: QpProblem) {
+    const { n, mi, meq } = P;
+    this.H = new Float64Array(n * n);
+    this.Y = new Float64Array(meq * n);
+    this.SA = new Float64Array(meq * meq);
+    this.W = new Float64Array(mi);
+    this.t = new Float64Array(n);
+    this.u = new Float64Array(Math.max(mi, meq));
+    this.v = new Float64Array(n);
+  }
+  /** H ← Q + Cᵀ W C (lower triangle only: cholesky reads only the lower triangle; bounds on the diagonal). */
+  private refill(bi: number): void {
+    const P = this.P;
+    const { n, m, G } = P;
+    const H = this.H, W = this.W;
+    H.set(P.Q.subarray(bi * P.qS, bi * P.qS + n * n));
+    const go = bi * P.gS;
+    for (let r = 0; r < m; r++) {
+      const wr = W[r];
+      const gr = go + r * n;
+      for (let i = 0; i < n; i++) {
+        const a = wr * G[gr + i];
+        if (a === 0) continue;
+        const hi = i * n;
+        for (let j = 0; j <= i; j++) H[hi + j] += a * G[gr + j];
+      }
+    }
+    let k = m;
+    for (let t = 0; t < P.lbIdx.length; t++, k++) { const i = P.lbIdx[t]; H[i * n + i] += W[k]; }
+    for (let t = 0; t < P.ubIdx.length; t++, k++) { const i = P.ubIdx[t]; H[i * n + i] += W[k]; }
+  }
+
+  factor(bi: number, D: Float64Array): boolean {
+    const P = this.P;
+    const { n, mi, meq } = P;
+    const H = this.H, W = this.W;
+    for (let i = 0; i < mi; i++) W[i] = 1 / D[i];
+    this.refill(bi);
+    // δ is relative to Q, not to H (whose diagonal grows like λ/s → ∞ on active rows, so a shift
+    // relative to H would swamp Q); on breakdown retry with a larger δ. Refinement removes δ.
+    const qo = bi * P.qS;
+    let qmax = 0, hmax = 0;
+    for (let i = 0; i < n; i++) { qmax = Math.max(qmax, Math.abs(P.Q[qo + i * n + i])); hmax = Math.max(hmax, H[i * n + i]); }
+    let delta = 1e-12 * Math.max(1, qmax);
+    let ok = cholesky(H, 0, n, delta) === FACTOR_OK;
+    for (let tries = 0; tries < 8 && !ok; tries++) {
+      this.refill(bi);
+      delta = Math.max(delta * 100, 1e-15 * hmax);
+      ok = cholesky(H, 0, n, delta) === FACTOR_OK;
+    }
+    if (!ok) return false;
+    if (meq) {
+      const ao = bi * P.aS;
+      for (let r = 0; r < meq; r++) {
+        for (let j = 0; j < n; j++) this.Y[r * n + j] = P.A[ao + r * n + j];
+        choleskySolve(H, 0, n, this.Y, r * n);
+      }
+      let smax = 0;
+      for (let r = 0; r < meq; r++) for (let c = 0; c <= r; c++) {
+        let s = 0;
+        for (let j = 0; j < n; j++) s += P.A[ao + r * n + j] * this.Y[c * n + j];
+        this.SA[r * meq + c] = s;
+        if (r === c) smax = Math.max(smax, s);
+      }
+      if (cholesky(this.SA, 0, meq, 1e-13 * Math.max(1e-300, smax)) !== FACTOR_OK) return false;
+    }
+    return true;
+  }
+  solve(bi: number, rx: Float64Array, ry: Float64Array, re: Float64Array, dz: Float64Array, dl: Float64Array, dn: Float64Array): void {
+    const P = this.P;
+    const { n, mi, meq } = P;
+    const t = this.t, u = this.u, W = this.W;
+    // t = rx + Cᵀ W ry
+    for (let i = 0; i < mi; i++) u[i] = W[i] * ry[i];
+    t.set(rx.subarray(0, n));
+    cTMul(P, bi, u, 0, t, 0, true);
+    choleskySolve(this.H, 0, n, t, 0);
+    if (meq) {
+      // dν = (A H⁻¹ Aᵀ)⁻¹ (A H⁻¹ t − re);  dz = H⁻¹ t − Y ᵀ dν
+      const ao = bi * P.aS;
+      for (let r = 0; r < meq; r++) {
+        let s = 0;
+        for (let j = 0; j < n; j++) s += P.A[ao + r * n + j] * t[j];
+        dn[r] = s - re[r];
+      }
+      choleskySolve(this.SA, 0, meq, dn, 0);
+      for (let r = 0; r < meq; r++) {
+        const d = dn[r];
+        for (let j = 0; j < n; j++) t[j] -= this.Y[r * n + j] * d;
+      }
+    }
+    dz.set(t);
+    // dλ = W (C dz − ry)
+    cMul(P, bi, dz, 0, dl, 0);
+    for (let i = 0; i < mi; i++) dl[i] = W[i] * (dl[i] - ry[i]);
+  }
+}
+
+/**
+ * The KKT Jacobian of instance bi with the active set fixed, as a Factorization of dimension
+ * n + mi + meq over x = (z, λ, ν):
+ *
+ *     K = [ Q    C_aᵀ  C_iᵀ  Aᵀ ]      rows: stationarity
+ *         [ C_a  0     0     0  ]            active rows:   C_a z − h_a = 0
+ *         [ 0    0     I     0  ]            inactive rows: λ_i = 0
+ *         [ A    0     0     0  ]            equalities
+ *
+ * It is the limit of OptNet's [[Q, Gᵀ, Aᵀ], [D(λ)G, D(Gz − h), 0], [A, 0, 0]] once each row is
+ * divided by its λ (active) or s (inactive); a degenerate row (λ ≈ 0 ≈ s) is classified active
+ * by the caller. The active block [Q Eᵀ; E 0] (E = [C_a; A]) is symmetric; K itself is not, and
+ * solveT handles the transpose exactly.
+ */
+export class ActiveSetKkt implements Factorization {
+  readonly n: number;
+  status: number = FACTOR_OK;
+  rcond = 1;
+  /** Indices (into 0..mi) of the active inequality rows. */
+  readonly act: Int32Array;
+  private readonly E: Float64Array; // (na + meq) × nz, explicit rows
+  private readonly Ne: number;
+  private readonly fac: Float64Array; // inner Cholesky factor(s)
+  private readonly H: Float64Array | null; // general path: chol(Q + ρEᵀE)
+  private readonly rho: number;
+  private readonly Kact: Float64Array | null; // shared path: rows L⁻¹ eⱼ
+  private readonly w: Float64Array;
+  private readonly y: Float64Array;
+  private readonly r1: Float64Array;
+  private readonly r2: Float64Array;
+
+  constructor(readonly P: QpProblem, readonly bi: number, active: ArrayLike<boolean | number>, readonly shared: SharedFactors | null) {
+    const { n, mi, meq } = P;
+    this.n = n + mi + meq;
+    const act: number[] = [];
+    for (let i = 0; i < mi; i++) if (active[i]) act.push(i);
+    this.act = Int32Array.from(act);
+    const Ne = (this.Ne = act.length + meq);
+    this.E = new Float64Array(Ne * n);
+    for (let k = 0; k < act.length; k++) cRow(P, bi, act[k], this.E, k * n);
+    for (let r = 0; r < meq; r++) this.E.set(P.A.subarray(bi * P.aS + r * n, bi * P.aS + (r + 1) * n), (act.length + r) * n);
+    this.fac = new Float64Array(Ne * Ne);
+    this.w = new Float64Array(n); this.y = new Float64Array(Ne);
+    this.r1 = new Float64Array(n); this.r2 = new Float64Array(Ne);
+    if (shared) {
+      // Schur complement E Q⁻¹ Eᵀ is a principal submatrix of the batch's S₀: no products needed.
+      this.H = null; this.rho = 0;
+      const N = shared.N;
+      const idx = [...act, ...Array.from({ length: meq }, (_, r) => mi + r)];
+      this.Kact = new Float64Array(Ne * n);
+      for (let k = 0; k < Ne; k++) {
+        this.Kact.set(shared.K.subarray(idx[k] * n, (idx[k] + 1) * n), k * n);
+        for (let l = 0; l <= k; l++) this.fac[k * Ne + l] = shared.S0[idx[k] * N + idx[l]];
+      }
+    } else {
+      // Augmented Lagrangian: E z = r₂ lets us add ρEᵀE to Q without changing the solution, which makes
+      // the (1,1) block positive definite whenever the QP is strictly convex on null(E).
+      this.Kact = null;
+      const H = (this.H = Float64Array.from(P.Q.subarray(bi * P.qS, bi * P.qS + n * n)));
+      let qmax = 0, emax = 0;
+      for (let i = 0; i < n; i++) qmax = Math.max(qmax, Math.abs(H[i * n + i]));
+      for (let k = 0; k < Ne; k++) { let s = 0; for (let j = 0; j < n; j++) s += this.E[k * n + j] ** 2; emax = Math.max(emax, s); }
+      this.rho = emax > 0 ? Math.max(1, qmax) / emax : 0;
+      for (let k = 0; k < Ne; k++) {
+        const e = k * n;
+        for (let i = 0; i < n; i++) {
+          const a = this.rho * this.E[e + i];
+          if (a === 0) continue;
+          for (let j = 0; j <= i; j++) H[i * n + j] += a * this.E[e + j];
+        }
+      }
+      let hmax = 0;
+      for (let i = 0; i < n; i++) hmax = Math.max(hmax, H[i * n + i]);
+      const st = cholesky(H, 0, n, 1e-14 * Math.max(1, hmax));
+      if (st !== FACTOR_OK) { this.status = st; this.rcond = 0; return; }
+      const Y = new Float64Array(Ne * n);
+      Y.set(this.E);
+      for (let k = 0; k < Ne; k++) choleskySolve(H, 0, n, Y, k * n);
+      for (let k = 0; k < Ne; k++) for (let l = 0; l <= k; l++) {
+        let s = 0;
+        for (let j = 0; j < n; j++) s += this.E[k * n + j] * Y[l * n + j];
+        this.fac[k * Ne + l] = s;
+      }
+      let lo = Infinity, hi = 0;
+      for (let i = 0; i < n; i++) { const d = H[i * n + i] ** 2; lo = Math.min(lo, d); hi = Math.max(hi, d); }
+      this.rcond = hi > 0 ? lo / hi : 0;
+    }
+    if (Ne) {
+      let dmax = 0;
+      for (let i = 0; i < Ne; i++) dmax = Math.max(dmax, this.fac[i * Ne + i]);
+      // A tiny shift keeps a rank-deficient active set (LICQ failing) factorable; refinement removes it.
+      const st = cholesky(this.fac, 0, Ne, 1e-14 * Math.max(1e-300, dmax));
+      if (st !== FACTOR_OK) { this.status = st; this.rcond = 0; return; }
+      let lo = Infinity, hi = 0;
+      for (let i = 0; i < Ne; i++) { const d = this.fac[i * Ne + i] ** 2; lo = Math.min(lo, d); hi = Math.max(hi, d); }
+      this.rcond = Math.min(this.rcond, hi > 0 ? lo / hi : 0);
+    }
+  }
+
+  /** Solve the symmetric active block [Q Eᵀ; E 0][x; y] = [r1; r2] in place (x → r1, y → r2). */
+  private solveActive(r1: Float64Array, r2: Float64Array): void {
+    const { n } = this.P;
+    const Ne = this.Ne, E = this.E, w = this.w, y = this.y;
+    if (this.Kact && this.shared) {
+      const K = this.Kact;
+      this.shared.halfSolve(r1, w);
+      for (let k = 0; k < Ne; k++) { let s = 0; for (let j = 0; j < n; j++) s += K[k * n + j] * w[j]; y[k] = s - r2[k]; }
+      if (Ne) choleskySolve(this.fac, 0, Ne, y, 0);
+      for (let k = 0; k < Ne; k++) { const yk = y[k]; for (let j = 0; j < n; j++) w[j] -= K[k * n + j] * yk; }
+      backSubstT(this.shared.L, 0, n, w, 0);
+    } else {
+      const H = this.H!;
+      // t = r1 + ρEᵀr2; y = (E H⁻¹ Eᵀ)⁻¹ (E H⁻¹ t − r2); x = H⁻¹ (t − Eᵀ y)
+      w.set(r1.subarray(0, n));
+      for (let k = 0; k < Ne; k++) { const a = this.rho * r2[k]; for (let j = 0; j < n; j++) w[j] += E[k * n + j] * a; }
+      const t = this.r1; t.set(w);
+      choleskySolve(H, 0, n, w, 0);
+      for (let k = 0; k < Ne; k++) { let s = 0; for (let j = 0; j < n; j++) s += E[k * n + j] * w[j]; y[k] = s - r2[k]; }
+      if (Ne) choleskySolve(this.fac, 0, Ne, y, 0);
+      w.set(t);
+      for (let k = 0; k < Ne; k++) { const yk = y[k]; for (let j = 0; j < n; j++) w[j] -= E[k * n + j] * yk; }
+      choleskySolve(H, 0, n, w, 0);
+    }
+    r1.set(w.subarray(0, n)); r2.set(y.subarray(0, Ne));
+  }
+
+  /** Solve the active block with one step of iterative refinement against the exact matrix. */
+  private solveActiveRefined(x: Float64Array, y: Float64Array): void {
+    const { n } = this.P;
+    const Ne = this.Ne, E = this.E;
+    const b1 = Float64Array.from(x), b2 = Float64Array.from(y);
+    this.solveActive(x, y);
+    for (let step = 0; step < 2; step++) {
+      // residual [b1 − Qx − Eᵀy; b2 − Ex]
+      const q = this.bi * this.P.qS, Q = this.P.Q;
+      const ra = new Float64Array(n), rb = new Float64Array(Ne);
+      let rmax = 0, bmax = 0;
+      for (let i = 0; i < n; i++) {
+        let s = b1[i];
+        for (let j = 0; j < n; j++) s -= Q[q + i * n + j] * x[j];
+        ra[i] = s;
+      }
+      for (let k = 0; k < Ne; k++) {
+        let s = b2[k];
+        for (let j = 0; j < n; j++) { s -= E[k * n + j] * x[j]; ra[j] -= E[k * n + j] * y[k]; }
+        rb[k] = s;
+      }
+      for (let i = 0; i < n; i++) { rmax = Math.max(rmax, Math.abs(ra[i])); bmax = Math.max(bmax, Math.abs(b1[i])); }
+      for (let k = 0; k < Ne; k++) { rmax = Math.max(rmax, Math.abs(rb[k])); bmax = Math.max(bmax, Math.abs(b2[k])); }
+      if (rmax <= 1e-15 * bmax) break;
+      this.solveActive(ra, rb);
+      for (let i = 0; i < n; i++) x[i] += ra[i];
+      for (let k = 0; k < Ne; k++) y[k] += rb[k];
+    }
+  }
+
+  /** b ← K⁻¹ b: inactive λ are read straight off their identity rows and moved to the right-hand side. */
+  solve(b: Float64Array, off = 0): void {
+    const { n, mi, meq } = this.P;
+    const x = b.slice(off, off + n);
+    const lam = b.slice(off + n, off + n + mi);
+    const isAct = new Uint8Array(mi);
+    for (const i of this.act) isAct[i] = 1;
+    // identity rows: λ_i = r_i for inactive i
+    const inact = new Float64Array(mi);
+    for (let i = 0; i < mi; i++) if (!isAct[i]) inact[i] = lam[i];
+    // stationarity rhs − C_iᵀ λ_i
+    const ci = new Float64Array(n);
+    cTMul(this.P, this.bi, inact, 0, ci, 0);
+    for (let j = 0; j < n; j++) x[j] -= ci[j];
+    const y = new Float64Array(this.Ne);
+    this.act.forEach((r, k) => { y[k] = lam[r]; });
+    for (let r = 0; r < meq; r++) y[this.act.length + r] = b[off + n + mi + r];
+    this.solveActiveRefined(x, y);
+    b.set(x, off);
+    for (let i = 0; i < mi; i++) b[off + n + i] = isAct[i] ? 0 : inact[i];
+    this.act.forEach((r, k) => { b[off + n + r] = y[k]; });
+    for (let r = 0; r < meq; r++) b[off + n + mi + r] = y[this.act.length + r];
+  }
+
+  /** b ← K⁻ᵀ b: the active block is symmetric; inactive components follow as v_i = g_i − C_i v_z. */
+  solveT(b: Float64Array, off = 0): void {
+    const { n, mi, meq } = this.P;
+    const x = b.slice(off, off + n);
+    const g = b.slice(off + n, off + n + mi);
+    const y = new Float64Array(this.Ne);
+    this.act.forEach((r, k) => { y[k] = g[r]; });
+    for (let r = 0; r < meq; r++) y[this.act.length + r] = b[off + n + mi + r];
+    this.solveActiveRefined(x, y);
+    const cz = new Float64Array(mi);
+    cMul(this.P, this.bi, x, 0, cz, 0);
+    b.set(x, off);
+    for (let i = 0; i < mi; i++) b[off + n + i] = g[i] - cz[i];
+    this.act.forEach((r, k) => { b[off + n + r] = y[k]; });
+    for (let r = 0; r < meq; r++) b[off + n + mi + r] = y[this.act.length + r];
+  }
+}
