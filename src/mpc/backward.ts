@@ -1,0 +1,269 @@
+/**
+ * Backward pass: dL/d(C, c, F, f, x₀, bounds, D, E, d) at the MPC solution, by implicit
+ * differentiation of the KKT conditions (Amos et al. 2018), as an instance of the project's one
+ * mechanism `implicitVjp` with the Riccati recursion as the structured solve of ∂F/∂z.
+ *
+ * Optimality function F(z, θ) = 0, z = [τ (T·n) | ν (T·nx) | λ (T·m)], with the row classes of the
+ * polished point (ipm.ts ROW_*):
+ *   stationarity  sym(Cₜ)τₜ + cₜ + Σᵣ λᵣ∇gᵣ + Fₜᵀν_{t+1} − [νₜ; 0]          (νₜ: slot t of ν, slot 0 = ν₋₁)
+ *   initial state x̄₀ − x₀                      dynamics  Fₜτₜ + fₜ − x_{t+1}
+ *   active hard / L1-boundary rows  gᵣ(τ) − hᵣ         active L2 rows  gᵣ(τ) − hᵣ − λᵣ/ρᵣ
+ *   violated L1 rows  λᵣ − ρᵣ                 inactive rows  λᵣ
+ * (an inactive row's complementarity sᵣλᵣ = 0 with sᵣ > 0 is replaced by the equivalent λᵣ = 0; this
+ * changes ∂F/∂z but not the implicit derivative while strict complementarity holds).
+ *
+ * ∂F/∂z is the symmetric equality-constrained LQ KKT matrix plus identity rows. Its solve is the
+ * polishing factorization (Riccati with the active rows condensed at weight W) used as a
+ * preconditioner with iterative refinement: K_W differs from K only by −I/W in the active rows'
+ * diagonal, so each refinement step gains a factor ~‖H‖/W (two or three vector passes reach
+ * round-off). No new factorization is built for an element that was polished.
+ *
+ * Gradient policy per element (returned in `gradStatus`, never silently dropped):
+ *  - 'exact':     status optimal and polished: the derivative of the exact solution.
+ *  - 'active_set': optimal but unpolished, or max_iter: the derivative of the equality-constrained
+ *                  problem on the active-set guess λ > s at the returned point (exact when that guess
+ *                  is right and the point is converged; an approximation otherwise).
+ *  - 'none':       primal_infeasible, dual_infeasible, numerical_error: the solution does not exist
+ *                  or is not trustworthy, so the gradient is zero (make constraints soft to train
+ *                  through infeasible batches).
+ * Degenerate rows (λᵣ = sᵣ = 0) are classified by λ > s (ties inactive): a one-sided derivative.
+ */
+import { implicitVjp } from '../implicit/vjp.js';
+import type { Factorization } from '../linalg/factorization.js';
+import { FACTOR_OK } from '../linalg/cholesky.js';
+import { type MpcProblem, type Stage, off, rowValue, ROW_U_LOWER, ROW_U_UPPER, ROW_X_LOWER, ROW_X_UPPER, ROW_GENERAL } from './problem.js';
+import { riccatiSolve } from './riccati.js';
+import { type MpcSolution, type MpcSolverState, addRowGrad, classifyRows, ROW_EQUALITY, ROW_INACTIVE, ROW_L1_VIOLATED, ROW_L2_ACTIVE } from './ipm.js';
+import { polishFactor } from './polish.js';
+
+export type GradStatus = 'exact' | 'active_set' | 'none';
+
+export interface MpcGrad {
+  /** Same shapes as the inputs as given (broadcast axes summed). */
+  C: Float64Array; c: Float64Array; F: Float64Array; f: Float64Array;
+  /** [B, nx] */
+  x0: Float64Array;
+  /** dL/dh for every compiled row [B, T, m]. */
+  h: Float64Array;
+  u_lower?: Float64Array; u_upper?: Float64Array; x_lower?: Float64Array; x_upper?: Float64Array;
+  D?: Float64Array; E?: Float64Array; d?: Float64Array;
+  gradStatus: GradStatus[];
+}
+
+export interface MpcBackwardOptions {
+  /** Refinement passes of the adjoint solve (default up to 4, stopping at round-off). */
+  refineSteps?: number;
+}
+
+/**
+ * The KKT matrix ∂F/∂z of element b as a {@link Factorization}: solve/solveT by the Riccati
+ * recursion of the final forward factorization plus iterative refinement. Works in scratch of `st`.
+ */
+export class RiccatiKkt implements Factorization {
+  readonly n: number;
+  readonly status: number;
+  readonly rcond: number;
+  private readonly r: Float64Array;
+  private readonly z: Float64Array;
+  private readonly q: Float64Array;
+  private readonly e: Float64Array;
+  private readonly x0: Float64Array;
+
+  constructor(private readonly st: MpcSolverState, private readonly b: number, private readonly refineSteps = 4) {
+    const { T, nx, n } = st.pr, m = st.pr.rows.m;
+    this.n = T * (n + nx + m);
+    this.status = st.ws.status[b];
+    this.rcond = st.ws.rcond[b];
+    this.r = new Float64Array(this.n);
+    this.z = new Float64Array(this.n);
+    this.q = new Float64Array(T * n);
+    this.e = new Float64Array(T * nx);
+    this.x0 = new Float64Array(nx);
+  }
+
+  private rowClass(k: number): number { return this.st.pr.act[k] ? this.st.rowState[k] : ROW_INACTIVE; }
+
+  /** z ← K_W⁻¹ r on the symmetric part (τ, ν, active λ). */
+  private penaltySolve(r: Float64Array, z: Float64Array): void {
+    const st = this.st, pr = st.pr, b = this.b, { T, nx, n } = pr, m = pr.rows.m;
+    const lo = T * (n + nx), no = T * n, q = this.q;
+    for (let t = 0; t < T; t++) {
+      for (let i = 0; i < n; i++) q[t * n + i] = -r[t * n + i];
+      for (let rr = 0; rr < m; rr++) {
+        const k = (b * T + t) * m + rr, c = this.rowClass(k);
+        if (c === ROW_EQUALITY || c === ROW_L2_ACTIVE) addRowGrad(pr, b, t, rr, -st.W[k] * r[lo + t * m + rr], q, t * n);
+      }
+    }
+    for (let i = 0; i < nx; i++) this.x0[i] = -r[no + i];
+    for (let t = 0; t < T - 1; t++) for (let i = 0; i < nx; i++) this.e[t * nx + i] = -r[no + (t + 1) * nx + i];
+    riccatiSolve(st.ws, pr, b, q, 0, this.e, 0, this.x0, 0, z, 0, z, no);
+    for (let t = 0; t < T; t++) for (let rr = 0; rr < m; rr++) {
+      const k = (b * T + t) * m + rr, c = this.rowClass(k), i = lo + t * m + rr;
+      z[i] = c === ROW_EQUALITY || c === ROW_L2_ACTIVE ? st.W[k] * (rowValue(pr, b, t, rr, z, t * n) - r[i]) : 0;
+    }
+  }
+
+  /** out ← K_sym z (the symmetric part; rows of inactive / violated-L1 classes are 0). */
+  private symProduct(z: Float64Array, out: Float64Array): void {
+    const st = this.st, pr = st.pr, b = this.b, { T, nx, n } = pr, m = pr.rows.m, rows = pr.rows;
+    const lo = T * (n + nx), no = T * n;
+    for (let t = 0; t < T; t++) {
+      const co = off(pr.C, b, t), C = pr.C.data, wo = t * n;
+      for (let i = 0; i < n; i++) {
+        let s = 0;
+        for (let j = 0; j < n; j++) s += 0.5 * (C[co + i * n + j] + C[co + j * n + i]) * z[wo + j];
+        out[wo + i] = s;
+      }
+      for (let rr = 0; rr < m; rr++) {
+        const k = (b * T + t) * m + rr, c = this.rowClass(k), i = lo + t * m + rr;
+        if (c === ROW_EQUALITY || c === ROW_L2_ACTIVE) {
+          addRowGrad(pr, b, t, rr, z[i], out, wo);
+          out[i] = rowValue(pr, b, t, rr, z, wo) - (c === ROW_L2_ACTIVE ? z[i] / rows.rho[rr] : 0);
+        } else out[i] = 0;
+      }
+      if (t < T - 1) {
+        const fo = off(pr.F, b, t), F = pr.F.data, nn = no + (t + 1) * nx;
+        for (let l = 0; l < nx; l++) {
+          const v = z[nn + l];
+          let s = -z[(t + 1) * n + l];
+          for (let i = 0; i < n; i++) { out[wo + i] += F[fo + l * n + i] * v; s += F[fo + l * n + i] * z[wo + i]; }
+          out[nn + l] = s;
+        }
+      }
+      for (let i = 0; i < nx; i++) out[wo + i] -= z[no + t * nx + i];
+    }
+    for (let i = 0; i < nx; i++) out[no + i] = -z[i];
+  }
+
+  /** z ← K_sym⁻¹ rhs by preconditioned iterative refinement. */
+  private symSolve(rhs: Float64Array, z: Float64Array): void {
+    const r = this.r, dz = this.z;
+    this.penaltySolve(rhs, z);
+    let prev = Infinity;
+    for (let it = 0; it < this.refineSteps; it++) {
+      this.symProduct(z, r);
+      let res = 0, scale = 0;
+      for (let i = 0; i < this.n; i++) { r[i] = rhs[i] - r[i]; res = Math.max(res, Math.abs(r[i])); scale = Math.max(scale, Math.abs(rhs[i])); }
+      if (res <= 1e-15 * scale || res >= prev) break;
+      prev = res;
+      this.penaltySolve(r, dz);
+      for (let i = 0; i < this.n; i++) z[i] += dz[i];
+    }
+  }
+
+  solve(v: Float64Array, o = 0): void {
+    const st = this.st, pr = st.pr, b = this.b, { T, nx, n } = pr, m = pr.rows.m, lo = T * (n + nx);
+    const rhs = Float64Array.from(v.subarray(o, o + this.n));
+    // identity rows first: their λ are known, and violated-L1 λ enter stationarity
+    for (let t = 0; t < T; t++) for (let rr = 0; rr < m; rr++) {
+      const k = (b * T + t) * m + rr, c = this.rowClass(k);
+      if (c === ROW_L1_VIOLATED) addRowGrad(pr, b, t, rr, -rhs[lo + t * m + rr], rhs, t * n);
+    }
+    const z = new Float64Array(this.n);
+    this.symSolve(rhs, z);
+    for (let t = 0; t < T; t++) for (let rr = 0; rr < m; rr++) {
+      const k = (b * T + t) * m + rr, c = this.rowClass(k), i = lo + t * m + rr;
+      if (c === ROW_INACTIVE || c === ROW_L1_VIOLATED) z[i] = v[o + i];
+    }
+    v.set(z, o);
+  }
+
+  solveT(v: Float64Array, o = 0): void {
+    const st = this.st, pr = st.pr, b = this.b, { T, nx, n } = pr, m = pr.rows.m, lo = T * (n + nx);
+    const rhs = Float64Array.from(v.subarray(o, o + this.n));
+    const z = new Float64Array(this.n);
+    this.symSolve(rhs, z);
+    for (let t = 0; t < T; t++) for (let rr = 0; rr < m; rr++) {
+      const k = (b * T + t) * m + rr, c = this.rowClass(k), i = lo + t * m + rr;
+      if (c === ROW_INACTIVE) z[i] = v[o + i];
+      else if (c === ROW_L1_VIOLATED) z[i] = v[o + i] - rowValue(pr, b, t, rr, z, t * n);
+    }
+    v.set(z, o);
+  }
+}
+
+/** Adds a (b, t) block of `len` values to a gradient array laid out like `s`. */
+function acc(g: Float64Array, s: Stage, b: number, t: number, src: Float64Array, so: number, len: number, scale = 1): void {
+  const o = off(s, b, t);
+  for (let i = 0; i < len; i++) g[o + i] += scale * src[so + i];
+}
+
+/**
+ * dL/dθ for all elements given dL/dx [B, T, nx] and dL/du [B, T, nu] (either may be omitted).
+ * Uses the forward factorization of each polished element as it is.
+ */
+export function mpcBackward(sol: MpcSolution, dLdx?: Float64Array, dLdu?: Float64Array, opts: MpcBackwardOptions = {}): MpcGrad {
+  const st = sol.state, pr = st.pr, { B, T, nx, nu, n } = pr, m = pr.rows.m, rows = pr.rows;
+  const grad: MpcGrad = {
+    C: new Float64Array(pr.C.data.length), c: new Float64Array(pr.c.data.length),
+    F: new Float64Array(pr.F.data.length), f: new Float64Array(pr.f.data.length),
+    x0: new Float64Array(B * nx), h: new Float64Array(B * T * m), gradStatus: new Array<GradStatus>(B).fill('none'),
+  };
+  const bd = pr.bounds;
+  for (const key of ['u_lower', 'u_upper', 'x_lower', 'x_upper', 'D', 'E', 'd'] as const) {
+    const s = bd[key];
+    if (s) grad[key] = new Float64Array(s.data.length);
+  }
+  const N = T * (n + nx + m), lo = T * (n + nx), no = T * n;
+  const gx = new Float64Array(N);
+  for (let b = 0; b < B; b++) {
+    const status = st.status[b];
+    if (status !== 'optimal' && status !== 'max_iter') continue;
+    const exact = status === 'optimal' && st.polished[b] === 1;
+    if (!exact) {
+      classifyRows(st, b);
+      if (polishFactor(st, b) !== FACTOR_OK) continue;
+    }
+    gx.fill(0);
+    for (let t = 0; t < T; t++) {
+      if (dLdx) for (let i = 0; i < nx; i++) gx[t * n + i] = dLdx[(b * T + t) * nx + i];
+      if (dLdu) for (let j = 0; j < nu; j++) gx[t * n + nx + j] = dLdu[(b * T + t) * nu + j];
+    }
+    const kkt = new RiccatiKkt(st, b, opts.refineSteps ?? 4);
+    const tau = st.tau, to = b * T * n, nuA = st.nu, nO = b * T * nx;
+    implicitVjp({
+      jacobianX: kkt,
+      vjpTheta: (u: Float64Array) => {
+        // u = −v; every term below is (∂F/∂θ)ᵀ u for one block of θ
+        for (let t = 0; t < T; t++) {
+          const co = off(pr.C, b, t), tt = to + t * n, ut = t * n;
+          for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) {
+            grad.C[co + i * n + j] += 0.5 * (u[ut + i] * tau[tt + j] + u[ut + j] * tau[tt + i]);
+          }
+          acc(grad.c, pr.c, b, t, u, ut, n);
+          if (t < T - 1) {
+            const fo = off(pr.F, b, t), uv = no + (t + 1) * nx, sv = nO + (t + 1) * nx;
+            for (let i = 0; i < nx; i++) for (let j = 0; j < n; j++) {
+              grad.F[fo + i * n + j] += nuA[sv + i] * u[ut + j] + u[uv + i] * tau[tt + j];
+            }
+            acc(grad.f, pr.f, b, t, u, uv, nx);
+          }
+          for (let r = 0; r < m; r++) {
+            const k = (b * T + t) * m + r;
+            if (!pr.act[k]) continue;
+            const c = st.rowState[k], ul = u[lo + t * m + r];
+            const dh = c === ROW_EQUALITY || c === ROW_L2_ACTIVE ? -ul : 0;
+            grad.h[k] += dh;
+            const src = rows.source[r], j = rows.comp[r];
+            if (src === ROW_U_LOWER) grad.u_lower![off(bd.u_lower!, b, t) + j] -= dh;
+            else if (src === ROW_U_UPPER) grad.u_upper![off(bd.u_upper!, b, t) + j] += dh;
+            else if (src === ROW_X_LOWER) grad.x_lower![off(bd.x_lower!, b, t) + j] -= dh;
+            else if (src === ROW_X_UPPER) grad.x_upper![off(bd.x_upper!, b, t) + j] += dh;
+            else if (src === ROW_GENERAL) {
+              grad.d![off(bd.d!, b, t) + j] += dh;
+              // ∂/∂G of λ∇g (stationarity) and of g(τ) (active rows)
+              const lam = st.lam[k], uRow = c === ROW_EQUALITY || c === ROW_L2_ACTIVE ? ul : 0;
+              const Do = off(bd.D!, b, t) + j * nx, Eo = off(bd.E!, b, t) + j * nu;
+              for (let i = 0; i < nx; i++) grad.D![Do + i] += lam * u[ut + i] + uRow * tau[tt + i];
+              for (let i = 0; i < nu; i++) grad.E![Eo + i] += lam * u[ut + nx + i] + uRow * tau[tt + nx + i];
+            }
+          }
+        }
+        for (let i = 0; i < nx; i++) grad.x0[b * nx + i] += u[no + i];
+        return undefined;
+      },
+    }, gx, { op: 'mpc backward', batchIndex: b });
+    grad.gradStatus[b] = exact ? 'exact' : 'active_set';
+  }
+  return grad;
+}
