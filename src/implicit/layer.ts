@@ -15,7 +15,7 @@ import { tf } from '../tf/tf.js';
 import { denseLU, type LinearSolver } from '../linalg/factorization.js';
 import { DmpcInputError } from '../common/errors.js';
 import type { SolveStatus } from '../common/status.js';
-import { implicitJacobian, implicitVjp } from './vjp.js';
+import { implicitJacobian, implicitVjp, type ImplicitAdjoint } from './vjp.js';
 import type { Residual } from './residual.js';
 import { packParams, type ParamSpec } from './params.js';
 
@@ -133,21 +133,30 @@ export class ImplicitLayer {
     return out;
   }
 
-  /** ∂L/∂θ for one instance at its solution x, given ∂L/∂x. Throws SingularJacobianError if ∂F/∂x is singular. */
-  vjp(x: Float64Array, theta: Float64Array, gx: Float64Array, batchIndex?: number): Float64Array {
+  /**
+   * The adjoint data of one instance at its solution: a factorization of ∂F/∂x and the map
+   * u ↦ [∂F/∂θ]ᵀ u. Built eagerly by `apply` (tfjs cannot run tf.grads inside a gradient function,
+   * and a residual written in tfjs ops needs it for its Jacobians).
+   */
+  adjointAt(x: Float64Array, theta: Float64Array): ImplicitAdjoint<Float64Array> {
     const { n, m } = this;
     const jx = new Float64Array(n * n);
     const jt = new Float64Array(n * m);
     this.opts.residual.jacX(x, theta, jx);
     this.opts.residual.jacTheta(x, theta, jt);
-    return implicitVjp({
+    return {
       jacobianX: this.opts.linearSolver(jx, n),
       vjpTheta: (u) => {
         const g = new Float64Array(m);
         for (let i = 0; i < n; i++) { const ui = u[i]; for (let j = 0; j < m; j++) g[j] += jt[i * m + j] * ui; }
         return g;
       },
-    }, gx, { op: this.opts.name, rcondMin: this.opts.rcondMin, batchIndex });
+    };
+  }
+
+  /** ∂L/∂θ for one instance at its solution x, given ∂L/∂x. Throws SingularJacobianError if ∂F/∂x is singular. */
+  vjp(x: Float64Array, theta: Float64Array, gx: Float64Array, batchIndex?: number): Float64Array {
+    return implicitVjp(this.adjointAt(x, theta), gx, { op: this.opts.name, rcondMin: this.opts.rcondMin, batchIndex });
   }
 
   /** The full sensitivity Dx*(θ) (n×m row-major) of one instance. */
@@ -171,11 +180,15 @@ export class ImplicitLayer {
     const packed = packParams(name, params, inputs);
     const { n, m } = this;
     // customGrad's typing fixes the arity; our blocks are variadic, hence the casts.
+    // Solve before entering customGrad: its forward runs with the tape paused, so a residual written in
+    // tfjs ops (whose Jacobians need tf.grads) could not be evaluated in there.
+    const theta = packed.read(inputs);
+    const sol = this.solveBatch(theta, packed.batch);
+    this.checkFailures(sol.status);
+    const adjoints = sol.status.map((st, b) => (st === 'optimal'
+      ? this.adjointAt(sol.x.subarray(b * n, (b + 1) * n), theta.subarray(b * m, (b + 1) * m)) : undefined));
     const op = tf.customGrad(((...args: unknown[]) => {
       const save = args.pop() as (t: tf.Tensor[]) => void;
-      const theta = packed.read(args as tf.Tensor[]);
-      const sol = this.solveBatch(theta, packed.batch);
-      this.checkFailures(sol.status);
       const x = tf.tensor2d(Float32Array.from(sol.x), [packed.batch, n]);
       save([]);
       return {
@@ -184,10 +197,10 @@ export class ImplicitLayer {
           const g = Float64Array.from(dy.dataSync());
           const gTheta = new Float64Array(packed.batch * m);
           for (let b = 0; b < packed.batch; b++) {
-            if (sol.status[b] !== 'optimal') continue; // 'zero-grad' policy (the 'throw' policy never gets here)
-            const xb = sol.x.subarray(b * n, (b + 1) * n);
-            const tb = theta.subarray(b * m, (b + 1) * m);
-            gTheta.set(this.vjp(xb, tb, g.subarray(b * n, (b + 1) * n), b), b * m);
+            const adj = adjoints[b];
+            if (!adj) continue; // not optimal: 'zero-grad' policy (the 'throw' policy never gets here)
+            const gb = g.subarray(b * n, (b + 1) * n);
+            gTheta.set(implicitVjp(adj, gb, { op: this.opts.name, rcondMin: this.opts.rcondMin, batchIndex: b }), b * m);
           }
           return packed.unpackGrad(gTheta);
         },

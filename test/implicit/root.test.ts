@@ -24,7 +24,7 @@ describe('rootLayer (seed test 1): x² − ω', () => {
       expect(sol.x[0]).toBeCloseTo(root, 14);
       expect(layer.jacobian(sol.x, Float64Array.of(4))[0]).toBeCloseTo(d, 14);
       // the same through tfjs
-      const g = tf.grad((w: tf.Tensor) => layer.apply(w) as tf.Scalar)(tf.scalar(4));
+      const g = tf.grad((w: tf.Tensor) => tf.sum(layer.apply(w)) as tf.Scalar)(tf.scalar(4));
       expect(g.dataSync()[0]).toBeCloseTo(d, 6);
     }
   });

@@ -1,0 +1,29 @@
+/** Central finite differences in float64, the reference every gradient test is held against. */
+
+/** d g(θ)/dθ (out × m, row-major) of a vector function g by central differences with step h·max(1, |θⱼ|). */
+export function fdJacobian(g: (theta: Float64Array) => Float64Array, theta: Float64Array, h = 1e-6): Float64Array {
+  const m = theta.length;
+  const base = g(theta);
+  const J = new Float64Array(base.length * m);
+  const t = Float64Array.from(theta);
+  for (let j = 0; j < m; j++) {
+    const step = h * Math.max(1, Math.abs(theta[j]));
+    t[j] = theta[j] + step;
+    const up = g(t);
+    t[j] = theta[j] - step;
+    const dn = g(t);
+    t[j] = theta[j];
+    for (let i = 0; i < base.length; i++) J[i * m + j] = (up[i] - dn[i]) / (2 * step);
+  }
+  return J;
+}
+
+/** Relative error ‖a − b‖∞ / max(‖b‖∞, floor). */
+export function relErr(a: ArrayLike<number>, b: ArrayLike<number>, floor = 1e-12): number {
+  let num = 0, den = 0;
+  for (let i = 0; i < b.length; i++) {
+    num = Math.max(num, Math.abs(a[i] - b[i]));
+    den = Math.max(den, Math.abs(b[i]));
+  }
+  return num / Math.max(den, floor);
+}
