@@ -24,7 +24,7 @@
  * span into segments, each integrated with p = [θ; u_k] constant, so no step straddles a jump in u.
  */
 import { DmpcInputError } from '../common/errors.js';
-import { matmul, matvecT } from '../linalg/dense.js';
+import { matvecT } from '../linalg/dense.js';
 import { DOPRI5, RK4, type ExplicitTableau } from './tableaus.js';
 import { ExplicitRk, dopri5Interpolate, type RkOptions, type StepControl } from './explicit.js';
 import { Rosenbrock23 } from './rosenbrock.js';
@@ -513,5 +513,3 @@ function lastNonzero(b: readonly number[]): number {
   return -1;
 }
 
-// matmul is re-exported for callers composing flow Jacobians (discretize uses it).
-export { matmul };
