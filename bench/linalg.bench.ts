@@ -71,7 +71,7 @@ function worstBackwardError(a: Float64Array, x: Float64Array, rhs: Float64Array,
   return worst;
 }
 
-interface Row { n: number; kernel: string; ms: number; gflops: number; gflopsGross: number; ratioToMatmul: number; ratioGross: number; }
+type Row = { n: number; kernel: string; ms: number; gflops: number; gflopsGross: number; ratioToMatmul: number; ratioGross: number; };
 
 function benchSize(n: number): { rows: Row[]; backwardError: Record<string, number> } {
   const nn = n * n;

@@ -9,26 +9,39 @@ import { FACTOR_OK } from './cholesky.js';
 
 export { FACTOR_OK };
 
+/** Columns per panel: the trailing matrix is updated once per panel with a rank-4 update. */
+const PANEL = 4;
+
 /**
  * Factor in place. Returns FACTOR_OK, or the first column k whose pivot was exactly zero or not
  * finite (the matrix is singular to working precision there). Use {@link luRcond} for a cheap
  * conditioning estimate when "not exactly singular" is not enough.
+ *
+ * Right-looking LU in panels of four columns: the panel is factored with rank-1 updates confined to
+ * its own columns, then the rest of the matrix receives one rank-4 update, so each load/store of a
+ * trailing entry serves eight flops instead of two. Every entry still receives its updates in the
+ * textbook order (step 0, 1, …), so L, U and the pivots are bit-identical to the unblocked algorithm.
  */
 export function luFactor(a: Float64Array, off: number, n: number, piv: Int32Array, pivOff = 0): number {
+  let k0 = 0;
+  for (; k0 + PANEL <= n; k0 += PANEL) {
+    const bad = factorPanel(a, off, n, piv, pivOff, k0);
+    // a failing pivot hands over to the unblocked loop, which reports it and completes the factor
+    if (bad !== FACTOR_OK) return luUnblocked(a, off, n, piv, pivOff, bad);
+  }
+  return luUnblocked(a, off, n, piv, pivOff, k0);
+}
+
+/**
+ * The textbook right-looking loop from step `k0` on. Precondition: columns < k0 are factored and the
+ * trailing block has received every update from them.
+ */
+function luUnblocked(a: Float64Array, off: number, n: number, piv: Int32Array, pivOff: number, k0: number): number {
   let status = FACTOR_OK;
-  for (let k = 0; k < n; k++) {
-    // choose the pivot row: largest |a[i][k]| for i ≥ k
-    let p = k;
-    let best = Math.abs(a[off + k * n + k]);
-    for (let i = k + 1; i < n; i++) {
-      const v = Math.abs(a[off + i * n + k]);
-      if (v > best) { best = v; p = i; }
-    }
+  for (let k = k0; k < n; k++) {
+    const p = pivotRow(a, off, n, k);
     piv[pivOff + k] = p;
-    if (p !== k) {
-      const rk = off + k * n, rp = off + p * n;
-      for (let j = 0; j < n; j++) { const t = a[rk + j]; a[rk + j] = a[rp + j]; a[rp + j] = t; }
-    }
+    if (p !== k) swapRows(a, off, n, k, p);
     const rk = off + k * n;
     const d = a[rk + k];
     if (d === 0 || !Number.isFinite(d)) {
@@ -45,6 +58,82 @@ export function luFactor(a: Float64Array, off: number, n: number, piv: Int32Arra
     }
   }
   return status;
+}
+
+/** The row i ≥ k with the largest |a[i][k]| (the first one on ties; NaN entries are never chosen). */
+function pivotRow(a: Float64Array, off: number, n: number, k: number): number {
+  let p = k;
+  let best = Math.abs(a[off + k * n + k]);
+  for (let i = k + 1; i < n; i++) {
+    const v = Math.abs(a[off + i * n + k]);
+    if (v > best) { best = v; p = i; }
+  }
+  return p;
+}
+
+function swapRows(a: Float64Array, off: number, n: number, r: number, s: number): void {
+  const rr = off + r * n, rs = off + s * n;
+  for (let j = 0; j < n; j++) { const t = a[rr + j]; a[rr + j] = a[rs + j]; a[rs + j] = t; }
+}
+
+/**
+ * Factor columns k0 … k0+3, then apply their rank-4 update to columns ≥ k0+4. Returns FACTOR_OK, or
+ * the column k whose pivot failed; in that case nothing of step k was done and the columns right of
+ * the panel have been brought up to date through step k−1, i.e. the state the unblocked loop expects.
+ */
+function factorPanel(a: Float64Array, off: number, n: number, piv: Int32Array, pivOff: number, k0: number): number {
+  const e = k0 + PANEL;
+  for (let k = k0; k < e; k++) {
+    const p = pivotRow(a, off, n, k);
+    const d = a[off + p * n + k];
+    if (d === 0 || !Number.isFinite(d)) { catchUp(a, off, n, k0, k); return k; }
+    piv[pivOff + k] = p;
+    if (p !== k) swapRows(a, off, n, k, p);
+    const rk = off + k * n;
+    const inv = 1 / d;
+    for (let i = k + 1; i < n; i++) { // rank-1 update restricted to the panel's own columns
+      const ri = off + i * n;
+      const lik = a[ri + k] * inv;
+      a[ri + k] = lik;
+      if (lik === 0) continue;
+      for (let j = k + 1; j < e; j++) a[ri + j] -= lik * a[rk + j];
+    }
+  }
+  // U rows k0+1 … k0+3 right of the panel: the unit-lower triangle of the panel applied in order
+  for (let r = k0 + 1; r < e; r++) applySteps(a, off, n, r, k0, r, e);
+  rank4Update(a, off, n, k0);
+  return FACTOR_OK;
+}
+
+/** a[r][j] −= Σ_{q ∈ [q0, q1)} l[r][q]·u[q][j] for j ≥ j0, step by step in q (skipping zero l as the textbook loop does). */
+function applySteps(a: Float64Array, off: number, n: number, r: number, q0: number, q1: number, j0: number): void {
+  const rr = off + r * n;
+  for (let q = q0; q < q1; q++) {
+    const l = a[rr + q];
+    if (l === 0) continue;
+    const rq = off + q * n;
+    for (let j = j0; j < n; j++) a[rr + j] -= l * a[rq + j];
+  }
+}
+
+/** The pending updates of panel steps k0 … k−1 on columns ≥ k0+4 (rows above k only take steps q < r). */
+function catchUp(a: Float64Array, off: number, n: number, k0: number, k: number): void {
+  for (let r = k0 + 1; r < n; r++) applySteps(a, off, n, r, k0, Math.min(r, k), k0 + PANEL);
+}
+
+/**
+ * Trailing update of rows and columns ≥ k0+4 by the four panel steps. `x − l0·u0 − l1·u1 − l2·u2 −
+ * l3·u3` evaluates left to right, i.e. in the same order as four rank-1 updates.
+ */
+function rank4Update(a: Float64Array, off: number, n: number, k0: number): void {
+  const e = k0 + PANEL;
+  const u0 = off + k0 * n, u1 = u0 + n, u2 = u1 + n, u3 = u2 + n;
+  for (let i = e; i < n; i++) {
+    const ri = off + i * n;
+    const l0 = a[ri + k0], l1 = a[ri + k0 + 1], l2 = a[ri + k0 + 2], l3 = a[ri + k0 + 3];
+    if (l0 === 0 && l1 === 0 && l2 === 0 && l3 === 0) continue;
+    for (let j = e; j < n; j++) a[ri + j] = a[ri + j] - l0 * a[u0 + j] - l1 * a[u1 + j] - l2 * a[u2 + j] - l3 * a[u3 + j];
+  }
 }
 
 /** Solve A x = b in place, with (a, piv) from {@link luFactor}. */

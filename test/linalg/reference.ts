@@ -108,3 +108,47 @@ export function residualInf(a: Float64Array, x: Float64Array, b: Float64Array, n
   }
   return r;
 }
+
+/** The textbook row-oriented Cholesky (no blocking): the blocked kernel must agree with it bit for bit. */
+export function textbookCholesky(a: Float64Array, n: number, shift = 0): number {
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j < i; j++) {
+      let s = a[i * n + j];
+      for (let k = 0; k < j; k++) s -= a[i * n + k] * a[j * n + k];
+      a[i * n + j] = s / a[j * n + j];
+    }
+    let d = a[i * n + i] + shift;
+    for (let k = 0; k < i; k++) d -= a[i * n + k] * a[i * n + k];
+    if (!(d > 0) || !Number.isFinite(d)) return i;
+    a[i * n + i] = Math.sqrt(d);
+  }
+  return -1;
+}
+
+/** The textbook right-looking LU with partial pivoting (rank-1 updates, getrf pivot convention). */
+export function textbookLu(a: Float64Array, n: number, piv: Int32Array): number {
+  let status = -1;
+  for (let k = 0; k < n; k++) {
+    let p = k, best = Math.abs(a[k * n + k]);
+    for (let i = k + 1; i < n; i++) { const v = Math.abs(a[i * n + k]); if (v > best) { best = v; p = i; } }
+    piv[k] = p;
+    for (let j = 0; j < n; j++) { const t = a[k * n + j]; a[k * n + j] = a[p * n + j]; a[p * n + j] = t; }
+    const d = a[k * n + k];
+    if (d === 0 || !Number.isFinite(d)) { if (status < 0) status = k; continue; }
+    const inv = 1 / d;
+    for (let i = k + 1; i < n; i++) {
+      const l = a[i * n + k] * inv;
+      a[i * n + k] = l;
+      if (l === 0) continue;
+      for (let j = k + 1; j < n; j++) a[i * n + j] -= l * a[k * n + j];
+    }
+  }
+  return status;
+}
+
+/** Whether two arrays hold the same numbers bit for bit (NaN equals NaN, +0 equals −0). */
+export function sameValues(a: ArrayLike<number>, b: ArrayLike<number>): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i] && !(a[i] !== a[i] && b[i] !== b[i])) return false;
+  return true;
+}
