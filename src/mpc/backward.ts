@@ -29,11 +29,10 @@
  * Degenerate rows (λᵣ = sᵣ = 0) are classified by λ > s (ties inactive): a one-sided derivative.
  */
 import { implicitVjp } from '../implicit/vjp.js';
-import type { Factorization } from '../linalg/factorization.js';
 import { FACTOR_OK } from '../linalg/cholesky.js';
-import { type MpcProblem, type Stage, off, rowValue, ROW_U_LOWER, ROW_U_UPPER, ROW_X_LOWER, ROW_X_UPPER, ROW_GENERAL } from './problem.js';
-import { riccatiSolve } from './riccati.js';
-import { type MpcSolution, type MpcSolverState, addRowGrad, classifyRows, ROW_EQUALITY, ROW_INACTIVE, ROW_L1_VIOLATED, ROW_L2_ACTIVE } from './ipm.js';
+import { type Stage, off, ROW_U_LOWER, ROW_U_UPPER, ROW_X_LOWER, ROW_X_UPPER, ROW_GENERAL } from './problem.js';
+import { type MpcSolution, classifyRows, ROW_EQUALITY, ROW_L2_ACTIVE } from './ipm.js';
+import { kktFor } from './kkt.js';
 import { polishFactor } from './polish.js';
 
 export type GradStatus = 'exact' | 'active_set' | 'none';
@@ -53,133 +52,6 @@ export interface MpcGrad {
 export interface MpcBackwardOptions {
   /** Refinement passes of the adjoint solve (default up to 4, stopping at round-off). */
   refineSteps?: number;
-}
-
-/**
- * The KKT matrix ∂F/∂z of element b as a {@link Factorization}: solve/solveT by the Riccati
- * recursion of the final forward factorization plus iterative refinement. Works in scratch of `st`.
- */
-export class RiccatiKkt implements Factorization {
-  readonly n: number;
-  readonly status: number;
-  readonly rcond: number;
-  private readonly r: Float64Array;
-  private readonly z: Float64Array;
-  private readonly q: Float64Array;
-  private readonly e: Float64Array;
-  private readonly x0: Float64Array;
-
-  constructor(private readonly st: MpcSolverState, private readonly b: number, private readonly refineSteps = 4) {
-    const { T, nx, n } = st.pr, m = st.pr.rows.m;
-    this.n = T * (n + nx + m);
-    this.status = st.ws.status[b];
-    this.rcond = st.ws.rcond[b];
-    this.r = new Float64Array(this.n);
-    this.z = new Float64Array(this.n);
-    this.q = new Float64Array(T * n);
-    this.e = new Float64Array(T * nx);
-    this.x0 = new Float64Array(nx);
-  }
-
-  private rowClass(k: number): number { return this.st.pr.act[k] ? this.st.rowState[k] : ROW_INACTIVE; }
-
-  /** z ← K_W⁻¹ r on the symmetric part (τ, ν, active λ). */
-  private penaltySolve(r: Float64Array, z: Float64Array): void {
-    const st = this.st, pr = st.pr, b = this.b, { T, nx, n } = pr, m = pr.rows.m;
-    const lo = T * (n + nx), no = T * n, q = this.q;
-    for (let t = 0; t < T; t++) {
-      for (let i = 0; i < n; i++) q[t * n + i] = -r[t * n + i];
-      for (let rr = 0; rr < m; rr++) {
-        const k = (b * T + t) * m + rr, c = this.rowClass(k);
-        if (c === ROW_EQUALITY || c === ROW_L2_ACTIVE) addRowGrad(pr, b, t, rr, -st.W[k] * r[lo + t * m + rr], q, t * n);
-      }
-    }
-    for (let i = 0; i < nx; i++) this.x0[i] = -r[no + i];
-    for (let t = 0; t < T - 1; t++) for (let i = 0; i < nx; i++) this.e[t * nx + i] = -r[no + (t + 1) * nx + i];
-    riccatiSolve(st.ws, pr, b, q, 0, this.e, 0, this.x0, 0, z, 0, z, no);
-    for (let t = 0; t < T; t++) for (let rr = 0; rr < m; rr++) {
-      const k = (b * T + t) * m + rr, c = this.rowClass(k), i = lo + t * m + rr;
-      z[i] = c === ROW_EQUALITY || c === ROW_L2_ACTIVE ? st.W[k] * (rowValue(pr, b, t, rr, z, t * n) - r[i]) : 0;
-    }
-  }
-
-  /** out ← K_sym z (the symmetric part; rows of inactive / violated-L1 classes are 0). */
-  private symProduct(z: Float64Array, out: Float64Array): void {
-    const st = this.st, pr = st.pr, b = this.b, { T, nx, n } = pr, m = pr.rows.m, rows = pr.rows;
-    const lo = T * (n + nx), no = T * n;
-    for (let t = 0; t < T; t++) {
-      const co = off(pr.C, b, t), C = pr.C.data, wo = t * n;
-      for (let i = 0; i < n; i++) {
-        let s = 0;
-        for (let j = 0; j < n; j++) s += 0.5 * (C[co + i * n + j] + C[co + j * n + i]) * z[wo + j];
-        out[wo + i] = s;
-      }
-      for (let rr = 0; rr < m; rr++) {
-        const k = (b * T + t) * m + rr, c = this.rowClass(k), i = lo + t * m + rr;
-        if (c === ROW_EQUALITY || c === ROW_L2_ACTIVE) {
-          addRowGrad(pr, b, t, rr, z[i], out, wo);
-          out[i] = rowValue(pr, b, t, rr, z, wo) - (c === ROW_L2_ACTIVE ? z[i] / rows.rho[rr] : 0);
-        } else out[i] = 0;
-      }
-      if (t < T - 1) {
-        const fo = off(pr.F, b, t), F = pr.F.data, nn = no + (t + 1) * nx;
-        for (let l = 0; l < nx; l++) {
-          const v = z[nn + l];
-          let s = -z[(t + 1) * n + l];
-          for (let i = 0; i < n; i++) { out[wo + i] += F[fo + l * n + i] * v; s += F[fo + l * n + i] * z[wo + i]; }
-          out[nn + l] = s;
-        }
-      }
-      for (let i = 0; i < nx; i++) out[wo + i] -= z[no + t * nx + i];
-    }
-    for (let i = 0; i < nx; i++) out[no + i] = -z[i];
-  }
-
-  /** z ← K_sym⁻¹ rhs by preconditioned iterative refinement. */
-  private symSolve(rhs: Float64Array, z: Float64Array): void {
-    const r = this.r, dz = this.z;
-    this.penaltySolve(rhs, z);
-    let prev = Infinity;
-    for (let it = 0; it < this.refineSteps; it++) {
-      this.symProduct(z, r);
-      let res = 0, scale = 0;
-      for (let i = 0; i < this.n; i++) { r[i] = rhs[i] - r[i]; res = Math.max(res, Math.abs(r[i])); scale = Math.max(scale, Math.abs(rhs[i])); }
-      if (res <= 1e-15 * scale || res >= prev) break;
-      prev = res;
-      this.penaltySolve(r, dz);
-      for (let i = 0; i < this.n; i++) z[i] += dz[i];
-    }
-  }
-
-  solve(v: Float64Array, o = 0): void {
-    const st = this.st, pr = st.pr, b = this.b, { T, nx, n } = pr, m = pr.rows.m, lo = T * (n + nx);
-    const rhs = Float64Array.from(v.subarray(o, o + this.n));
-    // identity rows first: their λ are known, and violated-L1 λ enter stationarity
-    for (let t = 0; t < T; t++) for (let rr = 0; rr < m; rr++) {
-      const k = (b * T + t) * m + rr, c = this.rowClass(k);
-      if (c === ROW_L1_VIOLATED) addRowGrad(pr, b, t, rr, -rhs[lo + t * m + rr], rhs, t * n);
-    }
-    const z = new Float64Array(this.n);
-    this.symSolve(rhs, z);
-    for (let t = 0; t < T; t++) for (let rr = 0; rr < m; rr++) {
-      const k = (b * T + t) * m + rr, c = this.rowClass(k), i = lo + t * m + rr;
-      if (c === ROW_INACTIVE || c === ROW_L1_VIOLATED) z[i] = v[o + i];
-    }
-    v.set(z, o);
-  }
-
-  solveT(v: Float64Array, o = 0): void {
-    const st = this.st, pr = st.pr, b = this.b, { T, nx, n } = pr, m = pr.rows.m, lo = T * (n + nx);
-    const rhs = Float64Array.from(v.subarray(o, o + this.n));
-    const z = new Float64Array(this.n);
-    this.symSolve(rhs, z);
-    for (let t = 0; t < T; t++) for (let rr = 0; rr < m; rr++) {
-      const k = (b * T + t) * m + rr, c = this.rowClass(k), i = lo + t * m + rr;
-      if (c === ROW_INACTIVE) z[i] = v[o + i];
-      else if (c === ROW_L1_VIOLATED) z[i] = v[o + i] - rowValue(pr, b, t, rr, z, t * n);
-    }
-    v.set(z, o);
-  }
 }
 
 /** Adds a (b, t) block of `len` values to a gradient array laid out like `s`. */
@@ -219,7 +91,7 @@ export function mpcBackward(sol: MpcSolution, dLdx?: Float64Array, dLdu?: Float6
       if (dLdx) for (let i = 0; i < nx; i++) gx[t * n + i] = dLdx[(b * T + t) * nx + i];
       if (dLdu) for (let j = 0; j < nu; j++) gx[t * n + nx + j] = dLdu[(b * T + t) * nu + j];
     }
-    const kkt = new RiccatiKkt(st, b, opts.refineSteps ?? 4);
+    const kkt = kktFor(st, b, opts.refineSteps ?? 4);
     const tau = st.tau, to = b * T * n, nuA = st.nu, nO = b * T * nx;
     implicitVjp({
       jacobianX: kkt,

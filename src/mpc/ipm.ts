@@ -76,7 +76,7 @@ export interface MpcSolverState {
   sc: {
     q: Float64Array; tauN: Float64Array; nuN: Float64Array; dtau: Float64Array; dnu: Float64Array;
     dtauA: Float64Array; dnuA: Float64Array;
-    rp: Float64Array; rc1: Float64Array; rc2: Float64Array;
+    rp: Float64Array; rc1: Float64Array; rc2: Float64Array; rd: Float64Array; ze: Float64Array;
     dl: Float64Array; ds: Float64Array; dsg: Float64Array; dlA: Float64Array; dsA: Float64Array; dsgA: Float64Array;
   };
 }
@@ -99,6 +99,7 @@ export function mpcInit(pr: MpcProblem, options: MpcOptions = {}, warm?: WarmSta
       q: new Float64Array(T * n), tauN: new Float64Array(T * n), nuN: new Float64Array(T * nx),
       dtau: new Float64Array(T * n), dnu: new Float64Array(T * nx), dtauA: new Float64Array(T * n), dnuA: new Float64Array(T * nx),
       rp: new Float64Array(Tm), rc1: new Float64Array(Tm), rc2: new Float64Array(Tm),
+      rd: new Float64Array(T * n), ze: new Float64Array(T * nx),
       dl: new Float64Array(Tm), ds: new Float64Array(Tm), dsg: new Float64Array(Tm),
       dlA: new Float64Array(Tm), dsA: new Float64Array(Tm), dsgA: new Float64Array(Tm),
     },
@@ -210,7 +211,7 @@ function residuals(st: MpcSolverState, b: number): number {
     rpMax = Math.max(rpMax, Math.abs(rp));
   }
   st.primalRes[b] = rpMax;
-  st.dualRes[b] = stationarity(st, b, st.tau, to, st.nu, no, st.lam, b * T * m, sc.q);
+  st.dualRes[b] = stationarity(st, b, st.tau, to, st.nu, no, st.lam, b * T * m, sc.rd);
   mu = cnt ? mu / cnt : 0;
   st.gap[b] = mu;
   return mu;
@@ -255,11 +256,13 @@ export function stationarity(
  */
 function direction(st: MpcSolverState, b: number, affine: boolean, sigmaMu: number,
   dtau: Float64Array, dnu: Float64Array, dl: Float64Array, ds: Float64Array, dsg: Float64Array): void {
-  const pr = st.pr, { T, nx, n } = pr, m = pr.rows.m, rows = pr.rows, sc = st.sc;
-  const to = b * T * n, no = b * T * nx, q = sc.q;
+  const pr = st.pr, { T, n } = pr, m = pr.rows.m, rows = pr.rows, sc = st.sc;
+  const q = sc.q;
+  // Newton step in delta form (the LQ problem for (dτ, dν) with zero initial state and dynamics
+  // residual): linear term = stationarity residual + Σ ∇g W r̃. Solving for the new iterate instead
+  // would cancel O(W) terms against each other and lose digits as W = λ/s → ∞ on active rows.
+  for (let i = 0; i < T * n; i++) q[i] = sc.rd[i];
   for (let t = 0; t < T; t++) {
-    const cc = off(pr.c, b, t);
-    for (let i = 0; i < n; i++) q[t * n + i] = pr.c.data[cc + i];
     for (let r = 0; r < m; r++) {
       const k = (b * T + t) * m + r, i = t * m + r;
       if (!pr.act[k]) continue;
@@ -275,15 +278,11 @@ function direction(st: MpcSolverState, b: number, affine: boolean, sigmaMu: numb
         sc.rc2[i] = rc2;
         rt -= rc2 / nv;
       }
-      const g = rowValue(pr, b, t, r, st.tau, to + t * n);
-      // λ⁺ = λ + W(∇gᵀ(τ⁺ − τ) + r̃)  ⇒  linear term ∇g (λ + W (r̃ − g))
-      addRowGrad(pr, b, t, r, l + st.W[k] * (rt - g), q, t * n);
-      dl[i] = rt; // keep r̃ until τ⁺ is known
+      addRowGrad(pr, b, t, r, st.W[k] * rt, q, t * n);
+      dl[i] = rt; // keep r̃ until dτ is known
     }
   }
-  riccatiSolve(st.ws, pr, b, q, 0, null, 0, pr.x0, b * nx, sc.tauN, 0, sc.nuN, 0);
-  for (let i = 0; i < T * n; i++) dtau[i] = sc.tauN[i] - st.tau[to + i];
-  for (let i = 0; i < T * nx; i++) dnu[i] = sc.nuN[i] - st.nu[no + i];
+  riccatiSolve(st.ws, pr, b, q, 0, sc.ze, 0, sc.ze, 0, dtau, 0, dnu, 0);
   for (let t = 0; t < T; t++) for (let r = 0; r < m; r++) {
     const k = (b * T + t) * m + r, i = t * m + r;
     if (!pr.act[k]) { dl[i] = 0; ds[i] = 0; dsg[i] = 0; continue; }
