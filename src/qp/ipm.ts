@@ -353,7 +353,7 @@ export function solveQp(P: QpProblem, opts: QpOptions = {}): QpSolution {
     sol.z.set(st.z, bi * n); sol.s.set(st.s, bi * mi); sol.lambda.set(st.lam, bi * mi); sol.nu.set(st.nu, bi * meq);
     if (st.status === 'optimal') {
       const act = sol.active.subarray(bi * mi, (bi + 1) * mi);
-      classifyActive(st.s, st.lam, ws.res.hF, act);
+      classifyActive(st.s, st.lam, mi ? ws.res.gap / mi : 0, act);
       if (opts.polish ?? true) polishInstance(sol, bi, ws.res, st.rel);
     }
     sol.objective[bi] = objective(P, bi, sol.z, bi * n);

@@ -15,19 +15,21 @@ import type { QpSolution } from './ipm.js';
 import { cMul, type QpProblem } from './problem.js';
 import type { ResidualWorkspace } from './residuals.js';
 
-/** Slack and multiplier both below this (relative) level: a degenerate row, classified active. */
-export const DEGENERATE_TOL = 1e-6;
+/**
+ * A row is degenerate when both its slack and its multiplier are below DEGENERATE_FACTOR·√μ (μ the
+ * final mean complementarity): on the central path sᵢλᵢ ≈ μ, so a strictly complementary row has
+ * one of the two O(1) and the other O(μ), while a degenerate row has both O(√μ).
+ */
+export const DEGENERATE_FACTOR = 100;
 
 /**
- * act_i = 1 when sᵢ < λᵢ (strictly complementary and active), or when both are tiny (degenerate,
- * λᵢ ≈ 0 ≈ sᵢ). Degenerate rows are treated as active by polish and by the backward pass: the returned
- * gradient is the one-sided derivative along which the constraint stays active.
+ * act_i = 1 when sᵢ < λᵢ (strictly complementary and active), or when the row is degenerate
+ * (λᵢ ≈ 0 ≈ sᵢ). Degenerate rows are treated as active by polish and by the backward pass: the
+ * returned gradient is the one-sided derivative along which the constraint stays active.
  */
-export function classifyActive(s: Float64Array, lam: Float64Array, hF: Float64Array, act: Uint8Array): void {
-  for (let i = 0; i < act.length; i++) {
-    const tau = DEGENERATE_TOL * (1 + Math.abs(hF[i]));
-    act[i] = s[i] < lam[i] || (s[i] <= tau && lam[i] <= tau) ? 1 : 0;
-  }
+export function classifyActive(s: Float64Array, lam: Float64Array, mu: number, act: Uint8Array): void {
+  const tau = DEGENERATE_FACTOR * Math.sqrt(Math.max(mu, 0));
+  for (let i = 0; i < act.length; i++) act[i] = s[i] < lam[i] || (s[i] <= tau && lam[i] <= tau) ? 1 : 0;
 }
 
 /** Active-set KKT factorization of instance bi (built on demand, reused when the active set is the same). */
