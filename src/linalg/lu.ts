@@ -99,10 +99,27 @@ function factorPanel(a: Float64Array, off: number, n: number, piv: Int32Array, p
       for (let j = k + 1; j < e; j++) a[ri + j] -= lik * a[rk + j];
     }
   }
-  // U rows k0+1 … k0+3 right of the panel: the unit-lower triangle of the panel applied in order
-  for (let r = k0 + 1; r < e; r++) applySteps(a, off, n, r, k0, r, e);
+  panelURows(a, off, n, k0);
   rank4Update(a, off, n, k0);
   return FACTOR_OK;
+}
+
+/**
+ * U rows k0+1 … k0+3 right of the panel: the panel's unit-lower triangle applied to each column j in
+ * one pass (u₁ = a₁ − l₁₀u₀, u₂ = a₂ − l₂₀u₀ − l₂₁u₁, …), the same arithmetic as three row sweeps.
+ */
+function panelURows(a: Float64Array, off: number, n: number, k0: number): void {
+  const r0 = off + k0 * n, r1 = r0 + n, r2 = r1 + n, r3 = r2 + n;
+  const l10 = a[r1 + k0], l20 = a[r2 + k0], l21 = a[r2 + k0 + 1];
+  const l30 = a[r3 + k0], l31 = a[r3 + k0 + 1], l32 = a[r3 + k0 + 2];
+  for (let j = k0 + PANEL; j < n; j++) {
+    const u0 = a[r0 + j];
+    const u1 = a[r1 + j] - l10 * u0;
+    const u2 = a[r2 + j] - l20 * u0 - l21 * u1;
+    a[r1 + j] = u1;
+    a[r2 + j] = u2;
+    a[r3 + j] = a[r3 + j] - l30 * u0 - l31 * u1 - l32 * u2;
+  }
 }
 
 /** a[r][j] −= Σ_{q ∈ [q0, q1)} l[r][q]·u[q][j] for j ≥ j0, step by step in q (skipping zero l as the textbook loop does). */
@@ -122,16 +139,27 @@ function catchUp(a: Float64Array, off: number, n: number, k0: number, k: number)
 }
 
 /**
- * Trailing update of rows and columns ≥ k0+4 by the four panel steps. `x − l0·u0 − l1·u1 − l2·u2 −
- * l3·u3` evaluates left to right, i.e. in the same order as four rank-1 updates.
+ * Trailing update of rows and columns ≥ k0+4 by the four panel steps, two rows at a time so that each
+ * load of the four U entries serves both. `x − l0·u0 − l1·u1 − l2·u2 − l3·u3` evaluates left to right,
+ * i.e. in the same order as four rank-1 updates.
  */
 function rank4Update(a: Float64Array, off: number, n: number, k0: number): void {
   const e = k0 + PANEL;
   const u0 = off + k0 * n, u1 = u0 + n, u2 = u1 + n, u3 = u2 + n;
-  for (let i = e; i < n; i++) {
+  let i = e;
+  for (; i + 1 < n; i += 2) {
+    const ri = off + i * n, rn = ri + n;
+    const l0 = a[ri + k0], l1 = a[ri + k0 + 1], l2 = a[ri + k0 + 2], l3 = a[ri + k0 + 3];
+    const m0 = a[rn + k0], m1 = a[rn + k0 + 1], m2 = a[rn + k0 + 2], m3 = a[rn + k0 + 3];
+    for (let j = e; j < n; j++) {
+      const x0 = a[u0 + j], x1 = a[u1 + j], x2 = a[u2 + j], x3 = a[u3 + j];
+      a[ri + j] = a[ri + j] - l0 * x0 - l1 * x1 - l2 * x2 - l3 * x3;
+      a[rn + j] = a[rn + j] - m0 * x0 - m1 * x1 - m2 * x2 - m3 * x3;
+    }
+  }
+  if (i < n) {
     const ri = off + i * n;
     const l0 = a[ri + k0], l1 = a[ri + k0 + 1], l2 = a[ri + k0 + 2], l3 = a[ri + k0 + 3];
-    if (l0 === 0 && l1 === 0 && l2 === 0 && l3 === 0) continue;
     for (let j = e; j < n; j++) a[ri + j] = a[ri + j] - l0 * a[u0 + j] - l1 * a[u1 + j] - l2 * a[u2 + j] - l3 * a[u3 + j];
   }
 }
@@ -161,16 +189,17 @@ export function luSolve(a: Float64Array, off: number, n: number, piv: Int32Array
  * This is the solve implicit differentiation needs ([∂F/∂x]ᵀ v = g) without forming a transpose.
  */
 export function luSolveT(a: Float64Array, off: number, n: number, piv: Int32Array, pivOff: number, b: Float64Array, bOff: number): void {
-  for (let i = 0; i < n; i++) { // Uᵀ y = b: column i of U is read down the rows above i
-    const yi = b[bOff + i] / a[off + i * n + i];
-    b[bOff + i] = yi;
-    const ri = off + i * n;
-    for (let j = i + 1; j < n; j++) b[bOff + j] -= a[ri + j] * yi;
+  // Both triangular solves run as dot products down columns of the factor (register accumulators), in
+  // the same term order as the textbook row sweeps: Uᵀ y = b with i ascending, Lᵀ z = y with k descending.
+  for (let j = 0; j < n; j++) { // Uᵀ y = b
+    let s = b[bOff + j];
+    for (let i = 0, ui = off + j; i < j; i++, ui += n) s -= a[ui] * b[bOff + i];
+    b[bOff + j] = s / a[off + j * n + j];
   }
-  for (let i = n - 1; i >= 0; i--) { // Lᵀ z = y (unit)
-    const ri = off + i * n;
-    const zi = b[bOff + i];
-    for (let k = 0; k < i; k++) b[bOff + k] -= a[ri + k] * zi;
+  for (let k = n - 1; k >= 0; k--) { // Lᵀ z = y (unit diagonal)
+    let s = b[bOff + k];
+    for (let i = n - 1, li = off + i * n + k; i > k; i--, li -= n) s -= a[li] * b[bOff + i];
+    b[bOff + k] = s;
   }
   for (let k = n - 1; k >= 0; k--) {
     const p = piv[pivOff + k];

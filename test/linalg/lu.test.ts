@@ -3,7 +3,7 @@ import {
   FACTOR_OK, luFactor, luFactorBatched, luRcond, luSolve, luSolveBatched, luSolveT,
 } from '../../src/linalg/index.js';
 import { createRng, randn, randomMatrix, randomSymmetricIndefinite, randomWithCond } from '../helpers/random.js';
-import { applyRowSwaps, backwardError, lowerOf, maxAbs, maxAbsDiff, mul, sameValues, textbookLu, upperOf } from './reference.js';
+import { applyRowSwaps, backwardError, lowerOf, maxAbs, maxAbsDiff, mul, sameValues, textbookLu, textbookLuSolveT, upperOf } from './reference.js';
 
 const sizes = [1, 2, 3, 4, 5, 7, 8, 13, 24, 33, 48];
 
@@ -136,6 +136,20 @@ describe('luSolve / luSolveT', () => {
         expect(backwardError(a, xt, b, n, true)).toBeLessThan(1e-15 * n);
         if (n > 1) expect(maxAbsDiff(x, xt)).toBeGreaterThan(0); // a non-symmetric A: the two differ
       }
+    }
+  });
+});
+
+describe('luSolveT (column dot products) against the textbook row sweeps', () => {
+  it('gives bit-identical solutions', () => {
+    const rng = createRng(29);
+    for (const n of [1, 2, 5, 16, 33]) {
+      const f = randomMatrix(rng, n), piv = new Int32Array(n);
+      luFactor(f, 0, n, piv);
+      const b = randn(rng, n), x = Float64Array.from(b), y = Float64Array.from(b);
+      luSolveT(f, 0, n, piv, 0, x, 0);
+      textbookLuSolveT(f, n, piv, y);
+      expect(sameValues(x, y)).toBe(true);
     }
   });
 });

@@ -152,3 +152,23 @@ export function sameValues(a: ArrayLike<number>, b: ArrayLike<number>): boolean 
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i] && !(a[i] !== a[i] && b[i] !== b[i])) return false;
   return true;
 }
+
+/** Textbook Lᵀ x = y as a row sweep (each solved xᵢ swept out of the rows above). */
+export function textbookBackSubstT(l: Float64Array, n: number, b: Float64Array): void {
+  for (let i = n - 1; i >= 0; i--) {
+    const xi = b[i] / l[i * n + i];
+    b[i] = xi;
+    for (let k = 0; k < i; k++) b[k] -= l[i * n + k] * xi;
+  }
+}
+
+/** Textbook Aᵀ x = b from a packed LU (row sweeps for Uᵀ and Lᵀ, then the inverse permutation). */
+export function textbookLuSolveT(f: Float64Array, n: number, piv: Int32Array, b: Float64Array): void {
+  for (let i = 0; i < n; i++) {
+    const yi = b[i] / f[i * n + i];
+    b[i] = yi;
+    for (let j = i + 1; j < n; j++) b[j] -= f[i * n + j] * yi;
+  }
+  for (let i = n - 1; i >= 0; i--) for (let k = 0; k < i; k++) b[k] -= f[i * n + k] * b[i];
+  for (let k = n - 1; k >= 0; k--) { const p = piv[k], t = b[k]; b[k] = b[p]; b[p] = t; }
+}
