@@ -41,17 +41,16 @@ async function tryWasm(notes: string[]): Promise<boolean> {
 /** Initialise tfjs once and report what is active. Idempotent unless a different backend is requested. */
 export async function initBackend(requested?: BackendName | 'auto'): Promise<BackendReport> {
   const want = requested ?? ((process.env.DMPC_BACKEND as BackendName | undefined) || 'auto');
-  if (report && (want === 'auto' || want === report.active)) return report;
+  if (report && want === report.requested && tf.getBackend() === report.active) return report;
   if (!['auto', 'cpu', 'wasm', 'tensorflow'].includes(want)) {
     throw new Error(`DMPC_BACKEND must be cpu, wasm or tensorflow (got '${want}')`);
   }
   const notes: string[] = [];
   const optional = {
     'tfjs-node-gpu': await tryImport('@tensorflow/tfjs-node-gpu'),
-    'tfjs-node': optionalNodeLoaded ?? false,
+    'tfjs-node': false,
   };
   if (!optional['tfjs-node-gpu']) optional['tfjs-node'] = await tryImport('@tensorflow/tfjs-node');
-  optionalNodeLoaded = optional['tfjs-node'];
   let ok = false;
   if (want === 'tensorflow' || want === 'auto') {
     if (optional['tfjs-node-gpu'] || optional['tfjs-node']) ok = await tf.setBackend('tensorflow');
@@ -67,8 +66,6 @@ export async function initBackend(requested?: BackendName | 'auto'): Promise<Bac
   report = { active: tf.getBackend(), requested: want, optional, notes };
   return report;
 }
-
-let optionalNodeLoaded: boolean | undefined;
 
 /** The last report of {@link initBackend}, or undefined before it ran. */
 export function backendReport(): BackendReport | undefined {
