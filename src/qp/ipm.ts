@@ -353,8 +353,20 @@ export function solveQp(P: QpProblem, opts: QpOptions = {}): QpSolution {
     sol.z.set(st.z, bi * n); sol.s.set(st.s, bi * mi); sol.lambda.set(st.lam, bi * mi); sol.nu.set(st.nu, bi * meq);
     if (st.status === 'optimal') {
       const act = sol.active.subarray(bi * mi, (bi + 1) * mi);
-      classifyActive(st.s, st.lam, mi ? ws.res.gap / mi : 0, act);
-      if (opts.polish ?? true) polishInstance(sol, bi, ws.res, st.rel);
+      const mu = mi ? ws.res.gap / mi : 0;
+      const degenerate = classifyActive(st.s, st.lam, mu, act);
+      if (opts.polish ?? true) {
+        const ok = polishInstance(sol, bi, ws.res, st.rel);
+        if (!ok && degenerate) {
+          // second guess: degenerate rows inactive; if that fails too, keep the documented rule
+          classifyActive(st.s, st.lam, mu, act, false);
+          sol.factorizations[bi] = undefined;
+          if (!polishInstance(sol, bi, ws.res, st.rel)) {
+            classifyActive(st.s, st.lam, mu, act, true);
+            sol.factorizations[bi] = undefined;
+          }
+        }
+      }
     }
     sol.objective[bi] = objective(P, bi, sol.z, bi * n);
   }

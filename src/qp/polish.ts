@@ -24,12 +24,21 @@ export const DEGENERATE_FACTOR = 100;
 
 /**
  * act_i = 1 when sᵢ < λᵢ (strictly complementary and active), or when the row is degenerate
- * (λᵢ ≈ 0 ≈ sᵢ). Degenerate rows are treated as active by polish and by the backward pass: the
- * returned gradient is the one-sided derivative along which the constraint stays active.
+ * (λᵢ ≈ 0 ≈ sᵢ) and `degenerateActive`. By default degenerate rows are treated as active by polish
+ * and by the backward pass: the returned gradient is the one-sided derivative along which the
+ * constraint stays active. (solveQp retries polishing with them inactive when that guess is not
+ * feasible, e.g. for a row that is inactive by a margin below the interior point's √μ resolution.)
+ * Returns the number of degenerate rows.
  */
-export function classifyActive(s: Float64Array, lam: Float64Array, mu: number, act: Uint8Array): void {
+export function classifyActive(s: Float64Array, lam: Float64Array, mu: number, act: Uint8Array, degenerateActive = true): number {
   const tau = DEGENERATE_FACTOR * Math.sqrt(Math.max(mu, 0));
-  for (let i = 0; i < act.length; i++) act[i] = s[i] < lam[i] || (s[i] <= tau && lam[i] <= tau) ? 1 : 0;
+  let degenerate = 0;
+  for (let i = 0; i < act.length; i++) {
+    const deg = s[i] <= tau && lam[i] <= tau;
+    if (deg) degenerate++;
+    act[i] = deg ? (degenerateActive ? 1 : 0) : s[i] < lam[i] ? 1 : 0;
+  }
+  return degenerate;
 }
 
 /** Active-set KKT factorization of instance bi (built on demand, reused when the active set is the same). */
