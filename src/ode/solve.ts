@@ -395,7 +395,9 @@ class Integration {
     const every = Math.max(1, Math.floor(this.opts.checkpointEvery ?? 128));
     const engine = new ExplicitRk(DOPRI5, nx);
     const stride = 2 + 8 * nx; // t, h, y0 (nx), K (7·nx)
-    const dense = new Float64Array(every * stride);
+    // the dense buffer holds one checkpoint interval; it grows on demand up to `every` steps
+    let dense = new Float64Array(Math.min(every, 64) * stride);
+    let peakEntries = 0;
     let denseCount = 0;
     interface Checkpoint { seg: number; t: number; x: Float64Array; h: number; errPrev: number }
     const cps: Checkpoint[] = [];
@@ -408,10 +410,16 @@ class Integration {
           denseCount = 0;
         }
         const o = denseCount * stride;
+        if (o + stride > dense.length) {
+          const grown = new Float64Array(Math.min(every * stride, 2 * dense.length));
+          grown.set(dense);
+          dense = grown;
+        }
         dense[o] = t; dense[o + 1] = h;
         dense.set(y0, o + 2);
         dense.set(Kst.subarray(0, 7 * nx), o + 2 + nx);
         denseCount++;
+        if (denseCount > peakEntries) peakEntries = denseCount;
       },
     });
     const rhs = (_t: number, yy: Float64Array, dy: Float64Array) => ode.f(yy, p, dy);
@@ -428,7 +436,7 @@ class Integration {
       if (seg.outAtEnd >= 0) xs.set(y, seg.outAtEnd * nx);
     }
     this.stats.checkpoints = cps.length;
-    this.stats.storedFloats = cps.length * (nx + 3) + dense.length;
+    this.stats.storedFloats = cps.length * (nx + 3) + peakEntries * stride;
     let buffered = cps.length - 1; // the dense buffer holds the last interval after the forward pass
     let bufferedCount = denseCount;
 
