@@ -127,7 +127,7 @@ export function makeQpProblem(input: QpInput, opts: QpProblemOptions = {}): QpPr
   const pair = (gName: 'G' | 'A', hName: 'h' | 'b') => {
     const g = input[gName], h = input[hName];
     if ((g == null) !== (h == null)) {
-      throw new DmpcInputError(op, g == null ? gName : hName, `is given without ${g == null ? hName : gName}`);
+      throw new DmpcInputError(op, g == null ? hName : gName, `is given without ${g == null ? gName : hName}`);
     }
     if (g == null || h == null) return { M: new Float64Array(0), mS: 0, v: new Float64Array(0), vS: 0, rows: 0 };
     const Ga = toArr(op, gName, g), ha = toArr(op, hName, h);
