@@ -80,9 +80,8 @@ export function discretize(model: ContinuousModel, opts: DiscretizeOptions): Dis
   const rkAug: RkOptions = { ...rk, nErr: nAug };
   const rhsX = (_t: number, yy: Float64Array, dy: Float64Array) => ode.f(yy, p, dy);
   const rhsAug = (_t: number, yy: Float64Array, dy: Float64Array) => {
-    const x = yy.subarray(0, nx);
-    ode.f(x, p, dy);
-    ode.jacX(x, p, Jx); ode.jacP(x, p, Jp);
+    ode.f(yy, p, dy); // models read only the first nx entries of the augmented state
+    ode.jacX(yy, p, Jx); ode.jacP(yy, p, Jp);
     for (let j = 0; j < m; j++) {
       const off = (1 + j) * nx;
       for (let i = 0; i < nx; i++) {

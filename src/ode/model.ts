@@ -1,6 +1,9 @@
 /**
  * The continuous-time model contract, ẋ = f(x, u; θ), and its adapter to the integrators.
  *
+ * Arguments may be longer than their logical size (integrators pass the head of an augmented state
+ * without making a view): read x[0 .. nx), u[0 .. nu), θ[0 .. nθ) only.
+ *
  * Layout: Jacobians are row-major Float64Arrays, ∂f/∂x is nx×nx at `J[i*nx + j] = ∂fᵢ/∂xⱼ`,
  * ∂f/∂u is nx×nu, ∂f/∂θ is nx×nθ. Every callback writes into a caller-owned output and must not
  * allocate in its hot path, because integrators call it several times per step.
@@ -70,7 +73,13 @@ export function modelOde(model: ContinuousModel): OdeFunction {
   const nth = model.parameters.length;
   const np = nth + nu;
   const Jt = new Float64Array(nx * nth), Ju = new Float64Array(nx * nu);
-  const split = (p: Float64Array) => [p.subarray(0, nth), p.subarray(nth, np)] as const;
+  // Views of p are cached per p buffer: creating typed-array views costs more than these small
+  // right-hand sides themselves, and integrators pass the same p buffer on every call.
+  let lastP: Float64Array | undefined, th: Float64Array = new Float64Array(0), u: Float64Array = new Float64Array(0);
+  const split = (p: Float64Array) => {
+    if (p !== lastP) { lastP = p; th = p.subarray(0, nth); u = p.subarray(nth, np); }
+    return [th, u] as const;
+  };
   return {
     nx, np,
     f(x, p, dx) { const [th, u] = split(p); model.f(x, u, th, dx); },

@@ -224,7 +224,7 @@ class Integration {
     engine: ExplicitRk | Rosenbrock23, errAll: boolean): void {
     const n = this.nx * blocks;
     if (engine instanceof Rosenbrock23) {
-      const st = engine.integrate(rhs, (_t, yy, J) => this.ode.jacX(yy.subarray(0, this.nx), this.p, J), seg.a, seg.b, y, ctrl,
+      const st = engine.integrate(rhs, (_t, yy, J) => this.ode.jacX(yy, this.p, J), seg.a, seg.b, y, ctrl,
         { ...this.rk, nErr: errAll ? n : this.nx });
       this.stats.nfe += st.nfe; this.stats.njac += st.njac; this.stats.steps += st.steps; this.stats.rejected += st.rejected;
     } else {
@@ -261,9 +261,8 @@ class Integration {
     const engine = this.method === 'rosenbrock' ? new Rosenbrock23(nx, blocks) : new ExplicitRk(this.tab, n);
     const Jx = new Float64Array(nx * nx), Jp = new Float64Array(nx * np);
     const rhs = (_t: number, yy: Float64Array, dy: Float64Array) => {
-      const x = yy.subarray(0, nx);
-      ode.f(x, p, dy);
-      ode.jacX(x, p, Jx); ode.jacP(x, p, Jp); this.stats.njac++;
+      ode.f(yy, p, dy); // models read only the first nx entries of the augmented state
+      ode.jacX(yy, p, Jx); ode.jacP(yy, p, Jp); this.stats.njac++;
       // column j of z is the block at (1 + j)·nx; żⱼ = ∂ₓf zⱼ (+ ∂f/∂pⱼ for parameter columns)
       for (let j = 0; j < m; j++) {
         const off = (1 + j) * nx;
@@ -332,7 +331,8 @@ class Integration {
       accepted: (_t: number, h: number, _y0: Float64Array, _K: Float64Array, Y: Float64Array) => {
         const need = (hs.length + 1) * sB * nx;
         if (need > tape.length) { const g = new Float64Array(tape.length * 2); g.set(tape); tape = g; }
-        tape.set(Y.subarray(0, sB * nx), hs.length * sB * nx);
+        const o = hs.length * sB * nx;
+        for (let k = 0; k < sB * nx; k++) tape[o + k] = Y[k];
         hs.push(h);
       },
     };
@@ -351,7 +351,7 @@ class Integration {
     this.stats.checkpoints = hs.length * sB;
     this.stats.storedFloats = hs.length * (sB * nx + 1);
     const Jx = new Float64Array(nx * nx), Jp = new Float64Array(nx * np);
-    const kbar = new Float64Array(nx), Ybar = new Float64Array(sB * nx), xbar = new Float64Array(nx), pbar = new Float64Array(np);
+    const Yi = new Float64Array(nx), kbar = new Float64Array(nx), Ybar = new Float64Array(sB * nx), xbar = new Float64Array(nx), pbar = new Float64Array(np);
     const vjp = (g: ArrayLike<number>): OdeGradient => {
       const gx = toF64(OP, 'gxs', g, this.ts.length * nx);
       const out = { x0: new Float64Array(nx), theta: new Float64Array(nth), u: new Float64Array(K * nu) };
@@ -371,7 +371,7 @@ class Integration {
               for (let j = i + 1; j < sB; j++) { const a = tab.a[j][i]; if (a !== 0) acc += a * Ybar[j * nx + l]; }
               kbar[l] = h * acc;
             }
-            const Yi = tape.subarray(base + i * nx, base + (i + 1) * nx);
+            for (let l = 0; l < nx; l++) Yi[l] = tape[base + i * nx + l];
             ode.jacX(Yi, p, Jx); ode.jacP(Yi, p, Jp); this.stats.njacBackward++;
             matvecT(Jx, 0, kbar, 0, Ybar, i * nx, nx, nx);
             matvecT(Jp, 0, kbar, 0, pbar, 0, nx, np, true);
@@ -416,8 +416,8 @@ class Integration {
           dense = grown;
         }
         dense[o] = t; dense[o + 1] = h;
-        dense.set(y0, o + 2);
-        dense.set(Kst.subarray(0, 7 * nx), o + 2 + nx);
+        for (let k = 0; k < nx; k++) dense[o + 2 + k] = y0[k];
+        for (let k = 0; k < 7 * nx; k++) dense[o + 2 + nx + k] = Kst[k];
         denseCount++;
         if (denseCount > peakEntries) peakEntries = denseCount;
       },
