@@ -24,6 +24,7 @@ export function cholesky(a: Float64Array, off: number, n: number, shift = 0): nu
     const ri = off + i * n;
     let j = 0;
     for (; j + 4 <= i; j += 4) rowPairBlock4(a, off, n, ri, j);
+    if (j + 2 <= i) { rowPairBlock2(a, off, n, ri, j); j += 2; } // i is even, so now j = i
     if (!finishRow(a, off, n, ri, j, i, shift)) return i;
     if (!finishRow(a, off, n, ri + n, j, i + 1, shift)) return i + 1;
   }
@@ -86,6 +87,21 @@ function finishBlock4(
   const l2 = s2 / a[r2 + j + 2];
   s3 -= l2 * a[r3 + j + 2];
   a[ri + j] = l0; a[ri + j + 1] = l1; a[ri + j + 2] = l2; a[ri + j + 3] = s3 / a[r3 + j + 3];
+}
+
+/** {@link rowPairBlock4} for two columns: L[i][j..j+1] and L[i+1][j..j+1]. */
+function rowPairBlock2(a: Float64Array, off: number, n: number, ri: number, j: number): void {
+  const r0 = off + j * n, r1 = r0 + n, rn = ri + n;
+  let s0 = a[ri + j], s1 = a[ri + j + 1], t0 = a[rn + j], t1 = a[rn + j + 1];
+  for (let k = 0; k < j; k++) {
+    const x = a[ri + k], y = a[rn + k], l0 = a[r0 + k], l1 = a[r1 + k];
+    s0 -= x * l0; s1 -= x * l1;
+    t0 -= y * l0; t1 -= y * l1;
+  }
+  const d0 = a[r0 + j], c10 = a[r1 + j], d1 = a[r1 + j + 1];
+  const x0 = s0 / d0, y0 = t0 / d0;
+  a[ri + j] = x0; a[ri + j + 1] = (s1 - x0 * c10) / d1;
+  a[rn + j] = y0; a[rn + j + 1] = (t1 - y0 * c10) / d1;
 }
 
 /**

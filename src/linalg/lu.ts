@@ -89,19 +89,29 @@ function factorPanel(a: Float64Array, off: number, n: number, piv: Int32Array, p
     if (d === 0 || !Number.isFinite(d)) { catchUp(a, off, n, k0, k); return k; }
     piv[pivOff + k] = p;
     if (p !== k) swapRows(a, off, n, k, p);
-    const rk = off + k * n;
-    const inv = 1 / d;
-    for (let i = k + 1; i < n; i++) { // rank-1 update restricted to the panel's own columns
-      const ri = off + i * n;
-      const lik = a[ri + k] * inv;
-      a[ri + k] = lik;
-      if (lik === 0) continue;
-      for (let j = k + 1; j < e; j++) a[ri + j] -= lik * a[rk + j];
-    }
+    panelStep(a, off, n, k, e, 1 / d);
   }
   panelURows(a, off, n, k0);
   rank4Update(a, off, n, k0);
   return FACTOR_OK;
+}
+
+/**
+ * Step k inside a panel ending at column e: scale column k below the pivot into L and apply the
+ * rank-1 update to the panel columns k+1 … e−1 only. Those (at most three) U entries are held in
+ * locals across the rows instead of being re-read per row.
+ */
+function panelStep(a: Float64Array, off: number, n: number, k: number, e: number, inv: number): void {
+  const rk = off + k * n, w = e - k - 1;
+  const u1 = w > 0 ? a[rk + k + 1] : 0, u2 = w > 1 ? a[rk + k + 2] : 0, u3 = w > 2 ? a[rk + k + 3] : 0;
+  for (let i = k + 1, ri = rk + n; i < n; i++, ri += n) {
+    const lik = a[ri + k] * inv;
+    a[ri + k] = lik;
+    if (lik === 0) continue;
+    if (w > 0) a[ri + k + 1] -= lik * u1;
+    if (w > 1) a[ri + k + 2] -= lik * u2;
+    if (w > 2) a[ri + k + 3] -= lik * u3;
+  }
 }
 
 /**
