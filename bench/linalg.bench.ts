@@ -6,7 +6,8 @@
  * and back substitution), LU 2n³/3 + 2n², matmul 2n³. Factorizations work in place, so each timed call
  * first restores the input (a memcpy of the batch); that restore is timed separately and subtracted
  * for the headline rate (`gflops`), and kept in for `gflopsGross`. Each figure is the median of several
- * samples after warm-up; a sample repeats the call until it lasts ≥ 25 ms. The machine is shared, so
+ * samples after warm-up, taken round-robin across the kernels; a sample repeats the call until it
+ * lasts ≥ 25 ms. The machine is shared, so
  * treat the numbers as ±20 %.
  */
 import type { BenchResult } from './run.js';
@@ -21,23 +22,31 @@ const SAMPLES = 7;
 const WARMUP = 2;
 const MIN_SAMPLE_MS = 25;
 
-/** Median seconds per call of `fn`. */
-function timePerCall(fn: () => void): number {
-  let reps = 1;
-  for (;;) { // calibrate the repetitions per sample
+/** Repetitions per sample so that one sample of `fn` lasts at least MIN_SAMPLE_MS. */
+function calibrate(fn: () => void): number {
+  for (let reps = 1; ; reps *= 2) {
     const t0 = performance.now();
     for (let r = 0; r < reps; r++) fn();
-    if (performance.now() - t0 >= MIN_SAMPLE_MS) break;
-    reps *= 2;
+    if (performance.now() - t0 >= MIN_SAMPLE_MS) return reps;
   }
-  const samples: number[] = [];
+}
+
+/**
+ * Median seconds per call of each function. Samples are taken round-robin (one of each, repeated), so
+ * that load from other processes on this shared machine hits all kernels alike and the ratios stay
+ * meaningful even when the absolute rates drift.
+ */
+function timeInterleaved(fns: (() => void)[]): number[] {
+  const reps = fns.map(calibrate);
+  const samples: number[][] = fns.map(() => []);
   for (let s = 0; s < WARMUP + SAMPLES; s++) {
-    const t0 = performance.now();
-    for (let r = 0; r < reps; r++) fn();
-    if (s >= WARMUP) samples.push((performance.now() - t0) / 1e3 / reps);
+    fns.forEach((fn, f) => {
+      const t0 = performance.now();
+      for (let r = 0; r < reps[f]; r++) fn();
+      if (s >= WARMUP) samples[f].push((performance.now() - t0) / 1e3 / reps[f]);
+    });
   }
-  samples.sort((x, y) => x - y);
-  return samples[samples.length >> 1];
+  return samples.map((x) => x.sort((p, q) => p - q)[x.length >> 1]);
 }
 
 /** A batch of well-conditioned SPD matrices M Mᵀ / n + I. */
@@ -88,10 +97,7 @@ function benchSize(n: number): { rows: Row[]; backwardError: Record<string, numb
   const luStep = () => { restoreGen(); luFactorBatched(work, BATCH, n, piv, status); luSolveBatched(work, BATCH, n, piv, x, status); };
   const mmStep = () => { for (let b = 0; b < BATCH; b++) matmul(gen, b * nn, bMat, b * nn, cMat, b * nn, n, n, n); };
 
-  const tMatmul = timePerCall(mmStep);
-  const tRestore = timePerCall(restoreSpd);
-  const tChol = timePerCall(cholStep);
-  const tLu = timePerCall(luStep);
+  const [tMatmul, tRestore, tChol, tLu] = timeInterleaved([mmStep, restoreSpd, cholStep, luStep]);
 
   const backwardError: Record<string, number> = {};
   cholStep();
