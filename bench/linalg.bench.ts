@@ -2,7 +2,8 @@
  * `npm run bench -- linalg`: batched float64 factor + solve against a same-run batched matmul.
  *
  * For a batch [1024, n, n], n ∈ {6, 12, 24, 48}: Cholesky factor + one solve, LU factor + one solve,
- * and C = A·B per element. Flop counts (the conventional leading terms): Cholesky n³/3 + 2n² (forward
+ * and C = A·B per element. Each factorization is timed twice: with the two-pass drivers (factor the
+ * batch, then solve it) and with the fused drivers (solve each element right after factoring it). Flop counts (the conventional leading terms): Cholesky n³/3 + 2n² (forward
  * and back substitution), LU 2n³/3 + 2n², matmul 2n³. Factorizations work in place, so each timed call
  * first restores the input (a memcpy of the batch); that restore is timed separately and subtracted
  * for the headline rate (`gflops`), and kept in for `gflopsGross`. Each figure is the median of several
@@ -12,7 +13,8 @@
  */
 import type { BenchResult } from './run.js';
 import {
-  FACTOR_OK, choleskyBatched, choleskySolveBatched, luFactorBatched, luSolveBatched, matmul,
+  FACTOR_OK, choleskyBatched, choleskyFactorSolveBatched, choleskySolveBatched, luFactorBatched,
+  luFactorSolveBatched, luSolveBatched, matmul,
 } from '../src/linalg/index.js';
 import { createRng, randn } from '../test/helpers/random.js';
 
@@ -95,9 +97,12 @@ function benchSize(n: number): { rows: Row[]; backwardError: Record<string, numb
   const restoreGen = () => { work.set(gen); x.set(rhs); };
   const cholStep = () => { restoreSpd(); choleskyBatched(work, BATCH, n, status); choleskySolveBatched(work, BATCH, n, x, status); };
   const luStep = () => { restoreGen(); luFactorBatched(work, BATCH, n, piv, status); luSolveBatched(work, BATCH, n, piv, x, status); };
+  // the fused drivers solve each element right after factoring it, while its factor is in cache
+  const cholFused = () => { restoreSpd(); choleskyFactorSolveBatched(work, BATCH, n, x, status); };
+  const luFused = () => { restoreGen(); luFactorSolveBatched(work, BATCH, n, piv, x, status); };
   const mmStep = () => { for (let b = 0; b < BATCH; b++) matmul(gen, b * nn, bMat, b * nn, cMat, b * nn, n, n, n); };
 
-  const [tMatmul, tRestore, tChol, tLu] = timeInterleaved([mmStep, restoreSpd, cholStep, luStep]);
+  const [tMatmul, tRestore, tChol, tLu, tCholF, tLuF] = timeInterleaved([mmStep, restoreSpd, cholStep, luStep, cholFused, luFused]);
 
   const backwardError: Record<string, number> = {};
   cholStep();
@@ -106,6 +111,10 @@ function benchSize(n: number): { rows: Row[]; backwardError: Record<string, numb
   luStep();
   if (status.some((s) => s !== FACTOR_OK)) throw new Error(`bench linalg: LU reported a singular matrix (n=${n})`);
   backwardError.lu = worstBackwardError(gen, x, rhs, n);
+  cholFused();
+  backwardError.choleskyFused = worstBackwardError(spd, x, rhs, n);
+  luFused();
+  backwardError.luFused = worstBackwardError(gen, x, rhs, n);
 
   const mmRate = (BATCH * 2 * n ** 3) / tMatmul / 1e9;
   const row = (kernel: string, flops: number, t: number, restore: number): Row => {
@@ -120,6 +129,8 @@ function benchSize(n: number): { rows: Row[]; backwardError: Record<string, numb
       row('matmul', 2 * n ** 3, tMatmul, 0),
       row('cholesky+solve', n ** 3 / 3 + 2 * n * n, tChol, tRestore),
       row('lu+solve', (2 * n ** 3) / 3 + 2 * n * n, tLu, tRestore),
+      row('cholesky+solve fused', n ** 3 / 3 + 2 * n * n, tCholF, tRestore),
+      row('lu+solve fused', (2 * n ** 3) / 3 + 2 * n * n, tLuF, tRestore),
     ],
     backwardError,
   };

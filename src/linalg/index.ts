@@ -3,3 +3,4 @@ export * from './dense.js';
 export * from './cholesky.js';
 export { luFactor, luSolve, luSolveT, luRcond, luFactorBatched, luSolveBatched } from './lu.js';
 export * from './factorization.js';
+export * from './batched.js';
