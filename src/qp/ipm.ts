@@ -39,8 +39,14 @@ export interface QpOptions {
   tol?: number;
   /** Iteration cap per instance (default 60). */
   maxIter?: number;
-  /** Active-set polishing after convergence (default true). */
+  /** Active-set polishing (default true): tried once the relative residual reaches `polishFrom`, and at convergence. */
   polish?: boolean;
+  /**
+   * Relative residual at which polishing is first tried (default 1e-6); the polished point ends the
+   * iteration only if it meets `tol` itself, otherwise the interior point continues (and polishing is
+   * retried every two orders of magnitude).
+   */
+  polishFrom?: number;
   /** Certificate tolerance for infeasibility detection (default 1e-7). */
   infeasTol?: number;
   /** Warm start point (previous solution); see `warmStartShift`. */
@@ -343,34 +349,57 @@ export function solveQp(P: QpProblem, opts: QpOptions = {}): QpSolution {
     residuals: new Array<Residuals>(B), polished: new Array<boolean>(B).fill(false),
     active: new Uint8Array(B * mi), factorizations: new Array(B).fill(undefined), shared,
   };
+  const tol = opts.tol ?? 1e-10;
+  const doPolish = opts.polish ?? true;
+  const polishFrom = Math.max(opts.polishFrom ?? 1e-6, tol);
   for (let bi = 0; bi < B; bi++) {
     const st = ipmInit(ws, bi, opts);
-    while (st.status === 'running') ipmStep(ws, st, opts);
+    let polishedEarly = false;
+    let nextPolishAt = polishFrom;
+    while (st.status === 'running') {
+      ipmStep(ws, st, opts);
+      // Early polish: once the iterate is accurate enough to reveal the active set, the exact
+      // equality-constrained solve usually meets the final tolerance and saves the last iterations.
+      if (doPolish && st.status === 'running' && st.rel <= nextPolishAt) {
+        if (tryPolish(sol, bi, st, ws, tol)) { st.status = 'optimal'; polishedEarly = true; break; }
+        nextPolishAt = st.rel * 1e-2;
+      }
+    }
     sol.status[bi] = st.status;
     sol.iterations[bi] = st.iter;
-    if (st.status !== 'numerical_error' || st.rel === Infinity) ws.res.evaluate(bi, st.z, st.s, st.lam, st.nu);
-    sol.residuals[bi] = ws.res.residuals();
-    sol.z.set(st.z, bi * n); sol.s.set(st.s, bi * mi); sol.lambda.set(st.lam, bi * mi); sol.nu.set(st.nu, bi * meq);
-    if (st.status === 'optimal') {
-      const act = sol.active.subarray(bi * mi, (bi + 1) * mi);
-      const mu = mi ? ws.res.gap / mi : 0;
-      const degenerate = classifyActive(st.s, st.lam, mu, act);
-      if (opts.polish ?? true) {
-        const ok = polishInstance(sol, bi, ws.res, st.rel);
-        if (!ok && degenerate) {
-          // second guess: degenerate rows inactive; if that fails too, keep the documented rule
-          classifyActive(st.s, st.lam, mu, act, false);
-          sol.factorizations[bi] = undefined;
-          if (!polishInstance(sol, bi, ws.res, st.rel)) {
-            classifyActive(st.s, st.lam, mu, act, true);
-            sol.factorizations[bi] = undefined;
-          }
-        }
+    if (!polishedEarly) {
+      if (st.status !== 'numerical_error' || st.rel === Infinity) ws.res.evaluate(bi, st.z, st.s, st.lam, st.nu);
+      sol.residuals[bi] = ws.res.residuals();
+      sol.z.set(st.z, bi * n); sol.s.set(st.s, bi * mi); sol.lambda.set(st.lam, bi * mi); sol.nu.set(st.nu, bi * meq);
+      if (st.status === 'optimal') {
+        st.mu = mi ? ws.res.gap / mi : 0;
+        if (doPolish) tryPolish(sol, bi, st, ws, st.rel);
+        else classifyActive(st.s, st.lam, st.mu, sol.active.subarray(bi * mi, (bi + 1) * mi));
       }
     }
     sol.objective[bi] = objective(P, bi, sol.z, bi * n);
   }
   return sol;
+}
+
+/**
+ * Classifies the active set at the iterate and polishes; the polished point is accepted when its
+ * relative residual is ≤ acceptRel. Degenerate rows are tried active first (the documented rule),
+ * then inactive. On failure `sol.active` holds the documented classification.
+ */
+function tryPolish(sol: QpSolution, bi: number, st: IpmState, ws: IpmWorkspace, acceptRel: number): boolean {
+  const mi = ws.P.mi;
+  const act = sol.active.subarray(bi * mi, (bi + 1) * mi);
+  const degenerate = classifyActive(st.s, st.lam, st.mu, act);
+  sol.factorizations[bi] = undefined;
+  if (polishInstance(sol, bi, ws.res, acceptRel)) return true;
+  if (!degenerate) return false;
+  classifyActive(st.s, st.lam, st.mu, act, false);
+  sol.factorizations[bi] = undefined;
+  if (polishInstance(sol, bi, ws.res, acceptRel)) return true;
+  classifyActive(st.s, st.lam, st.mu, act, true);
+  sol.factorizations[bi] = undefined;
+  return false;
 }
 
 function checkWarmStart(P: QpProblem, w: QpWarmStart): void {
