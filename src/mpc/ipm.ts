@@ -63,6 +63,8 @@ export interface MpcSolverState {
   /** Penalty used by the polishing factorization, per element. */
   polishW: Float64Array;
   iterations: Int32Array;
+  /** Polishing attempts per element (a failed attempt costs one factorization). */
+  polishTries: Int32Array;
   status: SolveStatus[];
   done: Uint8Array;
   polished: Uint8Array;
@@ -81,17 +83,29 @@ export interface MpcSolverState {
   };
 }
 
-const DEFAULTS: Required<MpcOptions> = { maxIter: 50, tol: 1e-9, polish: true, polishMu: 1e-5, polishPenalty: 1e6 };
+const DEFAULTS: Required<MpcOptions> = { maxIter: 50, tol: 1e-9, polish: true, polishMu: 1e-2, polishPenalty: 1e6 };
 
-export function mpcInit(pr: MpcProblem, options: MpcOptions = {}, warm?: WarmStart): MpcSolverState {
+/**
+ * Builds the solver state (all workspaces) and the starting point. `reuse`: a finished state of a
+ * problem with the same dimensions whose arrays are taken over instead of allocated (online use,
+ * training loops); that state and its solution must no longer be needed.
+ */
+export function mpcInit(pr: MpcProblem, options: MpcOptions = {}, warm?: WarmStart, reuse?: MpcSolverState): MpcSolverState {
   const opts = { ...DEFAULTS, ...options };
   const { B, T, nx, n } = pr, m = pr.rows.m, Tm = T * m;
+  if (reuse && reuse.pr.B === B && reuse.pr.T === T && reuse.pr.nx === nx && reuse.pr.nu === pr.nu && reuse.pr.rows.m === m) {
+    const st = reuse;
+    st.pr = pr; st.opts = opts;
+    st.polishTries.fill(0);
+    for (let b = 0; b < B; b++) initElement(st, b, warm);
+    return st;
+  }
   const st: MpcSolverState = {
     pr, opts, ws: riccatiWorkspace(B, T, nx, pr.nu),
     tau: new Float64Array(B * T * n), nu: new Float64Array(B * T * nx),
     s: new Float64Array(B * Tm), lam: new Float64Array(B * Tm), sig: new Float64Array(B * Tm),
     W: new Float64Array(B * Tm), rowState: new Uint8Array(B * Tm), polishW: new Float64Array(B),
-    iterations: new Int32Array(B), status: new Array<SolveStatus>(B).fill('max_iter'),
+    iterations: new Int32Array(B), polishTries: new Int32Array(B), status: new Array<SolveStatus>(B).fill('max_iter'),
     done: new Uint8Array(B), polished: new Uint8Array(B),
     primalRes: new Float64Array(B), dualRes: new Float64Array(B), gap: new Float64Array(B),
     scaleC: new Float64Array(B), scaleH: new Float64Array(B),
@@ -156,7 +170,8 @@ function initElement(st: MpcSolverState, b: number, warm?: WarmStart): void {
     }
   }
   st.iterations[b] = 0; st.done[b] = 0; st.polished[b] = 0; st.status[b] = 'max_iter';
-  if (pr.rows.m === 0 || activeRows(st, b) === 0) {
+  if (!(pr.rows.m === 0 || activeRows(st, b) === 0)) return;
+  {
     // unconstrained: one LQ solve is the answer
     const okf = riccatiFactor(st.ws, pr, b, null);
     if (okf !== FACTOR_OK) { finish(st, b, 'numerical_error'); return; }
@@ -366,7 +381,8 @@ function infeasibilityCertificate(st: MpcSolverState, b: number): boolean {
 /** One Mehrotra iteration on element b. */
 function iterateElement(st: MpcSolverState, b: number): void {
   const pr = st.pr, { T, nx, n } = pr, m = pr.rows.m, rows = pr.rows, sc = st.sc;
-  const mu = residuals(st, b);
+  // residuals (sc.rp, sc.rd, st.gap) are current: computed by init or by the last convergence check
+  const mu = st.gap[b];
   weights(st, b);
   if (riccatiFactor(st.ws, pr, b, st.W) !== FACTOR_OK) { finish(st, b, 'numerical_error'); return; }
   direction(st, b, true, 0, sc.dtauA, sc.dnuA, sc.dlA, sc.dsA, sc.dsgA);
@@ -399,8 +415,9 @@ function checkElement(st: MpcSolverState, b: number): void {
   const mu = residuals(st, b);
   const o = st.opts;
   if (!Number.isFinite(mu) || !Number.isFinite(st.dualRes[b]) || !Number.isFinite(st.primalRes[b])) { finish(st, b, 'numerical_error'); return; }
-  const small = st.primalRes[b] <= 1e3 * o.tol * st.scaleH[b] && st.dualRes[b] <= 1e3 * o.tol * st.scaleC[b];
+  const small = st.primalRes[b] <= Math.sqrt(o.polishMu) * st.scaleH[b] && st.dualRes[b] <= Math.sqrt(o.polishMu) * st.scaleC[b];
   if (o.polish && small && mu <= o.polishMu * st.scaleC[b]) {
+    st.polishTries[b]++;
     if (polishElement(st, b)) { st.polished[b] = 1; finish(st, b, 'optimal'); return; }
   }
   if (st.primalRes[b] <= o.tol * st.scaleH[b] && st.dualRes[b] <= o.tol * st.scaleC[b] && mu <= o.tol * st.scaleC[b]) {
@@ -432,6 +449,7 @@ export function mpcStep(st: MpcSolverState): number {
   let running = 0;
   for (let b = 0; b < st.pr.B; b++) {
     if (st.done[b]) continue;
+    residuals(st, b); // the scratch residuals are shared by all elements
     iterateElement(st, b);
     if (!st.done[b]) checkElement(st, b);
     if (!st.done[b]) running++;
@@ -450,11 +468,17 @@ export interface MpcSolution {
 }
 
 /** Solves all B problems: init (cold or warm), iterate until every element has a status. */
-export function mpcSolve(pr: MpcProblem, options: MpcOptions = {}, warm?: WarmStart): MpcSolution {
-  const st = mpcInit(pr, options, warm);
-  // an element whose start is already converged (e.g. an exact warm start) is polished at once
-  for (let b = 0; b < pr.B; b++) if (!st.done[b]) { residuals(st, b); }
-  while (mpcStep(st) > 0) { /* iterate */ }
+export function mpcSolve(pr: MpcProblem, options: MpcOptions = {}, warm?: WarmStart, reuse?: MpcSolverState): MpcSolution {
+  const st = mpcInit(pr, options, warm, reuse);
+  // element by element to completion: the same iterations as mpcStep, but each element's data stays
+  // in cache while it is worked on (mpcStep's iteration-major order is for callers that interleave)
+  for (let b = 0; b < pr.B; b++) {
+    if (!st.done[b]) residuals(st, b);
+    while (!st.done[b]) {
+      iterateElement(st, b);
+      if (!st.done[b]) checkElement(st, b);
+    }
+  }
   return collect(st);
 }
 
