@@ -29,6 +29,7 @@ export async function run(): Promise<BenchResult> {
     ['adjoint (backward rtol 1e-5)', { sensitivity: 'adjoint', adjointRtol: 1e-5, adjointAtol: 1e-7 }],
     ['unrolled', { sensitivity: 'unrolled' }],
     ['rosenbrock forward', { sensitivity: 'forward', method: 'rosenbrock' }],
+    ['rosenbrock adjoint', { sensitivity: 'adjoint', method: 'rosenbrock' }],
   ];
   const R = 50;
   // warm the JIT on every code path before timing any of them

@@ -14,6 +14,12 @@
  * forward-sensitivity system [x; z₁ … z_m] (żⱼ = ∂ₓf zⱼ + ∂f/∂pⱼ) be integrated with the block-diagonal
  * W = diag(I − hdJ, …, I − hdJ), one nx×nx LU for all blocks: the exact augmented Jacobian is block
  * lower-triangular with the same diagonal blocks, so the stiff eigenvalues are treated exactly.
+ *
+ * Non-autonomous systems (the backward adjoint ODE, whose coefficients come from the interpolated
+ * forward solution) add h·d·∂F/∂t to the first and third stage right-hand sides, as ode23s does.
+ *
+ * How W is formed and solved is pluggable ({@link RosenbrockSystem}): block-diagonal for forward
+ * sensitivities, transposed and block-triangular for the adjoint.
  */
 import { luFactor, luSolve } from '../linalg/lu.js';
 import { FACTOR_OK } from '../linalg/cholesky.js';
@@ -27,7 +33,25 @@ export interface RosenbrockOptions {
   maxSteps: number;
   hmin: number;
   hmax: number;
+  /** Stop after this many accepted steps (checkpoint replay). */
+  stopAfterAccepted?: number;
   op: string;
+}
+
+/** W = I − h·d·J at a point, factored; then b ← W⁻¹ b. */
+export interface RosenbrockSystem {
+  /** Evaluate J at (t, y) and factor W = I − hd·J. Returns false if W is singular. */
+  factor(t: number, y: Float64Array, hd: number): boolean;
+  solve(b: Float64Array): void;
+  /** ∂F/∂t at (t, y) for non-autonomous F (omitted: autonomous). `F0` = F(t, y) is given. */
+  dFdt?(t: number, y: Float64Array, F0: Float64Array, h: number, out: Float64Array): void;
+  /** Jacobian evaluations so far (statistics). */
+  njac: number;
+}
+
+/** Accepted step: start (t, y0, F0 = F(t, y0)), end (y1, F1 = F(t + h, y1)); enough for cubic Hermite output. */
+export interface RosenbrockObserver {
+  accepted(t: number, h: number, y0: Float64Array, F0: Float64Array, y1: Float64Array, F1: Float64Array): void;
 }
 
 export interface RosenbrockStats { steps: number; rejected: number; nfe: number; njac: number; nlu: number }
@@ -35,41 +59,52 @@ export interface RosenbrockStats { steps: number; rejected: number; nfe: number;
 const D = 1 / (2 + Math.SQRT2);
 const E32 = 6 + Math.SQRT2;
 
+/**
+ * Block-diagonal W for a state of `blocks` vectors of length nx whose first block is x: W =
+ * diag(I − hd·J, …) with J = ∂f/∂x of the first block (see the W-method note above).
+ */
+export function blockDiagonalW(nx: number, blocks: number, jac: (t: number, y: Float64Array, J: Float64Array) => void): RosenbrockSystem {
+  const J = new Float64Array(nx * nx), W = new Float64Array(nx * nx), piv = new Int32Array(nx);
+  const sys: RosenbrockSystem = {
+    njac: 0,
+    factor(t, y, hd) {
+      jac(t, y, J); sys.njac++;
+      for (let i = 0; i < nx * nx; i++) W[i] = -hd * J[i];
+      for (let i = 0; i < nx; i++) W[i * nx + i] += 1;
+      return luFactor(W, 0, nx, piv, 0) === FACTOR_OK;
+    },
+    solve(b) {
+      for (let blk = 0; blk < blocks; blk++) luSolve(W, 0, nx, piv, 0, b, blk * nx);
+    },
+  };
+  return sys;
+}
+
 export class Rosenbrock23 {
-  readonly n: number;
-  private readonly J: Float64Array;
-  private readonly W: Float64Array;
-  private readonly piv: Int32Array;
   private readonly F0: Float64Array; private readonly F1: Float64Array; private readonly F2: Float64Array;
   private readonly k1: Float64Array; private readonly k2: Float64Array; private readonly k3: Float64Array;
-  private readonly Yt: Float64Array; private readonly yNew: Float64Array;
+  private readonly Yt: Float64Array; private readonly yNew: Float64Array; private readonly T: Float64Array;
+  /** Step size at the start of the step being attempted (what a checkpoint stores to replay it). */
+  hStart = 0;
 
-  /** State = `blocks` consecutive vectors of length nx; W acts on each block alike. */
-  constructor(readonly nx: number, readonly blocks: number) {
-    const n = (this.n = nx * blocks);
-    this.J = new Float64Array(nx * nx); this.W = new Float64Array(nx * nx); this.piv = new Int32Array(nx);
+  constructor(readonly n: number) {
     this.F0 = new Float64Array(n); this.F1 = new Float64Array(n); this.F2 = new Float64Array(n);
     this.k1 = new Float64Array(n); this.k2 = new Float64Array(n); this.k3 = new Float64Array(n);
-    this.Yt = new Float64Array(n); this.yNew = new Float64Array(n);
+    this.Yt = new Float64Array(n); this.yNew = new Float64Array(n); this.T = new Float64Array(n);
   }
 
-  private solveW(b: Float64Array): void {
-    for (let blk = 0; blk < this.blocks; blk++) luSolve(this.W, 0, this.nx, this.piv, 0, b, blk * this.nx);
-  }
-
-  /**
-   * Integrates y from t0 to t1 in place. `jac(t, y, J)` writes the nx×nx Jacobian of the first block's
-   * right-hand side with respect to the first block.
-   */
-  integrate(F: Rhs, jac: (t: number, y: Float64Array, J: Float64Array) => void, t0: number, t1: number,
-    y: Float64Array, ctrl: StepControl, o: RosenbrockOptions): RosenbrockStats {
-    const { n, nx, J, W, piv, F0, F1, F2, k1, k2, k3, Yt, yNew } = this;
+  /** Integrates y from t0 to t1 in place. */
+  integrate(F: Rhs, sys: RosenbrockSystem, t0: number, t1: number, y: Float64Array, ctrl: StepControl,
+    o: RosenbrockOptions, obs?: RosenbrockObserver): RosenbrockStats {
+    const { n, F0, F1, F2, k1, k2, k3, Yt, yNew, T } = this;
     const st: RosenbrockStats = { steps: 0, rejected: 0, nfe: 0, njac: 0, nlu: 0 };
     if (!(t1 > t0)) return st;
+    const njac0 = sys.njac;
     let t = t0;
     F(t, y, F0); st.nfe++;
     let h = ctrl.h > 0 ? ctrl.h : Math.min(t1 - t0, this.startStep(y, F0, o));
     let rejectedLast = false;
+    this.hStart = h;
     for (;;) {
       if (st.steps + st.rejected >= o.maxSteps) throw new OdeStepError(o.op, 'max_steps', t, h, st.steps, 'raise maxSteps or loosen rtol/atol');
       h = Math.min(h, o.hmax);
@@ -79,23 +114,25 @@ export class Rosenbrock23 {
       if (h < o.hmin || t + h === t || h < 16 * Number.EPSILON * Math.abs(t)) {
         throw new OdeStepError(o.op, 'dt_underflow', t, h, st.steps, 'the solution may blow up here, or the tolerances are below what float64 can resolve');
       }
-      jac(t, y, J); st.njac++;
-      for (let i = 0; i < nx * nx; i++) W[i] = -h * D * J[i];
-      for (let i = 0; i < nx; i++) W[i * nx + i] += 1;
       st.nlu++;
-      if (luFactor(W, 0, nx, piv, 0) !== FACTOR_OK) {
+      if (!sys.factor(t, y, h * D)) {
         st.rejected++; rejectedLast = true; h *= 0.5; continue;
       }
-      k1.set(F0); this.solveW(k1);
+      const hdT = sys.dFdt !== undefined;
+      if (hdT) { sys.dFdt!(t, y, F0, h, T); st.nfe++; }
+      for (let k = 0; k < n; k++) k1[k] = hdT ? F0[k] + h * D * T[k] : F0[k];
+      sys.solve(k1);
       for (let k = 0; k < n; k++) Yt[k] = y[k] + 0.5 * h * k1[k];
       F(t + 0.5 * h, Yt, F1); st.nfe++;
       for (let k = 0; k < n; k++) k2[k] = F1[k] - k1[k];
-      this.solveW(k2);
+      sys.solve(k2);
       for (let k = 0; k < n; k++) { k2[k] += k1[k]; yNew[k] = y[k] + h * k2[k]; }
       const tNew = last ? t1 : t + h;
       F(tNew, yNew, F2); st.nfe++;
-      for (let k = 0; k < n; k++) k3[k] = F2[k] - E32 * (k2[k] - F1[k]) - 2 * (k1[k] - F0[k]);
-      this.solveW(k3);
+      for (let k = 0; k < n; k++) {
+        k3[k] = F2[k] - E32 * (k2[k] - F1[k]) - 2 * (k1[k] - F0[k]) + (hdT ? h * D * T[k] : 0);
+      }
+      sys.solve(k3);
       let sum = 0;
       for (let k = 0; k < o.nErr; k++) {
         const e = (h / 6) * (k1[k] - 2 * k2[k] + k3[k]);
@@ -110,16 +147,21 @@ export class Rosenbrock23 {
         rejectedLast = true;
         continue;
       }
+      for (let k = 0; k < n; k++) if (!Number.isFinite(yNew[k])) throw new OdeStepError(o.op, 'non_finite', t, h, st.steps, '');
       let fac = Math.min(5, 0.8 * Math.pow(Math.max(err, 1e-10), -1 / 3));
       if (rejectedLast) fac = Math.min(1, fac);
       rejectedLast = false;
+      obs?.accepted(t, h, y, F0, yNew, F2);
       y.set(yNew); F0.set(F2);
       t = tNew; st.steps++;
       const hNext = h * fac;
       ctrl.h = last ? Math.max(hNext, hProposed) : hNext;
       h = hNext;
+      this.hStart = h;
       if (last) break;
+      if (o.stopAfterAccepted !== undefined && st.steps >= o.stopAfterAccepted) break;
     }
+    st.njac = sys.njac - njac0;
     return st;
   }
 
@@ -131,5 +173,15 @@ export class Rosenbrock23 {
     }
     d0 = Math.sqrt(d0); d1 = Math.sqrt(d1);
     return d0 < 1e-5 || d1 < 1e-5 ? 1e-6 : 0.01 * d0 / d1;
+  }
+}
+
+/** Cubic Hermite interpolation on one step: y(t + σh) from (y0, f0, y1, f1). */
+export function hermiteInterpolate(buf: Float64Array, y0: number, f0: number, y1: number, f1: number, n: number, h: number, sigma: number, out: Float64Array): void {
+  const s = sigma, c = s * (s - 1);
+  for (let k = 0; k < n; k++) {
+    const a = buf[y0 + k], b = buf[y1 + k];
+    const d = b - a;
+    out[k] = a + s * d + c * ((1 - 2 * s) * d + (s - 1) * h * buf[f0 + k] + s * h * buf[f1 + k]);
   }
 }

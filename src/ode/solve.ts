@@ -27,7 +27,9 @@ import { DmpcInputError } from '../common/errors.js';
 import { matvecT } from '../linalg/dense.js';
 import { DOPRI5, RK4, type ExplicitTableau } from './tableaus.js';
 import { ExplicitRk, dopri5Interpolate, type RkOptions, type StepControl } from './explicit.js';
-import { Rosenbrock23 } from './rosenbrock.js';
+import { Rosenbrock23, blockDiagonalW, hermiteInterpolate, type RosenbrockSystem } from './rosenbrock.js';
+import { luFactor, luSolveT } from '../linalg/lu.js';
+import { FACTOR_OK } from '../linalg/cholesky.js';
 import { modelOde, type ContinuousModel, type OdeFunction } from './model.js';
 
 export type OdeMethod = 'rk4' | 'dopri5' | 'rosenbrock';
@@ -115,8 +117,8 @@ export function odeSolve(model: ContinuousModel, prob: OdeProblem, opts: OdeSolv
   const sens = opts.sensitivity ?? 'none';
   if (!['rk4', 'dopri5', 'rosenbrock'].includes(method)) throw new DmpcInputError(OP, 'method', `is '${method}', expected rk4 | dopri5 | rosenbrock`);
   if (!['none', 'forward', 'adjoint', 'unrolled'].includes(sens)) throw new DmpcInputError(OP, 'sensitivity', `is '${sens}', expected none | forward | adjoint | unrolled`);
-  if (sens === 'adjoint' && method !== 'dopri5') {
-    throw new DmpcInputError(OP, 'sensitivity', `'adjoint' needs method 'dopri5' (its dense output interpolates the checkpointed forward solution); use 'forward' with '${method}'`);
+  if (sens === 'adjoint' && method === 'rk4') {
+    throw new DmpcInputError(OP, 'sensitivity', `'adjoint' needs an adaptive method with dense output ('dopri5' or 'rosenbrock'); with 'rk4' use 'unrolled' or 'forward'`);
   }
   if (sens === 'unrolled' && method === 'rosenbrock') {
     throw new DmpcInputError(OP, 'sensitivity', `'unrolled' differentiates explicit Runge–Kutta stages (rk4, dopri5); for 'rosenbrock' use 'forward'`);
@@ -219,13 +221,17 @@ class Integration {
     return { nx: this.nx, ts: this.ts, xs, stats: this.stats, jacobians, vjp };
   }
 
+  /** A Rosenbrock engine for `blocks` blocks of nx with block-diagonal W from ∂f/∂x. */
+  private stiffEngine(blocks: number): { engine: Rosenbrock23; sys: RosenbrockSystem } {
+    return { engine: new Rosenbrock23(this.nx * blocks), sys: blockDiagonalW(this.nx, blocks, (_t, yy, J) => this.ode.jacX(yy, this.p, J)) };
+  }
+
   /** Integrates one segment's state (and whatever augmented blocks) with the chosen method. */
   private integrateSegment(seg: Segment, y: Float64Array, blocks: number, ctrl: StepControl, rhs: (t: number, y: Float64Array, dy: Float64Array) => void,
-    engine: ExplicitRk | Rosenbrock23, errAll: boolean): void {
+    engine: ExplicitRk | { engine: Rosenbrock23; sys: RosenbrockSystem }, errAll: boolean): void {
     const n = this.nx * blocks;
-    if (engine instanceof Rosenbrock23) {
-      const st = engine.integrate(rhs, (_t, yy, J) => this.ode.jacX(yy, this.p, J), seg.a, seg.b, y, ctrl,
-        { ...this.rk, nErr: errAll ? n : this.nx });
+    if (!(engine instanceof ExplicitRk)) {
+      const st = engine.engine.integrate(rhs, engine.sys, seg.a, seg.b, y, ctrl, { ...this.rk, nErr: errAll ? n : this.nx });
       this.stats.nfe += st.nfe; this.stats.njac += st.njac; this.stats.steps += st.steps; this.stats.rejected += st.rejected;
     } else {
       const h = this.opts.h;
@@ -238,7 +244,7 @@ class Integration {
 
   private runPlain(xs: Float64Array): OdeSolution {
     const { nx, ode, p } = this;
-    const engine = this.method === 'rosenbrock' ? new Rosenbrock23(nx, 1) : new ExplicitRk(this.tab, nx);
+    const engine = this.method === 'rosenbrock' ? this.stiffEngine(1) : new ExplicitRk(this.tab, nx);
     const y = Float64Array.from(this.x0);
     const ctrl = this.ctrl0();
     const rhs = (_t: number, yy: Float64Array, dy: Float64Array) => ode.f(yy, p, dy);
@@ -258,7 +264,7 @@ class Integration {
     const m = nx + np; // columns of z: d/dx(segment start), d/dp
     const blocks = 1 + m;
     const n = nx * blocks;
-    const engine = this.method === 'rosenbrock' ? new Rosenbrock23(nx, blocks) : new ExplicitRk(this.tab, n);
+    const engine = this.method === 'rosenbrock' ? this.stiffEngine(blocks) : new ExplicitRk(this.tab, n);
     const Jx = new Float64Array(nx * nx), Jp = new Float64Array(nx * np);
     const rhs = (_t: number, yy: Float64Array, dy: Float64Array) => {
       ode.f(yy, p, dy); // models read only the first nx entries of the augmented state
@@ -392,9 +398,12 @@ class Integration {
   // ---- adjoint with checkpoints ----------------------------------------------------------------
   private runAdjoint(xs: Float64Array): OdeSolution {
     const { nx, np, nth, nu, K, ode, p } = this;
+    const stiff = this.method === 'rosenbrock';
     const every = Math.max(1, Math.floor(this.opts.checkpointEvery ?? 128));
-    const engine = new ExplicitRk(DOPRI5, nx);
-    const stride = 2 + 8 * nx; // t, h, y0 (nx), K (7·nx)
+    // dense record of one accepted step: dopri5 [t, h, y0, K₁..K₇]; rosenbrock [t, h, y0, f0, y1, f1]
+    const stride = stiff ? 2 + 4 * nx : 2 + 8 * nx;
+    const rk = stiff ? undefined : new ExplicitRk(DOPRI5, nx);
+    const ros = stiff ? this.stiffEngine(1) : undefined;
     // the dense buffer holds one checkpoint interval; it grows on demand up to `every` steps
     let dense = new Float64Array(Math.min(every, 64) * stride);
     let peakEntries = 0;
@@ -402,66 +411,120 @@ class Integration {
     interface Checkpoint { seg: number; t: number; x: Float64Array; h: number; errPrev: number }
     const cps: Checkpoint[] = [];
     let curSeg = 0;
-    /** Records accepted steps into the dense buffer; starts a new checkpoint interval when it is full. */
-    const makeObserver = (forward: boolean) => ({
+    let recordCheckpoints = true;
+    /** Appends one accepted step; in the forward pass, opens a new checkpoint interval when full. */
+    const slot = (t: number, h: number, y0: Float64Array): number => {
+      if (recordCheckpoints && (denseCount === every || denseCount === 0)) {
+        const hStart = rk ? rk.hStart : ros!.engine.hStart;
+        cps.push({ seg: curSeg, t, x: Float64Array.from(y0.subarray(0, nx)), h: hStart, errPrev: rk ? rk.errPrevStart : 0 });
+        denseCount = 0;
+      }
+      const o = denseCount * stride;
+      if (o + stride > dense.length) {
+        const grown = new Float64Array(Math.min(every * stride, 2 * dense.length));
+        grown.set(dense);
+        dense = grown;
+      }
+      dense[o] = t; dense[o + 1] = h;
+      for (let k = 0; k < nx; k++) dense[o + 2 + k] = y0[k];
+      denseCount++;
+      if (denseCount > peakEntries) peakEntries = denseCount;
+      return o;
+    };
+    const rkObs = {
       accepted: (t: number, h: number, y0: Float64Array, Kst: Float64Array) => {
-        if (forward && (denseCount === every || denseCount === 0)) {
-          cps.push({ seg: curSeg, t, x: Float64Array.from(y0), h: engine.hStart, errPrev: engine.errPrevStart });
-          denseCount = 0;
-        }
-        const o = denseCount * stride;
-        if (o + stride > dense.length) {
-          const grown = new Float64Array(Math.min(every * stride, 2 * dense.length));
-          grown.set(dense);
-          dense = grown;
-        }
-        dense[o] = t; dense[o + 1] = h;
-        for (let k = 0; k < nx; k++) dense[o + 2 + k] = y0[k];
+        const o = slot(t, h, y0);
         for (let k = 0; k < 7 * nx; k++) dense[o + 2 + nx + k] = Kst[k];
-        denseCount++;
-        if (denseCount > peakEntries) peakEntries = denseCount;
       },
-    });
+    };
+    const rosObs = {
+      accepted: (t: number, h: number, y0: Float64Array, f0: Float64Array, y1: Float64Array, f1: Float64Array) => {
+        const o = slot(t, h, y0);
+        for (let k = 0; k < nx; k++) { dense[o + 2 + nx + k] = f0[k]; dense[o + 2 + 2 * nx + k] = y1[k]; dense[o + 2 + 3 * nx + k] = f1[k]; }
+      },
+    };
     const rhs = (_t: number, yy: Float64Array, dy: Float64Array) => ode.f(yy, p, dy);
+    /** Forward integration of x over [a, b] (or `stopAfter` accepted steps), recording dense output. */
+    const forward = (a: number, b: number, y: Float64Array, ctrl: StepControl, stopAfter?: number) => {
+      const o = { ...this.rk, stopAfterAccepted: stopAfter };
+      return rk ? rk.integrate(rhs, a, b, y, ctrl, o, rkObs) : ros!.engine.integrate(rhs, ros!.sys, a, b, y, ctrl, o, rosObs);
+    };
     const y = Float64Array.from(this.x0);
     const ctrl = this.ctrl0();
-    const fwdObs = makeObserver(true);
     for (let si = 0; si < this.segs.length; si++) {
       const seg = this.segs[si];
       curSeg = si;
       this.setU(seg.k);
       denseCount = 0; // a checkpoint interval never spans two segments (p changes between them)
-      const st = engine.integrate(rhs, seg.a, seg.b, y, ctrl, { ...this.rk }, fwdObs);
+      const st = forward(seg.a, seg.b, y, ctrl);
       this.stats.nfe += st.nfe; this.stats.steps += st.steps; this.stats.rejected += st.rejected;
+      if ('njac' in st) this.stats.njac += st.njac;
       if (seg.outAtEnd >= 0) xs.set(y, seg.outAtEnd * nx);
     }
+    recordCheckpoints = false;
     this.stats.checkpoints = cps.length;
     this.stats.storedFloats = cps.length * (nx + 3) + peakEntries * stride;
     let buffered = cps.length - 1; // the dense buffer holds the last interval after the forward pass
     let bufferedCount = denseCount;
 
     const na = nx + np;
-    const adjEngine = new ExplicitRk(DOPRI5, na);
     const Jx = new Float64Array(nx * nx), Jp = new Float64Array(nx * np);
     const xInt = new Float64Array(nx);
-    const replayObs = makeObserver(false);
     let tHi = 0, cursor = 0;
-    // adjoint right-hand side in reversed time s = tHi − t: d/ds [λ; μ] = [∂ₓfᵀ λ; ∂ₚfᵀ λ]
-    const adjRhs = (s: number, ya: Float64Array, dy: Float64Array) => {
-      const t = tHi - s;
+    /** x(t) from the buffered interval's dense output. */
+    const interpolate = (t: number) => {
       while (cursor > 0 && t < dense[cursor * stride]) cursor--;
       while (cursor + 1 < bufferedCount && t >= dense[(cursor + 1) * stride]) cursor++;
       const o = cursor * stride;
       const h = dense[o + 1];
       const sigma = Math.min(1, Math.max(0, (t - dense[o]) / h));
-      dopri5Interpolate(DOPRI5.P!, dense, o + 2, dense, o + 2 + nx, nx, h, sigma, xInt);
+      if (stiff) hermiteInterpolate(dense, o + 2, o + 2 + nx, o + 2 + 2 * nx, o + 2 + 3 * nx, nx, h, sigma, xInt);
+      else dopri5Interpolate(DOPRI5.P!, dense, o + 2, dense, o + 2 + nx, nx, h, sigma, xInt);
+    };
+    // adjoint right-hand side in reversed time s = tHi − t: d/ds [λ; μ] = [∂ₓfᵀ λ; ∂ₚfᵀ λ]
+    const adjRhs = (s: number, ya: Float64Array, dy: Float64Array) => {
+      interpolate(tHi - s);
       ode.jacX(xInt, p, Jx); ode.jacP(xInt, p, Jp);
       this.stats.njacBackward++;
       matvecT(Jx, 0, ya, 0, dy, 0, nx, nx);
       matvecT(Jp, 0, ya, 0, dy, nx, nx, np);
     };
-    const adjOpts: RkOptions = {
+    const adjOpts = {
       ...this.rk, rtol: this.opts.adjointRtol ?? this.rk.rtol, atol: this.opts.adjointAtol ?? this.rk.atol, nErr: na,
+    };
+    // Stiff backward solve: the adjoint system is linear with Jacobian [[∂ₓfᵀ, 0], [∂ₚfᵀ, 0]], so
+    // W = [[I − hd ∂ₓfᵀ, 0], [−hd ∂ₚfᵀ, I]]: one LU of I − hd ∂ₓf solved transposed, then μ explicitly.
+    const adjRk = stiff ? undefined : new ExplicitRk(DOPRI5, na);
+    const adjRos = stiff ? new Rosenbrock23(na) : undefined;
+    const M = new Float64Array(nx * nx), piv = new Int32Array(nx), Fd = new Float64Array(na);
+    let hdW = 0;
+    const adjSys: RosenbrockSystem = {
+      njac: 0,
+      factor: (s, _ya, hd) => {
+        interpolate(tHi - s);
+        ode.jacX(xInt, p, Jx); ode.jacP(xInt, p, Jp);
+        this.stats.njacBackward++; adjSys.njac++;
+        for (let i = 0; i < nx * nx; i++) M[i] = -hd * Jx[i];
+        for (let i = 0; i < nx; i++) M[i * nx + i] += 1;
+        hdW = hd;
+        return luFactor(M, 0, nx, piv, 0) === FACTOR_OK;
+      },
+      solve: (b) => {
+        luSolveT(M, 0, nx, piv, 0, b, 0);
+        for (let j = 0; j < np; j++) {
+          let acc = 0;
+          for (let i = 0; i < nx; i++) acc += Jp[i * np + j] * b[i];
+          b[nx + j] += hdW * acc;
+        }
+      },
+      // the coefficients vary with t through x(t): ∂F/∂s by a forward difference, as ode23s does
+      dFdt: (s, ya, F0, h, out) => {
+        const ds = Math.sqrt(Number.EPSILON) * Math.max(Math.abs(s), Math.abs(h), 1e-3);
+        adjRhs(s + ds, ya, Fd);
+        for (let k = 0; k < na; k++) out[k] = (Fd[k] - F0[k]) / ds;
+        // restore the factor point's Jacobians (adjRhs overwrote them) for solve()
+        interpolate(tHi - s); ode.jacP(xInt, p, Jp);
+      },
     };
     const ya = new Float64Array(na);
     const vjp = (g: ArrayLike<number>): OdeGradient => {
@@ -483,13 +546,14 @@ class Integration {
             // same accepted steps, bit for bit
             const yr = Float64Array.from(cp.x);
             denseCount = 0;
-            const st = engine.integrate(rhs, cp.t, seg.b, yr, { h: cp.h, errPrev: cp.errPrev }, { ...this.rk, stopAfterAccepted: every }, replayObs);
+            const st = forward(cp.t, seg.b, yr, { h: cp.h, errPrev: cp.errPrev }, every);
             this.stats.nfeBackward += st.nfe;
             buffered = ci; bufferedCount = denseCount;
           }
           tHi = intervalEnd;
           cursor = bufferedCount - 1;
-          const st = adjEngine.integrate(adjRhs, 0, intervalEnd - cp.t, ya, actrl, adjOpts);
+          const span = intervalEnd - cp.t;
+          const st = adjRk ? adjRk.integrate(adjRhs, 0, span, ya, actrl, adjOpts) : adjRos!.integrate(adjRhs, adjSys, 0, span, ya, actrl, adjOpts);
           this.stats.backwardSteps += st.steps;
           intervalEnd = cp.t;
         }

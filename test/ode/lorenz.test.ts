@@ -51,11 +51,13 @@ describe('Lorenz p5 at rtol = 1e-7, atol = 1e-9 (norm-wise relative errors)', ()
     }
   });
 
-  it('rosenbrock forward sensitivities converge to the reference (second order)', () => {
-    const sol = odeSolve(lorenz(), problem, { method: 'rosenbrock', sensitivity: 'forward', rtol: 1e-8, atol: 1e-10 });
-    const g = sol.vjp([1, 1, 1]);
-    expect(relErr(sol.xs, REF.x1)).toBeLessThan(1e-6);
-    expect(relErr(g.theta, REF.dL_dtheta)).toBeLessThan(2e-5);
-    expect(relErr(g.x0, REF.dL_dx0)).toBeLessThan(2e-5);
-  });
+  for (const sens of ['forward', 'adjoint'] as const) {
+    it(`rosenbrock ${sens} sensitivities converge to the reference (second order)`, () => {
+      const sol = odeSolve(lorenz(), problem, { method: 'rosenbrock', sensitivity: sens, rtol: 1e-8, atol: 1e-10 });
+      const g = sol.vjp([1, 1, 1]);
+      expect(relErr(sol.xs, REF.x1)).toBeLessThan(5e-6);
+      expect(relErr(g.theta, REF.dL_dtheta)).toBeLessThan(2e-5);
+      expect(relErr(g.x0, REF.dL_dx0)).toBeLessThan(2e-5);
+    });
+  }
 });
