@@ -4,3 +4,4 @@ export * from './cholesky.js';
 export { luFactor, luSolve, luSolveT, luRcond, luFactorBatched, luSolveBatched } from './lu.js';
 export * from './factorization.js';
 export * from './batched.js';
+export * from './products.js';
