@@ -1,0 +1,167 @@
+/**
+ * The ROS 2 message types the node speaks, as ROS 2 `.msg` definitions (the text the RTPS transport
+ * compiles into CDR readers/writers and that MCAP stores as the `ros2msg` schema), and their
+ * TypeScript shapes.
+ *
+ * Canonical in-memory form: field names exactly as in ROS 2 (`builtin_interfaces/Time` is
+ * `{ sec, nanosec }`, the rclnodejs/rclpy spelling); numeric arrays are `ArrayLike<number>` on input
+ * and plain `number[]` on output, so each transport converts at its boundary only.
+ */
+
+export interface Time { sec: number; nanosec: number }
+export interface Header { stamp: Time; frame_id: string }
+export interface Vector3 { x: number; y: number; z: number }
+export interface Point { x: number; y: number; z: number }
+export interface Quaternion { x: number; y: number; z: number; w: number }
+export interface Pose { position: Point; orientation: Quaternion }
+export interface Twist { linear: Vector3; angular: Vector3 }
+export interface PoseStamped { header: Header; pose: Pose }
+export interface Odometry {
+  header: Header;
+  child_frame_id: string;
+  pose: { pose: Pose; covariance: ArrayLike<number> };
+  twist: { twist: Twist; covariance: ArrayLike<number> };
+}
+export interface JointState {
+  header: Header;
+  name: string[];
+  position: ArrayLike<number>;
+  velocity: ArrayLike<number>;
+  effort: ArrayLike<number>;
+}
+export interface MultiArrayDimension { label: string; size: number; stride: number }
+export interface Float64MultiArray { layout: { dim: MultiArrayDimension[]; data_offset: number }; data: ArrayLike<number> }
+export interface JointTrajectoryPoint {
+  positions: ArrayLike<number>;
+  velocities: ArrayLike<number>;
+  accelerations: ArrayLike<number>;
+  effort: ArrayLike<number>;
+  time_from_start: Time;
+}
+export interface JointTrajectory { header: Header; joint_names: string[]; points: JointTrajectoryPoint[] }
+export interface Path { header: Header; poses: PoseStamped[] }
+export interface KeyValue { key: string; value: string }
+export interface DiagnosticStatus { level: number; name: string; message: string; hardware_id: string; values: KeyValue[] }
+export interface DiagnosticArray { header: Header; status: DiagnosticStatus[] }
+
+/** diagnostic_msgs/DiagnosticStatus levels. */
+export const DIAG_OK = 0, DIAG_WARN = 1, DIAG_ERROR = 2, DIAG_STALE = 3;
+
+export interface MessageTypes {
+  'nav_msgs/msg/Odometry': Odometry;
+  'sensor_msgs/msg/JointState': JointState;
+  'std_msgs/msg/Float64MultiArray': Float64MultiArray;
+  'geometry_msgs/msg/Twist': Twist;
+  'trajectory_msgs/msg/JointTrajectory': JointTrajectory;
+  'nav_msgs/msg/Path': Path;
+  'geometry_msgs/msg/PoseStamped': PoseStamped;
+  'diagnostic_msgs/msg/DiagnosticArray': DiagnosticArray;
+}
+export type RosMessageType = keyof MessageTypes;
+export const MESSAGE_TYPES = [
+  'nav_msgs/msg/Odometry', 'sensor_msgs/msg/JointState', 'std_msgs/msg/Float64MultiArray', 'geometry_msgs/msg/Twist',
+  'trajectory_msgs/msg/JointTrajectory', 'nav_msgs/msg/Path', 'geometry_msgs/msg/PoseStamped', 'diagnostic_msgs/msg/DiagnosticArray',
+] as const satisfies readonly RosMessageType[];
+
+// ---- ROS 2 definitions (as in rolling/humble common_interfaces; constants omitted where unused) ----
+const LEAF: Record<string, string> = {
+  'std_msgs/Header': 'builtin_interfaces/Time stamp\nstring frame_id',
+  'geometry_msgs/Vector3': 'float64 x\nfloat64 y\nfloat64 z',
+  'geometry_msgs/Point': 'float64 x\nfloat64 y\nfloat64 z',
+  'geometry_msgs/Quaternion': 'float64 x\nfloat64 y\nfloat64 z\nfloat64 w',
+  'geometry_msgs/Pose': 'geometry_msgs/Point position\ngeometry_msgs/Quaternion orientation',
+  'geometry_msgs/Twist': 'geometry_msgs/Vector3 linear\ngeometry_msgs/Vector3 angular',
+  'geometry_msgs/PoseWithCovariance': 'geometry_msgs/Pose pose\nfloat64[36] covariance',
+  'geometry_msgs/TwistWithCovariance': 'geometry_msgs/Twist twist\nfloat64[36] covariance',
+  'geometry_msgs/PoseStamped': 'std_msgs/Header header\ngeometry_msgs/Pose pose',
+  'nav_msgs/Odometry': 'std_msgs/Header header\nstring child_frame_id\ngeometry_msgs/PoseWithCovariance pose\ngeometry_msgs/TwistWithCovariance twist',
+  'nav_msgs/Path': 'std_msgs/Header header\ngeometry_msgs/PoseStamped[] poses',
+  'sensor_msgs/JointState': 'std_msgs/Header header\nstring[] name\nfloat64[] position\nfloat64[] velocity\nfloat64[] effort',
+  'std_msgs/MultiArrayDimension': 'string label\nuint32 size\nuint32 stride',
+  'std_msgs/MultiArrayLayout': 'std_msgs/MultiArrayDimension[] dim\nuint32 data_offset',
+  'std_msgs/Float64MultiArray': 'std_msgs/MultiArrayLayout layout\nfloat64[] data',
+  'trajectory_msgs/JointTrajectoryPoint': 'float64[] positions\nfloat64[] velocities\nfloat64[] accelerations\nfloat64[] effort\nbuiltin_interfaces/Duration time_from_start',
+  'trajectory_msgs/JointTrajectory': 'std_msgs/Header header\nstring[] joint_names\ntrajectory_msgs/JointTrajectoryPoint[] points',
+  'diagnostic_msgs/KeyValue': 'string key\nstring value',
+  'diagnostic_msgs/DiagnosticStatus': 'byte OK=0\nbyte WARN=1\nbyte ERROR=2\nbyte STALE=3\nbyte level\nstring name\nstring message\nstring hardware_id\ndiagnostic_msgs/KeyValue[] values',
+  'diagnostic_msgs/DiagnosticArray': 'std_msgs/Header header\ndiagnostic_msgs/DiagnosticStatus[] status',
+};
+
+const short = (t: string) => t.replace('/msg/', '/');
+
+function deps(type: string, out: string[]): void {
+  const body = LEAF[type];
+  if (body === undefined) return; // builtin (time, duration, primitives)
+  for (const line of body.split('\n')) {
+    const ftype = line.split(' ')[0].replace(/\[\d*\]$/, '');
+    if (ftype.includes('/') && LEAF[ftype] !== undefined && !out.includes(ftype)) { out.push(ftype); deps(ftype, out); }
+  }
+}
+
+/**
+ * The full definition text of a type in the gendeps format used by ROS 2 tooling and MCAP's
+ * `ros2msg` schema encoding: the root definition, then each dependency after a `MSG:` separator.
+ */
+export function messageDefinition(type: RosMessageType): string {
+  const root = short(type);
+  if (LEAF[root] === undefined) throw new Error(`ros: unknown message type '${type}'`);
+  const all: string[] = [];
+  deps(root, all);
+  const sep = '='.repeat(80);
+  return [LEAF[root], ...all.map((d) => `${sep}\nMSG: ${d}\n${LEAF[d]}`)].join('\n');
+}
+
+export function isMessageType(t: string): t is RosMessageType {
+  return (MESSAGE_TYPES as readonly string[]).includes(t);
+}
+
+// ---- small constructors used by the node, the simulator and the tests ----
+
+export function timeFromSeconds(t: number): Time {
+  const sec = Math.floor(t);
+  return { sec, nanosec: Math.min(999_999_999, Math.round((t - sec) * 1e9)) };
+}
+export const timeToSeconds = (t: Time): number => t.sec + t.nanosec * 1e-9;
+export const header = (t: number, frame_id: string): Header => ({ stamp: timeFromSeconds(t), frame_id });
+
+export function yawToQuaternion(yaw: number): Quaternion {
+  return { x: 0, y: 0, z: Math.sin(yaw / 2), w: Math.cos(yaw / 2) };
+}
+/** Yaw (rotation about z) of a quaternion, in (−π, π]. */
+export function quaternionToYaw(q: Quaternion): number {
+  return Math.atan2(2 * (q.w * q.z + q.x * q.y), 1 - 2 * (q.y * q.y + q.z * q.z));
+}
+
+export function twist(v: number, omega: number): Twist {
+  return { linear: { x: v, y: 0, z: 0 }, angular: { x: 0, y: 0, z: omega } };
+}
+
+export function float64MultiArray(data: ArrayLike<number>, label = ''): Float64MultiArray {
+  return { layout: { dim: [{ label, size: data.length, stride: data.length }], data_offset: 0 }, data: Array.from(data) };
+}
+
+export function poseStamped(t: number, frame: string, x: number, y: number, yaw: number): PoseStamped {
+  return { header: header(t, frame), pose: { position: { x, y, z: 0 }, orientation: yawToQuaternion(yaw) } };
+}
+
+const ZERO36 = new Array<number>(36).fill(0);
+export function odometry(t: number, frame: string, child: string, x: number, y: number, yaw: number, v: number, omega: number): Odometry {
+  return {
+    header: header(t, frame), child_frame_id: child,
+    pose: { pose: { position: { x, y, z: 0 }, orientation: yawToQuaternion(yaw) }, covariance: ZERO36 },
+    twist: { twist: twist(v, omega), covariance: ZERO36 },
+  };
+}
+
+/** True when any number anywhere in a message is NaN or ±∞ (the node never publishes such a message). */
+export function hasNonFinite(msg: unknown): boolean {
+  if (typeof msg === 'number') return !Number.isFinite(msg);
+  if (msg === null || typeof msg !== 'object') return false;
+  if (ArrayBuffer.isView(msg)) {
+    const a = msg as unknown as ArrayLike<number>;
+    for (let i = 0; i < a.length; i++) if (typeof a[i] === 'number' && !Number.isFinite(a[i])) return true;
+    return false;
+  }
+  if (Array.isArray(msg)) return msg.some(hasNonFinite);
+  return Object.values(msg as Record<string, unknown>).some(hasNonFinite);
+}

@@ -1,0 +1,382 @@
+/**
+ * Pure-TypeScript ROS 2 transport on `@foxglove/rtps` (a DDS-RTPS participant with SPDP/SEDP
+ * discovery and reliable/best-effort readers). Versions are pinned in package.json because this file
+ * reaches into the participant's non-public fields (see ../shared/notes/ros2.md):
+ *
+ * - Publishing: `@foxglove/ros2` can only subscribe, so a publisher is built here on the participant:
+ *   a user writer (entity kind "writer, no key") registered in the participant's writer table,
+ *   announced through the SEDP publications writer, matched by hand against the remote readers
+ *   that SEDP reports (topic, type, and DDS request/offer QoS rules), and sent as INFO_DST + INFO_TS +
+ *   DATA (+ HEARTBEAT for reliable writers) to each matched reader's participant. ACKNACKs for these
+ *   writers are answered here (repairs from the KEEP_LAST history), with datagrams sized for the
+ *   message instead of the library's 1400-byte groups.
+ * - Interop fix 1: Cyclone DDS leaves out QoS values equal to the DDS defaults in discovery data
+ *   (e.g. reliability of a reliable writer); the library treats reliability as required and drops the
+ *   endpoint. The spec defaults (writers: reliable, readers: best-effort) are filled in while SEDP
+ *   data is parsed.
+ * - Interop fix 2: subscriptions are announced with the QoS asked for (ROS 2 default: volatile);
+ *   `RosNode.subscribe` hard-codes transient-local, which never matches volatile publishers.
+ *
+ * Topic and type names follow ROS 2's DDS mangling (`/cmd_vel` → `rt/cmd_vel`,
+ * `geometry_msgs/msg/Twist` → `geometry_msgs::msg::dds_::Twist_`).
+ */
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import os from 'node:os';
+import { codecFor } from './codec.js';
+import type { MessageTypes, RosMessageType } from './messages.js';
+import { qosCompatible, type Publisher, type Qos, type ReceiveInfo, type Subscription, type Transport, type TransportOptions } from './transport.js';
+
+const require = createRequire(import.meta.url);
+
+// ---------------------------------------------------------------- library surface (typed here)
+type Time = { sec: number; nsec: number };
+interface RelQos { kind: number; maxBlockingTime: Time }
+interface HistQos { kind: number; depth: number }
+interface EndpointAttributes {
+  guidPrefix: string; entityId: number; topicName?: string; typeName?: string;
+  durability: number; reliability: RelQos; history: HistQos;
+  protocolVersion: { major: number; minor: number }; vendorId: number;
+}
+interface SeqSet { sequenceNumbers(): Iterable<bigint>; maxSequenceNumber(): bigint }
+interface ReaderView { attributes: EndpointAttributes; readerSNState: SeqSet; count: number }
+interface WriterHistory {
+  set(change: { timestamp: Time; kind: number; writerGuid: string; sequenceNumber: bigint; data: Uint8Array; instanceHandle: string | undefined }): void;
+  get(seq: bigint): { data: Uint8Array; kind: number; timestamp: Time } | undefined;
+  nextSequenceNum(): bigint;
+  getSequenceNumMin(): bigint | undefined;
+  getSequenceNumMax(): bigint | undefined;
+}
+interface Writer { attributes: EndpointAttributes; history: WriterHistory }
+interface ParticipantView {
+  attributes: { guidPrefix: string; defaultUnicastLocatorList: unknown[]; metatrafficUnicastLocatorList: unknown[] };
+  remoteReaders: Map<number, ReaderView>;
+  localWriterIdToRemoteReaderIds: Map<number, number[]>;
+}
+interface UserData {
+  publication: EndpointAttributes; subscription: EndpointAttributes; writerSeqNumber: bigint; serializedData: Uint8Array;
+}
+interface AckNackView { readerEntityId: number; writerEntityId: number; readerSNState: SeqSet }
+interface UdpSocketLike { send(data: Uint8Array, offset: number, length: number, port: number, address: string): Promise<void> }
+/** The participant with the non-public fields this file uses. */
+interface ParticipantInternals {
+  attributes: { guidPrefix: string; protocolVersion: { major: number; minor: number }; vendorId: number; domainId: number };
+  start(): Promise<void>;
+  shutdown(): Promise<void>;
+  subscribe(opts: { topicName: string; typeName: string; durability: number; reliability: RelQos; history: HistQos }): number;
+  unsubscribe(id: number): boolean;
+  on(ev: string, fn: (...a: never[]) => void): void;
+  sendMetatrafficChanges(w: Writer): Promise<void>;
+  _writers: Map<number, Writer>;
+  _participants: Map<string, ParticipantView>;
+  _unicastSocket?: UdpSocketLike;
+  nextEndpointId: number;
+  handlePublication: (data: Uint8Array, ts: Time) => unknown;
+  handleSubscription: (data: Uint8Array, ts: Time) => unknown;
+  handleAckNack: (guidPrefix: string, msg: AckNackView) => void;
+}
+
+const rtps = require('@foxglove/rtps') as {
+  Participant: new (o: unknown) => ParticipantInternals;
+  Writer: new (a: EndpointAttributes) => Writer;
+  ParametersView: { prototype: { reliability(): RelQos | undefined } };
+  Parameters: new () => {
+    data: Uint8Array; topicName(v: string): void; typeName(v: string): void; durability(v: number): void;
+    reliability(v: RelQos): void; history(v: HistQos): void; protocolVersion(v: unknown): void; vendorId(v: number): void;
+    endpointGuid(v: string): void; finish(): void;
+  };
+  Message: new (o: { guidPrefix: string; protocolVersion: unknown; vendorId: number; maxSize?: number }) => { writeGroup(g: unknown): void; data: Uint8Array };
+  sendMessageToUdp(msg: unknown, socket: UdpSocketLike, locators: unknown[]): Promise<void>;
+  makeEntityId(id: number, kind: number): number;
+  makeGuid(prefix: string, entity: number): string;
+  fromHex(h: string): Uint8Array;
+  Durability: { Volatile: number; TransientLocal: number };
+  Reliability: { BestEffort: number; Reliable: number };
+  HistoryKind: { KeepLast: number };
+  EntityKind: { AppdefWriterNoKey: number };
+  EntityIdBuiltin: { PublicationsWriter: number };
+  ChangeKind: { Alive: number };
+};
+const rtpsDist = dirname(require.resolve('@foxglove/rtps'));
+// Not exported by the package's `exports` map; loaded by file path (same module instances).
+const sub = require(join(rtpsDist, 'messaging/submessages/index.js')) as {
+  InfoDst: new (p: string) => unknown; InfoTs: new (t: Time) => unknown;
+  DataMsg: new (r: number, w: number, seq: bigint, data: Uint8Array, flags: number) => unknown;
+  Heartbeat: new (r: number, w: number, first: bigint, last: bigint, count: number, flags: number) => unknown;
+  DataFlags: { DataPresent: number }; HeartbeatFlags: { Final: number };
+};
+const { SubMessageGroup } = require(join(rtpsDist, 'messaging/SubMessageGroup.js')) as {
+  SubMessageGroup: new (o: { maxSize: number }) => { writeSubmessage(m: unknown): void; size: number };
+};
+const ros2 = require('@foxglove/ros2') as { rosTopicToDds(t: string): string; rosTypeToDds(t: string): string | undefined };
+const { UdpSocketNode } = require('@foxglove/ros2/nodejs') as {
+  UdpSocketNode: {
+    Create(o: unknown): Promise<{
+      bind(o: { address?: string; port?: number }): Promise<void>;
+      addMembership(addr: string, iface?: string): Promise<void>;
+      setMulticastInterface(iface: string): Promise<void>;
+    }>;
+  };
+};
+
+// ---------------------------------------------------------------- interop fix 1 (QoS defaults)
+let reliabilityDefault: RelQos | undefined;
+const RELIABLE_DEFAULT: RelQos = { kind: rtps.Reliability.Reliable, maxBlockingTime: { sec: 0, nsec: 100_000_000 } };
+const BEST_EFFORT_DEFAULT: RelQos = { kind: rtps.Reliability.BestEffort, maxBlockingTime: { sec: 0, nsec: 0 } };
+{
+  const proto = rtps.ParametersView.prototype;
+  const orig = proto.reliability;
+  proto.reliability = function reliabilityWithSpecDefault(this: unknown) {
+    return orig.call(this) ?? reliabilityDefault;
+  };
+}
+function withReliabilityDefault<T>(def: RelQos, fn: () => T): T {
+  reliabilityDefault = def;
+  try { return fn(); } finally { reliabilityDefault = undefined; }
+}
+
+// ---------------------------------------------------------------- helpers
+const MAX_DATAGRAM = 65_000;
+const nowTime = (): Time => { const ms = Date.now(); return { sec: Math.floor(ms / 1000), nsec: (ms % 1000) * 1e6 }; };
+const toRel = (q: Qos): RelQos => (q.reliability === 'reliable' ? RELIABLE_DEFAULT : BEST_EFFORT_DEFAULT);
+const toDur = (q: Qos) => (q.durability === 'transient_local' ? rtps.Durability.TransientLocal : rtps.Durability.Volatile);
+const fromAttrs = (a: EndpointAttributes): Qos => ({
+  reliability: a.reliability.kind === rtps.Reliability.Reliable ? 'reliable' : 'best_effort',
+  durability: a.durability >= rtps.Durability.TransientLocal ? 'transient_local' : 'volatile',
+  depth: a.history.depth,
+});
+
+/** Picks the interface address: explicit, localhost-only from the ROS 2 environment, or the first external IPv4. */
+export function selectAddress(explicit?: string, env: NodeJS.ProcessEnv = process.env): string {
+  if (explicit) return explicit;
+  if (env.ROS_LOCALHOST_ONLY === '1' || env.ROS_AUTOMATIC_DISCOVERY_RANGE === 'LOCALHOST') return '127.0.0.1';
+  for (const infos of Object.values(os.networkInterfaces())) {
+    for (const i of infos ?? []) if (i.family === 'IPv4' && !i.internal) return i.address;
+  }
+  return '127.0.0.1';
+}
+
+interface LocalWriter {
+  writer: Writer;
+  qos: Qos;
+  topicName: string;
+  typeName: string;
+}
+
+class RtpsTransport implements Transport {
+  readonly kind = 'rtps' as const;
+  readonly description: string;
+  private readonly writers = new Map<number, LocalWriter>();
+  private readonly subs = new Set<number>();
+  private closed = false;
+
+  constructor(private readonly p: ParticipantInternals, address: string, domainId: number, private readonly log: (s: string) => void) {
+    this.description = `rtps (pure TypeScript DDS-RTPS, @foxglove/rtps; domain ${domainId}, interface ${address}, guid prefix ${p.attributes.guidPrefix})`;
+    const origPub = p.handlePublication, origSub = p.handleSubscription, origAck = p.handleAckNack;
+    p.handlePublication = (data, ts) => withReliabilityDefault(RELIABLE_DEFAULT, () => origPub(data, ts));
+    p.handleSubscription = (data, ts) => withReliabilityDefault(BEST_EFFORT_DEFAULT, () => origSub(data, ts));
+    p.handleAckNack = (prefix, msg) => {
+      const lw = this.writers.get(msg.writerEntityId);
+      if (lw) this.repair(prefix, msg, lw); else origAck(prefix, msg);
+    };
+    p.on('discoveredSubscription', () => this.matchAll());
+    p.on('discoveredParticipant', () => this.matchAll());
+    p.on('error', ((e: Error) => this.log(`rtps: ${e.message}`)) as never);
+  }
+
+  advertise<K extends RosMessageType>(topic: string, type: K, qos: Qos): Publisher<K> {
+    const codec = codecFor(type);
+    const topicName = ros2.rosTopicToDds(topic);
+    const typeName = ros2.rosTypeToDds(type);
+    if (!typeName) throw new Error(`rtps: type '${type}' is not a ROS 2 type name`);
+    const p = this.p;
+    const entityId = rtps.makeEntityId(p.nextEndpointId++, rtps.EntityKind.AppdefWriterNoKey);
+    const guid = rtps.makeGuid(p.attributes.guidPrefix, entityId);
+    const attributes: EndpointAttributes = {
+      guidPrefix: p.attributes.guidPrefix, entityId, topicName, typeName,
+      durability: toDur(qos), reliability: toRel(qos), history: { kind: rtps.HistoryKind.KeepLast, depth: Math.max(1, qos.depth) },
+      protocolVersion: p.attributes.protocolVersion, vendorId: p.attributes.vendorId,
+    };
+    const writer = new rtps.Writer(attributes);
+    p._writers.set(entityId, writer);
+    const lw: LocalWriter = { writer, qos, topicName, typeName };
+    this.writers.set(entityId, lw);
+    this.announce(attributes, guid);
+    this.matchAll();
+    const self = this;
+    return {
+      topic, type,
+      publish(msg) {
+        if (self.closed) return;
+        const data = codec.encode(msg);
+        const seq = writer.history.nextSequenceNum();
+        const timestamp = nowTime();
+        writer.history.set({ timestamp, kind: rtps.ChangeKind.Alive, writerGuid: guid, sequenceNumber: seq, data, instanceHandle: undefined });
+        self.sendToMatched(lw, seq, data, timestamp);
+      },
+      matched: () => this.matchedReaders(lw).length,
+    };
+  }
+
+  subscribe<K extends RosMessageType>(topic: string, type: K, qos: Qos, onMessage: (msg: MessageTypes[K], info: ReceiveInfo) => void): Subscription {
+    const codec = codecFor(type);
+    const topicName = ros2.rosTopicToDds(topic);
+    const typeName = ros2.rosTypeToDds(type);
+    if (!typeName) throw new Error(`rtps: type '${type}' is not a ROS 2 type name`);
+    const readerId = this.p.subscribe({
+      topicName, typeName, durability: toDur(qos), reliability: toRel(qos), history: { kind: rtps.HistoryKind.KeepLast, depth: Math.max(1, qos.depth) },
+    });
+    this.subs.add(readerId);
+    // The library's reader keeps no per-writer "last delivered" mark; repairs could hand a sample twice.
+    const lastSeq = new Map<string, bigint>();
+    const handler = (ud: UserData) => {
+      if (ud.subscription.entityId !== readerId) return;
+      const wg = ud.publication.guidPrefix + ':' + ud.publication.entityId;
+      const prev = lastSeq.get(wg);
+      if (prev !== undefined && ud.writerSeqNumber <= prev) return;
+      lastSeq.set(wg, ud.writerSeqNumber);
+      let msg: MessageTypes[K];
+      try { msg = codec.decode(ud.serializedData); } catch (e) { this.log(`rtps: cannot decode ${type} on ${topic}: ${(e as Error).message}`); return; }
+      onMessage(msg, { receivedAt: performance.now() });
+    };
+    this.p.on('userData', handler as never);
+    return {
+      topic,
+      close: () => {
+        if (!this.subs.delete(readerId)) return;
+        (this.p as unknown as { off(ev: string, fn: unknown): void }).off('userData', handler);
+        if (!this.closed) this.p.unsubscribe(readerId);
+      },
+    };
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.p.shutdown();
+  }
+
+  // ---- publisher internals
+  private announce(attributes: EndpointAttributes, guid: string): void {
+    const p = this.p;
+    const pubWriter = p._writers.get(rtps.EntityIdBuiltin.PublicationsWriter);
+    if (!pubWriter) throw new Error('rtps: participant has no SEDP publications writer');
+    const params = new rtps.Parameters();
+    params.topicName(attributes.topicName!);
+    params.typeName(attributes.typeName!);
+    params.durability(attributes.durability);
+    params.reliability(attributes.reliability);
+    params.history(attributes.history);
+    params.protocolVersion(attributes.protocolVersion);
+    params.vendorId(attributes.vendorId);
+    params.endpointGuid(guid);
+    params.finish();
+    pubWriter.history.set({
+      timestamp: nowTime(), kind: rtps.ChangeKind.Alive,
+      writerGuid: rtps.makeGuid(p.attributes.guidPrefix, rtps.EntityIdBuiltin.PublicationsWriter),
+      sequenceNumber: pubWriter.history.nextSequenceNum(), data: params.data, instanceHandle: guid,
+    });
+    void p.sendMetatrafficChanges(pubWriter).catch((e: Error) => this.log(`rtps: announce failed: ${e.message}`));
+  }
+
+  /** Adds every compatible remote reader of each local writer to the participant's match table. */
+  private matchAll(): void {
+    for (const [entityId, lw] of this.writers) {
+      for (const pv of this.p._participants.values()) {
+        for (const [readerId, rv] of pv.remoteReaders) {
+          const a = rv.attributes;
+          if (a.topicName !== lw.topicName || a.typeName !== lw.typeName) continue;
+          if (!qosCompatible(lw.qos, fromAttrs(a))) {
+            this.log(`rtps: remote reader on ${lw.topicName} requests incompatible QoS (${JSON.stringify(fromAttrs(a))}; offered ${JSON.stringify(lw.qos)})`);
+            continue;
+          }
+          const list = pv.localWriterIdToRemoteReaderIds.get(entityId) ?? [];
+          if (!list.includes(readerId)) {
+            list.push(readerId);
+            pv.localWriterIdToRemoteReaderIds.set(entityId, list);
+            this.log(`rtps: matched ${lw.topicName} -> reader ${rtps.makeGuid(pv.attributes.guidPrefix, readerId)}`);
+          }
+        }
+      }
+    }
+  }
+
+  private matchedReaders(lw: LocalWriter): { pv: ParticipantView; rv: ReaderView }[] {
+    const out: { pv: ParticipantView; rv: ReaderView }[] = [];
+    for (const pv of this.p._participants.values()) {
+      for (const id of pv.localWriterIdToRemoteReaderIds.get(lw.writer.attributes.entityId) ?? []) {
+        const rv = pv.remoteReaders.get(id);
+        if (rv) out.push({ pv, rv });
+      }
+    }
+    return out;
+  }
+
+  private sendToMatched(lw: LocalWriter, seq: bigint, data: Uint8Array, ts: Time): void {
+    for (const { pv, rv } of this.matchedReaders(lw)) this.sendData(pv, rv, lw, [[seq, data, ts]], pv.attributes.defaultUnicastLocatorList);
+  }
+
+  private sendData(pv: ParticipantView, rv: ReaderView, lw: LocalWriter, samples: [bigint, Uint8Array, Time][], locators: unknown[]): void {
+    const socket = this.p._unicastSocket;
+    if (!socket || this.closed) return;
+    const size = samples.reduce((s, [, d]) => s + d.length + 64, 128);
+    if (size > MAX_DATAGRAM) throw new Error(`rtps: a ${size}-byte message exceeds one datagram (fragmentation is not implemented)`);
+    const group = new SubMessageGroup({ maxSize: size });
+    group.writeSubmessage(new sub.InfoDst(pv.attributes.guidPrefix));
+    const writerId = lw.writer.attributes.entityId, readerId = rv.attributes.entityId;
+    for (const [seq, data, ts] of samples) {
+      group.writeSubmessage(new sub.InfoTs(ts));
+      group.writeSubmessage(new sub.DataMsg(readerId, writerId, seq, data, sub.DataFlags.DataPresent));
+    }
+    if (lw.qos.reliability === 'reliable') {
+      const h = lw.writer.history;
+      group.writeSubmessage(new sub.Heartbeat(readerId, writerId, h.getSequenceNumMin() ?? 1n, h.getSequenceNumMax() ?? 0n, ++rv.count, sub.HeartbeatFlags.Final));
+    }
+    const msg = new rtps.Message({ guidPrefix: this.p.attributes.guidPrefix, protocolVersion: this.p.attributes.protocolVersion, vendorId: this.p.attributes.vendorId, maxSize: size + 32 });
+    msg.writeGroup(group);
+    rtps.sendMessageToUdp(msg, socket, locators).catch((e: Error) => this.log(`rtps: send failed: ${e.message}`));
+  }
+
+  /** Answers an ACKNACK for one of our writers: resend what the reader reports missing and is still in history. */
+  private repair(prefix: string, ack: AckNackView, lw: LocalWriter): void {
+    const pv = this.p._participants.get(prefix);
+    const rv = pv?.remoteReaders.get(ack.readerEntityId);
+    if (!pv || !rv) return;
+    rv.readerSNState = ack.readerSNState;
+    const samples: [bigint, Uint8Array, Time][] = [];
+    for (const seq of ack.readerSNState.sequenceNumbers()) {
+      const c = lw.writer.history.get(seq);
+      if (c && c.kind === rtps.ChangeKind.Alive && c.data.length) samples.push([seq, c.data, c.timestamp]);
+    }
+    if (samples.length) this.sendData(pv, rv, lw, samples.slice(-Math.max(1, lw.qos.depth)), pv.attributes.defaultUnicastLocatorList);
+  }
+
+  private matchedCount(): number { return [...this.writers.values()].reduce((s, lw) => s + this.matchedReaders(lw).length, 0); }
+  /** For diagnostics and tests: matched remote readers over all publishers. */
+  get totalMatched(): number { return this.matchedCount(); }
+}
+
+/** Starts a participant on `address` (multicast discovery bound to that interface) and wraps it. */
+export async function createRtpsTransport(opts: TransportOptions & { domainId: number }): Promise<Transport> {
+  const address = selectAddress(opts.address);
+  const log = opts.log ?? (() => {});
+  // Sockets whose multicast membership and outgoing multicast use the chosen interface, so that
+  // discovery stays on it (on a loopback-only setup nothing leaves the machine).
+  const udpSocketCreate = async (o: unknown) => {
+    const s = await UdpSocketNode.Create(o);
+    const bind = s.bind.bind(s), add = s.addMembership.bind(s);
+    s.bind = async (b) => {
+      await bind(b.port === undefined ? { ...b, address } : b);
+      await s.setMulticastInterface(address);
+    };
+    s.addMembership = (group: string) => add(group, address);
+    return s;
+  };
+  const participant = new rtps.Participant({
+    name: opts.nodeName, addresses: [address], domainId: opts.domainId, udpSocketCreate,
+    log: { debug: () => {}, info: () => {}, warn: (m: string) => { if (!/unknown participant|unknown writer|unrecognized heartbeat|no readers|failed to parse|no parameters/.test(m)) log(`rtps: ${m}`); }, error: (m: string) => log(`rtps: ${m}`) },
+  }) as ParticipantInternals;
+  const t = new RtpsTransport(participant, address, opts.domainId, log);
+  await participant.start();
+  return t;
+}

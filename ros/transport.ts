@@ -1,0 +1,109 @@
+/**
+ * One interface for every way the node talks to ROS 2:
+ *  - `rtps`: pure TypeScript DDS-RTPS (ros/rtps.ts), no ROS install needed;
+ *  - `rclnodejs`: the ROS 2 client library when a sourced ROS 2 is present (ros/rclnodejs.ts);
+ *  - `memory`: in-process topics (ros/memory.ts), for tests of the node's logic and for front ends
+ *    that run a controller without ROS (the HTTP server's simulated robot).
+ * The node, the simulator and the recorder only see this interface.
+ */
+import type { MessageTypes, RosMessageType } from './messages.js';
+
+export type TransportKind = 'rtps' | 'rclnodejs' | 'memory';
+export type TransportChoice = 'auto' | 'rtps' | 'rclnodejs';
+
+/** A QoS profile with the three policies that decide whether two ROS 2 endpoints match. */
+export interface Qos {
+  reliability: 'reliable' | 'best_effort';
+  durability: 'volatile' | 'transient_local';
+  /** KEEP_LAST depth. */
+  depth: number;
+}
+
+/** rmw_qos_profile_default (ROS 2's default for publishers and subscriptions). */
+export const QOS_DEFAULT: Qos = { reliability: 'reliable', durability: 'volatile', depth: 10 };
+/** rmw_qos_profile_sensor_data. */
+export const QOS_SENSOR_DATA: Qos = { reliability: 'best_effort', durability: 'volatile', depth: 5 };
+/** For goals/configuration that late joiners should still get. */
+export const QOS_LATCHED: Qos = { reliability: 'reliable', durability: 'transient_local', depth: 1 };
+
+export const QOS_PRESETS: Record<string, Qos> = { default: QOS_DEFAULT, sensor_data: QOS_SENSOR_DATA, latched: QOS_LATCHED };
+
+/** Whether a publisher offering `offered` matches a subscription requesting `requested` (DDS RxO rules). */
+export function qosCompatible(offered: Qos, requested: Qos): boolean {
+  if (requested.reliability === 'reliable' && offered.reliability !== 'reliable') return false;
+  if (requested.durability === 'transient_local' && offered.durability !== 'transient_local') return false;
+  return true;
+}
+
+export interface ReceiveInfo {
+  /** performance.now() when the transport handed the message over (ms). */
+  receivedAt: number;
+}
+
+export interface Publisher<K extends RosMessageType = RosMessageType> {
+  readonly topic: string;
+  readonly type: K;
+  publish(msg: MessageTypes[K]): void;
+  /** Remote subscriptions currently matched (where the transport can tell; -1 when it cannot). */
+  matched(): number;
+}
+
+export interface Subscription {
+  readonly topic: string;
+  close(): void;
+}
+
+export interface Transport {
+  readonly kind: TransportKind;
+  /** One line for logs: which transport, domain, interface. */
+  readonly description: string;
+  advertise<K extends RosMessageType>(topic: string, type: K, qos: Qos): Publisher<K>;
+  subscribe<K extends RosMessageType>(
+    topic: string, type: K, qos: Qos, onMessage: (msg: MessageTypes[K], info: ReceiveInfo) => void,
+  ): Subscription;
+  close(): Promise<void>;
+}
+
+export interface TransportOptions {
+  /** Node name (ROS 2 naming rules: letters, digits, underscores). */
+  nodeName: string;
+  /** DDS domain; default from ROS_DOMAIN_ID, else 0. */
+  domainId?: number;
+  /**
+   * RTPS only: the IPv4 address to announce and use for multicast (default: 127.0.0.1 when
+   * ROS_LOCALHOST_ONLY=1 or ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST, else the first non-internal
+   * IPv4 interface).
+   */
+  address?: string;
+  log?: (line: string) => void;
+}
+
+/** ROS_DOMAIN_ID from the environment (0 when unset), validated as ROS 2 does (0..232). */
+export function domainIdFromEnv(env: NodeJS.ProcessEnv = process.env): number {
+  const raw = env.ROS_DOMAIN_ID;
+  if (raw === undefined || raw.trim() === '') return 0;
+  const d = Number(raw);
+  if (!Number.isInteger(d) || d < 0 || d > 232) throw new Error(`ros: ROS_DOMAIN_ID is '${raw}', expected an integer in 0..232`);
+  return d;
+}
+
+/**
+ * Creates the transport: `rclnodejs` needs a sourced ROS 2 and the optional package; `rtps` always
+ * works; `auto` tries rclnodejs and falls back to rtps, and says why in `log`.
+ */
+export async function createTransport(choice: TransportChoice, opts: TransportOptions): Promise<Transport> {
+  const log = opts.log ?? (() => {});
+  const domainId = opts.domainId ?? domainIdFromEnv();
+  if (choice === 'rclnodejs' || choice === 'auto') {
+    const { createRclnodejsTransport } = await import('./rclnodejs.js');
+    try {
+      return await createRclnodejsTransport({ ...opts, domainId });
+    } catch (e) {
+      if (choice === 'rclnodejs') throw e;
+      log(`transport: rclnodejs unavailable (${(e as Error).message.split('\n')[0]}); using rtps`);
+    }
+  }
+  if (choice !== 'auto' && choice !== 'rtps') throw new Error(`ros: --transport is '${String(choice)}', expected auto | rclnodejs | rtps`);
+  const { createRtpsTransport } = await import('./rtps.js');
+  return createRtpsTransport({ ...opts, domainId });
+}
