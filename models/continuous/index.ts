@@ -28,6 +28,13 @@ const nums = (v: unknown, what: string): number[] => {
   return v as number[];
 };
 
+function positiveInt(v: unknown, what: string, zeroOk = false): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < (zeroOk ? 0 : 1)) {
+    throw new DmpcInputError('loadModel', what, `must be a ${zeroOk ? 'non-negative' : 'positive'} integer (got ${String(v)})`);
+  }
+  return v;
+}
+
 export const continuousModels: Record<string, Factory> = {
   pendulum: () => pendulum(),
   cartpole: () => cartpole(),
@@ -36,7 +43,7 @@ export const continuousModels: Record<string, Factory> = {
   quadrotor2d: () => quadrotor(),
   lorenz: () => lorenz(),
   neural: (c, th) => neuralOde({
-    nx: Number(c.nx), nu: Number(c.nu), hidden: nums(c.hidden ?? [16], 'config.hidden'),
+    nx: positiveInt(c.nx, 'config.nx'), nu: c.nu === undefined ? 0 : positiveInt(c.nu, 'config.nu', true), hidden: nums(c.hidden ?? [16], 'config.hidden'),
     seed: c.seed === undefined ? undefined : Number(c.seed), weights: th ? Array.from(th) : undefined,
   }),
   'greybox-pendulum': (c, th) => greyBoxPendulum({

@@ -22,7 +22,8 @@ export type OdeLayer = (x0: tf.Tensor, theta: tf.Tensor) => tf.Tensor;
 export function odeLayer(model: ContinuousModel, opts: OdeLayerOptions): OdeLayer {
   const sensitivity = opts.sensitivity && opts.sensitivity !== 'none' ? opts.sensitivity : 'adjoint';
   const method = opts.method ?? 'dopri5';
-  const solveOpts: OdeSolveOptions = { ...opts, method, sensitivity: method !== 'dopri5' && sensitivity === 'adjoint' ? 'forward' : sensitivity };
+  // rk4 has no adjoint (no adaptive mesh to checkpoint); its exact discrete gradient is 'unrolled'
+  const solveOpts: OdeSolveOptions = { ...opts, method, sensitivity: method === 'rk4' && sensitivity === 'adjoint' ? 'unrolled' : sensitivity };
   const { nx } = model;
   const nth = model.parameters.length;
   const nT = opts.ts.length;

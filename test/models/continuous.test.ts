@@ -148,6 +148,8 @@ describe('models as JSON (+ weights)', () => {
   });
   it('unknown kinds and mismatched parameter counts are reported', () => {
     expect(() => createModel('submarine')).toThrow(/'submarine' is not registered/);
+    expect(() => createModel('neural', { hidden: [4] })).toThrow(/config.nx must be a positive integer/);
+    expect(createModel('neural', { nx: 2, nu: 1, hidden: [4] }).parameters.length).toBe(4 * 3 + 4 + 2 * 4 + 2);
     const doc = modelToDocument(pendulum());
     doc.parameters!.pop();
     expect(() => modelFromDocument(doc)).toThrow(/parameters has 3 values/);

@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { runOdeProblem } from '../../src/cli/commands/ode.js';
+import { command, runOdeProblem } from '../../src/cli/commands/ode.js';
 import { relErr } from './problems.js';
 
 const P5 = 'bench/problems/p5_lorenz.json';
@@ -14,9 +14,9 @@ const REF = {
 };
 
 describe('dmpc ode on p5', () => {
-  it('the CLI writes the documented fields (forward, defaults rtol 1e-7 / atol 1e-9)', () => {
+  it('`ode` writes the documented fields (forward, defaults rtol 1e-7 / atol 1e-9)', async () => {
     const out = join(mkdtempSync(join(tmpdir(), 'dmpc-ode-')), 'p5.json');
-    execFileSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'ode', '--in', P5, '--sensitivity', 'forward', '--out', out], { stdio: 'pipe' });
+    expect(await command.run(['--in', P5, '--sensitivity', 'forward', '--repeat', '2', '--out', out])).toBe(0);
     const r = JSON.parse(readFileSync(out, 'utf8'));
     for (const k of ['x1', 'dx1_dtheta', 'dx1_dx0', 'dL_dtheta', 'dL_dx0', 'nfe', 'steps', 'timing']) expect(r).toHaveProperty(k);
     expect(r.dx1_dtheta).toHaveLength(3);
@@ -43,7 +43,17 @@ describe('dmpc ode on p5', () => {
     }
   });
 
-  it('bad options are reported', () => {
-    expect(() => execFileSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'ode', '--in', P5, '--rtol', 'abc'], { stdio: 'pipe' })).toThrow(/--rtol must be a number/);
+  it('bad options are reported', async () => {
+    await expect(command.run(['--in', P5, '--rtol', 'abc'])).rejects.toThrow(/--rtol must be a number/);
+    await expect(command.run(['--in', P5, '--sensitivity', 'magic'])).rejects.toThrow(/sensitivity/);
+    await expect(command.run(['--in', P5, '--bogus'])).rejects.toThrow();
+  });
+
+  it('through the dmpc binary entry (main.ts dispatch)', () => {
+    const out = join(mkdtempSync(join(tmpdir(), 'dmpc-ode-')), 'p5.json');
+    execFileSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'ode', '--in', P5, '--sensitivity', 'adjoint', '--out', out], { stdio: 'pipe' });
+    const r = JSON.parse(readFileSync(out, 'utf8'));
+    expect(relErr(r.dL_dx0, REF.dL_dx0)).toBeLessThan(1e-6);
+    expect(r.sensitivity).toBe('adjoint');
   });
 });
