@@ -1,0 +1,3 @@
+export type { DiscreteModel } from './model.js';
+export { pendulum, type PendulumSettings } from './pendulum.js';
+export { cartpole, type CartpoleSettings } from './cartpole.js';
