@@ -20,7 +20,9 @@ const PANEL = 4;
  * Right-looking LU in panels of four columns: the panel is factored with rank-1 updates confined to
  * its own columns, then the rest of the matrix receives one rank-4 update, so each load/store of a
  * trailing entry serves eight flops instead of two. Every entry still receives its updates in the
- * textbook order (step 0, 1, …), so L, U and the pivots are bit-identical to the unblocked algorithm.
+ * textbook order (step 0, 1, …), so L, U and the pivots are bit-identical to the unblocked algorithm
+ * (test/linalg/lu.test.ts checks this). One difference on non-finite input only: the textbook loop
+ * skips exact-zero multipliers, the rank-4 update does not, so 0·∞ there gives NaN instead of nothing.
  */
 export function luFactor(a: Float64Array, off: number, n: number, piv: Int32Array, pivOff = 0): number {
   let k0 = 0;
