@@ -76,9 +76,14 @@ export async function run(): Promise<BenchResult> {
   const lin = [];
   for (const [m, x, uu, dt] of [[pendulum(), [2, 0.5], [0.3], 0.05], [cartpole(), [0, 0, 2.5, 0.3], [1], 0.05], [quadrotor(), [0, 1, 0.2, 0, 0, 0], [2.5, 2.4], 0.02]] as const) {
     const phi = discretize(m, { dt, substeps: 4 });
+    // batches of 100 calls (single calls are below the timer's resolution); median over batches
     const ts: number[] = [];
-    for (let r = 0; r < 200; r++) { const t0 = performance.now(); phi.linearize(x, uu); ts.push(performance.now() - t0); }
-    lin.push({ model: m.kind, dt, substeps: 4, linearize_us: +(1000 * median(ts.slice(20))).toFixed(1) });
+    for (let r = 0; r < 60; r++) {
+      const t0 = performance.now();
+      for (let k = 0; k < 100; k++) phi.linearize(x, uu);
+      ts.push((performance.now() - t0) / 100);
+    }
+    lin.push({ model: m.kind, dt, substeps: 4, linearize_us: +(1000 * median(ts.slice(10))).toFixed(1) });
   }
 
   return {

@@ -7,11 +7,12 @@
  *   O(nx·(nx + nθ + K·nu)) independent of the number of steps. Gives full Jacobians of every output.
  *   `sensitivityErrorControl` (default true) puts z under the error test too; false lets x alone
  *   choose the steps (fewer steps, gradient error then follows x's).
- * - `'adjoint'` (dopri5): the backward adjoint ODE λ' = −∂ₓfᵀλ, μ' = −∂ₚfᵀλ from λ(t₁) = ∂L/∂x(t₁),
+ * - `'adjoint'` (dopri5, rosenbrock): the backward adjoint ODE λ' = −∂ₓfᵀλ, μ' = −∂ₚfᵀλ from λ(t₁) = ∂L/∂x(t₁),
  *   solved adaptively backwards. x(t) is never reconstructed backwards (unstable for dissipative
  *   systems): the forward pass keeps only checkpoints (state + controller state every
  *   `checkpointEvery` accepted steps); the backward pass replays one checkpoint interval at a time,
- *   bit-identically, and reads x(t) from its Dormand–Prince dense output. Memory: O(checkpoints·nx +
+ *   bit-identically, and reads x(t) from its dense output (Dormand–Prince, or cubic Hermite for the
+ *   Rosenbrock method, whose backward solve is implicit too). Memory: O(checkpoints·nx +
  *   checkpointEvery·8·nx), not O(steps). Cost: up to one extra forward pass plus the backward solve;
  *   accuracy is that of the two adaptive solves (it is not the exact derivative of the discrete x).
  * - `'unrolled'` (rk4, dopri5): the discrete adjoint of the Runge–Kutta stages over the accepted mesh,
@@ -171,8 +172,6 @@ export function odeSolve(model: ContinuousModel, prob: OdeProblem, opts: OdeSolv
   return new Integration(model, modelOde(model), x0, theta, U, K, ts, segs, outIndex.get(t0) ?? -1, method, sens, opts).run();
 }
 
-const LEGACY_HMAX = Infinity;
-
 class Integration {
   readonly nx: number; readonly nth: number; readonly nu: number; readonly np: number;
   readonly p: Float64Array;
@@ -192,7 +191,7 @@ class Integration {
     this.rk = {
       rtol: opts.rtol ?? 1e-6, atol: opts.atol ?? 1e-9, nErr: this.nx, adaptive: method !== 'rk4',
       fixedSteps: opts.stepsPerSegment, maxSteps: opts.maxSteps ?? 100_000, hmin: opts.hmin ?? 0,
-      hmax: opts.hmax ?? LEGACY_HMAX, op: OP,
+      hmax: opts.hmax ?? Infinity, op: OP,
     };
     if (!(this.rk.rtol > 0) || !(this.rk.atol >= 0)) throw new DmpcInputError(OP, 'rtol/atol', 'must be rtol > 0, atol ≥ 0');
   }
