@@ -1,0 +1,314 @@
+/**
+ * Non-linear dynamics x_{t+1} = f(xₜ, uₜ; θ): sequential quadratic programming.
+ *
+ * Each iteration linearises the model along the current trajectory (x̄, ū) (single shooting: x̄ is
+ * the model's own rollout of ū), Fₜ = ∂f/∂τ(τ̄ₜ), fₜ = f(τ̄ₜ) − Fₜτ̄ₜ, and solves the resulting linear
+ * MPC problem with the Riccati interior point (ipm.ts), warm-started from ū and the last QP's
+ * multipliers; the Hessian is the cost's own (Gauss–Newton: the stage costs are quadratic). The step
+ * ū + α(u_QP − ū) is accepted by backtracking on the merit function
+ *     φ(α) = J(rollout) + ρ Σ max(0, g − h)        (hard rows; ρ above the largest multiplier)
+ * with the sufficient-decrease test φ(α) ≤ φ(0) − 10⁻⁴ α (φ(0) − m_QP).
+ * `mode: 'rti'` is the real-time iteration: one full SQP step per call (per control tick), the
+ * previous solution shifted as the warm start.
+ *
+ * Backward (sqpBackward): the optimality conditions at the converged point are those of the final
+ * QP, except that the exact Hessian of the Lagrangian also has the curvature term Σᵢ νᵢ ∇²fᵢ and
+ * ∂F/∂θ has ∂(Jᵀν)/∂θ besides ∂f/∂θ. With `hessian: 'exact'` (default) both are included: the
+ * curvature enters through an equivalent QP (C' = C + Σν∇²f, c' = c − (Σν∇²f)τ̄, which has the same
+ * solution and multipliers), and dL/dθ = Σₜ (∂fₜ/∂θ)ᵀ ū_νₜ + Σₜ (∂(Jₜᵀνₜ)/∂θ)ᵀ ū_τₜ from that QP's
+ * adjoint. The second derivatives are central differences of the analytic Jacobians (relative accuracy
+ * ~1e-9). `hessian: 'gauss-newton'` drops both terms (Amos et al. 2018's convex approximation; cheaper,
+ * biased by O(‖ν‖·‖∇²f‖)).
+ */
+import type { SolveStatus } from '../common/status.js';
+import { DmpcInputError } from '../common/errors.js';
+import type { DiscreteModel } from '../../models/discrete/model.js';
+import { type ArrayInput, type MpcInput, type MpcProblem, buildProblem, off, rowValue, stageObjective } from './problem.js';
+import { type MpcOptions, type MpcSolution, type MpcSolverState, mpcSolve } from './ipm.js';
+import { mpcBackward, type GradStatus } from './backward.js';
+
+export interface NonlinearMpcInput extends Omit<MpcInput, 'nx' | 'nu' | 'F' | 'f'> {
+  model: DiscreteModel;
+  /** Model parameters (default: the model's own). */
+  theta?: ArrayLike<number>;
+}
+
+export interface SqpOptions {
+  /** SQP iteration cap (default 50). */
+  maxIter?: number;
+  /** Converged when ‖u_QP − ū‖∞ ≤ tol (default 1e-9). */
+  tol?: number;
+  /** 'converge' (default) or 'rti': one SQP step per call. */
+  mode?: 'converge' | 'rti';
+  /** Backtracking factor and maximum number of reductions (default 0.5, 12). */
+  lineSearchDecay?: number;
+  lineSearchSteps?: number;
+  qp?: MpcOptions;
+}
+
+export interface SqpSolution {
+  status: SolveStatus[];
+  /** SQP iterations and total interior-point iterations, per element. */
+  iterations: Int32Array;
+  qpIterations: Int32Array;
+  /** Model rollout of the returned controls: x [B, T, nx], u [B, T, nu]. */
+  x: Float64Array;
+  u: Float64Array;
+  objective: Float64Array;
+  /** The last QP (linearised at the returned trajectory) and its solution. */
+  lin: MpcProblem;
+  qp: MpcSolution;
+  model: DiscreteModel;
+  theta: Float64Array;
+  /** Final step ‖u_QP − ū‖∞ per element. */
+  stepNorm: Float64Array;
+}
+
+/** Rolls the model out from x0 with controls u, writing τ [T, n] at `to` (element b). */
+function rollout(model: DiscreteModel, theta: Float64Array, T: number, x0: Float64Array, x0o: number,
+  u: Float64Array, uo: number, tau: Float64Array, to: number): void {
+  const { nx, nu } = model, n = nx + nu;
+  for (let i = 0; i < nx; i++) tau[to + i] = x0[x0o + i];
+  for (let t = 0; t < T; t++) {
+    const o = to + t * n;
+    for (let j = 0; j < nu; j++) tau[o + nx + j] = u[uo + t * nu + j];
+    if (t < T - 1) model.step(tau, o, tau, o + nx, theta, tau, o + n);
+  }
+}
+
+/** Merit of a plan: cost (with soft penalties) + ρ · Σ hard-row violations. */
+function merit(pr: MpcProblem, b: number, tau: Float64Array, to: number, rho: number): number {
+  const { T, n } = pr, m = pr.rows.m, rows = pr.rows;
+  let J = stageObjective(pr, b, tau, to);
+  for (let t = 0; t < T; t++) for (let r = 0; r < m; r++) {
+    const k = (b * T + t) * m + r;
+    if (!pr.act[k]) continue;
+    const v = Math.max(0, rowValue(pr, b, t, r, tau, to + t * n) - pr.h[k]);
+    J += rows.soft[r] === 0 ? rho * v : rows.soft[r] === 1 ? rows.rho[r] * v : 0.5 * rows.rho[r] * v * v;
+  }
+  return J;
+}
+
+/** Writes the linearisation of the model along τ̄ into the QP's F and f (stage T−1 unused). */
+function linearise(pr: MpcProblem, model: DiscreteModel, theta: Float64Array, b: number, tau: Float64Array, to: number, jac: Float64Array, out: Float64Array): void {
+  const { T, nx, n } = pr, K = n + model.np;
+  for (let t = 0; t < T - 1; t++) {
+    const o = to + t * n;
+    model.step(tau, o, tau, o + nx, theta, out, 0, jac, 0);
+    const fo = off(pr.F, b, t), eo = off(pr.f, b, t);
+    for (let i = 0; i < nx; i++) {
+      let s = out[i];
+      for (let j = 0; j < n; j++) { const a = jac[i * K + j]; pr.F.data[fo + i * n + j] = a; s -= a * tau[o + j]; }
+      pr.f.data[eo + i] = s;
+    }
+  }
+}
+
+/** Solves the non-linear MPC problems of all B elements (warm start: controls uInit [B, T, nu]). */
+export function sqpSolve(input: NonlinearMpcInput, options: SqpOptions = {}, uInit?: Float64Array): SqpSolution {
+  const model = input.model;
+  const { nx, nu } = model, n = nx + nu, T = input.T;
+  const theta = Float64Array.from(input.theta ?? model.theta);
+  if (theta.length !== model.np) throw new DmpcInputError('mpc', 'theta', `has length ${theta.length}, expected ${model.np} (${model.paramNames.join(', ')})`);
+  const B0 = probeBatch(input.x0, nx);
+  const lin: MpcInput = {
+    ...input, nx, nu,
+    F: { data: new Float64Array(B0 * T * nx * n), shape: [B0, T, nx, n] },
+    f: { data: new Float64Array(B0 * T * nx), shape: [B0, T, nx] },
+  };
+  delete (lin as unknown as Record<string, unknown>).model;
+  delete (lin as unknown as Record<string, unknown>).theta;
+  const pr = buildProblem(lin);
+  const B = pr.B;
+  const maxIter = options.mode === 'rti' ? 1 : options.maxIter ?? 50;
+  const tol = options.tol ?? 1e-9, decay = options.lineSearchDecay ?? 0.5, lsSteps = options.lineSearchSteps ?? 12;
+  if (uInit && uInit.length !== B * T * nu) throw new DmpcInputError('mpc', 'uInit', `has length ${uInit.length}, expected B·T·nu = ${B * T * nu}`);
+  const u = uInit ? Float64Array.from(uInit) : new Float64Array(B * T * nu);
+  // controls outside the bounds would make the first merit meaningless: project them
+  for (let b = 0; b < B; b++) for (let t = 0; t < T; t++) for (let j = 0; j < nu; j++) {
+    const lo = pr.bounds.u_lower, hi = pr.bounds.u_upper, k = (b * T + t) * nu + j;
+    if (lo) u[k] = Math.max(u[k], lo.data[off(lo, b, t) + j]);
+    if (hi) u[k] = Math.min(u[k], hi.data[off(hi, b, t) + j]);
+  }
+  const tau = new Float64Array(B * T * n), trial = new Float64Array(T * n), utrial = new Float64Array(T * nu);
+  const jac = new Float64Array(nx * (n + model.np)), out = new Float64Array(nx);
+  const status = new Array<SolveStatus>(B).fill('max_iter');
+  const iterations = new Int32Array(B), qpIterations = new Int32Array(B), stepNorm = new Float64Array(B).fill(Infinity);
+  const done = new Uint8Array(B);
+  for (let b = 0; b < B; b++) rollout(model, theta, T, pr.x0, b * nx, u, b * T * nu, tau, b * T * n);
+  let qp: MpcSolution | undefined;
+  let reuse: MpcSolverState | undefined;
+  let lamPrev: Float64Array | undefined;
+  for (let it = 0; it < maxIter; it++) {
+    for (let b = 0; b < B; b++) linearise(pr, model, theta, b, tau, b * T * n, jac, out);
+    qp = mpcSolve(pr, options.qp ?? {}, { u, lam: lamPrev }, reuse);
+    reuse = undefined; // the final QP's state must survive for the backward pass
+    lamPrev = Float64Array.from(qp.state.lam);
+    let running = 0;
+    for (let b = 0; b < B; b++) {
+      if (done[b]) continue;
+      qpIterations[b] += qp.iterations[b];
+      iterations[b]++;
+      const qs = qp.status[b];
+      if (qs !== 'optimal' && qs !== 'max_iter') { status[b] = qs; done[b] = 1; continue; }
+      let dn = 0;
+      for (let i = 0; i < T * nu; i++) dn = Math.max(dn, Math.abs(qp.u[b * T * nu + i] - u[b * T * nu + i]));
+      stepNorm[b] = dn;
+      let lmax = 0;
+      for (let i = 0; i < T * pr.rows.m; i++) lmax = Math.max(lmax, qp.state.lam[b * T * pr.rows.m + i]);
+      const rho = 10 * lmax + 1;
+      const phi0 = merit(pr, b, tau, b * T * n, rho);
+      const pred = phi0 - qp.objective[b];
+      let alpha = 1;
+      for (let ls = 0; ; ls++) {
+        for (let i = 0; i < T * nu; i++) utrial[i] = u[b * T * nu + i] + alpha * (qp.u[b * T * nu + i] - u[b * T * nu + i]);
+        rollout(model, theta, T, pr.x0, b * nx, utrial, 0, trial, 0);
+        const phi = merit(pr, b, trial, 0, rho);
+        if (options.mode === 'rti' || phi <= phi0 - 1e-4 * alpha * Math.max(0, pred) || ls >= lsSteps || dn <= tol) {
+          if (ls < lsSteps || phi <= phi0 || options.mode === 'rti') {
+            u.set(utrial, b * T * nu);
+            tau.set(trial, b * T * n);
+          }
+          break;
+        }
+        alpha *= decay;
+      }
+      if (dn <= tol) { status[b] = 'optimal'; done[b] = 1; continue; }
+      running++;
+    }
+    if (running === 0) break;
+  }
+  // the returned QP must be the linearisation at the returned trajectory (for the backward pass)
+  for (let b = 0; b < B; b++) linearise(pr, model, theta, b, tau, b * T * n, jac, out);
+  qp = mpcSolve(pr, options.qp ?? {}, { u, lam: lamPrev });
+  const x = new Float64Array(B * T * nx), objective = new Float64Array(B);
+  for (let b = 0; b < B; b++) {
+    for (let t = 0; t < T; t++) for (let i = 0; i < nx; i++) x[(b * T + t) * nx + i] = tau[(b * T + t) * n + i];
+    objective[b] = merit(pr, b, tau, b * T * n, 0);
+  }
+  return { status, iterations, qpIterations, x, u, objective, lin: pr, qp, model, theta, stepNorm };
+}
+
+function probeBatch(x0: ArrayInput, nx: number): number {
+  if (Array.isArray(x0)) return Array.isArray(x0[0]) ? x0.length : 1;
+  if (typeof x0 === 'object' && 'shape' in x0) return x0.shape.length === 2 ? x0.shape[0] : 1;
+  throw new DmpcInputError('mpc', 'x0', `must be [B, ${nx}]`);
+}
+
+export interface SqpGrad {
+  /** dL/dθ per element [B, np]. */
+  theta: Float64Array;
+  x0: Float64Array;
+  /** Same shapes as the C and c inputs. */
+  C: Float64Array;
+  c: Float64Array;
+  gradStatus: GradStatus[];
+}
+
+/**
+ * dL/d(θ, x₀, C, c) at an SQP solution for dL/dx [B, T, nx] and dL/du [B, T, nu]. See the file
+ * comment for the two Hessian choices; elements not converged keep their status and get the
+ * gradient policy of the linear layer (backward.ts).
+ */
+export function sqpBackward(sol: SqpSolution, dLdx?: Float64Array, dLdu?: Float64Array, opts: { hessian?: 'exact' | 'gauss-newton'; fdStep?: number } = {}): SqpGrad {
+  const pr0 = sol.lin, model = sol.model, theta = sol.theta;
+  const { B, T, nx, n } = pr0, np = model.np, K = n + np;
+  const exact = (opts.hessian ?? 'exact') === 'exact';
+  const h = opts.fdStep ?? 1e-6;
+  const st0 = sol.qp.state;
+  // the equivalent QP with the Lagrangian's curvature: C' = C + Hν, c' = c − Hν τ̄ (per element and stage)
+  const Cp = new Float64Array(B * T * n * n), cp = new Float64Array(B * T * n);
+  const jp = new Float64Array(nx * K), jm = new Float64Array(nx * K), out = new Float64Array(nx);
+  const z = new Float64Array(n), th = Float64Array.from(theta);
+  /** g ← ∂(Jᵀν)/∂(column k of the Jacobian's variables) by central differences, ν at `no`. */
+  const jtnu = (b: number, t: number, k: number, g: Float64Array) => {
+    const to = (b * T + t) * n, no = (b * T + t + 1) * nx;
+    for (let i = 0; i < n; i++) z[i] = st0.tau[to + i];
+    th.set(theta);
+    const isTheta = k >= n, idx = isTheta ? k - n : k;
+    const base = isTheta ? th[idx] : z[idx], step = h * Math.max(1, Math.abs(base));
+    if (isTheta) th[idx] = base + step; else z[idx] = base + step;
+    model.step(z, 0, z, nx, th, out, 0, jp, 0);
+    if (isTheta) th[idx] = base - step; else z[idx] = base - step;
+    model.step(z, 0, z, nx, th, out, 0, jm, 0);
+    if (isTheta) th[idx] = base; else z[idx] = base;
+    for (let j = 0; j < n; j++) {
+      let s = 0;
+      for (let i = 0; i < nx; i++) s += (jp[i * K + j] - jm[i * K + j]) * st0.nu[no + i];
+      g[j] = s / (2 * step);
+    }
+  };
+  const col = new Float64Array(n), Hnu = new Float64Array(n * n);
+  for (let b = 0; b < B; b++) for (let t = 0; t < T; t++) {
+    const co = off(pr0.C, b, t), o = (b * T + t) * n * n;
+    for (let i = 0; i < n * n; i++) Cp[o + i] = pr0.C.data[co + i];
+    const cc = off(pr0.c, b, t);
+    for (let i = 0; i < n; i++) cp[(b * T + t) * n + i] = pr0.c.data[cc + i];
+    if (!exact || t === T - 1) continue;
+    for (let k = 0; k < n; k++) {
+      jtnu(b, t, k, col);
+      for (let j = 0; j < n; j++) Hnu[j * n + k] = col[j];
+    }
+    // the QP reads sym(C'), so only sym(Hν) matters; shift c' by it so that τ̄ stays optimal
+    for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) {
+      const hij = 0.5 * (Hnu[i * n + j] + Hnu[j * n + i]);
+      Cp[o + i * n + j] += hij;
+      cp[(b * T + t) * n + i] -= hij * st0.tau[(b * T + t) * n + j];
+    }
+  }
+  const input: MpcInput = {
+    T, nx, nu: pr0.nu, x0: { data: pr0.x0, shape: [B, nx] },
+    C: { data: Cp, shape: [B, T, n, n] }, c: { data: cp, shape: [B, T, n] },
+    F: { data: pr0.F.data, shape: [B, T, nx, n] }, f: { data: pr0.f.data, shape: [B, T, nx] },
+  };
+  const bd = pr0.bounds;
+  const asInput = (s: typeof bd.u_lower) => (s ? { data: s.data, shape: s.shape.length ? s.shape : [s.data.length] } : undefined);
+  if (bd.u_lower) input.u_lower = asInput(bd.u_lower);
+  if (bd.u_upper) input.u_upper = asInput(bd.u_upper);
+  if (bd.x_lower) input.x_lower = asInput(bd.x_lower);
+  if (bd.x_upper) input.x_upper = asInput(bd.x_upper);
+  if (bd.D) { input.D = asInput(bd.D); input.E = asInput(bd.E); input.d = asInput(bd.d); }
+  // soft settings are carried by the rows; rebuild them from the compiled spec
+  const softOf = (src: number[]) => {
+    for (let r = 0; r < pr0.rows.m; r++) if (src.includes(pr0.rows.source[r]) && pr0.rows.soft[r]) {
+      return { penalty: pr0.rows.soft[r] === 1 ? 'l1' as const : 'l2' as const, weight: pr0.rows.rho[r] };
+    }
+    return undefined;
+  };
+  input.soft = { u: softOf([0, 1]), x: softOf([2, 3]), general: softOf([4]) };
+  const pr = buildProblem(input);
+  const qp = exact ? mpcSolve(pr, {}, { u: sol.u, lam: st0.lam }) : sol.qp;
+  const g = mpcBackward(qp, dLdx, dLdu);
+  const gTheta = new Float64Array(B * np);
+  const gC = new Float64Array(pr0.C.data.length), gc = new Float64Array(pr0.c.data.length);
+  const mixed = new Float64Array(n);
+  for (let b = 0; b < B; b++) {
+    for (let t = 0; t < T; t++) {
+      const go = exact ? (b * T + t) * n * n : off(qp.state.pr.C, b, t), co = off(pr0.C, b, t);
+      for (let i = 0; i < n * n; i++) gC[co + i] += g.C[go + i];
+      const gco = exact ? (b * T + t) * n : off(qp.state.pr.c, b, t), cc = off(pr0.c, b, t);
+      for (let i = 0; i < n; i++) gc[cc + i] += g.c[gco + i];
+      if (t === T - 1) continue;
+      // (∂f/∂θ)ᵀ ū_ν: the analytic parameter Jacobian at τ̄
+      const to = (b * T + t) * n;
+      model.step(st0.tau, to, st0.tau, to + nx, theta, out, 0, jp, 0);
+      const fo = exact ? (b * T + t) * nx : off(qp.state.pr.f, b, t);
+      for (let k = 0; k < np; k++) {
+        let s = 0;
+        for (let i = 0; i < nx; i++) s += jp[i * K + n + k] * g.f[fo + i];
+        gTheta[b * np + k] += s;
+      }
+      if (!exact) continue;
+      // (∂(Jᵀν)/∂θ)ᵀ ū_τ, with ū_τ = dL/dc' of the stage
+      for (let k = 0; k < np; k++) {
+        jtnu(b, t, n + k, mixed);
+        let s = 0;
+        for (let j = 0; j < n; j++) s += mixed[j] * g.c[(b * T + t) * n + j];
+        gTheta[b * np + k] += s;
+      }
+    }
+  }
+  // dL/dC of the original cost: C' = C + Hν(θ, τ̄) and c' = c − Hν τ̄, so dC = dC', dc = dc'
+  const gradStatus = g.gradStatus.map((s, b) => (sol.status[b] === 'optimal' ? s : s === 'none' ? 'none' : 'active_set'));
+  return { theta: gTheta, x0: g.x0, C: gC, c: gc, gradStatus };
+}
