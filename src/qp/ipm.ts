@@ -20,7 +20,7 @@
  */
 import type { SolveStatus } from '../common/status.js';
 import { DmpcInputError } from '../common/errors.js';
-import { DualSchurKkt, PrimalKkt, SharedFactors, type InteriorKkt, type ActiveSetKkt } from './kkt.js';
+import { DualSchurKkt, PrimalKkt, SAME_RX, SKIP_DZ, SharedFactors, type InteriorKkt, type ActiveSetKkt } from './kkt.js';
 import { cMul, hFull, matricesShared, objective, type QpProblem } from './problem.js';
 import { ResidualWorkspace, type Residuals } from './residuals.js';
 import { classifyActive, polishInstance } from './polish.js';
@@ -132,9 +132,9 @@ export function sharedFactorsFor(P: QpProblem, kkt: QpOptions['kkt'] = 'auto'): 
 }
 
 /** Solve K [dz; dl; dn] = [rx; ry; re] for the current D, with optional iterative refinement. */
-function kktSolve(ws: IpmWorkspace, bi: number): void {
+function kktSolve(ws: IpmWorkspace, bi: number, flags = 0): void {
   const { kkt, rx, ry, re, dz, dl, dn, P } = ws;
-  kkt.solve(bi, rx, ry, re, dz, dl, dn);
+  kkt.solve(bi, rx, ry, re, dz, dl, dn, ws.refineSteps ? 0 : flags);
   for (let step = 0; step < ws.refineSteps; step++) {
     // residual of the exact (unregularised) system into (tz, tl, tn)
     const { tz, tl, tn, D, tmi } = ws;
@@ -275,7 +275,8 @@ export function ipmStep(ws: IpmWorkspace, st: IpmState, opts: QpOptions = {}): I
   for (let i = 0; i < n; i++) rx[i] = -res.rd[i];
   for (let i = 0; i < mi; i++) ry[i] = s[i] - res.rp[i];
   for (let r = 0; r < meq; r++) re[r] = -res.re[r];
-  kktSolve(ws, bi);
+  // the predictor needs only (dλ, dν) when there are inequalities (its dz is never used)
+  kktSolve(ws, bi, mi ? SKIP_DZ : 0);
   let alpha = 1;
   if (mi) {
     for (let i = 0; i < mi; i++) { dlA[i] = dl[i]; dsA[i] = -s[i] - D[i] * dl[i]; }
@@ -289,7 +290,7 @@ export function ipmStep(ws: IpmWorkspace, st: IpmState, opts: QpOptions = {}): I
       rc[i] = s[i] * lam[i] + dsA[i] * dlA[i] - sigma * st.mu;
       ry[i] = rc[i] / lam[i] - res.rp[i];
     }
-    kktSolve(ws, bi);
+    kktSolve(ws, bi, SAME_RX);
     for (let i = 0; i < mi; i++) ds[i] = (-rc[i] - s[i] * dl[i]) / lam[i];
     const amax = Math.min(maxStep(s, ds, mi), maxStep(lam, dl, mi));
     alpha = amax >= 1 ? 1 : 0.99 * amax;

@@ -25,13 +25,19 @@
 import { FACTOR_OK, backSubstT, cholesky, choleskySolve, forwardSubst } from '../linalg/cholesky.js';
 import type { Factorization } from '../linalg/factorization.js';
 import { cMul, cRow, cTMul, type QpProblem } from './problem.js';
+import { cholSolve, gemv, gemvTAcc, trsvLower, trsvLowerT } from './kernels.js';
+
+/** `solve` flags: the caller needs only (dλ, dν) (the predictor step). */
+export const SKIP_DZ = 1;
+/** `solve` flags: rx is unchanged since the previous solve (the corrector step reuses L⁻¹rx, K L⁻¹rx). */
+export const SAME_RX = 2;
 
 /** A factorization of the interior KKT system of one instance at a time (workspaces reused). */
 export interface InteriorKkt {
   /** Factor for instance bi with D = s/λ (length mi). Returns false if the factorization broke down. */
   factor(bi: number, D: Float64Array): boolean;
-  /** Solve with the last factorization; rx, ry, re are not modified. */
-  solve(bi: number, rx: Float64Array, ry: Float64Array, re: Float64Array, dz: Float64Array, dl: Float64Array, dn: Float64Array): void;
+  /** Solve with the last factorization; rx, ry, re are not modified. `flags`: SKIP_DZ | SAME_RX (hints). */
+  solve(bi: number, rx: Float64Array, ry: Float64Array, re: Float64Array, dz: Float64Array, dl: Float64Array, dn: Float64Array, flags?: number): void;
 }
 
 /** Pieces of Q, C, A that are the same for every instance: computed once per batch. */
@@ -75,6 +81,8 @@ export class SharedFactors {
 export class DualSchurKkt implements InteriorKkt {
   private readonly S: Float64Array;
   private readonly w: Float64Array;
+  private readonly w0: Float64Array;
+  private readonly kw: Float64Array;
   private readonly y: Float64Array;
   /** Diagonal regularisation of the equality block (A Q⁻¹ Aᵀ may be rank deficient). */
   private readonly deltaEq: number;
@@ -82,6 +90,8 @@ export class DualSchurKkt implements InteriorKkt {
     const N = F.N;
     this.S = new Float64Array(N * N);
     this.w = new Float64Array(F.P.n);
+    this.w0 = new Float64Array(F.P.n);
+    this.kw = new Float64Array(N);
     this.y = new Float64Array(N);
     let dmax = 0;
     for (let i = 0; i < N; i++) dmax = Math.max(dmax, F.S0[i * N + i]);
@@ -95,30 +105,28 @@ export class DualSchurKkt implements InteriorKkt {
     for (let i = P.mi; i < N; i++) S[i * N + i] += this.deltaEq;
     return cholesky(S, 0, N) === FACTOR_OK;
   }
-  solve(_bi: number, rx: Float64Array, ry: Float64Array, re: Float64Array, dz: Float64Array, dl: Float64Array, dn: Float64Array): void {
+  solve(_bi: number, rx: Float64Array, ry: Float64Array, re: Float64Array, dz: Float64Array, dl: Float64Array, dn: Float64Array, flags = 0): void {
     const { N, K, L, P } = this.F;
     const { n, mi } = P;
-    const w = this.w, y = this.y;
-    this.F.halfSolve(rx, w);
-    // y = (S₀ + D̂)⁻¹ (Ĉ Q⁻¹ rx − [ry; re]),  Ĉ Q⁻¹ rx = K w
-    for (let j = 0; j < N; j++) {
-      let s = 0;
-      const r = j * n;
-      for (let k = 0; k < n; k++) s += K[r + k] * w[k];
-      y[j] = s - (j < mi ? ry[j] : re[j - mi]);
+    const w = this.w, y = this.y, w0 = this.w0, kw = this.kw;
+    if (!(flags & SAME_RX)) {
+      // w₀ = L⁻¹ rx and K w₀ = Ĉ Q⁻¹ rx: shared by the predictor and the corrector (same rx)
+      w0.set(rx.subarray(0, n));
+      trsvLower(L, 0, n, w0, 0);
+      gemv(K, 0, N, n, w0, 0, kw, 0);
     }
-    choleskySolve(this.S, 0, N, y, 0);
-    // dz = L⁻ᵀ (w − Kᵀ y)
-    for (let j = 0; j < N; j++) {
-      const yj = y[j];
-      if (yj === 0) continue;
-      const r = j * n;
-      for (let k = 0; k < n; k++) w[k] -= K[r + k] * yj;
-    }
-    backSubstT(L, 0, n, w, 0);
-    dz.set(w);
+    // y = (S₀ + D̂)⁻¹ (Ĉ Q⁻¹ rx − [ry; re])
+    for (let j = 0; j < mi; j++) y[j] = kw[j] - ry[j];
+    for (let j = mi; j < N; j++) y[j] = kw[j] - re[j - mi];
+    cholSolve(this.S, 0, N, y, 0);
     for (let j = 0; j < mi; j++) dl[j] = y[j];
     for (let j = mi; j < N; j++) dn[j - mi] = y[j];
+    if (flags & SKIP_DZ) return;
+    // dz = L⁻ᵀ (w₀ − Kᵀ y)
+    w.set(w0);
+    gemvTAcc(K, 0, N, n, y, 0, w, 0, -1);
+    trsvLowerT(L, 0, n, w, 0);
+    dz.set(w);
   }
 }
 

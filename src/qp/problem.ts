@@ -16,6 +16,7 @@
 import { DmpcInputError } from '../common/errors.js';
 import { flatten } from '../common/validate.js';
 import { FACTOR_OK, cholesky } from '../linalg/cholesky.js';
+import { gemv, gemvTAcc } from './kernels.js';
 
 const OP = 'qp';
 
@@ -225,14 +226,8 @@ export function matricesShared(P: QpProblem): boolean {
 
 /** out[0..mi) = C z: the stacked inequality rows [G z; −z_lb; z_ub]. */
 export function cMul(P: QpProblem, bi: number, z: Float64Array, zOff: number, out: Float64Array, outOff: number): void {
-  const { n, m, G } = P;
-  const go = bi * P.gS;
-  for (let i = 0; i < m; i++) {
-    const r = go + i * n;
-    let s = 0;
-    for (let j = 0; j < n; j++) s += G[r + j] * z[zOff + j];
-    out[outOff + i] = s;
-  }
+  const { n, m } = P;
+  gemv(P.G, bi * P.gS, m, n, z, zOff, out, outOff);
   let k = outOff + m;
   for (let t = 0; t < P.lbIdx.length; t++) out[k++] = -z[zOff + P.lbIdx[t]];
   for (let t = 0; t < P.ubIdx.length; t++) out[k++] = z[zOff + P.ubIdx[t]];
@@ -240,15 +235,9 @@ export function cMul(P: QpProblem, bi: number, z: Float64Array, zOff: number, ou
 
 /** out[0..n) (+)= Cᵀ y for y of length mi. */
 export function cTMul(P: QpProblem, bi: number, y: Float64Array, yOff: number, out: Float64Array, outOff: number, accumulate = false): void {
-  const { n, m, G } = P;
+  const { n, m } = P;
   if (!accumulate) for (let j = 0; j < n; j++) out[outOff + j] = 0;
-  const go = bi * P.gS;
-  for (let i = 0; i < m; i++) {
-    const yi = y[yOff + i];
-    if (yi === 0) continue;
-    const r = go + i * n;
-    for (let j = 0; j < n; j++) out[outOff + j] += G[r + j] * yi;
-  }
+  gemvTAcc(P.G, bi * P.gS, m, n, y, yOff, out, outOff, 1);
   let k = yOff + m;
   for (let t = 0; t < P.lbIdx.length; t++) out[outOff + P.lbIdx[t]] -= y[k++];
   for (let t = 0; t < P.ubIdx.length; t++) out[outOff + P.ubIdx[t]] += y[k++];

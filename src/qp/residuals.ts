@@ -9,6 +9,7 @@
  * `rel` is max(|r_p|/scale_p, |r_d|/scale_d, gap/scale_g): a point with rel ≤ tol is "optimal to tol".
  */
 import { cMul, cTMul, hFull, type QpProblem } from './problem.js';
+import { gemv, gemvTAcc } from './kernels.js';
 
 export interface Residuals {
   primal: number;
@@ -23,6 +24,7 @@ export class ResidualWorkspace {
   readonly re: Float64Array;
   readonly hF: Float64Array;
   readonly Cz: Float64Array;
+  readonly Az: Float64Array;
   primal = 0; dual = 0; gap = 0; rel = 0;
   /** ‖Cᵀλ + Aᵀν‖∞ and hᵀλ + bᵀν (primal-infeasibility certificate test). */
   ctyNorm = 0; hty = 0;
@@ -30,7 +32,7 @@ export class ResidualWorkspace {
     const { n, mi, meq } = P;
     this.Qz = new Float64Array(n); this.rd = new Float64Array(n);
     this.rp = new Float64Array(mi); this.re = new Float64Array(meq);
-    this.hF = new Float64Array(mi); this.Cz = new Float64Array(mi);
+    this.hF = new Float64Array(mi); this.Cz = new Float64Array(mi); this.Az = new Float64Array(meq);
   }
 
   /** Fills rd, rp, re, hF and the norms; returns `rel`. Does not allocate. */
@@ -40,21 +42,11 @@ export class ResidualWorkspace {
     const qo = bi * P.qS, po = bi * P.pS, ao = bi * P.aS, bo = bi * P.bS;
     const { Qz, rd, rp, re, hF, Cz } = this;
     let qzN = 0, pN = 0, ctyN = 0, hN = 0, czN = 0, sN = 0, bN = 0, azN = 0;
-    for (let i = 0; i < n; i++) {
-      let t = 0;
-      const r = qo + i * n;
-      for (let j = 0; j < n; j++) t += Q[r + j] * z[j];
-      Qz[i] = t;
-      qzN = Math.max(qzN, Math.abs(t)); pN = Math.max(pN, Math.abs(p[po + i]));
-    }
+    gemv(Q, qo, n, n, z, 0, Qz, 0);
+    for (let i = 0; i < n; i++) { qzN = Math.max(qzN, Math.abs(Qz[i])); pN = Math.max(pN, Math.abs(p[po + i])); }
     // rd ← Cᵀλ + Aᵀν first (its norm is a scale and a certificate ingredient)
     cTMul(P, bi, lam, 0, rd, 0);
-    for (let r = 0; r < meq; r++) {
-      const v = nu[r];
-      if (v === 0) continue;
-      const ar = ao + r * n;
-      for (let j = 0; j < n; j++) rd[j] += A[ar + j] * v;
-    }
+    gemvTAcc(A, ao, meq, n, nu, 0, rd, 0, 1);
     for (let i = 0; i < n; i++) ctyN = Math.max(ctyN, Math.abs(rd[i]));
     let dual = 0;
     for (let i = 0; i < n; i++) { const v = rd[i] + Qz[i] + p[po + i]; rd[i] = v; dual = Math.max(dual, Math.abs(v)); }
@@ -69,10 +61,10 @@ export class ResidualWorkspace {
       gap += s[i] * lam[i];
       hty += hF[i] * lam[i];
     }
+    const Az = this.Az;
+    gemv(A, ao, meq, n, z, 0, Az, 0);
     for (let r = 0; r < meq; r++) {
-      let t = 0;
-      const ar = ao + r * n;
-      for (let j = 0; j < n; j++) t += A[ar + j] * z[j];
+      const t = Az[r];
       azN = Math.max(azN, Math.abs(t)); bN = Math.max(bN, Math.abs(b[bo + r]));
       const v = t - b[bo + r];
       re[r] = v;
