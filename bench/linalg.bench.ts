@@ -8,7 +8,8 @@
  * first restores the input (a memcpy of the batch); that restore is timed separately and subtracted
  * for the headline rate (`gflops`), and kept in for `gflopsGross`. Each figure is the median of several
  * samples after warm-up, taken round-robin across the kernels; a sample repeats the call until it
- * lasts ≥ 25 ms. The machine is shared, so
+ * lasts ≥ 25 ms. Rates are computed from the process's CPU time (see timeInterleaved); wall times
+ * are reported next to them. The machine is shared, so
  * treat the numbers as ±20 %.
  */
 import type { BenchResult } from './run.js';
@@ -24,6 +25,12 @@ const SAMPLES = 7;
 const WARMUP = 2;
 const MIN_SAMPLE_MS = 25;
 
+/** Seconds of CPU time this process has used (user + system). */
+function cpuSeconds(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1e6;
+}
+
 /** Repetitions per sample so that one sample of `fn` lasts at least MIN_SAMPLE_MS. */
 function calibrate(fn: () => void): number {
   for (let reps = 1; ; reps *= 2) {
@@ -34,21 +41,25 @@ function calibrate(fn: () => void): number {
 }
 
 /**
- * Median seconds per call of each function. Samples are taken round-robin (one of each, repeated), so
- * that load from other processes on this shared machine hits all kernels alike and the ratios stay
- * meaningful even when the absolute rates drift.
+ * Median seconds per call of each function, as CPU time and as wall time. The rates use CPU time: on
+ * this shared machine (2 cores, several busy processes) wall time mostly measures how often the
+ * scheduler lets us run, while the CPU time of a single-threaded, allocation-free kernel is its cost.
+ * Samples are taken round-robin (one of each, repeated), so that what load remains (shared caches)
+ * hits all kernels alike and the ratios stay comparable.
  */
-function timeInterleaved(fns: (() => void)[]): number[] {
+function timeInterleaved(fns: (() => void)[]): { cpu: number[]; wall: number[] } {
   const reps = fns.map(calibrate);
-  const samples: number[][] = fns.map(() => []);
+  const cpu: number[][] = fns.map(() => []), wall: number[][] = fns.map(() => []);
   for (let s = 0; s < WARMUP + SAMPLES; s++) {
     fns.forEach((fn, f) => {
-      const t0 = performance.now();
+      const c0 = cpuSeconds(), t0 = performance.now();
       for (let r = 0; r < reps[f]; r++) fn();
-      if (s >= WARMUP) samples[f].push((performance.now() - t0) / 1e3 / reps[f]);
+      const t1 = performance.now(), c1 = cpuSeconds();
+      if (s >= WARMUP) { cpu[f].push((c1 - c0) / reps[f]); wall[f].push((t1 - t0) / 1e3 / reps[f]); }
     });
   }
-  return samples.map((x) => x.sort((p, q) => p - q)[x.length >> 1]);
+  const median = (x: number[]) => x.sort((p, q) => p - q)[x.length >> 1];
+  return { cpu: cpu.map(median), wall: wall.map(median) };
 }
 
 /** A batch of well-conditioned SPD matrices M Mᵀ / n + I. */
@@ -82,7 +93,7 @@ function worstBackwardError(a: Float64Array, x: Float64Array, rhs: Float64Array,
   return worst;
 }
 
-type Row = { n: number; kernel: string; ms: number; gflops: number; gflopsGross: number; ratioToMatmul: number; ratioGross: number; };
+type Row = { n: number; kernel: string; ms: number; wallMs: number; gflops: number; gflopsGross: number; ratioToMatmul: number; ratioGross: number; };
 
 function benchSize(n: number): { rows: Row[]; backwardError: Record<string, number> } {
   const nn = n * n;
@@ -102,7 +113,9 @@ function benchSize(n: number): { rows: Row[]; backwardError: Record<string, numb
   const luFused = () => { restoreGen(); luFactorSolveBatched(work, BATCH, n, piv, x, status); };
   const mmStep = () => { for (let b = 0; b < BATCH; b++) matmul(gen, b * nn, bMat, b * nn, cMat, b * nn, n, n, n); };
 
-  const [tMatmul, tRestore, tChol, tLu, tCholF, tLuF] = timeInterleaved([mmStep, restoreSpd, cholStep, luStep, cholFused, luFused]);
+  const timing = timeInterleaved([mmStep, restoreSpd, cholStep, luStep, cholFused, luFused]);
+  const [tMatmul, tRestore, tChol, tLu, tCholF, tLuF] = timing.cpu;
+  const [wMatmul, , wChol, wLu, wCholF, wLuF] = timing.wall;
 
   const backwardError: Record<string, number> = {};
   cholStep();
@@ -117,20 +130,20 @@ function benchSize(n: number): { rows: Row[]; backwardError: Record<string, numb
   backwardError.luFused = worstBackwardError(gen, x, rhs, n);
 
   const mmRate = (BATCH * 2 * n ** 3) / tMatmul / 1e9;
-  const row = (kernel: string, flops: number, t: number, restore: number): Row => {
+  const row = (kernel: string, flops: number, t: number, wall: number, restore: number): Row => {
     const net = Math.max(t - restore, 1e-12), gflops = (BATCH * flops) / net / 1e9, gross = (BATCH * flops) / t / 1e9;
     return {
-      n, kernel, ms: +(t * 1e3).toFixed(3), gflops: +gflops.toFixed(3), gflopsGross: +gross.toFixed(3),
+      n, kernel, ms: +(t * 1e3).toFixed(3), wallMs: +(wall * 1e3).toFixed(3), gflops: +gflops.toFixed(3), gflopsGross: +gross.toFixed(3),
       ratioToMatmul: +(gflops / mmRate).toFixed(3), ratioGross: +(gross / mmRate).toFixed(3),
     };
   };
   return {
     rows: [
-      row('matmul', 2 * n ** 3, tMatmul, 0),
-      row('cholesky+solve', n ** 3 / 3 + 2 * n * n, tChol, tRestore),
-      row('lu+solve', (2 * n ** 3) / 3 + 2 * n * n, tLu, tRestore),
-      row('cholesky+solve fused', n ** 3 / 3 + 2 * n * n, tCholF, tRestore),
-      row('lu+solve fused', (2 * n ** 3) / 3 + 2 * n * n, tLuF, tRestore),
+      row('matmul', 2 * n ** 3, tMatmul, wMatmul, 0),
+      row('cholesky+solve', n ** 3 / 3 + 2 * n * n, tChol, wChol, tRestore),
+      row('lu+solve', (2 * n ** 3) / 3 + 2 * n * n, tLu, wLu, tRestore),
+      row('cholesky+solve fused', n ** 3 / 3 + 2 * n * n, tCholF, wCholF, tRestore),
+      row('lu+solve fused', (2 * n ** 3) / 3 + 2 * n * n, tLuF, wLuF, tRestore),
     ],
     backwardError,
   };
@@ -151,7 +164,7 @@ export async function run(): Promise<BenchResult> {
     table,
     settings: { batch: BATCH, sizes: SIZES, samples: SAMPLES, warmup: WARMUP, minSampleMs: MIN_SAMPLE_MS },
     flops: { matmul: '2n^3', cholesky: 'n^3/3 + 2n^2', lu: '2n^3/3 + 2n^2' },
-    note: 'gflops excludes the per-call restore of the input batch (timed separately); gflopsGross includes it. ratio = factorization rate / same-run matmul rate.',
+    note: 'ms = median CPU time per call (rates use it), wallMs = median wall time. gflops excludes the per-call restore of the input batch (timed separately); gflopsGross includes it. ratio = factorization rate / same-run matmul rate.',
     worstBackwardError: checks,
     goal,
   };
