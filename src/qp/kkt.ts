@@ -79,31 +79,68 @@ export class SharedFactors {
 
 /** Interior KKT by the batch-shared dual Schur complement (see file comment). */
 export class DualSchurKkt implements InteriorKkt {
+  /** Per-iteration factor of T₀ + D (mi×mi). */
   private readonly S: Float64Array;
+  /**
+   * The equality block carries no D, so it is eliminated once per batch: with S₀ = [S_GG S_GA; S_AG S_AA],
+   * T₀ = S_GG − S_GA S_AA⁻¹ S_AG and each iteration factors only T₀ + D (mi instead of mi + meq).
+   */
+  private readonly T0: Float64Array;
+  /** Cholesky factor of S_AA + δI (meq×meq). */
+  private readonly LA: Float64Array;
+  /** X = S_AA⁻¹ S_AG (meq×mi, row r = S_AA⁻¹ applied to column r of S_AG… stored row-major). */
+  private readonly X: Float64Array;
   private readonly w: Float64Array;
   private readonly w0: Float64Array;
   private readonly kw: Float64Array;
   private readonly y: Float64Array;
-  /** Diagonal regularisation of the equality block (A Q⁻¹ Aᵀ may be rank deficient). */
-  private readonly deltaEq: number;
+  private readonly u: Float64Array;
+  /** Shared-part status: false if S_AA could not be factored (A rank deficient beyond regularisation). */
+  readonly ok: boolean;
   constructor(readonly F: SharedFactors) {
-    const N = F.N;
-    this.S = new Float64Array(N * N);
-    this.w = new Float64Array(F.P.n);
-    this.w0 = new Float64Array(F.P.n);
+    const { N, S0, P } = F;
+    const { mi, meq } = P;
+    this.S = new Float64Array(mi * mi);
+    this.T0 = new Float64Array(mi * mi);
+    this.LA = new Float64Array(meq * meq);
+    this.X = new Float64Array(meq * mi);
+    this.w = new Float64Array(P.n);
+    this.w0 = new Float64Array(P.n);
     this.kw = new Float64Array(N);
     this.y = new Float64Array(N);
-    let dmax = 0;
-    for (let i = 0; i < N; i++) dmax = Math.max(dmax, F.S0[i * N + i]);
-    this.deltaEq = 1e-13 * Math.max(1, dmax);
+    this.u = new Float64Array(meq);
+    let ok = true;
+    if (meq) {
+      let dmax = 0;
+      for (let r = 0; r < meq; r++) for (let c = 0; c < meq; c++) {
+        this.LA[r * meq + c] = S0[(mi + r) * N + mi + c];
+        if (r === c) dmax = Math.max(dmax, this.LA[r * meq + c]);
+      }
+      // A Q⁻¹ Aᵀ may be rank deficient: a small shift, and the caller's residual checks catch the rest
+      ok = cholesky(this.LA, 0, meq, 1e-13 * Math.max(1, dmax)) === FACTOR_OK;
+      for (let r = 0; r < meq; r++) for (let j = 0; j < mi; j++) this.X[r * mi + j] = S0[j * N + mi + r];
+      // X = S_AA⁻¹ S_AG, column by column (columns of S_AG are the rows of X transposed)
+      const col = new Float64Array(meq);
+      for (let j = 0; j < mi; j++) {
+        for (let r = 0; r < meq; r++) col[r] = this.X[r * mi + j];
+        cholSolve(this.LA, 0, meq, col, 0);
+        for (let r = 0; r < meq; r++) this.X[r * mi + j] = col[r];
+      }
+    }
+    for (let i = 0; i < mi; i++) for (let j = 0; j < mi; j++) {
+      let t = S0[i * N + j];
+      for (let r = 0; r < meq; r++) t -= S0[i * N + mi + r] * this.X[r * mi + j];
+      this.T0[i * mi + j] = t;
+    }
+    this.ok = ok;
   }
   factor(_bi: number, D: Float64Array): boolean {
-    const { N, S0, P } = this.F;
+    if (!this.ok) return false;
+    const mi = this.F.P.mi;
     const S = this.S;
-    S.set(S0);
-    for (let i = 0; i < P.mi; i++) S[i * N + i] += D[i];
-    for (let i = P.mi; i < N; i++) S[i * N + i] += this.deltaEq;
-    return cholesky(S, 0, N) === FACTOR_OK;
+    S.set(this.T0);
+    for (let i = 0; i < mi; i++) S[i * mi + i] += D[i];
+    return cholesky(S, 0, mi) === FACTOR_OK;
   }
   solve(_bi: number, rx: Float64Array, ry: Float64Array, re: Float64Array, dz: Float64Array, dl: Float64Array, dn: Float64Array, flags = 0): void {
     const { N, K, L, P } = this.F;
@@ -115,10 +152,22 @@ export class DualSchurKkt implements InteriorKkt {
       trsvLower(L, 0, n, w0, 0);
       gemv(K, 0, N, n, w0, 0, kw, 0);
     }
-    // y = (S₀ + D̂)⁻¹ (Ĉ Q⁻¹ rx − [ry; re])
-    for (let j = 0; j < mi; j++) y[j] = kw[j] - ry[j];
-    for (let j = mi; j < N; j++) y[j] = kw[j] - re[j - mi];
-    cholSolve(this.S, 0, N, y, 0);
+    // y = (S₀ + D̂)⁻¹ (Ĉ Q⁻¹ rx − [ry; re]) by the block elimination of the equality part:
+    // u = S_AA⁻¹ r_A;  y_G = (T₀ + D)⁻¹ (r_G − S_GA u);  y_A = u − X y_G
+    const meq = N - mi, S0 = this.F.S0, u = this.u, X = this.X;
+    for (let r = 0; r < meq; r++) u[r] = kw[mi + r] - re[r];
+    if (meq) cholSolve(this.LA, 0, meq, u, 0);
+    for (let j = 0; j < mi; j++) {
+      let t = kw[j] - ry[j];
+      for (let r = 0; r < meq; r++) t -= S0[j * N + mi + r] * u[r];
+      y[j] = t;
+    }
+    cholSolve(this.S, 0, mi, y, 0);
+    for (let r = 0; r < meq; r++) {
+      let t = u[r];
+      for (let j = 0; j < mi; j++) t -= X[r * mi + j] * y[j];
+      y[mi + r] = t;
+    }
     for (let j = 0; j < mi; j++) dl[j] = y[j];
     for (let j = mi; j < N; j++) dn[j - mi] = y[j];
     if (flags & SKIP_DZ) return;
