@@ -1,0 +1,179 @@
+/**
+ * The controller configuration document (`controllers/<name>.json`), validated by zod. One schema,
+ * shared by `dmpc ros --config`, the HTTP tuning API (issue 8) and anything else that starts a
+ * controller: model, horizon, cost weights, constraints, control rate, solver options, topic
+ * mapping (message types, which message field feeds which model state), QoS per topic, and the
+ * safety policy.
+ *
+ * Field addresses used by the topic mapping:
+ *  - nav_msgs/msg/Odometry:        pose.x pose.y pose.z pose.yaw twist.linear.x twist.linear.y twist.linear.z
+ *                                   twist.angular.x twist.angular.y twist.angular.z
+ *  - sensor_msgs/msg/JointState:   <joint>.position | <joint>.velocity | <joint>.effort
+ *  - std_msgs/msg/Float64MultiArray: data[<i>]
+ *  - geometry_msgs/msg/Twist:      linear.x … angular.z
+ *  - geometry_msgs/msg/PoseStamped: pose.x pose.y pose.z pose.yaw
+ *  - trajectory_msgs/msg/JointTrajectory: <joint>.positions | .velocities | .accelerations | .effort
+ */
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+
+const finite = z.number().refine(Number.isFinite, 'must be a finite number');
+const nonNeg = finite.refine((v) => v >= 0, 'must be ≥ 0');
+const positive = finite.refine((v) => v > 0, 'must be > 0');
+/** A bound: a number, or null for "none" (JSON has no Infinity). */
+const bound = z.union([finite, z.null()]);
+
+export const QosSchema = z.union([
+  z.enum(['default', 'sensor_data', 'latched']),
+  z.object({
+    reliability: z.enum(['reliable', 'best_effort']),
+    durability: z.enum(['volatile', 'transient_local']).default('volatile'),
+    depth: z.number().int().min(1).max(1000).default(10),
+  }),
+]);
+
+const topicName = z.string().regex(/^\/?[A-Za-z_~][A-Za-z0-9_/~]*$/, 'must be a ROS 2 topic name');
+
+export const StateTopicSchema = z.object({
+  topic: topicName,
+  type: z.enum(['nav_msgs/msg/Odometry', 'sensor_msgs/msg/JointState', 'std_msgs/msg/Float64MultiArray']),
+  qos: QosSchema.default('sensor_data'),
+  /** One field address per model state, in the model's state order. */
+  fields: z.array(z.string().min(1)).min(1),
+  /** Model state indices that are angles (unwrapped across ±π so that the state is continuous). */
+  angles: z.array(z.number().int().min(0)).default([]),
+});
+
+export const CommandTopicSchema = z.object({
+  topic: topicName,
+  type: z.enum(['geometry_msgs/msg/Twist', 'std_msgs/msg/Float64MultiArray', 'trajectory_msgs/msg/JointTrajectory']),
+  qos: QosSchema.default('default'),
+  /** One field address per model control, in the model's control order. */
+  fields: z.array(z.string().min(1)).min(1),
+});
+
+export const GoalTopicSchema = z.object({
+  topic: topicName,
+  type: z.enum(['geometry_msgs/msg/PoseStamped', 'std_msgs/msg/Float64MultiArray']),
+  qos: QosSchema.default('default'),
+  /** One entry per model state: a field address that sets that state's reference, or null (keep). */
+  fields: z.array(z.union([z.string().min(1), z.null()])).min(1),
+});
+
+export const PathTopicSchema = z.object({
+  topic: topicName,
+  qos: QosSchema.default('default'),
+  frame_id: z.string().default('odom'),
+  /** Model state indices drawn as x, y and yaw of the path's poses (null: 0). */
+  x: z.number().int().min(0).nullable().default(null),
+  y: z.number().int().min(0).nullable().default(null),
+  yaw: z.number().int().min(0).nullable().default(null),
+});
+
+export const ModelSchema = z.union([
+  z.object({
+    /** A registered continuous-time model (models/continuous/index.ts). */
+    kind: z.string().min(1),
+    /** Overrides of physical parameters by name (e.g. { "tau_v": 0.25 }). */
+    parameters: z.record(z.string(), finite).default({}),
+    config: z.record(z.string(), z.unknown()).default({}),
+  }),
+  z.object({
+    /** A saved model document (dmpc.model.continuous/1), e.g. one produced by system identification. */
+    file: z.string().min(1),
+  }),
+]);
+
+export const CostSchema = z.object({
+  /** Diagonal state weights (nx), control weights (nu, > 0) and terminal state weights (nx). */
+  Q: z.array(nonNeg).min(1),
+  R: z.array(positive).min(1),
+  Qf: z.array(nonNeg).min(1),
+  /** Default reference until a goal arrives: state (nx) and control (nu). */
+  reference: z.object({ state: z.array(finite).min(1), control: z.array(finite).optional() }),
+});
+
+export const ConstraintsSchema = z.object({
+  u: z.object({ lower: z.array(bound), upper: z.array(bound) }),
+  x: z.object({ lower: z.array(bound), upper: z.array(bound), soft: z.object({ penalty: z.enum(['l1', 'l2']), weight: positive }).optional() }).optional(),
+});
+
+export const SolverSchema = z.object({
+  /** 'ltv-mpc': each tick linearises the ZOH-discretised model along the previous (shifted) plan and
+   *  solves that linear MPC with src/mpc's Riccati interior point; `sqpIterations` > 1 repeats the
+   *  linearisation about the new plan (a Gauss–Newton SQP without line search), 1 is real-time iteration. */
+  kind: z.literal('ltv-mpc').default('ltv-mpc'),
+  sqpIterations: z.number().int().min(1).max(20).default(1),
+  maxIter: z.number().int().min(1).max(500).default(30),
+  tol: positive.default(1e-6),
+  polish: z.boolean().default(false),
+  /** Time budget of one solve (ms); SQP iterations stop when it is spent. Default: half the period. */
+  budgetMs: positive.optional(),
+  /** Publish the plan of a solve that stopped at the iteration cap (its first control is usually fine). */
+  acceptMaxIter: z.boolean().default(true),
+  discretization: z.object({ method: z.enum(['rk4', 'dopri5']).default('rk4'), substeps: z.number().int().min(1).max(100).default(2) }).default({ method: 'rk4', substeps: 2 }),
+});
+
+export const SafetySchema = z.object({
+  /** State older than this (ms) is stale. */
+  staleAfterMs: positive.default(250),
+  /** What to send with stale/missing state or when no valid plan is left. 'zero': all controls 0;
+   *  'hold': the last published command; 'brake': the last command ramped toward 0 by brakeRate per second. */
+  onStale: z.enum(['zero', 'hold', 'brake']).default('zero'),
+  /** For 'brake': per-control decrease per second (nu). */
+  brakeRate: z.array(nonNeg).optional(),
+  /** After a failed solve, the previous plan shifted by one step is used for at most this many ticks. */
+  maxFallbackTicks: z.number().int().min(0).default(3),
+  /** Limits applied to every command after the solver (default: constraints.u). */
+  commandLimits: z.object({ lower: z.array(bound), upper: z.array(bound) }).optional(),
+});
+
+export const ControllerConfigSchema = z.object({
+  name: z.string().regex(/^[A-Za-z][A-Za-z0-9_]*$/, 'must be a ROS 2 node name'),
+  description: z.string().default(''),
+  model: ModelSchema,
+  rateHz: positive.refine((v) => v <= 1000, 'must be ≤ 1000 Hz'),
+  horizon: z.number().int().min(2).max(500),
+  cost: CostSchema,
+  constraints: ConstraintsSchema,
+  solver: SolverSchema.default(SolverSchema.parse({})),
+  safety: SafetySchema.default(SafetySchema.parse({})),
+  topics: z.object({
+    state: StateTopicSchema,
+    command: CommandTopicSchema,
+    goal: GoalTopicSchema.optional(),
+    path: PathTopicSchema.optional(),
+    diagnostics: z.object({ topic: topicName.default('/diagnostics'), qos: QosSchema.default('default') }).default({ topic: '/diagnostics', qos: 'default' }),
+    /** Frame of published headers (commands, diagnostics). */
+    frame_id: z.string().default('base_link'),
+  }),
+});
+
+export type ControllerConfig = z.infer<typeof ControllerConfigSchema>;
+export type QosSpec = z.infer<typeof QosSchema>;
+
+/** The tunable part of a configuration (what the HTTP API and ROS parameters may change while running). */
+export const ControllerParamsSchema = z.object({
+  cost: CostSchema.partial().optional(),
+  constraints: ConstraintsSchema.partial().optional(),
+  solver: SolverSchema.pick({ sqpIterations: true, maxIter: true, tol: true, budgetMs: true, acceptMaxIter: true }).partial().optional(),
+});
+export type ControllerParamsPatch = z.infer<typeof ControllerParamsSchema>;
+
+/** Formats zod issues as `path: message` lines. */
+export function formatIssues(err: z.ZodError): string {
+  return err.issues.map((i) => `  ${i.path.join('.') || '(root)'}: ${i.message}`).join('\n');
+}
+
+/** Parses and validates a configuration document (structure only; dimensions are checked against the model when it is built). */
+export function parseControllerConfig(doc: unknown, source = 'config'): ControllerConfig {
+  const r = ControllerConfigSchema.safeParse(doc);
+  if (!r.success) throw new Error(`${source} is not a valid controller configuration:\n${formatIssues(r.error)}`);
+  return r.data;
+}
+
+export function loadControllerConfig(path: string): ControllerConfig {
+  let doc: unknown;
+  try { doc = JSON.parse(readFileSync(path, 'utf8')); } catch (e) { throw new Error(`cannot read ${path}: ${(e as Error).message}`); }
+  return parseControllerConfig(doc, path);
+}
