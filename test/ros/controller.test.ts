@@ -13,7 +13,7 @@ function closedLoop(name: string, x0: number[], refState: number[] | null, steps
   const plant = discretize(createModel(name), { dt: ctl.dt, substeps: 8 });
   const ref = ctl.defaultReference();
   if (refState) ref.state.set(refState);
-  let x = Float64Array.from(x0);
+  let x: Float64Array = Float64Array.from(x0);
   const us: Float64Array[] = [];
   let notOk = 0;
   for (let k = 0; k < steps; k++) {
