@@ -44,7 +44,7 @@ export function cartpole(s: CartpoleSettings = {}): DiscreteModel {
       for (let k = 0; k < K; k++) { dsn[k] = cth * dth[k]; dcs[k] = -sth * dth[k]; }
       dM[MC] = 1; dM[MP] = 1;
       dpml[MP] = l; dpml[L] = mp;
-      const inside = uRaw > -fmax && uRaw < fmax ? 1 : 0;
+      const inside = uRaw >= -fmax && uRaw <= fmax ? 1 : 0; // inward one-sided derivative at the limit
       for (let k = 0; k < K; k++) {
         dnum[k] = dpml[k] * w * w * sth + pml * w * w * dsn[k];
         dnum[k] += k === U ? inside : 0;

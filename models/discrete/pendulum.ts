@@ -31,7 +31,9 @@ export function pendulum(s: PendulumSettings = {}): DiscreteModel {
       if (!jac) return;
       const r2 = c * c + sn * sn;
       dth.fill(0); dth[0] = -sn / r2; dth[1] = c / r2;
-      const inside = uRaw > -maxT && uRaw < maxT ? 1 : 0;
+      // at the clamp limit itself the inward one-sided derivative (1) is the useful one: the MPC bounds
+      // equal the limits, so plans sit exactly there and must still see the torque's effect
+      const inside = uRaw >= -maxT && uRaw <= maxT ? 1 : 0;
       for (let k = 0; k < K; k++) dnd[k] = dt * a * cth * dth[k];
       dnd[2] += 1;
       dnd[3] += dt * bu * inside;

@@ -67,7 +67,7 @@ export function runClosedLoop(doc: Record<string, unknown>, x0: Float64Array, op
     const uInit = uPlan ? shiftControls(uPlan, T, nu) : new Float64Array(T * nu);
     const t0 = performance.now();
     const sol = sqpSolve({ model, T, x0: [Array.from(x)], C, c: Array.from(p), u_lower: settings.u_lower, u_upper: settings.u_upper },
-      { tol: 1e-7, ...opts.sqp }, uInit);
+      { tol: 1e-6, ...opts.sqp }, uInit);
     times.push(performance.now() - t0);
     iters.push(sol.iterations[0]); qpIters.push(sol.qpIterations[0]);
     statuses[sol.status[0]] = (statuses[sol.status[0]] ?? 0) + 1;

@@ -32,7 +32,7 @@ export function polishFactor(st: MpcSolverState, b: number): number {
     const k = (b * T + t) * m + r, state = st.rowState[k];
     st.W[k] = state === ROW_EQUALITY ? Wp : state === ROW_L2_ACTIVE ? pr.rows.rho[r] : 0;
   }
-  return riccatiFactor(st.ws, pr, b, st.W);
+  return riccatiFactor(st.ws, pr, b, st.W, 0, 0.1 * Wp);
 }
 
 /**

@@ -63,7 +63,7 @@ export interface RowWeights { W: Float64Array | null }
  * Pₜ = Q_xx + Q_xu Kₜ. `W` is [B, T, m] (0 where a row does not enter). Returns FACTOR_OK or the
  * failing stage (Q_uu not positive definite: a non-convex stage cost).
  */
-export function riccatiFactor(ws: RiccatiWorkspace, pr: MpcProblem, b: number, W: Float64Array | null, shift = 0): number {
+export function riccatiFactor(ws: RiccatiWorkspace, pr: MpcProblem, b: number, W: Float64Array | null, shift = 0, penaltyFloor = Infinity): number {
   const { T, nx, nu, n, Q, PF } = ws;
   const m = pr.rows.m, rows = pr.rows;
   let dmin = Infinity, dmax = 0;
@@ -107,7 +107,14 @@ export function riccatiFactor(ws: RiccatiWorkspace, pr: MpcProblem, b: number, W
     for (let i = 0; i < nu; i++) for (let j = 0; j < nu; j++) L[Lo + i * nu + j] = Q[(nx + i) * n + nx + j];
     const st = cholesky(L, Lo, nu, shift);
     if (st !== FACTOR_OK) { ws.status[b] = t; ws.rcond[b] = 0; return t; }
-    for (let i = 0; i < nu; i++) { const d = L[Lo + i * nu + i] ** 2; if (d < dmin) dmin = d; if (d > dmax) dmax = d; }
+    // conditioning estimate: pivots at or above `penaltyFloor` belong to directions pinned by a
+    // condensed equality (polishing's large weight), which the KKT matrix resolves exactly through
+    // the multiplier; they are not ill-conditioning of the KKT system and are left out of dmax
+    for (let i = 0; i < nu; i++) {
+      const d = L[Lo + i * nu + i] ** 2;
+      if (d < dmin) dmin = d;
+      if (d > dmax && d < penaltyFloor) dmax = d;
+    }
     const Xo = bt * nx * nu, X = ws.Qxu;
     for (let i = 0; i < nx; i++) for (let j = 0; j < nu; j++) X[Xo + i * nu + j] = Q[i * n + nx + j];
     // K[:, i] = −Q_uu⁻¹ Q_ux[:, i]; column i of Q_ux is row i of Q_xu (contiguous)
@@ -134,7 +141,7 @@ export function riccatiFactor(ws: RiccatiWorkspace, pr: MpcProblem, b: number, W
     }
   }
   ws.status[b] = FACTOR_OK;
-  ws.rcond[b] = dmax > 0 ? dmin / dmax : 0;
+  ws.rcond[b] = dmax > 0 ? Math.min(1, dmin / dmax) : dmin > 0 ? 1 : 0;
   return FACTOR_OK;
 }
 

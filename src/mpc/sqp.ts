@@ -36,7 +36,7 @@ export interface NonlinearMpcInput extends Omit<MpcInput, 'nx' | 'nu' | 'F' | 'f
 export interface SqpOptions {
   /** SQP iteration cap (default 50). */
   maxIter?: number;
-  /** Converged when ‖u_QP − ū‖∞ ≤ tol (default 1e-9). */
+  /** Converged when ‖u_QP − ū‖∞ ≤ tol·(1 + ‖ū‖∞) (default 1e-9). */
   tol?: number;
   /** 'converge' (default) or 'rti': one SQP step per call. */
   mode?: 'converge' | 'rti';
@@ -154,6 +154,9 @@ export function sqpSolve(input: NonlinearMpcInput, options: SqpOptions = {}, uIn
       let dn = 0;
       for (let i = 0; i < T * nu; i++) dn = Math.max(dn, Math.abs(qp.u[b * T * nu + i] - u[b * T * nu + i]));
       stepNorm[b] = dn;
+      let umax = 0;
+      for (let i = 0; i < T * nu; i++) umax = Math.max(umax, Math.abs(u[b * T * nu + i]));
+      const converged = dn <= tol * (1 + umax);
       let lmax = 0;
       for (let i = 0; i < T * pr.rows.m; i++) lmax = Math.max(lmax, qp.state.lam[b * T * pr.rows.m + i]);
       const rho = 10 * lmax + 1;
@@ -164,8 +167,10 @@ export function sqpSolve(input: NonlinearMpcInput, options: SqpOptions = {}, uIn
         for (let i = 0; i < T * nu; i++) utrial[i] = u[b * T * nu + i] + alpha * (qp.u[b * T * nu + i] - u[b * T * nu + i]);
         rollout(model, theta, T, pr.x0, b * nx, utrial, 0, trial, 0);
         const phi = merit(pr, b, trial, 0, rho);
-        if (options.mode === 'rti' || phi <= phi0 - 1e-4 * alpha * Math.max(0, pred) || ls >= lsSteps || dn <= tol) {
-          if (ls < lsSteps || phi <= phi0 || options.mode === 'rti') {
+        // near the solution the merit change drops to round-off, where the Armijo test is noise
+        const roundoff = Math.abs(phi - phi0) <= 1e-13 * (1 + Math.abs(phi0));
+        if (options.mode === 'rti' || phi <= phi0 - 1e-4 * alpha * Math.max(0, pred) || roundoff || ls >= lsSteps || converged) {
+          if (ls < lsSteps || phi <= phi0 || roundoff || options.mode === 'rti') {
             u.set(utrial, b * T * nu);
             tau.set(trial, b * T * n);
           }
@@ -173,7 +178,7 @@ export function sqpSolve(input: NonlinearMpcInput, options: SqpOptions = {}, uIn
         }
         alpha *= decay;
       }
-      if (dn <= tol) { status[b] = 'optimal'; done[b] = 1; continue; }
+      if (converged) { status[b] = 'optimal'; done[b] = 1; continue; }
       running++;
     }
     if (running === 0) break;
