@@ -42,7 +42,7 @@ export interface QpOptions {
   /** Active-set polishing (default true): tried once the relative residual reaches `polishFrom`, and at convergence. */
   polish?: boolean;
   /**
-   * Relative residual at which polishing is first tried (default 1e-6); the polished point ends the
+   * Relative residual at which polishing is first tried (default 1e-4); the polished point ends the
    * iteration only if it meets `tol` itself, otherwise the interior point continues (and polishing is
    * retried every two orders of magnitude).
    */
@@ -352,7 +352,7 @@ export function solveQp(P: QpProblem, opts: QpOptions = {}): QpSolution {
   };
   const tol = opts.tol ?? 1e-10;
   const doPolish = opts.polish ?? true;
-  const polishFrom = Math.max(opts.polishFrom ?? 1e-6, tol);
+  const polishFrom = Math.max(opts.polishFrom ?? 1e-4, tol);
   for (let bi = 0; bi < B; bi++) {
     const st = ipmInit(ws, bi, opts);
     let polishedEarly = false;

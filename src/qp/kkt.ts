@@ -22,7 +22,7 @@
  * the backward pass (it is a `Factorization` of the full (z, λ, ν) Jacobian, so the implicit
  * mechanism can use it directly).
  */
-import { FACTOR_OK, backSubstT, cholesky, choleskySolve, forwardSubst } from '../linalg/cholesky.js';
+import { FACTOR_OK, cholesky, choleskySolve, forwardSubst } from '../linalg/cholesky.js';
 import type { Factorization } from '../linalg/factorization.js';
 import { cMul, cRow, cTMul, type QpProblem } from './problem.js';
 import { cholSolve, gemv, gemvTAcc, trsvLower, trsvLowerT } from './kernels.js';
@@ -316,6 +316,10 @@ export class ActiveSetKkt implements Factorization {
   private readonly y: Float64Array;
   private readonly r1: Float64Array;
   private readonly r2: Float64Array;
+  private readonly b1: Float64Array;
+  private readonly b2: Float64Array;
+  private readonly ra: Float64Array;
+  private readonly rb: Float64Array;
 
   constructor(readonly P: QpProblem, readonly bi: number, active: ArrayLike<boolean | number>, readonly shared: SharedFactors | null) {
     const { n, mi, meq } = P;
@@ -330,6 +334,8 @@ export class ActiveSetKkt implements Factorization {
     this.fac = new Float64Array(Ne * Ne);
     this.w = new Float64Array(n); this.y = new Float64Array(Ne);
     this.r1 = new Float64Array(n); this.r2 = new Float64Array(Ne);
+    this.b1 = new Float64Array(n); this.b2 = new Float64Array(Ne);
+    this.ra = new Float64Array(n); this.rb = new Float64Array(Ne);
     if (shared) {
       // Schur complement E Q⁻¹ Eᵀ is a principal submatrix of the batch's S₀: no products needed.
       this.H = null; this.rho = 0;
@@ -390,52 +396,50 @@ export class ActiveSetKkt implements Factorization {
     const { n } = this.P;
     const Ne = this.Ne, E = this.E, w = this.w, y = this.y;
     if (this.Kact && this.shared) {
-      const K = this.Kact;
-      this.shared.halfSolve(r1, w);
-      for (let k = 0; k < Ne; k++) { let s = 0; for (let j = 0; j < n; j++) s += K[k * n + j] * w[j]; y[k] = s - r2[k]; }
-      if (Ne) choleskySolve(this.fac, 0, Ne, y, 0);
-      for (let k = 0; k < Ne; k++) { const yk = y[k]; for (let j = 0; j < n; j++) w[j] -= K[k * n + j] * yk; }
-      backSubstT(this.shared.L, 0, n, w, 0);
+      // y = (E Q⁻¹ Eᵀ)⁻¹ (E Q⁻¹ r1 − r2);  x = Q⁻¹ (r1 − Eᵀ y), with Q = L Lᵀ and Kact = (L⁻¹ Eᵀ)ᵀ
+      const K = this.Kact, L = this.shared.L;
+      w.set(r1.subarray(0, n));
+      trsvLower(L, 0, n, w, 0);
+      gemv(K, 0, Ne, n, w, 0, y, 0);
+      for (let k = 0; k < Ne; k++) y[k] -= r2[k];
+      if (Ne) cholSolve(this.fac, 0, Ne, y, 0);
+      gemvTAcc(K, 0, Ne, n, y, 0, w, 0, -1);
+      trsvLowerT(L, 0, n, w, 0);
     } else {
       const H = this.H!;
       // t = r1 + ρEᵀr2; y = (E H⁻¹ Eᵀ)⁻¹ (E H⁻¹ t − r2); x = H⁻¹ (t − Eᵀ y)
       w.set(r1.subarray(0, n));
-      for (let k = 0; k < Ne; k++) { const a = this.rho * r2[k]; for (let j = 0; j < n; j++) w[j] += E[k * n + j] * a; }
+      gemvTAcc(E, 0, Ne, n, r2, 0, w, 0, this.rho);
       const t = this.r1; t.set(w);
-      choleskySolve(H, 0, n, w, 0);
-      for (let k = 0; k < Ne; k++) { let s = 0; for (let j = 0; j < n; j++) s += E[k * n + j] * w[j]; y[k] = s - r2[k]; }
-      if (Ne) choleskySolve(this.fac, 0, Ne, y, 0);
+      cholSolve(H, 0, n, w, 0);
+      gemv(E, 0, Ne, n, w, 0, y, 0);
+      for (let k = 0; k < Ne; k++) y[k] -= r2[k];
+      if (Ne) cholSolve(this.fac, 0, Ne, y, 0);
       w.set(t);
-      for (let k = 0; k < Ne; k++) { const yk = y[k]; for (let j = 0; j < n; j++) w[j] -= E[k * n + j] * yk; }
-      choleskySolve(H, 0, n, w, 0);
+      gemvTAcc(E, 0, Ne, n, y, 0, w, 0, -1);
+      cholSolve(H, 0, n, w, 0);
     }
     r1.set(w.subarray(0, n)); r2.set(y.subarray(0, Ne));
   }
 
-  /** Solve the active block with one step of iterative refinement against the exact matrix. */
+  /** Solve the active block with up to two steps of iterative refinement against the exact matrix. */
   private solveActiveRefined(x: Float64Array, y: Float64Array): void {
     const { n } = this.P;
     const Ne = this.Ne, E = this.E;
-    const b1 = Float64Array.from(x), b2 = Float64Array.from(y);
+    const { b1, b2, ra, rb } = this;
+    b1.set(x.subarray(0, n)); b2.set(y.subarray(0, Ne));
     this.solveActive(x, y);
+    const q = this.bi * this.P.qS, Q = this.P.Q;
     for (let step = 0; step < 2; step++) {
       // residual [b1 − Qx − Eᵀy; b2 − Ex]
-      const q = this.bi * this.P.qS, Q = this.P.Q;
-      const ra = new Float64Array(n), rb = new Float64Array(Ne);
+      gemv(Q, q, n, n, x, 0, ra, 0);
+      for (let i = 0; i < n; i++) ra[i] = b1[i] - ra[i];
+      gemvTAcc(E, 0, Ne, n, y, 0, ra, 0, -1);
+      gemv(E, 0, Ne, n, x, 0, rb, 0);
       let rmax = 0, bmax = 0;
-      for (let i = 0; i < n; i++) {
-        let s = b1[i];
-        for (let j = 0; j < n; j++) s -= Q[q + i * n + j] * x[j];
-        ra[i] = s;
-      }
-      for (let k = 0; k < Ne; k++) {
-        let s = b2[k];
-        for (let j = 0; j < n; j++) { s -= E[k * n + j] * x[j]; ra[j] -= E[k * n + j] * y[k]; }
-        rb[k] = s;
-      }
+      for (let k = 0; k < Ne; k++) { rb[k] = b2[k] - rb[k]; rmax = Math.max(rmax, Math.abs(rb[k])); bmax = Math.max(bmax, Math.abs(b2[k])); }
       for (let i = 0; i < n; i++) { rmax = Math.max(rmax, Math.abs(ra[i])); bmax = Math.max(bmax, Math.abs(b1[i])); }
-      for (let k = 0; k < Ne; k++) { rmax = Math.max(rmax, Math.abs(rb[k])); bmax = Math.max(bmax, Math.abs(b2[k])); }
-      if (rmax <= 1e-15 * bmax) break;
+      if (rmax <= 1e-14 * bmax) break;
       this.solveActive(ra, rb);
       for (let i = 0; i < n; i++) x[i] += ra[i];
       for (let k = 0; k < Ne; k++) y[k] += rb[k];
