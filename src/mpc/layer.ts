@@ -1,0 +1,190 @@
+/**
+ * The tfjs face of the MPC layer.
+ *
+ * `mpcOp` is the differentiable primitive: tensors in (x₀ and the cost / dynamics data, shared over
+ * the batch and the horizon), the planned trajectory τ [B, T, nx+nu] out, with `tf.customGrad` whose
+ * gradient is the float64 KKT backward pass (backward.ts, or sqpBackward for model dynamics). The
+ * solver itself runs in float64 on the values read with dataSync; tfjs sees float32.
+ *
+ * `MpcLayer` holds the learnable pieces as tf.Variables:
+ *  - cost weights q > 0 through q = exp(logQ) (any real logQ is a valid cost: learning cannot make
+ *    the problem non-convex),
+ *  - a goal τ_goal: stage cost ½ (τ − τ_goal)ᵀ diag(q) (τ − τ_goal) ⇒ C = diag(q), c = −q ∘ τ_goal,
+ *  - linear dynamics F, f, or the parameters θ of a model from models/discrete.
+ * `layer.apply(x0)` returns {x, u, tau} tensors usable inside tf.grads / optimizer.minimize. Each call
+ * warm-starts from the previous call's plan when the batch size matches (training: last epoch).
+ *
+ * Elements whose solve fails keep a status (`layer.lastStatus`) and get the documented gradient policy
+ * of backward.ts (zero gradient for infeasible / numerical failures) instead of NaN.
+ */
+import { tf } from '../tf/tf.js';
+import { toF64 } from '../tf/convert.js';
+import type { SolveStatus } from '../common/status.js';
+import { DmpcInputError } from '../common/errors.js';
+import type { DiscreteModel } from '../../models/discrete/model.js';
+import { buildProblem, type MpcInput } from './problem.js';
+import { epochWarmStart, mpcSolve, type MpcOptions, type MpcSolution } from './ipm.js';
+import { mpcBackward } from './backward.js';
+import { sqpBackward, sqpSolve, type SqpOptions } from './sqp.js';
+
+export interface MpcOpConfig {
+  T: number;
+  nx: number;
+  nu: number;
+  u_lower?: number | number[];
+  u_upper?: number | number[];
+  x_lower?: number | number[];
+  x_upper?: number | number[];
+  soft?: MpcInput['soft'];
+  options?: MpcOptions;
+}
+
+/** Splits dL/dτ [B, T, n] into dL/dx and dL/du. */
+function splitGrad(dy: Float64Array, B: number, T: number, nx: number, nu: number): { gx: Float64Array; gu: Float64Array } {
+  const n = nx + nu, gx = new Float64Array(B * T * nx), gu = new Float64Array(B * T * nu);
+  for (let k = 0; k < B * T; k++) {
+    for (let i = 0; i < nx; i++) gx[k * nx + i] = dy[k * n + i];
+    for (let j = 0; j < nu; j++) gu[k * nu + j] = dy[k * n + nx + j];
+  }
+  return { gx, gu };
+}
+
+function tauOf(x: Float64Array, u: Float64Array, B: number, T: number, nx: number, nu: number): Float32Array {
+  const n = nx + nu, out = new Float32Array(B * T * n);
+  for (let k = 0; k < B * T; k++) {
+    for (let i = 0; i < nx; i++) out[k * n + i] = x[k * nx + i];
+    for (let j = 0; j < nu; j++) out[k * n + nx + j] = u[k * nu + j];
+  }
+  return out;
+}
+
+/** tf.customGrad's argument type (its inputs are typed loosely upstream). */
+type CustomGrad = Parameters<typeof tf.customGrad>[0];
+
+export interface OpState { status?: SolveStatus[]; last?: MpcSolution; lastU?: Float64Array }
+
+/**
+ * Linear dynamics: τ*(x0 [B, nx], C [n, n], c [n], F [nx, n], f [nx]) as a tensor [B, T, n].
+ * `state` (optional) carries the warm start and the last statuses between calls.
+ */
+export function mpcOp(cfg: MpcOpConfig, x0: tf.Tensor, C: tf.Tensor, c: tf.Tensor, F: tf.Tensor, f: tf.Tensor, state: OpState = {}): tf.Tensor {
+  const { T, nx, nu } = cfg, n = nx + nu;
+  if (x0.rank !== 2 || x0.shape[1] !== nx) throw new DmpcInputError('mpcOp', 'x0', `has shape [${x0.shape.join(', ')}], expected [B, ${nx}]`);
+  const op = tf.customGrad(((...args: tf.Tensor[]) => {
+    const [tx0, tC, tc, tF, tf_] = args;
+    const B = tx0.shape[0];
+    const input: MpcInput = {
+      T, nx, nu, x0: { data: toF64(tx0), shape: [B, nx] },
+      C: { data: toF64(tC), shape: [n, n] }, c: { data: toF64(tc), shape: [n] },
+      F: { data: toF64(tF), shape: [nx, n] }, f: { data: toF64(tf_), shape: [nx] },
+      u_lower: cfg.u_lower, u_upper: cfg.u_upper, x_lower: cfg.x_lower, x_upper: cfg.x_upper, soft: cfg.soft,
+    };
+    const pr = buildProblem(input);
+    const warm = state.last && state.last.state.pr.B === B ? epochWarmStart(state.last) : undefined;
+    const sol = mpcSolve(pr, cfg.options ?? {}, warm);
+    state.last = sol;
+    state.status = sol.status;
+    const value = tf.tensor3d(tauOf(sol.x, sol.u, B, T, nx, nu), [B, T, n]);
+    const gradFunc = (dy: tf.Tensor) => {
+      const { gx, gu } = splitGrad(toF64(dy), B, T, nx, nu);
+      const g = mpcBackward(sol, gx, gu);
+      return [
+        tf.tensor2d(Float32Array.from(g.x0), [B, nx]), tf.tensor2d(Float32Array.from(g.C), [n, n]),
+        tf.tensor1d(Float32Array.from(g.c)), tf.tensor2d(Float32Array.from(g.F), [nx, n]), tf.tensor1d(Float32Array.from(g.f)),
+      ];
+    };
+    return { value, gradFunc };
+  }) as unknown as CustomGrad);
+  return op(x0, C, c, F, f);
+}
+
+/** Model dynamics: τ*(x0 [B, nx], C [n, n], c [n], θ [np]) by SQP, gradients w.r.t. all four. */
+export function mpcModelOp(cfg: MpcOpConfig & { model: DiscreteModel; sqp?: SqpOptions }, x0: tf.Tensor, C: tf.Tensor, c: tf.Tensor, theta: tf.Tensor, state: OpState = {}): tf.Tensor {
+  const { T, model } = cfg, nx = model.nx, nu = model.nu, n = nx + nu;
+  const op = tf.customGrad(((...args: tf.Tensor[]) => {
+    const [tx0, tC, tc, tth] = args;
+    const B = tx0.shape[0];
+    const uInit = state.lastU && state.lastU.length === B * T * nu ? state.lastU : undefined;
+    const sol = sqpSolve({
+      model, theta: toF64(tth), T, x0: { data: toF64(tx0), shape: [B, nx] },
+      C: { data: toF64(tC), shape: [n, n] }, c: { data: toF64(tc), shape: [n] },
+      u_lower: cfg.u_lower, u_upper: cfg.u_upper, x_lower: cfg.x_lower, x_upper: cfg.x_upper, soft: cfg.soft,
+    }, cfg.sqp ?? {}, uInit);
+    state.lastU = sol.u;
+    state.status = sol.status;
+    const value = tf.tensor3d(tauOf(sol.x, sol.u, B, T, nx, nu), [B, T, n]);
+    const gradFunc = (dy: tf.Tensor) => {
+      const { gx, gu } = splitGrad(toF64(dy), B, T, nx, nu);
+      const g = sqpBackward(sol, gx, gu);
+      const gth = new Float32Array(model.np);
+      for (let b = 0; b < B; b++) for (let k = 0; k < model.np; k++) gth[k] += g.theta[b * model.np + k];
+      return [
+        tf.tensor2d(Float32Array.from(g.x0), [B, nx]), tf.tensor2d(Float32Array.from(g.C), [n, n]),
+        tf.tensor1d(Float32Array.from(g.c)), tf.tensor1d(gth),
+      ];
+    };
+    return { value, gradFunc };
+  }) as unknown as CustomGrad);
+  return op(x0, C, c, theta);
+}
+
+export interface MpcLayerConfig extends MpcOpConfig {
+  /** Initial cost weights q (> 0), length nx + nu. */
+  q: number[];
+  /** Initial goal τ_goal (default 0). */
+  goal?: number[];
+  /** Linear dynamics (learnable unless `trainDynamics: false`) ... */
+  F?: number[][];
+  f?: number[];
+  /** ... or a model with learnable parameters θ (initially the model's own). */
+  model?: DiscreteModel;
+  trainDynamics?: boolean;
+  sqp?: SqpOptions;
+}
+
+export class MpcLayer {
+  readonly logQ: tf.Variable;
+  readonly goal: tf.Variable;
+  readonly F?: tf.Variable;
+  readonly f?: tf.Variable;
+  readonly theta?: tf.Variable;
+  private readonly state: OpState = {};
+
+  constructor(readonly cfg: MpcLayerConfig) {
+    const n = cfg.nx + cfg.nu;
+    if (cfg.q.length !== n || cfg.q.some((v) => !(v > 0))) throw new DmpcInputError('MpcLayer', 'q', `must be ${n} positive weights`);
+    this.logQ = tf.variable(tf.tensor1d(cfg.q.map(Math.log)), true, undefined, 'float32');
+    this.goal = tf.variable(tf.tensor1d(cfg.goal ?? new Array(n).fill(0)), true);
+    const train = cfg.trainDynamics ?? true;
+    if (cfg.model) {
+      if (cfg.model.nx !== cfg.nx || cfg.model.nu !== cfg.nu) throw new DmpcInputError('MpcLayer', 'model', `has nx = ${cfg.model.nx}, nu = ${cfg.model.nu}; the layer has ${cfg.nx}, ${cfg.nu}`);
+      this.theta = tf.variable(tf.tensor1d(Float32Array.from(cfg.model.theta)), train);
+    } else {
+      if (!cfg.F) throw new DmpcInputError('MpcLayer', 'F', 'is required without a model');
+      this.F = tf.variable(tf.tensor2d(cfg.F), train);
+      this.f = tf.variable(tf.tensor1d(cfg.f ?? new Array(cfg.nx).fill(0)), train);
+    }
+  }
+
+  /** Statuses of the last apply (one per batch element). */
+  get lastStatus(): SolveStatus[] | undefined { return this.state.status; }
+
+  get trainableVariables(): tf.Variable[] {
+    return [this.logQ, this.goal, ...(this.F ? [this.F, this.f!] : []), ...(this.theta ? [this.theta] : [])].filter((v) => v.trainable);
+  }
+
+  /** Plans for the initial states x0 [B, nx]: {x [B, T, nx], u [B, T, nu], tau [B, T, n]}. */
+  apply(x0: tf.Tensor): { x: tf.Tensor; u: tf.Tensor; tau: tf.Tensor } {
+    const { nx, nu } = this.cfg;
+    return tf.tidy(() => {
+      const q = tf.exp(this.logQ);
+      const C = tf.mul(tf.eye(q.shape[0]), q); // diag(q) (tf.diag has no gradient)
+      const c = tf.neg(tf.mul(q, this.goal));
+      const tau = this.cfg.model
+        ? mpcModelOp({ ...this.cfg, model: this.cfg.model }, x0, C, c, this.theta!, this.state)
+        : mpcOp(this.cfg, x0, C, c, this.F!, this.f!, this.state);
+      const [B, T] = tau.shape;
+      return { tau, x: tf.slice(tau, [0, 0, 0], [B, T, nx]), u: tf.slice(tau, [0, 0, nx], [B, T, nu]) };
+    });
+  }
+}
