@@ -25,12 +25,13 @@ const REFERENCE = {
   hpipm: { per_instance_ms_tol1e12: 0.39, per_instance_ms_loose: 0.12, z_err: 2e-10, adjoint_rel_err: 1e-4 },
 };
 
-function medianTime(f: () => void, reps: number): number {
+/** Median and minimum wall time of `reps` runs after one warm-up (the minimum is the least disturbed by other load). */
+function timeIt(f: () => void, reps: number): { median: number; min: number } {
   f(); // warm-up
   const t: number[] = [];
   for (let r = 0; r < reps; r++) { const t0 = performance.now(); f(); t.push(performance.now() - t0); }
   t.sort((a, b) => a - b);
-  return t[t.length >> 1];
+  return { median: t[t.length >> 1], min: t[0] };
 }
 
 function slice(input: QpInput, k: number): QpInput {
@@ -50,20 +51,22 @@ function benchFile(file: string) {
   const { n, m, meq } = P;
   const cot = new Float64Array(B * n);
   for (let bi = 0; bi < B; bi++) cot.set(w!, bi * n);
-  const reps = 5;
+  const reps = 7;
 
   let sol!: QpSolution;
-  const fwd = medianTime(() => { sol = solveQp(makeQpProblem(input, { symmetrize: true })); }, reps);
-  const bwd = medianTime(() => { qpBackward(sol, { z: cot }); }, reps);
+  const fwdT = timeIt(() => { sol = solveQp(makeQpProblem(input, { symmetrize: true })); }, reps);
+  const bwdT = timeIt(() => { qpBackward(sol, { z: cot }); }, reps);
   const loose: QpOptions = { tol: 1e-6, polish: false };
   let solLoose!: QpSolution;
-  const fwdLoose = medianTime(() => { solLoose = solveQp(makeQpProblem(input, { symmetrize: true }), loose); }, reps);
+  const looseT = timeIt(() => { solLoose = solveQp(makeQpProblem(input, { symmetrize: true }), loose); }, reps);
+  const fwd = fwdT.median, bwd = bwdT.median, fwdLoose = looseT.median;
   // one instance end to end (validation, shared factors, solve, polish, backward): what a single call costs
   const one = slice(input, 0);
-  const oneMs = medianTime(() => {
+  const oneT = timeIt(() => {
     const s = solveQp(makeQpProblem(one, { symmetrize: true }));
     qpBackward(s, { z: cot.subarray(0, n) });
-  }, 21);
+  }, 31);
+  const oneMs = oneT.median;
 
   // accuracy against quadprog (on sym(Q))
   let zErr = 0, zErrLoose = 0, multErr = 0, objErr = 0;
@@ -134,12 +137,18 @@ function benchFile(file: string) {
     polished: sol.polished.filter(Boolean).length,
     iterations_mean: its.reduce((a, b) => a + b, 0) / B, iterations_max: Math.max(...its),
     forward_ms: fwd, backward_ms: bwd, fwd_bwd_ms: fwd + bwd,
+    min_of_runs: { forward_ms: fwdT.min, backward_ms: bwdT.min, one_instance_fwd_bwd_ms: oneT.min, loose_forward_ms: looseT.min },
     per_instance_fwd_ms: perInstance, per_instance_bwd_ms: bwd / B,
     loose_tol1e6_forward_ms: fwdLoose, loose_per_instance_ms: fwdLoose / B, loose_z_err_vs_quadprog: zErrLoose,
     one_instance_fwd_bwd_ms: oneMs,
     z_err_vs_quadprog: zErr, mult_err_vs_quadprog: multErr, obj_rel_err_vs_quadprog: objErr,
     grad_rel_err_vs_fd_sampled: gradErr,
     warm: { steps, iterations_cold_mean: itCold / (steps * B), iterations_warm_mean: itWarm / (steps * B), ratio: itWarm / itCold, forward_ms_cold_mean: tCold / steps, forward_ms_warm_mean: tWarm / steps, max_z_diff_warm_vs_cold: warmMaxDiff },
+    vs_reference_min_of_runs: {
+      one_instance_speedup_vs_qpth: REFERENCE.qpth.one_instance_ms / oneT.min,
+      batch_speedup_vs_qpth: REFERENCE.qpth.batch128_fwd_bwd_ms / (fwdT.min + bwdT.min),
+      per_instance_ratio_vs_hpipm_tight: fwdT.min / B / REFERENCE.hpipm.per_instance_ms_tol1e12,
+    },
     vs_reference: {
       one_instance_speedup_vs_qpth: REFERENCE.qpth.one_instance_ms / oneMs,
       batch_speedup_vs_qpth: REFERENCE.qpth.batch128_fwd_bwd_ms / (fwd + bwd),
@@ -153,7 +162,7 @@ export async function run(): Promise<BenchResult> {
   const results = ['p4_qp_dense_neq0.json', 'p4_qp_dense_neq10.json'].map(benchFile);
   const table = results.map((r) => ({
     file: r.file, optimal: `${r.optimal}/${r.B}`, iters: +r.iterations_mean.toFixed(2),
-    fwd_ms: +r.forward_ms.toFixed(1), bwd_ms: +r.backward_ms.toFixed(1), per_inst_ms: +r.per_instance_fwd_ms.toFixed(3),
+    fwd_ms: +r.forward_ms.toFixed(1), bwd_ms: +r.backward_ms.toFixed(1), fwd_min_ms: +r.min_of_runs.forward_ms.toFixed(1), bwd_min_ms: +r.min_of_runs.backward_ms.toFixed(1), per_inst_ms: +r.per_instance_fwd_ms.toFixed(3),
     one_inst_ms: +r.one_instance_fwd_bwd_ms.toFixed(2), loose_per_inst_ms: +r.loose_per_instance_ms.toFixed(3),
     warm_iters: `${r.warm.iterations_cold_mean.toFixed(2)} → ${r.warm.iterations_warm_mean.toFixed(2)}`,
     z_err: r.z_err_vs_quadprog, grad_err: r.grad_rel_err_vs_fd_sampled,
