@@ -1,0 +1,112 @@
+/**
+ * `npm run bench -- mpc`: the MPC layer on the p1/p2/p3 benchmark files.
+ *  - p1 at B = 1, 16, 128, 1024: forward and backward wall time (medians), interior-point iterations
+ *    (cold and warm-started from the last epoch), accuracy against quadprog on the dense QP, peak RSS;
+ *  - time against the horizon T (should be linear);
+ *  - p2/p3 closed loop (notebook starts): per-solve time, SQP/QP iterations, final angles, costs.
+ * Reference figures (issue 4, mpc.pytorch float64 one thread, same machine class) are in the JSON.
+ */
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { BenchResult } from './run.js';
+import { buildProblem, fromMpcPytorchBox, stageObjective, type MpcInput } from '../src/mpc/problem.js';
+import { mpcSolve, epochWarmStart, type MpcSolverState } from '../src/mpc/ipm.js';
+import { mpcBackward } from '../src/mpc/backward.js';
+import { closedLoopExperiment } from '../src/mpc/closedloop.js';
+import { denseSolve } from '../test/mpc/dense.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const load = (f: string) => JSON.parse(readFileSync(join(here, 'problems', f), 'utf8')) as Record<string, unknown>;
+const med = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); const m = s.length >> 1; return s.length % 2 ? s[m] : 0.5 * (s[m - 1] + s[m]); };
+const mean = (xs: ArrayLike<number>) => Array.from(xs).reduce((a, b) => a + b, 0) / xs.length;
+
+const REF_FORWARD_MS: Record<number, number> = { 1: 110, 16: 210, 128: 570, 1024: 4500 };
+
+function timeP1(input: MpcInput, w: Float64Array, repeats: number) {
+  const fw: number[] = [], bw: number[] = [];
+  let reuse: MpcSolverState | undefined;
+  let sol;
+  for (let r = 0; r <= repeats; r++) {
+    const t0 = performance.now();
+    const pr = buildProblem(input);
+    sol = mpcSolve(pr, {}, undefined, reuse);
+    const t1 = performance.now();
+    const dLdu = new Float64Array(pr.B * pr.T * pr.nu);
+    for (let b = 0; b < pr.B; b++) dLdu.set(w, b * pr.T * pr.nu);
+    mpcBackward(sol, undefined, dLdu);
+    const t2 = performance.now();
+    if (r > 0) { fw.push(t1 - t0); bw.push(t2 - t1); }
+    reuse = sol.state;
+  }
+  return { forward_ms: med(fw), backward_ms: med(bw), sol: sol! };
+}
+
+export async function run(): Promise<BenchResult> {
+  const p1 = load('p1_lqr_box.json');
+  const table: BenchResult['table'] = [];
+  const p1rows: Record<string, unknown>[] = [];
+  // warm up the JIT on the same code paths
+  { const { input, w } = fromMpcPytorchBox(p1, 64); timeP1(input, w!, 20); }
+  for (const B of [1, 16, 128, 1024]) {
+    const { input, w } = fromMpcPytorchBox(p1, B);
+    const repeats = B === 1 ? 400 : B === 16 ? 60 : B === 128 ? 12 : 4;
+    const { forward_ms, backward_ms, sol } = timeP1(input, w!, repeats);
+    const pr = sol.state.pr;
+    const warm = mpcSolve(pr, {}, epochWarmStart(sol));
+    let du = 0, gap = 0;
+    const nref = Math.min(B, 16);
+    for (let b = 0; b < nref; b++) {
+      const ref = denseSolve(pr, b);
+      for (let t = 0; t < pr.T; t++) for (let j = 0; j < pr.nu; j++) du = Math.max(du, Math.abs(sol.u[(b * pr.T + t) * pr.nu + j] - ref.tau[t * pr.n + pr.nx + j]));
+      const J = stageObjective(pr, b, ref.tau, 0);
+      gap = Math.max(gap, Math.abs(sol.objective[b] - J) / Math.abs(J));
+    }
+    const row = {
+      problem: 'p1', B, forward_ms, backward_ms, backward_over_forward: backward_ms / forward_ms,
+      per_instance_ms: forward_ms / B, speedup_vs_mpc_pytorch: REF_FORWARD_MS[B] / forward_ms,
+      iterations_mean: mean(sol.iterations), iterations_max: Math.max(...sol.iterations),
+      polish_tries_mean: mean(sol.state.polishTries), warm_iterations_mean: mean(warm.iterations),
+      all_optimal: sol.status.every((s) => s === 'optimal'),
+      max_abs_u_err_vs_quadprog: du, max_rel_objective_gap: gap, checked_instances: nref,
+      peak_rss_mb: process.resourceUsage().maxRSS / 1024,
+    };
+    p1rows.push(row);
+    table.push({ case: `p1 B=${B}`, fwd_ms: +forward_ms.toFixed(3), bwd_ms: +backward_ms.toFixed(3), iters: +row.iterations_mean.toFixed(2), warm_iters: +row.warm_iterations_mean.toFixed(2), speedup: +row.speedup_vs_mpc_pytorch.toFixed(1), u_err: du, rss_mb: +row.peak_rss_mb.toFixed(0) });
+  }
+  // time vs horizon (B = 16, same dynamics and cost, horizon changed)
+  const horizon: Record<string, unknown>[] = [];
+  for (const T of [10, 20, 40, 80, 160]) {
+    const { input, w } = fromMpcPytorchBox({ ...p1, T, w: undefined }, 16);
+    const wT = new Float64Array(T * (input.nu)).fill(1);
+    const { forward_ms, backward_ms, sol } = timeP1(input, w ?? wT, 10);
+    horizon.push({ T, forward_ms, backward_ms, forward_ms_per_stage: forward_ms / T, iterations_mean: mean(sol.iterations) });
+    table.push({ case: `horizon T=${T} (B=16)`, fwd_ms: +forward_ms.toFixed(3), bwd_ms: +backward_ms.toFixed(3), iters: +mean(sol.iterations).toFixed(2) });
+  }
+  // closed loop
+  const closed: Record<string, unknown>[] = [];
+  for (const [file, ref] of [['p2_pendulum.json', 33], ['p3_cartpole.json', 83]] as const) {
+    const doc = load(file);
+    const t0 = performance.now();
+    const r = closedLoopExperiment(doc, 'notebook');
+    const wall = performance.now() - t0;
+    const starts = r.starts;
+    const row = {
+      problem: file, starts: starts.length, wall_ms: wall,
+      solve_ms_median: med(starts.map((s) => s.solve_ms_median)), reference_solve_ms: ref,
+      speedup_vs_mpc_pytorch: ref / med(starts.map((s) => s.solve_ms_median)),
+      sqp_iterations_median: med(starts.map((s) => s.iterations_median)), qp_iterations_median: med(starts.map((s) => s.qp_iterations_median)),
+      final_abs_angle_max: Math.max(...starts.map((s) => s.final_abs_angle)),
+      final_abs_angle: starts.map((s) => s.final_abs_angle),
+      closed_loop_cost_mean: mean(starts.map((s) => s.closed_loop_cost)), closed_loop_cost: starts.map((s) => s.closed_loop_cost),
+      swung_up: starts.filter((s) => s.final_abs_angle < 0.1).length,
+    };
+    closed.push(row);
+    table.push({ case: `${file} closed loop`, solve_ms: +row.solve_ms_median.toFixed(3), speedup: +row.speedup_vs_mpc_pytorch.toFixed(1), sqp_iters: row.sqp_iterations_median, swung_up: `${row.swung_up}/${starts.length}`, max_final_angle: row.final_abs_angle_max });
+  }
+  return {
+    table, p1: p1rows, horizon, closed_loop: closed,
+    reference: { mpc_pytorch_p1_forward_ms: REF_FORWARD_MS, backward_adds: '10-30 %', hpipm_p1_ms: 0.1, p2_solve_ms: 33, p3_solve_ms: 83 },
+    goals: { p1_B1_speedup: 300, p1_B1024_speedup: 15, backward_over_forward_max: 0.3, closed_loop_speedup: 30, peak_rss_mb_B1024_max: 300 },
+  };
+}
