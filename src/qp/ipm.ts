@@ -293,7 +293,7 @@ export function ipmStep(ws: IpmWorkspace, st: IpmState, opts: QpOptions = {}): I
     kktSolve(ws, bi, SAME_RX);
     for (let i = 0; i < mi; i++) ds[i] = (-rc[i] - s[i] * dl[i]) / lam[i];
     const amax = Math.min(maxStep(s, ds, mi), maxStep(lam, dl, mi));
-    alpha = amax >= 1 ? 1 : 0.99 * amax;
+    alpha = amax >= 1 ? 1 : 0.995 * amax; // fraction to the boundary
   }
 
   // dual infeasibility: is dz a direction of unbounded descent?
