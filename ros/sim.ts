@@ -1,0 +1,147 @@
+/**
+ * Simulated robot: a plant behind the same topics as a real robot (state out, commands in), so the
+ * controller node runs unchanged against it, in the same process (`dmpc ros --sim`) or in another
+ * (`dmpc ros sim`).
+ *
+ * The plant is a seam: `Plant` is all the node needs. `ModelPlant` integrates a continuous-time model
+ * from models/continuous with src/ode (RK4, zero-order hold of the command). A MuJoCo plant (training
+ * issue) implements the same interface and is passed in instead.
+ */
+import type { ControllerConfig } from '../controllers/schema.js';
+import { discretize, type DiscreteModel } from '../src/ode/discretize.js';
+import type { ContinuousModel } from '../src/ode/model.js';
+import { commandReader, stateWriter } from './mapping.js';
+import type { McapRecorder } from './mcap.js';
+import { hasNonFinite, type MessageTypes, type RosMessageType } from './messages.js';
+import { resolveQos } from './node.js';
+import type { Publisher, Subscription, Transport } from './transport.js';
+
+export interface Plant {
+  readonly nx: number;
+  readonly nu: number;
+  /** Current state (a copy). */
+  state(): Float64Array;
+  /** Advances by dt seconds with the control held constant. */
+  step(u: Float64Array, dt: number): void;
+}
+
+/** A continuous-time model integrated with RK4 (substeps per step) under zero-order hold. */
+export class ModelPlant implements Plant {
+  readonly nx: number;
+  readonly nu: number;
+  private x: Float64Array;
+  private dm: DiscreteModel | null = null;
+  constructor(readonly model: ContinuousModel, readonly theta: Float64Array, x0: ArrayLike<number>, private readonly substeps = 4) {
+    this.nx = model.nx; this.nu = model.nu;
+    if (x0.length !== model.nx) throw new Error(`sim: initial state has length ${x0.length}, expected ${model.nx}`);
+    this.x = Float64Array.from(x0);
+  }
+  state(): Float64Array { return Float64Array.from(this.x); }
+  step(u: Float64Array, dt: number): void {
+    if (!this.dm || this.dm.dt !== dt) this.dm = discretize(this.model, { dt, method: 'rk4', substeps: this.substeps });
+    this.x = this.dm.step(this.x, u, this.theta);
+  }
+}
+
+export interface SimOptions {
+  /** Physics and state publication rate (Hz). */
+  rateHz: number;
+  /** Commands older than this are replaced by zero, as robot base controllers do (ms). */
+  commandTimeoutMs: number;
+  /** Goal to publish (state reference values per goal field) once per second, if given. */
+  goal?: MessageTypes[RosMessageType];
+  /** Stop publishing state for `forS` seconds starting at `atS` (sensor dropout), to exercise the controller's stale-state path. */
+  dropout?: { atS: number; forS: number };
+  record?: McapRecorder;
+  log?: (s: string) => void;
+}
+
+export class SimRobotNode {
+  readonly stats = { steps: 0, commands: 0, nonFiniteCommands: 0, statesPublished: 0 };
+  private readonly cfg: ControllerConfig;
+  private statePub?: Publisher;
+  private goalPub?: Publisher;
+  private readonly subs: Subscription[] = [];
+  private u: Float64Array;
+  private uAt = -Infinity;
+  private time = 0;
+  private lastGoal = -Infinity;
+  private timer: NodeJS.Timeout | null = null;
+  private readonly writeState;
+  private readonly readCommand;
+
+  constructor(config: ControllerConfig, readonly plant: Plant, private readonly transport: Transport, private readonly opts: SimOptions) {
+    this.cfg = config;
+    const t = config.topics;
+    this.writeState = stateWriter(t.state.type, t.state.fields, 'odom', t.frame_id);
+    this.readCommand = commandReader(t.command.type, t.command.fields);
+    this.u = new Float64Array(plant.nu);
+  }
+
+  open(): void {
+    const t = this.cfg.topics;
+    const rec = this.opts.record;
+    this.statePub = this.transport.advertise(t.state.topic, t.state.type, resolveQos(t.state.qos));
+    if (t.goal && this.opts.goal) this.goalPub = this.transport.advertise(t.goal.topic, t.goal.type, resolveQos(t.goal.qos));
+    this.subs.push(this.transport.subscribe(t.command.topic, t.command.type, resolveQos(t.command.qos), (msg) => {
+      this.stats.commands++;
+      rec?.record(t.command.topic, t.command.type, msg);
+      const u = hasNonFinite(msg) ? null : this.readCommand(msg as never);
+      if (!u) { this.stats.nonFiniteCommands++; return; }
+      this.u = u;
+      this.uAt = this.time;
+    }));
+    if (rec) {
+      this.subs.push(this.transport.subscribe(t.diagnostics.topic, 'diagnostic_msgs/msg/DiagnosticArray', resolveQos(t.diagnostics.qos), (m) => rec.record(t.diagnostics.topic, 'diagnostic_msgs/msg/DiagnosticArray', m)));
+      if (t.path) this.subs.push(this.transport.subscribe(t.path.topic, 'nav_msgs/msg/Path', resolveQos(t.path.qos), (m) => rec.record(t.path!.topic, 'nav_msgs/msg/Path', m)));
+    }
+  }
+
+  /** Simulated time (s). */
+  get now(): number { return this.time; }
+
+  /** One physics step of 1/rate seconds, then publishes the state (unless in a dropout). */
+  step(): void {
+    const dt = 1 / this.opts.rateHz;
+    const fresh = (this.time - this.uAt) * 1000 <= this.opts.commandTimeoutMs;
+    this.plant.step(fresh ? this.u : new Float64Array(this.plant.nu), dt);
+    this.time += dt;
+    this.stats.steps++;
+    const d = this.opts.dropout;
+    const dropped = d !== undefined && this.time >= d.atS && this.time < d.atS + d.forS;
+    const t = this.cfg.topics;
+    if (!dropped && this.statePub) {
+      const msg = this.writeState(this.plant.state(), Date.now() / 1000);
+      this.statePub.publish(msg as never);
+      this.opts.record?.record(t.state.topic, t.state.type, msg);
+      this.stats.statesPublished++;
+    }
+    if (this.goalPub && this.opts.goal && this.time - this.lastGoal >= 1) {
+      this.goalPub.publish(this.opts.goal as never);
+      this.opts.record?.record(t.goal!.topic, t.goal!.type, this.opts.goal as never);
+      this.lastGoal = this.time;
+    }
+  }
+
+  /** Runs in real time until stop(). */
+  run(): void {
+    if (!this.statePub) this.open();
+    const period = 1000 / this.opts.rateHz;
+    let next = performance.now() + period;
+    const loop = () => {
+      this.step();
+      next += period;
+      const now = performance.now();
+      if (next < now) next = now + period;
+      this.timer = setTimeout(loop, next - now);
+    };
+    this.timer = setTimeout(loop, period);
+  }
+
+  stop(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    for (const s of this.subs) s.close();
+    this.subs.length = 0;
+  }
+}

@@ -1,0 +1,179 @@
+/**
+ * The node's logic over the in-process transport with a simulated clock: closed loop to a goal,
+ * stale and missing state, solver failure with fallback to the shifted plan, limits after the
+ * solver, clean shutdown. The same node runs over RTPS in ros-loop.test.ts.
+ */
+import { describe, expect, it } from 'vitest';
+import { buildController, type ControlResult, type Controller, type LtvMpcController, type Reference } from '../../controllers/controller.js';
+import { loadControllerConfig, type ControllerConfig } from '../../controllers/schema.js';
+import { MemoryTransport } from '../../ros/memory.js';
+import { DIAG_ERROR, DIAG_OK, DIAG_WARN, hasNonFinite, poseStamped, type DiagnosticArray, type Path, type Twist } from '../../ros/messages.js';
+import { ControllerNode } from '../../ros/node.js';
+import { ModelPlant, SimRobotNode } from '../../ros/sim.js';
+import { QOS_DEFAULT } from '../../ros/transport.js';
+
+/** Wraps a real controller; `failAt(tick)` makes chosen calls fail the way a solver can (NaN plan / status). */
+class FaultyController implements Controller {
+  calls = 0;
+  constructor(readonly inner: LtvMpcController, readonly failAt: (call: number) => 'nan' | 'infeasible' | 'throw' | null) {}
+  get name() { return this.inner.name; } get nx() { return this.inner.nx; } get nu() { return this.inner.nu; }
+  get stateNames() { return this.inner.stateNames; } get controlNames() { return this.inner.controlNames; }
+  get dt() { return this.inner.dt; } get horizon() { return this.inner.horizon; }
+  defaultReference() { return this.inner.defaultReference(); }
+  reset() { this.inner.reset(); }
+  updateParams(p: Parameters<Controller['updateParams']>[0]) { return this.inner.updateParams(p); }
+  params() { return this.inner.params(); }
+  commandLimits() { return this.inner.commandLimits(); }
+  compute(x: Float64Array, ref: Reference, t: number): ControlResult {
+    const k = this.calls++;
+    const r = this.inner.compute(x, ref, t);
+    const f = this.failAt(k);
+    if (f === 'nan') { r.u.fill(NaN); r.predicted.u.fill(NaN); r.status = 'numerical_error'; r.ok = false; }
+    if (f === 'infeasible') { r.status = 'primal_infeasible'; r.ok = false; }
+    if (f === 'throw') { r.ok = false; r.status = 'numerical_error'; r.error = 'injected'; }
+    return r;
+  }
+}
+
+function setup(name: string, opts: { failAt?: (k: number) => 'nan' | 'infeasible' | 'throw' | null; x0?: number[]; goal?: [number, number, number]; edit?: (c: ControllerConfig) => void } = {}) {
+  const config = loadControllerConfig(`controllers/${name}.json`);
+  opts.edit?.(config);
+  const inner = buildController(config);
+  const controller = opts.failAt ? new FaultyController(inner, opts.failAt) : inner;
+  const robotT = new MemoryTransport();
+  const nodeT = new MemoryTransport(robotT.bus);
+  const watchT = new MemoryTransport(robotT.bus);
+  let now = 0;
+  const node = new ControllerNode({ config, controller, transport: nodeT, clock: () => now });
+  const plant = new ModelPlant(inner['dm'].model, inner.theta, opts.x0 ?? new Array(inner.nx).fill(0));
+  const sim = new SimRobotNode(config, plant, robotT, { rateHz: config.rateHz, commandTimeoutMs: 500 });
+  const cmds: unknown[] = [], diags: DiagnosticArray[] = [], paths: Path[] = [];
+  watchT.subscribe(config.topics.command.topic, config.topics.command.type, QOS_DEFAULT, (m) => cmds.push(m));
+  watchT.subscribe('/diagnostics', 'diagnostic_msgs/msg/DiagnosticArray', QOS_DEFAULT, (m) => diags.push(m));
+  if (config.topics.path) watchT.subscribe(config.topics.path.topic, 'nav_msgs/msg/Path', QOS_DEFAULT, (m) => paths.push(m));
+  sim.open(); node.open();
+  if (opts.goal) watchT.advertise('/goal_pose', 'geometry_msgs/msg/PoseStamped', QOS_DEFAULT).publish(poseStamped(0, 'odom', ...opts.goal));
+  /** Advances one control period: the robot moves and reports, then the node ticks. */
+  const step = (publishState = true) => {
+    now += 1 / config.rateHz;
+    if (publishState) sim.step(); else plant.step(new Float64Array(inner.nx === 5 ? 2 : 1), 1 / config.rateHz);
+    return node.tick(now);
+  };
+  return { config, node, sim, plant, cmds, diags, paths, step, controller };
+}
+
+const lastDiag = (d: DiagnosticArray[]) => d[d.length - 1].status[0];
+const kv = (d: DiagnosticArray, k: string) => d.status[0].values.find((v) => v.key === k)?.value;
+
+describe('ControllerNode (in-process transport, simulated clock)', () => {
+  it('drives the simulated diff-drive robot to the goal received on /goal_pose, within limits, never NaN', () => {
+    const s = setup('diffdrive', { goal: [1.2, -0.6, -0.5] });
+    for (let k = 0; k < 240; k++) s.step();
+    const x = s.plant.state();
+    expect(Math.hypot(x[0] - 1.2, x[1] + 0.6)).toBeLessThan(0.1);
+    expect(s.node.stats.goals).toBe(1);
+    expect(s.node.stats.controlTicks).toBe(240);
+    expect(s.cmds.length).toBe(240);
+    for (const c of s.cmds as Twist[]) {
+      expect(hasNonFinite(c)).toBe(false);
+      expect(Math.abs(c.linear.x)).toBeLessThanOrEqual(0.5);
+      expect(Math.abs(c.angular.z)).toBeLessThanOrEqual(1.5);
+    }
+    expect(s.paths.length).toBe(240);
+    expect(s.paths[0].poses.length).toBe(s.config.horizon);
+    expect(lastDiag(s.diags).level).toBe(DIAG_OK);
+    expect(kv(s.diags[s.diags.length - 1], 'solver_status')).toBe('optimal');
+  });
+
+  it('sends the safe command with a diagnostic when state is missing, then stale; recovers when state returns', () => {
+    const s = setup('diffdrive', { goal: [2, 0, 0] });
+    const first = s.node.tick(0);
+    expect(first.mode).toBe('safe_no_state');
+    expect(Array.from(first.u)).toEqual([0, 0]);
+    expect(lastDiag(s.diags).level).toBe(DIAG_WARN);
+    for (let k = 0; k < 20; k++) s.step();
+    expect(s.node.stats.controlTicks).toBe(20);
+    expect((s.cmds[s.cmds.length - 1] as Twist).linear.x).toBeGreaterThan(0.1);
+    // the odometry stops: within staleAfterMs (250 ms ≈ 5 ticks) the node keeps controlling, then goes safe
+    const modes = [];
+    for (let k = 0; k < 10; k++) modes.push(s.step(false).mode);
+    expect(modes.slice(0, 4)).toEqual(new Array(4).fill('control'));
+    expect(modes.slice(6)).toEqual(new Array(4).fill('safe_stale')); // tick 5 sits on the 250 ms boundary
+    const cmd = s.cmds[s.cmds.length - 1] as Twist;
+    expect([cmd.linear.x, cmd.angular.z]).toEqual([0, 0]);
+    expect(lastDiag(s.diags).level).toBe(DIAG_ERROR);
+    expect(lastDiag(s.diags).message).toMatch(/stale/);
+    expect(s.step().mode).toBe('control');
+  });
+
+  it('never publishes a failed solve: shifted previous plan for maxFallbackTicks, then the safe command', () => {
+    // calls 10..19 fail (alternating kinds of failure)
+    const kinds = ['nan', 'infeasible', 'throw'] as const;
+    const s = setup('diffdrive', { goal: [2, 1, 0], failAt: (k) => (k >= 10 && k < 20 ? kinds[k % 3] : null) });
+    const reports = [];
+    for (let k = 0; k < 30; k++) reports.push(s.step());
+    const modes = reports.map((r) => r.mode);
+    expect(modes.slice(0, 10)).toEqual(new Array(10).fill('control'));
+    expect(modes.slice(10, 13)).toEqual(['fallback', 'fallback', 'fallback']);
+    expect(modes.slice(13, 20)).toEqual(new Array(7).fill('safe_solver'));
+    expect(modes.slice(20)).toEqual(new Array(10).fill('control'));
+    // the fallback commands are the last good plan shifted by 1, 2, 3 steps
+    const plan = s.paths.length; // paths were only published for good solves
+    expect(plan).toBe(20);
+    for (const c of s.cmds) expect(hasNonFinite(c)).toBe(false);
+    for (const r of reports.slice(13, 20)) expect(Array.from(r.u)).toEqual([0, 0]);
+    expect(s.node.stats.solverFailures).toBe(10);
+    expect(s.node.stats.fallbackTicks).toBe(3);
+    const failDiag = s.diags.find((d) => d.status[0].values.some((v) => v.key === 'mode' && v.value === 'safe_solver'));
+    expect(failDiag?.status[0].level).toBe(DIAG_ERROR);
+  });
+
+  it('uses exactly the shifted previous plan as fallback', () => {
+    const s = setup('cartpole', { x0: [0, 0, Math.PI + 0.2, 0], failAt: (k) => (k === 5 || k === 6 ? 'nan' : null) });
+    let planU: Float64Array | null = null;
+    const inner = (s.controller as FaultyController).inner;
+    const orig = inner.compute.bind(inner);
+    inner.compute = (x, r, t) => { const res = orig(x, r, t); if ((s.controller as FaultyController).calls === 5) planU = Float64Array.from(res.predicted.u); return res; };
+    const rs = [];
+    for (let k = 0; k < 8; k++) rs.push(s.step());
+    expect(rs[5].mode).toBe('fallback');
+    expect(rs[6].mode).toBe('fallback');
+    expect(planU).not.toBeNull();
+    expect(rs[5].u[0]).toBeCloseTo(Math.min(20, Math.max(-20, planU![1])), 12);
+    expect(rs[6].u[0]).toBeCloseTo(Math.min(20, Math.max(-20, planU![2])), 12);
+  });
+
+  it('enforces command limits after the solver and honours hold/brake policies', () => {
+    const s = setup('diffdrive', { goal: [3, 0, 0], edit: (c) => { c.safety.commandLimits = { lower: [-0.3, -1], upper: [0.3, 1] }; c.safety.onStale = 'brake'; c.safety.brakeRate = [1, 10]; } });
+    for (let k = 0; k < 30; k++) s.step();
+    for (const c of s.cmds as Twist[]) expect(Math.abs(c.linear.x)).toBeLessThanOrEqual(0.3);
+    expect((s.cmds[s.cmds.length - 1] as Twist).linear.x).toBeCloseTo(0.3, 9);
+    for (let k = 0; k < 6; k++) s.step(false); // 5 ticks still fresh, the 6th stale
+    const v = (s.cmds as Twist[]).slice(-2).map((c) => c.linear.x);
+    expect(v[1]).toBeCloseTo(v[0] - 1 / 20, 9); // brake: 1 m/s² × 50 ms
+    const h = setup('diffdrive', { goal: [3, 0, 0], edit: (c) => { c.safety.onStale = 'hold'; } });
+    for (let k = 0; k < 30; k++) h.step();
+    for (let k = 0; k < 7; k++) h.step(false);
+    const last = (h.cmds as Twist[]).slice(-3);
+    expect(last[2].linear.x).toBe(last[1].linear.x);
+    expect(last[2].linear.x).toBeGreaterThan(0);
+  });
+
+  it('publishes a zero command on clean shutdown', () => {
+    const s = setup('cartpole', { x0: [0, 0, Math.PI + 0.2, 0] });
+    for (let k = 0; k < 5; k++) s.step();
+    expect(s.node.stats.controlTicks).toBe(5);
+    s.node.stop();
+    const last = s.cmds[s.cmds.length - 1] as { data: number[] };
+    expect(last.data).toEqual([0]);
+  });
+
+  it('applies parameter updates between ticks', () => {
+    const s = setup('diffdrive', { goal: [3, 0, 0] });
+    for (let k = 0; k < 20; k++) s.step();
+    expect((s.cmds[s.cmds.length - 1] as Twist).linear.x).toBeGreaterThan(0.45);
+    s.controller.updateParams({ constraints: { u: { lower: [-0.1, -1.5], upper: [0.1, 1.5] } } });
+    s.step();
+    expect((s.cmds[s.cmds.length - 1] as Twist).linear.x).toBeLessThanOrEqual(0.1);
+  });
+});
