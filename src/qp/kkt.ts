@@ -22,8 +22,9 @@
  * the backward pass (it is a `Factorization` of the full (z, λ, ν) Jacobian, so the implicit
  * mechanism can use it directly).
  */
-import { FACTOR_OK, cholesky, choleskySolve, forwardSubst } from '../linalg/cholesky.js';
+import { FACTOR_OK, cholesky } from '../linalg/cholesky.js';
 import type { Factorization } from '../linalg/factorization.js';
+import { matmulNT } from '../linalg/products.js';
 import { cMul, cRow, cTMul, type QpProblem } from './problem.js';
 import { cholSolve, gemv, gemvTAcc, trsvLower, trsvLowerT } from './kernels.js';
 
@@ -58,22 +59,15 @@ export class SharedFactors {
     for (let j = 0; j < N; j++) {
       if (j < mi) cRow(P, 0, j, this.K, j * n);
       else this.K.set(P.A.subarray((j - mi) * n, (j - mi + 1) * n), j * n);
-      forwardSubst(this.L, 0, n, this.K, j * n);
+      trsvLower(this.L, 0, n, this.K, j * n);
     }
     this.S0 = new Float64Array(N * N);
-    const K = this.K;
-    for (let i = 0; i < N; i++) {
-      for (let j = 0; j <= i; j++) {
-        let s = 0;
-        for (let k = 0; k < n; k++) s += K[i * n + k] * K[j * n + k];
-        this.S0[i * N + j] = s; this.S0[j * N + i] = s;
-      }
-    }
+    matmulNT(this.K, 0, this.K, 0, this.S0, 0, N, n, N); // S₀ = K Kᵀ (entries bitwise symmetric)
   }
   /** w ← L⁻¹ rx (copy into w). */
   halfSolve(rx: Float64Array, w: Float64Array): void {
     w.set(rx.subarray(0, this.P.n));
-    forwardSubst(this.L, 0, this.P.n, w, 0);
+    trsvLower(this.L, 0, this.P.n, w, 0);
   }
 }
 
@@ -243,7 +237,7 @@ export class PrimalKkt implements InteriorKkt {
       const ao = bi * P.aS;
       for (let r = 0; r < meq; r++) {
         for (let j = 0; j < n; j++) this.Y[r * n + j] = P.A[ao + r * n + j];
-        choleskySolve(H, 0, n, this.Y, r * n);
+        cholSolve(H, 0, n, this.Y, r * n);
       }
       let smax = 0;
       for (let r = 0; r < meq; r++) for (let c = 0; c <= r; c++) {
@@ -264,7 +258,7 @@ export class PrimalKkt implements InteriorKkt {
     for (let i = 0; i < mi; i++) u[i] = W[i] * ry[i];
     t.set(rx.subarray(0, n));
     cTMul(P, bi, u, 0, t, 0, true);
-    choleskySolve(this.H, 0, n, t, 0);
+    cholSolve(this.H, 0, n, t, 0);
     if (meq) {
       // dν = (A H⁻¹ Aᵀ)⁻¹ (A H⁻¹ t − re);  dz = H⁻¹ t − Y ᵀ dν
       const ao = bi * P.aS;
@@ -273,7 +267,7 @@ export class PrimalKkt implements InteriorKkt {
         for (let j = 0; j < n; j++) s += P.A[ao + r * n + j] * t[j];
         dn[r] = s - re[r];
       }
-      choleskySolve(this.SA, 0, meq, dn, 0);
+      cholSolve(this.SA, 0, meq, dn, 0);
       for (let r = 0; r < meq; r++) {
         const d = dn[r];
         for (let j = 0; j < n; j++) t[j] -= this.Y[r * n + j] * d;
@@ -369,7 +363,7 @@ export class ActiveSetKkt implements Factorization {
       if (st !== FACTOR_OK) { this.status = st; this.rcond = 0; return; }
       const Y = new Float64Array(Ne * n);
       Y.set(this.E);
-      for (let k = 0; k < Ne; k++) choleskySolve(H, 0, n, Y, k * n);
+      for (let k = 0; k < Ne; k++) cholSolve(H, 0, n, Y, k * n);
       for (let k = 0; k < Ne; k++) for (let l = 0; l <= k; l++) {
         let s = 0;
         for (let j = 0; j < n; j++) s += this.E[k * n + j] * Y[l * n + j];
