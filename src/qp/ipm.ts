@@ -213,7 +213,8 @@ export function ipmInit(ws: IpmWorkspace, bi: number, opts: QpOptions = {}): Ipm
     return st;
   }
   ws.D.fill(1);
-  if (!ws.kkt.factor(bi, ws.D)) { st.status = 'numerical_error'; return st; }
+  const ok = ws.kkt.factorIdentity ? ws.kkt.factorIdentity(bi) : ws.kkt.factor(bi, ws.D);
+  if (!ok) { st.status = 'numerical_error'; return st; }
   const po = bi * P.pS;
   for (let i = 0; i < n; i++) ws.rx[i] = -P.p[po + i];
   hFull(P, bi, ws.ry, 0);

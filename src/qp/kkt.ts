@@ -37,6 +37,8 @@ export const SAME_RX = 2;
 export interface InteriorKkt {
   /** Factor for instance bi with D = s/λ (length mi). Returns false if the factorization broke down. */
   factor(bi: number, D: Float64Array): boolean;
+  /** Factor with D = I (the cold start); may reuse a batch-wide factorization. */
+  factorIdentity?(bi: number): boolean;
   /** Solve with the last factorization; rx, ry, re are not modified. `flags`: SKIP_DZ | SAME_RX (hints). */
   solve(bi: number, rx: Float64Array, ry: Float64Array, re: Float64Array, dz: Float64Array, dl: Float64Array, dn: Float64Array, flags?: number): void;
 }
@@ -136,6 +138,20 @@ export class DualSchurKkt implements InteriorKkt {
     for (let i = 0; i < mi; i++) S[i * mi + i] += D[i];
     return cholesky(S, 0, mi) === FACTOR_OK;
   }
+
+  /** The cold-start factorization (D = I) is the same for every instance: factored once, then copied. */
+  factorIdentity(bi: number): boolean {
+    if (!this.sInit) {
+      const ones = new Float64Array(this.F.P.mi).fill(1);
+      const ok = this.factor(bi, ones);
+      this.sInit = ok ? Float64Array.from(this.S) : new Float64Array(0);
+      return ok;
+    }
+    if (this.sInit.length === 0 && this.F.P.mi > 0) return false;
+    this.S.set(this.sInit);
+    return this.ok;
+  }
+  private sInit: Float64Array | null = null;
   solve(_bi: number, rx: Float64Array, ry: Float64Array, re: Float64Array, dz: Float64Array, dl: Float64Array, dn: Float64Array, flags = 0): void {
     const { N, K, L, P } = this.F;
     const { n, mi } = P;
