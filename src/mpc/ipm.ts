@@ -29,7 +29,8 @@ export interface MpcOptions {
   tol?: number;
   /** Active-set polishing (default true): makes plans and gradients exact to round-off. */
   polish?: boolean;
-  /** Polishing is first tried once the mean complementarity falls below this (default 1e-5, relative). */
+  /** Polishing is first tried once the mean complementarity falls below this (default 1e-1, relative);
+   *  an attempt is cheap and validated, and is not repeated while the active-set guess is unchanged. */
   polishMu?: number;
   /** Augmented-Lagrangian penalty of the polishing solve, relative to the cost scale (default 1e6). */
   polishPenalty?: number;
@@ -65,6 +66,8 @@ export interface MpcSolverState {
   iterations: Int32Array;
   /** Polishing attempts per element (a failed attempt costs one factorization). */
   polishTries: Int32Array;
+  /** Active-set signature of the last failed polishing attempt. */
+  lastPolishSig: Int32Array;
   status: SolveStatus[];
   done: Uint8Array;
   polished: Uint8Array;
@@ -83,7 +86,7 @@ export interface MpcSolverState {
   };
 }
 
-const DEFAULTS: Required<MpcOptions> = { maxIter: 50, tol: 1e-9, polish: true, polishMu: 1e-2, polishPenalty: 1e6 };
+const DEFAULTS: Required<MpcOptions> = { maxIter: 50, tol: 1e-9, polish: true, polishMu: 1e-1, polishPenalty: 1e6 };
 
 /**
  * Builds the solver state (all workspaces) and the starting point. `reuse`: a finished state of a
@@ -97,6 +100,7 @@ export function mpcInit(pr: MpcProblem, options: MpcOptions = {}, warm?: WarmSta
     const st = reuse;
     st.pr = pr; st.opts = opts;
     st.polishTries.fill(0);
+    st.lastPolishSig.fill(0);
     for (let b = 0; b < B; b++) initElement(st, b, warm);
     return st;
   }
@@ -105,7 +109,7 @@ export function mpcInit(pr: MpcProblem, options: MpcOptions = {}, warm?: WarmSta
     tau: new Float64Array(B * T * n), nu: new Float64Array(B * T * nx),
     s: new Float64Array(B * Tm), lam: new Float64Array(B * Tm), sig: new Float64Array(B * Tm),
     W: new Float64Array(B * Tm), rowState: new Uint8Array(B * Tm), polishW: new Float64Array(B),
-    iterations: new Int32Array(B), polishTries: new Int32Array(B), status: new Array<SolveStatus>(B).fill('max_iter'),
+    iterations: new Int32Array(B), polishTries: new Int32Array(B), lastPolishSig: new Int32Array(B), status: new Array<SolveStatus>(B).fill('max_iter'),
     done: new Uint8Array(B), polished: new Uint8Array(B),
     primalRes: new Float64Array(B), dualRes: new Float64Array(B), gap: new Float64Array(B),
     scaleC: new Float64Array(B), scaleH: new Float64Array(B),
@@ -170,6 +174,7 @@ function initElement(st: MpcSolverState, b: number, warm?: WarmStart): void {
     }
   }
   st.iterations[b] = 0; st.done[b] = 0; st.polished[b] = 0; st.status[b] = 'max_iter';
+  st.lastPolishSig[b] = 0x5bd1e995 | 0; // no attempt yet (a value no real active set is expected to hash to)
   if (!(pr.rows.m === 0 || activeRows(st, b) === 0)) return;
   {
     // unconstrained: one LQ solve is the answer
@@ -417,8 +422,15 @@ function checkElement(st: MpcSolverState, b: number): void {
   if (!Number.isFinite(mu) || !Number.isFinite(st.dualRes[b]) || !Number.isFinite(st.primalRes[b])) { finish(st, b, 'numerical_error'); return; }
   const small = st.primalRes[b] <= Math.sqrt(o.polishMu) * st.scaleH[b] && st.dualRes[b] <= Math.sqrt(o.polishMu) * st.scaleC[b];
   if (o.polish && small && mu <= o.polishMu * st.scaleC[b]) {
-    st.polishTries[b]++;
-    if (polishElement(st, b)) { st.polished[b] = 1; finish(st, b, 'optimal'); return; }
+    // a guess that already failed would fail again: try only when the active set changed (or the
+    // interior point is converged, where the final attempt decides between polished and not)
+    const sig = activeSignature(st, b);
+    const converged = mu <= o.tol * st.scaleC[b];
+    if (sig !== st.lastPolishSig[b] || converged) {
+      st.polishTries[b]++;
+      if (polishElement(st, b)) { st.polished[b] = 1; finish(st, b, 'optimal'); return; }
+      st.lastPolishSig[b] = sig;
+    }
   }
   if (st.primalRes[b] <= o.tol * st.scaleH[b] && st.dualRes[b] <= o.tol * st.scaleC[b] && mu <= o.tol * st.scaleC[b]) {
     classifyRows(st, b);
@@ -427,6 +439,17 @@ function checkElement(st: MpcSolverState, b: number): void {
   }
   if (infeasibilityCertificate(st, b)) { finish(st, b, 'primal_infeasible'); return; }
   if (st.iterations[b] >= o.maxIter) { classifyRows(st, b); finish(st, b, 'max_iter'); }
+}
+
+/** A hash of the active-set guess λ > s of element b (to avoid retrying a polish that failed). */
+function activeSignature(st: MpcSolverState, b: number): number {
+  const pr = st.pr, n = pr.T * pr.rows.m, o = b * n;
+  let h = 0;
+  for (let i = 0; i < n; i++) {
+    const k = o + i;
+    if (pr.act[k] && st.lam[k] > st.s[k]) h = (Math.imul(h, 31) + i + 1) | 0;
+  }
+  return h;
 }
 
 /** Active-set guess of an unpolished point (λ > s), for the backward pass. */

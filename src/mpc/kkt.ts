@@ -36,6 +36,8 @@ export class RiccatiKkt implements Factorization {
   private readonly z: Float64Array;
   /** Scratch of length n for callers (polishing's iterate, residual and step). */
   readonly work: [Float64Array, Float64Array, Float64Array];
+  private readonly rhsT: Float64Array;
+  private readonly zT: Float64Array;
   private readonly q: Float64Array;
   private readonly e: Float64Array;
   private readonly x0: Float64Array;
@@ -44,6 +46,8 @@ export class RiccatiKkt implements Factorization {
     const { T, nx, n } = st.pr, m = st.pr.rows.m;
     this.n = T * (n + nx + m);
     this.work = [new Float64Array(this.n), new Float64Array(this.n), new Float64Array(this.n)];
+    this.rhsT = new Float64Array(this.n);
+    this.zT = new Float64Array(this.n);
     this.r = new Float64Array(this.n);
     this.z = new Float64Array(this.n);
     this.q = new Float64Array(T * n);
@@ -147,13 +151,13 @@ export class RiccatiKkt implements Factorization {
 
   solve(v: Float64Array, o = 0): void {
     const st = this.st, pr = st.pr, b = this.b, { T, nx, n } = pr, m = pr.rows.m, lo = T * (n + nx);
-    const rhs = Float64Array.from(v.subarray(o, o + this.n));
+    const rhs = this.rhsT, z = this.zT;
+    rhs.set(v.subarray(o, o + this.n));
     // identity rows first: their λ are known, and violated-L1 λ enter stationarity
     for (let t = 0; t < T; t++) for (let rr = 0; rr < m; rr++) {
       const k = (b * T + t) * m + rr, c = this.rowClass(k);
       if (c === ROW_L1_VIOLATED) addRowGrad(pr, b, t, rr, -rhs[lo + t * m + rr], rhs, t * n);
     }
-    const z = new Float64Array(this.n);
     this.symSolve(rhs, z);
     for (let t = 0; t < T; t++) for (let rr = 0; rr < m; rr++) {
       const k = (b * T + t) * m + rr, c = this.rowClass(k), i = lo + t * m + rr;
@@ -164,8 +168,8 @@ export class RiccatiKkt implements Factorization {
 
   solveT(v: Float64Array, o = 0): void {
     const st = this.st, pr = st.pr, b = this.b, { T, nx, n } = pr, m = pr.rows.m, lo = T * (n + nx);
-    const rhs = Float64Array.from(v.subarray(o, o + this.n));
-    const z = new Float64Array(this.n);
+    const rhs = this.rhsT, z = this.zT;
+    rhs.set(v.subarray(o, o + this.n));
     this.symSolve(rhs, z);
     for (let t = 0; t < T; t++) for (let rr = 0; rr < m; rr++) {
       const k = (b * T + t) * m + rr, c = this.rowClass(k), i = lo + t * m + rr;

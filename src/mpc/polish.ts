@@ -35,6 +35,21 @@ export function polishFactor(st: MpcSolverState, b: number): number {
   return riccatiFactor(st.ws, pr, b, st.W, 0, 0.1 * Wp);
 }
 
+/** Sign and feasibility tests of a candidate z at relative tolerance `tol`. */
+function plausible(st: MpcSolverState, b: number, z: Float64Array, tol: number): boolean {
+  const pr = st.pr, { T, nx, n } = pr, m = pr.rows.m, rows = pr.rows, lo = T * (n + nx);
+  const tolP = tol * st.scaleH[b], tolD = tol * st.scaleC[b];
+  for (let t = 0; t < T; t++) for (let rr = 0; rr < m; rr++) {
+    const k = (b * T + t) * m + rr, i = lo + t * m + rr, c = st.rowState[k];
+    if (!pr.act[k]) continue;
+    const v = rowValue(pr, b, t, rr, z, t * n) - pr.h[k];
+    if (c === ROW_INACTIVE && v > tolP) return false;
+    if (c === ROW_EQUALITY && (z[i] < -tolD || (rows.soft[rr] === SOFT_L1 && z[i] > rows.rho[rr] + tolD))) return false;
+    if ((c === ROW_L2_ACTIVE || c === ROW_L1_VIOLATED) && v < -tolP) return false;
+  }
+  return true;
+}
+
 /**
  * Tries to polish element b: Newton's method on the active-set optimality conditions F(z) = 0,
  * each step solved with the condensed factorization (K_W ≈ K), starting from the interior point.
@@ -63,18 +78,13 @@ export function polishElement(st: MpcSolverState, b: number): boolean {
     prev = res;
     kkt.penaltySolve(r, dz);
     for (let i = 0; i < N; i++) z[i] += dz[i];
+    // after the first step the point is already close to the active-set solution: a clearly wrong
+    // sign (an active multiplier < 0, an inactive row violated) means a wrong guess, so stop early
+    if (it === 0 && !plausible(st, b, z, 1e-3)) return false;
   }
   if (!(res <= 1e-9 * scale)) return false;
   // acceptance: primal feasibility of inactive rows, sign of the multipliers of active ones
-  const tolP = 1e-9 * st.scaleH[b], tolD = 1e-9 * st.scaleC[b];
-  for (let t = 0; t < T; t++) for (let rr = 0; rr < m; rr++) {
-    const k = (b * T + t) * m + rr, i = lo + t * m + rr, c = st.rowState[k];
-    if (!pr.act[k]) continue;
-    const v = rowValue(pr, b, t, rr, z, t * n) - pr.h[k];
-    if (c === ROW_INACTIVE && v > tolP) return false;
-    if (c === ROW_EQUALITY && (z[i] < -tolD || (rows.soft[rr] === SOFT_L1 && z[i] > rows.rho[rr] + tolD))) return false;
-    if ((c === ROW_L2_ACTIVE || c === ROW_L1_VIOLATED) && v < -tolP) return false;
-  }
+  if (!plausible(st, b, z, 1e-9)) return false;
   // accept
   st.tau.set(z.subarray(0, T * n), to);
   st.nu.set(z.subarray(no, no + T * nx), b * T * nx);

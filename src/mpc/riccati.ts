@@ -94,11 +94,13 @@ export function riccatiFactor(ws: RiccatiWorkspace, pr: MpcProblem, b: number, W
           PF[i * n + j] = s;
         }
       }
-      for (let l = 0; l < nx; l++) {
-        for (let i = 0; i < n; i++) {
-          const fli = F[fo + l * n + i];
-          if (fli === 0) continue;
-          for (let j = 0; j < n; j++) Q[i * n + j] += fli * PF[l * n + j];
+      // Q += Fᵀ(PF): symmetric, so the lower triangle is computed and mirrored
+      for (let i = 0; i < n; i++) {
+        for (let j = 0; j <= i; j++) {
+          let s = 0;
+          for (let l = 0; l < nx; l++) s += F[fo + l * n + i] * PF[l * n + j];
+          Q[i * n + j] += s;
+          if (j !== i) Q[j * n + i] += s;
         }
       }
     }
