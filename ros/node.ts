@@ -118,7 +118,7 @@ export class ControllerNode {
     this.subs.push(this.transport.subscribe(t.state.topic, t.state.type, resolveQos(t.state.qos), (msg, info) => this.onState(msg, info.receivedAt)));
     if (t.goal && this.readGoal) {
       const read = this.readGoal;
-      this.subs.push(this.transport.subscribe(t.goal.topic, t.goal.type, resolveQos(t.goal.qos), (msg) => this.onGoal(read(msg))));
+      this.subs.push(this.transport.subscribe(t.goal.topic, t.goal.type, resolveQos(t.goal.qos), (msg) => this.applyGoal(read(msg))));
     }
   }
 
@@ -152,7 +152,8 @@ export class ControllerNode {
     if (this.running && this.cfg.trigger === 'state' && this.clock() - this.lastTickAt >= 0.5 * this.period) this.tick(this.clock(), at + this.period);
   }
 
-  private onGoal(values: (number | null)[]): void {
+  /** Sets the reference of every state whose value is given (a goal message, the CLI, the HTTP API). */
+  applyGoal(values: (number | null)[]): void {
     const next = Float64Array.from(this.reference.state);
     let any = false;
     values.forEach((v, i) => { if (v !== null && Number.isFinite(v)) { next[i] = v; any = true; } });

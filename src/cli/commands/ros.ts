@@ -1,0 +1,149 @@
+/**
+ * `dmpc ros`: runs a controller configuration as a ROS 2 node, or a simulated robot that speaks the
+ * same topics. See docs/ros.md.
+ */
+import { dirname } from 'node:path';
+import { writeFileSync } from 'node:fs';
+import { buildController, resolveModel } from '../../../controllers/controller.js';
+import { loadControllerConfig, type ControllerConfig } from '../../../controllers/schema.js';
+import { goalReader } from '../../../ros/mapping.js';
+import { McapRecorder } from '../../../ros/mcap.js';
+import { float64MultiArray, poseStamped, type MessageTypes, type RosMessageType } from '../../../ros/messages.js';
+import { ControllerNode } from '../../../ros/node.js';
+import { ModelPlant, SimRobotNode } from '../../../ros/sim.js';
+import { createTransport, domainIdFromEnv, type TransportChoice } from '../../../ros/transport.js';
+import { parseOptions, type CliCommand } from '../command.js';
+
+const OPTIONS = {
+  config: { type: 'string' },
+  transport: { type: 'string', default: 'auto' },
+  sim: { type: 'boolean', default: false },
+  address: { type: 'string' },
+  record: { type: 'string' },
+  duration: { type: 'string' },
+  goal: { type: 'string' },
+  x0: { type: 'string' },
+  'sim-rate': { type: 'string' },
+  dropout: { type: 'string' },
+  summary: { type: 'string' },
+  quiet: { type: 'boolean', default: false },
+} as const;
+
+const HELP = `dmpc ros --config controllers/<name>.json [--transport auto|rclnodejs|rtps] [--sim] [options]
+dmpc ros sim --config controllers/<name>.json [--transport ...] [options]
+
+Runs the controller of a configuration as a ROS 2 node (state, goal in; command, predicted path,
+diagnostics out; topics, QoS and limits from the configuration). ROS_DOMAIN_ID is honoured.
+
+  --transport T     auto (rclnodejs when a sourced ROS 2 and the package are present, else rtps),
+                    rclnodejs, or rtps (pure TypeScript DDS, no ROS install)   [auto]
+  --address IP      rtps: the IPv4 interface for discovery and traffic (default: 127.0.0.1 when
+                    ROS_LOCALHOST_ONLY=1 or ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST, else the
+                    first external interface)
+  --sim             also run a simulated robot (the configuration's model) in this process
+  --goal a,b,...    initial goal: x,y,yaw for a PoseStamped goal topic, else one value per goal field
+  --x0 a,b,...      simulated robot's initial state                             [zeros]
+  --sim-rate HZ     simulated robot's physics/state rate                        [2 × control rate]
+  --dropout AT,FOR  simulated robot stops publishing state for FOR s at AT s (tests the stale path)
+  --record FILE     record all topics the process sees to an MCAP file (rosbag2 format)
+  --duration S      stop after S seconds (default: until SIGINT/SIGTERM)
+  --summary FILE    write the final statistics as JSON
+  --quiet           no per-event log lines
+
+'dmpc ros sim' runs only the simulated robot (for a controller in another process or on a robot).`;
+
+const nums = (s: string, what: string): number[] => {
+  const v = s.split(',').map((t) => Number(t.trim()));
+  if (v.some((x) => !Number.isFinite(x))) throw new Error(`--${what} must be comma-separated numbers (got '${s}')`);
+  return v;
+};
+
+function goalMessage(config: ControllerConfig, values: number[]): MessageTypes[RosMessageType] {
+  const g = config.topics.goal;
+  if (!g) throw new Error('--goal: the configuration has no goal topic');
+  if (g.type === 'geometry_msgs/msg/PoseStamped') {
+    if (values.length !== 3) throw new Error('--goal: expected x,y,yaw for a PoseStamped goal');
+    return poseStamped(Date.now() / 1000, 'odom', values[0], values[1], values[2]);
+  }
+  return float64MultiArray(values);
+}
+
+export const command: CliCommand = {
+  name: 'ros',
+  summary: 'run a controller configuration as a ROS 2 node (rclnodejs or pure-TypeScript RTPS), or a simulated robot',
+  help: HELP,
+  async run(argv) {
+    const { values: o, positionals } = parseOptions(argv, OPTIONS);
+    const simOnly = positionals[0] === 'sim';
+    if (positionals.length > (simOnly ? 1 : 0)) throw new Error(`unexpected argument '${positionals[simOnly ? 1 : 0]}'`);
+    if (!o.config) throw new Error('--config is required (e.g. --config controllers/diffdrive.json)');
+    const transportChoice = o.transport as TransportChoice;
+    if (!['auto', 'rclnodejs', 'rtps'].includes(transportChoice)) throw new Error(`--transport is '${o.transport}', expected auto | rclnodejs | rtps`);
+    const config = loadControllerConfig(o.config);
+    const log = o.quiet ? () => {} : (s: string) => console.error(`[${config.name}${simOnly ? ':sim' : ''}] ${s}`);
+    const domainId = domainIdFromEnv();
+    const duration = o.duration === undefined ? Infinity : Number(o.duration);
+    if (!(duration > 0)) throw new Error(`--duration must be a positive number of seconds (got '${o.duration}')`);
+
+    const recorder = o.record ? new McapRecorder(o.record) : undefined;
+    const closers: (() => Promise<void> | void)[] = [];
+    let node: ControllerNode | undefined;
+    let sim: SimRobotNode | undefined;
+
+    if (!simOnly) {
+      const controller = buildController(config, dirname(o.config));
+      const transport = await createTransport(transportChoice, { nodeName: config.name, domainId, address: o.address, log });
+      console.error(`[${config.name}] transport: ${transport.description}`);
+      console.error(`[${config.name}] controller: ${config.solver.kind} (linear MPC on src/mpc, ${config.solver.sqpIterations} linearisation(s) per tick), model ${'kind' in config.model ? config.model.kind : config.model.file}, horizon ${config.horizon}, ${config.rateHz} Hz, trigger ${config.trigger}`);
+      // warm up the JIT on the reference so the first real tick is not a deadline miss
+      const ref = controller.defaultReference();
+      for (let k = 0; k < 5; k++) controller.compute(ref.state, ref, 0);
+      controller.reset();
+      node = new ControllerNode({ config, controller, transport, log });
+      node.open();
+      if (o.goal && config.topics.goal) {
+        const g = goalMessage(config, nums(o.goal, 'goal'));
+        node.applyGoal(goalReader(config.topics.goal.type, config.topics.goal.fields)(g as never));
+      }
+      node.run();
+      const n = node;
+      closers.push(async () => { n.stop(); await new Promise((r) => setTimeout(r, 100)); await transport.close(); });
+    }
+    if (simOnly || o.sim) {
+      const { model, theta } = resolveModel(config, dirname(o.config));
+      const x0 = o.x0 ? nums(o.x0, 'x0') : new Array(model.nx).fill(0);
+      const plant = new ModelPlant(model, theta, x0);
+      const transport = await createTransport(transportChoice, { nodeName: `${config.name}_sim`, domainId, address: o.address, log });
+      if (simOnly) console.error(`[${config.name}:sim] transport: ${transport.description}`);
+      const dropout = o.dropout ? nums(o.dropout, 'dropout') : undefined;
+      sim = new SimRobotNode(config, plant, transport, {
+        rateHz: o['sim-rate'] ? Number(o['sim-rate']) : 2 * config.rateHz,
+        commandTimeoutMs: Math.max(200, 4000 / config.rateHz),
+        goal: o.goal && simOnly ? goalMessage(config, nums(o.goal, 'goal')) : undefined,
+        dropout: dropout ? { atS: dropout[0], forS: dropout[1] } : undefined,
+        record: recorder, log,
+      });
+      sim.run();
+      const s = sim;
+      closers.unshift(async () => { s.stop(); await transport.close(); });
+    }
+
+    await new Promise<void>((resolve) => {
+      const done = () => resolve();
+      process.once('SIGINT', done);
+      process.once('SIGTERM', done);
+      if (Number.isFinite(duration)) setTimeout(done, duration * 1000);
+    });
+    // controller first (its stop command must still reach the robot), then the simulator
+    for (const c of [...closers].reverse()) await c();
+    await recorder?.close();
+    const summary = {
+      node: node ? node.stats : undefined,
+      sim: sim ? { ...sim.stats, state: Array.from(sim.plant.state()), time: sim.now } : undefined,
+      recorded: recorder?.count,
+    };
+    if (o.summary) writeFileSync(o.summary, JSON.stringify(summary, null, 1) + '\n');
+    console.log(JSON.stringify(summary));
+    return 0;
+  },
+};

@@ -1,0 +1,44 @@
+/**
+ * The TypeScript side of the interop and transport contract tests, run as its own process (inside the
+ * test's network namespace). Uses only the Transport interface, so it runs the same with
+ * `--transport rclnodejs` on a machine with ROS 2 (docs/ros.md).
+ *
+ *   transport_peer.ts <transport> pub <topic> <count> <period_ms>   waits for a matched reader, then
+ *        publishes count Twists (linear.x = k, angular.z = -k/2); prints "published <count>"
+ *   transport_peer.ts <transport> sub <topic> <count> <timeout_ms>  prints "twist <linear.x> <angular.z>"
+ *        per message; exits 0 after count messages, 3 on timeout
+ * ROS_DOMAIN_ID selects the domain.
+ */
+import { twist } from '../../../ros/messages.js';
+import { createTransport, QOS_DEFAULT, type TransportChoice } from '../../../ros/transport.js';
+
+const [choice, mode, topic, countS, msS] = process.argv.slice(2);
+const count = Number(countS), ms = Number(msS);
+const t = await createTransport(choice as TransportChoice, { nodeName: 'dmpc_transport_peer', address: '127.0.0.1', log: (s) => console.error(s) });
+console.error(`transport: ${t.description}`);
+const sleep = (d: number) => new Promise((r) => setTimeout(r, d));
+
+if (mode === 'pub') {
+  const pub = t.advertise(topic, 'geometry_msgs/msg/Twist', QOS_DEFAULT);
+  for (let waited = 0; pub.matched() === 0; waited += 10) {
+    if (waited > 20_000) { console.error('no reader matched within 20 s'); process.exit(4); }
+    await sleep(10);
+  }
+  await sleep(500); // the reader's side may learn about this writer slightly later
+  for (let k = 1; k <= count; k++) { pub.publish(twist(k, -0.5 * k)); await sleep(ms); }
+  await sleep(500); // repairs for reliable readers
+  console.log(`published ${count}`);
+  await t.close();
+  process.exit(0);
+} else if (mode === 'sub') {
+  let got = 0;
+  const timer = setTimeout(async () => { console.log(`received ${got}`); await t.close(); process.exit(3); }, ms);
+  t.subscribe(topic, 'geometry_msgs/msg/Twist', QOS_DEFAULT, async (m) => {
+    console.log(`twist ${m.linear.x} ${m.angular.z}`);
+    if (++got === count) { clearTimeout(timer); console.log(`received ${got}`); await t.close(); process.exit(0); }
+  });
+  console.log('ready');
+} else {
+  console.error(`unknown mode '${mode}'`);
+  process.exit(2);
+}
