@@ -130,3 +130,26 @@ describe('bad input', () => {
     expectError({ ...base(), x_upper: [[NaN, 0, 0]] }, /x_upper has a non-numeric entry NaN/);
   });
 });
+
+describe('solver state and unconverged elements', () => {
+  it('mpcInit + mpcStep (iteration-major) reaches the same solution as mpcSolve', async () => {
+    const { mpcInit, mpcStep, collect } = await import('../../src/mpc/ipm.js');
+    const pr = buildProblem(randomProblem(31, { stateBounds: true, nc: 2 }));
+    const st = mpcInit(pr);
+    let steps = 0;
+    while (mpcStep(st) > 0) steps++;
+    const a = collect(st), b = mpcSolve(pr);
+    expect(a.status[0]).toBe('optimal');
+    expect(maxDiff(a.state.tau, b.state.tau)).toBeLessThan(1e-12);
+    expect(steps + 1).toBe(a.iterations[0]);
+  });
+
+  it('max_iter keeps its status and gets a finite active-set gradient', () => {
+    const pr = buildProblem(randomProblem(32, { stateBounds: true }));
+    const sol = mpcSolve(pr, { maxIter: 1, polish: false });
+    expect(sol.status[0]).toBe('max_iter');
+    const g = mpcBackward(sol, undefined, new Float64Array(pr.T * pr.nu).fill(1));
+    expect(g.gradStatus[0]).toBe('active_set');
+    expect(g.c.every(Number.isFinite)).toBe(true);
+  });
+});
