@@ -104,6 +104,7 @@ export class IpmWorkspace {
   readonly dsA: Float64Array; readonly dlA: Float64Array; readonly rc: Float64Array;
   readonly tz: Float64Array; readonly tl: Float64Array; readonly tn: Float64Array; readonly tmi: Float64Array;
   readonly cz: Float64Array; readonly cl: Float64Array; readonly cn: Float64Array;
+  readonly gz: Float64Array; readonly gl: Float64Array; readonly gn: Float64Array; readonly gs: Float64Array;
   readonly refineSteps: number;
   constructor(readonly P: QpProblem, readonly shared: SharedFactors | null) {
     const { n, mi, meq } = P;
@@ -119,6 +120,7 @@ export class IpmWorkspace {
     this.dsA = f(mi); this.dlA = f(mi); this.rc = f(mi);
     this.tz = f(n); this.tl = f(mi); this.tn = f(meq); this.tmi = f(mi);
     this.cz = f(n); this.cl = f(mi); this.cn = f(meq);
+    this.gz = f(n); this.gl = f(mi); this.gn = f(meq); this.gs = f(mi);
   }
 }
 
@@ -293,7 +295,8 @@ export function ipmStep(ws: IpmWorkspace, st: IpmState, opts: QpOptions = {}): I
     }
     kktSolve(ws, bi, SAME_RX);
     for (let i = 0; i < mi; i++) ds[i] = (-rc[i] - s[i] * dl[i]) / lam[i];
-    const amax = Math.min(maxStep(s, ds, mi), maxStep(lam, dl, mi));
+    let amax = Math.min(maxStep(s, ds, mi), maxStep(lam, dl, mi));
+    if (amax < 0.9) amax = gondzioCorrector(ws, bi, st, sigma * st.mu, amax);
     alpha = amax >= 1 ? 1 : 0.995 * amax; // fraction to the boundary
   }
 
@@ -310,6 +313,38 @@ export function ipmStep(ws: IpmWorkspace, st: IpmState, opts: QpOptions = {}): I
     st.status = 'numerical_error';
   }
   return st;
+}
+
+/**
+ * One Gondzio centrality corrector (Gondzio 1996; Colombo & Gondzio 2008). Mehrotra's direction can
+ * stall when a few products sᵢλᵢ fall far below μ (the step is blocked by them while the others barely
+ * move, and μ then oscillates). At a trial step α̃ > α the outlying products are pulled back into
+ * [0.1, 10]·σμ by one more solve with the same factorization; the corrected direction is kept only if
+ * it allows a longer step. Returns the (possibly increased) maximal step.
+ */
+function gondzioCorrector(ws: IpmWorkspace, bi: number, st: IpmState, muTarget: number, amax: number): number {
+  const { n, mi, meq } = ws.P;
+  const { s, lam } = st;
+  const { dz, dl, dn, ds, rx, ry, re, gz, gl, gn, gs } = ws;
+  const at = Math.min(1, 1.5 * amax + 0.1);
+  const lo = 0.1 * muTarget, hi = 10 * muTarget;
+  gz.set(dz); gl.set(dl); gn.set(dn); gs.set(ds);
+  for (let i = 0; i < mi; i++) {
+    const v = (s[i] + at * ds[i]) * (lam[i] + at * dl[i]);
+    let t = v < lo ? lo - v : v > hi ? hi - v : 0;
+    if (t < -hi) t = -hi;
+    ws.rc[i] = t; // λ∘ds_c + s∘dλ_c = t, no change to the primal and dual residuals
+    ry[i] = -t / lam[i];
+  }
+  rx.fill(0); re.fill(0);
+  kktSolve(ws, bi);
+  for (let i = 0; i < n; i++) dz[i] += gz[i];
+  for (let r = 0; r < meq; r++) dn[r] += gn[r];
+  for (let i = 0; i < mi; i++) { ds[i] = gs[i] + (ws.rc[i] - s[i] * dl[i]) / lam[i]; dl[i] += gl[i]; }
+  const anew = Math.min(maxStep(s, ds, mi), maxStep(lam, dl, mi));
+  if (anew > 1.01 * amax) return anew;
+  dz.set(gz); dl.set(gl); dn.set(gn); ds.set(gs);
+  return amax;
 }
 
 function dualInfeasibleDirection(ws: IpmWorkspace, bi: number, infTol: number): boolean {
