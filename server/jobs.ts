@@ -1,0 +1,308 @@
+/**
+ * Background jobs: a runner with a FIFO queue, at most `maxConcurrent` jobs running at once,
+ * progress, cancellation (AbortSignal checked at every yield) and results stored in SQLite, so a
+ * finished job's result survives a restart (jobs a stopped process left unfinished are marked
+ * 'interrupted' at the next start).
+ *
+ * Jobs are cooperative: they run on the event loop in slices of a few milliseconds (`ctx.checkpoint`)
+ * so the control loops and the API stay responsive. A job kind is a zod schema for its parameters
+ * and an async function.
+ *
+ * Kinds wired here: 'simulate' (a long closed-loop run) and 'tune-search' (derivative-free weight
+ * tuning on the closed-loop task cost). The training issue's system identification, imitation and
+ * demonstration-based tuning (src/train) are listed as unavailable until that module exists.
+ */
+import { randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { setImmediate as yieldNow } from 'node:timers/promises';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
+import { ApiError, ValidationError, notFound, zodIssues } from './errors.js';
+import type { ControllerRuntime } from './runtime.js';
+import { JobDoc, MAX_DIM, SimulateRequestSchema } from './schemas.js';
+import { CancelledError, simulate } from './simulate.js';
+import type { Store } from './store.js';
+
+export interface JobContext {
+  readonly signal: AbortSignal;
+  readonly runtimes: Map<string, ControllerRuntime>;
+  /** Reports progress in [0, 1] with an optional message. */
+  progress(fraction: number, message?: string): void;
+  /** Yields to the event loop; throws CancelledError when the job was cancelled. */
+  checkpoint(): Promise<void>;
+  readonly id: string;
+}
+
+export interface JobKind {
+  kind: string;
+  description: string;
+  available: boolean;
+  reason?: string;
+  params: z.ZodType;
+  run(params: unknown, ctx: JobContext): Promise<unknown>;
+}
+
+const TERMINAL = new Set(['succeeded', 'failed', 'cancelled', 'interrupted']);
+
+interface Active { doc: JobDoc; abort: AbortController; done: Promise<void>; lastWrite: number }
+
+export class JobRunner {
+  private readonly kinds = new Map<string, JobKind>();
+  private readonly queue: { doc: JobDoc; params: unknown }[] = [];
+  private readonly active = new Map<string, Active>();
+  private readonly waiters = new Map<string, (() => void)[]>();
+  readonly counters = { submitted: 0, succeeded: 0, failed: 0, cancelled: 0 };
+  private closed = false;
+
+  constructor(private readonly store: Store, kinds: JobKind[], readonly maxConcurrent: number, private readonly runtimes: Map<string, ControllerRuntime>, private readonly log: (s: string) => void = () => {}) {
+    for (const k of kinds) this.kinds.set(k.kind, k);
+    const n = store.interruptStale();
+    if (n) log(`jobs: ${n} job(s) of a previous run marked interrupted`);
+  }
+
+  listKinds(): JobKind[] { return [...this.kinds.values()]; }
+  get running(): number { return this.active.size; }
+  get queued(): number { return this.queue.length; }
+
+  submit(kind: string, params: unknown, who: string): JobDoc {
+    if (this.closed) throw new ApiError(503, 'unavailable', 'the server is shutting down');
+    const k = this.kinds.get(kind);
+    if (!k) throw new ValidationError([{ path: ['kind'], message: `unknown job kind '${kind}' (known: ${[...this.kinds.keys()].join(', ')})`, code: 'unknown_kind' }]);
+    if (!k.available) throw new ApiError(501, 'unavailable', `job kind '${kind}' is not available in this build: ${k.reason ?? ''}`);
+    const r = k.params.safeParse(params ?? {});
+    if (!r.success) throw new ValidationError(zodIssues(r.error, ['params']), `params of job kind '${kind}' are invalid`);
+    const doc: JobDoc = {
+      id: randomUUID(), kind, status: 'queued', progress: 0, message: null, params: params ?? {}, result: null, error: null,
+      createdAt: new Date().toISOString(), startedAt: null, finishedAt: null, who,
+    };
+    this.store.putJob(doc);
+    this.counters.submitted++;
+    this.queue.push({ doc, params: r.data });
+    this.pump();
+    return structuredClone(doc);
+  }
+
+  get(id: string): JobDoc {
+    const a = this.active.get(id);
+    if (a) return structuredClone(a.doc);
+    const q = this.queue.find((e) => e.doc.id === id);
+    if (q) return structuredClone(q.doc);
+    const d = this.store.getJob(id);
+    if (!d) throw notFound(`job '${id}'`);
+    return d;
+  }
+
+  list(limit = 100): JobDoc[] { return this.store.listJobs(limit).map((d) => (this.active.has(d.id) ? structuredClone(this.active.get(d.id)!.doc) : d)); }
+
+  /** Cancels a queued or running job (a running one stops at its next checkpoint). */
+  cancel(id: string): JobDoc {
+    const qi = this.queue.findIndex((e) => e.doc.id === id);
+    if (qi >= 0) {
+      const [{ doc }] = this.queue.splice(qi, 1);
+      this.finish(doc, 'cancelled', null, 'cancelled before it started');
+      return structuredClone(doc);
+    }
+    const a = this.active.get(id);
+    if (a) { a.abort.abort(); a.doc.message = 'cancelling'; return structuredClone(a.doc); }
+    const d = this.store.getJob(id);
+    if (!d) throw notFound(`job '${id}'`);
+    throw new ApiError(409, 'conflict', `job '${id}' already ${d.status}`);
+  }
+
+  /** Resolves when the job reaches a terminal state. */
+  async wait(id: string): Promise<JobDoc> {
+    const d = this.get(id);
+    if (TERMINAL.has(d.status)) return d;
+    await new Promise<void>((res) => { const l = this.waiters.get(id) ?? []; l.push(res); this.waiters.set(id, l); });
+    return this.get(id);
+  }
+
+  private finish(doc: JobDoc, status: JobDoc['status'], result: unknown, message: string | null, error: string | null = null): void {
+    doc.status = status; doc.result = result ?? null; doc.message = message; doc.error = error;
+    doc.finishedAt = new Date().toISOString();
+    if (status === 'succeeded') { doc.progress = 1; this.counters.succeeded++; }
+    else if (status === 'failed') this.counters.failed++;
+    else if (status === 'cancelled') this.counters.cancelled++;
+    this.store.putJob(doc);
+    for (const w of this.waiters.get(doc.id) ?? []) w();
+    this.waiters.delete(doc.id);
+  }
+
+  private pump(): void {
+    while (!this.closed && this.active.size < this.maxConcurrent && this.queue.length) {
+      const { doc, params } = this.queue.shift()!;
+      this.startJob(doc, params);
+    }
+  }
+
+  private startJob(doc: JobDoc, params: unknown): void {
+    const k = this.kinds.get(doc.kind)!;
+    const abort = new AbortController();
+    doc.status = 'running'; doc.startedAt = new Date().toISOString();
+    this.store.putJob(doc);
+    const entry: Active = { doc, abort, lastWrite: 0, done: Promise.resolve() };
+    let sliceStart = performance.now();
+    const ctx: JobContext = {
+      id: doc.id, signal: abort.signal, runtimes: this.runtimes,
+      progress: (f, message) => {
+        doc.progress = Math.max(0, Math.min(1, f));
+        if (message !== undefined) doc.message = message;
+        const now = performance.now();
+        if (now - entry.lastWrite > 250) { entry.lastWrite = now; this.store.putJob(doc); }
+      },
+      checkpoint: async () => {
+        if (performance.now() - sliceStart > 4) { await yieldNow(); sliceStart = performance.now(); }
+        if (abort.signal.aborted) throw new CancelledError();
+      },
+    };
+    this.active.set(doc.id, entry);
+    this.log(`job ${doc.id} (${doc.kind}) started`);
+    entry.done = (async () => {
+      try {
+        await yieldNow();
+        if (abort.signal.aborted) throw new CancelledError();
+        const result = await k.run(params, ctx);
+        this.finish(doc, 'succeeded', result, doc.message);
+      } catch (e) {
+        if (e instanceof CancelledError || abort.signal.aborted) this.finish(doc, 'cancelled', null, 'cancelled while running');
+        else this.finish(doc, 'failed', null, null, e instanceof ApiError ? e.message : `${(e as Error).message}`);
+      } finally {
+        this.active.delete(doc.id);
+        this.log(`job ${doc.id} (${doc.kind}) ${doc.status}`);
+        this.pump();
+      }
+    })();
+  }
+
+  /** Cancels everything and waits for the running jobs to stop. */
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const { doc } of this.queue.splice(0)) this.finish(doc, 'cancelled', null, 'server shut down');
+    for (const a of this.active.values()) a.abort.abort();
+    await Promise.all([...this.active.values()].map((a) => a.done));
+  }
+}
+
+// ---------------------------------------------------------------- kinds
+
+/** Seeded uniform generator (mulberry32) and standard normal (Box–Muller). */
+function rng(seed: number) {
+  let a = seed >>> 0;
+  const uni = () => { a = (a + 0x6d2b79f5) >>> 0; let t = a; t = Math.imul(t ^ (t >>> 15), t | 1); t ^= t + Math.imul(t ^ (t >>> 7), t | 61); return ((t ^ (t >>> 14)) >>> 0) / 4294967296; };
+  return { uni, normal: () => Math.sqrt(-2 * Math.log(uni() + 1e-300)) * Math.cos(2 * Math.PI * uni()) };
+}
+
+const finite = z.number().refine(Number.isFinite, 'must be a finite number');
+
+export const TuneSearchParamsSchema = z.strictObject({
+  controller: z.string().min(1).max(64).default('default'),
+  /** Which weight vectors are searched (in log space). */
+  tune: z.array(z.enum(['Q', 'R', 'Qf'])).min(1).max(3).default(['Q', 'R']),
+  /** Task cost the tuned controller is judged by (default: the controller's weights when the job starts). */
+  task: z.strictObject({ Q: z.array(finite.refine((v) => v >= 0, 'must be ≥ 0')).max(MAX_DIM), R: z.array(finite.refine((v) => v >= 0, 'must be ≥ 0')).max(MAX_DIM) }).optional(),
+  initialStates: z.array(z.array(finite).min(1).max(MAX_DIM)).min(1).max(8),
+  steps: z.number().int().min(5).max(1000).default(150),
+  iterations: z.number().int().min(1).max(200).default(20),
+  /** Initial step size in log10 units. */
+  sigma: finite.refine((v) => v > 0 && v <= 2, 'must be in (0, 2]').default(0.3),
+  seed: z.number().int().default(1),
+  plant: z.strictObject({ parameters: z.record(z.string(), finite) }).partial().optional(),
+  /** Apply the best weights to the running controller as a new version when the job succeeds. */
+  apply: z.boolean().default(false),
+});
+
+/**
+ * (1+1)-evolution strategy with the 1/5th success rule in log10 space of the chosen weight vectors:
+ * each candidate is run in closed loop from every initial state on the simulated plant and scored by
+ * the fixed task cost Σ ½‖x − x_ref‖²_Q_task + ½‖u − u_ref‖²_R_task (a diverged run scores +∞).
+ */
+async function tuneSearch(raw: unknown, ctx: JobContext): Promise<unknown> {
+  const p = raw as z.output<typeof TuneSearchParamsSchema>;
+  const rt = ctx.runtimes.get(p.controller);
+  if (!rt) throw notFound(`controller '${p.controller}'`);
+  const start = rt.params;
+  const task = p.task ?? { Q: start.cost.Q, R: start.cost.R };
+  if (task.Q.length !== rt.nx || task.R.length !== rt.nu) throw new Error(`task weights must have ${rt.nx} (Q) and ${rt.nu} (R) entries`);
+  for (const x0 of p.initialStates) if (x0.length !== rt.nx) throw new Error(`initial states must have ${rt.nx} entries`);
+  const ref = start.cost.reference;
+  const refU = ref.control ?? new Array(rt.nu).fill(0);
+  const logw = p.tune.flatMap((k) => start.cost[k].map((v) => Math.log10(Math.max(v, 1e-8))));
+  const toPatch = (lw: number[]) => {
+    const cost: Record<string, number[]> = {};
+    let o = 0;
+    for (const k of p.tune) { const n = start.cost[k].length; cost[k] = lw.slice(o, o + n).map((v) => Number((10 ** v).toPrecision(6))); o += n; }
+    return { cost };
+  };
+  const total = p.iterations + 1;
+  let evals = 0;
+  const score = async (lw: number[]): Promise<number> => {
+    let J = 0;
+    for (const x0 of p.initialStates) {
+      let res;
+      try {
+        res = await simulate(SimulateRequestSchema.parse({ controller: p.controller, params: toPatch(lw), initialState: x0, steps: p.steps, maxWallMs: 20_000, plant: p.plant }),
+          { runtimes: ctx.runtimes, signal: ctx.signal, onProgress: (f) => ctx.progress((evals + f / p.initialStates.length) / total) });
+      } catch (e) {
+        if (e instanceof CancelledError) throw e;
+        if (e instanceof ApiError && e.code === 'diverged') return Infinity;
+        throw e;
+      }
+      for (let k = 0; k < res.u.length; k++) {
+        const x = res.x[k], u = res.u[k];
+        for (let i = 0; i < rt.nx; i++) J += 0.5 * task.Q[i] * ((x[i] ?? NaN) - ref.state[i]) ** 2;
+        for (let j = 0; j < rt.nu; j++) J += 0.5 * task.R[j] * ((u[j] ?? NaN) - refU[j]) ** 2;
+      }
+      await ctx.checkpoint();
+    }
+    evals++;
+    return J;
+  };
+  const g = rng(p.seed);
+  let best = logw.slice(), bestJ = await score(best);
+  const initialJ = bestJ;
+  let sigma = p.sigma;
+  const history = [{ iteration: 0, cost: bestJ, sigma, accepted: true }];
+  ctx.progress(1 / total, `initial task cost ${bestJ.toPrecision(6)}`);
+  for (let it = 1; it <= p.iterations; it++) {
+    const cand = best.map((v) => Math.min(8, Math.max(-6, v + sigma * g.normal())));
+    const J = await score(cand);
+    const accepted = J < bestJ;
+    if (accepted) { best = cand; bestJ = J; sigma *= 1.5; } else sigma *= 1.5 ** -0.25;
+    history.push({ iteration: it, cost: J, sigma, accepted });
+    ctx.progress((it + 1) / total, `iteration ${it}/${p.iterations}: best task cost ${bestJ.toPrecision(6)}`);
+  }
+  const patch = toPatch(best);
+  let appliedVersion: number | null = null;
+  if (p.apply && bestJ < initialJ) appliedVersion = rt.patch({ ...patch, note: `tune-search job ${ctx.id}: task cost ${initialJ.toPrecision(6)} → ${bestJ.toPrecision(6)}` }, `job:${ctx.id}`).version;
+  return { initialCost: initialJ, bestCost: bestJ, improvement: initialJ > 0 ? 1 - bestJ / initialJ : 0, patch, appliedVersion, evaluations: evals, history, task };
+}
+
+const here = dirname(fileURLToPath(import.meta.url));
+const trainPresent = () => existsSync(join(here, '../src/train'));
+
+/** The job kinds of this build. */
+export function defaultJobKinds(): JobKind[] {
+  const trainReason = trainPresent()
+    ? 'src/train exists but its entry points are not wired into the server yet (server/jobs.ts)'
+    : 'the training module (src/train, issue 6) is not in this tree yet';
+  const training = (kind: string, description: string): JobKind => ({
+    kind, description, available: false, reason: trainReason, params: z.unknown(), run: async () => { throw new ApiError(501, 'unavailable', trainReason); },
+  });
+  return [
+    {
+      kind: 'simulate', available: true,
+      description: 'a closed-loop run (the POST /simulate document) as a background job; result = the simulation document',
+      params: SimulateRequestSchema,
+      run: (params, ctx) => simulate(params as z.output<typeof SimulateRequestSchema>, { runtimes: ctx.runtimes, signal: ctx.signal, onProgress: (f) => ctx.progress(f) }),
+    },
+    {
+      kind: 'tune-search', available: true,
+      description: 'derivative-free weight tuning: (1+1)-ES in log space on the closed-loop task cost over given initial states; optionally applies the best weights as a new version',
+      params: TuneSearchParamsSchema, run: tuneSearch,
+    },
+    training('sysid', 'system identification from trajectory data (dmpc train dynamics)'),
+    training('imitate', 'imitation learning of cost and/or dynamics through the MPC layer (dmpc train imitate)'),
+    training('tune', 'fit cost weights to demonstrations through the MPC layer (dmpc train tune)'),
+  ];
+}

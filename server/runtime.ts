@@ -1,0 +1,396 @@
+/**
+ * A controller running in closed loop on a simulated plant at its control rate, with versioned,
+ * persisted parameters. One `ControllerRuntime` per controller id; the HTTP plugins are thin views
+ * over it.
+ *
+ * Atomicity: a tick (read state → compute → apply command → step the plant → publish telemetry) is
+ * one synchronous function, and a parameter change (validate → store the version in a SQLite
+ * transaction → stage it on the controller) is another. JavaScript runs one of them at a time, and
+ * the controller applies a staged set only at the start of its next compute, so every tick uses one
+ * whole version — the one named in its telemetry frame — never half of two.
+ *
+ * One-shot solves (`solve`) run on a second controller instance with the same parameters, reset
+ * before each solve: they are deterministic for a given (state, version) and never disturb the
+ * loop's warm start.
+ */
+import { buildController, resolveModel, type Controller, type LtvMpcController, type Reference } from '../controllers/controller.js';
+import type { ControllerConfig } from '../controllers/schema.js';
+import { ValidationError, notFound } from './errors.js';
+import { assertParams, configWithParams, mergePatch, paramsFromConfig } from './params.js';
+import { createPlant, type SimPlant } from './plant.js';
+import type { Params, ParamsPatch, SolveRequest, SolveResponse } from './schemas.js';
+import type { Store, VersionRow } from './store.js';
+
+export type TickMode = 'control' | 'fallback' | 'safe';
+
+export interface TelemetryFrame {
+  controller: string;
+  seq: number;
+  /** Simulated time (s). */
+  t: number;
+  /** Wall clock (ms since epoch). */
+  wall: number;
+  x: number[];
+  u: number[];
+  reference: number[];
+  /** Predicted states [T][nx] and controls [T][nu] of this tick's plan (empty when the solve failed). */
+  predicted: { x: (number | null)[][]; u: (number | null)[][] };
+  mode: TickMode;
+  status: string;
+  solveMs: number;
+  iterations: number;
+  /** Parameter version this tick was computed with. */
+  version: number;
+  deadlineMisses: number;
+  resets: number;
+}
+
+/** What the default loop does besides regulating: goal changes and resets, per model. */
+export interface Scenario {
+  name: string;
+  x0: number[];
+  /** Reference states cycled every `periodS` seconds (only the given entries are overridden; null keeps). */
+  goals: (number | null)[][];
+  periodS: number;
+  /** The plant is reset to x0 when this says so (fallen pole, non-finite state). */
+  resetIf(x: Float64Array): boolean;
+}
+
+const nonFinite = (x: Float64Array) => !x.every(Number.isFinite);
+
+export function defaultScenario(kind: string, nx: number, reference: number[]): Scenario {
+  if (kind === 'cartpole') {
+    return {
+      name: 'cartpole: balance upright, cart goal alternating between −0.5 m and +0.5 m every 5 s',
+      x0: [0, 0, Math.PI - 0.15, 0], goals: [[-0.5, null, null, null], [0.5, null, null, null]], periodS: 5,
+      resetIf: (x) => nonFinite(x) || Math.abs(x[2] - Math.PI) > 1.2 || Math.abs(x[0]) > 4,
+    };
+  }
+  if (kind === 'pendulum') {
+    return {
+      name: 'pendulum: hold upright, then 0.3 rad to either side, every 4 s',
+      x0: [Math.PI - 0.5, 0], goals: [[Math.PI, null], [Math.PI + 0.3, null], [Math.PI, null], [Math.PI - 0.3, null]], periodS: 4,
+      resetIf: nonFinite,
+    };
+  }
+  return { name: `${kind}: regulate to the configured reference`, x0: reference.slice(0, nx).map((v) => v + 0.1), goals: [], periodS: 1, resetIf: nonFinite };
+}
+
+const rows = (flat: Float64Array, n: number): (number | null)[][] => {
+  const out: (number | null)[][] = [];
+  for (let i = 0; i + n <= flat.length; i += n) out.push(Array.from(flat.subarray(i, i + n), (v) => (Number.isFinite(v) ? v : null)));
+  return out;
+};
+
+export interface RuntimeOptions {
+  id: string;
+  config: ControllerConfig;
+  store: Store;
+  scenario?: Scenario;
+  /** Plant parameter overrides (model mismatch). */
+  plantParameters?: Record<string, number>;
+  log?: (line: string) => void;
+}
+
+/** Samples kept for the loop's timing figures. */
+const RING = 2000;
+
+export class ControllerRuntime {
+  readonly id: string;
+  readonly baseConfig: ControllerConfig;
+  readonly scenario: Scenario;
+  readonly plant: SimPlant;
+  readonly nx: number;
+  readonly nu: number;
+  readonly stateNames: readonly string[];
+  readonly controlNames: readonly string[];
+  readonly modelParameters: { name: string; value: number; unit: string }[];
+  private ctl: LtvMpcController;
+  private twin: LtvMpcController;
+  private params_!: Params;
+  private version_ = 0;
+  private readonly store: Store;
+  private readonly log: (s: string) => void;
+  private readonly listeners = new Set<(f: TelemetryFrame) => void>();
+  private timer: NodeJS.Timeout | null = null;
+  private running_ = false;
+  private simTime = 0;
+  private startedAt = 0;
+  private nextSlot = 0;
+  private plan: { u: Float64Array; tick: number } | null = null;
+  private failStreak = 0;
+  private lastFrame: TelemetryFrame | null = null;
+  private readonly lateness = new Float64Array(RING);
+  private readonly solveTimes = new Float64Array(RING);
+  readonly stats = {
+    ticks: 0, controlTicks: 0, fallbackTicks: 0, safeTicks: 0, deadlineMisses: 0, resets: 0,
+    solveMsSum: 0, maxSolveMs: 0, lastSolveMs: 0, maxLatenessMs: 0, oneShotSolves: 0, oneShotMsSum: 0, paramChanges: 0,
+  };
+
+  constructor(opts: RuntimeOptions) {
+    this.id = opts.id;
+    this.baseConfig = structuredClone(opts.config);
+    this.store = opts.store;
+    this.log = opts.log ?? (() => {});
+    this.ctl = buildController(this.baseConfig);
+    this.nx = this.ctl.nx; this.nu = this.ctl.nu;
+    this.stateNames = this.ctl.stateNames; this.controlNames = this.ctl.controlNames;
+    const { model, theta } = resolveModel(this.baseConfig);
+    const kind = model.kind;
+    this.modelParameters = model.parameters.map((p, k) => ({ name: p.name, value: theta[k], unit: p.unit }));
+    this.scenario = opts.scenario ?? defaultScenario(kind, this.nx, this.baseConfig.cost.reference.state);
+    this.plant = createPlant(kind, this.scenario.x0, opts.plantParameters ?? {}, theta);
+    this.twin = buildController(this.baseConfig);
+
+    // parameters: the newest stored version if it still fits this controller, else the configuration's
+    const dims = this.dims();
+    const initial = paramsFromConfig(this.baseConfig);
+    const latest = this.store.latest(this.id);
+    let restored = false;
+    if (latest) {
+      try {
+        assertParams(latest.params, dims);
+        this.params_ = latest.params; this.version_ = latest.version;
+        this.install(latest.params);
+        restored = true;
+        this.log(`${this.id}: restored parameter version ${latest.version} (${latest.at}, ${latest.who})`);
+      } catch (e) {
+        this.log(`${this.id}: stored version ${latest.version} does not fit this controller (${(e as Error).message}); starting from the configuration`);
+      }
+    }
+    if (!restored) {
+      this.params_ = initial;
+      const row = this.store.appendVersion(this.id, { who: 'system', kind: 'initial', what: { config: this.baseConfig.name }, note: 'parameters of the configuration', params: initial }, () => {});
+      this.version_ = row.version;
+      if (latest) this.install(initial);
+    }
+  }
+
+  get version(): number { return this.version_; }
+  get params(): Params { return structuredClone(this.params_); }
+  get running(): boolean { return this.running_; }
+  get controller(): Controller { return this.ctl; }
+  get horizon(): number { return this.ctl.horizon; }
+  get modelKind(): string { return 'kind' in this.baseConfig.model ? this.baseConfig.model.kind : this.baseConfig.model.file; }
+  get latest(): TelemetryFrame | null { return this.lastFrame; }
+  dims() { return { nx: this.nx, nu: this.nu, rateHz: this.baseConfig.rateHz }; }
+
+  /** Puts a (validated) parameter set on both controller instances, rebuilding them when the set cannot be staged. */
+  private install(p: Params): void {
+    this.ctl = applyParams(this.ctl, this.baseConfig, p);
+    this.twin = applyParams(this.twin, this.baseConfig, p);
+    this.params_ = structuredClone(p);
+  }
+
+  private commit(p: Params, entry: { who: string; kind: VersionRow['kind']; what: unknown; note: string | null }): VersionRow {
+    assertParams(p, this.dims());
+    const row = this.store.appendVersion(this.id, { ...entry, params: p }, (version) => {
+      this.install(p);
+      this.version_ = version;
+    });
+    this.stats.paramChanges++;
+    this.log(`${this.id}: parameter version ${row.version} by ${row.who} (${row.kind})`);
+    return row;
+  }
+
+  /** Validated partial update → a new version, applied at the next tick. */
+  patch(patch: ParamsPatch, who: string): VersionRow {
+    const { note, ...what } = patch;
+    return this.commit(mergePatch(this.params_, patch), { who, kind: 'patch', what, note: note ?? null });
+  }
+
+  /** A new version equal to an earlier one. */
+  rollback(version: number, who: string, note?: string): VersionRow {
+    const target = this.store.version(this.id, version);
+    if (!target) throw notFound(`version ${version} of controller '${this.id}'`);
+    return this.commit(target.params, { who, kind: 'rollback', what: { rollbackTo: version }, note: note ?? null });
+  }
+
+  history(limit?: number): VersionRow[] { return this.store.history(this.id, limit); }
+
+  subscribe(fn: (f: TelemetryFrame) => void): () => void {
+    this.listeners.add(fn);
+    return () => { this.listeners.delete(fn); };
+  }
+  get subscribers(): number { return this.listeners.size; }
+
+  /** The reference of the scenario at simulated time t (configured reference with the current goal's overrides). */
+  private referenceAt(t: number): Reference {
+    const ref = this.ctl.defaultReference();
+    const g = this.scenario.goals;
+    if (g.length) {
+      const goal = g[Math.floor(t / this.scenario.periodS) % g.length];
+      goal.forEach((v, i) => { if (v !== null && i < ref.state.length) ref.state[i] = v; });
+    }
+    return ref;
+  }
+
+  /** One closed-loop step. Public for tests; the loop calls it at the control rate. */
+  tick(): TelemetryFrame {
+    const dt = this.ctl.dt;
+    this.stats.ticks++;
+    const x = this.plant.state();
+    const ref = this.referenceAt(this.simTime);
+    const version = this.version_;
+    const r = this.ctl.compute(x, ref, this.simTime);
+    let mode: TickMode;
+    let u: Float64Array;
+    if (r.ok) {
+      mode = 'control'; u = Float64Array.from(r.u);
+      this.plan = { u: r.predicted.u, tick: this.stats.ticks }; this.failStreak = 0;
+    } else {
+      this.failStreak++;
+      const k = this.plan ? this.stats.ticks - this.plan.tick : Infinity;
+      if (this.plan && this.failStreak <= this.baseConfig.safety.maxFallbackTicks && k < this.ctl.horizon) {
+        mode = 'fallback'; u = this.plan.u.slice(k * this.nu, (k + 1) * this.nu);
+      } else {
+        mode = 'safe'; u = new Float64Array(this.nu); this.plan = null;
+      }
+    }
+    const { lower, upper } = this.ctl.commandLimits();
+    for (let j = 0; j < this.nu; j++) u[j] = Math.min(upper[j], Math.max(lower[j], u[j]));
+    if (!u.every(Number.isFinite)) { u = new Float64Array(this.nu); mode = 'safe'; }
+    this.plant.step(u, dt);
+    this.simTime += dt;
+    if (this.scenario.resetIf(this.plant.state())) {
+      this.plant.reset(this.scenario.x0); this.ctl.reset(); this.plan = null; this.stats.resets++;
+    }
+    if (mode === 'control') this.stats.controlTicks++; else if (mode === 'fallback') this.stats.fallbackTicks++; else this.stats.safeTicks++;
+    const solveMs = r.stats.solveMs;
+    this.stats.solveMsSum += solveMs; this.stats.lastSolveMs = solveMs; this.stats.maxSolveMs = Math.max(this.stats.maxSolveMs, solveMs);
+    this.solveTimes[(this.stats.ticks - 1) % RING] = solveMs;
+    const frame: TelemetryFrame = {
+      controller: this.id, seq: this.stats.ticks, t: this.simTime - dt, wall: Date.now(),
+      x: Array.from(x), u: Array.from(u), reference: Array.from(ref.state),
+      predicted: r.ok ? { x: rows(r.predicted.x, this.nx), u: rows(r.predicted.u, this.nu) } : { x: [], u: [] },
+      mode, status: r.status, solveMs, iterations: r.stats.iterations, version,
+      deadlineMisses: this.stats.deadlineMisses, resets: this.stats.resets,
+    };
+    this.lastFrame = frame;
+    for (const fn of this.listeners) {
+      try { fn(frame); } catch (e) { this.log(`telemetry listener failed: ${(e as Error).message}`); }
+    }
+    return frame;
+  }
+
+  /**
+   * Solves a few problems around the scenario's start on the one-shot instance, so the JIT has
+   * compiled the solver before the first timed tick (the first solves of a fresh process take
+   * 10–100× longer than later ones).
+   */
+  warmup(solves = 40): void {
+    const x = Float64Array.from(this.scenario.x0);
+    const ref = this.twin.defaultReference();
+    for (let k = 0; k < solves; k++) {
+      const xk = Float64Array.from(x, (v, i) => v + 0.01 * Math.sin(k + i));
+      if (k % 10 === 0) this.twin.reset();
+      this.twin.compute(xk, ref, 0);
+    }
+    this.twin.reset();
+  }
+
+  /** Runs the loop at the control rate on a fixed grid of slots (missed slots are skipped and counted). */
+  start(): void {
+    if (this.running_) return;
+    this.warmup();
+    this.running_ = true;
+    const period = 1000 * this.ctl.dt;
+    this.startedAt = performance.now();
+    this.nextSlot = this.startedAt + period;
+    const loop = () => {
+      if (!this.running_) return;
+      const slot = this.nextSlot;
+      const late = performance.now() - slot;
+      this.lateness[this.stats.ticks % RING] = Math.max(0, late);
+      this.stats.maxLatenessMs = Math.max(this.stats.maxLatenessMs, late);
+      try { this.tick(); } catch (e) { this.log(`${this.id}: tick failed: ${(e as Error).message}`); }
+      const end = performance.now();
+      if (end > slot + period) this.stats.deadlineMisses++;
+      this.nextSlot = slot + period * Math.max(1, Math.ceil((end - slot) / period));
+      this.timer = setTimeout(loop, Math.max(0, this.nextSlot - performance.now()));
+    };
+    this.timer = setTimeout(loop, period);
+  }
+
+  stop(): void {
+    this.running_ = false;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+  }
+
+  /** Loop timing figures over the last ≤ 2000 ticks. */
+  timing() {
+    const n = Math.min(this.stats.ticks, RING);
+    const pct = (a: Float64Array, q: number) => {
+      if (!n) return 0;
+      const s = Array.from(a.subarray(0, n)).sort((p, q2) => p - q2);
+      return s[Math.min(n - 1, Math.floor(q * n))];
+    };
+    const elapsedS = this.running_ ? (performance.now() - this.startedAt) / 1000 : 0;
+    return {
+      rateHz: this.baseConfig.rateHz,
+      achievedHz: elapsedS > 0 ? this.stats.ticks / elapsedS : 0,
+      latenessP50Ms: pct(this.lateness, 0.5), latenessP99Ms: pct(this.lateness, 0.99), latenessMaxMs: this.stats.maxLatenessMs,
+      solveP50Ms: pct(this.solveTimes, 0.5), solveP99Ms: pct(this.solveTimes, 0.99),
+    };
+  }
+
+  /** One-shot solve from a state (cold start, current version). */
+  solve(req: SolveRequest): SolveResponse {
+    const t0 = performance.now();
+    if (req.state.length !== this.nx) throw new ValidationError([{ path: ['state'], message: `has ${req.state.length} entries, the model has ${this.nx} states`, code: 'dimension' }]);
+    const ref = this.twin.defaultReference();
+    if (req.reference?.state) {
+      if (req.reference.state.length !== this.nx) throw new ValidationError([{ path: ['reference', 'state'], message: `has ${req.reference.state.length} entries, the model has ${this.nx} states`, code: 'dimension' }]);
+      ref.state = Float64Array.from(req.reference.state);
+    }
+    if (req.reference?.control) {
+      if (req.reference.control.length !== this.nu) throw new ValidationError([{ path: ['reference', 'control'], message: `has ${req.reference.control.length} entries, the model has ${this.nu} controls`, code: 'dimension' }]);
+      ref.control = Float64Array.from(req.reference.control);
+    }
+    const version = this.version_;
+    this.twin.reset();
+    const r = this.twin.compute(Float64Array.from(req.state), ref, 0);
+    const T = this.twin.horizon, dt = this.twin.dt;
+    const totalMs = performance.now() - t0;
+    this.stats.oneShotSolves++; this.stats.oneShotMsSum += totalMs;
+    const fin = (v: number) => (Number.isFinite(v) ? v : null);
+    return {
+      controller: this.id, version, status: r.status, ok: r.ok, ...(r.error ? { error: r.error } : {}),
+      u0: Array.from(r.predicted.u.subarray(0, this.nu), fin),
+      plan: { t: Array.from({ length: T }, (_, k) => k * dt), x: rows(r.predicted.x, this.nx), u: rows(r.predicted.u, this.nu) },
+      stateNames: [...this.stateNames], controlNames: [...this.controlNames],
+      timings: { solveMs: r.stats.solveMs, totalMs, iterations: r.stats.iterations, sqpIterations: r.stats.sqpIterations, objective: fin(r.stats.objective) },
+    };
+  }
+
+  /** The configuration as it runs now (base configuration with the current parameter set). */
+  effectiveConfig(): ControllerConfig { return configWithParams(this.baseConfig, this.params_); }
+}
+
+/** JSON with sorted keys and undefined entries dropped, for comparing parameter sets. */
+function canonical(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`;
+  if (v && typeof v === 'object') {
+    return `{${Object.keys(v).filter((k) => (v as Record<string, unknown>)[k] !== undefined).sort().map((k) => `${JSON.stringify(k)}:${canonical((v as Record<string, unknown>)[k])}`).join(',')}}`;
+  }
+  return JSON.stringify(v);
+}
+function sameJson(a: unknown, b: unknown): boolean { return canonical(a) === canonical(b); }
+
+/**
+ * Stages `p` on `ctl` through the Controller interface (applied atomically at its next compute), or
+ * builds a new controller when the set cannot be staged (horizon change; a removed optional entry
+ * such as state bounds or a budget, which a staged merge would keep).
+ */
+export function applyParams(ctl: LtvMpcController, base: ControllerConfig, p: Params): LtvMpcController {
+  if (p.horizon === ctl.horizon) {
+    ctl.updateParams({ cost: p.cost, constraints: p.constraints, solver: p.solver });
+    const now = ctl.params();
+    const s = now.solver;
+    const solverNow = { sqpIterations: s.sqpIterations, maxIter: s.maxIter, tol: s.tol, budgetMs: s.budgetMs, acceptMaxIter: s.acceptMaxIter };
+    const solverWant = { sqpIterations: p.solver.sqpIterations, maxIter: p.solver.maxIter, tol: p.solver.tol, budgetMs: p.solver.budgetMs, acceptMaxIter: p.solver.acceptMaxIter };
+    if (sameJson(now.cost, p.cost) && sameJson(now.constraints, p.constraints) && sameJson(solverNow, solverWant)) return ctl;
+  }
+  return buildController(configWithParams(base, p));
+}

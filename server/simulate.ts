@@ -1,0 +1,119 @@
+/**
+ * Bounded closed-loop runs: a fresh controller (from a configuration, or a running controller's
+ * current parameters, plus an optional what-if patch) on a fresh simulated plant, for at most
+ * `steps` control periods and `maxWallMs` of wall time. The run yields to the event loop every few
+ * milliseconds, so the running control loops keep their rate and the server keeps answering while a
+ * simulation (or a job made of simulations) is under way.
+ */
+import { setImmediate as yieldNow } from 'node:timers/promises';
+import { buildController, resolveModel } from '../controllers/controller.js';
+import type { ControllerConfig } from '../controllers/schema.js';
+import { ApiError, ValidationError, notFound } from './errors.js';
+import { assertParams, configWithParams, mergePatch, paramsFromConfig } from './params.js';
+import { createPlant } from './plant.js';
+import type { ControllerRuntime } from './runtime.js';
+import { SimulateRequestSchema, type SimulateResponse } from './schemas.js';
+import type { z } from 'zod';
+
+export type SimulateInput = z.output<typeof SimulateRequestSchema>;
+
+export interface SimulateContext {
+  runtimes: Map<string, ControllerRuntime>;
+  signal?: AbortSignal;
+  onProgress?: (fraction: number) => void;
+  /** Longest stretch of work between two yields to the event loop (ms). */
+  sliceMs?: number;
+}
+
+export class CancelledError extends Error { constructor() { super('cancelled'); } }
+
+/** The configuration a simulation request describes (400 when it does not fit the model). */
+export function resolveSimConfig(req: SimulateInput, runtimes: Map<string, ControllerRuntime>): { config: ControllerConfig; version: number | null; id: string } {
+  let config: ControllerConfig, version: number | null = null, id: string;
+  if (req.config) { config = req.config; id = req.config.name; }
+  else {
+    id = req.controller ?? 'default';
+    const rt = runtimes.get(id);
+    if (!rt) throw notFound(`controller '${id}'`);
+    config = rt.effectiveConfig(); version = rt.version;
+  }
+  if (req.params) {
+    let dims: { nx: number; nu: number; rateHz: number };
+    try { const { model } = resolveModel(config); dims = { nx: model.nx, nu: model.nu, rateHz: config.rateHz }; }
+    catch (e) { throw new ValidationError([{ path: ['config', 'model'], message: (e as Error).message, code: 'model' }]); }
+    const p = mergePatch(paramsFromConfig(config), req.params);
+    try { assertParams(p, dims); } catch (e) {
+      if (e instanceof ValidationError) throw new ValidationError((e.issues ?? []).map((i) => ({ ...i, path: ['params', ...i.path] })), e.message);
+      throw e;
+    }
+    config = configWithParams(config, p);
+  }
+  return { config, version, id };
+}
+
+export async function simulate(req: SimulateInput, ctx: SimulateContext): Promise<SimulateResponse> {
+  const t0 = performance.now();
+  const { config, version, id } = resolveSimConfig(req, ctx.runtimes);
+  let ctl;
+  try { ctl = buildController(config); } catch (e) {
+    throw new ValidationError([{ path: [req.config ? 'config' : 'params'], message: (e as Error).message, code: 'controller' }]);
+  }
+  const { nx, nu } = ctl;
+  if (req.initialState.length !== nx) throw new ValidationError([{ path: ['initialState'], message: `has ${req.initialState.length} entries, the model has ${nx} states`, code: 'dimension' }]);
+  const { model, theta } = resolveModel(config);
+  const plant = createPlant(model.kind, req.initialState, req.plant?.parameters ?? {}, theta);
+  const ref = ctl.defaultReference();
+  if (req.reference?.state) {
+    if (req.reference.state.length !== nx) throw new ValidationError([{ path: ['reference', 'state'], message: `has ${req.reference.state.length} entries, the model has ${nx} states`, code: 'dimension' }]);
+    ref.state = Float64Array.from(req.reference.state);
+  }
+  if (req.reference?.control) {
+    if (req.reference.control.length !== nu) throw new ValidationError([{ path: ['reference', 'control'], message: `has ${req.reference.control.length} entries, the model has ${nu} controls`, code: 'dimension' }]);
+    ref.control = Float64Array.from(req.reference.control);
+  }
+  const { Q, R, Qf } = config.cost;
+  const dt = ctl.dt;
+  const xs: number[][] = [Array.from(plant.state())], us: number[][] = [], ts: number[] = [0];
+  const statuses: Record<string, number> = {};
+  const times: number[] = [];
+  let iters = 0, costX = 0, costU = 0, truncated = false;
+  const slice = ctx.sliceMs ?? 4;
+  let sliceStart = performance.now();
+  const stageX = (x: Float64Array, w: readonly number[]) => { let s = 0; for (let i = 0; i < nx; i++) { const d = x[i] - ref.state[i]; s += 0.5 * w[i] * d * d; } return s; };
+  let k = 0;
+  for (; k < req.steps; k++) {
+    if (performance.now() - sliceStart > slice) {
+      await yieldNow();
+      sliceStart = performance.now();
+      if (ctx.signal?.aborted) throw new CancelledError();
+      ctx.onProgress?.(k / req.steps);
+    }
+    if (performance.now() - t0 > req.maxWallMs) { truncated = true; break; }
+    const x = plant.state();
+    const r = ctl.compute(x, ref, k * dt);
+    statuses[r.status] = (statuses[r.status] ?? 0) + 1;
+    times.push(r.stats.solveMs); iters += r.stats.iterations;
+    const u = r.ok ? Float64Array.from(r.u) : new Float64Array(nu);
+    const { lower, upper } = ctl.commandLimits();
+    for (let j = 0; j < nu; j++) u[j] = Number.isFinite(u[j]) ? Math.min(upper[j], Math.max(lower[j], u[j])) : 0;
+    costX += stageX(x, Q);
+    for (let j = 0; j < nu; j++) { const d = u[j] - ref.control[j]; costU += 0.5 * R[j] * d * d; }
+    plant.step(u, dt);
+    const xn = plant.state();
+    if (!xn.every(Number.isFinite)) throw new ApiError(422, 'diverged', `the closed loop diverged at step ${k + 1} (non-finite plant state)`);
+    xs.push(Array.from(xn)); us.push(Array.from(u)); ts.push((k + 1) * dt);
+  }
+  costX += stageX(plant.state(), Qf);
+  const sorted = [...times].sort((a, b) => a - b);
+  ctx.onProgress?.(1);
+  return {
+    controller: id, version, plant: plant.description, dt, steps: k, truncated,
+    t: ts, x: xs, u: us,
+    cost: { total: costX + costU, state: costX, control: costU, definition: 'Σₖ ½‖xₖ − x_ref‖²_Q + ½‖uₖ − u_ref‖²_R over the applied steps, plus ½‖x_N − x_ref‖²_Qf' },
+    statuses, solve: { medianMs: sorted.length ? sorted[sorted.length >> 1] : 0, maxMs: sorted.length ? sorted[sorted.length - 1] : 0, meanIterations: k ? iters / k : 0 },
+    wallMs: performance.now() - t0, finalState: Array.from(plant.state()),
+    stateNames: [...ctl.stateNames], controlNames: [...ctl.controlNames],
+  };
+}
+
+export function parseSimulate(doc: unknown): SimulateInput { return SimulateRequestSchema.parse(doc); }

@@ -1,0 +1,104 @@
+/**
+ * `dmpc serve`: the tuning API and dashboard over a default controller (the cart-pole under LTV-MPC,
+ * id `default`) running in closed loop on the simulated plant at its control rate.
+ *   dmpc serve [--port N] [--host ADDR] [--config controllers/x.json] [--data DIR] [--max-jobs N] [--rotate-token] [--log]
+ *   dmpc serve solve --in request.json [--config FILE] [--out FILE]       (the POST /controllers/:id/solve document, offline)
+ *   dmpc serve simulate --in request.json [--config FILE] [--out FILE]    (the POST /simulate document, offline)
+ * Environment: PORT (8080), HOST (127.0.0.1), DMPC_TOKEN, DMPC_DATA (state directory).
+ */
+import { readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { type CliCommand, parseOptions, writeJson } from '../command.js';
+import { loadControllerConfig } from '../../../controllers/schema.js';
+import { DEFAULT_CONFIG_PATH, startServer } from '../../../server/app.js';
+import { ApiError, zodIssues } from '../../../server/errors.js';
+import { ControllerRuntime } from '../../../server/runtime.js';
+import { ServeOptionsSchema, SimulateRequestSchema, SolveRequestSchema } from '../../../server/schemas.js';
+import { simulate } from '../../../server/simulate.js';
+import { Store } from '../../../server/store.js';
+import type { z } from 'zod';
+
+export function defaultDataDir(env = process.env): string {
+  return env.DMPC_DATA ?? join(env.XDG_STATE_HOME ?? join(homedir(), '.local', 'state'), 'dmpc');
+}
+
+function readDoc<S extends z.ZodType>(schema: S, path: string): z.output<S> {
+  let doc: unknown;
+  try { doc = JSON.parse(readFileSync(path, 'utf8')); } catch (e) { throw new Error(`cannot read ${path}: ${(e as Error).message}`); }
+  const r = schema.safeParse(doc);
+  if (!r.success) throw new Error(`${path} is invalid:\n${zodIssues(r.error).map((i) => `  ${i.path.join('.') || '(root)'}: ${i.message}`).join('\n')}`);
+  return r.data;
+}
+
+const explain = (e: unknown): Error => (e instanceof ApiError
+  ? new Error(`${e.message}${e.issues ? '\n' + e.issues.map((i) => `  ${i.path.join('.') || '(root)'}: ${i.message}`).join('\n') : ''}`)
+  : (e as Error));
+
+async function offline(kind: 'solve' | 'simulate', argv: string[]): Promise<number> {
+  const { values } = parseOptions(argv, { in: { type: 'string' }, config: { type: 'string' }, out: { type: 'string' } });
+  if (!values.in) throw new Error('--in FILE is required');
+  const config = loadControllerConfig(values.config ?? DEFAULT_CONFIG_PATH);
+  const store = new Store(':memory:');
+  try {
+    const rt = new ControllerRuntime({ id: 'default', config, store });
+    const runtimes = new Map([['default', rt]]);
+    try {
+      if (kind === 'solve') writeJson(rt.solve(readDoc(SolveRequestSchema, values.in)), values.out);
+      else writeJson(await simulate(readDoc(SimulateRequestSchema, values.in), { runtimes }), values.out);
+    } catch (e) { throw explain(e); }
+    return 0;
+  } finally { store.close(); }
+}
+
+export const command: CliCommand = {
+  name: 'serve',
+  summary: 'tuning API + live dashboard over an MPC running in closed loop on a simulated robot (http://127.0.0.1:8080)',
+  help: [
+    'dmpc serve [--port N] [--host ADDR] [--config FILE] [--data DIR] [--max-jobs N] [--rotate-token] [--log]',
+    '    --port      listening port (env PORT, default 8080; 0 = any free port)',
+    '    --host      bind address (env HOST, default 127.0.0.1). Any non-loopback address makes every API route need the token.',
+    '    --config    configuration of the `default` controller (default controllers/cartpole.json)',
+    '    --data      state directory: parameter versions, jobs, token hash (env DMPC_DATA, default $XDG_STATE_HOME/dmpc or ~/.local/state/dmpc)',
+    '    --max-jobs  background jobs running at once (default 2)',
+    '    --rotate-token  make and print a new token (when DMPC_TOKEN is not set)',
+    '    --log       request log on stderr',
+    '  The bearer token is DMPC_TOKEN, or one generated on the first start and printed once (only its hash is stored).',
+    'dmpc serve solve --in request.json [--config FILE] [--out FILE]      one-shot solve, the same document as POST /controllers/:id/solve',
+    'dmpc serve simulate --in request.json [--config FILE] [--out FILE]   closed-loop run, the same document as POST /simulate',
+  ].join('\n'),
+  async run(argv) {
+    if (argv[0] === 'solve' || argv[0] === 'simulate') return offline(argv[0], argv.slice(1));
+    const { values } = parseOptions(argv, {
+      port: { type: 'string' }, host: { type: 'string' }, config: { type: 'string' }, data: { type: 'string' },
+      'max-jobs': { type: 'string' }, 'rotate-token': { type: 'boolean' }, log: { type: 'boolean' },
+    });
+    const r = ServeOptionsSchema.safeParse({
+      port: values.port ?? process.env.PORT ?? 8080, host: values.host ?? process.env.HOST ?? '127.0.0.1',
+      token: process.env.DMPC_TOKEN || undefined, dataDir: values.data ?? defaultDataDir(), config: values.config, maxJobs: values['max-jobs'] ?? 2,
+    });
+    if (!r.success) throw new Error(`invalid options:\n${zodIssues(r.error).map((i) => `  ${i.path.join('.')}: ${i.message}`).join('\n')}`);
+    const o = r.data;
+    const config = o.config ? loadControllerConfig(o.config) : undefined;
+    const srv = await startServer({
+      dbPath: join(o.dataDir, 'server.sqlite'), host: o.host, port: o.port, token: o.token, rotateToken: values['rotate-token'],
+      config, maxJobs: o.maxJobs, logger: values.log, log: (l) => console.error(`dmpc serve: ${l}`),
+    });
+    const rt = srv.runtimes.get('default')!;
+    console.log(`dmpc serve: dashboard ${srv.url}/dashboard · API ${srv.url}/docs · health ${srv.url}/health`);
+    console.log(`controller 'default': ${rt.baseConfig.name} (${rt.modelKind}), ${rt.baseConfig.rateHz} Hz, horizon ${rt.horizon}, parameter version ${rt.version}, plant ${rt.plant.description}`);
+    console.log(`state: ${join(o.dataDir, 'server.sqlite')}`);
+    if (srv.generatedToken) {
+      console.log(`token (shown this once; only its hash is stored): ${srv.generatedToken}`);
+      console.log(`  dashboard with the token: ${srv.url}/dashboard#token=${srv.generatedToken}`);
+    } else {
+      console.log(srv.tokenSource === 'env' ? 'token: DMPC_TOKEN' : 'token: the one printed on the first start (dmpc serve --rotate-token for a new one)');
+    }
+    if (srv.ctx.readsNeedToken) console.log(`bound to ${o.host} (not loopback): every API route needs the token`);
+    await new Promise<void>((resolve) => {
+      const stop = () => { process.off('SIGINT', stop); process.off('SIGTERM', stop); console.error('dmpc serve: stopping'); srv.close().then(resolve, resolve); };
+      process.on('SIGINT', stop); process.on('SIGTERM', stop);
+    });
+    return 0;
+  },
+};
