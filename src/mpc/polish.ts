@@ -60,7 +60,7 @@ export function polishElement(st: MpcSolverState, b: number): boolean {
   classifyRows(st, b);
   if (polishFactor(st, b) !== FACTOR_OK) return false;
   const kkt = kktFor(st, b);
-  const [z, r, dz] = kkt.work;
+  const z = kkt.work[0], r = kkt.work[1], dz = kkt.work[2];
   const N = kkt.n, lo = T * (n + nx), no = T * n, to = b * T * n;
   z.set(st.tau.subarray(to, to + T * n), 0);
   z.set(st.nu.subarray(b * T * nx, (b + 1) * T * nx), no);

@@ -15,7 +15,7 @@
  * νₜ = ∇V_{t+1}(x_{t+1}) = P_{t+1} x_{t+1} + p_{t+1}. They are stored as ν [T, nx] with slot 0 = ν₋₁
  * (the sensitivity of the optimal cost to x₀) and slot t+1 = νₜ.
  */
-import { FACTOR_OK, cholesky, choleskySolve } from '../linalg/cholesky.js';
+import { FACTOR_OK, cholesky } from '../linalg/cholesky.js';
 import { type MpcProblem, off } from './problem.js';
 
 /** Per-element factorization storage, batched [B, T, ...], plus single-element scratch. */
@@ -66,9 +66,10 @@ export interface RowWeights { W: Float64Array | null }
 export function riccatiFactor(ws: RiccatiWorkspace, pr: MpcProblem, b: number, W: Float64Array | null, shift = 0, penaltyFloor = Infinity): number {
   const { T, nx, nu, n, Q, PF } = ws;
   const m = pr.rows.m, rows = pr.rows;
+  const C = pr.C.data, cB = b * pr.C.sb, cT = pr.C.st, F = pr.F.data, fB = b * pr.F.sb, fT = pr.F.st, P = ws.P;
   let dmin = Infinity, dmax = 0;
   for (let t = T - 1; t >= 0; t--) {
-    const co = off(pr.C, b, t), C = pr.C.data;
+    const co = cB + t * cT;
     for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) Q[i * n + j] = 0.5 * (C[co + i * n + j] + C[co + j * n + i]);
     if (W) {
       const wo = (b * T + t) * m;
@@ -86,7 +87,7 @@ export function riccatiFactor(ws: RiccatiWorkspace, pr: MpcProblem, b: number, W
     }
     if (t < T - 1) {
       // PF = P_{t+1} F_t (nx × n), Q += F_tᵀ PF
-      const Po = ((b * T + t + 1) * nx) * nx, P = ws.P, fo = off(pr.F, b, t), F = pr.F.data;
+      const Po = ((b * T + t + 1) * nx) * nx, fo = fB + t * fT;
       for (let i = 0; i < nx; i++) {
         for (let j = 0; j < n; j++) {
           let s = 0;
@@ -120,14 +121,23 @@ export function riccatiFactor(ws: RiccatiWorkspace, pr: MpcProblem, b: number, W
     const Xo = bt * nx * nu, X = ws.Qxu;
     for (let i = 0; i < nx; i++) for (let j = 0; j < nu; j++) X[Xo + i * nu + j] = Q[i * n + nx + j];
     // K[:, i] = −Q_uu⁻¹ Q_ux[:, i]; column i of Q_ux is row i of Q_xu (contiguous)
-    const Ko = bt * nu * nx, K = ws.K, v = ws.qt;
+    const Ko = bt * nu * nx, K = ws.K;
     for (let i = 0; i < nx; i++) {
-      for (let j = 0; j < nu; j++) v[j] = X[Xo + i * nu + j];
-      choleskySolve(L, Lo, nu, v, 0);
-      for (let j = 0; j < nu; j++) K[Ko + j * nx + i] = -v[j];
+      // v = L⁻ᵀ L⁻¹ Q_ux[:, i], written straight into column i of K (then negated)
+      for (let j = 0; j < nu; j++) {
+        let s = X[Xo + i * nu + j];
+        for (let k = 0; k < j; k++) s -= L[Lo + j * nu + k] * K[Ko + k * nx + i];
+        K[Ko + j * nx + i] = s / L[Lo + j * nu + j];
+      }
+      for (let j = nu - 1; j >= 0; j--) {
+        let s = K[Ko + j * nx + i];
+        for (let k = j + 1; k < nu; k++) s -= L[Lo + k * nu + j] * K[Ko + k * nx + i];
+        K[Ko + j * nx + i] = s / L[Lo + j * nu + j];
+      }
+      for (let j = 0; j < nu; j++) K[Ko + j * nx + i] = -K[Ko + j * nx + i];
     }
     // P_t = Q_xx + Q_xu K, symmetrised against round-off drift
-    const Po = bt * nx * nx, P = ws.P;
+    const Po = bt * nx * nx;
     for (let i = 0; i < nx; i++) {
       for (let l = 0; l < nx; l++) {
         let s = Q[i * n + l];
@@ -160,27 +170,37 @@ export function riccatiSolve(
   const { T, nx, nu: nU, n, v, qt } = ws;
   const P = ws.P, p = ws.p, K = ws.K, kf = ws.k, L = ws.Luu, X = ws.Qxu, F = pr.F.data;
   const ed = e ?? pr.f.data;
+  const fB = b * pr.F.sb, fT = pr.F.st, eB = e ? eOff : b * pr.f.sb, eT = e ? nx : pr.f.st;
   for (let t = T - 1; t >= 0; t--) {
     const bt = b * T + t;
     for (let i = 0; i < n; i++) qt[i] = q[qOff + t * n + i];
     if (t < T - 1) {
       // v = P_{t+1} e_t + p_{t+1};  qt += F_tᵀ v
-      const Po = (bt + 1) * nx * nx, po = (bt + 1) * nx, eo = e ? eOff + t * nx : off(pr.f, b, t);
+      const Po = (bt + 1) * nx * nx, po = (bt + 1) * nx, eo = eB + t * eT;
       for (let i = 0; i < nx; i++) {
         let s = p[po + i];
         for (let l = 0; l < nx; l++) s += P[Po + i * nx + l] * ed[eo + l];
         v[i] = s;
       }
-      const fo = off(pr.F, b, t);
+      const fo = fB + t * fT;
       for (let l = 0; l < nx; l++) {
         const vl = v[l];
         if (vl === 0) continue;
         for (let i = 0; i < n; i++) qt[i] += F[fo + l * n + i] * vl;
       }
     }
-    const ko = bt * nU;
-    for (let j = 0; j < nU; j++) kf[ko + j] = -qt[nx + j];
-    choleskySolve(L, bt * nU * nU, nU, kf, ko);
+    const ko = bt * nU, Lo = bt * nU * nU;
+    // k = −Q_uu⁻¹ q_u by the two triangular solves with the stored Cholesky factor
+    for (let j = 0; j < nU; j++) {
+      let s = -qt[nx + j];
+      for (let l = 0; l < j; l++) s -= L[Lo + j * nU + l] * kf[ko + l];
+      kf[ko + j] = s / L[Lo + j * nU + j];
+    }
+    for (let j = nU - 1; j >= 0; j--) {
+      let s = kf[ko + j];
+      for (let l = j + 1; l < nU; l++) s -= L[Lo + l * nU + j] * kf[ko + l];
+      kf[ko + j] = s / L[Lo + j * nU + j];
+    }
     const Xo = bt * nx * nU, po = bt * nx;
     for (let i = 0; i < nx; i++) {
       let s = qt[i];
@@ -207,7 +227,7 @@ export function riccatiSolve(
       }
     }
     if (t < T - 1) {
-      const fo = off(pr.F, b, t), eo = e ? eOff + t * nx : off(pr.f, b, t), tn = to + n;
+      const fo = fB + t * fT, eo = eB + t * eT, tn = to + n;
       for (let i = 0; i < nx; i++) {
         let s = ed[eo + i];
         for (let j = 0; j < n; j++) s += F[fo + i * n + j] * tau[to + j];
