@@ -10,7 +10,7 @@
 import type { ControllerConfig } from '../controllers/schema.js';
 import { discretize, type DiscreteModel } from '../src/ode/discretize.js';
 import type { ContinuousModel } from '../src/ode/model.js';
-import { commandReader, stateWriter } from './mapping.js';
+import { commandReader, goalReader, stateWriter } from './mapping.js';
 import type { McapRecorder } from './mcap.js';
 import { hasNonFinite, type MessageTypes, type RosMessageType } from './messages.js';
 import { resolveQos } from './node.js';
@@ -50,8 +50,15 @@ export interface SimOptions {
   commandTimeoutMs: number;
   /** Goal to publish (state reference values per goal field) once per second, if given. */
   goal?: MessageTypes[RosMessageType];
-  /** Stop publishing state for `forS` seconds starting at `atS` (sensor dropout), to exercise the controller's stale-state path. */
+  /**
+   * Stop publishing state for `forS` seconds, `atS` seconds after the first command arrived (a sensor
+   * dropout while under control), to exercise the controller's stale-state path.
+   */
   dropout?: { atS: number; forS: number };
+  /** With `goal`: call `onGoalReached` once every goal-mapped state is within this distance of the goal
+   *  (after any dropout). */
+  goalTolerance?: number;
+  onGoalReached?: (time: number) => void;
   record?: McapRecorder;
   log?: (s: string) => void;
 }
@@ -66,6 +73,9 @@ export class SimRobotNode {
   private uAt = -Infinity;
   private time = 0;
   private lastGoal = -Infinity;
+  private firstCommandAt: number | null = null;
+  private goalValues: (number | null)[] | null = null;
+  private reached = false;
   private timer: NodeJS.Timeout | null = null;
   private readonly writeState;
   private readonly readCommand;
@@ -75,6 +85,7 @@ export class SimRobotNode {
     const t = config.topics;
     this.writeState = stateWriter(t.state.type, t.state.fields, 'odom', t.frame_id);
     this.readCommand = commandReader(t.command.type, t.command.fields);
+    if (opts.goal && t.goal) this.goalValues = goalReader(t.goal.type, t.goal.fields)(opts.goal as never);
     this.u = new Float64Array(plant.nu);
   }
 
@@ -90,6 +101,7 @@ export class SimRobotNode {
       if (!u) { this.stats.nonFiniteCommands++; return; }
       this.u = u;
       this.uAt = this.time;
+      if (this.firstCommandAt === null) this.firstCommandAt = this.time;
     }));
     if (rec) {
       this.subs.push(this.transport.subscribe(t.diagnostics.topic, 'diagnostic_msgs/msg/DiagnosticArray', resolveQos(t.diagnostics.qos), (m) => rec.record(t.diagnostics.topic, 'diagnostic_msgs/msg/DiagnosticArray', m)));
@@ -108,7 +120,16 @@ export class SimRobotNode {
     this.time += dt;
     this.stats.steps++;
     const d = this.opts.dropout;
-    const dropped = d !== undefined && this.time >= d.atS && this.time < d.atS + d.forS;
+    const since = this.firstCommandAt === null ? -Infinity : this.time - this.firstCommandAt;
+    const dropped = d !== undefined && since >= d.atS && since < d.atS + d.forS;
+    const dropoutOver = d === undefined || since >= d.atS + d.forS;
+    if (this.goalValues && !this.reached && dropoutOver && this.opts.goalTolerance !== undefined) {
+      const x = this.plant.state();
+      if (this.goalValues.every((g, i) => g === null || Math.abs(x[i] - g) <= this.opts.goalTolerance!)) {
+        this.reached = true;
+        this.opts.onGoalReached?.(this.time);
+      }
+    }
     const t = this.cfg.topics;
     if (!dropped && this.statePub) {
       const msg = this.writeState(this.plant.state(), Date.now() / 1000);

@@ -25,6 +25,7 @@ const OPTIONS = {
   x0: { type: 'string' },
   'sim-rate': { type: 'string' },
   dropout: { type: 'string' },
+  'goal-tolerance': { type: 'string' },
   summary: { type: 'string' },
   quiet: { type: 'boolean', default: false },
 } as const;
@@ -44,7 +45,9 @@ diagnostics out; topics, QoS and limits from the configuration). ROS_DOMAIN_ID i
   --goal a,b,...    initial goal: x,y,yaw for a PoseStamped goal topic, else one value per goal field
   --x0 a,b,...      simulated robot's initial state                             [zeros]
   --sim-rate HZ     simulated robot's physics/state rate                        [2 × control rate]
-  --dropout AT,FOR  simulated robot stops publishing state for FOR s at AT s (tests the stale path)
+  --dropout AT,FOR  simulated robot stops publishing state for FOR s, AT s after its first command
+                    (exercises the controller's stale-state path)
+  --goal-tolerance D  simulated robot prints 'goal reached' once every goal field is within D
   --record FILE     record all topics the process sees to an MCAP file (rosbag2 format)
   --duration S      stop after S seconds (default: until SIGINT/SIGTERM)
   --summary FILE    write the final statistics as JSON
@@ -122,6 +125,8 @@ export const command: CliCommand = {
         goal: o.goal && simOnly ? goalMessage(config, nums(o.goal, 'goal')) : undefined,
         dropout: dropout ? { atS: dropout[0], forS: dropout[1] } : undefined,
         record: recorder, log,
+        goalTolerance: o['goal-tolerance'] ? Number(o['goal-tolerance']) : undefined,
+        onGoalReached: (t) => console.log(`goal reached at t=${t.toFixed(2)} s`),
       });
       sim.run();
       const s = sim;
@@ -129,10 +134,15 @@ export const command: CliCommand = {
     }
 
     await new Promise<void>((resolve) => {
-      const done = () => resolve();
-      process.once('SIGINT', done);
-      process.once('SIGTERM', done);
-      if (Number.isFinite(duration)) setTimeout(done, duration * 1000);
+      const timer = Number.isFinite(duration) ? setTimeout(() => done(), duration * 1000) : undefined;
+      const done = () => {
+        clearTimeout(timer);
+        process.off('SIGINT', done);
+        process.off('SIGTERM', done);
+        resolve();
+      };
+      process.on('SIGINT', done);
+      process.on('SIGTERM', done);
     });
     // controller first (its stop command must still reach the robot), then the simulator
     for (const c of [...closers].reverse()) await c();
