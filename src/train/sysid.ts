@@ -1,0 +1,334 @@
+/**
+ * System identification of a continuous-time model ẋ = f(x, u; θ) from sampled trajectories, by
+ * multiple shooting with Levenberg–Marquardt (float64).
+ *
+ * Each episode is cut into segments of `segment` sample intervals. Segment j starts from its own
+ * unknown state s_j (estimated jointly with θ) and is integrated through the ODE layer (src/ode
+ * `odeSolve`, RK4 with `substeps` steps per sample interval, controls held over each interval) with
+ * forward sensitivities, which give the exact derivatives of the predictions with respect to s_j and
+ * θ. Residuals are w ∘ (x̂(t_k) − y_k) for every sample of every segment, including its first
+ * (s_j − y_start). Consecutive segments share their boundary sample, which ties them together; there is
+ * no separate continuity constraint. Short segments keep the problem well-conditioned (a long
+ * single-shooting fit of an oscillator has many local minima); the segment length trades that against
+ * how much of the dynamics each residual sees.
+ *
+ * Fitted parameters are positive physical quantities, estimated as φ = log θ (relative steps, never
+ * negative). Each LM step eliminates the segment states block by block (the normal matrix is
+ * block-diagonal in the s_j), so a step costs O(segments·nx³ + nθ³) beyond the integrations.
+ *
+ * The result includes standard errors from σ̂²(JᵀJ)⁻¹ (reduced to θ), the history of the cost, and a
+ * held-out multi-step prediction error (see `predictionError`).
+ */
+import type { ContinuousModel } from '../ode/model.js';
+import { odeSolve } from '../ode/solve.js';
+import type { Trajectory } from '../data/trajectory.js';
+
+export interface SysidOptions {
+  /** Initial θ (all model parameters, in the model's order). */
+  theta0: ArrayLike<number>;
+  /** Names of the parameters to fit (default: all); the others stay at theta0. */
+  fit?: string[];
+  /** Sample intervals per shooting segment (default 20). */
+  segment?: number;
+  /** RK4 steps per sample interval (default 2). */
+  substeps?: number;
+  /** Residual weight per state (default 1: equal noise on every state). */
+  stateWeights?: number[];
+  maxIter?: number;
+  /** Stop when the relative cost decrease of an accepted step is below this (default 1e-12) or the step is below `stepTol` (1e-10). */
+  tol?: number;
+  stepTol?: number;
+  /** Called after every LM iteration. Return false (or abort the signal) to stop early. */
+  onIteration?: (it: SysidIteration) => void | boolean;
+  signal?: AbortSignal;
+}
+
+export interface SysidIteration {
+  iteration: number;
+  cost: number;
+  lambda: number;
+  theta: Float64Array;
+  accepted: boolean;
+}
+
+export interface SysidResult {
+  theta: Float64Array;
+  fitted: string[];
+  /** Standard errors of the fitted parameters (same order as `fitted`). */
+  stdErrors: number[];
+  cost: number;
+  /** RMS of the weighted residuals at the solution (≈ the noise σ when the model fits). */
+  rms: number;
+  iterations: number;
+  history: { iteration: number; cost: number; lambda: number; theta: number[] }[];
+  segments: number;
+  residuals: number;
+  stopped: 'converged' | 'max_iter' | 'cancelled';
+}
+
+interface Segment { tr: Trajectory; a: number; b: number }
+
+/** Splits trajectories into shooting segments of ≤ `len` intervals, skipping intervals with an unknown control. */
+export function shootingSegments(trs: Trajectory[], len: number): Segment[] {
+  const out: Segment[] = [];
+  for (const tr of trs) {
+    const nu = tr.controlNames.length, N = tr.t.length;
+    let a = 0;
+    while (a < N - 1) {
+      // skip intervals with a NaN control
+      if (!uKnown(tr, a, nu)) { a++; continue; }
+      let b = a;
+      while (b < N - 1 && b - a < len && uKnown(tr, b, nu)) b++;
+      if (b - a >= 2 || (b - a >= 1 && len === 1)) out.push({ tr, a, b });
+      a = b;
+    }
+  }
+  return out;
+}
+const uKnown = (tr: Trajectory, k: number, nu: number) => { for (let j = 0; j < nu; j++) if (Number.isNaN(tr.u[k * nu + j])) return false; return true; };
+
+/** Integrates a segment from s with θ: predictions at samples a+1..b and (optionally) their Jacobians. */
+function integrate(model: ContinuousModel, seg: Segment, s: Float64Array, theta: Float64Array, substeps: number, sens: boolean) {
+  const { tr, a, b } = seg, nu = model.nu;
+  const u: number[][] = [];
+  for (let k = a; k < b; k++) u.push(Array.from(tr.u.subarray(k * nu, (k + 1) * nu)));
+  const sol = odeSolve(model, { x0: s, theta, t0: tr.t[a], ts: tr.t.subarray(a + 1, b + 1), u, uTimes: tr.t.subarray(a, b + 1) },
+    { method: 'rk4', stepsPerSegment: substeps, sensitivity: sens ? 'forward' : 'none' });
+  return sol;
+}
+
+function choleskyInPlace(A: Float64Array, n: number): boolean {
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j <= i; j++) {
+      let s = A[i * n + j];
+      for (let k = 0; k < j; k++) s -= A[i * n + k] * A[j * n + k];
+      if (i === j) { if (!(s > 0)) return false; A[i * n + i] = Math.sqrt(s); } else A[i * n + j] = s / A[j * n + j];
+    }
+  }
+  return true;
+}
+function cholSolve(L: Float64Array, n: number, b: Float64Array): void {
+  for (let i = 0; i < n; i++) { let s = b[i]; for (let k = 0; k < i; k++) s -= L[i * n + k] * b[k]; b[i] = s / L[i * n + i]; }
+  for (let i = n - 1; i >= 0; i--) { let s = b[i]; for (let k = i + 1; k < n; k++) s -= L[k * n + i] * b[k]; b[i] = s / L[i * n + i]; }
+}
+
+export function identify(model: ContinuousModel, data: Trajectory[], opts: SysidOptions): SysidResult {
+  const { nx } = model;
+  const names = model.parameters.map((p) => p.name);
+  for (const tr of data) {
+    if (tr.kind !== model.kind) throw new Error(`sysid: data is a '${tr.kind}' trajectory, the model is '${model.kind}'`);
+  }
+  const fitted = opts.fit ?? names;
+  const idx = fitted.map((n) => {
+    const k = names.indexOf(n);
+    if (k < 0) throw new Error(`sysid: model '${model.kind}' has no parameter '${n}' (has ${names.join(', ')})`);
+    return k;
+  });
+  const theta = Float64Array.from(opts.theta0);
+  if (theta.length !== names.length) throw new Error(`sysid: theta0 has ${theta.length} entries, expected ${names.length}`);
+  for (const k of idx) if (!(theta[k] > 0)) throw new Error(`sysid: the initial ${names[k]} must be positive (fitted in log scale), got ${theta[k]}`);
+  const nf = idx.length;
+  const S = opts.segment ?? 20, sub = opts.substeps ?? 2;
+  const w = opts.stateWeights ?? new Array<number>(nx).fill(1);
+  if (w.length !== nx) throw new Error(`sysid: stateWeights has ${w.length} entries, expected ${nx}`);
+  const segs = shootingSegments(data, S);
+  if (!segs.length) throw new Error('sysid: no segment with known controls and at least 2 sample intervals');
+  const J = segs.length;
+  // segment states: start at the measured first sample
+  const s = new Float64Array(J * nx);
+  segs.forEach((g, j) => s.set(g.tr.x.subarray(g.a * nx, (g.a + 1) * nx), j * nx));
+  const nres = segs.reduce((acc, g) => acc + (g.b - g.a + 1) * nx, 0);
+
+  const costAt = (th: Float64Array, ss: Float64Array): number => {
+    let c = 0;
+    for (let j = 0; j < J; j++) {
+      const g = segs[j], x0 = ss.subarray(j * nx, (j + 1) * nx);
+      for (let i = 0; i < nx; i++) { const r = w[i] * (x0[i] - g.tr.x[g.a * nx + i]); c += r * r; }
+      let sol;
+      try { sol = integrate(model, g, x0, th, sub, false); } catch { return Infinity; }
+      for (let k = 0; k < g.b - g.a; k++) for (let i = 0; i < nx; i++) {
+        const r = w[i] * (sol.xs[k * nx + i] - g.tr.x[(g.a + 1 + k) * nx + i]);
+        c += r * r;
+      }
+    }
+    return 0.5 * c;
+  };
+
+  // per-segment normal-equation blocks
+  const A = new Float64Array(J * nx * nx), Bm = new Float64Array(J * nx * nf), gs = new Float64Array(J * nx);
+  const C = new Float64Array(nf * nf), gt = new Float64Array(nf);
+  const nth = names.length;
+  const linearise = (): number => {
+    A.fill(0); Bm.fill(0); gs.fill(0); C.fill(0); gt.fill(0);
+    let c = 0;
+    const jt = new Float64Array(nf), js = new Float64Array(nx);
+    for (let j = 0; j < J; j++) {
+      const g = segs[j], x0 = s.subarray(j * nx, (j + 1) * nx);
+      const sol = integrate(model, g, x0, theta, sub, true);
+      const jac = sol.jacobians!;
+      const K = g.b - g.a;
+      const Ao = j * nx * nx, Bo = j * nx * nf, go = j * nx;
+      for (let k = -1; k < K; k++) {
+        for (let i = 0; i < nx; i++) {
+          // residual row (sample a+1+k, state i)
+          let r: number;
+          if (k < 0) { r = w[i] * (x0[i] - g.tr.x[g.a * nx + i]); js.fill(0); js[i] = w[i]; jt.fill(0); }
+          else {
+            r = w[i] * (sol.xs[k * nx + i] - g.tr.x[(g.a + 1 + k) * nx + i]);
+            for (let l = 0; l < nx; l++) js[l] = w[i] * jac.x0[(k * nx + i) * nx + l];
+            for (let q = 0; q < nf; q++) jt[q] = w[i] * jac.theta[(k * nx + i) * nth + idx[q]] * theta[idx[q]]; // ∂/∂log θ
+          }
+          c += r * r;
+          for (let l = 0; l < nx; l++) {
+            gs[go + l] += js[l] * r;
+            for (let m = 0; m < nx; m++) A[Ao + l * nx + m] += js[l] * js[m];
+            for (let q = 0; q < nf; q++) Bm[Bo + l * nf + q] += js[l] * jt[q];
+          }
+          for (let q = 0; q < nf; q++) {
+            gt[q] += jt[q] * r;
+            for (let p = 0; p < nf; p++) C[q * nf + p] += jt[q] * jt[p];
+          }
+        }
+      }
+    }
+    return 0.5 * c;
+  };
+
+  /** Solves the damped reduced system; returns (δφ, δs) or null when not positive definite. Also the reduced matrix for covariances. */
+  const solveStep = (lambda: number): { dphi: Float64Array; ds: Float64Array; Sred: Float64Array } | null => {
+    const Sred = Float64Array.from(C), rhs = Float64Array.from(gt);
+    for (let q = 0; q < nf; q++) Sred[q * nf + q] += lambda * C[q * nf + q] + 1e-12;
+    const Lj = new Float64Array(J * nx * nx), Y = new Float64Array(nx * nf), ys = new Float64Array(nx);
+    for (let j = 0; j < J; j++) {
+      const L = Lj.subarray(j * nx * nx, (j + 1) * nx * nx);
+      L.set(A.subarray(j * nx * nx, (j + 1) * nx * nx));
+      for (let i = 0; i < nx; i++) L[i * nx + i] += lambda * L[i * nx + i] + 1e-12;
+      if (!choleskyInPlace(L, nx)) return null;
+      // Y = A⁻¹ B (column by column), ys = A⁻¹ g_s
+      for (let q = 0; q < nf; q++) {
+        for (let i = 0; i < nx; i++) ys[i] = Bm[j * nx * nf + i * nf + q];
+        cholSolve(L, nx, ys);
+        for (let i = 0; i < nx; i++) Y[i * nf + q] = ys[i];
+      }
+      for (let i = 0; i < nx; i++) ys[i] = gs[j * nx + i];
+      cholSolve(L, nx, ys);
+      for (let q = 0; q < nf; q++) {
+        for (let p = 0; p < nf; p++) { let acc = 0; for (let i = 0; i < nx; i++) acc += Bm[j * nx * nf + i * nf + q] * Y[i * nf + p]; Sred[q * nf + p] -= acc; }
+        let acc = 0; for (let i = 0; i < nx; i++) acc += Bm[j * nx * nf + i * nf + q] * ys[i];
+        rhs[q] -= acc;
+      }
+    }
+    const Ls = Float64Array.from(Sred);
+    if (nf && !choleskyInPlace(Ls, nf)) return null;
+    const dphi = new Float64Array(nf);
+    for (let q = 0; q < nf; q++) dphi[q] = -rhs[q];
+    if (nf) cholSolve(Ls, nf, dphi);
+    const ds = new Float64Array(J * nx);
+    for (let j = 0; j < J; j++) {
+      const L = Lj.subarray(j * nx * nx, (j + 1) * nx * nx);
+      for (let i = 0; i < nx; i++) {
+        let acc = gs[j * nx + i];
+        for (let q = 0; q < nf; q++) acc += Bm[j * nx * nf + i * nf + q] * dphi[q];
+        ys[i] = -acc;
+      }
+      cholSolve(L, nx, ys);
+      ds.set(ys, j * nx);
+    }
+    return { dphi, ds, Sred };
+  };
+
+  const maxIter = opts.maxIter ?? 50, tol = opts.tol ?? 1e-12, stepTol = opts.stepTol ?? 1e-10;
+  let lambda = 1e-3;
+  let cost = linearise();
+  const history: SysidResult['history'] = [{ iteration: 0, cost, lambda, theta: Array.from(theta) }];
+  let stopped: SysidResult['stopped'] = 'max_iter';
+  let it = 0;
+  const trialTheta = new Float64Array(nth), trialS = new Float64Array(J * nx);
+  for (; it < maxIter; it++) {
+    if (opts.signal?.aborted) { stopped = 'cancelled'; break; }
+    let accepted = false, done = false;
+    for (let tries = 0; tries < 30; tries++) {
+      const st = solveStep(lambda);
+      if (!st) { lambda *= 10; continue; }
+      trialTheta.set(theta);
+      for (let q = 0; q < nf; q++) trialTheta[idx[q]] = theta[idx[q]] * Math.exp(st.dphi[q]);
+      for (let i = 0; i < J * nx; i++) trialS[i] = s[i] + st.ds[i];
+      const c = costAt(trialTheta, trialS);
+      if (c < cost) {
+        const rel = (cost - c) / Math.max(cost, 1e-300);
+        const stepMax = Math.max(0, ...Array.from(st.dphi, Math.abs));
+        theta.set(trialTheta); s.set(trialS);
+        lambda = Math.max(lambda / 3, 1e-12);
+        accepted = true;
+        if (rel < tol || stepMax < stepTol) done = true;
+        break;
+      }
+      lambda *= 4;
+      if (lambda > 1e12) { done = true; break; }
+    }
+    cost = linearise();
+    history.push({ iteration: it + 1, cost, lambda, theta: Array.from(theta) });
+    const cont = opts.onIteration?.({ iteration: it + 1, cost, lambda, theta: Float64Array.from(theta), accepted });
+    if (done || !accepted) { stopped = 'converged'; it++; break; }
+    if (cont === false) { stopped = 'cancelled'; it++; break; }
+  }
+  // standard errors from the undamped reduced normal matrix: cov(φ) = σ̂² S⁻¹, θ = e^φ ⇒ se(θ) ≈ θ·se(φ)
+  const st = solveStep(0);
+  const dof = Math.max(1, nres - nf - J * nx);
+  const sigma2 = (2 * cost) / dof;
+  const stdErrors = idx.map((k, q) => {
+    if (!st) return NaN;
+    const L = Float64Array.from(st.Sred);
+    if (!choleskyInPlace(L, nf)) return NaN;
+    const e = new Float64Array(nf); e[q] = 1;
+    cholSolve(L, nf, e);
+    return theta[k] * Math.sqrt(sigma2 * e[q]);
+  });
+  return {
+    theta: Float64Array.from(theta), fitted, stdErrors, cost, rms: Math.sqrt((2 * cost) / nres), iterations: it,
+    history, segments: J, residuals: nres, stopped,
+  };
+}
+
+/**
+ * Held-out multi-step prediction error: from the measured state at the start of each window of
+ * `horizon` samples, integrate open-loop with θ and the recorded controls; returns the RMS error per
+ * state over all predicted samples, and the predicted windows (for plots).
+ */
+export function predictionError(model: ContinuousModel, theta: ArrayLike<number>, data: Trajectory[], horizon: number, substeps = 2) {
+  const nx = model.nx;
+  const segs = shootingSegments(data, horizon);
+  const se = new Float64Array(nx);
+  let count = 0;
+  const windows: { t: number[]; predicted: number[][]; measured: number[][] }[] = [];
+  const th = Float64Array.from(theta);
+  for (const g of segs) {
+    const x0 = g.tr.x.slice(g.a * nx, (g.a + 1) * nx);
+    const sol = integrate(model, g, x0, th, substeps, false);
+    const win = { t: [g.tr.t[g.a]], predicted: [Array.from(x0)], measured: [Array.from(x0)] };
+    for (let k = 0; k < g.b - g.a; k++) {
+      const m = Array.from(g.tr.x.subarray((g.a + 1 + k) * nx, (g.a + 2 + k) * nx)), p = Array.from(sol.xs.subarray(k * nx, (k + 1) * nx));
+      for (let i = 0; i < nx; i++) se[i] += (p[i] - m[i]) ** 2;
+      count++;
+      win.t.push(g.tr.t[g.a + 1 + k]); win.predicted.push(p); win.measured.push(m);
+    }
+    windows.push(win);
+  }
+  if (!count) throw new Error('prediction error: no held-out window with known controls');
+  const rms = Array.from(se, (v) => Math.sqrt(v / count));
+  return { rms, rmsTotal: Math.sqrt(se.reduce((a, v) => a + v, 0) / (count * nx)), samples: count, windows };
+}
+
+/** Splits each trajectory at (1 − holdout) of its samples: training head, held-out tail. */
+export function holdoutSplit(trs: Trajectory[], holdout: number): { train: Trajectory[]; test: Trajectory[] } {
+  if (!(holdout >= 0 && holdout < 1)) throw new Error(`sysid: holdout must be in [0, 1) (got ${holdout})`);
+  const train: Trajectory[] = [], test: Trajectory[] = [];
+  for (const tr of trs) {
+    const N = tr.t.length, cut = Math.round(N * (1 - holdout));
+    const nx = tr.stateNames.length, nu = tr.controlNames.length;
+    const part = (a: number, b: number): Trajectory => ({ ...tr, t: tr.t.slice(a, b), x: tr.x.slice(a * nx, b * nx), u: tr.u.slice(a * nu, b * nu) });
+    train.push(part(0, cut));
+    if (holdout > 0 && N - cut >= 2) test.push(part(cut - 1, N));
+  }
+  return { train, test };
+}

@@ -1,0 +1,73 @@
+import { describe, expect, it } from 'vitest';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { MujocoPlant, odePlant } from '../../src/plant/index.js';
+import { recordTrajectories, writeTrajectories } from '../../src/data/index.js';
+import { holdoutSplit, identify, predictionError } from '../../src/train/sysid.js';
+import { createModel, loadModel } from '../../models/continuous/index.js';
+import { defaultTheta } from '../../src/ode/model.js';
+import { command } from '../../src/cli/commands/train.js';
+
+const rel = (a: number, b: number) => Math.abs(a - b) / Math.abs(b);
+
+describe('system identification by multiple shooting on MuJoCo data (state noise σ = 1e-3)', () => {
+  it('pendulum: length and joint damping within 1 %, held-out prediction error at the noise level', async () => {
+    const plant = await MujocoPlant.create('pendulum', { seed: 11, noise: { state: 1e-3 } });
+    const truth = plant.parameters();
+    const data = recordTrajectories(plant, { episodes: 3, duration: 4, dt: 0.02, seed: 11, excitation: { kind: 'multisine', amplitude: 2, fmax: 3 } });
+    plant.close();
+    const model = createModel('pendulum');
+    const { train, test } = holdoutSplit(data, 0.2);
+    // start from the nominal model (l = 1, b = 0.1): 11 % and 25 % off
+    const r = identify(model, train, { theta0: defaultTheta(model), fit: ['l', 'b'], segment: 20 });
+    expect(r.stopped).toBe('converged');
+    expect(rel(r.theta[1], truth.l)).toBeLessThan(0.01);
+    expect(rel(r.theta[3], truth.b)).toBeLessThan(0.01);
+    expect(r.theta[0]).toBe(1); // m fixed
+    expect(r.rms).toBeGreaterThan(0.8e-3); expect(r.rms).toBeLessThan(1.2e-3);
+    const pe = predictionError(model, r.theta, test, 50), pe0 = predictionError(model, defaultTheta(model), test, 50);
+    expect(pe.rms[0]).toBeLessThan(3e-3);
+    expect(pe0.rms[0]).toBeGreaterThan(10 * pe.rms[0]);
+  });
+
+  it('cart-pole: pole length, pole mass and cart mass within 1 %', async () => {
+    const plant = await MujocoPlant.create('cartpole', { seed: 12, noise: { state: 1e-3 } });
+    const truth = plant.parameters();
+    const data = recordTrajectories(plant, { episodes: 3, duration: 3, dt: 0.02, seed: 12, excitation: { kind: 'multisine', amplitude: 3, fmax: 3 } });
+    plant.close();
+    const model = createModel('cartpole');
+    const r = identify(model, data, { theta0: defaultTheta(model), fit: ['mc', 'mp', 'l'], segment: 20 });
+    expect(rel(r.theta[0], truth.mc)).toBeLessThan(0.01);
+    expect(rel(r.theta[1], truth.mp)).toBeLessThan(0.01);
+    expect(rel(r.theta[2], truth.l)).toBeLessThan(0.01);
+    // the standard errors are honest: the errors are within a few of them
+    ['mc', 'mp', 'l'].forEach((n, q) => expect(Math.abs(r.theta[q] - truth[n])).toBeLessThan(5 * r.stdErrors[q]));
+  });
+
+  it('recovers our own ODE model exactly without noise (the derivatives are right)', () => {
+    const plant = odePlant('pendulum', { parameters: { l: 0.7, b: 0.3 } });
+    const data = recordTrajectories(plant, { episodes: 1, duration: 2, dt: 0.02, seed: 1, excitation: { kind: 'prbs', amplitude: 1 } });
+    const model = createModel('pendulum');
+    const r = identify(model, data, { theta0: defaultTheta(model), fit: ['l', 'b'], substeps: 8 });
+    expect(rel(r.theta[1], 0.7)).toBeLessThan(1e-6);
+    expect(rel(r.theta[3], 0.3)).toBeLessThan(1e-5);
+  });
+
+  it('dmpc train dynamics: CSV in, a model controllers can load, a report and plots out', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'dmpc-train-'));
+    const plant = odePlant('pendulum', { seed: 2, noise: { state: 1e-3 }, parameters: { l: 0.8 } });
+    await writeTrajectories(join(dir, 'run.csv'), recordTrajectories(plant, { episodes: 2, duration: 2, dt: 0.02, seed: 2, excitation: { kind: 'multisine', amplitude: 2 } }));
+    const out = join(dir, 'pend.json');
+    expect(await command.run(['dynamics', '--data', join(dir, 'run.csv'), '--model', 'pendulum', '--fit', 'l,b', '--out', out, '--quiet', '--horizon', '20'])).toBe(0);
+    const { model, theta } = loadModel(out);
+    expect(model.kind).toBe('pendulum');
+    expect(rel(theta[1], 0.8)).toBeLessThan(0.01);
+    const report = JSON.parse(readFileSync(join(dir, 'pend.report.json'), 'utf8'));
+    expect(report.heldOut.rmsFitted[0]).toBeLessThan(report.heldOut.rmsInitial[0]);
+    for (const f of ['pend.loss.svg', 'pend.loss.png', 'pend.prediction.svg', 'pend.prediction.png']) expect(existsSync(join(dir, f))).toBe(true);
+    expect(readFileSync(join(dir, 'pend.loss.png')).subarray(1, 4).toString()).toBe('PNG');
+    expect(readFileSync(join(dir, 'pend.loss.svg'), 'utf8')).toContain('<svg');
+    await expect(command.run(['dynamics', '--data', join(dir, 'run.csv'), '--model', 'pendulum', '--fit', 'len', '--out', out, '--quiet'])).rejects.toThrow(/no parameter 'len'/);
+  });
+});
