@@ -26,6 +26,7 @@ import { telemetryPlugin } from './plugins/telemetry.js';
 import { RateLimiter, type RateLimit } from './ratelimit.js';
 import { ControllerRuntime, type Scenario } from './runtime.js';
 import { Store } from './store.js';
+import { TurnQueue } from './turns.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 export const PACKAGE_VERSION = (JSON.parse(readFileSync(join(here, '../package.json'), 'utf8')) as { version: string }).version;
@@ -60,7 +61,7 @@ export async function buildApp(o: AppOptions): Promise<{ app: FastifyInstance; c
   const ctx: ServerContext = {
     runtimes: o.runtimes, store: o.store, jobs: o.jobs, token: o.token, readsNeedToken: o.readsNeedToken,
     limiter: new RateLimiter(o.rateLimits ?? DEFAULT_RATE_LIMITS), registry: new ApiRegistry(),
-    startedAt: Date.now(), version: PACKAGE_VERSION, httpCounts: new Map(), sse: { clients: 0, dropped: 0, events: 0 },
+    startedAt: Date.now(), version: PACKAGE_VERSION, httpCounts: new Map(), turns: new TurnQueue(), sse: { clients: 0, dropped: 0, events: 0 },
   };
   installErrorHandlers(app);
 

@@ -6,6 +6,7 @@ import type { ApiRegistry } from './openapi.js';
 import type { RateLimiter } from './ratelimit.js';
 import type { ControllerRuntime } from './runtime.js';
 import type { Store } from './store.js';
+import type { TurnQueue } from './turns.js';
 
 export interface ServerContext {
   runtimes: Map<string, ControllerRuntime>;
@@ -20,6 +21,8 @@ export interface ServerContext {
   version: string;
   /** HTTP request counts by "METHOD route status". */
   httpCounts: Map<string, number>;
+  /** Computations of request handlers, one per event-loop turn. */
+  turns: TurnQueue;
   /** Telemetry stream figures. */
   sse: { clients: number; dropped: number; events: number };
 }

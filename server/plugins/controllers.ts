@@ -84,5 +84,5 @@ export const controllersPlugin: FastifyPluginAsync<{ ctx: ServerContext }> = asy
     rateLimit: 'solve', bodyLimit: 16 * 1024, example: { state: [0, 0, 3.0, 0] },
     summary: 'One-shot solve from a state with the current parameters (cold start; the running loop is not disturbed)',
     responses: { 200: { description: 'plan, status, timings', schema: SolveResponseSchema } },
-  }, ({ params, body }) => get(params.id).solve(body));
+  }, ({ params, body }) => { const rt = get(params.id); return ctx.turns.run(() => rt.solve(body)); });
 };

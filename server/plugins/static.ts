@@ -28,6 +28,7 @@ export const staticPlugin: FastifyPluginAsync<{ ctx: ServerContext }> = async (a
     return f.body;
   } });
   app.get('/', { config: { auth: 'public' } }, async (_req, reply) => reply.redirect('/dashboard'));
+  app.get('/favicon.ico', { config: { auth: 'public' } }, async (_req, reply) => reply.code(204).send());
   app.get('/dashboard', serve('dashboard.html'));
   app.get('/dashboard/dashboard.js', serve('dashboard.js'));
   app.get('/dashboard/dashboard.css', serve('dashboard.css'));

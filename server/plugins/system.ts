@@ -33,6 +33,8 @@ export function metricsText(ctx: ServerContext): string {
   metric('dmpc_jobs_running', 'gauge', 'Jobs running', [[{}, ctx.jobs.running]]);
   metric('dmpc_jobs_queued', 'gauge', 'Jobs waiting', [[{}, ctx.jobs.queued]]);
   metric('dmpc_jobs_total', 'counter', 'Jobs by outcome', Object.entries(ctx.jobs.counters).map(([k, v]) => [{ outcome: k }, v] as [Record<string, string>, number]));
+  metric('dmpc_compute_queue_pending', 'gauge', 'One-shot computations waiting for their event-loop turn', [[{}, ctx.turns.pending]]);
+  metric('dmpc_compute_queue_rejected_total', 'counter', 'Computations refused because the queue was full (503)', [[{}, ctx.turns.rejected]]);
   metric('dmpc_rate_limited_total', 'counter', 'Requests refused by rate limiting', [[{}, ctx.limiter.rejected]]);
   metric('dmpc_telemetry_clients', 'gauge', 'Open telemetry streams', [[{}, ctx.sse.clients]]);
   metric('dmpc_telemetry_events_total', 'counter', 'Telemetry tick events sent', [[{}, ctx.sse.events]]);

@@ -74,7 +74,7 @@ describe.each<Mode>(['inject', 'socket'])('validation and security (%s)', (mode)
       ['PATCH', '/controllers/default/params', { cost: { R: [0.5] } }], ['POST', '/controllers/default/params/rollback', { version: 1 }],
       ['POST', '/jobs', { kind: 'simulate', params: { initialState: [0, 0, 3, 0] } }], ['DELETE', '/jobs/whatever', undefined],
     ] as const) {
-      for (const headers of [{}, { authorization: 'Bearer wrong-token-wrong-token' }, { authorization: TOKEN }]) {
+      for (const headers of [{}, { authorization: "Bearer wrong-token-wrong-token" }, { authorization: TOKEN }] as Record<string, string>[]) {
         const r = await call(srv, mode, m, url, body, headers);
         expect(r.status, `${m} ${url} ${JSON.stringify(headers)}`).toBe(401);
         expect(r.json.error).toBe('unauthorized');
