@@ -207,8 +207,12 @@ export interface SqpGrad {
   /** Same shapes as the C and c inputs. */
   C: Float64Array;
   c: Float64Array;
-  gradStatus: GradStatus[];
+  gradStatus: SqpGradStatus[];
 }
+
+/** As the linear layer's, plus 'gauss_newton': the convex-approximation gradient (asked for, or the
+ *  fallback when the exact second-order system is not convex in u). */
+export type SqpGradStatus = GradStatus | 'gauss_newton';
 
 /**
  * dL/d(θ, x₀, C, c) at an SQP solution for dL/dx [B, T, nx] and dL/du [B, T, nu]. See the file
@@ -282,28 +286,33 @@ export function sqpBackward(sol: SqpSolution, dLdx?: Float64Array, dLdu?: Float6
   };
   input.soft = { u: softOf([0, 1]), x: softOf([2, 3]), general: softOf([4]) };
   const pr = buildProblem(input);
-  const qp = exact ? mpcSolve(pr, {}, { u: sol.u, lam: st0.lam }) : sol.qp;
+  let qp = exact ? mpcSolve(pr, {}, { u: sol.u, lam: st0.lam }) : sol.qp;
+  // the curvature can make the equivalent QP non-convex in u (a saddle of the Lagrangian): then the
+  // exact second-order system is not usable and the Gauss–Newton gradient is returned, labelled so
+  let fellBack = false;
+  if (exact && qp.status.some((s) => s !== 'optimal')) { qp = sol.qp; fellBack = true; }
+  const useExact = exact && !fellBack;
   const g = mpcBackward(qp, dLdx, dLdu);
   const gTheta = new Float64Array(B * np);
   const gC = new Float64Array(pr0.C.data.length), gc = new Float64Array(pr0.c.data.length);
   const mixed = new Float64Array(n);
   for (let b = 0; b < B; b++) {
     for (let t = 0; t < T; t++) {
-      const go = exact ? (b * T + t) * n * n : off(qp.state.pr.C, b, t), co = off(pr0.C, b, t);
+      const go = useExact ? (b * T + t) * n * n : off(qp.state.pr.C, b, t), co = off(pr0.C, b, t);
       for (let i = 0; i < n * n; i++) gC[co + i] += g.C[go + i];
-      const gco = exact ? (b * T + t) * n : off(qp.state.pr.c, b, t), cc = off(pr0.c, b, t);
+      const gco = useExact ? (b * T + t) * n : off(qp.state.pr.c, b, t), cc = off(pr0.c, b, t);
       for (let i = 0; i < n; i++) gc[cc + i] += g.c[gco + i];
       if (t === T - 1) continue;
       // (∂f/∂θ)ᵀ ū_ν: the analytic parameter Jacobian at τ̄
       const to = (b * T + t) * n;
       model.step(st0.tau, to, st0.tau, to + nx, theta, out, 0, jp, 0);
-      const fo = exact ? (b * T + t) * nx : off(qp.state.pr.f, b, t);
+      const fo = useExact ? (b * T + t) * nx : off(qp.state.pr.f, b, t);
       for (let k = 0; k < np; k++) {
         let s = 0;
         for (let i = 0; i < nx; i++) s += jp[i * K + n + k] * g.f[fo + i];
         gTheta[b * np + k] += s;
       }
-      if (!exact) continue;
+      if (!useExact) continue;
       // (∂(Jᵀν)/∂θ)ᵀ ū_τ, with ū_τ = dL/dc' of the stage
       for (let k = 0; k < np; k++) {
         jtnu(b, t, n + k, mixed);
@@ -314,6 +323,10 @@ export function sqpBackward(sol: SqpSolution, dLdx?: Float64Array, dLdu?: Float6
     }
   }
   // dL/dC of the original cost: C' = C + Hν(θ, τ̄) and c' = c − Hν τ̄, so dC = dC', dc = dc'
-  const gradStatus = g.gradStatus.map((s, b) => (sol.status[b] === 'optimal' ? s : s === 'none' ? 'none' : 'active_set'));
+  const gradStatus: SqpGradStatus[] = g.gradStatus.map((s, b) => {
+    if (s === 'none') return 'none';
+    if (!useExact) return 'gauss_newton';
+    return sol.status[b] === 'optimal' ? s : 'active_set';
+  });
   return { theta: gTheta, x0: g.x0, C: gC, c: gc, gradStatus };
 }
