@@ -11,7 +11,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { BenchResult } from './run.js';
 import { buildProblem, fromMpcPytorchBox, stageObjective, type MpcInput } from '../src/mpc/problem.js';
-import { mpcSolve, epochWarmStart, type MpcSolverState } from '../src/mpc/ipm.js';
+import { mpcSolve, epochWarmStart, shiftedWarmStart, type MpcSolverState } from '../src/mpc/ipm.js';
 import { mpcBackward } from '../src/mpc/backward.js';
 import { closedLoopExperiment } from '../src/mpc/closedloop.js';
 import { denseSolve } from '../test/mpc/dense.js';
@@ -78,6 +78,29 @@ export async function run(): Promise<BenchResult> {
     p1rows.push(row);
     table.push({ case: `p1 B=${B}`, fwd_ms: +forward_ms.toFixed(3), bwd_ms: +backward_ms.toFixed(3), fwd_cpu_ms: +forward_cpu_ms.toFixed(3), iters: +row.iterations_mean.toFixed(2), warm_iters: +row.warm_iterations_mean.toFixed(2), speedup: +row.speedup_vs_mpc_pytorch.toFixed(1), u_err: du, rss_mb: +row.peak_rss_mb.toFixed(0) });
   }
+  // online use: receding horizon on p1 (apply u₀, step the dynamics, re-solve): iterations of the
+  // next solve cold and warm-started from the shifted previous solution
+  const online: Record<string, unknown>[] = [];
+  {
+    const { input } = fromMpcPytorchBox(p1, 64);
+    let pr = buildProblem(input);
+    let prev = mpcSolve(pr);
+    const cold: number[] = [], warmIt: number[] = [];
+    for (let step = 0; step < 10; step++) {
+      const { B, T, nx, nu, n } = pr;
+      const x1 = new Float64Array(B * nx);
+      for (let b = 0; b < B; b++) for (let i = 0; i < nx; i++) x1[b * nx + i] = prev.x[(b * T + 1) * nx + i];
+      const next: MpcInput = { ...input, x0: { data: x1, shape: [B, nx] } };
+      pr = buildProblem(next);
+      const c = mpcSolve(pr);
+      const wsol = mpcSolve(pr, {}, shiftedWarmStart(prev));
+      cold.push(mean(c.iterations)); warmIt.push(mean(wsol.iterations));
+      void n; void nu;
+      prev = wsol;
+    }
+    online.push({ problem: 'p1 receding horizon (64 starts × 10 steps)', iterations_cold_mean: mean(cold), iterations_shifted_warm_mean: mean(warmIt) });
+    table.push({ case: 'p1 online (shifted warm start)', iters: +mean(cold).toFixed(2), warm_iters: +mean(warmIt).toFixed(2) });
+  }
   // time vs horizon (B = 16, same dynamics and cost, horizon changed)
   const horizon: Record<string, unknown>[] = [];
   for (const T of [10, 20, 40, 80, 160]) {
@@ -94,19 +117,23 @@ export async function run(): Promise<BenchResult> {
     const t0 = performance.now();
     const r = closedLoopExperiment(doc, 'notebook');
     const wall = performance.now() - t0;
+    // the same experiment with cold QPs inside the SQP (first 4 starts), for the warm-start report
+    const coldQp = closedLoopExperiment(doc, 'notebook', 4, { sqp: { qpWarmStart: false } }).starts;
     const starts = r.starts;
     const row = {
       problem: file, starts: starts.length, wall_ms: wall,
       solve_ms_median: med(starts.map((s) => s.solve_ms_median)), reference_solve_ms: ref,
       speedup_vs_mpc_pytorch: ref / med(starts.map((s) => s.solve_ms_median)),
       sqp_iterations_median: med(starts.map((s) => s.iterations_median)), qp_iterations_median: med(starts.map((s) => s.qp_iterations_median)),
+      qp_iterations_per_solve_warm_first4: mean(starts.slice(0, 4).map((s) => s.qp_iterations_mean)),
+      qp_iterations_per_solve_cold_first4: mean(coldQp.map((s) => s.qp_iterations_mean)),
       final_abs_angle_max: Math.max(...starts.map((s) => s.final_abs_angle)),
       final_abs_angle: starts.map((s) => s.final_abs_angle),
       closed_loop_cost_mean: mean(starts.map((s) => s.closed_loop_cost)), closed_loop_cost: starts.map((s) => s.closed_loop_cost),
       swung_up: starts.filter((s) => s.final_abs_angle < 0.1).length,
     };
     closed.push(row);
-    table.push({ case: `${file} closed loop`, solve_ms: +row.solve_ms_median.toFixed(3), speedup: +row.speedup_vs_mpc_pytorch.toFixed(1), sqp_iters: row.sqp_iterations_median, swung_up: `${row.swung_up}/${starts.length}`, max_final_angle: row.final_abs_angle_max });
+    table.push({ case: `${file} closed loop`, solve_ms: +row.solve_ms_median.toFixed(3), speedup: +row.speedup_vs_mpc_pytorch.toFixed(1), sqp_iters: row.sqp_iterations_median, iters: +row.qp_iterations_per_solve_cold_first4.toFixed(2), warm_iters: +row.qp_iterations_per_solve_warm_first4.toFixed(2), swung_up: `${row.swung_up}/${starts.length}`, max_final_angle: row.final_abs_angle_max });
   }
   return {
     table, p1: p1rows, horizon, closed_loop: closed,

@@ -22,6 +22,7 @@ export interface ClosedLoopStart {
   solve_ms_first: number;
   iterations_median: number;
   qp_iterations_median: number;
+  qp_iterations_mean: number;
   statuses: Record<string, number>;
   x: number[][];
   u: number[][];
@@ -82,7 +83,7 @@ export function runClosedLoop(doc: Record<string, unknown>, x0: Float64Array, op
   return {
     final_abs_angle: Math.abs(model.angle(x, 0)), closed_loop_cost: J,
     solve_ms_median: median(times), solve_ms_first: times[0], iterations_median: median(iters),
-    qp_iterations_median: median(qpIters), statuses, x: xs, u: us,
+    qp_iterations_median: median(qpIters), qp_iterations_mean: qpIters.reduce((a, v) => a + v, 0) / qpIters.length, statuses, x: xs, u: us,
   };
 }
 

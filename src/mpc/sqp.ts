@@ -44,6 +44,8 @@ export interface SqpOptions {
   lineSearchDecay?: number;
   lineSearchSteps?: number;
   qp?: MpcOptions;
+  /** Warm-start each QP from the current controls and the last multipliers (default true). */
+  qpWarmStart?: boolean;
 }
 
 export interface SqpSolution {
@@ -141,7 +143,7 @@ export function sqpSolve(input: NonlinearMpcInput, options: SqpOptions = {}, uIn
   let lamPrev: Float64Array | undefined;
   for (let it = 0; it < maxIter; it++) {
     for (let b = 0; b < B; b++) linearise(pr, model, theta, b, tau, b * T * n, jac, out);
-    qp = mpcSolve(pr, options.qp ?? {}, { u, lam: lamPrev }, reuse);
+    qp = mpcSolve(pr, options.qp ?? {}, options.qpWarmStart === false ? undefined : { u, lam: lamPrev }, reuse);
     reuse = undefined; // the final QP's state must survive for the backward pass
     lamPrev = Float64Array.from(qp.state.lam);
     let running = 0;
