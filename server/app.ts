@@ -8,7 +8,7 @@
  * plant, the job runner, and the listening socket; `close()` stops all of it.
  */
 import Fastify, { type FastifyInstance } from 'fastify';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadControllerConfig, type ControllerConfig } from '../controllers/schema.js';
@@ -105,6 +105,8 @@ export interface ServerOptions {
   /** Extra controllers by id. */
   controllers?: Record<string, ControllerConfig>;
   scenario?: Scenario;
+  /** Directory of trajectory files that jobs may read (default: data/ beside the SQLite file). */
+  dataRoot?: string;
   /** Start the control loops (default true). */
   run?: boolean;
   maxJobs?: number;
@@ -138,7 +140,10 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   for (const [id, config] of Object.entries(configs)) {
     runtimes.set(id, new ControllerRuntime({ id, config, store, scenario: id === 'default' ? opts.scenario : undefined, log }));
   }
-  const jobs = new JobRunner(store, opts.jobKinds ?? defaultJobKinds(), opts.maxJobs ?? 2, runtimes, log);
+  const stateDir = opts.dbPath === ':memory:' ? null : dirname(opts.dbPath);
+  const dirs = stateDir ? { dataRoot: opts.dataRoot ?? join(stateDir, 'data'), modelsDir: join(stateDir, 'models') } : undefined;
+  if (dirs) mkdirSync(dirs.dataRoot, { recursive: true });
+  const jobs = new JobRunner(store, opts.jobKinds ?? defaultJobKinds(dirs), opts.maxJobs ?? 2, runtimes, log);
   const readsNeedToken = !isLoopback(host);
   let built: Awaited<ReturnType<typeof buildApp>>;
   try {

@@ -8,21 +8,20 @@
  * so the control loops and the API stay responsive. A job kind is a zod schema for its parameters
  * and an async function.
  *
- * Kinds wired here: 'simulate' (a long closed-loop run) and 'tune-search' (derivative-free weight
- * tuning on the closed-loop task cost). The training issue's system identification, imitation and
- * demonstration-based tuning (src/train) are listed as unavailable until that module exists.
+ * Kinds wired: 'simulate' (a long closed-loop run), 'tune-search' (derivative-free weight tuning on
+ * the closed-loop task cost) and 'sysid' (src/train's trainDynamics, in a worker thread:
+ * server/train-jobs.ts). Imitation and demonstration-based tuning (src/train) are listed as
+ * unavailable until src/train has entry points for them.
  */
 import { randomUUID } from 'node:crypto';
-import { existsSync } from 'node:fs';
 import { setImmediate as yieldNow } from 'node:timers/promises';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { ApiError, ValidationError, notFound, zodIssues } from './errors.js';
 import type { ControllerRuntime } from './runtime.js';
 import { JobDoc, MAX_DIM, SimulateRequestSchema } from './schemas.js';
 import { CancelledError, simulate } from './simulate.js';
 import type { Store } from './store.js';
+import { trainJobKinds } from './train-jobs.js';
 
 export interface JobContext {
   readonly signal: AbortSignal;
@@ -40,6 +39,8 @@ export interface JobKind {
   available: boolean;
   reason?: string;
   params: z.ZodType;
+  /** Checks beyond the schema at submission (files exist, model known, …); throws a ValidationError (400). */
+  check?(params: unknown): void;
   run(params: unknown, ctx: JobContext): Promise<unknown>;
 }
 
@@ -72,6 +73,7 @@ export class JobRunner {
     if (!k.available) throw new ApiError(501, 'unavailable', `job kind '${kind}' is not available in this build: ${k.reason ?? ''}`);
     const r = k.params.safeParse(params ?? {});
     if (!r.success) throw new ValidationError(zodIssues(r.error, ['params']), `params of job kind '${kind}' are invalid`);
+    k.check?.(r.data);
     const doc: JobDoc = {
       id: randomUUID(), kind, status: 'queued', progress: 0, message: null, params: params ?? {}, result: null, error: null,
       createdAt: new Date().toISOString(), startedAt: null, finishedAt: null, who,
@@ -166,7 +168,7 @@ export class JobRunner {
         this.finish(doc, 'succeeded', result, doc.message);
       } catch (e) {
         if (e instanceof CancelledError || abort.signal.aborted) this.finish(doc, 'cancelled', null, 'cancelled while running');
-        else this.finish(doc, 'failed', null, null, e instanceof ApiError ? e.message : `${(e as Error).message}`);
+        else this.finish(doc, 'failed', null, null, e instanceof ApiError && e.issues ? `${e.message}: ${e.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}` : `${(e as Error).message}`);
       } finally {
         this.active.delete(doc.id);
         this.log(`job ${doc.id} (${doc.kind}) ${doc.status}`);
@@ -278,17 +280,12 @@ async function tuneSearch(raw: unknown, ctx: JobContext): Promise<unknown> {
   return { initialCost: initialJ, bestCost: bestJ, improvement: initialJ > 0 ? 1 - bestJ / initialJ : 0, patch, appliedVersion, evaluations: evals, history, task };
 }
 
-const here = dirname(fileURLToPath(import.meta.url));
-const trainPresent = () => existsSync(join(here, '../src/train'));
-
-/** The job kinds of this build. */
-export function defaultJobKinds(): JobKind[] {
-  const trainReason = trainPresent()
-    ? 'src/train exists but its entry points are not wired into the server yet (server/jobs.ts)'
-    : 'the training module (src/train, issue 6) is not in this tree yet';
-  const training = (kind: string, description: string): JobKind => ({
-    kind, description, available: false, reason: trainReason, params: z.unknown(), run: async () => { throw new ApiError(501, 'unavailable', trainReason); },
+/** The job kinds of this build; `dirs` (the server's data and models directories) enable the src/train kinds. */
+export function defaultJobKinds(dirs?: { dataRoot: string; modelsDir: string }): JobKind[] {
+  const missing = (kind: string, description: string, reason: string): JobKind => ({
+    kind, description, available: false, reason, params: z.unknown(), run: async () => { throw new ApiError(501, 'unavailable', reason); },
   });
+  const notYet = 'src/train has no entry point for it yet (issue 6: only trainDynamics has landed)';
   return [
     {
       kind: 'simulate', available: true,
@@ -301,8 +298,8 @@ export function defaultJobKinds(): JobKind[] {
       description: 'derivative-free weight tuning: (1+1)-ES in log space on the closed-loop task cost over given initial states; optionally applies the best weights as a new version',
       params: TuneSearchParamsSchema, run: tuneSearch,
     },
-    training('sysid', 'system identification from trajectory data (dmpc train dynamics)'),
-    training('imitate', 'imitation learning of cost and/or dynamics through the MPC layer (dmpc train imitate)'),
-    training('tune', 'fit cost weights to demonstrations through the MPC layer (dmpc train tune)'),
+    ...(dirs ? trainJobKinds(dirs) : [missing('sysid', 'system identification from trajectory data (dmpc train dynamics)', 'the server runs without a data directory')]),
+    missing('imitate', 'imitation learning of cost and/or dynamics through the MPC layer (dmpc train imitate)', notYet),
+    missing('tune', 'fit cost weights to demonstrations through the MPC layer (dmpc train tune)', notYet),
   ];
 }

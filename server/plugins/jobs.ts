@@ -28,7 +28,7 @@ export const jobsPlugin: FastifyPluginAsync<{ ctx: ServerContext }> = async (app
   }, ({ query }) => ({ jobs: ctx.jobs.list(query.limit), running: ctx.jobs.running, queued: ctx.jobs.queued }));
 
   reg.define(app, {
-    method: 'POST', url: '/jobs', operationId: 'startJob', tag: 'jobs', auth: 'mutating', body: JobRequestSchema, bodyLimit: 64 * 1024,
+    method: 'POST', url: '/jobs', operationId: 'startJob', tag: 'jobs', auth: 'mutating', body: JobRequestSchema, bodyLimit: 8 * 1024 * 1024,
     example: { kind: 'tune-search', params: { initialStates: [[0, 0, 2.9, 0]], iterations: 5, steps: 100 } },
     summary: 'Start a job (queued when the concurrency limit is reached)',
     responses: { 202: { description: 'the job', schema: JobSchema }, 501: { description: 'this kind is not available in this build' } },
