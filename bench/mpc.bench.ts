@@ -136,7 +136,7 @@ export async function run(): Promise<BenchResult> {
     table.push({ case: `${file} closed loop`, solve_ms: +row.solve_ms_median.toFixed(3), speedup: +row.speedup_vs_mpc_pytorch.toFixed(1), sqp_iters: row.sqp_iterations_median, iters: +row.qp_iterations_per_solve_cold_first4.toFixed(2), warm_iters: +row.qp_iterations_per_solve_warm_first4.toFixed(2), swung_up: `${row.swung_up}/${starts.length}`, max_final_angle: row.final_abs_angle_max });
   }
   return {
-    table, p1: p1rows, horizon, closed_loop: closed,
+    table, p1: p1rows, online, horizon, closed_loop: closed,
     reference: { mpc_pytorch_p1_forward_ms: REF_FORWARD_MS, backward_adds: '10-30 %', hpipm_p1_ms: 0.1, p2_solve_ms: 33, p3_solve_ms: 83 },
     goals: { p1_B1_speedup: 300, p1_B1024_speedup: 15, backward_over_forward_max: 0.3, closed_loop_speedup: 30, peak_rss_mb_B1024_max: 300 },
   };
