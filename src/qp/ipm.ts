@@ -15,7 +15,8 @@
  *  - dual_infeasible:    the step dz is a recession direction: pᵀdz < 0 and ‖Q dz‖∞, max(C dz)₊,
  *                        ‖A dz‖∞ ≤ infeasTol · |pᵀdz|  (the objective decreases without bound);
  *  - numerical_error:    a factorization failed or an iterate became non-finite (the last finite
- *                        iterate is returned, never NaN);
+ *                        iterate is returned, never NaN) — unless, at a breakdown, the multipliers
+ *                        already are a certificate to √infeasTol (then primal_infeasible);
  *  - max_iter:           none of the above within maxIter.
  */
 import type { SolveStatus } from '../common/status.js';
@@ -272,7 +273,13 @@ export function ipmStep(ws: IpmWorkspace, st: IpmState, opts: QpOptions = {}): I
   if (st.iter >= (opts.maxIter ?? 60)) { st.status = 'max_iter'; return st; }
 
   for (let i = 0; i < mi; i++) D[i] = s[i] / lam[i];
-  if (!ws.kkt.factor(bi, D)) { st.status = 'numerical_error'; return st; }
+  if (!ws.kkt.factor(bi, D)) {
+    // The factorization breaks down when the iterate runs away (s → 0 under λ → ∞ on dependent rows).
+    // If the multipliers already form a Farkas certificate to √infeasTol, that is the answer.
+    const cert = st.iter > 0 && res.hty < 0 && res.ctyNorm <= Math.sqrt(infTol) * -res.hty;
+    st.status = cert ? 'primal_infeasible' : 'numerical_error';
+    return st;
+  }
 
   // predictor (affine scaling): λ∘ds + s∘dλ = −s∘λ  ⇒  ry = s − r_p
   for (let i = 0; i < n; i++) rx[i] = -res.rd[i];

@@ -135,8 +135,20 @@ export class DualSchurKkt implements InteriorKkt {
     const mi = this.F.P.mi;
     const S = this.S;
     S.set(this.T0);
-    for (let i = 0; i < mi; i++) S[i * mi + i] += D[i];
-    return cholesky(S, 0, mi) === FACTOR_OK;
+    let dmax = 0;
+    for (let i = 0; i < mi; i++) { S[i * mi + i] += D[i]; dmax = Math.max(dmax, S[i * mi + i]); }
+    if (cholesky(S, 0, mi) === FACTOR_OK) return true;
+    // Dependent active rows (LICQ failing, e.g. the rows g·z ≤ c and −g·z ≤ −c − ε of an infeasible
+    // instance as its slacks vanish) make T₀ + D singular: retry with a growing diagonal shift. The
+    // direction is then slightly inexact, which the interior point tolerates; it keeps the iteration
+    // going until a certificate or the tolerance is reached instead of stopping with numerical_error.
+    if (!Number.isFinite(dmax)) return false;
+    for (let k = 0, shift = 1e-14 * Math.max(dmax, 1e-300); k < 5; k++, shift *= 100) {
+      S.set(this.T0);
+      for (let i = 0; i < mi; i++) S[i * mi + i] += D[i];
+      if (cholesky(S, 0, mi, shift) === FACTOR_OK) return true;
+    }
+    return false;
   }
 
   /** The cold-start factorization (D = I) is the same for every instance: factored once, then copied. */

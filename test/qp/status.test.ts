@@ -6,6 +6,8 @@ import { makeQpProblem, type QpInput } from '../../src/qp/problem.js';
 import { solveQp } from '../../src/qp/ipm.js';
 import { qpBackward } from '../../src/qp/backward.js';
 import { DmpcInputError } from '../../src/common/errors.js';
+import { createRng, randomQp } from './reference.js';
+import { toInput } from './problems.js';
 
 const finite = (x: Float64Array) => x.every(Number.isFinite);
 
@@ -44,6 +46,24 @@ describe('qp statuses', () => {
     const bounded = solveQp(makeQpProblem({ Q: Qs, p: [[1, -1], [1, -1], [1, -1]], G: [[1, 1]], h: [10], lb: [0, -Infinity] }));
     expect(bounded.status).toEqual(['optimal', 'optimal', 'optimal']);
     expect(bounded.z[1]).toBeCloseTo(10, 8);
+  });
+
+  it('random QPs made infeasible by a contradictory pair of rows are all certified infeasible, both eliminations', () => {
+    const rng = createRng(777);
+    for (let t = 0; t < 40; t++) {
+      const n = 2 + Math.floor(rng.uniform() * 12), m = 1 + Math.floor(rng.uniform() * 2 * n), meq = Math.floor(rng.uniform() * Math.min(3, n));
+      const qp = randomQp(rng, n, m, meq, t % 2 === 0);
+      // g·z ≤ c and −g·z ≤ −c − gap with gap ∈ [1e-3, 1]: dependent rows, tiny infeasibility margin
+      const g = Float64Array.from({ length: n }, () => rng.normal());
+      const c = rng.normal(), gap = 10 ** (-3 + 3 * rng.uniform());
+      const G = new Float64Array((m + 2) * n); G.set(qp.G); G.set(g, m * n); G.set(g.map((v) => -v), (m + 1) * n);
+      const h = new Float64Array(m + 2); h.set(qp.h); h[m] = c; h[m + 1] = -c - gap;
+      for (const kkt of ['auto', 'primal'] as const) {
+        const sol = solveQp(makeQpProblem(toInput({ ...qp, m: m + 2, G, h })), { kkt });
+        expect(sol.status[0], `instance ${t} (${kkt})`).toBe('primal_infeasible');
+        expect(finite(sol.z) && finite(sol.lambda) && finite(sol.nu)).toBe(true);
+      }
+    }
   });
 
   it('max_iter is reported when the cap is hit, with finite iterates', () => {
