@@ -15,8 +15,9 @@
  *  - dual_infeasible:    the step dz is a recession direction: pᵀdz < 0 and ‖Q dz‖∞, max(C dz)₊,
  *                        ‖A dz‖∞ ≤ infeasTol · |pᵀdz|  (the objective decreases without bound);
  *  - numerical_error:    a factorization failed or an iterate became non-finite (the last finite
- *                        iterate is returned, never NaN) — unless, at a breakdown, the multipliers
- *                        already are a certificate to √infeasTol (then primal_infeasible);
+ *                        iterate is returned, never NaN) — unless, at a breakdown or a stall (no
+ *                        10 % progress in 5 iterations), the multipliers already are a certificate
+ *                        to √infeasTol (then primal_infeasible);
  *  - max_iter:           none of the above within maxIter.
  */
 import type { SolveStatus } from '../common/status.js';
@@ -90,6 +91,9 @@ export interface IpmState {
   iter: number;
   mu: number;
   rel: number;
+  /** Best relative residual so far and iterations without 10 % progress on it (stall detection). */
+  bestRel: number;
+  stalled: number;
   status: SolveStatus | 'running';
 }
 
@@ -198,7 +202,7 @@ function maxStep(x: Float64Array, dx: Float64Array, len: number): number {
 export function ipmInit(ws: IpmWorkspace, bi: number, opts: QpOptions = {}): IpmState {
   const P = ws.P;
   const { n, mi, meq } = P;
-  const st: IpmState = { bi, z: ws.z, s: ws.s, lam: ws.lam, nu: ws.nu, iter: 0, mu: 0, rel: Infinity, status: 'running' };
+  const st: IpmState = { bi, z: ws.z, s: ws.s, lam: ws.lam, nu: ws.nu, iter: 0, mu: 0, rel: Infinity, bestRel: Infinity, stalled: 0, status: 'running' };
   const warm = opts.warmStart;
   if (warm) {
     st.z.set(warm.z.subarray(bi * n, (bi + 1) * n));
@@ -270,6 +274,10 @@ export function ipmStep(ws: IpmWorkspace, st: IpmState, opts: QpOptions = {}): I
   st.mu = mi ? res.gap / mi : 0;
   if (st.rel <= tol) { st.status = 'optimal'; return st; }
   if (st.iter > 0 && res.hty < 0 && res.ctyNorm <= infTol * -res.hty) { st.status = 'primal_infeasible'; return st; }
+  // A stall (no 10 % progress in 5 iterations) with a certificate to √infeasTol is also infeasibility:
+  // on dependent rows the multipliers can stop growing before the strict test is met.
+  if (st.rel < 0.9 * st.bestRel) { st.bestRel = st.rel; st.stalled = 0; } else st.stalled++;
+  if (st.stalled >= 5 && res.hty < 0 && res.ctyNorm <= Math.sqrt(infTol) * -res.hty) { st.status = 'primal_infeasible'; return st; }
   if (st.iter >= (opts.maxIter ?? 60)) { st.status = 'max_iter'; return st; }
 
   for (let i = 0; i < mi; i++) D[i] = s[i] / lam[i];
