@@ -4,6 +4,7 @@
  *   dmpc serve [--port N] [--host ADDR] [--config controllers/x.json] [--data DIR] [--max-jobs N] [--rotate-token] [--log]
  *   dmpc serve solve --in request.json [--config FILE] [--out FILE]       (the POST /controllers/:id/solve document, offline)
  *   dmpc serve simulate --in request.json [--config FILE] [--out FILE]    (the POST /simulate document, offline)
+ *   dmpc serve --ros [dmpc ros options]                                    (the ROS 2 node instead: `npm start -- --ros`)
  * Environment: PORT (8080), HOST (127.0.0.1), DMPC_TOKEN, DMPC_DATA (state directory).
  */
 import { readFileSync } from 'node:fs';
@@ -64,11 +65,19 @@ export const command: CliCommand = {
     '    --rotate-token  make and print a new token (when DMPC_TOKEN is not set)',
     '    --log       request log on stderr',
     '  The bearer token is DMPC_TOKEN, or one generated on the first start and printed once (only its hash is stored).',
+    'dmpc serve --ros [dmpc ros options]   runs the ROS 2 node (dmpc ros; default --config controllers/cartpole.json) instead',
     'dmpc serve solve --in request.json [--config FILE] [--out FILE]      one-shot solve, the same document as POST /controllers/:id/solve',
     'dmpc serve simulate --in request.json [--config FILE] [--out FILE]   closed-loop run, the same document as POST /simulate',
   ].join('\n'),
   async run(argv) {
     if (argv[0] === 'solve' || argv[0] === 'simulate') return offline(argv[0], argv.slice(1));
+    if (argv.includes('--ros')) {
+      // `npm start -- --ros [ros options]`: the ROS 2 node (dmpc ros) instead of the HTTP server
+      const rest = argv.filter((a) => a !== '--ros');
+      if (!rest.includes('--config')) rest.push('--config', DEFAULT_CONFIG_PATH);
+      const { command: ros } = (await import('./ros.js')) as { command: CliCommand };
+      return ros.run(rest);
+    }
     const { values } = parseOptions(argv, {
       port: { type: 'string' }, host: { type: 'string' }, config: { type: 'string' }, data: { type: 'string' },
       'max-jobs': { type: 'string' }, 'rotate-token': { type: 'boolean' }, log: { type: 'boolean' },
