@@ -19,7 +19,7 @@ const SECURITY_HEADERS = {
 
 export const staticPlugin: FastifyPluginAsync<{ ctx: ServerContext }> = async (app, { ctx }) => {
   const files = new Map<string, { body: string; type: string }>();
-  for (const f of ['dashboard.html', 'dashboard.js', 'dashboard.css', 'docs.html', 'docs.js']) {
+  for (const f of ['dashboard.html', 'dashboard.js', 'dashboard.css', 'docs.html', 'docs.js', 'docs.css']) {
     files.set(f, { body: readFileSync(join(PUBLIC, f), 'utf8'), type: TYPES[f.split('.').pop()!] });
   }
   const serve = (name: string) => ({ config: { auth: 'public' as const } , handler: async (_req: unknown, reply: import('fastify').FastifyReply) => {
@@ -34,6 +34,7 @@ export const staticPlugin: FastifyPluginAsync<{ ctx: ServerContext }> = async (a
   app.get('/dashboard/dashboard.css', serve('dashboard.css'));
   app.get('/docs', serve('docs.html'));
   app.get('/docs/docs.js', serve('docs.js'));
+  app.get('/docs/docs.css', serve('docs.css'));
   let doc: unknown = null;
   ctx.registry.define(app, {
     method: 'GET', url: '/docs/json', operationId: 'openapi', tag: 'system', auth: 'public',

@@ -49,7 +49,7 @@ function operation(path, method, op) {
     ...(rb ? [el('div', { text: 'request body' }), el('pre', { text: JSON.stringify(rb.schema, null, 1) })] : []),
     ...Object.entries(op.responses).flatMap(([code, r]) => [el('div', { text: `${code}: ${r.description}` }),
       ...(r.content ? Object.values(r.content).map((c) => el('pre', { text: JSON.stringify(c.schema, null, 1) })) : [])]));
-  const lock = op.security?.some((s) => s.bearer) ? (op.security.length === 1 ? ' 🔒 token' : ' 🔒 token off loopback') : '';
+  const lock = op.security?.some((s) => s.bearer) ? (op.security.length === 1 ? ' [token]' : ' [token off loopback]') : '';
   return el('details', { class: 'op', id: `op-${op.operationId}` },
     el('summary', {}, el('span', { class: `m ${M}`, text: M }), el('code', { text: path }), document.createTextNode(` — ${op.summary}`), el('span', { class: 'lock', text: lock })),
     ...(op.description ? [el('p', { text: op.description })] : []), params, ...(body ? [body] : []), send, out, schemas);
