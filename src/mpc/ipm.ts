@@ -68,6 +68,8 @@ export interface MpcSolverState {
   polishTries: Int32Array;
   /** Active-set signature of the last failed polishing attempt. */
   lastPolishSig: Int32Array;
+  /** Active-set signature at the previous convergence check. */
+  prevSig: Int32Array;
   status: SolveStatus[];
   done: Uint8Array;
   polished: Uint8Array;
@@ -109,7 +111,7 @@ export function mpcInit(pr: MpcProblem, options: MpcOptions = {}, warm?: WarmSta
     tau: new Float64Array(B * T * n), nu: new Float64Array(B * T * nx),
     s: new Float64Array(B * Tm), lam: new Float64Array(B * Tm), sig: new Float64Array(B * Tm),
     W: new Float64Array(B * Tm), rowState: new Uint8Array(B * Tm), polishW: new Float64Array(B),
-    iterations: new Int32Array(B), polishTries: new Int32Array(B), lastPolishSig: new Int32Array(B), status: new Array<SolveStatus>(B).fill('max_iter'),
+    iterations: new Int32Array(B), polishTries: new Int32Array(B), lastPolishSig: new Int32Array(B), prevSig: new Int32Array(B), status: new Array<SolveStatus>(B).fill('max_iter'),
     done: new Uint8Array(B), polished: new Uint8Array(B),
     primalRes: new Float64Array(B), dualRes: new Float64Array(B), gap: new Float64Array(B),
     scaleC: new Float64Array(B), scaleH: new Float64Array(B),
@@ -175,6 +177,7 @@ function initElement(st: MpcSolverState, b: number, warm?: WarmStart): void {
   }
   st.iterations[b] = 0; st.done[b] = 0; st.polished[b] = 0; st.status[b] = 'max_iter';
   st.lastPolishSig[b] = 0x5bd1e995 | 0; // no attempt yet (a value no real active set is expected to hash to)
+  st.prevSig[b] = 0x1b873593 | 0;
   if (!(pr.rows.m === 0 || activeRows(st, b) === 0)) return;
   {
     // unconstrained: one LQ solve is the answer
@@ -424,9 +427,14 @@ function checkElement(st: MpcSolverState, b: number): void {
   if (o.polish && small && mu <= o.polishMu * st.scaleC[b]) {
     // a guess that already failed would fail again: try only when the active set changed (or the
     // interior point is converged, where the final attempt decides between polished and not)
+    // After a first (speculative) attempt, and while μ is above 1e-3 relative, the guess must also
+    // have been the same at the last check: a guess that is still changing usually fails, and a
+    // failed attempt costs a factorization.
     const sig = activeSignature(st, b);
+    const stable = st.polishTries[b] === 0 || sig === st.prevSig[b] || mu <= 1e-3 * st.scaleC[b];
+    st.prevSig[b] = sig;
     const converged = mu <= o.tol * st.scaleC[b];
-    if (sig !== st.lastPolishSig[b] || converged) {
+    if ((stable && sig !== st.lastPolishSig[b]) || converged) {
       st.polishTries[b]++;
       if (polishElement(st, b)) { st.polished[b] = 1; finish(st, b, 'optimal'); return; }
       st.lastPolishSig[b] = sig;
