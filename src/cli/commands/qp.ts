@@ -96,7 +96,6 @@ export const command: CliCommand = {
       lambda: m ? nest(lamG, [B, m]) : Array.from({ length: B }, () => []),
       nu: meq ? nest(sol.nu, [B, meq]) : Array.from({ length: B }, () => []),
       residuals: sol.residuals.map((r) => ({ primal: r.primal, dual: r.dual, gap: r.gap })),
-      polished: sol.polished,
     };
     if (grad) {
       const g = grad;
@@ -106,6 +105,7 @@ export const command: CliCommand = {
         G: m ? nest(g.G, [B, m, n]) : empty(), h: m ? nest(g.h, [B, m]) : empty(),
         A: meq ? nest(g.A, [B, meq, n]) : empty(), b: meq ? nest(g.b, [B, meq]) : empty(),
       };
+      // only when some instance was not optimal (its gradient is then zero, and this says which)
       if (g.skipped.length) out.grad_skipped = g.skipped;
     }
     out.timing = { forward_ms: median(fwd), backward_ms: median(bwd) };
