@@ -5,6 +5,9 @@
 import { readTrajectories, type Trajectory } from '../../data/index.js';
 import { trainDynamics, writeDynamicsOutputs } from '../../train/dynamics.js';
 import { consoleProgress } from '../../train/progress.js';
+import { formatTable, runImitationExperiment, writeImitationOutputs } from '../../train/imitationExperiment.js';
+import { defaultThreads } from '../../train/pool.js';
+import type { ImitationTask, LearnWhat } from '../../train/imitation.js';
 import { type CliCommand, parseOptions } from '../command.js';
 import { parseAssignments } from './sim.js';
 
@@ -60,6 +63,38 @@ async function runDynamics(argv: string[]): Promise<number> {
   return 0;
 }
 
+const threadsOf = (v: string | undefined): number => (v === undefined || v === 'auto' ? defaultThreads() : num('threads', v, 1));
+
+async function runImitate(argv: string[]): Promise<number> {
+  const { values } = parseOptions(argv, {
+    task: { type: 'string' }, learn: { type: 'string' }, unrealisable: { type: 'boolean' }, horizon: { type: 'string' },
+    train: { type: 'string' }, val: { type: 'string' }, iterations: { type: 'string' }, lr: { type: 'string' }, seed: { type: 'string' },
+    threads: { type: 'string' }, checkpoint: { type: 'string' }, resume: { type: 'boolean' }, out: { type: 'string' },
+    'no-baselines': { type: 'boolean' }, 'nn-epochs': { type: 'string' }, hessian: { type: 'string' }, quiet: { type: 'boolean' },
+  });
+  const task = (values.task ?? 'pendulum') as ImitationTask, learn = (values.learn ?? 'dynamics') as LearnWhat;
+  if (!['pendulum', 'cartpole'].includes(task)) throw new Error('--task must be pendulum or cartpole');
+  if (!['cost', 'dynamics', 'both'].includes(learn)) throw new Error('--learn must be cost, dynamics or both');
+  const hessian = (values.hessian ?? 'exact') as 'exact' | 'gauss-newton';
+  if (!['exact', 'gauss-newton'].includes(hessian)) throw new Error('--hessian must be exact or gauss-newton');
+  const progress = consoleProgress({ quiet: values.quiet });
+  const ex = await runImitationExperiment({
+    task, learn, unrealisable: values.unrealisable, T: values.horizon ? num('horizon', values.horizon, 0) : undefined,
+    nTrain: num('train', values.train, 32), nVal: num('val', values.val, 32), iterations: num('iterations', values.iterations, 100),
+    lr: num('lr', values.lr, 0.05), seed: num('seed', values.seed, 0), threads: threadsOf(values.threads), hessian,
+    checkpoint: values.checkpoint, resume: values.resume, progress, baselines: !values['no-baselines'], nnEpochs: num('nn-epochs', values['nn-epochs'], 500),
+  });
+  progress.stop();
+  const base = (values.out ?? `imitate-${task}-${learn}${values.unrealisable ? '-unrealisable' : ''}`).replace(/\.json$/, '');
+  const files = await writeImitationOutputs(base, ex);
+  if (!values.quiet) {
+    console.log(formatTable(ex));
+    for (const p of ex.learner.learned) console.log(`  ${p.name.padEnd(10)} learned ${p.value.toPrecision(5).padStart(11)}   expert ${p.truth.toPrecision(5)}`);
+    console.log(`wrote ${files.join(', ')}`);
+  }
+  return 0;
+}
+
 export const command: CliCommand = {
   name: 'train',
   summary: 'training jobs: identify dynamics from data, imitation learning through the MPC layer, cost tuning',
@@ -67,10 +102,14 @@ export const command: CliCommand = {
     'dmpc train dynamics --data FILE.csv|FILE.mcap [--data ...] --model NAME --out model.json',
     '    [--fit p1,p2] [--initial name=value,...] [--holdout 0.2] [--horizon 50] [--segment 20] [--substeps 2] [--max-iter 50]',
     '    writes model.json (models/continuous format), model.report.json, model.loss.{svg,png}, model.prediction.{svg,png}',
+    'dmpc train imitate --task pendulum|cartpole --learn cost|dynamics|both [--unrealisable] [--horizon T]',
+    '    [--train 32] [--val 32] [--iterations 100] [--lr 0.05] [--seed 0] [--threads N|auto] [--hessian exact|gauss-newton]',
+    '    [--checkpoint FILE [--resume]] [--no-baselines] [--nn-epochs 500] [--out BASE]   writes BASE.json, BASE.curves.{svg,png}',
   ].join('\n'),
   async run(argv) {
     const [sub, ...rest] = argv;
     if (sub === 'dynamics') return runDynamics(rest);
+    if (sub === 'imitate') return runImitate(rest);
     throw new Error(`unknown sub-command '${sub ?? ''}' (use: dynamics, imitate, tune)`);
   },
 };

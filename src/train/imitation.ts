@@ -1,0 +1,326 @@
+/**
+ * Imitation learning through the MPC layer (Amos et al., "Differentiable MPC for End-to-end Planning
+ * and Control", NeurIPS 2018, §5.2), on the pendulum and cart-pole of p2/p3 (models/discrete).
+ *
+ * - Expert: the MPC with the true cost (the files' q, p) and the true dynamics θ* (or, in the
+ *   unrealisable case, dynamics outside the learner's model class: the same model with viscous
+ *   friction on the angular / cart velocity, which the learner's model cannot represent).
+ * - Demonstrations: the expert's optimal plans τ*(x₀) = (x*, u*) over the horizon T from random x₀.
+ * - Learner: the same MPC structure with unknown parameters ψ = [log q | p | log θ] (the parts chosen
+ *   by `learn`: cost = q and p, dynamics = θ, both), the rest at the true values. Loss
+ *   L(ψ) = mean over demonstrations of Σₜ ‖uₜ(x₀; ψ) − u*ₜ‖², the learner's plan solved by SQP
+ *   (src/mpc sqpSolve) and differentiated through its KKT system (sqpBackward). Adam on ψ, float64.
+ * - Baselines on the same demonstrations: (a) system identification: θ fitted by Gauss–Newton to the
+ *   demonstrations' transitions (xₜ, uₜ) → xₜ₊₁ (the model's own one-step prediction), then the MPC with
+ *   that θ; (b) a neural-network policy x₀ ↦ u₀..u_{T−1} (tfjs MLP) trained on the same loss
+ *   (imitationNn.ts).
+ *
+ * Determinism: demonstrations and initial parameters come from the seed; every evaluation is split
+ * into chunks of `chunk` demonstrations (independent of the thread count) combined in order, so a run
+ * is bit-identical with any number of threads, and a run resumed from a checkpoint continues exactly
+ * as the uninterrupted run (the checkpoint holds ψ, Adam's moments, the warm starts and the curves).
+ */
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import type { DiscreteModel } from '../../models/discrete/model.js';
+import { pendulum as pendulumDx } from '../../models/discrete/pendulum.js';
+import { cartpole as cartpoleDx } from '../../models/discrete/cartpole.js';
+import { sqpBackward, sqpSolve } from '../mpc/sqp.js';
+import { createRng } from '../plant/rng.js';
+import type { ProgressSink } from './progress.js';
+import { chunkRunner } from './pool.js';
+
+export type ImitationTask = 'pendulum' | 'cartpole';
+export type LearnWhat = 'cost' | 'dynamics' | 'both';
+
+export interface TaskSpec {
+  task: ImitationTask;
+  T: number;
+  /** True cost ½τᵀdiag(q)τ + pᵀτ and control bounds. */
+  q: number[];
+  p: number[];
+  uBound: number;
+  /** Unrealisable expert: friction coefficient on the velocity state (0 = realisable). */
+  friction: number;
+}
+
+export function taskSpec(task: ImitationTask, T?: number, unrealisable = false): TaskSpec {
+  if (task === 'pendulum') return { task, T: T ?? 20, q: [1, 1, 0.1, 0.001], p: [-1, 0, 0, 0], uBound: 2, friction: unrealisable ? 0.5 : 0 };
+  if (task === 'cartpole') return { task, T: T ?? 25, q: [0.1, 0.1, 1, 1, 0.1, 0.001], p: [0, 0, -1, 0, 0, 0], uBound: 100, friction: unrealisable ? 2 : 0 };
+  throw new Error(`imitate: unknown task '${String(task)}' (pendulum, cartpole)`);
+}
+
+/** The learner's model class (the files' models with their θ*). */
+export function learnerModel(task: ImitationTask): DiscreteModel {
+  return task === 'pendulum' ? pendulumDx() : cartpoleDx();
+}
+
+/**
+ * The expert's dynamics: the learner's model with an extra input u' = u + K x (viscous friction on
+ * the velocity state: pendulum dth, K = −c·m l²/3 so that the angular acceleration gets −c·dth;
+ * cart-pole xdot, K = −c). Not representable by any θ of the learner's model when c ≠ 0.
+ */
+export function expertModel(spec: TaskSpec): DiscreteModel {
+  const base = learnerModel(spec.task);
+  if (!spec.friction) return base;
+  const { nx, nu, np } = base;
+  const K = new Float64Array(nx);
+  if (spec.task === 'pendulum') { const [, m, l] = base.theta; K[2] = (-spec.friction * m * l * l) / 3; }
+  else K[1] = -spec.friction;
+  const uu = new Float64Array(nu);
+  const W = nx + nu + np;
+  return {
+    ...base, name: `${base.name}+friction`,
+    step(x, xo, u, uo, theta, out, oo, jac, jo = 0) {
+      let s = 0;
+      for (let i = 0; i < nx; i++) s += K[i] * x[xo + i];
+      uu[0] = u[uo] + s;
+      base.step(x, xo, uu, 0, theta, out, oo, jac, jo);
+      if (!jac) return;
+      for (let r = 0; r < nx; r++) for (let i = 0; i < nx; i++) jac[jo + r * W + i] += jac[jo + r * W + nx] * K[i];
+    },
+  };
+}
+
+/** Random initial states of the task (the swing-up distribution of p2/p3: any angle, small rates). */
+export function sampleStarts(task: ImitationTask, count: number, seed: number): Float64Array {
+  const rng = createRng(seed);
+  const nx = task === 'pendulum' ? 3 : 5;
+  const out = new Float64Array(count * nx);
+  for (let b = 0; b < count; b++) {
+    const th = rng.range(-Math.PI, Math.PI);
+    if (task === 'pendulum') out.set([Math.cos(th), Math.sin(th), rng.range(-1, 1)], b * nx);
+    else out.set([rng.range(-0.5, 0.5), rng.range(-0.5, 0.5), Math.cos(th), Math.sin(th), rng.range(-0.5, 0.5)], b * nx);
+  }
+  return out;
+}
+
+/** Learner parameters: the full vector ψ = [log q (n) | p (n) | log θ (np)] and which parts train. */
+export interface ParamLayout { n: number; np: number; size: number; mask: Uint8Array }
+
+export function paramLayout(spec: TaskSpec, learn: LearnWhat): ParamLayout {
+  const model = learnerModel(spec.task), n = model.nx + model.nu, np = model.np;
+  const mask = new Uint8Array(2 * n + np);
+  if (learn === 'cost' || learn === 'both') mask.fill(1, 0, 2 * n);
+  if (learn === 'dynamics' || learn === 'both') mask.fill(1, 2 * n);
+  return { n, np, size: 2 * n + np, mask };
+}
+
+export function trueParams(spec: TaskSpec): Float64Array {
+  const model = learnerModel(spec.task);
+  return Float64Array.from([...spec.q.map(Math.log), ...spec.p, ...Array.from(model.theta, Math.log)]);
+}
+
+/** The learner's initial ψ: trained parts perturbed from the truth (seeded), the rest true. */
+export function initialParams(spec: TaskSpec, learn: LearnWhat, seed: number): Float64Array {
+  const lay = paramLayout(spec, learn), psi = trueParams(spec), rng = createRng(seed ^ 0x5eed);
+  for (let k = 0; k < lay.size; k++) {
+    if (!lay.mask[k]) continue;
+    if (k < lay.n) psi[k] += rng.range(-0.7, 0.7);               // log q: factors e^±0.7
+    else if (k < 2 * lay.n) psi[k] += rng.range(-0.2, 0.2);      // p: goal term ± 0.2
+    else psi[k] += rng.range(-0.4, 0.4);                         // log θ: factors e^±0.4
+  }
+  return psi;
+}
+
+/** One chunk of demonstrations evaluated with parameters ψ: loss sum, gradient sum, and the plans (warm starts). */
+export interface ChunkInput {
+  spec: TaskSpec;
+  psi: Float64Array;
+  x0: Float64Array;
+  /** Target controls [B, T, nu]. */
+  target: Float64Array;
+  uInit?: Float64Array;
+  gradient: boolean;
+  hessian: 'exact' | 'gauss-newton';
+}
+/** `inexact`: elements whose gradient is not the exact derivative (the MPC layer's labelled Gauss–Newton fallback or active-set guess). */
+export interface ChunkOutput { loss: number; grad: Float64Array; u: Float64Array; failures: number; inexact: number }
+
+export function evaluateChunk(inp: ChunkInput): ChunkOutput {
+  const { spec, psi } = inp;
+  const model = learnerModel(spec.task);
+  const { nx, nu } = model, n = nx + nu, np = model.np, T = spec.T;
+  const B = inp.x0.length / nx;
+  const q = Array.from(psi.subarray(0, n), Math.exp), p = Array.from(psi.subarray(n, 2 * n));
+  const theta = Array.from(psi.subarray(2 * n, 2 * n + np), Math.exp);
+  const C = Array.from({ length: n }, (_, i) => Array.from({ length: n }, (_, j) => (i === j ? q[i] : 0)));
+  const sol = sqpSolve({ model, theta, T, x0: { data: inp.x0, shape: [B, nx] }, C, c: p, u_lower: -spec.uBound, u_upper: spec.uBound },
+    { tol: 1e-8, maxIter: 30 }, inp.uInit);
+  let loss = 0;
+  const dLdu = new Float64Array(B * T * nu);
+  for (let i = 0; i < B * T * nu; i++) { const d = sol.u[i] - inp.target[i]; loss += d * d; dLdu[i] = 2 * d; }
+  const grad = new Float64Array(2 * n + np);
+  let inexact = 0;
+  if (inp.gradient) {
+    const g = sqpBackward(sol, undefined, dLdu, { hessian: inp.hessian });
+    inexact = g.gradStatus.filter((s) => s !== 'exact').length;
+    for (let i = 0; i < n; i++) grad[i] = g.C[i * n + i] * q[i];
+    for (let i = 0; i < n; i++) grad[n + i] = g.c[i];
+    for (let b = 0; b < B; b++) for (let k = 0; k < np; k++) grad[2 * n + k] += g.theta[b * np + k] * theta[k];
+    for (let k = 0; k < grad.length; k++) if (!Number.isFinite(grad[k])) grad[k] = 0;
+  }
+  const failures = sol.status.filter((s) => s !== 'optimal' && s !== 'max_iter').length;
+  return { loss, grad, u: sol.u, failures, inexact };
+}
+
+/** Expert demonstrations: the expert MPC's plans from x0 [B, nx]. */
+export function demonstrations(spec: TaskSpec, x0: Float64Array): { u: Float64Array; x: Float64Array } {
+  const model = expertModel(spec);
+  const { nx } = model, n = nx + model.nu, B = x0.length / nx;
+  const C = Array.from({ length: n }, (_, i) => Array.from({ length: n }, (_, j) => (i === j ? spec.q[i] : 0)));
+  const sol = sqpSolve({ model, T: spec.T, x0: { data: x0, shape: [B, nx] }, C, c: spec.p, u_lower: -spec.uBound, u_upper: spec.uBound }, { tol: 1e-10, maxIter: 100 });
+  return { u: sol.u, x: sol.x };
+}
+
+export interface ImitationConfig {
+  task: ImitationTask;
+  learn: LearnWhat;
+  unrealisable?: boolean;
+  T?: number;
+  nTrain?: number;
+  nVal?: number;
+  iterations?: number;
+  lr?: number;
+  seed?: number;
+  threads?: number;
+  /** Demonstrations per work chunk (default 4). */
+  chunk?: number;
+  hessian?: 'exact' | 'gauss-newton';
+  /** Checkpoint file (written every `checkpointEvery` iterations; resumed from when it exists and `resume`). */
+  checkpoint?: string;
+  checkpointEvery?: number;
+  resume?: boolean;
+  /** Stop after this iteration (to simulate an interruption in tests); the checkpoint is written. */
+  stopAfter?: number;
+  progress?: ProgressSink;
+  signal?: AbortSignal;
+}
+
+export interface ImitationCurvePoint {
+  iteration: number; trainLoss: number; valLoss: number;
+  /** RMS of log(θ/θ*) over the learned dynamics parameters (NaN when none are learned). */
+  paramError: number;
+  /** Fraction of training elements whose gradient was not exact (see ChunkOutput.inexact). */
+  inexact: number;
+}
+
+export interface ImitationResult {
+  config: Omit<ImitationConfig, 'progress' | 'signal'>;
+  curve: ImitationCurvePoint[];
+  psi: number[];
+  psiTrue: number[];
+  learned: { name: string; value: number; truth: number }[];
+  valLossInitial: number;
+  valLossFinal: number;
+  stopped: 'done' | 'interrupted' | 'cancelled';
+}
+
+interface Checkpoint {
+  format: 'dmpc.checkpoint.imitation/1';
+  key: string;
+  iteration: number;
+  psi: number[];
+  m: number[];
+  v: number[];
+  uWarm: number[];
+  uValWarm: number[];
+  curve: ImitationCurvePoint[];
+}
+
+const paramNames = (spec: TaskSpec): string[] => {
+  const model = learnerModel(spec.task);
+  const tn = spec.task === 'pendulum' ? ['cos', 'sin', 'dth', 'u'] : ['x', 'xdot', 'cos', 'sin', 'dth', 'u'];
+  return [...tn.map((s) => `q_${s}`), ...tn.map((s) => `p_${s}`), ...model.paramNames];
+};
+
+/** Runs the learner's training (the MPC through its gradients); the baselines are in runImitationExperiment. */
+export async function trainImitation(cfg: ImitationConfig): Promise<ImitationResult> {
+  const spec = taskSpec(cfg.task, cfg.T, cfg.unrealisable);
+  const seed = cfg.seed ?? 0, nTrain = cfg.nTrain ?? 32, nVal = cfg.nVal ?? 32, iters = cfg.iterations ?? 100;
+  const lr = cfg.lr ?? 0.05, chunk = cfg.chunk ?? 4, hessian = cfg.hessian ?? 'exact';
+  const lay = paramLayout(spec, cfg.learn);
+  const model = learnerModel(spec.task), nx = model.nx, nu = model.nu, T = spec.T;
+  const xTrain = sampleStarts(spec.task, nTrain, seed * 2 + 1), xVal = sampleStarts(spec.task, nVal, seed * 2 + 2);
+  const dTrain = demonstrations(spec, xTrain), dVal = demonstrations(spec, xVal);
+  const psiTrue = trueParams(spec);
+  let psi = initialParams(spec, cfg.learn, seed);
+  let m = new Float64Array(lay.size), v = new Float64Array(lay.size);
+  let uWarm = new Float64Array(nTrain * T * nu), uValWarm = new Float64Array(nVal * T * nu);
+  let curve: ImitationCurvePoint[] = [];
+  let start = 0;
+  const key = JSON.stringify({ task: cfg.task, learn: cfg.learn, unrealisable: !!cfg.unrealisable, T, nTrain, nVal, lr, seed, chunk, hessian });
+  if (cfg.checkpoint && cfg.resume && existsSync(cfg.checkpoint)) {
+    const ck = JSON.parse(readFileSync(cfg.checkpoint, 'utf8')) as Checkpoint;
+    if (ck.format !== 'dmpc.checkpoint.imitation/1') throw new Error(`${cfg.checkpoint}: not an imitation checkpoint`);
+    if (ck.key !== key) throw new Error(`${cfg.checkpoint}: was written by a run with other settings (${ck.key}); remove it or use the same settings`);
+    psi = Float64Array.from(ck.psi); m = Float64Array.from(ck.m); v = Float64Array.from(ck.v); uWarm = Float64Array.from(ck.uWarm); uValWarm = Float64Array.from(ck.uValWarm);
+    curve = ck.curve; start = ck.iteration;
+  }
+  const runner = chunkRunner(evaluateChunk, new URL('./imitationWorker.ts', import.meta.url), cfg.threads ?? 1);
+  const chunksOf = (x0: Float64Array, target: Float64Array, warm: Float64Array | undefined, p: Float64Array, gradient: boolean): ChunkInput[] => {
+    const B = x0.length / nx, out: ChunkInput[] = [];
+    for (let a = 0; a < B; a += chunk) {
+      const b = Math.min(B, a + chunk);
+      out.push({ spec, psi: p, x0: x0.slice(a * nx, b * nx), target: target.slice(a * T * nu, b * T * nu), uInit: warm?.slice(a * T * nu, b * T * nu), gradient, hessian });
+    }
+    return out;
+  };
+  const paramError = (p: Float64Array) => {
+    let s = 0, c = 0;
+    for (let k = 0; k < lay.size; k++) if (lay.mask[k] && k >= 2 * lay.n) { s += (p[k] - psiTrue[k]) ** 2; c++; }
+    return c ? Math.sqrt(s / c) : NaN; // RMS of log-ratio errors of the dynamics parameters
+  };
+  // validation plans are warm-started from the previous validation (as a deployed MPC would be): the
+  // swing-up problems are non-convex, and cold starts make single elements jump between local solutions
+  const valLoss = async (p: Float64Array) => {
+    const outs = await runner.map(chunksOf(xVal, dVal.u, uValWarm, p, false));
+    outs.forEach((o, c) => uValWarm.set(o.u, c * chunk * T * nu));
+    return outs.reduce((a, o) => a + o.loss, 0) / nVal;
+  };
+  const save = (iteration: number) => {
+    if (!cfg.checkpoint) return;
+    const ck: Checkpoint = { format: 'dmpc.checkpoint.imitation/1', key, iteration, psi: Array.from(psi), m: Array.from(m), v: Array.from(v), uWarm: Array.from(uWarm), uValWarm: Array.from(uValWarm), curve };
+    writeFileSync(cfg.checkpoint + '.tmp', JSON.stringify(ck));
+    renameSync(cfg.checkpoint + '.tmp', cfg.checkpoint);
+  };
+  let stopped: ImitationResult['stopped'] = 'done';
+  try {
+    const valLossInitial = curve.length ? curve[0].valLoss : await valLoss(psi);
+    const b1 = 0.9, b2 = 0.999, eps = 1e-8, every = cfg.checkpointEvery ?? 10;
+    for (let it = start; it < iters; it++) {
+      if (cfg.signal?.aborted) { stopped = 'cancelled'; break; }
+      const outs = await runner.map(chunksOf(xTrain, dTrain.u, uWarm, psi, true));
+      let loss = 0, inexact = 0;
+      const g = new Float64Array(lay.size);
+      outs.forEach((o, c) => {
+        loss += o.loss; inexact += o.inexact;
+        for (let k = 0; k < lay.size; k++) g[k] += o.grad[k];
+        uWarm.set(o.u, c * chunk * T * nu);
+      });
+      loss /= nTrain;
+      const vl = it === 0 ? valLossInitial : await valLoss(psi);
+      curve.push({ iteration: it, trainLoss: loss, valLoss: vl, paramError: paramError(psi), inexact: inexact / nTrain });
+      // Adam on the trained parts
+      const t = it + 1;
+      for (let k = 0; k < lay.size; k++) {
+        if (!lay.mask[k]) continue;
+        const gk = g[k] / nTrain;
+        m[k] = b1 * m[k] + (1 - b1) * gk;
+        v[k] = b2 * v[k] + (1 - b2) * gk * gk;
+        psi[k] -= (lr * (m[k] / (1 - b1 ** t))) / (Math.sqrt(v[k] / (1 - b2 ** t)) + eps);
+      }
+      cfg.progress?.({ phase: `imitate ${cfg.task}/${cfg.learn}`, done: it + 1, total: iters, info: `train ${loss.toExponential(3)} val ${vl.toExponential(3)}` });
+      if ((it + 1) % every === 0 || it + 1 === iters) save(it + 1);
+      if (cfg.stopAfter !== undefined && it + 1 >= cfg.stopAfter && it + 1 < iters) { save(it + 1); stopped = 'interrupted'; break; }
+    }
+    const valLossFinal = stopped === 'done' ? await valLoss(psi) : NaN;
+    const names = paramNames(spec);
+    const learned = names.map((name, k) => ({ name, k })).filter(({ k }) => lay.mask[k])
+      .map(({ name, k }) => ({ name, value: k < lay.n || k >= 2 * lay.n ? Math.exp(psi[k]) : psi[k], truth: k < lay.n || k >= 2 * lay.n ? Math.exp(psiTrue[k]) : psiTrue[k] }));
+    const { progress: _p, signal: _s, ...config } = cfg;
+    void _p; void _s;
+    return { config, curve, psi: Array.from(psi), psiTrue: Array.from(psiTrue), learned, valLossInitial, valLossFinal, stopped };
+  } finally {
+    await runner.close();
+  }
+}
