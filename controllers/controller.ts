@@ -15,7 +15,7 @@
  * Parameter updates (weights, bounds, solver options) are staged and applied atomically at the start
  * of the next `compute`, so a solve never sees half of an update.
  */
-import { dirname, isAbsolute, join } from 'node:path';
+import { isAbsolute, join } from 'node:path';
 import type { SolveStatus } from '../src/common/status.js';
 import { buildProblem, type MpcInput } from '../src/mpc/problem.js';
 import { mpcSolve, shiftedWarmStart, type MpcSolution } from '../src/mpc/ipm.js';
@@ -290,5 +290,3 @@ export function buildController(config: ControllerConfig, baseDir?: string): Ltv
   for (const a of config.topics.state.angles) if (a >= nx) throw new Error(`controller: topics.state.angles has index ${a} ≥ nx = ${nx}`);
   return new LtvMpcController(config, model, theta);
 }
-
-export const configDir = (path: string) => dirname(path);

@@ -350,10 +350,6 @@ class RtpsTransport implements Transport {
     }
     if (samples.length) this.sendData(pv, rv, lw, samples.slice(-Math.max(1, lw.qos.depth)), pv.attributes.defaultUnicastLocatorList);
   }
-
-  private matchedCount(): number { return [...this.writers.values()].reduce((s, lw) => s + this.matchedReaders(lw).length, 0); }
-  /** For diagnostics and tests: matched remote readers over all publishers. */
-  get totalMatched(): number { return this.matchedCount(); }
 }
 
 /** Starts a participant on `address` (multicast discovery bound to that interface) and wraps it. */
