@@ -75,6 +75,16 @@ describe('LtvMpcController in closed loop with the continuous-time model', () =>
     for (const u of pd.us) expect(Math.abs(u[0])).toBeLessThanOrEqual(15 + 1e-6);
   });
 
+  it('swings the pendulum and the cart-pole up from hanging down (real-time iteration, 10 s)', () => {
+    const pd = closedLoop('pendulum', [0.05, 0], null, 500);
+    expect(pd.notOk).toBe(0);
+    expect(Math.abs(pd.x[0] - Math.PI)).toBeLessThan(0.01);
+    const cp = closedLoop('cartpole', [0, 0, 0.05, 0], null, 500);
+    expect(cp.notOk).toBe(0);
+    expect(Math.abs(cp.x[2] - Math.PI)).toBeLessThan(0.05);
+    for (const u of cp.us) expect(Math.abs(u[0])).toBeLessThanOrEqual(20 + 1e-6);
+  });
+
   it('stages parameter updates and applies them atomically at the next compute', () => {
     const ctl = buildController(loadControllerConfig('controllers/diffdrive.json'));
     const ref = ctl.defaultReference(); ref.state.set([2, 0, 0, 0, 0]);
