@@ -5,6 +5,7 @@
 import { readTrajectories, type Trajectory } from '../../data/index.js';
 import { trainDynamics, writeDynamicsOutputs } from '../../train/dynamics.js';
 import { consoleProgress } from '../../train/progress.js';
+import { lineChart, writePlot } from '../../train/plots.js';
 import { formatTable, runImitationExperiment, writeImitationOutputs } from '../../train/imitationExperiment.js';
 import { defaultThreads } from '../../train/pool.js';
 import type { ImitationTask, LearnWhat } from '../../train/imitation.js';
@@ -63,6 +64,47 @@ async function runDynamics(argv: string[]): Promise<number> {
   return 0;
 }
 
+async function runTune(argv: string[]): Promise<number> {
+  const { values } = parseOptions(argv, {
+    controller: { type: 'string' }, data: { type: 'string', multiple: true }, out: { type: 'string' }, iterations: { type: 'string' },
+    lr: { type: 'string' }, samples: { type: 'string' }, 'loss-steps': { type: 'string' }, fixed: { type: 'string' },
+    threads: { type: 'string' }, quiet: { type: 'boolean' },
+  });
+  if (!values.controller) throw new Error('--controller CONFIG.json is required');
+  if (!values.out) throw new Error('--out TUNED.json is required (the configuration with the tuned cost)');
+  const { loadControllerConfig } = await import('../../../controllers/schema.js');
+  const { tuneWeights } = await import('../../train/tune.js');
+  const { dirname } = await import('node:path');
+  const { readFileSync, writeFileSync } = await import('node:fs');
+  const config = loadControllerConfig(values.controller);
+  const kind = 'kind' in config.model ? config.model.kind : undefined;
+  const demos = await loadData(values.data ?? [], kind);
+  const progress = consoleProgress({ quiet: values.quiet });
+  const iterations = num('iterations', values.iterations, 50);
+  const res = await tuneWeights(config, demos, {
+    iterations, lr: num('lr', values.lr, 0.1), samples: num('samples', values.samples, 64), lossSteps: num('loss-steps', values['loss-steps'], 1),
+    fixed: values.fixed ? values.fixed.split(',').map((x) => x.trim()) : undefined, baseDir: dirname(values.controller), threads: threadsOf(values.threads ?? '1'),
+    onProgress: (p) => progress({ phase: 'tune', done: p.iteration, total: p.iterations, info: `loss ${p.loss.toExponential(3)}` }),
+  });
+  progress.stop();
+  // the original document with only the cost replaced (keeps the user's fields and order)
+  const doc = JSON.parse(readFileSync(values.controller, 'utf8')) as Record<string, unknown>;
+  doc.cost = res.cost;
+  writeFileSync(values.out, JSON.stringify(doc, null, 2) + '\n');
+  const reportPath = values.out.replace(/\.json$/, '') + '.tune.json';
+  writeFileSync(reportPath, JSON.stringify({ format: 'dmpc.report.tune/1', ...res }, null, 1) + '\n');
+  const plots = await writePlot(values.out.replace(/\.json$/, '') + '.tune', lineChart({ title: 'cost tuning: imitation loss', x: 'iteration', y: 'loss', logY: true,
+    rows: res.curve.map((c) => ({ iteration: c.iteration, loss: Math.max(c.loss, 1e-12), series: 'loss' })) }));
+  if (!values.quiet) {
+    console.log(`loss ${res.lossInitial.toExponential(3)} -> ${res.lossFinal.toExponential(3)} over ${res.samples} demonstration samples`);
+    console.log(`Q  ${res.initialCost.Q.join(', ')}  ->  ${res.cost.Q.map((v) => v.toPrecision(4)).join(', ')}`);
+    console.log(`R  ${res.initialCost.R.join(', ')}  ->  ${res.cost.R.map((v) => v.toPrecision(4)).join(', ')}`);
+    console.log(`Qf ${res.initialCost.Qf.join(', ')}  ->  ${res.cost.Qf.map((v) => v.toPrecision(4)).join(', ')}`);
+    console.log(`wrote ${[values.out, reportPath, ...plots].join(', ')}`);
+  }
+  return 0;
+}
+
 const threadsOf = (v: string | undefined): number => (v === undefined || v === 'auto' ? defaultThreads() : num('threads', v, 1));
 
 async function runImitate(argv: string[]): Promise<number> {
@@ -105,11 +147,15 @@ export const command: CliCommand = {
     'dmpc train imitate --task pendulum|cartpole --learn cost|dynamics|both [--unrealisable] [--horizon T]',
     '    [--train 32] [--val 32] [--iterations 100] [--lr 0.05] [--seed 0] [--threads N|auto] [--hessian exact|gauss-newton]',
     '    [--checkpoint FILE [--resume]] [--no-baselines] [--nn-epochs 500] [--out BASE]   writes BASE.json, BASE.curves.{svg,png}',
+    'dmpc train tune --controller CONFIG.json --data DEMOS.csv|.mcap [--data ...] --out TUNED.json',
+    '    [--iterations 50] [--lr 0.1] [--samples 64] [--loss-steps 1] [--fixed R[0]] [--threads 1|N|auto]',
+    '    writes TUNED.json (the configuration with the tuned cost), TUNED.tune.json, TUNED.tune.{svg,png}',
   ].join('\n'),
   async run(argv) {
     const [sub, ...rest] = argv;
     if (sub === 'dynamics') return runDynamics(rest);
     if (sub === 'imitate') return runImitate(rest);
+    if (sub === 'tune') return runTune(rest);
     throw new Error(`unknown sub-command '${sub ?? ''}' (use: dynamics, imitate, tune)`);
   },
 };
