@@ -251,12 +251,20 @@ export function stationarity(
 ): number {
   const pr = st.pr, { T, nx, n } = pr, m = pr.rows.m;
   let res = 0;
+  const C = pr.C.data, cB = b * pr.C.sb, cT = pr.C.st, cv = pr.c.data, vB = b * pr.c.sb, vT = pr.c.st;
   for (let t = 0; t < T; t++) {
-    const co = off(pr.C, b, t), cc = off(pr.c, b, t), C = pr.C.data, wo = t * n, tt = to + t * n;
+    const co = cB + t * cT, cc = vB + t * vT, wo = t * n, tt = to + t * n;
+    // sym(C)τ = ½(Cτ + Cᵀτ), one pass over C
+    for (let i = 0; i < n; i++) work[wo + i] = cv[cc + i];
     for (let i = 0; i < n; i++) {
-      let s = pr.c.data[cc + i];
-      for (let j = 0; j < n; j++) s += 0.5 * (C[co + i * n + j] + C[co + j * n + i]) * tau[tt + j];
-      work[wo + i] = s;
+      const ti = 0.5 * tau[tt + i];
+      let s = 0;
+      for (let j = 0; j < n; j++) {
+        const cij = C[co + i * n + j];
+        s += cij * tau[tt + j];
+        work[wo + j] += cij * ti;
+      }
+      work[wo + i] += 0.5 * s;
     }
     for (let r = 0; r < m; r++) {
       const k = (b * T + t) * m + r;

@@ -84,12 +84,20 @@ export class RiccatiKkt implements Factorization {
   symProduct(z: Float64Array, out: Float64Array): void {
     const st = this.st, pr = st.pr, b = this.b, { T, nx, n } = pr, m = pr.rows.m, rows = pr.rows;
     const lo = T * (n + nx), no = T * n;
+    const C = pr.C.data, cB = b * pr.C.sb, cT = pr.C.st;
     for (let t = 0; t < T; t++) {
-      const co = off(pr.C, b, t), C = pr.C.data, wo = t * n;
+      const co = cB + t * cT, wo = t * n;
+      // sym(C)z = ½(Cz + Cᵀz), one pass over C
+      for (let i = 0; i < n; i++) out[wo + i] = 0;
       for (let i = 0; i < n; i++) {
+        const zi = 0.5 * z[wo + i];
         let s = 0;
-        for (let j = 0; j < n; j++) s += 0.5 * (C[co + i * n + j] + C[co + j * n + i]) * z[wo + j];
-        out[wo + i] = s;
+        for (let j = 0; j < n; j++) {
+          const cij = C[co + i * n + j];
+          s += cij * z[wo + j];
+          out[wo + j] += cij * zi;
+        }
+        out[wo + i] += 0.5 * s;
       }
       for (let rr = 0; rr < m; rr++) {
         const k = (b * T + t) * m + rr, c = this.rowClass(k), i = lo + t * m + rr;
