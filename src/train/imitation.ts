@@ -186,6 +186,13 @@ export interface ImitationConfig {
   /** Demonstrations per work chunk (default 4). */
   chunk?: number;
   hessian?: 'exact' | 'gauss-newton';
+  /**
+   * Where the learner's training solves start: 'demo' (default) the demonstrated controls, so that the
+   * non-convex swing-up problems are solved in the expert's basin and the loss measures the parameters
+   * rather than which local plan the solver found; 'previous' the learner's own last plans.
+   * Validation solves always start from the learner's previous validation plans (no demonstration used).
+   */
+  warmStart?: 'demo' | 'previous';
   /** Checkpoint file (written every `checkpointEvery` iterations; resumed from when it exists and `resume`). */
   checkpoint?: string;
   checkpointEvery?: number;
@@ -248,7 +255,7 @@ export async function trainImitation(cfg: ImitationConfig): Promise<ImitationRes
   let uWarm = new Float64Array(nTrain * T * nu), uValWarm = new Float64Array(nVal * T * nu);
   let curve: ImitationCurvePoint[] = [];
   let start = 0;
-  const key = JSON.stringify({ task: cfg.task, learn: cfg.learn, unrealisable: !!cfg.unrealisable, T, nTrain, nVal, lr, seed, chunk, hessian });
+  const key = JSON.stringify({ task: cfg.task, learn: cfg.learn, unrealisable: !!cfg.unrealisable, T, nTrain, nVal, lr, seed, chunk, hessian, warmStart: cfg.warmStart ?? 'demo' });
   if (cfg.checkpoint && cfg.resume && existsSync(cfg.checkpoint)) {
     const ck = JSON.parse(readFileSync(cfg.checkpoint, 'utf8')) as Checkpoint;
     if (ck.format !== 'dmpc.checkpoint.imitation/1') throw new Error(`${cfg.checkpoint}: not an imitation checkpoint`);
@@ -289,7 +296,7 @@ export async function trainImitation(cfg: ImitationConfig): Promise<ImitationRes
     const b1 = 0.9, b2 = 0.999, eps = 1e-8, every = cfg.checkpointEvery ?? 10;
     for (let it = start; it < iters; it++) {
       if (cfg.signal?.aborted) { stopped = 'cancelled'; break; }
-      const outs = await runner.map(chunksOf(xTrain, dTrain.u, uWarm, psi, true));
+      const outs = await runner.map(chunksOf(xTrain, dTrain.u, (cfg.warmStart ?? 'demo') === 'demo' ? dTrain.u : uWarm, psi, true));
       let loss = 0, inexact = 0;
       const g = new Float64Array(lay.size);
       outs.forEach((o, c) => {
