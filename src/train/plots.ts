@@ -31,7 +31,7 @@ function lineSpec(c: LineChart): vl.TopLevelSpec {
     encoding: {
       x: { field: c.x, type: 'quantitative' },
       y: { field: c.y, type: 'quantitative', scale: c.logY ? { type: 'log' } : { zero: false } },
-      color: { field: 'series', type: 'nominal' },
+      color: { field: 'series', type: 'nominal', legend: { labelLimit: 420, orient: 'bottom', columns: 1 } },
     },
   } as vl.TopLevelSpec;
 }
