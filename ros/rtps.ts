@@ -9,7 +9,8 @@
  *   that SEDP reports (topic, type, and DDS request/offer QoS rules), and sent as INFO_DST + INFO_TS +
  *   DATA (+ HEARTBEAT for reliable writers) to each matched reader's participant. ACKNACKs for these
  *   writers are answered here (repairs from the KEEP_LAST history), with datagrams sized for the
- *   message instead of the library's 1400-byte groups.
+ *   message instead of the library's 1400-byte groups; reliable writers also send a periodic
+ *   HEARTBEAT, and a transient-local writer hands its history to readers that join late.
  * - Interop fix 1: Cyclone DDS leaves out QoS values equal to the DDS defaults in discovery data
  *   (e.g. reliability of a reliable writer); the library treats reliability as required and drops the
  *   endpoint. The spec defaults (writers: reliable, readers: best-effort) are filled in while SEDP
@@ -137,6 +138,7 @@ function withReliabilityDefault<T>(def: RelQos, fn: () => T): T {
 
 // ---------------------------------------------------------------- helpers
 const MAX_DATAGRAM = 65_000;
+const HEARTBEAT_PERIOD_MS = 200;
 const nowTime = (): Time => { const ms = Date.now(); return { sec: Math.floor(ms / 1000), nsec: (ms % 1000) * 1e6 }; };
 const toRel = (q: Qos): RelQos => (q.reliability === 'reliable' ? RELIABLE_DEFAULT : BEST_EFFORT_DEFAULT);
 const toDur = (q: Qos) => (q.durability === 'transient_local' ? rtps.Durability.TransientLocal : rtps.Durability.Volatile);
@@ -169,6 +171,7 @@ class RtpsTransport implements Transport {
   private readonly writers = new Map<number, LocalWriter>();
   private readonly subs = new Set<number>();
   private closed = false;
+  private readonly heartbeatTimer: NodeJS.Timeout;
 
   constructor(private readonly p: ParticipantInternals, address: string, domainId: number, private readonly log: (s: string) => void) {
     this.description = `rtps (pure TypeScript DDS-RTPS, @foxglove/rtps; domain ${domainId}, interface ${address}, guid prefix ${p.attributes.guidPrefix})`;
@@ -182,6 +185,8 @@ class RtpsTransport implements Transport {
     p.on('discoveredSubscription', () => this.matchAll());
     p.on('discoveredParticipant', () => this.matchAll());
     p.on('error', ((e: Error) => this.log(`rtps: ${e.message}`)) as never);
+    this.heartbeatTimer = setInterval(() => this.heartbeatAll(), HEARTBEAT_PERIOD_MS);
+    this.heartbeatTimer.unref();
   }
 
   advertise<K extends RosMessageType>(topic: string, type: K, qos: Qos): Publisher<K> {
@@ -253,6 +258,7 @@ class RtpsTransport implements Transport {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    clearInterval(this.heartbeatTimer);
     await this.p.shutdown();
   }
 
@@ -295,8 +301,48 @@ class RtpsTransport implements Transport {
             list.push(readerId);
             pv.localWriterIdToRemoteReaderIds.set(entityId, list);
             this.log(`rtps: matched ${lw.topicName} -> reader ${rtps.makeGuid(pv.attributes.guidPrefix, readerId)}`);
+            // a late-joining reader of a transient-local writer gets the kept history at once
+            if (lw.qos.durability === 'transient_local' && a.durability >= rtps.Durability.TransientLocal) {
+              const kept = this.history(lw);
+              if (kept.length) this.sendData(pv, rv, lw, kept, pv.attributes.defaultUnicastLocatorList);
+            }
           }
         }
+      }
+    }
+  }
+
+  /** The alive samples in a writer's KEEP_LAST history, oldest first. */
+  private history(lw: LocalWriter): [bigint, Uint8Array, Time][] {
+    const h = lw.writer.history, out: [bigint, Uint8Array, Time][] = [];
+    const lo = h.getSequenceNumMin(), hi = h.getSequenceNumMax();
+    if (lo === undefined || hi === undefined) return out;
+    for (let seq = lo; seq <= hi; seq++) {
+      const c = h.get(seq);
+      if (c && c.kind === rtps.ChangeKind.Alive && c.data.length) out.push([seq, c.data, c.timestamp]);
+    }
+    return out;
+  }
+
+  /**
+   * Periodic HEARTBEAT from every reliable writer to its matched readers, so that a reader that lost
+   * the last sample(s) asks for them even when no new sample follows (RTPS 8.4.7).
+   */
+  heartbeatAll(): void {
+    const socket = this.p._unicastSocket;
+    if (!socket || this.closed) return;
+    for (const lw of this.writers.values()) {
+      if (lw.qos.reliability !== 'reliable') continue;
+      const h = lw.writer.history;
+      const first = h.getSequenceNumMin(), last = h.getSequenceNumMax();
+      if (first === undefined || last === undefined) continue;
+      for (const { pv, rv } of this.matchedReaders(lw)) {
+        const group = new SubMessageGroup({ maxSize: 256 });
+        group.writeSubmessage(new sub.InfoDst(pv.attributes.guidPrefix));
+        group.writeSubmessage(new sub.Heartbeat(rv.attributes.entityId, lw.writer.attributes.entityId, first, last, ++rv.count, sub.HeartbeatFlags.Final));
+        const msg = new rtps.Message({ guidPrefix: this.p.attributes.guidPrefix, protocolVersion: this.p.attributes.protocolVersion, vendorId: this.p.attributes.vendorId, maxSize: 300 });
+        msg.writeGroup(group);
+        rtps.sendMessageToUdp(msg, socket, pv.attributes.metatrafficUnicastLocatorList).catch((e: Error) => this.log(`rtps: heartbeat failed: ${e.message}`));
       }
     }
   }
