@@ -25,6 +25,7 @@ import { systemPlugin } from './plugins/system.js';
 import { telemetryPlugin } from './plugins/telemetry.js';
 import { RateLimiter, type RateLimit } from './ratelimit.js';
 import { ControllerRuntime, type Scenario } from './runtime.js';
+import type { PlantEngine } from './plant.js';
 import { Store } from './store.js';
 import { TurnQueue } from './turns.js';
 
@@ -109,6 +110,8 @@ export interface ServerOptions {
   dataRoot?: string;
   /** Start the control loops (default true). */
   run?: boolean;
+  /** Engine of the simulated plants: 'mujoco' (what `dmpc serve` runs) or 'ode' (default here: exact and deterministic, for tests). */
+  plantEngine?: PlantEngine;
   maxJobs?: number;
   jobKinds?: JobKind[];
   rateLimits?: Record<string, RateLimit>;
@@ -138,7 +141,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const runtimes = new Map<string, ControllerRuntime>();
   const configs: Record<string, ControllerConfig> = { default: opts.config ?? loadControllerConfig(DEFAULT_CONFIG_PATH), ...(opts.controllers ?? {}) };
   for (const [id, config] of Object.entries(configs)) {
-    runtimes.set(id, new ControllerRuntime({ id, config, store, scenario: id === 'default' ? opts.scenario : undefined, log }));
+    runtimes.set(id, await ControllerRuntime.create({ id, config, store, scenario: id === 'default' ? opts.scenario : undefined, plantEngine: opts.plantEngine, log }));
   }
   const stateDir = opts.dbPath === ':memory:' ? null : dirname(opts.dbPath);
   const dirs = stateDir ? { dataRoot: opts.dataRoot ?? join(stateDir, 'data'), modelsDir: join(stateDir, 'models') } : undefined;

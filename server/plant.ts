@@ -4,13 +4,15 @@
  * 8 substeps per control period, zero-order hold of the command), optionally with physical
  * parameters that differ from the controller's model (model mismatch).
  *
- * The MuJoCo plant of the training issue (src/plant) is not in this tree yet; when it lands it is
- * adapted to this interface here (one factory), and nothing else in server/ changes.
+ * `createSimPlant` picks the engine: the MuJoCo plants of src/plant (an independent physics engine,
+ * so the controller's model is only an approximation of it, as on a robot) for the kinds that have an
+ * MJCF model, or this ODE plant (exact model, deterministic) for the rest and for tests that want it.
  */
 import { createModel } from '../models/continuous/index.js';
 import { discretize, type DiscreteModel } from '../src/ode/discretize.js';
 import { defaultTheta, type ContinuousModel } from '../src/ode/model.js';
 import { ValidationError } from './errors.js';
+import { MujocoPlant, MUJOCO_KINDS } from '../src/plant/mujoco.js';
 
 export interface SimPlant {
   /** What it is, for /health and results, e.g. 'ode-rk4:cartpole'. */
@@ -20,6 +22,8 @@ export interface SimPlant {
   state(): Float64Array;
   step(u: Float64Array, dt: number): void;
   reset(x0: ArrayLike<number>): void;
+  /** Releases engine resources (MuJoCo's wasm memory); the plant is unusable afterwards. */
+  close?(): void;
 }
 
 export class OdePlant implements SimPlant {
@@ -53,4 +57,45 @@ export function createPlant(kind: string, x0: ArrayLike<number>, overrides: Reco
   }
   if (x0.length !== model.nx) throw new ValidationError([{ path: ['initialState'], message: `has ${x0.length} entries, the model has ${model.nx} states`, code: 'dimension' }]);
   return new OdePlant(model, theta, x0);
+}
+
+export type PlantEngine = 'mujoco' | 'ode';
+
+/** A MuJoCo plant of src/plant seen through the server's SimPlant interface. */
+class MujocoSimPlant implements SimPlant {
+  readonly description: string;
+  readonly nx: number;
+  readonly nu: number;
+  constructor(private readonly p: MujocoPlant) {
+    this.description = `mujoco:${p.kind}`;
+    this.nx = p.nx; this.nu = p.nu;
+  }
+  state(): Float64Array { return this.p.state(); }
+  step(u: Float64Array, dt: number): void { this.p.step(u, dt); }
+  reset(x0: ArrayLike<number>): void { this.p.reset(x0); }
+  close(): void { this.p.close(); }
+}
+
+/**
+ * The plant for a model kind on the requested engine. MuJoCo is used when asked for and the kind has
+ * an MJCF model (else the ODE plant, and the description says which one runs). Parameter overrides
+ * name the continuous model's physical parameters in both engines.
+ */
+export async function createSimPlant(engine: PlantEngine, kind: string, x0: ArrayLike<number>,
+  overrides: Record<string, number> = {}, baseTheta?: Float64Array): Promise<SimPlant> {
+  if (engine === 'mujoco' && (MUJOCO_KINDS as readonly string[]).includes(kind)) {
+    if (x0.length === 0) throw new ValidationError([{ path: ['initialState'], message: 'is empty', code: 'dimension' }]);
+    let plant: MujocoPlant;
+    try {
+      plant = await MujocoPlant.create(kind, { x0, parameters: overrides });
+    } catch (e) {
+      throw new ValidationError([{ path: ['plant'], message: (e as Error).message, code: 'plant' }]);
+    }
+    if (x0.length !== plant.nx) {
+      plant.close();
+      throw new ValidationError([{ path: ['initialState'], message: `has ${x0.length} entries, the model has ${plant.nx} states`, code: 'dimension' }]);
+    }
+    return new MujocoSimPlant(plant);
+  }
+  return createPlant(kind, x0, overrides, baseTheta);
 }

@@ -17,7 +17,7 @@ import { buildController, resolveModel, type Controller, type LtvMpcController, 
 import type { ControllerConfig } from '../controllers/schema.js';
 import { ValidationError, notFound } from './errors.js';
 import { assertParams, configWithParams, mergePatch, paramsFromConfig } from './params.js';
-import { createPlant, type SimPlant } from './plant.js';
+import { createPlant, createSimPlant, type PlantEngine, type SimPlant } from './plant.js';
 import type { Params, ParamsPatch, SolveRequest, SolveResponse } from './schemas.js';
 import type { Store, VersionRow } from './store.js';
 
@@ -89,6 +89,8 @@ export interface RuntimeOptions {
   scenario?: Scenario;
   /** Plant parameter overrides (model mismatch). */
   plantParameters?: Record<string, number>;
+  /** The plant engine (default 'ode'; `dmpc serve` uses 'mujoco'). Use `ControllerRuntime.create` for 'mujoco'. */
+  plantEngine?: PlantEngine;
   log?: (line: string) => void;
 }
 
@@ -99,7 +101,7 @@ export class ControllerRuntime {
   readonly id: string;
   readonly baseConfig: ControllerConfig;
   readonly scenario: Scenario;
-  readonly plant: SimPlant;
+  private plant_: SimPlant;
   readonly nx: number;
   readonly nu: number;
   readonly stateNames: readonly string[];
@@ -139,7 +141,7 @@ export class ControllerRuntime {
     const kind = model.kind;
     this.modelParameters = model.parameters.map((p, k) => ({ name: p.name, value: theta[k], unit: p.unit }));
     this.scenario = opts.scenario ?? defaultScenario(kind, this.nx, this.baseConfig.cost.reference.state);
-    this.plant = createPlant(kind, this.scenario.x0, opts.plantParameters ?? {}, theta);
+    this.plant_ = createPlant(kind, this.scenario.x0, opts.plantParameters ?? {}, theta);
     this.twin = buildController(this.baseConfig);
 
     // parameters: the newest stored version if it still fits this controller, else the configuration's
@@ -166,6 +168,22 @@ export class ControllerRuntime {
     }
   }
 
+  /**
+   * A runtime whose plant runs on `opts.plantEngine` (MuJoCo needs an asynchronous load, hence a
+   * factory rather than the constructor).
+   */
+  static async create(opts: RuntimeOptions): Promise<ControllerRuntime> {
+    const rt = new ControllerRuntime(opts);
+    if ((opts.plantEngine ?? 'ode') !== 'ode') {
+      const { model, theta } = resolveModel(rt.baseConfig);
+      rt.plant_ = await createSimPlant(opts.plantEngine!, model.kind, rt.scenario.x0, opts.plantParameters ?? {}, theta);
+    }
+    return rt;
+  }
+
+  get plant(): SimPlant { return this.plant_; }
+  /** Which engine simulates this controller's plant. */
+  get plantEngine(): PlantEngine { return this.plant_.description.startsWith('mujoco:') ? 'mujoco' : 'ode'; }
   get version(): number { return this.version_; }
   get params(): Params { return structuredClone(this.params_); }
   get running(): boolean { return this.running_; }

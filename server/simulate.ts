@@ -10,7 +10,7 @@ import { buildController, resolveModel } from '../controllers/controller.js';
 import type { ControllerConfig } from '../controllers/schema.js';
 import { ApiError, ValidationError, notFound } from './errors.js';
 import { assertParams, configWithParams, mergePatch, paramsFromConfig } from './params.js';
-import { createPlant } from './plant.js';
+import { createSimPlant } from './plant.js';
 import type { ControllerRuntime } from './runtime.js';
 import { SimulateRequestSchema, type SimulateResponse } from './schemas.js';
 import type { z } from 'zod';
@@ -54,14 +54,23 @@ export function resolveSimConfig(req: SimulateInput, runtimes: Map<string, Contr
 export async function simulate(req: SimulateInput, ctx: SimulateContext): Promise<SimulateResponse> {
   const t0 = performance.now();
   const { config, version, id } = resolveSimConfig(req, ctx.runtimes);
-  let ctl;
-  try { ctl = buildController(config); } catch (e) {
-    throw new ValidationError([{ path: [req.config ? 'config' : 'params'], message: (e as Error).message, code: 'controller' }]);
-  }
+  const ctl = (() => {
+    try { return buildController(config); } catch (e) {
+      throw new ValidationError([{ path: [req.config ? 'config' : 'params'], message: (e as Error).message, code: 'controller' }]);
+    }
+  })();
   const { nx, nu } = ctl;
   if (req.initialState.length !== nx) throw new ValidationError([{ path: ['initialState'], message: `has ${req.initialState.length} entries, the model has ${nx} states`, code: 'dimension' }]);
   const { model, theta } = resolveModel(config);
-  const plant = createPlant(model.kind, req.initialState, req.plant?.parameters ?? {}, theta);
+  // the same engine as the controller being tuned runs on (MuJoCo under `dmpc serve`)
+  const engine = ctx.runtimes.get(id)?.plantEngine ?? 'ode';
+  const plant = await createSimPlant(engine, model.kind, req.initialState, req.plant?.parameters ?? {}, theta);
+  try {
+    return await closedLoop();
+  } finally {
+    plant.close?.();
+  }
+  async function closedLoop(): Promise<SimulateResponse> {
   const ref = ctl.defaultReference();
   if (req.reference?.state) {
     if (req.reference.state.length !== nx) throw new ValidationError([{ path: ['reference', 'state'], message: `has ${req.reference.state.length} entries, the model has ${nx} states`, code: 'dimension' }]);
@@ -114,6 +123,7 @@ export async function simulate(req: SimulateInput, ctx: SimulateContext): Promis
     wallMs: performance.now() - t0, finalState: Array.from(plant.state()),
     stateNames: [...ctl.stateNames], controlNames: [...ctl.controlNames],
   };
+  }
 }
 
 export function parseSimulate(doc: unknown): SimulateInput { return SimulateRequestSchema.parse(doc); }

@@ -64,6 +64,7 @@ export const command: CliCommand = {
     '    --max-jobs  background jobs running at once (default 2)',
     '    --rotate-token  make and print a new token (when DMPC_TOKEN is not set)',
     '    --log       request log on stderr',
+    '    --plant     mujoco (default: MuJoCo physics, the controller\'s model is only an approximation of it) or ode (the controller\'s own model, RK4)',
     '  The bearer token is DMPC_TOKEN, or one generated on the first start and printed once (only its hash is stored).',
     'dmpc serve --ros [dmpc ros options]   runs the ROS 2 node (dmpc ros; default --config controllers/cartpole.json) instead',
     'dmpc serve solve --in request.json [--config FILE] [--out FILE]      one-shot solve, the same document as POST /controllers/:id/solve',
@@ -80,8 +81,10 @@ export const command: CliCommand = {
     }
     const { values } = parseOptions(argv, {
       port: { type: 'string' }, host: { type: 'string' }, config: { type: 'string' }, data: { type: 'string' },
-      'max-jobs': { type: 'string' }, 'rotate-token': { type: 'boolean' }, log: { type: 'boolean' },
+      'max-jobs': { type: 'string' }, 'rotate-token': { type: 'boolean' }, log: { type: 'boolean' }, plant: { type: 'string' },
     });
+    const plantEngine = values.plant ?? 'mujoco';
+    if (plantEngine !== 'mujoco' && plantEngine !== 'ode') throw new Error(`--plant must be mujoco or ode (got '${plantEngine}')`);
     const r = ServeOptionsSchema.safeParse({
       port: values.port ?? process.env.PORT ?? 8080, host: values.host ?? process.env.HOST ?? '127.0.0.1',
       token: process.env.DMPC_TOKEN || undefined, dataDir: values.data ?? defaultDataDir(), config: values.config, maxJobs: values['max-jobs'] ?? 2,
@@ -91,7 +94,7 @@ export const command: CliCommand = {
     const config = o.config ? loadControllerConfig(o.config) : undefined;
     const srv = await startServer({
       dbPath: join(o.dataDir, 'server.sqlite'), host: o.host, port: o.port, token: o.token, rotateToken: values['rotate-token'],
-      config, maxJobs: o.maxJobs, logger: values.log, log: (l) => console.error(`dmpc serve: ${l}`),
+      config, maxJobs: o.maxJobs, logger: values.log, plantEngine, log: (l) => console.error(`dmpc serve: ${l}`),
     });
     const rt = srv.runtimes.get('default')!;
     console.log(`dmpc serve: dashboard ${srv.url}/dashboard · API ${srv.url}/docs · health ${srv.url}/health`);
