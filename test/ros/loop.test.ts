@@ -30,7 +30,8 @@ describe('controller node + simulated robot, two processes over RTPS (netns with
     const sim = spawnIn(ns!, tsxNode('src/cli/main.ts', 'ros', 'sim', '--config', 'controllers/diffdrive.json', '--transport', 'rtps', '--address', '127.0.0.1',
       '--goal', `${goal[0]},${goal[1]},0`, '--goal-tolerance', '0.05', '--dropout', '2,1.5', '--duration', '90',
       '--record', join(dir, 'sim.mcap'), '--summary', join(dir, 'sim.json')), env);
-    const node = spawnIn(ns!, tsxNode('src/cli/main.ts', 'ros', '--config', 'controllers/diffdrive.json', '--transport', 'rtps', '--address', '127.0.0.1',
+    // the node with --transport auto: no ROS 2 here, so it must fall back to rtps and say so
+    const node = spawnIn(ns!, tsxNode('src/cli/main.ts', 'ros', '--config', 'controllers/diffdrive.json', '--transport', 'auto', '--address', '127.0.0.1',
       '--duration', '90', '--summary', join(dir, 'node.json')), env);
     const info = () => `\nnode stderr:\n${node.stderr().slice(-1500)}\nsim stdout:\n${sim.stdout()}\nsim stderr:\n${sim.stderr().slice(-1500)}`;
     // event-driven, bounded: wait for the robot to report the goal, then stop the node, then the robot
@@ -44,6 +45,7 @@ describe('controller node + simulated robot, two processes over RTPS (netns with
     sim.child.kill('SIGTERM');
     const cs = await sim.exited(15_000);
     expect([cn, cs], info()).toEqual([0, 0]);
+    expect(node.stderr()).toMatch(/transport: rclnodejs unavailable \(.*\); using rtps/);
     expect(node.stderr()).toMatch(/transport: rtps \(pure TypeScript DDS-RTPS.*domain 31/);
 
     const simSum = JSON.parse(readFileSync(join(dir, 'sim.json'), 'utf8'));
