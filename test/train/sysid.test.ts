@@ -8,8 +8,22 @@ import { holdoutSplit, identify, predictionError } from '../../src/train/sysid.j
 import { createModel, loadModel } from '../../models/continuous/index.js';
 import { defaultTheta } from '../../src/ode/model.js';
 import { command } from '../../src/cli/commands/train.js';
+import { resolveModel } from '../../controllers/controller.js';
+import { parseControllerConfig } from '../../controllers/schema.js';
+import { consoleProgress } from '../../src/train/progress.js';
 
 const rel = (a: number, b: number) => Math.abs(a - b) / Math.abs(b);
+
+describe('progress output', () => {
+  it('writes plain lines when not on a terminal', () => {
+    const lines: string[] = [];
+    const stream = { isTTY: false, write: (s: string) => { lines.push(s); return true; } } as unknown as NodeJS.WriteStream;
+    const p = consoleProgress({ stream });
+    p({ phase: 'fit', done: 1, total: 3, info: 'cost 1' });
+    p({ phase: 'fit', done: 3, total: 3 });
+    expect(lines).toEqual(['[fit] 1/3 cost 1\n', '[fit] 3/3\n']);
+  });
+});
 
 describe('system identification by multiple shooting on MuJoCo data (state noise σ = 1e-3)', () => {
   it('pendulum: length and joint damping within 1 %, held-out prediction error at the noise level', async () => {
@@ -63,6 +77,9 @@ describe('system identification by multiple shooting on MuJoCo data (state noise
     const { model, theta } = loadModel(out);
     expect(model.kind).toBe('pendulum');
     expect(rel(theta[1], 0.8)).toBeLessThan(0.01);
+    // a controller configuration can name the saved model
+    const cfg = parseControllerConfig({ ...JSON.parse(readFileSync('controllers/pendulum.json', 'utf8')), model: { file: 'pend.json' } });
+    expect(resolveModel(cfg, dir).theta[1]).toBe(theta[1]);
     const report = JSON.parse(readFileSync(join(dir, 'pend.report.json'), 'utf8'));
     expect(report.heldOut.rmsFitted[0]).toBeLessThan(report.heldOut.rmsInitial[0]);
     for (const f of ['pend.loss.svg', 'pend.loss.png', 'pend.prediction.svg', 'pend.prediction.png']) expect(existsSync(join(dir, f))).toBe(true);
