@@ -10,7 +10,7 @@ import { MemoryTransport } from '../../ros/memory.js';
 import { DIAG_ERROR, DIAG_OK, DIAG_WARN, hasNonFinite, poseStamped, type DiagnosticArray, type Path, type Twist } from '../../ros/messages.js';
 import { ControllerNode } from '../../ros/node.js';
 import { ModelPlant, SimRobotNode } from '../../ros/sim.js';
-import { QOS_DEFAULT } from '../../ros/transport.js';
+import { QOS_DEFAULT, QOS_SENSOR_DATA as QOS_SENSOR } from '../../ros/transport.js';
 
 /** Wraps a real controller; `failAt(tick)` makes chosen calls fail the way a solver can (NaN plan / status). */
 class FaultyController implements Controller {
@@ -175,5 +175,34 @@ describe('ControllerNode (in-process transport, simulated clock)', () => {
     s.controller.updateParams({ constraints: { u: { lower: [-0.1, -1.5], upper: [0.1, 1.5] } } });
     s.step();
     expect((s.cmds[s.cmds.length - 1] as Twist).linear.x).toBeLessThanOrEqual(0.1);
+  });
+
+  it("with trigger 'state' answers every state message with exactly one command, synchronously", async () => {
+    const config = loadControllerConfig('controllers/cartpole.json');
+    config.trigger = 'state';
+    config.rateHz = 20;
+    const controller = buildController(config);
+    const a = new MemoryTransport(), b = new MemoryTransport(a.bus);
+    let now = 0; // node clock, advanced by the test only; the run() loop's real timers keep going
+    const node = new ControllerNode({ config, controller, transport: a, clock: () => now });
+    const cmds: number[][] = [];
+    b.subscribe('/effort_controller/commands', 'std_msgs/msg/Float64MultiArray', QOS_DEFAULT, (m) => cmds.push(Array.from(m.data)));
+    const pub = b.advertise('/joint_states', 'sensor_msgs/msg/JointState', QOS_SENSOR);
+    node.run();
+    try {
+      for (let k = 0; k < 10; k++) {
+        now += 0.03; // more than half a period since the last tick: a state must trigger one
+        const n0 = cmds.length;
+        pub.publish({ header: { stamp: { sec: 0, nanosec: 0 }, frame_id: '' }, name: ['cart_joint', 'pole_joint'], position: [0, Math.PI + 0.1], velocity: [0, 0], effort: [] });
+        expect(cmds.length).toBe(n0 + 1);
+        await new Promise((r) => setTimeout(r, 20)); // let the watchdog timer run; it must not tick (< 1 period)
+      }
+      expect(node.stats.controlTicks).toBe(10);
+      expect(node.stats.ticks).toBe(10);
+      for (const c of cmds) expect(c.every(Number.isFinite)).toBe(true);
+    } finally {
+      node.stop();
+    }
+    expect(cmds[cmds.length - 1]).toEqual([0]);
   });
 });
