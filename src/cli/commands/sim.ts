@@ -52,6 +52,7 @@ export const command: CliCommand = {
     if (positionals[0] !== 'record') throw new Error(`unknown sub-command '${positionals[0] ?? ''}' (use: dmpc sim record ...)`);
     if (!values.plant) throw new Error('--plant is required (e.g. --plant cartpole)');
     if (!values.out) throw new Error('--out FILE.mcap|FILE.csv is required');
+    if (!/\.(mcap|csv)$/.test(values.out)) throw new Error(`--out ${values.out}: the file type is chosen by the extension, .mcap or .csv`);
     const kind = (values.excitation ?? 'multisine') as ExcitationKind;
     if (!EXCITATIONS.includes(kind)) throw new Error(`--excitation must be one of ${EXCITATIONS.join(', ')}`);
     const seed = num('seed', values.seed, 0);

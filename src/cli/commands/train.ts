@@ -83,7 +83,7 @@ async function runTune(argv: string[]): Promise<number> {
   const iterations = num('iterations', values.iterations, 50);
   const res = await tuneWeights(config, demos, {
     iterations, lr: num('lr', values.lr, 0.1), samples: num('samples', values.samples, 64), lossSteps: num('loss-steps', values['loss-steps'], 1),
-    fixed: values.fixed ? values.fixed.split(',').map((x) => x.trim()) : undefined, baseDir: dirname(values.controller), threads: threadsOf(values.threads ?? '1'),
+    fixed: values.fixed ? values.fixed.split(',').map((x) => x.trim()) : undefined, baseDir: dirname(values.controller), threads: threadsOf(values.threads),
     onProgress: (p) => progress({ phase: 'tune', done: p.iteration, total: p.iterations, info: `loss ${p.loss.toExponential(3)}` }),
   });
   progress.stop();
@@ -148,7 +148,7 @@ export const command: CliCommand = {
     '    [--train 32] [--val 32] [--iterations 100] [--lr 0.05] [--seed 0] [--threads N|auto] [--hessian exact|gauss-newton]',
     '    [--checkpoint FILE [--resume]] [--no-baselines] [--nn-epochs 500] [--out BASE]   writes BASE.json, BASE.curves.{svg,png}',
     'dmpc train tune --controller CONFIG.json --data DEMOS.csv|.mcap [--data ...] --out TUNED.json',
-    '    [--iterations 50] [--lr 0.1] [--samples 64] [--loss-steps 1] [--fixed R[0]] [--threads 1|N|auto]',
+    '    [--iterations 50] [--lr 0.1] [--samples 64] [--loss-steps 1] [--fixed R[0]] [--threads N|auto]',
     '    writes TUNED.json (the configuration with the tuned cost), TUNED.tune.json, TUNED.tune.{svg,png}',
   ].join('\n'),
   async run(argv) {
