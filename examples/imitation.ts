@@ -39,9 +39,14 @@ for (const r of runs) {
   progress.stop();
   const name = `${r.task}-${r.learn}${r.unrealisable ? '-unrealisable' : ''}`;
   await writeImitationOutputs(join(outDir, name), ex);
-  const get = (prefix: string) => ex.table.find((t) => t.method.startsWith(prefix))?.valLoss ?? NaN;
-  rows.push([name.padEnd(32), ...[get('initial'), get('MPC learned'), get('sysid'), get('neural')].map((v) => v.toExponential(2).padStart(12))].join(''));
+  const get = (prefix: string) => ex.table.find((t) => t.method.startsWith(prefix));
+  const cell = (prefix: string) => {
+    const r = get(prefix);
+    return (r ? `${r.valLoss.toExponential(2)}${r.valLossFromExpert === null ? '' : ` (${r.valLossFromExpert.toExponential(2)})`}` : 'n/a').padStart(22);
+  };
+  rows.push([name.padEnd(32), cell('initial'), cell('MPC learned'), cell('sysid'), cell('neural')].join(''));
   for (const p of ex.learner.learned) console.log(`  ${name} ${p.name}: learned ${p.value.toPrecision(4)}, expert ${p.truth.toPrecision(4)}`);
 }
-console.log(`\n${'configuration'.padEnd(32)}${['initial', 'MPC learned', 'sysid+MPC', 'NN policy'].map((h) => h.padStart(12)).join('')}   (validation imitation loss)`);
+console.log(`\n${'configuration'.padEnd(32)}${['initial', 'MPC learned', 'sysid+MPC', 'NN policy'].map((h) => h.padStart(22)).join('')}`);
+console.log('validation imitation loss; in parentheses: with the MPC solves started at the expert\'s plans');
 for (const r of rows) console.log(r);

@@ -77,7 +77,8 @@ export function sysidBaseline(spec: TaskSpec, psiInit: Float64Array, train: { x:
   for (let k = 0; k < np; k++) psi[2 * n + k] = Math.log(theta[k]);
   const B = val.x0.length / model.nx;
   const r = evaluateChunk({ spec, psi, x0: val.x0, target: val.u, gradient: false, hessian: 'gauss-newton' });
-  return { theta: Array.from(theta), valLoss: r.loss / B };
+  const re = evaluateChunk({ spec, psi, x0: val.x0, target: val.u, uInit: val.u, gradient: false, hessian: 'gauss-newton' });
+  return { theta: Array.from(theta), valLoss: r.loss / B, valLossFromExpert: re.loss / B };
 }
 
 /** Neural-network policy baseline; returns its learning curve (every `every` epochs) and final validation loss. */

@@ -193,6 +193,8 @@ export interface ImitationConfig {
    * Validation solves always start from the learner's previous validation plans (no demonstration used).
    */
   warmStart?: 'demo' | 'previous';
+  /** Adam step size schedule: 'cosine' (default) decays lr to lr/10 over the run; 'constant'. */
+  lrSchedule?: 'cosine' | 'constant';
   /** Checkpoint file (written every `checkpointEvery` iterations; resumed from when it exists and `resume`). */
   checkpoint?: string;
   checkpointEvery?: number;
@@ -219,6 +221,12 @@ export interface ImitationResult {
   learned: { name: string; value: number; truth: number }[];
   valLossInitial: number;
   valLossFinal: number;
+  /**
+   * The same validation loss with every solve started at the expert's plan: how far the learned MPC's
+   * (local) optimum is from the expert's, without the question of which basin a solver reaches.
+   */
+  valLossFromExpertInitial: number;
+  valLossFromExpertFinal: number;
   stopped: 'done' | 'interrupted' | 'cancelled';
 }
 
@@ -255,7 +263,7 @@ export async function trainImitation(cfg: ImitationConfig): Promise<ImitationRes
   let uWarm = new Float64Array(nTrain * T * nu), uValWarm = new Float64Array(nVal * T * nu);
   let curve: ImitationCurvePoint[] = [];
   let start = 0;
-  const key = JSON.stringify({ task: cfg.task, learn: cfg.learn, unrealisable: !!cfg.unrealisable, T, nTrain, nVal, lr, seed, chunk, hessian, warmStart: cfg.warmStart ?? 'demo' });
+  const key = JSON.stringify({ task: cfg.task, learn: cfg.learn, unrealisable: !!cfg.unrealisable, T, nTrain, nVal, lr, seed, chunk, hessian, warmStart: cfg.warmStart ?? 'demo', lrSchedule: cfg.lrSchedule ?? 'cosine' });
   if (cfg.checkpoint && cfg.resume && existsSync(cfg.checkpoint)) {
     const ck = JSON.parse(readFileSync(cfg.checkpoint, 'utf8')) as Checkpoint;
     if (ck.format !== 'dmpc.checkpoint.imitation/1') throw new Error(`${cfg.checkpoint}: not an imitation checkpoint`);
@@ -284,6 +292,11 @@ export async function trainImitation(cfg: ImitationConfig): Promise<ImitationRes
     outs.forEach((o, c) => uValWarm.set(o.u, c * chunk * T * nu));
     return outs.reduce((a, o) => a + o.loss, 0) / nVal;
   };
+  const valFromExpert = async (p: Float64Array) => {
+    const outs = await runner.map(chunksOf(xVal, dVal.u, dVal.u, p, false));
+    return outs.reduce((a, o) => a + o.loss, 0) / nVal;
+  };
+  const psiStart = Float64Array.from(psi);
   const save = (iteration: number) => {
     if (!cfg.checkpoint) return;
     const ck: Checkpoint = { format: 'dmpc.checkpoint.imitation/1', key, iteration, psi: Array.from(psi), m: Array.from(m), v: Array.from(v), uWarm: Array.from(uWarm), uValWarm: Array.from(uValWarm), curve };
@@ -294,6 +307,7 @@ export async function trainImitation(cfg: ImitationConfig): Promise<ImitationRes
   try {
     const valLossInitial = curve.length ? curve[0].valLoss : await valLoss(psi);
     const b1 = 0.9, b2 = 0.999, eps = 1e-8, every = cfg.checkpointEvery ?? 10;
+    const lrAt = (it: number) => ((cfg.lrSchedule ?? 'cosine') === 'constant' ? lr : lr * (0.1 + 0.45 * (1 + Math.cos((Math.PI * it) / Math.max(1, iters)))));
     for (let it = start; it < iters; it++) {
       if (cfg.signal?.aborted) { stopped = 'cancelled'; break; }
       const outs = await runner.map(chunksOf(xTrain, dTrain.u, (cfg.warmStart ?? 'demo') === 'demo' ? dTrain.u : uWarm, psi, true));
@@ -314,19 +328,23 @@ export async function trainImitation(cfg: ImitationConfig): Promise<ImitationRes
         const gk = g[k] / nTrain;
         m[k] = b1 * m[k] + (1 - b1) * gk;
         v[k] = b2 * v[k] + (1 - b2) * gk * gk;
-        psi[k] -= (lr * (m[k] / (1 - b1 ** t))) / (Math.sqrt(v[k] / (1 - b2 ** t)) + eps);
+        psi[k] -= (lrAt(it) * (m[k] / (1 - b1 ** t))) / (Math.sqrt(v[k] / (1 - b2 ** t)) + eps);
       }
       cfg.progress?.({ phase: `imitate ${cfg.task}/${cfg.learn}`, done: it + 1, total: iters, info: `train ${loss.toExponential(3)} val ${vl.toExponential(3)}` });
       if ((it + 1) % every === 0 || it + 1 === iters) save(it + 1);
       if (cfg.stopAfter !== undefined && it + 1 >= cfg.stopAfter && it + 1 < iters) { save(it + 1); stopped = 'interrupted'; break; }
     }
     const valLossFinal = stopped === 'done' ? await valLoss(psi) : NaN;
+    // the initial ψ is recomputed from the seed (a resumed run no longer holds it in memory)
+    const psi0 = start > 0 ? initialParams(spec, cfg.learn, seed) : psiStart;
+    const valLossFromExpertInitial = stopped === 'done' ? await valFromExpert(psi0) : NaN;
+    const valLossFromExpertFinal = stopped === 'done' ? await valFromExpert(psi) : NaN;
     const names = paramNames(spec);
     const learned = names.map((name, k) => ({ name, k })).filter(({ k }) => lay.mask[k])
       .map(({ name, k }) => ({ name, value: k < lay.n || k >= 2 * lay.n ? Math.exp(psi[k]) : psi[k], truth: k < lay.n || k >= 2 * lay.n ? Math.exp(psiTrue[k]) : psiTrue[k] }));
     const { progress: _p, signal: _s, ...config } = cfg;
     void _p; void _s;
-    return { config, curve, psi: Array.from(psi), psiTrue: Array.from(psiTrue), learned, valLossInitial, valLossFinal, stopped };
+    return { config, curve, psi: Array.from(psi), psiTrue: Array.from(psiTrue), learned, valLossInitial, valLossFinal, valLossFromExpertInitial, valLossFromExpertFinal, stopped };
   } finally {
     await runner.close();
   }

@@ -11,15 +11,19 @@ export interface ImitationExperiment {
   format: 'dmpc.report.imitation/1';
   learner: ImitationResult;
   baselines: {
-    sysid: { theta: number[]; valLoss: number } | null;
+    sysid: { theta: number[]; valLoss: number; valLossFromExpert: number } | null;
     nn: { valLoss: number; curve: { epoch: number; trainLoss: number; valLoss: number }[] } | null;
   };
-  table: { method: string; valLoss: number }[];
+  /** valLoss: validation solves warm-started from the method's own previous plans (deployment); valLossFromExpert: started at the expert's plans. */
+  table: { method: string; valLoss: number; valLossFromExpert: number | null }[];
 }
 
 export async function runImitationExperiment(cfg: ImitationConfig & { baselines?: boolean; nnEpochs?: number }): Promise<ImitationExperiment> {
   const learner = await trainImitation(cfg);
-  const table = [{ method: 'initial learner (MPC, wrong parameters)', valLoss: learner.valLossInitial }, { method: `MPC learned by imitation (${cfg.learn})`, valLoss: learner.valLossFinal }];
+  const table: ImitationExperiment['table'] = [
+    { method: 'initial learner (MPC, wrong parameters)', valLoss: learner.valLossInitial, valLossFromExpert: learner.valLossFromExpertInitial },
+    { method: `MPC learned by imitation (${cfg.learn})`, valLoss: learner.valLossFinal, valLossFromExpert: learner.valLossFromExpertFinal },
+  ];
   let sysid: ImitationExperiment['baselines']['sysid'] = null, nn: ImitationExperiment['baselines']['nn'] = null;
   if (cfg.baselines !== false && learner.stopped === 'done') {
     const spec = taskSpec(cfg.task, cfg.T, cfg.unrealisable);
@@ -28,16 +32,17 @@ export async function runImitationExperiment(cfg: ImitationConfig & { baselines?
     const dTrain = demonstrations(spec, xTrain), dVal = demonstrations(spec, xVal);
     const psi0 = initialParams(spec, cfg.learn, seed);
     sysid = sysidBaseline(spec, psi0, { x: dTrain.x, u: dTrain.u, B: nTrain }, { x0: xVal, u: dVal.u });
-    table.push({ method: cfg.learn === 'cost' ? 'sysid + MPC (dynamics were already true; cost stays initial)' : 'sysid on transitions + MPC', valLoss: sysid.valLoss });
+    table.push({ method: cfg.learn === 'cost' ? 'sysid + MPC (dynamics were already true; cost stays initial)' : 'sysid on transitions + MPC', valLoss: sysid.valLoss, valLossFromExpert: sysid.valLossFromExpert });
     nn = await nnBaseline(spec, { x0: xTrain, u: dTrain.u }, { x0: xVal, u: dVal.u }, { epochs: cfg.nnEpochs ?? 500, seed });
-    table.push({ method: 'neural-network policy (tfjs MLP)', valLoss: nn.valLoss });
+    table.push({ method: 'neural-network policy (tfjs MLP)', valLoss: nn.valLoss, valLossFromExpert: null });
   }
   return { format: 'dmpc.report.imitation/1', learner, baselines: { sysid, nn }, table };
 }
 
 export function formatTable(ex: ImitationExperiment): string {
   const w = Math.max(...ex.table.map((r) => r.method.length));
-  return [`${'method'.padEnd(w)}  validation imitation loss`, ...ex.table.map((r) => `${r.method.padEnd(w)}  ${r.valLoss.toExponential(3)}`)].join('\n');
+  return [`${'method'.padEnd(w)}  val. loss   (solves started at the expert's plans)`,
+    ...ex.table.map((r) => `${r.method.padEnd(w)}  ${r.valLoss.toExponential(3)}   ${r.valLossFromExpert === null ? '—' : r.valLossFromExpert.toExponential(3)}`)].join('\n');
 }
 
 /** Writes `<base>.json`, `<base>.curves.{svg,png}`. */
