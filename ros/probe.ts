@@ -14,7 +14,7 @@ import { loadControllerConfig } from '../controllers/schema.js';
 import { commandReader, stateWriter } from './mapping.js';
 import { hasNonFinite } from './messages.js';
 import { resolveQos } from './node.js';
-import { ModelPlant } from './sim.js';
+import { OdePlant } from '../src/plant/ode.js';
 import { createTransport } from './transport.js';
 
 export interface ProbeResult {
@@ -41,7 +41,7 @@ async function main(): Promise<void> {
   const ticks = Number(o.ticks), warmup = Number(o.warmup ?? Math.round(2 * config.rateHz));
   const { model, theta } = resolveModel(config);
   const x0 = o.x0 ? o.x0.split(',').map(Number) : Array.from(config.cost.reference.state, (v, i) => v + (i === 2 ? 0.1 : 0));
-  const plant = new ModelPlant(model, theta, x0);
+  const plant = new OdePlant(model, { theta, x0, method: 'rk4', substeps: 4 });
   const t = config.topics;
   const transport = await createTransport('rtps', { nodeName: 'dmpc_probe', address: '127.0.0.1' });
   const pub = transport.advertise(t.state.topic, t.state.type, resolveQos(t.state.qos));

@@ -3,12 +3,13 @@
  * controller node runs unchanged against it, in the same process (`dmpc ros --sim`) or in another
  * (`dmpc ros sim`).
  *
- * The plant is a seam: `Plant` is all the node needs. `ModelPlant` integrates a continuous-time model
- * from models/continuous with src/ode (RK4, zero-order hold of the command). A MuJoCo plant (training
- * issue) implements the same interface and is passed in instead.
+ * The plant is a seam: src/plant's `Plant` is all the node needs (`simPlant` picks MuJoCo or our own
+ * ODE model).
  */
 import type { ControllerConfig } from '../controllers/schema.js';
-import { discretize, type DiscreteModel } from '../src/ode/discretize.js';
+import { OdePlant } from '../src/plant/ode.js';
+import { MujocoPlant, MUJOCO_KINDS } from '../src/plant/mujoco.js';
+import type { Plant } from '../src/plant/plant.js';
 import type { ContinuousModel } from '../src/ode/model.js';
 import { commandReader, goalReader, stateWriter } from './mapping.js';
 import type { McapRecorder } from './mcap.js';
@@ -16,31 +17,17 @@ import { hasNonFinite, type MessageTypes, type RosMessageType } from './messages
 import { resolveQos } from './node.js';
 import type { Publisher, Subscription, Transport } from './transport.js';
 
-export interface Plant {
-  readonly nx: number;
-  readonly nu: number;
-  /** Current state (a copy). */
-  state(): Float64Array;
-  /** Advances by dt seconds with the control held constant. */
-  step(u: Float64Array, dt: number): void;
-}
+/** What the simulated robot needs of a plant: src/plant's interface (MuJoCo or our own ODE models). */
+export type { Plant } from '../src/plant/plant.js';
 
-/** A continuous-time model integrated with RK4 (substeps per step) under zero-order hold. */
-export class ModelPlant implements Plant {
-  readonly nx: number;
-  readonly nu: number;
-  private x: Float64Array;
-  private dm: DiscreteModel | null = null;
-  constructor(readonly model: ContinuousModel, readonly theta: Float64Array, x0: ArrayLike<number>, private readonly substeps = 4) {
-    this.nx = model.nx; this.nu = model.nu;
-    if (x0.length !== model.nx) throw new Error(`sim: initial state has length ${x0.length}, expected ${model.nx}`);
-    this.x = Float64Array.from(x0);
-  }
-  state(): Float64Array { return Float64Array.from(this.x); }
-  step(u: Float64Array, dt: number): void {
-    if (!this.dm || this.dm.dt !== dt) this.dm = discretize(this.model, { dt, method: 'rk4', substeps: this.substeps });
-    this.x = this.dm.step(this.x, u, this.theta);
-  }
+/**
+ * The plant for a controller configuration: MuJoCo (src/plant, an independent physics engine) when
+ * asked for and the model kind has an MJCF model, else the configuration's own continuous-time model
+ * integrated with RK4 under zero-order hold.
+ */
+export async function simPlant(engine: 'mujoco' | 'ode', model: ContinuousModel, theta: Float64Array, x0: ArrayLike<number>): Promise<Plant> {
+  if (engine === 'mujoco' && (MUJOCO_KINDS as readonly string[]).includes(model.kind)) return MujocoPlant.create(model.kind, { x0 });
+  return new OdePlant(model, { theta, x0, method: 'rk4', substeps: 4 });
 }
 
 export interface SimOptions {

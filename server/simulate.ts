@@ -68,7 +68,7 @@ export async function simulate(req: SimulateInput, ctx: SimulateContext): Promis
   try {
     return await closedLoop();
   } finally {
-    plant.close?.();
+    plant.close();
   }
   async function closedLoop(): Promise<SimulateResponse> {
   const ref = ctl.defaultReference();

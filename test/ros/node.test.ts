@@ -9,7 +9,8 @@ import { loadControllerConfig, type ControllerConfig } from '../../controllers/s
 import { MemoryTransport } from '../../ros/memory.js';
 import { DIAG_ERROR, DIAG_OK, DIAG_WARN, hasNonFinite, poseStamped, type DiagnosticArray, type Path, type Twist } from '../../ros/messages.js';
 import { ControllerNode } from '../../ros/node.js';
-import { ModelPlant, SimRobotNode } from '../../ros/sim.js';
+import { SimRobotNode } from '../../ros/sim.js';
+import { OdePlant } from '../../src/plant/ode.js';
 import { QOS_DEFAULT, QOS_SENSOR_DATA as QOS_SENSOR } from '../../ros/transport.js';
 
 /** Wraps a real controller; `failAt(tick)` makes chosen calls fail the way a solver can (NaN plan / status). */
@@ -45,7 +46,7 @@ function setup(name: string, opts: { failAt?: (k: number) => 'nan' | 'infeasible
   const watchT = new MemoryTransport(robotT.bus);
   let now = 0;
   const node = new ControllerNode({ config, controller, transport: nodeT, clock: () => now });
-  const plant = new ModelPlant(inner['dm'].model, inner.theta, opts.x0 ?? new Array(inner.nx).fill(0));
+  const plant = new OdePlant(inner['dm'].model, { theta: inner.theta, x0: opts.x0 ?? new Array(inner.nx).fill(0), method: 'rk4', substeps: 4 });
   const sim = new SimRobotNode(config, plant, robotT, { rateHz: config.rateHz, commandTimeoutMs: 500 });
   const cmds: unknown[] = [], diags: DiagnosticArray[] = [], paths: Path[] = [];
   watchT.subscribe(config.topics.command.topic, config.topics.command.type, QOS_DEFAULT, (m) => cmds.push(m));

@@ -10,7 +10,7 @@ import { goalReader } from '../../../ros/mapping.js';
 import { McapRecorder } from '../../../ros/mcap.js';
 import { float64MultiArray, poseStamped, type MessageTypes, type RosMessageType } from '../../../ros/messages.js';
 import { ControllerNode } from '../../../ros/node.js';
-import { ModelPlant, SimRobotNode } from '../../../ros/sim.js';
+import { simPlant, SimRobotNode } from '../../../ros/sim.js';
 import { createTransport, domainIdFromEnv, type TransportChoice } from '../../../ros/transport.js';
 import { parseOptions, type CliCommand } from '../command.js';
 
@@ -24,6 +24,7 @@ const OPTIONS = {
   goal: { type: 'string' },
   x0: { type: 'string' },
   'sim-rate': { type: 'string' },
+  plant: { type: 'string' },
   dropout: { type: 'string' },
   'goal-tolerance': { type: 'string' },
   summary: { type: 'string' },
@@ -41,7 +42,9 @@ diagnostics out; topics, QoS and limits from the configuration). ROS_DOMAIN_ID i
   --address IP      rtps: the IPv4 interface for discovery and traffic (default: 127.0.0.1 when
                     ROS_LOCALHOST_ONLY=1 or ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST, else the
                     first external interface)
-  --sim             also run a simulated robot (the configuration's model) in this process
+  --sim             also run a simulated robot in this process
+  --plant E         simulated robot's engine: mujoco (MuJoCo physics, for the models with an MJCF
+                    model: pendulum, cartpole, diffdrive) or ode (the configuration's own model)  [mujoco]
   --goal a,b,...    initial goal: x,y,yaw for a PoseStamped goal topic, else one value per goal field
   --x0 a,b,...      simulated robot's initial state                             [zeros]
   --sim-rate HZ     simulated robot's physics/state rate                        [2 × control rate]
@@ -115,7 +118,10 @@ export const command: CliCommand = {
     if (simOnly || o.sim) {
       const { model, theta } = resolveModel(config, dirname(o.config));
       const x0 = o.x0 ? nums(o.x0, 'x0') : new Array(model.nx).fill(0);
-      const plant = new ModelPlant(model, theta, x0);
+      const plantEngine = o.plant ?? 'mujoco';
+      if (plantEngine !== 'mujoco' && plantEngine !== 'ode') throw new Error(`--plant must be mujoco or ode (got '${plantEngine}')`);
+      const plant = await simPlant(plantEngine, model, theta, x0);
+      console.error(`[${config.name}:sim] plant: ${plant.engine}:${plant.kind}`);
       const transport = await createTransport(transportChoice, { nodeName: `${config.name}_sim`, domainId, address: o.address, log });
       if (simOnly) console.error(`[${config.name}:sim] transport: ${transport.description}`);
       const dropout = o.dropout ? nums(o.dropout, 'dropout') : undefined;
