@@ -130,3 +130,30 @@ export function recordTrajectories(plant: Plant, opts: RecordOptions): Trajector
   }
   return out;
 }
+
+/** A feedback policy: the control to hold from time t given the measured state (may keep its own state). */
+export type Policy = (x: Float64Array, t: number) => ArrayLike<number>;
+
+/**
+ * Closed-loop run of a policy on a plant (evaluation, demonstrations, the server's simulate): from x0,
+ * every dt the policy sees the measured state and its control is held over the step. Returns the
+ * trajectory (measured states) and the true states.
+ */
+export function recordClosedLoop(plant: Plant, policy: Policy, opts: { duration: number; dt: number; x0?: ArrayLike<number> }): Trajectory & { xTrue: Float64Array } {
+  const { nx, nu } = plant;
+  const N = Math.round(opts.duration / opts.dt);
+  if (!(N >= 1)) throw new Error(`closed loop: duration ${opts.duration} s is shorter than one step of ${opts.dt} s`);
+  plant.reset(opts.x0);
+  const t = new Float64Array(N + 1), x = new Float64Array((N + 1) * nx), xTrue = new Float64Array((N + 1) * nx), u = new Float64Array((N + 1) * nu).fill(NaN);
+  for (let k = 0; k <= N; k++) {
+    t[k] = k * opts.dt;
+    const xm = plant.state();
+    x.set(xm, k * nx); xTrue.set(plant.trueState(), k * nx);
+    if (k === N) break;
+    const uk = policy(xm, t[k]);
+    if (uk.length !== nu) throw new Error(`closed loop: the policy returned ${uk.length} controls, the plant has ${nu}`);
+    for (let j = 0; j < nu; j++) u[k * nu + j] = uk[j];
+    plant.step(uk, opts.dt);
+  }
+  return { kind: plant.kind, stateNames: [...plant.stateNames], controlNames: [...plant.controlNames], t, x, u, xTrue };
+}

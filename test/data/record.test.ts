@@ -42,3 +42,18 @@ describe('recording', () => {
     await expect(command.run(['record', '--plant', 'cartpole', '--excitation', 'noise', '--out', out])).rejects.toThrow(/--excitation must be one of/);
   });
 });
+
+describe('closed loop', () => {
+  it('a PD policy on the MuJoCo pendulum holds it upright; the run is recorded', async () => {
+    const { MujocoPlant } = await import('../../src/plant/index.js');
+    const { recordClosedLoop } = await import('../../src/data/index.js');
+    const plant = await MujocoPlant.create('pendulum', { noise: { state: 1e-3 }, seed: 2 });
+    const run = recordClosedLoop(plant, (x) => [-40 * (x[0] - Math.PI) - 8 * x[1]], { duration: 2, dt: 0.01, x0: [Math.PI - 0.3, 0] });
+    plant.close();
+    const N = run.t.length - 1;
+    expect(Math.abs(run.xTrue[N * 2] - Math.PI)).toBeLessThan(0.01);
+    expect(Math.abs(run.x[0] - (Math.PI - 0.3))).toBeLessThan(0.01);
+    expect(run.u[0]).toBeGreaterThan(5); // pushes back toward upright
+    expect(() => recordClosedLoop(odePlant('pendulum'), () => [0, 0], { duration: 1, dt: 0.1 })).toThrow(/returned 2 controls/);
+  });
+});
