@@ -1,0 +1,353 @@
+/**
+ * The Riccati-structured Mehrotra interior point of src/mpc/ipm.ts as a batched tensor program
+ * (float32, any tfjs backend). One iteration updates every element of the batch at once:
+ *
+ *  - residuals, condensing weights W = λ/s, step lengths and complementarity are elementwise / reduction
+ *    ops over [B, T, m]; the Newton system of every element is one Riccati factorization (riccati.ts,
+ *    T sequential stages of batched [B, n, n] matMuls and a batched nu × nu Cholesky) reused by the
+ *    predictor and corrector vector passes (delta form, as in the float64 solver);
+ *  - no branches on data: finished elements are frozen by masks (tf.where on a per-element flag), a
+ *    failed factorization (Q_uu not positive definite) becomes status numerical_error for that element;
+ *  - a fixed iteration budget (`maxIter`) with per-element convergence flags; the host loop stops early
+ *    once every element has a status (one small read-back per iteration);
+ *  - active-set polishing as in the float64 solver: once an element's complementarity is small, the
+ *    rows with λ > s are taken as equalities and Newton steps on the exact active-set optimality
+ *    conditions are solved with the Riccati factorization of the problem with those rows condensed at
+ *    a large weight (float32: 1e4 relative to the cost scale, so that the penalty's own round-off,
+ *    ~W·eps, stays below the contraction factor ~‖H‖/W). Accepted only if the residual is at float32
+ *    round-off and signs and feasibility check out; otherwise the interior point continues.
+ *  - warm start from a previous batch (controls and row multipliers), slacks and multipliers pushed off
+ *    the boundary as in the float64 `epochWarmStart`.
+ *
+ * Statuses: optimal (converged to `tol` or polished), max_iter, primal_infeasible (a Farkas certificate
+ * from diverging multipliers, checked as in the float64 solver), numerical_error.
+ */
+import { tf } from '../tf/tf.js';
+import { tidy, whereB } from './util.js';
+import type { SolveStatus } from '../common/status.js';
+import type { TensorMpcProblem } from './problem.js';
+import { disposeFactor, riccatiSolve } from './riccati.js';
+import {
+  type KktVec, addVec, dynamicsResidual, factorWeighted, kktResidual, penaltySolve, resNorm, rowGradT, rowValue, shiftNext, stationarity,
+} from './kkt.js';
+
+export interface TensorMpcOptions {
+  /** Iteration budget of the interior point (default 40). */
+  maxIter?: number;
+  /** Relative tolerance on the primal and dual residuals (default 1e-5: float32 round-off is ~1e-7). */
+  tol?: number;
+  /** Relative tolerance on the mean complementarity μ (default 1e-9). Separate from `tol` because an
+   *  unpolished point's plan error is ~μ/λ on weakly active rows: μ must go far below the residuals'
+   *  float32 floor (μ = s·λ keeps its relative precision, the residuals do not). */
+  muTol?: number;
+  /** Active-set polishing (default true). */
+  polish?: boolean;
+  /** Polishing is tried once the complementarity falls below this, relative (default 1e-1). */
+  polishMu?: number;
+  /** Penalty weight of the polishing factorization, relative to the cost scale (default 1e4). */
+  polishPenalty?: number;
+  /** Newton steps of one polishing attempt (default 4). */
+  polishSteps?: number;
+  /** Accept a polished point whose KKT residual is below this, relative (default 1e-4). */
+  polishTol?: number;
+}
+
+export interface TensorWarmStart {
+  /** Controls [B, T, nu] of a previous solution. */
+  u: tf.Tensor;
+  /** Row multipliers [B, T, m] of a previous solution (optional). */
+  lam?: tf.Tensor;
+}
+
+export const CODE_RUNNING = 0, CODE_OPTIMAL = 1, CODE_MAX_ITER = 2, CODE_INFEASIBLE = 3, CODE_NUMERICAL = 4;
+const STATUS_OF: SolveStatus[] = ['max_iter', 'optimal', 'max_iter', 'primal_infeasible', 'numerical_error'];
+
+export interface TensorMpcSolution {
+  problem: TensorMpcProblem;
+  opts: Required<TensorMpcOptions>;
+  /** Plans [B, T, n], multipliers ν [B, T, nx], row slacks and multipliers [B, T, m] (λ = 0 on rows that are off). */
+  tau: tf.Tensor3D; nu: tf.Tensor3D; s: tf.Tensor3D; lam: tf.Tensor3D;
+  /** Active-set classification at the returned point (1: row taken as an equality) [B, T, m]. */
+  active: tf.Tensor3D;
+  /** [B, T, nx] and [B, T, nu]. */
+  x: tf.Tensor3D; u: tf.Tensor3D;
+  status: SolveStatus[];
+  iterations: Int32Array;
+  polished: Uint8Array;
+  /** Number of host-loop iterations run (the batch's iteration count) and polishing attempts. */
+  batchIterations: number;
+  polishAttempts: number;
+}
+
+export function disposeSolution(sol: TensorMpcSolution): void {
+  tf.dispose([sol.tau, sol.nu, sol.s, sol.lam, sol.active, sol.x, sol.u]);
+}
+
+const DEFAULTS: Required<TensorMpcOptions> = {
+  maxIter: 40, tol: 1e-5, muTol: 1e-9, polish: true, polishMu: 1e-1, polishPenalty: 1e4, polishSteps: 4, polishTol: 1e-4,
+};
+
+interface State {
+  tau: tf.Tensor3D; nu: tf.Tensor3D; s: tf.Tensor3D; lam: tf.Tensor3D;
+  /** Per element [B]: finished flag (1/0), status code, iterations, polished flag. */
+  done: tf.Tensor1D; code: tf.Tensor1D; iters: tf.Tensor1D; polished: tf.Tensor1D;
+  /** Active set of polished elements [B, T, m]. */
+  active: tf.Tensor3D;
+}
+
+interface Residuals { rp: tf.Tensor3D; rd: tf.Tensor3D; mu: tf.Tensor1D; primal: tf.Tensor1D; dual: tf.Tensor1D }
+
+const b3 = (v: tf.Tensor) => tf.reshape(v, [-1, 1, 1]);
+
+/** Primal residual rows, stationarity, mean complementarity and the two residual norms. */
+function residuals(p: TensorMpcProblem, st: State): Residuals {
+  const { B, T, n, nx } = p;
+  const rp = tf.mul(p.act, tf.sub(tf.add(rowValue(p, st.tau), st.s), p.h)) as tf.Tensor3D;
+  const rd = stationarity(p, st.tau, st.nu, tf.mul(p.act, st.lam) as tf.Tensor3D, true);
+  const cnt = tf.maximum(tf.sum(p.act, [1, 2]), 1);
+  const mu = tf.div(tf.sum(tf.mul(p.act, tf.mul(st.s, st.lam)), [1, 2]), cnt) as tf.Tensor1D;
+  // the x₀ block of stationarity only defines ν₋₁ (x₀ is data): not monitored
+  const xm = new Float32Array(T * n).fill(1);
+  for (let i = 0; i < nx; i++) xm[i] = 0;
+  const dual = tf.max(tf.abs(tf.mul(rd, tf.tensor3d(xm, [1, T, n]))), [1, 2]) as tf.Tensor1D;
+  void B;
+  return { rp, rd, mu, primal: tf.max(tf.abs(rp), [1, 2]) as tf.Tensor1D, dual };
+}
+
+interface Dir { dtau: tf.Tensor3D; dnu: tf.Tensor3D; dl: tf.Tensor3D; ds: tf.Tensor3D }
+
+/** One Newton direction (affine when `corr` is absent; else σμ target plus Mehrotra's second-order term). */
+function direction(p: TensorMpcProblem, st: State, res: Residuals, W: tf.Tensor3D, fac: ReturnType<typeof factorWeighted>,
+  corr?: { sigmaMu: tf.Tensor1D; aff: Dir }): Dir {
+  let rc1: tf.Tensor = tf.neg(tf.mul(st.s, st.lam));
+  if (corr) rc1 = tf.sub(tf.add(rc1, b3(corr.sigmaMu)), tf.mul(corr.aff.ds, corr.aff.dl));
+  const rt = tf.mul(p.act, tf.add(res.rp, tf.div(rc1, st.lam))) as tf.Tensor3D;
+  const q = tf.add(res.rd, rowGradT(p, tf.mul(W, rt) as tf.Tensor3D)) as tf.Tensor3D;
+  const { tau: dtau, nu: dnu } = riccatiSolve(fac, q, null, tf.zerosLike(p.x0));
+  const dl = tf.mul(W, tf.add(rowValue(p, dtau), rt)) as tf.Tensor3D;
+  const ds = tf.mul(p.act, tf.div(tf.sub(rc1, tf.mul(st.s, dl)), st.lam)) as tf.Tensor3D;
+  return { dtau, dnu, dl, ds };
+}
+
+/** Largest α ∈ (0, 1] keeping s, λ ≥ 0 on the rows that are on [B]. */
+function maxStep(p: TensorMpcProblem, st: State, d: Dir): tf.Tensor1D {
+  const on = tf.greater(p.act, 0);
+  const big = tf.fill(st.s.shape, 1e30);
+  const ratio = (v: tf.Tensor3D, dv: tf.Tensor3D) => tf.where(tf.logicalAnd(on, tf.less(dv, 0)), tf.div(tf.neg(v), dv), big);
+  return tf.minimum(1, tf.min(tf.minimum(ratio(st.s, d.ds), ratio(st.lam, d.dl)), [1, 2])) as tf.Tensor1D;
+}
+
+/** Starting point: rollout of the (warm or zero) controls, slacks and multipliers off the boundary. */
+function initialState(p: TensorMpcProblem, warm?: TensorWarmStart): State {
+  const { B, T, nx, nu, m } = p;
+  return tidy(() => {
+    const u = warm ? tf.reshape(warm.u, [B, T, nu]) : tf.zeros([B, T, nu]);
+    const us = tf.unstack(tf.expandDims(u, 3), 1);
+    const fs = tf.unstack(tf.expandDims(p.f, 3), 1);
+    let x = tf.expandDims(p.x0, 2);
+    const taus: tf.Tensor[] = [];
+    for (let t = 0; t < T; t++) {
+      const tau = tf.concat([x, us[t]], 1);
+      taus.push(tau);
+      if (t < T - 1) x = tf.add(tf.matMul(p.Fs[t], tau), fs[p.f.shape[1] === 1 ? 0 : t]);
+    }
+    const tau = tf.reshape(tf.stack(taus, 1), [B, T, nx + nu]) as tf.Tensor3D;
+    const on = tf.greater(p.act, 0);
+    const floor = warm ? 1e-2 : 1;
+    const one = tf.onesLike(p.act);
+    const s = tf.where(on, tf.maximum(tf.sub(p.h, rowValue(p, tau)), floor), one) as tf.Tensor3D;
+    const lam = (warm?.lam ? tf.where(on, tf.maximum(tf.reshape(warm.lam, [B, T, m]), floor), one) : one) as tf.Tensor3D;
+    const z = tf.zeros([B]) as tf.Tensor1D;
+    return {
+      tau, nu: tf.zeros([B, T, nx]) as tf.Tensor3D, s, lam,
+      done: z, code: tf.zeros([B]) as tf.Tensor1D, iters: tf.zeros([B]) as tf.Tensor1D, polished: tf.zeros([B]) as tf.Tensor1D,
+      active: tf.zeros([B, T, m]) as tf.Tensor3D,
+    };
+  });
+}
+
+/** One Mehrotra iteration on every unfinished element (finished ones are returned unchanged). */
+function iterate(p: TensorMpcProblem, st: State, res: Residuals): State {
+  const doneB = tf.greater(st.done, 0);
+  const W = whereB(doneB, tf.zerosLike(st.s), tf.div(tf.mul(p.act, st.lam), st.s)) as tf.Tensor3D;
+  const fac = factorWeighted(p, W);
+  const aff = direction(p, st, res, W, fac);
+  const aA = b3(maxStep(p, st, aff));
+  const cnt = tf.maximum(tf.sum(p.act, [1, 2]), 1);
+  const muA = tf.div(tf.sum(tf.mul(p.act, tf.mul(tf.add(st.s, tf.mul(aA, aff.ds)), tf.add(st.lam, tf.mul(aA, aff.dl)))), [1, 2]), cnt);
+  const sigma = tf.where(tf.greater(res.mu, 0), tf.minimum(1, tf.pow(tf.div(muA, res.mu), 3)), tf.zerosLike(res.mu));
+  const cor = direction(p, st, res, W, fac, { sigmaMu: tf.mul(sigma, res.mu) as tf.Tensor1D, aff });
+  const alpha = tf.minimum(1, tf.mul(0.995, maxStep(p, st, cor)));
+  const failed = tf.logicalAnd(tf.logicalNot(doneB), tf.logicalNot(fac.ok));
+  const frozen = tf.logicalOr(doneB, failed);
+  const a = b3(alpha);
+  const upd = <R extends tf.Rank>(v: tf.Tensor<R>, d: tf.Tensor<R>) => whereB(frozen, v, tf.add(v, tf.mul(a, d)) as tf.Tensor<R>);
+  const out: State = {
+    tau: upd(st.tau, cor.dtau), nu: upd(st.nu, cor.dnu), s: upd(st.s, cor.ds), lam: upd(st.lam, cor.dl),
+    done: tf.where(failed, tf.onesLike(st.done), st.done) as tf.Tensor1D,
+    code: tf.where(failed, tf.fill([p.B], CODE_NUMERICAL), st.code) as tf.Tensor1D,
+    iters: tf.add(st.iters, tf.cast(tf.logicalNot(doneB), 'float32')) as tf.Tensor1D,
+    polished: st.polished, active: st.active,
+  };
+  disposeFactor(fac);
+  return out;
+}
+
+/** Convergence, non-finite values and the infeasibility certificate after an iteration. */
+function check(p: TensorMpcProblem, st: State, res: Residuals, tol: number, muTol: number): State {
+  const doneB = tf.greater(st.done, 0);
+  const conv = tf.logicalAnd(tf.logicalAnd(
+    tf.lessEqual(res.primal, tf.mul(tol, p.scaleH)), tf.lessEqual(res.dual, tf.mul(tol, p.scaleC))),
+  tf.lessEqual(res.mu, tf.mul(muTol, p.scaleC)));
+  const finite = tf.logicalAnd(tf.logicalAnd(tf.isFinite(res.mu), tf.isFinite(res.primal)), tf.isFinite(res.dual));
+  const bad = tf.logicalAnd(tf.logicalNot(doneB), tf.logicalNot(finite));
+  const infeas = tf.logicalAnd(tf.logicalAnd(tf.logicalNot(doneB), finite), certificate(p, st));
+  const ok = tf.logicalAnd(tf.logicalAnd(tf.logicalNot(doneB), finite), conv);
+  let code: tf.Tensor = st.code;
+  code = tf.where(ok, tf.fill([p.B], CODE_OPTIMAL), code);
+  code = tf.where(tf.logicalAnd(infeas, tf.logicalNot(ok)), tf.fill([p.B], CODE_INFEASIBLE), code);
+  code = tf.where(bad, tf.fill([p.B], CODE_NUMERICAL), code);
+  const fin = tf.logicalOr(tf.logicalOr(ok, bad), infeas);
+  return { ...st, code: code as tf.Tensor1D, done: tf.where(fin, tf.onesLike(st.done), st.done) as tf.Tensor1D };
+}
+
+/**
+ * Farkas certificate of primal infeasibility from diverging multipliers (as the float64 solver): with
+ * (λ̂, ν̂) = (λ, ν)/max λ, ‖Gᵀλ̂ + Fᵀν̂_next − [ν̂; 0]‖ ≈ 0 and hᵀλ̂ − Σ fᵀν̂_next − x₀ᵀν̂₋₁ < 0 [B].
+ */
+function certificate(p: TensorMpcProblem, st: State): tf.Tensor1D {
+  const { B, T, nx } = p;
+  const lam = tf.mul(p.act, st.lam) as tf.Tensor3D;
+  const lmax = tf.max(lam, [1, 2]);
+  const big = tf.greater(lmax, tf.mul(1e6, p.scaleC));
+  const sc = b3(tf.maximum(lmax, 1e-30));
+  const lh = tf.div(lam, sc) as tf.Tensor3D, nh = tf.div(st.nu, sc) as tf.Tensor3D;
+  const zeroTau = tf.zeros([B, T, p.n]) as tf.Tensor3D;
+  // stationarity of (0, ν̂, λ̂) without the cost: Gᵀλ̂ + Fᵀν̂_next − [ν̂; 0] (all blocks, x₀ included)
+  const res = tf.max(tf.abs(stationarity(p, zeroTau, nh, lh, false)), [1, 2]);
+  const fn = tf.mul(tf.broadcastTo(p.f, [B, T, nx]), shiftNext(nh));
+  const val = tf.sub(tf.sub(tf.sum(tf.mul(p.h, lh), [1, 2]), tf.sum(fn, [1, 2])),
+    tf.sum(tf.mul(p.x0, tf.reshape(tf.slice(nh, [0, 0, 0], [B, 1, nx]), [B, nx])), 1));
+  return tf.logicalAnd(big, tf.logicalAnd(tf.less(res, 1e-4), tf.less(val, -1e-4))) as tf.Tensor1D;
+}
+
+/**
+ * One polishing attempt on the candidates `cand` [B] (bool): returns the state with accepted elements
+ * replaced by their exact active-set solution and marked optimal/polished.
+ */
+function polish(p: TensorMpcProblem, st: State, cand: tf.Tensor1D, o: Required<TensorMpcOptions>): State {
+  const A = tf.mul(p.act, tf.cast(tf.greater(st.lam, st.s), 'float32')) as tf.Tensor3D;
+  const Wp = tf.mul(A, b3(tf.mul(o.polishPenalty, p.scaleC))) as tf.Tensor3D;
+  const fac = factorWeighted(p, Wp);
+  let z: KktVec = { tau: st.tau, nu: st.nu, lam: tf.mul(A, st.lam) as tf.Tensor3D };
+  for (let k = 0; k < o.polishSteps; k++) {
+    const r = kktResidual(p, z, A, true);
+    const neg = { tau: tf.neg(r.tau) as tf.Tensor3D, x0: tf.neg(r.x0) as tf.Tensor2D, dyn: tf.neg(r.dyn) as tf.Tensor3D, lam: tf.neg(r.lam) as tf.Tensor3D };
+    z = addVec(z, penaltySolve(p, fac, neg, Wp));
+  }
+  const res = resNorm(kktResidual(p, z, A, true));
+  const scale = tf.maximum(p.scaleC, p.scaleH);
+  const v = tf.sub(rowValue(p, z.tau), p.h);
+  const tolP = b3(tf.mul(o.polishTol, p.scaleH)), tolD = b3(tf.mul(o.polishTol, p.scaleC));
+  const inactive = tf.mul(p.act, tf.sub(1, A));
+  const badRow = tf.logicalOr(
+    tf.logicalAnd(tf.greater(inactive, 0), tf.greater(v, tolP)),
+    tf.logicalAnd(tf.greater(A, 0), tf.less(z.lam, tf.neg(tolD))));
+  const plausible = tf.logicalNot(tf.any(badRow, [1, 2]));
+  const accept = tf.logicalAnd(tf.logicalAnd(tf.logicalAnd(cand, fac.ok), plausible), tf.lessEqual(res, tf.mul(o.polishTol, scale)));
+  const on = tf.greater(p.act, 0), one = tf.onesLike(p.act);
+  const sNew = tf.where(on, tf.mul(inactive, tf.maximum(tf.neg(v), 0)), one);
+  const lamNew = tf.where(on, z.lam, one);
+  const out: State = {
+    tau: whereB(accept, z.tau, st.tau) as tf.Tensor3D, nu: whereB(accept, z.nu, st.nu) as tf.Tensor3D,
+    s: whereB(accept, sNew, st.s) as tf.Tensor3D, lam: whereB(accept, lamNew, st.lam) as tf.Tensor3D,
+    done: tf.where(accept, tf.onesLike(st.done), st.done) as tf.Tensor1D,
+    code: tf.where(accept, tf.fill([p.B], CODE_OPTIMAL), st.code) as tf.Tensor1D,
+    iters: st.iters, polished: tf.where(accept, tf.onesLike(st.polished), st.polished) as tf.Tensor1D,
+    active: whereB(accept, A, st.active) as tf.Tensor3D,
+  };
+  disposeFactor(fac);
+  return out;
+}
+
+function keepState(st: State): State {
+  for (const v of Object.values(st)) tf.keep(v as tf.Tensor);
+  return st;
+}
+
+function disposeState(st: State, except?: State): void {
+  const keep = new Set(except ? Object.values(except) : []);
+  tf.dispose(Object.values(st).filter((v) => !keep.has(v)) as tf.Tensor[]);
+}
+
+/**
+ * Solves all B problems of `p` on the active tfjs backend: iterates until every element has a status
+ * or the budget is spent. The returned tensors are owned by the caller (`disposeSolution`); the
+ * problem is not disposed.
+ */
+export function tensorMpcSolve(p: TensorMpcProblem, options: TensorMpcOptions = {}, warm?: TensorWarmStart): TensorMpcSolution {
+  const o: Required<TensorMpcOptions> = { ...DEFAULTS, ...options };
+  let st = keepState(initialState(p, warm));
+  let batchIterations = 0, polishAttempts = 0;
+  for (let k = 0; k < o.maxIter; k++) {
+    const { next, cand } = tidy(() => {
+      const res0 = residuals(p, st);
+      const it = iterate(p, st, res0);
+      const res = residuals(p, it);
+      const chk = check(p, it, res, o.tol, o.muTol);
+      const notDone = tf.logicalNot(tf.greater(chk.done, 0));
+      const sq = Math.sqrt(o.polishMu);
+      const cand = tf.keep(tf.logicalAnd(notDone, tf.logicalAnd(tf.lessEqual(res.mu, tf.mul(o.polishMu, p.scaleC)),
+        tf.logicalAnd(tf.lessEqual(res.primal, tf.mul(sq, p.scaleH)), tf.lessEqual(res.dual, tf.mul(sq, p.scaleC))))) as tf.Tensor1D);
+      return { next: keepState(chk), cand };
+    });
+    disposeState(st, next);
+    st = next;
+    batchIterations++;
+    const flags = tidy(() => tf.stack([tf.sum(tf.sub(1, st.done)), tf.sum(tf.cast(cand, 'float32'))]));
+    const [running, nCand] = flags.dataSync();
+    flags.dispose();
+    if (o.polish && nCand > 0 && running > 0) {
+      polishAttempts++;
+      const pol = tidy(() => keepState(polish(p, st, cand, o)));
+      disposeState(st, pol);
+      st = pol;
+    }
+    tf.dispose(cand);
+    if (running === 0) break;
+    if (o.polish && nCand > 0) {
+      const r = tidy(() => tf.sum(tf.sub(1, st.done)));
+      const left = r.dataSync()[0];
+      r.dispose();
+      if (left === 0) break;
+    }
+  }
+  // elements still running: max_iter, active-set guess λ > s for the backward pass
+  const fin = tidy(() => {
+    const running = tf.logicalNot(tf.greater(st.done, 0));
+    const guess = tf.mul(p.act, tf.cast(tf.greater(st.lam, st.s), 'float32'));
+    const unpol = tf.logicalNot(tf.greater(st.polished, 0));
+    return {
+      code: tf.keep(tf.where(running, tf.fill([p.B], CODE_MAX_ITER), st.code)),
+      active: tf.keep(whereB(unpol, guess, st.active) as tf.Tensor3D),
+      lam: tf.keep(tf.mul(p.act, st.lam) as tf.Tensor3D),
+    };
+  });
+  const codes = fin.code.dataSync(), iters = st.iters.dataSync(), pol = st.polished.dataSync();
+  const status = Array.from(codes, (c) => STATUS_OF[c]);
+  const iterations = Int32Array.from(iters), polished = Uint8Array.from(pol);
+  const { B, T, nx, nu } = p;
+  const x = tf.slice(st.tau, [0, 0, 0], [B, T, nx]) as tf.Tensor3D, u = tf.slice(st.tau, [0, 0, nx], [B, T, nu]) as tf.Tensor3D;
+  tf.dispose([fin.code, st.lam, st.active, st.done, st.code, st.iters, st.polished]);
+  return {
+    problem: p, opts: o, tau: st.tau, nu: st.nu, s: st.s, lam: fin.lam, active: fin.active, x, u,
+    status, iterations, polished, batchIterations, polishAttempts,
+  };
+}
+
+/** Training warm start from a previous solution (its controls and multipliers; copies). */
+export function tensorWarmStart(sol: TensorMpcSolution): TensorWarmStart {
+  return { u: tf.clone(sol.u), lam: tf.clone(sol.lam) };
+}
+
+export { dynamicsResidual };
