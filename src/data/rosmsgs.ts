@@ -8,6 +8,7 @@
  *              control /effort_controller/commands std_msgs/msg/Float64MultiArray (data[0] = F)
  *   diffdrive  state /odom nav_msgs/msg/Odometry (pose x, y, yaw from the quaternion, twist linear.x, angular.z)
  *              control /cmd_vel geometry_msgs/msg/Twist (linear.x = v_cmd, angular.z = ω_cmd)
+ *   (models with the same state/control layout, e.g. greybox-pendulum, use the same topics)
  *   any other  state /dmpc/state, control /dmpc/control, std_msgs/msg/Float64MultiArray in the model's order
  *              (layout.dim[0].label = the comma-joined names)
  *
@@ -161,11 +162,15 @@ function genericMapping(stateNames: readonly string[], controlNames: readonly st
   };
 }
 
-/** The ROS 2 mapping of a model kind (see the file comment). */
-export function rosMapping(kind: string, stateNames: readonly string[], controlNames: readonly string[]): RosMapping {
-  if (kind === 'pendulum') return jointMapping(['pivot']);
-  if (kind === 'cartpole') return jointMapping(['cart_joint', 'pole_joint']);
-  if (kind === 'diffdrive') return odomMapping;
+/**
+ * The ROS 2 mapping of a model (see the file comment), chosen by its state and control layout, so
+ * models sharing a layout (e.g. 'greybox-pendulum' and 'pendulum') share their topics.
+ */
+export function rosMapping(_kind: string, stateNames: readonly string[], controlNames: readonly string[]): RosMapping {
+  const sig = `${stateNames.join(',')}|${controlNames.join(',')}`;
+  if (sig === 'q,omega|tau') return jointMapping(['pivot']);
+  if (sig === 'p,v,q,omega|F') return jointMapping(['cart_joint', 'pole_joint']);
+  if (sig === 'px,py,psi,v,omega|v_cmd,omega_cmd') return odomMapping;
   return genericMapping(stateNames, controlNames);
 }
 

@@ -9,12 +9,14 @@ import { writeFileSync } from 'node:fs';
 import { createModel, saveModel } from '../../models/continuous/index.js';
 import { defaultTheta } from '../ode/model.js';
 import type { Trajectory } from '../data/trajectory.js';
-import { holdoutSplit, identify, predictionError, type SysidResult } from './sysid.js';
+import { expandNames, holdoutSplit, identify, predictionError, type SysidResult } from './sysid.js';
 import { lineChart, trajectorySpec, writePlot } from './plots.js';
 import type { ProgressSink } from './progress.js';
 
 export interface DynamicsJob {
   kind: string;
+  /** Registry config of the model (e.g. { hidden: [8] } for greybox-pendulum). */
+  config?: Record<string, unknown>;
   data: Trajectory[];
   /** Parameters to fit (default: all but gravity 'g', which is known on Earth and not separable from lengths). */
   fit?: string[];
@@ -41,7 +43,7 @@ export interface DynamicsReport {
 }
 
 export function trainDynamics(job: DynamicsJob): { report: DynamicsReport; theta: Float64Array; windows: ReturnType<typeof predictionError>['windows'] } {
-  const model = createModel(job.kind);
+  const model = createModel(job.kind, job.config ?? {});
   const names = model.parameters.map((p) => p.name);
   const theta0 = defaultTheta(model);
   for (const [n, v] of Object.entries(job.initial ?? {})) {
@@ -49,7 +51,7 @@ export function trainDynamics(job: DynamicsJob): { report: DynamicsReport; theta
     if (k < 0) throw new Error(`train dynamics: model '${job.kind}' has no parameter '${n}' (has ${names.join(', ')})`);
     theta0[k] = v;
   }
-  const fit = job.fit ?? names.filter((n) => n !== 'g');
+  const fit = expandNames(job.fit ?? names.filter((n) => n !== 'g'), names, job.kind);
   const { train, test } = holdoutSplit(job.data, job.holdout ?? 0.2);
   const maxIter = job.maxIter ?? 50;
   const r = identify(model, train, {
@@ -78,8 +80,8 @@ export function trainDynamics(job: DynamicsJob): { report: DynamicsReport; theta
 }
 
 /** Writes the model JSON (`out`), `<out>.report.json` and the plots `<out>.loss.{svg,png}`, `<out>.prediction.{svg,png}`. */
-export async function writeDynamicsOutputs(out: string, kind: string, res: ReturnType<typeof trainDynamics>): Promise<string[]> {
-  const model = createModel(kind);
+export async function writeDynamicsOutputs(out: string, kind: string, res: ReturnType<typeof trainDynamics>, config: Record<string, unknown> = {}): Promise<string[]> {
+  const model = createModel(kind, config);
   saveModel(out, model, res.theta);
   const base = join(dirname(out), basename(out).replace(/\.json$/, ''));
   writeFileSync(`${base}.report.json`, JSON.stringify(res.report, null, 1) + '\n');

@@ -12,8 +12,8 @@
  * single-shooting fit of an oscillator has many local minima); the segment length trades that against
  * how much of the dynamics each residual sees.
  *
- * Fitted parameters are positive physical quantities, estimated as φ = log θ (relative steps, never
- * negative). Each LM step eliminates the segment states block by block (the normal matrix is
+ * Physical parameters (with a unit and a positive initial value) are estimated as φ = log θ
+ * (relative steps, never negative); others (network weights of neural / grey-box models) as θ itself. Each LM step eliminates the segment states block by block (the normal matrix is
  * block-diagonal in the s_j), so a step costs O(segments·nx³ + nθ³) beyond the integrations.
  *
  * The result includes standard errors from σ̂²(JᵀJ)⁻¹ (reduced to θ), the history of the cost, and a
@@ -26,8 +26,10 @@ import type { Trajectory } from '../data/trajectory.js';
 export interface SysidOptions {
   /** Initial θ (all model parameters, in the model's order). */
   theta0: ArrayLike<number>;
-  /** Names of the parameters to fit (default: all); the others stay at theta0. */
+  /** Names of the parameters to fit (default: all); a trailing '*' matches a prefix (e.g. 'residual.*'). The others stay at theta0. */
   fit?: string[];
+  /** Per-parameter scale override ('log' needs a positive value). */
+  scale?: Record<string, 'log' | 'linear'>;
   /** Sample intervals per shooting segment (default 20). */
   segment?: number;
   /** RK4 steps per sample interval (default 2). */
@@ -67,6 +69,17 @@ export interface SysidResult {
 }
 
 interface Segment { tr: Trajectory; a: number; b: number }
+
+/** Expands 'prefix*' entries against the model's parameter names; unknown names are an error. */
+export function expandNames(list: string[], names: string[], kind: string): string[] {
+  const out: string[] = [];
+  for (const n of list) {
+    const hits = n.endsWith('*') ? names.filter((m) => m.startsWith(n.slice(0, -1))) : names.includes(n) ? [n] : [];
+    if (!hits.length) throw new Error(`sysid: model '${kind}' has no parameter '${n}' (has ${names.length > 12 ? names.slice(0, 12).join(', ') + ', …' : names.join(', ')})`);
+    for (const h of hits) if (!out.includes(h)) out.push(h);
+  }
+  return out;
+}
 
 /** Splits trajectories into shooting segments of ≤ `len` intervals, skipping intervals with an unknown control. */
 export function shootingSegments(trs: Trajectory[], len: number): Segment[] {
@@ -116,17 +129,22 @@ export function identify(model: ContinuousModel, data: Trajectory[], opts: Sysid
   const { nx } = model;
   const names = model.parameters.map((p) => p.name);
   for (const tr of data) {
-    if (tr.kind !== model.kind) throw new Error(`sysid: data is a '${tr.kind}' trajectory, the model is '${model.kind}'`);
+    // any model with the same state and control layout can be fitted (e.g. a grey-box model to pendulum data)
+    if (tr.stateNames.join(',') !== model.stateNames.join(',') || tr.controlNames.join(',') !== model.controlNames.join(',')) {
+      throw new Error(`sysid: data has states (${tr.stateNames.join(', ')}) and controls (${tr.controlNames.join(', ')}); model '${model.kind}' has (${model.stateNames.join(', ')}) and (${model.controlNames.join(', ')})`);
+    }
   }
-  const fitted = opts.fit ?? names;
-  const idx = fitted.map((n) => {
-    const k = names.indexOf(n);
-    if (k < 0) throw new Error(`sysid: model '${model.kind}' has no parameter '${n}' (has ${names.join(', ')})`);
-    return k;
-  });
+  const fitted = expandNames(opts.fit ?? names, names, model.kind);
+  const idx = fitted.map((n) => names.indexOf(n));
   const theta = Float64Array.from(opts.theta0);
   if (theta.length !== names.length) throw new Error(`sysid: theta0 has ${theta.length} entries, expected ${names.length}`);
-  for (const k of idx) if (!(theta[k] > 0)) throw new Error(`sysid: the initial ${names[k]} must be positive (fitted in log scale), got ${theta[k]}`);
+  const logScale = idx.map((k) => {
+    const want = opts.scale?.[names[k]] ?? (model.parameters[k].unit !== '' && theta[k] > 0 ? 'log' : 'linear');
+    if (want === 'log' && !(theta[k] > 0)) throw new Error(`sysid: the initial ${names[k]} must be positive to be fitted in log scale, got ${theta[k]}`);
+    return want === 'log';
+  });
+  /** ∂θ/∂φ of fitted parameter q. */
+  const dTheta = (q: number) => (logScale[q] ? theta[idx[q]] : 1);
   const nf = idx.length;
   const S = opts.segment ?? 20, sub = opts.substeps ?? 2;
   const w = opts.stateWeights ?? new Array<number>(nx).fill(1);
@@ -176,7 +194,7 @@ export function identify(model: ContinuousModel, data: Trajectory[], opts: Sysid
           else {
             r = w[i] * (sol.xs[k * nx + i] - g.tr.x[(g.a + 1 + k) * nx + i]);
             for (let l = 0; l < nx; l++) js[l] = w[i] * jac.x0[(k * nx + i) * nx + l];
-            for (let q = 0; q < nf; q++) jt[q] = w[i] * jac.theta[(k * nx + i) * nth + idx[q]] * theta[idx[q]]; // ∂/∂log θ
+            for (let q = 0; q < nf; q++) jt[q] = w[i] * jac.theta[(k * nx + i) * nth + idx[q]] * dTheta(q); // ∂/∂φ
           }
           c += r * r;
           for (let l = 0; l < nx; l++) {
@@ -251,7 +269,7 @@ export function identify(model: ContinuousModel, data: Trajectory[], opts: Sysid
       const st = solveStep(lambda);
       if (!st) { lambda *= 10; continue; }
       trialTheta.set(theta);
-      for (let q = 0; q < nf; q++) trialTheta[idx[q]] = theta[idx[q]] * Math.exp(st.dphi[q]);
+      for (let q = 0; q < nf; q++) trialTheta[idx[q]] = logScale[q] ? theta[idx[q]] * Math.exp(st.dphi[q]) : theta[idx[q]] + st.dphi[q];
       for (let i = 0; i < J * nx; i++) trialS[i] = s[i] + st.ds[i];
       const c = costAt(trialTheta, trialS);
       if (c < cost) {
@@ -272,7 +290,7 @@ export function identify(model: ContinuousModel, data: Trajectory[], opts: Sysid
     if (done || !accepted) { stopped = 'converged'; it++; break; }
     if (cont === false) { stopped = 'cancelled'; it++; break; }
   }
-  // standard errors from the undamped reduced normal matrix: cov(φ) = σ̂² S⁻¹, θ = e^φ ⇒ se(θ) ≈ θ·se(φ)
+  // standard errors from the undamped reduced normal matrix: cov(φ) = σ̂² S⁻¹, se(θ) ≈ |∂θ/∂φ|·se(φ)
   const st = solveStep(0);
   const dof = Math.max(1, nres - nf - J * nx);
   const sigma2 = (2 * cost) / dof;
@@ -282,7 +300,7 @@ export function identify(model: ContinuousModel, data: Trajectory[], opts: Sysid
     if (!choleskyInPlace(L, nf)) return NaN;
     const e = new Float64Array(nf); e[q] = 1;
     cholSolve(L, nf, e);
-    return theta[k] * Math.sqrt(sigma2 * e[q]);
+    return dTheta(q) * Math.sqrt(sigma2 * e[q]);
   });
   return {
     theta: Float64Array.from(theta), fitted, stdErrors, cost, rms: Math.sqrt((2 * cost) / nres), iterations: it,

@@ -31,21 +31,26 @@ async function runDynamics(argv: string[]): Promise<number> {
     data: { type: 'string', multiple: true }, model: { type: 'string' }, out: { type: 'string' }, fit: { type: 'string' },
     initial: { type: 'string' }, holdout: { type: 'string' }, horizon: { type: 'string' }, segment: { type: 'string' },
     substeps: { type: 'string' }, 'max-iter': { type: 'string' }, quiet: { type: 'boolean' }, 'no-plots': { type: 'boolean' },
+    'model-config': { type: 'string' },
   });
+  let config: Record<string, unknown> = {};
+  if (values['model-config']) {
+    try { config = JSON.parse(values['model-config']) as Record<string, unknown>; } catch (e) { throw new Error(`--model-config must be JSON (${(e as Error).message})`); }
+  }
   if (!values.model) throw new Error('--model NAME is required (a models/continuous kind, e.g. pendulum)');
   if (!values.out) throw new Error('--out model.json is required');
   const data = await loadData(values.data ?? [], values.model);
   const progress = consoleProgress({ quiet: values.quiet });
   const res = trainDynamics({
-    kind: values.model, data, fit: values.fit?.split(',').map((s) => s.trim()), initial: parseAssignments('initial', values.initial),
+    kind: values.model, config, data, fit: values.fit?.split(',').map((s) => s.trim()), initial: parseAssignments('initial', values.initial),
     holdout: num('holdout', values.holdout, 0.2), horizon: num('horizon', values.horizon, 50), segment: num('segment', values.segment, 20),
     substeps: num('substeps', values.substeps, 2), maxIter: num('max-iter', values['max-iter'], 50), progress,
   });
   progress.stop();
-  const files = values['no-plots'] ? [] : await writeDynamicsOutputs(values.out, values.model, res);
+  const files = values['no-plots'] ? [] : await writeDynamicsOutputs(values.out, values.model, res, config);
   if (values['no-plots']) {
     const { saveModel, createModel } = await import('../../../models/continuous/index.js');
-    saveModel(values.out, createModel(values.model), res.theta);
+    saveModel(values.out, createModel(values.model, config), res.theta);
     files.push(values.out);
   }
   if (!values.quiet) {
@@ -142,7 +147,8 @@ export const command: CliCommand = {
   summary: 'training jobs: identify dynamics from data, imitation learning through the MPC layer, cost tuning',
   help: [
     'dmpc train dynamics --data FILE.csv|FILE.mcap [--data ...] --model NAME --out model.json',
-    '    [--fit p1,p2] [--initial name=value,...] [--holdout 0.2] [--horizon 50] [--segment 20] [--substeps 2] [--max-iter 50]',
+    '    [--fit p1,p2,prefix*] [--initial name=value,...] [--holdout 0.2] [--horizon 50] [--segment 20] [--substeps 2] [--max-iter 50]',
+    '    [--model-config JSON]   e.g. --model greybox-pendulum --model-config \'{"hidden":[8]}\' --fit \'residual.*\'',
     '    writes model.json (models/continuous format), model.report.json, model.loss.{svg,png}, model.prediction.{svg,png}',
     'dmpc train imitate --task pendulum|cartpole --learn cost|dynamics|both [--unrealisable] [--horizon T]',
     '    [--train 32] [--val 32] [--iterations 100] [--lr 0.05] [--seed 0] [--threads N|auto] [--hessian exact|gauss-newton]',
