@@ -2,7 +2,7 @@
  * The MPC problem of src/mpc/problem.ts as float32 tensors for the batched tensor solver.
  *
  * Same conventions (τₜ = [xₜ; uₜ], x₀ given, dynamics for t = 0..T−2, rows gᵣ(τ) ≤ hᵣ switched off by a
- * mask). Data shared over the batch or the horizon keeps a leading 1 ([1|B, 1|T, ...]) and is broadcast
+ * mask). Tensors are time-major [T, B, ...]; data shared over the horizon or the batch keeps a 1 there ([1|T, 1|B, ...]) and is broadcast
  * by the ops, so a shared cost is stored once. All constraint rows are one dense matrix G [.., m, n]
  * (box rows are signed unit rows), so gᵣ(τ) = G τ, Σ λ∇g = Gᵀλ and Σ W∇g∇gᵀ = Gᵀ diag(W) G are single
  * batched matMuls.
@@ -19,23 +19,27 @@ const OP = 'tensor mpc';
 
 export interface TensorMpcProblem {
   B: number; T: number; nx: number; nu: number; n: number; m: number;
-  /** sym(C) [Bc, Tc, n, n], c [Bc', Tc', n] (leading dims 1 or B / T). */
+  /** Time-major: sym(C) [Tc, Bc, n, n], c [Tc', Bc', n] (leading dims 1 or T / B). */
   C: tf.Tensor4D; c: tf.Tensor3D;
-  /** F [Bf, Tf, nx, n], f [Bf', Tf', nx]. */
+  /** F [Tf, Bf, nx, n], f [Tf', Bf', nx]. */
   F: tf.Tensor4D; f: tf.Tensor3D;
   x0: tf.Tensor2D;
-  /** Row matrix G [Bg, Tg, m, n], right-hand sides h [B, T, m] (0 where off), mask act [B, T, m] (1/0). */
+  /** Row matrix G [Tg, Bg, m, n], right-hand sides h [T, B, m] (0 where off), mask act [T, B, m] (1/0). */
   G: tf.Tensor4D; h: tf.Tensor3D; act: tf.Tensor3D;
-  /** Dynamics per stage [Bf, nx, n] and [Bf, nx]. */
-  Fs: tf.Tensor3D[];
+  /** Blocks of sym(C) and G (the factor phase works on blocks: no strided slices in the loop). */
+  Cxx: tf.Tensor4D; Cxu: tf.Tensor4D; Cuu: tf.Tensor4D; Gx: tf.Tensor4D; Gu: tf.Tensor4D;
+  /** Dynamics per stage: F [Bf, nx, n], its blocks, f [Bf', nx]. */
+  Fs: tf.Tensor3D[]; Fxs: tf.Tensor3D[]; Fus: tf.Tensor3D[]; fs: tf.Tensor2D[];
+  /** Selections τ ↦ x = τ Ex, τ ↦ u = τ Eu ([n, nx], [n, nu]). */
+  Ex: tf.Tensor2D; Eu: tf.Tensor2D;
   /** 1 + max|c| (and 1e-3·max|C|), 1 + max|h| over active rows, per element [B]. */
   scaleC: tf.Tensor1D; scaleH: tf.Tensor1D;
-  /** For mapping gradients back: the shapes of C, c, F, f as stored. */
 }
 
 /** Releases every tensor of a problem. */
 export function disposeProblem(p: TensorMpcProblem): void {
-  tf.dispose([p.C, p.c, p.F, p.f, p.x0, p.G, p.h, p.act, ...p.Fs, p.scaleC, p.scaleH]);
+  tf.dispose([p.C, p.c, p.F, p.f, p.x0, p.G, p.h, p.act, p.Cxx, p.Cxu, p.Cuu, p.Gx, p.Gu,
+    ...p.Fs, ...p.Fxs, ...p.Fus, ...p.fs, p.Ex, p.Eu, p.scaleC, p.scaleH]);
 }
 
 function stageTensor(s: Stage, B: number, T: number, inner: number[]): tf.Tensor {
@@ -44,9 +48,9 @@ function stageTensor(s: Stage, B: number, T: number, inner: number[]): tf.Tensor
   const out = new Float32Array(bs * ts * size);
   for (let b = 0; b < bs; b++) for (let t = 0; t < ts; t++) {
     const o = b * s.sb + t * s.st;
-    for (let i = 0; i < size; i++) out[(b * ts + t) * size + i] = s.data[o + i];
+    for (let i = 0; i < size; i++) out[(t * bs + b) * size + i] = s.data[o + i];
   }
-  return tf.tensor(out, [bs, ts, ...inner], 'float32');
+  return tf.tensor(out, [ts, bs, ...inner], 'float32');
 }
 
 /** G [Bg, Tg, m, n], h [B, T, m] and act [B, T, m] from a compiled float64 problem. */
@@ -61,7 +65,7 @@ function rowTensors(pr: MpcProblem): { G: tf.Tensor4D; h: tf.Tensor3D; act: tf.T
   const bs = Gs && Gs.sb !== 0 ? B : 1, ts = Gs && Gs.st !== 0 ? T : 1;
   const G = new Float32Array(bs * ts * m * n);
   for (let b = 0; b < bs; b++) for (let t = 0; t < ts; t++) {
-    const o = (b * ts + t) * m * n;
+    const o = (t * bs + b) * m * n;
     for (let r = 0; r < m0; r++) {
       if (rows.kind[r] === 0) { G[o + r * n + rows.idx[r]] = rows.sign[r]; continue; }
       const go = b * Gs!.sb + t * Gs!.st + rows.idx[r] * n;
@@ -69,30 +73,40 @@ function rowTensors(pr: MpcProblem): { G: tf.Tensor4D; h: tf.Tensor3D; act: tf.T
     }
   }
   const h = new Float32Array(B * T * m), act = new Float32Array(B * T * m);
-  for (let k = 0; k < B * T * m0; k++) {
-    act[k] = pr.act[k];
-    h[k] = pr.act[k] ? pr.h[k] : 0;
+  for (let b = 0; b < B; b++) for (let t = 0; t < T; t++) for (let r = 0; r < m0; r++) {
+    const k = (b * T + t) * m0 + r, o = (t * B + b) * m + r;
+    act[o] = pr.act[k];
+    h[o] = pr.act[k] ? pr.h[k] : 0;
   }
   return {
-    G: tf.tensor4d(G, [bs, ts, m, n]), h: tf.tensor3d(h, [B, T, m]), act: tf.tensor3d(act, [B, T, m]),
+    G: tf.tensor4d(G, [ts, bs, m, n]), h: tf.tensor3d(h, [T, B, m]), act: tf.tensor3d(act, [T, B, m]),
   };
 }
 
 function finish(B: number, T: number, nx: number, nu: number, C: tf.Tensor4D, c: tf.Tensor3D, F: tf.Tensor4D, f: tf.Tensor3D,
   x0: tf.Tensor2D, rows: { G: tf.Tensor4D; h: tf.Tensor3D; act: tf.Tensor3D }): TensorMpcProblem {
   const n = nx + nu, m = rows.G.shape[2];
-  const Fs = tidy(() => {
-    const list = tf.unstack(F, 1) as tf.Tensor3D[];
-    return Array.from({ length: T }, (_, t) => tf.clone(list[F.shape[1] === 1 ? 0 : t]) as tf.Tensor3D);
-  });
-  const { scaleC, scaleH } = tidy(() => {
-    const cm = tf.max(tf.abs(c), [1, 2]);
-    const Cm = tf.mul(1e-3, tf.max(tf.abs(C), [1, 2, 3]));
-    const sC = tf.add(1, tf.broadcastTo(tf.maximum(cm, Cm), [B]));
-    const sH = tf.add(1, tf.max(tf.mul(tf.abs(rows.h), rows.act), [1, 2]));
-    return { scaleC: sC as tf.Tensor1D, scaleH: (m > 0 ? sH : tf.ones([B])) as tf.Tensor1D };
-  });
-  return { B, T, nx, nu, n, m, C, c, F, f, x0, ...rows, Fs, scaleC, scaleH };
+  const perStage = <R extends tf.Tensor>(X: tf.Tensor): R[] => {
+    const list = tf.unstack(X, 0);
+    return Array.from({ length: T }, (_, t) => tf.clone(list[X.shape[0] === 1 ? 0 : t]) as R);
+  };
+  const blk = (X: tf.Tensor4D, r0: number, r: number, c0: number, cc: number) =>
+    tf.slice(X, [0, 0, r0, c0], [X.shape[0], X.shape[1], r, cc]) as tf.Tensor4D;
+  const Fx = blk(F, 0, nx, 0, nx), Fu = blk(F, 0, nx, nx, nu);
+  const ex = new Float32Array(n * nx), eu = new Float32Array(n * nu);
+  for (let i = 0; i < nx; i++) ex[i * nx + i] = 1;
+  for (let j = 0; j < nu; j++) eu[(nx + j) * nu + j] = 1;
+  const cm = tf.max(tf.abs(c), [0, 2]);
+  const Cm = tf.mul(1e-3, tf.max(tf.abs(C), [0, 2, 3]));
+  const scaleC = tf.add(1, tf.broadcastTo(tf.maximum(cm, Cm), [B])) as tf.Tensor1D;
+  const scaleH = tf.add(1, tf.max(tf.mul(tf.abs(rows.h), rows.act), [0, 2])) as tf.Tensor1D;
+  return {
+    B, T, nx, nu, n, m, C, c, F, f, x0, ...rows,
+    Cxx: blk(C, 0, nx, 0, nx), Cxu: blk(C, 0, nx, nx, nu), Cuu: blk(C, nx, nu, nx, nu),
+    Gx: blk(rows.G, 0, m, 0, nx), Gu: blk(rows.G, 0, m, nx, nu),
+    Fs: perStage(F), Fxs: perStage(Fx), Fus: perStage(Fu), fs: perStage(f),
+    Ex: tf.tensor2d(ex, [n, nx]), Eu: tf.tensor2d(eu, [n, nu]), scaleC, scaleH,
+  };
 }
 
 /** Tensor copy of a compiled float64 problem (`buildProblem`); rejects soft constraints. */
@@ -107,7 +121,6 @@ export function fromMpcProblem(pr: MpcProblem): TensorMpcProblem {
     const f = stageTensor(pr.f, B, T, [nx]) as tf.Tensor3D;
     const x0 = tf.tensor2d(Float32Array.from(pr.x0), [B, nx]);
     const out = finish(B, T, nx, nu, C, c, F, f, x0, rows);
-    tf.keep(rows.G); tf.keep(rows.h); tf.keep(rows.act);
     return out;
   });
 }
@@ -148,11 +161,10 @@ export function sharedTensorProblem(T: number, nx: number, nu: number, bounds: T
     const C4 = tf.reshape(C, [1, 1, n, n]);
     const Cs = tf.mul(0.5, tf.add(C4, tf.transpose(C4, [0, 1, 3, 2]))) as tf.Tensor4D;
     const rows = {
-      G: r1.G, h: tf.tile(r1.h, [B, 1, 1]) as tf.Tensor3D, act: tf.tile(r1.act, [B, 1, 1]) as tf.Tensor3D,
+      G: r1.G, h: tf.tile(r1.h, [1, B, 1]) as tf.Tensor3D, act: tf.tile(r1.act, [1, B, 1]) as tf.Tensor3D,
     };
     const out = finish(B, T, nx, nu, Cs, tf.reshape(c, [1, 1, n]) as tf.Tensor3D, tf.reshape(F, [1, 1, nx, n]) as tf.Tensor4D,
       tf.reshape(f, [1, 1, nx]) as tf.Tensor3D, tf.clone(x0) as tf.Tensor2D, rows);
-    tf.keep(rows.G); tf.keep(rows.h); tf.keep(rows.act);
     tf.dispose([r1.h, r1.act]);
     return out;
   });

@@ -1,24 +1,27 @@
 /**
  * The Riccati recursion of src/mpc/riccati.ts as tensor programs over the batch: every stage is a
- * handful of batched matMuls on [B, n, n] blocks; the loop over the horizon (T steps) is the only
+ * handful of batched matMuls on [B, ·, ·] blocks; the loop over the horizon (T steps) is the only
  * sequential part. It solves the KKT system of the equality-constrained LQ problem
  *
  *     min Σₜ ½ τₜᵀ Hₜ τₜ + qₜᵀ τₜ   s.t.  x₀ = x̄₀,  x_{t+1} = Fₜ τₜ + eₜ  (t = 0..T−2)
  *
- * with the multiplier convention of the float64 solver: ν [B, T, nx], slot 0 = ν₋₁ (x₀ row), slot t+1
- * = νₜ (dynamics row t), νₜ = P_{t+1} x_{t+1} + p_{t+1}.
+ * with the multiplier convention of the float64 solver: ν [T, B, nx] (time-major), slot 0 = ν₋₁ (x₀
+ * row), slot t+1 = νₜ (dynamics row t), νₜ = P_{t+1} x_{t+1} + p_{t+1}.
  *
- * Factor phase (depends on H and F only): Qₜ = Hₜ + Fₜᵀ P_{t+1} Fₜ, Q_uu⁻¹ through a batched Cholesky
- * (linalg.ts), Kₜ = −Q_uu⁻¹ Q_ux, Pₜ = Q_xx + Q_xu Kₜ. Vector phase: O(T) small matMuls per right-hand
- * side. Tensors returned by `riccatiFactor` are owned by the caller (dispose with `disposeFactor`).
+ * Factor phase (depends on H and F only), on blocks so that no strided slice is needed:
+ *   Q_xx = H_xx + F_xᵀ P F_x, Q_xu = H_xu + F_xᵀ P F_u, Q_uu = H_uu + F_uᵀ P F_u,
+ *   Q_uu⁻¹ by a batched Cholesky (linalg.ts), K = −Q_uu⁻¹ Q_ux, P = Q_xx + Q_xu K.
+ * It also stores the matrices of the vector phase, so that a right-hand side costs only matMuls:
+ *   τₜ = K̄ₜ xₜ + N̄ₜ q̄ₜ (K̄ = [I; K], N̄ = [0 0; 0 −Q_uu⁻¹]) and pₜ = M̄ₜ q̄ₜ (M̄ = [I, −Q_xu Q_uu⁻¹]),
+ * where q̄ₜ = qₜ + Fₜᵀ(P_{t+1} eₜ + p_{t+1}).
  */
 import { tf } from '../tf/tf.js';
 import { spdInverse } from './linalg.js';
 
 export interface TensorFactor {
   T: number; nx: number; nu: number;
-  /** Per stage: P [B, nx, nx], K [B, nu, nx], Q_uu⁻¹ [B, nu, nu], Q_xu [B, nx, nu]. */
-  P: tf.Tensor3D[]; K: tf.Tensor3D[]; Qi: tf.Tensor3D[]; Qxu: tf.Tensor3D[];
+  /** Per stage: P [B, nx, nx], K̄ [B, n, nx], N̄ [B, n, n], M̄ [B, nx, n]. */
+  P: tf.Tensor3D[]; Kb: tf.Tensor3D[]; Nb: tf.Tensor3D[]; Mb: tf.Tensor3D[];
   /** Dynamics per stage [Bf, nx, n] (not owned). */
   F: tf.Tensor3D[];
   /** false where some stage's Q_uu was not positive definite [B]. */
@@ -26,73 +29,78 @@ export interface TensorFactor {
 }
 
 export function disposeFactor(f: TensorFactor): void {
-  tf.dispose([...f.P, ...f.K, ...f.Qi, ...f.Qxu, f.ok]);
+  tf.dispose([...f.P, ...f.Kb, ...f.Nb, ...f.Mb, f.ok]);
 }
 
+export interface HessianBlocks { xx: tf.Tensor4D; xu: tf.Tensor4D; uu: tf.Tensor4D }
+
 /**
- * Factor phase. `H` [B, T, n, n] (symmetric), `F` the per-stage dynamics [Bf, nx, n].
- * Call inside tf.tidy and keep the result (or tf.keep it).
+ * Factor phase. `H` blocks [T, B, ·, ·] (symmetric H), dynamics blocks per stage [Bf, nx, nx|nu],
+ * selections Ex [n, nx], Eu [n, nu].
  */
-export function riccatiFactor(H: tf.Tensor4D, F: tf.Tensor3D[], nx: number, nu: number): TensorFactor {
-  const [B, T, n] = H.shape;
-  const Hs = tf.unstack(H, 1) as tf.Tensor3D[];
-  const P: tf.Tensor3D[] = new Array(T), K: tf.Tensor3D[] = new Array(T), Qi: tf.Tensor3D[] = new Array(T), Qxu: tf.Tensor3D[] = new Array(T);
+export function riccatiFactor(H: HessianBlocks, F: tf.Tensor3D[], Fx: tf.Tensor3D[], Fu: tf.Tensor3D[], Ex: tf.Tensor2D, Eu: tf.Tensor2D): TensorFactor {
+  const [T, B, nx] = H.xx.shape, nu = H.uu.shape[2];
+  const Hxx = tf.unstack(H.xx, 0) as tf.Tensor3D[], Hxu = tf.unstack(H.xu, 0) as tf.Tensor3D[], Huu = tf.unstack(H.uu, 0) as tf.Tensor3D[];
+  const P: tf.Tensor3D[] = new Array(T), Kb: tf.Tensor3D[] = new Array(T), Nb: tf.Tensor3D[] = new Array(T), Mb: tf.Tensor3D[] = new Array(T);
   let ok = tf.ones([B], 'bool') as tf.Tensor1D;
+  const ex3 = tf.expandDims(Ex, 0), eu3 = tf.expandDims(Eu, 0), exT = tf.expandDims(tf.transpose(Ex), 0), euT = tf.expandDims(tf.transpose(Eu), 0);
   for (let t = T - 1; t >= 0; t--) {
-    let Q: tf.Tensor3D = Hs[t];
+    let Qxx: tf.Tensor3D = Hxx[t], Qxu: tf.Tensor3D = Hxu[t], Quu: tf.Tensor3D = Huu[t];
     if (t < T - 1) {
-      const PF = tf.matMul(P[t + 1], F[t]);
-      Q = tf.add(Q, tf.matMul(F[t], PF, true, false));
+      const PFx = tf.matMul(P[t + 1], Fx[t]), PFu = tf.matMul(P[t + 1], Fu[t]);
+      Qxx = tf.add(Qxx, tf.matMul(Fx[t], PFx, true, false));
+      Qxu = tf.add(Qxu, tf.matMul(Fx[t], PFu, true, false));
+      Quu = tf.add(Quu, tf.matMul(Fu[t], PFu, true, false));
     }
-    const Qxx = tf.slice(Q, [0, 0, 0], [B, nx, nx]);
-    const Xu = tf.slice(Q, [0, 0, nx], [B, nx, nu]);
-    const Quu = tf.slice(Q, [0, nx, nx], [B, nu, nu]);
     const inv = spdInverse(Quu);
     ok = tf.logicalAnd(ok, inv.ok) as tf.Tensor1D;
-    const Kt = tf.neg(tf.matMul(inv.inv, Xu, false, true)) as tf.Tensor3D;
-    const Pt = tf.add(Qxx, tf.matMul(Xu, Kt));
+    const K = tf.neg(tf.matMul(inv.inv, Qxu, false, true)) as tf.Tensor3D;
+    const Pt = tf.add(Qxx, tf.matMul(Qxu, K));
     P[t] = tf.mul(0.5, tf.add(Pt, tf.transpose(Pt, [0, 2, 1]))) as tf.Tensor3D;
-    K[t] = Kt; Qi[t] = inv.inv; Qxu[t] = Xu;
-    void n;
+    const R = tf.matMul(inv.inv, euT); // [B, nu, n] = [0, Q_uu⁻¹]
+    Kb[t] = tf.add(ex3, tf.matMul(eu3, K)) as tf.Tensor3D;
+    Nb[t] = tf.neg(tf.matMul(eu3, R)) as tf.Tensor3D;
+    Mb[t] = tf.sub(exT, tf.matMul(Qxu, R)) as tf.Tensor3D;
   }
-  return { T, nx, nu, P, K, Qi, Qxu, F, ok };
+  return { T, nx, nu, P, Kb, Nb, Mb, F, ok };
+}
+
+/** M v for M [B|1, r, c] and v [B, c] → [B, r] (one GEMM when M is shared). */
+export function bmv(M: tf.Tensor3D, v: tf.Tensor2D, transposeM = false): tf.Tensor2D {
+  if (M.shape[0] === 1) return tf.matMul(v, tf.squeeze(M, [0]) as tf.Tensor2D, false, !transposeM);
+  const r = transposeM ? M.shape[2] : M.shape[1];
+  return tf.reshape(tf.matMul(M, tf.expandDims(v, 2), transposeM, false), [v.shape[0], r]);
 }
 
 /**
- * Vector phase: q [B, T, n], e [B, T, nx] (row t = the affine term of dynamics row t; null: zero),
- * x̄₀ [B, nx] → τ [B, T, n], ν [B, T, nx].
+ * Vector phase: q [T, B, n], e [T, B, nx] (row t = the affine term of dynamics row t; null: zero),
+ * x̄₀ [B, nx] → τ [T, B, n], ν [T, B, nx].
  */
 export function riccatiSolve(fac: TensorFactor, q: tf.Tensor3D, e: tf.Tensor3D | null, x0: tf.Tensor2D): { tau: tf.Tensor3D; nu: tf.Tensor3D } {
-  const { T, nx, nu, P, K, Qi, Qxu, F } = fac;
-  const B = Math.max(q.shape[0], x0.shape[0], e ? e.shape[0] : 1);
-  const n = nx + nu;
-  const qs = tf.unstack(tf.expandDims(q, 3), 1) as tf.Tensor3D[];
-  const es = e ? (tf.unstack(tf.expandDims(e, 3), 1) as tf.Tensor3D[]) : null;
-  const p: tf.Tensor3D[] = new Array(T), k: tf.Tensor3D[] = new Array(T);
+  const { T, P, Kb, Nb, Mb, F } = fac;
+  const qs = tf.unstack(q, 0) as tf.Tensor2D[];
+  const es = e ? (tf.unstack(e, 0) as tf.Tensor2D[]) : null;
+  const p: tf.Tensor2D[] = new Array(T), kb: tf.Tensor2D[] = new Array(T);
   for (let t = T - 1; t >= 0; t--) {
-    let qt: tf.Tensor3D = qs[t];
+    let qt: tf.Tensor2D = qs[t];
     if (t < T - 1) {
-      const v = es ? tf.add(p[t + 1], tf.matMul(P[t + 1], es[t])) : p[t + 1];
-      qt = tf.add(qt, tf.matMul(F[t], v, true, false));
+      const v = es ? tf.add(p[t + 1], bmv(P[t + 1], es[t])) as tf.Tensor2D : p[t + 1];
+      qt = tf.add(qt, bmv(F[t], v, true));
     }
-    const qx = tf.slice(qt, [0, 0, 0], [-1, nx, 1]), qu = tf.slice(qt, [0, nx, 0], [-1, nu, 1]);
-    k[t] = tf.neg(tf.matMul(Qi[t], qu)) as tf.Tensor3D;
-    p[t] = tf.add(qx, tf.matMul(Qxu[t], k[t])) as tf.Tensor3D;
+    kb[t] = bmv(Nb[t], qt);
+    p[t] = bmv(Mb[t], qt);
   }
-  let x: tf.Tensor3D = tf.expandDims(x0, 2) as tf.Tensor3D;
-  const taus: tf.Tensor3D[] = [], nus: tf.Tensor3D[] = [];
-  nus.push(tf.add(tf.matMul(P[0], x), p[0]));
+  let x: tf.Tensor2D = x0;
+  const taus: tf.Tensor2D[] = [], nus: tf.Tensor2D[] = [];
+  nus.push(tf.add(bmv(P[0], x), p[0]));
   for (let t = 0; t < T; t++) {
-    const u = tf.add(tf.matMul(K[t], x), k[t]);
-    const tau = tf.concat([tf.broadcastTo(x, [B, nx, 1]), tf.broadcastTo(u, [B, nu, 1])], 1) as tf.Tensor3D;
+    const tau = tf.add(bmv(Kb[t], x), kb[t]) as tf.Tensor2D;
     taus.push(tau);
     if (t < T - 1) {
-      x = tf.matMul(F[t], tau) as tf.Tensor3D;
+      x = bmv(F[t], tau);
       if (es) x = tf.add(x, es[t]);
-      nus.push(tf.add(tf.matMul(P[t + 1], x), p[t + 1]));
+      nus.push(tf.add(bmv(P[t + 1], x), p[t + 1]));
     }
   }
-  const tau = tf.reshape(tf.stack(taus, 1), [B, T, n]) as tf.Tensor3D;
-  const nuT = tf.reshape(tf.stack(nus.map((v) => tf.broadcastTo(v, [B, nx, 1])), 1), [B, T, nx]) as tf.Tensor3D;
-  return { tau, nu: nuT };
+  return { tau: tf.stack(taus, 0) as tf.Tensor3D, nu: tf.stack(nus, 0) as tf.Tensor3D };
 }
