@@ -31,6 +31,8 @@ export interface DynamicsJob {
   maxIter?: number;
   progress?: ProgressSink;
   signal?: AbortSignal;
+  /** Worker threads (default 1; identical results for any count). */
+  threads?: number;
 }
 
 export interface DynamicsReport {
@@ -42,7 +44,9 @@ export interface DynamicsReport {
   history: SysidResult['history'];
 }
 
-export function trainDynamics(job: DynamicsJob): { report: DynamicsReport; theta: Float64Array; windows: ReturnType<typeof predictionError>['windows'] } {
+export type DynamicsResult = { report: DynamicsReport; theta: Float64Array; windows: ReturnType<typeof predictionError>['windows'] };
+
+export async function trainDynamics(job: DynamicsJob): Promise<DynamicsResult> {
   const model = createModel(job.kind, job.config ?? {});
   const names = model.parameters.map((p) => p.name);
   const theta0 = defaultTheta(model);
@@ -54,8 +58,8 @@ export function trainDynamics(job: DynamicsJob): { report: DynamicsReport; theta
   const fit = expandNames(job.fit ?? names.filter((n) => n !== 'g'), names, job.kind);
   const { train, test } = holdoutSplit(job.data, job.holdout ?? 0.2);
   const maxIter = job.maxIter ?? 50;
-  const r = identify(model, train, {
-    theta0, fit, segment: job.segment, substeps: job.substeps, maxIter, signal: job.signal,
+  const r = await identify(model, train, {
+    theta0, fit, segment: job.segment, substeps: job.substeps, maxIter, signal: job.signal, threads: job.threads,
     onIteration: (it) => job.progress?.({ phase: 'fit', done: it.iteration, total: maxIter, info: `cost ${it.cost.toExponential(3)}` }),
   });
   job.progress?.({ phase: 'fit', done: maxIter, total: maxIter, info: `${r.stopped} after ${r.iterations} iterations` });
@@ -80,7 +84,7 @@ export function trainDynamics(job: DynamicsJob): { report: DynamicsReport; theta
 }
 
 /** Writes the model JSON (`out`), `<out>.report.json` and the plots `<out>.loss.{svg,png}`, `<out>.prediction.{svg,png}`. */
-export async function writeDynamicsOutputs(out: string, kind: string, res: ReturnType<typeof trainDynamics>, config: Record<string, unknown> = {}): Promise<string[]> {
+export async function writeDynamicsOutputs(out: string, kind: string, res: DynamicsResult, config: Record<string, unknown> = {}): Promise<string[]> {
   const model = createModel(kind, config);
   saveModel(out, model, res.theta);
   const base = join(dirname(out), basename(out).replace(/\.json$/, ''));

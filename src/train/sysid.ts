@@ -22,6 +22,8 @@
 import type { ContinuousModel } from '../ode/model.js';
 import { odeSolve } from '../ode/solve.js';
 import type { Trajectory } from '../data/trajectory.js';
+import { continuousModels, createModel } from '../../models/continuous/index.js';
+import { chunkRunner } from './pool.js';
 
 export interface SysidOptions {
   /** Initial θ (all model parameters, in the model's order). */
@@ -43,6 +45,10 @@ export interface SysidOptions {
   /** Called after every LM iteration. Return false (or abort the signal) to stop early. */
   onIteration?: (it: SysidIteration) => void | boolean;
   signal?: AbortSignal;
+  /** Worker threads for the segment integrations (default 1; results identical for any count). */
+  threads?: number;
+  /** Segments per work chunk (default 16). */
+  chunk?: number;
 }
 
 export interface SysidIteration {
@@ -100,14 +106,84 @@ export function shootingSegments(trs: Trajectory[], len: number): Segment[] {
 }
 const uKnown = (tr: Trajectory, k: number, nu: number) => { for (let j = 0; j < nu; j++) if (Number.isNaN(tr.u[k * nu + j])) return false; return true; };
 
-/** Integrates a segment from s with θ: predictions at samples a+1..b and (optionally) their Jacobians. */
-function integrate(model: ContinuousModel, seg: Segment, s: Float64Array, theta: Float64Array, substeps: number, sens: boolean) {
-  const { tr, a, b } = seg, nu = model.nu;
+/** A segment's own data: samples 0..K (t [K+1], x [K+1, nx]) and the K controls between them. */
+export interface SegmentData { t: Float64Array; x: Float64Array; u: Float64Array }
+
+function segmentData(g: Segment, nx: number, nu: number): SegmentData {
+  return { t: g.tr.t.slice(g.a, g.b + 1), x: g.tr.x.slice(g.a * nx, (g.b + 1) * nx), u: g.tr.u.slice(g.a * nu, g.b * nu) };
+}
+
+/** Integrates a segment from s with θ: predictions at samples 1..K and (optionally) their Jacobians. */
+function integrate(model: ContinuousModel, seg: SegmentData, s: Float64Array, theta: Float64Array, substeps: number, sens: boolean) {
+  const nu = model.nu, K = seg.t.length - 1;
   const u: number[][] = [];
-  for (let k = a; k < b; k++) u.push(Array.from(tr.u.subarray(k * nu, (k + 1) * nu)));
-  const sol = odeSolve(model, { x0: s, theta, t0: tr.t[a], ts: tr.t.subarray(a + 1, b + 1), u, uTimes: tr.t.subarray(a, b + 1) },
+  for (let k = 0; k < K; k++) u.push(Array.from(seg.u.subarray(k * nu, (k + 1) * nu)));
+  return odeSolve(model, { x0: s, theta, t0: seg.t[0], ts: seg.t.subarray(1), u, uTimes: seg.t },
     { method: 'rk4', stepsPerSegment: substeps, sensitivity: sens ? 'forward' : 'none' });
-  return sol;
+}
+
+/** One chunk of shooting segments: the cost, and with `linearise` the normal-equation blocks (see identify). */
+export interface SegWorkInput {
+  /** Registry kind and config of the model (worker threads rebuild it from these). */
+  kind: string;
+  config: Record<string, unknown>;
+  theta: Float64Array;
+  substeps: number;
+  w: number[];
+  /** Fitted parameter indices and ∂θ/∂φ of each. */
+  idx: number[];
+  dth: number[];
+  segs: SegmentData[];
+  /** The chunk's segment start states [segs, nx]. */
+  s: Float64Array;
+  linearise: boolean;
+}
+export interface SegWorkOutput { cost: number; A: Float64Array; B: Float64Array; gs: Float64Array; C: Float64Array; gt: Float64Array }
+
+const modelCache = new Map<string, ContinuousModel>();
+
+/** Evaluates a chunk of segments (pure: same input, same bits, in any thread). */
+export function segmentWork(inp: SegWorkInput, model?: ContinuousModel): SegWorkOutput {
+  if (!model) {
+    const key = inp.kind + JSON.stringify(inp.config);
+    model = modelCache.get(key);
+    if (!model) { model = createModel(inp.kind, inp.config); modelCache.set(key, model); }
+  }
+  const nx = model.nx, nf = inp.idx.length, nth = model.parameters.length, J = inp.segs.length, w = inp.w;
+  const A = new Float64Array(inp.linearise ? J * nx * nx : 0), Bm = new Float64Array(inp.linearise ? J * nx * nf : 0), gs = new Float64Array(inp.linearise ? J * nx : 0);
+  const C = new Float64Array(inp.linearise ? nf * nf : 0), gt = new Float64Array(inp.linearise ? nf : 0);
+  const jt = new Float64Array(nf), js = new Float64Array(nx);
+  let c = 0;
+  for (let j = 0; j < J; j++) {
+    const g = inp.segs[j], x0 = inp.s.subarray(j * nx, (j + 1) * nx), K = g.t.length - 1;
+    let sol;
+    try { sol = integrate(model, g, x0, inp.theta, inp.substeps, inp.linearise); } catch (e) { if (inp.linearise) throw e; return { cost: Infinity, A, B: Bm, gs, C, gt }; }
+    const jac = sol.jacobians;
+    const Ao = j * nx * nx, Bo = j * nx * nf, go = j * nx;
+    for (let k = -1; k < K; k++) {
+      for (let i = 0; i < nx; i++) {
+        // residual row (sample k+1 of the segment, state i)
+        const r = w[i] * ((k < 0 ? x0[i] : sol.xs[k * nx + i]) - g.x[(k + 1) * nx + i]);
+        c += r * r;
+        if (!inp.linearise || !jac) continue;
+        if (k < 0) { js.fill(0); js[i] = w[i]; jt.fill(0); }
+        else {
+          for (let l = 0; l < nx; l++) js[l] = w[i] * jac.x0[(k * nx + i) * nx + l];
+          for (let q = 0; q < nf; q++) jt[q] = w[i] * jac.theta[(k * nx + i) * nth + inp.idx[q]] * inp.dth[q]; // ∂/∂φ
+        }
+        for (let l = 0; l < nx; l++) {
+          gs[go + l] += js[l] * r;
+          for (let m = 0; m < nx; m++) A[Ao + l * nx + m] += js[l] * js[m];
+          for (let q = 0; q < nf; q++) Bm[Bo + l * nf + q] += js[l] * jt[q];
+        }
+        for (let q = 0; q < nf; q++) {
+          gt[q] += jt[q] * r;
+          for (let p = 0; p < nf; p++) C[q * nf + p] += jt[q] * jt[p];
+        }
+      }
+    }
+  }
+  return { cost: 0.5 * c, A, B: Bm, gs, C, gt };
 }
 
 function choleskyInPlace(A: Float64Array, n: number): boolean {
@@ -125,7 +201,7 @@ function cholSolve(L: Float64Array, n: number, b: Float64Array): void {
   for (let i = n - 1; i >= 0; i--) { let s = b[i]; for (let k = i + 1; k < n; k++) s -= L[k * n + i] * b[k]; b[i] = s / L[i * n + i]; }
 }
 
-export function identify(model: ContinuousModel, data: Trajectory[], opts: SysidOptions): SysidResult {
+export async function identify(model: ContinuousModel, data: Trajectory[], opts: SysidOptions): Promise<SysidResult> {
   const { nx } = model;
   const names = model.parameters.map((p) => p.name);
   for (const tr of data) {
@@ -157,60 +233,38 @@ export function identify(model: ContinuousModel, data: Trajectory[], opts: Sysid
   segs.forEach((g, j) => s.set(g.tr.x.subarray(g.a * nx, (g.a + 1) * nx), j * nx));
   const nres = segs.reduce((acc, g) => acc + (g.b - g.a + 1) * nx, 0);
 
-  const costAt = (th: Float64Array, ss: Float64Array): number => {
-    let c = 0;
-    for (let j = 0; j < J; j++) {
-      const g = segs[j], x0 = ss.subarray(j * nx, (j + 1) * nx);
-      for (let i = 0; i < nx; i++) { const r = w[i] * (x0[i] - g.tr.x[g.a * nx + i]); c += r * r; }
-      let sol;
-      try { sol = integrate(model, g, x0, th, sub, false); } catch { return Infinity; }
-      for (let k = 0; k < g.b - g.a; k++) for (let i = 0; i < nx; i++) {
-        const r = w[i] * (sol.xs[k * nx + i] - g.tr.x[(g.a + 1 + k) * nx + i]);
-        c += r * r;
-      }
-    }
-    return 0.5 * c;
-  };
-
-  // per-segment normal-equation blocks
+  // Work is cut into chunks of `chunk` segments (independent of the thread count) and combined in
+  // chunk order, so any number of threads gives the same bits. Threads need a registry model.
+  const chunk = opts.chunk ?? 16;
+  const threads = opts.threads ?? 1;
+  if (threads > 1 && !(model.kind in continuousModels)) throw new Error(`sysid: threads > 1 needs a registered model kind ('${model.kind}' is not)`);
+  const runner = chunkRunner((inp: SegWorkInput) => segmentWork(inp, model), new URL('./sysidWorker.ts', import.meta.url), threads);
+  const segData = segs.map((g) => segmentData(g, nx, model.nu));
+  const config = model.config?.() ?? {};
   const A = new Float64Array(J * nx * nx), Bm = new Float64Array(J * nx * nf), gs = new Float64Array(J * nx);
   const C = new Float64Array(nf * nf), gt = new Float64Array(nf);
-  const nth = names.length;
-  const linearise = (): number => {
-    A.fill(0); Bm.fill(0); gs.fill(0); C.fill(0); gt.fill(0);
-    let c = 0;
-    const jt = new Float64Array(nf), js = new Float64Array(nx);
-    for (let j = 0; j < J; j++) {
-      const g = segs[j], x0 = s.subarray(j * nx, (j + 1) * nx);
-      const sol = integrate(model, g, x0, theta, sub, true);
-      const jac = sol.jacobians!;
-      const K = g.b - g.a;
-      const Ao = j * nx * nx, Bo = j * nx * nf, go = j * nx;
-      for (let k = -1; k < K; k++) {
-        for (let i = 0; i < nx; i++) {
-          // residual row (sample a+1+k, state i)
-          let r: number;
-          if (k < 0) { r = w[i] * (x0[i] - g.tr.x[g.a * nx + i]); js.fill(0); js[i] = w[i]; jt.fill(0); }
-          else {
-            r = w[i] * (sol.xs[k * nx + i] - g.tr.x[(g.a + 1 + k) * nx + i]);
-            for (let l = 0; l < nx; l++) js[l] = w[i] * jac.x0[(k * nx + i) * nx + l];
-            for (let q = 0; q < nf; q++) jt[q] = w[i] * jac.theta[(k * nx + i) * nth + idx[q]] * dTheta(q); // ∂/∂φ
-          }
-          c += r * r;
-          for (let l = 0; l < nx; l++) {
-            gs[go + l] += js[l] * r;
-            for (let m = 0; m < nx; m++) A[Ao + l * nx + m] += js[l] * js[m];
-            for (let q = 0; q < nf; q++) Bm[Bo + l * nf + q] += js[l] * jt[q];
-          }
-          for (let q = 0; q < nf; q++) {
-            gt[q] += jt[q] * r;
-            for (let p = 0; p < nf; p++) C[q * nf + p] += jt[q] * jt[p];
-          }
-        }
-      }
+  const work = async (th: Float64Array, ss: Float64Array, lin: boolean): Promise<number> => {
+    const dth = idx.map((_, q) => (logScale[q] ? th[idx[q]] : 1));
+    const inputs: SegWorkInput[] = [];
+    for (let a = 0; a < J; a += chunk) {
+      const b = Math.min(J, a + chunk);
+      inputs.push({ kind: model.kind, config, theta: th, substeps: sub, w, idx, dth, segs: segData.slice(a, b), s: ss.slice(a * nx, b * nx), linearise: lin });
     }
-    return 0.5 * c;
+    const outs = await runner.map(inputs);
+    let c = 0;
+    if (lin) { C.fill(0); gt.fill(0); }
+    outs.forEach((o, ci) => {
+      c += o.cost;
+      if (!lin) return;
+      const a = ci * chunk;
+      A.set(o.A, a * nx * nx); Bm.set(o.B, a * nx * nf); gs.set(o.gs, a * nx);
+      for (let k = 0; k < nf * nf; k++) C[k] += o.C[k];
+      for (let k = 0; k < nf; k++) gt[k] += o.gt[k];
+    });
+    return c;
   };
+  const costAt = (th: Float64Array, ss: Float64Array) => work(th, ss, false);
+  const linearise = () => work(theta, s, true);
 
   /** Solves the damped reduced system; returns (δφ, δs) or null when not positive definite. Also the reduced matrix for covariances. */
   const solveStep = (lambda: number): { dphi: Float64Array; ds: Float64Array; Sred: Float64Array } | null => {
@@ -257,11 +311,12 @@ export function identify(model: ContinuousModel, data: Trajectory[], opts: Sysid
 
   const maxIter = opts.maxIter ?? 50, tol = opts.tol ?? 1e-12, stepTol = opts.stepTol ?? 1e-10;
   let lambda = 1e-3;
-  let cost = linearise();
+  try {
+  let cost = await linearise();
   const history: SysidResult['history'] = [{ iteration: 0, cost, lambda, theta: Array.from(theta) }];
   let stopped: SysidResult['stopped'] = 'max_iter';
   let it = 0;
-  const trialTheta = new Float64Array(nth), trialS = new Float64Array(J * nx);
+  const trialTheta = new Float64Array(names.length), trialS = new Float64Array(J * nx);
   for (; it < maxIter; it++) {
     if (opts.signal?.aborted) { stopped = 'cancelled'; break; }
     let accepted = false, done = false;
@@ -271,7 +326,7 @@ export function identify(model: ContinuousModel, data: Trajectory[], opts: Sysid
       trialTheta.set(theta);
       for (let q = 0; q < nf; q++) trialTheta[idx[q]] = logScale[q] ? theta[idx[q]] * Math.exp(st.dphi[q]) : theta[idx[q]] + st.dphi[q];
       for (let i = 0; i < J * nx; i++) trialS[i] = s[i] + st.ds[i];
-      const c = costAt(trialTheta, trialS);
+      const c = await costAt(trialTheta, trialS);
       if (c < cost) {
         const rel = (cost - c) / Math.max(cost, 1e-300);
         const stepMax = Math.max(0, ...Array.from(st.dphi, Math.abs));
@@ -284,7 +339,7 @@ export function identify(model: ContinuousModel, data: Trajectory[], opts: Sysid
       lambda *= 4;
       if (lambda > 1e12) { done = true; break; }
     }
-    cost = linearise();
+    cost = await linearise();
     history.push({ iteration: it + 1, cost, lambda, theta: Array.from(theta) });
     const cont = opts.onIteration?.({ iteration: it + 1, cost, lambda, theta: Float64Array.from(theta), accepted });
     if (done || !accepted) { stopped = 'converged'; it++; break; }
@@ -306,6 +361,9 @@ export function identify(model: ContinuousModel, data: Trajectory[], opts: Sysid
     theta: Float64Array.from(theta), fitted, stdErrors, cost, rms: Math.sqrt((2 * cost) / nres), iterations: it,
     history, segments: J, residuals: nres, stopped,
   };
+  } finally {
+    await runner.close();
+  }
 }
 
 /**
@@ -322,7 +380,7 @@ export function predictionError(model: ContinuousModel, theta: ArrayLike<number>
   const th = Float64Array.from(theta);
   for (const g of segs) {
     const x0 = g.tr.x.slice(g.a * nx, (g.a + 1) * nx);
-    const sol = integrate(model, g, x0, th, substeps, false);
+    const sol = integrate(model, segmentData(g, nx, model.nu), x0, th, substeps, false);
     const win = { t: [g.tr.t[g.a]], predicted: [Array.from(x0)], measured: [Array.from(x0)] };
     for (let k = 0; k < g.b - g.a; k++) {
       const m = Array.from(g.tr.x.subarray((g.a + 1 + k) * nx, (g.a + 2 + k) * nx)), p = Array.from(sol.xs.subarray(k * nx, (k + 1) * nx));

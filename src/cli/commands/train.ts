@@ -31,7 +31,7 @@ async function runDynamics(argv: string[]): Promise<number> {
     data: { type: 'string', multiple: true }, model: { type: 'string' }, out: { type: 'string' }, fit: { type: 'string' },
     initial: { type: 'string' }, holdout: { type: 'string' }, horizon: { type: 'string' }, segment: { type: 'string' },
     substeps: { type: 'string' }, 'max-iter': { type: 'string' }, quiet: { type: 'boolean' }, 'no-plots': { type: 'boolean' },
-    'model-config': { type: 'string' },
+    'model-config': { type: 'string' }, threads: { type: 'string' },
   });
   let config: Record<string, unknown> = {};
   if (values['model-config']) {
@@ -41,10 +41,10 @@ async function runDynamics(argv: string[]): Promise<number> {
   if (!values.out) throw new Error('--out model.json is required');
   const data = await loadData(values.data ?? [], values.model);
   const progress = consoleProgress({ quiet: values.quiet });
-  const res = trainDynamics({
+  const res = await trainDynamics({
     kind: values.model, config, data, fit: values.fit?.split(',').map((s) => s.trim()), initial: parseAssignments('initial', values.initial),
     holdout: num('holdout', values.holdout, 0.2), horizon: num('horizon', values.horizon, 50), segment: num('segment', values.segment, 20),
-    substeps: num('substeps', values.substeps, 2), maxIter: num('max-iter', values['max-iter'], 50), progress,
+    substeps: num('substeps', values.substeps, 2), maxIter: num('max-iter', values['max-iter'], 50), progress, threads: threadsOf(values.threads),
   });
   progress.stop();
   const files = values['no-plots'] ? [] : await writeDynamicsOutputs(values.out, values.model, res, config);
@@ -148,7 +148,7 @@ export const command: CliCommand = {
   help: [
     'dmpc train dynamics --data FILE.csv|FILE.mcap [--data ...] --model NAME --out model.json',
     '    [--fit p1,p2,prefix*] [--initial name=value,...] [--holdout 0.2] [--horizon 50] [--segment 20] [--substeps 2] [--max-iter 50]',
-    '    [--model-config JSON]   e.g. --model greybox-pendulum --model-config \'{"hidden":[8]}\' --fit \'residual.*\'',
+    '    [--model-config JSON] [--threads N|auto]   e.g. --model greybox-pendulum --model-config \'{"hidden":[8]}\' --fit \'residual.*\'',
     '    writes model.json (models/continuous format), model.report.json, model.loss.{svg,png}, model.prediction.{svg,png}',
     'dmpc train imitate --task pendulum|cartpole --learn cost|dynamics|both [--unrealisable] [--horizon T]',
     '    [--train 32] [--val 32] [--iterations 100] [--lr 0.05] [--seed 0] [--threads N|auto] [--hessian exact|gauss-newton]',
