@@ -21,7 +21,7 @@ export async function run(): Promise<BenchResult> {
   table.push({ case: 'mujoco cartpole record 40 s (40 000 mj_step)', ms: +recMs.toFixed(1), us_per_mj_step: +((recMs * 1000) / 40000).toFixed(2) });
   const model = createModel('cartpole');
   t0 = performance.now();
-  const r = await identify(model, data, { theta0: defaultTheta(model), fit: ['mc', 'mp', 'l'] });
+  const r = identify(model, data, { theta0: defaultTheta(model), fit: ['mc', 'mp', 'l'] });
   table.push({ case: `sysid cartpole ${r.segments} segments, ${r.iterations} LM iterations`, ms: +(performance.now() - t0).toFixed(0), us_per_mj_step: null });
   plant.close();
   const threads = Math.max(1, availableParallelism());

@@ -9,7 +9,8 @@ import { writeFileSync } from 'node:fs';
 import { createModel, saveModel } from '../../models/continuous/index.js';
 import { defaultTheta } from '../ode/model.js';
 import type { Trajectory } from '../data/trajectory.js';
-import { expandNames, holdoutSplit, identify, predictionError, type SysidResult } from './sysid.js';
+import { expandNames, holdoutSplit, identify, identifyParallel, predictionError, type SysidOptions, type SysidResult } from './sysid.js';
+import type { ContinuousModel } from '../ode/model.js';
 import { lineChart, trajectorySpec, writePlot } from './plots.js';
 import type { ProgressSink } from './progress.js';
 
@@ -46,7 +47,26 @@ export interface DynamicsReport {
 
 export type DynamicsResult = { report: DynamicsReport; theta: Float64Array; windows: ReturnType<typeof predictionError>['windows'] };
 
-export async function trainDynamics(job: DynamicsJob): Promise<DynamicsResult> {
+/** The dynamics job in this thread (synchronous). */
+export function trainDynamics(job: DynamicsJob): DynamicsResult {
+  if ((job.threads ?? 1) > 1) throw new Error('train dynamics: trainDynamics runs in this thread; use trainDynamicsParallel for threads > 1');
+  const gen = dynamicsCore(job);
+  let r = gen.next();
+  while (!r.done) r = gen.next(identify(r.value.model, r.value.data, r.value.opts));
+  return r.value;
+}
+
+/** The dynamics job with the identification's segment integrations on `job.threads` workers (same result). */
+export async function trainDynamicsParallel(job: DynamicsJob): Promise<DynamicsResult> {
+  const gen = dynamicsCore(job);
+  let r = gen.next();
+  while (!r.done) r = gen.next(await identifyParallel(r.value.model, r.value.data, r.value.opts));
+  return r.value;
+}
+
+type IdentifyCall = { model: ContinuousModel; data: Trajectory[]; opts: SysidOptions };
+
+function* dynamicsCore(job: DynamicsJob): Generator<IdentifyCall, DynamicsResult, SysidResult> {
   const model = createModel(job.kind, job.config ?? {});
   const names = model.parameters.map((p) => p.name);
   const theta0 = defaultTheta(model);
@@ -58,10 +78,10 @@ export async function trainDynamics(job: DynamicsJob): Promise<DynamicsResult> {
   const fit = expandNames(job.fit ?? names.filter((n) => n !== 'g'), names, job.kind);
   const { train, test } = holdoutSplit(job.data, job.holdout ?? 0.2);
   const maxIter = job.maxIter ?? 50;
-  const r = await identify(model, train, {
+  const r = yield { model, data: train, opts: {
     theta0, fit, segment: job.segment, substeps: job.substeps, maxIter, signal: job.signal, threads: job.threads,
     onIteration: (it) => job.progress?.({ phase: 'fit', done: it.iteration, total: maxIter, info: `cost ${it.cost.toExponential(3)}` }),
-  });
+  } };
   job.progress?.({ phase: 'fit', done: maxIter, total: maxIter, info: `${r.stopped} after ${r.iterations} iterations` });
   const horizon = job.horizon ?? 50;
   let heldOut: DynamicsReport['heldOut'] = null;

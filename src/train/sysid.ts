@@ -201,7 +201,34 @@ function cholSolve(L: Float64Array, n: number, b: Float64Array): void {
   for (let i = n - 1; i >= 0; i--) { let s = b[i]; for (let k = i + 1; k < n; k++) s -= L[k * n + i] * b[k]; b[i] = s / L[i * n + i]; }
 }
 
-export async function identify(model: ContinuousModel, data: Trajectory[], opts: SysidOptions): Promise<SysidResult> {
+/**
+ * Identifies θ (synchronous: the segment chunks run in this thread). `identifyParallel` runs the same
+ * chunks on worker threads and returns the same bits.
+ */
+export function identify(model: ContinuousModel, data: Trajectory[], opts: SysidOptions): SysidResult {
+  if ((opts.threads ?? 1) > 1) throw new Error('sysid: identify runs in this thread; use identifyParallel for threads > 1');
+  const gen = identifyCore(model, data, opts);
+  let r = gen.next();
+  while (!r.done) r = gen.next(r.value.map((inp) => segmentWork(inp, model)));
+  return r.value;
+}
+
+/** identify with the segment chunks on `opts.threads` worker threads (piscina). */
+export async function identifyParallel(model: ContinuousModel, data: Trajectory[], opts: SysidOptions): Promise<SysidResult> {
+  const threads = opts.threads ?? 1;
+  if (threads > 1 && !(model.kind in continuousModels)) throw new Error(`sysid: threads > 1 needs a registered model kind ('${model.kind}' is not)`);
+  const runner = chunkRunner((inp: SegWorkInput) => segmentWork(inp, model), new URL('./sysidWorker.ts', import.meta.url), threads);
+  try {
+    const gen = identifyCore(model, data, opts);
+    let r = gen.next();
+    while (!r.done) r = gen.next(await runner.map(r.value));
+    return r.value;
+  } finally {
+    await runner.close();
+  }
+}
+
+function* identifyCore(model: ContinuousModel, data: Trajectory[], opts: SysidOptions): Generator<SegWorkInput[], SysidResult, SegWorkOutput[]> {
   const { nx } = model;
   const names = model.parameters.map((p) => p.name);
   for (const tr of data) {
@@ -236,21 +263,18 @@ export async function identify(model: ContinuousModel, data: Trajectory[], opts:
   // Work is cut into chunks of `chunk` segments (independent of the thread count) and combined in
   // chunk order, so any number of threads gives the same bits. Threads need a registry model.
   const chunk = opts.chunk ?? 16;
-  const threads = opts.threads ?? 1;
-  if (threads > 1 && !(model.kind in continuousModels)) throw new Error(`sysid: threads > 1 needs a registered model kind ('${model.kind}' is not)`);
-  const runner = chunkRunner((inp: SegWorkInput) => segmentWork(inp, model), new URL('./sysidWorker.ts', import.meta.url), threads);
   const segData = segs.map((g) => segmentData(g, nx, model.nu));
   const config = model.config?.() ?? {};
   const A = new Float64Array(J * nx * nx), Bm = new Float64Array(J * nx * nf), gs = new Float64Array(J * nx);
   const C = new Float64Array(nf * nf), gt = new Float64Array(nf);
-  const work = async (th: Float64Array, ss: Float64Array, lin: boolean): Promise<number> => {
+  function* work(th: Float64Array, ss: Float64Array, lin: boolean): Generator<SegWorkInput[], number, SegWorkOutput[]> {
     const dth = idx.map((_, q) => (logScale[q] ? th[idx[q]] : 1));
     const inputs: SegWorkInput[] = [];
     for (let a = 0; a < J; a += chunk) {
       const b = Math.min(J, a + chunk);
       inputs.push({ kind: model.kind, config, theta: th, substeps: sub, w, idx, dth, segs: segData.slice(a, b), s: ss.slice(a * nx, b * nx), linearise: lin });
     }
-    const outs = await runner.map(inputs);
+    const outs = yield inputs;
     let c = 0;
     if (lin) { C.fill(0); gt.fill(0); }
     outs.forEach((o, ci) => {
@@ -262,9 +286,7 @@ export async function identify(model: ContinuousModel, data: Trajectory[], opts:
       for (let k = 0; k < nf; k++) gt[k] += o.gt[k];
     });
     return c;
-  };
-  const costAt = (th: Float64Array, ss: Float64Array) => work(th, ss, false);
-  const linearise = () => work(theta, s, true);
+  }
 
   /** Solves the damped reduced system; returns (δφ, δs) or null when not positive definite. Also the reduced matrix for covariances. */
   const solveStep = (lambda: number): { dphi: Float64Array; ds: Float64Array; Sred: Float64Array } | null => {
@@ -311,8 +333,7 @@ export async function identify(model: ContinuousModel, data: Trajectory[], opts:
 
   const maxIter = opts.maxIter ?? 50, tol = opts.tol ?? 1e-12, stepTol = opts.stepTol ?? 1e-10;
   let lambda = 1e-3;
-  try {
-  let cost = await linearise();
+  let cost = yield* work(theta, s, true);
   const history: SysidResult['history'] = [{ iteration: 0, cost, lambda, theta: Array.from(theta) }];
   let stopped: SysidResult['stopped'] = 'max_iter';
   let it = 0;
@@ -326,7 +347,7 @@ export async function identify(model: ContinuousModel, data: Trajectory[], opts:
       trialTheta.set(theta);
       for (let q = 0; q < nf; q++) trialTheta[idx[q]] = logScale[q] ? theta[idx[q]] * Math.exp(st.dphi[q]) : theta[idx[q]] + st.dphi[q];
       for (let i = 0; i < J * nx; i++) trialS[i] = s[i] + st.ds[i];
-      const c = await costAt(trialTheta, trialS);
+      const c = yield* work(trialTheta, trialS, false);
       if (c < cost) {
         const rel = (cost - c) / Math.max(cost, 1e-300);
         const stepMax = Math.max(0, ...Array.from(st.dphi, Math.abs));
@@ -339,7 +360,7 @@ export async function identify(model: ContinuousModel, data: Trajectory[], opts:
       lambda *= 4;
       if (lambda > 1e12) { done = true; break; }
     }
-    cost = await linearise();
+    cost = yield* work(theta, s, true);
     history.push({ iteration: it + 1, cost, lambda, theta: Array.from(theta) });
     const cont = opts.onIteration?.({ iteration: it + 1, cost, lambda, theta: Float64Array.from(theta), accepted });
     if (done || !accepted) { stopped = 'converged'; it++; break; }
@@ -361,9 +382,6 @@ export async function identify(model: ContinuousModel, data: Trajectory[], opts:
     theta: Float64Array.from(theta), fitted, stdErrors, cost, rms: Math.sqrt((2 * cost) / nres), iterations: it,
     history, segments: J, residuals: nres, stopped,
   };
-  } finally {
-    await runner.close();
-  }
 }
 
 /**

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MujocoPlant, odePlant } from '../../src/plant/index.js';
 import { recordTrajectories, writeTrajectories } from '../../src/data/index.js';
-import { holdoutSplit, identify, predictionError } from '../../src/train/sysid.js';
+import { holdoutSplit, identify, identifyParallel, predictionError } from '../../src/train/sysid.js';
 import { createModel, loadModel } from '../../models/continuous/index.js';
 import { defaultTheta } from '../../src/ode/model.js';
 import { command } from '../../src/cli/commands/train.js';
@@ -34,7 +34,7 @@ describe('system identification by multiple shooting on MuJoCo data (state noise
     const model = createModel('pendulum');
     const { train, test } = holdoutSplit(data, 0.2);
     // start from the nominal model (l = 1, b = 0.1): 11 % and 25 % off
-    const r = await identify(model, train, { theta0: defaultTheta(model), fit: ['l', 'b'], segment: 20 });
+    const r = identify(model, train, { theta0: defaultTheta(model), fit: ['l', 'b'], segment: 20 });
     expect(r.stopped).toBe('converged');
     expect(rel(r.theta[1], truth.l)).toBeLessThan(0.01);
     expect(rel(r.theta[3], truth.b)).toBeLessThan(0.01);
@@ -51,7 +51,7 @@ describe('system identification by multiple shooting on MuJoCo data (state noise
     const data = recordTrajectories(plant, { episodes: 3, duration: 3, dt: 0.02, seed: 12, excitation: { kind: 'multisine', amplitude: 3, fmax: 3 } });
     plant.close();
     const model = createModel('cartpole');
-    const r = await identify(model, data, { theta0: defaultTheta(model), fit: ['mc', 'mp', 'l'], segment: 20 });
+    const r = identify(model, data, { theta0: defaultTheta(model), fit: ['mc', 'mp', 'l'], segment: 20 });
     expect(rel(r.theta[0], truth.mc)).toBeLessThan(0.01);
     expect(rel(r.theta[1], truth.mp)).toBeLessThan(0.01);
     expect(rel(r.theta[2], truth.l)).toBeLessThan(0.01);
@@ -63,10 +63,10 @@ describe('system identification by multiple shooting on MuJoCo data (state noise
     const plant = odePlant('pendulum', { parameters: { l: 0.7, b: 0.3 } });
     const data = recordTrajectories(plant, { episodes: 1, duration: 2, dt: 0.02, seed: 1, excitation: { kind: 'prbs', amplitude: 1 } });
     const model = createModel('pendulum');
-    const r = await identify(model, data, { theta0: defaultTheta(model), fit: ['l', 'b'], substeps: 8, chunk: 2 });
+    const r = identify(model, data, { theta0: defaultTheta(model), fit: ['l', 'b'], substeps: 8, chunk: 2 });
     expect(rel(r.theta[1], 0.7)).toBeLessThan(1e-6);
     expect(rel(r.theta[3], 0.3)).toBeLessThan(1e-5);
-    const r2 = await identify(model, data, { theta0: defaultTheta(model), fit: ['l', 'b'], substeps: 8, chunk: 2, threads: 2 });
+    const r2 = await identifyParallel(model, data, { theta0: defaultTheta(model), fit: ['l', 'b'], substeps: 8, chunk: 2, threads: 2 });
     expect(Array.from(r2.theta)).toEqual(Array.from(r.theta));
     expect(r2.history).toEqual(r.history);
   });
@@ -99,7 +99,7 @@ describe('grey-box identification', () => {
     const data = recordTrajectories(plant, { episodes: 1, duration: 3, dt: 0.02, seed: 5, excitation: { kind: 'multisine', amplitude: 2, fmax: 3 } });
     plant.close();
     // physics stays at the nominal l = 1, b = 0.1 (MuJoCo: 0.9, 0.08): the residual has to explain the difference
-    const r = await trainDynamics({ kind: 'greybox-pendulum', config: { hidden: [4] }, data, fit: ['residual.*'], horizon: 30, maxIter: 4, holdout: 0.3 });
+    const r = trainDynamics({ kind: 'greybox-pendulum', config: { hidden: [4] }, data, fit: ['residual.*'], horizon: 30, maxIter: 4, holdout: 0.3 });
     const h = r.report.heldOut!;
     expect(h.rmsFitted[0]).toBeLessThan(h.rmsInitial[0] / 3);
     expect(r.report.parameters.filter((p) => p.fitted).length).toBeGreaterThan(20);

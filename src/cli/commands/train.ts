@@ -3,7 +3,7 @@
  * front end over a library function in src/train (the HTTP server starts the same functions as jobs).
  */
 import { readTrajectories, type Trajectory } from '../../data/index.js';
-import { trainDynamics, writeDynamicsOutputs } from '../../train/dynamics.js';
+import { trainDynamicsParallel, writeDynamicsOutputs } from '../../train/dynamics.js';
 import { consoleProgress } from '../../train/progress.js';
 import { lineChart, writePlot } from '../../train/plots.js';
 import { formatTable, runImitationExperiment, writeImitationOutputs } from '../../train/imitationExperiment.js';
@@ -41,7 +41,7 @@ async function runDynamics(argv: string[]): Promise<number> {
   if (!values.out) throw new Error('--out model.json is required');
   const data = await loadData(values.data ?? [], values.model);
   const progress = consoleProgress({ quiet: values.quiet });
-  const res = await trainDynamics({
+  const res = await trainDynamicsParallel({
     kind: values.model, config, data, fit: values.fit?.split(',').map((s) => s.trim()), initial: parseAssignments('initial', values.initial),
     holdout: num('holdout', values.holdout, 0.2), horizon: num('horizon', values.horizon, 50), segment: num('segment', values.segment, 20),
     substeps: num('substeps', values.substeps, 2), maxIter: num('max-iter', values['max-iter'], 50), progress, threads: threadsOf(values.threads),
