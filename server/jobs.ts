@@ -9,9 +9,9 @@
  * and an async function.
  *
  * Kinds wired: 'simulate' (a long closed-loop run), 'tune-search' (derivative-free weight tuning on
- * the closed-loop task cost) and 'sysid' (src/train's trainDynamics, in a worker thread:
- * server/train-jobs.ts). Imitation and demonstration-based tuning (src/train) are listed as
- * unavailable until src/train has entry points for them.
+ * the closed-loop task cost), and src/train's 'sysid' (identification, in a worker thread), 'imitate'
+ * (imitation learning through the MPC layer) and 'tune' (cost weights fitted to demonstrations), in
+ * server/train-jobs.ts.
  */
 import { randomUUID } from 'node:crypto';
 import { setImmediate as yieldNow } from 'node:timers/promises';
@@ -285,7 +285,6 @@ export function defaultJobKinds(dirs?: { dataRoot: string; modelsDir: string }):
   const missing = (kind: string, description: string, reason: string): JobKind => ({
     kind, description, available: false, reason, params: z.unknown(), run: async () => { throw new ApiError(501, 'unavailable', reason); },
   });
-  const notYet = 'src/train has no entry point for it yet (issue 6: only trainDynamics has landed)';
   return [
     {
       kind: 'simulate', available: true,
@@ -298,8 +297,6 @@ export function defaultJobKinds(dirs?: { dataRoot: string; modelsDir: string }):
       description: 'derivative-free weight tuning: (1+1)-ES in log space on the closed-loop task cost over given initial states; optionally applies the best weights as a new version',
       params: TuneSearchParamsSchema, run: tuneSearch,
     },
-    ...(dirs ? trainJobKinds(dirs) : [missing('sysid', 'system identification from trajectory data (dmpc train dynamics)', 'the server runs without a data directory')]),
-    missing('imitate', 'imitation learning of cost and/or dynamics through the MPC layer (dmpc train imitate)', notYet),
-    missing('tune', 'fit cost weights to demonstrations through the MPC layer (dmpc train tune)', notYet),
+    ...(dirs ? trainJobKinds(dirs) : ['sysid', 'imitate', 'tune'].map((k) => missing(k, `src/train job '${k}' (dmpc train)`, 'the server runs without a data directory'))),
   ];
 }

@@ -108,7 +108,7 @@ describe.each<Mode>(['inject', 'socket'])('routes (%s)', (mode) => {
     const k = await call(srv, mode, 'GET', '/jobs/kinds');
     expect(k.status).toBe(200);
     const kinds = Object.fromEntries(k.json.kinds.map((x: { kind: string; available: boolean }) => [x.kind, x.available]));
-    expect(kinds).toMatchObject({ simulate: true, 'tune-search': true, sysid: true, imitate: false, tune: false });
+    expect(kinds).toMatchObject({ simulate: true, 'tune-search': true, sysid: true, imitate: true, tune: true });
     const s = await call(srv, mode, 'POST', '/jobs', { kind: 'simulate', params: { initialState: [0, 0, 3.0, 0], steps: 50 } }, AUTH);
     expect(s.status).toBe(202);
     expect(['queued', 'running']).toContain(s.json.status);
@@ -126,9 +126,8 @@ describe.each<Mode>(['inject', 'socket'])('routes (%s)', (mode) => {
     expect(c.status).toBe(200);
     expect((await srv.ctx.jobs.wait(long.json.id)).status).toBe('cancelled');
     expect((await call(srv, mode, 'DELETE', `/jobs/${long.json.id}`, undefined, AUTH)).status).toBe(409);
-    const un = await call(srv, mode, 'POST', '/jobs', { kind: 'imitate', params: {} }, AUTH);
-    expect(un.status).toBe(501);
-    expect(un.json.error).toBe('unavailable');
+    const bad = await call(srv, mode, 'POST', '/jobs', { kind: 'imitate', params: {} }, AUTH); // task missing
+    expect(bad.status).toBe(400);
   });
 
   it('GET /telemetry streams ticks with the predicted path', async () => {
