@@ -53,6 +53,10 @@ export interface TensorMpcOptions {
   polishSteps?: number;
   /** Accept a polished point whose KKT residual and last Newton step are below this, relative (default 1e-4). */
   polishTol?: number;
+  /** ... whose inactive rows are feasible and active multipliers non-negative to this, relative
+   *  (default 2e-6, a few float32 ulps: a looser test accepts wrong active sets, whose plan error is
+   *  the violation times the problem's sensitivity). */
+  signTol?: number;
 }
 
 export interface TensorWarmStart {
@@ -88,7 +92,7 @@ export function disposeSolution(sol: TensorMpcSolution): void {
 }
 
 const DEFAULTS: Required<TensorMpcOptions> = {
-  maxIter: 40, tol: 1e-5, muTol: 1e-9, polish: true, polishMu: 1e-1, polishPenalty: 1e3, maxWeight: 1e3, polishSteps: 4, polishTol: 1e-4,
+  maxIter: 40, tol: 1e-5, muTol: 1e-9, polish: true, polishMu: 1e-1, polishPenalty: 1e3, maxWeight: 1e3, polishSteps: 4, polishTol: 1e-4, signTol: 2e-6,
 };
 
 interface State {
@@ -260,7 +264,7 @@ function polishTry(p: TensorMpcProblem, A: tf.Tensor3D, z0: KktVec, cand: tf.Ten
   const res = resNorm(kktResidual(p, z, A, true));
   const scale = tf.maximum(p.scaleC, p.scaleH);
   const v = tf.sub(rowValue(p, z.tau), p.h) as tf.Tensor3D;
-  const tolP = b3(tf.mul(o.polishTol, p.scaleH)), tolD = b3(tf.mul(o.polishTol, p.scaleC));
+  const tolP = b3(tf.mul(o.signTol, p.scaleH)), tolD = b3(tf.mul(o.signTol, p.scaleC));
   const inactive = tf.mul(p.act, tf.sub(1, A));
   const violated = tf.logicalAnd(tf.greater(inactive, 0), tf.greater(v, tolP)) as tf.Tensor3D;
   const lamNeg = tf.logicalAnd(tf.greater(A, 0), tf.less(z.lam, tf.neg(tolD))) as tf.Tensor3D;
@@ -348,8 +352,8 @@ export function tensorMpcSolve(p: TensorMpcProblem, options: TensorMpcOptions = 
     const [running, nCand] = flags.dataSync();
     flags.dispose();
     // a polishing attempt costs about one interior-point iteration for the whole batch: try when at
-    // least half of the running elements are candidates, or every other iteration otherwise
-    if (o.polish && nCand > 0 && running > 0 && (2 * nCand >= running || k - lastAttempt >= 2)) {
+    // least half of the running elements are candidates, or every third iteration otherwise
+    if (o.polish && nCand > 0 && running > 0 && (2 * nCand >= running || k - lastAttempt >= 3)) {
       polishAttempts++;
       lastAttempt = k;
       const pol = tidy(() => keepState(polish(p, st, cand, o)));
