@@ -15,43 +15,7 @@
  * JointState is read by joint name (other joints and any order are fine); the joint names are those of
  * the project's MJCF models and controller configurations.
  */
-const SEP = '================================================================================\n';
-
-const LEAF: Record<string, string> = {
-  'builtin_interfaces/Time': 'int32 sec\nuint32 nanosec',
-  'std_msgs/Header': 'builtin_interfaces/Time stamp\nstring frame_id',
-  'std_msgs/MultiArrayDimension': 'string label\nuint32 size\nuint32 stride',
-  'std_msgs/MultiArrayLayout': 'std_msgs/MultiArrayDimension[] dim\nuint32 data_offset',
-  'std_msgs/Float64MultiArray': 'std_msgs/MultiArrayLayout layout\nfloat64[] data',
-  'std_msgs/UInt32': 'uint32 data',
-  'sensor_msgs/JointState': 'std_msgs/Header header\nstring[] name\nfloat64[] position\nfloat64[] velocity\nfloat64[] effort',
-  'geometry_msgs/Vector3': 'float64 x\nfloat64 y\nfloat64 z',
-  'geometry_msgs/Point': 'float64 x\nfloat64 y\nfloat64 z',
-  'geometry_msgs/Quaternion': 'float64 x\nfloat64 y\nfloat64 z\nfloat64 w',
-  'geometry_msgs/Pose': 'geometry_msgs/Point position\ngeometry_msgs/Quaternion orientation',
-  'geometry_msgs/Twist': 'geometry_msgs/Vector3 linear\ngeometry_msgs/Vector3 angular',
-  'geometry_msgs/PoseWithCovariance': 'geometry_msgs/Pose pose\nfloat64[36] covariance',
-  'geometry_msgs/TwistWithCovariance': 'geometry_msgs/Twist twist\nfloat64[36] covariance',
-  'nav_msgs/Odometry': 'std_msgs/Header header\nstring child_frame_id\ngeometry_msgs/PoseWithCovariance pose\ngeometry_msgs/TwistWithCovariance twist',
-};
-
-const short = (t: string) => t.replace('/msg/', '/');
-
-function deps(type: string, out: string[]): void {
-  for (const line of LEAF[type].split('\n')) {
-    const f = line.split(' ')[0].replace(/\[\d*\]$/, '');
-    if (f.includes('/') && LEAF[f] !== undefined && !out.includes(f)) { out.push(f); deps(f, out); }
-  }
-}
-
-/** The full ros2msg definition of `type` ('pkg/msg/Name' or 'pkg/Name') with its dependencies. */
-export function messageDefinition(type: string): string {
-  const t = short(type);
-  if (LEAF[t] === undefined) throw new Error(`ros2 messages: no definition for ${type}`);
-  const ds: string[] = [];
-  deps(t, ds);
-  return [LEAF[t] + '\n', ...ds.map((d) => `${SEP}MSG: ${d}\n${LEAF[d]}\n`)].join('');
-}
+export { messageDefinition } from '../ros2/definitions.js';
 
 export interface RosTime { sec: number; nsec: number }
 export const toRosTime = (ns: bigint): RosTime => ({ sec: Number(ns / 1_000_000_000n), nsec: Number(ns % 1_000_000_000n) });
