@@ -12,7 +12,7 @@
  *  - `zero`: no input (free response)
  */
 import type { Plant } from '../plant/plant.js';
-import { createRng, type Rng } from '../plant/rng.js';
+import { createRng, type Rng } from '../common/rng.js';
 import type { Trajectory } from './trajectory.js';
 
 export const EXCITATIONS = ['multisine', 'chirp', 'prbs', 'steps', 'zero'] as const;

@@ -4,7 +4,7 @@
  * builds one by name (a bare kind means MuJoCo).
  */
 export * from './plant.js';
-export * from './rng.js';
+export * from '../common/rng.js';
 export { OdePlant, odePlant, type OdePlantOptions } from './ode.js';
 export { MujocoPlant, MUJOCO_KINDS, MJCF_DIR, compileMjcf, xmlProblem, loadMujocoModule, type MujocoPlantOptions } from './mujoco.js';
 import type { Plant } from './plant.js';

@@ -19,7 +19,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PlantBase, type PlantOptions } from './plant.js';
-import { createRng } from './rng.js';
+import { createRng } from '../common/rng.js';
 
 // mujoco-js has loose types (many fields are `any`); the small surface used here is typed locally.
 interface MjVec { [i: number]: number; length: number }

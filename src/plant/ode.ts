@@ -9,7 +9,7 @@ import { createModel } from '../../models/continuous/index.js';
 import { discretize, type DiscreteModel } from '../ode/discretize.js';
 import { defaultTheta, type ContinuousModel } from '../ode/model.js';
 import { PlantBase, type PlantOptions } from './plant.js';
-import { createRng } from './rng.js';
+import { createRng } from '../common/rng.js';
 
 export interface OdePlantOptions extends PlantOptions {
   /** 'dopri5' (default, rtol 1e-10) or 'rk4' with `substeps` steps per plant step (default 10). */

@@ -16,7 +16,7 @@
  *   drawn once per step and held (a force/torque on the actuated coordinates);
  * - `disturbance.fn(t, x)`: a deterministic additive disturbance (e.g. a push at t = 2 s).
  */
-import type { Rng } from './rng.js';
+import type { Rng } from '../common/rng.js';
 
 export interface Plant {
   /** Model kind (the models/continuous registry name whose state conventions the plant follows). */

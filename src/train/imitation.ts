@@ -25,7 +25,7 @@ import type { DiscreteModel } from '../../models/discrete/model.js';
 import { pendulum as pendulumDx } from '../../models/discrete/pendulum.js';
 import { cartpole as cartpoleDx } from '../../models/discrete/cartpole.js';
 import { sqpBackward, sqpSolve } from '../mpc/sqp.js';
-import { createRng } from '../plant/rng.js';
+import { createRng } from '../common/rng.js';
 import type { ProgressSink } from './progress.js';
 import { chunkRunner } from './pool.js';
 

@@ -9,20 +9,13 @@
  *   They allocate; they are for tests and benchmarks, not hot loops.
  */
 
+import { mulberry32 as libMulberry32 } from '../../src/common/rng.js';
+
 /** A uniform generator on [0, 1). */
 export type Uniform = () => number;
 
-/** mulberry32: uniform [0, 1) from a 32-bit seed. Same seed, same sequence, on every platform. */
-export function mulberry32(seed: number): Uniform {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** mulberry32 (the library's generator, src/common/rng.ts): uniform [0, 1) from a 32-bit seed. */
+export const mulberry32: (seed: number) => Uniform = libMulberry32;
 
 export interface Rng {
   /** Uniform on [0, 1). */

@@ -16,7 +16,8 @@ export interface Rng {
   readonly seed: number;
 }
 
-function mulberry32(seed: number): () => number {
+/** mulberry32: uniform [0, 1) from a 32-bit seed. Same seed, same sequence, on every platform. */
+export function mulberry32(seed: number): () => number {
   let s = seed >>> 0;
   return () => {
     s = (s + 0x6d2b79f5) >>> 0;
