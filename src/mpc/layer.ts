@@ -26,6 +26,8 @@ import { buildProblem, type MpcInput } from './problem.js';
 import { epochWarmStart, mpcSolve, type MpcOptions, type MpcSolution } from './ipm.js';
 import { mpcBackward } from './backward.js';
 import { sqpBackward, sqpSolve, type SqpOptions } from './sqp.js';
+import { tensorMpcOp, type TensorOpState } from '../tensor/op.js';
+import type { TensorMpcOptions } from '../tensor/ipm.js';
 
 export interface MpcOpConfig {
   T: number;
@@ -37,6 +39,14 @@ export interface MpcOpConfig {
   x_upper?: number | number[];
   soft?: MpcInput['soft'];
   options?: MpcOptions;
+  /**
+   * 'float64' (default): the float64 Riccati interior point on the host (src/mpc). 'tensor': the
+   * batched float32 tensor program (src/tensor) on the active tfjs backend, linear dynamics and hard
+   * constraints only; plans and gradients agree with float64 to the tolerance in docs/tensor.md.
+   */
+  solver?: 'float64' | 'tensor';
+  /** Options of the tensor solver (solver: 'tensor'). */
+  tensorOptions?: TensorMpcOptions;
 }
 
 /** Splits dL/dτ [B, T, n] into dL/dx and dL/du. */
@@ -149,6 +159,7 @@ export class MpcLayer {
   readonly f?: tf.Variable;
   readonly theta?: tf.Variable;
   private readonly state: OpState = {};
+  private readonly tensorState: TensorOpState = {};
 
   constructor(readonly cfg: MpcLayerConfig) {
     const n = cfg.nx + cfg.nu;
@@ -157,17 +168,21 @@ export class MpcLayer {
     this.goal = tf.variable(tf.tensor1d(cfg.goal ?? new Array(n).fill(0)), true);
     const train = cfg.trainDynamics ?? true;
     if (cfg.model) {
+      if (cfg.solver === 'tensor') throw new DmpcInputError('MpcLayer', 'solver', "'tensor' supports linear dynamics only (use the float64 SQP for a model)");
       if (cfg.model.nx !== cfg.nx || cfg.model.nu !== cfg.nu) throw new DmpcInputError('MpcLayer', 'model', `has nx = ${cfg.model.nx}, nu = ${cfg.model.nu}; the layer has ${cfg.nx}, ${cfg.nu}`);
       this.theta = tf.variable(tf.tensor1d(Float32Array.from(cfg.model.theta)), train);
     } else {
       if (!cfg.F) throw new DmpcInputError('MpcLayer', 'F', 'is required without a model');
+      if (cfg.solver !== undefined && cfg.solver !== 'float64' && cfg.solver !== 'tensor') {
+        throw new DmpcInputError('MpcLayer', 'solver', `is '${String(cfg.solver)}', expected 'float64' or 'tensor'`);
+      }
       this.F = tf.variable(tf.tensor2d(cfg.F), train);
       this.f = tf.variable(tf.tensor1d(cfg.f ?? new Array(cfg.nx).fill(0)), train);
     }
   }
 
   /** Statuses of the last apply (one per batch element). */
-  get lastStatus(): SolveStatus[] | undefined { return this.state.status; }
+  get lastStatus(): SolveStatus[] | undefined { return this.cfg.solver === 'tensor' ? this.tensorState.status : this.state.status; }
 
   get trainableVariables(): tf.Variable[] {
     return [this.logQ, this.goal, ...(this.F ? [this.F, this.f!] : []), ...(this.theta ? [this.theta] : [])].filter((v) => v.trainable);
@@ -182,7 +197,9 @@ export class MpcLayer {
       const c = tf.neg(tf.mul(q, this.goal));
       const tau = this.cfg.model
         ? mpcModelOp({ ...this.cfg, model: this.cfg.model }, x0, C, c, this.theta!, this.state)
-        : mpcOp(this.cfg, x0, C, c, this.F!, this.f!, this.state);
+        : this.cfg.solver === 'tensor'
+          ? tensorMpcOp(this.cfg, x0, C, c, this.F!, this.f!, this.tensorState)
+          : mpcOp(this.cfg, x0, C, c, this.F!, this.f!, this.state);
       const [B, T] = tau.shape;
       return { tau, x: tf.slice(tau, [0, 0, 0], [B, T, nx]), u: tf.slice(tau, [0, 0, nx], [B, T, nu]) };
     });

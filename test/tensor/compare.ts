@@ -29,6 +29,7 @@ export function randomBatch(seeds: number[], o: RandomOptions): MpcInput {
     u_lower: stack('u_lower', false), u_upper: stack('u_upper', false),
   };
   if (list[0].x_lower !== undefined) { input.x_lower = stack('x_lower', true); input.x_upper = stack('x_upper', true); }
+  if (list[0].soft !== undefined) input.soft = list[0].soft;
   if (list[0].D !== undefined) { input.D = stack('D', false); input.E = stack('E', false); input.d = stack('d', true); }
   return input;
 }
