@@ -53,7 +53,14 @@ async function setBackend(name: string): Promise<string | null> {
     // optional packages, not dependencies of the project (docs/gpu.md): imported by name at run time
     const load = (m: string) => import(/* @vite-ignore */ m);
     if (name === 'tensorflow') await load('@tensorflow/tfjs-node-gpu').catch(() => load('@tensorflow/tfjs-node'));
-    if (name === 'webgpu') await load('@tensorflow/tfjs-backend-webgpu');
+    if (name === 'webgpu') {
+      // Dawn for Node (the `webgpu` package) provides navigator.gpu; tfjs-backend-webgpu registers
+      // itself only where navigator.gpu exists, so this must come first. Untested here (no GPU).
+      const dawn = await load('webgpu') as { create: (flags: string[]) => unknown; globals: Record<string, unknown> };
+      Object.assign(globalThis, dawn.globals);
+      Object.defineProperty(globalThis, 'navigator', { value: { gpu: dawn.create([]) }, configurable: true, writable: true });
+      await load('@tensorflow/tfjs-backend-webgpu');
+    }
     if (!(await tf.setBackend(name))) return `${name}: tf.setBackend returned false (no adapter / not registered)`;
     await tf.ready();
     return null;
@@ -62,7 +69,11 @@ async function setBackend(name: string): Promise<string | null> {
   }
 }
 
-interface Cell { solver: string; B: number; ms: number; problems_per_s: number; iterations?: number; max_abs_u_err?: number; status_agree?: number; backward_ms?: number }
+interface Cell {
+  solver: string; B: number; ms: number; problems_per_s: number; iterations?: number; max_abs_u_err?: number; status_agree?: number; backward_ms?: number;
+  /** float64 rows: elements the float64 solver did not polish (their plans are only ~1e-4 accurate on degenerate rows, so max_du of the tensor row can reflect them). */
+  unpolished?: number;
+}
 
 export async function run(): Promise<BenchResult> {
   const backends = arg('backends', 'wasm,cpu').split(',').filter(Boolean);
@@ -92,7 +103,7 @@ export async function run(): Promise<BenchResult> {
     for (let r = 0; r < reps; r++) sol = mpcSolve(buildProblem(input));
     const ms = (performance.now() - t0) / reps;
     ref.set(B, { u: sol.u, status: sol.status, ms });
-    cells.push({ solver: 'float64 1 thread', B, ms, problems_per_s: (B / ms) * 1000, iterations: mean(sol.iterations) });
+    cells.push({ solver: 'float64 1 thread', B, ms, problems_per_s: (B / ms) * 1000, iterations: mean(sol.iterations), unpolished: sol.status.filter((st, b) => st === 'optimal' && !sol.state.polished[b]).length });
   }
 
   // float64 on `threads` worker threads (chunks of ⌈B/threads⌉)
@@ -151,6 +162,8 @@ export async function run(): Promise<BenchResult> {
     }
   }
   await tf.setBackend('cpu');
+  // a live Dawn instance keeps Node running: drop it
+  if (backends.includes('webgpu')) Reflect.deleteProperty(globalThis, 'navigator');
 
   // crossover: smallest B where a tensor backend's throughput beats the float64 solver's
   const crossover: Record<string, number | null> = {};
@@ -163,7 +176,7 @@ export async function run(): Promise<BenchResult> {
   const table = cells.map((c) => ({
     solver: c.solver, B: c.B, ms: +c.ms.toFixed(1), problems_per_s: +c.problems_per_s.toFixed(0),
     iters: c.iterations === undefined ? null : +c.iterations.toFixed(2), max_du: c.max_abs_u_err ?? null,
-    status_agree: c.status_agree ?? null, bwd_ms: c.backward_ms === undefined ? null : +c.backward_ms.toFixed(1),
+    status_agree: c.status_agree ?? null, bwd_ms: c.backward_ms === undefined ? null : +c.backward_ms.toFixed(1), f64_unpolished: c.unpolished ?? null,
   }));
   return {
     table, cells, crossover, skipped, notes, budget_s: budget / 1000, threads, backends,
