@@ -25,7 +25,7 @@ export async function run(): Promise<BenchResult> {
     await new Promise((r) => setTimeout(r, idleS * 1000));
     const b = await describe();
     const table: BenchResult['table'] = [{
-      round: 'idle', concurrency: 0, requests: 0, ok: 0, 'req/s': 0, 'p50 ms': null, 'p99 ms': null, 'max ms': null,
+      round: 'idle', concurrency: 0, requests: 0, ok: 0, 'rate limited': 0, lost: 0, mismatched: 0, 'req/s': 0, 'p50 ms': null, 'p99 ms': null, 'max ms': null,
       'loop ticks': b.stats.ticks - a.stats.ticks, 'expected ticks': idleS * 50, 'deadline misses': b.stats.deadlineMisses - a.stats.deadlineMisses,
       'lateness p99 ms': Number(b.stats.latenessP99Ms.toFixed(2)), 'load avg': Number(loadavg()[0].toFixed(2)),
     }];
@@ -34,7 +34,10 @@ export async function run(): Promise<BenchResult> {
       const rep = await runLoadTest(srv.url, config, x0, { n: 400, concurrency, seed: concurrency });
       rounds.push(rep);
       table.push({
-        round: `solve x${concurrency}`, concurrency, requests: rep.requests, ok: rep.ok, 'req/s': Number(rep.throughputPerS.toFixed(1)),
+        round: `solve x${concurrency}`, concurrency, requests: rep.requests, ok: rep.ok,
+        // answered 429 by the solve rate limit (100/s, burst 200): refused on purpose, not lost
+        'rate limited': rep.rateLimited, lost: rep.lost, mismatched: rep.mismatched,
+        'req/s': Number(rep.throughputPerS.toFixed(1)),
         'p50 ms': Number(rep.latencyMs.p50.toFixed(2)), 'p99 ms': Number(rep.latencyMs.p99.toFixed(2)), 'max ms': Number(rep.latencyMs.max.toFixed(2)),
         'loop ticks': rep.loop.ticks, 'expected ticks': rep.loop.expectedTicks, 'deadline misses': rep.loop.deadlineMisses,
         'lateness p99 ms': Number(rep.loop.latenessP99Ms.toFixed(2)), 'load avg': Number(rep.machine.loadAverage1mAfter.toFixed(2)),

@@ -29,6 +29,7 @@ export interface LoadReport {
   requests: number; concurrency: number;
   /** Answered 200 with exactly the expected plan. */ ok: number;
   /** Non-200 answers and requests that failed. */ failed: number;
+  /** Of those, 429 answers of the solve rate limit (refused on purpose, not lost). */ rateLimited: number;
   /** 200 answers whose plan differs from the independent solve (corrupted or mixed up). */ mismatched: number;
   /** Requests that got no HTTP answer at all. */ lost: number;
   wallS: number; throughputPerS: number;
@@ -61,6 +62,7 @@ export async function runLoadTest(url: string, baseConfig: ControllerConfig, x0:
   const lat: number[] = [];
   let ok = 0, failed = 0, mismatched = 0, answered = 0;
   const errors: string[] = [];
+  let rateLimited = 0;
   const t0 = performance.now();
   let next = 0;
   const worker = async () => {
@@ -75,7 +77,7 @@ export async function runLoadTest(url: string, baseConfig: ControllerConfig, x0:
         const body = await r.json() as { version: number; plan: { x: number[][]; u: number[][] } };
         lat.push(performance.now() - s0);
         answered++;
-        if (r.status !== 200) { failed++; if (errors.length < 5) errors.push(`#${i}: HTTP ${r.status} ${JSON.stringify(body).slice(0, 200)}`); continue; }
+        if (r.status !== 200) { failed++; if (r.status === 429) rateLimited++; if (errors.length < 5) errors.push(`#${i}: HTTP ${r.status} ${JSON.stringify(body).slice(0, 200)}`); continue; }
         const u = body.plan.u.flat();
         const same = body.version === d0.version && body.plan.x[0].every((v, j) => v === states[i][j]) && u.length === expected[i].length && u.every((v, k) => v === expected[i][k]);
         if (same) ok++; else { mismatched++; if (errors.length < 5) errors.push(`#${i}: answer differs from the independent solve`); }
@@ -88,7 +90,7 @@ export async function runLoadTest(url: string, baseConfig: ControllerConfig, x0:
   const ticks = d1.stats.ticks - before.stats.ticks;
   const s = lat.sort((x, y) => x - y);
   return {
-    requests: o.n, concurrency: o.concurrency, ok, failed, mismatched, lost: o.n - answered,
+    requests: o.n, concurrency: o.concurrency, ok, failed, rateLimited, mismatched, lost: o.n - answered,
     wallS, throughputPerS: o.n / wallS,
     latencyMs: { p50: pct(s, 0.5), p95: pct(s, 0.95), p99: pct(s, 0.99), max: s[s.length - 1] ?? 0 },
     loop: {
