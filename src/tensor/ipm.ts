@@ -257,11 +257,14 @@ function polishTry(p: TensorMpcProblem, A: tf.Tensor3D, z0: KktVec, cand: tf.Ten
   let z: KktVec = { tau: z0.tau, nu: z0.nu, lam: tf.mul(A, z0.lam) as tf.Tensor3D };
   let step: tf.Tensor1D = tf.fill([p.B], Infinity) as tf.Tensor1D;
   for (let k = 0; k < o.polishSteps; k++) {
-    const r = kktResidual(p, z, A, true);
-    const neg = { tau: tf.neg(r.tau) as tf.Tensor3D, x0: tf.neg(r.x0) as tf.Tensor2D, dyn: tf.neg(r.dyn) as tf.Tensor3D, lam: tf.neg(r.lam) as tf.Tensor3D };
-    const dz = penaltySolve(p, fac, neg, Wp);
-    z = addVec(z, dz);
-    step = tf.maximum(tf.max(tf.abs(dz.tau), [0, 2]), tf.max(tf.abs(dz.lam), [0, 2])) as tf.Tensor1D;
+    const zk = z;
+    const r = tidy(() => {
+      const res = kktResidual(p, zk, A, true);
+      const neg = { tau: tf.neg(res.tau) as tf.Tensor3D, x0: tf.neg(res.x0) as tf.Tensor2D, dyn: tf.neg(res.dyn) as tf.Tensor3D, lam: tf.neg(res.lam) as tf.Tensor3D };
+      const dz = penaltySolve(p, fac, neg, Wp);
+      return { z: addVec(zk, dz), step: tf.maximum(tf.max(tf.abs(dz.tau), [0, 2]), tf.max(tf.abs(dz.lam), [0, 2])) as tf.Tensor1D };
+    });
+    z = r.z; step = r.step;
   }
   const res = resNorm(kktResidual(p, z, A, true));
   const scale = tf.maximum(p.scaleC, p.scaleH);

@@ -17,6 +17,7 @@
  */
 import { tf } from '../tf/tf.js';
 import { spdInverse } from './linalg.js';
+import { tidy } from './util.js';
 
 export interface TensorFactor {
   T: number; nx: number; nu: number;
@@ -45,23 +46,32 @@ export function riccatiFactor(H: HessianBlocks, F: tf.Tensor3D[], Fx: tf.Tensor3
   let ok = tf.ones([B], 'bool') as tf.Tensor1D;
   const ex3 = tf.expandDims(Ex, 0), eu3 = tf.expandDims(Eu, 0), exT = tf.expandDims(tf.transpose(Ex), 0), euT = tf.expandDims(tf.transpose(Eu), 0);
   for (let t = T - 1; t >= 0; t--) {
-    let Qxx: tf.Tensor3D = Hxx[t], Qxu: tf.Tensor3D = Hxu[t], Quu: tf.Tensor3D = Huu[t];
-    if (t < T - 1) {
-      const PFx = tf.matMul(P[t + 1], Fx[t]), PFu = tf.matMul(P[t + 1], Fu[t]);
-      Qxx = tf.add(Qxx, tf.matMul(Fx[t], PFx, true, false));
-      Qxu = tf.add(Qxu, tf.matMul(Fx[t], PFu, true, false));
-      Quu = tf.add(Quu, tf.matMul(Fu[t], PFu, true, false));
-    }
-    const inv = spdInverse(Quu);
-    ok = tf.logicalAnd(ok, inv.ok) as tf.Tensor1D;
-    const K = tf.neg(tf.matMul(inv.inv, Qxu, false, true)) as tf.Tensor3D;
-    const Pt = tf.add(Qxx, tf.matMul(Qxu, K));
-    P[t] = tf.mul(0.5, tf.add(Pt, tf.transpose(Pt, [0, 2, 1]))) as tf.Tensor3D;
-    const R = tf.matMul(inv.inv, euT); // [B, nu, n] = [0, Q_uu⁻¹]
-    Kb[t] = tf.add(ex3, tf.matMul(eu3, K)) as tf.Tensor3D;
-    Nb[t] = tf.neg(tf.matMul(eu3, R)) as tf.Tensor3D;
-    Mb[t] = tf.sub(exT, tf.matMul(Qxu, R)) as tf.Tensor3D;
+    // one tidy per stage: only the stage's outputs outlive it (peak memory O(T·B·n²), not O(ops·B·n²))
+    const okPrev = ok;
+    const r = tidy(() => {
+      let Qxx: tf.Tensor3D = Hxx[t], Qxu: tf.Tensor3D = Hxu[t], Quu: tf.Tensor3D = Huu[t];
+      if (t < T - 1) {
+        const PFx = tf.matMul(P[t + 1], Fx[t]), PFu = tf.matMul(P[t + 1], Fu[t]);
+        Qxx = tf.add(Qxx, tf.matMul(Fx[t], PFx, true, false));
+        Qxu = tf.add(Qxu, tf.matMul(Fx[t], PFu, true, false));
+        Quu = tf.add(Quu, tf.matMul(Fu[t], PFu, true, false));
+      }
+      const inv = spdInverse(Quu);
+      const K = tf.neg(tf.matMul(inv.inv, Qxu, false, true)) as tf.Tensor3D;
+      const Pt = tf.add(Qxx, tf.matMul(Qxu, K));
+      const R = tf.matMul(inv.inv, euT); // [B, nu, n] = [0, Q_uu⁻¹]
+      return {
+        ok: tf.logicalAnd(okPrev, inv.ok) as tf.Tensor1D,
+        P: tf.mul(0.5, tf.add(Pt, tf.transpose(Pt, [0, 2, 1]))) as tf.Tensor3D,
+        Kb: tf.add(ex3, tf.matMul(eu3, K)) as tf.Tensor3D,
+        Nb: tf.neg(tf.matMul(eu3, R)) as tf.Tensor3D,
+        Mb: tf.sub(exT, tf.matMul(Qxu, R)) as tf.Tensor3D,
+      };
+    });
+    okPrev.dispose();
+    ok = r.ok; P[t] = r.P; Kb[t] = r.Kb; Nb[t] = r.Nb; Mb[t] = r.Mb;
   }
+  tf.dispose([ex3, eu3, exT, euT, ...Hxx, ...Hxu, ...Huu]);
   return { T, nx, nu, P, Kb, Nb, Mb, F, ok };
 }
 
@@ -82,25 +92,32 @@ export function riccatiSolve(fac: TensorFactor, q: tf.Tensor3D, e: tf.Tensor3D |
   const es = e ? (tf.unstack(e, 0) as tf.Tensor2D[]) : null;
   const p: tf.Tensor2D[] = new Array(T), kb: tf.Tensor2D[] = new Array(T);
   for (let t = T - 1; t >= 0; t--) {
-    let qt: tf.Tensor2D = qs[t];
-    if (t < T - 1) {
-      const v = es ? tf.add(p[t + 1], bmv(P[t + 1], es[t])) as tf.Tensor2D : p[t + 1];
-      qt = tf.add(qt, bmv(F[t], v, true));
-    }
-    kb[t] = bmv(Nb[t], qt);
-    p[t] = bmv(Mb[t], qt);
+    const r = tidy(() => {
+      let qt: tf.Tensor2D = qs[t];
+      if (t < T - 1) {
+        const v = es ? tf.add(p[t + 1], bmv(P[t + 1], es[t])) as tf.Tensor2D : p[t + 1];
+        qt = tf.add(qt, bmv(F[t], v, true));
+      }
+      return { kb: bmv(Nb[t], qt), p: bmv(Mb[t], qt) };
+    });
+    kb[t] = r.kb; p[t] = r.p;
   }
   let x: tf.Tensor2D = x0;
-  const taus: tf.Tensor2D[] = [], nus: tf.Tensor2D[] = [];
+  const taus: tf.Tensor2D[] = [], nus: tf.Tensor2D[] = [], xs: tf.Tensor2D[] = [];
   nus.push(tf.add(bmv(P[0], x), p[0]));
   for (let t = 0; t < T; t++) {
-    const tau = tf.add(bmv(Kb[t], x), kb[t]) as tf.Tensor2D;
-    taus.push(tau);
-    if (t < T - 1) {
-      x = bmv(F[t], tau);
-      if (es) x = tf.add(x, es[t]);
-      nus.push(tf.add(bmv(P[t + 1], x), p[t + 1]));
-    }
+    const xt = x;
+    const r = tidy(() => {
+      const tau = tf.add(bmv(Kb[t], xt), kb[t]) as tf.Tensor2D;
+      if (t === T - 1) return { tau };
+      let xn = bmv(F[t], tau);
+      if (es) xn = tf.add(xn, es[t]);
+      return { tau, x: xn, nu: tf.add(bmv(P[t + 1], xn), p[t + 1]) as tf.Tensor2D };
+    });
+    taus.push(r.tau);
+    if (r.x) { x = r.x; xs.push(r.x); nus.push(r.nu!); }
   }
-  return { tau: tf.stack(taus, 0) as tf.Tensor3D, nu: tf.stack(nus, 0) as tf.Tensor3D };
+  const out = { tau: tf.stack(taus, 0) as tf.Tensor3D, nu: tf.stack(nus, 0) as tf.Tensor3D };
+  tf.dispose([...taus, ...nus, ...xs, ...kb, ...p, ...qs, ...(es ?? [])]);
+  return out;
 }
