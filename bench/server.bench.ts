@@ -14,7 +14,8 @@ import type { BenchResult } from './run.js';
 
 export async function run(): Promise<BenchResult> {
   const token = 'bench-token-0123456789abcdef';
-  const srv = await spawnServer({ token });
+  // throughput of the solver path, not of the rate limit (100/s by default; see docs/server.md)
+  const srv = await spawnServer({ token, args: ['--solve-rate', '100000'] });
   try {
     const config = loadControllerConfig(DEFAULT_CONFIG_PATH);
     const x0 = defaultScenario('cartpole', 4, config.cost.reference.state).x0;

@@ -12,7 +12,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { type CliCommand, parseOptions, writeJson } from '../command.js';
 import { loadControllerConfig } from '../../../controllers/schema.js';
-import { DEFAULT_CONFIG_PATH, startServer } from '../../../server/app.js';
+import { DEFAULT_CONFIG_PATH, DEFAULT_RATE_LIMITS, startServer } from '../../../server/app.js';
 import { ApiError, zodIssues } from '../../../server/errors.js';
 import { ControllerRuntime } from '../../../server/runtime.js';
 import { ServeOptionsSchema, SimulateRequestSchema, SolveRequestSchema } from '../../../server/schemas.js';
@@ -64,6 +64,7 @@ export const command: CliCommand = {
     '    --max-jobs  background jobs running at once (default 2)',
     '    --rotate-token  make and print a new token (when DMPC_TOKEN is not set)',
     '    --log       request log on stderr',
+    '    --solve-rate N  rate limit of one-shot solves per second (default 100; burst max(200, 2N)); above it: 429',
     '    --plant     mujoco (default: MuJoCo physics, the controller\'s model is only an approximation of it) or ode (the controller\'s own model, RK4)',
     '  The bearer token is DMPC_TOKEN, or one generated on the first start and printed once (only its hash is stored).',
     'dmpc serve --ros [dmpc ros options]   runs the ROS 2 node (dmpc ros; default --config controllers/cartpole.json) instead',
@@ -82,7 +83,11 @@ export const command: CliCommand = {
     const { values } = parseOptions(argv, {
       port: { type: 'string' }, host: { type: 'string' }, config: { type: 'string' }, data: { type: 'string' },
       'max-jobs': { type: 'string' }, 'rotate-token': { type: 'boolean' }, log: { type: 'boolean' }, plant: { type: 'string' },
+      'solve-rate': { type: 'string' },
     });
+    const solveRate = values['solve-rate'] === undefined ? DEFAULT_RATE_LIMITS.solve.perSecond : Number(values['solve-rate']);
+    if (!(solveRate > 0) || !Number.isFinite(solveRate)) throw new Error(`--solve-rate must be a positive number of requests per second (got '${values['solve-rate']}')`);
+    const rateLimits = { ...DEFAULT_RATE_LIMITS, solve: { perSecond: solveRate, burst: Math.max(DEFAULT_RATE_LIMITS.solve.burst, 2 * solveRate) } };
     const plantEngine = values.plant ?? 'mujoco';
     if (plantEngine !== 'mujoco' && plantEngine !== 'ode') throw new Error(`--plant must be mujoco or ode (got '${plantEngine}')`);
     const r = ServeOptionsSchema.safeParse({
@@ -94,7 +99,7 @@ export const command: CliCommand = {
     const config = o.config ? loadControllerConfig(o.config) : undefined;
     const srv = await startServer({
       dbPath: join(o.dataDir, 'server.sqlite'), host: o.host, port: o.port, token: o.token, rotateToken: values['rotate-token'],
-      config, maxJobs: o.maxJobs, logger: values.log, plantEngine, log: (l) => console.error(`dmpc serve: ${l}`),
+      config, maxJobs: o.maxJobs, logger: values.log, plantEngine, rateLimits, log: (l) => console.error(`dmpc serve: ${l}`),
     });
     const rt = srv.runtimes.get('default')!;
     console.log(`dmpc serve: dashboard ${srv.url}/dashboard · API ${srv.url}/docs · health ${srv.url}/health`);
