@@ -1,7 +1,8 @@
 /**
  * The batched float32 tensor MPC solver against the float64 Riccati interior point, on cpu and wasm:
  * plans, statuses and KKT gradients on p1 and on random problems with state, control and general
- * constraints, batch sizes 1 … 4096, warm start, infeasibility, bad input and tensor hygiene.
+ * constraints, batch sizes 1 … 4096 (4096 on wasm, 1024 on cpu), warm start, infeasibility, bad input
+ * and tensor hygiene.
  *
  * Tolerances (float32; docs/tensor.md): plans |Δu|, |Δx| ≤ 5e-5 absolute on p1 (measured ≤ 4e-6;
  * u is O(1)) and ≤ 2e-4 on random problems (measured ≤ 7.5e-5: states up to ~10 and some
@@ -101,15 +102,23 @@ for (const backend of ['cpu', 'wasm'] as const) {
   });
 }
 
-describe('tensor MPC solver, large batch (wasm)', () => {
-  beforeAll(async () => { await initBackend('wasm'); });
+describe('tensor MPC solver, large batches', () => {
   afterAll(async () => { await tf.setBackend('cpu'); });
 
-  it('p1 at B = 4096: plans, statuses and gradients equal the float64 solver', () => {
-    // the largest size runs the full solve and backward once (~40 s on a loaded 2-core machine)
+  it('wasm, p1 at B = 4096: plans, statuses and gradients equal the float64 solver', async () => {
+    // the largest size runs the full solve and backward once (~30 s on a loaded 2-core machine)
+    await initBackend('wasm');
     const r = compareSolvers(p1Input(4096));
     expectAgreement(r, 5e-5, 1e-4);
     expect(r.B).toBe(4096);
+  });
+
+  it('cpu, p1 at B = 1024: plans, statuses and gradients equal the float64 solver', async () => {
+    // the cpu backend is ~7× slower than wasm here; B = 4096 would take ~2 minutes on it
+    await initBackend('cpu');
+    const r = compareSolvers(p1Input(1024));
+    expectAgreement(r, 5e-5, 1e-4);
+    expect(r.B).toBe(1024);
   });
 });
 
