@@ -2,30 +2,14 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseControllerConfig, type ControllerConfig } from '../../controllers/schema.js';
-import { evaluateTuneChunk, weightsOf } from '../../src/train/tune.js';
-import { odePlant } from '../../src/plant/index.js';
-import { trajectoriesToCsv, type Trajectory } from '../../src/data/index.js';
+import { pendulumDemos } from '../helpers/demos.js';
+import { trajectoriesToCsv } from '../../src/data/index.js';
 import { AUTH, call, testServer } from './helpers.js';
 
 const expert = parseControllerConfig(JSON.parse(readFileSync('controllers/pendulum.json', 'utf8')));
 expert.horizon = 10;
 
-/** Closed-loop demonstrations of the expert controller on the exact plant. */
-function demos(config: ControllerConfig): Trajectory[] {
-  return [2.7, 3.5].map((q0) => {
-    const p = odePlant('pendulum', { x0: [q0, 0.5], method: 'rk4', substeps: 2 });
-    const t: number[] = [], x: number[] = [], u: number[] = [];
-    let warm: Float64Array | undefined;
-    for (let k = 0; k < 12; k++) {
-      const s = p.trueState();
-      const o = evaluateTuneChunk({ config, baseDir: '.', w: weightsOf(config.cost), x0: s, target: Float64Array.of(NaN), lossSteps: 1, uInit: warm, gradient: false });
-      warm = o.u;
-      t.push(0.02 * k); x.push(...s); u.push(o.u[0]);
-      p.step([o.u[0]], 0.02);
-    }
-    return { kind: 'pendulum', stateNames: ['q', 'omega'], controlNames: ['tau'], t: Float64Array.from(t), x: Float64Array.from(x), u: Float64Array.from(u) };
-  });
-}
+const demos = pendulumDemos;
 
 describe('learning jobs', () => {
   let srv: Awaited<ReturnType<typeof testServer>>;

@@ -3,30 +3,15 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseControllerConfig, type ControllerConfig } from '../../controllers/schema.js';
-import { evaluateTuneChunk, tuneWeights, weightsOf } from '../../src/train/tune.js';
-import { odePlant } from '../../src/plant/index.js';
-import { writeTrajectories, type Trajectory } from '../../src/data/index.js';
+import { pendulumDemos } from '../helpers/demos.js';
+import { tuneWeights } from '../../src/train/tune.js';
+import { writeTrajectories } from '../../src/data/index.js';
 import { command } from '../../src/cli/commands/train.js';
 
 const cfg = parseControllerConfig(JSON.parse(readFileSync('controllers/pendulum.json', 'utf8')));
 cfg.horizon = 10;
 
-/** Closed-loop demonstrations of the controller with its own (true) weights on the exact plant. */
-function demos(config: ControllerConfig): Trajectory[] {
-  return [2.7, 3.5].map((q0) => {
-    const p = odePlant('pendulum', { x0: [q0, 0.5], method: 'rk4', substeps: 2 });
-    const t: number[] = [], x: number[] = [], u: number[] = [];
-    let warm: Float64Array | undefined;
-    for (let k = 0; k < 12; k++) {
-      const s = p.trueState();
-      const o = evaluateTuneChunk({ config, baseDir: '.', w: weightsOf(config.cost), x0: s, target: Float64Array.of(NaN), lossSteps: 1, uInit: warm, gradient: false });
-      warm = o.u;
-      t.push(0.02 * k); x.push(...s); u.push(o.u[0]);
-      p.step([o.u[0]], 0.02);
-    }
-    return { kind: 'pendulum', stateNames: ['q', 'omega'], controlNames: ['tau'], t: Float64Array.from(t), x: Float64Array.from(x), u: Float64Array.from(u) };
-  });
-}
+const demos = pendulumDemos;
 
 describe('cost tuning from demonstrations', () => {
   const data = demos(cfg);
