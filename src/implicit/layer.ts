@@ -140,10 +140,7 @@ export class ImplicitLayer {
    */
   adjointAt(x: Float64Array, theta: Float64Array): ImplicitAdjoint<Float64Array> {
     const { n, m } = this;
-    const jx = new Float64Array(n * n);
-    const jt = new Float64Array(n * m);
-    this.opts.residual.jacX(x, theta, jx);
-    this.opts.residual.jacTheta(x, theta, jt);
+    const { jx, jt } = this.jacobians(x, theta);
     return {
       jacobianX: this.opts.linearSolver(jx, n),
       vjpTheta: (u) => {
@@ -154,6 +151,15 @@ export class ImplicitLayer {
     };
   }
 
+  /** ∂F/∂x (n×n) and ∂F/∂θ (n×m) at (x, θ). */
+  private jacobians(x: Float64Array, theta: Float64Array): { jx: Float64Array; jt: Float64Array } {
+    const jx = new Float64Array(this.n * this.n);
+    const jt = new Float64Array(this.n * this.m);
+    this.opts.residual.jacX(x, theta, jx);
+    this.opts.residual.jacTheta(x, theta, jt);
+    return { jx, jt };
+  }
+
   /** ∂L/∂θ for one instance at its solution x, given ∂L/∂x. Throws SingularJacobianError if ∂F/∂x is singular. */
   vjp(x: Float64Array, theta: Float64Array, gx: Float64Array, batchIndex?: number): Float64Array {
     return implicitVjp(this.adjointAt(x, theta), gx, { op: this.opts.name, rcondMin: this.opts.rcondMin, batchIndex });
@@ -161,12 +167,8 @@ export class ImplicitLayer {
 
   /** The full sensitivity Dx*(θ) (n×m row-major) of one instance. */
   jacobian(x: Float64Array, theta: Float64Array): Float64Array {
-    const { n, m } = this;
-    const jx = new Float64Array(n * n);
-    const jt = new Float64Array(n * m);
-    this.opts.residual.jacX(x, theta, jx);
-    this.opts.residual.jacTheta(x, theta, jt);
-    return implicitJacobian(this.opts.linearSolver(jx, n), jt, m, { op: this.opts.name, rcondMin: this.opts.rcondMin });
+    const { jx, jt } = this.jacobians(x, theta);
+    return implicitJacobian(this.opts.linearSolver(jx, this.n), jt, this.m, { op: this.opts.name, rcondMin: this.opts.rcondMin });
   }
 
   /**
@@ -223,10 +225,7 @@ export class ImplicitLayer {
     const u = this.opts.unrolled!;
     const packed = packParams(this.opts.name, this.opts.params, inputs);
     let x = u.init ? u.init(packed.batch) : tf.zeros([packed.batch, this.n]) as tf.Tensor2D;
-    for (let k = 0; k < u.iterations; k++) {
-      const next = u.iterate(x, ...inputs);
-      x = next;
-    }
+    for (let k = 0; k < u.iterations; k++) x = u.iterate(x, ...inputs);
     return packed.batched ? x : x.reshape([this.n]);
   }
 }
