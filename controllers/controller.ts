@@ -113,6 +113,78 @@ export function resolveModel(config: ControllerConfig, baseDir = process.cwd()):
   return { model, theta };
 }
 
+/**
+ * Zero-order-hold linearisation of ẋ = f(x, u; θ) over one period by RK4 with `substeps` equal steps,
+ * with the sensitivities ∂/∂x and ∂/∂u integrated by the same scheme on the same mesh: (A, B) are the
+ * exact derivatives of the discrete RK4 map, as in src/ode `discretize` (tested against it), but
+ * without the ∂/∂θ columns that an MPC tick does not need (nearly half the work for the cart-pole) and
+ * without allocating: the controller calls it T times per tick, and every buffer is owned here.
+ */
+export class ZohLinearizer {
+  private readonly y: Float64Array;
+  private readonly y0: Float64Array;
+  private readonly k: Float64Array[];
+  private readonly Jx: Float64Array;
+  private readonly Ju: Float64Array;
+  private readonly u: Float64Array;
+  private readonly nAug: number;
+
+  constructor(private readonly model: ContinuousModel, private readonly theta: Float64Array, readonly dt: number, readonly substeps: number) {
+    const { nx, nu } = model;
+    this.nAug = nx * (1 + nx + nu);
+    this.y = new Float64Array(this.nAug); this.y0 = new Float64Array(this.nAug);
+    this.k = [0, 1, 2, 3].map(() => new Float64Array(this.nAug));
+    this.Jx = new Float64Array(nx * nx); this.Ju = new Float64Array(nx * nu); this.u = new Float64Array(nu);
+  }
+
+  /** Augmented right-hand side: [f; Jx·Sx; Jx·Su + Ju], S stored column by column after x. */
+  private rhs(y: Float64Array, dy: Float64Array): void {
+    const { nx, nu } = this.model, Jx = this.Jx, Ju = this.Ju;
+    this.model.f(y, this.u, this.theta, dy); // models read only the first nx entries
+    this.model.dfdx(y, this.u, this.theta, Jx);
+    this.model.dfdu(y, this.u, this.theta, Ju);
+    for (let j = 0; j < nx + nu; j++) {
+      const off = (1 + j) * nx;
+      for (let i = 0; i < nx; i++) {
+        let acc = j >= nx ? Ju[i * nu + (j - nx)] : 0;
+        for (let l = 0; l < nx; l++) acc += Jx[i * nx + l] * y[off + l];
+        dy[off + i] = acc;
+      }
+    }
+  }
+
+  /** x1 = Φ(x, u), A = ∂Φ/∂x (nx×nx), B = ∂Φ/∂u (nx×nu), row-major, written into the given outputs. */
+  linearize(x: ArrayLike<number>, u: ArrayLike<number>, x1: Float64Array, A: Float64Array, B: Float64Array): void {
+    const { nx, nu } = this.model, n = this.nAug, y = this.y, y0 = this.y0, [k1, k2, k3, k4] = this.k;
+    for (let j = 0; j < nu; j++) this.u[j] = u[j];
+    y.fill(0);
+    for (let i = 0; i < nx; i++) { y[i] = x[i]; y[(1 + i) * nx + i] = 1; }
+    const h = this.dt / this.substeps;
+    for (let s = 0; s < this.substeps; s++) {
+      y0.set(y);
+      this.rhs(y0, k1);
+      for (let i = 0; i < n; i++) y[i] = y0[i] + 0.5 * h * k1[i];
+      this.rhs(y, k2);
+      for (let i = 0; i < n; i++) y[i] = y0[i] + 0.5 * h * k2[i];
+      this.rhs(y, k3);
+      for (let i = 0; i < n; i++) y[i] = y0[i] + h * k3[i];
+      this.rhs(y, k4);
+      for (let i = 0; i < n; i++) y[i] = y0[i] + (h / 6) * (k1[i] + 2 * k2[i] + 2 * k3[i] + k4[i]);
+    }
+    for (let i = 0; i < nx; i++) {
+      x1[i] = y[i];
+      for (let j = 0; j < nx; j++) A[i * nx + j] = y[(1 + j) * nx + i];
+      for (let j = 0; j < nu; j++) B[i * nu + j] = y[(1 + nx + j) * nx + i];
+    }
+  }
+}
+
+/** Buffers of one compute, allocated once per controller (a tick allocates only inside src/mpc and its result). */
+interface Workspace {
+  ubar: Float64Array; xbar: Float64Array; C: Float64Array; c: Float64Array; F: Float64Array; f: Float64Array;
+  x1: Float64Array; A: Float64Array; B: Float64Array; xt: Float64Array; ut: Float64Array;
+}
+
 export class LtvMpcController implements Controller {
   readonly name: string;
   readonly nx: number;
@@ -123,12 +195,23 @@ export class LtvMpcController implements Controller {
   readonly horizon: number;
   readonly theta: Float64Array;
   private readonly dm: DiscreteModel;
+  /** RK4 configurations linearise without θ sensitivities or allocation; dopri5 goes through `dm`. */
+  private readonly lin: ZohLinearizer | null;
+  private readonly ws: Workspace;
   private cur: Params;
   private staged: Params | null = null;
   private version = 0;
   private prev: MpcSolution | null = null;
   /** Row structure changes (bounds added/removed) invalidate multipliers. */
   private structureKey = '';
+  /** Derived from `cur` once per parameter change instead of once per tick. */
+  private derivedFor: Params | null = null;
+  private uLo = new Float64Array(0);
+  private uHi = new Float64Array(0);
+  private xLo: Float64Array | null = null;
+  private xHi: Float64Array | null = null;
+  private limitsFor: Params | null = null;
+  private limits = { lower: new Float64Array(0), upper: new Float64Array(0) };
 
   constructor(readonly config: ControllerConfig, model: ContinuousModel, theta: Float64Array) {
     this.name = config.name;
@@ -137,7 +220,15 @@ export class LtvMpcController implements Controller {
     this.dt = 1 / config.rateHz;
     this.horizon = config.horizon;
     this.theta = Float64Array.from(theta);
-    this.dm = discretize(model, { dt: this.dt, method: config.solver.discretization.method, substeps: config.solver.discretization.substeps });
+    const disc = config.solver.discretization;
+    this.dm = discretize(model, { dt: this.dt, method: disc.method, substeps: disc.substeps });
+    this.lin = disc.method === 'rk4' ? new ZohLinearizer(model, this.theta, this.dt, Math.max(1, Math.floor(disc.substeps ?? 4))) : null;
+    const { nx, nu } = this, T = this.horizon, n = nx + nu;
+    this.ws = {
+      ubar: new Float64Array(T * nu), xbar: new Float64Array(T * nx), C: new Float64Array(T * n * n), c: new Float64Array(T * n),
+      F: new Float64Array(T * nx * n), f: new Float64Array(T * nx),
+      x1: new Float64Array(nx), A: new Float64Array(nx * nx), B: new Float64Array(nx * nu), xt: new Float64Array(nx), ut: new Float64Array(nu),
+    };
     this.cur = structuredClone({ cost: config.cost, constraints: config.constraints, solver: config.solver });
     checkParams(this.cur, this.nx, this.nu);
   }
@@ -165,8 +256,10 @@ export class LtvMpcController implements Controller {
     return ++this.version;
   }
 
+  /** The returned arrays are shared and recomputed only when the parameters change: do not modify them. */
   commandLimits(): { lower: Float64Array; upper: Float64Array } {
     const p = this.staged ?? this.cur;
+    if (this.limitsFor === p) return this.limits;
     const lim = this.config.safety.commandLimits ?? p.constraints.u;
     const lower = Float64Array.from(lim.lower, (v) => toBound(v, true));
     const upper = Float64Array.from(lim.upper, (v) => toBound(v, false));
@@ -175,7 +268,30 @@ export class LtvMpcController implements Controller {
       lower[j] = Math.max(lower[j], toBound(p.constraints.u.lower[j], true));
       upper[j] = Math.min(upper[j], toBound(p.constraints.u.upper[j], false));
     }
-    return { lower, upper };
+    this.limits = { lower, upper };
+    this.limitsFor = p;
+    return this.limits;
+  }
+
+  private fail(t0: number, status: SolveStatus, error?: string): ControlResult {
+    const { nx, nu, horizon: T } = this;
+    return {
+      u: new Float64Array(nu).fill(NaN), status, ok: false,
+      predicted: { x: new Float64Array(T * nx).fill(NaN), u: new Float64Array(T * nu).fill(NaN) },
+      stats: { solveMs: performance.now() - t0, iterations: 0, sqpIterations: 0, warmStarted: false, objective: NaN }, error,
+    };
+  }
+
+  /** Bounds and the row-structure key, once per parameter version. */
+  private derive(p: Params): void {
+    if (this.derivedFor === p) return;
+    this.derivedFor = p;
+    this.uLo = Float64Array.from(p.constraints.u.lower, (v) => toBound(v, true));
+    this.uHi = Float64Array.from(p.constraints.u.upper, (v) => toBound(v, false));
+    this.xLo = p.constraints.x ? Float64Array.from(p.constraints.x.lower, (v) => toBound(v, true)) : null;
+    this.xHi = p.constraints.x ? Float64Array.from(p.constraints.x.upper, (v) => toBound(v, false)) : null;
+    const key = JSON.stringify([p.constraints.u, p.constraints.x ?? null]);
+    if (key !== this.structureKey) { this.prev = null; this.structureKey = key; }
   }
 
   compute(state: Float64Array, reference: Reference, _time: number): ControlResult {
@@ -184,36 +300,25 @@ export class LtvMpcController implements Controller {
     const p = this.cur;
     const { nx, nu, horizon: T } = this;
     const n = nx + nu;
-    const fail = (status: SolveStatus, error?: string): ControlResult => ({
-      u: new Float64Array(nu).fill(NaN), status, ok: false,
-      predicted: { x: new Float64Array(T * nx).fill(NaN), u: new Float64Array(T * nu).fill(NaN) },
-      stats: { solveMs: performance.now() - t0, iterations: 0, sqpIterations: 0, warmStarted: false, objective: NaN }, error,
-    });
-    for (let i = 0; i < nx; i++) if (!Number.isFinite(state[i])) return fail('numerical_error', `state[${i}] is ${state[i]}`);
-
-    const uLo = Float64Array.from(p.constraints.u.lower, (v) => toBound(v, true));
-    const uHi = Float64Array.from(p.constraints.u.upper, (v) => toBound(v, false));
-    const key = JSON.stringify([p.constraints.u, p.constraints.x ?? null]);
-    if (key !== this.structureKey) { this.prev = null; this.structureKey = key; }
+    for (let i = 0; i < nx; i++) if (!Number.isFinite(state[i])) return this.fail(t0, 'numerical_error', `state[${i}] is ${state[i]}`);
+    this.derive(p);
+    const { uLo, uHi } = this;
+    const { ubar, xbar, C, c, F, f, x1, A, B, xt, ut } = this.ws;
 
     // nominal controls: previous plan shifted by one, else the reference control (clipped)
-    const ubar = new Float64Array(T * nu);
     const warm = this.prev !== null;
     for (let t = 0; t < T; t++) for (let j = 0; j < nu; j++) {
       const v = this.prev ? this.prev.u[Math.min(t + 1, T - 1) * nu + j] : reference.control[j];
       ubar[t * nu + j] = Math.min(uHi[j], Math.max(uLo[j], Number.isFinite(v) ? v : 0));
     }
-    const xbar = new Float64Array(T * nx);
     const budget = p.solver.budgetMs ?? 500 * this.dt;
 
-    // cost (time-invariant except the terminal stage)
-    const C = new Float64Array(T * n * n), c = new Float64Array(T * n);
+    // cost (time-invariant except the terminal stage); off-diagonal entries stay zero
     for (let t = 0; t < T; t++) {
       const q = t === T - 1 ? p.cost.Qf : p.cost.Q;
       for (let i = 0; i < nx; i++) { C[t * n * n + i * n + i] = q[i]; c[t * n + i] = -q[i] * reference.state[i]; }
       for (let j = 0; j < nu; j++) { C[t * n * n + (nx + j) * n + nx + j] = p.cost.R[j]; c[t * n + nx + j] = -p.cost.R[j] * reference.control[j]; }
     }
-    const F = new Float64Array(T * nx * n), f = new Float64Array(T * nx);
 
     let sol: MpcSolution | null = null;
     let iterations = 0, sqp = 0;
@@ -223,17 +328,19 @@ export class LtvMpcController implements Controller {
         // nominal states: roll the nominal controls out from the measured state (first pass), or the last plan
         xbar.set(state, 0);
         for (let t = 0; t < T; t++) {
-          const xt = xbar.subarray(t * nx, (t + 1) * nx), ut = ubar.subarray(t * nu, (t + 1) * nu);
-          const lin = this.dm.linearize(xt, ut, this.theta);
+          for (let i = 0; i < nx; i++) xt[i] = xbar[t * nx + i];
+          for (let j = 0; j < nu; j++) ut[j] = ubar[t * nu + j];
+          if (this.lin) this.lin.linearize(xt, ut, x1, A, B);
+          else { const l = this.dm.linearize(xt, ut, this.theta); x1.set(l.x1); A.set(l.A); B.set(l.B); }
           for (let i = 0; i < nx; i++) {
-            let r = lin.x1[i];
-            for (let l = 0; l < nx; l++) { const a = lin.A[i * nx + l]; F[(t * nx + i) * n + l] = a; r -= a * xt[l]; }
-            for (let j = 0; j < nu; j++) { const b = lin.B[i * nu + j]; F[(t * nx + i) * n + nx + j] = b; r -= b * ut[j]; }
+            let r = x1[i];
+            for (let l = 0; l < nx; l++) { const a = A[i * nx + l]; F[(t * nx + i) * n + l] = a; r -= a * xt[l]; }
+            for (let j = 0; j < nu; j++) { const b = B[i * nu + j]; F[(t * nx + i) * n + nx + j] = b; r -= b * ut[j]; }
             f[t * nx + i] = r;
           }
           if (t + 1 < T) {
-            if (k === 0 || !sol) xbar.set(lin.x1, (t + 1) * nx);
-            else xbar.set(sol.x.subarray((t + 1) * nx, (t + 2) * nx), (t + 1) * nx);
+            if (k === 0 || !sol) xbar.set(x1, (t + 1) * nx);
+            else for (let i = 0; i < nx; i++) xbar[(t + 1) * nx + i] = sol.x[(t + 1) * nx + i];
           }
         }
         const input: MpcInput = {
@@ -242,9 +349,9 @@ export class LtvMpcController implements Controller {
           F: { data: F, shape: [T, nx, n] }, f: { data: f, shape: [T, nx] },
           u_lower: { data: uLo, shape: [nu] }, u_upper: { data: uHi, shape: [nu] },
         };
-        if (p.constraints.x) {
-          input.x_lower = { data: Float64Array.from(p.constraints.x.lower, (v) => toBound(v, true)), shape: [nx] };
-          input.x_upper = { data: Float64Array.from(p.constraints.x.upper, (v) => toBound(v, false)), shape: [nx] };
+        if (p.constraints.x && this.xLo && this.xHi) {
+          input.x_lower = { data: this.xLo, shape: [nx] };
+          input.x_upper = { data: this.xHi, shape: [nx] };
           if (p.constraints.x.soft) input.soft = { x: p.constraints.x.soft };
         }
         const ws = sol ? shiftedWarmStartNoShift(sol) : this.prev ? shiftedWarmStart(this.prev) : undefined;
@@ -256,7 +363,7 @@ export class LtvMpcController implements Controller {
       }
     } catch (e) {
       this.prev = null;
-      return fail('numerical_error', (e as Error).message);
+      return this.fail(t0, 'numerical_error', (e as Error).message);
     }
     const s = sol!;
     const status = s.status[0];

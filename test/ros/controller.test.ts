@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { buildController } from '../../controllers/controller.js';
+import { buildController, ZohLinearizer } from '../../controllers/controller.js';
+import { defaultTheta } from '../../src/ode/model.js';
 import { loadControllerConfig, parseControllerConfig } from '../../controllers/schema.js';
 import { createModel } from '../../models/continuous/index.js';
 import { discretize } from '../../src/ode/discretize.js';
@@ -109,5 +110,23 @@ describe('LtvMpcController in closed loop with the continuous-time model', () =>
     const r = ctl.compute(Float64Array.of(0, NaN, Math.PI, 0), ctl.defaultReference(), 0);
     expect(r.ok).toBe(false);
     expect(r.status).toBe('numerical_error');
+  });
+
+  it.each(['cartpole', 'pendulum', 'diffdrive'])('ZohLinearizer (%s) gives the same Φ, A, B as src/ode discretize (RK4, same substeps)', (name) => {
+    // the controller's allocation-free linearisation must be the same discrete map and exact Jacobians
+    const model = createModel(name);
+    const theta = defaultTheta(model);
+    const lin = new ZohLinearizer(model, theta, 0.02, 3);
+    const dm = discretize(model, { dt: 0.02, method: 'rk4', substeps: 3 });
+    const x1 = new Float64Array(model.nx), A = new Float64Array(model.nx * model.nx), B = new Float64Array(model.nx * model.nu);
+    for (let trial = 0; trial < 5; trial++) {
+      const x = Float64Array.from({ length: model.nx }, (_, i) => Math.sin(1.3 * trial + i) * 1.5);
+      const u = Float64Array.from({ length: model.nu }, (_, j) => Math.cos(0.7 * trial + j) * 3);
+      lin.linearize(x, u, x1, A, B);
+      const ref = dm.linearize(x, u, theta);
+      for (const [got, want] of [[x1, ref.x1], [A, ref.A], [B, ref.B]] as const) {
+        for (let i = 0; i < want.length; i++) expect(Math.abs(got[i] - want[i])).toBeLessThan(1e-12 * (1 + Math.abs(want[i])));
+      }
+    }
   });
 });
