@@ -18,7 +18,7 @@ export function cartpole(): ContinuousModel {
       { name: 'g', default: 9.81, unit: 'm/s^2', description: 'gravity' },
     ],
     f(x, u, th, dx) {
-      const [mc, mp, l, g] = [th[0], th[1], th[2], th[3]];
+      const mc = th[0], mp = th[1], l = th[2], g = th[3];
       const s = Math.sin(x[2]), c = Math.cos(x[2]), w = x[3], F = u[0];
       const D = mc + mp * s * s;
       dx[0] = x[1];
@@ -27,7 +27,7 @@ export function cartpole(): ContinuousModel {
       dx[3] = (-F * c - mp * l * w * w * c * s - (mc + mp) * g * s) / (l * D);
     },
     dfdx(x, u, th, J) {
-      const [mc, mp, l, g] = [th[0], th[1], th[2], th[3]];
+      const mc = th[0], mp = th[1], l = th[2], g = th[3];
       const s = Math.sin(x[2]), c = Math.cos(x[2]), w = x[3], F = u[0];
       const D = mc + mp * s * s, dD = 2 * mp * s * c;
       const N1 = F + mp * s * (l * w * w + g * c);
@@ -41,13 +41,13 @@ export function cartpole(): ContinuousModel {
       J[12 + 2] = (dN2q * D - N2 * dD) / (l * D * D); J[12 + 3] = dN2w / (l * D);
     },
     dfdu(x, _u, th, J) {
-      const [mc, mp, l] = [th[0], th[1], th[2]];
+      const mc = th[0], mp = th[1], l = th[2];
       const s = Math.sin(x[2]), c = Math.cos(x[2]);
       const D = mc + mp * s * s;
       J[0] = 0; J[1] = 1 / D; J[2] = 0; J[3] = -c / (l * D);
     },
     dfdtheta(x, u, th, J) {
-      const [mc, mp, l, g] = [th[0], th[1], th[2], th[3]];
+      const mc = th[0], mp = th[1], l = th[2], g = th[3];
       const s = Math.sin(x[2]), c = Math.cos(x[2]), w = x[3], F = u[0];
       const D = mc + mp * s * s;
       const N1 = F + mp * s * (l * w * w + g * c);

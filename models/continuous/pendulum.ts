@@ -15,12 +15,12 @@ export function pendulum(): ContinuousModel {
       { name: 'b', default: 0.1, unit: 'N m s/rad', description: 'viscous damping at the pivot' },
     ],
     f(x, u, th, dx) {
-      const [m, l, g, b] = [th[0], th[1], th[2], th[3]];
+      const m = th[0], l = th[1], g = th[2], b = th[3];
       dx[0] = x[1];
       dx[1] = -(g / l) * Math.sin(x[0]) + (u[0] - b * x[1]) / (m * l * l);
     },
     dfdx(x, _u, th, J) {
-      const [m, l, g, b] = [th[0], th[1], th[2], th[3]];
+      const m = th[0], l = th[1], g = th[2], b = th[3];
       J[0] = 0; J[1] = 1;
       J[2] = -(g / l) * Math.cos(x[0]); J[3] = -b / (m * l * l);
     },
@@ -28,7 +28,7 @@ export function pendulum(): ContinuousModel {
       J[0] = 0; J[1] = 1 / (th[0] * th[1] * th[1]);
     },
     dfdtheta(x, u, th, J) {
-      const [m, l, g, b] = [th[0], th[1], th[2], th[3]];
+      const m = th[0], l = th[1], g = th[2], b = th[3];
       const r = u[0] - b * x[1];
       J[0] = 0; J[1] = 0; J[2] = 0; J[3] = 0;
       J[4] = -r / (m * m * l * l);
