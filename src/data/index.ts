@@ -4,8 +4,9 @@ export * from './csv.js';
 export * from './mcap.js';
 export * from './rosmsgs.js';
 export * from './record.js';
+export * from './compression.js';
 import { readTrajectoryCsv, writeTrajectoryCsv } from './csv.js';
-import { readTrajectoryMcap, writeTrajectoryMcap } from './mcap.js';
+import { readTrajectoryMcap, writeTrajectoryMcap, type McapWriteOptions } from './mcap.js';
 import type { Trajectory } from './trajectory.js';
 
 /** Reads .csv or .mcap by extension. */
@@ -18,9 +19,12 @@ export async function readTrajectories(path: string, kind?: string): Promise<Tra
   throw new Error(`${path}: unknown data file type (expected .csv or .mcap)`);
 }
 
-/** Writes .csv or .mcap by extension. */
-export async function writeTrajectories(path: string, trs: Trajectory[]): Promise<void> {
-  if (path.endsWith('.mcap')) return writeTrajectoryMcap(path, trs);
-  if (path.endsWith('.csv')) { writeTrajectoryCsv(path, trs); return; }
+/** Writes .csv or .mcap by extension (`mcap` options apply to .mcap only). */
+export async function writeTrajectories(path: string, trs: Trajectory[], opts: { mcap?: McapWriteOptions } = {}): Promise<void> {
+  if (path.endsWith('.mcap')) return writeTrajectoryMcap(path, trs, opts.mcap);
+  if (path.endsWith('.csv')) {
+    if (opts.mcap?.compression && opts.mcap.compression !== 'none') throw new Error(`${path}: chunk compression applies to .mcap output only`);
+    writeTrajectoryCsv(path, trs); return;
+  }
   throw new Error(`${path}: unknown data file type (expected .csv or .mcap)`);
 }

@@ -7,8 +7,8 @@
  * to the episode's first state); the control of a sample is the last control message logged at or
  * before that sample (zero-order hold, as a robot's actuator holds its last command), NaN before the
  * first one. Episodes are split at `/dmpc/episode` messages (a bag without them is one episode).
- * Chunks must be uncompressed or use a compression this reader has a handler for (none here: record
- * with `ros2 bag record --storage mcap` without compression, or `mcap convert` first).
+ * Chunks may be uncompressed or compressed with zstd or lz4 (compression.ts), the two compressions
+ * rosbag2's MCAP storage writes; writing compresses chunks on request (`compression`).
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { McapIndexedReader, McapStreamReader, McapWriter, TempBuffer, hasMcapPrefix } from '@mcap/core';
@@ -17,18 +17,25 @@ import { MessageReader, MessageWriter } from '@foxglove/rosmsg2-serialization';
 import { createModel } from '../../models/continuous/index.js';
 import { validateTrajectory, type Trajectory } from './trajectory.js';
 import { EPISODE_TOPIC, messageDefinition, rosMapping } from './rosmsgs.js';
+import { type ChunkCompression, chunkCompressor, compressionReady, decompressHandlers } from './compression.js';
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
 const nsOf = (t: number) => BigInt(Math.round(t * 1e9));
 
+export interface McapWriteOptions {
+  /** Chunk compression (default 'none'). */
+  compression?: ChunkCompression;
+}
+
 /** MCAP bytes of one or more episodes (same kind). Episode e starts 1 s after episode e−1 ends. */
-export async function trajectoriesToMcap(trs: Trajectory[]): Promise<Uint8Array> {
+export async function trajectoriesToMcap(trs: Trajectory[], opts: McapWriteOptions = {}): Promise<Uint8Array> {
   if (!trs.length) throw new Error('mcap: no trajectory to write');
   const { kind, stateNames, controlNames } = trs[0];
   const map = rosMapping(kind, stateNames, controlNames);
+  await compressionReady();
   const buf = new TempBuffer();
-  const w = new McapWriter({ writable: buf });
+  const w = new McapWriter({ writable: buf, compressChunk: chunkCompressor(opts.compression ?? 'none') });
   await w.start({ profile: 'ros2', library: 'dmpc' });
   const channel = async (topic: string, type: string) => {
     const schemaId = await w.registerSchema({ name: type, encoding: 'ros2msg', data: enc.encode(messageDefinition(type)) });
@@ -62,8 +69,8 @@ export async function trajectoriesToMcap(trs: Trajectory[]): Promise<Uint8Array>
   return buf.get();
 }
 
-export async function writeTrajectoryMcap(path: string, trs: Trajectory[]): Promise<void> {
-  writeFileSync(path, await trajectoriesToMcap(trs));
+export async function writeTrajectoryMcap(path: string, trs: Trajectory[], opts: McapWriteOptions = {}): Promise<void> {
+  writeFileSync(path, await trajectoriesToMcap(trs, opts));
 }
 
 interface RawMsg { topic: string; logTime: bigint; msg: Record<string, unknown> }
@@ -79,11 +86,15 @@ async function readAll(bytes: Uint8Array, source: string): Promise<RawMsg[]> {
     readers.set(channel.id, r);
     return r;
   };
+  await compressionReady();
+  const handlers = decompressHandlers();
+  const unsupported = (c: string) => new Error(`chunks compressed with '${c}' (this reader decodes zstd, lz4 and uncompressed chunks; re-compress the bag with zstd, e.g. with the mcap command-line tool)`);
   let reader: McapIndexedReader | undefined;
-  try { reader = await McapIndexedReader.Initialize({ readable: new TempBuffer(bytes) }); } catch { reader = undefined; }
+  try { reader = await McapIndexedReader.Initialize({ readable: new TempBuffer(bytes), decompressHandlers: handlers }); } catch { reader = undefined; }
   // messages outside chunks are not indexed: an index without chunks means "stream the records"
   if (reader && reader.chunkIndexes.length === 0) reader = undefined;
   if (reader) {
+    for (const ci of reader.chunkIndexes) if (ci.compression !== '' && !(ci.compression in handlers)) throw unsupported(ci.compression);
     for await (const m of reader.readMessages()) {
       const ch = reader.channelsById.get(m.channelId)!;
       const r = decodeWith(ch, reader.schemasById.get(ch.schemaId));
@@ -92,11 +103,17 @@ async function readAll(bytes: Uint8Array, source: string): Promise<RawMsg[]> {
     return out;
   }
   // no index (e.g. a bag whose writer was interrupted): stream the records
-  const sr = new McapStreamReader();
+  const sr = new McapStreamReader({ decompressHandlers: handlers });
   sr.append(bytes);
   const schemas = new Map<number, { name: string; encoding: string; data: Uint8Array }>();
   const channels = new Map<number, { id: number; topic: string; messageEncoding: string; schemaId: number }>();
-  for (let rec; (rec = sr.nextRecord());) {
+  const next = () => {
+    try { return sr.nextRecord(); } catch (e) {
+      const c = /Unsupported compression (\S+)/.exec((e as Error).message);
+      throw c ? unsupported(c[1]) : e;
+    }
+  };
+  for (let rec; (rec = next());) {
     if (rec.type === 'Schema') schemas.set(rec.id, rec);
     else if (rec.type === 'Channel') channels.set(rec.id, rec);
     else if (rec.type === 'Message') {

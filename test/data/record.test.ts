@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { McapIndexedReader, TempBuffer } from '@mcap/core';
 import { command } from '../../src/cli/commands/sim.js';
 import { excitation, readTrajectories, recordTrajectories } from '../../src/data/index.js';
 import { createRng, odePlant } from '../../src/plant/index.js';
@@ -40,6 +41,24 @@ describe('recording', () => {
     expect(trs[0].t.length).toBe(51);
     expect(Math.max(...Array.from(trs[0].u.subarray(0, 50)).map(Math.abs))).toBeGreaterThan(0.5);
     await expect(command.run(['record', '--plant', 'cartpole', '--excitation', 'noise', '--out', out])).rejects.toThrow(/--excitation must be one of/);
+  });
+
+  it('dmpc sim record --compression zstd|lz4 writes compressed chunks that read back as the uncompressed recording', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'dmpc-sim-z-'));
+    const args = ['record', '--plant', 'pendulum', '--duration', '0.5', '--dt', '0.02', '--noise', '1e-3', '--seed', '4', '--quiet'];
+    await command.run([...args, '--out', join(dir, 'plain.mcap')]);
+    const plain = await readTrajectories(join(dir, 'plain.mcap'), 'pendulum');
+    for (const c of ['zstd', 'lz4']) {
+      const f = join(dir, `${c}.mcap`);
+      expect(await command.run([...args, '--compression', c, '--out', f])).toBe(0);
+      const r = await McapIndexedReader.Initialize({ readable: new TempBuffer(readFileSync(f)) });
+      expect(r.chunkIndexes.map((ci) => ci.compression)).toEqual([c]);
+      const back = await readTrajectories(f, 'pendulum');
+      expect(Array.from(back[0].x)).toEqual(Array.from(plain[0].x));
+      expect(Array.from(back[0].u)).toEqual(Array.from(plain[0].u));
+    }
+    await expect(command.run([...args, '--compression', 'gzip', '--out', join(dir, 'g.mcap')])).rejects.toThrow(/--compression must be one of none, zstd, lz4/);
+    await expect(command.run([...args, '--compression', 'zstd', '--out', join(dir, 'g.csv')])).rejects.toThrow(/\.mcap output only/);
   });
 });
 
