@@ -1,0 +1,314 @@
+/**
+ * Stage kernels: the small dense operations every Riccati sweep and residual evaluation repeats T
+ * times per pass (n = nx + nu is typically 2–12).
+ *
+ * For such sizes a loop nest spends most of its time on loop control and index arithmetic, not on
+ * the multiply–adds (measured: ~2 ns per multiply–add for FᵀPF with nx = 4, n = 6, against ~0.5 ns
+ * straight-line). So each kernel exists twice with one interface:
+ *  - `genericKernels(nx, nu)`: plain loops, any size (the reference, and the fallback for large n);
+ *  - `unrolledKernels(nx, nu)`: straight-line code specialised to (nx, nu), generated once per size
+ *    with `new Function` (the operands are loaded into locals, so the JIT keeps them in registers)
+ *    and cached. It is used while the unrolled code stays small (a few thousand multiply–adds).
+ * `stageKernels(nx, nu)` picks one; test/mpc/kernels.test.ts checks that both agree on random data.
+ *
+ * All matrices are row-major with an explicit offset into a shared Float64Array, so kernels read
+ * batched [B, T, ...] workspaces in place and allocate nothing.
+ */
+
+type F64 = Float64Array;
+
+export interface StageKernels {
+  readonly nx: number;
+  readonly nu: number;
+  /** True for the generated straight-line version. */
+  readonly unrolled: boolean;
+  /** Q[0..n²) ← sym(C) = ½(C + Cᵀ), C (n×n) at `co`. */
+  symInto(C: F64, co: number, Q: F64): void;
+  /** Q ← Q + Fᵀ P F: Q (n×n, symmetric, at 0), F (nx×n) at `fo`, P (nx×nx, symmetric) at `po`. */
+  addCongruence(Q: F64, F: F64, fo: number, P: F64, po: number): void;
+  /**
+   * The factor step of one stage from Q (n×n at 0; its lower triangle is read): L = chol(Q_uu + shift·I)
+   * (nu×nu, lower triangle written) at `lo`, X = Q_xu (nx×nu) at `xo`, K = −Q_uu⁻¹Q_ux (nu×nx) at `ko`,
+   * P = Q_xx + Q_xu K (nx×nx, symmetric) at `po`. The squared pivots go to piv[0..nu). Returns false,
+   * writing nothing else, when Q_uu + shift·I is not positive definite (or not finite).
+   */
+  factorStage(Q: F64, shift: number, L: F64, lo: number, X: F64, xo: number, K: F64, ko: number, P: F64, po: number, piv: F64): boolean;
+  /**
+   * The vector step of one stage: q̃ = q (n at `qo`) [+ Fᵀ(P' e + p') when `next`, with F at `fo`,
+   * e at `eo`, P' (nx×nx) at `pno`, p' at `pvo`], then k = −Q_uu⁻¹ q̃_u (at `ko`) with the stored
+   * factor L at `lo`, and p = q̃_x + X k (at `po`; p' and p share the array `p`).
+   */
+  backwardStage(
+    q: F64, qo: number, next: boolean, F: F64, fo: number, e: F64, eo: number, P: F64, pno: number, pvo: number,
+    L: F64, lo: number, X: F64, xo: number, k: F64, ko: number, p: F64, po: number,
+  ): void;
+  /** u = K x + k: x (nx) at tau[to], u written at tau[to + nx]; K (nu×nx) at `ko`, k at `kko`. */
+  feedback(tau: F64, to: number, K: F64, ko: number, k: F64, kko: number): void;
+  /** out = P x + p: P (nx×nx) at `po`, p at `pvo`, x at `xo`, out at `oo`. */
+  costate(P: F64, po: number, p: F64, pvo: number, x: F64, xo: number, out: F64, oo: number): void;
+  /** out = F τ + e: F (nx×n) at `fo`, τ (n) at `to`, e at `eo`, out (nx) at `oo`. */
+  dynamics(F: F64, fo: number, tau: F64, to: number, e: F64, eo: number, out: F64, oo: number): void;
+  /** out = sym(C) z: C (n×n) at `co`, z (n) at `zo`, out (n) at `oo` (overwritten). */
+  symMatVec(C: F64, co: number, z: F64, zo: number, out: F64, oo: number): void;
+  /** out += Fᵀ v: F (nx×n) at `fo`, v (nx) at `vo`, out (n) at `oo`. */
+  addTransposed(F: F64, fo: number, v: F64, vo: number, out: F64, oo: number): void;
+}
+
+/** The reference kernels: plain loops, any size. */
+export function genericKernels(nx: number, nu: number): StageKernels {
+  const n = nx + nu;
+  const G = new Float64Array(nx * n), Lt = new Float64Array(nu * nu), v = new Float64Array(nx), qt = new Float64Array(n);
+  return {
+    nx, nu, unrolled: false,
+    symInto(C, co, Q) {
+      for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) Q[i * n + j] = 0.5 * (C[co + i * n + j] + C[co + j * n + i]);
+    },
+    addCongruence(Q, F, fo, P, po) {
+      for (let i = 0; i < nx; i++) for (let j = 0; j < n; j++) {
+        let s = 0;
+        for (let l = 0; l < nx; l++) s += P[po + i * nx + l] * F[fo + l * n + j];
+        G[i * n + j] = s;
+      }
+      for (let i = 0; i < n; i++) for (let j = 0; j <= i; j++) {
+        let s = 0;
+        for (let l = 0; l < nx; l++) s += F[fo + l * n + i] * G[l * n + j];
+        Q[i * n + j] += s;
+        if (j !== i) Q[j * n + i] += s;
+      }
+    },
+    factorStage(Q, shift, L, lo, X, xo, K, ko, P, po, piv) {
+      // Cholesky of Q_uu + shift·I into a scratch first: nothing is written on failure
+      for (let j = 0; j < nu; j++) {
+        let d = Q[(nx + j) * n + nx + j] + shift;
+        for (let k = 0; k < j; k++) d -= Lt[j * nu + k] * Lt[j * nu + k];
+        if (!(d > 0) || !Number.isFinite(d)) return false;
+        piv[j] = d;
+        const ljj = Math.sqrt(d);
+        Lt[j * nu + j] = ljj;
+        for (let i = j + 1; i < nu; i++) {
+          let s = Q[(nx + i) * n + nx + j];
+          for (let k = 0; k < j; k++) s -= Lt[i * nu + k] * Lt[j * nu + k];
+          Lt[i * nu + j] = s / ljj;
+        }
+      }
+      for (let i = 0; i < nu; i++) for (let j = 0; j <= i; j++) L[lo + i * nu + j] = Lt[i * nu + j];
+      for (let i = 0; i < nx; i++) for (let j = 0; j < nu; j++) X[xo + i * nu + j] = Q[(nx + j) * n + i];
+      for (let i = 0; i < nx; i++) {
+        // column i of K: −L⁻ᵀL⁻¹ Q_ux[:, i], Q_ux[:, i] = row i of X
+        for (let j = 0; j < nu; j++) {
+          let s = X[xo + i * nu + j];
+          for (let k = 0; k < j; k++) s -= Lt[j * nu + k] * K[ko + k * nx + i];
+          K[ko + j * nx + i] = s / Lt[j * nu + j];
+        }
+        for (let j = nu - 1; j >= 0; j--) {
+          let s = K[ko + j * nx + i];
+          for (let k = j + 1; k < nu; k++) s -= Lt[k * nu + j] * K[ko + k * nx + i];
+          K[ko + j * nx + i] = s / Lt[j * nu + j];
+        }
+        for (let j = 0; j < nu; j++) K[ko + j * nx + i] = -K[ko + j * nx + i];
+      }
+      for (let i = 0; i < nx; i++) for (let l = 0; l <= i; l++) {
+        let s = Q[i * n + l];
+        for (let j = 0; j < nu; j++) s += X[xo + i * nu + j] * K[ko + j * nx + l];
+        P[po + i * nx + l] = s;
+        P[po + l * nx + i] = s;
+      }
+      return true;
+    },
+    backwardStage(q, qo, next, F, fo, e, eo, P, pno, pvo, L, lo, X, xo, k, ko, p, po) {
+      for (let i = 0; i < n; i++) qt[i] = q[qo + i];
+      if (next) {
+        for (let i = 0; i < nx; i++) {
+          let s = p[pvo + i];
+          for (let l = 0; l < nx; l++) s += P[pno + i * nx + l] * e[eo + l];
+          v[i] = s;
+        }
+        for (let l = 0; l < nx; l++) for (let i = 0; i < n; i++) qt[i] += F[fo + l * n + i] * v[l];
+      }
+      for (let j = 0; j < nu; j++) {
+        let s = -qt[nx + j];
+        for (let l = 0; l < j; l++) s -= L[lo + j * nu + l] * k[ko + l];
+        k[ko + j] = s / L[lo + j * nu + j];
+      }
+      for (let j = nu - 1; j >= 0; j--) {
+        let s = k[ko + j];
+        for (let l = j + 1; l < nu; l++) s -= L[lo + l * nu + j] * k[ko + l];
+        k[ko + j] = s / L[lo + j * nu + j];
+      }
+      for (let i = 0; i < nx; i++) {
+        let s = qt[i];
+        for (let j = 0; j < nu; j++) s += X[xo + i * nu + j] * k[ko + j];
+        p[po + i] = s;
+      }
+    },
+    feedback(tau, to, K, ko, k, kko) {
+      for (let j = 0; j < nu; j++) {
+        let s = k[kko + j];
+        for (let i = 0; i < nx; i++) s += K[ko + j * nx + i] * tau[to + i];
+        tau[to + nx + j] = s;
+      }
+    },
+    costate(P, po, p, pvo, x, xo, out, oo) {
+      for (let i = 0; i < nx; i++) {
+        let s = p[pvo + i];
+        for (let l = 0; l < nx; l++) s += P[po + i * nx + l] * x[xo + l];
+        out[oo + i] = s;
+      }
+    },
+    dynamics(F, fo, tau, to, e, eo, out, oo) {
+      for (let i = 0; i < nx; i++) {
+        let s = e[eo + i];
+        for (let j = 0; j < n; j++) s += F[fo + i * n + j] * tau[to + j];
+        out[oo + i] = s;
+      }
+    },
+    symMatVec(C, co, z, zo, out, oo) {
+      for (let i = 0; i < n; i++) {
+        let s = 0;
+        for (let j = 0; j < n; j++) s += 0.5 * (C[co + i * n + j] + C[co + j * n + i]) * z[zo + j];
+        out[oo + i] = s;
+      }
+    },
+    addTransposed(F, fo, v, vo, out, oo) {
+      for (let i = 0; i < n; i++) {
+        let s = out[oo + i];
+        for (let l = 0; l < nx; l++) s += F[fo + l * n + i] * v[vo + l];
+        out[oo + i] = s;
+      }
+    },
+  };
+}
+
+// ---- code generation -------------------------------------------------------------------------
+
+/** Σ of the given product terms as a JS expression ('0' when empty). */
+const sum = (terms: string[]): string => (terms.length ? terms.join(' + ') : '0');
+const range = (a: number, b: number): number[] => Array.from({ length: Math.max(0, b - a) }, (_, i) => a + i);
+
+/** Source of each kernel body for fixed (nx, nu); argument names follow {@link StageKernels}. */
+function kernelSources(nx: number, nu: number): Record<Exclude<keyof StageKernels, 'nx' | 'nu' | 'unrolled'>, [string[], string]> {
+  const n = nx + nu, X = range(0, nx), U = range(0, nu), N = range(0, n);
+  const lines = (xs: string[]) => xs.join('\n');
+  // symmetric P loaded once: p_i_l with i ≥ l
+  const loadSymP = (arr: string, o: string, name: string) => lines(X.flatMap((i) => X.filter((l) => l <= i).map((l) => `const ${name}${i}_${l} = ${arr}[${o} + ${i * nx + l}];`)));
+  const sp = (name: string, i: number, l: number) => (i >= l ? `${name}${i}_${l}` : `${name}${l}_${i}`);
+  const loadF = lines(X.flatMap((l) => N.map((j) => `const f${l}_${j} = F[fo + ${l * n + j}];`)));
+
+  const symInto = lines(N.flatMap((i) => N.filter((j) => j <= i).map((j) => {
+    const v = i === j ? `C[co + ${i * n + i}]` : `0.5 * (C[co + ${i * n + j}] + C[co + ${j * n + i}])`;
+    return i === j ? `Q[${i * n + i}] = ${v};` : `{ const s = ${v}; Q[${i * n + j}] = s; Q[${j * n + i}] = s; }`;
+  })));
+
+  const addCongruence = lines([
+    loadSymP('P', 'po', 'p'), loadF,
+    // G = P F (nx × n)
+    ...X.flatMap((i) => N.map((j) => `const g${i}_${j} = ${sum(X.map((l) => `${sp('p', i, l)} * f${l}_${j}`))};`)),
+    ...N.flatMap((i) => N.filter((j) => j <= i).map((j) => {
+      const s = sum(X.map((l) => `f${l}_${i} * g${l}_${j}`));
+      return i === j ? `Q[${i * n + i}] += ${s};` : `{ const s = ${s}; Q[${i * n + j}] += s; Q[${j * n + i}] += s; }`;
+    })),
+  ]);
+
+  const factorStage = lines([
+    // Cholesky of Q_uu + shift·I in locals (l_i_j, i ≥ j); nothing is stored before it succeeds
+    ...U.flatMap((j) => [
+      `const d${j} = Q[${(nx + j) * n + nx + j}] + shift${U.filter((k) => k < j).map((k) => ` - l${j}_${k} * l${j}_${k}`).join('')};`,
+      `if (!(d${j} > 0) || d${j} === Infinity) return false;`,
+      `const l${j}_${j} = Math.sqrt(d${j}), r${j} = 1 / l${j}_${j};`,
+      ...U.filter((i) => i > j).map((i) => `const l${i}_${j} = (Q[${(nx + i) * n + nx + j}]${U.filter((k) => k < j).map((k) => ` - l${i}_${k} * l${j}_${k}`).join('')}) * r${j};`),
+    ]),
+    ...U.map((j) => `piv[${j}] = d${j};`),
+    ...U.flatMap((i) => U.filter((j) => j <= i).map((j) => `L[lo + ${i * nu + j}] = l${i}_${j};`)),
+    // X = Q_xu, read from the lower triangle (row nx + j, column i)
+    ...X.flatMap((i) => U.map((j) => `const x${i}_${j} = Q[${(nx + j) * n + i}]; X[xo + ${i * nu + j}] = x${i}_${j};`)),
+    // K[:, i] = −L⁻ᵀ L⁻¹ X[i, :]ᵀ
+    ...X.flatMap((i) => [
+      ...U.map((j) => `const y${i}_${j} = (x${i}_${j}${U.filter((k) => k < j).map((k) => ` - l${j}_${k} * y${i}_${k}`).join('')}) * r${j};`),
+      ...[...U].reverse().map((j) => `const k${j}_${i} = -(y${i}_${j}${U.filter((k) => k > j).map((k) => ` + l${k}_${j} * k${k}_${i}`).join('')}) * r${j};`),
+      ...U.map((j) => `K[ko + ${j * nx + i}] = k${j}_${i};`),
+    ]),
+    // P = Q_xx + X K (lower triangle, mirrored)
+    ...X.flatMap((i) => X.filter((l) => l <= i).map((l) => {
+      const s = `Q[${i * n + l}] + ${sum(U.map((j) => `x${i}_${j} * k${j}_${l}`))}`;
+      return i === l ? `P[po + ${i * nx + i}] = ${s};` : `{ const s = ${s}; P[po + ${i * nx + l}] = s; P[po + ${l * nx + i}] = s; }`;
+    })),
+    'return true;',
+  ]);
+
+  const backwardStage = lines([
+    ...N.map((i) => `let q${i} = q[qo + ${i}];`),
+    'if (next) {',
+    ...X.map((l) => `const e${l} = e[eo + ${l}];`),
+    ...X.map((i) => `const v${i} = p[pvo + ${i}] + ${sum(X.map((l) => `P[pno + ${i * nx + l}] * e${l}`))};`),
+    ...N.map((i) => `q${i} += ${sum(X.map((l) => `F[fo + ${l * n + i}] * v${l}`))};`),
+    '}',
+    ...U.flatMap((j) => U.filter((l) => l <= j).map((l) => `const l${j}_${l} = L[lo + ${j * nu + l}];`)),
+    ...U.map((j) => `const y${j} = (-q${nx + j}${U.filter((l) => l < j).map((l) => ` - l${j}_${l} * y${l}`).join('')}) / l${j}_${j};`),
+    ...[...U].reverse().map((j) => `const k${j} = (y${j}${U.filter((l) => l > j).map((l) => ` - l${l}_${j} * k${l}`).join('')}) / l${j}_${j};`),
+    ...U.map((j) => `k[ko + ${j}] = k${j};`),
+    ...X.map((i) => `p[po + ${i}] = q${i} + ${sum(U.map((j) => `X[xo + ${i * nu + j}] * k${j}`))};`),
+  ]);
+
+  const loadX = (arr: string, o: string, len: number, name: string) => lines(range(0, len).map((i) => `const ${name}${i} = ${arr}[${o} + ${i}];`));
+  const feedback = lines([loadX('tau', 'to', nx, 'x'), ...U.map((j) => `tau[to + ${nx + j}] = k[kko + ${j}] + ${sum(X.map((i) => `K[ko + ${j * nx + i}] * x${i}`))};`)]);
+  const costate = lines([loadX('x', 'xo', nx, 'x'), ...X.map((i) => `out[oo + ${i}] = p[pvo + ${i}] + ${sum(X.map((l) => `P[po + ${i * nx + l}] * x${l}`))};`)]);
+  const dynamics = lines([loadX('tau', 'to', n, 't'), ...X.map((i) => `out[oo + ${i}] = e[eo + ${i}] + ${sum(N.map((j) => `F[fo + ${i * n + j}] * t${j}`))};`)]);
+  const symMatVec = lines([
+    loadX('z', 'zo', n, 'z'),
+    ...N.flatMap((i) => N.filter((j) => j <= i).map((j) => `const c${i}_${j} = ${i === j ? `C[co + ${i * n + i}]` : `0.5 * (C[co + ${i * n + j}] + C[co + ${j * n + i}])`};`)),
+    ...N.map((i) => `out[oo + ${i}] = ${sum(N.map((j) => `${i >= j ? `c${i}_${j}` : `c${j}_${i}`} * z${j}`))};`),
+  ]);
+  const addTransposed = lines([loadX('v', 'vo', nx, 'v'), ...N.map((i) => `out[oo + ${i}] += ${sum(X.map((l) => `F[fo + ${l * n + i}] * v${l}`))};`)]);
+
+  return {
+    symInto: [['C', 'co', 'Q'], symInto],
+    addCongruence: [['Q', 'F', 'fo', 'P', 'po'], addCongruence],
+    factorStage: [['Q', 'shift', 'L', 'lo', 'X', 'xo', 'K', 'ko', 'P', 'po', 'piv'], factorStage],
+    backwardStage: [['q', 'qo', 'next', 'F', 'fo', 'e', 'eo', 'P', 'pno', 'pvo', 'L', 'lo', 'X', 'xo', 'k', 'ko', 'p', 'po'], backwardStage],
+    feedback: [['tau', 'to', 'K', 'ko', 'k', 'kko'], feedback],
+    costate: [['P', 'po', 'p', 'pvo', 'x', 'xo', 'out', 'oo'], costate],
+    dynamics: [['F', 'fo', 'tau', 'to', 'e', 'eo', 'out', 'oo'], dynamics],
+    symMatVec: [['C', 'co', 'z', 'zo', 'out', 'oo'], symMatVec],
+    addTransposed: [['F', 'fo', 'v', 'vo', 'out', 'oo'], addTransposed],
+  };
+}
+
+/** Straight-line kernels for fixed (nx, nu), generated from {@link kernelSources}. */
+export function unrolledKernels(nx: number, nu: number): StageKernels {
+  const src = kernelSources(nx, nu);
+  const make = <K extends keyof typeof src>(k: K): StageKernels[K] => {
+    const [args, body] = src[k];
+    // eslint-disable-next-line @typescript-eslint/no-implied-eval -- generated numeric code, no user input
+    return new Function(...args, `'use strict';\n${body}`) as StageKernels[K];
+  };
+  return {
+    nx, nu, unrolled: true,
+    symInto: make('symInto'), addCongruence: make('addCongruence'), factorStage: make('factorStage'),
+    backwardStage: make('backwardStage'), feedback: make('feedback'), costate: make('costate'),
+    dynamics: make('dynamics'), symMatVec: make('symMatVec'), addTransposed: make('addTransposed'),
+  };
+}
+
+/**
+ * Multiply–adds of the largest unrolled kernel (FᵀPF); above UNROLL_LIMIT the straight-line code
+ * would grow past what the JIT optimises well, and loops cost relatively less at those sizes.
+ */
+export const unrolledSize = (nx: number, nu: number): number => { const n = nx + nu; return nx * nx * n + (n * (n + 1) / 2) * nx; };
+export const UNROLL_LIMIT = 2500;
+
+const cache = new Map<string, StageKernels>();
+
+/** The kernels for (nx, nu): unrolled when small enough (and code generation is allowed), cached. */
+export function stageKernels(nx: number, nu: number): StageKernels {
+  const key = `${nx},${nu}`;
+  let k = cache.get(key);
+  if (!k) {
+    k = genericKernels(nx, nu);
+    if (unrolledSize(nx, nu) <= UNROLL_LIMIT) {
+      // an environment that forbids code generation (a browser CSP) keeps the loops
+      try { k = unrolledKernels(nx, nu); } catch { /* generic kernels */ }
+    }
+    cache.set(key, k);
+  }
+  return k;
+}
