@@ -220,19 +220,25 @@ export function addRowGrad(pr: MpcProblem, b: number, t: number, r: number, coef
  */
 function residuals(st: MpcSolverState, b: number): number {
   const pr = st.pr, { T, nx, n } = pr, m = pr.rows.m, rows = pr.rows, sc = st.sc;
+  const { kind, idx, sign, soft: softOf, rho } = rows, act = pr.act, h = pr.h;
+  const tau = st.tau, S = st.s, lam = st.lam, sig = st.sig, rpv = sc.rp;
   const to = b * T * n, no = b * T * nx;
   let mu = 0, cnt = 0, rpMax = 0;
-  for (let t = 0; t < T; t++) for (let r = 0; r < m; r++) {
-    const k = (b * T + t) * m + r, i = t * m + r;
-    if (!pr.act[k]) { sc.rp[i] = 0; continue; }
-    const g = rowValue(pr, b, t, r, st.tau, to + t * n);
-    let rp = g + st.s[k] - pr.h[k];
-    const soft = rows.soft[r];
-    if (soft === SOFT_L1) { rp -= st.sig[k]; mu += st.sig[k] * (rows.rho[r] - st.lam[k]); cnt++; }
-    else if (soft === SOFT_L2) rp -= st.lam[k] / rows.rho[r];
-    sc.rp[i] = rp;
-    mu += st.s[k] * st.lam[k]; cnt++;
-    rpMax = Math.max(rpMax, Math.abs(rp));
+  for (let t = 0; t < T; t++) {
+    const ko = (b * T + t) * m, tt = to + t * n;
+    for (let r = 0; r < m; r++) {
+      const k = ko + r, i = t * m + r;
+      if (!act[k]) { rpv[i] = 0; continue; }
+      const g = kind[r] === 0 ? sign[r] * tau[tt + idx[r]] : rowValue(pr, b, t, r, tau, tt);
+      let rp = g + S[k] - h[k];
+      const soft = softOf[r];
+      if (soft === SOFT_L1) { rp -= sig[k]; mu += sig[k] * (rho[r] - lam[k]); cnt++; }
+      else if (soft === SOFT_L2) rp -= lam[k] / rho[r];
+      rpv[i] = rp;
+      mu += S[k] * lam[k]; cnt++;
+      const a = Math.abs(rp);
+      if (a > rpMax) rpMax = a;
+    }
   }
   st.primalRes[b] = rpMax;
   st.dualRes[b] = stationarity(st, b, st.tau, to, st.nu, no, st.lam, b * T * m, sc.rd);
@@ -249,33 +255,21 @@ export function stationarity(
   st: MpcSolverState, b: number, tau: Float64Array, to: number, nu: Float64Array, no: number,
   lam: Float64Array, lo: number, work: Float64Array,
 ): number {
-  const pr = st.pr, { T, nx, n } = pr, m = pr.rows.m;
+  const pr = st.pr, { T, nx, n } = pr, m = pr.rows.m, act = pr.act, kern = st.ws.kern;
   let res = 0;
   const C = pr.C.data, cB = b * pr.C.sb, cT = pr.C.st, cv = pr.c.data, vB = b * pr.c.sb, vT = pr.c.st;
+  const F = pr.F.data, fB = b * pr.F.sb, fT = pr.F.st;
   for (let t = 0; t < T; t++) {
-    const co = cB + t * cT, cc = vB + t * vT, wo = t * n, tt = to + t * n;
-    // sym(C)τ = ½(Cτ + Cᵀτ), one pass over C
-    for (let i = 0; i < n; i++) work[wo + i] = cv[cc + i];
-    for (let i = 0; i < n; i++) {
-      const ti = 0.5 * tau[tt + i];
-      let s = 0;
-      for (let j = 0; j < n; j++) {
-        const cij = C[co + i * n + j];
-        s += cij * tau[tt + j];
-        work[wo + j] += cij * ti;
-      }
-      work[wo + i] += 0.5 * s;
-    }
+    const cc = vB + t * vT, wo = t * n;
+    kern.symMatVec(C, cB + t * cT, tau, to + t * n, work, wo);
+    for (let i = 0; i < n; i++) work[wo + i] += cv[cc + i];
+    const ko = (b * T + t) * m;
     for (let r = 0; r < m; r++) {
-      const k = (b * T + t) * m + r;
-      if (!pr.act[k]) continue;
+      if (!act[ko + r]) continue;
       const l = lam[lo + t * m + r];
       if (l !== 0) addRowGrad(pr, b, t, r, l, work, wo);
     }
-    if (t < T - 1) {
-      const fo = off(pr.F, b, t), F = pr.F.data, nn = no + (t + 1) * nx;
-      for (let l = 0; l < nx; l++) { const v = nu[nn + l]; for (let i = 0; i < n; i++) work[wo + i] += F[fo + l * n + i] * v; }
-    }
+    if (t < T - 1) kern.addTransposed(F, fB + t * fT, nu, no + (t + 1) * nx, work, wo);
     if (t > 0) for (let i = 0; i < nx; i++) work[wo + i] -= nu[no + t * nx + i];
     for (let i = t === 0 ? nx : 0; i < n; i++) res = Math.max(res, Math.abs(work[wo + i]));
   }
@@ -289,56 +283,66 @@ export function stationarity(
 function direction(st: MpcSolverState, b: number, affine: boolean, sigmaMu: number,
   dtau: Float64Array, dnu: Float64Array, dl: Float64Array, ds: Float64Array, dsg: Float64Array): void {
   const pr = st.pr, { T, n } = pr, m = pr.rows.m, rows = pr.rows, sc = st.sc;
-  const q = sc.q;
+  const { kind, idx, sign, soft: softOf, rho } = rows, act = pr.act;
+  const q = sc.q, S = st.s, lam = st.lam, sig = st.sig, W = st.W, rc1v = sc.rc1, rc2v = sc.rc2, rpv = sc.rp;
+  const dsA = sc.dsA, dlA = sc.dlA, dsgA = sc.dsgA;
   // Newton step in delta form (the LQ problem for (dτ, dν) with zero initial state and dynamics
   // residual): linear term = stationarity residual + Σ ∇g W r̃. Solving for the new iterate instead
   // would cancel O(W) terms against each other and lose digits as W = λ/s → ∞ on active rows.
-  for (let i = 0; i < T * n; i++) q[i] = sc.rd[i];
+  q.set(sc.rd);
   for (let t = 0; t < T; t++) {
+    const ko = (b * T + t) * m, qo = t * n;
     for (let r = 0; r < m; r++) {
-      const k = (b * T + t) * m + r, i = t * m + r;
-      if (!pr.act[k]) continue;
-      const s = st.s[k], l = st.lam[k], soft = rows.soft[r];
+      const k = ko + r, i = t * m + r;
+      if (!act[k]) continue;
+      const s = S[k], l = lam[k], soft = softOf[r];
       let rc1 = -s * l;
-      if (!affine) rc1 += sigmaMu - sc.dsA[i] * sc.dlA[i];
-      sc.rc1[i] = rc1;
-      let rt = sc.rp[i] + rc1 / l;
+      if (!affine) rc1 += sigmaMu - dsA[i] * dlA[i];
+      rc1v[i] = rc1;
+      let rt = rpv[i] + rc1 / l;
       if (soft === SOFT_L1) {
-        const nv = rows.rho[r] - l, sg = st.sig[k];
+        const nv = rho[r] - l, sg = sig[k];
         let rc2 = -sg * nv;
-        if (!affine) rc2 += sigmaMu + sc.dsgA[i] * sc.dlA[i];
-        sc.rc2[i] = rc2;
+        if (!affine) rc2 += sigmaMu + dsgA[i] * dlA[i];
+        rc2v[i] = rc2;
         rt -= rc2 / nv;
       }
-      addRowGrad(pr, b, t, r, st.W[k] * rt, q, t * n);
+      const coeff = W[k] * rt;
+      if (kind[r] === 0) q[qo + idx[r]] += coeff * sign[r];
+      else addRowGrad(pr, b, t, r, coeff, q, qo);
       dl[i] = rt; // keep r̃ until dτ is known
     }
   }
   riccatiSolve(st.ws, pr, b, q, 0, sc.ze, 0, sc.ze, 0, dtau, 0, dnu, 0);
-  for (let t = 0; t < T; t++) for (let r = 0; r < m; r++) {
-    const k = (b * T + t) * m + r, i = t * m + r;
-    if (!pr.act[k]) { dl[i] = 0; ds[i] = 0; dsg[i] = 0; continue; }
-    const gd = rowValue(pr, b, t, r, dtau, t * n);
-    const l = st.lam[k];
-    const d = st.W[k] * (gd + dl[i]);
-    dl[i] = d;
-    ds[i] = (sc.rc1[i] - st.s[k] * d) / l;
-    dsg[i] = rows.soft[r] === SOFT_L1 ? (sc.rc2[i] + st.sig[k] * d) / (rows.rho[r] - l) : 0;
+  for (let t = 0; t < T; t++) {
+    const ko = (b * T + t) * m, qo = t * n;
+    for (let r = 0; r < m; r++) {
+      const k = ko + r, i = t * m + r;
+      if (!act[k]) { dl[i] = 0; ds[i] = 0; dsg[i] = 0; continue; }
+      const gd = kind[r] === 0 ? sign[r] * dtau[qo + idx[r]] : rowValue(pr, b, t, r, dtau, qo);
+      const l = lam[k];
+      const d = W[k] * (gd + dl[i]);
+      dl[i] = d;
+      ds[i] = (rc1v[i] - S[k] * d) / l;
+      dsg[i] = softOf[r] === SOFT_L1 ? (rc2v[i] + sig[k] * d) / (rho[r] - l) : 0;
+    }
   }
 }
 
 /** Largest α ∈ (0, 1] keeping s, λ (and σ, ρ − λ for L1 rows) non-negative. */
 function maxStep(st: MpcSolverState, b: number, dl: Float64Array, ds: Float64Array, dsg: Float64Array): number {
-  const pr = st.pr, T = pr.T, m = pr.rows.m, rows = pr.rows;
+  const pr = st.pr, T = pr.T, m = pr.rows.m, softOf = pr.rows.soft, rho = pr.rows.rho, act = pr.act;
+  const S = st.s, lam = st.lam, sig = st.sig, base = b * T * m;
   let a = 1;
-  for (let t = 0; t < T; t++) for (let r = 0; r < m; r++) {
-    const k = (b * T + t) * m + r, i = t * m + r;
-    if (!pr.act[k]) continue;
-    if (ds[i] < 0) a = Math.min(a, -st.s[k] / ds[i]);
-    if (dl[i] < 0) a = Math.min(a, -st.lam[k] / dl[i]);
-    if (rows.soft[r] === SOFT_L1) {
-      if (dsg[i] < 0) a = Math.min(a, -st.sig[k] / dsg[i]);
-      if (dl[i] > 0) a = Math.min(a, (rows.rho[r] - st.lam[k]) / dl[i]);
+  for (let i = 0; i < T * m; i++) {
+    const k = base + i;
+    if (!act[k]) continue;
+    const dsi = ds[i], dli = dl[i];
+    if (dsi < 0) { const v = -S[k] / dsi; if (v < a) a = v; }
+    if (dli < 0) { const v = -lam[k] / dli; if (v < a) a = v; }
+    if (softOf[i % m] === SOFT_L1) {
+      if (dsg[i] < 0) a = Math.min(a, -sig[k] / dsg[i]);
+      if (dli > 0) a = Math.min(a, (rho[i % m] - lam[k]) / dli);
     }
   }
   return a;
@@ -346,15 +350,16 @@ function maxStep(st: MpcSolverState, b: number, dl: Float64Array, ds: Float64Arr
 
 /** Condensing weights W for the current iterate. */
 function weights(st: MpcSolverState, b: number): void {
-  const pr = st.pr, T = pr.T, m = pr.rows.m, rows = pr.rows;
-  for (let t = 0; t < T; t++) for (let r = 0; r < m; r++) {
-    const k = (b * T + t) * m + r;
-    if (!pr.act[k]) { st.W[k] = 0; continue; }
-    const s = st.s[k], l = st.lam[k];
-    let inv = s / l;
-    if (rows.soft[r] === SOFT_L2) inv += 1 / rows.rho[r];
-    else if (rows.soft[r] === SOFT_L1) inv += st.sig[k] / (rows.rho[r] - l);
-    st.W[k] = 1 / inv;
+  const pr = st.pr, T = pr.T, m = pr.rows.m, softOf = pr.rows.soft, rho = pr.rows.rho, act = pr.act;
+  const S = st.s, lam = st.lam, sig = st.sig, W = st.W, base = b * T * m;
+  for (let i = 0; i < T * m; i++) {
+    const k = base + i;
+    if (!act[k]) { W[k] = 0; continue; }
+    const l = lam[k], soft = softOf[i % m];
+    let inv = S[k] / l;
+    if (soft === SOFT_L2) inv += 1 / rho[i % m];
+    else if (soft === SOFT_L1) inv += sig[k] / (rho[i % m] - l);
+    W[k] = 1 / inv;
   }
 }
 
@@ -404,25 +409,27 @@ function iterateElement(st: MpcSolverState, b: number): void {
   if (riccatiFactor(st.ws, pr, b, st.W) !== FACTOR_OK) { finish(st, b, 'numerical_error'); return; }
   direction(st, b, true, 0, sc.dtauA, sc.dnuA, sc.dlA, sc.dsA, sc.dsgA);
   const aA = maxStep(st, b, sc.dlA, sc.dsA, sc.dsgA);
+  const act = pr.act, softOf = rows.soft, rho = rows.rho, S = st.s, lam = st.lam, sig = st.sig, base = b * T * m;
   let muA = 0, cnt = 0;
-  for (let t = 0; t < T; t++) for (let r = 0; r < m; r++) {
-    const k = (b * T + t) * m + r, i = t * m + r;
-    if (!pr.act[k]) continue;
-    muA += (st.s[k] + aA * sc.dsA[i]) * (st.lam[k] + aA * sc.dlA[i]); cnt++;
-    if (rows.soft[r] === SOFT_L1) { muA += (st.sig[k] + aA * sc.dsgA[i]) * (rows.rho[r] - st.lam[k] - aA * sc.dlA[i]); cnt++; }
+  for (let i = 0; i < T * m; i++) {
+    const k = base + i;
+    if (!act[k]) continue;
+    muA += (S[k] + aA * sc.dsA[i]) * (lam[k] + aA * sc.dlA[i]); cnt++;
+    if (softOf[i % m] === SOFT_L1) { muA += (sig[k] + aA * sc.dsgA[i]) * (rho[i % m] - lam[k] - aA * sc.dlA[i]); cnt++; }
   }
   muA /= cnt;
   const sigma = Math.min(1, (muA / mu) ** 3);
   direction(st, b, false, sigma * mu, sc.dtau, sc.dnu, sc.dl, sc.ds, sc.dsg);
   const a = Math.min(1, 0.995 * maxStep(st, b, sc.dl, sc.ds, sc.dsg));
-  const to = b * T * n, no = b * T * nx;
-  for (let i = 0; i < T * n; i++) st.tau[to + i] += a * sc.dtau[i];
-  for (let i = 0; i < T * nx; i++) st.nu[no + i] += a * sc.dnu[i];
-  for (let t = 0; t < T; t++) for (let r = 0; r < m; r++) {
-    const k = (b * T + t) * m + r, i = t * m + r;
-    if (!pr.act[k]) continue;
-    st.s[k] += a * sc.ds[i]; st.lam[k] += a * sc.dl[i];
-    if (rows.soft[r] === SOFT_L1) st.sig[k] += a * sc.dsg[i];
+  const to = b * T * n, no = b * T * nx, tau = st.tau, nu = st.nu, dtau = sc.dtau, dnu = sc.dnu;
+  for (let i = 0; i < T * n; i++) tau[to + i] += a * dtau[i];
+  for (let i = 0; i < T * nx; i++) nu[no + i] += a * dnu[i];
+  const ds = sc.ds, dl = sc.dl, dsg = sc.dsg;
+  for (let i = 0; i < T * m; i++) {
+    const k = base + i;
+    if (!act[k]) continue;
+    S[k] += a * ds[i]; lam[k] += a * dl[i];
+    if (softOf[i % m] === SOFT_L1) sig[k] += a * dsg[i];
   }
   st.iterations[b]++;
 }

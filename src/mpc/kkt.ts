@@ -41,6 +41,8 @@ export class RiccatiKkt implements Factorization {
   private readonly q: Float64Array;
   private readonly e: Float64Array;
   private readonly x0: Float64Array;
+  /** A zero affine term for the dynamics kernel. */
+  private readonly zx: Float64Array;
 
   constructor(private readonly st: MpcSolverState) {
     const { T, nx, n } = st.pr, m = st.pr.rows.m;
@@ -53,6 +55,7 @@ export class RiccatiKkt implements Factorization {
     this.q = new Float64Array(T * n);
     this.e = new Float64Array(T * nx);
     this.x0 = new Float64Array(nx);
+    this.zx = new Float64Array(nx);
   }
 
   get status(): number { return this.st.ws.status[this.b]; }
@@ -84,21 +87,10 @@ export class RiccatiKkt implements Factorization {
   symProduct(z: Float64Array, out: Float64Array): void {
     const st = this.st, pr = st.pr, b = this.b, { T, nx, n } = pr, m = pr.rows.m, rows = pr.rows;
     const lo = T * (n + nx), no = T * n;
-    const C = pr.C.data, cB = b * pr.C.sb, cT = pr.C.st;
+    const C = pr.C.data, cB = b * pr.C.sb, cT = pr.C.st, F = pr.F.data, fB = b * pr.F.sb, fT = pr.F.st, kern = st.ws.kern;
     for (let t = 0; t < T; t++) {
-      const co = cB + t * cT, wo = t * n;
-      // sym(C)z = ½(Cz + Cᵀz), one pass over C
-      for (let i = 0; i < n; i++) out[wo + i] = 0;
-      for (let i = 0; i < n; i++) {
-        const zi = 0.5 * z[wo + i];
-        let s = 0;
-        for (let j = 0; j < n; j++) {
-          const cij = C[co + i * n + j];
-          s += cij * z[wo + j];
-          out[wo + j] += cij * zi;
-        }
-        out[wo + i] += 0.5 * s;
-      }
+      const wo = t * n;
+      kern.symMatVec(C, cB + t * cT, z, wo, out, wo);
       for (let rr = 0; rr < m; rr++) {
         const k = (b * T + t) * m + rr, c = this.rowClass(k), i = lo + t * m + rr;
         if (c === ROW_EQUALITY || c === ROW_L2_ACTIVE) {
@@ -107,13 +99,11 @@ export class RiccatiKkt implements Factorization {
         } else out[i] = 0;
       }
       if (t < T - 1) {
-        const fo = off(pr.F, b, t), F = pr.F.data, nn = no + (t + 1) * nx;
-        for (let l = 0; l < nx; l++) {
-          const v = z[nn + l];
-          let s = -z[(t + 1) * n + l];
-          for (let i = 0; i < n; i++) { out[wo + i] += F[fo + l * n + i] * v; s += F[fo + l * n + i] * z[wo + i]; }
-          out[nn + l] = s;
-        }
+        // Fᵀν_{t+1} into stationarity; the dynamics row F z_t − x_{t+1}
+        const fo = fB + t * fT, nn = no + (t + 1) * nx;
+        kern.addTransposed(F, fo, z, nn, out, wo);
+        kern.dynamics(F, fo, z, wo, this.zx, 0, out, nn);
+        for (let l = 0; l < nx; l++) out[nn + l] -= z[(t + 1) * n + l];
       }
       for (let i = 0; i < nx; i++) out[wo + i] -= z[no + t * nx + i];
     }
