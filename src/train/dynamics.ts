@@ -13,8 +13,10 @@ import { expandNames, holdoutSplit, identify, identifyParallel, predictionError,
 import type { ContinuousModel } from '../ode/model.js';
 import { lineChart, trajectorySpec, writePlot } from './plots.js';
 import type { ProgressSink } from './progress.js';
+import type { CheckpointOptions } from './checkpoint.js';
 
-export interface DynamicsJob {
+/** Checkpoint options are those of the identification (sysid.ts: every LM iteration by default). */
+export interface DynamicsJob extends CheckpointOptions {
   kind: string;
   /** Registry config of the model (e.g. { hidden: [8] } for greybox-pendulum). */
   config?: Record<string, unknown>;
@@ -40,7 +42,7 @@ export interface DynamicsReport {
   format: 'dmpc.report.dynamics/1';
   model: string;
   parameters: { name: string; unit: string; initial: number; value: number; stdError: number | null; fitted: boolean }[];
-  fit: { cost: number; rms: number; iterations: number; segments: number; residuals: number; stopped: SysidResult['stopped'] };
+  fit: { cost: number; rms: number; iterations: number; segments: number; residuals: number; stopped: SysidResult['stopped']; resumedFrom: number };
   heldOut: { horizon: number; samples: number; rmsInitial: number[]; rmsFitted: number[]; stateNames: string[] } | null;
   history: SysidResult['history'];
 }
@@ -80,6 +82,7 @@ function* dynamicsCore(job: DynamicsJob): Generator<IdentifyCall, DynamicsResult
   const maxIter = job.maxIter ?? 50;
   const r = yield { model, data: train, opts: {
     theta0, fit, segment: job.segment, substeps: job.substeps, maxIter, signal: job.signal, threads: job.threads,
+    checkpoint: job.checkpoint, checkpointEvery: job.checkpointEvery, resume: job.resume,
     onIteration: (it) => job.progress?.({ phase: 'fit', done: it.iteration, total: maxIter, info: `cost ${it.cost.toExponential(3)}` }),
   } };
   job.progress?.({ phase: 'fit', done: maxIter, total: maxIter, info: `${r.stopped} after ${r.iterations} iterations` });
@@ -97,7 +100,7 @@ function* dynamicsCore(job: DynamicsJob): Generator<IdentifyCall, DynamicsResult
       const q = fit.indexOf(p.name);
       return { name: p.name, unit: p.unit, initial: theta0[k], value: r.theta[k], stdError: q >= 0 && Number.isFinite(r.stdErrors[q]) ? r.stdErrors[q] : null, fitted: q >= 0 };
     }),
-    fit: { cost: r.cost, rms: r.rms, iterations: r.iterations, segments: r.segments, residuals: r.residuals, stopped: r.stopped },
+    fit: { cost: r.cost, rms: r.rms, iterations: r.iterations, segments: r.segments, residuals: r.residuals, stopped: r.stopped, resumedFrom: r.resumedFrom },
     heldOut, history: r.history,
   };
   return { report, theta: r.theta, windows };

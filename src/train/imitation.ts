@@ -20,7 +20,6 @@
  * is bit-identical with any number of threads, and a run resumed from a checkpoint continues exactly
  * as the uninterrupted run (the checkpoint holds ψ, Adam's moments, the warm starts and the curves).
  */
-import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import type { DiscreteModel } from '../../models/discrete/model.js';
 import { pendulum as pendulumDx } from '../../models/discrete/pendulum.js';
 import { cartpole as cartpoleDx } from '../../models/discrete/cartpole.js';
@@ -28,6 +27,7 @@ import { sqpBackward, sqpSolve } from '../mpc/sqp.js';
 import { createRng } from '../common/rng.js';
 import type { ProgressSink } from './progress.js';
 import { chunkRunner } from './pool.js';
+import { type CheckpointOptions, checkpointer, loadCheckpoint } from './checkpoint.js';
 
 export type ImitationTask = 'pendulum' | 'cartpole';
 export type LearnWhat = 'cost' | 'dynamics' | 'both';
@@ -172,7 +172,7 @@ export function demonstrations(spec: TaskSpec, x0: Float64Array): { u: Float64Ar
   return { u: sol.u, x: sol.x };
 }
 
-export interface ImitationConfig {
+export interface ImitationConfig extends CheckpointOptions {
   task: ImitationTask;
   learn: LearnWhat;
   unrealisable?: boolean;
@@ -195,10 +195,7 @@ export interface ImitationConfig {
   warmStart?: 'demo' | 'previous';
   /** Adam step size schedule: 'cosine' (default) decays lr to lr/10 over the run; 'constant'. */
   lrSchedule?: 'cosine' | 'constant';
-  /** Checkpoint file (written every `checkpointEvery` iterations; resumed from when it exists and `resume`). */
-  checkpoint?: string;
-  checkpointEvery?: number;
-  resume?: boolean;
+  /** Checkpoints (checkpoint.ts): written every `checkpointEvery` (10) iterations and when stopped early. */
   /** Stop after this iteration (to simulate an interruption in tests); the checkpoint is written. */
   stopAfter?: number;
   progress?: ProgressSink;
@@ -230,17 +227,10 @@ export interface ImitationResult {
   stopped: 'done' | 'interrupted' | 'cancelled';
 }
 
-interface Checkpoint {
-  format: 'dmpc.checkpoint.imitation/1';
-  key: string;
-  iteration: number;
-  psi: number[];
-  m: number[];
-  v: number[];
-  uWarm: number[];
-  uValWarm: number[];
-  curve: ImitationCurvePoint[];
-}
+/** What the training loop carries between iterations (the checkpoint's state). */
+type F64 = Float64Array<ArrayBuffer>;
+interface ImitationState { psi: F64; m: F64; v: F64; uWarm: F64; uValWarm: F64; curve: ImitationCurvePoint[] }
+const CHECKPOINT_FORMAT = 'dmpc.checkpoint.imitation/2';
 
 const paramNames = (spec: TaskSpec): string[] => {
   const model = learnerModel(spec.task);
@@ -264,13 +254,9 @@ export async function trainImitation(cfg: ImitationConfig): Promise<ImitationRes
   let curve: ImitationCurvePoint[] = [];
   let start = 0;
   const key = JSON.stringify({ task: cfg.task, learn: cfg.learn, unrealisable: !!cfg.unrealisable, T, nTrain, nVal, lr, seed, chunk, hessian, warmStart: cfg.warmStart ?? 'demo', lrSchedule: cfg.lrSchedule ?? 'cosine' });
-  if (cfg.checkpoint && cfg.resume && existsSync(cfg.checkpoint)) {
-    const ck = JSON.parse(readFileSync(cfg.checkpoint, 'utf8')) as Checkpoint;
-    if (ck.format !== 'dmpc.checkpoint.imitation/1') throw new Error(`${cfg.checkpoint}: not an imitation checkpoint`);
-    if (ck.key !== key) throw new Error(`${cfg.checkpoint}: was written by a run with other settings (${ck.key}); remove it or use the same settings`);
-    psi = Float64Array.from(ck.psi); m = Float64Array.from(ck.m); v = Float64Array.from(ck.v); uWarm = Float64Array.from(ck.uWarm); uValWarm = Float64Array.from(ck.uValWarm);
-    curve = ck.curve; start = ck.iteration;
-  }
+  const ck = loadCheckpoint<ImitationState>(cfg, CHECKPOINT_FORMAT, key);
+  if (ck) ({ iteration: start, state: { psi, m, v, uWarm, uValWarm, curve } } = ck);
+  const checkpoints = checkpointer(cfg, CHECKPOINT_FORMAT, key, 10);
   const runner = chunkRunner(evaluateChunk, new URL('./imitationWorker.ts', import.meta.url), cfg.threads ?? 1);
   const chunksOf = (x0: Float64Array, target: Float64Array, warm: Float64Array | undefined, p: Float64Array, gradient: boolean): ChunkInput[] => {
     const B = x0.length / nx, out: ChunkInput[] = [];
@@ -297,19 +283,16 @@ export async function trainImitation(cfg: ImitationConfig): Promise<ImitationRes
     return outs.reduce((a, o) => a + o.loss, 0) / nVal;
   };
   const psiStart = Float64Array.from(psi);
-  const save = (iteration: number) => {
-    if (!cfg.checkpoint) return;
-    const ck: Checkpoint = { format: 'dmpc.checkpoint.imitation/1', key, iteration, psi: Array.from(psi), m: Array.from(m), v: Array.from(v), uWarm: Array.from(uWarm), uValWarm: Array.from(uValWarm), curve };
-    writeFileSync(cfg.checkpoint + '.tmp', JSON.stringify(ck));
-    renameSync(cfg.checkpoint + '.tmp', cfg.checkpoint);
-  };
+  const save = (iteration: number) => checkpoints.save(iteration, { psi, m, v, uWarm, uValWarm, curve });
   let stopped: ImitationResult['stopped'] = 'done';
   try {
     const valLossInitial = curve.length ? curve[0].valLoss : await valLoss(psi);
-    const b1 = 0.9, b2 = 0.999, eps = 1e-8, every = cfg.checkpointEvery ?? 10;
+    const b1 = 0.9, b2 = 0.999, eps = 1e-8;
     const lrAt = (it: number) => ((cfg.lrSchedule ?? 'cosine') === 'constant' ? lr : lr * (0.1 + 0.45 * (1 + Math.cos((Math.PI * it) / Math.max(1, iters)))));
     for (let it = start; it < iters; it++) {
-      if (cfg.signal?.aborted) { stopped = 'cancelled'; break; }
+      // a cancelled run leaves a checkpoint of where it stopped (at 0 there is nothing to keep: the
+      // initial validation has already moved the validation warm starts)
+      if (cfg.signal?.aborted) { if (it > 0) save(it); stopped = 'cancelled'; break; }
       const outs = await runner.map(chunksOf(xTrain, dTrain.u, (cfg.warmStart ?? 'demo') === 'demo' ? dTrain.u : uWarm, psi, true));
       let loss = 0, inexact = 0;
       const g = new Float64Array(lay.size);
@@ -331,7 +314,7 @@ export async function trainImitation(cfg: ImitationConfig): Promise<ImitationRes
         psi[k] -= (lrAt(it) * (m[k] / (1 - b1 ** t))) / (Math.sqrt(v[k] / (1 - b2 ** t)) + eps);
       }
       cfg.progress?.({ phase: `imitate ${cfg.task}/${cfg.learn}`, done: it + 1, total: iters, info: `train ${loss.toExponential(3)} val ${vl.toExponential(3)}` });
-      if ((it + 1) % every === 0 || it + 1 === iters) save(it + 1);
+      if (checkpoints.due(it + 1) || it + 1 === iters) save(it + 1);
       if (cfg.stopAfter !== undefined && it + 1 >= cfg.stopAfter && it + 1 < iters) { save(it + 1); stopped = 'interrupted'; break; }
     }
     const valLossFinal = stopped === 'done' ? await valLoss(psi) : NaN;

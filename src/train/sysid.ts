@@ -24,8 +24,16 @@ import { odeSolve } from '../ode/solve.js';
 import type { Trajectory } from '../data/trajectory.js';
 import { continuousModels, createModel } from '../../models/continuous/index.js';
 import { chunkRunner } from './pool.js';
+import { type CheckpointOptions, checkpointer, digest, loadCheckpoint } from './checkpoint.js';
 
-export interface SysidOptions {
+/**
+ * Checkpoints (checkpoint.ts) hold θ, the segment states, the LM damping, the history and whether the
+ * fit has stopped; they are written after every `checkpointEvery` (1) LM iterations, since one LM
+ * iteration (a linearisation over every segment) costs far more than writing them, and when the run is
+ * cancelled. The normal-equation blocks are not stored: they are recomputed from (θ, s), which gives the
+ * same bits.
+ */
+export interface SysidOptions extends CheckpointOptions {
   /** Initial θ (all model parameters, in the model's order). */
   theta0: ArrayLike<number>;
   /** Names of the parameters to fit (default: all); a trailing '*' matches a prefix (e.g. 'residual.*'). The others stay at theta0. */
@@ -72,7 +80,12 @@ export interface SysidResult {
   segments: number;
   residuals: number;
   stopped: 'converged' | 'max_iter' | 'cancelled';
+  /** LM iteration the run was resumed from (0: a fresh run). */
+  resumedFrom: number;
 }
+
+interface SysidState { theta: Float64Array; s: Float64Array; lambda: number; history: SysidResult['history']; done: boolean }
+const CHECKPOINT_FORMAT = 'dmpc.checkpoint.sysid/1';
 
 interface Segment { tr: Trajectory; a: number; b: number }
 
@@ -332,14 +345,28 @@ function* identifyCore(model: ContinuousModel, data: Trajectory[], opts: SysidOp
   };
 
   const maxIter = opts.maxIter ?? 50, tol = opts.tol ?? 1e-12, stepTol = opts.stepTol ?? 1e-10;
-  let lambda = 1e-3;
+  // everything that changes the numbers along the way (maxIter and the tolerances only decide when to
+  // stop, so a resumed run may be given more iterations; any thread count gives the same bits)
+  const key = JSON.stringify({
+    model: model.kind, config, fit: fitted, theta0: Array.from(opts.theta0), logScale, segment: S, substeps: sub, w, chunk,
+    data: digest(data.flatMap((tr) => [tr.t, tr.x, tr.u])),
+  });
+  const checkpoints = checkpointer(opts, CHECKPOINT_FORMAT, key, 1);
+  const ck = loadCheckpoint<SysidState>(opts, CHECKPOINT_FORMAT, key);
+  let lambda = 1e-3, it = 0, resumedDone = false;
+  let history: SysidResult['history'] = [];
+  if (ck) {
+    theta.set(ck.state.theta); s.set(ck.state.s); lambda = ck.state.lambda; history = ck.state.history;
+    it = ck.iteration; resumedDone = ck.state.done;
+  }
+  // (θ, s) → cost and normal-equation blocks: a resumed run recomputes what the interrupted one held
   let cost = yield* work(theta, s, true);
-  const history: SysidResult['history'] = [{ iteration: 0, cost, lambda, theta: Array.from(theta) }];
-  let stopped: SysidResult['stopped'] = 'max_iter';
-  let it = 0;
+  if (!ck) history.push({ iteration: 0, cost, lambda, theta: Array.from(theta) });
+  const save = (iteration: number, done: boolean) => checkpoints.save(iteration, { theta, s, lambda, history, done } satisfies SysidState);
+  let stopped: SysidResult['stopped'] = resumedDone ? 'converged' : 'max_iter';
   const trialTheta = new Float64Array(names.length), trialS = new Float64Array(J * nx);
-  for (; it < maxIter; it++) {
-    if (opts.signal?.aborted) { stopped = 'cancelled'; break; }
+  for (; it < maxIter && !resumedDone; it++) {
+    if (opts.signal?.aborted) { if (it > 0) save(it, false); stopped = 'cancelled'; break; }
     let accepted = false, done = false;
     for (let tries = 0; tries < 30; tries++) {
       const st = solveStep(lambda);
@@ -362,9 +389,11 @@ function* identifyCore(model: ContinuousModel, data: Trajectory[], opts: SysidOp
     }
     cost = yield* work(theta, s, true);
     history.push({ iteration: it + 1, cost, lambda, theta: Array.from(theta) });
+    const stop = done || !accepted;
+    if (checkpoints.due(it + 1) || stop) save(it + 1, stop);
     const cont = opts.onIteration?.({ iteration: it + 1, cost, lambda, theta: Float64Array.from(theta), accepted });
-    if (done || !accepted) { stopped = 'converged'; it++; break; }
-    if (cont === false) { stopped = 'cancelled'; it++; break; }
+    if (stop) { stopped = 'converged'; it++; break; }
+    if (cont === false) { save(it + 1, false); stopped = 'cancelled'; it++; break; }
   }
   // standard errors from the undamped reduced normal matrix: cov(φ) = σ̂² S⁻¹, se(θ) ≈ |∂θ/∂φ|·se(φ)
   const st = solveStep(0);
@@ -380,7 +409,7 @@ function* identifyCore(model: ContinuousModel, data: Trajectory[], opts: SysidOp
   });
   return {
     theta: Float64Array.from(theta), fitted, stdErrors, cost, rms: Math.sqrt((2 * cost) / nres), iterations: it,
-    history, segments: J, residuals: nres, stopped,
+    history, segments: J, residuals: nres, stopped, resumedFrom: ck?.iteration ?? 0,
   };
 }
 

@@ -25,6 +25,7 @@ import { sqpBackward, sqpSolve } from '../mpc/sqp.js';
 import type { MpcInput } from '../mpc/problem.js';
 import type { Trajectory } from '../data/trajectory.js';
 import { chunkRunner } from './pool.js';
+import { type CheckpointOptions, checkpointer, digest, loadCheckpoint } from './checkpoint.js';
 
 /** A continuous-time model under ZOH as the MPC layer's discrete model (θ-Jacobian from the ODE sensitivities). */
 export function zohModel(model: ContinuousModel, theta: ArrayLike<number>, dt: number, substeps: number): DiscreteModel {
@@ -126,7 +127,11 @@ export function evaluateTuneChunk(inp: TuneChunkInput): TuneChunkOutput {
   return { loss, count, grad, u: sol.u, inexact };
 }
 
-export interface TuneOptions {
+/**
+ * Checkpoints (checkpoint.ts) hold the log-weights, Adam's moments, the warm starts and the curve;
+ * written every `checkpointEvery` (10) iterations and when the run is cancelled.
+ */
+export interface TuneOptions extends CheckpointOptions {
   iterations?: number;
   lr?: number;
   /** Use at most this many demonstration samples (evenly spaced; default 64). */
@@ -150,7 +155,12 @@ export interface TuneResult {
   lossFinal: number;
   samples: number;
   stopped: 'done' | 'cancelled';
+  /** Iteration the run was resumed from (0: a fresh run). */
+  resumedFrom: number;
 }
+
+interface TuneState { logw: Float64Array; m: Float64Array; v: Float64Array; uWarm: Float64Array; curve: TuneResult['curve'] }
+const CHECKPOINT_FORMAT = 'dmpc.checkpoint.tune/1';
 
 const weightNames = (nx: number, nu: number) => [
   ...Array.from({ length: nx }, (_, i) => `Q[${i}]`), ...Array.from({ length: nu }, (_, i) => `R[${i}]`), ...Array.from({ length: nx }, (_, i) => `Qf[${i}]`)];
@@ -208,11 +218,25 @@ export async function tuneWeights(config: ControllerConfig, demos: Trajectory[],
     });
     return { loss: loss / Math.max(1, count), g: g.map((x) => x / Math.max(1, count)), inexact: inexact / S };
   };
-  const curve: TuneResult['curve'] = [];
+  // everything that changes the numbers (the iteration count does not: the step size is constant, so
+  // a resumed run may be given more iterations; any thread count gives the same bits)
+  const key = JSON.stringify({
+    config, theta: Array.from(configModel(config, baseDir).theta), samples: S, lossSteps: L, lr, fixed: [...fixed].sort(), chunk,
+    data: digest([x0, target]),
+  });
+  let curve: TuneResult['curve'] = [];
+  let start = 0;
+  const ck = loadCheckpoint<TuneState>(opts, CHECKPOINT_FORMAT, key);
+  if (ck) {
+    logw.set(ck.state.logw); m.set(ck.state.m); v.set(ck.state.v); uWarm.set(ck.state.uWarm);
+    curve = ck.state.curve; start = ck.iteration;
+  }
+  const checkpoints = checkpointer(opts, CHECKPOINT_FORMAT, key, 10);
+  const save = (iteration: number) => checkpoints.save(iteration, { logw, m, v, uWarm, curve } satisfies TuneState);
   let stopped: TuneResult['stopped'] = 'done';
   try {
-    for (let it = 0; it < iters; it++) {
-      if (opts.signal?.aborted) { stopped = 'cancelled'; break; }
+    for (let it = start; it < iters; it++) {
+      if (opts.signal?.aborted) { if (it > 0) save(it); stopped = 'cancelled'; break; }
       const { loss, g, inexact } = await evaluate(true);
       curve.push({ iteration: it, loss, inexact });
       const t = it + 1;
@@ -222,11 +246,12 @@ export async function tuneWeights(config: ControllerConfig, demos: Trajectory[],
         v[k] = 0.999 * v[k] + 0.001 * g[k] * g[k];
         logw[k] -= (lr * (m[k] / (1 - 0.9 ** t))) / (Math.sqrt(v[k] / (1 - 0.999 ** t)) + 1e-12);
       }
-      if (opts.onProgress?.({ iteration: it + 1, iterations: iters, loss, weights: toCost(weights()) }) === false) { stopped = 'cancelled'; break; }
+      if (checkpoints.due(it + 1)) save(it + 1);
+      if (opts.onProgress?.({ iteration: it + 1, iterations: iters, loss, weights: toCost(weights()) }) === false) { save(it + 1); stopped = 'cancelled'; break; }
     }
     const final = await evaluate(false);
     curve.push({ iteration: curve.length, loss: final.loss, inexact: NaN });
-    return { cost: toCost(weights()), initialCost: config.cost, curve, lossInitial: curve[0].loss, lossFinal: final.loss, samples: S, stopped };
+    return { cost: toCost(weights()), initialCost: config.cost, curve, lossInitial: curve[0].loss, lossFinal: final.loss, samples: S, stopped, resumedFrom: start };
   } finally {
     await runner.close();
   }

@@ -2,6 +2,7 @@
  * `dmpc train dynamics|imitate|tune`: the training jobs of docs/training.md. Each sub-command is a thin
  * front end over a library function in src/train (the HTTP server starts the same functions as jobs).
  */
+import { z } from 'zod';
 import { readTrajectories, type Trajectory } from '../../data/index.js';
 import { trainDynamicsParallel, writeDynamicsOutputs } from '../../train/dynamics.js';
 import { consoleProgress } from '../../train/progress.js';
@@ -9,6 +10,7 @@ import { lineChart, writePlot } from '../../train/plots.js';
 import { formatTable, runImitationExperiment, writeImitationOutputs } from '../../train/imitationExperiment.js';
 import { defaultThreads } from '../../train/pool.js';
 import type { ImitationTask, LearnWhat } from '../../train/imitation.js';
+import type { CheckpointOptions } from '../../train/checkpoint.js';
 import { type CliCommand, parseOptions } from '../command.js';
 import { parseAssignments } from './sim.js';
 
@@ -18,6 +20,21 @@ const num = (name: string, v: string | undefined, dflt: number): number => {
   if (!Number.isFinite(x)) throw new Error(`--${name} must be a number (got '${v}')`);
   return x;
 };
+
+/** The checkpoint flags every training sub-command takes (`--checkpoint FILE [--resume] [--checkpoint-every N]`). */
+const checkpointFlagOptions = { checkpoint: { type: 'string' }, resume: { type: 'boolean' }, 'checkpoint-every': { type: 'string' } } as const;
+const checkpointFlagSchema = z.object({
+  checkpoint: z.string().min(1).optional(),
+  resume: z.boolean().optional(),
+  'checkpoint-every': z.string().regex(/^[1-9]\d*$/, '--checkpoint-every must be a positive integer').transform(Number).optional(),
+}).refine((v) => !v.resume || v.checkpoint, { message: '--resume needs --checkpoint FILE (the checkpoint to continue from)' })
+  .refine((v) => v['checkpoint-every'] === undefined || v.checkpoint, { message: '--checkpoint-every needs --checkpoint FILE' });
+
+function checkpointFlags(values: { checkpoint?: string; resume?: boolean; 'checkpoint-every'?: string }): CheckpointOptions {
+  const r = checkpointFlagSchema.safeParse({ checkpoint: values.checkpoint, resume: values.resume, 'checkpoint-every': values['checkpoint-every'] });
+  if (!r.success) throw new Error(r.error.issues.map((i) => i.message).join('; '));
+  return { checkpoint: r.data.checkpoint, resume: r.data.resume, checkpointEvery: r.data['checkpoint-every'] };
+}
 
 async function loadData(files: string[], kind?: string): Promise<Trajectory[]> {
   if (!files.length) throw new Error('--data FILE (csv or mcap) is required, one or more times');
@@ -31,8 +48,9 @@ async function runDynamics(argv: string[]): Promise<number> {
     data: { type: 'string', multiple: true }, model: { type: 'string' }, out: { type: 'string' }, fit: { type: 'string' },
     initial: { type: 'string' }, holdout: { type: 'string' }, horizon: { type: 'string' }, segment: { type: 'string' },
     substeps: { type: 'string' }, 'max-iter': { type: 'string' }, quiet: { type: 'boolean' }, 'no-plots': { type: 'boolean' },
-    'model-config': { type: 'string' }, threads: { type: 'string' },
+    'model-config': { type: 'string' }, threads: { type: 'string' }, ...checkpointFlagOptions,
   });
+  const ckOpts = checkpointFlags(values);
   let config: Record<string, unknown> = {};
   if (values['model-config']) {
     try { config = JSON.parse(values['model-config']) as Record<string, unknown>; } catch (e) { throw new Error(`--model-config must be JSON (${(e as Error).message})`); }
@@ -45,6 +63,7 @@ async function runDynamics(argv: string[]): Promise<number> {
     kind: values.model, config, data, fit: values.fit?.split(',').map((s) => s.trim()), initial: parseAssignments('initial', values.initial),
     holdout: num('holdout', values.holdout, 0.2), horizon: num('horizon', values.horizon, 50), segment: num('segment', values.segment, 20),
     substeps: num('substeps', values.substeps, 2), maxIter: num('max-iter', values['max-iter'], 50), progress, threads: threadsOf(values.threads),
+    ...ckOpts,
   });
   progress.stop();
   const files = values['no-plots'] ? [] : await writeDynamicsOutputs(values.out, values.model, res, config);
@@ -55,7 +74,7 @@ async function runDynamics(argv: string[]): Promise<number> {
   }
   if (!values.quiet) {
     const r = res.report;
-    console.log(`${r.model}: ${r.fit.stopped} after ${r.fit.iterations} LM iterations, ${r.fit.segments} segments, residual RMS ${r.fit.rms.toExponential(3)}`);
+    console.log(`${r.model}: ${r.fit.stopped} after ${r.fit.iterations} LM iterations${r.fit.resumedFrom ? ` (resumed at ${r.fit.resumedFrom})` : ''}, ${r.fit.segments} segments, residual RMS ${r.fit.rms.toExponential(3)}`);
     for (const p of r.parameters) {
       console.log(`  ${p.name.padEnd(10)} ${p.fitted ? p.value.toPrecision(7).padStart(12) + (p.stdError !== null ? ` ± ${p.stdError.toExponential(2)}` : '') : `${p.value} (fixed)`} ${p.unit} (initial ${p.initial})`);
     }
@@ -73,8 +92,9 @@ async function runTune(argv: string[]): Promise<number> {
   const { values } = parseOptions(argv, {
     controller: { type: 'string' }, data: { type: 'string', multiple: true }, out: { type: 'string' }, iterations: { type: 'string' },
     lr: { type: 'string' }, samples: { type: 'string' }, 'loss-steps': { type: 'string' }, fixed: { type: 'string' },
-    threads: { type: 'string' }, quiet: { type: 'boolean' },
+    threads: { type: 'string' }, quiet: { type: 'boolean' }, ...checkpointFlagOptions,
   });
+  const ckOpts = checkpointFlags(values);
   if (!values.controller) throw new Error('--controller CONFIG.json is required');
   if (!values.out) throw new Error('--out TUNED.json is required (the configuration with the tuned cost)');
   const { loadControllerConfig } = await import('../../../controllers/schema.js');
@@ -90,6 +110,7 @@ async function runTune(argv: string[]): Promise<number> {
     iterations, lr: num('lr', values.lr, 0.1), samples: num('samples', values.samples, 64), lossSteps: num('loss-steps', values['loss-steps'], 1),
     fixed: values.fixed ? values.fixed.split(',').map((x) => x.trim()) : undefined, baseDir: dirname(values.controller), threads: threadsOf(values.threads),
     onProgress: (p) => progress({ phase: 'tune', done: p.iteration, total: p.iterations, info: `loss ${p.loss.toExponential(3)}` }),
+    ...ckOpts,
   });
   progress.stop();
   // the original document with only the cost replaced (keeps the user's fields and order)
@@ -101,7 +122,7 @@ async function runTune(argv: string[]): Promise<number> {
   const plots = await writePlot(values.out.replace(/\.json$/, '') + '.tune', lineChart({ title: 'cost tuning: imitation loss', x: 'iteration', y: 'loss', logY: true,
     rows: res.curve.map((c) => ({ iteration: c.iteration, loss: Math.max(c.loss, 1e-12), series: 'loss' })) }));
   if (!values.quiet) {
-    console.log(`loss ${res.lossInitial.toExponential(3)} -> ${res.lossFinal.toExponential(3)} over ${res.samples} demonstration samples`);
+    console.log(`loss ${res.lossInitial.toExponential(3)} -> ${res.lossFinal.toExponential(3)} over ${res.samples} demonstration samples${res.resumedFrom ? ` (resumed at iteration ${res.resumedFrom})` : ''}`);
     console.log(`Q  ${res.initialCost.Q.join(', ')}  ->  ${res.cost.Q.map((v) => v.toPrecision(4)).join(', ')}`);
     console.log(`R  ${res.initialCost.R.join(', ')}  ->  ${res.cost.R.map((v) => v.toPrecision(4)).join(', ')}`);
     console.log(`Qf ${res.initialCost.Qf.join(', ')}  ->  ${res.cost.Qf.map((v) => v.toPrecision(4)).join(', ')}`);
@@ -116,9 +137,10 @@ async function runImitate(argv: string[]): Promise<number> {
   const { values } = parseOptions(argv, {
     task: { type: 'string' }, learn: { type: 'string' }, unrealisable: { type: 'boolean' }, horizon: { type: 'string' },
     train: { type: 'string' }, val: { type: 'string' }, iterations: { type: 'string' }, lr: { type: 'string' }, seed: { type: 'string' },
-    threads: { type: 'string' }, checkpoint: { type: 'string' }, resume: { type: 'boolean' }, out: { type: 'string' },
+    threads: { type: 'string' }, ...checkpointFlagOptions, out: { type: 'string' },
     'no-baselines': { type: 'boolean' }, 'nn-epochs': { type: 'string' }, hessian: { type: 'string' }, quiet: { type: 'boolean' },
   });
+  const ckOpts = checkpointFlags(values);
   const task = (values.task ?? 'pendulum') as ImitationTask, learn = (values.learn ?? 'dynamics') as LearnWhat;
   if (!['pendulum', 'cartpole'].includes(task)) throw new Error('--task must be pendulum or cartpole');
   if (!['cost', 'dynamics', 'both'].includes(learn)) throw new Error('--learn must be cost, dynamics or both');
@@ -129,7 +151,7 @@ async function runImitate(argv: string[]): Promise<number> {
     task, learn, unrealisable: values.unrealisable, T: values.horizon ? num('horizon', values.horizon, 0) : undefined,
     nTrain: num('train', values.train, 32), nVal: num('val', values.val, 32), iterations: num('iterations', values.iterations, 100),
     lr: num('lr', values.lr, 0.05), seed: num('seed', values.seed, 0), threads: threadsOf(values.threads), hessian,
-    checkpoint: values.checkpoint, resume: values.resume, progress, baselines: !values['no-baselines'], nnEpochs: num('nn-epochs', values['nn-epochs'], 500),
+    ...ckOpts, progress, baselines: !values['no-baselines'], nnEpochs: num('nn-epochs', values['nn-epochs'], 500),
   });
   progress.stop();
   const base = (values.out ?? `imitate-${task}-${learn}${values.unrealisable ? '-unrealisable' : ''}`).replace(/\.json$/, '');
@@ -148,13 +170,15 @@ export const command: CliCommand = {
   help: [
     'dmpc train dynamics --data FILE.csv|FILE.mcap [--data ...] --model NAME --out model.json',
     '    [--fit p1,p2,prefix*] [--initial name=value,...] [--holdout 0.2] [--horizon 50] [--segment 20] [--substeps 2] [--max-iter 50]',
-    '    [--model-config JSON] [--threads N|auto]   e.g. --model greybox-pendulum --model-config \'{"hidden":[8]}\' --fit \'residual.*\'',
+    '    [--model-config JSON] [--threads N|auto] [--checkpoint FILE [--resume] [--checkpoint-every 1]]',
+    '    e.g. --model greybox-pendulum --model-config \'{"hidden":[8]}\' --fit \'residual.*\'',
     '    writes model.json (models/continuous format), model.report.json, model.loss.{svg,png}, model.prediction.{svg,png}',
     'dmpc train imitate --task pendulum|cartpole --learn cost|dynamics|both [--unrealisable] [--horizon T]',
     '    [--train 32] [--val 32] [--iterations 100] [--lr 0.05] [--seed 0] [--threads N|auto] [--hessian exact|gauss-newton]',
-    '    [--checkpoint FILE [--resume]] [--no-baselines] [--nn-epochs 500] [--out BASE]   writes BASE.json, BASE.curves.{svg,png}',
+    '    [--checkpoint FILE [--resume] [--checkpoint-every 10]] [--no-baselines] [--nn-epochs 500] [--out BASE]   writes BASE.json, BASE.curves.{svg,png}',
     'dmpc train tune --controller CONFIG.json --data DEMOS.csv|.mcap [--data ...] --out TUNED.json',
     '    [--iterations 50] [--lr 0.1] [--samples 64] [--loss-steps 1] [--fixed R[0]] [--threads N|auto]',
+    '    [--checkpoint FILE [--resume] [--checkpoint-every 10]]',
     '    writes TUNED.json (the configuration with the tuned cost), TUNED.tune.json, TUNED.tune.{svg,png}',
   ].join('\n'),
   async run(argv) {
