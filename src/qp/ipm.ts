@@ -25,7 +25,7 @@ import { DmpcInputError } from '../common/errors.js';
 import { DualSchurKkt, PrimalKkt, SAME_RX, SKIP_DZ, SharedFactors, type InteriorKkt, type ActiveSetKkt } from './kkt.js';
 import { cMul, hFull, matricesShared, objective, type QpProblem } from './problem.js';
 import { ResidualWorkspace, type Residuals } from './residuals.js';
-import { classifyActive, polishInstance } from './polish.js';
+import { activeSetStep, classifyActive, polishInstance, PolishWorkspace } from './polish.js';
 
 export interface QpWarmStart {
   /** [B, n] primal point (e.g. the previous control step's or epoch's solution). */
@@ -44,11 +44,17 @@ export interface QpOptions {
   /** Active-set polishing (default true): tried once the relative residual reaches `polishFrom`, and at convergence. */
   polish?: boolean;
   /**
-   * Relative residual at which polishing is first tried (default 1e-4); the polished point ends the
-   * iteration only if it meets `tol` itself, otherwise the interior point continues (and polishing is
-   * retried every two orders of magnitude).
+   * Relative residual at which polishing is first tried (default 1 with batch-shared factors, 1e-4
+   * otherwise); the polished point ends the iteration only if it meets `tol` itself, otherwise the
+   * interior point continues (and polishing is retried every two orders of magnitude).
    */
   polishFrom?: number;
+  /**
+   * Active-set corrections per polish attempt (default 10 with batch-shared factors, 2 otherwise): a
+   * rejected polish drops the rows whose multiplier came out negative and adds the rows it violates,
+   * then solves again (a primal-dual active-set step; 0 turns the crossover off).
+   */
+  crossoverSteps?: number;
   /** Certificate tolerance for infeasibility detection (default 1e-7). */
   infeasTol?: number;
   /** Warm start point (previous solution); see `warmStartShift`. */
@@ -111,6 +117,8 @@ export class IpmWorkspace {
   readonly cz: Float64Array; readonly cl: Float64Array; readonly cn: Float64Array;
   readonly gz: Float64Array; readonly gl: Float64Array; readonly gn: Float64Array; readonly gs: Float64Array;
   readonly refineSteps: number;
+  /** The last rejected polish (raw multipliers and slacks), for the active-set crossover. */
+  readonly polish: PolishWorkspace;
   constructor(readonly P: QpProblem, readonly shared: SharedFactors | null) {
     const { n, mi, meq } = P;
     this.kkt = shared ? new DualSchurKkt(shared) : new PrimalKkt(P);
@@ -126,6 +134,7 @@ export class IpmWorkspace {
     this.tz = f(n); this.tl = f(mi); this.tn = f(meq); this.tmi = f(mi);
     this.cz = f(n); this.cl = f(mi); this.cn = f(meq);
     this.gz = f(n); this.gl = f(mi); this.gn = f(meq); this.gs = f(mi);
+    this.polish = new PolishWorkspace(P);
   }
 }
 
@@ -386,6 +395,18 @@ function dualInfeasibleDirection(ws: IpmWorkspace, bi: number, infTol: number): 
   return true;
 }
 
+/**
+ * Polish schedule. With batch-shared factors a polish attempt costs one Cholesky of a principal
+ * submatrix of S₀ (much less than an interior-point iteration), so the crossover starts as soon as the
+ * relative residual is below 1 and may take up to 10 active-set steps; measured on the p4 batches this
+ * cuts the iterations from 7.6 to 3.5. On the general path each attempt factors an n×n matrix, so
+ * polishing waits until the iterate has nearly found the active set.
+ */
+const SCHEDULE = {
+  shared: { polishFrom: 1, retry: 1e-2, crossoverSteps: 10 },
+  general: { polishFrom: 1e-4, retry: 1e-2, crossoverSteps: 2 },
+};
+
 /** Runs the IPM (and polish) on every instance of the batch. */
 export function solveQp(P: QpProblem, opts: QpOptions = {}): QpSolution {
   const { B, n, mi, meq } = P;
@@ -403,7 +424,9 @@ export function solveQp(P: QpProblem, opts: QpOptions = {}): QpSolution {
   };
   const tol = opts.tol ?? 1e-10;
   const doPolish = opts.polish ?? true;
-  const polishFrom = Math.max(opts.polishFrom ?? 1e-4, tol);
+  const schedule = shared ? SCHEDULE.shared : SCHEDULE.general;
+  const polishFrom = Math.max(opts.polishFrom ?? schedule.polishFrom, tol);
+  const crossoverSteps = opts.crossoverSteps ?? schedule.crossoverSteps;
   for (let bi = 0; bi < B; bi++) {
     const st = ipmInit(ws, bi, opts);
     let polishedEarly = false;
@@ -413,8 +436,8 @@ export function solveQp(P: QpProblem, opts: QpOptions = {}): QpSolution {
       // Early polish: once the iterate is accurate enough to reveal the active set, the exact
       // equality-constrained solve usually meets the final tolerance and saves the last iterations.
       if (doPolish && st.status === 'running' && st.rel <= nextPolishAt) {
-        if (tryPolish(sol, bi, st, ws, tol)) { st.status = 'optimal'; polishedEarly = true; break; }
-        nextPolishAt = st.rel * 1e-2;
+        if (tryPolish(sol, bi, st, ws, tol, crossoverSteps)) { st.status = 'optimal'; polishedEarly = true; break; }
+        nextPolishAt = st.rel * schedule.retry;
       }
     }
     sol.status[bi] = st.status;
@@ -425,7 +448,7 @@ export function solveQp(P: QpProblem, opts: QpOptions = {}): QpSolution {
       sol.z.set(st.z, bi * n); sol.s.set(st.s, bi * mi); sol.lambda.set(st.lam, bi * mi); sol.nu.set(st.nu, bi * meq);
       if (st.status === 'optimal') {
         st.mu = mi ? ws.res.gap / mi : 0;
-        if (doPolish) tryPolish(sol, bi, st, ws, st.rel);
+        if (doPolish) tryPolish(sol, bi, st, ws, st.rel, crossoverSteps);
         else classifyActive(st.s, st.lam, st.mu, sol.active.subarray(bi * mi, (bi + 1) * mi));
       }
     }
@@ -439,16 +462,20 @@ export function solveQp(P: QpProblem, opts: QpOptions = {}): QpSolution {
  * relative residual is ≤ acceptRel. Degenerate rows are tried active first (the documented rule),
  * then inactive. On failure `sol.active` holds the documented classification.
  */
-function tryPolish(sol: QpSolution, bi: number, st: IpmState, ws: IpmWorkspace, acceptRel: number): boolean {
+function tryPolish(sol: QpSolution, bi: number, st: IpmState, ws: IpmWorkspace, acceptRel: number, crossoverSteps: number): boolean {
   const mi = ws.P.mi;
   const act = sol.active.subarray(bi * mi, (bi + 1) * mi);
   const degenerate = classifyActive(st.s, st.lam, st.mu, act);
-  sol.factorizations[bi] = undefined;
-  if (polishInstance(sol, bi, ws.res, acceptRel)) return true;
-  if (!degenerate) return false;
-  classifyActive(st.s, st.lam, st.mu, act, false);
-  sol.factorizations[bi] = undefined;
-  if (polishInstance(sol, bi, ws.res, acceptRel)) return true;
+  for (let step = 0; ; step++) {
+    sol.factorizations[bi] = undefined;
+    if (polishInstance(sol, bi, ws.res, acceptRel, ws.polish, crossoverSteps > 0)) return true;
+    if (step >= crossoverSteps || activeSetStep(act, ws.polish) === 0) break;
+  }
+  if (degenerate) {
+    classifyActive(st.s, st.lam, st.mu, act, false);
+    sol.factorizations[bi] = undefined;
+    if (polishInstance(sol, bi, ws.res, acceptRel, ws.polish)) return true;
+  }
   classifyActive(st.s, st.lam, st.mu, act, true);
   sol.factorizations[bi] = undefined;
   return false;

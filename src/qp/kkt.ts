@@ -308,6 +308,47 @@ export class PrimalKkt implements InteriorKkt {
   }
 }
 
+/** fac (lower triangle, Ne×Ne) ← the principal submatrix of the batch's S₀ on rows idx[0..Ne). */
+export function gatherS0(sh: SharedFactors, idx: Int32Array, Ne: number, fac: Float64Array): void {
+  const N = sh.N, S0 = sh.S0;
+  for (let k = 0; k < Ne; k++) {
+    const rk = idx[k] * N, fk = k * Ne;
+    for (let l = 0; l <= k; l++) fac[fk + l] = S0[rk + idx[l]];
+  }
+}
+
+/** Cholesky of a gathered active block with the tiny shift that keeps a rank-deficient (LICQ-failing) set factorable. */
+export function factorActiveBlock(fac: Float64Array, Ne: number): number {
+  let dmax = 0;
+  for (let i = 0; i < Ne; i++) dmax = Math.max(dmax, fac[i * Ne + i]);
+  return Ne ? cholesky(fac, 0, Ne, 1e-14 * Math.max(1e-300, dmax)) : FACTOR_OK;
+}
+
+/**
+ * The polishing solve of the shared path, without forming anything of size n × n:
+ * [Q Eᵀ; E 0][z; y] = [−p; r₂] with wp = L⁻¹(−p) and kwp = K wp = Ĉ Q⁻¹(−p) (all N rows) given by the
+ * caller, so y = (E Q⁻¹ Eᵀ)⁻¹ (kwp_E − r₂) and z = L⁻ᵀ (wp − K_Eᵀ y), E = rows idx of Ĉ and
+ * r₂ = (hF on inequality rows, b on equality rows). `fac` is the Cholesky factor of E Q⁻¹ Eᵀ.
+ * Writes z (n) and y (Ne: multipliers of the rows idx, in that order).
+ */
+export function sharedActiveSolve(
+  sh: SharedFactors, idx: Int32Array, Ne: number, fac: Float64Array,
+  wp: Float64Array, kwp: Float64Array, hF: Float64Array, b: Float64Array, bOff: number, z: Float64Array, y: Float64Array,
+): void {
+  const { n, mi } = sh.P;
+  const K = sh.K;
+  for (let k = 0; k < Ne; k++) { const r = idx[k]; y[k] = kwp[r] - (r < mi ? hF[r] : b[bOff + r - mi]); }
+  if (Ne) cholSolve(fac, 0, Ne, y, 0);
+  z.set(wp.subarray(0, n));
+  for (let k = 0; k < Ne; k++) {
+    const a = y[k];
+    if (a === 0) continue;
+    const ro = idx[k] * n;
+    for (let j = 0; j < n; j++) z[j] -= K[ro + j] * a;
+  }
+  trsvLowerT(sh.L, 0, n, z, 0);
+}
+
 /**
  * The KKT Jacobian of instance bi with the active set fixed, as a Factorization of dimension
  * n + mi + meq over x = (z, λ, ν):
@@ -328,61 +369,51 @@ export class ActiveSetKkt implements Factorization {
   rcond = 1;
   /** Indices (into 0..mi) of the active inequality rows. */
   readonly act: Int32Array;
-  private readonly E: Float64Array; // (na + meq) × nz, explicit rows
+  /** Rows of Ĉ = [C; A] in the active block: the active inequality rows, then every equality row. */
+  private readonly idx: Int32Array;
   private readonly Ne: number;
   private readonly fac: Float64Array; // inner Cholesky factor(s)
   private readonly H: Float64Array | null; // general path: chol(Q + ρEᵀE)
   private readonly rho: number;
-  private readonly Kact: Float64Array | null; // shared path: rows L⁻¹ eⱼ
+  private Erows: Float64Array | null = null; // (na + meq) × nz, explicit rows (built when first needed)
   private readonly w: Float64Array;
   private readonly y: Float64Array;
-  private readonly r1: Float64Array;
-  private readonly r2: Float64Array;
-  private readonly b1: Float64Array;
-  private readonly b2: Float64Array;
-  private readonly ra: Float64Array;
-  private readonly rb: Float64Array;
+  private bufs: Float64Array[] | null = null;
+  private isAct: Uint8Array | null = null;
 
   constructor(readonly P: QpProblem, readonly bi: number, active: ArrayLike<boolean | number>, readonly shared: SharedFactors | null) {
     const { n, mi, meq } = P;
     this.n = n + mi + meq;
-    const act: number[] = [];
-    for (let i = 0; i < mi; i++) if (active[i]) act.push(i);
-    this.act = Int32Array.from(act);
-    const Ne = (this.Ne = act.length + meq);
-    this.E = new Float64Array(Ne * n);
-    for (let k = 0; k < act.length; k++) cRow(P, bi, act[k], this.E, k * n);
-    for (let r = 0; r < meq; r++) this.E.set(P.A.subarray(bi * P.aS + r * n, bi * P.aS + (r + 1) * n), (act.length + r) * n);
+    let na = 0;
+    for (let i = 0; i < mi; i++) if (active[i]) na++;
+    const Ne = (this.Ne = na + meq);
+    this.act = new Int32Array(na);
+    this.idx = new Int32Array(Ne);
+    for (let i = 0, k = 0; i < mi; i++) if (active[i]) { this.act[k] = i; this.idx[k++] = i; }
+    for (let r = 0; r < meq; r++) this.idx[na + r] = mi + r;
     this.fac = new Float64Array(Ne * Ne);
     this.w = new Float64Array(n); this.y = new Float64Array(Ne);
-    this.r1 = new Float64Array(n); this.r2 = new Float64Array(Ne);
-    this.b1 = new Float64Array(n); this.b2 = new Float64Array(Ne);
-    this.ra = new Float64Array(n); this.rb = new Float64Array(Ne);
     if (shared) {
-      // Schur complement E Q⁻¹ Eᵀ is a principal submatrix of the batch's S₀: no products needed.
+      // Schur complement E Q⁻¹ Eᵀ is a principal submatrix of the batch's S₀: no products, no copies of
+      // rows (the rows L⁻¹eⱼ are read from the batch's K through idx). A polish attempt thus costs one
+      // Cholesky of size na + meq, which is what makes the active-set crossover cheap.
       this.H = null; this.rho = 0;
-      const N = shared.N;
-      const idx = [...act, ...Array.from({ length: meq }, (_, r) => mi + r)];
-      this.Kact = new Float64Array(Ne * n);
-      for (let k = 0; k < Ne; k++) {
-        this.Kact.set(shared.K.subarray(idx[k] * n, (idx[k] + 1) * n), k * n);
-        for (let l = 0; l <= k; l++) this.fac[k * Ne + l] = shared.S0[idx[k] * N + idx[l]];
-      }
+      gatherS0(shared, this.idx, Ne, this.fac);
     } else {
       // Augmented Lagrangian: E z = r₂ lets us add ρEᵀE to Q without changing the solution, which makes
       // the (1,1) block positive definite whenever the QP is strictly convex on null(E).
-      this.Kact = null;
+      const E = this.rows();
       const H = (this.H = Float64Array.from(P.Q.subarray(bi * P.qS, bi * P.qS + n * n)));
       let qmax = 0, emax = 0;
       for (let i = 0; i < n; i++) qmax = Math.max(qmax, Math.abs(H[i * n + i]));
-      for (let k = 0; k < Ne; k++) { let s = 0; for (let j = 0; j < n; j++) s += this.E[k * n + j] ** 2; emax = Math.max(emax, s); }
+      for (let k = 0; k < Ne; k++) { let s = 0; for (let j = 0; j < n; j++) s += E[k * n + j] ** 2; emax = Math.max(emax, s); }
       this.rho = emax > 0 ? Math.max(1, qmax) / emax : 0;
       for (let k = 0; k < Ne; k++) {
         const e = k * n;
         for (let i = 0; i < n; i++) {
-          const a = this.rho * this.E[e + i];
+          const a = this.rho * E[e + i];
           if (a === 0) continue;
-          for (let j = 0; j <= i; j++) H[i * n + j] += a * this.E[e + j];
+          for (let j = 0; j <= i; j++) H[i * n + j] += a * E[e + j];
         }
       }
       let hmax = 0;
@@ -390,11 +421,11 @@ export class ActiveSetKkt implements Factorization {
       const st = cholesky(H, 0, n, 1e-14 * Math.max(1, hmax));
       if (st !== FACTOR_OK) { this.status = st; this.rcond = 0; return; }
       const Y = new Float64Array(Ne * n);
-      Y.set(this.E);
+      Y.set(E);
       for (let k = 0; k < Ne; k++) cholSolve(H, 0, n, Y, k * n);
       for (let k = 0; k < Ne; k++) for (let l = 0; l <= k; l++) {
         let s = 0;
-        for (let j = 0; j < n; j++) s += this.E[k * n + j] * Y[l * n + j];
+        for (let j = 0; j < n; j++) s += E[k * n + j] * Y[l * n + j];
         this.fac[k * Ne + l] = s;
       }
       let lo = Infinity, hi = 0;
@@ -413,26 +444,55 @@ export class ActiveSetKkt implements Factorization {
     }
   }
 
+  /** Explicit rows E = [C_a; A] (Ne × n), built on first use. */
+  private rows(): Float64Array {
+    if (this.Erows) return this.Erows;
+    const { n, mi } = this.P;
+    const E = (this.Erows = new Float64Array(this.Ne * n));
+    for (let k = 0; k < this.Ne; k++) {
+      const r = this.idx[k];
+      if (r < mi) cRow(this.P, this.bi, r, E, k * n);
+      else E.set(this.P.A.subarray(this.bi * this.P.aS + (r - mi) * n, this.bi * this.P.aS + (r - mi + 1) * n), k * n);
+    }
+    return E;
+  }
+
+  /** Scratch vectors (n, Ne, n, Ne, n, Ne, n, mi, n, mi), allocated once per factorization. */
+  private scratch(): Float64Array[] {
+    if (this.bufs) return this.bufs;
+    const { n, mi } = this.P, Ne = this.Ne;
+    const f = (k: number) => new Float64Array(k);
+    return (this.bufs = [f(n), f(Ne), f(n), f(Ne), f(n), f(Ne), f(n), f(mi), f(n), f(mi)]);
+  }
+
   /** Solve the symmetric active block [Q Eᵀ; E 0][x; y] = [r1; r2] in place (x → r1, y → r2). */
   private solveActive(r1: Float64Array, r2: Float64Array): void {
     const { n } = this.P;
-    const Ne = this.Ne, E = this.E, w = this.w, y = this.y;
-    if (this.Kact && this.shared) {
-      // y = (E Q⁻¹ Eᵀ)⁻¹ (E Q⁻¹ r1 − r2);  x = Q⁻¹ (r1 − Eᵀ y), with Q = L Lᵀ and Kact = (L⁻¹ Eᵀ)ᵀ
-      const K = this.Kact, L = this.shared.L;
+    const Ne = this.Ne, w = this.w, y = this.y;
+    if (this.shared) {
+      // y = (E Q⁻¹ Eᵀ)⁻¹ (E Q⁻¹ r1 − r2);  x = Q⁻¹ (r1 − Eᵀ y), with Q = L Lᵀ and rows L⁻¹eⱼ of K
+      const K = this.shared.K, L = this.shared.L, idx = this.idx;
       w.set(r1.subarray(0, n));
       trsvLower(L, 0, n, w, 0);
-      gemv(K, 0, Ne, n, w, 0, y, 0);
-      for (let k = 0; k < Ne; k++) y[k] -= r2[k];
+      for (let k = 0; k < Ne; k++) {
+        const ro = idx[k] * n;
+        let s = 0;
+        for (let j = 0; j < n; j++) s += K[ro + j] * w[j];
+        y[k] = s - r2[k];
+      }
       if (Ne) cholSolve(this.fac, 0, Ne, y, 0);
-      gemvTAcc(K, 0, Ne, n, y, 0, w, 0, -1);
+      for (let k = 0; k < Ne; k++) {
+        const a = y[k], ro = idx[k] * n;
+        for (let j = 0; j < n; j++) w[j] -= K[ro + j] * a;
+      }
       trsvLowerT(L, 0, n, w, 0);
     } else {
-      const H = this.H!;
+      const H = this.H!, E = this.rows();
+      const t = this.scratch()[6];
       // t = r1 + ρEᵀr2; y = (E H⁻¹ Eᵀ)⁻¹ (E H⁻¹ t − r2); x = H⁻¹ (t − Eᵀ y)
       w.set(r1.subarray(0, n));
       gemvTAcc(E, 0, Ne, n, r2, 0, w, 0, this.rho);
-      const t = this.r1; t.set(w);
+      t.set(w);
       cholSolve(H, 0, n, w, 0);
       gemv(E, 0, Ne, n, w, 0, y, 0);
       for (let k = 0; k < Ne; k++) y[k] -= r2[k];
@@ -447,8 +507,8 @@ export class ActiveSetKkt implements Factorization {
   /** Solve the active block with up to two steps of iterative refinement against the exact matrix. */
   private solveActiveRefined(x: Float64Array, y: Float64Array): void {
     const { n } = this.P;
-    const Ne = this.Ne, E = this.E;
-    const { b1, b2, ra, rb } = this;
+    const Ne = this.Ne, E = this.rows();
+    const [b1, b2, ra, rb] = this.scratch();
     b1.set(x.subarray(0, n)); b2.set(y.subarray(0, Ne));
     this.solveActive(x, y);
     const q = this.bi * this.P.qS, Q = this.P.Q;
@@ -468,44 +528,48 @@ export class ActiveSetKkt implements Factorization {
     }
   }
 
+  private activeMask(): Uint8Array {
+    if (this.isAct) return this.isAct;
+    const m = (this.isAct = new Uint8Array(this.P.mi));
+    for (let k = 0; k < this.act.length; k++) m[this.act[k]] = 1;
+    return m;
+  }
+
   /** b ← K⁻¹ b: inactive λ are read straight off their identity rows and moved to the right-hand side. */
   solve(b: Float64Array, off = 0): void {
     const { n, mi, meq } = this.P;
-    const x = b.slice(off, off + n);
-    const lam = b.slice(off + n, off + n + mi);
-    const isAct = new Uint8Array(mi);
-    for (const i of this.act) isAct[i] = 1;
-    // identity rows: λ_i = r_i for inactive i
-    const inact = new Float64Array(mi);
-    for (let i = 0; i < mi; i++) if (!isAct[i]) inact[i] = lam[i];
-    // stationarity rhs − C_iᵀ λ_i
-    const ci = new Float64Array(n);
+    const sc = this.scratch();
+    const x = sc[8], y = sc[5], inact = sc[7], ci = sc[4];
+    const isAct = this.activeMask();
+    const na = this.act.length;
+    for (let j = 0; j < n; j++) x[j] = b[off + j];
+    // identity rows: λ_i = r_i for inactive i; stationarity rhs − C_iᵀ λ_i
+    for (let i = 0; i < mi; i++) inact[i] = isAct[i] ? 0 : b[off + n + i];
     cTMul(this.P, this.bi, inact, 0, ci, 0);
     for (let j = 0; j < n; j++) x[j] -= ci[j];
-    const y = new Float64Array(this.Ne);
-    this.act.forEach((r, k) => { y[k] = lam[r]; });
-    for (let r = 0; r < meq; r++) y[this.act.length + r] = b[off + n + mi + r];
+    for (let k = 0; k < na; k++) y[k] = b[off + n + this.act[k]];
+    for (let r = 0; r < meq; r++) y[na + r] = b[off + n + mi + r];
     this.solveActiveRefined(x, y);
-    b.set(x, off);
-    for (let i = 0; i < mi; i++) b[off + n + i] = isAct[i] ? 0 : inact[i];
-    this.act.forEach((r, k) => { b[off + n + r] = y[k]; });
-    for (let r = 0; r < meq; r++) b[off + n + mi + r] = y[this.act.length + r];
+    for (let j = 0; j < n; j++) b[off + j] = x[j];
+    for (let i = 0; i < mi; i++) b[off + n + i] = inact[i];
+    for (let k = 0; k < na; k++) b[off + n + this.act[k]] = y[k];
+    for (let r = 0; r < meq; r++) b[off + n + mi + r] = y[na + r];
   }
 
   /** b ← K⁻ᵀ b: the active block is symmetric; inactive components follow as v_i = g_i − C_i v_z. */
   solveT(b: Float64Array, off = 0): void {
     const { n, mi, meq } = this.P;
-    const x = b.slice(off, off + n);
-    const g = b.slice(off + n, off + n + mi);
-    const y = new Float64Array(this.Ne);
-    this.act.forEach((r, k) => { y[k] = g[r]; });
-    for (let r = 0; r < meq; r++) y[this.act.length + r] = b[off + n + mi + r];
+    const sc = this.scratch();
+    const x = sc[8], y = sc[5], cz = sc[9];
+    const na = this.act.length;
+    for (let j = 0; j < n; j++) x[j] = b[off + j];
+    for (let k = 0; k < na; k++) y[k] = b[off + n + this.act[k]];
+    for (let r = 0; r < meq; r++) y[na + r] = b[off + n + mi + r];
     this.solveActiveRefined(x, y);
-    const cz = new Float64Array(mi);
     cMul(this.P, this.bi, x, 0, cz, 0);
-    b.set(x, off);
-    for (let i = 0; i < mi; i++) b[off + n + i] = g[i] - cz[i];
-    this.act.forEach((r, k) => { b[off + n + r] = y[k]; });
-    for (let r = 0; r < meq; r++) b[off + n + mi + r] = y[this.act.length + r];
+    for (let j = 0; j < n; j++) b[off + j] = x[j];
+    for (let i = 0; i < mi; i++) b[off + n + i] -= cz[i];
+    for (let k = 0; k < na; k++) b[off + n + this.act[k]] = y[k];
+    for (let r = 0; r < meq; r++) b[off + n + mi + r] = y[na + r];
   }
 }

@@ -10,9 +10,11 @@
  * residuals) and its relative residual is no larger than the interior point's. The factorization is
  * kept: it is the one the backward pass needs (same active set, same matrix).
  */
-import { ActiveSetKkt } from './kkt.js';
+import { ActiveSetKkt, factorActiveBlock, gatherS0, sharedActiveSolve } from './kkt.js';
+import { FACTOR_OK } from '../linalg/cholesky.js';
 import type { QpSolution } from './ipm.js';
 import { cMul, type QpProblem } from './problem.js';
+import { gemv, trsvLower } from './kernels.js';
 import type { ResidualWorkspace } from './residuals.js';
 
 /**
@@ -52,29 +54,141 @@ export function activeFactorization(sol: QpSolution, bi: number): ActiveSetKkt {
   return f;
 }
 
-/** Tries the polished point for instance bi; updates `sol` when it is accepted. */
-export function polishInstance(sol: QpSolution, bi: number, res: ResidualWorkspace, ipmRel: number): boolean {
-  const P: QpProblem = sol.problem;
+/**
+ * Buffers of the polishing solves of one instance at a time (owned by the IPM workspace), and the raw
+ * result of the last solve (before clamping), which the crossover reads.
+ */
+export class PolishWorkspace {
+  /** λ of every inequality row as solved (inactive rows 0; active rows may be negative). */
+  readonly lam: Float64Array;
+  /** h − C z at the polished z (negative where a row is violated). */
+  readonly s: Float64Array;
+  /** Scale of the multipliers and of the slacks, for the sign tests of the crossover. */
+  lamScale = 0;
+  sScale = 0;
+  readonly x: Float64Array;
+  readonly lamC: Float64Array;
+  readonly sC: Float64Array;
+  readonly hF: Float64Array;
+  /** Shared path: wp = L⁻¹(−p) and kwp = K wp of instance `cachedBi` (per instance, reused by every attempt). */
+  readonly wp: Float64Array;
+  readonly kwp: Float64Array;
+  readonly y: Float64Array;
+  /** Shared path: the rows of the active block and its Cholesky factor. */
+  readonly idx: Int32Array;
+  readonly fac: Float64Array;
+  cachedBi = -1;
+  constructor(readonly P: QpProblem) {
+    const { n, mi, meq } = P;
+    this.lam = new Float64Array(mi); this.s = new Float64Array(mi);
+    this.x = new Float64Array(n + mi + meq); this.lamC = new Float64Array(mi); this.sC = new Float64Array(mi);
+    this.hF = new Float64Array(mi);
+    this.wp = new Float64Array(n); this.kwp = new Float64Array(mi + meq); this.y = new Float64Array(mi + meq);
+    this.idx = new Int32Array(mi + meq); this.fac = new Float64Array((mi + meq) * (mi + meq));
+  }
+}
+
+/**
+ * The equality-constrained solve on the active set of `sol.active`: writes z, raw λ and ν into pw.x
+ * (as a full (z, λ, ν) vector). Returns false if the active-set matrix could not be factored.
+ */
+function activeSolve(sol: QpSolution, bi: number, pw: PolishWorkspace): boolean {
+  const P = sol.problem;
   const { n, mi, meq } = P;
-  const fac = activeFactorization(sol, bi);
-  if (fac.status !== -1) return false;
-  const x = new Float64Array(n + mi + meq);
-  for (let i = 0; i < n; i++) x[i] = -P.p[bi * P.pS + i];
+  const x = pw.x, hF = pw.hF;
   const act = sol.active.subarray(bi * mi, (bi + 1) * mi);
-  for (let i = 0; i < mi; i++) x[n + i] = act[i] ? res.hF[i] : 0;
+  if (sol.shared) {
+    // Shared path: the active block is a principal submatrix of S₀, factored in the workspace; the
+    // ActiveSetKkt object the backward pass needs is built only if it is asked for.
+    const sh = sol.shared;
+    if (pw.cachedBi !== bi) {
+      for (let i = 0; i < n; i++) pw.wp[i] = -P.p[bi * P.pS + i];
+      trsvLower(sh.L, 0, n, pw.wp, 0);
+      gemv(sh.K, 0, sh.N, n, pw.wp, 0, pw.kwp, 0);
+      pw.cachedBi = bi;
+    }
+    sol.factorizations[bi] = undefined;
+    const idx = pw.idx;
+    let na = 0;
+    for (let i = 0; i < mi; i++) if (act[i]) idx[na++] = i;
+    const Ne = na + meq;
+    for (let r = 0; r < meq; r++) idx[na + r] = mi + r;
+    gatherS0(sh, idx, Ne, pw.fac);
+    if (factorActiveBlock(pw.fac, Ne) !== FACTOR_OK) return false;
+    const y = pw.y;
+    sharedActiveSolve(sh, idx, Ne, pw.fac, pw.wp, pw.kwp, hF, P.b, bi * P.bS, x, y);
+    for (let i = 0; i < mi; i++) x[n + i] = 0;
+    for (let k = 0; k < na; k++) x[n + idx[k]] = y[k];
+    for (let r = 0; r < meq; r++) x[n + mi + r] = y[na + r];
+    return true;
+  }
+  const fac = activeFactorization(sol, bi);
+  if (fac.status !== FACTOR_OK) return false;
+  for (let i = 0; i < n; i++) x[i] = -P.p[bi * P.pS + i];
+  for (let i = 0; i < mi; i++) x[n + i] = act[i] ? hF[i] : 0;
   for (let r = 0; r < meq; r++) x[n + mi + r] = P.b[bi * P.bS + r];
-  const hF = Float64Array.from(res.hF);
   fac.solve(x, 0);
+  return true;
+}
+
+/** Tries the polished point for instance bi; updates `sol` when it is accepted (relative residual ≤ ipmRel). */
+export function polishInstance(sol: QpSolution, bi: number, res: ResidualWorkspace, ipmRel: number, pw: PolishWorkspace = new PolishWorkspace(sol.problem), crossover = false): boolean {
+  const P: QpProblem = sol.problem;
+  const { n, mi } = P;
+  pw.hF.set(res.hF); // h of instance bi (with bounds), from the residual evaluation at the iterate
+  if (!activeSolve(sol, bi, pw)) return false;
+  const x = pw.x, hF = pw.hF, lam = pw.lamC, s = pw.sC;
   const z = x.subarray(0, n);
-  const lam = new Float64Array(mi), s = new Float64Array(mi);
-  for (let i = 0; i < mi; i++) lam[i] = Math.max(x[n + i], 0);
   const nu = x.subarray(n + mi);
   cMul(P, bi, z, 0, s, 0);
-  for (let i = 0; i < mi; i++) s[i] = Math.max(hF[i] - s[i], 0);
+  let sScale = 0, lamScale = 0;
+  for (let i = 0; i < mi; i++) {
+    const li = x[n + i], si = hF[i] - s[i];
+    pw.lam[i] = li; pw.s[i] = si;
+    sScale = Math.max(sScale, Math.abs(hF[i]), Math.abs(s[i]));
+    lamScale = Math.max(lamScale, Math.abs(li));
+    lam[i] = Math.max(li, 0);
+    s[i] = Math.max(si, 0);
+  }
+  pw.sScale = sScale; pw.lamScale = lamScale;
+  // The full residual evaluation is the acceptance test; a guess that the crossover would change
+  // (a clearly negative multiplier or a clearly violated row) cannot pass it, so it is not evaluated.
+  if (crossover && wouldChange(sol.active.subarray(bi * mi, (bi + 1) * mi), pw)) return false;
   const rel = res.evaluate(bi, z, s, lam, nu);
   if (!(rel <= ipmRel)) return false;
-  sol.z.set(z, bi * n); sol.s.set(s, bi * mi); sol.lambda.set(lam, bi * mi); sol.nu.set(nu, bi * meq);
+  sol.z.set(z, bi * n); sol.s.set(s, bi * mi); sol.lambda.set(lam, bi * mi); sol.nu.set(nu, bi * P.meq);
   sol.residuals[bi] = res.residuals();
   sol.polished[bi] = true;
   return true;
+}
+
+/**
+ * One primal-dual active-set step (Hintermüller, Ito & Kunisch 2002) from a rejected polish: rows whose
+ * multiplier came out clearly negative leave the active set, rows the polished z clearly violates join
+ * it. "Clearly" is relative to the solve's own scale (1e-9), so a degenerate row (λ ≈ 0 ≈ s) keeps its
+ * documented classification. Returns the number of rows that changed (0: the guess cannot be improved).
+ *
+ * This is the crossover of interior-point codes: the interior point only has to get the active set
+ * nearly right, and each correction costs one Cholesky of an (active × active) principal submatrix of
+ * the batch's S₀ instead of another interior-point iteration.
+ */
+export function activeSetStep(act: Uint8Array, trial: PolishWorkspace): number {
+  const lamTol = 1e-9 * Math.max(trial.lamScale, 1e-300);
+  const sTol = 1e-9 * Math.max(trial.sScale, 1);
+  let changed = 0;
+  for (let i = 0; i < act.length; i++) {
+    if (act[i] && trial.lam[i] < -lamTol) { act[i] = 0; changed++; }
+    else if (!act[i] && trial.s[i] < -sTol) { act[i] = 1; changed++; }
+  }
+  return changed;
+}
+
+/** Whether {@link activeSetStep} would change `act` (without changing it). */
+function wouldChange(act: Uint8Array, trial: PolishWorkspace): boolean {
+  const lamTol = 1e-9 * Math.max(trial.lamScale, 1e-300);
+  const sTol = 1e-9 * Math.max(trial.sScale, 1);
+  for (let i = 0; i < act.length; i++) {
+    if (act[i] ? trial.lam[i] < -lamTol : trial.s[i] < -sTol) return true;
+  }
+  return false;
 }

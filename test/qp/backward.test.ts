@@ -93,14 +93,23 @@ describe('qp backward vs central finite differences', () => {
     for (const [k, e] of Object.entries(errors)) expect(e, k).toBeLessThan(1e-6);
   });
 
-  it('backward reuses the factorization polishing built', () => {
+  it('the active-set factorization is built once, on the active set polishing accepted', () => {
     const rng = createRng(13);
     const qp = randomQp(rng, 6, 6, 1, false);
+    // shared path: polishing factors the active block in its workspace; the backward pass builds the
+    // ActiveSetKkt on demand and reuses it
     const sol = solveQp(makeQpProblem(toBatchInput([qp], true)));
     expect(sol.polished[0]).toBe(true);
-    const f = sol.factorizations[0];
-    expect(f).toBeDefined();
+    expect(sol.factorizations[0]).toBeUndefined();
+    const f = activeFactorization(sol, 0);
     expect(activeFactorization(sol, 0)).toBe(f);
+    expect(Array.from(f.act)).toEqual(Array.from(sol.active.subarray(0, sol.problem.mi)).flatMap((a, i) => (a ? [i] : [])));
+    // general path: polishing itself needs the factorization, and the backward pass reuses it
+    const solP = solveQp(makeQpProblem(toBatchInput([qp], true)), { kkt: 'primal' });
+    expect(solP.polished[0]).toBe(true);
+    const fP = solP.factorizations[0];
+    expect(fP).toBeDefined();
+    expect(activeFactorization(solP, 0)).toBe(fP);
   });
 
   it('a degenerate instance (λ = 0 and s = 0 on one row) gives the finite, documented one-sided gradient', () => {
