@@ -9,7 +9,15 @@
  *    leave the node (it would be replaced by zeros);
  *  - `stop()` publishes a zero command before closing.
  * It also publishes the predicted path (nav_msgs/Path) and diagnostic_msgs/DiagnosticArray (solve
- * time, iterations, status, deadline misses, …) at 1 Hz and on every change of mode.
+ * time, iterations, status, deadline misses, …) at 1 Hz and on every change of mode. While the node
+ * runs, those two (and mode-change log lines) are published from a setImmediate after the tick, so
+ * the command's datagram leaves before their encoding work; `tick()` called directly (tests) does
+ * everything synchronously.
+ *
+ * With `trigger: 'state'` a state message runs the tick at once (in the transport's receive
+ * callback), and the timer is only the stale-state watchdog: it ticks when there is no state or the
+ * state is stale, never with a fresh state (a timer tick on the previous state just before the new
+ * one arrives would publish a command for old data and hold back the answer to the new state).
  *
  * `tick(now)` is public and takes the time as an argument, so the logic is testable without timers.
  */
@@ -32,6 +40,26 @@ export interface TickReport {
   iterations: number;
   /** State message to command publication (ms), when a state was used. */
   latencyMs: number | null;
+}
+
+/** Percentiles of the node's own state→command latency (ms): state handed over by the transport → command handed to it. */
+export interface LatencySummary { count: number; p50: number; p90: number; p99: number; p999: number; max: number }
+
+/**
+ * The last `capacity` latencies in a preallocated ring (recording one allocates nothing); the
+ * percentiles are computed on request (summaries, diagnostics), off the tick path.
+ */
+export class LatencyRing {
+  private readonly buf: Float64Array;
+  private n = 0;
+  constructor(readonly capacity = 1 << 16) { this.buf = new Float64Array(capacity); }
+  push(ms: number): void { this.buf[this.n % this.capacity] = ms; this.n++; }
+  summary(): LatencySummary {
+    const k = Math.min(this.n, this.capacity);
+    const s = this.buf.slice(0, k).sort();
+    const at = (q: number) => (k ? s[Math.min(k - 1, Math.floor(q * k))] : NaN);
+    return { count: k, p50: at(0.5), p90: at(0.9), p99: at(0.99), p999: at(0.999), max: k ? s[k - 1] : NaN };
+  }
 }
 
 export interface NodeStats {
@@ -95,6 +123,8 @@ export class ControllerNode {
   private nextDeadline = 0;
   private lastTickAt = -Infinity;
   private running = false;
+  /** State→command latency inside this process, control ticks only. */
+  readonly latency = new LatencyRing();
 
   constructor(private readonly opts: ControllerNodeOptions) {
     this.cfg = opts.config; this.ctl = opts.controller; this.transport = opts.transport;
@@ -131,7 +161,7 @@ export class ControllerNode {
     const loop = () => {
       if (!this.running) return;
       const now = this.clock();
-      if (this.cfg.trigger === 'timer' || now - this.lastTickAt >= this.period) {
+      if (this.cfg.trigger === 'timer' || this.stateMissingOrStale(now)) {
         // the command of the slot that started at nextDeadline is due one period later
         this.tick(now, this.nextDeadline + this.period);
       }
@@ -140,6 +170,11 @@ export class ControllerNode {
       this.timer = setTimeout(loop, Math.max(0, (this.nextDeadline - this.clock()) * 1000));
     };
     this.timer = setTimeout(loop, this.period * 1000);
+  }
+
+  /** The watchdog's condition in `trigger: 'state'` mode. */
+  private stateMissingOrStale(now: number): boolean {
+    return !this.state || now - this.state.at > this.cfg.safety.staleAfterMs / 1000;
   }
 
   private onState(msg: MessageTypes[RosMessageType], receivedAtMs: number): void {
@@ -232,21 +267,29 @@ export class ControllerNode {
     if (!u.every(Number.isFinite)) { u = new Float64Array(this.ctl.nu); mode = 'safe_solver'; }
     const wall = Date.now() / 1000;
     this.cmdPub?.publish(this.writeCommand(u, wall) as never);
+    const latencyMs = latencyFrom === null ? null : performance.now() - latencyFrom;
+    if (latencyMs !== null && mode === 'control') this.latency.push(latencyMs);
+    if (this.clock() > deadline) this.stats.deadlineMisses++;
     this.lastCommand = u;
     this.stats.published++;
     if (mode === 'control') this.stats.controlTicks++;
     else if (mode === 'fallback') this.stats.fallbackTicks++;
     else this.stats.safeTicks++;
-    const latencyMs = latencyFrom === null ? null : performance.now() - latencyFrom;
-    if (predicted && this.pathPub) this.pathPub.publish(this.pathMessage(predicted, wall));
-    if (this.clock() > deadline) this.stats.deadlineMisses++;
     this.stats.lastStatus = status; this.stats.lastIterations = iterations; this.stats.lastSolveMs = solveMs;
     this.stats.maxSolveMs = Math.max(this.stats.maxSolveMs, solveMs);
-    if (mode !== this.lastMode || now - this.lastDiagAt >= 1) {
+    const diag = mode !== this.lastMode || now - this.lastDiagAt >= 1;
+    if (diag) {
       if (mode !== this.lastMode) this.log(`mode: ${this.lastMode ?? 'start'} -> ${mode}${mode === 'control' ? '' : ` (status ${status})`}`);
-      this.publishDiagnostics(mode, wall, now);
       this.lastDiagAt = now;
       this.lastMode = mode;
+    }
+    if ((predicted && this.pathPub) || diag) {
+      const aux = () => {
+        if (predicted && this.pathPub) this.pathPub.publish(this.pathMessage(predicted, wall));
+        if (diag) this.publishDiagnostics(mode, wall, now);
+      };
+      // off the state→command path while running; synchronous for direct tick() calls
+      if (this.running) setImmediate(aux); else aux();
     }
     const report: TickReport = { mode, u, status, solveMs, iterations, latencyMs };
     this.opts.onTick?.(report);

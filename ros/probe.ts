@@ -3,7 +3,15 @@
  * the plant's state at a fixed rate (the plant integrates the commands it receives, so the controller
  * works in closed loop), and for every state message records the time until the first command that
  * arrives before the next state (state→command latency). A state with no command before the next one
- * is a deadline miss. Used by bench/ros.bench.ts inside a loopback-only network namespace:
+ * is a deadline miss. Used by bench/ros.bench.ts inside a loopback-only network namespace.
+ *
+ * What it measures, and its own share of it: latency is from just before the state's publish() (CDR
+ * encoding and send included) to the moment the command's handler runs here (after the RTPS parse
+ * and CDR decode), so it contains this process's delays too. Before judging a miss and publishing
+ * the next state, the probe yields once to I/O (setImmediate), so that a command that reached its
+ * socket while it was busy is counted as an answer, not as a miss (Node runs due timers before
+ * reading sockets). Its own lateness against its schedule and its GC pauses are reported alongside.
+ *
  *
  *   node --import tsx ros/probe.ts --config FILE --ticks N --out FILE.json [--warmup N]
  */
@@ -16,6 +24,8 @@ import { hasNonFinite } from './messages.js';
 import { resolveQos } from './node.js';
 import { OdePlant } from '../src/plant/ode.js';
 import { createTransport } from './transport.js';
+import { GcMonitor, type GcSummary } from './gcstats.js';
+import { setRealtimePriority } from './realtime.js';
 
 export interface ProbeResult {
   rateHz: number;
@@ -29,13 +39,16 @@ export interface ProbeResult {
   jitterMs: { std: number; p99abs: number; maxabs: number };
   /** State publication timing of the probe itself (ms late vs its schedule). */
   probeLateMs: { p99: number; max: number };
+  /** This process's garbage-collection pauses during the run. */
+  probeGc: GcSummary;
   finalState: number[];
 }
 
 const pct = (s: number[], p: number) => (s.length ? s[Math.min(s.length - 1, Math.floor(p * s.length))] : NaN);
 
 async function main(): Promise<void> {
-  const { values: o } = parseArgs({ options: { config: { type: 'string' }, ticks: { type: 'string' }, out: { type: 'string' }, warmup: { type: 'string' }, x0: { type: 'string' } } });
+  const { values: o } = parseArgs({ options: { config: { type: 'string' }, ticks: { type: 'string' }, out: { type: 'string' }, warmup: { type: 'string' }, x0: { type: 'string' }, 'rt-priority': { type: 'string' } } });
+  if (o['rt-priority']) setRealtimePriority(Number(o['rt-priority']));
   if (!o.config || !o.ticks || !o.out) throw new Error('usage: probe.ts --config FILE --ticks N --out FILE [--warmup N] [--x0 a,b,..]');
   const config = loadControllerConfig(o.config);
   const ticks = Number(o.ticks), warmup = Number(o.warmup ?? Math.round(2 * config.rateHz));
@@ -70,10 +83,12 @@ async function main(): Promise<void> {
   }
   await new Promise((r) => setTimeout(r, 500));
   const late: number[] = [];
+  const gc = new GcMonitor();
   await new Promise<void>((resolve) => {
     let i = 0;
     let next = performance.now();
-    const step = () => {
+    const step = () => setImmediate(publishNext);
+    const publishNext = () => {
       const now = performance.now();
       if (i >= warmup) late.push(now - next);
       if (pending && pending.i >= warmup) misses++;
@@ -99,6 +114,7 @@ async function main(): Promise<void> {
     latencyMs: { p50: pct(s, 0.5), p90: pct(s, 0.9), p99: pct(s, 0.99), p999: pct(s, 0.999), max: s[s.length - 1], mean: s.reduce((a, b) => a + b, 0) / s.length },
     jitterMs: { std: Math.sqrt(d.reduce((a, b) => a + (b - mean) ** 2, 0) / Math.max(1, d.length)), p99abs: pct(dAbs, 0.99), maxabs: dAbs[dAbs.length - 1] },
     probeLateMs: { p99: pct(lateS, 0.99), max: lateS[lateS.length - 1] },
+    probeGc: gc.summary(),
     finalState: Array.from(plant.state()),
   };
   writeFileSync(o.out, JSON.stringify(result, null, 1) + '\n');

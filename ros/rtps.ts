@@ -24,6 +24,8 @@
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import os from 'node:os';
+import dns from 'node:dns';
+import net from 'node:net';
 import { codecFor } from './codec.js';
 import type { MessageTypes, RosMessageType } from './messages.js';
 import { qosCompatible, type Publisher, type Qos, type ReceiveInfo, type Subscription, type Transport, type TransportOptions } from './transport.js';
@@ -147,6 +149,12 @@ const fromAttrs = (a: EndpointAttributes): Qos => ({
   durability: a.durability >= rtps.Durability.TransientLocal ? 'transient_local' : 'volatile',
   depth: a.history.depth,
 });
+
+/** dgram `lookup` option: IPv4 literals answered synchronously, names through dns.lookup. */
+function ipLiteralLookup(address: string, family: unknown, cb: (err: Error | null, address: string, family: number) => void): void {
+  if (net.isIPv4(address)) { cb(null, address, 4); return; }
+  dns.lookup(address, family as never, cb as never);
+}
 
 /** Picks the interface address: explicit, localhost-only from the ROS 2 environment, or the first external IPv4. */
 export function selectAddress(explicit?: string, env: NodeJS.ProcessEnv = process.env): string {
@@ -404,8 +412,11 @@ export async function createRtpsTransport(opts: TransportOptions & { domainId: n
   const log = opts.log ?? (() => {});
   // Sockets whose multicast membership and outgoing multicast use the chosen interface, so that
   // discovery stays on it (on a loopback-only setup nothing leaves the machine).
+  // `lookup`: dgram resolves every destination through dns.lookup, which answers even an IP literal
+  // on a later process.nextTick, so a datagram would leave only after the whole tick (path,
+  // diagnostics) had run; answering IP literals synchronously sends it inside publish().
   const udpSocketCreate = async (o: unknown) => {
-    const s = await UdpSocketNode.Create(o);
+    const s = await UdpSocketNode.Create({ ...(o as object), lookup: ipLiteralLookup });
     const bind = s.bind.bind(s), add = s.addMembership.bind(s);
     s.bind = async (b) => {
       await bind(b.port === undefined ? { ...b, address } : b);
@@ -416,7 +427,9 @@ export async function createRtpsTransport(opts: TransportOptions & { domainId: n
   };
   const participant = new rtps.Participant({
     name: opts.nodeName, addresses: [address], domainId: opts.domainId, udpSocketCreate,
-    log: { debug: () => {}, info: () => {}, warn: (m: string) => { if (!/unknown participant|unknown writer|unrecognized heartbeat|no readers|failed to parse|no parameters/.test(m)) log(`rtps: ${m}`); }, error: (m: string) => log(`rtps: ${m}`) },
+    // debug/info left undefined, not no-ops: the library calls `log.debug?.(\`...\`)` per submessage,
+    // and only a missing function skips building those strings.
+    log: { debug: undefined, info: undefined, warn: (m: string) => { if (!/unknown participant|unknown writer|unrecognized heartbeat|no readers|failed to parse|no parameters/.test(m)) log(`rtps: ${m}`); }, error: (m: string) => log(`rtps: ${m}`) },
   }) as ParticipantInternals;
   const t = new RtpsTransport(participant, address, opts.domainId, log);
   await participant.start();

@@ -201,6 +201,18 @@ describe('ControllerNode (in-process transport, simulated clock)', () => {
       expect(node.stats.controlTicks).toBe(10);
       expect(node.stats.ticks).toBe(10);
       for (const c of cmds) expect(c.every(Number.isFinite)).toBe(true);
+      // more than a period without a new state, but the state is still fresh (< staleAfterMs = 100 ms):
+      // the watchdog must not solve again on the old state
+      now += 0.06;
+      await new Promise((r) => setTimeout(r, 120));
+      expect(node.stats.ticks).toBe(10);
+      // stale now: the watchdog publishes the safe command
+      now += 0.06;
+      await new Promise((r) => setTimeout(r, 120));
+      expect(node.stats.ticks).toBeGreaterThan(10);
+      expect(node.stats.controlTicks).toBe(10);
+      expect(node.stats.staleTicks).toBeGreaterThan(0);
+      expect(cmds[cmds.length - 1]).toEqual([0]);
     } finally {
       node.stop();
     }

@@ -7,6 +7,8 @@ import { writeFileSync } from 'node:fs';
 import { buildController, resolveModel } from '../../../controllers/controller.js';
 import { loadControllerConfig, type ControllerConfig } from '../../../controllers/schema.js';
 import { goalReader } from '../../../ros/mapping.js';
+import { GcMonitor } from '../../../ros/gcstats.js';
+import { setRealtimePriority } from '../../../ros/realtime.js';
 import { McapRecorder } from '../../../ros/mcap.js';
 import { float64MultiArray, poseStamped, type MessageTypes, type RosMessageType } from '../../../ros/messages.js';
 import { ControllerNode } from '../../../ros/node.js';
@@ -29,6 +31,7 @@ const OPTIONS = {
   'goal-tolerance': { type: 'string' },
   summary: { type: 'string' },
   quiet: { type: 'boolean', default: false },
+  'rt-priority': { type: 'string' },
 } as const;
 
 const HELP = `dmpc ros --config controllers/<name>.json [--transport auto|rclnodejs|rtps] [--sim] [options]
@@ -55,6 +58,9 @@ diagnostics out; topics, QoS and limits from the configuration). ROS_DOMAIN_ID i
   --duration S      stop after S seconds (default: until SIGINT/SIGTERM)
   --summary FILE    write the final statistics as JSON
   --quiet           no per-event log lines
+  --rt-priority P   Linux: run this process (all its threads) under SCHED_FIFO priority P (1..99)
+                    through chrt(1); needs root or CAP_SYS_NICE. Keeps other work on the machine
+                    from delaying the loop (see docs/ros.md, 'Real-time scheduling')
 
 'dmpc ros sim' runs only the simulated robot (for a controller in another process or on a robot).`;
 
@@ -91,7 +97,14 @@ export const command: CliCommand = {
     const duration = o.duration === undefined ? Infinity : Number(o.duration);
     if (!(duration > 0)) throw new Error(`--duration must be a positive number of seconds (got '${o.duration}')`);
 
+    if (o['rt-priority'] !== undefined) {
+      const prio = Number(o['rt-priority']);
+      if (!Number.isInteger(prio) || prio < 1 || prio > 99) throw new Error(`--rt-priority must be an integer in 1..99 (got '${o['rt-priority']}')`);
+      setRealtimePriority(prio);
+      console.error(`[${config.name}${simOnly ? ':sim' : ''}] scheduling: SCHED_FIFO priority ${prio} (all threads)`);
+    }
     const recorder = o.record ? new McapRecorder(o.record) : undefined;
+    const gc = new GcMonitor();
     const closers: (() => Promise<void> | void)[] = [];
     let node: ControllerNode | undefined;
     let sim: SimRobotNode | undefined;
@@ -153,8 +166,12 @@ export const command: CliCommand = {
     // controller first (its stop command must still reach the robot), then the simulator
     for (const c of [...closers].reverse()) await c();
     await recorder?.close();
+    gc.stop();
     const summary = {
       node: node ? node.stats : undefined,
+      // the node's own state→command latency (transport hand-over to command hand-over), control ticks
+      latencyMs: node ? node.latency.summary() : undefined,
+      gc: gc.summary(),
       sim: sim ? { ...sim.stats, state: Array.from(sim.plant.state()), time: sim.now } : undefined,
       recorded: recorder?.count,
     };
