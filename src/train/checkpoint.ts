@@ -59,7 +59,7 @@ export function decodeCheckpoint<S>(text: string, format: string, key: string, s
   try { ck = JSON.parse(text, reviver) as CheckpointFile; } catch (e) { throw new Error(`${source}: not a checkpoint (${(e as Error).message})`); }
   if (ck?.format !== format) {
     const job = format.replace(/^dmpc\.checkpoint\.|\/\d+$/g, '');
-    throw new Error(`${source}: not a ${job} checkpoint of this version (format '${String(ck?.format)}', expected '${format}')`);
+    throw new Error(`${source}: not a '${job}' checkpoint of this version (format '${String(ck?.format)}', expected '${format}')`);
   }
   if (ck.key !== key) throw new Error(`${source}: was written by a run with other settings (${ck.key}); remove it or use the same settings`);
   if (!Number.isInteger(ck.iteration) || ck.iteration < 0) throw new Error(`${source}: bad iteration ${String(ck.iteration)}`);

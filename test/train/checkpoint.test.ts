@@ -26,7 +26,7 @@ describe('checkpoint file', () => {
     expect(back.state.curve[0].inexact).toBeNaN();
     expect(back.state.n).toBe(Infinity);
     const text = encodeCheckpoint('dmpc.checkpoint.t/1', 'k', 3, state);
-    expect(() => decodeCheckpoint(text, 'dmpc.checkpoint.t/2', 'k', 'f')).toThrow(/not a t checkpoint of this version/);
+    expect(() => decodeCheckpoint(text, 'dmpc.checkpoint.t/2', 'k', 'f')).toThrow(/not a 't' checkpoint of this version/);
     expect(() => decodeCheckpoint(text, 'dmpc.checkpoint.t/1', 'other', 'f')).toThrow(/other settings/);
     expect(() => decodeCheckpoint('{"a":', 'dmpc.checkpoint.t/1', 'k', 'f')).toThrow(/not a checkpoint/);
     // part boundaries count in the data digest
@@ -94,7 +94,7 @@ describe('identification: checkpoint and resume', () => {
     await expect(command.run([...args, '--out', join(dir, 'x.json'), '--resume'])).rejects.toThrow(/--resume needs --checkpoint/);
     await expect(command.run([...args, '--out', join(dir, 'x.json'), '--checkpoint', join(dir, 'c2.json'), '--checkpoint-every', '0'])).rejects.toThrow(/positive integer/);
     writeFileSync(join(dir, 'bad.json'), JSON.stringify({ format: 'dmpc.checkpoint.tune/1', key: '', iteration: 0, state: {} }));
-    await expect(command.run([...args, '--out', join(dir, 'x.json'), '--checkpoint', join(dir, 'bad.json'), '--resume'])).rejects.toThrow(/not a sysid checkpoint/);
+    await expect(command.run([...args, '--out', join(dir, 'x.json'), '--checkpoint', join(dir, 'bad.json'), '--resume'])).rejects.toThrow(/not a 'sysid' checkpoint/);
   });
 });
 
