@@ -324,21 +324,39 @@ export function factorActiveBlock(fac: Float64Array, Ne: number): number {
   return Ne ? cholesky(fac, 0, Ne, 1e-14 * Math.max(1e-300, dmax)) : FACTOR_OK;
 }
 
-/**
- * The polishing solve of the shared path, without forming anything of size n × n:
- * [Q Eᵀ; E 0][z; y] = [−p; r₂] with wp = L⁻¹(−p) and kwp = K wp = Ĉ Q⁻¹(−p) (all N rows) given by the
- * caller, so y = (E Q⁻¹ Eᵀ)⁻¹ (kwp_E − r₂) and z = L⁻ᵀ (wp − K_Eᵀ y), E = rows idx of Ĉ and
- * r₂ = (hF on inequality rows, b on equality rows). `fac` is the Cholesky factor of E Q⁻¹ Eᵀ.
- * Writes z (n) and y (Ne: multipliers of the rows idx, in that order).
+/*
+ * The polishing solve of the shared path, in three pieces so that the crossover can decide on a guess
+ * before paying for z: [Q Eᵀ; E 0][z; y] = [−p; r₂] with E = rows idx of Ĉ, r₂ = (hF on inequality
+ * rows, b on equality rows), wp = L⁻¹(−p) and kwp = K wp = Ĉ Q⁻¹(−p) (all N rows, once per instance):
+ *
+ *     y = (E Q⁻¹ Eᵀ)⁻¹ (kwp_E − r₂)           Ne² work (fac = Cholesky of the S₀ block)
+ *     Ĉ z = kwp − S₀[:, E] y                   N·Ne work — every row's slack without forming z
+ *     z = L⁻ᵀ (wp − K_Eᵀ y)                    n·Ne + n² / 2 work, only for a guess worth evaluating
  */
-export function sharedActiveSolve(
-  sh: SharedFactors, idx: Int32Array, Ne: number, fac: Float64Array,
-  wp: Float64Array, kwp: Float64Array, hF: Float64Array, b: Float64Array, bOff: number, z: Float64Array, y: Float64Array,
+
+/** y (Ne: multipliers of the rows idx, in that order) of the shared-path polishing solve. */
+export function sharedActiveMultipliers(
+  sh: SharedFactors, idx: Int32Array, Ne: number, fac: Float64Array, kwp: Float64Array, hF: Float64Array, b: Float64Array, bOff: number, y: Float64Array,
 ): void {
-  const { n, mi } = sh.P;
-  const K = sh.K;
+  const mi = sh.P.mi;
   for (let k = 0; k < Ne; k++) { const r = idx[k]; y[k] = kwp[r] - (r < mi ? hF[r] : b[bOff + r - mi]); }
   if (Ne) cholSolve(fac, 0, Ne, y, 0);
+}
+
+/** cz (mi) ← C z of the shared-path polishing solution, from y alone. */
+export function sharedActiveCz(sh: SharedFactors, idx: Int32Array, Ne: number, kwp: Float64Array, y: Float64Array, cz: Float64Array): void {
+  const { N, S0, P } = sh;
+  for (let i = 0; i < P.mi; i++) {
+    const ro = i * N;
+    let t = kwp[i];
+    for (let k = 0; k < Ne; k++) t -= S0[ro + idx[k]] * y[k];
+    cz[i] = t;
+  }
+}
+
+/** z (n) of the shared-path polishing solution. */
+export function sharedActivePrimal(sh: SharedFactors, idx: Int32Array, Ne: number, wp: Float64Array, y: Float64Array, z: Float64Array): void {
+  const n = sh.P.n, K = sh.K;
   z.set(wp.subarray(0, n));
   for (let k = 0; k < Ne; k++) {
     const a = y[k];
@@ -504,8 +522,14 @@ export class ActiveSetKkt implements Factorization {
     r1.set(w.subarray(0, n)); r2.set(y.subarray(0, Ne));
   }
 
-  /** Solve the active block with up to two steps of iterative refinement against the exact matrix. */
+  /**
+   * Solve the active block, with up to two steps of iterative refinement against the exact matrix on
+   * the general path (whose (1,1) block carries the ρEᵀE term and a shift). The shared path is a plain
+   * block elimination with exact Cholesky factors (its shift is 1e-14 relative), accurate to rounding
+   * times the block's condition, so refinement there would only cost a second solve.
+   */
   private solveActiveRefined(x: Float64Array, y: Float64Array): void {
+    if (this.shared) { this.solveActive(x, y); return; }
     const { n } = this.P;
     const Ne = this.Ne, E = this.rows();
     const [b1, b2, ra, rb] = this.scratch();

@@ -10,7 +10,7 @@
  * residuals) and its relative residual is no larger than the interior point's. The factorization is
  * kept: it is the one the backward pass needs (same active set, same matrix).
  */
-import { ActiveSetKkt, factorActiveBlock, gatherS0, sharedActiveSolve } from './kkt.js';
+import { ActiveSetKkt, factorActiveBlock, gatherS0, sharedActiveCz, sharedActiveMultipliers, sharedActivePrimal } from './kkt.js';
 import { FACTOR_OK } from '../linalg/cholesky.js';
 import type { QpSolution } from './ipm.js';
 import { cMul, type QpProblem } from './problem.js';
@@ -77,6 +77,8 @@ export class PolishWorkspace {
   /** Shared path: the rows of the active block and its Cholesky factor. */
   readonly idx: Int32Array;
   readonly fac: Float64Array;
+  /** Shared path: size of the active block of the last solve. */
+  Ne = 0;
   cachedBi = -1;
   constructor(readonly P: QpProblem) {
     const { n, mi, meq } = P;
@@ -89,17 +91,20 @@ export class PolishWorkspace {
 }
 
 /**
- * The equality-constrained solve on the active set of `sol.active`: writes z, raw λ and ν into pw.x
- * (as a full (z, λ, ν) vector). Returns false if the active-set matrix could not be factored.
+ * The equality-constrained solve on the active set of `sol.active`, up to the multipliers: fills
+ * pw.lam (raw λ of every inequality row, inactive rows 0), pw.x's ν part, and pw.s (raw slack h − Cz);
+ * on the general path also z (pw.x[0..n)). Returns false if the active block could not be factored.
+ *
+ * Shared path: the active block is a principal submatrix of S₀, gathered and factored in the workspace
+ * (the ActiveSetKkt object the backward pass needs is built only if it is asked for), and the slacks
+ * come from S₀ without forming z (kkt.ts, sharedActive*).
  */
-function activeSolve(sol: QpSolution, bi: number, pw: PolishWorkspace): boolean {
+function activeMultipliers(sol: QpSolution, bi: number, pw: PolishWorkspace): boolean {
   const P = sol.problem;
   const { n, mi, meq } = P;
-  const x = pw.x, hF = pw.hF;
+  const x = pw.x, hF = pw.hF, cz = pw.sC;
   const act = sol.active.subarray(bi * mi, (bi + 1) * mi);
   if (sol.shared) {
-    // Shared path: the active block is a principal submatrix of S₀, factored in the workspace; the
-    // ActiveSetKkt object the backward pass needs is built only if it is asked for.
     const sh = sol.shared;
     if (pw.cachedBi !== bi) {
       for (let i = 0; i < n; i++) pw.wp[i] = -P.p[bi * P.pS + i];
@@ -111,23 +116,33 @@ function activeSolve(sol: QpSolution, bi: number, pw: PolishWorkspace): boolean 
     const idx = pw.idx;
     let na = 0;
     for (let i = 0; i < mi; i++) if (act[i]) idx[na++] = i;
-    const Ne = na + meq;
+    const Ne = (pw.Ne = na + meq);
     for (let r = 0; r < meq; r++) idx[na + r] = mi + r;
     gatherS0(sh, idx, Ne, pw.fac);
     if (factorActiveBlock(pw.fac, Ne) !== FACTOR_OK) return false;
     const y = pw.y;
-    sharedActiveSolve(sh, idx, Ne, pw.fac, pw.wp, pw.kwp, hF, P.b, bi * P.bS, x, y);
-    for (let i = 0; i < mi; i++) x[n + i] = 0;
-    for (let k = 0; k < na; k++) x[n + idx[k]] = y[k];
+    sharedActiveMultipliers(sh, idx, Ne, pw.fac, pw.kwp, hF, P.b, bi * P.bS, y);
+    sharedActiveCz(sh, idx, Ne, pw.kwp, y, cz);
+    pw.lam.fill(0);
+    for (let k = 0; k < na; k++) pw.lam[idx[k]] = y[k];
     for (let r = 0; r < meq; r++) x[n + mi + r] = y[na + r];
-    return true;
+  } else {
+    const fac = activeFactorization(sol, bi);
+    if (fac.status !== FACTOR_OK) return false;
+    for (let i = 0; i < n; i++) x[i] = -P.p[bi * P.pS + i];
+    for (let i = 0; i < mi; i++) x[n + i] = act[i] ? hF[i] : 0;
+    for (let r = 0; r < meq; r++) x[n + mi + r] = P.b[bi * P.bS + r];
+    fac.solve(x, 0);
+    for (let i = 0; i < mi; i++) pw.lam[i] = x[n + i];
+    cMul(P, bi, x, 0, cz, 0);
   }
-  const fac = activeFactorization(sol, bi);
-  if (fac.status !== FACTOR_OK) return false;
-  for (let i = 0; i < n; i++) x[i] = -P.p[bi * P.pS + i];
-  for (let i = 0; i < mi; i++) x[n + i] = act[i] ? hF[i] : 0;
-  for (let r = 0; r < meq; r++) x[n + mi + r] = P.b[bi * P.bS + r];
-  fac.solve(x, 0);
+  let sScale = 0, lamScale = 0;
+  for (let i = 0; i < mi; i++) {
+    pw.s[i] = hF[i] - cz[i];
+    sScale = Math.max(sScale, Math.abs(hF[i]), Math.abs(cz[i]));
+    lamScale = Math.max(lamScale, Math.abs(pw.lam[i]));
+  }
+  pw.sScale = sScale; pw.lamScale = lamScale;
   return true;
 }
 
@@ -136,24 +151,15 @@ export function polishInstance(sol: QpSolution, bi: number, res: ResidualWorkspa
   const P: QpProblem = sol.problem;
   const { n, mi } = P;
   pw.hF.set(res.hF); // h of instance bi (with bounds), from the residual evaluation at the iterate
-  if (!activeSolve(sol, bi, pw)) return false;
-  const x = pw.x, hF = pw.hF, lam = pw.lamC, s = pw.sC;
+  if (!activeMultipliers(sol, bi, pw)) return false;
+  // The full residual evaluation is the acceptance test; a guess that the crossover would change
+  // (a clearly negative multiplier or a clearly violated row) cannot pass it, so z is not even formed.
+  if (crossover && wouldChange(sol.active.subarray(bi * mi, (bi + 1) * mi), pw)) return false;
+  const x = pw.x, lam = pw.lamC, s = pw.sC;
   const z = x.subarray(0, n);
   const nu = x.subarray(n + mi);
-  cMul(P, bi, z, 0, s, 0);
-  let sScale = 0, lamScale = 0;
-  for (let i = 0; i < mi; i++) {
-    const li = x[n + i], si = hF[i] - s[i];
-    pw.lam[i] = li; pw.s[i] = si;
-    sScale = Math.max(sScale, Math.abs(hF[i]), Math.abs(s[i]));
-    lamScale = Math.max(lamScale, Math.abs(li));
-    lam[i] = Math.max(li, 0);
-    s[i] = Math.max(si, 0);
-  }
-  pw.sScale = sScale; pw.lamScale = lamScale;
-  // The full residual evaluation is the acceptance test; a guess that the crossover would change
-  // (a clearly negative multiplier or a clearly violated row) cannot pass it, so it is not evaluated.
-  if (crossover && wouldChange(sol.active.subarray(bi * mi, (bi + 1) * mi), pw)) return false;
+  if (sol.shared) sharedActivePrimal(sol.shared, pw.idx, pw.Ne, pw.wp, pw.y, z);
+  for (let i = 0; i < mi; i++) { lam[i] = Math.max(pw.lam[i], 0); s[i] = Math.max(pw.s[i], 0); }
   const rel = res.evaluate(bi, z, s, lam, nu);
   if (!(rel <= ipmRel)) return false;
   sol.z.set(z, bi * n); sol.s.set(s, bi * mi); sol.lambda.set(lam, bi * mi); sol.nu.set(nu, bi * P.meq);
