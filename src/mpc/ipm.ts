@@ -29,8 +29,11 @@ export interface MpcOptions {
   tol?: number;
   /** Active-set polishing (default true): makes plans and gradients exact to round-off. */
   polish?: boolean;
-  /** Polishing is first tried once the mean complementarity falls below this (default 1e-1, relative);
-   *  an attempt is cheap and validated, and is not repeated while the active-set guess is unchanged. */
+  /** Polishing is first tried once the mean complementarity falls below this (default 1, relative);
+   *  an attempt is cheap and validated, revises a slightly wrong active-set guess itself (polish.ts),
+   *  and is not repeated while the guess is unchanged. Trying early saves interior-point iterations:
+   *  on p1 (1024 instances) 1.8 iterations + 1.3 polishing factorizations per solve, against 2.9 + 1.2
+   *  with 1e-1 and no revision. */
   polishMu?: number;
   /** Penalty W of the polishing factorization, relative to the cost scale (default 1e8): each
    *  refinement pass contracts the error by ~‖H‖/W, so two or three passes reach round-off. */
@@ -89,7 +92,7 @@ export interface MpcSolverState {
   };
 }
 
-const DEFAULTS: Required<MpcOptions> = { maxIter: 50, tol: 1e-9, polish: true, polishMu: 1e-1, polishPenalty: 1e8 };
+const DEFAULTS: Required<MpcOptions> = { maxIter: 50, tol: 1e-9, polish: true, polishMu: 1, polishPenalty: 1e8 };
 
 /**
  * Builds the solver state (all workspaces) and the starting point. `reuse`: a finished state of a

@@ -106,6 +106,17 @@ function linearise(pr: MpcProblem, model: DiscreteModel, theta: Float64Array, b:
   }
 }
 
+/** Projects the controls of element b (at `uo`, [T, nu]) onto the problem's control bounds. */
+function projectControls(pr: MpcProblem, b: number, u: Float64Array, uo: number): void {
+  const { T, nu } = pr, lo = pr.bounds.u_lower, hi = pr.bounds.u_upper;
+  if (!lo && !hi) return;
+  for (let t = 0; t < T; t++) for (let j = 0; j < nu; j++) {
+    const k = uo + t * nu + j;
+    if (lo) u[k] = Math.max(u[k], lo.data[off(lo, b, t) + j]);
+    if (hi) u[k] = Math.min(u[k], hi.data[off(hi, b, t) + j]);
+  }
+}
+
 /** Solves the non-linear MPC problems of all B elements (warm start: controls uInit [B, T, nu]). */
 export function sqpSolve(input: NonlinearMpcInput, options: SqpOptions = {}, uInit?: Float64Array): SqpSolution {
   const model = input.model;
@@ -127,11 +138,7 @@ export function sqpSolve(input: NonlinearMpcInput, options: SqpOptions = {}, uIn
   if (uInit && uInit.length !== B * T * nu) throw new DmpcInputError('mpc', 'uInit', `has length ${uInit.length}, expected B·T·nu = ${B * T * nu}`);
   const u = uInit ? Float64Array.from(uInit) : new Float64Array(B * T * nu);
   // controls outside the bounds would make the first merit meaningless: project them
-  for (let b = 0; b < B; b++) for (let t = 0; t < T; t++) for (let j = 0; j < nu; j++) {
-    const lo = pr.bounds.u_lower, hi = pr.bounds.u_upper, k = (b * T + t) * nu + j;
-    if (lo) u[k] = Math.max(u[k], lo.data[off(lo, b, t) + j]);
-    if (hi) u[k] = Math.min(u[k], hi.data[off(hi, b, t) + j]);
-  }
+  for (let b = 0; b < B; b++) projectControls(pr, b, u, b * T * nu);
   const tau = new Float64Array(B * T * n), trial = new Float64Array(T * n), utrial = new Float64Array(T * nu);
   const jac = new Float64Array(nx * (n + model.np)), out = new Float64Array(nx);
   const status = new Array<SolveStatus>(B).fill('max_iter');
@@ -167,6 +174,10 @@ export function sqpSolve(input: NonlinearMpcInput, options: SqpOptions = {}, uIn
       let alpha = 1;
       for (let ls = 0; ; ls++) {
         for (let i = 0; i < T * nu; i++) utrial[i] = u[b * T * nu + i] + alpha * (qp.u[b * T * nu + i] - u[b * T * nu + i]);
+        // the QP's plan meets its bounds only to round-off; a control a few ulps past a clamp limit
+        // would linearise the model with a zero input derivative there (the clamp's flat side), and
+        // the next QP would then see that control as free (observed: the SQP stalled on a pendulum)
+        projectControls(pr, b, utrial, 0);
         rollout(model, theta, T, pr.x0, b * nx, utrial, 0, trial, 0);
         const phi = merit(pr, b, trial, 0, rho);
         // near the solution the merit change drops to round-off, where the Armijo test is noise
