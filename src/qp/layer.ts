@@ -20,6 +20,8 @@ import { makeQpProblem, type ArrayArg, type QpProblem } from './problem.js';
 import { solveQp, type QpOptions } from './ipm.js';
 import { qpBackward, sumBatch, type QpGradients } from './backward.js';
 import { elasticProblem, softBackward, solveSoftQp, type ElasticOptions } from './soft.js';
+import { tensorQpLayer, type TensorQpState } from '../tensor/qp/op.js';
+import type { TensorQpOptions } from '../tensor/qp/ipm.js';
 
 export interface QpLayerOptions extends QpOptions {
   /** Also return the multipliers: { z, lambda, nu } (and slack in soft mode). */
@@ -33,6 +35,17 @@ export interface QpLayerOptions extends QpOptions {
   soft?: ElasticOptions;
   /** 'error' (default): throw if an instance is not optimal; 'zero': zero gradient for it (listed in `lastSkipped`). */
   nonOptimal?: 'error' | 'zero';
+  /**
+   * 'float64' (default): this file's float64 solve and backward on the host. 'tensor': the batched
+   * float32 tensor program (src/tensor/qp) on the active tfjs backend; Q ≻ 0, no soft mode, no lb/ub;
+   * z and gradients agree with float64 to the tolerance in docs/tensor.md. The float64 options (tol,
+   * maxIter, ...) do not apply to it: use `tensorOptions`.
+   */
+  solver?: 'float64' | 'tensor';
+  /** Options of the tensor solver (solver: 'tensor'). */
+  tensorOptions?: TensorQpOptions;
+  /** solver 'tensor': statuses of the last call and its warm start for the next (pass the same object every call). */
+  tensorState?: TensorQpState;
 }
 
 export interface QpLayerOutput {
@@ -49,6 +62,7 @@ export function qpLayer(
   Q: tf.Tensor, p: tf.Tensor, G?: tf.Tensor | null, h?: tf.Tensor | null, A?: tf.Tensor | null, b?: tf.Tensor | null,
   options: QpLayerOptions = {},
 ): tf.Tensor | QpLayerOutput {
+  if (options.solver === 'tensor') return tensorQpLayer(Q, p, G, h, A, b, options);
   const named: [Name, tf.Tensor | null | undefined][] = [['Q', Q], ['p', p], ['G', G], ['h', h], ['A', A], ['b', b]];
   const present = named.filter((e): e is [Name, tf.Tensor] => e[1] != null);
   for (const [name, t] of present) {

@@ -1,0 +1,162 @@
+/**
+ * The tensor QP as a differentiable tfjs op with the signature and outputs of src/qp/layer.ts
+ * `qpLayer` (which calls this for `solver: 'tensor'`): z [B, n] (or [n] when no input is batched), or
+ * { z, lambda, nu } with `multipliers: true`. Forward and backward are tensor programs on the active
+ * backend (float32); the batch never leaves it except for the statuses (a few numbers per iteration).
+ *
+ * Gradients: `tf.customGrad`, not native ops end to end. Differentiating the interior point's ops
+ * would be unrolled differentiation: the tape would hold every tensor of every iteration (thousands of
+ * ops per solve, each sweep alone ~100), the masks and step-length minima make it piecewise, and the
+ * result is the derivative of the iterations, not of the solution. The custom gradient is the implicit
+ * (OptNet) derivative at the solution: one active-set Schur factorization and a few refinement passes
+ * (backward.ts). The forward saves (customGrad's `save`) only the inputs and z, λ, ν, the active set and
+ * the gradient mask; the backward rebuilds the problem's precomputed pieces (one Q⁻¹ and a few GEMMs).
+ * No second-order gradients.
+ */
+import { tf } from '../../tf/tf.js';
+import type { SolveStatus } from '../../common/status.js';
+import { DmpcInputError } from '../../common/errors.js';
+import { disposeTensorQp, makeTensorQp, type TensorQpInput } from './problem.js';
+import { type TensorQpOptions, type TensorQpWarmStart, disposeQpSolution, tensorQpSolve, tensorQpWarmStart } from './ipm.js';
+import { tensorQpBackward } from './backward.js';
+
+export interface TensorQpOpOptions {
+  /** Also return the multipliers: { z, lambda, nu }. */
+  multipliers?: boolean;
+  /** Use (Q + Qᵀ)/2 (default true). */
+  symmetrize?: boolean;
+  /** 'error' (default): throw if an element is not optimal; 'zero': zero gradient for it (see `state.status`). */
+  nonOptimal?: 'error' | 'zero';
+  /** Options of the tensor interior point. */
+  tensorOptions?: TensorQpOptions;
+  /** Carried between calls: statuses of the last forward, and its solution as the next call's warm start. */
+  state?: TensorQpState;
+}
+
+export interface TensorQpState {
+  status?: SolveStatus[];
+  iterations?: Int32Array;
+  polished?: Uint8Array;
+  /** Batch iterations of the last forward (the host loop's count). */
+  batchIterations?: number;
+  /** Warm start kept from the last forward (used when the next batch has the same shape); `warmStart: false` disables it. */
+  warm?: TensorQpWarmStart;
+  warmStart?: boolean;
+}
+
+/** Releases the warm-start tensors of a state. */
+export function disposeTensorQpState(state: TensorQpState): void {
+  if (state.warm) tf.dispose([state.warm.z, ...(state.warm.lambda ? [state.warm.lambda] : []), ...(state.warm.nu ? [state.warm.nu] : [])]);
+  state.warm = undefined;
+}
+
+type Name = 'Q' | 'p' | 'G' | 'h' | 'A' | 'b';
+type CustomGrad = Parameters<typeof tf.customGrad>[0];
+
+export function tensorQpOp(
+  Q: tf.Tensor, p: tf.Tensor, G?: tf.Tensor | null, h?: tf.Tensor | null, A?: tf.Tensor | null, b?: tf.Tensor | null,
+  options: TensorQpOpOptions = {},
+): tf.Tensor | { z: tf.Tensor; lambda: tf.Tensor; nu: tf.Tensor } {
+  const op = 'qpLayer';
+  const named: [Name, tf.Tensor | null | undefined][] = [['Q', Q], ['p', p], ['G', G], ['h', h], ['A', A], ['b', b]];
+  const present = named.filter((e): e is [Name, tf.Tensor] => e[1] != null);
+  const names = present.map((e) => e[0]);
+  const state = options.state ?? {};
+  const nonOptimal = options.nonOptimal ?? 'error';
+  const symmetrize = options.symmetrize ?? true;
+  const build = (ts: tf.Tensor[]) => {
+    const get = (k: Name) => { const i = names.indexOf(k); return i >= 0 ? ts[i] : null; };
+    return makeTensorQp({ Q: get('Q')!, p: get('p')!, G: get('G'), h: get('h'), A: get('A'), b: get('b') } as TensorQpInput, { symmetrize, op });
+  };
+  // sizes from the shapes (makeTensorQp inside the op validates them and throws naming the argument)
+  const last = (t: tf.Tensor | null | undefined) => (t ? t.shape[t.rank - 1] ?? 0 : 0);
+  const n = last(p), m = last(h), meq = last(b);
+  const batchedInputs = present.filter(([k, t]) => t.rank === ({ Q: 3, p: 2, G: 3, h: 2, A: 3, b: 2 } as const)[k]);
+  const batched = batchedInputs.length > 0;
+  const B = batched ? batchedInputs[0][1].shape[0] : 1;
+  const width = n + m + meq;
+
+  const opFn = tf.customGrad(((...args: (tf.Tensor | ((t: tf.Tensor[]) => void))[]) => {
+    const save = args.pop() as (t: tf.Tensor[]) => void;
+    const inputs = args as tf.Tensor[];
+    const prob = build(inputs);
+    const w = state.warm && state.warmStart !== false && state.warm.z.shape[0] === B ? state.warm : undefined;
+    const sol = tensorQpSolve(prob, options.tensorOptions ?? {}, w);
+    state.status = sol.status; state.iterations = sol.iterations; state.polished = sol.polished; state.batchIterations = sol.batchIterations;
+    disposeTensorQpState(state);
+    if (state.warmStart !== false) {
+      const ws = tensorQpWarmStart(sol);
+      for (const t of [ws.z, ws.lambda, ws.nu]) if (t) tf.keep(t);
+      state.warm = ws;
+    }
+    const bad = sol.status.findIndex((s) => s !== 'optimal');
+    if (bad >= 0 && nonOptimal === 'error') {
+      disposeQpSolution(sol); disposeTensorQp(prob);
+      throw new DmpcInputError(op, `instance ${bad}`, `ended with status '${sol.status[bad]}'; pass nonOptimal: 'zero' to continue with zero gradients for such instances (the tensor solver has no soft mode; solver 'float64' has)`);
+    }
+    const gradMask = tf.tensor1d(sol.status.map((s) => (s === 'optimal' ? 1 : 0)), 'float32');
+    const value = tf.concat([sol.z, ...(m ? [sol.lambda] : []), ...(sol.nu ? [sol.nu] : [])], 1);
+    save([...inputs, sol.z, sol.lambda, ...(sol.nu ? [sol.nu] : []), sol.active, gradMask]);
+    gradMask.dispose();
+    disposeQpSolution(sol);
+    disposeTensorQp(prob);
+    const gradFunc = (dy: tf.Tensor, saved: tf.Tensor[]) => {
+      const k = inputs.length;
+      const sIn = saved.slice(0, k);
+      const [sz, sl] = saved.slice(k, k + 2) as tf.Tensor2D[];
+      const sn = (meq ? saved[k + 2] : null) as tf.Tensor2D | null;
+      const [sAct, sMask] = saved.slice(meq ? k + 3 : k + 2) as [tf.Tensor2D, tf.Tensor1D];
+      const q = build(sIn);
+      const g = tensorQpBackward(q, { z: sz, lambda: sl, nu: sn, active: sAct, gradMask: sMask }, {
+        z: tf.slice(dy, [0, 0], [B, n]) as tf.Tensor2D,
+        lambda: m ? tf.slice(dy, [0, n], [B, m]) as tf.Tensor2D : null,
+        nu: meq ? tf.slice(dy, [0, n + m], [B, meq]) as tf.Tensor2D : null,
+      });
+      disposeTensorQp(q);
+      // per input: the gradient in the input's shape (a shared vector's is summed over the batch)
+      const out = present.map(([key, t]) => {
+        const gk = g[key]!;
+        if (gk.shape.length === t.shape.length) return gk;
+        return tf.sum(gk, 0);
+      });
+      return out;
+    };
+    return { value, gradFunc };
+  }) as unknown as CustomGrad);
+  const y = opFn(...present.map((e) => e[1]));
+  const part = (start: number, k: number) => {
+    const s = tf.slice(y, [0, start], [B, k]);
+    return batched ? s : tf.reshape(s, [k]);
+  };
+  if (!options.multipliers) return part(0, n);
+  return { z: part(0, n), lambda: part(n, m), nu: part(n + m, meq) };
+}
+
+/** The subset of src/qp/layer.ts's options that `solver: 'tensor'` reads, plus the ones it refuses. */
+export interface TensorQpLayerOptions {
+  multipliers?: boolean;
+  symmetrize?: boolean;
+  nonOptimal?: 'error' | 'zero';
+  tensorOptions?: TensorQpOptions;
+  /** Statuses of the last call and the warm start for the next (pass the same object every call). */
+  tensorState?: TensorQpState;
+  /** Not supported by the tensor solver (clear error): */
+  soft?: unknown; lb?: unknown; ub?: unknown; warmStart?: unknown;
+}
+
+/** `qpLayer(..., { solver: 'tensor' })`: refuses what the tensor solver does not do, then {@link tensorQpOp}. */
+export function tensorQpLayer(
+  Q: tf.Tensor, p: tf.Tensor, G: tf.Tensor | null | undefined, h: tf.Tensor | null | undefined, A: tf.Tensor | null | undefined, b: tf.Tensor | null | undefined,
+  options: TensorQpLayerOptions,
+): tf.Tensor | { z: tf.Tensor; lambda: tf.Tensor; nu: tf.Tensor } {
+  const why: Record<string, string> = {
+    soft: 'the tensor solver has no soft (elastic) mode',
+    lb: 'simple bounds are not implemented in the tensor solver; pass them as rows of G',
+    ub: 'simple bounds are not implemented in the tensor solver; pass them as rows of G',
+    warmStart: "the tensor solver warm-starts from its own previous call through tensorState",
+  };
+  for (const k of Object.keys(why)) {
+    if ((options as Record<string, unknown>)[k] != null) throw new DmpcInputError('qpLayer', `options.${k}`, `is not supported with solver 'tensor' (${why[k]}); use solver 'float64'`);
+  }
+  return tensorQpOp(Q, p, G, h, A, b, { multipliers: options.multipliers, symmetrize: options.symmetrize, nonOptimal: options.nonOptimal, tensorOptions: options.tensorOptions, state: options.tensorState });
+}
