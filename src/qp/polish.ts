@@ -165,7 +165,23 @@ export function polishInstance(sol: QpSolution, bi: number, res: ResidualWorkspa
   sol.z.set(z, bi * n); sol.s.set(s, bi * mi); sol.lambda.set(lam, bi * mi); sol.nu.set(nu, bi * P.meq);
   sol.residuals[bi] = res.residuals();
   sol.polished[bi] = true;
+  markDegenerateActive(sol, bi, pw);
   return true;
+}
+
+/**
+ * The documented gradient policy at a degenerate row (λᵢ ≈ 0 ≈ sᵢ at the accepted point, to 1e-9 of
+ * the solve's scales): it is active, so the backward pass gives the one-sided derivative along which
+ * the constraint stays active. Adding such a row to the active set does not move the solution.
+ */
+function markDegenerateActive(sol: QpSolution, bi: number, pw: PolishWorkspace): void {
+  const mi = sol.problem.mi;
+  const act = sol.active.subarray(bi * mi, (bi + 1) * mi);
+  const lamTol = 1e-9 * Math.max(pw.lamScale, 1e-300);
+  const sTol = 1e-9 * Math.max(pw.sScale, 1);
+  for (let i = 0; i < mi; i++) {
+    if (!act[i] && Math.abs(pw.s[i]) <= sTol && Math.abs(pw.lam[i]) <= lamTol) { act[i] = 1; sol.factorizations[bi] = undefined; }
+  }
 }
 
 /**

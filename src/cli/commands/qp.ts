@@ -91,6 +91,8 @@ export const command: CliCommand = {
     const out: Record<string, unknown> = {
       status: sol.status,
       iterations: Array.from(sol.iterations),
+      // polish attempts and active-set crossover steps (each one Cholesky of the active block)
+      active_set_solves: Array.from(sol.activeSetSolves),
       objective: Array.from(sol.objective),
       z: nest(sol.z, [B, n]),
       lambda: m ? nest(lamG, [B, m]) : Array.from({ length: B }, () => []),
