@@ -28,7 +28,7 @@ import dns from 'node:dns';
 import net from 'node:net';
 import { codecFor } from './codec.js';
 import type { MessageTypes, RosMessageType } from './messages.js';
-import { qosCompatible, type Publisher, type Qos, type ReceiveInfo, type Subscription, type Transport, type TransportOptions } from './transport.js';
+import { qosCompatible, type Publisher, type Qos, type RawPublisher, type RawRtps, type RawSample, type ReceiveInfo, type Subscription, type Transport, type TransportOptions } from './transport.js';
 
 const require = createRequire(import.meta.url);
 
@@ -150,6 +150,21 @@ const fromAttrs = (a: EndpointAttributes): Qos => ({
   depth: a.history.depth,
 });
 
+/**
+ * RTPS submessages must start at 4-byte boundaries, so a serialized payload is padded to a multiple of
+ * 4 bytes, and the padding count goes into the two low bits of the encapsulation options, as the
+ * XCDR rules and rmw implementations do. Cyclone DDS drops a DATA whose length is not a multiple of 4
+ * as malformed (found with a parameter reply carrying a string of odd length).
+ */
+export function padPayload(data: Uint8Array): Uint8Array {
+  const pad = (4 - (data.length % 4)) % 4;
+  if (pad === 0 || data.length < 4) return data;
+  const out = new Uint8Array(data.length + pad);
+  out.set(data);
+  out[3] = (out[3] & ~3) | pad;
+  return out;
+}
+
 /** dgram `lookup` option: IPv4 literals answered synchronously, names through dns.lookup. */
 function ipLiteralLookup(address: string, family: unknown, cb: (err: Error | null, address: string, family: number) => void): void {
   if (net.isIPv4(address)) { cb(null, address, 4); return; }
@@ -173,7 +188,7 @@ interface LocalWriter {
   typeName: string;
 }
 
-class RtpsTransport implements Transport {
+class RtpsTransport implements Transport, RawRtps {
   readonly kind = 'rtps' as const;
   readonly description: string;
   private readonly writers = new Map<number, LocalWriter>();
@@ -199,9 +214,13 @@ class RtpsTransport implements Transport {
 
   advertise<K extends RosMessageType>(topic: string, type: K, qos: Qos): Publisher<K> {
     const codec = codecFor(type);
-    const topicName = ros2.rosTopicToDds(topic);
     const typeName = ros2.rosTypeToDds(type);
     if (!typeName) throw new Error(`rtps: type '${type}' is not a ROS 2 type name`);
+    const raw = this.advertiseRaw(ros2.rosTopicToDds(topic), typeName, qos);
+    return { topic, type, publish: (msg) => raw.publish(codec.encode(msg)), matched: () => raw.matched() };
+  }
+
+  advertiseRaw(topicName: string, typeName: string, qos: Qos): RawPublisher {
     const p = this.p;
     const entityId = rtps.makeEntityId(p.nextEndpointId++, rtps.EntityKind.AppdefWriterNoKey);
     const guid = rtps.makeGuid(p.attributes.guidPrefix, entityId);
@@ -218,10 +237,10 @@ class RtpsTransport implements Transport {
     this.matchAll();
     const self = this;
     return {
-      topic, type,
-      publish(msg) {
+      guid,
+      publish(payload) {
         if (self.closed) return;
-        const data = codec.encode(msg);
+        const data = padPayload(payload);
         const seq = writer.history.nextSequenceNum();
         const timestamp = nowTime();
         writer.history.set({ timestamp, kind: rtps.ChangeKind.Alive, writerGuid: guid, sequenceNumber: seq, data, instanceHandle: undefined });
@@ -233,9 +252,16 @@ class RtpsTransport implements Transport {
 
   subscribe<K extends RosMessageType>(topic: string, type: K, qos: Qos, onMessage: (msg: MessageTypes[K], info: ReceiveInfo) => void): Subscription {
     const codec = codecFor(type);
-    const topicName = ros2.rosTopicToDds(topic);
     const typeName = ros2.rosTypeToDds(type);
     if (!typeName) throw new Error(`rtps: type '${type}' is not a ROS 2 type name`);
+    return this.subscribeRaw(ros2.rosTopicToDds(topic), typeName, qos, (s) => {
+      let msg: MessageTypes[K];
+      try { msg = codec.decode(s.data); } catch (e) { this.log(`rtps: cannot decode ${type} on ${topic}: ${(e as Error).message}`); return; }
+      onMessage(msg, { receivedAt: s.receivedAt });
+    }, topic);
+  }
+
+  subscribeRaw(topicName: string, typeName: string, qos: Qos, onSample: (s: RawSample) => void, label = topicName): Subscription {
     const readerId = this.p.subscribe({
       topicName, typeName, durability: toDur(qos), reliability: toRel(qos), history: { kind: rtps.HistoryKind.KeepLast, depth: Math.max(1, qos.depth) },
     });
@@ -244,17 +270,16 @@ class RtpsTransport implements Transport {
     const lastSeq = new Map<string, bigint>();
     const handler = (ud: UserData) => {
       if (ud.subscription.entityId !== readerId) return;
-      const wg = ud.publication.guidPrefix + ':' + ud.publication.entityId;
+      const pub = ud.publication;
+      const wg = rtps.makeGuid(pub.guidPrefix, pub.entityId);
       const prev = lastSeq.get(wg);
       if (prev !== undefined && ud.writerSeqNumber <= prev) return;
       lastSeq.set(wg, ud.writerSeqNumber);
-      let msg: MessageTypes[K];
-      try { msg = codec.decode(ud.serializedData); } catch (e) { this.log(`rtps: cannot decode ${type} on ${topic}: ${(e as Error).message}`); return; }
-      onMessage(msg, { receivedAt: performance.now() });
+      onSample({ data: ud.serializedData, writerGuid: wg, seq: ud.writerSeqNumber, vendorId: pub.vendorId, receivedAt: performance.now() });
     };
     this.p.on('userData', handler as never);
     return {
-      topic,
+      topic: label,
       close: () => {
         if (!this.subs.delete(readerId)) return;
         (this.p as unknown as { off(ev: string, fn: unknown): void }).off('userData', handler);

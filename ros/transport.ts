@@ -64,6 +64,39 @@ export interface Transport {
   close(): Promise<void>;
 }
 
+/** A sample as it arrived: the serialized payload (encapsulation header included) and who wrote it. */
+export interface RawSample {
+  data: Uint8Array;
+  /** Writer GUID (16 bytes as 32 hex digits) and the RTPS sequence number of this sample: its sample identity. */
+  writerGuid: string;
+  seq: bigint;
+  /** The writing participant's RTPS vendor id (0x0110 Cyclone DDS, 0x010f Fast DDS, …). */
+  vendorId: number;
+  receivedAt: number;
+}
+
+export interface RawPublisher {
+  /** Writer GUID as 32 hex digits. */
+  readonly guid: string;
+  publish(data: Uint8Array): void;
+  matched(): number;
+}
+
+/**
+ * DDS-level endpoints on a raw topic/type name with serialized payloads, for what ROS 2 does not
+ * model as topics: the request/reply topics of services (rq/…Request, rr/…Reply), whose payload
+ * carries rmw's request header.
+ */
+export interface RawRtps {
+  advertiseRaw(ddsTopic: string, ddsType: string, qos: Qos): RawPublisher;
+  subscribeRaw(ddsTopic: string, ddsType: string, qos: Qos, onSample: (s: RawSample) => void): Subscription;
+}
+
+/** Whether a transport offers raw DDS endpoints (the rtps transport does). */
+export function hasRawRtps(t: Transport): t is Transport & RawRtps {
+  return typeof (t as Partial<RawRtps>).advertiseRaw === 'function' && typeof (t as Partial<RawRtps>).subscribeRaw === 'function';
+}
+
 export interface TransportOptions {
   /** Node name (ROS 2 naming rules: letters, digits, underscores). */
   nodeName: string;

@@ -12,8 +12,9 @@ import { setRealtimePriority } from '../../../ros/realtime.js';
 import { McapRecorder } from '../../../ros/mcap.js';
 import { float64MultiArray, poseStamped, type MessageTypes, type RosMessageType } from '../../../ros/messages.js';
 import { ControllerNode } from '../../../ros/node.js';
+import { serveParameters } from '../../../ros/params.js';
 import { simPlant, SimRobotNode } from '../../../ros/sim.js';
-import { createTransport, domainIdFromEnv, type TransportChoice } from '../../../ros/transport.js';
+import { createTransport, domainIdFromEnv, hasRawRtps, type TransportChoice } from '../../../ros/transport.js';
 import { parseOptions, type CliCommand } from '../command.js';
 
 const OPTIONS = {
@@ -120,13 +121,16 @@ export const command: CliCommand = {
       controller.reset();
       node = new ControllerNode({ config, controller, transport, log });
       node.open();
+      // ROS 2 parameter services (ros2 param list/get/set/describe) where the transport has raw DDS endpoints
+      const params = hasRawRtps(transport) ? serveParameters(transport, config.name, controller, log) : null;
+      console.error(`[${config.name}] parameters: ${params ? `${params.service.defs.length} ROS 2 parameters served on /${config.name}/{list,get,set,describe}_parameters` : 'ROS 2 parameter services not served by this transport (HTTP API only)'}`);
       if (o.goal && config.topics.goal) {
         const g = goalMessage(config, nums(o.goal, 'goal'));
         node.applyGoal(goalReader(config.topics.goal.type, config.topics.goal.fields)(g as never));
       }
       node.run();
       const n = node;
-      closers.push(async () => { n.stop(); await new Promise((r) => setTimeout(r, 100)); await transport.close(); });
+      closers.push(async () => { n.stop(); params?.close(); await new Promise((r) => setTimeout(r, 100)); await transport.close(); });
     }
     if (simOnly || o.sim) {
       const { model, theta } = resolveModel(config, dirname(o.config));
