@@ -1,7 +1,8 @@
 /**
  * `npm run bench -- qp`: the QP layer on the p4 files (128 OptNet-style instances, nz = 50, 40
  * inequalities, 0 or 10 equalities; Q, G, A shared). Reports, per file: forward and backward time of
- * the batch, one instance end to end, iterations, warm start on a 1 %-drift sequence, accuracy against
+ * the batch, one instance end to end, iterations and active-set solves (also of the interior point alone),
+ * warm start on a 1 %-drift sequence, accuracy against
  * quadprog, and gradient accuracy against central finite differences. Timings are wall-clock medians
  * in this process (warm-up first) and are for information only.
  */
@@ -118,27 +119,43 @@ function benchFile(file: string) {
     }
   }
 
-  // warm start along a sequence whose p, h drift by 1 % per step
-  const drift = createRng(9);
-  const p = Float64Array.from((input.p as { data: Float64Array }).data), h = Float64Array.from((input.h as { data: Float64Array }).data);
-  let prev: QpSolution | undefined;
-  let itCold = 0, itWarm = 0, tCold = 0, tWarm = 0, steps = 0, warmMaxDiff = 0;
-  for (let step = 0; step < 8; step++) {
-    for (let i = 0; i < p.length; i++) p[i] *= 1 + 0.01 * drift.normal();
-    for (let i = 0; i < h.length; i++) h[i] *= 1 + 0.01 * drift.normal();
-    const inp = { ...input, p: { data: p, shape: [B, n] }, h: { data: h, shape: [B, m] } };
-    let t0 = performance.now();
-    const c = solveQp(makeQpProblem(inp, { symmetrize: true }));
-    const tc = performance.now() - t0;
-    if (prev) {
-      t0 = performance.now();
-      const ws = solveQp(makeQpProblem(inp, { symmetrize: true }), { warmStart: { z: prev.z, lambda: prev.lambda, nu: prev.nu } });
-      tWarm += performance.now() - t0; tCold += tc; steps++;
-      itCold += c.iterations.reduce((a, b) => a + b, 0); itWarm += ws.iterations.reduce((a, b) => a + b, 0);
-      for (let i = 0; i < c.z.length; i++) warmMaxDiff = Math.max(warmMaxDiff, Math.abs(c.z[i] - ws.z[i]));
-      prev = ws;
-    } else prev = c;
-  }
+  // warm start along a sequence whose p, h drift by 1 % per step; work = interior-point iterations +
+  // active-set solves (each one Cholesky of an active block), for the default solver and for the
+  // interior point alone (crossover off, polishing only near convergence)
+  const pureIpm: QpOptions = { crossoverSteps: 0, polishFrom: 1e-4 };
+  const work = (x: QpSolution) => x.iterations.reduce((a, b) => a + b, 0) + x.activeSetSolves.reduce((a, b) => a + b, 0);
+  const warmRun = (base: QpOptions) => {
+    const drift = createRng(9);
+    const p = Float64Array.from((input.p as { data: Float64Array }).data), h = Float64Array.from((input.h as { data: Float64Array }).data);
+    let prev: QpSolution | undefined;
+    let itCold = 0, itWarm = 0, wCold = 0, wWarm = 0, tCold = 0, tWarm = 0, steps = 0, warmMaxDiff = 0;
+    for (let step = 0; step < 8; step++) {
+      for (let i = 0; i < p.length; i++) p[i] *= 1 + 0.01 * drift.normal();
+      for (let i = 0; i < h.length; i++) h[i] *= 1 + 0.01 * drift.normal();
+      const inp = { ...input, p: { data: p, shape: [B, n] }, h: { data: h, shape: [B, m] } };
+      let t0 = performance.now();
+      const c = solveQp(makeQpProblem(inp, { symmetrize: true }), base);
+      const tc = performance.now() - t0;
+      if (prev) {
+        t0 = performance.now();
+        const ws = solveQp(makeQpProblem(inp, { symmetrize: true }), { ...base, warmStart: { z: prev.z, lambda: prev.lambda, nu: prev.nu } });
+        tWarm += performance.now() - t0; tCold += tc; steps++;
+        itCold += c.iterations.reduce((a, b) => a + b, 0); itWarm += ws.iterations.reduce((a, b) => a + b, 0);
+        wCold += work(c); wWarm += work(ws);
+        for (let i = 0; i < c.z.length; i++) warmMaxDiff = Math.max(warmMaxDiff, Math.abs(c.z[i] - ws.z[i]));
+        prev = ws;
+      } else prev = c;
+    }
+    return {
+      steps, iterations_cold_mean: itCold / (steps * B), iterations_warm_mean: itWarm / (steps * B),
+      work_cold_mean: wCold / (steps * B), work_warm_mean: wWarm / (steps * B), work_ratio: wWarm / wCold,
+      forward_ms_cold_mean: tCold / steps, forward_ms_warm_mean: tWarm / steps, max_z_diff_warm_vs_cold: warmMaxDiff,
+    };
+  };
+  const warm = warmRun({});
+  const warmPureIpm = warmRun(pureIpm);
+  let solIpm!: QpSolution;
+  const ipmT = timeIt(() => { solIpm = solveQp(makeQpProblem(input, { symmetrize: true }), pureIpm); }, reps);
 
   const its = Array.from(sol.iterations);
   const perInstance = fwd / B;
@@ -147,6 +164,11 @@ function benchFile(file: string) {
     optimal: sol.status.filter((s) => s === 'optimal').length,
     polished: sol.polished.filter(Boolean).length,
     iterations_mean: its.reduce((a, b) => a + b, 0) / B, iterations_max: Math.max(...its),
+    active_set_solves_mean: Array.from(sol.activeSetSolves).reduce((a, b) => a + b, 0) / B, active_set_solves_max: Math.max(...sol.activeSetSolves),
+    interior_point_alone: {
+      options: pureIpm, iterations_mean: Array.from(solIpm.iterations).reduce((a, b) => a + b, 0) / B,
+      optimal: solIpm.status.filter((x) => x === 'optimal').length, forward_ms: ipmT.median, forward_min_ms: ipmT.min, forward_cpu_min_ms: ipmT.cpuMin,
+    },
     forward_ms: fwd, backward_ms: bwd, fwd_bwd_ms: fwd + bwd,
     min_of_runs: { forward_ms: fwdT.min, backward_ms: bwdT.min, one_instance_fwd_bwd_ms: oneT.min, loose_forward_ms: looseT.min },
     cpu_min_of_runs: { forward_ms: fwdT.cpuMin, backward_ms: bwdT.cpuMin, one_instance_fwd_bwd_ms: oneT.cpuMin, loose_forward_ms: looseT.cpuMin },
@@ -155,7 +177,7 @@ function benchFile(file: string) {
     one_instance_fwd_bwd_ms: oneMs,
     z_err_vs_quadprog: zErr, mult_err_vs_quadprog: multErr, obj_rel_err_vs_quadprog: objErr,
     grad_rel_err_vs_fd_sampled: gradErr,
-    warm: { steps, iterations_cold_mean: itCold / (steps * B), iterations_warm_mean: itWarm / (steps * B), ratio: itWarm / itCold, forward_ms_cold_mean: tCold / steps, forward_ms_warm_mean: tWarm / steps, max_z_diff_warm_vs_cold: warmMaxDiff },
+    warm, warm_interior_point_alone: warmPureIpm,
     vs_reference_min_of_runs: {
       one_instance_speedup_vs_qpth: REFERENCE.qpth.one_instance_ms / oneT.min,
       batch_speedup_vs_qpth: REFERENCE.qpth.batch128_fwd_bwd_ms / (fwdT.min + bwdT.min),
@@ -173,10 +195,11 @@ function benchFile(file: string) {
 export async function run(): Promise<BenchResult> {
   const results = ['p4_qp_dense_neq0.json', 'p4_qp_dense_neq10.json'].map(benchFile);
   const table = results.map((r) => ({
-    file: r.file, optimal: `${r.optimal}/${r.B}`, iters: +r.iterations_mean.toFixed(2),
+    file: r.file, optimal: `${r.optimal}/${r.B}`, iters: +r.iterations_mean.toFixed(2), as_solves: +r.active_set_solves_mean.toFixed(2),
     fwd_ms: +r.forward_ms.toFixed(1), bwd_ms: +r.backward_ms.toFixed(1), fwd_min_ms: +r.min_of_runs.forward_ms.toFixed(1), bwd_min_ms: +r.min_of_runs.backward_ms.toFixed(1), fwd_cpu_ms: +r.cpu_min_of_runs.forward_ms.toFixed(1), per_inst_ms: +r.per_instance_fwd_ms.toFixed(3),
     one_inst_ms: +r.one_instance_fwd_bwd_ms.toFixed(2), loose_per_inst_ms: +r.loose_per_instance_ms.toFixed(3),
-    warm_iters: `${r.warm.iterations_cold_mean.toFixed(2)} → ${r.warm.iterations_warm_mean.toFixed(2)}`,
+    warm_work: `${r.warm.work_cold_mean.toFixed(2)} → ${r.warm.work_warm_mean.toFixed(2)}`,
+    ipm_alone: `${r.interior_point_alone.iterations_mean.toFixed(2)} it, ${r.interior_point_alone.forward_cpu_min_ms.toFixed(1)} ms cpu; warm ${r.warm_interior_point_alone.iterations_cold_mean.toFixed(2)} → ${r.warm_interior_point_alone.iterations_warm_mean.toFixed(2)}`,
     z_err: r.z_err_vs_quadprog, grad_err: r.grad_rel_err_vs_fd_sampled,
   }));
   return { table, reference: REFERENCE, results };

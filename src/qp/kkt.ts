@@ -55,8 +55,11 @@ export class SharedFactors {
   constructor(readonly P: QpProblem) {
     const { n, mi, meq } = P;
     const N = (this.N = mi + meq);
-    this.L = Float64Array.from(P.Q.subarray(0, n * n));
-    if (cholesky(this.L, 0, n) !== FACTOR_OK) throw new Error('qp: internal: shared Q is not positive definite');
+    if (P.sharedQFactor) this.L = P.sharedQFactor;
+    else {
+      this.L = Float64Array.from(P.Q.subarray(0, n * n));
+      if (cholesky(this.L, 0, n) !== FACTOR_OK) throw new Error('qp: internal: shared Q is not positive definite');
+    }
     this.K = new Float64Array(N * n);
     for (let j = 0; j < N; j++) {
       if (j < mi) cRow(P, 0, j, this.K, j * n);

@@ -64,6 +64,8 @@ export interface QpProblem {
   readonly ubIdx: Int32Array;
   /** Q (after symmetrisation) is positive definite; set when Q is shared and its Cholesky succeeded. */
   readonly sharedQPosDef: boolean;
+  /** Cholesky factor L of the shared Q (lower triangle; when sharedQPosDef), reused by the dual-Schur elimination. */
+  readonly sharedQFactor?: Float64Array;
 }
 
 interface Arr { data: Float64Array; shape: number[] }
@@ -184,6 +186,7 @@ export function makeQpProblem(input: QpInput, opts: QpProblemOptions = {}): QpPr
     }
   }
   let sharedQPosDef = false;
+  let sharedQFactor: Float64Array | undefined;
   const work = new Float64Array(n * n);
   for (let k = 0; k < nQ; k++) {
     const o = k * n * n;
@@ -195,6 +198,16 @@ export function makeQpProblem(input: QpInput, opts: QpProblemOptions = {}): QpPr
         throw new DmpcInputError(op, 'Q', `is not symmetric${nQ > 1 ? ` in instance ${k}` : ''}: |Q[${i}][${j}] − Q[${j}][${i}]| = ${d.toExponential(2)}; pass symmetrize: true to use (Q + Qᵀ)/2`);
       }
     }
+    // A shared Q is factored once here: if the plain Cholesky succeeds and is well conditioned, Q is
+    // positive definite (so convex), and the factor is kept for the batch's dual-Schur elimination.
+    if (qS === 0) {
+      work.set(Q.subarray(0, n * n));
+      if (cholesky(work, 0, n) === FACTOR_OK) {
+        let lo = Infinity, hi = 0;
+        for (let i = 0; i < n; i++) { const d = work[i * n + i] ** 2; lo = Math.min(lo, d); hi = Math.max(hi, d); }
+        if (lo > 1e-10 * hi) { sharedQPosDef = true; sharedQFactor = Float64Array.from(work); continue; }
+      }
+    }
     // Convexity: Q + εI must be positive definite (ε relative to Q's scale admits PSD Q, e.g. LPs).
     work.set(Q.subarray(o, o + n * n));
     const shift = 1e-10 * Math.max(1, scale);
@@ -202,20 +215,12 @@ export function makeQpProblem(input: QpInput, opts: QpProblemOptions = {}): QpPr
     if (piv !== FACTOR_OK) {
       throw new DmpcInputError(op, 'Q', `is not positive semidefinite${nQ > 1 ? ` in instance ${k}` : ''} (Cholesky of Q + ${shift.toExponential(0)}·I fails at pivot ${piv}); the QP is not convex`);
     }
-    if (qS === 0) {
-      work.set(Q.subarray(0, n * n));
-      if (cholesky(work, 0, n) === FACTOR_OK) {
-        let lo = Infinity, hi = 0;
-        for (let i = 0; i < n; i++) { const d = work[i * n + i] ** 2; lo = Math.min(lo, d); hi = Math.max(hi, d); }
-        sharedQPosDef = lo > 1e-10 * hi;
-      }
-    }
   }
 
   return {
     B, n, m: ineq.rows, meq: eq.rows, mi: ineq.rows + lb.idx.length + ub.idx.length,
     Q, qS, p: pa.data, pS, G: ineq.M, gS: ineq.mS, h: ineq.v, hS: ineq.vS, A: eq.M, aS: eq.mS, b: eq.v, bS: eq.vS,
-    lb: lb.v, lbS: lb.vS, ub: ub.v, ubS: ub.vS, lbIdx: lb.idx, ubIdx: ub.idx, sharedQPosDef,
+    lb: lb.v, lbS: lb.vS, ub: ub.v, ubS: ub.vS, lbIdx: lb.idx, ubIdx: ub.idx, sharedQPosDef, sharedQFactor,
   };
 }
 
