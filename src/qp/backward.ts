@@ -79,24 +79,26 @@ export function qpBackward(sol: QpSolution, cot: QpCotangents, opts: QpBackwardO
     implicitVjp({
       jacobianX: activeFactorization(sol, bi),
       vjpTheta: (u) => {
+        // locals, not out.X, in the loops: these writes (n² + m·n per instance) are most of the pass
+        const oQ = out.Q, oG = out.G, oA = out.A, oP = out.p, oH = out.h, oB = out.b;
         const qo = bi * n * n, go = bi * m * n, ao = bi * meq * n;
         for (let i = 0; i < n; i++) {
-          const ui = u[i], zi = z[i];
-          out.p[bi * n + i] = ui;
-          for (let j = 0; j < n; j++) out.Q[qo + i * n + j] = 0.5 * (ui * z[j] + zi * u[j]);
+          const ui = 0.5 * u[i], zi = 0.5 * z[i], ro = qo + i * n;
+          oP[bi * n + i] = u[i];
+          for (let j = 0; j < n; j++) oQ[ro + j] = ui * z[j] + zi * u[j];
         }
         for (let r = 0; r < m; r++) {
-          const ul = act[r] ? u[n + r] : 0, l = lam[r];
-          out.h[bi * m + r] = -ul;
-          for (let j = 0; j < n; j++) out.G[go + r * n + j] = l * u[j] + ul * z[j];
+          const ul = act[r] ? u[n + r] : 0, l = lam[r], ro = go + r * n;
+          oH[bi * m + r] = -ul;
+          for (let j = 0; j < n; j++) oG[ro + j] = l * u[j] + ul * z[j];
         }
         let k = m;
         for (let t = 0; t < P.lbIdx.length; t++, k++) out.lb[bi * n + P.lbIdx[t]] = act[k] ? u[n + k] : 0;
         for (let t = 0; t < P.ubIdx.length; t++, k++) out.ub[bi * n + P.ubIdx[t]] = act[k] ? -u[n + k] : 0;
         for (let r = 0; r < meq; r++) {
-          const un = u[n + mi + r], v = nu[r];
-          out.b[bi * meq + r] = -un;
-          for (let j = 0; j < n; j++) out.A[ao + r * n + j] = v * u[j] + un * z[j];
+          const un = u[n + mi + r], v = nu[r], ro = ao + r * n;
+          oB[bi * meq + r] = -un;
+          for (let j = 0; j < n; j++) oA[ro + j] = v * u[j] + un * z[j];
         }
         return out;
       },
