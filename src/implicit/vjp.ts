@@ -40,7 +40,7 @@ export function implicitVjp<G>(adj: ImplicitAdjoint<G>, gx: Float64Array, opts: 
   if (f.status !== -1 || !(f.rcond >= rcondMin)) {
     throw new SingularJacobianError(opts.op ?? 'implicit', f.rcond, opts.batchIndex);
   }
-  const v = Float64Array.from(gx.subarray(0, f.n));
+  const v = gx.slice(0, f.n);
   f.solveT(v, 0);
   for (let i = 0; i < v.length; i++) v[i] = -v[i];
   return adj.vjpTheta(v);

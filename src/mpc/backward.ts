@@ -92,28 +92,30 @@ export function mpcBackward(sol: MpcSolution, dLdx?: Float64Array, dLdu?: Float6
       if (dLdu) for (let j = 0; j < nu; j++) gx[t * n + nx + j] = dLdu[(b * T + t) * nu + j];
     }
     const kkt = kktFor(st, b, opts.refineSteps ?? 4);
-    const tau = st.tau, to = b * T * n, nuA = st.nu, nO = b * T * nx;
+    const tau = st.tau, to = b * T * n, nuA = st.nu, nO = b * T * nx, lam = st.lam, rowState = st.rowState, act = pr.act;
+    const gC = grad.C, gF = grad.F, C = pr.C, F = pr.F, kern = st.ws.kern;
     implicitVjp({
       jacobianX: kkt,
       vjpTheta: (u: Float64Array) => {
         // u = −v; every term below is (∂F/∂θ)ᵀ u for one block of θ
         for (let t = 0; t < T; t++) {
-          const co = off(pr.C, b, t), tt = to + t * n, ut = t * n;
-          for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) {
-            grad.C[co + i * n + j] += 0.5 * (u[ut + i] * tau[tt + j] + u[ut + j] * tau[tt + i]);
-          }
+          const co = b * C.sb + t * C.st, tt = to + t * n, ut = t * n;
+          // ∂/∂C of sym(C)τ: ½(u τᵀ + τ uᵀ)
+          kern.addSymOuter(gC, co, u, ut, tau, tt);
           acc(grad.c, pr.c, b, t, u, ut, n);
           if (t < T - 1) {
-            const fo = off(pr.F, b, t), uv = no + (t + 1) * nx, sv = nO + (t + 1) * nx;
-            for (let i = 0; i < nx; i++) for (let j = 0; j < n; j++) {
-              grad.F[fo + i * n + j] += nuA[sv + i] * u[ut + j] + u[uv + i] * tau[tt + j];
-            }
+            // ∂/∂F of Fᵀν (stationarity) and of Fτ (dynamics): ν uᵀ + u_ν τᵀ
+            const fo = b * F.sb + t * F.st, uv = no + (t + 1) * nx, sv = nO + (t + 1) * nx;
+            kern.addOuterPair(gF, fo, nuA, sv, u, ut, u, uv, tau, tt);
             acc(grad.f, pr.f, b, t, u, uv, nx);
           }
+          const ko = (b * T + t) * m;
           for (let r = 0; r < m; r++) {
-            const k = (b * T + t) * m + r;
-            if (!pr.act[k]) continue;
-            const c = st.rowState[k], ul = u[lo + t * m + r];
+            const k = ko + r;
+            if (!act[k]) continue;
+            const c = rowState[k];
+            if (c !== ROW_EQUALITY && c !== ROW_L2_ACTIVE && rows.source[r] !== ROW_GENERAL) continue; // dh = 0 and no G term
+            const ul = u[lo + t * m + r];
             const dh = c === ROW_EQUALITY || c === ROW_L2_ACTIVE ? -ul : 0;
             grad.h[k] += dh;
             const src = rows.source[r], j = rows.comp[r];
@@ -124,10 +126,10 @@ export function mpcBackward(sol: MpcSolution, dLdx?: Float64Array, dLdu?: Float6
             else if (src === ROW_GENERAL) {
               grad.d![off(bd.d!, b, t) + j] += dh;
               // ∂/∂G of λ∇g (stationarity) and of g(τ) (active rows)
-              const lam = st.lam[k], uRow = c === ROW_EQUALITY || c === ROW_L2_ACTIVE ? ul : 0;
+              const lm = lam[k], uRow = c === ROW_EQUALITY || c === ROW_L2_ACTIVE ? ul : 0;
               const Do = off(bd.D!, b, t) + j * nx, Eo = off(bd.E!, b, t) + j * nu;
-              for (let i = 0; i < nx; i++) grad.D![Do + i] += lam * u[ut + i] + uRow * tau[tt + i];
-              for (let i = 0; i < nu; i++) grad.E![Eo + i] += lam * u[ut + nx + i] + uRow * tau[tt + nx + i];
+              for (let i = 0; i < nx; i++) grad.D![Do + i] += lm * u[ut + i] + uRow * tau[tt + i];
+              for (let i = 0; i < nu; i++) grad.E![Eo + i] += lm * u[ut + nx + i] + uRow * tau[tt + nx + i];
             }
           }
         }

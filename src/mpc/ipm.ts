@@ -18,7 +18,7 @@
  */
 import type { SolveStatus } from '../common/status.js';
 import { FACTOR_OK } from '../linalg/cholesky.js';
-import { type MpcProblem, off, rowValue, stageObjective, SOFT_L1, SOFT_L2, SOFT_NONE } from './problem.js';
+import { type MpcProblem, type Stage, off, rowValue, SOFT_L1, SOFT_L2, SOFT_NONE } from './problem.js';
 import { type RiccatiWorkspace, riccatiFactor, riccatiSolve, riccatiWorkspace } from './riccati.js';
 import { polishElement } from './polish.js';
 
@@ -132,32 +132,33 @@ export function mpcInit(pr: MpcProblem, options: MpcOptions = {}, warm?: WarmSta
   return st;
 }
 
+/** scale · max |entry| of the T blocks (element b) of a stage quantity of `len` entries; data shared over
+ *  time (stride 0) is read once. */
+function maxAbs(s: Stage, b: number, T: number, len: number, scale: number): number {
+  let v = 0;
+  const d = s.data, stages = s.st === 0 ? 1 : T;
+  for (let t = 0; t < stages; t++) {
+    const o = b * s.sb + t * s.st;
+    for (let i = 0; i < len; i++) { const a = Math.abs(d[o + i]); if (a > v) v = a; }
+  }
+  return v * scale;
+}
+
 /** Starting point: a dynamics-feasible rollout (of u = 0 or the warm controls), slacks and multipliers pushed off the boundary. */
 function initElement(st: MpcSolverState, b: number, warm?: WarmStart): void {
   const pr = st.pr, { T, nx, nu, n } = pr, m = pr.rows.m, rows = pr.rows;
   const to = b * T * n;
-  let sc = 0, sh = 0;
-  for (let t = 0; t < T; t++) {
-    const co = off(pr.c, b, t);
-    for (let i = 0; i < n; i++) sc = Math.max(sc, Math.abs(pr.c.data[co + i]));
-    const co2 = off(pr.C, b, t);
-    for (let i = 0; i < n * n; i++) sc = Math.max(sc, Math.abs(pr.C.data[co2 + i]) * 1e-3);
-  }
+  const sc = Math.max(maxAbs(pr.c, b, T, n, 1), maxAbs(pr.C, b, T, n * n, 1e-3));
+  let sh = 0;
   for (let i = 0; i < T * m; i++) if (pr.act[b * T * m + i]) sh = Math.max(sh, Math.abs(pr.h[b * T * m + i]));
   st.scaleC[b] = 1 + sc; st.scaleH[b] = 1 + sh;
   // rollout
-  for (let i = 0; i < nx; i++) st.tau[to + i] = pr.x0[b * nx + i];
+  const tau = st.tau, kern = st.ws.kern, F = pr.F, f = pr.f;
+  for (let i = 0; i < nx; i++) tau[to + i] = pr.x0[b * nx + i];
   for (let t = 0; t < T; t++) {
     const o = to + t * n;
-    for (let j = 0; j < nu; j++) st.tau[o + nx + j] = warm ? warm.u[(b * T + t) * nu + j] : 0;
-    if (t < T - 1) {
-      const fo = off(pr.F, b, t), eo = off(pr.f, b, t);
-      for (let i = 0; i < nx; i++) {
-        let s = pr.f.data[eo + i];
-        for (let j = 0; j < n; j++) s += pr.F.data[fo + i * n + j] * st.tau[o + j];
-        st.tau[o + n + i] = s;
-      }
-    }
+    for (let j = 0; j < nu; j++) tau[o + nx + j] = warm ? warm.u[(b * T + t) * nu + j] : 0;
+    if (t < T - 1) kern.dynamics(F.data, b * F.sb + t * F.st, tau, o, f.data, b * f.sb + t * f.st, tau, o + n);
   }
   st.nu.fill(0, b * T * nx, (b + 1) * T * nx);
   const floor = warm ? 1e-2 : 1;
@@ -532,6 +533,19 @@ export function mpcSolve(pr: MpcProblem, options: MpcOptions = {}, warm?: WarmSt
   return collect(st);
 }
 
+/** Σₜ ½ τₜᵀ sym(Cₜ) τₜ + cₜᵀ τₜ of element b's plan (as stageObjective, through the stage kernels). */
+function objectiveOf(st: MpcSolverState, b: number): number {
+  const pr = st.pr, { T, n } = pr, kern = st.ws.kern, w = st.sc.tauN, tau = st.tau;
+  const C = pr.C, c = pr.c;
+  let J = 0;
+  for (let t = 0; t < T; t++) {
+    const to = (b * T + t) * n, co = b * c.sb + t * c.st;
+    kern.symMatVec(C.data, b * C.sb + t * C.st, tau, to, w, 0);
+    for (let i = 0; i < n; i++) J += (0.5 * w[i] + c.data[co + i]) * tau[to + i];
+  }
+  return J;
+}
+
 /** Extracts x, u and objective (including soft-constraint penalties) from a finished state. */
 export function collect(st: MpcSolverState): MpcSolution {
   const pr = st.pr, { B, T, nx, nu, n } = pr, m = pr.rows.m, rows = pr.rows;
@@ -542,7 +556,7 @@ export function collect(st: MpcSolverState): MpcSolution {
       for (let i = 0; i < nx; i++) x[(b * T + t) * nx + i] = st.tau[o + i];
       for (let j = 0; j < nu; j++) u[(b * T + t) * nu + j] = st.tau[o + nx + j];
     }
-    let J = stageObjective(pr, b, st.tau, b * T * n);
+    let J = objectiveOf(st, b);
     for (let t = 0; t < T; t++) for (let r = 0; r < m; r++) {
       const k = (b * T + t) * m + r;
       if (!pr.act[k] || rows.soft[r] === SOFT_NONE) continue;

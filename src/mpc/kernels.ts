@@ -52,6 +52,10 @@ export interface StageKernels {
   symMatVec(C: F64, co: number, z: F64, zo: number, out: F64, oo: number): void;
   /** out += Fᵀ v: F (nx×n) at `fo`, v (nx) at `vo`, out (n) at `oo`. */
   addTransposed(F: F64, fo: number, v: F64, vo: number, out: F64, oo: number): void;
+  /** G += ½(u τᵀ + τ uᵀ): G (n×n) at `go`, u and τ (n) at `uo`, `to` (the gradient of sym(C)τ). */
+  addSymOuter(G: F64, go: number, u: F64, uo: number, tau: F64, to: number): void;
+  /** G += a uᵀ + v τᵀ: G (nx×n) at `go`, a and v (nx), u and τ (n) (the gradient of Fᵀa and Fτ). */
+  addOuterPair(G: F64, go: number, a: F64, ao: number, u: F64, uo: number, v: F64, vo: number, tau: F64, to: number): void;
 }
 
 /** The reference kernels: plain loops, any size. */
@@ -176,6 +180,12 @@ export function genericKernels(nx: number, nu: number): StageKernels {
         out[oo + i] = s;
       }
     },
+    addSymOuter(G, go, u, uo, tau, to) {
+      for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) G[go + i * n + j] += 0.5 * (u[uo + i] * tau[to + j] + tau[to + i] * u[uo + j]);
+    },
+    addOuterPair(G, go, a, ao, u, uo, v, vo, tau, to) {
+      for (let i = 0; i < nx; i++) for (let j = 0; j < n; j++) G[go + i * n + j] += a[ao + i] * u[uo + j] + v[vo + i] * tau[to + j];
+    },
   };
 }
 
@@ -259,6 +269,14 @@ function kernelSources(nx: number, nu: number): Record<Exclude<keyof StageKernel
     ...N.map((i) => `out[oo + ${i}] = ${sum(N.map((j) => `${i >= j ? `c${i}_${j}` : `c${j}_${i}`} * z${j}`))};`),
   ]);
   const addTransposed = lines([loadX('v', 'vo', nx, 'v'), ...N.map((i) => `out[oo + ${i}] += ${sum(X.map((l) => `F[fo + ${l * n + i}] * v${l}`))};`)]);
+  const addSymOuter = lines([
+    loadX('u', 'uo', n, 'u'), loadX('tau', 'to', n, 't'),
+    ...N.flatMap((i) => N.map((j) => `G[go + ${i * n + j}] += 0.5 * (u${i} * t${j} + t${i} * u${j});`)),
+  ]);
+  const addOuterPair = lines([
+    loadX('a', 'ao', nx, 'a'), loadX('v', 'vo', nx, 'v'), loadX('u', 'uo', n, 'u'), loadX('tau', 'to', n, 't'),
+    ...X.flatMap((i) => N.map((j) => `G[go + ${i * n + j}] += a${i} * u${j} + v${i} * t${j};`)),
+  ]);
 
   return {
     symInto: [['C', 'co', 'Q'], symInto],
@@ -270,6 +288,8 @@ function kernelSources(nx: number, nu: number): Record<Exclude<keyof StageKernel
     dynamics: [['F', 'fo', 'tau', 'to', 'e', 'eo', 'out', 'oo'], dynamics],
     symMatVec: [['C', 'co', 'z', 'zo', 'out', 'oo'], symMatVec],
     addTransposed: [['F', 'fo', 'v', 'vo', 'out', 'oo'], addTransposed],
+    addSymOuter: [['G', 'go', 'u', 'uo', 'tau', 'to'], addSymOuter],
+    addOuterPair: [['G', 'go', 'a', 'ao', 'u', 'uo', 'v', 'vo', 'tau', 'to'], addOuterPair],
   };
 }
 
@@ -286,6 +306,7 @@ export function unrolledKernels(nx: number, nu: number): StageKernels {
     symInto: make('symInto'), addCongruence: make('addCongruence'), factorStage: make('factorStage'),
     backwardStage: make('backwardStage'), feedback: make('feedback'), costate: make('costate'),
     dynamics: make('dynamics'), symMatVec: make('symMatVec'), addTransposed: make('addTransposed'),
+    addSymOuter: make('addSymOuter'), addOuterPair: make('addOuterPair'),
   };
 }
 

@@ -9,7 +9,7 @@
  * (violated-L1 λ also enter stationarity, which makes K non-symmetric there: solve and solveT differ).
  */
 import type { Factorization } from '../linalg/factorization.js';
-import { off, rowValue } from './problem.js';
+import { rowValue } from './problem.js';
 import { riccatiSolve } from './riccati.js';
 import { type MpcSolverState, addRowGrad, ROW_EQUALITY, ROW_INACTIVE, ROW_L1_VIOLATED, ROW_L2_ACTIVE } from './ipm.js';
 
@@ -66,20 +66,30 @@ export class RiccatiKkt implements Factorization {
   /** z ← K_W⁻¹ r on the symmetric part (τ, ν, active λ). */
   penaltySolve(r: Float64Array, z: Float64Array): void {
     const st = this.st, pr = st.pr, b = this.b, { T, nx, n } = pr, m = pr.rows.m;
-    const lo = T * (n + nx), no = T * n, q = this.q;
+    const { kind, idx, sign } = pr.rows, act = pr.act, rowState = st.rowState, W = st.W;
+    const lo = T * (n + nx), no = T * n, q = this.q, e = this.e;
+    for (let i = 0; i < T * n; i++) q[i] = -r[i];
     for (let t = 0; t < T; t++) {
-      for (let i = 0; i < n; i++) q[t * n + i] = -r[t * n + i];
+      const ko = (b * T + t) * m, qo = t * n;
       for (let rr = 0; rr < m; rr++) {
-        const k = (b * T + t) * m + rr, c = this.rowClass(k);
-        if (c === ROW_EQUALITY || c === ROW_L2_ACTIVE) addRowGrad(pr, b, t, rr, -st.W[k] * r[lo + t * m + rr], q, t * n);
+        const k = ko + rr, c = act[k] ? rowState[k] : ROW_INACTIVE;
+        if (c !== ROW_EQUALITY && c !== ROW_L2_ACTIVE) continue;
+        const coeff = -W[k] * r[lo + t * m + rr];
+        if (kind[rr] === 0) q[qo + idx[rr]] += coeff * sign[rr];
+        else addRowGrad(pr, b, t, rr, coeff, q, qo);
       }
     }
     for (let i = 0; i < nx; i++) this.x0[i] = -r[no + i];
-    for (let t = 0; t < T - 1; t++) for (let i = 0; i < nx; i++) this.e[t * nx + i] = -r[no + (t + 1) * nx + i];
-    riccatiSolve(st.ws, pr, b, q, 0, this.e, 0, this.x0, 0, z, 0, z, no);
-    for (let t = 0; t < T; t++) for (let rr = 0; rr < m; rr++) {
-      const k = (b * T + t) * m + rr, c = this.rowClass(k), i = lo + t * m + rr;
-      z[i] = c === ROW_EQUALITY || c === ROW_L2_ACTIVE ? st.W[k] * (rowValue(pr, b, t, rr, z, t * n) - r[i]) : 0;
+    for (let i = 0; i < (T - 1) * nx; i++) e[i] = -r[no + nx + i];
+    riccatiSolve(st.ws, pr, b, q, 0, e, 0, this.x0, 0, z, 0, z, no);
+    for (let t = 0; t < T; t++) {
+      const ko = (b * T + t) * m, zo = t * n;
+      for (let rr = 0; rr < m; rr++) {
+        const k = ko + rr, c = act[k] ? rowState[k] : ROW_INACTIVE, i = lo + t * m + rr;
+        if (c !== ROW_EQUALITY && c !== ROW_L2_ACTIVE) { z[i] = 0; continue; }
+        const g = kind[rr] === 0 ? sign[rr] * z[zo + idx[rr]] : rowValue(pr, b, t, rr, z, zo);
+        z[i] = W[k] * (g - r[i]);
+      }
     }
   }
 
@@ -88,15 +98,18 @@ export class RiccatiKkt implements Factorization {
     const st = this.st, pr = st.pr, b = this.b, { T, nx, n } = pr, m = pr.rows.m, rows = pr.rows;
     const lo = T * (n + nx), no = T * n;
     const C = pr.C.data, cB = b * pr.C.sb, cT = pr.C.st, F = pr.F.data, fB = b * pr.F.sb, fT = pr.F.st, kern = st.ws.kern;
+    const { kind, idx, sign } = rows, act = pr.act, rowState = st.rowState;
     for (let t = 0; t < T; t++) {
       const wo = t * n;
       kern.symMatVec(C, cB + t * cT, z, wo, out, wo);
+      const ko = (b * T + t) * m;
       for (let rr = 0; rr < m; rr++) {
-        const k = (b * T + t) * m + rr, c = this.rowClass(k), i = lo + t * m + rr;
-        if (c === ROW_EQUALITY || c === ROW_L2_ACTIVE) {
-          addRowGrad(pr, b, t, rr, z[i], out, wo);
-          out[i] = rowValue(pr, b, t, rr, z, wo) - (c === ROW_L2_ACTIVE ? z[i] / rows.rho[rr] : 0);
-        } else out[i] = 0;
+        const k = ko + rr, c = act[k] ? rowState[k] : ROW_INACTIVE, i = lo + t * m + rr;
+        if (c !== ROW_EQUALITY && c !== ROW_L2_ACTIVE) { out[i] = 0; continue; }
+        let g: number;
+        if (kind[rr] === 0) { out[wo + idx[rr]] += z[i] * sign[rr]; g = sign[rr] * z[wo + idx[rr]]; }
+        else { addRowGrad(pr, b, t, rr, z[i], out, wo); g = rowValue(pr, b, t, rr, z, wo); }
+        out[i] = g - (c === ROW_L2_ACTIVE ? z[i] / rows.rho[rr] : 0);
       }
       if (t < T - 1) {
         // Fᵀν_{t+1} into stationarity; the dynamics row F z_t − x_{t+1}
@@ -117,16 +130,18 @@ export class RiccatiKkt implements Factorization {
   residual(z: Float64Array, out: Float64Array): void {
     const st = this.st, pr = st.pr, b = this.b, { T, nx, n } = pr, m = pr.rows.m, rows = pr.rows;
     const lo = T * (n + nx), no = T * n;
+    const cv = pr.c.data, cB = b * pr.c.sb, cT = pr.c.st, fv = pr.f.data, fB = b * pr.f.sb, fT = pr.f.st;
+    const act = pr.act, rowState = st.rowState, h = pr.h;
     this.symProduct(z, out);
     for (let t = 0; t < T; t++) {
-      const cc = off(pr.c, b, t);
-      for (let i = 0; i < n; i++) out[t * n + i] += pr.c.data[cc + i];
+      const cc = cB + t * cT, wo = t * n, ko = (b * T + t) * m;
+      for (let i = 0; i < n; i++) out[wo + i] += cv[cc + i];
       for (let r = 0; r < m; r++) {
-        const k = (b * T + t) * m + r, c = this.rowClass(k);
-        if (c === ROW_L1_VIOLATED) addRowGrad(pr, b, t, r, rows.rho[r], out, t * n);
-        if (c === ROW_EQUALITY || c === ROW_L2_ACTIVE) out[lo + t * m + r] -= pr.h[k];
+        const k = ko + r, c = act[k] ? rowState[k] : ROW_INACTIVE;
+        if (c === ROW_L1_VIOLATED) addRowGrad(pr, b, t, r, rows.rho[r], out, wo);
+        else if (c === ROW_EQUALITY || c === ROW_L2_ACTIVE) out[lo + t * m + r] -= h[k];
       }
-      if (t < T - 1) { const eo = off(pr.f, b, t); for (let i = 0; i < nx; i++) out[no + (t + 1) * nx + i] += pr.f.data[eo + i]; }
+      if (t < T - 1) { const eo = fB + t * fT, oo = no + (t + 1) * nx; for (let i = 0; i < nx; i++) out[oo + i] += fv[eo + i]; }
     }
     for (let i = 0; i < nx; i++) out[no + i] += pr.x0[b * nx + i];
   }
@@ -139,7 +154,12 @@ export class RiccatiKkt implements Factorization {
     for (let it = 0; it < this.refineSteps; it++) {
       this.symProduct(z, r);
       let res = 0, scale = 0;
-      for (let i = 0; i < this.n; i++) { r[i] = rhs[i] - r[i]; res = Math.max(res, Math.abs(r[i])); scale = Math.max(scale, Math.abs(rhs[i])); }
+      for (let i = 0; i < this.n; i++) {
+        const ri = rhs[i] - r[i], a = Math.abs(ri), s = Math.abs(rhs[i]);
+        r[i] = ri;
+        if (a > res) res = a;
+        if (s > scale) scale = s;
+      }
       if (res <= 1e-15 * scale || res >= prev) break;
       prev = res;
       this.penaltySolve(r, dz);

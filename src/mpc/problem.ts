@@ -120,7 +120,8 @@ function toFlat(arg: string, x: ArrayInput): { data: Float64Array; shape: number
   if (x && typeof x === 'object' && 'data' in x && 'shape' in x) {
     const size = x.shape.reduce((a, b) => a * b, 1);
     if (x.data.length !== size) throw new DmpcInputError(OP, arg, `has ${x.data.length} entries but shape [${x.shape.join(', ')}]`);
-    const data = Float64Array.from(x.data);
+    // a typed array is copied in one block (Float64Array.from would walk it with an iterator)
+    const data = ArrayBuffer.isView(x.data) ? new Float64Array(x.data as ArrayLike<number>) : Float64Array.from(x.data);
     const bound = arg.endsWith('lower') || arg.endsWith('upper');
     for (let i = 0; i < data.length; i++) {
       if (Number.isNaN(data[i]) || (!bound && !Number.isFinite(data[i]))) {
@@ -167,17 +168,18 @@ export function parseStage(arg: string, x: ArrayInput, inner: number[], B: numbe
   }
   const k = shape.length - inner.length;
   const innerOk = k >= 0 && inner.every((s, i) => shape[k + i] === s);
-  const want = `[${inner.join(', ')}], [T, ${inner.join(', ')}] or [B, T, ${inner.join(', ')}] (B = ${B}, T = ${T}; 1 broadcasts)`;
-  if (!innerOk || k > 2) throw new DmpcInputError(OP, arg, `has shape [${shape.join(', ')}], expected ${want}`);
+  // the message is built only when it is thrown (parseStage runs on every solve)
+  const bad = () => new DmpcInputError(OP, arg, `has shape [${shape.join(', ')}], expected [${inner.join(', ')}], [T, ${inner.join(', ')}] or [B, T, ${inner.join(', ')}] (B = ${B}, T = ${T}; 1 broadcasts)`);
+  if (!innerOk || k > 2) throw bad();
   let sb = 0, st = 0;
   if (k >= 1) {
     const tDim = shape[k - 1];
-    if (tDim !== T && tDim !== 1) throw new DmpcInputError(OP, arg, `has shape [${shape.join(', ')}], expected ${want}`);
+    if (tDim !== T && tDim !== 1) throw bad();
     st = tDim === 1 ? 0 : size;
   }
   if (k === 2) {
     const bDim = shape[0];
-    if (bDim !== B && bDim !== 1) throw new DmpcInputError(OP, arg, `has shape [${shape.join(', ')}], expected ${want}`);
+    if (bDim !== B && bDim !== 1) throw bad();
     sb = bDim === 1 ? 0 : size * shape[1];
   }
   return { data, sb, st, shape };

@@ -53,6 +53,10 @@ function runAll(k: StageKernels, seed: number): Float64Array[] {
   const v = new Float64Array(o + n);
   k.symMatVec(C, o, tau, o, v, o); out.push(v.slice());
   k.addTransposed(F, o, e, o, v, o); out.push(v.slice());
+  const G = rand(o + n * n, r);
+  k.addSymOuter(G, o, v, o, tau, o); out.push(G.slice());
+  const G2 = rand(o + nx * n, r);
+  k.addOuterPair(G2, o, e, o, v, o, c, o, tau, o); out.push(G2.slice());
   return out;
 }
 
