@@ -165,6 +165,25 @@ export function padPayload(data: Uint8Array): Uint8Array {
   return out;
 }
 
+let peiCodec: { encode(m: unknown): Uint8Array; decode(d: Uint8Array): any } | null = null;
+/** CDR codec of rmw_dds_common/msg/ParticipantEntitiesInfo (Humble layout: Gid = uint8[24]). */
+export function participantEntitiesInfoCodec() {
+  if (peiCodec) return peiCodec;
+  const { parse } = require('@foxglove/rosmsg') as { parse(text: string, opts: { ros2: boolean }): unknown[] };
+  const ser = require('@foxglove/rosmsg2-serialization') as {
+    MessageWriter: new (d: unknown[]) => { writeMessage(m: unknown): Uint8Array }; MessageReader: new (d: unknown[]) => { readMessage(b: ArrayBufferView): any };
+  };
+  const sep = '='.repeat(80);
+  const defs = parse([
+    'rmw_dds_common/Gid gid\nrmw_dds_common/NodeEntitiesInfo[] node_entities_info_seq',
+    `${sep}\nMSG: rmw_dds_common/Gid\nuint8[24] data`,
+    `${sep}\nMSG: rmw_dds_common/NodeEntitiesInfo\nstring node_namespace\nstring node_name\nrmw_dds_common/Gid[] reader_gid_seq\nrmw_dds_common/Gid[] writer_gid_seq`,
+  ].join('\n'), { ros2: true });
+  const w = new ser.MessageWriter(defs), r = new ser.MessageReader(defs);
+  peiCodec = { encode: (m) => w.writeMessage(m), decode: (d) => r.readMessage(d) };
+  return peiCodec;
+}
+
 /** dgram `lookup` option: IPv4 literals answered synchronously, names through dns.lookup. */
 function ipLiteralLookup(address: string, family: unknown, cb: (err: Error | null, address: string, family: number) => void): void {
   if (net.isIPv4(address)) { cb(null, address, 4); return; }
@@ -195,6 +214,8 @@ class RtpsTransport implements Transport, RawRtps {
   private readonly subs = new Set<number>();
   private closed = false;
   private readonly heartbeatTimer: NodeJS.Timeout;
+  /** ros_discovery_info: this node's endpoints (GUIDs as hex), announced whenever they change. */
+  private discovery: { nodeName: string; pub: RawPublisher; readers: Set<string>; writers: Set<string>; pending: boolean } | null = null;
 
   constructor(private readonly p: ParticipantInternals, address: string, domainId: number, private readonly log: (s: string) => void) {
     this.description = `rtps (pure TypeScript DDS-RTPS, @foxglove/rtps; domain ${domainId}, interface ${address}, guid prefix ${p.attributes.guidPrefix})`;
@@ -233,6 +254,7 @@ class RtpsTransport implements Transport, RawRtps {
     p._writers.set(entityId, writer);
     const lw: LocalWriter = { writer, qos, topicName, typeName };
     this.writers.set(entityId, lw);
+    if (this.discovery) { this.discovery.writers.add(guid); this.announceNode(); }
     this.announce(attributes, guid);
     this.matchAll();
     const self = this;
@@ -266,6 +288,8 @@ class RtpsTransport implements Transport, RawRtps {
       topicName, typeName, durability: toDur(qos), reliability: toRel(qos), history: { kind: rtps.HistoryKind.KeepLast, depth: Math.max(1, qos.depth) },
     });
     this.subs.add(readerId);
+    const readerGuid = rtps.makeGuid(this.p.attributes.guidPrefix, readerId);
+    if (this.discovery) { this.discovery.readers.add(readerGuid); this.announceNode(); }
     // The library's reader keeps no per-writer "last delivered" mark; repairs could hand a sample twice.
     const lastSeq = new Map<string, bigint>();
     const handler = (ud: UserData) => {
@@ -282,6 +306,7 @@ class RtpsTransport implements Transport, RawRtps {
       topic: label,
       close: () => {
         if (!this.subs.delete(readerId)) return;
+        if (this.discovery?.readers.delete(readerGuid)) this.announceNode();
         (this.p as unknown as { off(ev: string, fn: unknown): void }).off('userData', handler);
         if (!this.closed) this.p.unsubscribe(readerId);
       },
@@ -293,6 +318,37 @@ class RtpsTransport implements Transport, RawRtps {
     this.closed = true;
     clearInterval(this.heartbeatTimer);
     await this.p.shutdown();
+  }
+
+  /**
+   * Publishes rmw_dds_common/msg/ParticipantEntitiesInfo on `ros_discovery_info` (reliable,
+   * transient-local, depth 1) as rmw does: this participant's gid and one node (namespace '/', the
+   * node name) with the gids of its readers and writers. `ros2 node list` builds its node list from
+   * these samples. Gids are the 16-byte GUIDs zero-padded to 24 bytes (rmw_dds_common of Humble; Jazzy
+   * shortened Gid to 16 bytes, see docs/ros.md).
+   */
+  startDiscoveryInfo(nodeName: string): void {
+    if (this.discovery) return;
+    const pub = this.advertiseRaw('ros_discovery_info', 'rmw_dds_common::msg::dds_::ParticipantEntitiesInfo_', { reliability: 'reliable', durability: 'transient_local', depth: 1 });
+    this.discovery = { nodeName, pub, readers: new Set(), writers: new Set(), pending: false };
+    for (const [entityId, lw] of this.writers) if (lw.topicName !== 'ros_discovery_info') this.discovery.writers.add(rtps.makeGuid(this.p.attributes.guidPrefix, entityId));
+    for (const readerId of this.subs) this.discovery.readers.add(rtps.makeGuid(this.p.attributes.guidPrefix, readerId));
+    this.announceNode();
+  }
+
+  private announceNode(): void {
+    const d = this.discovery;
+    if (!d || d.pending) return;
+    d.pending = true;
+    setImmediate(() => {
+      d.pending = false;
+      if (this.closed) return;
+      const gid = (hex: string) => ({ data: Array.from(rtps.fromHex(hex.padEnd(48, '0'))) });
+      d.pub.publish(participantEntitiesInfoCodec().encode({
+        gid: gid(this.p.attributes.guidPrefix + '000001c1'),
+        node_entities_info_seq: [{ node_namespace: '/', node_name: d.nodeName, reader_gid_seq: [...d.readers].map(gid), writer_gid_seq: [...d.writers].map(gid) }],
+      }));
+    });
   }
 
   // ---- publisher internals
@@ -458,5 +514,6 @@ export async function createRtpsTransport(opts: TransportOptions & { domainId: n
   }) as ParticipantInternals;
   const t = new RtpsTransport(participant, address, opts.domainId, log);
   await participant.start();
+  t.startDiscoveryInfo(opts.nodeName);
   return t;
 }

@@ -1,0 +1,76 @@
+/**
+ * ros_discovery_info (what makes a node appear in `ros2 node list`), checked from an independent
+ * implementation's side: a Cyclone DDS C listener (test/ros/peer/DiscoveryInfo.idl through idlc,
+ * cyclone_discovery_listener.c with gcc; a build failure fails the test) reads the
+ * rmw_dds_common/msg/ParticipantEntitiesInfo that `dmpc ros` publishes, inside a loopback-only netns.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createNetns, type Netns } from '../../ros/netns.js';
+import { killAll, spawnIn, tsxNode } from './helpers.js';
+
+let dir = '';
+let ns: Netns | null = null;
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'dmpc-discovery-'));
+  writeFileSync(join(dir, 'cyclone.xml'),
+    '<CycloneDDS><Domain id="any"><General><Interfaces><NetworkInterface name="lo" multicast="true"/></Interfaces>' +
+    '<AllowMulticast>true</AllowMulticast></General></Domain></CycloneDDS>\n');
+  ns = createNetns('discovery');
+});
+afterAll(() => {
+  killAll();
+  ns?.remove();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+function buildListener(): string {
+  const out = join(dir, 'cyclone_discovery_listener');
+  const run = (cmd: string, args: string[]) => {
+    try { execFileSync(cmd, args, { stdio: 'pipe' }); } catch (e) {
+      const err = e as { stderr?: Buffer; message: string };
+      throw new Error(`building the Cyclone DDS discovery listener failed: ${cmd} ${args.join(' ')}\n${err.stderr?.toString() ?? err.message}`);
+    }
+  };
+  run('idlc', ['-o', dir, 'test/ros/peer/DiscoveryInfo.idl']);
+  run('gcc', ['-O1', '-o', out, 'test/ros/peer/cyclone_discovery_listener.c', join(dir, 'DiscoveryInfo.c'), `-I${dir}`, '-lddsc']);
+  return out;
+}
+
+describe('ros_discovery_info (netns with only lo)', () => {
+  it('a Cyclone DDS reader sees node /dmpc_cartpole with its participant gid and the gids of all its readers and writers', async () => {
+    const listener = buildListener();
+    const DOMAIN = '28';
+    const env = { CYCLONEDDS_URI: `file://${join(dir, 'cyclone.xml')}`, ROS_DOMAIN_ID: DOMAIN };
+    const node = spawnIn(ns!, tsxNode('src/cli/main.ts', 'ros', '--config', 'controllers/cartpole.json', '--transport', 'rtps', '--address', '127.0.0.1', '--duration', '60'), env);
+    try {
+      const l = spawnIn(ns!, [listener, DOMAIN, 'dmpc_cartpole', '30000'], env);
+      const code = await l.exited(45_000);
+      const info = `\nlistener:\n${l.stdout()}${l.stderr()}\nnode:\n${node.stderr().slice(-2000)}`;
+      expect(code, info).toBe(0);
+      const lines = l.stdout().trim().split('\n');
+      // cart-pole: state and goal subscriptions + 6 parameter request readers; command, path and
+      // diagnostics publishers + 6 parameter reply writers
+      expect(lines[0], info).toBe('node / dmpc_cartpole readers 8 writers 9');
+      const prefix = /guid prefix ([0-9a-f]{24})/.exec(node.stderr())?.[1];
+      expect(prefix, info).toBeDefined();
+      const gid = lines.find((x) => x.startsWith('gid '))!.slice(4);
+      const participant = lines.find((x) => x.startsWith('participant '))!.slice(12);
+      expect(gid).toBe(`${prefix}000001c1${'0'.repeat(16)}`); // participant GUID, zero-padded to 24 bytes
+      expect(participant).toBe(gid.slice(0, 32)); // the same participant Cyclone discovered through SPDP
+      const readers = lines.filter((x) => x.startsWith('reader ')).map((x) => x.slice(7));
+      const writers = lines.filter((x) => x.startsWith('writer ')).map((x) => x.slice(7));
+      expect(readers.length).toBe(8);
+      expect(writers.length).toBe(9);
+      for (const g of readers) expect(g).toMatch(new RegExp(`^${prefix}[0-9a-f]{6}04${'0'.repeat(16)}$`)); // user reader, no key
+      for (const g of writers) expect(g).toMatch(new RegExp(`^${prefix}[0-9a-f]{6}03${'0'.repeat(16)}$`)); // user writer, no key
+      expect(new Set([...readers, ...writers]).size).toBe(17);
+    } finally {
+      node.child.kill('SIGTERM');
+      await node.exited(15_000).catch(() => null);
+    }
+  });
+});
