@@ -585,5 +585,5 @@ export function shiftedWarmStart(prev: MpcSolution): WarmStart {
 
 /** Training warm start: the previous epoch's solution as it is. */
 export function epochWarmStart(prev: MpcSolution): WarmStart {
-  return { u: Float64Array.from(prev.u), lam: Float64Array.from(prev.state.lam) };
+  return { u: prev.u.slice(), lam: prev.state.lam.slice() };
 }

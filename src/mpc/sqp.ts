@@ -136,7 +136,7 @@ export function sqpSolve(input: NonlinearMpcInput, options: SqpOptions = {}, uIn
   const maxIter = options.mode === 'rti' ? 1 : options.maxIter ?? 50;
   const tol = options.tol ?? 1e-9, decay = options.lineSearchDecay ?? 0.5, lsSteps = options.lineSearchSteps ?? 12;
   if (uInit && uInit.length !== B * T * nu) throw new DmpcInputError('mpc', 'uInit', `has length ${uInit.length}, expected B·T·nu = ${B * T * nu}`);
-  const u = uInit ? Float64Array.from(uInit) : new Float64Array(B * T * nu);
+  const u = uInit ? uInit.slice() : new Float64Array(B * T * nu);
   // controls outside the bounds would make the first merit meaningless: project them
   for (let b = 0; b < B; b++) projectControls(pr, b, u, b * T * nu);
   const tau = new Float64Array(B * T * n), trial = new Float64Array(T * n), utrial = new Float64Array(T * nu);
@@ -151,8 +151,10 @@ export function sqpSolve(input: NonlinearMpcInput, options: SqpOptions = {}, uIn
   for (let it = 0; it < maxIter; it++) {
     for (let b = 0; b < B; b++) linearise(pr, model, theta, b, tau, b * T * n, jac, out);
     qp = mpcSolve(pr, options.qp ?? {}, options.qpWarmStart === false ? undefined : { u, lam: lamPrev }, reuse);
-    reuse = undefined; // the final QP's state must survive for the backward pass
-    lamPrev = Float64Array.from(qp.state.lam);
+    // the next iteration's QP takes over this one's workspaces (its multipliers are copied below);
+    // the final QP, solved after the loop, gets fresh ones so that it survives for the backward pass
+    reuse = qp.state;
+    lamPrev = qp.state.lam.slice();
     let running = 0;
     for (let b = 0; b < B; b++) {
       if (done[b]) continue;
