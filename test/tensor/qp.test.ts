@@ -66,13 +66,20 @@ for (const backend of ['cpu', 'wasm'] as const) {
       expect(eqOnly.statuses.every((s) => s === 'optimal')).toBe(true);
     });
 
-    it('infeasible elements in a batch: primal_infeasible as float64, the others unaffected, zero gradients for them', () => {
+    it('infeasible elements in a batch: primal_infeasible as float64, the others unaffected, zero gradients for them (Q shared, then per instance)', () => {
       const r = compareQp(infeasibleBatch(8, [2, 5]), { lambdaLoss: true });
       expectAgreement(r, RANDOM);
       expect(r.statuses.filter((s) => s === 'primal_infeasible').length).toBe(2);
       expect(r.statuses[2]).toBe('primal_infeasible');
       expect(r.compared).toBe(6);
       expect(r.zeroGradOnFailed).toBe(true);
+      // mixed sharing: Q per instance (scaled by 1 + 0.1·b), G shared — the shared operand is tiled in the products
+      const q = infeasibleBatch(8, [2, 5]);
+      const n = q.Q.shape[0], Qb = new Float64Array(8 * n * n);
+      for (let b = 0; b < 8; b++) for (let i = 0; i < n * n; i++) Qb[b * n * n + i] = q.Q.data[i] * (1 + 0.1 * b);
+      const mixed = compareQp({ ...q, Q: { data: Qb, shape: [8, n, n] } }, { lambdaLoss: true });
+      expectAgreement(mixed, RANDOM);
+      expect(mixed.compared).toBe(6);
     });
 
     it('warm start from the previous batch (p and h drift by 1 %): fewer iterations, the float64 solution', () => {

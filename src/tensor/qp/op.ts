@@ -115,7 +115,8 @@ export function tensorQpOp(
       disposeTensorQp(q);
       // per input: the gradient in the input's shape (a shared vector's is summed over the batch)
       const out = present.map(([key, t]) => {
-        const gk = g[key]!;
+        const gk = g[key];
+        if (!gk) return tf.zerosLike(t);                   // G, h with zero rows
         if (gk.shape.length === t.shape.length) return gk;
         return tf.sum(gk, 0);
       });
