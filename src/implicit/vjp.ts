@@ -40,7 +40,8 @@ export function implicitVjp<G>(adj: ImplicitAdjoint<G>, gx: Float64Array, opts: 
   if (f.status !== -1 || !(f.rcond >= rcondMin)) {
     throw new SingularJacobianError(opts.op ?? 'implicit', f.rcond, opts.batchIndex);
   }
-  const v = gx.slice(0, f.n);
+  const v = new Float64Array(f.n);
+  for (let i = 0; i < f.n; i++) v[i] = gx[i];
   f.solveT(v, 0);
   for (let i = 0; i < v.length; i++) v[i] = -v[i];
   return adj.vjpTheta(v);
