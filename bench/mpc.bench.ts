@@ -112,7 +112,7 @@ export async function run(): Promise<BenchResult> {
   for (const T of [10, 20, 40, 80, 160]) {
     const { input, w } = fromMpcPytorchBox({ ...p1, T, w: undefined }, 16);
     const wT = new Float64Array(T * (input.nu)).fill(1);
-    const { forward_ms, backward_ms, forward_ms_min, sol } = timeP1(input, w ?? wT, 10);
+    const { forward_ms, backward_ms, forward_ms_min, sol } = timeP1(input, w ?? wT, 30);
     const iters = mean(sol.iterations) + mean(sol.state.polishTries);
     horizon.push({
       T, forward_ms, backward_ms, forward_ms_min, forward_ms_per_stage: forward_ms / T, iterations_mean: mean(sol.iterations),
