@@ -28,7 +28,7 @@ import dns from 'node:dns';
 import net from 'node:net';
 import { codecFor } from './codec.js';
 import type { MessageTypes, RosMessageType } from './messages.js';
-import { qosCompatible, type Publisher, type Qos, type RawPublisher, type RawRtps, type RawSample, type ReceiveInfo, type Subscription, type Transport, type TransportOptions } from './transport.js';
+import { qosCompatible, type Publisher, type Qos, type RawPublisher, type RawRtps, type RawSample, type ReceiveInfo, type SampleIdentity, type Subscription, type Transport, type TransportOptions } from './transport.js';
 
 const require = createRequire(import.meta.url);
 
@@ -77,6 +77,7 @@ interface ParticipantInternals {
   handlePublication: (data: Uint8Array, ts: Time) => unknown;
   handleSubscription: (data: Uint8Array, ts: Time) => unknown;
   handleAckNack: (guidPrefix: string, msg: AckNackView) => void;
+  handleDataMsg: (guidPrefix: string, msg: DataMsgLike) => void;
 }
 
 const rtps = require('@foxglove/rtps') as {
@@ -91,6 +92,10 @@ const rtps = require('@foxglove/rtps') as {
   Message: new (o: { guidPrefix: string; protocolVersion: unknown; vendorId: number; maxSize?: number }) => { writeGroup(g: unknown): void; data: Uint8Array };
   sendMessageToUdp(msg: unknown, socket: UdpSocketLike, locators: unknown[]): Promise<void>;
   makeEntityId(id: number, kind: number): number;
+  SequenceNumberSet: new (base: bigint, numBits: number) => { add(seq: bigint): boolean };
+  writeGuidPrefix(prefix: string, out: DataView, offset: number): void;
+  writeEntityId(id: number, out: DataView, offset: number): void;
+  sequenceNumberToData(v: bigint, out: DataView, offset: number, littleEndian: boolean): void;
   makeGuid(prefix: string, entity: number): string;
   fromHex(h: string): Uint8Array;
   Durability: { Volatile: number; TransientLocal: number };
@@ -106,7 +111,9 @@ const sub = require(join(rtpsDist, 'messaging/submessages/index.js')) as {
   InfoDst: new (p: string) => unknown; InfoTs: new (t: Time) => unknown;
   DataMsg: new (r: number, w: number, seq: bigint, data: Uint8Array, flags: number) => unknown;
   Heartbeat: new (r: number, w: number, first: bigint, last: bigint, count: number, flags: number) => unknown;
-  DataFlags: { DataPresent: number }; HeartbeatFlags: { Final: number };
+  Gap: new (r: number, w: number, gapStart: bigint, gapList: unknown) => unknown;
+  DataMsgView: { prototype: object };
+  DataFlags: { DataPresent: number; InlineQoS: number }; HeartbeatFlags: { Final: number };
 };
 const { SubMessageGroup } = require(join(rtpsDist, 'messaging/SubMessageGroup.js')) as {
   SubMessageGroup: new (o: { maxSize: number }) => { writeSubmessage(m: unknown): void; size: number };
@@ -136,6 +143,88 @@ const BEST_EFFORT_DEFAULT: RelQos = { kind: rtps.Reliability.BestEffort, maxBloc
 function withReliabilityDefault<T>(def: RelQos, fn: () => T): T {
   reliabilityDefault = def;
   try { return fn(); } finally { reliabilityDefault = undefined; }
+}
+
+// ---------------------------------------------------------------- inline QoS (RTPS 9.4.5.3)
+const PID_SENTINEL = 0x0001;
+/** PID_RELATED_SAMPLE_IDENTITY as Fast DDS ≤ 2.9 writes and reads it (its vendor-specific id). */
+export const PID_RELATED_SAMPLE_IDENTITY_FASTDDS = 0x800f;
+/** The DDS-RPC id of the same parameter (used by later Fast DDS versions). */
+export const PID_RELATED_SAMPLE_IDENTITY = 0x0083;
+
+/** The parts of a received DATA submessage this file reads (the library's DataMsgView). */
+export interface DataMsgLike { view: DataView; offset: number; flags: number; littleEndian: boolean; octetsToNextHeader: number }
+
+/**
+ * Splits a received DATA submessage into its inline QoS (when the Q flag is set) and its payload.
+ * `@foxglove/rtps` reads the payload right after the sequence number, so with inline QoS present it
+ * hands the parameter list out as if it were the payload: the getter is replaced below, for DATA
+ * that carries data (D flag). A DATA without it (a dispose/unregister: key hash and status info in
+ * inline QoS, which the library does not act on) keeps the library's reading, so its handling of
+ * those, including recording the sequence number for reliability, is unchanged.
+ */
+export function splitData(m: DataMsgLike): { related?: SampleIdentity; hasData: boolean; payload: Uint8Array } {
+  const v = m.view, le = m.littleEndian, end = m.offset + 4 + m.octetsToNextHeader;
+  let o = m.offset + 24; // 8 (header, extra flags, octetsToInlineQos = 16) + reader, writer ids + seq
+  let related: SampleIdentity | undefined;
+  if (m.flags & sub.DataFlags.InlineQoS) {
+    for (;;) {
+      if (o + 4 > end) throw new Error('DATA inline QoS runs past the submessage');
+      const pid = v.getUint16(o, le), len = v.getUint16(o + 2, le);
+      o += 4;
+      if (pid === PID_SENTINEL) break;
+      if (o + len > end) throw new Error(`DATA inline QoS parameter 0x${pid.toString(16)} runs past the submessage`);
+      if ((pid === PID_RELATED_SAMPLE_IDENTITY_FASTDDS || pid === PID_RELATED_SAMPLE_IDENTITY) && len >= 24) {
+        const guid = Buffer.from(v.buffer, v.byteOffset + o, 16).toString('hex');
+        const seq = (BigInt(v.getInt32(o + 16, le)) << 32n) | BigInt(v.getUint32(o + 20, le));
+        related = { writerGuid: guid, seq };
+      }
+      o += len;
+    }
+  }
+  const hasData = (m.flags & sub.DataFlags.DataPresent) !== 0;
+  if (!hasData) o = m.offset + 24;
+  return { related, hasData, payload: new Uint8Array(v.buffer, v.byteOffset + o, Math.max(0, end - o)) };
+}
+Object.defineProperty(sub.DataMsgView.prototype, 'serializedData', {
+  configurable: true,
+  get(this: DataMsgLike) { return splitData(this).payload; },
+});
+
+/** Inline QoS carrying a related sample identity, under both parameter ids, then PID_SENTINEL. */
+function inlineQosSize(): number { return 2 * (4 + 24) + 4; }
+function writeInlineQos(out: DataView, o: number, le: boolean, related: SampleIdentity): number {
+  const start = o;
+  for (const pid of [PID_RELATED_SAMPLE_IDENTITY_FASTDDS, PID_RELATED_SAMPLE_IDENTITY]) {
+    out.setUint16(o, pid, le);
+    out.setUint16(o + 2, 24, le);
+    rtps.writeGuidPrefix(related.writerGuid.slice(0, 24), out, o + 4);
+    rtps.writeEntityId(parseInt(related.writerGuid.slice(24, 32), 16), out, o + 16);
+    rtps.sequenceNumberToData(related.seq, out, o + 20, le);
+    o += 28;
+  }
+  out.setUint16(o, PID_SENTINEL, le);
+  out.setUint16(o + 2, 0, le);
+  return o + 4 - start;
+}
+
+/** A DATA submessage with inline QoS (Q flag) carrying a related sample identity. */
+export class DataWithRelated {
+  constructor(readonly readerEntityId: number, readonly writerEntityId: number, readonly seq: bigint, readonly data: Uint8Array, readonly related: SampleIdentity) {}
+  write(out: DataView, offset: number, le: boolean): number {
+    const qos = inlineQosSize();
+    out.setUint8(offset, 0x15); // DATA
+    out.setUint8(offset + 1, (le ? 1 : 0) | sub.DataFlags.InlineQoS | sub.DataFlags.DataPresent);
+    out.setUint16(offset + 2, 20 + qos + this.data.byteLength, le);
+    out.setUint16(offset + 4, 0, false); // extra flags
+    out.setUint16(offset + 6, 16, le); // octetsToInlineQos
+    rtps.writeEntityId(this.readerEntityId, out, offset + 8);
+    rtps.writeEntityId(this.writerEntityId, out, offset + 12);
+    rtps.sequenceNumberToData(this.seq, out, offset + 16, le);
+    writeInlineQos(out, offset + 24, le, this.related);
+    new Uint8Array(out.buffer, out.byteOffset + offset + 24 + qos, this.data.byteLength).set(this.data);
+    return 24 + qos + this.data.byteLength;
+  }
 }
 
 // ---------------------------------------------------------------- helpers
@@ -205,6 +294,16 @@ interface LocalWriter {
   qos: Qos;
   topicName: string;
   typeName: string;
+  /** Related sample identities of samples still in the history (written as inline QoS, repairs too). */
+  related: Map<bigint, SampleIdentity>;
+  /**
+   * Per matched reader (`<guid prefix>:<entity id>`): the first sequence number relevant to it. A
+   * volatile writer (or a volatile reader) starts at the writer's next sample when the match is
+   * made, so samples written before the reader joined are never sent or repaired to it (they are
+   * GAPs to it); a transient-local writer matched to a transient-local reader starts at 1, i.e. at
+   * whatever its KEEP_LAST history (depth samples) still holds.
+   */
+  start: Map<string, bigint>;
 }
 
 class RtpsTransport implements Transport, RawRtps {
@@ -214,12 +313,22 @@ class RtpsTransport implements Transport, RawRtps {
   private readonly subs = new Set<number>();
   private closed = false;
   private readonly heartbeatTimer: NodeJS.Timeout;
+  /** Related sample identity of the DATA submessage being handled (set around the library's handler, which emits userData synchronously). */
+  private rxRelated: SampleIdentity | undefined;
+  /** Whether that DATA submessage carries data (D flag); user-data handlers skip those that do not. */
+  private rxHasData = true;
   /** ros_discovery_info: this node's endpoints (GUIDs as hex), announced whenever they change. */
   private discovery: { nodeName: string; pub: RawPublisher; readers: Set<string>; writers: Set<string>; pending: boolean } | null = null;
 
   constructor(private readonly p: ParticipantInternals, address: string, domainId: number, private readonly log: (s: string) => void) {
     this.description = `rtps (pure TypeScript DDS-RTPS, @foxglove/rtps; domain ${domainId}, interface ${address}, guid prefix ${p.attributes.guidPrefix})`;
-    const origPub = p.handlePublication, origSub = p.handleSubscription, origAck = p.handleAckNack;
+    const origPub = p.handlePublication, origSub = p.handleSubscription, origAck = p.handleAckNack, origData = p.handleDataMsg;
+    p.handleDataMsg = (prefix, msg) => {
+      const d = splitData(msg);
+      this.rxRelated = d.related;
+      this.rxHasData = d.hasData;
+      try { origData(prefix, msg); } finally { this.rxRelated = undefined; this.rxHasData = true; }
+    };
     p.handlePublication = (data, ts) => withReliabilityDefault(RELIABLE_DEFAULT, () => origPub(data, ts));
     p.handleSubscription = (data, ts) => withReliabilityDefault(BEST_EFFORT_DEFAULT, () => origSub(data, ts));
     p.handleAckNack = (prefix, msg) => {
@@ -252,7 +361,7 @@ class RtpsTransport implements Transport, RawRtps {
     };
     const writer = new rtps.Writer(attributes);
     p._writers.set(entityId, writer);
-    const lw: LocalWriter = { writer, qos, topicName, typeName };
+    const lw: LocalWriter = { writer, qos, topicName, typeName, related: new Map(), start: new Map() };
     this.writers.set(entityId, lw);
     if (this.discovery) { this.discovery.writers.add(guid); this.announceNode(); }
     this.announce(attributes, guid);
@@ -260,15 +369,19 @@ class RtpsTransport implements Transport, RawRtps {
     const self = this;
     return {
       guid,
-      publish(payload) {
+      publish(payload, related) {
         if (self.closed) return;
         const data = padPayload(payload);
         const seq = writer.history.nextSequenceNum();
         const timestamp = nowTime();
         writer.history.set({ timestamp, kind: rtps.ChangeKind.Alive, writerGuid: guid, sequenceNumber: seq, data, instanceHandle: undefined });
+        if (related) lw.related.set(seq, related);
+        const min = writer.history.getSequenceNumMin() ?? seq;
+        for (const k of lw.related.keys()) if (k < min) lw.related.delete(k);
         self.sendToMatched(lw, seq, data, timestamp);
       },
       matched: () => this.matchedReaders(lw).length,
+      matchedTo: (readerGuid) => this.matchedReaders(lw).some(({ pv, rv }) => rtps.makeGuid(pv.attributes.guidPrefix, rv.attributes.entityId) === readerGuid),
     };
   }
 
@@ -293,13 +406,13 @@ class RtpsTransport implements Transport, RawRtps {
     // The library's reader keeps no per-writer "last delivered" mark; repairs could hand a sample twice.
     const lastSeq = new Map<string, bigint>();
     const handler = (ud: UserData) => {
-      if (ud.subscription.entityId !== readerId) return;
+      if (ud.subscription.entityId !== readerId || !this.rxHasData) return;
       const pub = ud.publication;
       const wg = rtps.makeGuid(pub.guidPrefix, pub.entityId);
       const prev = lastSeq.get(wg);
       if (prev !== undefined && ud.writerSeqNumber <= prev) return;
       lastSeq.set(wg, ud.writerSeqNumber);
-      onSample({ data: ud.serializedData, writerGuid: wg, seq: ud.writerSeqNumber, vendorId: pub.vendorId, receivedAt: performance.now() });
+      onSample({ data: ud.serializedData, writerGuid: wg, seq: ud.writerSeqNumber, vendorId: pub.vendorId, related: this.rxRelated, receivedAt: performance.now() });
     };
     this.p.on('userData', handler as never);
     return {
@@ -390,8 +503,11 @@ class RtpsTransport implements Transport, RawRtps {
             list.push(readerId);
             pv.localWriterIdToRemoteReaderIds.set(entityId, list);
             this.log(`rtps: matched ${lw.topicName} -> reader ${rtps.makeGuid(pv.attributes.guidPrefix, readerId)}`);
-            // a late-joining reader of a transient-local writer gets the kept history at once
-            if (lw.qos.durability === 'transient_local' && a.durability >= rtps.Durability.TransientLocal) {
+            // a late-joining reader of a transient-local writer gets the kept history at once; to any
+            // other reader, what was written before the match does not exist
+            const latched = lw.qos.durability === 'transient_local' && a.durability >= rtps.Durability.TransientLocal;
+            lw.start.set(`${pv.attributes.guidPrefix}:${readerId}`, latched ? 1n : lw.writer.history.nextSequenceNum());
+            if (latched) {
               const kept = this.history(lw);
               if (kept.length) this.sendData(pv, rv, lw, kept, pv.attributes.defaultUnicastLocatorList);
             }
@@ -399,6 +515,20 @@ class RtpsTransport implements Transport, RawRtps {
         }
       }
     }
+  }
+
+  /**
+   * The range a HEARTBEAT to one reader announces: from the first sample relevant to that reader
+   * (see LocalWriter.start) that is still in the history, to the last written. first = last + 1 when
+   * nothing is available to it (RTPS 8.3.7.5 allows lastSN = firstSN - 1).
+   */
+  private heartbeatRange(lw: LocalWriter, prefix: string, readerId: number): { first: bigint; last: bigint } {
+    const h = lw.writer.history;
+    const last = h.getSequenceNumMax() ?? 0n;
+    const start = lw.start.get(`${prefix}:${readerId}`) ?? 1n;
+    const min = h.getSequenceNumMin() ?? last + 1n;
+    const first = start > min ? start : min;
+    return { first: first > last + 1n ? last + 1n : first, last };
   }
 
   /** The alive samples in a writer's KEEP_LAST history, oldest first. */
@@ -422,10 +552,9 @@ class RtpsTransport implements Transport, RawRtps {
     if (!socket || this.closed) return;
     for (const lw of this.writers.values()) {
       if (lw.qos.reliability !== 'reliable') continue;
-      const h = lw.writer.history;
-      const first = h.getSequenceNumMin(), last = h.getSequenceNumMax();
-      if (first === undefined || last === undefined) continue;
+      if (lw.writer.history.getSequenceNumMax() === undefined) continue;
       for (const { pv, rv } of this.matchedReaders(lw)) {
+        const { first, last } = this.heartbeatRange(lw, pv.attributes.guidPrefix, rv.attributes.entityId);
         const group = new SubMessageGroup({ maxSize: 256 });
         group.writeSubmessage(new sub.InfoDst(pv.attributes.guidPrefix));
         group.writeSubmessage(new sub.Heartbeat(rv.attributes.entityId, lw.writer.attributes.entityId, first, last, ++rv.count, sub.HeartbeatFlags.Final));
@@ -451,39 +580,62 @@ class RtpsTransport implements Transport, RawRtps {
     for (const { pv, rv } of this.matchedReaders(lw)) this.sendData(pv, rv, lw, [[seq, data, ts]], pv.attributes.defaultUnicastLocatorList);
   }
 
-  private sendData(pv: ParticipantView, rv: ReaderView, lw: LocalWriter, samples: [bigint, Uint8Array, Time][], locators: unknown[]): void {
+  /**
+   * Sends samples (each DATA with inline QoS when it has a related sample identity), preceded by a GAP
+   * when `gap` is given, and followed by a HEARTBEAT from a reliable writer, in one datagram.
+   */
+  private sendData(pv: ParticipantView, rv: ReaderView, lw: LocalWriter, samples: [bigint, Uint8Array, Time][], locators: unknown[], gap?: unknown): void {
     const socket = this.p._unicastSocket;
     if (!socket || this.closed) return;
-    const size = samples.reduce((s, [, d]) => s + d.length + 64, 128);
+    const size = samples.reduce((s, [, d]) => s + d.length + 64 + inlineQosSize(), 128 + (gap ? 64 : 0));
     if (size > MAX_DATAGRAM) throw new Error(`rtps: a ${size}-byte message exceeds one datagram (fragmentation is not implemented)`);
     const group = new SubMessageGroup({ maxSize: size });
     group.writeSubmessage(new sub.InfoDst(pv.attributes.guidPrefix));
     const writerId = lw.writer.attributes.entityId, readerId = rv.attributes.entityId;
+    if (gap) group.writeSubmessage(gap);
     for (const [seq, data, ts] of samples) {
       group.writeSubmessage(new sub.InfoTs(ts));
-      group.writeSubmessage(new sub.DataMsg(readerId, writerId, seq, data, sub.DataFlags.DataPresent));
+      const related = lw.related.get(seq);
+      group.writeSubmessage(related ? new DataWithRelated(readerId, writerId, seq, data, related) : new sub.DataMsg(readerId, writerId, seq, data, sub.DataFlags.DataPresent));
     }
     if (lw.qos.reliability === 'reliable') {
-      const h = lw.writer.history;
-      group.writeSubmessage(new sub.Heartbeat(readerId, writerId, h.getSequenceNumMin() ?? 1n, h.getSequenceNumMax() ?? 0n, ++rv.count, sub.HeartbeatFlags.Final));
+      const { first, last } = this.heartbeatRange(lw, pv.attributes.guidPrefix, readerId);
+      group.writeSubmessage(new sub.Heartbeat(readerId, writerId, first, last, ++rv.count, sub.HeartbeatFlags.Final));
     }
     const msg = new rtps.Message({ guidPrefix: this.p.attributes.guidPrefix, protocolVersion: this.p.attributes.protocolVersion, vendorId: this.p.attributes.vendorId, maxSize: size + 32 });
     msg.writeGroup(group);
     rtps.sendMessageToUdp(msg, socket, locators).catch((e: Error) => this.log(`rtps: send failed: ${e.message}`));
   }
 
-  /** Answers an ACKNACK for one of our writers: resend what the reader reports missing and is still in history. */
+  /**
+   * Answers an ACKNACK for one of our writers: resends what the reader reports missing, is relevant
+   * to it (not written before a volatile match) and is still in the history; what it asks for and
+   * cannot have (written before it joined, or pushed out of the KEEP_LAST history) is declared a GAP,
+   * so the reader stops waiting for it.
+   */
   private repair(prefix: string, ack: AckNackView, lw: LocalWriter): void {
     const pv = this.p._participants.get(prefix);
     const rv = pv?.remoteReaders.get(ack.readerEntityId);
     if (!pv || !rv) return;
     rv.readerSNState = ack.readerSNState;
-    const samples: [bigint, Uint8Array, Time][] = [];
+    const { first, last } = this.heartbeatRange(lw, prefix, ack.readerEntityId);
+    const samples: [bigint, Uint8Array, Time][] = [], missing: bigint[] = [];
     for (const seq of ack.readerSNState.sequenceNumbers()) {
-      const c = lw.writer.history.get(seq);
+      if (seq > last) continue;
+      const c = seq >= first ? lw.writer.history.get(seq) : undefined;
       if (c && c.kind === rtps.ChangeKind.Alive && c.data.length) samples.push([seq, c.data, c.timestamp]);
+      else missing.push(seq);
     }
-    if (samples.length) this.sendData(pv, rv, lw, samples.slice(-Math.max(1, lw.qos.depth)), pv.attributes.defaultUnicastLocatorList);
+    let gap: unknown;
+    if (missing.length) {
+      // GAP: [gapStart, first) irrelevant, plus the unavailable ones at or after `first` in the bitmap
+      const gapStart = missing[0] < first ? missing[0] : first;
+      const above = missing.filter((s) => s >= first);
+      const list = new rtps.SequenceNumberSet(first, above.length ? Math.min(256, Number(above[above.length - 1] - first) + 1) : 0);
+      for (const s of above) list.add(s);
+      gap = new sub.Gap(ack.readerEntityId, lw.writer.attributes.entityId, gapStart, list);
+    }
+    if (samples.length || gap) this.sendData(pv, rv, lw, samples.slice(-Math.max(1, lw.qos.depth)), pv.attributes.defaultUnicastLocatorList, gap);
   }
 }
 
@@ -510,7 +662,7 @@ export async function createRtpsTransport(opts: TransportOptions & { domainId: n
     name: opts.nodeName, addresses: [address], domainId: opts.domainId, udpSocketCreate,
     // debug/info left undefined, not no-ops: the library calls `log.debug?.(\`...\`)` per submessage,
     // and only a missing function skips building those strings.
-    log: { debug: undefined, info: undefined, warn: (m: string) => { if (!/unknown participant|unknown writer|unrecognized heartbeat|no readers|failed to parse|no parameters/.test(m)) log(`rtps: ${m}`); }, error: (m: string) => log(`rtps: ${m}`) },
+    log: { debug: undefined, info: undefined, warn: (m: string) => { if (!/unknown participant|unknown writer|unrecognized heartbeat|no readers|failed to parse|no parameters|unhandled submessage (1[2-9]\d|2\d\d)$/.test(m)) log(`rtps: ${m}`); }, error: (m: string) => log(`rtps: ${m}`) },
   }) as ParticipantInternals;
   const t = new RtpsTransport(participant, address, opts.domainId, log);
   await participant.start();

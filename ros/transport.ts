@@ -64,6 +64,9 @@ export interface Transport {
   close(): Promise<void>;
 }
 
+/** An RTPS sample identity: the writer's GUID (32 hex digits) and the sample's sequence number. */
+export interface SampleIdentity { writerGuid: string; seq: bigint }
+
 /** A sample as it arrived: the serialized payload (encapsulation header included) and who wrote it. */
 export interface RawSample {
   data: Uint8Array;
@@ -72,14 +75,22 @@ export interface RawSample {
   seq: bigint;
   /** The writing participant's RTPS vendor id (0x0110 Cyclone DDS, 0x010f Fast DDS, …). */
   vendorId: number;
+  /**
+   * The related sample identity the writer put in the DATA submessage's inline QoS
+   * (PID_RELATED_SAMPLE_IDENTITY), when it did: rmw_fastrtps's request id convention (see ros/params.ts).
+   */
+  related?: SampleIdentity;
   receivedAt: number;
 }
 
 export interface RawPublisher {
   /** Writer GUID as 32 hex digits. */
   readonly guid: string;
-  publish(data: Uint8Array): void;
+  /** `related`: written as the DATA submessage's inline QoS PID_RELATED_SAMPLE_IDENTITY (service replies to rmw_fastrtps clients). */
+  publish(data: Uint8Array, related?: SampleIdentity): void;
   matched(): number;
+  /** Whether the remote reader with this GUID (32 hex digits) is matched to this writer. */
+  matchedTo(readerGuid: string): boolean;
 }
 
 /**

@@ -13,7 +13,13 @@
  *   transport_peer.ts <transport> sub-latched <topic> <count> <timeout_ms>   as sub, with the latched QoS
  *   transport_peer.ts <transport> pub-best-effort|sub-reliable …   as pub/sub with those QoS (for the
  *        incompatible-QoS check: a best-effort writer never matches a reliable reader)
- * ROS_DOMAIN_ID selects the domain; PEER_MATCH_TIMEOUT_MS bounds the publisher's wait for a reader (20 s).
+ *   transport_peer.ts <transport> pub-late|pub-late-latched <topic> <count> <period_ms>   publishes
+ *        count "early" Twists (linear.x = -k) before any reader exists, prints "published early",
+ *        waits for a matched reader, lets 1.5 s of heartbeats and repairs pass, then publishes count
+ *        Twists (linear.x = k) as pub does (with the default or the latched QoS): a late joiner must
+ *        see only what its durability and the writer's history depth entitle it to
+ * ROS_DOMAIN_ID selects the domain; PEER_MATCH_TIMEOUT_MS bounds the publisher's wait for a reader (20 s);
+ * PEER_DEPTH overrides the history depth of the QoS (default 10, latched 1).
  */
 import { twist } from '../../../ros/messages.js';
 import { createTransport, QOS_DEFAULT, QOS_LATCHED, type Qos, type TransportChoice } from '../../../ros/transport.js';
@@ -23,21 +29,26 @@ const count = Number(countS), ms = Number(msS);
 const t = await createTransport(choice as TransportChoice, { nodeName: 'dmpc_transport_peer', address: '127.0.0.1', log: (s) => console.error(s) });
 console.error(`transport: ${t.description}`);
 const sleep = (d: number) => new Promise((r) => setTimeout(r, d));
-const qos: Qos = mode.endsWith('latched') ? QOS_LATCHED : mode === 'pub-best-effort' ? { ...QOS_DEFAULT, reliability: 'best_effort' } : QOS_DEFAULT;
+const qos0: Qos = mode.endsWith('latched') ? QOS_LATCHED : mode === 'pub-best-effort' ? { ...QOS_DEFAULT, reliability: 'best_effort' } : QOS_DEFAULT;
+const qos: Qos = process.env.PEER_DEPTH ? { ...qos0, depth: Number(process.env.PEER_DEPTH) } : qos0;
 
 if (mode === 'pub-latched') {
   const pub = t.advertise(topic, 'geometry_msgs/msg/Twist', qos);
   for (let k = 1; k <= count; k++) pub.publish(twist(k, -0.5 * k));
   console.log(`published ${count}`);
   process.on('SIGTERM', async () => { await t.close(); process.exit(0); });
-} else if (mode === 'pub' || mode === 'pub-best-effort') {
+} else if (mode === 'pub' || mode === 'pub-best-effort' || mode === 'pub-late' || mode === 'pub-late-latched') {
   const pub = t.advertise(topic, 'geometry_msgs/msg/Twist', qos);
+  if (mode.startsWith('pub-late')) {
+    for (let k = 1; k <= count; k++) pub.publish(twist(-k, 0.5 * k));
+    console.log('published early');
+  }
   const matchTimeout = Number(process.env.PEER_MATCH_TIMEOUT_MS ?? 20_000);
   for (let waited = 0; pub.matched() === 0; waited += 10) {
     if (waited > matchTimeout) { console.error(`no reader matched within ${matchTimeout} ms`); await t.close(); process.exit(4); }
     await sleep(10);
   }
-  await sleep(500); // the reader's side may learn about this writer slightly later
+  await sleep(mode.startsWith('pub-late') ? 1500 : 500); // the reader's side may learn about this writer slightly later
   for (let k = 1; k <= count; k++) { pub.publish(twist(k, -0.5 * k)); await sleep(ms); }
   await sleep(500); // repairs for reliable readers
   console.log(`published ${count}`);
