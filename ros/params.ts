@@ -17,10 +17,15 @@
  *    Cyclone-based client (rmw_cyclonedds, our test's C client) needs. Our TypeScript client
  *    (`ParameterClient`) uses the same layout.
  *  - rmw_fastrtps carries no header in the payload: the request's RTPS sample identity (writer GUID +
- *    sequence number) is the header, and the reply must carry it back as the inline-QoS parameter
- *    PID_RELATED_SAMPLE_IDENTITY of its DATA submessage. The RTPS library under this transport writes
- *    no inline QoS, so requests from Fast DDS participants (vendor id 0x010f) are not answered; the
- *    node logs that once. See docs/ros.md.
+ *    sequence number) is the request id, and the reply carries it back as the inline-QoS parameter
+ *    PID_RELATED_SAMPLE_IDENTITY of its DATA submessage. Its client also puts its reply reader's GUID
+ *    in the request's inline QoS (related sample identity); as rmw_fastrtps's server does, the reply
+ *    then names that reader GUID with the request's sequence number, and is held back until that
+ *    reader is matched to the reply writer (at most REPLY_MATCH_WAIT_MS), since a volatile reply to a
+ *    reader not yet matched would be lost.
+ *  Which layout a request uses is decided per request: inline QoS with a related sample identity, or
+ *  a writer from a Fast DDS participant (vendor id 0x010f), means rmw_fastrtps; anything else is read
+ *  as rmw_cyclonedds's header. See docs/ros.md.
  *
  * Parameters (one DOUBLE per element; `inf`/`-inf` is "no bound"):
  *   cost.q.<i>, cost.qf.<i> (i < nx, ≥ 0), cost.r.<j> (j < nu, > 0),
@@ -31,7 +36,7 @@
 import { createRequire } from 'node:module';
 import type { Controller } from '../controllers/controller.js';
 import type { ControllerParamsPatch } from '../controllers/schema.js';
-import type { Qos, RawPublisher, RawRtps, RawSample, Subscription } from './transport.js';
+import type { Qos, RawPublisher, RawRtps, RawSample, SampleIdentity, Subscription } from './transport.js';
 
 const require = createRequire(import.meta.url);
 interface Definition { name?: string; definitions: unknown[] }
@@ -143,6 +148,26 @@ export function joinHeader(header: Uint8Array, body: Uint8Array): Uint8Array {
 }
 
 export const VENDOR_FASTDDS = 0x010f;
+/** How long a reply to an rmw_fastrtps client waits for its reply reader to be matched. */
+export const REPLY_MATCH_WAIT_MS = 3000;
+
+/** Whether an entity id (the last 8 hex digits of a GUID) is a reader's (RTPS 9.3.1.2: kind bit 0x04). */
+const isReaderGuid = (guid: string) => guid.length === 32 && (parseInt(guid.slice(30, 32), 16) & 0x04) !== 0;
+
+/** Which request-id convention a request uses (see the file comment). */
+export function requestLayout(s: Pick<RawSample, 'related' | 'vendorId'>): 'fastrtps' | 'cyclonedds' {
+  return s.related !== undefined || s.vendorId === VENDOR_FASTDDS ? 'fastrtps' : 'cyclonedds';
+}
+
+/**
+ * The related sample identity of the reply to an rmw_fastrtps request, as rmw_fastrtps's server forms
+ * it: the request's sequence number, with the client's reply reader GUID when the request named one
+ * (its clients accept that or their request writer's GUID), else the request writer's GUID.
+ */
+export function replyIdentity(s: Pick<RawSample, 'related' | 'writerGuid' | 'seq'>): SampleIdentity {
+  const reader = s.related?.writerGuid;
+  return { writerGuid: reader && isReaderGuid(reader) ? reader : s.writerGuid, seq: s.seq };
+}
 
 export function parameterValue(type: number, v?: { bool?: boolean; int?: bigint; double?: number; string?: string }): ParameterValue {
   return {
@@ -332,35 +357,52 @@ export class ParameterService {
 }
 
 /**
- * Serves the parameter services of node `name` on the RTPS transport. Returns a closer. Requests from
- * Fast DDS participants are not answered (see the file comment); the first one is logged.
+ * Serves the parameter services of node `name` on the RTPS transport, answering each request in the
+ * layout its client uses (rmw_cyclonedds header or rmw_fastrtps sample identity). Returns a closer.
  */
 export function serveParameters(t: RawRtps, name: string, ctl: Controller, log: (s: string) => void = () => {}): { service: ParameterService; close(): void } {
   const service = new ParameterService(ctl, log);
   const subs: Subscription[] = [];
-  let warnedFastDds = false;
+  const timers = new Set<NodeJS.Timeout>();
+  const seen = new Set<string>();
+  let closed = false;
   for (const srv of SERVICE_NAMES) {
     const n = serviceTopics(name, srv);
     const reply: RawPublisher = t.advertiseRaw(n.replyTopic, n.responseType, QOS_SERVICES);
     const reqCodec = serviceCodec(srv, 'request'), resCodec = serviceCodec(srv, 'response');
     subs.push(t.subscribeRaw(n.requestTopic, n.requestType, QOS_SERVICES, (s: RawSample) => {
-      if (s.vendorId === VENDOR_FASTDDS) {
-        if (!warnedFastDds) log(`parameters: ${srv} request from a Fast DDS client (${s.writerGuid}) not answered: its request id travels as inline QoS (related sample identity), which this transport does not write`);
-        warnedFastDds = true;
-        return;
-      }
+      const layout = requestLayout(s);
+      if (!seen.has(layout)) { seen.add(layout); log(`parameters: answering ${layout === 'fastrtps' ? 'an rmw_fastrtps client (request id = sample identity, reply carries it as inline QoS)' : 'an rmw_cyclonedds client (request id = 16-byte header in the payload)'}`); }
       let res: Uint8Array;
       try {
-        const { header, body } = splitHeader(s.data);
-        res = joinHeader(header, resCodec.encode(service.handle(srv, reqCodec.decode(body))));
+        if (layout === 'fastrtps') res = resCodec.encode(service.handle(srv, reqCodec.decode(s.data)));
+        else {
+          const { header, body } = splitHeader(s.data);
+          res = joinHeader(header, resCodec.encode(service.handle(srv, reqCodec.decode(body))));
+        }
       } catch (e) {
         log(`parameters: bad ${srv} request from ${s.writerGuid}: ${(e as Error).message}`);
         return;
       }
-      reply.publish(res);
+      if (layout === 'cyclonedds') { reply.publish(res); return; }
+      const id = replyIdentity(s);
+      // the client named its reply reader: wait until it is matched, or the volatile reply is lost
+      const reader = id.writerGuid !== s.writerGuid ? id.writerGuid : undefined;
+      const started = Date.now();
+      const send = () => {
+        if (closed) return;
+        if (reader && !reply.matchedTo(reader) && Date.now() - started < REPLY_MATCH_WAIT_MS) {
+          const timer = setTimeout(() => { timers.delete(timer); send(); }, 10);
+          timers.add(timer);
+          return;
+        }
+        if (reader && !reply.matchedTo(reader)) log(`parameters: ${srv} reply sent though the client's reply reader ${reader} is not matched after ${REPLY_MATCH_WAIT_MS} ms`);
+        reply.publish(res, id);
+      };
+      send();
     }));
   }
-  return { service, close: () => { for (const s of subs) s.close(); } };
+  return { service, close: () => { closed = true; for (const tm of timers) clearTimeout(tm); for (const s of subs) s.close(); } };
 }
 
 /**

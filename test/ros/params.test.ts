@@ -16,8 +16,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildController } from '../../controllers/controller.js';
 import { loadControllerConfig } from '../../controllers/schema.js';
 import { createNetns, type Netns } from '../../ros/netns.js';
-import { padPayload } from '../../ros/rtps.js';
-import { joinHeader, ParameterService, ParameterType, parameterValue, serviceCodec, serviceTopics, splitHeader } from '../../ros/params.js';
+import { DataWithRelated, padPayload, PID_RELATED_SAMPLE_IDENTITY, PID_RELATED_SAMPLE_IDENTITY_FASTDDS, splitData } from '../../ros/rtps.js';
+import { joinHeader, ParameterService, ParameterType, parameterValue, replyIdentity, requestLayout, serviceCodec, serviceTopics, splitHeader, VENDOR_FASTDDS } from '../../ros/params.js';
 import { killAll, spawnIn, tsxNode } from './helpers.js';
 
 const cartpole = () => buildController(loadControllerConfig('controllers/cartpole.json'));
@@ -110,6 +110,32 @@ describe('ParameterService (in-process)', () => {
     expect(padded[3] & 3).toBe(padded.length - odd.length);
     expect(serviceCodec('set_parameters', 'response').decode(padded)).toEqual({ results: [{ successful: false, reason: 'abcd' }] });
   });
+
+  it('wire layout: rmw_fastrtps\'s request id is told per request; the reply\'s related sample identity goes into inline QoS and reads back', () => {
+    const writer = '0102030405060708090a0b0c00000103', reader = '0102030405060708090a0b0c00000204';
+    expect(requestLayout({ vendorId: 0x0110 })).toBe('cyclonedds');
+    expect(requestLayout({ vendorId: 0x0110, related: { writerGuid: reader, seq: -4294967296n } })).toBe('fastrtps');
+    expect(requestLayout({ vendorId: VENDOR_FASTDDS })).toBe('fastrtps');
+    // as rmw_fastrtps's server: the client's reply reader (entity kind has bit 0x04) when named, else the request writer
+    expect(replyIdentity({ writerGuid: writer, seq: 7n, related: { writerGuid: reader, seq: -4294967296n } })).toEqual({ writerGuid: reader, seq: 7n });
+    expect(replyIdentity({ writerGuid: writer, seq: 7n })).toEqual({ writerGuid: writer, seq: 7n });
+
+    const payload = padPayload(serviceCodec('set_parameters', 'response').encode({ results: [{ successful: true, reason: '' }] }));
+    const seq = (3n << 32n) + 5n;
+    const msg = new DataWithRelated(0x00000204, 0x00000103, 42n, payload, { writerGuid: reader, seq });
+    const view = new DataView(new ArrayBuffer(512));
+    const n = msg.write(view, 0, true);
+    expect(view.getUint8(1) & 0x02).toBe(0x02); // Q flag
+    expect(view.getUint16(24, true)).toBe(PID_RELATED_SAMPLE_IDENTITY_FASTDDS);
+    expect(view.getUint16(26, true)).toBe(24);
+    expect(Buffer.from(view.buffer, 28, 16).toString('hex')).toBe(reader);
+    expect([view.getInt32(44, true), view.getUint32(48, true)]).toEqual([3, 5]); // SequenceNumber_t: high, low
+    expect(view.getUint16(52, true)).toBe(PID_RELATED_SAMPLE_IDENTITY);
+    const back = splitData({ view, offset: 0, flags: view.getUint8(1), littleEndian: true, octetsToNextHeader: view.getUint16(2, true) });
+    expect(4 + view.getUint16(2, true)).toBe(n);
+    expect(back.related).toEqual({ writerGuid: reader, seq });
+    expect(Array.from(back.payload)).toEqual(Array.from(payload));
+  });
 });
 
 let dir = '';
@@ -137,6 +163,17 @@ function buildCycloneClient(): string {
   };
   run('idlc', ['-o', dir, 'test/ros/peer/Params.idl']);
   run('gcc', ['-O1', '-o', out, 'test/ros/peer/cyclone_param_client.c', join(dir, 'Params.c'), `-I${dir}`, '-lddsc']);
+  return out;
+}
+
+function buildFastDdsClient(): string {
+  const out = join(dir, 'fastdds_param_client');
+  try {
+    execFileSync('g++', ['-std=c++17', '-O0', '-o', out, 'test/ros/peer/fastdds_param_client.cpp', '-lfastrtps', '-lfastcdr'], { stdio: 'pipe' });
+  } catch (e) {
+    const err = e as { stderr?: Buffer; message: string };
+    throw new Error(`building the Fast DDS parameter client failed (libfastrtps-dev, g++; .ci/run installs them)\n${err.stderr?.toString() ?? err.message}`);
+  }
   return out;
 }
 
@@ -184,6 +221,41 @@ describe('parameter services over RTPS (netns with only lo)', () => {
       expect(replies[4].values.map((v: { double_value: number; integer_value: string }) => [v.double_value, v.integer_value])).toEqual([[-20, '0'], [0, '30']]);
       expect(node.stderr()).toMatch(/parameters: \d+ ROS 2 parameters served/);
       expect(node.stderr()).toMatch(/parameters: cost\.q\.0, limits\.u_max\.0 set \(version 1/);
+    } finally {
+      node.child.kill('SIGTERM');
+      await node.exited(15_000).catch(() => null);
+    }
+  });
+
+  it('a Fast DDS 2.9 client laid out as rmw_fastrtps (request id = sample identity; reply matched by the related sample identity in its inline QoS) sets and gets; a second client gets only its own replies', async () => {
+    const client = buildFastDdsClient();
+    const DOMAIN = '28';
+    const env = { ROS_DOMAIN_ID: DOMAIN };
+    const node = spawnIn(ns!, tsxNode('src/cli/main.ts', 'ros', '--config', 'controllers/cartpole.json', '--transport', 'rtps', '--address', '127.0.0.1', '--duration', '60'), env);
+    try {
+      const c = spawnIn(ns!, [client, DOMAIN, 'dmpc_cartpole', '30000', 'cost.q.0=7.5', 'limits.u_max.0=12.25', 'nonexistent=1'], env);
+      const cCode = await c.exited(45_000);
+      const cInfo = `\nFast DDS client:\n${c.stdout()}${c.stderr()}\nnode:\n${node.stderr().slice(-2000)}`;
+      expect(cCode, cInfo).toBe(0);
+      const lines = c.stdout().split('\n');
+      expect(lines.filter((l) => l.startsWith('set ')), cInfo).toEqual([
+        'set cost.q.0 1 ', 'set limits.u_max.0 1 ', 'set nonexistent 0 parameter \'nonexistent\' is not declared',
+      ]);
+      expect(lines.filter((l) => l.startsWith('get ')), cInfo).toEqual(['get cost.q.0 3 7.5 0', 'get limits.u_max.0 3 12.25 0', 'get nonexistent 0 0 0']);
+      // both replies named the client's reply reader, as rmw_fastrtps's server does
+      expect(lines.filter((l) => l.startsWith('related ')).map((l) => l.split(' ')[1]), cInfo).toEqual(['reader', 'reader']);
+      expect(lines.filter((l) => l.startsWith('ignored ')), cInfo).toEqual([]);
+
+      // a second client, right after: the reply writers still hold the first client's replies in their
+      // history, and must not hand them to this client's (volatile) readers
+      const c2 = spawnIn(ns!, [client, DOMAIN, 'dmpc_cartpole', '30000', 'cost.q.0=2.5'], env);
+      const c2Code = await c2.exited(45_000);
+      const c2Info = `\nsecond Fast DDS client:\n${c2.stdout()}${c2.stderr()}\nnode:\n${node.stderr().slice(-2000)}`;
+      expect(c2Code, c2Info).toBe(0);
+      expect(c2.stdout().split('\n').filter((l) => l.startsWith('get ') || l.startsWith('ignored ')), c2Info).toEqual(['get cost.q.0 3 2.5 0']);
+      expect(node.stderr()).toMatch(/parameters: answering an rmw_fastrtps client/);
+      expect(node.stderr()).not.toMatch(/reply sent though/);
+      expect(node.stderr()).toMatch(/parameters: cost\.q\.0 set \(version 2/);
     } finally {
       node.child.kill('SIGTERM');
       await node.exited(15_000).catch(() => null);
