@@ -10,7 +10,15 @@
  *   DATA (+ HEARTBEAT for reliable writers) to each matched reader's participant. ACKNACKs for these
  *   writers are answered here (repairs from the KEEP_LAST history), with datagrams sized for the
  *   message instead of the library's 1400-byte groups; reliable writers also send a periodic
- *   HEARTBEAT, and a transient-local writer hands its history to readers that join late.
+ *   HEARTBEAT, and a transient-local writer hands its history (KEEP_LAST, depth samples) to
+ *   transient-local readers that join late. To any other reader a writer's samples begin at the
+ *   match: HEARTBEATs to it announce only those, and older ones it asks for are answered with a GAP
+ *   (before, a late joiner's ACKNACK got it the writer's whole history: a second service client
+ *   received the first one's replies).
+ * - Inline QoS: a received DATA with the Q flag has its payload read after the parameter list (the
+ *   library read the list as payload) and its PID_RELATED_SAMPLE_IDENTITY handed to raw subscribers;
+ *   raw publishes may carry a related sample identity, written as inline QoS. Both are what
+ *   rmw_fastrtps's services use as request id (ros/params.ts).
  * - Interop fix 1: Cyclone DDS leaves out QoS values equal to the DDS defaults in discovery data
  *   (e.g. reliability of a reliable writer); the library treats reliability as required and drops the
  *   endpoint. The spec defaults (writers: reliable, readers: best-effort) are filled in while SEDP

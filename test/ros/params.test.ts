@@ -7,6 +7,12 @@
  *    rmw_cyclonedds lays out service calls (test/ros/peer/Params.idl through idlc,
  *    cyclone_param_client.c with gcc; a build failure fails the test) sets and gets parameters, and
  *    the TypeScript client lists, gets, describes and sees the C client's values.
+ *  - The same against a Fast DDS 2.9 C++ client laid out as rmw_fastrtps (no header; request id =
+ *    the request's sample identity, reply reader named in the request's inline QoS, reply accepted
+ *    only when its inline QoS related sample identity is this call's): fastdds_param_client.cpp,
+ *    g++ against libfastrtps/libfastcdr (Debian libfastrtps-dev; a build failure fails the test). A
+ *    second client started right after must see none of the first one's replies (it did before the
+ *    writer stopped repairing pre-match samples to volatile readers).
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
