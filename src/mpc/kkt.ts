@@ -175,7 +175,7 @@ export class RiccatiKkt implements Factorization {
   solve(v: Float64Array, o = 0): void {
     const st = this.st, pr = st.pr, b = this.b, { T, nx, n } = pr, m = pr.rows.m, lo = T * (n + nx);
     const rhs = this.rhsT, z = this.zT;
-    rhs.set(v.subarray(o, o + this.n));
+    for (let i = 0; i < this.n; i++) rhs[i] = v[o + i]; // (a subarray view would allocate)
     // identity rows first: their λ are known, and violated-L1 λ enter stationarity
     for (let t = 0; t < T; t++) for (let rr = 0; rr < m; rr++) {
       const k = (b * T + t) * m + rr, c = this.rowClass(k);
@@ -186,20 +186,21 @@ export class RiccatiKkt implements Factorization {
       const k = (b * T + t) * m + rr, c = this.rowClass(k), i = lo + t * m + rr;
       if (c === ROW_INACTIVE || c === ROW_L1_VIOLATED) z[i] = v[o + i];
     }
-    v.set(z, o);
+    for (let i = 0; i < this.n; i++) v[o + i] = z[i];
   }
 
   solveT(v: Float64Array, o = 0): void {
     const st = this.st, pr = st.pr, b = this.b, { T, nx, n } = pr, m = pr.rows.m, lo = T * (n + nx);
     const rhs = this.rhsT, z = this.zT;
-    rhs.set(v.subarray(o, o + this.n));
+    for (let i = 0; i < this.n; i++) rhs[i] = v[o + i]; // (a subarray view would allocate)
     this.symSolve(rhs, z);
+    const act = pr.act, rowState = st.rowState;
     for (let t = 0; t < T; t++) for (let rr = 0; rr < m; rr++) {
-      const k = (b * T + t) * m + rr, c = this.rowClass(k), i = lo + t * m + rr;
+      const k = (b * T + t) * m + rr, c = act[k] ? rowState[k] : ROW_INACTIVE, i = lo + t * m + rr;
       if (c === ROW_INACTIVE) z[i] = v[o + i];
       else if (c === ROW_L1_VIOLATED) z[i] = v[o + i] - rowValue(pr, b, t, rr, z, t * n);
     }
-    v.set(z, o);
+    for (let i = 0; i < this.n; i++) v[o + i] = z[i];
   }
 }
 
