@@ -21,6 +21,7 @@ import { FACTOR_OK } from '../linalg/cholesky.js';
 import { type MpcProblem, type Stage, off, rowValue, SOFT_L1, SOFT_L2, SOFT_NONE } from './problem.js';
 import { type RiccatiWorkspace, riccatiFactor, riccatiSolve, riccatiWorkspace } from './riccati.js';
 import { polishElement } from './polish.js';
+import { f64Block } from './workspace.js';
 
 export interface MpcOptions {
   /** Iteration cap of the interior point (default 50). */
@@ -110,23 +111,19 @@ export function mpcInit(pr: MpcProblem, options: MpcOptions = {}, warm?: WarmSta
     for (let b = 0; b < B; b++) initElement(st, b, warm);
     return st;
   }
+  const f = f64Block({
+    tau: B * T * n, nu: B * T * nx, s: B * Tm, lam: B * Tm, sig: B * Tm, W: B * Tm, polishW: B,
+    primalRes: B, dualRes: B, gap: B, scaleC: B, scaleH: B,
+  });
   const st: MpcSolverState = {
-    pr, opts, ws: riccatiWorkspace(B, T, nx, pr.nu),
-    tau: new Float64Array(B * T * n), nu: new Float64Array(B * T * nx),
-    s: new Float64Array(B * Tm), lam: new Float64Array(B * Tm), sig: new Float64Array(B * Tm),
-    W: new Float64Array(B * Tm), rowState: new Uint8Array(B * Tm), polishW: new Float64Array(B),
+    pr, opts, ws: riccatiWorkspace(B, T, nx, pr.nu), ...f,
+    rowState: new Uint8Array(B * Tm),
     iterations: new Int32Array(B), polishTries: new Int32Array(B), lastPolishSig: new Int32Array(B), prevSig: new Int32Array(B), status: new Array<SolveStatus>(B).fill('max_iter'),
     done: new Uint8Array(B), polished: new Uint8Array(B),
-    primalRes: new Float64Array(B), dualRes: new Float64Array(B), gap: new Float64Array(B),
-    scaleC: new Float64Array(B), scaleH: new Float64Array(B),
-    sc: {
-      q: new Float64Array(T * n), tauN: new Float64Array(T * n), nuN: new Float64Array(T * nx),
-      dtau: new Float64Array(T * n), dnu: new Float64Array(T * nx), dtauA: new Float64Array(T * n), dnuA: new Float64Array(T * nx),
-      rp: new Float64Array(Tm), rc1: new Float64Array(Tm), rc2: new Float64Array(Tm),
-      rd: new Float64Array(T * n), ze: new Float64Array(T * nx),
-      dl: new Float64Array(Tm), ds: new Float64Array(Tm), dsg: new Float64Array(Tm),
-      dlA: new Float64Array(Tm), dsA: new Float64Array(Tm), dsgA: new Float64Array(Tm),
-    },
+    sc: f64Block({
+      q: T * n, tauN: T * n, nuN: T * nx, dtau: T * n, dnu: T * nx, dtauA: T * n, dnuA: T * nx,
+      rp: Tm, rc1: Tm, rc2: Tm, rd: T * n, ze: T * nx, dl: Tm, ds: Tm, dsg: Tm, dlA: Tm, dsA: Tm, dsgA: Tm,
+    }),
   };
   for (let b = 0; b < B; b++) initElement(st, b, warm);
   return st;

@@ -10,6 +10,7 @@
  */
 import type { Factorization } from '../linalg/factorization.js';
 import { rowValue } from './problem.js';
+import { f64Block } from './workspace.js';
 import { riccatiSolve } from './riccati.js';
 import { type MpcSolverState, addRowGrad, ROW_EQUALITY, ROW_INACTIVE, ROW_L1_VIOLATED, ROW_L2_ACTIVE } from './ipm.js';
 
@@ -46,16 +47,12 @@ export class RiccatiKkt implements Factorization {
 
   constructor(private readonly st: MpcSolverState) {
     const { T, nx, n } = st.pr, m = st.pr.rows.m;
-    this.n = T * (n + nx + m);
-    this.work = [new Float64Array(this.n), new Float64Array(this.n), new Float64Array(this.n)];
-    this.rhsT = new Float64Array(this.n);
-    this.zT = new Float64Array(this.n);
-    this.r = new Float64Array(this.n);
-    this.z = new Float64Array(this.n);
-    this.q = new Float64Array(T * n);
-    this.e = new Float64Array(T * nx);
-    this.x0 = new Float64Array(nx);
-    this.zx = new Float64Array(nx);
+    const N = T * (n + nx + m);
+    this.n = N;
+    const f = f64Block({ w0: N, w1: N, w2: N, rhsT: N, zT: N, r: N, z: N, q: T * n, e: T * nx, x0: nx, zx: nx });
+    this.work = [f.w0, f.w1, f.w2];
+    this.rhsT = f.rhsT; this.zT = f.zT; this.r = f.r; this.z = f.z;
+    this.q = f.q; this.e = f.e; this.x0 = f.x0; this.zx = f.zx;
   }
 
   get status(): number { return this.st.ws.status[this.b]; }

@@ -18,6 +18,7 @@
 import { FACTOR_OK } from '../linalg/cholesky.js';
 import { type MpcProblem, off } from './problem.js';
 import { type StageKernels, stageKernels } from './kernels.js';
+import { f64Block } from './workspace.js';
 
 /** Per-element factorization storage, batched [B, T, ...], plus single-element scratch. */
 export interface RiccatiWorkspace {
@@ -45,15 +46,11 @@ export interface RiccatiWorkspace {
 
 export function riccatiWorkspace(B: number, T: number, nx: number, nu: number): RiccatiWorkspace {
   const n = nx + nu;
-  return {
-    B, T, nx, nu, n,
-    P: new Float64Array(B * T * nx * nx), K: new Float64Array(B * T * nu * nx),
-    Luu: new Float64Array(B * T * nu * nu), Qxu: new Float64Array(B * T * nx * nu),
-    p: new Float64Array(B * T * nx), k: new Float64Array(B * T * nu),
-    status: new Int32Array(B).fill(FACTOR_OK), rcond: new Float64Array(B),
-    kern: stageKernels(nx, nu),
-    Q: new Float64Array(n * n), piv: new Float64Array(nu),
-  };
+  const f = f64Block({
+    P: B * T * nx * nx, K: B * T * nu * nx, Luu: B * T * nu * nu, Qxu: B * T * nx * nu,
+    p: B * T * nx, k: B * T * nu, rcond: B, Q: n * n, piv: nu,
+  });
+  return { B, T, nx, nu, n, ...f, status: new Int32Array(B).fill(FACTOR_OK), kern: stageKernels(nx, nu) };
 }
 
 /**
