@@ -4,50 +4,19 @@
  * cyclone_discovery_listener.c with gcc; a build failure fails the test) reads the
  * rmw_dds_common/msg/ParticipantEntitiesInfo that `dmpc ros` publishes, inside a loopback-only netns.
  */
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createNetns, type Netns } from '../../ros/netns.js';
-import { killAll, spawnIn, tsxNode } from './helpers.js';
+import { describe, expect, it } from 'vitest';
+import { cartpoleNode, peerSandbox, spawnIn } from './helpers.js';
 
-let dir = '';
-let ns: Netns | null = null;
-beforeAll(() => {
-  dir = mkdtempSync(join(tmpdir(), 'dmpc-discovery-'));
-  writeFileSync(join(dir, 'cyclone.xml'),
-    '<CycloneDDS><Domain id="any"><General><Interfaces><NetworkInterface name="lo" multicast="true"/></Interfaces>' +
-    '<AllowMulticast>true</AllowMulticast></General></Domain></CycloneDDS>\n');
-  ns = createNetns('discovery');
-});
-afterAll(() => {
-  killAll();
-  ns?.remove();
-  if (dir) rmSync(dir, { recursive: true, force: true });
-});
-
-function buildListener(): string {
-  const out = join(dir, 'cyclone_discovery_listener');
-  const run = (cmd: string, args: string[]) => {
-    try { execFileSync(cmd, args, { stdio: 'pipe' }); } catch (e) {
-      const err = e as { stderr?: Buffer; message: string };
-      throw new Error(`building the Cyclone DDS discovery listener failed: ${cmd} ${args.join(' ')}\n${err.stderr?.toString() ?? err.message}`);
-    }
-  };
-  run('idlc', ['-o', dir, 'test/ros/peer/DiscoveryInfo.idl']);
-  run('gcc', ['-O1', '-o', out, 'test/ros/peer/cyclone_discovery_listener.c', join(dir, 'DiscoveryInfo.c'), `-I${dir}`, '-lddsc']);
-  return out;
-}
+const sandbox = peerSandbox('discovery');
 
 describe('ros_discovery_info (netns with only lo)', () => {
   it('a Cyclone DDS reader sees node /dmpc_cartpole with its participant gid and the gids of all its readers and writers', async () => {
-    const listener = buildListener();
+    const listener = sandbox.buildCyclone('Cyclone DDS discovery listener', 'test/ros/peer/DiscoveryInfo.idl', 'test/ros/peer/cyclone_discovery_listener.c');
     const DOMAIN = '28';
-    const env = { CYCLONEDDS_URI: `file://${join(dir, 'cyclone.xml')}`, ROS_DOMAIN_ID: DOMAIN };
-    const node = spawnIn(ns!, tsxNode('src/cli/main.ts', 'ros', '--config', 'controllers/cartpole.json', '--transport', 'rtps', '--address', '127.0.0.1', '--duration', '60'), env);
+    const env = sandbox.env(DOMAIN);
+    const node = spawnIn(sandbox.ns, cartpoleNode(), env);
     try {
-      const l = spawnIn(ns!, [listener, DOMAIN, 'dmpc_cartpole', '30000'], env);
+      const l = spawnIn(sandbox.ns, [listener, DOMAIN, 'dmpc_cartpole', '30000'], env);
       const code = await l.exited(45_000);
       const info = `\nlistener:\n${l.stdout()}${l.stderr()}\nnode:\n${node.stderr().slice(-2000)}`;
       expect(code, info).toBe(0);

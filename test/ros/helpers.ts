@@ -1,6 +1,13 @@
-/** Child processes inside a private network namespace, with bounded waits and clean-up. */
-import { spawn, type ChildProcess } from 'node:child_process';
-import type { Netns } from '../../ros/netns.js';
+/**
+ * Child processes inside a private network namespace, with bounded waits and clean-up; the sandbox
+ * (scratch dir + netns) and peer builds of the tests against compiled C/C++ DDS peers.
+ */
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
+import { afterAll, beforeAll } from 'vitest';
+import { createNetns, type Netns } from '../../ros/netns.js';
 
 export interface Proc {
   child: ChildProcess;
@@ -38,3 +45,71 @@ export function killAll(): void {
   for (const c of live) c.kill('SIGKILL');
   live.clear();
 }
+
+/**
+ * What the tests against compiled C/C++ DDS peers share: a scratch directory (with a Cyclone DDS
+ * config that pins it to `lo`) and a loopback-only network namespace, both made in beforeAll and
+ * removed in afterAll (with every process spawnIn started), plus the builds of the peers.
+ * A build that fails throws, so the test that needs the peer fails (never a skip).
+ */
+export interface PeerSandbox {
+  /** The scratch directory (built peers, idlc output, cyclone.xml). */
+  readonly dir: string;
+  readonly ns: Netns;
+  /** Environment of a DDS process on `domain`: CYCLONEDDS_URI (only `lo`, multicast) and ROS_DOMAIN_ID. */
+  env(domain: string): NodeJS.ProcessEnv;
+  /** idlc on `idl`, then gcc on `source` and the generated C against libddsc; returns the executable. */
+  buildCyclone(what: string, idl: string, source: string): string;
+  /** g++ on `source` against libfastrtps/libfastcdr; returns the executable. */
+  buildFastDds(what: string, source: string): string;
+}
+
+const CYCLONE_XML =
+  '<CycloneDDS><Domain id="any"><General><Interfaces><NetworkInterface name="lo" multicast="true"/></Interfaces>' +
+  '<AllowMulticast>true</AllowMulticast></General></Domain></CycloneDDS>\n';
+
+/** Registers the beforeAll/afterAll hooks of a PeerSandbox; call at a test file's top level. */
+export function peerSandbox(tag: string): PeerSandbox {
+  let dir = '';
+  let ns: Netns | null = null;
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), `dmpc-${tag}-`));
+    writeFileSync(join(dir, 'cyclone.xml'), CYCLONE_XML);
+    ns = createNetns(tag);
+  });
+  afterAll(() => {
+    killAll();
+    ns?.remove();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+  const run = (what: string, cmd: string, args: string[]) => {
+    try { execFileSync(cmd, args, { stdio: 'pipe' }); } catch (e) {
+      const err = e as { stderr?: Buffer; message: string };
+      throw new Error(`building the ${what} failed: ${cmd} ${args.join(' ')}\n${err.stderr?.toString() ?? err.message}`);
+    }
+  };
+  const exe = (source: string) => join(dir, basename(source).replace(/\.[^.]+$/, ''));
+  return {
+    get dir() { return dir; },
+    get ns() {
+      if (!ns) throw new Error(`peerSandbox(${tag}): no netns (used outside a test, or beforeAll failed)`);
+      return ns;
+    },
+    env: (domain) => ({ CYCLONEDDS_URI: `file://${join(dir, 'cyclone.xml')}`, ROS_DOMAIN_ID: domain }),
+    buildCyclone(what, idl, source) {
+      const out = exe(source);
+      run(what, 'idlc', ['-o', dir, idl]);
+      run(what, 'gcc', ['-O1', '-o', out, source, join(dir, basename(idl).replace(/\.idl$/, '.c')), `-I${dir}`, '-lddsc']);
+      return out;
+    },
+    buildFastDds(what, source) {
+      const out = exe(source);
+      run(what, 'g++', ['-std=c++17', '-O0', '-o', out, source, '-lfastrtps', '-lfastcdr']);
+      return out;
+    },
+  };
+}
+
+/** `dmpc ros` with the cart-pole controller on the RTPS transport at 127.0.0.1 for 60 s. */
+export const cartpoleNode = () =>
+  tsxNode('src/cli/main.ts', 'ros', '--config', 'controllers/cartpole.json', '--transport', 'rtps', '--address', '127.0.0.1', '--duration', '60');

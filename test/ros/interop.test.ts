@@ -9,48 +9,15 @@
  * namespace that has only `lo`. .ci/run installs the packages. If a peer cannot be built, its test
  * fails (never a skip).
  */
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createNetns, type Netns } from '../../ros/netns.js';
-import { killAll, spawnIn, tsxNode } from './helpers.js';
+import { describe, expect, it } from 'vitest';
+import { peerSandbox, spawnIn, tsxNode } from './helpers.js';
 
-let dir = '';
-let ns: Netns | null = null;
-
-beforeAll(() => {
-  dir = mkdtempSync(join(tmpdir(), 'dmpc-interop-'));
-  writeFileSync(join(dir, 'cyclone.xml'),
-    '<CycloneDDS><Domain id="any"><General><Interfaces><NetworkInterface name="lo" multicast="true"/></Interfaces>' +
-    '<AllowMulticast>true</AllowMulticast></General></Domain></CycloneDDS>\n');
-  ns = createNetns('interop');
-});
+const sandbox = peerSandbox('interop');
 
 /** Compiles a peer; a failure throws and fails the test that needs it. */
-function build(kind: 'cyclone' | 'fastdds'): string {
-  const out = join(dir, `${kind}_peer`);
-  const run = (cmd: string, args: string[]) => {
-    try { execFileSync(cmd, args, { stdio: 'pipe' }); } catch (e) {
-      const err = e as { stderr?: Buffer; message: string };
-      throw new Error(`building the ${kind} peer failed: ${cmd} ${args.join(' ')}\n${err.stderr?.toString() ?? err.message}`);
-    }
-  };
-  if (kind === 'cyclone') {
-    run('idlc', ['-o', dir, 'test/ros/peer/Twist.idl']);
-    run('gcc', ['-O1', '-o', out, 'test/ros/peer/cyclone_peer.c', join(dir, 'Twist.c'), `-I${dir}`, '-lddsc']);
-  } else {
-    run('g++', ['-std=c++17', '-O0', '-o', out, 'test/ros/peer/fastdds_peer.cpp', '-lfastrtps', '-lfastcdr']);
-  }
-  return out;
-}
-
-afterAll(() => {
-  killAll();
-  ns?.remove();
-  if (dir) rmSync(dir, { recursive: true, force: true });
-});
+const build = (kind: 'cyclone' | 'fastdds'): string => kind === 'cyclone'
+  ? sandbox.buildCyclone('cyclone peer', 'test/ros/peer/Twist.idl', 'test/ros/peer/cyclone_peer.c')
+  : sandbox.buildFastDds('fastdds peer', 'test/ros/peer/fastdds_peer.cpp');
 
 const twists = (out: string) => out.split('\n').filter((l) => l.startsWith('twist ')).map((l) => l.split(' ').slice(1).map(Number));
 const expected = (n: number) => Array.from({ length: n }, (_, i) => [i + 1, -0.5 * (i + 1)]);
@@ -62,12 +29,13 @@ describe.each([
   it(`exchanges Twist both ways with ${label} on rt/<topic> with the ROS 2 type name; every message arrives, in order`, async () => {
     const peer = build(kind);
     const N = 40;
-    const env = { CYCLONEDDS_URI: `file://${join(dir, 'cyclone.xml')}`, ROS_DOMAIN_ID: DOMAIN };
+    const env = sandbox.env(DOMAIN);
+    const ns = sandbox.ns;
     // peer → TypeScript on /cmd_vel, TypeScript → peer on /cmd_vel_out, at the same time
-    const tsSub = spawnIn(ns!, tsxNode('test/ros/peer/transport_peer.ts', 'rtps', 'sub', '/cmd_vel', String(N), '25000'), env);
-    const pSub = spawnIn(ns!, [peer, 'sub', DOMAIN, 'rt/cmd_vel_out', String(N), '25000'], env);
-    const pPub = spawnIn(ns!, [peer, 'pub', DOMAIN, 'rt/cmd_vel', String(N), '20'], env);
-    const tsPub = spawnIn(ns!, tsxNode('test/ros/peer/transport_peer.ts', 'rtps', 'pub', '/cmd_vel_out', String(N), '20'), env);
+    const tsSub = spawnIn(ns, tsxNode('test/ros/peer/transport_peer.ts', 'rtps', 'sub', '/cmd_vel', String(N), '25000'), env);
+    const pSub = spawnIn(ns, [peer, 'sub', DOMAIN, 'rt/cmd_vel_out', String(N), '25000'], env);
+    const pPub = spawnIn(ns, [peer, 'pub', DOMAIN, 'rt/cmd_vel', String(N), '20'], env);
+    const tsPub = spawnIn(ns, tsxNode('test/ros/peer/transport_peer.ts', 'rtps', 'pub', '/cmd_vel_out', String(N), '20'), env);
     const [a, b, c, d] = await Promise.all([tsSub.exited(40_000), pSub.exited(40_000), pPub.exited(40_000), tsPub.exited(40_000)]);
     const info = `\nts sub:\n${tsSub.stdout().slice(-400)}${tsSub.stderr().slice(-800)}\n${kind} sub:\n${pSub.stdout().slice(-400)}${pSub.stderr()}` +
       `\n${kind} pub:\n${pPub.stdout()}${pPub.stderr()}\nts pub:\n${tsPub.stdout()}${tsPub.stderr().slice(-800)}`;

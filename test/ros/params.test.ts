@@ -14,17 +14,12 @@
  *    second client started right after must see none of the first one's replies (it did before the
  *    writer stopped repairing pre-match samples to volatile readers).
  */
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { buildController } from '../../controllers/controller.js';
 import { loadControllerConfig } from '../../controllers/schema.js';
-import { createNetns, type Netns } from '../../ros/netns.js';
 import { DataWithRelated, padPayload, PID_RELATED_SAMPLE_IDENTITY, PID_RELATED_SAMPLE_IDENTITY_FASTDDS, splitData } from '../../ros/rtps.js';
 import { joinHeader, ParameterService, ParameterType, parameterValue, replyIdentity, requestLayout, serviceCodec, serviceTopics, splitHeader, VENDOR_FASTDDS } from '../../ros/params.js';
-import { killAll, spawnIn, tsxNode } from './helpers.js';
+import { cartpoleNode, peerSandbox, spawnIn, tsxNode } from './helpers.js';
 
 const cartpole = () => buildController(loadControllerConfig('controllers/cartpole.json'));
 const dbl = (name: string, v: number) => ({ name, value: parameterValue(ParameterType.DOUBLE, { double: v }) });
@@ -144,53 +139,20 @@ describe('ParameterService (in-process)', () => {
   });
 });
 
-let dir = '';
-let ns: Netns | null = null;
-beforeAll(() => {
-  dir = mkdtempSync(join(tmpdir(), 'dmpc-params-'));
-  writeFileSync(join(dir, 'cyclone.xml'),
-    '<CycloneDDS><Domain id="any"><General><Interfaces><NetworkInterface name="lo" multicast="true"/></Interfaces>' +
-    '<AllowMulticast>true</AllowMulticast></General></Domain></CycloneDDS>\n');
-  ns = createNetns('params');
-});
-afterAll(() => {
-  killAll();
-  ns?.remove();
-  if (dir) rmSync(dir, { recursive: true, force: true });
-});
-
-function buildCycloneClient(): string {
-  const out = join(dir, 'cyclone_param_client');
-  const run = (cmd: string, args: string[]) => {
-    try { execFileSync(cmd, args, { stdio: 'pipe' }); } catch (e) {
-      const err = e as { stderr?: Buffer; message: string };
-      throw new Error(`building the Cyclone DDS parameter client failed: ${cmd} ${args.join(' ')}\n${err.stderr?.toString() ?? err.message}`);
-    }
-  };
-  run('idlc', ['-o', dir, 'test/ros/peer/Params.idl']);
-  run('gcc', ['-O1', '-o', out, 'test/ros/peer/cyclone_param_client.c', join(dir, 'Params.c'), `-I${dir}`, '-lddsc']);
-  return out;
-}
-
-function buildFastDdsClient(): string {
-  const out = join(dir, 'fastdds_param_client');
-  try {
-    execFileSync('g++', ['-std=c++17', '-O0', '-o', out, 'test/ros/peer/fastdds_param_client.cpp', '-lfastrtps', '-lfastcdr'], { stdio: 'pipe' });
-  } catch (e) {
-    const err = e as { stderr?: Buffer; message: string };
-    throw new Error(`building the Fast DDS parameter client failed (libfastrtps-dev, g++; .ci/run installs them)\n${err.stderr?.toString() ?? err.message}`);
-  }
-  return out;
-}
+const sandbox = peerSandbox('params');
+const buildCycloneClient = () =>
+  sandbox.buildCyclone('Cyclone DDS parameter client', 'test/ros/peer/Params.idl', 'test/ros/peer/cyclone_param_client.c');
+const buildFastDdsClient = () =>
+  sandbox.buildFastDds('Fast DDS parameter client (libfastrtps-dev, g++; .ci/run installs them)', 'test/ros/peer/fastdds_param_client.cpp');
 
 describe('parameter services over RTPS (netns with only lo)', () => {
   it('a Cyclone DDS client (rmw_cyclonedds request header) sets and gets; the TypeScript client lists, gets, describes, is refused an invalid set', async () => {
     const client = buildCycloneClient();
     const DOMAIN = '27';
-    const env = { CYCLONEDDS_URI: `file://${join(dir, 'cyclone.xml')}`, ROS_DOMAIN_ID: DOMAIN };
-    const node = spawnIn(ns!, tsxNode('src/cli/main.ts', 'ros', '--config', 'controllers/cartpole.json', '--transport', 'rtps', '--address', '127.0.0.1', '--duration', '60'), env);
+    const env = sandbox.env(DOMAIN);
+    const node = spawnIn(sandbox.ns, cartpoleNode(), env);
     try {
-      const c = spawnIn(ns!, [client, DOMAIN, 'dmpc_cartpole', '30000', 'cost.q.0=7.5', 'limits.u_max.0=12.25', 'nonexistent=1', 'cost.r.0=-1'], env);
+      const c = spawnIn(sandbox.ns, [client, DOMAIN, 'dmpc_cartpole', '30000', 'cost.q.0=7.5', 'limits.u_max.0=12.25', 'nonexistent=1', 'cost.r.0=-1'], env);
       const cCode = await c.exited(45_000);
       const cInfo = `\nC client:\n${c.stdout()}${c.stderr()}\nnode:\n${node.stderr().slice(-2000)}`;
       expect(cCode, cInfo).toBe(0);
@@ -203,11 +165,11 @@ describe('parameter services over RTPS (netns with only lo)', () => {
       ]);
       expect(lines.filter((l) => l.startsWith('get ')), cInfo).toEqual(['get cost.q.0 3 1 0', 'get limits.u_max.0 3 20 0', 'get nonexistent 0 0 0', 'get cost.r.0 3 0.01 0']);
 
-      const c2 = spawnIn(ns!, [client, DOMAIN, 'dmpc_cartpole', '30000', 'cost.q.0=7.5', 'limits.u_max.0=12.25'], env);
+      const c2 = spawnIn(sandbox.ns, [client, DOMAIN, 'dmpc_cartpole', '30000', 'cost.q.0=7.5', 'limits.u_max.0=12.25'], env);
       expect(await c2.exited(45_000), c2.stderr()).toBe(0);
       expect(c2.stdout().split('\n').filter((l) => l.startsWith('get '))).toEqual(['get cost.q.0 3 7.5 0', 'get limits.u_max.0 3 12.25 0']);
 
-      const ts = spawnIn(ns!, tsxNode('test/ros/peer/param_client.ts', 'dmpc_cartpole',
+      const ts = spawnIn(sandbox.ns, tsxNode('test/ros/peer/param_client.ts', 'dmpc_cartpole',
         'list_parameters', '{"prefixes":["cost.r","limits.u_max"],"depth":{"$int":"0"}}',
         'get_parameters', '{"names":["cost.q.0","limits.u_max.0","solver.max_iter"]}',
         'set_parameters', '{"parameters":[{"name":"limits.u_min.0","value":{"type":3,"double_value":15}},{"name":"solver.max_iter","value":{"type":2,"integer_value":{"$int":"40"}}}]}',
@@ -237,9 +199,9 @@ describe('parameter services over RTPS (netns with only lo)', () => {
     const client = buildFastDdsClient();
     const DOMAIN = '28';
     const env = { ROS_DOMAIN_ID: DOMAIN };
-    const node = spawnIn(ns!, tsxNode('src/cli/main.ts', 'ros', '--config', 'controllers/cartpole.json', '--transport', 'rtps', '--address', '127.0.0.1', '--duration', '60'), env);
+    const node = spawnIn(sandbox.ns, cartpoleNode(), env);
     try {
-      const c = spawnIn(ns!, [client, DOMAIN, 'dmpc_cartpole', '30000', 'cost.q.0=7.5', 'limits.u_max.0=12.25', 'nonexistent=1'], env);
+      const c = spawnIn(sandbox.ns, [client, DOMAIN, 'dmpc_cartpole', '30000', 'cost.q.0=7.5', 'limits.u_max.0=12.25', 'nonexistent=1'], env);
       const cCode = await c.exited(45_000);
       const cInfo = `\nFast DDS client:\n${c.stdout()}${c.stderr()}\nnode:\n${node.stderr().slice(-2000)}`;
       expect(cCode, cInfo).toBe(0);
@@ -254,7 +216,7 @@ describe('parameter services over RTPS (netns with only lo)', () => {
 
       // a second client, right after: the reply writers still hold the first client's replies in their
       // history, and must not hand them to this client's (volatile) readers
-      const c2 = spawnIn(ns!, [client, DOMAIN, 'dmpc_cartpole', '30000', 'cost.q.0=2.5'], env);
+      const c2 = spawnIn(sandbox.ns, [client, DOMAIN, 'dmpc_cartpole', '30000', 'cost.q.0=2.5'], env);
       const c2Code = await c2.exited(45_000);
       const c2Info = `\nsecond Fast DDS client:\n${c2.stdout()}${c2.stderr()}\nnode:\n${node.stderr().slice(-2000)}`;
       expect(c2Code, c2Info).toBe(0);

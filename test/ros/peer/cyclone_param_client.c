@@ -77,6 +77,16 @@ static int call(dds_entity_t wr, dds_entity_t rd, void *request, int64_t *req_se
   return 0;
 }
 
+/* `call`, returning `reply`; exits 3 when `srv` does not answer */
+static void *call_or_exit(const char *srv, dds_entity_t wr, dds_entity_t rd, void *request, int64_t *req_seq, void *reply,
+                          unsigned long long (*guid_of)(void *), int64_t (*seq_of)(void *), int timeout_ms) {
+  if (!call(wr, rd, request, req_seq, reply, guid_of, seq_of, timeout_ms)) {
+    fprintf(stderr, "cyclone_param_client: no %s reply\n", srv);
+    exit(3);
+  }
+  return reply;
+}
+
 static unsigned long long set_guid(void *r) { return ((rcl_interfaces_srv_dds__SetParameters_Response_ *)r)->rmw_guid; }
 static int64_t set_seq(void *r) { return ((rcl_interfaces_srv_dds__SetParameters_Response_ *)r)->rmw_seq; }
 static unsigned long long get_guid(void *r) { return ((rcl_interfaces_srv_dds__GetParameters_Response_ *)r)->rmw_guid; }
@@ -115,27 +125,18 @@ int main(int argc, char **argv) {
     params[i].value.string_value = "";
   }
 
-  rcl_interfaces_srv_dds__SetParameters_Request_ sreq;
-  memset(&sreq, 0, sizeof sreq);
-  sreq.rmw_guid = GUID;
-  sreq.parameters._length = sreq.parameters._maximum = (uint32_t)n;
-  sreq.parameters._buffer = params;
-  void *sres = rcl_interfaces_srv_dds__SetParameters_Response___alloc();
-  if (!call(swr, srd, &sreq, &sreq.rmw_seq, sres, set_guid, set_seq, timeout_ms)) { fprintf(stderr, "cyclone_param_client: no set_parameters reply\n"); return 3; }
-  rcl_interfaces_srv_dds__SetParameters_Response_ *sr = sres;
+  const uint32_t len = (uint32_t)n;
+  rcl_interfaces_srv_dds__SetParameters_Request_ sreq = { .rmw_guid = GUID, .parameters = { ._maximum = len, ._length = len, ._buffer = params } };
+  rcl_interfaces_srv_dds__SetParameters_Response_ *sr = call_or_exit("set_parameters", swr, srd, &sreq, &sreq.rmw_seq,
+    dds_alloc(sizeof(rcl_interfaces_srv_dds__SetParameters_Response_)), set_guid, set_seq, timeout_ms);
   for (uint32_t i = 0; i < sr->results._length; i++)
-    printf("set %s %d %s\n", i < (uint32_t)n ? names[i] : "?", sr->results._buffer[i].successful ? 1 : 0, sr->results._buffer[i].reason);
+    printf("set %s %d %s\n", i < len ? names[i] : "?", sr->results._buffer[i].successful ? 1 : 0, sr->results._buffer[i].reason);
 
-  rcl_interfaces_srv_dds__GetParameters_Request_ greq;
-  memset(&greq, 0, sizeof greq);
-  greq.rmw_guid = GUID;
-  greq.names._length = greq.names._maximum = (uint32_t)n;
-  greq.names._buffer = names;
-  void *gres = rcl_interfaces_srv_dds__GetParameters_Response___alloc();
-  if (!call(gwr, grd, &greq, &greq.rmw_seq, gres, get_guid, get_seq, timeout_ms)) { fprintf(stderr, "cyclone_param_client: no get_parameters reply\n"); return 3; }
-  rcl_interfaces_srv_dds__GetParameters_Response_ *gr = gres;
+  rcl_interfaces_srv_dds__GetParameters_Request_ greq = { .rmw_guid = GUID, .names = { ._maximum = len, ._length = len, ._buffer = names } };
+  rcl_interfaces_srv_dds__GetParameters_Response_ *gr = call_or_exit("get_parameters", gwr, grd, &greq, &greq.rmw_seq,
+    dds_alloc(sizeof(rcl_interfaces_srv_dds__GetParameters_Response_)), get_guid, get_seq, timeout_ms);
   for (uint32_t i = 0; i < gr->values._length; i++)
-    printf("get %s %d %.17g %lld\n", i < (uint32_t)n ? names[i] : "?", gr->values._buffer[i].type, gr->values._buffer[i].double_value, (long long)gr->values._buffer[i].integer_value);
+    printf("get %s %d %.17g %lld\n", i < len ? names[i] : "?", gr->values._buffer[i].type, gr->values._buffer[i].double_value, (long long)gr->values._buffer[i].integer_value);
   fflush(stdout);
   dds_delete(pp);
   return 0;

@@ -46,6 +46,8 @@
 #include <fastdds/rtps/common/WriteParams.h>
 #include <fastrtps/rtps/common/SerializedPayload.h>
 
+#include "fastdds_qos.hpp"
+
 using namespace eprosima::fastdds::dds;
 using eprosima::fastcdr::Cdr;
 using eprosima::fastcdr::FastBuffer;
@@ -167,19 +169,7 @@ static Endpoints endpoints(const std::string& node, const std::string& srv, Topi
   if (!qt || !rt) { std::fprintf(stderr, "fastdds_param_client: cannot create the %s topics\n", srv.c_str()); std::exit(2); }
   Publisher* pub = pp->create_publisher(PUBLISHER_QOS_DEFAULT);
   Subscriber* sub = pp->create_subscriber(SUBSCRIBER_QOS_DEFAULT);
-  DataWriterQos wq = DATAWRITER_QOS_DEFAULT;
-  wq.reliability().kind = RELIABLE_RELIABILITY_QOS;
-  wq.durability().kind = VOLATILE_DURABILITY_QOS;
-  wq.history().kind = KEEP_LAST_HISTORY_QOS;
-  wq.history().depth = 10;
-  wq.data_sharing().off();
-  DataReaderQos rq = DATAREADER_QOS_DEFAULT;
-  rq.reliability().kind = RELIABLE_RELIABILITY_QOS;
-  rq.durability().kind = VOLATILE_DURABILITY_QOS;
-  rq.history().kind = KEEP_LAST_HISTORY_QOS;
-  rq.history().depth = 10;
-  rq.data_sharing().off();
-  Endpoints e{pub->create_datawriter(qt, wq), sub->create_datareader(rt, rq)};
+  Endpoints e{pub->create_datawriter(qt, ros2_default_qos(DATAWRITER_QOS_DEFAULT)), sub->create_datareader(rt, ros2_default_qos(DATAREADER_QOS_DEFAULT))};
   if (!e.wr || !e.rd) { std::fprintf(stderr, "fastdds_param_client: cannot create the %s endpoints\n", srv.c_str()); std::exit(2); }
   for (int waited = 0;; waited += 10) {
     PublicationMatchedStatus ps;

@@ -28,6 +28,8 @@
 #include <fastdds/dds/topic/TypeSupport.hpp>
 #include <fastrtps/rtps/common/SerializedPayload.h>
 
+#include "fastdds_qos.hpp"
+
 using namespace eprosima::fastdds::dds;
 using eprosima::fastcdr::Cdr;
 using eprosima::fastcdr::FastBuffer;
@@ -88,13 +90,7 @@ int main(int argc, char** argv) {
   int rc = 0;
   if (mode == "pub") {
     Publisher* pub = pp->create_publisher(PUBLISHER_QOS_DEFAULT);
-    DataWriterQos q = DATAWRITER_QOS_DEFAULT;
-    q.reliability().kind = RELIABLE_RELIABILITY_QOS;
-    q.durability().kind = VOLATILE_DURABILITY_QOS;
-    q.history().kind = KEEP_LAST_HISTORY_QOS;
-    q.history().depth = 10;
-    q.data_sharing().off();
-    DataWriter* wr = pub->create_datawriter(topic, q);
+    DataWriter* wr = pub->create_datawriter(topic, ros2_default_qos(DATAWRITER_QOS_DEFAULT));
     if (!wr) { std::fprintf(stderr, "fastdds_peer: cannot create writer\n"); return 2; }
     PublicationMatchedStatus st;
     for (int waited = 0;; waited += 10) {
@@ -119,13 +115,7 @@ int main(int argc, char** argv) {
     pp->delete_publisher(pub);
   } else if (mode == "sub") {
     Subscriber* sub = pp->create_subscriber(SUBSCRIBER_QOS_DEFAULT);
-    DataReaderQos q = DATAREADER_QOS_DEFAULT;
-    q.reliability().kind = RELIABLE_RELIABILITY_QOS;
-    q.durability().kind = VOLATILE_DURABILITY_QOS;
-    q.history().kind = KEEP_LAST_HISTORY_QOS;
-    q.history().depth = 10;
-    q.data_sharing().off();
-    DataReader* rd = sub->create_datareader(topic, q);
+    DataReader* rd = sub->create_datareader(topic, ros2_default_qos(DATAREADER_QOS_DEFAULT));
     if (!rd) { std::fprintf(stderr, "fastdds_peer: cannot create reader\n"); return 2; }
     std::printf("ready\n");
     std::fflush(stdout);
