@@ -8,8 +8,9 @@
  *    predictor and corrector vector passes (delta form, as in the float64 solver);
  *  - no branches on data: finished elements are frozen by masks (tf.where on a per-element flag), a
  *    failed factorization (Q_uu not positive definite) becomes status numerical_error for that element;
- *  - a fixed iteration budget (`maxIter`) with per-element convergence flags; the host loop stops early
- *    once every element has a status (one small read-back per iteration);
+ *  - a fixed iteration budget (`maxIter`) with per-element convergence flags; the host loop (driver.ts,
+ *    shared with the tensor QP) stops early once every element has a status (one small read-back per
+ *    iteration) and schedules the polishing attempts;
  *  - active-set polishing as in the float64 solver: once an element's complementarity is small, the
  *    rows with λ > s are taken as equalities and Newton steps on the exact active-set optimality
  *    conditions are solved with the Riccati factorization of the problem with those rows condensed at
@@ -24,6 +25,7 @@
  */
 import { tf } from '../tf/tf.js';
 import { tidy } from './util.js';
+import { CODE_OPTIMAL, CODE_MAX_ITER, CODE_INFEASIBLE, CODE_NUMERICAL, STATUS_OF, driveBatch } from './driver.js';
 import type { SolveStatus } from '../common/status.js';
 import type { TensorMpcProblem } from './problem.js';
 import { bmv, disposeFactor, riccatiSolve } from './riccati.js';
@@ -65,9 +67,6 @@ export interface TensorWarmStart {
   /** Row multipliers of a previous solution, time-major [T, B, m] as in {@link TensorMpcSolution} (optional). */
   lam?: tf.Tensor;
 }
-
-export const CODE_RUNNING = 0, CODE_OPTIMAL = 1, CODE_MAX_ITER = 2, CODE_INFEASIBLE = 3, CODE_NUMERICAL = 4;
-const STATUS_OF: SolveStatus[] = ['max_iter', 'optimal', 'max_iter', 'primal_infeasible', 'numerical_error'];
 
 export interface TensorMpcSolution {
   problem: TensorMpcProblem;
@@ -319,16 +318,6 @@ function polish(p: TensorMpcProblem, st: State, cand: tf.Tensor1D, o: Required<T
   };
 }
 
-function keepState(st: State): State {
-  for (const v of Object.values(st)) tf.keep(v as tf.Tensor);
-  return st;
-}
-
-function disposeState(st: State, except?: State): void {
-  const keep = new Set(except ? Object.values(except) : []);
-  tf.dispose(Object.values(st).filter((v) => !keep.has(v)) as tf.Tensor[]);
-}
-
 /**
  * Solves all B problems of `p` on the active tfjs backend: iterates until every element has a status
  * or the budget is spent. The returned tensors are owned by the caller (`disposeSolution`); the
@@ -336,44 +325,20 @@ function disposeState(st: State, except?: State): void {
  */
 export function tensorMpcSolve(p: TensorMpcProblem, options: TensorMpcOptions = {}, warm?: TensorWarmStart): TensorMpcSolution {
   const o: Required<TensorMpcOptions> = { ...DEFAULTS, ...options };
-  let st = keepState(initialState(p, warm));
-  let batchIterations = 0, polishAttempts = 0, lastAttempt = -1;
-  for (let k = 0; k < o.maxIter; k++) {
-    const { next, cand } = tidy(() => {
+  const { state: st, batchIterations, polishAttempts } = driveBatch(initialState(p, warm), {
+    step: (st) => {
       const res0 = residuals(p, st);
       const it = iterate(p, st, res0, o);
       const res = residuals(p, it);
-      const chk = check(p, it, res, o.tol, o.muTol);
-      const notDone = tf.logicalNot(tf.greater(chk.done, 0));
+      const next = check(p, it, res, o.tol, o.muTol);
+      const notDone = tf.logicalNot(tf.greater(next.done, 0));
       const sq = Math.sqrt(o.polishMu);
-      const cand = tf.keep(tf.logicalAnd(notDone, tf.logicalAnd(tf.lessEqual(res.mu, tf.mul(o.polishMu, p.scaleC)),
-        tf.logicalAnd(tf.lessEqual(res.primal, tf.mul(sq, p.scaleH)), tf.lessEqual(res.dual, tf.mul(sq, p.scaleC))))) as tf.Tensor1D);
-      return { next: keepState(chk), cand };
-    });
-    disposeState(st, next);
-    st = next;
-    batchIterations++;
-    const flags = tidy(() => tf.stack([tf.sum(tf.sub(1, st.done)), tf.sum(tf.cast(cand, 'float32'))]));
-    const [running, nCand] = flags.dataSync();
-    flags.dispose();
-    // a polishing attempt costs about one interior-point iteration for the whole batch: try when at
-    // least half of the running elements are candidates, or every third iteration otherwise
-    if (o.polish && nCand > 0 && running > 0 && (2 * nCand >= running || k - lastAttempt >= 3)) {
-      polishAttempts++;
-      lastAttempt = k;
-      const pol = tidy(() => keepState(polish(p, st, cand, o)));
-      disposeState(st, pol);
-      st = pol;
-    }
-    tf.dispose(cand);
-    if (running === 0) break;
-    if (o.polish && nCand > 0) {
-      const r = tidy(() => tf.sum(tf.sub(1, st.done)));
-      const left = r.dataSync()[0];
-      r.dispose();
-      if (left === 0) break;
-    }
-  }
+      const cand = tf.logicalAnd(notDone, tf.logicalAnd(tf.lessEqual(res.mu, tf.mul(o.polishMu, p.scaleC)),
+        tf.logicalAnd(tf.lessEqual(res.primal, tf.mul(sq, p.scaleH)), tf.lessEqual(res.dual, tf.mul(sq, p.scaleC))))) as tf.Tensor1D;
+      return { next, cand };
+    },
+    polish: (st, cand) => polish(p, st, cand, o),
+  }, o);
   // elements still running: max_iter, active-set guess λ > s for the backward pass
   const fin = tidy(() => {
     const running = tf.logicalNot(tf.greater(st.done, 0));

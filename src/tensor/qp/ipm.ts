@@ -9,8 +9,9 @@
  *  - no branches on data: finished elements are frozen by masks (their step is multiplied by 0, their
  *    D is 1, divisions use λ + done, non-finite directions of failed elements are zeroed before the
  *    masked update); a failed factorization becomes that element's status;
- *  - a fixed iteration budget (`maxIter`) with per-element flags; the host loop reads back two numbers
- *    per iteration (elements running, polishing candidates) and stops once every element has a status;
+ *  - a fixed iteration budget (`maxIter`) with per-element flags; the host loop (../driver.ts, shared
+ *    with the tensor MPC solver) reads back two numbers per iteration (elements running, polishing
+ *    candidates), schedules the polishing attempts and stops once every element has a status;
  *  - active-set polishing as in the float64 solver: the rows with λ > s are taken as equalities and the
  *    equality-constrained QP is solved exactly (the Schur complement restricted to those rows, a few
  *    refinement passes); accepted only if its residual is at float32 round-off, the inactive rows are
@@ -35,6 +36,7 @@ import { tf } from '../../tf/tf.js';
 import type { SolveStatus } from '../../common/status.js';
 import { DmpcInputError } from '../../common/errors.js';
 import { tidy } from '../util.js';
+import { CODE_OPTIMAL, CODE_MAX_ITER, CODE_INFEASIBLE, CODE_NUMERICAL, STATUS_OF, driveBatch } from '../driver.js';
 import { mv, mvT, type TensorQpProblem } from './problem.js';
 import { type KktVec, type SchurFactor, disposeFactor, refinedSolve, schurFactor } from './kkt.js';
 
@@ -72,9 +74,6 @@ export interface TensorQpWarmStart {
   /** [B, meq] (optional) */
   nu?: tf.Tensor;
 }
-
-export const QP_RUNNING = 0, QP_OPTIMAL = 1, QP_MAX_ITER = 2, QP_INFEASIBLE = 3, QP_NUMERICAL = 4;
-const STATUS_OF: SolveStatus[] = ['max_iter', 'optimal', 'max_iter', 'primal_infeasible', 'numerical_error'];
 
 export interface TensorQpSolution {
   problem: TensorQpProblem;
@@ -231,7 +230,7 @@ function iterate(p: TensorQpProblem, st: State, res: Residuals, o: Required<Tens
   const alpha = tf.where(tf.greaterEqual(am, 1), tf.onesLike(am), tf.mul(0.995, am));
   const failed = tf.logicalAnd(tf.logicalNot(doneB), tf.logicalNot(fac.ok));
   // a breakdown while the multipliers already certify infeasibility to √infeasTol is infeasibility
-  const failCode = tf.where(certificate(res, Math.sqrt(o.infeasTol)), tf.fill([p.B], QP_INFEASIBLE), tf.fill([p.B], QP_NUMERICAL));
+  const failCode = tf.where(certificate(res, Math.sqrt(o.infeasTol)), tf.fill([p.B], CODE_INFEASIBLE), tf.fill([p.B], CODE_NUMERICAL));
   const frozen = tf.logicalOr(doneB, failed);
   const a = col(tf.mul(finite(alpha), tf.sub(1, tf.cast(frozen, 'float32'))));
   const upd = (v: tf.Tensor2D, d: tf.Tensor2D) => tf.add(v, tf.mul(a, finite(d))) as tf.Tensor2D;
@@ -256,9 +255,9 @@ function check(st: State, res: Residuals, o: Required<TensorQpOptions>): State {
   const ok = tf.logicalAnd(tf.logicalAnd(running, fin), conv);
   const infeas = tf.logicalAnd(tf.logicalAnd(tf.logicalAnd(running, fin), tf.logicalNot(ok)), certificate(res, o.infeasTol));
   let code: tf.Tensor = st.code;
-  code = tf.where(ok, tf.fill([B], QP_OPTIMAL), code);
-  code = tf.where(infeas, tf.fill([B], QP_INFEASIBLE), code);
-  code = tf.where(bad, tf.fill([B], QP_NUMERICAL), code);
+  code = tf.where(ok, tf.fill([B], CODE_OPTIMAL), code);
+  code = tf.where(infeas, tf.fill([B], CODE_INFEASIBLE), code);
+  code = tf.where(bad, tf.fill([B], CODE_NUMERICAL), code);
   const finished = tf.logicalOr(tf.logicalOr(ok, bad), infeas);
   return { ...st, code: code as tf.Tensor1D, done: tf.where(finished, tf.onesLike(st.done), st.done) as tf.Tensor1D };
 }
@@ -325,20 +324,10 @@ function polish(p: TensorQpProblem, st: State, cand: tf.Tensor1D, o: Required<Te
   return {
     z: blend(t.z, st.z), s: blend(t.s, st.s), lam: blend(t.lam, st.lam), nu: st.nu ? blend(t.nu!, st.nu) : null,
     done: tf.where(t.accept, tf.onesLike(st.done), st.done) as tf.Tensor1D,
-    code: tf.where(t.accept, tf.fill([p.B], QP_OPTIMAL), st.code) as tf.Tensor1D,
+    code: tf.where(t.accept, tf.fill([p.B], CODE_OPTIMAL), st.code) as tf.Tensor1D,
     iters: st.iters, polished: tf.where(t.accept, tf.onesLike(st.polished), st.polished) as tf.Tensor1D,
     active: blend(t.act, st.active),
   };
-}
-
-const stateTensors = (st: State) => Object.values(st).filter((v): v is tf.Tensor => v !== null);
-function keepState(st: State): State {
-  for (const v of stateTensors(st)) tf.keep(v);
-  return st;
-}
-function disposeState(st: State, except?: State): void {
-  const keep = new Set(except ? stateTensors(except) : []);
-  tf.dispose(stateTensors(st).filter((v) => !keep.has(v)));
 }
 
 function checkWarm(p: TensorQpProblem, w: TensorQpWarmStart): void {
@@ -356,51 +345,27 @@ function checkWarm(p: TensorQpProblem, w: TensorQpWarmStart): void {
 export function tensorQpSolve(p: TensorQpProblem, options: TensorQpOptions = {}, warm?: TensorQpWarmStart): TensorQpSolution {
   const o: Required<TensorQpOptions> = { ...DEFAULTS, ...options };
   if (warm) checkWarm(p, warm);
-  let st = keepState(initialState(p, o, warm));
-  let batchIterations = 0, polishAttempts = 0, lastAttempt = -1;
-  for (let k = 0; k < o.maxIter; k++) {
-    const { next, cand } = tidy(() => {
+  const { state: st, batchIterations, polishAttempts } = driveBatch(initialState(p, o, warm), {
+    step: (st) => {
       const res0 = residuals(p, st.z, st.s, st.lam, st.nu);
       const it = iterate(p, st, res0, o);
       const res = residuals(p, it.z, it.s, it.lam, it.nu);
-      const chk = check(it, res, o);
-      const notDone = tf.logicalNot(tf.greater(chk.done, 0));
+      const next = check(it, res, o);
+      const notDone = tf.logicalNot(tf.greater(next.done, 0));
       const sq = Math.sqrt(o.polishGap);
-      const cand = tf.keep(tf.logicalAnd(notDone, tf.logicalAnd(tf.lessEqual(res.gap, o.polishGap),
-        tf.logicalAnd(tf.lessEqual(res.primal, sq), tf.lessEqual(res.dual, sq)))) as tf.Tensor1D);
-      return { next: keepState(chk), cand };
-    });
-    disposeState(st, next);
-    st = next;
-    batchIterations++;
-    const flags = tidy(() => tf.stack([tf.sum(tf.sub(1, st.done)), tf.sum(tf.cast(cand, 'float32'))]));
-    const [running, nCand] = flags.dataSync();
-    flags.dispose();
-    // a polishing attempt costs about one interior-point iteration for the whole batch: try when at
-    // least half of the running elements are candidates, or every third iteration otherwise
-    if (o.polish && nCand > 0 && running > 0 && (2 * nCand >= running || k - lastAttempt >= 3)) {
-      polishAttempts++;
-      lastAttempt = k;
-      const pol = tidy(() => keepState(polish(p, st, cand, o)));
-      disposeState(st, pol);
-      st = pol;
-      const r = tidy(() => tf.sum(tf.sub(1, st.done)));
-      const left = r.dataSync()[0];
-      r.dispose();
-      tf.dispose(cand);
-      if (left === 0) break;
-      continue;
-    }
-    tf.dispose(cand);
-    if (running === 0) break;
-  }
+      const cand = tf.logicalAnd(notDone, tf.logicalAnd(tf.lessEqual(res.gap, o.polishGap),
+        tf.logicalAnd(tf.lessEqual(res.primal, sq), tf.lessEqual(res.dual, sq)))) as tf.Tensor1D;
+      return { next, cand };
+    },
+    polish: (st, cand) => polish(p, st, cand, o),
+  }, o);
   // elements still running: max_iter; active set of unpolished elements: λ > s (backward pass)
   const fin = tidy(() => {
     const running = tf.logicalNot(tf.greater(st.done, 0));
     const guess = tf.cast(tf.greater(st.lam, st.s), 'float32');
     const pol = col(st.polished);
     return {
-      code: tf.keep(tf.where(running, tf.fill([p.B], QP_MAX_ITER), st.code)),
+      code: tf.keep(tf.where(running, tf.fill([p.B], CODE_MAX_ITER), st.code)),
       active: tf.keep(tf.add(tf.mul(pol, st.active), tf.mul(tf.sub(1, pol), guess)) as tf.Tensor2D),
     };
   });
