@@ -13,7 +13,8 @@
  * schedule. A load average is recorded with each run: on a shared machine the tail is mostly other work.
  *
  * Ticks per rate: DMPC_BENCH_ROS_TICKS (default 10000, the issue's figure; e.g. 500 for a quick run).
- * DMPC_BENCH_ROS_RATES: comma-separated rates (default 50,100). DMPC_BENCH_ROS_NODE_FLAGS: extra
+ * DMPC_BENCH_ROS_RATES: comma-separated rates (default 50,100). DMPC_BENCH_ROS_PROBE_FLAGS: extra Node
+ * flags for the probe process (e.g. a larger young generation). DMPC_BENCH_ROS_NODE_FLAGS: extra
  * Node.js flags for the controller process (e.g. --max-semi-space-size=32), for A/B runs.
  * DMPC_BENCH_ROS_RT=P: both processes under SCHED_FIFO priority P (`--rt-priority`), as a robot's
  * control loop and its drivers would run; unset: ordinary scheduling, sharing the CPUs with whatever
@@ -47,6 +48,7 @@ export async function run(): Promise<BenchResult> {
   try {
     const rates = (process.env.DMPC_BENCH_ROS_RATES ?? '50,100').split(',').map(Number);
     const nodeFlags = (process.env.DMPC_BENCH_ROS_NODE_FLAGS ?? '').split(/\s+/).filter(Boolean);
+    const probeFlags = (process.env.DMPC_BENCH_ROS_PROBE_FLAGS ?? '').split(/\s+/).filter(Boolean);
     const rt = process.env.DMPC_BENCH_ROS_RT ? ['--rt-priority', process.env.DMPC_BENCH_ROS_RT] : [];
     for (const rateHz of rates) {
       if (!(rateHz > 0)) throw new Error('DMPC_BENCH_ROS_RATES must be comma-separated positive rates');
@@ -65,7 +67,7 @@ export async function run(): Promise<BenchResult> {
       node.stderr.on('data', (d) => { nodeErr += d; });
       const nodeExit = new Promise<number | null>((r) => node.on('exit', r));
       try {
-        const probe = await runIn(ns.prefix, [process.execPath, '--import', 'tsx', 'ros/probe.ts', '--config', cfgPath, '--ticks', String(ticks), ...rt, '--out', join(dir, `probe-${rateHz}.json`)], env, budgetMs);
+        const probe = await runIn(ns.prefix, [process.execPath, ...probeFlags, '--import', 'tsx', 'ros/probe.ts', '--config', cfgPath, '--ticks', String(ticks), ...rt, '--out', join(dir, `probe-${rateHz}.json`)], env, budgetMs);
         if (probe.code !== 0) throw new Error(`probe failed (${probe.code}):\n${probe.err}\nnode:\n${nodeErr}`);
       } finally {
         node.kill('SIGTERM');
