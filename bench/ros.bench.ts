@@ -13,8 +13,9 @@
  * schedule. A load average is recorded with each run: on a shared machine the tail is mostly other work.
  *
  * Ticks per rate: DMPC_BENCH_ROS_TICKS (default 10000, the issue's figure; e.g. 500 for a quick run).
- * DMPC_BENCH_ROS_RATES: comma-separated rates (default 50,100). DMPC_BENCH_ROS_PROBE_FLAGS: extra Node
- * flags for the probe process (e.g. a larger young generation). DMPC_BENCH_ROS_NODE_FLAGS: extra
+ * DMPC_BENCH_ROS_RATES: comma-separated rates (default 50,100). The probe always runs with
+ * --no-memory-reducer (V8's heap-shrinking full collections in a mostly idle process were its major GC
+ * pauses, 8–15 ms; see ros/probe.ts); DMPC_BENCH_ROS_PROBE_FLAGS: extra Node flags for it. DMPC_BENCH_ROS_NODE_FLAGS: extra
  * Node.js flags for the controller process (e.g. --max-semi-space-size=32), for A/B runs.
  * DMPC_BENCH_ROS_RT=P: both processes under SCHED_FIFO priority P (`--rt-priority`), as a robot's
  * control loop and its drivers would run; unset: ordinary scheduling, sharing the CPUs with whatever
@@ -48,7 +49,8 @@ export async function run(): Promise<BenchResult> {
   try {
     const rates = (process.env.DMPC_BENCH_ROS_RATES ?? '50,100').split(',').map(Number);
     const nodeFlags = (process.env.DMPC_BENCH_ROS_NODE_FLAGS ?? '').split(/\s+/).filter(Boolean);
-    const probeFlags = (process.env.DMPC_BENCH_ROS_PROBE_FLAGS ?? '').split(/\s+/).filter(Boolean);
+    // the measuring process without V8's memory reducer (see quietHeap() in ros/probe.ts), plus any extra flags
+    const probeFlags = ['--no-memory-reducer', ...(process.env.DMPC_BENCH_ROS_PROBE_FLAGS ?? '').split(/\s+/).filter(Boolean)];
     const rt = process.env.DMPC_BENCH_ROS_RT ? ['--rt-priority', process.env.DMPC_BENCH_ROS_RT] : [];
     for (const rateHz of rates) {
       if (!(rateHz > 0)) throw new Error('DMPC_BENCH_ROS_RATES must be comma-separated positive rates');
@@ -80,7 +82,7 @@ export async function run(): Promise<BenchResult> {
       const nl = (summary.latencyMs ?? { p50: NaN, p99: NaN, max: NaN }) as Record<string, number>;
       const ngc = summary.gc ?? { over1ms: NaN, maxMs: NaN };
       const loadAfter = (await import('node:os')).loadavg()[0];
-      runs.push({ rateHz, probe: p, node: n, nodeLatencyMs: nl, nodeGc: ngc, nodeFlags, rtPriority: process.env.DMPC_BENCH_ROS_RT ?? null, load1Before: loadBefore, load1After: loadAfter });
+      runs.push({ rateHz, probe: p, node: n, nodeLatencyMs: nl, nodeGc: ngc, nodeFlags, probeFlags, rtPriority: process.env.DMPC_BENCH_ROS_RT ?? null, load1Before: loadBefore, load1After: loadAfter });
       rows.push({
         rate_hz: rateHz, rt: process.env.DMPC_BENCH_ROS_RT ? `fifo ${process.env.DMPC_BENCH_ROS_RT}` : 'off', ticks: p.ticks, 'lat_p50_ms': +p.latencyMs.p50.toFixed(3), 'lat_p99_ms': +p.latencyMs.p99.toFixed(3),
         'lat_p999_ms': +p.latencyMs.p999.toFixed(3), 'lat_max_ms': +p.latencyMs.max.toFixed(3), 'jitter_std_ms': +p.jitterMs.std.toFixed(3),
@@ -89,7 +91,7 @@ export async function run(): Promise<BenchResult> {
         final_pole_err_rad: +Math.abs(p.finalState[2] - Math.PI).toExponential(2),
         node_lat_p50_ms: +nl.p50.toFixed(3), node_lat_p99_ms: +nl.p99.toFixed(3), node_lat_max_ms: +nl.max.toFixed(3),
         node_gc_over1ms: ngc.over1ms, node_gc_max_ms: ngc.maxMs, probe_gc_over1ms: p.probeGc.over1ms,
-        probe_late_p99_ms: +p.probeLateMs.p99.toFixed(3), load1: +loadAfter.toFixed(2),
+        probe_gc_major: p.probeGc.major, probe_late_p99_ms: +p.probeLateMs.p99.toFixed(3), probe_late_max_ms: +p.probeLateMs.max.toFixed(3), load1: +loadAfter.toFixed(2),
       });
     }
   } finally {

@@ -16,6 +16,8 @@
  *   node --import tsx ros/probe.ts --config FILE --ticks N --out FILE.json [--warmup N]
  */
 import { writeFileSync } from 'node:fs';
+import v8 from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { parseArgs } from 'node:util';
 import { resolveModel } from '../controllers/controller.js';
 import { loadControllerConfig } from '../controllers/schema.js';
@@ -41,10 +43,24 @@ export interface ProbeResult {
   probeLateMs: { p99: number; max: number };
   /** This process's garbage-collection pauses during the run. */
   probeGc: GcSummary;
+  /** This process's used heap (MB) when the measured run started (after quietHeap()) and when it ended. */
+  probeHeapMb: { start: number; end: number };
   finalState: number[];
 }
 
-const pct = (s: number[], p: number) => (s.length ? s[Math.min(s.length - 1, Math.floor(p * s.length))] : NaN);
+const pct = (s: ArrayLike<number>, p: number) => (s.length ? s[Math.min(s.length - 1, Math.floor(p * s.length))] : NaN);
+
+/**
+ * Called once before the measured run: one full collection, so that the start-up garbage (tsx's
+ * compilation, the modules' initialisation) is gone and the old generation starts the run with room
+ * to grow. (V8's memory reducer, which starts full collections in a process that allocates little
+ * for a while, can only be switched off on the command line: bench/ros.bench.ts starts the probe with
+ * --no-memory-reducer.)
+ */
+function quietHeap(): void {
+  v8.setFlagsFromString('--expose-gc');
+  (runInNewContext('gc') as () => void)();
+}
 
 async function main(): Promise<void> {
   const { values: o } = parseArgs({ options: { config: { type: 'string' }, ticks: { type: 'string' }, out: { type: 'string' }, warmup: { type: 'string' }, x0: { type: 'string' }, 'rt-priority': { type: 'string' } } });
@@ -61,19 +77,20 @@ async function main(): Promise<void> {
   const write = stateWriter(t.state.type, t.state.fields, 'world', t.frame_id);
   const read = commandReader(t.command.type, t.command.fields);
   const period = 1000 / config.rateHz;
-  let u: Float64Array = new Float64Array(plant.nu);
-  let pending: { i: number; at: number } | null = null;
-  const latencies: number[] = [];
-  const arrivals: number[] = [];
+  // Everything the loop writes is preallocated: the plant's input, the samples, the pending state.
+  const u = new Float64Array(plant.nu);
+  const latencies = new Float64Array(ticks), arrivals = new Float64Array(ticks), late = new Float64Array(ticks + 1);
+  let nLat = 0, nLate = 0;
+  let pendingI = -1, pendingAt = 0; // the state awaiting its command (-1: none)
   let commands = 0, misses = 0, nonFinite = 0;
   transport.subscribe(t.command.topic, t.command.type, resolveQos(t.command.qos), (msg, info) => {
     commands++;
     if (hasNonFinite(msg)) { nonFinite++; return; }
     const v = read(msg as never);
-    if (v) u = v;
-    if (pending) {
-      if (pending.i >= warmup) { latencies.push(info.receivedAt - pending.at); arrivals.push(info.receivedAt); }
-      pending = null;
+    if (v) u.set(v);
+    if (pendingI >= 0) {
+      if (pendingI >= warmup && nLat < ticks) { latencies[nLat] = info.receivedAt - pendingAt; arrivals[nLat] = info.receivedAt; nLat++; }
+      pendingI = -1;
     }
   });
   // wait for the controller to subscribe
@@ -82,39 +99,43 @@ async function main(): Promise<void> {
     await new Promise((r) => setTimeout(r, 20));
   }
   await new Promise((r) => setTimeout(r, 500));
-  const late: number[] = [];
+  quietHeap();
   const gc = new GcMonitor();
+  const heapBefore = process.memoryUsage().heapUsed;
   await new Promise<void>((resolve) => {
     let i = 0;
     let next = performance.now();
-    const step = () => setImmediate(publishNext);
     const publishNext = () => {
       const now = performance.now();
-      if (i >= warmup) late.push(now - next);
-      if (pending && pending.i >= warmup) misses++;
+      if (i >= warmup) late[nLate++] = now - next;
+      if (pendingI >= warmup) misses++;
       if (i >= warmup + ticks) { resolve(); return; }
       plant.step(u, period / 1000);
       const msg = write(plant.state(), Date.now() / 1000);
-      pending = { i, at: performance.now() };
+      pendingI = i; pendingAt = performance.now();
       pub.publish(msg as never);
       i++;
       next += period;
       setTimeout(step, Math.max(0, next - performance.now()));
     };
+    // yield once to I/O before judging a miss (see the top of the file)
+    const step = () => { setImmediate(publishNext); };
     step();
   });
-  const s = [...latencies].sort((a, b) => a - b);
+  const heapAfter = process.memoryUsage().heapUsed;
+  const s = latencies.slice(0, nLat).sort();
   const d: number[] = [];
-  for (let k = 1; k < arrivals.length; k++) d.push(arrivals[k] - arrivals[k - 1] - period);
+  for (let k = 1; k < nLat; k++) d.push(arrivals[k] - arrivals[k - 1] - period);
   const dAbs = d.map(Math.abs).sort((a, b) => a - b);
   const mean = d.reduce((a, b) => a + b, 0) / Math.max(1, d.length);
-  const lateS = late.sort((a, b) => a - b);
+  const lateS = late.slice(0, nLate).sort();
   const result: ProbeResult = {
     rateHz: config.rateHz, ticks, warmup, commands, deadlineMisses: misses, nonFinite,
     latencyMs: { p50: pct(s, 0.5), p90: pct(s, 0.9), p99: pct(s, 0.99), p999: pct(s, 0.999), max: s[s.length - 1], mean: s.reduce((a, b) => a + b, 0) / s.length },
     jitterMs: { std: Math.sqrt(d.reduce((a, b) => a + (b - mean) ** 2, 0) / Math.max(1, d.length)), p99abs: pct(dAbs, 0.99), maxabs: dAbs[dAbs.length - 1] },
     probeLateMs: { p99: pct(lateS, 0.99), max: lateS[lateS.length - 1] },
     probeGc: gc.summary(),
+    probeHeapMb: { start: +(heapBefore / 2 ** 20).toFixed(2), end: +(heapAfter / 2 ** 20).toFixed(2) },
     finalState: Array.from(plant.state()),
   };
   writeFileSync(o.out, JSON.stringify(result, null, 1) + '\n');
