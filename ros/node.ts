@@ -30,6 +30,13 @@ import {
 } from './messages.js';
 import { QOS_PRESETS, type Publisher, type Qos, type Subscription, type Transport } from './transport.js';
 
+/** Writes `t` seconds into a builtin_interfaces/Time in place (as timeFromSeconds does). */
+function setStamp(stamp: { sec: number; nanosec: number }, t: number): void {
+  const sec = Math.floor(t);
+  stamp.sec = sec;
+  stamp.nanosec = Math.min(999_999_999, Math.round((t - sec) * 1e9));
+}
+
 export type TickMode = 'control' | 'fallback' | 'safe_no_state' | 'safe_stale' | 'safe_solver';
 
 export interface TickReport {
@@ -119,6 +126,8 @@ export class ControllerNode {
   private lastCommand: Float64Array;
   private lastMode: TickMode | null = null;
   private lastDiagAt = -Infinity;
+  /** The predicted path message, rewritten in place on every tick (see pathMessage). */
+  private pathMsg: Path | null = null;
   private timer: NodeJS.Timeout | null = null;
   private nextDeadline = 0;
   private lastTickAt = -Infinity;
@@ -303,16 +312,32 @@ export class ControllerNode {
     return { state: s, control: this.reference.control };
   }
 
+  /**
+   * The predicted path, written into one message kept for the node's lifetime (the horizon's poses
+   * were ≈ 30 KB of new objects per tick, the largest part of the node's allocation). Reusing it is
+   * safe because every transport encodes (rtps, rclnodejs) or copies (memory) a message inside
+   * publish().
+   */
   private pathMessage(xs: Float64Array, wall: number): Path {
     const p = this.cfg.topics.path!;
     const nx = this.ctl.nx, T = xs.length / nx;
-    const h = header(wall, p.frame_id);
-    const poses = [];
-    for (let t = 0; t < T; t++) {
-      const at = (i: number | null) => (i === null ? 0 : xs[t * nx + i]);
-      poses.push({ header: header(wall + t * this.period, p.frame_id), pose: { position: { x: at(p.x), y: at(p.y), z: 0 }, orientation: yawToQuaternion(at(p.yaw)) } });
+    let m = this.pathMsg;
+    if (!m || m.poses.length !== T) {
+      m = { header: header(wall, p.frame_id), poses: [] };
+      for (let t = 0; t < T; t++) m.poses.push({ header: header(wall, p.frame_id), pose: { position: { x: 0, y: 0, z: 0 }, orientation: yawToQuaternion(0) } });
+      this.pathMsg = m;
     }
-    return { header: h, poses };
+    setStamp(m.header.stamp, wall);
+    for (let t = 0; t < T; t++) {
+      const pose = m.poses[t], o = t * nx;
+      setStamp(pose.header.stamp, wall + t * this.period);
+      const pos = pose.pose.position, q = pose.pose.orientation;
+      pos.x = p.x === null ? 0 : xs[o + p.x];
+      pos.y = p.y === null ? 0 : xs[o + p.y];
+      const yaw = p.yaw === null ? 0 : xs[o + p.yaw];
+      q.z = Math.sin(yaw / 2); q.w = Math.cos(yaw / 2);
+    }
+    return m;
   }
 
   private publishDiagnostics(mode: TickMode, wall: number, now: number): void {
