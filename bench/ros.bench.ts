@@ -21,7 +21,7 @@
  * control loop and its drivers would run; unset: ordinary scheduling, sharing the CPUs with whatever
  * else runs.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { spawn } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -77,6 +77,8 @@ export async function run(): Promise<BenchResult> {
         node.kill('SIGKILL');
       }
       const p = JSON.parse(readFileSync(join(dir, `probe-${rateHz}.json`), 'utf8')) as ProbeResult;
+      const nodeCode = await Promise.race([nodeExit, Promise.resolve('running')]);
+      if (!existsSync(join(dir, `node-${rateHz}.json`))) throw new Error(`the node wrote no summary (exit: ${String(nodeCode)}):\n${nodeErr}`);
       const summary = JSON.parse(readFileSync(join(dir, `node-${rateHz}.json`), 'utf8'));
       const n = summary.node as Record<string, number>;
       const nl = (summary.latencyMs ?? { p50: NaN, p99: NaN, max: NaN }) as Record<string, number>;

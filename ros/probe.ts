@@ -45,6 +45,9 @@ export interface ProbeResult {
   probeGc: GcSummary;
   /** This process's used heap (MB) when the measured run started (after quietHeap()) and when it ended. */
   probeHeapMb: { start: number; end: number };
+  /** This process during the measured run (process.resourceUsage() differences): page faults that
+   *  needed I/O, and context switches it did not ask for (preempted, or a higher-priority thread ran). */
+  probeOs: { majorPageFaults: number; minorPageFaults: number; involuntaryContextSwitches: number };
   finalState: number[];
 }
 
@@ -102,6 +105,7 @@ async function main(): Promise<void> {
   quietHeap();
   const gc = new GcMonitor();
   const heapBefore = process.memoryUsage().heapUsed;
+  const ruBefore = process.resourceUsage();
   await new Promise<void>((resolve) => {
     let i = 0;
     let next = performance.now();
@@ -123,6 +127,7 @@ async function main(): Promise<void> {
     step();
   });
   const heapAfter = process.memoryUsage().heapUsed;
+  const ruAfter = process.resourceUsage();
   const s = latencies.slice(0, nLat).sort();
   const d: number[] = [];
   for (let k = 1; k < nLat; k++) d.push(arrivals[k] - arrivals[k - 1] - period);
@@ -135,6 +140,10 @@ async function main(): Promise<void> {
     jitterMs: { std: Math.sqrt(d.reduce((a, b) => a + (b - mean) ** 2, 0) / Math.max(1, d.length)), p99abs: pct(dAbs, 0.99), maxabs: dAbs[dAbs.length - 1] },
     probeLateMs: { p99: pct(lateS, 0.99), max: lateS[lateS.length - 1] },
     probeGc: gc.summary(),
+    probeOs: {
+      majorPageFaults: ruAfter.majorPageFault - ruBefore.majorPageFault, minorPageFaults: ruAfter.minorPageFault - ruBefore.minorPageFault,
+      involuntaryContextSwitches: ruAfter.involuntaryContextSwitches - ruBefore.involuntaryContextSwitches,
+    },
     probeHeapMb: { start: +(heapBefore / 2 ** 20).toFixed(2), end: +(heapAfter / 2 ** 20).toFixed(2) },
     finalState: Array.from(plant.state()),
   };
