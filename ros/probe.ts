@@ -15,7 +15,7 @@
  *
  *   node --import tsx ros/probe.ts --config FILE --ticks N --out FILE.json [--warmup N]
  */
-import { writeFileSync } from 'node:fs';
+import { openSync, readSync, writeFileSync } from 'node:fs';
 import v8 from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { parseArgs } from 'node:util';
@@ -48,6 +48,13 @@ export interface ProbeResult {
   /** This process during the measured run (process.resourceUsage() differences): page faults that
    *  needed I/O, and context switches it did not ask for (preempted, or a higher-priority thread ran). */
   probeOs: { majorPageFaults: number; minorPageFaults: number; involuntaryContextSwitches: number };
+  /**
+   * The probe's five latest wake-ups against its schedule (Linux): how late it ran, and over the
+   * interval since its previous wake-up its main thread's CPU time and its time runnable but waiting
+   * for a CPU (/proc schedstat). A stall with neither was spent off the CPU without being runnable in
+   * this kernel's view (sleeping, or time the hypervisor took).
+   */
+  probeStalls: { lateMs: number; cpuMs: number; runQueueMs: number; intervalMs: number }[];
   finalState: number[];
 }
 
@@ -63,6 +70,31 @@ const pct = (s: ArrayLike<number>, p: number) => (s.length ? s[Math.min(s.length
 function quietHeap(): void {
   v8.setFlagsFromString('--expose-gc');
   (runInNewContext('gc') as () => void)();
+}
+
+/** The main thread's CPU time and run-queue wait (ns) from /proc/<pid>/schedstat, read without allocating. */
+class ThreadTimes {
+  cpuNs = 0;
+  waitNs = 0;
+  private readonly fd: number;
+  private readonly buf = Buffer.alloc(128);
+  constructor() {
+    let fd = -1;
+    try { fd = openSync(`/proc/${process.pid}/schedstat`, 'r'); } catch { /* not Linux */ }
+    this.fd = fd;
+  }
+  /** Updates cpuNs and waitNs; false where there is no schedstat. */
+  read(): boolean {
+    if (this.fd < 0) return false;
+    const n = readSync(this.fd, this.buf, 0, this.buf.length, 0);
+    let field = 0, v = 0;
+    for (let k = 0; k < n && field < 2; k++) {
+      const c = this.buf[k];
+      if (c >= 48 && c <= 57) v = v * 10 + (c - 48);
+      else { if (field === 0) this.cpuNs = v; else this.waitNs = v; field++; v = 0; }
+    }
+    return true;
+  }
 }
 
 async function main(): Promise<void> {
@@ -106,11 +138,26 @@ async function main(): Promise<void> {
   const gc = new GcMonitor();
   const heapBefore = process.memoryUsage().heapUsed;
   const ruBefore = process.resourceUsage();
+  const times = new ThreadTimes();
+  const STALLS = 5;
+  const stallLate = new Float64Array(STALLS).fill(-1), stallCpu = new Float64Array(STALLS), stallWait = new Float64Array(STALLS), stallInterval = new Float64Array(STALLS);
+  let prevCpu = 0, prevWait = 0, prevAt = 0;
   await new Promise<void>((resolve) => {
     let i = 0;
     let next = performance.now();
     const publishNext = () => {
       const now = performance.now();
+      if (times.read()) {
+        const lateness = now - next;
+        if (i > warmup) {
+          let k = 0;
+          for (let j = 1; j < STALLS; j++) if (stallLate[j] < stallLate[k]) k = j;
+          if (lateness > stallLate[k]) {
+            stallLate[k] = lateness; stallCpu[k] = (times.cpuNs - prevCpu) / 1e6; stallWait[k] = (times.waitNs - prevWait) / 1e6; stallInterval[k] = now - prevAt;
+          }
+        }
+        prevCpu = times.cpuNs; prevWait = times.waitNs; prevAt = now;
+      }
       if (i >= warmup) late[nLate++] = now - next;
       if (pendingI >= warmup) misses++;
       if (i >= warmup + ticks) { resolve(); return; }
@@ -144,6 +191,8 @@ async function main(): Promise<void> {
       majorPageFaults: ruAfter.majorPageFault - ruBefore.majorPageFault, minorPageFaults: ruAfter.minorPageFault - ruBefore.minorPageFault,
       involuntaryContextSwitches: ruAfter.involuntaryContextSwitches - ruBefore.involuntaryContextSwitches,
     },
+    probeStalls: Array.from(stallLate, (l, k) => ({ lateMs: l, cpuMs: stallCpu[k], runQueueMs: stallWait[k], intervalMs: stallInterval[k] }))
+      .filter((x) => x.lateMs >= 0).sort((a, b) => b.lateMs - a.lateMs),
     probeHeapMb: { start: +(heapBefore / 2 ** 20).toFixed(2), end: +(heapAfter / 2 ** 20).toFixed(2) },
     finalState: Array.from(plant.state()),
   };
