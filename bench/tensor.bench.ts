@@ -88,6 +88,16 @@ interface Cell {
   unpolished?: number;
 }
 
+/** Largest |x − reference| and the fraction of equal statuses (undefined where no reference was run). */
+function againstReference(
+  x: ArrayLike<number>, status: readonly string[], ref: { values: ArrayLike<number>; status: readonly string[] } | undefined,
+): { err: number | undefined; agree: number | undefined } {
+  if (!ref) return { err: undefined, agree: undefined };
+  let err = 0;
+  for (let i = 0; i < x.length; i++) err = Math.max(err, Math.abs(x[i] - ref.values[i]));
+  return { err, agree: status.filter((s, i) => s === ref.status[i]).length / status.length };
+}
+
 export async function run(): Promise<BenchResult> {
   const cases = arg('cases', 'mpc,qp').split(',').filter(Boolean);
   const backends = arg('backends', 'wasm,cpu').split(',').filter(Boolean);
@@ -173,12 +183,7 @@ async function runMpc(backends: string[], budget: number): Promise<BenchResult> 
       g.x0.dataSync();
       const t2 = performance.now();
       const r = ref.get(B);
-      let du: number | undefined, agree: number | undefined;
-      if (r) {
-        du = 0;
-        for (let i = 0; i < u.length; i++) du = Math.max(du, Math.abs(u[i] - r.u[i]));
-        agree = sol.status.filter((s, i) => s === r.status[i]).length / B;
-      }
+      const { err: du, agree } = againstReference(u, sol.status, r && { values: r.u, status: r.status });
       cells.push({ solver, B, ms: t1 - t0, problems_per_s: (B / (t1 - t0)) * 1000, iterations: sol.batchIterations, max_abs_u_err: du, status_agree: agree, backward_ms: t2 - t1 });
       tf.dispose([dy, mask, g.C, g.c, g.F, g.f, g.x0, g.h, g.G]);
       disposeSolution(sol);
@@ -272,12 +277,7 @@ async function runQp(backends: string[], budget: number): Promise<BenchResult> {
       g.p.dataSync();
       const t2 = performance.now();
       const r = ref.get(B);
-      let dz: number | undefined, agree: number | undefined;
-      if (r) {
-        dz = 0;
-        for (let i = 0; i < z.length; i++) dz = Math.max(dz, Math.abs(z[i] - r.z[i]));
-        agree = sol.status.filter((s, i) => s === r.status[i]).length / B;
-      }
+      const { err: dz, agree } = againstReference(z, sol.status, r && { values: r.z, status: r.status });
       cells.push({ solver, B, ms: t1 - t0, problems_per_s: (B / (t1 - t0)) * 1000, iterations: sol.batchIterations, max_abs_z_err: dz, status_agree: agree, backward_ms: t2 - t1 });
       tf.dispose([cz, mask, ...Object.values(g).filter((t): t is tf.Tensor => t !== null), ...ts]);
       disposeQpSolution(sol);
