@@ -17,6 +17,7 @@
  * --no-memory-reducer (V8's heap-shrinking full collections in a mostly idle process were its major GC
  * pauses, 8–15 ms; see ros/probe.ts); DMPC_BENCH_ROS_PROBE_FLAGS: extra Node flags for it. DMPC_BENCH_ROS_NODE_FLAGS: extra
  * Node.js flags for the controller process (e.g. --max-semi-space-size=32), for A/B runs.
+ * DMPC_BENCH_ROS_PROBE_RT=P: the probe's own priority instead (e.g. above the node's, as a driver's).
  * DMPC_BENCH_ROS_RT=P: both processes under SCHED_FIFO priority P (`--rt-priority`), as a robot's
  * control loop and its drivers would run; unset: ordinary scheduling, sharing the CPUs with whatever
  * else runs.
@@ -52,6 +53,8 @@ export async function run(): Promise<BenchResult> {
     // the measuring process without V8's memory reducer (see quietHeap() in ros/probe.ts), plus any extra flags
     const probeFlags = ['--no-memory-reducer', ...(process.env.DMPC_BENCH_ROS_PROBE_FLAGS ?? '').split(/\s+/).filter(Boolean)];
     const rt = process.env.DMPC_BENCH_ROS_RT ? ['--rt-priority', process.env.DMPC_BENCH_ROS_RT] : [];
+    // the probe stands for the robot's driver, which usually runs above the controller
+    const probeRt = process.env.DMPC_BENCH_ROS_PROBE_RT ? ['--rt-priority', process.env.DMPC_BENCH_ROS_PROBE_RT] : rt;
     for (const rateHz of rates) {
       if (!(rateHz > 0)) throw new Error('DMPC_BENCH_ROS_RATES must be comma-separated positive rates');
       const loadBefore = (await import('node:os')).loadavg()[0];
@@ -69,7 +72,7 @@ export async function run(): Promise<BenchResult> {
       node.stderr.on('data', (d) => { nodeErr += d; });
       const nodeExit = new Promise<number | null>((r) => node.on('exit', r));
       try {
-        const probe = await runIn(ns.prefix, [process.execPath, ...probeFlags, '--import', 'tsx', 'ros/probe.ts', '--config', cfgPath, '--ticks', String(ticks), ...rt, '--out', join(dir, `probe-${rateHz}.json`)], env, budgetMs);
+        const probe = await runIn(ns.prefix, [process.execPath, ...probeFlags, '--import', 'tsx', 'ros/probe.ts', '--config', cfgPath, '--ticks', String(ticks), ...probeRt, '--out', join(dir, `probe-${rateHz}.json`)], env, budgetMs);
         if (probe.code !== 0) throw new Error(`probe failed (${probe.code}):\n${probe.err}\nnode:\n${nodeErr}`);
       } finally {
         node.kill('SIGTERM');

@@ -153,6 +153,40 @@ function withReliabilityDefault<T>(def: RelQos, fn: () => T): T {
   try { return fn(); } finally { reliabilityDefault = undefined; }
 }
 
+// ---------------------------------------------------------------- interop fix 2 (group overflow)
+// Participant.sendChangesTo packs DATA submessages into groups of at most 1400 bytes, then appends a
+// HEARTBEAT without checking that it fits: when the SEDP announcements of a node with many endpoints
+// (topics plus parameter services) fill a group to within 28 bytes of the limit, the DataView write
+// throws a RangeError inside an async send — an unhandled rejection that ended the node at shutdown
+// (seen twice in 10 000-tick benchmark runs). A full group grows instead: 1400 bytes plus one
+// HEARTBEAT still fits a 1500-byte MTU.
+type GroupInternals = { buffer: ArrayBuffer; view: DataView; offset: number };
+const groupProto = SubMessageGroup.prototype as unknown as { writeSubmessage(this: GroupInternals, m: unknown): void };
+const writeSubmessageUnchecked = groupProto.writeSubmessage;
+groupProto.writeSubmessage = function writeSubmessageGrowing(this: GroupInternals, m: unknown): void {
+  const start = this.offset;
+  try {
+    writeSubmessageUnchecked.call(this, m);
+  } catch (e) {
+    if (!(e instanceof RangeError) && !(e instanceof Error && /overflow/.test(e.message))) throw e;
+    this.offset = start;
+    const bigger = new ArrayBuffer(2 * this.buffer.byteLength);
+    new Uint8Array(bigger).set(new Uint8Array(this.buffer, 0, start));
+    this.buffer = bigger;
+    this.view = new DataView(bigger);
+    writeSubmessageUnchecked.call(this, m);
+  }
+};
+
+/** A submessage group of the RTPS library with the overflow fix (exported for its test). */
+export function submessageGroup(maxSize: number): { writeSubmessage(m: unknown): void; size: number; data: Uint8Array } {
+  return new SubMessageGroup({ maxSize }) as unknown as { writeSubmessage(m: unknown): void; size: number; data: Uint8Array };
+}
+/** The library's HEARTBEAT submessage (for the overflow test). */
+export function heartbeatSubmessage(first: bigint, last: bigint, count: number): unknown {
+  return new sub.Heartbeat(0x107, 0x102, first, last, count, sub.HeartbeatFlags.Final);
+}
+
 // ---------------------------------------------------------------- inline QoS (RTPS 9.4.5.3)
 const PID_SENTINEL = 0x0001;
 /** PID_RELATED_SAMPLE_IDENTITY as Fast DDS ≤ 2.9 writes and reads it (its vendor-specific id). */
