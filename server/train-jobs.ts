@@ -28,12 +28,17 @@ import { notFound } from './errors.js';
 
 const finite = z.number().refine(Number.isFinite, 'must be a finite number');
 
+/** 1–32 trajectory sources: a CSV or MCAP file in the server data directory, or CSV text inline. */
+function trajectorySources(what: string) {
+  return z.array(z.union([
+    z.strictObject({ file: z.string().min(1).max(500).describe(`${what}: CSV or MCAP file, relative to the server data directory`) }),
+    z.strictObject({ csv: z.string().min(1).max(4 * 1024 * 1024).describe(`${what} as trajectory CSV text (docs/formats.md)`) }),
+  ])).min(1).max(32);
+}
+
 export const SysidParamsSchema = z.strictObject({
   model: z.string().min(1).max(64).describe('a models/continuous kind, e.g. pendulum, cartpole'),
-  data: z.array(z.union([
-    z.strictObject({ file: z.string().min(1).max(500).describe('CSV or MCAP file, relative to the server data directory') }),
-    z.strictObject({ csv: z.string().min(1).max(4 * 1024 * 1024).describe('trajectory CSV text (docs/ format)') }),
-  ])).min(1).max(32),
+  data: trajectorySources('trajectories'),
   fit: z.array(z.string().min(1)).min(1).max(64).optional(),
   initial: z.record(z.string(), finite).optional(),
   holdout: finite.refine((v) => v >= 0 && v < 1, 'must be in [0, 1)').default(0.2),
@@ -70,10 +75,7 @@ export const ImitateParamsSchema = z.strictObject({
 
 export const TuneParamsSchema = z.strictObject({
   controller: z.string().min(1).max(64).default('default'),
-  data: z.array(z.union([
-    z.strictObject({ file: z.string().min(1).max(500).describe('demonstrations: CSV or MCAP file, relative to the server data directory') }),
-    z.strictObject({ csv: z.string().min(1).max(4 * 1024 * 1024).describe('demonstrations as trajectory CSV text (docs/formats.md)') }),
-  ])).min(1).max(32),
+  data: trajectorySources('demonstrations'),
   iterations: z.number().int().min(1).max(500).default(40),
   lr: finite.refine((v) => v > 0 && v < 10, 'must be in (0, 10)').default(0.1),
   samples: z.number().int().min(1).max(1024).default(64),
