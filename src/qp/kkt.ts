@@ -454,10 +454,7 @@ export class ActiveSetKkt implements Factorization {
       this.rcond = hi > 0 ? lo / hi : 0;
     }
     if (Ne) {
-      let dmax = 0;
-      for (let i = 0; i < Ne; i++) dmax = Math.max(dmax, this.fac[i * Ne + i]);
-      // A tiny shift keeps a rank-deficient active set (LICQ failing) factorable; refinement removes it.
-      const st = cholesky(this.fac, 0, Ne, 1e-14 * Math.max(1e-300, dmax));
+      const st = factorActiveBlock(this.fac, Ne);
       if (st !== FACTOR_OK) { this.status = st; this.rcond = 0; return; }
       let lo = Infinity, hi = 0;
       for (let i = 0; i < Ne; i++) { const d = this.fac[i * Ne + i] ** 2; lo = Math.min(lo, d); hi = Math.max(hi, d); }
