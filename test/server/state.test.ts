@@ -87,10 +87,15 @@ describe('concurrent parameter updates never tear', () => {
         return call(srv, i % 2 ? 'socket' : 'inject', 'PATCH', '/controllers/default/params',
           { cost: { Q, R: [k / 100], Qf: Q.map((q) => 10 * q) }, constraints: { u: { lower: [-(10 + k)] } } }, AUTH);
       }));
-      await new Promise((r) => setTimeout(r, 100));
-      off();
       expect(results.every((r) => r.status === 200)).toBe(true);
       const versions = results.map((r) => r.json.version).sort((a, b) => a - b);
+      // let the 50 Hz loop run until it has used the last set and made enough ticks (a fixed wait was
+      // too short on a loaded machine: ticks are late there, never torn)
+      for (const until = Date.now() + 10_000; Date.now() < until;) {
+        if (seen.length > 10 && seen[seen.length - 1].version === versions[N - 1]) break;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      off();
       expect(new Set(versions).size).toBe(N); // no two updates got the same version
       expect(versions[N - 1] - versions[0]).toBe(N - 1); // and none was lost
       const hist = new Map<number, { params: { cost: { Q: number[]; R: number[]; Qf: number[] }; constraints: { u: { lower: (number | null)[] } } } }>(

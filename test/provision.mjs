@@ -1,0 +1,120 @@
+#!/usr/bin/env node
+/**
+ * `npm test`'s pretest step: makes sure the machine has what the suite needs before any test runs,
+ * so a fresh clone goes green with `npm ci && npm test` and never half-runs.
+ *
+ * What needs what:
+ *   - test/ros (interop, parameters, discovery): Cyclone DDS (`idlc`, <dds/dds.h>, libddsc) and
+ *     Fast DDS (<fastdds/...>, libfastrtps, libfastcdr) to build the C/C++ peers at test time, gcc/g++
+ *     and the C headers to compile them, `ip` (iproute2) for the loopback-only network namespaces;
+ *   - test/server/dashboard.browser.test.ts: Debian's chromium (or CHROMIUM_PATH).
+ *
+ * When something is missing: as root it runs apt-get (via `sudo -n` when that works without a
+ * password) and prints which packages it installed; otherwise it stops at once with the one
+ * apt-get command to run. `DMPC_PROVISION=check` only checks (never installs).
+ * Plain JavaScript on purpose: it runs before anything else and needs only Node.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { accessSync, constants, existsSync } from 'node:fs';
+import { delimiter, join } from 'node:path';
+
+/** One system requirement: how to tell it is there, and the Debian packages that provide it. */
+const requirements = [
+  { what: 'Cyclone DDS IDL compiler (idlc)', ok: () => onPath('idlc'), packages: ['cyclonedds-tools'] },
+  { what: 'Cyclone DDS headers and library', ok: () => existsSync('/usr/include/dds/dds.h') && libExists('libddsc.so'),
+    packages: ['cyclonedds-dev', 'libcycloneddsidl0'] },
+  { what: 'Fast DDS headers and libraries', ok: () => existsSync('/usr/include/fastdds/dds/domain/DomainParticipant.hpp')
+      && existsSync('/usr/include/fastcdr/Cdr.h') && libExists('libfastrtps.so') && libExists('libfastcdr.so'),
+    packages: ['libfastrtps-dev'] },
+  { what: 'C compiler (gcc) and C headers', ok: () => onPath('gcc') && existsSync('/usr/include/stdio.h'), packages: ['gcc', 'libc6-dev'] },
+  { what: 'C++ compiler (g++)', ok: () => onPath('g++'), packages: ['g++'] },
+  { what: 'ip (iproute2) for network namespaces', ok: () => onPath('ip'), packages: ['iproute2'] },
+  { what: 'Chromium for the dashboard browser test', ok: () => isExecutable(process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'),
+    packages: ['chromium'] },
+];
+
+function isExecutable(path) {
+  try { accessSync(path, constants.X_OK); return true; } catch { return false; }
+}
+
+function onPath(cmd) {
+  return (process.env.PATH ?? '').split(delimiter).some((dir) => dir && isExecutable(join(dir, cmd)));
+}
+
+function libExists(name) {
+  const dirs = ['/usr/lib', '/usr/lib64', '/usr/local/lib', `/usr/lib/${multiarch()}`];
+  return dirs.some((d) => existsSync(join(d, name)));
+}
+
+function multiarch() {
+  const map = { x64: 'x86_64-linux-gnu', arm64: 'aarch64-linux-gnu' };
+  return map[process.arch] ?? `${process.arch}-linux-gnu`;
+}
+
+const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
+const fail = (line) => { console.error(`npm test: ${line}`); process.exit(1); };
+
+function checkPlatform() {
+  const major = Number(process.versions.node.split('.')[0]);
+  if (major < 20) fail(`Node ${process.versions.node} is too old: the project needs Node 20 or newer`);
+  if (process.platform !== 'linux') fail(`the test suite runs on Linux (Debian 12 / Ubuntu 22.04+); this is ${process.platform}`);
+}
+
+function missingRequirements() {
+  return requirements.filter((r) => !r.ok());
+}
+
+function aptCommand(packages) {
+  return ['apt-get', 'install', '-y', '--no-install-recommends', ...packages];
+}
+
+function canSudo() {
+  if (!onPath('sudo')) return false;
+  return spawnSync('sudo', ['-n', 'true'], { stdio: 'ignore' }).status === 0;
+}
+
+function install(packages, asSudo) {
+  if (!onPath('apt-get')) fail(`missing ${packages.join(' ')} and no apt-get here: install the equivalents of these Debian packages`);
+  const prefix = asSudo ? ['sudo', '-n'] : [];
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  const run = (argv) => {
+    const r = spawnSync(argv[0], argv.slice(1), { stdio: ['ignore', 'ignore', 'inherit'], env });
+    if (r.status !== 0) fail(`\`${argv.join(' ')}\` failed (exit ${r.status ?? r.signal})`);
+  };
+  console.log(`npm test: installing Debian packages the tests need: ${packages.join(' ')}`);
+  run([...prefix, 'apt-get', 'update', '-qq']);
+  run([...prefix, ...aptCommand(packages).slice(0, 3), '-qq', ...aptCommand(packages).slice(3)]);
+}
+
+/**
+ * The ROS interop tests run in loopback-only network namespaces (ros/netns.ts): named ones as root,
+ * unprivileged user + network namespaces otherwise, which some kernels or containers forbid.
+ */
+function checkNetns() {
+  if (isRoot) return;
+  const r = spawnSync('unshare', ['--user', '--map-root-user', '--net', 'true'], { encoding: 'utf8' });
+  if (r.status !== 0) {
+    fail(`the ROS interop tests need a private network namespace: as a non-root user that takes unprivileged user namespaces, which this machine refuses (unshare -rn: ${(r.stderr || r.error?.message || '').trim()}); run the tests as root`);
+  }
+}
+
+function main() {
+  checkPlatform();
+  const missing = missingRequirements();
+  if (missing.length > 0) {
+    const packages = [...new Set(missing.flatMap((r) => r.packages))];
+    const sudo = !isRoot && canSudo();
+    if (process.env.DMPC_PROVISION === 'check' || (!isRoot && !sudo)) {
+      fail(`missing ${missing.map((r) => r.what).join("; ")}. Run: sudo apt-get update && sudo ${aptCommand(packages).join(" ")}`);
+    }
+    install(packages, sudo);
+    const still = missingRequirements();
+    if (still.length > 0) fail(`still missing after apt-get: ${still.map((r) => r.what).join('; ')}`);
+    console.log(`npm test: installed ${packages.join(' ')}`);
+  }
+  checkNetns();
+  const versions = execFileSync('sh', ['-c', 'dpkg-query -W -f "${Package} ${Version}, " cyclonedds-tools libfastrtps-dev chromium 2>/dev/null || true']).toString();
+  console.log(`npm test: system requirements present${versions ? ` (${versions.replace(/, $/, '')})` : ''}`);
+}
+
+main();
