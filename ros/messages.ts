@@ -44,6 +44,11 @@ export interface KeyValue { key: string; value: string }
 export interface DiagnosticStatus { level: number; name: string; message: string; hardware_id: string; values: KeyValue[] }
 export interface DiagnosticArray { header: Header; status: DiagnosticStatus[] }
 
+export interface Bool { data: boolean }
+export interface LifecycleState { id: number; label: string }
+export interface LifecycleTransition { id: number; label: string }
+export interface TransitionEvent { timestamp: bigint; transition: LifecycleTransition; start_state: LifecycleState; goal_state: LifecycleState }
+
 /** diagnostic_msgs/DiagnosticStatus levels. */
 export const DIAG_OK = 0, DIAG_WARN = 1, DIAG_ERROR = 2, DIAG_STALE = 3;
 
@@ -56,11 +61,14 @@ export interface MessageTypes {
   'nav_msgs/msg/Path': Path;
   'geometry_msgs/msg/PoseStamped': PoseStamped;
   'diagnostic_msgs/msg/DiagnosticArray': DiagnosticArray;
+  'std_msgs/msg/Bool': Bool;
+  'lifecycle_msgs/msg/TransitionEvent': TransitionEvent;
 }
 export type RosMessageType = keyof MessageTypes;
 export const MESSAGE_TYPES = [
   'nav_msgs/msg/Odometry', 'sensor_msgs/msg/JointState', 'std_msgs/msg/Float64MultiArray', 'geometry_msgs/msg/Twist',
   'trajectory_msgs/msg/JointTrajectory', 'nav_msgs/msg/Path', 'geometry_msgs/msg/PoseStamped', 'diagnostic_msgs/msg/DiagnosticArray',
+  'std_msgs/msg/Bool', 'lifecycle_msgs/msg/TransitionEvent',
 ] as const satisfies readonly RosMessageType[];
 
 // ROS 2 definitions: one table for the project (src/ros2/definitions.ts)

@@ -53,6 +53,24 @@ export interface Subscription {
   close(): void;
 }
 
+/**
+ * A ROS 2 service type as a server needs it: its name (`lifecycle_msgs/srv/GetState`) and, for
+ * transports that encode CDR themselves (rtps), the request and response fields in `.srv` syntax
+ * with the definitions of the message types those fields use (`'lifecycle_msgs/State': 'uint8 id…'`).
+ */
+export interface ServiceType {
+  type: string;
+  request: string;
+  response: string;
+  messages?: Record<string, string>;
+}
+
+export interface ServiceServer {
+  /** The fully qualified service name it answers on (`/dmpc_diffdrive/get_state`). */
+  readonly name: string;
+  close(): void;
+}
+
 export interface Transport {
   readonly kind: TransportKind;
   /** One line for logs: which transport, domain, interface. */
@@ -61,6 +79,11 @@ export interface Transport {
   subscribe<K extends RosMessageType>(
     topic: string, type: K, qos: Qos, onMessage: (msg: MessageTypes[K], info: ReceiveInfo) => void,
   ): Subscription;
+  /**
+   * Serves a ROS 2 service on the fully qualified `name`: `handle` maps a decoded request (field names
+   * as in the .srv) to the response. Absent where the transport has no services (memory).
+   */
+  serve?(name: string, type: ServiceType, handle: (request: any) => unknown): ServiceServer;
   close(): Promise<void>;
 }
 

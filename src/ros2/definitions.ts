@@ -7,6 +7,11 @@
  */
 const LEAF: Record<string, string> = {
   'std_msgs/UInt32': 'uint32 data',
+  'std_msgs/Bool': 'bool data',
+  'lifecycle_msgs/State': 'uint8 id\nstring label',
+  'lifecycle_msgs/Transition': 'uint8 id\nstring label',
+  'lifecycle_msgs/TransitionDescription': 'lifecycle_msgs/Transition transition\nlifecycle_msgs/State start_state\nlifecycle_msgs/State goal_state',
+  'lifecycle_msgs/TransitionEvent': 'uint64 timestamp\nlifecycle_msgs/Transition transition\nlifecycle_msgs/State start_state\nlifecycle_msgs/State goal_state',
   'std_msgs/Header': 'builtin_interfaces/Time stamp\nstring frame_id',
   'geometry_msgs/Vector3': 'float64 x\nfloat64 y\nfloat64 z',
   'geometry_msgs/Point': 'float64 x\nfloat64 y\nfloat64 z',
