@@ -46,6 +46,12 @@ export interface Publisher<K extends RosMessageType = RosMessageType> {
   publish(msg: MessageTypes[K]): void;
   /** Remote subscriptions currently matched (where the transport can tell; -1 when it cannot). */
   matched(): number;
+  /**
+   * Resolves true once every sample published so far has been acknowledged by every matched reliable
+   * reader (at once when there are none, or the transport delivers synchronously), false when
+   * `timeoutMs` passes first. Used to make sure the stop command left before the process exits.
+   */
+  flush?(timeoutMs: number): Promise<boolean>;
 }
 
 export interface Subscription {
