@@ -72,8 +72,10 @@ export interface Controller {
   updateParams(patch: ControllerParamsPatch): number;
   /** Current (applied or staged) parameters and their version. */
   params(): { version: number; cost: ControllerConfig['cost']; constraints: ControllerConfig['constraints']; solver: ControllerConfig['solver'] };
-  /** Command limits to enforce after the solver (lower, upper; ±Infinity where none). */
+  /** Command limits to enforce after the solver (lower, upper; ±Infinity where none), always inside hardLimits().u. */
   commandLimits(): { lower: Float64Array; upper: Float64Array };
+  /** The hard envelope (fixed for the controller's lifetime; see SafetySchema.commandLimits). */
+  hardLimits(): Envelope;
 }
 
 const toBound = (v: number | null, lower: boolean) => (v === null ? (lower ? -Infinity : Infinity) : v);
@@ -84,19 +86,86 @@ function checkLen(what: string, a: readonly unknown[] | undefined, n: number): v
 
 interface Params { cost: ControllerConfig['cost']; constraints: ControllerConfig['constraints']; solver: ControllerConfig['solver'] }
 
-function checkParams(p: Params, nx: number, nu: number): void {
-  checkLen('cost.Q', p.cost.Q, nx); checkLen('cost.Qf', p.cost.Qf, nx); checkLen('cost.R', p.cost.R, nu);
-  checkLen('cost.reference.state', p.cost.reference.state, nx); checkLen('cost.reference.control', p.cost.reference.control, nu);
-  checkLen('constraints.u.lower', p.constraints.u.lower, nu); checkLen('constraints.u.upper', p.constraints.u.upper, nu);
-  for (let j = 0; j < nu; j++) {
-    if (toBound(p.constraints.u.lower[j], true) > toBound(p.constraints.u.upper[j], false)) throw new Error(`controller: constraints.u.lower[${j}] > constraints.u.upper[${j}]`);
-  }
-  if (p.constraints.x) {
-    checkLen('constraints.x.lower', p.constraints.x.lower, nx); checkLen('constraints.x.upper', p.constraints.x.upper, nx);
-    for (let i = 0; i < nx; i++) {
-      if (toBound(p.constraints.x.lower[i], true) > toBound(p.constraints.x.upper[i], false)) throw new Error(`controller: constraints.x.lower[${i}] > constraints.x.upper[${i}]`);
+/** Lower and upper bounds as numbers (±Infinity where none). */
+export interface Bounds { lower: Float64Array; upper: Float64Array }
+
+/**
+ * The hard limits of a configuration (see SafetySchema): `safety.commandLimits` and
+ * `safety.stateLimits`, else the control and state bounds it starts with. Fixed for a controller's
+ * lifetime; run-time parameters may only move bounds inside them.
+ */
+export interface Envelope { u: Bounds; x: Bounds | null }
+
+const toBounds = (b: { lower: (number | null)[]; upper: (number | null)[] }): Bounds => ({
+  lower: Float64Array.from(b.lower, (v) => toBound(v, true)), upper: Float64Array.from(b.upper, (v) => toBound(v, false)),
+});
+
+export function hardEnvelope(config: ControllerConfig): Envelope {
+  const x = config.safety.stateLimits ?? config.constraints.x;
+  return { u: toBounds(config.safety.commandLimits ?? config.constraints.u), x: x ? toBounds(x) : null };
+}
+
+const fmt = (v: number) => (v === Infinity ? 'inf' : v === -Infinity ? '-inf' : String(v));
+
+/** A problem of a parameter set: where (as in the configuration document) and what. */
+export interface ParamIssue { path: (string | number)[]; message: string; code: 'dimension' | 'bounds_order' | 'envelope' }
+
+/**
+ * Bounds outside the hard envelope: for each side, the run-time bound must lie within the envelope's
+ * [lower, upper]; "no bound" (null) is inside only where the envelope has none on that side either.
+ * One rule for every path that changes parameters (ROS 2 parameters, the HTTP API).
+ */
+export function envelopeIssues(constraints: Params['constraints'], env: Envelope): ParamIssue[] {
+  const issues: ParamIssue[] = [];
+  const check = (which: 'u' | 'x', b: { lower: (number | null)[]; upper: (number | null)[] }, hard: Bounds) => {
+    const where = which === 'u' ? 'safety.commandLimits' : 'safety.stateLimits';
+    for (const side of ['lower', 'upper'] as const) {
+      b[side].forEach((raw, i) => {
+        if (i >= hard.lower.length) return;
+        const v = toBound(raw, side === 'lower');
+        if (v >= hard.lower[i] && v <= hard.upper[i]) return;
+        issues.push({
+          path: ['constraints', which, side, i], code: 'envelope',
+          message: `${raw === null ? 'no bound' : fmt(v)} is outside the hard envelope [${fmt(hard.lower[i])}, ${fmt(hard.upper[i])}] (${where})`,
+        });
+      });
     }
+  };
+  check('u', constraints.u, env.u);
+  if (constraints.x && env.x) check('x', constraints.x, env.x);
+  const boundedX = env.x && [...env.x.lower, ...env.x.upper].some(Number.isFinite);
+  if (!constraints.x && boundedX) {
+    issues.push({ path: ['constraints', 'x'], code: 'envelope', message: 'the state bounds cannot be removed: the hard envelope bounds them (safety.stateLimits)' });
   }
+  return issues;
+}
+
+/** Every problem of a parameter set (dimensions, lower > upper, outside the hard envelope). */
+export function paramIssues(p: Params, nx: number, nu: number, env: Envelope | null): ParamIssue[] {
+  const issues: ParamIssue[] = [];
+  const len = (path: string, a: readonly unknown[] | undefined, n: number) => {
+    if (a && a.length !== n) { issues.push({ path: path.split('.'), message: `has length ${a.length}, expected ${n}`, code: 'dimension' }); return false; }
+    return true;
+  };
+  len('cost.Q', p.cost.Q, nx); len('cost.Qf', p.cost.Qf, nx); len('cost.R', p.cost.R, nu);
+  len('cost.reference.state', p.cost.reference.state, nx); len('cost.reference.control', p.cost.reference.control, nu);
+  let shapes = len('constraints.u.lower', p.constraints.u.lower, nu) && len('constraints.u.upper', p.constraints.u.upper, nu);
+  if (p.constraints.x) shapes = len('constraints.x.lower', p.constraints.x.lower, nx) && len('constraints.x.upper', p.constraints.x.upper, nx) && shapes;
+  const order = (which: 'u' | 'x', b: { lower: (number | null)[]; upper: (number | null)[] }) => {
+    for (let i = 0; i < Math.min(b.lower.length, b.upper.length); i++) {
+      const lo = toBound(b.lower[i], true), hi = toBound(b.upper[i], false);
+      if (lo > hi) issues.push({ path: ['constraints', which, 'lower', i], message: `${fmt(lo)} is above constraints.${which}.upper.${i} = ${fmt(hi)}`, code: 'bounds_order' });
+    }
+  };
+  order('u', p.constraints.u);
+  if (p.constraints.x) order('x', p.constraints.x);
+  if (env && shapes) issues.push(...envelopeIssues(p.constraints, env));
+  return issues;
+}
+
+function checkParams(p: Params, nx: number, nu: number, env: Envelope | null): void {
+  const issues = paramIssues(p, nx, nu, env);
+  if (issues.length) throw new Error(`controller: invalid parameters:\n${issues.map((i) => `  ${i.path.join('.')}: ${i.message}`).join('\n')}`);
 }
 
 /** Resolves the configuration's model: registry kind with parameter overrides, or a saved model file. */
@@ -211,6 +280,7 @@ export class LtvMpcController implements Controller {
   private xLo: Float64Array | null = null;
   private xHi: Float64Array | null = null;
   private limitsFor: Params | null = null;
+  private readonly envelope: Envelope;
   private limits = { lower: new Float64Array(0), upper: new Float64Array(0) };
 
   constructor(readonly config: ControllerConfig, model: ContinuousModel, theta: Float64Array) {
@@ -230,7 +300,9 @@ export class LtvMpcController implements Controller {
       x1: new Float64Array(nx), A: new Float64Array(nx * nx), B: new Float64Array(nx * nu), xt: new Float64Array(nx), ut: new Float64Array(nu),
     };
     this.cur = structuredClone({ cost: config.cost, constraints: config.constraints, solver: config.solver });
-    checkParams(this.cur, this.nx, this.nu);
+    this.envelope = hardEnvelope(config);
+    checkParams(this.cur, this.nx, this.nu, null);
+    checkParams(this.cur, this.nx, this.nu, this.envelope);
   }
 
   defaultReference(): Reference {
@@ -251,19 +323,20 @@ export class LtvMpcController implements Controller {
       constraints: { ...base.constraints, ...(r.data.constraints ?? {}) },
       solver: { ...base.solver, ...(r.data.solver ?? {}) },
     };
-    checkParams(next, this.nx, this.nu);
+    checkParams(next, this.nx, this.nu, this.envelope);
     this.staged = next;
     return ++this.version;
   }
 
-  /** The returned arrays are shared and recomputed only when the parameters change: do not modify them. */
-  commandLimits(): { lower: Float64Array; upper: Float64Array } {
+  /**
+   * The bounds every command is clipped to: the solver's current control bounds within the hard
+   * envelope (they are inside it by construction; the intersection keeps that true whatever happens).
+   * The returned arrays are shared and recomputed only when the parameters change: do not modify them.
+   */
+  commandLimits(): Bounds {
     const p = this.staged ?? this.cur;
     if (this.limitsFor === p) return this.limits;
-    const lim = this.config.safety.commandLimits ?? p.constraints.u;
-    const lower = Float64Array.from(lim.lower, (v) => toBound(v, true));
-    const upper = Float64Array.from(lim.upper, (v) => toBound(v, false));
-    // Never wider than the solver's own bounds.
+    const lower = Float64Array.from(this.envelope.u.lower), upper = Float64Array.from(this.envelope.u.upper);
     for (let j = 0; j < this.nu; j++) {
       lower[j] = Math.max(lower[j], toBound(p.constraints.u.lower[j], true));
       upper[j] = Math.min(upper[j], toBound(p.constraints.u.upper[j], false));
@@ -272,6 +345,8 @@ export class LtvMpcController implements Controller {
     this.limitsFor = p;
     return this.limits;
   }
+
+  hardLimits(): Envelope { return this.envelope; }
 
   private fail(t0: number, status: SolveStatus, error?: string): ControlResult {
     const { nx, nu, horizon: T } = this;
@@ -393,6 +468,7 @@ export function buildController(config: ControllerConfig, baseDir?: string): Ltv
   checkLen('topics.command.fields', config.topics.command.fields, nu);
   if (config.topics.goal) checkLen('topics.goal.fields', config.topics.goal.fields, nx);
   if (config.safety.commandLimits) { checkLen('safety.commandLimits.lower', config.safety.commandLimits.lower, nu); checkLen('safety.commandLimits.upper', config.safety.commandLimits.upper, nu); }
+  if (config.safety.stateLimits) { checkLen('safety.stateLimits.lower', config.safety.stateLimits.lower, nx); checkLen('safety.stateLimits.upper', config.safety.stateLimits.upper, nx); }
   if (config.safety.brakeRate) checkLen('safety.brakeRate', config.safety.brakeRate, nu);
   for (const a of config.topics.state.angles) if (a >= nx) throw new Error(`controller: topics.state.angles has index ${a} ≥ nx = ${nx}`);
   return new LtvMpcController(config, model, theta);

@@ -42,6 +42,8 @@ export const StateTopicSchema = z.object({
   fields: z.array(z.string().min(1)).min(1),
   /** Model state indices that are angles (unwrapped across ±π so that the state is continuous). */
   angles: z.array(z.number().int().min(0)).default([]),
+  /** When set, a state message whose header.frame_id differs is dropped (Odometry: its pose's frame, e.g. 'odom'). */
+  frame_id: z.string().optional(),
 });
 
 export const CommandTopicSchema = z.object({
@@ -58,6 +60,15 @@ export const GoalTopicSchema = z.object({
   qos: QosSchema.default('default'),
   /** One entry per model state: a field address that sets that state's reference, or null (keep). */
   fields: z.array(z.union([z.string().min(1), z.null()])).min(1),
+  /** When set, a goal whose header.frame_id differs is dropped (PoseStamped). */
+  frame_id: z.string().optional(),
+});
+
+/** The e-stop input: `true` engages and latches the safe command; only an explicit release (the node's
+ *  `~/release_estop` service, the HTTP API) ends it, and only once the input reads `false` again. */
+export const EstopTopicSchema = z.object({
+  topic: topicName,
+  qos: QosSchema.default('default'),
 });
 
 export const PathTopicSchema = z.object({
@@ -124,8 +135,16 @@ export const SafetySchema = z.object({
   brakeRate: z.array(nonNeg).optional(),
   /** After a failed solve, the previous plan shifted by one step is used for at most this many ticks. */
   maxFallbackTicks: z.number().int().min(0).default(3),
-  /** Limits applied to every command after the solver (default: constraints.u). */
+  /**
+   * The hard envelope of every published command (nu lower and upper bounds; null = none). Nothing at
+   * run time widens it: parameter sets (ROS 2, HTTP) may move the solver's control bounds only inside
+   * it, and every command is clipped to it. Default: the configuration's constraints.u.
+   */
   commandLimits: z.object({ lower: z.array(bound), upper: z.array(bound) }).optional(),
+  /** The hard envelope of run-time state bounds (nx; null = none). Default: the configuration's constraints.x. */
+  stateLimits: z.object({ lower: z.array(bound), upper: z.array(bound) }).optional(),
+  /** With onStale 'hold': the last command is held at most this long (ms), then the zero command. */
+  holdMaxMs: positive.default(500),
 });
 
 export const ControllerConfigSchema = z.object({
@@ -146,6 +165,7 @@ export const ControllerConfigSchema = z.object({
     command: CommandTopicSchema,
     goal: GoalTopicSchema.optional(),
     path: PathTopicSchema.optional(),
+    estop: EstopTopicSchema.optional(),
     diagnostics: z.object({ topic: topicName.default('/diagnostics'), qos: QosSchema.default('default') }).default({ topic: '/diagnostics', qos: 'default' }),
     /** Frame of published headers (commands, diagnostics). */
     frame_id: z.string().default('base_link'),

@@ -52,34 +52,85 @@ function known<T>(where: string, f: string, table: Record<string, T>): T {
   return v;
 }
 
-/** Reads the model state from a state message; returns null when a mapped field is absent (e.g. a joint not in this message). */
-export type StateReader = (msg: MessageTypes[StateType]) => Float64Array | null;
+/**
+ * Reads the model state from a state message, or says why the message must be dropped: a field that is
+ * absent (a joint not in this message, a short array), a non-finite or absurd value, a quaternion that
+ * is not a rotation, arrays of a JointState whose lengths disagree with its names, or a header frame
+ * other than `frame` (when one is configured). A dropped message never reaches the node's state.
+ */
+export type StateReader = (msg: MessageTypes[StateType]) => Float64Array | Rejection;
 
-export function stateReader(type: StateType, fields: string[]): StateReader {
+/** Why an input message was dropped (a reason, for diagnostics and logs). */
+export interface Rejection { reject: string }
+export const isRejection = (v: unknown): v is Rejection => typeof v === 'object' && v !== null && 'reject' in v;
+
+/** Values beyond this magnitude are treated as corrupt (no robot state or goal is 1e9 of anything). */
+export const MAX_ABS_VALUE = 1e9;
+/** |‖q‖ − 1| above this: not a rotation (tf2 would refuse to use it). */
+export const QUATERNION_NORM_TOLERANCE = 0.05;
+
+function checkQuaternion(q: { x: number; y: number; z: number; w: number }, where: string): Rejection | null {
+  const vals = [q.x, q.y, q.z, q.w];
+  if (!vals.every(Number.isFinite)) return { reject: `${where} orientation is not finite` };
+  const n = Math.hypot(q.x, q.y, q.z, q.w);
+  if (Math.abs(n - 1) > QUATERNION_NORM_TOLERANCE) return { reject: `${where} orientation is not a unit quaternion (norm ${n.toPrecision(3)})` };
+  return null;
+}
+
+function checkValues(x: Float64Array, fields: readonly (string | null)[], where: string): Rejection | null {
+  for (let i = 0; i < x.length; i++) {
+    if (!Number.isFinite(x[i])) return { reject: `${where} field '${fields[i]}' is ${x[i]}` };
+    if (Math.abs(x[i]) > MAX_ABS_VALUE) return { reject: `${where} field '${fields[i]}' is out of range (${x[i]})` };
+  }
+  return null;
+}
+
+function checkFrame(h: { frame_id: string } | undefined, frame: string | undefined, where: string): Rejection | null {
+  if (frame === undefined || !h) return null;
+  return h.frame_id === frame ? null : { reject: `${where} is in frame '${h.frame_id}', expected '${frame}'` };
+}
+
+export function stateReader(type: StateType, fields: string[], frame?: string): StateReader {
   const where = 'topics.state';
   if (type === 'nav_msgs/msg/Odometry') {
     const get = fields.map((f) => known(where, f, ODOM_FIELDS));
-    return (m) => Float64Array.from(get, (g) => g(m as Odometry));
+    const usesYaw = fields.includes('pose.yaw');
+    return (msg) => {
+      const m = msg as Odometry;
+      const bad = checkFrame(m.header, frame, 'state') ?? (usesYaw ? checkQuaternion(m.pose.pose.orientation, 'state') : null);
+      if (bad) return bad;
+      const x = Float64Array.from(get, (g) => g(m));
+      return checkValues(x, fields, 'state') ?? x;
+    };
   }
   if (type === 'sensor_msgs/msg/JointState') {
     const spec = fields.map((f) => jointField(where, f, JOINT_STATE_KINDS));
     return (msg) => {
       const m = msg as JointState;
+      const bad = checkFrame(m.header, frame, 'state');
+      if (bad) return bad;
+      // sensor_msgs/JointState: every array has one entry per name, or is empty
+      for (const k of JOINT_STATE_KINDS) {
+        if (m[k].length !== 0 && m[k].length !== m.name.length) return { reject: `state has ${m.name.length} joint names but ${m[k].length} ${k} values` };
+      }
       const x = new Float64Array(spec.length);
       for (let i = 0; i < spec.length; i++) {
         const k = m.name.indexOf(spec[i][0]);
         const arr = m[spec[i][1]];
-        if (k < 0 || k >= arr.length) return null;
+        if (k < 0) return { reject: `state has no joint '${spec[i][0]}'` };
+        if (k >= arr.length) return { reject: `state has no ${spec[i][1]} for joint '${spec[i][0]}'` };
         x[i] = arr[k];
       }
-      return x;
+      return checkValues(x, fields, 'state') ?? x;
     };
   }
   const idx = fields.map((f) => dataIndex(where, f));
   return (msg) => {
     const d = (msg as Float64MultiArray).data;
-    if (idx.some((i) => i >= d.length)) return null;
-    return Float64Array.from(idx, (i) => d[i]);
+    const short = idx.find((i) => i >= d.length);
+    if (short !== undefined) return { reject: `state has ${d.length} values, data[${short}] is mapped` };
+    const x = Float64Array.from(idx, (i) => d[i]);
+    return checkValues(x, fields, 'state') ?? x;
   };
 }
 
@@ -167,15 +218,33 @@ export function commandReader(type: CommandType, fields: string[]): (msg: Messag
   };
 }
 
-/** Reads a goal message into per-state reference values (null: leave that state's reference as it is). */
-export function goalReader(type: GoalType, fields: (string | null)[]): (msg: MessageTypes[GoalType]) => (number | null)[] {
+/**
+ * Reads a goal message into per-state reference values (null: leave that state's reference as it is),
+ * or says why the whole goal must be dropped (as for states: non-finite or absurd values, a bad
+ * quaternion, a short array, a frame other than `frame` when one is configured). A goal is applied
+ * whole or not at all.
+ */
+export function goalReader(type: GoalType, fields: (string | null)[], frame?: string): (msg: MessageTypes[GoalType]) => (number | null)[] | Rejection {
   const where = 'topics.goal';
+  const mapped = fields.filter((f): f is string => f !== null);
+  const check = (vals: (number | null)[]) => checkValues(Float64Array.from(vals.filter((v): v is number => v !== null)), mapped, 'goal') ?? vals;
   if (type === 'geometry_msgs/msg/PoseStamped') {
     const get = fields.map((f) => (f === null ? null : known(where, f, POSE_FIELDS)));
-    return (m) => get.map((g) => (g ? g(m as PoseStamped) : null));
+    const usesYaw = fields.includes('pose.yaw');
+    return (msg) => {
+      const m = msg as PoseStamped;
+      const bad = checkFrame(m.header, frame, 'goal') ?? (usesYaw ? checkQuaternion(m.pose.orientation, 'goal') : null);
+      if (bad) return bad;
+      return check(get.map((g) => (g ? g(m) : null)));
+    };
   }
   const idx = fields.map((f) => (f === null ? null : dataIndex(where, f)));
-  return (m) => { const d = (m as Float64MultiArray).data; return idx.map((i) => (i === null || i >= d.length ? null : d[i])); };
+  return (m) => {
+    const d = (m as Float64MultiArray).data;
+    const short = idx.find((i) => i !== null && i >= d.length);
+    if (short !== undefined && short !== null) return { reject: `goal has ${d.length} values, data[${short}] is mapped` };
+    return check(idx.map((i) => (i === null ? null : d[i])));
+  };
 }
 
 /** Wraps an angle to (−π, π]. */

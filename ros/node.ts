@@ -5,9 +5,17 @@
  *    warm start dropped, a diagnostic;
  *  - solver failure or a non-finite plan is never published: the previous plan shifted to this tick
  *    is used for at most `safety.maxFallbackTicks` ticks, then the safe command;
- *  - command limits are enforced after the solver (clipping), and a non-finite command can never
- *    leave the node (it would be replaced by zeros);
- *  - `stop()` publishes a zero command before closing.
+ *  - every command is clipped to the controller's command limits, which lie inside the configuration's
+ *    hard envelope (safety.commandLimits; run-time parameters cannot widen it), and a non-finite
+ *    command can never leave the node (it would be replaced by zeros);
+ *  - an input message (state, goal, e-stop) that is malformed (non-finite or absurd values, a bad
+ *    quaternion, missing fields, another frame) is dropped by itself: counted, reported in
+ *    /diagnostics at WARN, and it never reaches the state, the angle unwrapping or the warm start;
+ *  - `onStale: hold` holds the last command for at most `safety.holdMaxMs`, then sends zero;
+ *  - an e-stop (the configured std_msgs/Bool topic, or engageEstop()) latches the safe command until
+ *    releaseEstop() is called while the input reads false;
+ *  - it publishes only while active (lifecycle: activate()/deactivate()); deactivate() and stop()
+ *    publish the safe command, and shutdown() also waits until reliable readers acknowledged it.
  * It also publishes the predicted path (nav_msgs/Path) and diagnostic_msgs/DiagnosticArray (solve
  * time, iterations, status, deadline misses, …) at 1 Hz and on every change of mode. While the node
  * runs, those two (and mode-change log lines) are published from a setImmediate after the tick, so
@@ -23,7 +31,7 @@
  */
 import type { Controller, Reference } from '../controllers/controller.js';
 import type { ControllerConfig, QosSpec } from '../controllers/schema.js';
-import { commandWriter, goalReader, stateReader, wrapAngle } from './mapping.js';
+import { commandWriter, goalReader, isRejection, stateReader, wrapAngle, type Rejection } from './mapping.js';
 import {
   DIAG_ERROR, DIAG_OK, DIAG_WARN, header, yawToQuaternion,
   type DiagnosticArray, type MessageTypes, type Path, type RosMessageType,
@@ -37,7 +45,7 @@ function setStamp(stamp: { sec: number; nanosec: number }, t: number): void {
   stamp.nanosec = Math.min(999_999_999, Math.round((t - sec) * 1e9));
 }
 
-export type TickMode = 'control' | 'fallback' | 'safe_no_state' | 'safe_stale' | 'safe_solver';
+export type TickMode = 'control' | 'fallback' | 'safe_no_state' | 'safe_stale' | 'safe_solver' | 'estop';
 
 export interface TickReport {
   mode: TickMode;
@@ -80,6 +88,11 @@ export interface NodeStats {
   deadlineMisses: number;
   stateMessages: number;
   goals: number;
+  /** Input messages dropped as malformed (see the file comment). */
+  rejectedStates: number;
+  rejectedGoals: number;
+  rejectedEstops: number;
+  estopTicks: number;
   maxSolveMs: number;
   lastStatus: string;
   lastIterations: number;
@@ -104,7 +117,8 @@ export interface ControllerNodeOptions {
 export class ControllerNode {
   readonly stats: NodeStats = {
     ticks: 0, published: 0, controlTicks: 0, fallbackTicks: 0, safeTicks: 0, staleTicks: 0, solverFailures: 0,
-    deadlineMisses: 0, stateMessages: 0, goals: 0, maxSolveMs: 0, lastStatus: 'none', lastIterations: 0, lastSolveMs: 0,
+    deadlineMisses: 0, stateMessages: 0, goals: 0, rejectedStates: 0, rejectedGoals: 0, rejectedEstops: 0, estopTicks: 0,
+    maxSolveMs: 0, lastStatus: 'none', lastIterations: 0, lastSolveMs: 0,
   };
   private readonly cfg: ControllerConfig;
   private readonly ctl: Controller;
@@ -129,6 +143,13 @@ export class ControllerNode {
   /** The predicted path message, rewritten in place on every tick (see pathMessage). */
   private pathMsg: Path | null = null;
   private timer: NodeJS.Timeout | null = null;
+  /** When the current run of safe commands began (on the node's clock), for onStale 'hold'. */
+  private safeSince: number | null = null;
+  /** E-stop: latched until released; `input` is the last value read on the e-stop topic. */
+  private readonly estop = { engaged: false, input: false, source: '' };
+  /** The latest dropped input message, and whether diagnostics have not reported it yet. */
+  private lastRejection: { input: 'state' | 'goal' | 'estop'; reason: string; at: number } | null = null;
+  private rejectionUnreported = false;
   private nextDeadline = 0;
   private lastTickAt = -Infinity;
   private running = false;
@@ -141,15 +162,16 @@ export class ControllerNode {
     this.log = opts.log ?? (() => {});
     this.period = 1 / this.cfg.rateHz;
     const t = this.cfg.topics;
-    this.readState = stateReader(t.state.type, t.state.fields);
-    this.readGoal = t.goal ? goalReader(t.goal.type, t.goal.fields) : null;
+    this.readState = stateReader(t.state.type, t.state.fields, t.state.frame_id);
+    this.readGoal = t.goal ? goalReader(t.goal.type, t.goal.fields, t.goal.frame_id) : null;
     this.writeCommand = commandWriter(t.command.type, t.command.fields, t.frame_id, this.period);
     this.reference = this.ctl.defaultReference();
     this.lastCommand = new Float64Array(this.ctl.nu);
   }
 
-  /** Subscribes and advertises (no timer; see run()). */
+  /** Subscribes and advertises (no timer; see activate()). */
   open(): void {
+    if (this.cmdPub) return;
     const t = this.cfg.topics;
     this.cmdPub = this.transport.advertise(t.command.topic, t.command.type, resolveQos(t.command.qos));
     if (t.path) this.pathPub = this.transport.advertise(t.path.topic, 'nav_msgs/msg/Path', resolveQos(t.path.qos));
@@ -157,14 +179,27 @@ export class ControllerNode {
     this.subs.push(this.transport.subscribe(t.state.topic, t.state.type, resolveQos(t.state.qos), (msg, info) => this.onState(msg, info.receivedAt)));
     if (t.goal && this.readGoal) {
       const read = this.readGoal;
-      this.subs.push(this.transport.subscribe(t.goal.topic, t.goal.type, resolveQos(t.goal.qos), (msg) => this.applyGoal(read(msg))));
+      this.subs.push(this.transport.subscribe(t.goal.topic, t.goal.type, resolveQos(t.goal.qos), (msg) => {
+        const g = read(msg);
+        if (isRejection(g)) this.reject('goal', g);
+        else this.applyGoal(g);
+      }));
+    }
+    if (t.estop) {
+      this.subs.push(this.transport.subscribe(t.estop.topic, 'std_msgs/msg/Bool', resolveQos(t.estop.qos), (msg) => this.onEstopInput(msg)));
     }
   }
 
+  /** Whether the control loop runs (lifecycle state active). */
+  get active(): boolean { return this.running; }
+
   /** Opens and starts the control timer (drift-free: deadlines on a fixed grid). */
-  run(): void {
+  run(): void { this.activate(); }
+
+  /** Lifecycle activate: opens if needed and starts the control timer (drift-free: deadlines on a fixed grid). */
+  activate(): void {
     if (this.running) return;
-    if (!this.cmdPub) this.open();
+    this.open();
     this.running = true;
     this.nextDeadline = this.clock() + this.period;
     const loop = () => {
@@ -181,6 +216,29 @@ export class ControllerNode {
     this.timer = setTimeout(loop, this.period * 1000);
   }
 
+  /**
+   * Lifecycle deactivate: stops the loop and publishes the safe command once (the robot must not keep
+   * the last command of an active controller). Subscriptions stay, so reactivation is immediate.
+   */
+  deactivate(): void {
+    const wasRunning = this.running;
+    this.running = false;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    if (wasRunning) this.publishStop();
+  }
+
+  /** Lifecycle cleanup: forgets the state, the plan, the warm start and the goal. */
+  cleanup(): void {
+    this.deactivate();
+    this.state = null;
+    this.plan = null;
+    this.failStreak = 0;
+    this.safeSince = null;
+    this.ctl.reset();
+    this.reference = this.ctl.defaultReference();
+  }
+
   /** The watchdog's condition in `trigger: 'state'` mode. */
   private stateMissingOrStale(now: number): boolean {
     return !this.state || now - this.state.at > this.cfg.safety.staleAfterMs / 1000;
@@ -190,35 +248,104 @@ export class ControllerNode {
     const at = this.clock();
     this.stats.stateMessages++;
     const x = this.readState(msg as never);
-    if (!x) return;
+    if (isRejection(x)) { this.reject('state', x); return; }
     for (const i of this.cfg.topics.state.angles) if (this.state) x[i] = this.state.x[i] + wrapAngle(x[i] - this.state.x[i]);
     this.state = { x, at, perfMs: receivedAtMs };
     if (this.running && this.cfg.trigger === 'state' && this.clock() - this.lastTickAt >= 0.5 * this.period) this.tick(this.clock(), at + this.period);
   }
 
-  /** Sets the reference of every state whose value is given (a goal message, the CLI, the HTTP API). */
-  applyGoal(values: (number | null)[]): void {
+  /** Counts a dropped input message; the next diagnostics report it at WARN. */
+  private reject(input: 'state' | 'goal' | 'estop', r: Rejection): void {
+    if (input === 'state') this.stats.rejectedStates++;
+    else if (input === 'goal') this.stats.rejectedGoals++;
+    else this.stats.rejectedEstops++;
+    const first = !this.rejectionUnreported;
+    this.lastRejection = { input, reason: r.reject, at: this.clock() };
+    this.rejectionUnreported = true;
+    if (first) this.log(`dropped a ${input} message: ${r.reject}`);
+  }
+
+  /**
+   * Sets the reference of every state whose value is given (a goal message, the CLI, the HTTP API).
+   * A goal with a non-finite or absurd value is dropped whole (counted); returns whether it was applied.
+   */
+  applyGoal(values: (number | null)[] | Rejection): boolean {
+    if (isRejection(values)) { this.reject('goal', values); return false; }
+    const bad = values.findIndex((v) => v !== null && !(Number.isFinite(v) && Math.abs(v) <= 1e9));
+    if (bad >= 0) { this.reject('goal', { reject: `goal value ${bad} is ${values[bad]}` }); return false; }
+    if (values.length !== this.reference.state.length) { this.reject('goal', { reject: `goal has ${values.length} values, the model has ${this.reference.state.length} states` }); return false; }
+    if (values.every((v) => v === null)) return false;
     const next = Float64Array.from(this.reference.state);
-    let any = false;
-    values.forEach((v, i) => { if (v !== null && Number.isFinite(v)) { next[i] = v; any = true; } });
-    if (!any) return;
+    values.forEach((v, i) => { if (v !== null) next[i] = v; });
     this.reference = { state: next, control: this.reference.control };
     this.stats.goals++;
     this.log(`goal: [${Array.from(next, (v) => v.toFixed(3)).join(', ')}]`);
+    return true;
   }
+
+  private onEstopInput(msg: MessageTypes[RosMessageType]): void {
+    const v = (msg as { data?: unknown }).data;
+    if (typeof v !== 'boolean') { this.reject('estop', { reject: `e-stop message data is ${String(v)}, not a bool` }); return; }
+    this.estop.input = v;
+    if (v) this.engageEstop(`topic ${this.cfg.topics.estop!.topic}`);
+  }
+
+  /** Engages the e-stop: from the next tick on (and at once here) only the safe command is published, until released. */
+  engageEstop(source: string): void {
+    if (!this.estop.engaged) {
+      this.estop.engaged = true;
+      this.estop.source = source;
+      this.log(`e-stop engaged (${source}): safe command latched until released`);
+      this.plan = null;
+      this.ctl.reset();
+      if (this.running) this.publishCommand(this.safeCommand(this.clock(), true));
+    }
+  }
+
+  /** Releases a latched e-stop, unless the e-stop input still reads true. */
+  releaseEstop(): { released: boolean; reason: string } {
+    if (!this.estop.engaged) return { released: true, reason: 'e-stop was not engaged' };
+    if (this.estop.input) return { released: false, reason: `the e-stop input ${this.cfg.topics.estop?.topic ?? ''} still reads true` };
+    this.estop.engaged = false;
+    this.log('e-stop released');
+    return { released: true, reason: `released (was engaged by ${this.estop.source})` };
+  }
+
+  get estopEngaged(): boolean { return this.estop.engaged; }
 
   /** Sets the reference directly (HTTP API, tests). */
   setReference(ref: Reference): void { this.reference = { state: Float64Array.from(ref.state), control: Float64Array.from(ref.control) }; }
 
-  private safeCommand(): Float64Array {
+  /**
+   * The safe command of the configured policy (zero | hold | brake). 'hold' lasts at most
+   * safety.holdMaxMs from the start of the safe run, then zero; an e-stop never holds.
+   */
+  private safeCommand(now: number, estop = false): Float64Array {
     const nu = this.ctl.nu;
     const policy = this.cfg.safety.onStale;
-    if (policy === 'hold') return Float64Array.from(this.lastCommand);
+    const heldFor = this.safeSince === null ? 0 : (now - this.safeSince) * 1000;
+    if (policy === 'hold' && !estop && heldFor <= this.cfg.safety.holdMaxMs) return Float64Array.from(this.lastCommand);
     if (policy === 'brake') {
       const rate = this.cfg.safety.brakeRate ?? new Array(nu).fill(Infinity);
       return Float64Array.from(this.lastCommand, (v, j) => Math.sign(v) * Math.max(0, Math.abs(v) - rate[j] * this.period));
     }
     return new Float64Array(nu);
+  }
+
+  /** Clips to the command limits (inside the hard envelope), replaces anything non-finite by 0, publishes. */
+  private publishCommand(u: Float64Array): Float64Array {
+    const { lower, upper } = this.ctl.commandLimits();
+    for (let j = 0; j < u.length; j++) u[j] = Math.min(upper[j], Math.max(lower[j], Number.isFinite(u[j]) ? u[j] : 0));
+    this.cmdPub?.publish(this.writeCommand(u, Date.now() / 1000) as never);
+    this.lastCommand = u;
+    this.stats.published++;
+    return u;
+  }
+
+  /** The stop command: zero (within the limits), whatever the policy. */
+  private publishStop(): void {
+    if (!this.cmdPub) return;
+    this.publishCommand(new Float64Array(this.ctl.nu));
   }
 
   /**
@@ -234,12 +361,16 @@ export class ControllerNode {
     let latencyFrom: number | null = null;
     let predicted: Float64Array | null = null;
     const staleAfter = this.cfg.safety.staleAfterMs / 1000;
-    if (!this.state) {
+    if (this.estop.engaged) {
+      mode = 'estop';
+      u = this.safeCommand(now, true);
+      this.stats.estopTicks++;
+    } else if (!this.state) {
       mode = 'safe_no_state';
-      u = this.safeCommand();
+      u = this.safeCommand(now);
     } else if (now - this.state.at > staleAfter) {
       mode = 'safe_stale';
-      u = this.safeCommand();
+      u = this.safeCommand(now);
       this.stats.staleTicks++;
       this.ctl.reset();
       this.plan = null;
@@ -264,29 +395,28 @@ export class ControllerNode {
           u = this.plan.u.slice(k * this.ctl.nu, (k + 1) * this.ctl.nu);
         } else {
           mode = 'safe_solver';
-          u = this.safeCommand();
+          u = this.safeCommand(now);
           this.plan = null;
         }
         if (r.error) this.log(`solver: ${r.error}`);
       }
     }
-    // limits after the solver; nothing non-finite ever leaves
-    const { lower, upper } = this.ctl.commandLimits();
-    for (let j = 0; j < u.length; j++) u[j] = Math.min(upper[j], Math.max(lower[j], u[j]));
+    // nothing non-finite ever leaves; limits after the solver (publishCommand clips)
     if (!u.every(Number.isFinite)) { u = new Float64Array(this.ctl.nu); mode = 'safe_solver'; }
+    const safe = mode !== 'control' && mode !== 'fallback';
+    if (!safe) this.safeSince = null;
+    else if (this.safeSince === null) this.safeSince = now;
     const wall = Date.now() / 1000;
-    this.cmdPub?.publish(this.writeCommand(u, wall) as never);
+    u = this.publishCommand(u);
     const latencyMs = latencyFrom === null ? null : performance.now() - latencyFrom;
     if (latencyMs !== null && mode === 'control') this.latency.push(latencyMs);
     if (this.clock() > deadline) this.stats.deadlineMisses++;
-    this.lastCommand = u;
-    this.stats.published++;
     if (mode === 'control') this.stats.controlTicks++;
     else if (mode === 'fallback') this.stats.fallbackTicks++;
     else this.stats.safeTicks++;
     this.stats.lastStatus = status; this.stats.lastIterations = iterations; this.stats.lastSolveMs = solveMs;
     this.stats.maxSolveMs = Math.max(this.stats.maxSolveMs, solveMs);
-    const diag = mode !== this.lastMode || now - this.lastDiagAt >= 1;
+    const diag = mode !== this.lastMode || now - this.lastDiagAt >= 1 || this.rejectionUnreported;
     if (diag) {
       if (mode !== this.lastMode) this.log(`mode: ${this.lastMode ?? 'start'} -> ${mode}${mode === 'control' ? '' : ` (status ${status})`}`);
       this.lastDiagAt = now;
@@ -349,8 +479,13 @@ export class ControllerNode {
       control: 'controlling', fallback: 'solver failed: applying the shifted previous plan',
       safe_no_state: 'no state received yet: safe command', safe_stale: `state stale (${age} ms old): safe command`,
       safe_solver: 'solver failed and no usable plan: safe command',
+      estop: `e-stop engaged (${this.estop.source}): safe command latched until released`,
     }[mode];
     const kv = (key: string, value: unknown) => ({ key, value: String(value) });
+    // inputs: WARN while a dropped message has not been reported yet (then OK again, counts kept)
+    const r = this.lastRejection;
+    const inputsLevel = this.rejectionUnreported ? DIAG_WARN : DIAG_OK;
+    this.rejectionUnreported = false;
     const msg: DiagnosticArray = {
       header: header(wall, this.cfg.topics.frame_id),
       status: [{
@@ -360,24 +495,35 @@ export class ControllerNode {
           kv('max_solve_time_ms', s.maxSolveMs.toFixed(3)), kv('iterations', s.lastIterations), kv('deadline_misses', s.deadlineMisses),
           kv('ticks', s.ticks), kv('solver_failures', s.solverFailures), kv('fallback_ticks', s.fallbackTicks), kv('safe_ticks', s.safeTicks),
           kv('stale_ticks', s.staleTicks), kv('state_age_ms', age), kv('rate_hz', this.cfg.rateHz), kv('transport', this.transport.kind),
+          kv('estop', this.estop.engaged),
+        ],
+      }, {
+        level: inputsLevel, name: `${this.cfg.name}: inputs`, hardware_id: this.cfg.name,
+        message: inputsLevel === DIAG_WARN && r ? `dropped a malformed ${r.input} message: ${r.reason}` : 'inputs well-formed',
+        values: [
+          kv('rejected_states', s.rejectedStates), kv('rejected_goals', s.rejectedGoals), kv('rejected_estops', s.rejectedEstops),
+          kv('state_messages', s.stateMessages), kv('last_rejection', r ? `${r.input}: ${r.reason}` : 'none'),
         ],
       }],
     };
     this.diagPub.publish(msg);
   }
 
-  /** Stops the timer, publishes a zero command (clean shutdown) and closes the subscriptions. */
+  /** Stops the timer, publishes the stop command (if it was active) and closes the subscriptions. */
   stop(): void {
-    this.running = false;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
-    if (this.cmdPub) {
-      const zero = new Float64Array(this.ctl.nu);
-      this.cmdPub.publish(this.writeCommand(zero, Date.now() / 1000) as never);
-      this.lastCommand = zero;
-      this.stats.published++;
-    }
+    const wasRunning = this.running;
+    this.deactivate();
+    if (!wasRunning) this.publishStop();
     for (const s of this.subs) s.close();
     this.subs.length = 0;
+  }
+
+  /**
+   * stop(), then waits until the stop command is acknowledged by the command topic's reliable readers
+   * (at most `timeoutMs`; a best-effort or synchronous transport resolves at once). Returns whether it was.
+   */
+  async shutdown(timeoutMs = 500): Promise<boolean> {
+    this.stop();
+    return (await this.cmdPub?.flush?.(timeoutMs)) ?? true;
   }
 }

@@ -11,7 +11,7 @@ import { OdePlant } from '../src/plant/ode.js';
 import { MujocoPlant, MUJOCO_KINDS } from '../src/plant/mujoco.js';
 import type { Plant } from '../src/plant/plant.js';
 import type { ContinuousModel } from '../src/ode/model.js';
-import { commandReader, goalReader, stateWriter } from './mapping.js';
+import { commandReader, goalReader, isRejection, stateWriter } from './mapping.js';
 import type { McapRecorder } from './mcap.js';
 import { hasNonFinite, type MessageTypes, type RosMessageType } from './messages.js';
 import { resolveQos } from './node.js';
@@ -72,7 +72,11 @@ export class SimRobotNode {
     const t = config.topics;
     this.writeState = stateWriter(t.state.type, t.state.fields, 'odom', t.frame_id);
     this.readCommand = commandReader(t.command.type, t.command.fields);
-    if (opts.goal && t.goal) this.goalValues = goalReader(t.goal.type, t.goal.fields)(opts.goal as never);
+    if (opts.goal && t.goal) {
+      const g = goalReader(t.goal.type, t.goal.fields)(opts.goal as never);
+      if (isRejection(g)) throw new Error(`sim: the goal cannot be used: ${g.reject}`);
+      this.goalValues = g;
+    }
     this.u = new Float64Array(plant.nu);
   }
 

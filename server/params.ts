@@ -3,15 +3,21 @@
  * current set, and the physical / numerical checks that need the model's dimensions:
  *  - every vector has the model's length (Q, Qf, reference.state, x bounds: nx; R, u bounds, reference.control: nu);
  *  - lower ≤ upper for every bounded pair (u and x), and the reference control inside the u bounds;
+ *  - every bound inside the controller's hard envelope (controllers/controller.ts envelopeIssues);
  *  - the solve budget fits in the control period (a longer one would miss every deadline).
  * Failures are reported as issues with the path of the offending entry, like zod's.
  */
+import { envelopeIssues, type Envelope } from '../controllers/controller.js';
 import type { ControllerConfig } from '../controllers/schema.js';
 import { ValidationError } from './errors.js';
 import { ParamsSchema, type ApiIssue, type Params, type ParamsPatch } from './schemas.js';
 import { zodIssues } from './errors.js';
 
-export interface Dims { nx: number; nu: number; rateHz: number }
+export interface Dims {
+  nx: number; nu: number; rateHz: number;
+  /** The controller's hard envelope (its configuration's safety limits): bounds may move only inside it. */
+  envelope?: Envelope;
+}
 
 /** The tunable part of a controller configuration. */
 export function paramsFromConfig(cfg: ControllerConfig): Params {
@@ -28,7 +34,14 @@ export function paramsFromConfig(cfg: ControllerConfig): Params {
 export function configWithParams(cfg: ControllerConfig, p: Params): ControllerConfig {
   const solver = { ...cfg.solver, ...p.solver };
   if (p.solver.budgetMs === undefined) delete solver.budgetMs;
-  return { ...structuredClone(cfg), horizon: p.horizon, cost: structuredClone(p.cost), constraints: structuredClone(p.constraints), solver };
+  // the hard envelope stays the one of `cfg` (where cfg names none, its own bounds): a new parameter
+  // set must not become the envelope of the controller built from it
+  const safety = {
+    ...structuredClone(cfg.safety),
+    commandLimits: structuredClone(cfg.safety.commandLimits ?? cfg.constraints.u),
+    ...(cfg.safety.stateLimits ?? cfg.constraints.x ? { stateLimits: structuredClone(cfg.safety.stateLimits ?? cfg.constraints.x) } : {}),
+  };
+  return { ...structuredClone(cfg), horizon: p.horizon, cost: structuredClone(p.cost), constraints: structuredClone(p.constraints), solver, safety };
 }
 
 /** Deep merge: objects merge, arrays and scalars replace, null removes (constraints.x, x.soft, solver.budgetMs). */
@@ -84,6 +97,8 @@ export function paramIssues(p: Params, d: Dims): ApiIssue[] {
     len(['constraints', 'x', 'lower'], p.constraints.x.lower, d.nx, 'states'); len(['constraints', 'x', 'upper'], p.constraints.x.upper, d.nx, 'states');
     order(['constraints', 'x'], p.constraints.x.lower, p.constraints.x.upper);
   }
+  const shaped = (b: { lower: unknown[]; upper: unknown[] } | undefined, n: number) => !b || (b.lower.length === n && b.upper.length === n);
+  if (d.envelope && shaped(p.constraints.u, d.nu) && shaped(p.constraints.x, d.nx)) issues.push(...envelopeIssues(p.constraints, d.envelope));
   const rc = p.cost.reference.control;
   if (rc && rc.length === d.nu && p.constraints.u.lower.length === d.nu && p.constraints.u.upper.length === d.nu) {
     for (let j = 0; j < d.nu; j++) {

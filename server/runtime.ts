@@ -13,7 +13,7 @@
  * before each solve: they are deterministic for a given (state, version) and never disturb the
  * loop's warm start.
  */
-import { buildController, resolveModel, type Controller, type LtvMpcController, type Reference } from '../controllers/controller.js';
+import { buildController, hardEnvelope, resolveModel, type Controller, type LtvMpcController, type Reference } from '../controllers/controller.js';
 import type { ControllerConfig } from '../controllers/schema.js';
 import { ValidationError, notFound } from './errors.js';
 import { assertParams, configWithParams, mergePatch, paramsFromConfig } from './params.js';
@@ -191,7 +191,7 @@ export class ControllerRuntime {
   get horizon(): number { return this.ctl.horizon; }
   get modelKind(): string { return 'kind' in this.baseConfig.model ? this.baseConfig.model.kind : this.baseConfig.model.file; }
   get latest(): TelemetryFrame | null { return this.lastFrame; }
-  dims() { return { nx: this.nx, nu: this.nu, rateHz: this.baseConfig.rateHz }; }
+  dims() { return { nx: this.nx, nu: this.nu, rateHz: this.baseConfig.rateHz, envelope: hardEnvelope(this.baseConfig) }; }
 
   /** Puts a (validated) parameter set on both controller instances, rebuilding them when the set cannot be staged. */
   private install(p: Params): void {

@@ -1,8 +1,9 @@
 /**
  * `dmpc` command-line entry. Each sub-command lives in its own file under ./commands and exports
- * `command: CliCommand`; this file only dispatches, so adding a command never touches it.
+ * `command: CliCommand` whose name is the file's name; this file only dispatches (loading just the
+ * command asked for), so adding a command never touches it.
  */
-import { readdirSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { CliCommand } from './command.js';
@@ -11,14 +12,23 @@ import '../tf/tf.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
+/** Every command (for the usage list). */
 async function loadCommands(): Promise<Map<string, CliCommand>> {
-  const dir = join(here, 'commands');
   const cmds = new Map<string, CliCommand>();
-  for (const f of readdirSync(dir).filter((f) => f.endsWith('.ts')).sort()) {
-    const mod = (await import(pathToFileURL(join(dir, f)).href)) as { command?: CliCommand };
-    if (mod.command) cmds.set(mod.command.name, mod.command);
+  for (const f of readdirSync(join(here, 'commands')).filter((f) => f.endsWith('.ts')).sort()) {
+    const cmd = await loadCommand(f.slice(0, -3));
+    if (cmd) cmds.set(cmd.name, cmd);
   }
   return cmds;
+}
+
+/** One command by name (its file is commands/<name>.ts): a node starts without loading the others. */
+async function loadCommand(name: string): Promise<CliCommand | undefined> {
+  if (!/^[a-z][a-z0-9-]*$/.test(name)) return undefined;
+  const file = join(here, 'commands', `${name}.ts`);
+  if (!existsSync(file)) return undefined;
+  const mod = (await import(pathToFileURL(file).href)) as { command?: CliCommand };
+  return mod.command?.name === name ? mod.command : undefined;
 }
 
 function usage(cmds: Map<string, CliCommand>): string {
@@ -33,15 +43,14 @@ function usage(cmds: Map<string, CliCommand>): string {
 }
 
 async function main(argv: string[]): Promise<number> {
-  const cmds = await loadCommands();
   const [name, ...rest] = argv;
   if (!name || name === '--help' || name === '-h' || name === 'help') {
-    console.log(usage(cmds));
+    console.log(usage(await loadCommands()));
     return 0;
   }
-  const cmd = cmds.get(name);
+  const cmd = await loadCommand(name);
   if (!cmd) {
-    console.error(`dmpc: unknown command '${name}'\n\n${usage(cmds)}`);
+    console.error(`dmpc: unknown command '${name}'\n\n${usage(await loadCommands())}`);
     return 2;
   }
   if (rest.includes('--help') || rest.includes('-h')) {

@@ -16,7 +16,7 @@ import { QOS_DEFAULT, QOS_SENSOR_DATA as QOS_SENSOR } from '../../ros/transport.
 /** Wraps a real controller; `failAt(tick)` makes chosen calls fail the way a solver can (NaN plan / status). */
 class FaultyController implements Controller {
   calls = 0;
-  constructor(readonly inner: LtvMpcController, readonly failAt: (call: number) => 'nan' | 'infeasible' | 'throw' | null) {}
+  constructor(readonly inner: LtvMpcController, readonly failAt: (call: number) => 'nan' | 'infeasible' | 'throw' | 'huge' | null) {}
   get name() { return this.inner.name; } get nx() { return this.inner.nx; } get nu() { return this.inner.nu; }
   get stateNames() { return this.inner.stateNames; } get controlNames() { return this.inner.controlNames; }
   get dt() { return this.inner.dt; } get horizon() { return this.inner.horizon; }
@@ -25,6 +25,7 @@ class FaultyController implements Controller {
   updateParams(p: Parameters<Controller['updateParams']>[0]) { return this.inner.updateParams(p); }
   params() { return this.inner.params(); }
   commandLimits() { return this.inner.commandLimits(); }
+  hardLimits() { return this.inner.hardLimits(); }
   compute(x: Float64Array, ref: Reference, t: number): ControlResult {
     const k = this.calls++;
     const r = this.inner.compute(x, ref, t);
@@ -32,11 +33,12 @@ class FaultyController implements Controller {
     if (f === 'nan') { r.u.fill(NaN); r.predicted.u.fill(NaN); r.status = 'numerical_error'; r.ok = false; }
     if (f === 'infeasible') { r.status = 'primal_infeasible'; r.ok = false; }
     if (f === 'throw') { r.ok = false; r.status = 'numerical_error'; r.error = 'injected'; }
+    if (f === 'huge') { r.u[0] = 1e3; r.u[1] = -1e3; } // a plan far outside every limit, reported ok
     return r;
   }
 }
 
-function setup(name: string, opts: { failAt?: (k: number) => 'nan' | 'infeasible' | 'throw' | null; x0?: number[]; goal?: [number, number, number]; edit?: (c: ControllerConfig) => void } = {}) {
+function setup(name: string, opts: { failAt?: (k: number) => 'nan' | 'infeasible' | 'throw' | 'huge' | null; x0?: number[]; goal?: [number, number, number]; edit?: (c: ControllerConfig) => void } = {}) {
   const config = loadControllerConfig(`controllers/${name}.json`);
   opts.edit?.(config);
   const inner = buildController(config);
@@ -145,7 +147,7 @@ describe('ControllerNode (in-process transport, simulated clock)', () => {
   });
 
   it('enforces command limits after the solver and honours hold/brake policies', () => {
-    const s = setup('diffdrive', { goal: [3, 0, 0], edit: (c) => { c.safety.commandLimits = { lower: [-0.3, -1], upper: [0.3, 1] }; c.safety.onStale = 'brake'; c.safety.brakeRate = [1, 10]; } });
+    const s = setup('diffdrive', { goal: [3, 0, 0], edit: (c) => { c.safety.commandLimits = { lower: [-0.3, -1], upper: [0.3, 1] }; c.constraints.u = c.safety.commandLimits; c.safety.onStale = 'brake'; c.safety.brakeRate = [1, 10]; } });
     for (let k = 0; k < 30; k++) s.step();
     for (const c of s.cmds as Twist[]) expect(Math.abs(c.linear.x)).toBeLessThanOrEqual(0.3);
     expect((s.cmds[s.cmds.length - 1] as Twist).linear.x).toBeCloseTo(0.3, 9);
@@ -158,6 +160,17 @@ describe('ControllerNode (in-process transport, simulated clock)', () => {
     const last = (h.cmds as Twist[]).slice(-3);
     expect(last[2].linear.x).toBe(last[1].linear.x);
     expect(last[2].linear.x).toBeGreaterThan(0);
+    // hold is bounded: after safety.holdMaxMs (500 ms = 10 ticks) of safe commands, zero
+    for (let k = 0; k < 12; k++) h.step(false);
+    expect((h.cmds as Twist[]).at(-1)!.linear.x).toBe(0);
+    expect((h.cmds as Twist[]).at(-1)!.angular.z).toBe(0);
+  });
+
+  it('clips whatever the solver returns to the hard envelope', () => {
+    const s = setup('diffdrive', { goal: [3, 0, 0], failAt: () => 'huge' });
+    for (let k = 0; k < 10; k++) s.step();
+    expect(s.node.stats.controlTicks).toBe(10);
+    for (const c of (s.cmds as Twist[]).slice(1)) { expect(c.linear.x).toBe(0.5); expect(c.angular.z).toBe(-1.5); }
   });
 
   it('publishes a zero command on clean shutdown', () => {

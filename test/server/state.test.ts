@@ -10,7 +10,7 @@ describe('persistence', () => {
     const a = await testServer({ dbPath: db.path });
     const p1 = await call(a, 'socket', 'PATCH', '/controllers/default/params', { cost: { Q: [2, 0.2, 20, 0.2] }, horizon: 30 }, AUTH);
     expect(p1.status).toBe(200);
-    const p2 = await call(a, 'socket', 'PATCH', '/controllers/default/params', { constraints: { u: { lower: [-15], upper: [15] }, x: null } }, AUTH);
+    const p2 = await call(a, 'socket', 'PATCH', '/controllers/default/params', { constraints: { u: { lower: [-15], upper: [15] }, x: { lower: [-1.5, null, null, null], upper: [1.5, null, null, null] } } }, AUTH);
     expect(p2.status).toBe(200);
     const before = a.runtimes.get('default')!.params;
     const hist = (await call(a, 'socket', 'GET', '/controllers/default/params/history')).json;
@@ -21,7 +21,7 @@ describe('persistence', () => {
       const rt = b.runtimes.get('default')!;
       expect(rt.version).toBe(p2.json.version);
       expect(rt.params).toEqual(before);
-      expect(rt.params.constraints.x).toBeUndefined();
+      expect(rt.params.constraints.x?.lower).toEqual([-1.5, null, null, null]);
       expect(rt.horizon).toBe(30);
       expect((await call(b, 'inject', 'GET', '/controllers/default/params/history')).json).toEqual(hist);
       const f = rt.tick();
@@ -30,7 +30,7 @@ describe('persistence', () => {
       const used = rt.controller.params();
       expect(used.cost.Q).toEqual([2, 0.2, 20, 0.2]);
       expect(used.constraints.u).toEqual({ lower: [-15], upper: [15] });
-      expect(used.constraints.x).toBeUndefined();
+      expect(used.constraints.x?.upper).toEqual([1.5, null, null, null]);
       // rollback to the very first version restores horizon 25 and the state bounds
       const rb = await call(b, 'socket', 'POST', '/controllers/default/params/rollback', { version: 1, note: 'back to the config' }, AUTH);
       expect(rb.status).toBe(200);
