@@ -21,7 +21,7 @@ import { createPlant, createSimPlant, type PlantEngine, type SimPlant } from './
 import type { Params, ParamsPatch, SolveRequest, SolveResponse } from './schemas.js';
 import type { Store, VersionRow } from './store.js';
 
-export type TickMode = 'control' | 'fallback' | 'safe';
+export type TickMode = 'control' | 'fallback' | 'safe' | 'estop';
 
 export interface TelemetryFrame {
   controller: string;
@@ -125,7 +125,7 @@ export class ControllerRuntime {
   private readonly lateness = new Float64Array(RING);
   private readonly solveTimes = new Float64Array(RING);
   readonly stats = {
-    ticks: 0, controlTicks: 0, fallbackTicks: 0, safeTicks: 0, deadlineMisses: 0, resets: 0,
+    ticks: 0, controlTicks: 0, fallbackTicks: 0, safeTicks: 0, estopTicks: 0, deadlineMisses: 0, resets: 0,
     solveMsSum: 0, maxSolveMs: 0, lastSolveMs: 0, maxLatenessMs: 0, oneShotSolves: 0, oneShotMsSum: 0, paramChanges: 0,
   };
 
@@ -243,6 +243,22 @@ export class ControllerRuntime {
     return ref;
   }
 
+  private estop_: { at: number; who: string; note?: string } | null = null;
+
+  /** The e-stop: when engaged, every tick applies the zero command until it is released. */
+  get estop(): { engaged: boolean; at?: number; who?: string; note?: string } {
+    return this.estop_ ? { engaged: true, ...this.estop_ } : { engaged: false };
+  }
+
+  /** Engages (latches) or releases the e-stop; returns whether it changed. */
+  setEstop(engaged: boolean, who: string, note?: string): boolean {
+    if (engaged === (this.estop_ !== null)) return false;
+    this.estop_ = engaged ? { at: Date.now(), who, ...(note ? { note } : {}) } : null;
+    if (engaged) this.ctl.reset();
+    this.log(`e-stop ${engaged ? 'engaged' : 'released'} by ${who}${note ? ` (${note})` : ''}`);
+    return true;
+  }
+
   /** One closed-loop step. Public for tests; the loop calls it at the control rate. */
   tick(): TelemetryFrame {
     const dt = this.ctl.dt;
@@ -253,7 +269,10 @@ export class ControllerRuntime {
     const r = this.ctl.compute(x, ref, this.simTime);
     let mode: TickMode;
     let u: Float64Array;
-    if (r.ok) {
+    if (this.estop_) {
+      // latched: the zero command whatever the solver says, until released (POST …/estop)
+      mode = 'estop'; u = new Float64Array(this.nu); this.plan = null;
+    } else if (r.ok) {
       mode = 'control'; u = Float64Array.from(r.u);
       this.plan = { u: r.predicted.u, tick: this.stats.ticks }; this.failStreak = 0;
     } else {
@@ -274,6 +293,7 @@ export class ControllerRuntime {
       this.plant.reset(this.scenario.x0); this.ctl.reset(); this.plan = null; this.stats.resets++;
     }
     if (mode === 'control') this.stats.controlTicks++; else if (mode === 'fallback') this.stats.fallbackTicks++; else this.stats.safeTicks++;
+    if (mode === 'estop') this.stats.estopTicks++;
     const solveMs = r.stats.solveMs;
     this.stats.solveMsSum += solveMs; this.stats.lastSolveMs = solveMs; this.stats.maxSolveMs = Math.max(this.stats.maxSolveMs, solveMs);
     this.solveTimes[(this.stats.ticks - 1) % RING] = solveMs;

@@ -180,6 +180,8 @@ export const ControllerDescriptionSchema = ControllerSummarySchema.extend({
   params: ParamsSchema,
   stats: z.record(z.string(), z.number()),
   scenario: z.string(),
+  /** Whether the e-stop is engaged (POST /controllers/:id/estop). */
+  estop: z.boolean(),
 });
 
 export const IssueSchema = z.object({ path: z.array(z.union([z.string(), z.number()])), message: z.string(), code: z.string() });

@@ -15,6 +15,10 @@ import {
 import type { VersionRow } from '../store.js';
 
 const IdParams = z.strictObject({ id: z.string().min(1).max(64) });
+const EstopSchema = z.strictObject({ engaged: z.boolean(), note: z.string().max(500).optional() });
+const EstopStateSchema = z.object({
+  controller: z.string(), changed: z.boolean(), engaged: z.boolean(), at: z.number().optional(), who: z.string().optional(), note: z.string().optional(),
+});
 
 export function summary(rt: ControllerRuntime) {
   return { id: rt.id, name: rt.baseConfig.name, model: rt.modelKind, rateHz: rt.baseConfig.rateHz, horizon: rt.horizon, version: rt.version, running: rt.running, plant: rt.plant.description };
@@ -25,10 +29,10 @@ export function describe(rt: ControllerRuntime) {
   return {
     ...summary(rt), description: rt.baseConfig.description, dt: 1 / rt.baseConfig.rateHz,
     stateNames: [...rt.stateNames], controlNames: [...rt.controlNames], modelParameters: rt.modelParameters,
-    params: rt.params, scenario: rt.scenario.name,
+    params: rt.params, scenario: rt.scenario.name, estop: rt.estop.engaged,
     stats: {
       ticks: s.ticks, controlTicks: s.controlTicks, fallbackTicks: s.fallbackTicks, safeTicks: s.safeTicks, deadlineMisses: s.deadlineMisses,
-      resets: s.resets, meanSolveMs: s.solveMsSum / n, maxSolveMs: s.maxSolveMs, lastSolveMs: s.lastSolveMs, oneShotSolves: s.oneShotSolves, ...rt.timing(),
+      estopTicks: s.estopTicks, resets: s.resets, meanSolveMs: s.solveMsSum / n, maxSolveMs: s.maxSolveMs, lastSolveMs: s.lastSolveMs, oneShotSolves: s.oneShotSolves, ...rt.timing(),
     },
   };
 }
@@ -65,6 +69,23 @@ export const controllersPlugin: FastifyPluginAsync<{ ctx: ServerContext }> = asy
     example: { cost: { R: [0.05] }, note: 'smoother force' },
     responses: { 200: { description: 'the new version', schema: VersionSchema } },
   }, ({ params, body }, req) => versionDoc(get(params.id).patch(body, who(req))));
+
+  reg.define(app, {
+    method: 'POST', url: '/controllers/:id/estop', operationId: 'setEstop', tag: 'controllers', auth: 'mutating', params: IdParams, body: EstopSchema,
+    bodyLimit: 4 * 1024, example: { engaged: true, note: 'operator stop' },
+    summary: 'Engage (latch) or release the e-stop: while engaged every tick applies the zero command, whatever the solver and parameters say',
+    description: 'Engaging is latched: only an explicit request with engaged: false releases it. The ROS 2 node has the same on its e-stop topic and ~/release_estop.',
+    responses: { 200: { description: 'the e-stop state', schema: EstopStateSchema } },
+  }, ({ params, body }, req) => {
+    const rt = get(params.id);
+    const changed = rt.setEstop(body.engaged, who(req), body.note);
+    return { controller: rt.id, changed, ...rt.estop };
+  });
+
+  reg.define(app, {
+    method: 'GET', url: '/controllers/:id/estop', operationId: 'getEstop', tag: 'controllers', auth: 'read', params: IdParams,
+    summary: 'The e-stop state', responses: { 200: { description: 'the e-stop state', schema: EstopStateSchema } },
+  }, ({ params }) => { const rt = get(params.id); return { controller: rt.id, changed: false, ...rt.estop }; });
 
   reg.define(app, {
     method: 'GET', url: '/controllers/:id/params/history', operationId: 'paramsHistory', tag: 'parameters', auth: 'read', params: IdParams,
