@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { buildController, type ControlResult, type Controller, type LtvMpcController, type Reference } from '../../controllers/controller.js';
 import { loadControllerConfig, type ControllerConfig } from '../../controllers/schema.js';
 import { MemoryTransport } from '../../ros/memory.js';
-import { DIAG_ERROR, DIAG_OK, DIAG_WARN, hasNonFinite, poseStamped, type DiagnosticArray, type Path, type Twist } from '../../ros/messages.js';
+import { DIAG_ERROR, DIAG_OK, DIAG_WARN, hasNonFinite, odometry, poseStamped, type DiagnosticArray, type Odometry, type Path, type Twist } from '../../ros/messages.js';
 import { ControllerNode } from '../../ros/node.js';
 import { SimRobotNode } from '../../ros/sim.js';
 import { OdePlant } from '../../src/plant/ode.js';
@@ -62,7 +62,7 @@ function setup(name: string, opts: { failAt?: (k: number) => 'nan' | 'infeasible
     if (publishState) sim.step(); else plant.step(new Float64Array(inner.nx === 5 ? 2 : 1), 1 / config.rateHz);
     return node.tick(now);
   };
-  return { config, node, sim, plant, cmds, diags, paths, step, controller };
+  return { config, node, sim, plant, cmds, diags, paths, step, controller, watchT, clock: { get now() { return now; }, set now(v: number) { now = v; } } };
 }
 
 const lastDiag = (d: DiagnosticArray[]) => d[d.length - 1].status[0];
@@ -230,5 +230,133 @@ describe('ControllerNode (in-process transport, simulated clock)', () => {
       node.stop();
     }
     expect(cmds[cmds.length - 1]).toEqual([0]);
+  });
+});
+
+/** The `<name>: inputs` status of a diagnostics message. */
+const inputs = (d: DiagnosticArray) => d.status.find((x) => x.name.endsWith(': inputs'))!;
+
+describe('malformed input messages are dropped alone (the next good one is used as if they never came)', () => {
+  const bad = (mutate: (m: Odometry) => void) => {
+    const m = odometry(0, 'odom', 'base_link', 0.3, 0.1, 0.2, 0.1, 0);
+    mutate(m);
+    return m;
+  };
+  it.each([
+    ['a NaN orientation', (m: Odometry) => { m.pose.pose.orientation.z = NaN; }, /orientation is not finite/],
+    ['a NaN position', (m: Odometry) => { m.pose.pose.position.x = NaN; }, /field 'pose.x' is NaN/],
+    ['an infinite velocity', (m: Odometry) => { m.twist.twist.linear.x = Infinity; }, /twist.linear.x' is Infinity/],
+    ['a zero quaternion', (m: Odometry) => { m.pose.pose.orientation = { x: 0, y: 0, z: 0, w: 0 }; }, /not a unit quaternion/],
+    ['an absurd position', (m: Odometry) => { m.pose.pose.position.y = 1e12; }, /out of range/],
+    ['another frame', (m: Odometry) => { m.header.frame_id = 'map'; }, /frame 'map', expected 'odom'/],
+  ])('Odometry with %s: counted, WARN in /diagnostics, state untouched, control on the next tick', (_what, mutate, reason) => {
+    const s = setup('diffdrive', { goal: [2, 0, 0], edit: (c) => { c.topics.state.frame_id = 'odom'; } });
+    for (let k = 0; k < 10; k++) s.step();
+    const odom = s.watchT.advertise('/odom', 'nav_msgs/msg/Odometry', QOS_SENSOR);
+    for (let k = 0; k < 3; k++) odom.publish(bad(mutate));
+    s.clock.now += 1 / s.config.rateHz;
+    const r = s.node.tick(s.clock.now);
+    expect(r.mode).toBe('control'); // the last good state is still fresh
+    expect(s.node.stats.rejectedStates).toBe(3);
+    const d = s.diags[s.diags.length - 1];
+    expect(inputs(d).level).toBe(DIAG_WARN);
+    expect(inputs(d).message).toMatch(reason);
+    // the next good message: control at once, and the inputs status is OK again on the next report
+    for (let k = 0; k < 25; k++) expect(s.step().mode).toBe('control');
+    expect(inputs(s.diags[s.diags.length - 1]).level).toBe(DIAG_OK);
+    expect(s.cmds.every((c) => !hasNonFinite(c))).toBe(true);
+  });
+
+  it('a bad state as the only state keeps the node safe; the next good one brings control within one tick', () => {
+    const s = setup('diffdrive', { goal: [2, 0, 0] });
+    const odom = s.watchT.advertise('/odom', 'nav_msgs/msg/Odometry', QOS_SENSOR);
+    odom.publish(bad((m) => { m.pose.pose.orientation.w = NaN; }));
+    expect(s.node.tick(0.01).mode).toBe('safe_no_state');
+    expect(s.step().mode).toBe('control');
+  });
+
+  it('a goal with NaN, a bad quaternion or another frame is dropped whole; the reference stays', () => {
+    const s = setup('diffdrive', { goal: [2, 0, 0], edit: (c) => { c.topics.goal!.frame_id = 'odom'; } });
+    const goal = s.watchT.advertise('/goal_pose', 'geometry_msgs/msg/PoseStamped', QOS_DEFAULT);
+    const g1 = poseStamped(0, 'odom', NaN, 5, 0);
+    const g2 = poseStamped(0, 'odom', 5, 5, 0); g2.pose.orientation = { x: 0, y: 0, z: 2, w: 0 };
+    const g3 = poseStamped(0, 'map', 5, 5, 0);
+    for (const g of [g1, g2, g3]) goal.publish(g);
+    expect(s.node.stats.rejectedGoals).toBe(3);
+    expect(s.node.stats.goals).toBe(1);
+    for (let k = 0; k < 120; k++) s.step();
+    const x = s.plant.state();
+    expect(Math.hypot(x[0] - 2, x[1])).toBeLessThan(0.15); // still the first goal
+    goal.publish(poseStamped(0, 'odom', 1, 1, 0));
+    expect(s.node.stats.goals).toBe(2);
+    // the CLI / API path: applyGoal refuses non-finite values whole
+    expect(s.node.applyGoal([NaN, 0, 0, null, null])).toBe(false);
+    expect(s.node.stats.rejectedGoals).toBe(4);
+  });
+
+  it('JointState whose arrays disagree with its names, or without a mapped joint, is dropped', () => {
+    const s = setup('cartpole', { x0: [0, 0, Math.PI, 0] });
+    for (let k = 0; k < 5; k++) s.step();
+    const js = s.watchT.advertise('/joint_states', 'sensor_msgs/msg/JointState', QOS_SENSOR);
+    js.publish({ header: { stamp: { sec: 0, nanosec: 0 }, frame_id: '' }, name: ['cart_joint', 'pole_joint'], position: [0], velocity: [0, 0], effort: [] });
+    js.publish({ header: { stamp: { sec: 0, nanosec: 0 }, frame_id: '' }, name: ['cart_joint'], position: [0], velocity: [0], effort: [] });
+    expect(s.node.stats.rejectedStates).toBe(2);
+    expect(s.step().mode).toBe('control');
+  });
+});
+
+describe('e-stop and lifecycle', () => {
+  const withEstop = (c: ControllerConfig) => { c.topics.estop = { topic: '/estop', qos: 'default' }; };
+
+  it('latches the safe command on true; release is refused while the input is true; no non-safe command while latched', () => {
+    const s = setup('diffdrive', { goal: [3, 0, 0], edit: withEstop });
+    const estop = s.watchT.advertise('/estop', 'std_msgs/msg/Bool', QOS_DEFAULT);
+    for (let k = 0; k < 20; k++) s.step();
+    expect((s.cmds.at(-1) as Twist).linear.x).toBeGreaterThan(0.1);
+    const n0 = s.cmds.length;
+    estop.publish({ data: true });
+    estop.publish({ data: false }); // a false is not a release: the e-stop is latched
+    for (let k = 0; k < 30; k++) expect(s.step().mode).toBe('estop');
+    expect(s.node.releaseEstop().released).toBe(true); // input false now: explicit release works
+    estop.publish({ data: true });
+    for (let k = 0; k < 5; k++) s.step();
+    const r = s.node.releaseEstop();
+    expect(r.released).toBe(false);
+    expect(r.reason).toMatch(/still reads true/);
+    for (let k = 0; k < 5; k++) expect(s.step().mode).toBe('estop');
+    const latched = (s.cmds.slice(n0) as Twist[]);
+    expect(latched.every((c) => c.linear.x === 0 && c.angular.z === 0)).toBe(true);
+    expect(lastDiag(s.diags).level).toBe(DIAG_ERROR);
+    estop.publish({ data: false });
+    expect(s.node.releaseEstop().released).toBe(true);
+    let control = 0;
+    for (let k = 0; k < 10; k++) if (s.step().mode === 'control') control++;
+    expect(control).toBe(10);
+    expect(s.node.stats.estopTicks).toBe(40);
+  });
+
+  it('publishes only while active; deactivate sends the stop command once; reactivation controls again', async () => {
+    const config = loadControllerConfig('controllers/cartpole.json');
+    const controller = buildController(config);
+    const bus = new MemoryTransport();
+    const node = new ControllerNode({ config, controller, transport: new MemoryTransport(bus.bus) });
+    const cmds: number[][] = [];
+    bus.subscribe('/effort_controller/commands', 'std_msgs/msg/Float64MultiArray', QOS_DEFAULT, (m) => cmds.push(Array.from(m.data)));
+    node.open(); // configured, inactive
+    await new Promise((r) => setTimeout(r, 100));
+    expect(cmds.length).toBe(0);
+    node.activate();
+    await new Promise((r) => setTimeout(r, 200));
+    const active = cmds.length;
+    expect(active).toBeGreaterThan(3);
+    node.deactivate();
+    expect(cmds.length).toBe(active + 1);
+    expect(cmds.at(-1)).toEqual([0]);
+    await new Promise((r) => setTimeout(r, 150));
+    expect(cmds.length).toBe(active + 1);
+    node.activate();
+    await new Promise((r) => setTimeout(r, 100));
+    expect(cmds.length).toBeGreaterThan(active + 1);
+    node.stop();
   });
 });
