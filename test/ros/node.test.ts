@@ -360,3 +360,40 @@ describe('e-stop and lifecycle', () => {
     node.stop();
   });
 });
+
+describe('the hard envelope under randomised parameter sets (ROS 2 parameter service and the controller API)', () => {
+  it('1 000 ticks of the diff-drive with random sets, including inf, -inf, NaN and values beyond the envelope: no command leaves [-0.5, 0.5] × [-1.5, 1.5]', async () => {
+    const { ParameterService, ParameterType, parameterValue } = await import('../../ros/params.js');
+    const s = setup('diffdrive', { goal: [3, 1, 0] });
+    const service = new ParameterService(s.controller);
+    let seed = 12345;
+    const rand = () => { seed = (seed * 1103515245 + 12345) % 2 ** 31; return seed / 2 ** 31; };
+    const pick = <T>(xs: T[]) => xs[Math.floor(rand() * xs.length)];
+    const weird = () => pick([Infinity, -Infinity, NaN, 0.8, -0.8, 3, -3, 1e9, 0.4, -0.4, 0.1, -0.1, 1.2, -1.2]);
+    let refused = 0, accepted = 0;
+    for (let k = 0; k < 1000; k++) {
+      if (k % 5 === 0) {
+        const names = ['limits.u_min.0', 'limits.u_max.0', 'limits.u_min.1', 'limits.u_max.1'];
+        const params = names.filter(() => rand() < 0.5).map((name) => ({ name, value: parameterValue(ParameterType.DOUBLE, { double: weird() }) }));
+        if (params.length) {
+          const r = service.set(params, rand() < 0.5);
+          for (const x of r) { if (x.successful) accepted++; else { refused++; expect(x.reason.length).toBeGreaterThan(0); } }
+        }
+        // and the controller API directly (what the HTTP API stages)
+        try { s.controller.updateParams({ constraints: { u: { lower: [pick([null, -0.3, -0.9]), pick([null, -1, -2])], upper: [pick([null, 0.3, 0.9]), pick([null, 1, 2])] } } }); accepted++; } catch { refused++; }
+      }
+      if (rand() < 0.1) s.clock.now += 0.3; // now and then a stale gap: safe commands too
+      s.step();
+    }
+    expect(refused).toBeGreaterThan(100);
+    expect(accepted).toBeGreaterThan(20);
+    expect(s.cmds.length).toBe(1000);
+    for (const c of s.cmds as Twist[]) {
+      expect(Math.abs(c.linear.x)).toBeLessThanOrEqual(0.5);
+      expect(Math.abs(c.angular.z)).toBeLessThanOrEqual(1.5);
+      expect(hasNonFinite(c)).toBe(false);
+    }
+    const u = s.controller.params().constraints.u;
+    for (const v of [...u.lower, ...u.upper]) expect(v === null ? Infinity : Math.abs(v)).toBeLessThanOrEqual(1.5);
+  });
+});
