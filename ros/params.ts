@@ -6,26 +6,10 @@
  *
  * Services (rcl_interfaces/srv), served on `/<node>/<service>` like every rclcpp node:
  * list_parameters, get_parameters, get_parameter_types, set_parameters, set_parameters_atomically,
- * describe_parameters. On DDS, a ROS 2 service is a pair of topics, `rq/<node>/<service>Request`
- * (type `rcl_interfaces::srv::dds_::<Srv>_Request_`) and `rr/<node>/<service>Reply` (`…_Response_`),
- * reliable, volatile, keep-last 10.
- *
- * The request header (which client, which call). rmw implementations differ here:
- *  - rmw_cyclonedds puts `struct { uint64 guid; int64 seq; }` in front of the request's CDR fields,
- *    and expects the same 16 bytes in front of the reply's fields (its client keeps the replies whose
- *    guid is its own and matches seq to the call). This node echoes those 16 bytes: that is what a
- *    Cyclone-based client (rmw_cyclonedds, our test's C client) needs. Our TypeScript client
- *    (`ParameterClient`) uses the same layout.
- *  - rmw_fastrtps carries no header in the payload: the request's RTPS sample identity (writer GUID +
- *    sequence number) is the request id, and the reply carries it back as the inline-QoS parameter
- *    PID_RELATED_SAMPLE_IDENTITY of its DATA submessage. Its client also puts its reply reader's GUID
- *    in the request's inline QoS (related sample identity); as rmw_fastrtps's server does, the reply
- *    then names that reader GUID with the request's sequence number, and is held back until that
- *    reader is matched to the reply writer (at most REPLY_MATCH_WAIT_MS), since a volatile reply to a
- *    reader not yet matched would be lost.
- *  Which layout a request uses is decided per request: inline QoS with a related sample identity, or
- *  a writer from a Fast DDS participant (vendor id 0x010f), means rmw_fastrtps; anything else is read
- *  as rmw_cyclonedds's header. See docs/ros.md.
+ * describe_parameters: DDS topics `rq/<node>/<service>Request` / `rr/<node>/<service>Reply`, types
+ * `rcl_interfaces::srv::dds_::<Srv>_Request_` / `_Response_`. The wire (names, QoS, both rmw request
+ * layouts, the client) is ros/services.ts, which serves any service type; this file is the
+ * parameters' logic and their service types.
  *
  * Parameters (one DOUBLE per element; `inf`/`-inf` is "no bound"):
  *   cost.q.<i>, cost.qf.<i> (i < nx, ≥ 0), cost.r.<j> (j < nu, > 0),
@@ -33,18 +17,13 @@
  *   has state bounds; solver.max_iter, solver.sqp_iterations (INTEGER), solver.tol, solver.budget_ms
  *   (DOUBLE), solver.accept_max_iter (BOOL). INTEGER values are accepted for DOUBLE parameters.
  */
-import { createRequire } from 'node:module';
 import type { Controller } from '../controllers/controller.js';
 import type { ControllerParamsPatch } from '../controllers/schema.js';
-import type { Qos, RawPublisher, RawRtps, RawSample, SampleIdentity, Subscription } from './transport.js';
+import { serveService, serviceCodecs, serviceDdsNames, ServiceClient, type BodyCodec, type RequestLayout, type ServiceDdsNames } from './services.js';
+import type { RawRtps, ServiceType } from './transport.js';
 
-const require = createRequire(import.meta.url);
-interface Definition { name?: string; definitions: unknown[] }
-const { parse } = require('@foxglove/rosmsg') as { parse(text: string, opts: { ros2: boolean }): Definition[] };
-const ser = require('@foxglove/rosmsg2-serialization') as {
-  MessageWriter: new (defs: Definition[]) => { writeMessage(msg: unknown): Uint8Array };
-  MessageReader: new (defs: Definition[]) => { readMessage<T>(buf: ArrayBufferView): T };
-};
+// the wire layer moved to ros/services.ts; re-exported for the users of this module
+export { joinHeader, QOS_SERVICES, replyIdentity, REPLY_MATCH_WAIT_MS, requestLayout, splitHeader, VENDOR_FASTDDS } from './services.js';
 
 // ---------------------------------------------------------------- rcl_interfaces definitions
 export const ParameterType = {
@@ -85,89 +64,23 @@ const SRV = {
 export type ServiceName = keyof typeof SRV;
 export const SERVICE_NAMES = Object.keys(SRV) as ServiceName[];
 
-function withDeps(body: string): string {
-  const out: string[] = [];
-  const visit = (text: string) => {
-    for (const line of text.split('\n')) {
-      const t = line.split(' ')[0].replace(/\[.*\]$/, '');
-      if (MSG[t] !== undefined && !out.includes(t)) { out.push(t); visit(MSG[t]); }
-    }
-  };
-  visit(body);
-  const sep = '='.repeat(80);
-  return [body, ...out.map((d) => `${sep}\nMSG: ${d}\n${MSG[d]}`)].join('\n');
-}
+/** The ServiceType (ros/transport.ts) of each parameter service. */
+const SERVICE_TYPES = Object.fromEntries(Object.entries(SRV).map(([k, v]) => [k, {
+  type: `rcl_interfaces/srv/${v.type}`, request: v.request, response: v.response, messages: MSG,
+} satisfies ServiceType])) as Record<ServiceName, ServiceType>;
 
-interface BodyCodec { encode(msg: unknown): Uint8Array; decode(data: Uint8Array): any }
-function bodyCodec(body: string): BodyCodec {
-  const defs = parse(withDeps(body), { ros2: true });
-  const w = new ser.MessageWriter(defs), r = new ser.MessageReader(defs);
-  return { encode: (m) => w.writeMessage(m), decode: (d) => r.readMessage(d) };
-}
-
-const codecs = new Map<string, BodyCodec>();
-/** CDR codec of one service's request or response body (cached). */
+/** CDR codec of one service's request or response body. */
 export function serviceCodec(service: ServiceName, part: 'request' | 'response'): BodyCodec {
-  const key = `${service}/${part}`;
-  let c = codecs.get(key);
-  if (!c) { c = bodyCodec(SRV[service][part]); codecs.set(key, c); }
-  return c;
+  return serviceCodecs(SERVICE_TYPES[service])[part];
 }
 
 /** DDS topic and type names of a service of node `/<node>` (ROS 2 name mangling). */
-export function serviceTopics(node: string, service: ServiceName) {
-  const base = `${node.replace(/^\/+/, '')}/${service}`;
-  const t = SRV[service].type;
-  return {
-    requestTopic: `rq/${base}Request`, replyTopic: `rr/${base}Reply`,
-    requestType: `rcl_interfaces::srv::dds_::${t}_Request_`, responseType: `rcl_interfaces::srv::dds_::${t}_Response_`,
-  };
+export function serviceTopics(node: string, service: ServiceName): ServiceDdsNames {
+  return serviceDdsNames(serviceName(node, service), SERVICE_TYPES[service].type);
 }
 
-/** rmw_qos_profile_services_default. */
-export const QOS_SERVICES: Qos = { reliability: 'reliable', durability: 'volatile', depth: 10 };
-
-const HEADER = 16;
-/** Splits a Cyclone-style request payload into its 16-byte header and a stand-alone CDR body. */
-export function splitHeader(data: Uint8Array): { header: Uint8Array; body: Uint8Array } {
-  if (data.length < 4 + HEADER) throw new Error(`request of ${data.length} bytes is shorter than the encapsulation and rmw request header`);
-  const body = new Uint8Array(data.length - HEADER);
-  body.set(data.subarray(0, 4), 0);
-  body.set(data.subarray(4 + HEADER), 4);
-  // The header is 16 bytes (two 8-byte values) from the stream's start, so every field after it keeps
-  // its alignment when the header is cut out (CDR aligns relative to the stream's start).
-  return { header: data.slice(4, 4 + HEADER), body };
-}
-/** The inverse: encapsulation, the 16-byte header, then the body's fields. */
-export function joinHeader(header: Uint8Array, body: Uint8Array): Uint8Array {
-  const out = new Uint8Array(body.length + HEADER);
-  out.set(body.subarray(0, 4), 0);
-  out.set(header, 4);
-  out.set(body.subarray(4), 4 + HEADER);
-  return out;
-}
-
-export const VENDOR_FASTDDS = 0x010f;
-/** How long a reply to an rmw_fastrtps client waits for its reply reader to be matched. */
-export const REPLY_MATCH_WAIT_MS = 3000;
-
-/** Whether an entity id (the last 8 hex digits of a GUID) is a reader's (RTPS 9.3.1.2: kind bit 0x04). */
-const isReaderGuid = (guid: string) => guid.length === 32 && (parseInt(guid.slice(30, 32), 16) & 0x04) !== 0;
-
-/** Which request-id convention a request uses (see the file comment). */
-export function requestLayout(s: Pick<RawSample, 'related' | 'vendorId'>): 'fastrtps' | 'cyclonedds' {
-  return s.related !== undefined || s.vendorId === VENDOR_FASTDDS ? 'fastrtps' : 'cyclonedds';
-}
-
-/**
- * The related sample identity of the reply to an rmw_fastrtps request, as rmw_fastrtps's server forms
- * it: the request's sequence number, with the client's reply reader GUID when the request named one
- * (its clients accept that or their request writer's GUID), else the request writer's GUID.
- */
-export function replyIdentity(s: Pick<RawSample, 'related' | 'writerGuid' | 'seq'>): SampleIdentity {
-  const reader = s.related?.writerGuid;
-  return { writerGuid: reader && isReaderGuid(reader) ? reader : s.writerGuid, seq: s.seq };
-}
+/** `/<node>/<service>`, whether or not `node` has its leading slash. */
+const serviceName = (node: string, service: ServiceName) => `/${node.replace(/^\/+/, '')}/${service}`;
 
 export function parameterValue(type: number, v?: { bool?: boolean; int?: bigint; double?: number; string?: string }): ParameterValue {
   return {
@@ -362,101 +275,31 @@ export class ParameterService {
  */
 export function serveParameters(t: RawRtps, name: string, ctl: Controller, log: (s: string) => void = () => {}): { service: ParameterService; close(): void } {
   const service = new ParameterService(ctl, log);
-  const subs: Subscription[] = [];
-  const timers = new Set<NodeJS.Timeout>();
-  const seen = new Set<string>();
-  let closed = false;
-  for (const srv of SERVICE_NAMES) {
-    const n = serviceTopics(name, srv);
-    const reply: RawPublisher = t.advertiseRaw(n.replyTopic, n.responseType, QOS_SERVICES);
-    const reqCodec = serviceCodec(srv, 'request'), resCodec = serviceCodec(srv, 'response');
-    subs.push(t.subscribeRaw(n.requestTopic, n.requestType, QOS_SERVICES, (s: RawSample) => {
-      const layout = requestLayout(s);
-      if (!seen.has(layout)) { seen.add(layout); log(`parameters: answering ${layout === 'fastrtps' ? 'an rmw_fastrtps client (request id = sample identity, reply carries it as inline QoS)' : 'an rmw_cyclonedds client (request id = 16-byte header in the payload)'}`); }
-      let res: Uint8Array;
-      try {
-        if (layout === 'fastrtps') res = resCodec.encode(service.handle(srv, reqCodec.decode(s.data)));
-        else {
-          const { header, body } = splitHeader(s.data);
-          res = joinHeader(header, resCodec.encode(service.handle(srv, reqCodec.decode(body))));
-        }
-      } catch (e) {
-        log(`parameters: bad ${srv} request from ${s.writerGuid}: ${(e as Error).message}`);
-        return;
-      }
-      if (layout === 'cyclonedds') { reply.publish(res); return; }
-      const id = replyIdentity(s);
-      // the client named its reply reader: wait until it is matched, or the volatile reply is lost
-      const reader = id.writerGuid !== s.writerGuid ? id.writerGuid : undefined;
-      const started = Date.now();
-      const send = () => {
-        if (closed) return;
-        if (reader && !reply.matchedTo(reader) && Date.now() - started < REPLY_MATCH_WAIT_MS) {
-          const timer = setTimeout(() => { timers.delete(timer); send(); }, 10);
-          timers.add(timer);
-          return;
-        }
-        if (reader && !reply.matchedTo(reader)) log(`parameters: ${srv} reply sent though the client's reply reader ${reader} is not matched after ${REPLY_MATCH_WAIT_MS} ms`);
-        reply.publish(res, id);
-      };
-      send();
-    }));
-  }
-  return { service, close: () => { closed = true; for (const tm of timers) clearTimeout(tm); for (const s of subs) s.close(); } };
+  // one set for all six services: the node logs the first request of each layout once
+  const layoutsSeen = new Set<RequestLayout>();
+  const servers = SERVICE_NAMES.map((srv) =>
+    serveService(t, serviceName(name, srv), SERVICE_TYPES[srv], (req) => service.handle(srv, req), { log, tag: 'parameters', layoutsSeen }));
+  return { service, close: () => { for (const s of servers) s.close(); } };
 }
 
 /**
  * A parameter client over the RTPS transport with rmw_cyclonedds's request layout (used by tests and
- * `dmpc ros param`): one call at a time per service, matched by the header it sent.
+ * `dmpc ros param`): a ServiceClient (ros/services.ts) per service, made on first use.
  */
 export class ParameterClient {
-  private readonly guid = new Uint8Array(8);
-  private seq = 0n;
-  private readonly pending = new Map<string, (body: Uint8Array) => void>();
-  private readonly ends = new Map<ServiceName, { pub: RawPublisher; sub: Subscription }>();
-  constructor(private readonly t: RawRtps, private readonly node: string) {
-    for (let i = 0; i < 8; i++) this.guid[i] = Math.floor(Math.random() * 256);
+  private readonly clients = new Map<ServiceName, ServiceClient>();
+  constructor(private readonly t: RawRtps, private readonly node: string) {}
+
+  private client(srv: ServiceName): ServiceClient {
+    let c = this.clients.get(srv);
+    if (!c) { c = new ServiceClient(this.t, serviceName(this.node, srv), SERVICE_TYPES[srv]); this.clients.set(srv, c); }
+    return c;
   }
 
-  private end(srv: ServiceName) {
-    let e = this.ends.get(srv);
-    if (e) return e;
-    const n = serviceTopics(this.node, srv);
-    const sub = this.t.subscribeRaw(n.replyTopic, n.responseType, QOS_SERVICES, (s) => {
-      if (s.data.length < 4 + HEADER) return;
-      const { header, body } = splitHeader(s.data);
-      const key = Buffer.from(header).toString('hex');
-      const cb = this.pending.get(key);
-      if (cb) { this.pending.delete(key); cb(body); }
-    });
-    e = { pub: this.t.advertiseRaw(n.requestTopic, n.requestType, QOS_SERVICES), sub };
-    this.ends.set(srv, e);
-    return e;
-  }
+  /** Waits until the service's server is discovered. */
+  ready(srv: ServiceName, timeoutMs = 20_000): Promise<void> { return this.client(srv).ready(timeoutMs); }
 
-  /** Waits until the service's request topic has a matched reader (the server is discovered). */
-  async ready(srv: ServiceName, timeoutMs = 20_000): Promise<void> {
-    const e = this.end(srv);
-    for (let w = 0; e.pub.matched() === 0; w += 20) {
-      if (w > timeoutMs) throw new Error(`parameters: no server for ${srv} of ${this.node} within ${timeoutMs} ms`);
-      await new Promise((r) => setTimeout(r, 20));
-    }
-  }
+  call(srv: ServiceName, request: unknown, timeoutMs = 5000): Promise<any> { return this.client(srv).call(request, timeoutMs); }
 
-  async call(srv: ServiceName, request: unknown, timeoutMs = 5000): Promise<any> {
-    await this.ready(srv, timeoutMs * 4);
-    const e = this.end(srv);
-    const header = new Uint8Array(HEADER);
-    header.set(this.guid, 0);
-    new DataView(header.buffer).setBigInt64(8, ++this.seq, true);
-    const key = Buffer.from(header).toString('hex');
-    const body = serviceCodec(srv, 'request').encode(request);
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => { this.pending.delete(key); reject(new Error(`parameters: ${srv} got no reply within ${timeoutMs} ms`)); }, timeoutMs);
-      this.pending.set(key, (b) => { clearTimeout(timer); resolve(serviceCodec(srv, 'response').decode(b)); });
-      e.pub.publish(joinHeader(header, body));
-    });
-  }
-
-  close(): void { for (const e of this.ends.values()) e.sub.close(); this.ends.clear(); }
+  close(): void { for (const c of this.clients.values()) c.close(); this.clients.clear(); }
 }

@@ -19,6 +19,8 @@
  *   library read the list as payload) and its PID_RELATED_SAMPLE_IDENTITY handed to raw subscribers;
  *   raw publishes may carry a related sample identity, written as inline QoS. Both are what
  *   rmw_fastrtps's services use as request id (ros/params.ts).
+ * - Services: `serve` answers a ROS 2 service on raw request/reply endpoints, in the request layout of
+ *   each client (rmw_cyclonedds or rmw_fastrtps; ros/services.ts).
  * - Interop fix 1: Cyclone DDS leaves out QoS values equal to the DDS defaults in discovery data
  *   (e.g. reliability of a reliable writer); the library treats reliability as required and drops the
  *   endpoint. The spec defaults (writers: reliable, readers: best-effort) are filled in while SEDP
@@ -35,8 +37,9 @@ import os from 'node:os';
 import dns from 'node:dns';
 import net from 'node:net';
 import { codecFor } from './codec.js';
+import { serveService } from './services.js';
 import type { MessageTypes, RosMessageType } from './messages.js';
-import { qosCompatible, type Publisher, type Qos, type RawPublisher, type RawRtps, type RawSample, type ReceiveInfo, type SampleIdentity, type Subscription, type Transport, type TransportOptions } from './transport.js';
+import { qosCompatible, type Publisher, type Qos, type RawPublisher, type RawRtps, type RawSample, type ReceiveInfo, type SampleIdentity, type ServiceServer, type ServiceType, type Subscription, type Transport, type TransportOptions } from './transport.js';
 
 const require = createRequire(import.meta.url);
 
@@ -390,6 +393,11 @@ class RtpsTransport implements Transport, RawRtps {
     if (!typeName) throw new Error(`rtps: type '${type}' is not a ROS 2 type name`);
     const raw = this.advertiseRaw(ros2.rosTopicToDds(topic), typeName, qos);
     return { topic, type, publish: (msg) => raw.publish(codec.encode(msg)), matched: () => raw.matched() };
+  }
+
+  /** A ROS 2 service on the raw endpoints, in the request layout of each client (ros/services.ts). */
+  serve(name: string, type: ServiceType, handle: (request: any) => unknown): ServiceServer {
+    return serveService(this, name, type, handle, { log: this.log });
   }
 
   advertiseRaw(topicName: string, typeName: string, qos: Qos): RawPublisher {

@@ -6,6 +6,7 @@
  * `npm start`'s child): when the parent goes, this process is re-parented and stops as if signalled,
  * so no controller is ever left driving a robot on its own.
  */
+import { readFileSync } from 'node:fs';
 import { constants } from 'node:os';
 
 export type StopReason =
@@ -67,13 +68,38 @@ export function waitForStop(opts: StopWaitOptions = {}): Promise<StopReason> {
     };
     for (const s of STOP_SIGNALS) process.on(s, () => stop({ kind: 'signal', signal: s }));
     if (Number.isFinite(durationS)) timers.push(setTimeout(() => stop({ kind: 'duration' }), durationS * 1000));
-    // a parent of 1 (or our own session) means nobody to watch: started by init or a subreaper directly
+    // a parent of 1 means nobody to watch: started by init (or a subreaper) directly
     if (parent > 1) {
+      const launcher = shellLauncher(parent);
       const poll = setInterval(() => {
-        if (process.ppid !== parent) { clearInterval(poll); stop({ kind: 'parent_exited', parent }); }
+        if (process.ppid !== parent) { clearInterval(poll); stop({ kind: 'parent_exited', parent }); return; }
+        if (launcher !== null && parentOf(parent) !== launcher) { clearInterval(poll); stop({ kind: 'parent_exited', parent: launcher }); }
       }, opts.parentPollMs ?? 100);
       poll.unref();
       timers.push(poll as unknown as NodeJS.Timeout);
     }
   });
+}
+
+/** The parent pid of `pid` from /proc (Linux), or null when it cannot be read (gone, or no /proc). */
+export function parentOf(pid: number): number | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // pid (comm) state ppid ...: comm may contain spaces and parentheses, so split after the last ')'
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+  } catch { return null; }
+}
+
+/**
+ * When our parent is a shell running a command string (`sh -c '…'`, as npm, npx and launch files with
+ * shell=True start commands; the shell does not always exec), the process that started that shell:
+ * its death must stop us too, because the shell itself survives it. Otherwise null.
+ */
+export function shellLauncher(parent: number): number | null {
+  try {
+    const argv = readFileSync(`/proc/${parent}/cmdline`, 'utf8').split('\0');
+    const shell = /(^|\/)(sh|dash|bash|zsh)$/.test(argv[0] ?? '') && argv.includes('-c');
+    const grand = shell ? parentOf(parent) : null;
+    return grand !== null && grand > 1 ? grand : null;
+  } catch { return null; }
 }
