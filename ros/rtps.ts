@@ -21,6 +21,8 @@
  *   rmw_fastrtps's services use as request id (ros/params.ts).
  * - Services: `serve` answers a ROS 2 service on raw request/reply endpoints, in the request layout of
  *   each client (rmw_cyclonedds or rmw_fastrtps; ros/services.ts).
+ * - Publisher.flush: resolves once every matched reliable reader's ACKNACK is past the last sample
+ *   written, asking each reader still pending with HEARTBEATs that require an answer.
  * - Interop fix 1: Cyclone DDS leaves out QoS values equal to the DDS defaults in discovery data
  *   (e.g. reliability of a reliable writer); the library treats reliability as required and drops the
  *   endpoint. The spec defaults (writers: reliable, readers: best-effort) are filled in while SEDP
@@ -52,7 +54,7 @@ interface EndpointAttributes {
   durability: number; reliability: RelQos; history: HistQos;
   protocolVersion: { major: number; minor: number }; vendorId: number;
 }
-interface SeqSet { sequenceNumbers(): Iterable<bigint>; maxSequenceNumber(): bigint }
+interface SeqSet { base: bigint; sequenceNumbers(): Iterable<bigint>; maxSequenceNumber(): bigint }
 interface ReaderView { attributes: EndpointAttributes; readerSNState: SeqSet; count: number }
 interface WriterHistory {
   set(change: { timestamp: Time; kind: number; writerGuid: string; sequenceNumber: bigint; data: Uint8Array; instanceHandle: string | undefined }): void;
@@ -275,6 +277,8 @@ export class DataWithRelated {
 // ---------------------------------------------------------------- helpers
 const MAX_DATAGRAM = 65_000;
 const HEARTBEAT_PERIOD_MS = 200;
+/** While a flush waits, how often a HEARTBEAT that asks for an answer goes to each reader still pending. */
+const FLUSH_HEARTBEAT_MS = 50;
 const nowTime = (): Time => { const ms = Date.now(); return { sec: Math.floor(ms / 1000), nsec: (ms % 1000) * 1e6 }; };
 const toRel = (q: Qos): RelQos => (q.reliability === 'reliable' ? RELIABLE_DEFAULT : BEST_EFFORT_DEFAULT);
 const toDur = (q: Qos) => (q.durability === 'transient_local' ? rtps.Durability.TransientLocal : rtps.Durability.Volatile);
@@ -349,6 +353,19 @@ interface LocalWriter {
    * whatever its KEEP_LAST history (depth samples) still holds.
    */
   start: Map<string, bigint>;
+  /** Per matched reader (same keys): the base of its latest ACKNACK, i.e. every sample below it is acknowledged. */
+  acked: Map<string, bigint>;
+  /** Run on every ACKNACK for this writer (pending flushes re-check). */
+  onAck: Set<() => void>;
+}
+
+/**
+ * Whether a reader has acknowledged every sample up to `last`: its latest ACKNACK's base (the first
+ * sequence number it still misses) is beyond `last`, or none of them is relevant to it (`start`, the
+ * first sample that is, see LocalWriter.start, comes after `last`).
+ */
+export function acknowledged(last: bigint, start: bigint, ackBase: bigint | undefined): boolean {
+  return start > last || (ackBase !== undefined && ackBase > last);
 }
 
 class RtpsTransport implements Transport, RawRtps {
@@ -391,8 +408,12 @@ class RtpsTransport implements Transport, RawRtps {
     const codec = codecFor(type);
     const typeName = ros2.rosTypeToDds(type);
     if (!typeName) throw new Error(`rtps: type '${type}' is not a ROS 2 type name`);
-    const raw = this.advertiseRaw(ros2.rosTopicToDds(topic), typeName, qos);
-    return { topic, type, publish: (msg) => raw.publish(codec.encode(msg)), matched: () => raw.matched() };
+    const { raw, lw } = this.addWriter(ros2.rosTopicToDds(topic), typeName, qos);
+    return { topic, type, publish: (msg) => raw.publish(codec.encode(msg)), matched: () => raw.matched(), flush: (ms) => this.flush(lw, ms) };
+  }
+
+  advertiseRaw(topicName: string, typeName: string, qos: Qos): RawPublisher {
+    return this.addWriter(topicName, typeName, qos).raw;
   }
 
   /** A ROS 2 service on the raw endpoints, in the request layout of each client (ros/services.ts). */
@@ -400,7 +421,7 @@ class RtpsTransport implements Transport, RawRtps {
     return serveService(this, name, type, handle, { log: this.log });
   }
 
-  advertiseRaw(topicName: string, typeName: string, qos: Qos): RawPublisher {
+  private addWriter(topicName: string, typeName: string, qos: Qos): { raw: RawPublisher; lw: LocalWriter } {
     const p = this.p;
     const entityId = rtps.makeEntityId(p.nextEndpointId++, rtps.EntityKind.AppdefWriterNoKey);
     const guid = rtps.makeGuid(p.attributes.guidPrefix, entityId);
@@ -411,13 +432,13 @@ class RtpsTransport implements Transport, RawRtps {
     };
     const writer = new rtps.Writer(attributes);
     p._writers.set(entityId, writer);
-    const lw: LocalWriter = { writer, qos, topicName, typeName, related: new Map(), start: new Map() };
+    const lw: LocalWriter = { writer, qos, topicName, typeName, related: new Map(), start: new Map(), acked: new Map(), onAck: new Set() };
     this.writers.set(entityId, lw);
     if (this.discovery) { this.discovery.writers.add(guid); this.announceNode(); }
     this.announce(attributes, guid);
     this.matchAll();
     const self = this;
-    return {
+    const raw: RawPublisher = {
       guid,
       publish(payload, related) {
         if (self.closed) return;
@@ -433,6 +454,33 @@ class RtpsTransport implements Transport, RawRtps {
       matched: () => this.matchedReaders(lw).length,
       matchedTo: (readerGuid) => this.matchedReaders(lw).some(({ pv, rv }) => rtps.makeGuid(pv.attributes.guidPrefix, rv.attributes.entityId) === readerGuid),
     };
+    return { raw, lw };
+  }
+
+  /**
+   * Publisher.flush: true once every reliable reader matched to the writer has acknowledged every
+   * sample written before the call (at once when there is none), false after timeoutMs. Readers
+   * answer a HEARTBEAT with the Final flag (all this writer otherwise sends) only when they miss
+   * something, so a reader that has everything would never say so: each one still pending is sent a
+   * HEARTBEAT without it every FLUSH_HEARTBEAT_MS, and every ACKNACK re-checks. Best-effort readers
+   * never acknowledge and do not count; a reader that goes away stops counting at the next check.
+   */
+  private flush(lw: LocalWriter, timeoutMs: number): Promise<boolean> {
+    const last = lw.writer.history.getSequenceNumMax();
+    const pending = () => last === undefined ? [] : this.matchedReaders(lw).filter(({ pv, rv }) => {
+      const key = `${pv.attributes.guidPrefix}:${rv.attributes.entityId}`;
+      return fromAttrs(rv.attributes).reliability === 'reliable' && !acknowledged(last, lw.start.get(key) ?? 1n, lw.acked.get(key));
+    });
+    if (pending().length === 0) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const finish = (ok: boolean) => { clearInterval(poke); clearTimeout(timer); lw.onAck.delete(check); resolve(ok); };
+      const check = () => { if (pending().length === 0) finish(true); else if (this.closed) finish(false); };
+      const ask = () => { for (const { pv, rv } of pending()) this.sendHeartbeat(pv, rv, lw, false); check(); };
+      lw.onAck.add(check);
+      const poke = setInterval(ask, FLUSH_HEARTBEAT_MS);
+      const timer = setTimeout(() => finish(false), timeoutMs);
+      ask();
+    });
   }
 
   subscribe<K extends RosMessageType>(topic: string, type: K, qos: Qos, onMessage: (msg: MessageTypes[K], info: ReceiveInfo) => void): Subscription {
@@ -603,16 +651,23 @@ class RtpsTransport implements Transport, RawRtps {
     for (const lw of this.writers.values()) {
       if (lw.qos.reliability !== 'reliable') continue;
       if (lw.writer.history.getSequenceNumMax() === undefined) continue;
-      for (const { pv, rv } of this.matchedReaders(lw)) {
-        const { first, last } = this.heartbeatRange(lw, pv.attributes.guidPrefix, rv.attributes.entityId);
-        const group = new SubMessageGroup({ maxSize: 256 });
-        group.writeSubmessage(new sub.InfoDst(pv.attributes.guidPrefix));
-        group.writeSubmessage(new sub.Heartbeat(rv.attributes.entityId, lw.writer.attributes.entityId, first, last, ++rv.count, sub.HeartbeatFlags.Final));
-        const msg = new rtps.Message({ guidPrefix: this.p.attributes.guidPrefix, protocolVersion: this.p.attributes.protocolVersion, vendorId: this.p.attributes.vendorId, maxSize: 300 });
-        msg.writeGroup(group);
-        rtps.sendMessageToUdp(msg, socket, pv.attributes.metatrafficUnicastLocatorList).catch((e: Error) => this.log(`rtps: heartbeat failed: ${e.message}`));
-      }
+      for (const { pv, rv } of this.matchedReaders(lw)) this.sendHeartbeat(pv, rv, lw, true);
     }
+  }
+
+  /** A HEARTBEAT of one writer to one reader; without `final`, the reader must answer with an ACKNACK. */
+  private sendHeartbeat(pv: ParticipantView, rv: ReaderView, lw: LocalWriter, final: boolean): void {
+    const socket = this.p._unicastSocket;
+    if (!socket || this.closed) return;
+    const { first, last } = this.heartbeatRange(lw, pv.attributes.guidPrefix, rv.attributes.entityId);
+    const group = new SubMessageGroup({ maxSize: 256 });
+    group.writeSubmessage(new sub.InfoDst(pv.attributes.guidPrefix));
+    group.writeSubmessage(new sub.Heartbeat(rv.attributes.entityId, lw.writer.attributes.entityId, first, last, ++rv.count, final ? sub.HeartbeatFlags.Final : 0));
+    const msg = new rtps.Message({ guidPrefix: this.p.attributes.guidPrefix, protocolVersion: this.p.attributes.protocolVersion, vendorId: this.p.attributes.vendorId, maxSize: 300 });
+    msg.writeGroup(group);
+    // to the user-traffic locator, as the DATA: Fast DDS hands what arrives on its metatraffic port only
+    // to its built-in (discovery) endpoints, so a HEARTBEAT for a user reader sent there goes unanswered
+    rtps.sendMessageToUdp(msg, socket, pv.attributes.defaultUnicastLocatorList).catch((e: Error) => this.log(`rtps: heartbeat failed: ${e.message}`));
   }
 
   private matchedReaders(lw: LocalWriter): { pv: ParticipantView; rv: ReaderView }[] {
@@ -668,6 +723,9 @@ class RtpsTransport implements Transport, RawRtps {
     const rv = pv?.remoteReaders.get(ack.readerEntityId);
     if (!pv || !rv) return;
     rv.readerSNState = ack.readerSNState;
+    const key = `${prefix}:${ack.readerEntityId}`, prev = lw.acked.get(key);
+    if (prev === undefined || ack.readerSNState.base > prev) lw.acked.set(key, ack.readerSNState.base);
+    for (const f of [...lw.onAck]) f();
     const { first, last } = this.heartbeatRange(lw, prefix, ack.readerEntityId);
     const samples: [bigint, Uint8Array, Time][] = [], missing: bigint[] = [];
     for (const seq of ack.readerSNState.sequenceNumbers()) {
