@@ -44,7 +44,7 @@ describe('controller node + simulated robot, two processes over RTPS (netns with
     await new Promise((r) => setTimeout(r, 300)); // the stop command in flight
     sim.child.kill('SIGTERM');
     const cs = await sim.exited(15_000);
-    expect([cn, cs], info()).toEqual([0, 0]);
+    expect([cn, cs], info()).toEqual([143, 143]); // a stop by SIGTERM exits 128 + 15, after the clean shutdown
     expect(node.stderr()).toMatch(/transport: rclnodejs unavailable \(.*\); using rtps/);
     expect(node.stderr()).toMatch(/transport: rtps \(pure TypeScript DDS-RTPS.*domain 31/);
 

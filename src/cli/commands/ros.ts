@@ -4,18 +4,21 @@
  */
 import { dirname } from 'node:path';
 import { writeFileSync } from 'node:fs';
-import { buildController, resolveModel } from '../../../controllers/controller.js';
+import { buildController, resolveModel, type Controller } from '../../../controllers/controller.js';
 import { loadControllerConfig, type ControllerConfig } from '../../../controllers/schema.js';
 import { goalReader } from '../../../ros/mapping.js';
 import { GcMonitor } from '../../../ros/gcstats.js';
 import { setRealtimePriority } from '../../../ros/realtime.js';
 import { McapRecorder } from '../../../ros/mcap.js';
 import { float64MultiArray, poseStamped, type MessageTypes, type RosMessageType } from '../../../ros/messages.js';
+import { LifecycleMachine, serveLifecycle } from '../../../ros/lifecycle.js';
 import { ControllerNode } from '../../../ros/node.js';
-import { serveParameters } from '../../../ros/params.js';
+import { ParameterService, serveParameters } from '../../../ros/params.js';
+import { isRclnodejsTransport, serveRclnodejsParameters } from '../../../ros/rclnodejs.js';
 import { simPlant, SimRobotNode } from '../../../ros/sim.js';
-import { createTransport, domainIdFromEnv, hasRawRtps, type TransportChoice } from '../../../ros/transport.js';
+import { createTransport, domainIdFromEnv, hasRawRtps, type ServiceType, type Transport, type TransportChoice } from '../../../ros/transport.js';
 import { parseOptions, type CliCommand } from '../command.js';
+import { describeStop, exitCodeFor, waitForStop } from '../shutdown.js';
 
 const OPTIONS = {
   config: { type: 'string' },
@@ -33,6 +36,7 @@ const OPTIONS = {
   summary: { type: 'string' },
   quiet: { type: 'boolean', default: false },
   'rt-priority': { type: 'string' },
+  lifecycle: { type: 'string', default: 'auto' },
 } as const;
 
 const HELP = `dmpc ros --config controllers/<name>.json [--transport auto|rclnodejs|rtps] [--sim] [options]
@@ -56,20 +60,48 @@ diagnostics out; topics, QoS and limits from the configuration). ROS_DOMAIN_ID i
                     (exercises the controller's stale-state path)
   --goal-tolerance D  simulated robot prints 'goal reached' once every goal field is within D
   --record FILE     record all topics the process sees to an MCAP file (rosbag2 format)
-  --duration S      stop after S seconds (default: until SIGINT/SIGTERM)
+  --lifecycle L     auto: configure and activate at start (the node drives at once); managed: start
+                    unconfigured and wait for a lifecycle manager (nav2's lifecycle_manager,
+                    \`ros2 lifecycle set\`) on ~/change_state. Commands are published only while
+                    active; deactivating publishes the stop command                     [auto]
+  --duration S      stop after S seconds (default: until SIGINT, SIGTERM or SIGHUP)
   --summary FILE    write the final statistics as JSON
   --quiet           no per-event log lines
   --rt-priority P   Linux: run this process (all its threads) under SCHED_FIFO priority P (1..99)
                     through chrt(1); needs root or CAP_SYS_NICE. Keeps other work on the machine
                     from delaying the loop (see docs/ros.md, 'Real-time scheduling')
 
-'dmpc ros sim' runs only the simulated robot (for a controller in another process or on a robot).`;
+'dmpc ros sim' runs only the simulated robot (for a controller in another process or on a robot).
+
+Stopping: SIGINT, SIGTERM or SIGHUP (or the death of the process that started it) makes the node
+publish its stop command, wait until reliable readers acknowledged it (at most 500 ms), close, and
+exit with 128 + the signal's number. E-stop: with topics.estop in the configuration, \`true\` on that
+std_msgs/Bool topic latches the safe command; ~/release_estop (std_srvs/srv/Trigger) releases it once
+the input reads false.`;
 
 const nums = (s: string, what: string): number[] => {
   const v = s.split(',').map((t) => Number(t.trim()));
   if (v.some((x) => !Number.isFinite(x))) throw new Error(`--${what} must be comma-separated numbers (got '${s}')`);
   return v;
 };
+
+/** std_srvs/srv/Trigger (an empty request is one placeholder byte on the wire, as rosidl generates it). */
+const TRIGGER: ServiceType = {
+  type: 'std_srvs/srv/Trigger', request: 'uint8 structure_needs_at_least_one_member', response: 'bool success\nstring message',
+};
+
+/** The ROS 2 parameter services of the node, over whichever transport it runs on. */
+function serveNodeParameters(transport: Transport, name: string, controller: Controller, log: (s: string) => void): { close(): void; where: string } | null {
+  if (hasRawRtps(transport)) {
+    const p = serveParameters(transport, name, controller, log);
+    return { close: p.close, where: `${p.service.defs.length} ROS 2 parameters served on /${name}/{list,get,set,describe}_parameters (rtps)` };
+  }
+  if (isRclnodejsTransport(transport)) {
+    const p = serveRclnodejsParameters(transport, new ParameterService(controller, log), log);
+    return { close: p.close, where: `${p.names.length} ROS 2 parameters served on /${name}/*_parameters (rclnodejs's parameter services)` };
+  }
+  return null;
+}
 
 function goalMessage(config: ControllerConfig, values: number[]): MessageTypes[RosMessageType] {
   const g = config.topics.goal;
@@ -97,6 +129,8 @@ export const command: CliCommand = {
     const domainId = domainIdFromEnv();
     const duration = o.duration === undefined ? Infinity : Number(o.duration);
     if (!(duration > 0)) throw new Error(`--duration must be a positive number of seconds (got '${o.duration}')`);
+    // our handlers before any transport exists: a signal during start-up still ends in a clean stop
+    const stopRequested = waitForStop({ durationS: duration });
 
     if (o['rt-priority'] !== undefined) {
       const prio = Number(o['rt-priority']);
@@ -110,27 +144,54 @@ export const command: CliCommand = {
     let node: ControllerNode | undefined;
     let sim: SimRobotNode | undefined;
 
+    if (o.lifecycle !== 'auto' && o.lifecycle !== 'managed') throw new Error(`--lifecycle must be auto or managed (got '${o.lifecycle}')`);
     if (!simOnly) {
       const controller = buildController(config, dirname(o.config));
       const transport = await createTransport(transportChoice, { nodeName: config.name, domainId, address: o.address, log });
       console.error(`[${config.name}] transport: ${transport.description}`);
       console.error(`[${config.name}] controller: ${config.solver.kind} (linear MPC on src/mpc, ${config.solver.sqpIterations} linearisation(s) per tick), model ${'kind' in config.model ? config.model.kind : config.model.file}, horizon ${config.horizon}, ${config.rateHz} Hz, trigger ${config.trigger}`);
+      const env = controller.hardLimits().u;
+      console.error(`[${config.name}] hard command envelope: ${Array.from(env.lower, (l, j) => `${controller.controlNames[j] ?? j} in [${l}, ${env.upper[j]}]`).join(', ')}`);
       // warm up the JIT on the reference so the first real tick is not a deadline miss
       const ref = controller.defaultReference();
       for (let k = 0; k < 5; k++) controller.compute(ref.state, ref, 0);
       controller.reset();
-      node = new ControllerNode({ config, controller, transport, log });
-      node.open();
-      // ROS 2 parameter services (ros2 param list/get/set/describe) where the transport has raw DDS endpoints
-      const params = hasRawRtps(transport) ? serveParameters(transport, config.name, controller, log) : null;
-      console.error(`[${config.name}] parameters: ${params ? `${params.service.defs.length} ROS 2 parameters served on /${config.name}/{list,get,set,describe}_parameters` : 'ROS 2 parameter services not served by this transport (HTTP API only)'}`);
+      const n = new ControllerNode({ config, controller, transport, log });
+      node = n;
+      const fqn = `/${config.name}`;
+      // ROS 2 parameter services (ros2 param list/get/set/describe): one table and one set of rules (the hard envelope) on every transport
+      const params = serveNodeParameters(transport, config.name, controller, log);
+      console.error(`[${config.name}] parameters: ${params ? params.where : 'ROS 2 parameter services not served by this transport (HTTP API only)'}`);
+      // managed (lifecycle) node: commands only while active
+      const machine = new LifecycleMachine({
+        onConfigure: () => { n.open(); },
+        onActivate: () => { n.activate(); },
+        onDeactivate: () => { n.deactivate(); },
+        onCleanup: () => { n.cleanup(); },
+        onShutdown: () => { n.deactivate(); },
+        onError: () => { n.deactivate(); },
+      }, { log });
+      const lifecycle = transport.serve ? serveLifecycle(transport, fqn, machine) : null;
+      const release = transport.serve?.(`${fqn}/release_estop`, TRIGGER, () => {
+        const r = n.releaseEstop();
+        return { success: r.released, message: r.reason };
+      });
       if (o.goal && config.topics.goal) {
         const g = goalMessage(config, nums(o.goal, 'goal'));
-        node.applyGoal(goalReader(config.topics.goal.type, config.topics.goal.fields)(g as never));
+        if (!n.applyGoal(goalReader(config.topics.goal.type, config.topics.goal.fields)(g as never))) throw new Error('--goal: the goal cannot be used');
       }
-      node.run();
-      const n = node;
-      closers.push(async () => { n.stop(); params?.close(); await new Promise((r) => setTimeout(r, 100)); await transport.close(); });
+      if (o.lifecycle === 'auto') {
+        if (!machine.change({ id: 1 }) || !machine.change({ id: 3 })) throw new Error(`lifecycle: could not configure and activate (state ${machine.state.label})`);
+      } else {
+        console.error(`[${config.name}] lifecycle: managed, ${machine.state.label}; waiting for configure/activate on ${fqn}/change_state`);
+      }
+      closers.push(async () => {
+        // the stop command first, acknowledged by reliable readers (or 500 ms), then everything else
+        const acked = await n.shutdown(500);
+        if (!acked) log('stop command: not acknowledged by every reliable reader within 500 ms');
+        params?.close(); lifecycle?.close(); release?.close();
+        await transport.close();
+      });
     }
     if (simOnly || o.sim) {
       const { model, theta } = resolveModel(config, dirname(o.config));
@@ -156,17 +217,9 @@ export const command: CliCommand = {
       closers.unshift(async () => { s.stop(); await transport.close(); });
     }
 
-    await new Promise<void>((resolve) => {
-      const timer = Number.isFinite(duration) ? setTimeout(() => done(), duration * 1000) : undefined;
-      const done = () => {
-        clearTimeout(timer);
-        process.off('SIGINT', done);
-        process.off('SIGTERM', done);
-        resolve();
-      };
-      process.on('SIGINT', done);
-      process.on('SIGTERM', done);
-    });
+    console.error(`[${config.name}${simOnly ? ':sim' : ''}] running ${process.uptime().toFixed(2)} s after the process started (pid ${process.pid})`);
+    const reason = await stopRequested;
+    console.error(`[${config.name}${simOnly ? ':sim' : ''}] stopping: ${describeStop(reason)}`);
     // controller first (its stop command must still reach the robot), then the simulator
     for (const c of [...closers].reverse()) await c();
     await recorder?.close();
@@ -181,6 +234,6 @@ export const command: CliCommand = {
     };
     if (o.summary) writeFileSync(o.summary, JSON.stringify(summary, null, 1) + '\n');
     console.log(JSON.stringify(summary));
-    return 0;
+    return exitCodeFor(reason);
   },
 };
