@@ -11,10 +11,11 @@
  * layouts, the client) is ros/services.ts, which serves any service type; this file is the
  * parameters' logic and their service types.
  *
- * Parameters (one DOUBLE per element; `inf`/`-inf` is "no bound"):
+ * Parameters (one DOUBLE per element):
  *   cost.q.<i>, cost.qf.<i> (i < nx, ≥ 0), cost.r.<j> (j < nu, > 0),
  *   limits.u_min.<j>, limits.u_max.<j>, and limits.x_min.<i>, limits.x_max.<i> when the configuration
- *   has state bounds; solver.max_iter, solver.sqp_iterations (INTEGER), solver.tol, solver.budget_ms
+ *   has state bounds: only inside the controller's hard envelope (its floating_point_range where that
+ *   is finite); `-inf` / `inf` = "no bound" only where the envelope has none; NaN never; solver.max_iter, solver.sqp_iterations (INTEGER), solver.tol, solver.budget_ms
  *   (DOUBLE), solver.accept_max_iter (BOOL). INTEGER values are accepted for DOUBLE parameters.
  */
 import type { Controller } from '../controllers/controller.js';
@@ -100,12 +101,30 @@ interface ParamDef {
   get(p: Params): number | boolean;
   /** Writes a value into a patch built from the current parameters. */
   set(patch: Required<Pick<ControllerParamsPatch, 'cost' | 'constraints' | 'solver'>>, v: number | boolean): void;
+  /** Why a value of the right type is still refused before it reaches the patch (null: fine). */
+  check?(v: number | boolean): string | null;
+  /** The allowed interval (ParameterDescriptor.floating_point_range: `ros2 param describe` shows it, rcl clients honour it). */
+  range?: { from: number; to: number };
 }
 const KIND_TYPE: Record<Kind, number> = { double: ParameterType.DOUBLE, integer: ParameterType.INTEGER, bool: ParameterType.BOOL };
 const TYPE_NAME = ['not set', 'bool', 'integer', 'double', 'string', 'byte array', 'bool array', 'integer array', 'double array', 'string array'];
 
 const toBound = (v: number | null, lower: boolean) => (v === null ? (lower ? -Infinity : Infinity) : v);
+const fmtInf = (v: number) => (v === Infinity ? 'inf' : v === -Infinity ? '-inf' : String(v));
+/** A bound parameter's value as a configuration bound: ±∞ on its own side is "no bound" (null). */
 const fromBound = (v: number) => (Number.isFinite(v) ? v : null);
+
+/**
+ * What no bound parameter may be, whatever the envelope: NaN, or an infinity on the wrong side (a lower
+ * bound of +inf, an upper of -inf). Whether a value (or "no bound") lies inside the hard envelope is
+ * the controller's check (envelopeIssues), which names the envelope.
+ */
+function boundCheck(name: string, side: 'lower' | 'upper', v: number): string | null {
+  if (Number.isNaN(v)) return `parameter '${name}' is NaN: a bound must be a number`;
+  if (side === 'lower' && v === Infinity) return `parameter '${name}' is inf: a lower bound of inf leaves no admissible value`;
+  if (side === 'upper' && v === -Infinity) return `parameter '${name}' is -inf: an upper bound of -inf leaves no admissible value`;
+  return null;
+}
 
 /** The parameter table of a controller (its dimensions and whether it has state bounds fix the names). */
 export function parameterTable(ctl: Controller): ParamDef[] {
@@ -126,15 +145,27 @@ export function parameterTable(ctl: Controller): ParamDef[] {
   weight('Q', 'cost.q', ctl.nx, states, false);
   weight('Qf', 'cost.qf', ctl.nx, states, false);
   weight('R', 'cost.r', ctl.nu, controls, true);
+  const env = ctl.hardLimits();
+  const none = { lower: new Float64Array(ctl.nx).fill(-Infinity), upper: new Float64Array(ctl.nx).fill(Infinity) };
+  const hard = (which: 'u' | 'x') => (which === 'u' ? env.u : env.x ?? none);
+  /** The envelope of one bound as a floating-point range, where it is finite on both sides. */
+  const hardRange = (which: 'u' | 'x', i: number) => {
+    const h = hard(which);
+    return Number.isFinite(h.lower[i]) && Number.isFinite(h.upper[i]) ? { from: h.lower[i], to: h.upper[i] } : null;
+  };
   const bounds = (which: 'u' | 'x', n: number, labels: readonly string[]) => {
     for (const side of ['lower', 'upper'] as const) {
       for (let i = 0; i < n; i++) {
+        const name = `limits.${which}_${side === 'lower' ? 'min' : 'max'}.${i}`;
+        const r = hardRange(which, i);
         defs.push({
-          name: `limits.${which}_${side === 'lower' ? 'min' : 'max'}.${i}`, kind: 'double',
+          name, kind: 'double',
           description: `${side} bound of ${which === 'u' ? 'control' : 'state'} ${labels[i] ?? i}${which === 'u' ? ' (also the command limit)' : ''}`,
-          constraints: `${side === 'lower' ? '-inf' : 'inf'} = no bound; lower <= upper`,
+          constraints: `inside the hard envelope [${r ? `${r.from}, ${r.to}` : `${fmtInf(hard(which).lower[i])}, ${fmtInf(hard(which).upper[i])}`}] (safety.${which === 'u' ? 'commandLimits' : 'stateLimits'}); ${side === 'lower' ? '-inf' : 'inf'} = no bound, only where the envelope has none; lower <= upper`,
           get: (p) => toBound((which === 'u' ? p.constraints.u : p.constraints.x!)[side][i], side === 'lower'),
           set: (patch, v) => { ((which === 'u' ? patch.constraints.u : patch.constraints.x!)![side] as (number | null)[])[i] = fromBound(v as number); },
+          check: (v) => boundCheck(name, side, v as number),
+          ...(hardRange(which, i) ? { range: hardRange(which, i)! } : {}),
         });
       }
     }
@@ -213,7 +244,8 @@ export class ParameterService {
       const def = this.byName.get(n);
       return {
         name: n, type: def ? KIND_TYPE[def.kind] : ParameterType.NOT_SET, description: def?.description ?? 'no such parameter',
-        additional_constraints: def?.constraints ?? '', read_only: false, dynamic_typing: false, floating_point_range: [], integer_range: [],
+        additional_constraints: def?.constraints ?? '', read_only: false, dynamic_typing: false,
+        floating_point_range: def?.range ? [{ from_value: def.range.from, to_value: def.range.to, step: 0 }] : [], integer_range: [],
       };
     });
   }
@@ -235,6 +267,8 @@ export class ParameterService {
       if (!def) return { successful: false, reason: `parameter '${q.name}' is not declared` };
       const v = coerce(def, q.value);
       if (typeof v === 'string') return { successful: false, reason: v };
+      const refused = def.check?.(v);
+      if (refused) return { successful: false, reason: refused };
       def.set(patch, v);
       return { successful: true, reason: '' };
     });

@@ -174,6 +174,23 @@ describe('parameter services over RTPS (netns with only lo)', () => {
       expect(await c2.exited(45_000), c2.stderr()).toBe(0);
       expect(c2.stdout().split('\n').filter((l) => l.startsWith('get '))).toEqual(['get cost.q.0 3 7.5 0', 'get limits.u_max.0 3 12.25 0']);
 
+      // the hard envelope (|u| ≤ 20, |cart x| ≤ 2): inf, -inf, NaN and values beyond it are refused with a
+      // reason each, and nothing changes
+      const c3 = spawnIn(sandbox.ns, [client, DOMAIN, 'dmpc_cartpole', '30000', 'limits.u_max.0=inf', 'limits.u_min.0=nan', 'limits.x_min.0=-inf', 'limits.x_max.0=30'], env);
+      expect(await c3.exited(45_000), c3.stderr()).toBe(0);
+      const sets3 = c3.stdout().split('\n').filter((l) => l.startsWith('set '));
+      expect(sets3, c3.stdout()).toEqual([
+        expect.stringMatching(/^set limits\.u_max\.0 0 .*constraints\.u\.upper\.0: no bound is outside the hard envelope \[-20, 20\]/),
+        "set limits.u_min.0 0 parameter 'limits.u_min.0' is NaN: a bound must be a number",
+        expect.stringMatching(/^set limits\.x_min\.0 0 .*constraints\.x\.lower\.0: no bound is outside the hard envelope \[-2, 2\]/),
+        expect.stringMatching(/^set limits\.x_max\.0 0 .*constraints\.x\.upper\.0: 30 is outside the hard envelope \[-2, 2\]/),
+      ]);
+      expect(c3.stdout().split('\n').filter((l) => l.startsWith('get '))).toEqual(['get limits.u_max.0 3 12.25 0', 'get limits.u_min.0 3 -20 0', 'get limits.x_min.0 3 -2 0', 'get limits.x_max.0 3 2 0']);
+      const c4 = spawnIn(sandbox.ns, [client, DOMAIN, 'dmpc_cartpole', '30000', 'limits.u_max.0=-inf'], env);
+      expect(await c4.exited(45_000), c4.stderr()).toBe(0);
+      expect(c4.stdout()).toContain("set limits.u_max.0 0 parameter 'limits.u_max.0' is -inf: an upper bound of -inf leaves no admissible value");
+      expect(c4.stdout()).toContain('get limits.u_max.0 3 12.25 0');
+
       const ts = spawnIn(sandbox.ns, tsxNode('test/ros/peer/param_client.ts', 'dmpc_cartpole',
         'list_parameters', '{"prefixes":["cost.r","limits.u_max"],"depth":{"$int":"0"}}',
         'get_parameters', '{"names":["cost.q.0","limits.u_max.0","solver.max_iter"]}',

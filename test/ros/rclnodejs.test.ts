@@ -462,7 +462,7 @@ describe('rclnodejs transport (against a stand-in of the rclnodejs 2.2.0 API)', 
     expect(inf.reason).toMatch(/cost\.Q\.0.*Infinity/);
     const nan = (await set(dbl('limits.u_min.0', NaN))).results[0];
     expect(nan.successful).toBe(false);
-    expect(nan.reason).toMatch(/envelope/);
+    expect(nan.reason).toMatch(/is NaN: a bound must be a number/);
     expect(ctl.params().version).toBe(v0 + 2);
     expect(ctl.params().cost.Q[0]).toBe(7.5);
     expect(node.params.get('cost.q.0').value).toBe(7.5);
