@@ -11,6 +11,7 @@ import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { type CliCommand, parseOptions, writeJson } from '../command.js';
+import { describeStop, exitCodeFor, waitForStop } from '../shutdown.js';
 import { loadControllerConfig } from '../../../controllers/schema.js';
 import { DEFAULT_CONFIG_PATH, DEFAULT_RATE_LIMITS, startServer } from '../../../server/app.js';
 import { ApiError, zodIssues } from '../../../server/errors.js';
@@ -97,6 +98,8 @@ export const command: CliCommand = {
     if (!r.success) throw new Error(`invalid options:\n${zodIssues(r.error).map((i) => `  ${i.path.join('.')}: ${i.message}`).join('\n')}`);
     const o = r.data;
     const config = o.config ? loadControllerConfig(o.config) : undefined;
+    // our handlers first: SIGINT, SIGTERM, SIGHUP or the launcher's death all close the server cleanly
+    const stopRequested = waitForStop();
     const srv = await startServer({
       dbPath: join(o.dataDir, 'server.sqlite'), host: o.host, port: o.port, token: o.token, rotateToken: values['rotate-token'],
       config, maxJobs: o.maxJobs, logger: values.log, plantEngine, rateLimits, log: (l) => console.error(`dmpc serve: ${l}`),
@@ -112,10 +115,9 @@ export const command: CliCommand = {
       console.log(srv.tokenSource === 'env' ? 'token: DMPC_TOKEN' : 'token: the one printed on the first start (dmpc serve --rotate-token for a new one)');
     }
     if (srv.ctx.readsNeedToken) console.log(`bound to ${o.host} (not loopback): every API route needs the token`);
-    await new Promise<void>((resolve) => {
-      const stop = () => { process.off('SIGINT', stop); process.off('SIGTERM', stop); console.error('dmpc serve: stopping'); srv.close().then(resolve, resolve); };
-      process.on('SIGINT', stop); process.on('SIGTERM', stop);
-    });
-    return 0;
+    const reason = await stopRequested;
+    console.error(`dmpc serve: stopping (${describeStop(reason)})`);
+    await srv.close();
+    return exitCodeFor(reason);
   },
 };
