@@ -74,6 +74,8 @@ export const EstopTopicSchema = z.object({
 export const PathTopicSchema = z.object({
   topic: topicName,
   qos: QosSchema.default('default'),
+  /** Publication rate of the predicted path (Hz; at most the control rate). */
+  rateHz: positive.default(10),
   frame_id: z.string().default('odom'),
   /** Model state indices drawn as x, y and yaw of the path's poses (null: 0). */
   x: z.number().int().min(0).nullable().default(null),

@@ -142,6 +142,8 @@ export class ControllerNode {
   private lastDiagAt = -Infinity;
   /** The predicted path message, rewritten in place on every tick (see pathMessage). */
   private pathMsg: Path | null = null;
+  private lastPathAt = -Infinity;
+  private readonly pathPeriod: number;
   private timer: NodeJS.Timeout | null = null;
   /** When the current run of safe commands began (on the node's clock), for onStale 'hold'. */
   private safeSince: number | null = null;
@@ -167,6 +169,7 @@ export class ControllerNode {
     this.writeCommand = commandWriter(t.command.type, t.command.fields, t.frame_id, this.period);
     this.reference = this.ctl.defaultReference();
     this.lastCommand = new Float64Array(this.ctl.nu);
+    this.pathPeriod = t.path ? 1 / Math.min(t.path.rateHz, this.cfg.rateHz) : Infinity;
   }
 
   /** Subscribes and advertises (no timer; see activate()). */
@@ -422,9 +425,13 @@ export class ControllerNode {
       this.lastDiagAt = now;
       this.lastMode = mode;
     }
-    if ((predicted && this.pathPub) || diag) {
+    // the predicted path at its own (lower) rate: a viewer needs ~10 Hz, and encoding the horizon's poses
+    // was half of a tick's allocation
+    const path = predicted && this.pathPub && now - this.lastPathAt >= this.pathPeriod - 1e-9 ? predicted : null;
+    if (path) this.lastPathAt = now;
+    if (path || diag) {
       const aux = () => {
-        if (predicted && this.pathPub) this.pathPub.publish(this.pathMessage(predicted, wall));
+        if (path && this.pathPub) this.pathPub.publish(this.pathMessage(path, wall));
         if (diag) this.publishDiagnostics(mode, wall, now);
       };
       // off the state→command path while running; synchronous for direct tick() calls

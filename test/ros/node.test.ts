@@ -38,8 +38,10 @@ class FaultyController implements Controller {
   }
 }
 
-function setup(name: string, opts: { failAt?: (k: number) => 'nan' | 'infeasible' | 'throw' | 'huge' | null; x0?: number[]; goal?: [number, number, number]; edit?: (c: ControllerConfig) => void } = {}) {
+function setup(name: string, opts: { failAt?: (k: number) => 'nan' | 'infeasible' | 'throw' | 'huge' | null; x0?: number[]; goal?: [number, number, number]; edit?: (c: ControllerConfig) => void; pathRate?: boolean } = {}) {
   const config = loadControllerConfig(`controllers/${name}.json`);
+  // one predicted path per tick unless a test is about the path's own rate
+  if (config.topics.path && !opts.pathRate) config.topics.path.rateHz = config.rateHz;
   opts.edit?.(config);
   const inner = buildController(config);
   const controller = opts.failAt ? new FaultyController(inner, opts.failAt) : inner;
@@ -86,6 +88,13 @@ describe('ControllerNode (in-process transport, simulated clock)', () => {
     expect(s.paths[0].poses.length).toBe(s.config.horizon);
     expect(lastDiag(s.diags).level).toBe(DIAG_OK);
     expect(kv(s.diags[s.diags.length - 1], 'solver_status')).toBe('optimal');
+  });
+
+  it('publishes the predicted path at its own rate (default 10 Hz), not every tick', () => {
+    const s = setup('cartpole', { x0: [0, 0, Math.PI, 0], pathRate: true });
+    for (let k = 0; k < 100; k++) s.step(); // 2 s at 50 Hz
+    expect(s.cmds.length).toBe(100);
+    expect(s.paths.length).toBe(20);
   });
 
   it('sends the safe command with a diagnostic when state is missing, then stale; recovers when state returns', () => {
