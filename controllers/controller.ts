@@ -430,7 +430,10 @@ export class LtvMpcController implements Controller {
           if (p.constraints.x.soft) input.soft = { x: p.constraints.x.soft };
         }
         const ws = sol ? shiftedWarmStartNoShift(sol) : this.prev ? shiftedWarmStart(this.prev) : undefined;
-        sol = mpcSolve(buildProblem(input), { maxIter: p.solver.maxIter, tol: p.solver.tol, polish: p.solver.polish }, ws);
+        // the last solve's workspaces are taken over (its warm start was copied out above): a tick
+        // allocates no solver state, which kept the garbage collector busy at 50–100 Hz
+        const spare = sol?.state ?? this.prev?.state;
+        sol = mpcSolve(buildProblem(input), { maxIter: p.solver.maxIter, tol: p.solver.tol, polish: p.solver.polish }, ws, spare);
         iterations += sol.iterations[0];
         sqp++;
         ubar.set(sol.u);
