@@ -10,6 +10,8 @@
  *   transitions    /<node>/get_available_transitions  "transitions <n>", then n lines
  *                  "transition <id> <label> <start id> <start label> <goal id> <goal label>"
  *   change:<id>    /<node>/change_state by id         "change <id> <success 0|1>"
+ *   -              the commands on stdin, one a line, each answered (and stdout flushed) before the
+ *                  next line is read, until EOF (a test can pause between steps and watch the node)
  * Then every lifecycle_msgs/msg/TransitionEvent received on /<node>/transition_event since the start:
  *   "event <transition id> <label> <start id> <start label> <goal id> <goal label>".
  *
@@ -112,8 +114,39 @@ HEADER_OF(lifecycle_msgs_srv_dds__GetState_Response_)
 HEADER_OF(lifecycle_msgs_srv_dds__ChangeState_Response_)
 HEADER_OF(lifecycle_msgs_srv_dds__GetAvailableTransitions_Response_)
 
+/* one command (see the top of this file), its answer printed; 1 for an unknown command */
+static int run_command(const char *cmd, dds_entity_t gwr, dds_entity_t grd, dds_entity_t cwr, dds_entity_t crd, dds_entity_t twr, dds_entity_t trd,
+                       lifecycle_msgs_srv_dds__GetState_Request_ *greq, lifecycle_msgs_srv_dds__GetState_Response_ *gres,
+                       lifecycle_msgs_srv_dds__ChangeState_Request_ *creq, lifecycle_msgs_srv_dds__ChangeState_Response_ *cres,
+                       lifecycle_msgs_srv_dds__GetAvailableTransitions_Request_ *treq, lifecycle_msgs_srv_dds__GetAvailableTransitions_Response_ *tres,
+                       int timeout_ms) {
+  if (strcmp(cmd, "get") == 0) {
+    call_or_exit("get_state", gwr, grd, greq, &greq->rmw_seq, gres,
+      lifecycle_msgs_srv_dds__GetState_Response__guid, lifecycle_msgs_srv_dds__GetState_Response__seq, 1, timeout_ms);
+    printf("state %d %s\n", gres->current_state.id, gres->current_state.label);
+  } else if (strcmp(cmd, "transitions") == 0) {
+    call_or_exit("get_available_transitions", twr, trd, treq, &treq->rmw_seq, tres,
+      lifecycle_msgs_srv_dds__GetAvailableTransitions_Response__guid, lifecycle_msgs_srv_dds__GetAvailableTransitions_Response__seq, 1, timeout_ms);
+    printf("transitions %u\n", tres->available_transitions._length);
+    for (uint32_t k = 0; k < tres->available_transitions._length; k++) {
+      const lifecycle_msgs_msg_dds__TransitionDescription_ *d = &tres->available_transitions._buffer[k];
+      printf("transition %d %s %d %s %d %s\n", d->transition.id, d->transition.label, d->start_state.id, d->start_state.label, d->goal_state.id, d->goal_state.label);
+    }
+  } else if (strncmp(cmd, "change:", 7) == 0) {
+    creq->transition.id = (uint8_t)atoi(cmd + 7);
+    call_or_exit("change_state", cwr, crd, creq, &creq->rmw_seq, cres,
+      lifecycle_msgs_srv_dds__ChangeState_Response__guid, lifecycle_msgs_srv_dds__ChangeState_Response__seq, 0, timeout_ms);
+    printf("change %d %d\n", creq->transition.id, cres->success ? 1 : 0);
+  } else {
+    fprintf(stderr, "cyclone_lifecycle_client: unknown command '%s'\n", cmd);
+    return 1;
+  }
+  fflush(stdout);
+  return 0;
+}
+
 int main(int argc, char **argv) {
-  if (argc < 4) { fprintf(stderr, "usage: %s <domain> <node> <timeout_ms> get|transitions|change:<id> ...\n", argv[0]); return 2; }
+  if (argc < 4) { fprintf(stderr, "usage: %s <domain> <node> <timeout_ms> get|transitions|change:<id>|- ...\n", argv[0]); return 2; }
   const char *node = argv[2];
   GUID = ((unsigned long long)getpid() << 32) ^ (unsigned long long)time(NULL) ^ 0x0123456789abcdefULL;
   int timeout_ms = atoi(argv[3]);
@@ -163,29 +196,16 @@ int main(int argc, char **argv) {
   fflush(stdout);
 
   for (int i = 4; i < argc; i++) {
-    const char *cmd = argv[i];
-    if (strcmp(cmd, "get") == 0) {
-      call_or_exit("get_state", gwr, grd, &greq, &greq.rmw_seq, gres,
-        lifecycle_msgs_srv_dds__GetState_Response__guid, lifecycle_msgs_srv_dds__GetState_Response__seq, 1, timeout_ms);
-      printf("state %d %s\n", gres->current_state.id, gres->current_state.label);
-    } else if (strcmp(cmd, "transitions") == 0) {
-      call_or_exit("get_available_transitions", twr, trd, &treq, &treq.rmw_seq, tres,
-        lifecycle_msgs_srv_dds__GetAvailableTransitions_Response__guid, lifecycle_msgs_srv_dds__GetAvailableTransitions_Response__seq, 1, timeout_ms);
-      printf("transitions %u\n", tres->available_transitions._length);
-      for (uint32_t k = 0; k < tres->available_transitions._length; k++) {
-        const lifecycle_msgs_msg_dds__TransitionDescription_ *d = &tres->available_transitions._buffer[k];
-        printf("transition %d %s %d %s %d %s\n", d->transition.id, d->transition.label, d->start_state.id, d->start_state.label, d->goal_state.id, d->goal_state.label);
+    if (strcmp(argv[i], "-") == 0) {
+      /* commands from stdin, one a line, each answered before the next line is read, until EOF */
+      char line[128];
+      while (fgets(line, sizeof line, stdin)) {
+        line[strcspn(line, "\r\n")] = 0;
+        if (line[0] && run_command(line, gwr, grd, cwr, crd, twr, trd, &greq, gres, &creq, cres, &treq, tres, timeout_ms) != 0) return 2;
       }
-    } else if (strncmp(cmd, "change:", 7) == 0) {
-      creq.transition.id = (uint8_t)atoi(cmd + 7);
-      call_or_exit("change_state", cwr, crd, &creq, &creq.rmw_seq, cres,
-        lifecycle_msgs_srv_dds__ChangeState_Response__guid, lifecycle_msgs_srv_dds__ChangeState_Response__seq, 0, timeout_ms);
-      printf("change %d %d\n", creq.transition.id, cres->success ? 1 : 0);
-    } else {
-      fprintf(stderr, "cyclone_lifecycle_client: unknown command '%s'\n", cmd);
+    } else if (run_command(argv[i], gwr, grd, cwr, crd, twr, trd, &greq, gres, &creq, cres, &treq, tres, timeout_ms) != 0) {
       return 2;
     }
-    fflush(stdout);
   }
 
   /* the last events may still be on their way (the reply can overtake them: another writer) */
