@@ -145,6 +145,8 @@ export class ControllerNode {
   private lastPathAt = -Infinity;
   private readonly pathPeriod: number;
   private timer: NodeJS.Timeout | null = null;
+  /** Whether a command went out since the last stop command (the robot's last command must be a stop). */
+  private stopOwed = false;
   /** When the current run of safe commands began (on the node's clock), for onStale 'hold'. */
   private safeSince: number | null = null;
   /** E-stop: latched until released; `input` is the last value read on the e-stop topic. */
@@ -342,13 +344,15 @@ export class ControllerNode {
     this.cmdPub?.publish(this.writeCommand(u, Date.now() / 1000) as never);
     this.lastCommand = u;
     this.stats.published++;
+    this.stopOwed = true;
     return u;
   }
 
-  /** The stop command: zero (within the limits), whatever the policy. */
+  /** The stop command: zero (within the limits), whatever the policy; only owed after a command was published. */
   private publishStop(): void {
-    if (!this.cmdPub) return;
+    if (!this.cmdPub || !this.stopOwed) return;
     this.publishCommand(new Float64Array(this.ctl.nu));
+    this.stopOwed = false;
   }
 
   /**
@@ -516,11 +520,13 @@ export class ControllerNode {
     this.diagPub.publish(msg);
   }
 
-  /** Stops the timer, publishes the stop command (if it was active) and closes the subscriptions. */
+  /**
+   * Stops the timer, publishes the stop command (when any command went out since the last stop
+   * command: a node that was only configured publishes nothing) and closes the subscriptions.
+   */
   stop(): void {
-    const wasRunning = this.running;
     this.deactivate();
-    if (!wasRunning) this.publishStop();
+    this.publishStop();
     for (const s of this.subs) s.close();
     this.subs.length = 0;
   }
