@@ -2,23 +2,26 @@
  * A small tanh MLP shared by the neural and grey-box models. Its weights are part of θ, flattened layer
  * by layer as [W (out×in, row-major), b (out)].
  *
- * Values are computed in float64 plain JS (so the integrators see a smooth float64 right-hand side);
- * Jacobians come from tfjs autograd (float32, relative accuracy ~1e-6), batched over points for
- * ∂f/∂(x, u). tfjs tensors of the weights are cached and rebuilt only when θ changes.
+ * Values and Jacobians are computed in float64 plain JS: the forward pass keeps every layer's
+ * activations, and ∂out/∂z and ∂out/∂θ are exact products of the layers' derivatives
+ * (tanh' = 1 − tanh²), one reverse sweep per output. (They came from tfjs autograd in float32 before:
+ * relative errors of 1e-6 that made second-order terms formed by differences of Jacobians mostly noise,
+ * and a 45 MB tfjs heap in every process that runs a controller.)
  */
-import { tf } from '../../src/tf/tf.js';
-
 export class Mlp {
   readonly nParams: number;
   private readonly hidden: Float64Array[];
-  private cacheTheta?: Float64Array;
-  private cacheTensors: tf.Tensor[] = [];
+  /** Activations of every layer (a[0] = input, a[L] = output) of the last forward pass, and a reverse-sweep buffer per layer. */
+  private readonly act: Float64Array[];
+  private readonly adj: Float64Array[];
 
   constructor(readonly sizes: readonly number[]) {
     let n = 0;
     for (let l = 0; l + 1 < sizes.length; l++) n += sizes[l + 1] * sizes[l] + sizes[l + 1];
     this.nParams = n;
     this.hidden = sizes.slice(1, -1).map((s) => new Float64Array(s));
+    this.act = sizes.map((s) => new Float64Array(s));
+    this.adj = sizes.map((s) => new Float64Array(s));
   }
 
   get nIn(): number { return this.sizes[0]; }
@@ -63,66 +66,91 @@ export class Mlp {
     }
   }
 
-  private tensors(theta: Float64Array): tf.Tensor[] {
-    const c = this.cacheTheta;
-    let same = c !== undefined && c.length === this.nParams;
-    for (let i = 0; same && i < this.nParams; i++) if (c![i] !== theta[i]) same = false;
-    if (!same) {
-      tf.dispose(this.cacheTensors);
-      this.cacheTensors = [];
-      let o = 0;
-      for (let l = 0; l + 1 < this.sizes.length; l++) {
-        const fi = this.sizes[l], fo = this.sizes[l + 1];
-        this.cacheTensors.push(tf.keep(tf.tensor2d(Float32Array.from(theta.subarray(o, o + fi * fo)), [fo, fi])));
-        o += fi * fo;
-        this.cacheTensors.push(tf.keep(tf.tensor1d(Float32Array.from(theta.subarray(o, o + fo)))));
-        o += fo;
-      }
-      this.cacheTheta = Float64Array.from(theta.subarray(0, this.nParams));
-    }
-    return this.cacheTensors;
-  }
-
-  /** The network in tfjs ops on a batch Z [B, nIn] → [B, nOut]. */
-  apply(params: tf.Tensor[], Z: tf.Tensor2D): tf.Tensor2D {
-    let h: tf.Tensor2D = Z;
-    const L = params.length / 2;
+  /** Forward pass keeping every layer's activations in this.act (a[L] is the output). */
+  private forwardKeep(theta: Float64Array, z: ArrayLike<number>, zOff = 0): void {
+    const L = this.sizes.length - 1;
+    const a0 = this.act[0];
+    for (let j = 0; j < this.sizes[0]; j++) a0[j] = z[zOff + j];
+    let o = 0;
     for (let l = 0; l < L; l++) {
-      const a = tf.add(tf.matMul(h, params[2 * l] as tf.Tensor2D, false, true), params[2 * l + 1]) as tf.Tensor2D;
-      h = l === L - 1 ? a : tf.tanh(a);
+      const fi = this.sizes[l], fo = this.sizes[l + 1];
+      const x = this.act[l], y = this.act[l + 1], bOff = o + fi * fo;
+      for (let i = 0; i < fo; i++) {
+        let acc = theta[bOff + i];
+        const r = o + i * fi;
+        for (let j = 0; j < fi; j++) acc += theta[r + j] * x[j];
+        y[i] = l === L - 1 ? acc : Math.tanh(acc);
+      }
+      o = bOff + fo;
     }
-    return h;
   }
 
-  /** ∂MLP/∂z at B points (Z [B, nIn] row-major) → [B, nOut, nIn], by nOut reverse-mode sweeps over the batch. */
+  /**
+   * Reverse sweep for output i after forwardKeep: adj[l] = ∂outᵢ/∂a[l] for every layer; `onLayer`
+   * receives each layer's ∂outᵢ/∂(pre-activation) (its weights' and biases' gradient factors).
+   */
+  private reverse(theta: Float64Array, i: number, onLayer?: (l: number, wOff: number, delta: Float64Array) => void): void {
+    const L = this.sizes.length - 1;
+    const offs = this.layerOffsets();
+    const top = this.adj[L];
+    top.fill(0); top[i] = 1;
+    for (let l = L - 1; l >= 0; l--) {
+      const fi = this.sizes[l], fo = this.sizes[l + 1];
+      const delta = this.adj[l + 1], y = this.act[l + 1], down = this.adj[l];
+      // through the activation: tanh on hidden layers, identity on the output layer
+      if (l !== L - 1) for (let k = 0; k < fo; k++) delta[k] *= 1 - y[k] * y[k];
+      onLayer?.(l, offs[l], delta);
+      down.fill(0);
+      const w = offs[l];
+      for (let k = 0; k < fo; k++) {
+        const d = delta[k];
+        if (d === 0) continue;
+        const r = w + k * fi;
+        for (let j = 0; j < fi; j++) down[j] += d * theta[r + j];
+      }
+    }
+  }
+
+  private offsets?: number[];
+  /** Offset of each layer's W in θ. */
+  private layerOffsets(): number[] {
+    if (!this.offsets) {
+      const offs: number[] = [];
+      let o = 0;
+      for (let l = 0; l + 1 < this.sizes.length; l++) { offs.push(o); o += this.sizes[l] * this.sizes[l + 1] + this.sizes[l + 1]; }
+      this.offsets = offs;
+    }
+    return this.offsets;
+  }
+
+  /** ∂MLP/∂z at B points (Z [B, nIn] row-major) → [B, nOut, nIn], exact in float64. */
   jacobianInput(theta: Float64Array, Z: Float64Array, B: number): Float64Array {
-    const P = this.tensors(theta);
     const { nIn, nOut } = this;
     const out = new Float64Array(B * nOut * nIn);
-    tf.tidy(() => {
-      const Zt = tf.tensor2d(Float32Array.from(Z.subarray(0, B * nIn)), [B, nIn]);
+    for (let b = 0; b < B; b++) {
+      this.forwardKeep(theta, Z, b * nIn);
       for (let i = 0; i < nOut; i++) {
-        // rows of different batch elements do not interact, so the gradient of the batch sum of
-        // output i gives every element's ∂outᵢ/∂z at once
-        const g = tf.grad((z: tf.Tensor) => tf.sum(tf.slice(this.apply(P, z as tf.Tensor2D), [0, i], [B, 1])))(Zt);
-        const d = g.dataSync();
-        for (let b = 0; b < B; b++) for (let j = 0; j < nIn; j++) out[(b * nOut + i) * nIn + j] = d[b * nIn + j];
+        this.reverse(theta, i);
+        const g = this.adj[0], o = (b * nOut + i) * nIn;
+        for (let j = 0; j < nIn; j++) out[o + j] = g[j];
       }
-    });
+    }
     return out;
   }
 
-  /** ∂MLP/∂θ at one point z → [nOut, nParams]. */
+  /** ∂MLP/∂θ at one point z → rows i < nOut of `out` (leading dimension ld, from column col0), exact in float64. */
   jacobianParams(theta: Float64Array, z: ArrayLike<number>, out: Float64Array, ld = this.nParams, col0 = 0): void {
-    const P = this.tensors(theta);
-    const { nIn, nOut } = this;
-    tf.tidy(() => {
-      const Zt = tf.tensor2d(Float32Array.from(z as ArrayLike<number>), [1, nIn]);
-      for (let i = 0; i < nOut; i++) {
-        const gs = tf.grads((...ps: tf.Tensor[]) => tf.sum(tf.slice(this.apply(ps, Zt), [0, i], [1, 1])))(P);
-        let o = col0;
-        for (const g of gs) { const d = g.dataSync(); for (let k = 0; k < d.length; k++) out[i * ld + o + k] = d[k]; o += d.length; }
-      }
-    });
+    this.forwardKeep(theta, z);
+    for (let i = 0; i < this.nOut; i++) {
+      const row = i * ld + col0;
+      this.reverse(theta, i, (l, wOff, delta) => {
+        const fi = this.sizes[l], fo = this.sizes[l + 1], x = this.act[l];
+        for (let k = 0; k < fo; k++) {
+          const d = delta[k], r = row + wOff + k * fi;
+          for (let j = 0; j < fi; j++) out[r + j] = d * x[j];
+          out[row + wOff + fi * fo + k] = d;
+        }
+      });
+    }
   }
 }

@@ -7,8 +7,8 @@ import { existsSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { CliCommand } from './command.js';
-// Registers tfjs gradient configs before any command module touches tfjs.
-import '../tf/tf.js';
+// No tfjs here: the modules that use it import it through src/tf/tf.js (which registers its gradient
+// configs), so `dmpc ros` and other commands that never touch tfjs start without its 45 MB of heap.
 
 const here = dirname(fileURLToPath(import.meta.url));
 
