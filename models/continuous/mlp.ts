@@ -10,7 +10,6 @@
  */
 export class Mlp {
   readonly nParams: number;
-  private readonly hidden: Float64Array[];
   /** Activations of every layer (a[0] = input, a[L] = output) of the last forward pass, and a reverse-sweep buffer per layer. */
   private readonly act: Float64Array[];
   private readonly adj: Float64Array[];
@@ -19,7 +18,6 @@ export class Mlp {
     let n = 0;
     for (let l = 0; l + 1 < sizes.length; l++) n += sizes[l + 1] * sizes[l] + sizes[l + 1];
     this.nParams = n;
-    this.hidden = sizes.slice(1, -1).map((s) => new Float64Array(s));
     this.act = sizes.map((s) => new Float64Array(s));
     this.adj = sizes.map((s) => new Float64Array(s));
   }
@@ -48,22 +46,8 @@ export class Mlp {
 
   /** out = MLP(z) in float64. */
   forward(theta: Float64Array, z: ArrayLike<number>, out: Float64Array): void {
-    let o = 0;
-    let input: ArrayLike<number> = z;
-    const L = this.sizes.length - 1;
-    for (let l = 0; l < L; l++) {
-      const fi = this.sizes[l], fo = this.sizes[l + 1];
-      const dst = l === L - 1 ? out : this.hidden[l];
-      const bOff = o + fi * fo;
-      for (let i = 0; i < fo; i++) {
-        let acc = theta[bOff + i];
-        const r = o + i * fi;
-        for (let j = 0; j < fi; j++) acc += theta[r + j] * input[j];
-        dst[i] = l === L - 1 ? acc : Math.tanh(acc);
-      }
-      o = bOff + fo;
-      input = dst;
-    }
+    this.forwardKeep(theta, z);
+    out.set(this.act[this.sizes.length - 1]);
   }
 
   /** Forward pass keeping every layer's activations in this.act (a[L] is the output). */

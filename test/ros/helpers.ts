@@ -113,3 +113,34 @@ export function peerSandbox(tag: string): PeerSandbox {
 /** `dmpc ros` with the cart-pole controller on the RTPS transport at 127.0.0.1 for 60 s. */
 export const cartpoleNode = () =>
   tsxNode('src/cli/main.ts', 'ros', '--config', 'controllers/cartpole.json', '--transport', 'rtps', '--address', '127.0.0.1', '--duration', '60');
+
+/** A line a process printed, with the time (performance.now) it reached this process. */
+export interface TimedLine { t: number; text: string }
+
+/** Collects every stdout line of a child process as it arrives, timestamped. */
+export function watchLines(p: { child: { stdout: NodeJS.ReadableStream | null } }): TimedLine[] {
+  const lines: TimedLine[] = [];
+  let rest = '';
+  p.child.stdout!.on('data', (d: Buffer) => {
+    const t = performance.now();
+    const parts = (rest + d.toString()).split('\n');
+    rest = parts.pop()!;
+    for (const text of parts) lines.push({ t, text });
+  });
+  return lines;
+}
+
+/** A geometry_msgs/Twist command as test/ros/peer/cyclone_peer.c's `sub` mode prints it ("twist <linear.x> <angular.z>"). */
+export interface TimedTwist { t: number; v: number; w: number }
+export const twistsOf = (lines: TimedLine[]): TimedTwist[] => lines.flatMap(({ t, text }) => {
+  const m = /^twist (\S+) (\S+)$/.exec(text);
+  return m ? [{ t, v: Number(m[1]), w: Number(m[2]) }] : [];
+});
+
+/** Waits (polling every 5 ms) until `cond` holds; throws with `what` and `info()` after `timeoutMs`. */
+export async function until(what: string, cond: () => boolean, timeoutMs: number, info: () => string): Promise<void> {
+  for (const end = performance.now() + timeoutMs; !cond();) {
+    if (performance.now() > end) throw new Error(`${what} not within ${timeoutMs} ms\n${info()}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}

@@ -21,38 +21,13 @@
 import { spawn } from 'node:child_process';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Netns } from '../../ros/netns.js';
-import { peerSandbox, spawnIn, type Proc } from './helpers.js';
+import { peerSandbox, spawnIn, twistsOf, until, watchLines, type Proc, type TimedLine, type TimedTwist } from './helpers.js';
 
 const sandbox = peerSandbox('nodepeer');
 
-interface Cmd { t: number; v: number; w: number }
-interface Line { t: number; text: string }
-
-/** Every stdout line of `p` with the time (performance.now) it reached this process. */
-function watchLines(p: { child: { stdout: NodeJS.ReadableStream | null } }): Line[] {
-  const lines: Line[] = [];
-  let rest = '';
-  p.child.stdout!.on('data', (d: Buffer) => {
-    const t = performance.now();
-    const parts = (rest + d.toString()).split('\n');
-    rest = parts.pop()!;
-    for (const text of parts) lines.push({ t, text });
-  });
-  return lines;
-}
-
-/** The Twists the cmd_vel peer printed. */
-const twists = (lines: Line[]): Cmd[] => lines.flatMap(({ t, text }) => {
-  const m = /^twist (\S+) (\S+)$/.exec(text);
-  return m ? [{ t, v: Number(m[1]), w: Number(m[2]) }] : [];
-});
-
-async function until(what: string, cond: () => boolean, timeoutMs: number, info: () => string): Promise<void> {
-  for (const end = performance.now() + timeoutMs; !cond();) {
-    if (performance.now() > end) throw new Error(`${what} not within ${timeoutMs} ms\n${info()}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
+type Cmd = TimedTwist;
+type Line = TimedLine;
+const twists = twistsOf;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

@@ -12,34 +12,9 @@
 import { execFileSync } from 'node:child_process';
 import { constants } from 'node:os';
 import { describe, expect, it } from 'vitest';
-import { peerSandbox, spawnIn, type Proc } from './helpers.js';
+import { peerSandbox, spawnIn, twistsOf, until, watchLines, type Proc } from './helpers.js';
 
 const sandbox = peerSandbox('signals');
-
-interface Cmd { t: number; v: number; w: number }
-
-/** The Twist lines the peer prints, with the time (performance.now) each reached this process. */
-function watchTwists(p: Proc): Cmd[] {
-  const cmds: Cmd[] = [];
-  let rest = '';
-  p.child.stdout!.on('data', (d: Buffer) => {
-    const t = performance.now();
-    const lines = (rest + d.toString()).split('\n');
-    rest = lines.pop()!;
-    for (const l of lines) {
-      const m = /^twist (\S+) (\S+)$/.exec(l);
-      if (m) cmds.push({ t, v: Number(m[1]), w: Number(m[2]) });
-    }
-  });
-  return cmds;
-}
-
-async function until(what: string, cond: () => boolean, timeoutMs: number, info: () => string): Promise<void> {
-  for (const end = performance.now() + timeoutMs; !cond();) {
-    if (performance.now() > end) throw new Error(`${what} not within ${timeoutMs} ms\n${info()}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
 
 /** Processes whose command line carries `tag` (the node's own --summary path). */
 const processesWith = (tag: string) => execFileSync('ps', ['-eo', 'pid,args'], { encoding: 'utf8' }).split('\n').filter((l) => l.includes(tag) && !l.includes('ps -eo'));
@@ -57,7 +32,8 @@ async function stopAndObserve(domain: string, tag: string, launch: string[], sto
   const peer = sandbox.buildCyclone('cyclone peer', 'test/ros/peer/Twist.idl', 'test/ros/peer/cyclone_peer.c');
   const env = sandbox.env(domain);
   const sub = spawnIn(sandbox.ns, [peer, 'sub', domain, 'rt/cmd_vel', '1000000', '120000'], env);
-  const cmds = watchTwists(sub);
+  const lines = watchLines(sub);
+  const cmds = () => twistsOf(lines);
   await until('the peer ready', () => sub.stdout().includes('ready'), 10_000, () => sub.stderr());
   const summary = `${sandbox.dir}/${tag}.json`;
   const t0 = performance.now();
@@ -71,18 +47,18 @@ async function stopAndObserve(domain: string, tag: string, launch: string[], sto
     // driving: ten commands in a row with v > 0.05 m/s
     await until('the node driving the robot', () => {
       if (exited) throw new Error(`the node exited before driving\n${info()}`);
-      return cmds.length >= 10 && cmds.slice(-10).every((c) => c.v > 0.05);
+      return cmds().length >= 10 && cmds().slice(-10).every((c) => c.v > 0.05);
     }, 60_000, info);
-    const firstCommandS = (cmds[0].t - t0) / 1000;
+    const firstCommandS = (cmds()[0].t - t0) / 1000;
     const tStop = performance.now();
     stop(node);
-    await until('a zero command after the stop', () => cmds.some((c) => c.t >= tStop && c.v === 0 && c.w === 0), 2000, info);
-    const stopCmd = cmds.find((c) => c.t >= tStop && c.v === 0 && c.w === 0)!;
+    await until('a zero command after the stop', () => cmds().some((c) => c.t >= tStop && c.v === 0 && c.w === 0), 2000, info);
+    const stopCmd = cmds().find((c) => c.t >= tStop && c.v === 0 && c.w === 0)!;
     const code = await node.exited(2000);
     await until('no process of the node left', () => processesWith(tag).length === 0, Math.max(0, 2000 - (performance.now() - tStop)), () => `${processesWith(tag).join('\n')}\n${info()}`);
     await new Promise((r) => setTimeout(r, 100));
     // after the stop command, nothing but zeros
-    expect(cmds.filter((c) => c.t > stopCmd.t && (c.v !== 0 || c.w !== 0)), info()).toEqual([]);
+    expect(cmds().filter((c) => c.t > stopCmd.t && (c.v !== 0 || c.w !== 0)), info()).toEqual([]);
     expect(stopCmd.t - tStop, info()).toBeLessThan(200);
     expectExit(code);
     expect(processesWith(tag), info()).toEqual([]);
