@@ -75,12 +75,12 @@ export function serviceCodec(service: ServiceName, part: 'request' | 'response')
   return serviceCodecs(SERVICE_TYPES[service])[part];
 }
 
-/** DDS topic and type names of a service of node `/<node>` (ROS 2 name mangling). */
+/** DDS topic and type names of a service of the node with fully qualified name `node` (ROS 2 name mangling). */
 export function serviceTopics(node: string, service: ServiceName): ServiceDdsNames {
   return serviceDdsNames(serviceName(node, service), SERVICE_TYPES[service].type);
 }
 
-/** `/<node>/<service>`, whether or not `node` has its leading slash. */
+/** `<fully qualified node name>/<service>`, whether or not `node` has its leading slash. */
 const serviceName = (node: string, service: ServiceName) => `/${node.replace(/^\/+/, '')}/${service}`;
 
 export function parameterValue(type: number, v?: { bool?: boolean; int?: bigint; double?: number; string?: string }): ParameterValue {
@@ -93,7 +93,7 @@ export function parameterValue(type: number, v?: { bool?: boolean; int?: bigint;
 // ---------------------------------------------------------------- the controller's parameters
 type Params = ReturnType<Controller['params']>;
 type Kind = 'double' | 'integer' | 'bool';
-interface ParamDef {
+export interface ParamDef {
   name: string;
   kind: Kind;
   description: string;
@@ -105,6 +105,17 @@ interface ParamDef {
   check?(v: number | boolean): string | null;
   /** The allowed interval (ParameterDescriptor.floating_point_range: `ros2 param describe` shows it, rcl clients honour it). */
   range?: { from: number; to: number };
+  /** Set only at start-up (command line, parameter file), never through set_parameters. */
+  readOnly?: boolean;
+}
+
+/**
+ * A read-only parameter (ParameterDescriptor.read_only): listed, read and described like the others,
+ * refused by set_parameters as rclcpp refuses it. For configuration fields that are fixed once the
+ * controller is built (`horizon`, `rate_hz`), which start-up overrides set before that.
+ */
+export function readOnlyParameter(name: string, kind: Kind, value: number | boolean, description: string): ParamDef {
+  return { name, kind, description, constraints: 'read-only: set at start-up (-p, --params-file)', readOnly: true, get: () => value, set: () => {} };
 }
 const KIND_TYPE: Record<Kind, number> = { double: ParameterType.DOUBLE, integer: ParameterType.INTEGER, bool: ParameterType.BOOL };
 const TYPE_NAME = ['not set', 'bool', 'integer', 'double', 'string', 'byte array', 'bool array', 'integer array', 'double array', 'string array'];
@@ -214,8 +225,9 @@ function coerce(def: ParamDef, v: ParameterValue): number | boolean | string {
 export class ParameterService {
   readonly defs: ParamDef[];
   private readonly byName: Map<string, ParamDef>;
-  constructor(private readonly ctl: Controller, private readonly log: (s: string) => void = () => {}) {
-    this.defs = parameterTable(ctl);
+  /** `readOnly`: read-only parameters served besides the controller's (readOnlyParameter). */
+  constructor(private readonly ctl: Controller, private readonly log: (s: string) => void = () => {}, readOnly: ParamDef[] = []) {
+    this.defs = [...parameterTable(ctl), ...readOnly];
     this.byName = new Map(this.defs.map((d) => [d.name, d]));
   }
 
@@ -244,7 +256,7 @@ export class ParameterService {
       const def = this.byName.get(n);
       return {
         name: n, type: def ? KIND_TYPE[def.kind] : ParameterType.NOT_SET, description: def?.description ?? 'no such parameter',
-        additional_constraints: def?.constraints ?? '', read_only: false, dynamic_typing: false,
+        additional_constraints: def?.constraints ?? '', read_only: def?.readOnly ?? false, dynamic_typing: false,
         floating_point_range: def?.range ? [{ from_value: def.range.from, to_value: def.range.to, step: 0 }] : [], integer_range: [],
       };
     });
@@ -265,6 +277,7 @@ export class ParameterService {
     const results: SetParametersResult[] = params.map((q) => {
       const def = this.byName.get(q.name);
       if (!def) return { successful: false, reason: `parameter '${q.name}' is not declared` };
+      if (def.readOnly) return { successful: false, reason: `parameter '${q.name}' cannot be set because it is read-only` };
       const v = coerce(def, q.value);
       if (typeof v === 'string') return { successful: false, reason: v };
       const refused = def.check?.(v);
@@ -304,15 +317,18 @@ export class ParameterService {
 }
 
 /**
- * Serves the parameter services of node `name` on the RTPS transport, answering each request in the
- * layout its client uses (rmw_cyclonedds header or rmw_fastrtps sample identity). Returns a closer.
+ * Serves the parameter services of the node with fully qualified name `node` (`/robot1/mpc`; a name
+ * without the leading slash is taken in the root namespace) on the RTPS transport:
+ * `/robot1/mpc/set_parameters` etc., DDS topics `rq/robot1/mpc/set_parametersRequest`. Each request
+ * is answered in the layout its client uses (rmw_cyclonedds header or rmw_fastrtps sample identity).
+ * `readOnly`: read-only parameters served besides the controller's. Returns a closer.
  */
-export function serveParameters(t: RawRtps, name: string, ctl: Controller, log: (s: string) => void = () => {}): { service: ParameterService; close(): void } {
-  const service = new ParameterService(ctl, log);
+export function serveParameters(t: RawRtps, node: string, ctl: Controller, log: (s: string) => void = () => {}, readOnly: ParamDef[] = []): { service: ParameterService; close(): void } {
+  const service = new ParameterService(ctl, log, readOnly);
   // one set for all six services: the node logs the first request of each layout once
   const layoutsSeen = new Set<RequestLayout>();
   const servers = SERVICE_NAMES.map((srv) =>
-    serveService(t, serviceName(name, srv), SERVICE_TYPES[srv], (req) => service.handle(srv, req), { log, tag: 'parameters', layoutsSeen }));
+    serveService(t, serviceName(node, srv), SERVICE_TYPES[srv], (req) => service.handle(srv, req), { log, tag: 'parameters', layoutsSeen }));
   return { service, close: () => { for (const s of servers) s.close(); } };
 }
 

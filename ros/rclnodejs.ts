@@ -283,7 +283,9 @@ export async function createRclnodejsTransport(opts: TransportOptions & { domain
     const options = new r.NodeOptions();
     options.startParameterServices = true; // list/get/set/describe_parameters (serveRclnodejsParameters)
     options.automaticallyDeclareParametersFromOverrides = false;
-    node = r.createNode(opts.nodeName, '', context, options);
+    // names reach rcl fully qualified (ros/names.ts resolved them), so rcl adds nothing; the namespace
+    // makes the node /<namespace>/<name> in the graph and for its parameter services
+    node = r.createNode(opts.nodeName, opts.namespace ?? '', context, options);
     node.spin();
   } catch (e) {
     await release(s);
@@ -424,6 +426,7 @@ export function serveRclnodejsParameters(transport: Transport, service: Paramete
   const ours = new Set(names);
   const current = () => service.get(names).map((v, i) => new r.Parameter(names[i], v.type, rclValue(v)));
 
+  const readOnly = new Set(service.describe(names).filter((d) => d.read_only).map((d) => d.name));
   const descriptors = service.describe(names).map((d) => {
     const desc = new r.ParameterDescriptor(d.name, d.type, d.description, d.read_only);
     desc.additionalConstraints = d.additional_constraints;
@@ -460,7 +463,8 @@ export function serveRclnodejsParameters(transport: Transport, service: Paramete
       if (!open || transport.closed) return;
       syncing = true;
       try {
-        const res = node.setParametersAtomically(current());
+        // read-only parameters (horizon, rate_hz) never change, and rclnodejs refuses sets of them
+        const res = node.setParametersAtomically(current().filter((p) => !readOnly.has(p.name)));
         if (!res.successful) log(`parameters: refresh refused by rclnodejs: ${res.reason}`);
       } finally {
         syncing = false;

@@ -380,7 +380,7 @@ class RtpsTransport implements Transport, RawRtps {
   /** Whether that DATA submessage carries data (D flag); user-data handlers skip those that do not. */
   private rxHasData = true;
   /** ros_discovery_info: this node's endpoints (GUIDs as hex), announced whenever they change. */
-  private discovery: { nodeName: string; pub: RawPublisher; readers: Set<string>; writers: Set<string>; pending: boolean } | null = null;
+  private discovery: { nodeName: string; namespace: string; pub: RawPublisher; readers: Set<string>; writers: Set<string>; pending: boolean } | null = null;
 
   constructor(private readonly p: ParticipantInternals, address: string, domainId: number, private readonly log: (s: string) => void) {
     this.description = `rtps (pure TypeScript DDS-RTPS, @foxglove/rtps; domain ${domainId}, interface ${address}, guid prefix ${p.attributes.guidPrefix})`;
@@ -533,15 +533,15 @@ class RtpsTransport implements Transport, RawRtps {
 
   /**
    * Publishes rmw_dds_common/msg/ParticipantEntitiesInfo on `ros_discovery_info` (reliable,
-   * transient-local, depth 1) as rmw does: this participant's gid and one node (namespace '/', the
-   * node name) with the gids of its readers and writers. `ros2 node list` builds its node list from
+   * transient-local, depth 1) as rmw does: this participant's gid and one node (its namespace, '/'
+   * by default, and its name) with the gids of its readers and writers. `ros2 node list` builds its node list from
    * these samples. Gids are the 16-byte GUIDs zero-padded to 24 bytes (rmw_dds_common of Humble; Jazzy
    * shortened Gid to 16 bytes, see docs/ros.md).
    */
-  startDiscoveryInfo(nodeName: string): void {
+  startDiscoveryInfo(nodeName: string, namespace = '/'): void {
     if (this.discovery) return;
     const pub = this.advertiseRaw('ros_discovery_info', 'rmw_dds_common::msg::dds_::ParticipantEntitiesInfo_', { reliability: 'reliable', durability: 'transient_local', depth: 1 });
-    this.discovery = { nodeName, pub, readers: new Set(), writers: new Set(), pending: false };
+    this.discovery = { nodeName, namespace, pub, readers: new Set(), writers: new Set(), pending: false };
     for (const [entityId, lw] of this.writers) if (lw.topicName !== 'ros_discovery_info') this.discovery.writers.add(rtps.makeGuid(this.p.attributes.guidPrefix, entityId));
     for (const readerId of this.subs) this.discovery.readers.add(rtps.makeGuid(this.p.attributes.guidPrefix, readerId));
     this.announceNode();
@@ -557,7 +557,7 @@ class RtpsTransport implements Transport, RawRtps {
       const gid = (hex: string) => ({ data: Array.from(rtps.fromHex(hex.padEnd(48, '0'))) });
       d.pub.publish(participantEntitiesInfoCodec().encode({
         gid: gid(this.p.attributes.guidPrefix + '000001c1'),
-        node_entities_info_seq: [{ node_namespace: '/', node_name: d.nodeName, reader_gid_seq: [...d.readers].map(gid), writer_gid_seq: [...d.writers].map(gid) }],
+        node_entities_info_seq: [{ node_namespace: d.namespace, node_name: d.nodeName, reader_gid_seq: [...d.readers].map(gid), writer_gid_seq: [...d.writers].map(gid) }],
       }));
     });
   }
@@ -774,6 +774,6 @@ export async function createRtpsTransport(opts: TransportOptions & { domainId: n
   }) as ParticipantInternals;
   const t = new RtpsTransport(participant, address, opts.domainId, log);
   await participant.start();
-  t.startDiscoveryInfo(opts.nodeName);
+  t.startDiscoveryInfo(opts.nodeName, opts.namespace ?? '/');
   return t;
 }

@@ -140,6 +140,12 @@ export function hasRawRtps(t: Transport): t is Transport & RawRtps {
 export interface TransportOptions {
   /** Node name (ROS 2 naming rules: letters, digits, underscores). */
   nodeName: string;
+  /**
+   * The node's namespace (`/robot1`; default `/`), as ros/names.ts nodeIdentity gives it. Topic and
+   * service names are passed to the transport fully qualified; this is what the graph shows
+   * (ros_discovery_info over rtps, the rcl node over rclnodejs).
+   */
+  namespace?: string;
   /** DDS domain; default from ROS_DOMAIN_ID, else 0. */
   domainId?: number;
   /**
