@@ -1,34 +1,52 @@
 /**
  * `npm run bench -- ros`: the controller node's loop measured from outside, over the pure-TypeScript
- * RTPS transport on loopback (two processes in a network namespace with only `lo`; needs root).
- * The cart-pole MPC (controllers/cartpole.json, LTV-MPC on src/mpc) balances a simulated cart-pole
- * (ros/probe.ts) whose state arrives at 50 Hz and 100 Hz (horizon scaled to keep a 0.5 s look-ahead); reported: state→command latency
- * percentiles, command jitter, deadline misses (a state not answered before the next one), and the
- * node's own counters. The node runs with trigger 'state' (a tick as soon as the state arrives).
+ * RTPS transport on loopback (two processes in a network namespace with only `lo`; needs root, or
+ * falls back to an unprivileged user namespace). Each configuration of DMPC_BENCH_ROS_CONFIGS runs
+ * with trigger 'state' (a tick as soon as the state arrives) at each rate of DMPC_BENCH_ROS_RATES,
+ * its horizon scaled to keep the configuration's look-ahead in seconds (cart-pole: 25 steps at 50 Hz,
+ * 0.5 s; diff-drive: 30 steps at 20 Hz, 1.5 s), against two probes, each a simulated robot of that
+ * configuration that publishes its state at the rate and applies the commands:
+ *  - probe 'node': ros/probe.ts, Node.js on the same RTPS library (cart-pole only);
+ *  - probe 'c': bench/peer/cyclone_probe.c, C on Cyclone DDS, built here at run time
+ *    (bench/cyclone-probe.ts): no garbage collector, states on an absolute clock_nanosleep schedule,
+ *    commands stamped on arrival in Cyclone's receive thread (cart-pole and diff-drive).
+ * Each probe run has its own node process (a fresh ROS domain). Reported: state→command latency
+ * percentiles, command jitter, deadline misses (a state not answered before the next one is due), and
+ * the node's own counters.
  *
- * What is measured where: `lat_*` is the probe's view (its publish() call to its command handler,
- * both over RTPS, so it includes the probe's own delays); `node_lat_*` is the node's own share (the
- * transport hands the state over → the command datagram is handed to the socket); the GC columns count
- * pauses over 1 ms in each process; `probe_late_p99_ms` is how late the probe itself ran against its
- * schedule. A load average is recorded with each run: on a shared machine the tail is mostly other work.
+ * What is measured where: `lat_*` is the probe's view (its state write to the command's arrival, so it
+ * includes the probe's own delays: for the Node probe its GC and event loop, for the C probe only its
+ * DDS stack); `node_lat_*` is the node's own share (the transport hands the state over → the command
+ * datagram is handed to the socket); the GC columns count pauses over 1 ms in each process (none for
+ * the C probe); `unanswered` (C probe) counts states that got no command before the next was written,
+ * `deadline_misses` those with none before the next was due; `probe_late_p99_ms` is how late the probe
+ * itself ran against its schedule. A load average is recorded with each run: on a shared machine the
+ * tail is mostly other work.
  *
+ * Configurations: DMPC_BENCH_ROS_CONFIGS, comma-separated names of controllers/<name>.json (default
+ * cartpole,diffdrive; the C probe simulates cartpole and diffdrive).
  * Ticks per rate: DMPC_BENCH_ROS_TICKS (default 10000, the issue's figure; e.g. 500 for a quick run).
- * DMPC_BENCH_ROS_RATES: comma-separated rates (default 50,100). The probe always runs with
+ * DMPC_BENCH_ROS_RATES: comma-separated rates (default 50,100). The Node probe always runs with
  * --no-memory-reducer (V8's heap-shrinking full collections in a mostly idle process were its major GC
  * pauses, 8–15 ms; see ros/probe.ts); DMPC_BENCH_ROS_PROBE_FLAGS: extra Node flags for it. DMPC_BENCH_ROS_NODE_FLAGS: extra
  * Node.js flags for the controller process (e.g. --max-semi-space-size=32), for A/B runs.
- * DMPC_BENCH_ROS_PROBE_RT=P: the probe's own priority instead (e.g. above the node's, as a driver's).
- * DMPC_BENCH_ROS_RT=P: both processes under SCHED_FIFO priority P (`--rt-priority`), as a robot's
- * control loop and its drivers would run; unset: ordinary scheduling, sharing the CPUs with whatever
- * else runs.
+ * DMPC_BENCH_ROS_PROBE_RT=P: the probes' own priority instead (e.g. above the node's, as a driver's;
+ * the C probe gets `--rt P`).
+ * DMPC_BENCH_ROS_RT=P: the node and the probes under SCHED_FIFO priority P (`--rt-priority`, the C
+ * probe `--rt`), as a robot's control loop and its drivers would run; unset: ordinary scheduling,
+ * sharing the CPUs with whatever else runs.
  */
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { spawn } from 'node:child_process';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createNetns } from '../ros/netns.js';
+import { createNetns, type Netns } from '../ros/netns.js';
 import type { ProbeResult } from '../ros/probe.js';
+import { buildCycloneProbe, cProbeArgs, writeCycloneConfig, type CProbeModel, type CProbeResult } from './cyclone-probe.js';
 import type { BenchResult } from './run.js';
+
+/** Configurations the C probe can simulate (and the only ones this benchmark runs). */
+const C_MODELS: readonly string[] = ['cartpole', 'diffdrive'] satisfies CProbeModel[];
 
 function runIn(prefix: string[], cmd: string[], env: NodeJS.ProcessEnv, timeoutMs: number): Promise<{ code: number | null; err: string }> {
   return new Promise((resolve, reject) => {
@@ -40,64 +58,106 @@ function runIn(prefix: string[], cmd: string[], env: NodeJS.ProcessEnv, timeoutM
   });
 }
 
+/** The node's --summary: its counters, its own latency and its GC. */
+interface NodeSummary { node: Record<string, number>; latencyMs: Record<string, number>; gc: { over1ms: number; maxMs: number } }
+
+/**
+ * Starts the node on `cfgPath` in the namespace (`nodeFlags`: Node.js flags, `nodeArgs`: `dmpc ros`
+ * options), runs `probe` (a command line) next to it, stops the node (SIGTERM) and returns its summary.
+ */
+async function withNode(ns: Netns, dir: string, tag: string, cfgPath: string, nodeFlags: string[], nodeArgs: string[], env: NodeJS.ProcessEnv, probe: string[], budgetMs: number): Promise<NodeSummary> {
+  const summaryPath = join(dir, `node-${tag}.json`);
+  const node = spawn(ns.prefix[0], [...ns.prefix.slice(1), process.execPath, ...nodeFlags, '--import', 'tsx', 'src/cli/main.ts', 'ros', '--config', cfgPath,
+    '--transport', 'rtps', '--address', '127.0.0.1', '--quiet', ...nodeArgs, '--summary', summaryPath], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+  let nodeErr = '';
+  node.stderr.on('data', (d) => { nodeErr += d; });
+  const nodeExit = new Promise<number | null>((r) => node.on('exit', r));
+  try {
+    const p = await runIn(ns.prefix, probe, env, budgetMs);
+    if (p.code !== 0) throw new Error(`probe ${tag} failed (${p.code}):\n${p.err}\nnode:\n${nodeErr}`);
+  } finally {
+    node.kill('SIGTERM');
+    await Promise.race([nodeExit, new Promise((r) => setTimeout(r, 10_000))]);
+    node.kill('SIGKILL');
+  }
+  const nodeCode = await Promise.race([nodeExit, Promise.resolve('running')]);
+  if (!existsSync(summaryPath)) throw new Error(`the node (${tag}) wrote no summary (exit: ${String(nodeCode)}):\n${nodeErr}`);
+  const s = JSON.parse(readFileSync(summaryPath, 'utf8'));
+  return { node: s.node, latencyMs: s.latencyMs ?? { p50: NaN, p99: NaN, max: NaN }, gc: s.gc ?? { over1ms: NaN, maxMs: NaN } };
+}
+
+/** A number rounded for the table (null where there is none). */
+const fx = (v: number | null | undefined, d: number): number | null => (typeof v === 'number' && Number.isFinite(v) ? +v.toFixed(d) : null);
+const ex = (v: number | null | undefined, d: number): number | null => (typeof v === 'number' && Number.isFinite(v) ? +v.toExponential(d) : null);
+
 export async function run(): Promise<BenchResult> {
   const ticks = Number(process.env.DMPC_BENCH_ROS_TICKS ?? 10_000);
   if (!(ticks > 0)) throw new Error('DMPC_BENCH_ROS_TICKS must be a positive integer');
+  const configs = (process.env.DMPC_BENCH_ROS_CONFIGS ?? 'cartpole,diffdrive').split(',').map((s) => s.trim()).filter(Boolean);
+  for (const c of configs) if (!C_MODELS.includes(c)) throw new Error(`DMPC_BENCH_ROS_CONFIGS: '${c}' is not one of ${C_MODELS.join(', ')}`);
+  const rates = (process.env.DMPC_BENCH_ROS_RATES ?? '50,100').split(',').map(Number);
+  for (const r of rates) if (!(r > 0)) throw new Error('DMPC_BENCH_ROS_RATES must be comma-separated positive rates');
   const dir = mkdtempSync(join(tmpdir(), 'dmpc-bench-ros-'));
   const ns = createNetns('bench');
   const rows: BenchResult['table'] = [];
   const runs: Record<string, unknown>[] = [];
   try {
-    const rates = (process.env.DMPC_BENCH_ROS_RATES ?? '50,100').split(',').map(Number);
+    const cProbe = buildCycloneProbe(dir);
+    const cycloneUri = writeCycloneConfig(dir);
     const nodeFlags = (process.env.DMPC_BENCH_ROS_NODE_FLAGS ?? '').split(/\s+/).filter(Boolean);
     // the measuring process without V8's memory reducer (see quietHeap() in ros/probe.ts), plus any extra flags
     const probeFlags = ['--no-memory-reducer', ...(process.env.DMPC_BENCH_ROS_PROBE_FLAGS ?? '').split(/\s+/).filter(Boolean)];
-    const rt = process.env.DMPC_BENCH_ROS_RT ? ['--rt-priority', process.env.DMPC_BENCH_ROS_RT] : [];
+    const rtEnv = process.env.DMPC_BENCH_ROS_RT || undefined;
+    const rt = rtEnv ? ['--rt-priority', rtEnv] : [];
     // the probe stands for the robot's driver, which usually runs above the controller
-    const probeRt = process.env.DMPC_BENCH_ROS_PROBE_RT ? ['--rt-priority', process.env.DMPC_BENCH_ROS_PROBE_RT] : rt;
-    for (const rateHz of rates) {
-      if (!(rateHz > 0)) throw new Error('DMPC_BENCH_ROS_RATES must be comma-separated positive rates');
-      const loadBefore = (await import('node:os')).loadavg()[0];
-      const cfg = JSON.parse(readFileSync('controllers/cartpole.json', 'utf8'));
-      cfg.rateHz = rateHz;
-      cfg.horizon = Math.round(cfg.horizon * rateHz / 50); // the same 0.5 s look-ahead at every rate
-      cfg.trigger = 'state';
-      const cfgPath = join(dir, `cartpole-${rateHz}.json`);
-      writeFileSync(cfgPath, JSON.stringify(cfg));
-      const env = { ROS_DOMAIN_ID: String(40 + rateHz / 50) };
-      const budgetMs = (ticks / rateHz + 60) * 1000;
-      const node = spawn(ns.prefix[0], [...ns.prefix.slice(1), process.execPath, ...nodeFlags, '--import', 'tsx', 'src/cli/main.ts', 'ros', '--config', cfgPath,
-        '--transport', 'rtps', '--address', '127.0.0.1', '--quiet', ...rt, '--summary', join(dir, `node-${rateHz}.json`)], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
-      let nodeErr = '';
-      node.stderr.on('data', (d) => { nodeErr += d; });
-      const nodeExit = new Promise<number | null>((r) => node.on('exit', r));
-      try {
-        const probe = await runIn(ns.prefix, [process.execPath, ...probeFlags, '--import', 'tsx', 'ros/probe.ts', '--config', cfgPath, '--ticks', String(ticks), ...probeRt, '--out', join(dir, `probe-${rateHz}.json`)], env, budgetMs);
-        if (probe.code !== 0) throw new Error(`probe failed (${probe.code}):\n${probe.err}\nnode:\n${nodeErr}`);
-      } finally {
-        node.kill('SIGTERM');
-        await Promise.race([nodeExit, new Promise((r) => setTimeout(r, 10_000))]);
-        node.kill('SIGKILL');
+    const probeRtEnv = process.env.DMPC_BENCH_ROS_PROBE_RT || rtEnv;
+    const probeRt = probeRtEnv ? ['--rt-priority', probeRtEnv] : [];
+    let domain = 40;
+    for (const name of configs) {
+      for (const rateHz of rates) {
+        const cfg = JSON.parse(readFileSync(`controllers/${name}.json`, 'utf8'));
+        const baseRate = cfg.rateHz as number, baseHorizon = cfg.horizon as number;
+        cfg.rateHz = rateHz;
+        cfg.horizon = Math.round(baseHorizon * rateHz / baseRate); // the same look-ahead in seconds at every rate
+        cfg.trigger = 'state';
+        const cfgPath = join(dir, `${name}-${rateHz}.json`);
+        writeFileSync(cfgPath, JSON.stringify(cfg));
+        for (const probeKind of name === 'cartpole' ? ['node', 'c'] as const : ['c'] as const) {
+          const tag = `${name}-${rateHz}-${probeKind}`;
+          const env = { ROS_DOMAIN_ID: String(domain++), CYCLONEDDS_URI: cycloneUri };
+          const out = join(dir, `probe-${tag}.json`);
+          const warmup = probeKind === 'node' ? Math.round(2 * rateHz) : 100;
+          const budgetMs = ((ticks + warmup) / rateHz + 60) * 1000;
+          const probeCmd = probeKind === 'node'
+            ? [process.execPath, ...probeFlags, '--import', 'tsx', 'ros/probe.ts', '--config', cfgPath, '--ticks', String(ticks), ...probeRt, '--out', out]
+            : cProbeArgs(cProbe, { model: name as CProbeModel, rateHz, ticks, warmup, out, rt: probeRtEnv ? Number(probeRtEnv) : undefined });
+          const loadBefore = loadavg()[0];
+          const s = await withNode(ns, dir, tag, cfgPath, nodeFlags, rt, env, probeCmd, budgetMs);
+          const loadAfter = loadavg()[0];
+          const p = JSON.parse(readFileSync(out, 'utf8')) as ProbeResult | CProbeResult;
+          const n = s.node, nl = s.latencyMs, ngc = s.gc;
+          const np = probeKind === 'node' ? p as ProbeResult : null;
+          const cp = probeKind === 'c' ? p as CProbeResult : null;
+          runs.push({
+            config: name, probeKind, rateHz, horizon: cfg.horizon, probe: p, node: n, nodeLatencyMs: nl, nodeGc: ngc, nodeFlags,
+            probeFlags: probeKind === 'node' ? probeFlags : [], rtPriority: rtEnv ?? null, probeRtPriority: probeRtEnv ?? null, load1Before: loadBefore, load1After: loadAfter,
+          });
+          rows.push({
+            config: name, probe: probeKind, rate_hz: rateHz, rt: rtEnv ? `fifo ${rtEnv}` : 'off', probe_rt: probeRtEnv ? `fifo ${probeRtEnv}` : 'off', ticks: p.ticks,
+            lat_p50_ms: fx(p.latencyMs.p50, 3), lat_p99_ms: fx(p.latencyMs.p99, 3), lat_p999_ms: fx(p.latencyMs.p999, 3), lat_max_ms: fx(p.latencyMs.max, 3),
+            jitter_std_ms: fx(p.jitterMs.std, 3), jitter_p99_ms: fx(p.jitterMs.p99abs, 3),
+            deadline_misses: p.deadlineMisses, unanswered: cp ? cp.unanswered : null, node_deadline_misses: n.deadlineMisses,
+            node_max_solve_ms: fx(n.maxSolveMs, 2), solver_failures: n.solverFailures, non_finite: p.nonFinite,
+            final_pole_err_rad: name === 'cartpole' ? ex(Math.abs(p.finalState[2] - Math.PI), 2) : null,
+            final_pos_err_m: name === 'diffdrive' ? ex(Math.hypot(p.finalState[0], p.finalState[1]), 2) : null,
+            final_yaw_err_rad: name === 'diffdrive' ? ex(Math.abs(p.finalState[2]), 2) : null,
+            node_lat_p50_ms: fx(nl.p50, 3), node_lat_p99_ms: fx(nl.p99, 3), node_lat_max_ms: fx(nl.max, 3),
+            node_gc_over1ms: ngc.over1ms, node_gc_max_ms: ngc.maxMs, probe_gc_over1ms: np ? np.probeGc.over1ms : null,
+            probe_gc_major: np ? np.probeGc.major : null, probe_late_p99_ms: fx(p.probeLateMs.p99, 3), probe_late_max_ms: fx(p.probeLateMs.max, 3),
+            probe_invol_cs: p.probeOs.involuntaryContextSwitches, load1: fx(loadAfter, 2),
+          });
+        }
       }
-      const p = JSON.parse(readFileSync(join(dir, `probe-${rateHz}.json`), 'utf8')) as ProbeResult;
-      const nodeCode = await Promise.race([nodeExit, Promise.resolve('running')]);
-      if (!existsSync(join(dir, `node-${rateHz}.json`))) throw new Error(`the node wrote no summary (exit: ${String(nodeCode)}):\n${nodeErr}`);
-      const summary = JSON.parse(readFileSync(join(dir, `node-${rateHz}.json`), 'utf8'));
-      const n = summary.node as Record<string, number>;
-      const nl = (summary.latencyMs ?? { p50: NaN, p99: NaN, max: NaN }) as Record<string, number>;
-      const ngc = summary.gc ?? { over1ms: NaN, maxMs: NaN };
-      const loadAfter = (await import('node:os')).loadavg()[0];
-      runs.push({ rateHz, probe: p, node: n, nodeLatencyMs: nl, nodeGc: ngc, nodeFlags, probeFlags, rtPriority: process.env.DMPC_BENCH_ROS_RT ?? null, load1Before: loadBefore, load1After: loadAfter });
-      rows.push({
-        rate_hz: rateHz, rt: process.env.DMPC_BENCH_ROS_RT ? `fifo ${process.env.DMPC_BENCH_ROS_RT}` : 'off', ticks: p.ticks, 'lat_p50_ms': +p.latencyMs.p50.toFixed(3), 'lat_p99_ms': +p.latencyMs.p99.toFixed(3),
-        'lat_p999_ms': +p.latencyMs.p999.toFixed(3), 'lat_max_ms': +p.latencyMs.max.toFixed(3), 'jitter_std_ms': +p.jitterMs.std.toFixed(3),
-        'jitter_p99_ms': +p.jitterMs.p99abs.toFixed(3), deadline_misses: p.deadlineMisses, node_deadline_misses: n.deadlineMisses,
-        node_max_solve_ms: +n.maxSolveMs.toFixed(2), solver_failures: n.solverFailures, non_finite: p.nonFinite,
-        final_pole_err_rad: +Math.abs(p.finalState[2] - Math.PI).toExponential(2),
-        node_lat_p50_ms: +nl.p50.toFixed(3), node_lat_p99_ms: +nl.p99.toFixed(3), node_lat_max_ms: +nl.max.toFixed(3),
-        node_gc_over1ms: ngc.over1ms, node_gc_max_ms: ngc.maxMs, probe_gc_over1ms: p.probeGc.over1ms,
-        probe_gc_major: p.probeGc.major, probe_late_p99_ms: +p.probeLateMs.p99.toFixed(3), probe_late_max_ms: +p.probeLateMs.max.toFixed(3), load1: +loadAfter.toFixed(2),
-      });
     }
   } finally {
     ns.remove();
@@ -105,8 +165,10 @@ export async function run(): Promise<BenchResult> {
   }
   return {
     table: rows,
-    loadAverage: (await import('node:os')).loadavg(),
-    setup: 'cart-pole LTV-MPC (controllers/cartpole.json, horizon 25, trigger state) in one process, simulated cart-pole probe in another, RTPS over lo in a private netns',
+    loadAverage: loadavg(),
+    setup: 'LTV-MPC node (controllers/<config>.json, trigger state, horizon scaled to the rate) in one process, a simulated robot in another '
+      + '(probe node: ros/probe.ts on the same RTPS library, cart-pole only; probe c: bench/peer/cyclone_probe.c on Cyclone DDS), RTPS over lo in a private netns',
+    configs,
     ticksPerRate: ticks,
     runs,
   };

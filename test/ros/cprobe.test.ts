@@ -1,0 +1,85 @@
+/**
+ * The benchmark's C probe (bench/peer/cyclone_probe.c: a simulated robot on Cyclone DDS, no garbage
+ * collector), built here at test time as the benchmark builds it (bench/cyclone-probe.ts: idlc on
+ * bench/peer/*.idl, gcc against libddsc), run for 200 states at 50 Hz against the real node
+ * (`node bin/dmpc.js ros ... --transport rtps`) for the cart-pole and the diff-drive configurations,
+ * set up as bench/ros.bench.ts sets them up (trigger 'state', horizon scaled to the rate), inside a
+ * network namespace that has only `lo`. Functional checks only, never timing: the probe matches the
+ * node and completes, its counts add up, the node accepted every state (the messages are well
+ * formed: JointState arrays, Odometry frame and quaternion), no command was non-finite, and the robot
+ * was controlled (the pole stays up; the diff-drive turns to the reference heading). A build that
+ * fails fails the test (never a skip).
+ */
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { buildCycloneProbe, cProbeArgs, type CProbeModel, type CProbeResult } from '../../bench/cyclone-probe.js';
+import { peerSandbox, spawnIn } from './helpers.js';
+
+const sandbox = peerSandbox('cprobe');
+
+let exe: string | null = null;
+const probe = () => (exe ??= buildCycloneProbe(sandbox.dir));
+
+const RATE = 50, TICKS = 200, WARMUP = 50;
+
+describe.each([
+  ['cartpole', '51'],
+  ['diffdrive', '52'],
+] as const)('C probe (Cyclone DDS) against dmpc ros: %s', (model: CProbeModel, DOMAIN) => {
+  it(`runs ${TICKS} states at ${RATE} Hz to the end; counts add up, every state accepted, no non-finite command, the robot controlled`, async () => {
+    const bin = probe();
+    const cfg = JSON.parse(readFileSync(`controllers/${model}.json`, 'utf8'));
+    cfg.horizon = Math.round(cfg.horizon * RATE / cfg.rateHz);
+    cfg.rateHz = RATE;
+    cfg.trigger = 'state';
+    const cfgPath = join(sandbox.dir, `${model}.json`);
+    writeFileSync(cfgPath, JSON.stringify(cfg));
+    const out = join(sandbox.dir, `probe-${model}.json`), summary = join(sandbox.dir, `node-${model}.json`);
+    const env = sandbox.env(DOMAIN);
+    const node = spawnIn(sandbox.ns, [process.execPath, 'bin/dmpc.js', 'ros', '--config', cfgPath, '--transport', 'rtps', '--address', '127.0.0.1',
+      '--quiet', '--summary', summary], env);
+    const p = spawnIn(sandbox.ns, cProbeArgs(bin, { model, rateHz: RATE, ticks: TICKS, warmup: WARMUP, out, waitS: 40 }), env);
+    let code: number | null;
+    try {
+      code = await p.exited(90_000);
+    } finally {
+      node.child.kill('SIGTERM');
+    }
+    const nodeCode = await node.exited(15_000);
+    const info = `\nprobe:\n${p.stderr()}\nnode:\n${node.stderr().slice(-2000)}`;
+    expect(code, info).toBe(0);
+    expect(nodeCode, info).toBe(128 + 15);
+    const r = JSON.parse(readFileSync(out, 'utf8')) as CProbeResult;
+    const info2 = `${info}\nresult:\n${JSON.stringify(r, null, 1)}`;
+    // it completed, and the counts add up
+    expect(r.probe).toBe('c');
+    expect(r.model).toBe(model);
+    expect([r.ticks, r.warmup], info2).toEqual([TICKS, WARMUP]);
+    expect(r.latencyMs.samples + r.unanswered, info2).toBe(TICKS);
+    expect(r.deadlineMisses, info2).toBeGreaterThanOrEqual(r.unanswered);
+    expect(r.deadlineMisses, info2).toBeLessThanOrEqual(TICKS);
+    expect(r.latencyMs.samples, info2).toBeGreaterThan(0);
+    expect(r.commandsMeasured, info2).toBeGreaterThanOrEqual(r.latencyMs.samples);
+    expect(r.commands, info2).toBeGreaterThanOrEqual(r.commandsMeasured);
+    for (const k of ['p50', 'p90', 'p99', 'p999', 'max'] as const) expect(r.latencyMs[k], `${k}${info2}`).toBeGreaterThan(0);
+    expect(r.latencyMs.p50!, info2).toBeLessThanOrEqual(r.latencyMs.max!);
+    // the commands were numbers, in the configuration's format
+    expect([r.nonFinite, r.malformed], info2).toEqual([0, 0]);
+    expect(r.finalState.length).toBe(model === 'cartpole' ? 4 : 5);
+    for (const v of r.finalState) expect(Number.isFinite(v), info2).toBe(true);
+    // the node took every state it got (frame, arrays, quaternion) and controlled the robot
+    expect(existsSync(summary), info).toBe(true);
+    const s = JSON.parse(readFileSync(summary, 'utf8')).node as Record<string, number>;
+    expect(s.rejectedStates, `${info2}\nnode summary: ${JSON.stringify(s)}`).toBe(0);
+    expect(s.stateMessages, JSON.stringify(s)).toBeGreaterThan(0);
+    expect(s.controlTicks, JSON.stringify(s)).toBeGreaterThan(0);
+    expect(s.solverFailures, JSON.stringify(s)).toBe(0);
+    if (model === 'cartpole') {
+      expect(r.poleErrorRad!, info2).toBeLessThan(0.2); // started 0.1 rad off upright; stays up
+    } else {
+      expect(r.yawErrorRad!, info2).toBeLessThan(0.05); // started at yaw 0.1 rad; the reference is 0
+      expect(r.positionErrorM!, info2).toBeLessThan(0.5);
+    }
+  });
+});
