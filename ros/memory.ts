@@ -12,12 +12,17 @@ interface Sub { type: RosMessageType; qos: Qos; cb: (msg: unknown, info: Receive
 interface Pub { type: RosMessageType; qos: Qos; latched: unknown[] }
 interface Topic { subs: Set<Sub>; pubs: Set<Pub> }
 
-/** A bus shared by the transports of one process (one per "domain"). */
+/**
+ * A bus shared by the transports of one process (one per "domain"). Topics are keyed as DDS names them
+ * (ROS 2's mangling drops the leading slash), so `odom` and `/odom` are one topic, as over rtps: a
+ * relative name is taken in the root namespace (ros/names.ts resolves names before they get here).
+ */
 export class MemoryBus {
   readonly topics = new Map<string, Topic>();
   topic(name: string): Topic {
-    let t = this.topics.get(name);
-    if (!t) { t = { subs: new Set(), pubs: new Set() }; this.topics.set(name, t); }
+    const key = name.replace(/^\//, '');
+    let t = this.topics.get(key);
+    if (!t) { t = { subs: new Set(), pubs: new Set() }; this.topics.set(key, t); }
     return t;
   }
 }

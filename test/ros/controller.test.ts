@@ -34,11 +34,12 @@ describe('controller configurations', () => {
     expect(ctl.nu).toBe(createModel(name).nu);
   });
 
-  it('diffdrive.json states the issue contract: /odom, /cmd_vel, /goal_pose, |v| ≤ 0.5, |ω| ≤ 1.5, 20 Hz', () => {
+  it('diffdrive.json states the issue contract: odom, cmd_vel, goal_pose (relative: /odom … without a namespace), |v| ≤ 0.5, |ω| ≤ 1.5, 20 Hz', () => {
     const c = loadControllerConfig('controllers/diffdrive.json');
-    expect([c.topics.state.topic, c.topics.state.type]).toEqual(['/odom', 'nav_msgs/msg/Odometry']);
-    expect([c.topics.command.topic, c.topics.command.type]).toEqual(['/cmd_vel', 'geometry_msgs/msg/Twist']);
-    expect([c.topics.goal?.topic, c.topics.goal?.type]).toEqual(['/goal_pose', 'geometry_msgs/msg/PoseStamped']);
+    expect([c.topics.state.topic, c.topics.state.type]).toEqual(['odom', 'nav_msgs/msg/Odometry']);
+    expect([c.topics.command.topic, c.topics.command.type]).toEqual(['cmd_vel', 'geometry_msgs/msg/Twist']);
+    expect([c.topics.goal?.topic, c.topics.goal?.type]).toEqual(['goal_pose', 'geometry_msgs/msg/PoseStamped']);
+    expect(c.topics.diagnostics.topic).toBe('/diagnostics');
     expect(c.constraints.u).toEqual({ lower: [-0.5, -1.5], upper: [0.5, 1.5] });
     expect(c.rateHz).toBe(20);
   });

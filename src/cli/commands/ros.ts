@@ -3,7 +3,7 @@
  * same topics. See docs/ros.md.
  */
 import { dirname } from 'node:path';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { buildController, resolveModel, type Controller } from '../../../controllers/controller.js';
 import { loadControllerConfig, type ControllerConfig } from '../../../controllers/schema.js';
 import { goalReader } from '../../../ros/mapping.js';
@@ -13,7 +13,10 @@ import { McapRecorder } from '../../../ros/mcap.js';
 import { float64MultiArray, poseStamped, type MessageTypes, type RosMessageType } from '../../../ros/messages.js';
 import { LifecycleMachine, serveLifecycle } from '../../../ros/lifecycle.js';
 import { ControllerNode } from '../../../ros/node.js';
-import { ParameterService, serveParameters } from '../../../ros/params.js';
+import { parseRosArguments } from '../../../ros/names.js';
+import { applyParameterOverrides, setupNode } from '../../../ros/node_setup.js';
+import { formatParamValue } from '../../../ros/param_overrides.js';
+import { ParameterService, serveParameters, type ParamDef } from '../../../ros/params.js';
 import { isRclnodejsTransport, serveRclnodejsParameters } from '../../../ros/rclnodejs.js';
 import { simPlant, SimRobotNode } from '../../../ros/sim.js';
 import { createTransport, domainIdFromEnv, hasRawRtps, type ServiceType, type Transport, type TransportChoice } from '../../../ros/transport.js';
@@ -39,8 +42,8 @@ const OPTIONS = {
   lifecycle: { type: 'string', default: 'auto' },
 } as const;
 
-const HELP = `dmpc ros --config controllers/<name>.json [--transport auto|rclnodejs|rtps] [--sim] [options]
-dmpc ros sim --config controllers/<name>.json [--transport ...] [options]
+const HELP = `dmpc ros --config controllers/<name>.json [--transport auto|rclnodejs|rtps] [--sim] [options] [--ros-args ... [--]]
+dmpc ros sim --config controllers/<name>.json [--transport ...] [options] [--ros-args ...]
 
 Runs the controller of a configuration as a ROS 2 node (state, goal in; command, predicted path,
 diagnostics out; topics, QoS and limits from the configuration). ROS_DOMAIN_ID is honoured.
@@ -73,6 +76,17 @@ diagnostics out; topics, QoS and limits from the configuration). ROS_DOMAIN_ID i
 
 'dmpc ros sim' runs only the simulated robot (for a controller in another process or on a robot).
 
+ROS arguments, as every ROS 2 node takes them (rcl's rules; several blocks allowed, each up to --):
+  --ros-args -r __ns:=/robot1 -r __node:=mpc -r cmd_vel:=/diff_drive_controller/cmd_vel
+             -p cost.q.0:=5.0 -p horizon:=40 --params-file controllers/diffdrive.yaml --log-level warn
+  -r/--remap [node:]from:=to, __node:=NAME, __ns:=/NS; -p/--param [node:]name:=YAML value;
+  --params-file FILE (the format 'ros2 param dump' writes); --log-level [logger:=]LEVEL (WARN or
+  above silences the per-event lines); -e/--enclave is accepted and reported as not implemented.
+  Topic names of the configuration are resolved as the node's (relative names get the namespace,
+  ~/x is <ns>/<node>/x); horizon and rate_hz are read-only parameters set only here. The simulated
+  robot (--sim, 'dmpc ros sim') uses the controller node's resolved names. See docs/ros.md, 'Names,
+  remapping and parameter files'.
+
 Stopping: SIGINT, SIGTERM or SIGHUP (or the death of the process that started it) makes the node
 publish its stop command, wait until reliable readers acknowledged it (at most 500 ms), close, and
 exit with 128 + the signal's number. E-stop: with topics.estop in the configuration, \`true\` on that
@@ -90,15 +104,15 @@ const TRIGGER: ServiceType = {
   type: 'std_srvs/srv/Trigger', request: 'uint8 structure_needs_at_least_one_member', response: 'bool success\nstring message',
 };
 
-/** The ROS 2 parameter services of the node, over whichever transport it runs on. */
-function serveNodeParameters(transport: Transport, name: string, controller: Controller, log: (s: string) => void): { close(): void; where: string } | null {
+/** The ROS 2 parameter services of the node `fqn` (fully qualified), over whichever transport it runs on. */
+function serveNodeParameters(transport: Transport, fqn: string, controller: Controller, log: (s: string) => void, readOnly: ParamDef[]): { close(): void; where: string } | null {
   if (hasRawRtps(transport)) {
-    const p = serveParameters(transport, name, controller, log);
-    return { close: p.close, where: `${p.service.defs.length} ROS 2 parameters served on /${name}/{list,get,set,describe}_parameters (rtps)` };
+    const p = serveParameters(transport, fqn, controller, log, readOnly);
+    return { close: p.close, where: `${p.service.defs.length} ROS 2 parameters served on ${fqn}/{list,get,set,describe}_parameters (rtps)` };
   }
   if (isRclnodejsTransport(transport)) {
-    const p = serveRclnodejsParameters(transport, new ParameterService(controller, log), log);
-    return { close: p.close, where: `${p.names.length} ROS 2 parameters served on /${name}/*_parameters (rclnodejs's parameter services)` };
+    const p = serveRclnodejsParameters(transport, new ParameterService(controller, log, readOnly), log);
+    return { close: p.close, where: `${p.names.length} ROS 2 parameters served on ${fqn}/*_parameters (rclnodejs's parameter services)` };
   }
   return null;
 }
@@ -118,14 +132,21 @@ export const command: CliCommand = {
   summary: 'run a controller configuration as a ROS 2 node (rclnodejs or pure-TypeScript RTPS), or a simulated robot',
   help: HELP,
   async run(argv) {
-    const { values: o, positionals } = parseOptions(argv, OPTIONS);
+    // everything after --ros-args (up to --) is ROS arguments, as rcl splits them (ros/names.ts)
+    const { args, ros } = parseRosArguments(argv);
+    const { values: o, positionals } = parseOptions(args, OPTIONS);
     const simOnly = positionals[0] === 'sim';
     if (positionals.length > (simOnly ? 1 : 0)) throw new Error(`unexpected argument '${positionals[simOnly ? 1 : 0]}'`);
     if (!o.config) throw new Error('--config is required (e.g. --config controllers/diffdrive.json)');
     const transportChoice = o.transport as TransportChoice;
     if (!['auto', 'rclnodejs', 'rtps'].includes(transportChoice)) throw new Error(`--transport is '${o.transport}', expected auto | rclnodejs | rtps`);
-    const config = loadControllerConfig(o.config);
-    const log = o.quiet ? () => {} : (s: string) => console.error(`[${config.name}${simOnly ? ':sim' : ''}] ${s}`);
+    // node name and namespace, topics resolved, parameter overrides read (before anything starts)
+    const setup = setupNode(loadControllerConfig(o.config), ros, (p) => readFileSync(p, 'utf8'), o.config);
+    const config = setup.config;
+    const tag = `${setup.logger}${simOnly ? ':sim' : ''}`;
+    const quiet = o.quiet || ['WARN', 'ERROR', 'FATAL'].includes(setup.logLevel ?? '');
+    const log = quiet ? () => {} : (s: string) => console.error(`[${tag}] ${s}`);
+    for (const n of setup.notes) console.error(`[${tag}] ${n}`);
     const domainId = domainIdFromEnv();
     const duration = o.duration === undefined ? Infinity : Number(o.duration);
     if (!(duration > 0)) throw new Error(`--duration must be a positive number of seconds (got '${o.duration}')`);
@@ -136,7 +157,7 @@ export const command: CliCommand = {
       const prio = Number(o['rt-priority']);
       if (!Number.isInteger(prio) || prio < 1 || prio > 99) throw new Error(`--rt-priority must be an integer in 1..99 (got '${o['rt-priority']}')`);
       setRealtimePriority(prio);
-      console.error(`[${config.name}${simOnly ? ':sim' : ''}] scheduling: SCHED_FIFO priority ${prio} (all threads)`);
+      console.error(`[${tag}] scheduling: SCHED_FIFO priority ${prio} (all threads)`);
     }
     const recorder = o.record ? new McapRecorder(o.record) : undefined;
     const gc = new GcMonitor();
@@ -147,21 +168,27 @@ export const command: CliCommand = {
     if (o.lifecycle !== 'auto' && o.lifecycle !== 'managed') throw new Error(`--lifecycle must be auto or managed (got '${o.lifecycle}')`);
     if (!simOnly) {
       const controller = buildController(config, dirname(o.config));
-      const transport = await createTransport(transportChoice, { nodeName: config.name, domainId, address: o.address, log });
-      console.error(`[${config.name}] transport: ${transport.description}`);
-      console.error(`[${config.name}] controller: ${config.solver.kind} (linear MPC on src/mpc, ${config.solver.sqpIterations} linearisation(s) per tick), model ${'kind' in config.model ? config.model.kind : config.model.file}, horizon ${config.horizon}, ${config.rateHz} Hz, trigger ${config.trigger}`);
+      // parameter overrides (-p, --params-file) through the same checks as set_parameters, before any transport
+      const readOnly = setup.readOnly();
+      const overrides = applyParameterOverrides(new ParameterService(controller, log, readOnly), setup.overrides);
+      if (overrides.applied.length) console.error(`[${tag}] parameters from --ros-args: ${overrides.applied.map((n) => `${n}=${formatParamValue(setup.overrides.get(n)!)}`).join(', ')}`);
+      if (overrides.ignored.length) console.error(`[${tag}] parameters from --ros-args ignored (not parameters of this node): ${overrides.ignored.join(', ')}`);
+      const fqn = setup.node.fqn;
+      const transport = await createTransport(transportChoice, { nodeName: setup.node.name, namespace: setup.node.namespace, domainId, address: o.address, log });
+      console.error(`[${tag}] node ${fqn}; topics: ${Object.entries(config.topics).flatMap(([k, t]) => (t && typeof t === 'object' && 'topic' in t ? [`${k} ${t.topic}`] : [])).join(', ')}`);
+      console.error(`[${tag}] transport: ${transport.description}`);
+      console.error(`[${tag}] controller: ${config.solver.kind} (linear MPC on src/mpc, ${config.solver.sqpIterations} linearisation(s) per tick), model ${'kind' in config.model ? config.model.kind : config.model.file}, horizon ${config.horizon}, ${config.rateHz} Hz, trigger ${config.trigger}`);
       const env = controller.hardLimits().u;
-      console.error(`[${config.name}] hard command envelope: ${Array.from(env.lower, (l, j) => `${controller.controlNames[j] ?? j} in [${l}, ${env.upper[j]}]`).join(', ')}`);
+      console.error(`[${tag}] hard command envelope: ${Array.from(env.lower, (l, j) => `${controller.controlNames[j] ?? j} in [${l}, ${env.upper[j]}]`).join(', ')}`);
       // warm up the JIT on the reference so the first real tick is not a deadline miss
       const ref = controller.defaultReference();
       for (let k = 0; k < 5; k++) controller.compute(ref.state, ref, 0);
       controller.reset();
       const n = new ControllerNode({ config, controller, transport, log });
       node = n;
-      const fqn = `/${config.name}`;
       // ROS 2 parameter services (ros2 param list/get/set/describe): one table and one set of rules (the hard envelope) on every transport
-      const params = serveNodeParameters(transport, config.name, controller, log);
-      console.error(`[${config.name}] parameters: ${params ? params.where : 'ROS 2 parameter services not served by this transport (HTTP API only)'}`);
+      const params = serveNodeParameters(transport, fqn, controller, log, readOnly);
+      console.error(`[${tag}] parameters: ${params ? params.where : 'ROS 2 parameter services not served by this transport (HTTP API only)'}`);
       // managed (lifecycle) node: commands only while active
       const machine = new LifecycleMachine({
         onConfigure: () => { n.open(); },
@@ -172,7 +199,7 @@ export const command: CliCommand = {
         onError: () => { n.deactivate(); },
       }, { log });
       const lifecycle = transport.serve ? serveLifecycle(transport, fqn, machine) : null;
-      const release = transport.serve?.(`${fqn}/release_estop`, TRIGGER, () => {
+      const release = transport.serve?.(setup.serviceName('~/release_estop'), TRIGGER, () => {
         const r = n.releaseEstop();
         return { success: r.released, message: r.reason };
       });
@@ -183,7 +210,7 @@ export const command: CliCommand = {
       if (o.lifecycle === 'auto') {
         if (!machine.change({ id: 1 }) || !machine.change({ id: 3 })) throw new Error(`lifecycle: could not configure and activate (state ${machine.state.label})`);
       } else {
-        console.error(`[${config.name}] lifecycle: managed, ${machine.state.label}; waiting for configure/activate on ${fqn}/change_state`);
+        console.error(`[${tag}] lifecycle: managed, ${machine.state.label}; waiting for configure/activate on ${fqn}/change_state`);
       }
       closers.push(async () => {
         // the stop command first, acknowledged by reliable readers (or 500 ms), then everything else
@@ -199,9 +226,10 @@ export const command: CliCommand = {
       const plantEngine = o.plant ?? 'mujoco';
       if (plantEngine !== 'mujoco' && plantEngine !== 'ode') throw new Error(`--plant must be mujoco or ode (got '${plantEngine}')`);
       const plant = await simPlant(plantEngine, model, theta, x0);
-      console.error(`[${config.name}:sim] plant: ${plant.engine}:${plant.kind}`);
-      const transport = await createTransport(transportChoice, { nodeName: `${config.name}_sim`, domainId, address: o.address, log });
-      if (simOnly) console.error(`[${config.name}:sim] transport: ${transport.description}`);
+      console.error(`[${setup.logger}:sim] plant: ${plant.engine}:${plant.kind}`);
+      // the simulated robot is a node of its own (<name>_sim) in the same namespace, on the controller node's resolved topics
+      const transport = await createTransport(transportChoice, { nodeName: `${setup.node.name}_sim`, namespace: setup.node.namespace, domainId, address: o.address, log });
+      if (simOnly) console.error(`[${tag}] transport: ${transport.description}`);
       const dropout = o.dropout ? nums(o.dropout, 'dropout') : undefined;
       sim = new SimRobotNode(config, plant, transport, {
         rateHz: o['sim-rate'] ? Number(o['sim-rate']) : 2 * config.rateHz,
@@ -217,9 +245,9 @@ export const command: CliCommand = {
       closers.unshift(async () => { s.stop(); await transport.close(); });
     }
 
-    console.error(`[${config.name}${simOnly ? ':sim' : ''}] running ${process.uptime().toFixed(2)} s after the process started (pid ${process.pid})`);
+    console.error(`[${tag}] running ${process.uptime().toFixed(2)} s after the process started (pid ${process.pid})`);
     const reason = await stopRequested;
-    console.error(`[${config.name}${simOnly ? ':sim' : ''}] stopping: ${describeStop(reason)}`);
+    console.error(`[${tag}] stopping: ${describeStop(reason)}`);
     // controller first (its stop command must still reach the robot), then the simulator
     for (const c of [...closers].reverse()) await c();
     await recorder?.close();
