@@ -155,7 +155,8 @@ export const ControllerConfigSchema = z.object({
   model: ModelSchema,
   rateHz: positive.refine((v) => v <= 1000, 'must be ≤ 1000 Hz'),
   /** 'timer': one tick per control period on the node's clock. 'state': a tick as soon as a new state
-   *  arrives (at most one per half period), with the timer kept as a watchdog for stale state. */
+   *  arrives (states faster than twice the rate are thinned to twice the rate; two handed over close
+   *  together after a stall are both answered), with the timer kept as a watchdog for stale state. */
   trigger: z.enum(['timer', 'state']).default('timer'),
   horizon: z.number().int().min(2).max(500),
   cost: CostSchema,

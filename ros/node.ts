@@ -155,7 +155,9 @@ export class ControllerNode {
   private lastRejection: { input: 'state' | 'goal' | 'estop'; reason: string; at: number } | null = null;
   private rejectionUnreported = false;
   private nextDeadline = 0;
-  private lastTickAt = -Infinity;
+  /** The state trigger's token bucket (see takeStateToken). */
+  private stateTokens = 2;
+  private tokensAt = -Infinity;
   private running = false;
   /** State→command latency inside this process, control ticks only. */
   readonly latency = new LatencyRing();
@@ -256,7 +258,22 @@ export class ControllerNode {
     if (isRejection(x)) { this.reject('state', x); return; }
     for (const i of this.cfg.topics.state.angles) if (this.state) x[i] = this.state.x[i] + wrapAngle(x[i] - this.state.x[i]);
     this.state = { x, at, perfMs: receivedAtMs };
-    if (this.running && this.cfg.trigger === 'state' && this.clock() - this.lastTickAt >= 0.5 * this.period) this.tick(this.clock(), at + this.period);
+    if (this.running && this.cfg.trigger === 'state' && this.takeStateToken(at)) this.tick(this.clock(), at + this.period);
+  }
+
+  /**
+   * Whether a state arriving at `at` gets its own tick (trigger 'state'): a token bucket that refills
+   * at twice the control rate and holds two tokens. States at the rate are all answered, also when two
+   * of them are handed over close together after the event loop was held up (a garbage collection, a
+   * long solve) — the old rule, one tick per half period, left the second of such a pair unanswered;
+   * a sensor faster than twice the control rate is answered at twice the rate at most.
+   */
+  private takeStateToken(at: number): boolean {
+    this.stateTokens = Math.min(2, this.stateTokens + (at - this.tokensAt) * 2 / this.period);
+    this.tokensAt = at;
+    if (this.stateTokens < 1) return false;
+    this.stateTokens -= 1;
+    return true;
   }
 
   /** Counts a dropped input message; the next diagnostics report it at WARN. */
@@ -360,7 +377,6 @@ export class ControllerNode {
    * command leaves after `deadline` (default: one period after `now`).
    */
   tick(now: number = this.clock(), deadline: number = now + this.period): TickReport {
-    this.lastTickAt = now;
     this.stats.ticks++;
     let mode: TickMode;
     let u: Float64Array;

@@ -200,6 +200,38 @@ describe('ControllerNode (in-process transport, simulated clock)', () => {
     expect((s.cmds[s.cmds.length - 1] as Twist).linear.x).toBeLessThanOrEqual(0.1);
   });
 
+  it("with trigger 'state' answers states handed over in bunches (after a stall) and limits a flood to twice the rate", async () => {
+    const config = loadControllerConfig('controllers/cartpole.json');
+    config.trigger = 'state';
+    config.rateHz = 50;
+    const controller = buildController(config);
+    const a = new MemoryTransport(), b = new MemoryTransport(a.bus);
+    let now = 0;
+    const node = new ControllerNode({ config, controller, transport: a, clock: () => now });
+    let cmds = 0;
+    b.subscribe(config.topics.command.topic, config.topics.command.type, QOS_DEFAULT, () => { cmds++; });
+    const pub = b.advertise(config.topics.state.topic, 'sensor_msgs/msg/JointState', QOS_SENSOR);
+    const state = () => pub.publish({ header: { stamp: { sec: 0, nanosec: 0 }, frame_id: '' }, name: ['cart_joint', 'pole_joint'], position: [0, Math.PI + 0.05], velocity: [0, 0], effort: [] });
+    node.activate();
+    try {
+      // states at the rate, but every other pair handed over 2 ms apart (the first one delayed by a stall)
+      for (let k = 0; k < 20; k++) {
+        now += k % 2 ? 0.002 : 0.038;
+        const n0 = cmds;
+        state();
+        expect(cmds, `state ${k}`).toBe(n0 + 1);
+      }
+      // a sensor at 10× the rate for 1 s: about two ticks per period (plus the bucket's two tokens)
+      const t0 = node.stats.ticks;
+      for (let k = 0; k < 500; k++) { now += 0.002; state(); }
+      const ticks = node.stats.ticks - t0;
+      expect(ticks).toBeGreaterThanOrEqual(99);
+      expect(ticks).toBeLessThanOrEqual(102);
+    } finally {
+      node.stop();
+    }
+  });
+
   it("with trigger 'state' answers every state message with exactly one command, synchronously", async () => {
     const config = loadControllerConfig('controllers/cartpole.json');
     config.trigger = 'state';
