@@ -32,7 +32,9 @@ int main(int argc, char **argv) {
   dds_qos_t *qos = dds_create_qos();
   dds_qset_reliability(qos, DDS_RELIABILITY_RELIABLE, DDS_MSECS(100));
   dds_qset_durability(qos, DDS_DURABILITY_TRANSIENT_LOCAL);
-  dds_qset_history(qos, DDS_HISTORY_KEEP_LAST, 1);
+  /* deeper than the writers' depth 1: the topic has no key, so with depth 1 the last sample of one
+     participant (the node) could be replaced by another's (its simulated robot) before it is taken */
+  dds_qset_history(qos, DDS_HISTORY_KEEP_LAST, 32);
   dds_entity_t rd = dds_create_reader(pp, topic, qos, NULL);
   if (rd < 0) die("create reader", rd);
   void *sample = rmw_dds_common_msg_dds__ParticipantEntitiesInfo___alloc();

@@ -2,13 +2,15 @@
  * A ROS 2 parameter client on Cyclone DDS, laid out as rmw_cyclonedds lays out a service call (an
  * independent implementation calling the TypeScript node's parameter services):
  *
- *   cyclone_param_client <domain> <node> <timeout_ms> name=value ...
+ *   cyclone_param_client <domain> <node> <timeout_ms> name=value|name ...
  *
- * Calls /<node>/set_parameters with every name=value as a DOUBLE parameter, printing
- * "set <name> <successful 0|1> <reason>" per result, then /<node>/get_parameters for the same names,
- * printing "get <name> <type> <double_value> <integer_value>". Each call waits for the reply whose
+ * <node> is the node's fully qualified name, with or without its leading slash (`robot1/mpc`,
+ * `/robot1/mpc`, `dmpc_cartpole`): the services are /<node>/…, DDS topics rq/<node>/…Request.
+ * Calls /<node>/set_parameters with every name=value as a DOUBLE parameter (skipped when every
+ * argument is a bare name), printing "set <name> <successful 0|1> <reason>" per result, then
+ * /<node>/get_parameters for all the names, printing "get <name> <type> <double_value> <integer_value>". Each call waits for the reply whose
  * header (guid, seq) is its own; a call is repeated (new seq) if no reply comes within 2 s, since the
- * server may not have discovered this reader yet. Exits 0 when both calls were answered, else 3.
+ * server may not have discovered this reader yet. Exits 0 when the calls were answered, else 3.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -93,8 +95,9 @@ static unsigned long long get_guid(void *r) { return ((rcl_interfaces_srv_dds__G
 static int64_t get_seq(void *r) { return ((rcl_interfaces_srv_dds__GetParameters_Response_ *)r)->rmw_seq; }
 
 int main(int argc, char **argv) {
-  if (argc < 5) { fprintf(stderr, "usage: %s <domain> <node> <timeout_ms> name=value ...\n", argv[0]); return 2; }
+  if (argc < 5) { fprintf(stderr, "usage: %s <domain> <node> <timeout_ms> name=value|name ...\n", argv[0]); return 2; }
   const char *node = argv[2];
+  while (*node == '/') node++;
   GUID = ((unsigned long long)getpid() << 32) ^ (unsigned long long)time(NULL) ^ 0x0123456789abcdefULL;
   int timeout_ms = atoi(argv[3]);
   int n = argc - 4;
@@ -113,24 +116,31 @@ int main(int argc, char **argv) {
   fflush(stdout);
 
   char **names = calloc((size_t)n, sizeof *names);
+  char **set_names = calloc((size_t)n, sizeof *set_names);
   rcl_interfaces_msg_dds__Parameter_ *params = calloc((size_t)n, sizeof *params);
+  int n_set = 0;
   for (int i = 0; i < n; i++) {
     char *eq = strchr(argv[4 + i], '=');
-    if (!eq) { fprintf(stderr, "cyclone_param_client: '%s' is not name=value\n", argv[4 + i]); return 2; }
-    *eq = '\0';
     names[i] = argv[4 + i];
-    params[i].name = names[i];
-    params[i].value.type = 3; /* DOUBLE */
-    params[i].value.double_value = atof(eq + 1);
-    params[i].value.string_value = "";
+    if (!eq) continue; /* get only */
+    *eq = '\0';
+    set_names[n_set] = names[i];
+    params[n_set].name = names[i];
+    params[n_set].value.type = 3; /* DOUBLE */
+    params[n_set].value.double_value = atof(eq + 1);
+    params[n_set].value.string_value = "";
+    n_set++;
   }
 
   const uint32_t len = (uint32_t)n;
-  rcl_interfaces_srv_dds__SetParameters_Request_ sreq = { .rmw_guid = GUID, .parameters = { ._maximum = len, ._length = len, ._buffer = params } };
-  rcl_interfaces_srv_dds__SetParameters_Response_ *sr = call_or_exit("set_parameters", swr, srd, &sreq, &sreq.rmw_seq,
-    dds_alloc(sizeof(rcl_interfaces_srv_dds__SetParameters_Response_)), set_guid, set_seq, timeout_ms);
-  for (uint32_t i = 0; i < sr->results._length; i++)
-    printf("set %s %d %s\n", i < len ? names[i] : "?", sr->results._buffer[i].successful ? 1 : 0, sr->results._buffer[i].reason);
+  if (n_set > 0) {
+    const uint32_t slen = (uint32_t)n_set;
+    rcl_interfaces_srv_dds__SetParameters_Request_ sreq = { .rmw_guid = GUID, .parameters = { ._maximum = slen, ._length = slen, ._buffer = params } };
+    rcl_interfaces_srv_dds__SetParameters_Response_ *sr = call_or_exit("set_parameters", swr, srd, &sreq, &sreq.rmw_seq,
+      dds_alloc(sizeof(rcl_interfaces_srv_dds__SetParameters_Response_)), set_guid, set_seq, timeout_ms);
+    for (uint32_t i = 0; i < sr->results._length; i++)
+      printf("set %s %d %s\n", i < slen ? set_names[i] : "?", sr->results._buffer[i].successful ? 1 : 0, sr->results._buffer[i].reason);
+  }
 
   rcl_interfaces_srv_dds__GetParameters_Request_ greq = { .rmw_guid = GUID, .names = { ._maximum = len, ._length = len, ._buffer = names } };
   rcl_interfaces_srv_dds__GetParameters_Response_ *gr = call_or_exit("get_parameters", gwr, grd, &greq, &greq.rmw_seq,
