@@ -15,7 +15,7 @@
  * apt-get command to run. `DMPC_PROVISION=check` only checks (never installs).
  * Plain JavaScript on purpose: it runs before anything else and needs only Node.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { accessSync, constants, existsSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 
@@ -115,7 +115,7 @@ function main() {
     console.log(`npm test: installed ${packages.join(' ')}`);
   }
   checkNetns();
-  const versions = execFileSync('sh', ['-c', 'dpkg-query -W -f "${Package} ${Version}, " cyclonedds-tools libfastrtps-dev chromium 2>/dev/null || true']).toString();
+  const versions = spawnSync('dpkg-query', ['-W', '-f', '${Package} ${Version}, ', 'cyclonedds-tools', 'libfastrtps-dev', 'chromium'], { encoding: 'utf8' }).stdout ?? '';
   console.log(`npm test: system requirements present${versions ? ` (${versions.replace(/, $/, '')})` : ''}`);
 }
 
