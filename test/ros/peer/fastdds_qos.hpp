@@ -1,7 +1,7 @@
 /*
- * The endpoint QoS of the Fast DDS peers (fastdds_peer.cpp, fastdds_param_client.cpp): ROS 2's
- * default profile, which rmw_qos_profile_services_default repeats (reliable, volatile, keep last 10),
- * with data sharing off so that every sample goes over RTPS.
+ * The endpoint QoS of the Fast DDS peers (fastdds_peer.cpp; fastdds_service.hpp for the clients):
+ * ROS 2's default profile, which rmw_qos_profile_services_default repeats (reliable, volatile, keep
+ * last 10), with data sharing off so that every sample goes over RTPS.
  */
 #pragma once
 #include <fastdds/dds/publisher/qos/DataWriterQos.hpp>
