@@ -12,7 +12,9 @@
  *  - probe 'c': bench/peer/cyclone_probe.c, C on Cyclone DDS, built here at run time
  *    (bench/cyclone-probe.ts): no garbage collector, states on an absolute clock_nanosleep schedule,
  *    commands stamped on arrival in Cyclone's receive thread (cart-pole and diff-drive).
- * Each probe run has its own node process (a fresh ROS domain). Reported: state→command latency
+ * Each probe run has its own node process (a fresh ROS domain). DMPC_BENCH_ROS_PARAM_EVERY_S=S adds
+ * parameter traffic: bench/param-traffic.ts sets cost.q.0 (alternating between two values) every S
+ * seconds over the ROS 2 parameter services and reads the whole table back (column param_sets). Reported: state→command latency
  * percentiles, command jitter, deadline misses (a state not answered before the next one is due), and
  * the node's own counters.
  *
@@ -67,17 +69,28 @@ interface NodeSummary { node: Record<string, number>; latencyMs: Record<string, 
  * Starts the node on `cfgPath` in the namespace (`nodeFlags`: Node.js flags, `nodeArgs`: `dmpc ros`
  * options), runs `probe` (a command line) next to it, stops the node (SIGTERM) and returns its summary.
  */
-async function withNode(ns: Netns, dir: string, tag: string, cfgPath: string, nodeFlags: string[], nodeArgs: string[], env: NodeJS.ProcessEnv, probe: string[], budgetMs: number): Promise<NodeSummary> {
+async function withNode(ns: Netns, dir: string, tag: string, cfgPath: string, nodeFlags: string[], nodeArgs: string[], env: NodeJS.ProcessEnv, probe: string[], budgetMs: number,
+  paramTraffic: string[] | null = null): Promise<NodeSummary & { paramTraffic: string | null }> {
   const summaryPath = join(dir, `node-${tag}.json`);
   const node = spawn(ns.prefix[0], [...ns.prefix.slice(1), process.execPath, ...nodeFlags, '--import', 'tsx', 'src/cli/main.ts', 'ros', '--config', cfgPath,
     '--transport', 'rtps', '--address', '127.0.0.1', '--quiet', ...nodeArgs, '--summary', summaryPath], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
   let nodeErr = '';
   node.stderr.on('data', (d) => { nodeErr += d; });
   const nodeExit = new Promise<number | null>((r) => node.on('exit', r));
+  // parameter traffic during the run (DMPC_BENCH_ROS_PARAM_EVERY_S): a ROS 2 parameter client that sets a
+  // weight every period and reads the whole table back, as a tuning tool would
+  const traffic = paramTraffic ? spawn(ns.prefix[0], [...ns.prefix.slice(1), process.execPath, '--import', 'tsx', 'bench/param-traffic.ts', ...paramTraffic],
+    { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] }) : null;
+  let trafficErr = '';
+  traffic?.stderr!.on('data', (d) => { trafficErr += d; });
+  const trafficExit = traffic ? new Promise<void>((r) => traffic.on('exit', () => r())) : Promise.resolve();
   try {
     const p = await runIn(ns.prefix, probe, env, budgetMs);
     if (p.code !== 0) throw new Error(`probe ${tag} failed (${p.code}):\n${p.err}\nnode:\n${nodeErr}`);
   } finally {
+    traffic?.kill('SIGTERM');
+    await Promise.race([trafficExit, new Promise((r) => setTimeout(r, 10_000))]);
+    traffic?.kill('SIGKILL');
     node.kill('SIGTERM');
     await Promise.race([nodeExit, new Promise((r) => setTimeout(r, 10_000))]);
     node.kill('SIGKILL');
@@ -85,7 +98,9 @@ async function withNode(ns: Netns, dir: string, tag: string, cfgPath: string, no
   const nodeCode = await Promise.race([nodeExit, Promise.resolve('running')]);
   if (!existsSync(summaryPath)) throw new Error(`the node (${tag}) wrote no summary (exit: ${String(nodeCode)}):\n${nodeErr}`);
   const s = JSON.parse(readFileSync(summaryPath, 'utf8'));
-  return { node: s.node, latencyMs: s.latencyMs ?? { p50: NaN, p99: NaN, max: NaN }, gc: s.gc ?? { over1ms: NaN, maxMs: NaN } };
+  const applied = /param-traffic: (\d+) sets applied, (\d+) refused/.exec(trafficErr);
+  if (paramTraffic && !applied) throw new Error(`the parameter traffic (${tag}) reported nothing:\n${trafficErr}`);
+  return { node: s.node, latencyMs: s.latencyMs ?? { p50: NaN, p99: NaN, max: NaN }, gc: s.gc ?? { over1ms: NaN, maxMs: NaN }, paramTraffic: applied ? applied[0].replace('param-traffic: ', '') : null };
 }
 
 /** A number rounded for the table (null where there is none). */
@@ -99,6 +114,8 @@ export async function run(): Promise<BenchResult> {
   for (const c of configs) if (!C_MODELS.includes(c)) throw new Error(`DMPC_BENCH_ROS_CONFIGS: '${c}' is not one of ${C_MODELS.join(', ')}`);
   const rates = (process.env.DMPC_BENCH_ROS_RATES ?? '50,100').split(',').map(Number);
   for (const r of rates) if (!(r > 0)) throw new Error('DMPC_BENCH_ROS_RATES must be comma-separated positive rates');
+  const paramEveryS = process.env.DMPC_BENCH_ROS_PARAM_EVERY_S ? Number(process.env.DMPC_BENCH_ROS_PARAM_EVERY_S) : null;
+  if (paramEveryS !== null && !(paramEveryS > 0)) throw new Error('DMPC_BENCH_ROS_PARAM_EVERY_S must be a positive number of seconds');
   const dir = mkdtempSync(join(tmpdir(), 'dmpc-bench-ros-'));
   const ns = createNetns('bench');
   const rows: BenchResult['table'] = [];
@@ -134,7 +151,9 @@ export async function run(): Promise<BenchResult> {
             ? [process.execPath, ...probeFlags, '--import', 'tsx', 'ros/probe.ts', '--config', cfgPath, '--ticks', String(ticks), ...probeRt, '--out', out]
             : cProbeArgs(cProbe, { model: name as CProbeModel, rateHz, ticks, warmup, out, rt: probeRtEnv ? Number(probeRtEnv) : undefined });
           const loadBefore = loadavg()[0];
-          const s = await withNode(ns, dir, tag, cfgPath, nodeFlags, rt, env, probeCmd, budgetMs);
+          const q0 = cfg.cost.Q[0] as number;
+          const traffic = paramEveryS ? [`/${cfg.name}`, 'cost.q.0', String(q0), String(q0 * 1.2 + 0.1), String(paramEveryS)] : null;
+          const s = await withNode(ns, dir, tag, cfgPath, nodeFlags, rt, env, probeCmd, budgetMs, traffic);
           const loadAfter = loadavg()[0];
           const p = JSON.parse(readFileSync(out, 'utf8')) as ProbeResult | CProbeResult;
           const n = s.node, nl = s.latencyMs, ngc = s.gc;
@@ -156,7 +175,7 @@ export async function run(): Promise<BenchResult> {
             node_lat_p50_ms: fx(nl.p50, 3), node_lat_p99_ms: fx(nl.p99, 3), node_lat_max_ms: fx(nl.max, 3),
             node_gc_over1ms: ngc.over1ms, node_gc_max_ms: ngc.maxMs, probe_gc_over1ms: np ? np.probeGc.over1ms : null,
             probe_gc_major: np ? np.probeGc.major : null, probe_late_p99_ms: fx(p.probeLateMs.p99, 3), probe_late_max_ms: fx(p.probeLateMs.max, 3),
-            probe_invol_cs: p.probeOs.involuntaryContextSwitches, load1: fx(loadAfter, 2),
+            probe_invol_cs: p.probeOs.involuntaryContextSwitches, param_sets: s.paramTraffic, load1: fx(loadAfter, 2),
           });
         }
       }
