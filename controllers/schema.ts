@@ -48,7 +48,7 @@ export const StateTopicSchema = z.object({
 
 export const CommandTopicSchema = z.object({
   topic: topicName,
-  type: z.enum(['geometry_msgs/msg/Twist', 'std_msgs/msg/Float64MultiArray', 'trajectory_msgs/msg/JointTrajectory']),
+  type: z.enum(['geometry_msgs/msg/Twist', 'geometry_msgs/msg/TwistStamped', 'std_msgs/msg/Float64MultiArray', 'trajectory_msgs/msg/JointTrajectory']),
   qos: QosSchema.default('default'),
   /** One field address per model control, in the model's control order. */
   fields: z.array(z.string().min(1)).min(1),

@@ -6,7 +6,7 @@
 import type { ControllerConfig } from '../controllers/schema.js';
 import {
   header, quaternionToYaw, timeFromSeconds, yawToQuaternion, float64MultiArray,
-  type Float64MultiArray, type JointState, type JointTrajectory, type MessageTypes, type Odometry, type PoseStamped, type Twist,
+  type Float64MultiArray, type JointState, type JointTrajectory, type MessageTypes, type Odometry, type PoseStamped, type Twist, type TwistStamped,
 } from './messages.js';
 
 type StateType = ControllerConfig['topics']['state']['type'];
@@ -166,13 +166,17 @@ export function stateWriter(type: StateType, fields: string[], frame: string, ch
 /** Builds the command message from a control vector. */
 export function commandWriter(type: CommandType, fields: string[], frame: string, dt: number): (u: Float64Array, t: number) => MessageTypes[CommandType] {
   const where = 'topics.command';
-  if (type === 'geometry_msgs/msg/Twist') {
+  if (type === 'geometry_msgs/msg/Twist' || type === 'geometry_msgs/msg/TwistStamped') {
     const spec = fields.map((f) => { if (!(TWIST_FIELDS as readonly string[]).includes(f)) throw new Error(`${where}: unknown field '${f}' (valid: ${TWIST_FIELDS.join(', ')})`); return f.split('.') as ['linear' | 'angular', 'x' | 'y' | 'z']; });
-    return (u) => {
+    const fill = (u: Float64Array): Twist => {
       const m: Twist = { linear: { x: 0, y: 0, z: 0 }, angular: { x: 0, y: 0, z: 0 } };
       spec.forEach(([g, c], i) => { m[g][c] = u[i]; });
       return m;
     };
+    // TwistStamped (Jazzy's diff_drive_controller): the same fields under `twist`, stamped with the
+    // publish time the node passes, in the configuration's frame
+    if (type === 'geometry_msgs/msg/TwistStamped') return (u, t): TwistStamped => ({ header: header(t, frame), twist: fill(u) });
+    return fill;
   }
   if (type === 'std_msgs/msg/Float64MultiArray') {
     const idx = fields.map((f) => dataIndex(where, f));
@@ -194,8 +198,9 @@ export function commandWriter(type: CommandType, fields: string[], frame: string
 /** Reads a control vector back from a command message (the simulator's side). */
 export function commandReader(type: CommandType, fields: string[]): (msg: MessageTypes[CommandType]) => Float64Array | null {
   const where = 'topics.command';
-  if (type === 'geometry_msgs/msg/Twist') {
+  if (type === 'geometry_msgs/msg/Twist' || type === 'geometry_msgs/msg/TwistStamped') {
     const spec = fields.map((f) => f.split('.') as ['linear' | 'angular', 'x' | 'y' | 'z']);
+    if (type === 'geometry_msgs/msg/TwistStamped') return (m) => Float64Array.from(spec, ([g, c]) => (m as TwistStamped).twist[g][c]);
     return (m) => Float64Array.from(spec, ([g, c]) => (m as Twist)[g][c]);
   }
   if (type === 'std_msgs/msg/Float64MultiArray') {

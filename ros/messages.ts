@@ -15,6 +15,7 @@ export interface Point { x: number; y: number; z: number }
 export interface Quaternion { x: number; y: number; z: number; w: number }
 export interface Pose { position: Point; orientation: Quaternion }
 export interface Twist { linear: Vector3; angular: Vector3 }
+export interface TwistStamped { header: Header; twist: Twist }
 export interface PoseStamped { header: Header; pose: Pose }
 export interface Odometry {
   header: Header;
@@ -57,6 +58,7 @@ export interface MessageTypes {
   'sensor_msgs/msg/JointState': JointState;
   'std_msgs/msg/Float64MultiArray': Float64MultiArray;
   'geometry_msgs/msg/Twist': Twist;
+  'geometry_msgs/msg/TwistStamped': TwistStamped;
   'trajectory_msgs/msg/JointTrajectory': JointTrajectory;
   'nav_msgs/msg/Path': Path;
   'geometry_msgs/msg/PoseStamped': PoseStamped;
@@ -68,7 +70,7 @@ export type RosMessageType = keyof MessageTypes;
 export const MESSAGE_TYPES = [
   'nav_msgs/msg/Odometry', 'sensor_msgs/msg/JointState', 'std_msgs/msg/Float64MultiArray', 'geometry_msgs/msg/Twist',
   'trajectory_msgs/msg/JointTrajectory', 'nav_msgs/msg/Path', 'geometry_msgs/msg/PoseStamped', 'diagnostic_msgs/msg/DiagnosticArray',
-  'std_msgs/msg/Bool', 'lifecycle_msgs/msg/TransitionEvent',
+  'std_msgs/msg/Bool', 'lifecycle_msgs/msg/TransitionEvent', 'geometry_msgs/msg/TwistStamped',
 ] as const satisfies readonly RosMessageType[];
 
 // ROS 2 definitions: one table for the project (src/ros2/definitions.ts)

@@ -7,7 +7,7 @@ import { commandReader, commandWriter, goalReader, stateReader, stateWriter, wra
 import { McapRecorder, readMcap } from '../../ros/mcap.js';
 import {
   float64MultiArray, hasNonFinite, MESSAGE_TYPES, messageDefinition, odometry, poseStamped, quaternionToYaw, twist, yawToQuaternion,
-  type DiagnosticArray, type JointState, type JointTrajectory, type MessageTypes, type Path, type RosMessageType,
+  type DiagnosticArray, type JointState, type JointTrajectory, type MessageTypes, type Path, type RosMessageType, type TwistStamped,
 } from '../../ros/messages.js';
 import { domainIdFromEnv, qosCompatible, QOS_DEFAULT, QOS_LATCHED, QOS_SENSOR_DATA } from '../../ros/transport.js';
 
@@ -21,6 +21,7 @@ const samples: { [K in RosMessageType]: MessageTypes[K] } = {
   'geometry_msgs/msg/PoseStamped': poseStamped(4.25, 'map', -1, 3, 2.5),
   'diagnostic_msgs/msg/DiagnosticArray': { header: { stamp: { sec: 0, nanosec: 0 }, frame_id: '' }, status: [{ level: 2, name: 'n', message: 'm', hardware_id: 'h', values: [{ key: 'k', value: 'v' }] }] },
   'std_msgs/msg/Bool': { data: true },
+  'geometry_msgs/msg/TwistStamped': { header: { stamp: { sec: 7, nanosec: 250_000_000 }, frame_id: 'base_link' }, twist: twist(0.4, -1.2) },
   'lifecycle_msgs/msg/TransitionEvent': { timestamp: 1_700_000_000_123_456_789n, transition: { id: 3, label: 'activate' }, start_state: { id: 2, label: 'inactive' }, goal_state: { id: 13, label: 'activating' } },
 };
 
@@ -74,6 +75,9 @@ describe('topic mapping', () => {
     const u = Float64Array.of(0.25, -1);
     const tw = commandWriter('geometry_msgs/msg/Twist', ['linear.x', 'angular.z'], 'b', 0.05)(u, 0);
     expect(Array.from(commandReader('geometry_msgs/msg/Twist', ['linear.x', 'angular.z'])(tw)!)).toEqual([0.25, -1]);
+    const ts = commandWriter('geometry_msgs/msg/TwistStamped', ['linear.x', 'angular.z'], 'base_link', 0.05)(u, 12.5) as TwistStamped;
+    expect(ts).toEqual({ header: { stamp: { sec: 12, nanosec: 500_000_000 }, frame_id: 'base_link' }, twist: tw });
+    expect(Array.from(commandReader('geometry_msgs/msg/TwistStamped', ['linear.x', 'angular.z'])(ts)!)).toEqual([0.25, -1]);
     const arr = commandWriter('std_msgs/msg/Float64MultiArray', ['data[1]', 'data[0]'], 'b', 0.05)(u, 0);
     expect(arr).toMatchObject({ data: [-1, 0.25] });
     const jt = commandWriter('trajectory_msgs/msg/JointTrajectory', ['left.velocities', 'right.velocities'], 'b', 0.05)(u, 0) as JointTrajectory;
