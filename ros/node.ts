@@ -31,7 +31,7 @@
  */
 import type { Controller, Reference } from '../controllers/controller.js';
 import type { ControllerConfig, QosSpec } from '../controllers/schema.js';
-import { commandWriter, goalReader, isRejection, stateReader, wrapAngle, type Rejection } from './mapping.js';
+import { commandWriter, goalReader, isRejection, MAX_ABS_VALUE, stateReader, wrapAngle, type Rejection } from './mapping.js';
 import {
   DIAG_ERROR, DIAG_OK, DIAG_WARN, header, yawToQuaternion,
   type DiagnosticArray, type MessageTypes, type Path, type RosMessageType,
@@ -293,7 +293,7 @@ export class ControllerNode {
    */
   applyGoal(values: (number | null)[] | Rejection): boolean {
     if (isRejection(values)) { this.reject('goal', values); return false; }
-    const bad = values.findIndex((v) => v !== null && !(Number.isFinite(v) && Math.abs(v) <= 1e9));
+    const bad = values.findIndex((v) => v !== null && !(Number.isFinite(v) && Math.abs(v) <= MAX_ABS_VALUE));
     if (bad >= 0) { this.reject('goal', { reject: `goal value ${bad} is ${values[bad]}` }); return false; }
     if (values.length !== this.reference.state.length) { this.reject('goal', { reject: `goal has ${values.length} values, the model has ${this.reference.state.length} states` }); return false; }
     if (values.every((v) => v === null)) return false;
