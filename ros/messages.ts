@@ -50,6 +50,19 @@ export interface LifecycleState { id: number; label: string }
 export interface LifecycleTransition { id: number; label: string }
 export interface TransitionEvent { timestamp: bigint; transition: LifecycleTransition; start_state: LifecycleState; goal_state: LifecycleState }
 
+/** rcl_interfaces/ParameterValue (type: ros/params.ts ParameterType). */
+export interface ParameterValueMsg {
+  type: number; bool_value: boolean; integer_value: bigint; double_value: number; string_value: string;
+  byte_array_value: number[]; bool_array_value: boolean[]; integer_array_value: bigint[]; double_array_value: number[]; string_array_value: string[];
+}
+export interface ParameterMsg { name: string; value: ParameterValueMsg }
+/** rcl_interfaces/ParameterEvent: what /parameter_events carries (node = the fully qualified node name). */
+export interface ParameterEvent { stamp: Time; node: string; new_parameters: ParameterMsg[]; changed_parameters: ParameterMsg[]; deleted_parameters: ParameterMsg[] }
+/** rcl_interfaces/Log: what /rosout carries (name = the logger name, level one of LOG_*). */
+export interface Log { stamp: Time; level: number; name: string; msg: string; file: string; function: string; line: number }
+/** rcl_interfaces/Log levels. */
+export const LOG_DEBUG = 10, LOG_INFO = 20, LOG_WARN = 30, LOG_ERROR = 40, LOG_FATAL = 50;
+
 /** diagnostic_msgs/DiagnosticStatus levels. */
 export const DIAG_OK = 0, DIAG_WARN = 1, DIAG_ERROR = 2, DIAG_STALE = 3;
 
@@ -59,6 +72,8 @@ export interface MessageTypes {
   'std_msgs/msg/Float64MultiArray': Float64MultiArray;
   'geometry_msgs/msg/Twist': Twist;
   'geometry_msgs/msg/TwistStamped': TwistStamped;
+  'rcl_interfaces/msg/ParameterEvent': ParameterEvent;
+  'rcl_interfaces/msg/Log': Log;
   'trajectory_msgs/msg/JointTrajectory': JointTrajectory;
   'nav_msgs/msg/Path': Path;
   'geometry_msgs/msg/PoseStamped': PoseStamped;
@@ -71,6 +86,7 @@ export const MESSAGE_TYPES = [
   'nav_msgs/msg/Odometry', 'sensor_msgs/msg/JointState', 'std_msgs/msg/Float64MultiArray', 'geometry_msgs/msg/Twist',
   'trajectory_msgs/msg/JointTrajectory', 'nav_msgs/msg/Path', 'geometry_msgs/msg/PoseStamped', 'diagnostic_msgs/msg/DiagnosticArray',
   'std_msgs/msg/Bool', 'lifecycle_msgs/msg/TransitionEvent', 'geometry_msgs/msg/TwistStamped',
+  'rcl_interfaces/msg/ParameterEvent', 'rcl_interfaces/msg/Log',
 ] as const satisfies readonly RosMessageType[];
 
 // ROS 2 definitions: one table for the project (src/ros2/definitions.ts)

@@ -21,7 +21,8 @@
 import type { Controller } from '../controllers/controller.js';
 import type { ControllerParamsPatch } from '../controllers/schema.js';
 import { serveService, serviceCodecs, serviceDdsNames, ServiceClient, type BodyCodec, type RequestLayout, type ServiceDdsNames } from './services.js';
-import type { RawRtps, ServiceType } from './transport.js';
+import { timeFromSeconds } from './messages.js';
+import type { Qos, RawRtps, ServiceType, Transport } from './transport.js';
 
 // the wire layer moved to ros/services.ts; re-exported for the users of this module
 export { joinHeader, QOS_SERVICES, replyIdentity, REPLY_MATCH_WAIT_MS, requestLayout, splitHeader, VENDOR_FASTDDS } from './services.js';
@@ -198,7 +199,11 @@ export function parameterTable(ctl: Controller): ParamDef[] {
 }
 
 function valueOf(def: ParamDef, p: Params): ParameterValue {
-  const v = def.get(p);
+  return typedValue(def, def.get(p));
+}
+
+/** `v` as a ParameterValue of the parameter's declared type. */
+function typedValue(def: ParamDef, v: number | boolean): ParameterValue {
   if (def.kind === 'bool') return parameterValue(ParameterType.BOOL, { bool: v as boolean });
   if (def.kind === 'integer') return parameterValue(ParameterType.INTEGER, { int: BigInt(v as number) });
   return parameterValue(ParameterType.DOUBLE, { double: v as number });
@@ -226,6 +231,8 @@ export class ParameterService {
   readonly defs: ParamDef[];
   private readonly byName: Map<string, ParamDef>;
   /** `readOnly`: read-only parameters served besides the controller's (readOnlyParameter). */
+  /** Called after every successful set with the parameters it changed and their new values (/parameter_events). */
+  onChanged: ((changed: Parameter[]) => void) | null = null;
   constructor(private readonly ctl: Controller, private readonly log: (s: string) => void = () => {}, readOnly: ParamDef[] = []) {
     this.defs = [...parameterTable(ctl), ...readOnly];
     this.byName = new Map(this.defs.map((d) => [d.name, d]));
@@ -240,6 +247,12 @@ export class ParameterService {
     });
     const pre = [...new Set(names.filter((n) => n.includes('.')).map((n) => n.slice(0, n.lastIndexOf('.'))))];
     return { names, prefixes: pre };
+  }
+
+  /** Every declared parameter with its current value (the start-up /parameter_events sample's new_parameters). */
+  all(): Parameter[] {
+    const p = this.ctl.params();
+    return this.defs.map((d) => ({ name: d.name, value: valueOf(d, p) }));
   }
 
   get(names: string[]): ParameterValue[] {
@@ -274,6 +287,7 @@ export class ParameterService {
       constraints: { u: { lower: [...p.constraints.u.lower], upper: [...p.constraints.u.upper] }, ...(p.constraints.x ? { x: { ...p.constraints.x, lower: [...p.constraints.x.lower], upper: [...p.constraints.x.upper] } } : {}) },
       solver: {},
     } as Required<Pick<ControllerParamsPatch, 'cost' | 'constraints' | 'solver'>>;
+    const changed: Parameter[] = [];
     const results: SetParametersResult[] = params.map((q) => {
       const def = this.byName.get(q.name);
       if (!def) return { successful: false, reason: `parameter '${q.name}' is not declared` };
@@ -283,6 +297,7 @@ export class ParameterService {
       const refused = def.check?.(v);
       if (refused) return { successful: false, reason: refused };
       def.set(patch, v);
+      changed.push({ name: def.name, value: typedValue(def, v) });
       return { successful: true, reason: '' };
     });
     const ok = results.filter((r) => r.successful).length;
@@ -291,6 +306,7 @@ export class ParameterService {
     try {
       const version = this.ctl.updateParams(patch);
       this.log(`parameters: ${params.filter((_, i) => results[i].successful).map((q) => q.name).join(', ')} set (version ${version}, applied at the next tick)`);
+      this.onChanged?.(changed);
       return results;
     } catch (e) {
       // one line (ros2 param set prints the reason as it is)
@@ -330,6 +346,28 @@ export function serveParameters(t: RawRtps, node: string, ctl: Controller, log: 
   const servers = SERVICE_NAMES.map((srv) =>
     serveService(t, serviceName(node, srv), SERVICE_TYPES[srv], (req) => service.handle(srv, req), { log, tag: 'parameters', layoutsSeen }));
   return { service, close: () => { for (const s of servers) s.close(); } };
+}
+
+/**
+ * rclcpp's /parameter_events QoS (ros2/rmw `rmw_qos_profile_parameter_events`, which
+ * rclcpp::ParameterEventsQoS wraps): keep last 1000, reliable, volatile.
+ */
+export const QOS_PARAMETER_EVENTS: Qos = { reliability: 'reliable', durability: 'volatile', depth: 1000 };
+
+/**
+ * Publishes rcl_interfaces/msg/ParameterEvent on /parameter_events for the node `node` (fully
+ * qualified) as an rclcpp node does: once now with every declared parameter as new_parameters, then
+ * after every successful set with the parameters it changed (their new values) as changed_parameters.
+ * For transports that do not publish them themselves (rtps; rclnodejs's node publishes its own).
+ */
+export function publishParameterEvents(t: Transport, node: string, service: ParameterService): { close(): void } {
+  const pub = t.advertise('/parameter_events', 'rcl_interfaces/msg/ParameterEvent', QOS_PARAMETER_EVENTS);
+  const event = (fresh: Parameter[], changed: Parameter[]) => pub.publish({
+    stamp: timeFromSeconds(Date.now() / 1000), node, new_parameters: fresh, changed_parameters: changed, deleted_parameters: [],
+  });
+  event(service.all(), []);
+  service.onChanged = (changed) => event([], changed);
+  return { close: () => { service.onChanged = null; } };
 }
 
 /**

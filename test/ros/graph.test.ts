@@ -6,12 +6,21 @@
  *    frame base_link, with the values a Twist run gives (the first command from rest is compared:
  *    same state, same reference, no warm start); the simulated robot (`dmpc ros sim`) driven by a
  *    Cyclone publisher of TwistStamped moves.
+ *  - /parameter_events (rcl_interfaces/msg/ParameterEvent, rclcpp's QoS): in-process, the start-up
+ *    event lists every declared parameter as new, a set publishes the changed ones with their new
+ *    values, a refused set nothing; over RTPS, a Cyclone reader (cyclone_graph_listener.c, Graph.idl)
+ *    sees the event naming the parameter after a set by the Cyclone parameter client.
  */
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { peerSandbox, spawnIn, tsxNode, until, type Proc } from './helpers.js';
+import { buildController } from '../../controllers/controller.js';
+import { loadControllerConfig } from '../../controllers/schema.js';
+import { MemoryTransport } from '../../ros/memory.js';
+import type { ParameterEvent } from '../../ros/messages.js';
+import { ParameterService, ParameterType, parameterValue, publishParameterEvents, QOS_PARAMETER_EVENTS } from '../../ros/params.js';
+import { cartpoleNode, peerSandbox, spawnIn, tsxNode, until, type Proc } from './helpers.js';
 
 const sandbox = peerSandbox('graph');
 
@@ -82,5 +91,55 @@ describe('geometry_msgs/msg/TwistStamped commands with Cyclone DDS', () => {
     // 2 s at 0.3 m/s and 0.2 rad/s from rest: about 0.6 m along an arc, yaw about 0.4 rad
     expect(s.state[0], info()).toBeGreaterThan(0.3);
     expect(s.state[2], info()).toBeGreaterThan(0.2);
+  }, 90_000);
+});
+
+describe('/parameter_events', () => {
+  it('in-process: the start-up event lists every declared parameter as new; a set publishes the changed parameters with their new values', () => {
+    const robot = new MemoryTransport();
+    const nodeT = new MemoryTransport(robot.bus);
+    const events: ParameterEvent[] = [];
+    robot.subscribe('/parameter_events', 'rcl_interfaces/msg/ParameterEvent', QOS_PARAMETER_EVENTS, (m) => events.push(m));
+    const service = new ParameterService(buildController(loadControllerConfig('controllers/cartpole.json')));
+    publishParameterEvents(nodeT, '/robot1/mpc', service);
+    expect(events.length).toBe(1);
+    expect(events[0].node).toBe('/robot1/mpc');
+    expect(events[0].new_parameters.map((p) => p.name)).toEqual(service.defs.map((d) => d.name));
+    expect(events[0].changed_parameters).toEqual([]);
+    expect(events[0].new_parameters.find((p) => p.name === 'solver.max_iter')!.value).toMatchObject({ type: ParameterType.INTEGER, integer_value: 30n });
+    // an INTEGER given for a DOUBLE parameter is published as the DOUBLE it became
+    const r = service.set([{ name: 'cost.q.0', value: parameterValue(ParameterType.INTEGER, { int: 5n }) }, { name: 'nope', value: parameterValue(ParameterType.DOUBLE, { double: 1 }) }], false);
+    expect(r.map((x) => x.successful)).toEqual([true, false]);
+    expect(events.length).toBe(2);
+    expect(events[1].new_parameters).toEqual([]);
+    expect(events[1].changed_parameters).toEqual([{ name: 'cost.q.0', value: parameterValue(ParameterType.DOUBLE, { double: 5 }) }]);
+    expect(events[1].stamp.sec).toBeGreaterThan(1.7e9);
+    // refused: no event
+    service.set([{ name: 'cost.r.0', value: parameterValue(ParameterType.DOUBLE, { double: -1 }) }], false);
+    expect(events.length).toBe(2);
+  });
+
+  it('a Cyclone DDS reader of rt/parameter_events sees the event naming the parameter after a set by the Cyclone parameter client', async () => {
+    const listener = sandbox.buildCyclone('Cyclone DDS graph listener', 'test/ros/peer/Graph.idl', 'test/ros/peer/cyclone_graph_listener.c');
+    const client = sandbox.buildCyclone('Cyclone DDS parameter client', 'test/ros/peer/Params.idl', 'test/ros/peer/cyclone_param_client.c');
+    const DOMAIN = '64';
+    const env = sandbox.env(DOMAIN);
+    const l = spawnIn(sandbox.ns, [listener, DOMAIN, 'parameter_events', '60000', 'changed cost.q.0'], env);
+    await until('the listener ready', () => l.stdout().includes('ready'), 10_000, () => l.stderr());
+    const node = spawnIn(sandbox.ns, cartpoleNode(), env);
+    try {
+      const info = () => `listener:\n${l.stdout()}${l.stderr()}\nnode:\n${node.stderr().slice(-2000)}`;
+      await until('the parameter services up', () => /changes on \/parameter_events/.test(node.stderr()), 30_000, info);
+      const c = spawnIn(sandbox.ns, [client, DOMAIN, 'dmpc_cartpole', '30000', 'cost.q.0=7.5'], env);
+      expect(await c.exited(45_000), `${c.stdout()}${c.stderr()}${info()}`).toBe(0);
+      expect(await l.exited(20_000), info()).toBe(0);
+      const lines = l.stdout().split('\n');
+      const at = lines.indexOf('changed cost.q.0 3 7.5 0 0');
+      expect(at, info()).toBeGreaterThan(0);
+      expect(lines[at - 1], info()).toBe('event /dmpc_cartpole new 0 changed 1 deleted 0');
+    } finally {
+      node.child.kill('SIGTERM');
+      await node.exited(15_000).catch(() => null);
+    }
   }, 90_000);
 });

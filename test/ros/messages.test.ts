@@ -22,6 +22,12 @@ const samples: { [K in RosMessageType]: MessageTypes[K] } = {
   'diagnostic_msgs/msg/DiagnosticArray': { header: { stamp: { sec: 0, nanosec: 0 }, frame_id: '' }, status: [{ level: 2, name: 'n', message: 'm', hardware_id: 'h', values: [{ key: 'k', value: 'v' }] }] },
   'std_msgs/msg/Bool': { data: true },
   'geometry_msgs/msg/TwistStamped': { header: { stamp: { sec: 7, nanosec: 250_000_000 }, frame_id: 'base_link' }, twist: twist(0.4, -1.2) },
+  'rcl_interfaces/msg/ParameterEvent': {
+    stamp: { sec: 5, nanosec: 6 }, node: '/robot1/mpc', new_parameters: [],
+    changed_parameters: [{ name: 'cost.q.0', value: { type: 3, bool_value: false, integer_value: 0n, double_value: 5.5, string_value: '', byte_array_value: [], bool_array_value: [], integer_array_value: [], double_array_value: [], string_array_value: [] } }],
+    deleted_parameters: [],
+  },
+  'rcl_interfaces/msg/Log': { stamp: { sec: 1, nanosec: 2 }, level: 30, name: 'robot1.mpc', msg: 'dropped', file: 'ros/node.ts', function: 'reject', line: 0 },
   'lifecycle_msgs/msg/TransitionEvent': { timestamp: 1_700_000_000_123_456_789n, transition: { id: 3, label: 'activate' }, start_state: { id: 2, label: 'inactive' }, goal_state: { id: 13, label: 'activating' } },
 };
 

@@ -16,7 +16,7 @@ import { ControllerNode } from '../../../ros/node.js';
 import { parseRosArguments } from '../../../ros/names.js';
 import { applyParameterOverrides, setupNode } from '../../../ros/node_setup.js';
 import { formatParamValue } from '../../../ros/param_overrides.js';
-import { ParameterService, serveParameters, type ParamDef } from '../../../ros/params.js';
+import { ParameterService, publishParameterEvents, serveParameters, type ParamDef } from '../../../ros/params.js';
 import { isRclnodejsTransport, serveRclnodejsParameters } from '../../../ros/rclnodejs.js';
 import { simPlant, SimRobotNode } from '../../../ros/sim.js';
 import { createTransport, domainIdFromEnv, hasRawRtps, type ServiceType, type Transport, type TransportChoice } from '../../../ros/transport.js';
@@ -108,7 +108,9 @@ const TRIGGER: ServiceType = {
 function serveNodeParameters(transport: Transport, fqn: string, controller: Controller, log: (s: string) => void, readOnly: ParamDef[]): { close(): void; where: string } | null {
   if (hasRawRtps(transport)) {
     const p = serveParameters(transport, fqn, controller, log, readOnly);
-    return { close: p.close, where: `${p.service.defs.length} ROS 2 parameters served on ${fqn}/{list,get,set,describe}_parameters (rtps)` };
+    // rclcpp publishes /parameter_events itself; here the node does (rclnodejs's node publishes its own)
+    const events = publishParameterEvents(transport, fqn, p.service);
+    return { close: () => { events.close(); p.close(); }, where: `${p.service.defs.length} ROS 2 parameters served on ${fqn}/{list,get,set,describe}_parameters, changes on /parameter_events (rtps)` };
   }
   if (isRclnodejsTransport(transport)) {
     const p = serveRclnodejsParameters(transport, new ParameterService(controller, log, readOnly), log);
