@@ -31,6 +31,7 @@
  */
 import type { Controller, Reference } from '../controllers/controller.js';
 import type { ControllerConfig, QosSpec } from '../controllers/schema.js';
+import type { LogLevel, NodeLog } from './rosout.js';
 import { commandWriter, goalReader, isRejection, MAX_ABS_VALUE, stateReader, wrapAngle, type Rejection } from './mapping.js';
 import {
   DIAG_ERROR, DIAG_OK, DIAG_WARN, header, yawToQuaternion,
@@ -99,6 +100,9 @@ export interface NodeStats {
   lastSolveMs: number;
 }
 
+/** A mode change's log severity: the level its diagnostics report (DIAG_OK → INFO, DIAG_WARN → WARN, DIAG_ERROR → ERROR). */
+const MODE_LEVEL = (mode: TickMode): LogLevel => (mode === 'control' ? 'INFO' : mode === 'fallback' || mode === 'safe_no_state' ? 'WARN' : 'ERROR');
+
 export function resolveQos(q: QosSpec): Qos {
   return typeof q === 'string' ? QOS_PRESETS[q] : { ...q };
 }
@@ -109,7 +113,8 @@ export interface ControllerNodeOptions {
   transport: Transport;
   /** Monotonic clock in seconds (default: performance.now()/1000). */
   clock?: () => number;
-  log?: (line: string) => void;
+  /** Log lines with a severity (ros/rosout.ts nodeLogger: printed, and published on /rosout). */
+  log?: NodeLog;
   /** Called after every tick (tests, telemetry). */
   onTick?: (r: TickReport) => void;
 }
@@ -124,7 +129,7 @@ export class ControllerNode {
   private readonly ctl: Controller;
   private readonly transport: Transport;
   private readonly clock: () => number;
-  private readonly log: (s: string) => void;
+  private readonly log: NodeLog;
   private readonly period: number;
   private readonly subs: Subscription[] = [];
   private cmdPub?: Publisher;
@@ -284,7 +289,7 @@ export class ControllerNode {
     const first = !this.rejectionUnreported;
     this.lastRejection = { input, reason: r.reject, at: this.clock() };
     this.rejectionUnreported = true;
-    if (first) this.log(`dropped a ${input} message: ${r.reject}`);
+    if (first) this.log(`dropped a ${input} message: ${r.reject}`, 'WARN');
   }
 
   /**
@@ -317,7 +322,7 @@ export class ControllerNode {
     if (!this.estop.engaged) {
       this.estop.engaged = true;
       this.estop.source = source;
-      this.log(`e-stop engaged (${source}): safe command latched until released`);
+      this.log(`e-stop engaged (${source}): safe command latched until released`, 'ERROR');
       this.plan = null;
       this.ctl.reset();
       if (this.running) this.publishCommand(this.safeCommand(this.clock(), true));
@@ -421,7 +426,7 @@ export class ControllerNode {
           u = this.safeCommand(now);
           this.plan = null;
         }
-        if (r.error) this.log(`solver: ${r.error}`);
+        if (r.error) this.log(`solver: ${r.error}`, 'WARN');
       }
     }
     // nothing non-finite ever leaves; limits after the solver (publishCommand clips)
@@ -441,7 +446,8 @@ export class ControllerNode {
     this.stats.maxSolveMs = Math.max(this.stats.maxSolveMs, solveMs);
     const diag = mode !== this.lastMode || now - this.lastDiagAt >= 1 || this.rejectionUnreported;
     if (diag) {
-      if (mode !== this.lastMode) this.log(`mode: ${this.lastMode ?? 'start'} -> ${mode}${mode === 'control' ? '' : ` (status ${status})`}`);
+      // the severity of the diagnostics' level for the mode (control OK, fallback / no state yet WARN, safe ERROR)
+      if (mode !== this.lastMode) this.log(`mode: ${this.lastMode ?? 'start'} -> ${mode}${mode === 'control' ? '' : ` (status ${status})`}`, MODE_LEVEL(mode));
       this.lastDiagAt = now;
       this.lastMode = mode;
     }

@@ -23,8 +23,8 @@ describe('ros_discovery_info (netns with only lo)', () => {
       const lines = l.stdout().trim().split('\n');
       // cart-pole: state, goal and e-stop subscriptions + 6 parameter, 5 lifecycle and 1 release_estop
       // request readers; command, path and diagnostics publishers + 6 parameter, 5 lifecycle and
-      // 1 release_estop reply writers + the lifecycle transition_event publisher
-      expect(lines[0], info).toBe('node / dmpc_cartpole readers 15 writers 16');
+      // 1 release_estop reply writers + the lifecycle transition_event publisher + /rosout and /parameter_events
+      expect(lines[0], info).toBe('node / dmpc_cartpole readers 15 writers 18');
       const prefix = /guid prefix ([0-9a-f]{24})/.exec(node.stderr())?.[1];
       expect(prefix, info).toBeDefined();
       const gid = lines.find((x) => x.startsWith('gid '))!.slice(4);
@@ -34,10 +34,10 @@ describe('ros_discovery_info (netns with only lo)', () => {
       const readers = lines.filter((x) => x.startsWith('reader ')).map((x) => x.slice(7));
       const writers = lines.filter((x) => x.startsWith('writer ')).map((x) => x.slice(7));
       expect(readers.length).toBe(15);
-      expect(writers.length).toBe(16);
+      expect(writers.length).toBe(18);
       for (const g of readers) expect(g).toMatch(new RegExp(`^${prefix}[0-9a-f]{6}04${'0'.repeat(16)}$`)); // user reader, no key
       for (const g of writers) expect(g).toMatch(new RegExp(`^${prefix}[0-9a-f]{6}03${'0'.repeat(16)}$`)); // user writer, no key
-      expect(new Set([...readers, ...writers]).size).toBe(31);
+      expect(new Set([...readers, ...writers]).size).toBe(33);
     } finally {
       node.child.kill('SIGTERM');
       await node.exited(15_000).catch(() => null);

@@ -10,6 +10,9 @@
  *    event lists every declared parameter as new, a set publishes the changed ones with their new
  *    values, a refused set nothing; over RTPS, a Cyclone reader (cyclone_graph_listener.c, Graph.idl)
  *    sees the event naming the parameter after a set by the Cyclone parameter client.
+ *  - /rosout (rcl_interfaces/msg/Log, rcl's QoS): a JointState whose arrays disagree, dropped by the
+ *    node in /robot1 named mpc, appears at WARN under the logger name robot1.mpc; --log-level error
+ *    keeps it off /rosout and stderr.
  */
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -140,6 +143,56 @@ describe('/parameter_events', () => {
     } finally {
       node.child.kill('SIGTERM');
       await node.exited(15_000).catch(() => null);
+    }
+  }, 90_000);
+});
+
+describe('/rosout', () => {
+  const node = (domainArgs: string[]) => [...cartpoleNode(), '--ros-args', '-r', '__ns:=/robot1', '-r', '__node:=mpc', ...domainArgs];
+
+  it('a Cyclone DDS reader of rt/rosout sees a dropped malformed JointState at WARN under the node\'s logger name', async () => {
+    const listener = sandbox.buildCyclone('Cyclone DDS graph listener', 'test/ros/peer/Graph.idl', 'test/ros/peer/cyclone_graph_listener.c');
+    const DOMAIN = '65';
+    const env = sandbox.env(DOMAIN);
+    const l = spawnIn(sandbox.ns, [listener, DOMAIN, 'rosout', '60000', 'robot1.mpc dropped a state message'], env);
+    await until('the listener ready', () => l.stdout().includes('ready'), 10_000, () => l.stderr());
+    const n = spawnIn(sandbox.ns, node([]), env);
+    try {
+      const info = () => `listener:\n${l.stdout()}${l.stderr()}\nnode:\n${n.stderr().slice(-2000)}`;
+      await until('the node up', () => /lifecycle|parameters:/.test(n.stderr()), 30_000, info);
+      const bad = spawnIn(sandbox.ns, tsxNode('test/ros/peer/bad_state_peer.ts', '/robot1/joint_states', '30', '100'), env);
+      expect(await l.exited(30_000), info()).toBe(0);
+      bad.child.kill('SIGTERM');
+      const logs = l.stdout().split('\n').filter((x) => x.startsWith('log '));
+      const drop = logs.find((x) => x.includes('dropped a state message'))!;
+      expect(drop, info()).toMatch(/^log 30 \d+ robot1\.mpc dropped a state message: state has 2 joint names but 1 position values$/);
+      expect(Number(drop.split(' ')[2]), info()).toBeGreaterThan(1.7e9);
+      // start-up lines at INFO under the same name (transient local: also those written before the match)
+      expect(logs.some((x) => /^log 20 \d+ robot1\.mpc /.test(x)), info()).toBe(true);
+    } finally {
+      n.child.kill('SIGTERM');
+      await n.exited(15_000).catch(() => null);
+    }
+  }, 90_000);
+
+  it('--log-level error: the WARN line is neither published nor printed', async () => {
+    const listener = sandbox.buildCyclone('Cyclone DDS graph listener', 'test/ros/peer/Graph.idl', 'test/ros/peer/cyclone_graph_listener.c');
+    const DOMAIN = '66';
+    const env = sandbox.env(DOMAIN);
+    const l = spawnIn(sandbox.ns, [listener, DOMAIN, 'rosout', '6000'], env);
+    await until('the listener ready', () => l.stdout().includes('ready'), 10_000, () => l.stderr());
+    const n = spawnIn(sandbox.ns, node(['--log-level', 'error']), env);
+    try {
+      const info = () => `listener:\n${l.stdout()}${l.stderr()}\nnode:\n${n.stderr().slice(-2000)}`;
+      await until('the node up', () => /parameters:/.test(n.stderr()), 30_000, info);
+      const bad = spawnIn(sandbox.ns, tsxNode('test/ros/peer/bad_state_peer.ts', '/robot1/joint_states', '20', '100'), env);
+      expect(await bad.exited(20_000), info()).toBe(0);
+      expect(await l.exited(20_000), info()).toBe(0);
+      expect(l.stdout(), info()).not.toMatch(/dropped a state message/);
+      expect(n.stderr(), info()).not.toMatch(/dropped a state message/);
+    } finally {
+      n.child.kill('SIGTERM');
+      await n.exited(15_000).catch(() => null);
     }
   }, 90_000);
 });

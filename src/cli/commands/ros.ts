@@ -16,6 +16,7 @@ import { ControllerNode } from '../../../ros/node.js';
 import { parseRosArguments } from '../../../ros/names.js';
 import { applyParameterOverrides, setupNode } from '../../../ros/node_setup.js';
 import { formatParamValue } from '../../../ros/param_overrides.js';
+import { nodeLogger } from '../../../ros/rosout.js';
 import { ParameterService, publishParameterEvents, serveParameters, type ParamDef } from '../../../ros/params.js';
 import { isRclnodejsTransport, serveRclnodejsParameters } from '../../../ros/rclnodejs.js';
 import { simPlant, SimRobotNode } from '../../../ros/sim.js';
@@ -146,8 +147,10 @@ export const command: CliCommand = {
     const setup = setupNode(loadControllerConfig(o.config), ros, (p) => readFileSync(p, 'utf8'), o.config);
     const config = setup.config;
     const tag = `${setup.logger}${simOnly ? ':sim' : ''}`;
-    const quiet = o.quiet || ['WARN', 'ERROR', 'FATAL'].includes(setup.logLevel ?? '');
-    const log = quiet ? () => {} : (s: string) => console.error(`[${tag}] ${s}`);
+    // the node's log lines: at or above --log-level (INFO by default) printed unless --quiet, and on
+    // /rosout once the controller's transport exists (ros/rosout.ts)
+    const logger = nodeLogger(setup.logger, setup.logLevel, o.quiet ? null : (s) => console.error(`[${tag}] ${s}`));
+    const log = logger.log;
     for (const n of setup.notes) console.error(`[${tag}] ${n}`);
     const domainId = domainIdFromEnv();
     const duration = o.duration === undefined ? Infinity : Number(o.duration);
@@ -177,6 +180,7 @@ export const command: CliCommand = {
       if (overrides.ignored.length) console.error(`[${tag}] parameters from --ros-args ignored (not parameters of this node): ${overrides.ignored.join(', ')}`);
       const fqn = setup.node.fqn;
       const transport = await createTransport(transportChoice, { nodeName: setup.node.name, namespace: setup.node.namespace, domainId, address: o.address, log });
+      logger.attach(transport);
       console.error(`[${tag}] node ${fqn}; topics: ${Object.entries(config.topics).flatMap(([k, t]) => (t && typeof t === 'object' && 'topic' in t ? [`${k} ${t.topic}`] : [])).join(', ')}`);
       console.error(`[${tag}] transport: ${transport.description}`);
       console.error(`[${tag}] controller: ${config.solver.kind} (linear MPC on src/mpc, ${config.solver.sqpIterations} linearisation(s) per tick), model ${'kind' in config.model ? config.model.kind : config.model.file}, horizon ${config.horizon}, ${config.rateHz} Hz, trigger ${config.trigger}`);
