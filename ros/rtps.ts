@@ -29,6 +29,15 @@
  *   data is parsed.
  * - Interop fix 2: subscriptions are announced with the QoS asked for (ROS 2 default: volatile);
  *   `RosNode.subscribe` hard-codes transient-local, which never matches volatile publishers.
+ * - Interop fix 3 (participant announcements): the library sends its SPDP announcement once at start
+ *   (multicast) and once, unicast, to each participant it discovers, right when that participant's
+ *   first announcement arrives. Fast DDS 2.x sends that first announcement before it starts reading
+ *   its sockets (RTPSParticipantImpl::enable: builtin protocols first, then RegisterReceiver), so a
+ *   reply that comes back within that window is dropped, and the participant never learned of the
+ *   node: a second Fast DDS parameter client (`ros2 param set` run twice) sometimes never matched.
+ *   Each later announcement of a participant that has not yet been heard from (no DATA other than
+ *   SPDP, no HEARTBEAT or ACKNACK: it has not discovered the node) is answered again, unicast (at
+ *   most once per REANNOUNCE_MIN_MS).
  *
  * Topic and type names follow ROS 2's DDS mangling (`/cmd_vel` → `rt/cmd_vel`,
  * `geometry_msgs/msg/Twist` → `geometry_msgs::msg::dds_::Twist_`).
@@ -68,6 +77,7 @@ interface ParticipantView {
   attributes: { guidPrefix: string; defaultUnicastLocatorList: unknown[]; metatrafficUnicastLocatorList: unknown[] };
   remoteReaders: Map<number, ReaderView>;
   localWriterIdToRemoteReaderIds: Map<number, number[]>;
+  remoteReadersForWriterId(writerId: number): ReaderView[];
 }
 interface UserData {
   publication: EndpointAttributes; subscription: EndpointAttributes; writerSeqNumber: bigint; serializedData: Uint8Array;
@@ -83,6 +93,7 @@ interface ParticipantInternals {
   unsubscribe(id: number): boolean;
   on(ev: string, fn: (...a: never[]) => void): void;
   sendMetatrafficChanges(w: Writer): Promise<void>;
+  sendChangesTo(reader: ReaderView, writer: Writer, locators: unknown[]): Promise<void>;
   _writers: Map<number, Writer>;
   _participants: Map<string, ParticipantView>;
   _unicastSocket?: UdpSocketLike;
@@ -91,6 +102,8 @@ interface ParticipantInternals {
   handleSubscription: (data: Uint8Array, ts: Time) => unknown;
   handleAckNack: (guidPrefix: string, msg: AckNackView) => void;
   handleDataMsg: (guidPrefix: string, msg: DataMsgLike) => void;
+  handleParticipant: (senderGuidPrefix: string, data: Uint8Array, ts: Time) => unknown;
+  handleHeartbeat: (guidPrefix: string, msg: unknown) => void;
 }
 
 const rtps = require('@foxglove/rtps') as {
@@ -115,7 +128,7 @@ const rtps = require('@foxglove/rtps') as {
   Reliability: { BestEffort: number; Reliable: number };
   HistoryKind: { KeepLast: number };
   EntityKind: { AppdefWriterNoKey: number };
-  EntityIdBuiltin: { PublicationsWriter: number };
+  EntityIdBuiltin: { PublicationsWriter: number; ParticipantWriter: number };
   ChangeKind: { Alive: number };
 };
 const rtpsDist = dirname(require.resolve('@foxglove/rtps'));
@@ -279,6 +292,13 @@ const MAX_DATAGRAM = 65_000;
 const HEARTBEAT_PERIOD_MS = 200;
 /** While a flush waits, how often a HEARTBEAT that asks for an answer goes to each reader still pending. */
 const FLUSH_HEARTBEAT_MS = 50;
+/**
+ * Interop fix 3: the least time between two SPDP answers to one remote participant. A participant
+ * that has just discovered this one re-announces itself at once (Fast DDS does), before its SEDP
+ * traffic arrives; that copy needs no answer. It also keeps two participants that both answer from
+ * answering each other back and forth. Fast DDS repeats its first announcements every 100 ms.
+ */
+const REANNOUNCE_MIN_MS = 50;
 const nowTime = (): Time => { const ms = Date.now(); return { sec: Math.floor(ms / 1000), nsec: (ms % 1000) * 1e6 }; };
 const toRel = (q: Qos): RelQos => (q.reliability === 'reliable' ? RELIABLE_DEFAULT : BEST_EFFORT_DEFAULT);
 const toDur = (q: Qos) => (q.durability === 'transient_local' ? rtps.Durability.TransientLocal : rtps.Durability.Volatile);
@@ -379,13 +399,19 @@ class RtpsTransport implements Transport, RawRtps {
   private rxRelated: SampleIdentity | undefined;
   /** Whether that DATA submessage carries data (D flag); user-data handlers skip those that do not. */
   private rxHasData = true;
+  /** Remote participants that have sent anything besides their SPDP announcements, i.e. have discovered this one (interop fix 3). */
+  private readonly heard = new WeakSet<ParticipantView>();
+  /** When this participant's SPDP announcement last went to each remote one (performance.now ms). */
+  private readonly announcedAt = new WeakMap<ParticipantView, number>();
   /** ros_discovery_info: this node's endpoints (GUIDs as hex), announced whenever they change. */
   private discovery: { nodeName: string; namespace: string; pub: RawPublisher; readers: Set<string>; writers: Set<string>; pending: boolean } | null = null;
 
   constructor(private readonly p: ParticipantInternals, address: string, domainId: number, private readonly log: (s: string) => void) {
     this.description = `rtps (pure TypeScript DDS-RTPS, @foxglove/rtps; domain ${domainId}, interface ${address}, guid prefix ${p.attributes.guidPrefix})`;
     const origPub = p.handlePublication, origSub = p.handleSubscription, origAck = p.handleAckNack, origData = p.handleDataMsg;
+    const origParticipant = p.handleParticipant, origHeartbeat = p.handleHeartbeat;
     p.handleDataMsg = (prefix, msg) => {
+      if ((msg as DataMsgLike & { writerEntityId: number }).writerEntityId !== rtps.EntityIdBuiltin.ParticipantWriter) this.hear(prefix);
       const d = splitData(msg);
       this.rxRelated = d.related;
       this.rxHasData = d.hasData;
@@ -394,8 +420,25 @@ class RtpsTransport implements Transport, RawRtps {
     p.handlePublication = (data, ts) => withReliabilityDefault(RELIABLE_DEFAULT, () => origPub(data, ts));
     p.handleSubscription = (data, ts) => withReliabilityDefault(BEST_EFFORT_DEFAULT, () => origSub(data, ts));
     p.handleAckNack = (prefix, msg) => {
+      this.hear(prefix);
       const lw = this.writers.get(msg.writerEntityId);
       if (lw) this.repair(prefix, msg, lw); else origAck(prefix, msg);
+    };
+    p.handleHeartbeat = (prefix, msg) => { this.hear(prefix); origHeartbeat(prefix, msg); };
+    // interop fix 3: the library answers a participant's first announcement only; answer the later
+    // ones too until that participant shows it has discovered this one
+    p.handleParticipant = (prefix, data, ts) => {
+      const known = p._participants.get(prefix);
+      const handle = origParticipant(prefix, data, ts);
+      const pv = known ?? p._participants.get(prefix);
+      if (!pv) return handle;
+      const now = performance.now();
+      if (!known) this.announcedAt.set(pv, now); // the library answered it
+      else if (!this.heard.has(pv) && now - (this.announcedAt.get(pv) ?? -Infinity) >= REANNOUNCE_MIN_MS) {
+        this.announcedAt.set(pv, now);
+        this.announceParticipantTo(pv);
+      }
+      return handle;
     };
     p.on('discoveredSubscription', () => this.matchAll());
     p.on('discoveredParticipant', () => this.matchAll());
@@ -560,6 +603,21 @@ class RtpsTransport implements Transport, RawRtps {
         node_entities_info_seq: [{ node_namespace: d.namespace, node_name: d.nodeName, reader_gid_seq: [...d.readers].map(gid), writer_gid_seq: [...d.writers].map(gid) }],
       }));
     });
+  }
+
+  /** Marks a remote participant as having discovered this one (it sent more than its SPDP announcements). */
+  private hear(prefix: string): void {
+    const pv = this.p._participants.get(prefix);
+    if (pv) this.heard.add(pv);
+  }
+
+  /** Sends this participant's SPDP announcement to one remote participant (unicast, its metatraffic locator), as the library does when it discovers one. */
+  private announceParticipantTo(pv: ParticipantView): void {
+    const p = this.p, writer = p._writers.get(rtps.EntityIdBuiltin.ParticipantWriter);
+    if (!writer || this.closed) return;
+    for (const reader of pv.remoteReadersForWriterId(rtps.EntityIdBuiltin.ParticipantWriter)) {
+      p.sendChangesTo(reader, writer, pv.attributes.metatrafficUnicastLocatorList).catch((e: Error) => this.log(`rtps: participant announcement failed: ${e.message}`));
+    }
   }
 
   // ---- publisher internals
