@@ -15,7 +15,7 @@
  *
  * Errors from Cyclone DDS end the peer with exit status 2 (die), an endpoint not matched in time with
  * 4, a call not answered (service_call_or_exit) with 3; diagnostics go to stderr prefixed with
- * peer_name.
+ * peer_name. die, ros_qos and wait_matched also serve the pub/sub peers' skeleton, cyclone_topic.h.
  */
 #ifndef CYCLONE_SERVICE_H
 #define CYCLONE_SERVICE_H
