@@ -10,6 +10,7 @@
  * drives a simulated robot toward a goal 3 m away, so the commands before the stop are not zero.
  */
 import { execFileSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { constants } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { peerSandbox, spawnIn, twistsOf, until, watchLines, type Proc } from './helpers.js';
@@ -17,7 +18,10 @@ import { peerSandbox, spawnIn, twistsOf, until, watchLines, type Proc } from './
 const sandbox = peerSandbox('signals');
 
 /** Processes whose command line carries `tag` (the node's own --summary path). */
-const processesWith = (tag: string) => execFileSync('ps', ['-eo', 'pid,args'], { encoding: 'utf8' }).split('\n').filter((l) => l.includes(tag) && !l.includes('ps -eo'));
+const processesWith = (tag: string): string[] => readdirSync('/proc').filter((d) => /^\d+$/.test(d)).flatMap((pid) => {
+  // /proc directly (no procps on minimal images); a process that ends while we read is skipped
+  try { const args = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' '); return args.includes(tag) ? [`${pid} ${args}`] : []; } catch { return []; }
+});
 
 const nodeArgs = (summary: string) => [
   'ros', '--config', 'controllers/diffdrive.json', '--transport', 'rtps', '--address', '127.0.0.1',
