@@ -36,6 +36,8 @@ export interface CProbeResult {
   nonFiniteMeasured: number;
   /** Float64MultiArray commands without data[0]. */
   malformed: number;
+  /** States sent malformed on purpose (--bad-every). */
+  badStates: number;
   /** null where there was no sample (JSON has no NaN). */
   latencyMs: { p50: number | null; p90: number | null; p99: number | null; p999: number | null; max: number | null; mean: number | null; samples: number };
   /** Intervals between the answering commands' arrivals minus the period. */
@@ -94,6 +96,8 @@ export interface CProbeOptions {
   x0?: number[];
   /** How long to wait for the node (s). */
   waitS?: number;
+  /** Every Nth measured state goes out malformed (NaN pole angle / NaN orientation): tests of dropped messages. */
+  badEvery?: number;
 }
 
 /** The probe's argv. */
@@ -102,5 +106,6 @@ export function cProbeArgs(exe: string, o: CProbeOptions): string[] {
     ...(o.warmup !== undefined ? ['--warmup', String(o.warmup)] : []),
     ...(o.rt !== undefined ? ['--rt', String(o.rt)] : []),
     ...(o.x0 ? ['--x0', o.x0.join(',')] : []),
-    ...(o.waitS !== undefined ? ['--wait-s', String(o.waitS)] : [])];
+    ...(o.waitS !== undefined ? ['--wait-s', String(o.waitS)] : []),
+    ...(o.badEvery !== undefined ? ['--bad-every', String(o.badEvery)] : [])];
 }

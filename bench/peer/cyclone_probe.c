@@ -5,7 +5,7 @@
  * against libddsc); bench/ros.bench.ts and test/ros/cprobe.test.ts run it.
  *
  *   cyclone_probe --model cartpole|diffdrive --rate HZ --ticks N --out FILE.json
- *                 [--warmup N] [--rt P] [--domain D] [--x0 a,b,...] [--wait-s S]
+ *                 [--warmup N] [--rt P] [--domain D] [--x0 a,b,...] [--wait-s S] [--bad-every N]
  *
  * Robots (the dynamics of models/continuous/, the topics and QoS of controllers/cartpole.json and diffdrive.json):
  *  - cartpole: state [p, v, q, omega] (q from the downward vertical, upright = pi; mc 1, mp 0.1, l 0.5,
@@ -205,14 +205,14 @@ static void count_fifo_threads(int *fifo, int *all) {
 }
 
 static void usage(void) {
-  fprintf(stderr, "usage: %s --model cartpole|diffdrive --rate HZ --ticks N --out FILE.json [--warmup N] [--rt P] [--domain D] [--x0 a,b,...] [--wait-s S]\n", prog);
+  fprintf(stderr, "usage: %s --model cartpole|diffdrive --rate HZ --ticks N --out FILE.json [--warmup N] [--rt P] [--domain D] [--x0 a,b,...] [--wait-s S] [--bad-every N]\n", prog);
   exit(2);
 }
 
 int main(int argc, char **argv) {
   const char *model = NULL, *out = NULL, *x0s = NULL;
   double rate = 0, waitS = 30;
-  long ticks = 0, warmup = 100;
+  long ticks = 0, warmup = 100, badEvery = 0;
   int rt = 0, domain = -1;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
@@ -227,9 +227,10 @@ int main(int argc, char **argv) {
     else if (!strcmp(a, "--domain")) domain = atoi(v);
     else if (!strcmp(a, "--x0")) x0s = v;
     else if (!strcmp(a, "--wait-s")) waitS = atof(v);
+    else if (!strcmp(a, "--bad-every")) badEvery = atol(v);
     else usage();
   }
-  if (!model || !out || !(rate > 0) || ticks <= 0 || warmup < 0) usage();
+  if (!model || !out || !(rate > 0) || ticks <= 0 || warmup < 0 || badEvery < 0) usage();
   if (!strcmp(model, "cartpole")) { kind = CARTPOLE; nx = 4; nu = 1; }
   else if (!strcmp(model, "diffdrive")) { kind = DIFFDRIVE; nx = 5; nu = 2; }
   else usage();
@@ -335,7 +336,7 @@ int main(int argc, char **argv) {
 
   /* ---- the run ---- */
   struct rusage ru0, ru1;
-  long nonFiniteWarm = 0, commandsWarm = 0;
+  long nonFiniteWarm = 0, commandsWarm = 0, badStates = 0;
   const int64_t start = now_ns() + 10000000LL; /* 10 ms from now */
   for (long i = 0; i < total; i++) {
     const int64_t due = start + i * period;
@@ -362,6 +363,13 @@ int main(int argc, char **argv) {
       od.pose.pose.position.x = x[0]; od.pose.pose.position.y = x[1];
       od.pose.pose.orientation.z = sin(x[2] / 2); od.pose.pose.orientation.w = cos(x[2] / 2);
       od.twist.twist.linear.x = x[3]; od.twist.twist.angular.z = x[4];
+    }
+    /* --bad-every N: every Nth measured state goes out malformed (the robot itself is unaffected), to
+       check that a malformed message is dropped by itself: NaN pole angle / NaN orientation */
+    const int bad = badEvery > 0 && i >= warmup && (i - warmup) % badEvery == badEvery - 1;
+    if (bad) {
+      if (kind == CARTPOLE) pos[1] = NAN; else od.pose.pose.orientation.w = NAN;
+      badStates++;
     }
     const int64_t w = now_ns();
     pthread_mutex_lock(&mu);
@@ -410,8 +418,8 @@ int main(int argc, char **argv) {
   FILE *o = fopen(out, "w");
   if (!o) { fprintf(stderr, "%s: cannot write %s: %s\n", prog, out, strerror(errno)); return 2; }
   fprintf(o, "{\n \"probe\": \"c\",\n \"model\": \"%s\",\n \"rateHz\": ", model); jnum(o, rate);
-  fprintf(o, ",\n \"ticks\": %ld,\n \"warmup\": %ld,\n \"commands\": %ld,\n \"commandsMeasured\": %ld,\n \"deadlineMisses\": %ld,\n \"unanswered\": %ld,\n \"nonFinite\": %ld,\n \"nonFiniteMeasured\": %ld,\n \"malformed\": %ld,\n",
-          ticks, warmup, cmdTotal, cmdTotal - commandsWarm, misses, unanswered, nfTotal, nfTotal - nonFiniteWarm, malTotal);
+  fprintf(o, ",\n \"ticks\": %ld,\n \"warmup\": %ld,\n \"commands\": %ld,\n \"commandsMeasured\": %ld,\n \"deadlineMisses\": %ld,\n \"unanswered\": %ld,\n \"nonFinite\": %ld,\n \"nonFiniteMeasured\": %ld,\n \"malformed\": %ld,\n \"badStates\": %ld,\n",
+          ticks, warmup, cmdTotal, cmdTotal - commandsWarm, misses, unanswered, nfTotal, nfTotal - nonFiniteWarm, malTotal, badStates);
   fprintf(o, " \"latencyMs\": { \"p50\": "); jnum(o, pct(lat, nLat, 0.5));
   fprintf(o, ", \"p90\": "); jnum(o, pct(lat, nLat, 0.9));
   fprintf(o, ", \"p99\": "); jnum(o, pct(lat, nLat, 0.99));

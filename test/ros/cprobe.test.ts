@@ -7,8 +7,11 @@
  * network namespace that has only `lo`. Functional checks only, never timing: the probe matches the
  * node and completes, its counts add up, the node accepted every state (the messages are well
  * formed: JointState arrays, Odometry frame and quaternion), no command was non-finite, and the robot
- * was controlled (the pole stays up; the diff-drive turns to the reference heading). A build that
- * fails fails the test (never a skip).
+ * was controlled (the pole stays up; the diff-drive turns to the reference heading). A second run per
+ * configuration sends every 20th state malformed (`--bad-every 20`: NaN pole angle, NaN orientation):
+ * the node drops exactly those, answers every other state with a control tick, and never publishes a
+ * non-finite command — a bad message dropped alone, against an independent DDS implementation. A
+ * build that fails fails the test (never a skip).
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -23,35 +26,43 @@ const probe = () => (exe ??= buildCycloneProbe(sandbox.dir));
 
 const RATE = 50, TICKS = 200, WARMUP = 50;
 
+/** Runs the C probe against the node; `badEvery`: every Nth measured state is sent malformed. */
+async function runAgainstNode(model: CProbeModel, DOMAIN: string, badEvery?: number) {
+  const bin = probe();
+  const cfg = JSON.parse(readFileSync(`controllers/${model}.json`, 'utf8'));
+  cfg.horizon = Math.round(cfg.horizon * RATE / cfg.rateHz);
+  cfg.rateHz = RATE;
+  cfg.trigger = 'state';
+  const cfgPath = join(sandbox.dir, `${model}.json`);
+  writeFileSync(cfgPath, JSON.stringify(cfg));
+  const out = join(sandbox.dir, `probe-${model}-${DOMAIN}.json`), summary = join(sandbox.dir, `node-${model}-${DOMAIN}.json`);
+  const env = sandbox.env(DOMAIN);
+  const node = spawnIn(sandbox.ns, [process.execPath, 'bin/dmpc.js', 'ros', '--config', cfgPath, '--transport', 'rtps', '--address', '127.0.0.1',
+    '--quiet', '--summary', summary], env);
+  const p = spawnIn(sandbox.ns, cProbeArgs(bin, { model, rateHz: RATE, ticks: TICKS, warmup: WARMUP, out, waitS: 40, badEvery }), env);
+  let code: number | null;
+  try {
+    code = await p.exited(90_000);
+  } finally {
+    node.child.kill('SIGTERM');
+  }
+  const nodeCode = await node.exited(15_000);
+  const info = `\nprobe:\n${p.stderr()}\nnode:\n${node.stderr().slice(-2000)}`;
+  expect(code, info).toBe(0);
+  expect(nodeCode, info).toBe(128 + 15);
+  const r = JSON.parse(readFileSync(out, 'utf8')) as CProbeResult;
+  const info2 = `${info}\nresult:\n${JSON.stringify(r, null, 1)}`;
+  expect(existsSync(summary), info).toBe(true);
+  const s = JSON.parse(readFileSync(summary, 'utf8')).node as Record<string, number>;
+  return { r, s, info, info2 };
+}
+
 describe.each([
-  ['cartpole', '51'],
-  ['diffdrive', '52'],
-] as const)('C probe (Cyclone DDS) against dmpc ros: %s', (model: CProbeModel, DOMAIN) => {
+  ['cartpole', '51', '53'],
+  ['diffdrive', '52', '54'],
+] as const)('C probe (Cyclone DDS) against dmpc ros: %s', (model: CProbeModel, DOMAIN, BAD_DOMAIN) => {
   it(`runs ${TICKS} states at ${RATE} Hz to the end; counts add up, every state accepted, no non-finite command, the robot controlled`, async () => {
-    const bin = probe();
-    const cfg = JSON.parse(readFileSync(`controllers/${model}.json`, 'utf8'));
-    cfg.horizon = Math.round(cfg.horizon * RATE / cfg.rateHz);
-    cfg.rateHz = RATE;
-    cfg.trigger = 'state';
-    const cfgPath = join(sandbox.dir, `${model}.json`);
-    writeFileSync(cfgPath, JSON.stringify(cfg));
-    const out = join(sandbox.dir, `probe-${model}.json`), summary = join(sandbox.dir, `node-${model}.json`);
-    const env = sandbox.env(DOMAIN);
-    const node = spawnIn(sandbox.ns, [process.execPath, 'bin/dmpc.js', 'ros', '--config', cfgPath, '--transport', 'rtps', '--address', '127.0.0.1',
-      '--quiet', '--summary', summary], env);
-    const p = spawnIn(sandbox.ns, cProbeArgs(bin, { model, rateHz: RATE, ticks: TICKS, warmup: WARMUP, out, waitS: 40 }), env);
-    let code: number | null;
-    try {
-      code = await p.exited(90_000);
-    } finally {
-      node.child.kill('SIGTERM');
-    }
-    const nodeCode = await node.exited(15_000);
-    const info = `\nprobe:\n${p.stderr()}\nnode:\n${node.stderr().slice(-2000)}`;
-    expect(code, info).toBe(0);
-    expect(nodeCode, info).toBe(128 + 15);
-    const r = JSON.parse(readFileSync(out, 'utf8')) as CProbeResult;
-    const info2 = `${info}\nresult:\n${JSON.stringify(r, null, 1)}`;
+    const { r, s, info, info2 } = await runAgainstNode(model, DOMAIN);
     // it completed, and the counts add up
     expect(r.probe).toBe('c');
     expect(r.model).toBe(model);
@@ -69,8 +80,6 @@ describe.each([
     expect(r.finalState.length).toBe(model === 'cartpole' ? 4 : 5);
     for (const v of r.finalState) expect(Number.isFinite(v), info2).toBe(true);
     // the node took every state it got (frame, arrays, quaternion) and controlled the robot
-    expect(existsSync(summary), info).toBe(true);
-    const s = JSON.parse(readFileSync(summary, 'utf8')).node as Record<string, number>;
     expect(s.rejectedStates, `${info2}\nnode summary: ${JSON.stringify(s)}`).toBe(0);
     expect(s.stateMessages, JSON.stringify(s)).toBeGreaterThan(0);
     expect(s.controlTicks, JSON.stringify(s)).toBeGreaterThan(0);
@@ -81,5 +90,20 @@ describe.each([
       expect(r.yawErrorRad!, info2).toBeLessThan(0.05); // started at yaw 0.1 rad; the reference is 0
       expect(r.positionErrorM!, info2).toBeLessThan(0.5);
     }
+  });
+
+  it('every 20th state sent malformed (NaN pole angle / NaN orientation): each dropped alone, every other state answered by control', async () => {
+    const { r, s, info2 } = await runAgainstNode(model, BAD_DOMAIN, 20);
+    const nBad = TICKS / 20;
+    expect(r.badStates, info2).toBe(nBad);
+    expect(s.rejectedStates, `${info2}\nnode summary: ${JSON.stringify(s)}`).toBe(nBad);
+    // no answer to a dropped state, and an answer to each good one (the next good state brings control back at once)
+    expect(r.unanswered, info2).toBe(nBad);
+    expect(r.latencyMs.samples, info2).toBe(TICKS - nBad);
+    expect(s.controlTicks, JSON.stringify(s)).toBe(s.stateMessages - s.rejectedStates);
+    expect([s.solverFailures, s.fallbackTicks], JSON.stringify(s)).toEqual([0, 0]);
+    expect([r.nonFinite, r.malformed], info2).toEqual([0, 0]);
+    if (model === 'cartpole') expect(r.poleErrorRad!, info2).toBeLessThan(0.2);
+    else expect(r.yawErrorRad!, info2).toBeLessThan(0.05);
   });
 });
