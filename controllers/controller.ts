@@ -301,7 +301,6 @@ export class LtvMpcController implements Controller {
     };
     this.cur = structuredClone({ cost: config.cost, constraints: config.constraints, solver: config.solver });
     this.envelope = hardEnvelope(config);
-    checkParams(this.cur, this.nx, this.nu, null);
     checkParams(this.cur, this.nx, this.nu, this.envelope);
   }
 

@@ -229,15 +229,14 @@ export class ControllerNode {
   }
 
   /**
-   * Lifecycle deactivate: stops the loop and publishes the safe command once (the robot must not keep
-   * the last command of an active controller). Subscriptions stay, so reactivation is immediate.
+   * Lifecycle deactivate: stops the loop and publishes the stop command if one is owed (the robot must
+   * not keep the last command of an active controller). Subscriptions stay, so reactivation is immediate.
    */
   deactivate(): void {
-    const wasRunning = this.running;
     this.running = false;
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
-    if (wasRunning) this.publishStop();
+    this.publishStop();
   }
 
   /** Lifecycle cleanup: forgets the state, the plan, the warm start and the goal. */
@@ -548,7 +547,6 @@ export class ControllerNode {
    */
   stop(): void {
     this.deactivate();
-    this.publishStop();
     for (const s of this.subs) s.close();
     this.subs.length = 0;
   }
