@@ -78,7 +78,8 @@ export interface Controller {
   hardLimits(): Envelope;
 }
 
-const toBound = (v: number | null, lower: boolean) => (v === null ? (lower ? -Infinity : Infinity) : v);
+/** A configuration bound as a number: null (no bound) is -inf for a lower bound, +inf for an upper. */
+export const toBound = (v: number | null, lower: boolean) => (v === null ? (lower ? -Infinity : Infinity) : v);
 
 function checkLen(what: string, a: readonly unknown[] | undefined, n: number): void {
   if (a && a.length !== n) throw new Error(`controller: ${what} has length ${a.length}, expected ${n}`);
@@ -105,7 +106,8 @@ export function hardEnvelope(config: ControllerConfig): Envelope {
   return { u: toBounds(config.safety.commandLimits ?? config.constraints.u), x: x ? toBounds(x) : null };
 }
 
-const fmt = (v: number) => (v === Infinity ? 'inf' : v === -Infinity ? '-inf' : String(v));
+/** A bound as ROS 2 tools print it (inf, -inf). */
+export const fmtBound = (v: number) => (v === Infinity ? 'inf' : v === -Infinity ? '-inf' : String(v));
 
 /** A problem of a parameter set: where (as in the configuration document) and what. */
 export interface ParamIssue { path: (string | number)[]; message: string; code: 'dimension' | 'bounds_order' | 'envelope' }
@@ -126,7 +128,7 @@ export function envelopeIssues(constraints: Params['constraints'], env: Envelope
         if (v >= hard.lower[i] && v <= hard.upper[i]) return;
         issues.push({
           path: ['constraints', which, side, i], code: 'envelope',
-          message: `${raw === null ? 'no bound' : fmt(v)} is outside the hard envelope [${fmt(hard.lower[i])}, ${fmt(hard.upper[i])}] (${where})`,
+          message: `${raw === null ? 'no bound' : fmtBound(v)} is outside the hard envelope [${fmtBound(hard.lower[i])}, ${fmtBound(hard.upper[i])}] (${where})`,
         });
       });
     }
@@ -154,7 +156,7 @@ export function paramIssues(p: Params, nx: number, nu: number, env: Envelope | n
   const order = (which: 'u' | 'x', b: { lower: (number | null)[]; upper: (number | null)[] }) => {
     for (let i = 0; i < Math.min(b.lower.length, b.upper.length); i++) {
       const lo = toBound(b.lower[i], true), hi = toBound(b.upper[i], false);
-      if (lo > hi) issues.push({ path: ['constraints', which, 'lower', i], message: `${fmt(lo)} is above constraints.${which}.upper.${i} = ${fmt(hi)}`, code: 'bounds_order' });
+      if (lo > hi) issues.push({ path: ['constraints', which, 'lower', i], message: `${fmtBound(lo)} is above constraints.${which}.upper.${i} = ${fmtBound(hi)}`, code: 'bounds_order' });
     }
   };
   order('u', p.constraints.u);

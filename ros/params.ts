@@ -18,7 +18,7 @@
  *   is finite); `-inf` / `inf` = "no bound" only where the envelope has none; NaN never; solver.max_iter, solver.sqp_iterations (INTEGER), solver.tol, solver.budget_ms
  *   (DOUBLE), solver.accept_max_iter (BOOL). INTEGER values are accepted for DOUBLE parameters.
  */
-import type { Controller } from '../controllers/controller.js';
+import { fmtBound, toBound, type Controller } from '../controllers/controller.js';
 import type { ControllerParamsPatch } from '../controllers/schema.js';
 import { serveService, serviceCodecs, serviceDdsNames, ServiceClient, type BodyCodec, type RequestLayout, type ServiceDdsNames } from './services.js';
 import { timeFromSeconds } from './messages.js';
@@ -121,8 +121,6 @@ export function readOnlyParameter(name: string, kind: Kind, value: number | bool
 const KIND_TYPE: Record<Kind, number> = { double: ParameterType.DOUBLE, integer: ParameterType.INTEGER, bool: ParameterType.BOOL };
 const TYPE_NAME = ['not set', 'bool', 'integer', 'double', 'string', 'byte array', 'bool array', 'integer array', 'double array', 'string array'];
 
-const toBound = (v: number | null, lower: boolean) => (v === null ? (lower ? -Infinity : Infinity) : v);
-const fmtInf = (v: number) => (v === Infinity ? 'inf' : v === -Infinity ? '-inf' : String(v));
 /** A bound parameter's value as a configuration bound: ±∞ on its own side is "no bound" (null). */
 const fromBound = (v: number) => (Number.isFinite(v) ? v : null);
 
@@ -173,11 +171,11 @@ export function parameterTable(ctl: Controller): ParamDef[] {
         defs.push({
           name, kind: 'double',
           description: `${side} bound of ${which === 'u' ? 'control' : 'state'} ${labels[i] ?? i}${which === 'u' ? ' (also the command limit)' : ''}`,
-          constraints: `inside the hard envelope [${r ? `${r.from}, ${r.to}` : `${fmtInf(hard(which).lower[i])}, ${fmtInf(hard(which).upper[i])}`}] (safety.${which === 'u' ? 'commandLimits' : 'stateLimits'}); ${side === 'lower' ? '-inf' : 'inf'} = no bound, only where the envelope has none; lower <= upper`,
+          constraints: `inside the hard envelope [${fmtBound(hard(which).lower[i])}, ${fmtBound(hard(which).upper[i])}] (safety.${which === 'u' ? 'commandLimits' : 'stateLimits'}); ${side === 'lower' ? '-inf' : 'inf'} = no bound, only where the envelope has none; lower <= upper`,
           get: (p) => toBound((which === 'u' ? p.constraints.u : p.constraints.x!)[side][i], side === 'lower'),
           set: (patch, v) => { ((which === 'u' ? patch.constraints.u : patch.constraints.x!)![side] as (number | null)[])[i] = fromBound(v as number); },
           check: (v) => boundCheck(name, side, v as number),
-          ...(hardRange(which, i) ? { range: hardRange(which, i)! } : {}),
+          ...(r ? { range: r } : {}),
         });
       }
     }
