@@ -142,12 +142,19 @@ export function envelopeIssues(constraints: Params['constraints'], env: Envelope
   return issues;
 }
 
-/** Every problem of a parameter set (dimensions, lower > upper, outside the hard envelope). */
-export function paramIssues(p: Params, nx: number, nu: number, env: Envelope | null): ParamIssue[] {
+/**
+ * Every problem of a parameter set that the controller itself defines (vector lengths against the
+ * model, lower > upper, outside the hard envelope). The one check for the controller, the ROS 2
+ * parameters and the HTTP API (server/params.ts adds what only the API has: its schema, the reference
+ * control inside the bounds, the budget against the period).
+ */
+export function paramIssues(p: Pick<Params, 'cost' | 'constraints'>, nx: number, nu: number, env: Envelope | null): ParamIssue[] {
   const issues: ParamIssue[] = [];
   const len = (path: string, a: readonly unknown[] | undefined, n: number) => {
-    if (a && a.length !== n) { issues.push({ path: path.split('.'), message: `has length ${a.length}, expected ${n}`, code: 'dimension' }); return false; }
-    return true;
+    if (!a || a.length === n) return true;
+    const what = /\.(R|control|u\.\w+)$/.test(path) ? 'controls' : 'states';
+    issues.push({ path: path.split('.'), message: `has ${a.length} entries, the model has ${n} ${what}`, code: 'dimension' });
+    return false;
   };
   len('cost.Q', p.cost.Q, nx); len('cost.Qf', p.cost.Qf, nx); len('cost.R', p.cost.R, nu);
   len('cost.reference.state', p.cost.reference.state, nx); len('cost.reference.control', p.cost.reference.control, nu);
@@ -156,7 +163,7 @@ export function paramIssues(p: Params, nx: number, nu: number, env: Envelope | n
   const order = (which: 'u' | 'x', b: { lower: (number | null)[]; upper: (number | null)[] }) => {
     for (let i = 0; i < Math.min(b.lower.length, b.upper.length); i++) {
       const lo = toBound(b.lower[i], true), hi = toBound(b.upper[i], false);
-      if (lo > hi) issues.push({ path: ['constraints', which, 'lower', i], message: `${fmtBound(lo)} is above constraints.${which}.upper.${i} = ${fmtBound(hi)}`, code: 'bounds_order' });
+      if (lo > hi) issues.push({ path: ['constraints', which, 'lower', i], message: `lower bound ${fmtBound(lo)} is above the upper bound ${fmtBound(hi)}`, code: 'bounds_order' });
     }
   };
   order('u', p.constraints.u);

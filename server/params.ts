@@ -1,13 +1,13 @@
 /**
  * Parameter sets of a controller as the API sees them (ParamsSchema): merging a patch into the
  * current set, and the physical / numerical checks that need the model's dimensions:
- *  - every vector has the model's length (Q, Qf, reference.state, x bounds: nx; R, u bounds, reference.control: nu);
- *  - lower ≤ upper for every bounded pair (u and x), and the reference control inside the u bounds;
- *  - every bound inside the controller's hard envelope (controllers/controller.ts envelopeIssues);
+ *  - the controller's own checks (controllers/controller.ts paramIssues: every vector has the model's
+ *    length, lower ≤ upper for every bounded pair, every bound inside the hard envelope);
+ *  - the reference control inside the u bounds;
  *  - the solve budget fits in the control period (a longer one would miss every deadline).
  * Failures are reported as issues with the path of the offending entry, like zod's.
  */
-import { envelopeIssues, type Envelope } from '../controllers/controller.js';
+import { paramIssues as controllerParamIssues, toBound, type Envelope } from '../controllers/controller.js';
 import type { ControllerConfig } from '../controllers/schema.js';
 import { ValidationError } from './errors.js';
 import { ParamsSchema, type ApiIssue, type Params, type ParamsPatch } from './schemas.js';
@@ -72,37 +72,16 @@ export function mergePatch(cur: Params, patch: ParamsPatch): Params {
   return next;
 }
 
-const lo = (v: number | null) => (v === null ? -Infinity : v);
-const hi = (v: number | null) => (v === null ? Infinity : v);
 
 /** All issues of a full parameter set for a model of the given dimensions (empty: valid). */
 export function paramIssues(p: Params, d: Dims): ApiIssue[] {
   const r = ParamsSchema.safeParse(p);
   if (!r.success) return zodIssues(r.error);
-  const issues: ApiIssue[] = [];
-  const len = (path: (string | number)[], a: readonly unknown[] | undefined, n: number, what: string) => {
-    if (a && a.length !== n) issues.push({ path, message: `has ${a.length} entries, the model has ${n} ${what}`, code: 'dimension' });
-  };
-  len(['cost', 'Q'], p.cost.Q, d.nx, 'states'); len(['cost', 'Qf'], p.cost.Qf, d.nx, 'states'); len(['cost', 'R'], p.cost.R, d.nu, 'controls');
-  len(['cost', 'reference', 'state'], p.cost.reference.state, d.nx, 'states');
-  len(['cost', 'reference', 'control'], p.cost.reference.control, d.nu, 'controls');
-  len(['constraints', 'u', 'lower'], p.constraints.u.lower, d.nu, 'controls'); len(['constraints', 'u', 'upper'], p.constraints.u.upper, d.nu, 'controls');
-  const order = (path: (string | number)[], l: (number | null)[], u: (number | null)[]) => {
-    for (let i = 0; i < Math.min(l.length, u.length); i++) {
-      if (lo(l[i]) > hi(u[i])) issues.push({ path: [...path, 'lower', i], message: `lower bound ${l[i]} is above the upper bound ${u[i]}`, code: 'bounds_order' });
-    }
-  };
-  order(['constraints', 'u'], p.constraints.u.lower, p.constraints.u.upper);
-  if (p.constraints.x) {
-    len(['constraints', 'x', 'lower'], p.constraints.x.lower, d.nx, 'states'); len(['constraints', 'x', 'upper'], p.constraints.x.upper, d.nx, 'states');
-    order(['constraints', 'x'], p.constraints.x.lower, p.constraints.x.upper);
-  }
-  const shaped = (b: { lower: unknown[]; upper: unknown[] } | undefined, n: number) => !b || (b.lower.length === n && b.upper.length === n);
-  if (d.envelope && shaped(p.constraints.u, d.nu) && shaped(p.constraints.x, d.nx)) issues.push(...envelopeIssues(p.constraints, d.envelope));
+  const issues: ApiIssue[] = controllerParamIssues(p, d.nx, d.nu, d.envelope ?? null);
   const rc = p.cost.reference.control;
   if (rc && rc.length === d.nu && p.constraints.u.lower.length === d.nu && p.constraints.u.upper.length === d.nu) {
     for (let j = 0; j < d.nu; j++) {
-      if (rc[j] < lo(p.constraints.u.lower[j]) || rc[j] > hi(p.constraints.u.upper[j])) {
+      if (rc[j] < toBound(p.constraints.u.lower[j], true) || rc[j] > toBound(p.constraints.u.upper[j], false)) {
         issues.push({ path: ['cost', 'reference', 'control', j], message: `reference control ${rc[j]} is outside the control bounds`, code: 'reference_bounds' });
       }
     }

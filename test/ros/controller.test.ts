@@ -50,9 +50,9 @@ describe('controller configurations', () => {
     const nan = raw('diffdrive'); nan.rateHz = 'fast';
     expect(() => parseControllerConfig(nan)).toThrow(/rateHz/);
     const dims = raw('diffdrive'); dims.cost.Q = [1, 1, 1];
-    expect(() => buildController(parseControllerConfig(dims))).toThrow(/cost\.Q: has length 3, expected 5/);
+    expect(() => buildController(parseControllerConfig(dims))).toThrow(/cost\.Q: has 3 entries, the model has 5 states/);
     const order = raw('diffdrive'); order.constraints.u.lower = [1, -1.5];
-    expect(() => buildController(parseControllerConfig(order))).toThrow(/constraints\.u\.lower\.0: 1 is above constraints\.u\.upper\.0 = 0\.5/);
+    expect(() => buildController(parseControllerConfig(order))).toThrow(/constraints\.u\.lower\.0: lower bound 1 is above the upper bound 0\.5/);
     const fields = raw('diffdrive'); fields.topics.state.fields = ['pose.x'];
     expect(() => buildController(parseControllerConfig(fields))).toThrow(/topics\.state\.fields has length 1, expected 5/);
     const param = raw('diffdrive'); param.model.parameters = { mass: 3 };
@@ -100,7 +100,7 @@ describe('LtvMpcController in closed loop with the continuous-time model', () =>
     expect(after.u[0]).toBeLessThanOrEqual(0.2 + 1e-6); // interior point to tol; the node clips exactly
     expect(after.u[0]).toBeGreaterThan(0.1);
     // an invalid update is rejected whole and changes nothing
-    expect(() => ctl.updateParams({ constraints: { u: { lower: [1, 0], upper: [0, 0] } } })).toThrow(/constraints\.u\.lower\.0: 1 is above constraints\.u\.upper\.0 = 0/);
+    expect(() => ctl.updateParams({ constraints: { u: { lower: [1, 0], upper: [0, 0] } } })).toThrow(/constraints\.u\.lower\.0: lower bound 1 is above the upper bound 0/);
     expect(() => ctl.updateParams({ cost: { R: [-1, 1] } })).toThrow(/invalid parameter update/);
     expect(ctl.params().version).toBe(1);
     expect(ctl.params().constraints.u.upper).toEqual([0.2, 1.5]);

@@ -84,7 +84,7 @@ describe('ParameterService (in-process)', () => {
     expect(good.every((x) => x.successful)).toBe(true);
     const r = s.set([dbl('limits.u_min.0', 25), dbl('cost.q.1', 4)], false); // 25 > upper 20
     expect(r.map((x) => x.successful)).toEqual([false, false]);
-    expect(r[0].reason).toMatch(/constraints\.u\.lower\.0: 25 is above constraints\.u\.upper\.0 = 20/);
+    expect(r[0].reason).toMatch(/constraints\.u\.lower\.0: lower bound 25 is above the upper bound 20/);
     expect(ctl.params().cost.Q[1]).toBe(3);
     const neg = s.set([dbl('cost.r.0', -1)], false);
     expect(neg[0].successful).toBe(false);
@@ -206,7 +206,7 @@ describe('parameter services over RTPS (netns with only lo)', () => {
       expect(replies[1].values.map((v: { double_value: number; integer_value: string }) => [v.double_value, v.integer_value])).toEqual([[7.5, '0'], [12.25, '0'], [0, '30']]);
       // u_min 15 ≤ u_max 12.25 fails validation: nothing of this request is applied
       expect(replies[2].results.map((r: { successful: boolean }) => r.successful)).toEqual([false, false]);
-      expect(replies[2].results[0].reason).toMatch(/constraints\.u\.lower\.0: 15 is above constraints\.u\.upper\.0 = 12\.25/);
+      expect(replies[2].results[0].reason).toMatch(/constraints\.u\.lower\.0: lower bound 15 is above the upper bound 12\.25/);
       expect(replies[3].descriptors[0]).toMatchObject({ name: 'limits.u_max.0', type: 3 });
       expect(replies[4].values.map((v: { double_value: number; integer_value: string }) => [v.double_value, v.integer_value])).toEqual([[-20, '0'], [0, '30']]);
       expect(node.stderr()).toMatch(/parameters: \d+ ROS 2 parameters served/);
