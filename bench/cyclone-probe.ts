@@ -46,6 +46,12 @@ export interface CProbeResult {
   probeLateMs: { p50: number; p99: number; max: number };
   /** dds_write() of a state, µs. */
   writeUs: { p50: number; p99: number; max: number };
+  /** Steal time of the whole machine over the measured states (ms, /proc/stat): the host held the virtual CPUs. */
+  stealMs: number;
+  /** Wake-ups more than 2 ms late (first 50): steal on the probe's CPU and on all CPUs, and the probe's run-queue wait, since the wake-up before. */
+  lateWakeups: { index: number; lateMs: number; cpu: number; stealCpuMs: number | null; stealAllMs: number; runqWaitMs: number | null }[];
+  /** Measured states answered late or not at all (first 20): the first command after the write, and how late the write was. */
+  missed: { index: number; stamp: number; answered: boolean; nextCommandMs: number | null; writeLateMs: number }[];
   probeOs: { majorPageFaults: number; minorPageFaults: number; involuntaryContextSwitches: number; voluntaryContextSwitches: number };
   /** With --rt: the priority and how many of the process's threads ended up under SCHED_FIFO. */
   rt: { priority: number; fifoThreads: number; threads: number } | null;

@@ -27,6 +27,7 @@
  * itself ran against its schedule. A load average is recorded with each run: on a shared machine the
  * tail is mostly other work.
  *
+ * Probes: DMPC_BENCH_ROS_PROBES (default node,c; the Node probe runs the cart-pole only).
  * Configurations: DMPC_BENCH_ROS_CONFIGS, comma-separated names of controllers/<name>.json (default
  * cartpole,diffdrive; the C probe simulates cartpole and diffdrive).
  * Ticks per rate: DMPC_BENCH_ROS_TICKS (default 10000, the issue's figure; e.g. 500 for a quick run).
@@ -49,6 +50,9 @@ import type { ProbeResult } from '../ros/probe.js';
 import { buildCycloneProbe, cProbeArgs, writeCycloneConfig, type CProbeModel, type CProbeResult } from './cyclone-probe.js';
 import type { BenchResult } from './run.js';
 
+/** The Node.js flags of bin/dmpc.js's shebang: the node is measured as `dmpc` runs it. */
+const BIN_NODE_FLAGS = (/^#!\/usr\/bin\/env -S node(.*)$/m.exec(readFileSync('bin/dmpc.js', 'utf8'))?.[1] ?? '').split(/\s+/).filter(Boolean);
+
 /** Configurations the C probe can simulate (and the only ones this benchmark runs). */
 const C_MODELS: readonly string[] = ['cartpole', 'diffdrive'] satisfies CProbeModel[];
 
@@ -63,7 +67,7 @@ function runIn(prefix: string[], cmd: string[], env: NodeJS.ProcessEnv, timeoutM
 }
 
 /** The node's --summary: its counters, its own latency and its GC. */
-interface NodeSummary { node: Record<string, number>; latencyMs: Record<string, number>; gc: { over1ms: number; maxMs: number } }
+interface NodeSummary { node: Record<string, number>; latencyMs: Record<string, number>; inboundMs: Record<string, unknown> | null; gc: { over1ms: number; maxMs: number } }
 
 /**
  * Starts the node on `cfgPath` in the namespace (`nodeFlags`: Node.js flags, `nodeArgs`: `dmpc ros`
@@ -72,7 +76,7 @@ interface NodeSummary { node: Record<string, number>; latencyMs: Record<string, 
 async function withNode(ns: Netns, dir: string, tag: string, cfgPath: string, nodeFlags: string[], nodeArgs: string[], env: NodeJS.ProcessEnv, probe: string[], budgetMs: number,
   paramTraffic: string[] | null = null): Promise<NodeSummary & { paramTraffic: string | null }> {
   const summaryPath = join(dir, `node-${tag}.json`);
-  const node = spawn(ns.prefix[0], [...ns.prefix.slice(1), process.execPath, ...nodeFlags, '--import', 'tsx', 'src/cli/main.ts', 'ros', '--config', cfgPath,
+  const node = spawn(ns.prefix[0], [...ns.prefix.slice(1), process.execPath, ...BIN_NODE_FLAGS, ...nodeFlags, 'bin/dmpc.js', 'ros', '--config', cfgPath,
     '--transport', 'rtps', '--address', '127.0.0.1', '--quiet', ...nodeArgs, '--summary', summaryPath], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
   let nodeErr = '';
   node.stderr.on('data', (d) => { nodeErr += d; });
@@ -100,7 +104,7 @@ async function withNode(ns: Netns, dir: string, tag: string, cfgPath: string, no
   const s = JSON.parse(readFileSync(summaryPath, 'utf8'));
   const applied = /param-traffic: (\d+) sets applied, (\d+) refused/.exec(trafficErr);
   if (paramTraffic && !applied) throw new Error(`the parameter traffic (${tag}) reported nothing:\n${trafficErr}`);
-  return { node: s.node, latencyMs: s.latencyMs ?? { p50: NaN, p99: NaN, max: NaN }, gc: s.gc ?? { over1ms: NaN, maxMs: NaN }, paramTraffic: applied ? applied[0].replace('param-traffic: ', '') : null };
+  return { node: s.node, latencyMs: s.latencyMs ?? { p50: NaN, p99: NaN, max: NaN }, inboundMs: s.inboundMs ?? null, gc: s.gc ?? { over1ms: NaN, maxMs: NaN }, paramTraffic: applied ? applied[0].replace('param-traffic: ', '') : null };
 }
 
 /** A number rounded for the table (null where there is none). */
@@ -114,6 +118,8 @@ export async function run(): Promise<BenchResult> {
   for (const c of configs) if (!C_MODELS.includes(c)) throw new Error(`DMPC_BENCH_ROS_CONFIGS: '${c}' is not one of ${C_MODELS.join(', ')}`);
   const rates = (process.env.DMPC_BENCH_ROS_RATES ?? '50,100').split(',').map(Number);
   for (const r of rates) if (!(r > 0)) throw new Error('DMPC_BENCH_ROS_RATES must be comma-separated positive rates');
+  const probes = (process.env.DMPC_BENCH_ROS_PROBES ?? 'node,c').split(',').map((s) => s.trim());
+  for (const k of probes) if (k !== 'node' && k !== 'c') throw new Error(`DMPC_BENCH_ROS_PROBES: '${k}' is not one of node, c`);
   const paramEveryS = process.env.DMPC_BENCH_ROS_PARAM_EVERY_S ? Number(process.env.DMPC_BENCH_ROS_PARAM_EVERY_S) : null;
   if (paramEveryS !== null && !(paramEveryS > 0)) throw new Error('DMPC_BENCH_ROS_PARAM_EVERY_S must be a positive number of seconds');
   const dir = mkdtempSync(join(tmpdir(), 'dmpc-bench-ros-'));
@@ -141,7 +147,7 @@ export async function run(): Promise<BenchResult> {
         cfg.trigger = 'state';
         const cfgPath = join(dir, `${name}-${rateHz}.json`);
         writeFileSync(cfgPath, JSON.stringify(cfg));
-        for (const probeKind of name === 'cartpole' ? ['node', 'c'] as const : ['c'] as const) {
+        for (const probeKind of (name === 'cartpole' ? ['node', 'c'] as const : ['c'] as const).filter((k) => probes.includes(k))) {
           const tag = `${name}-${rateHz}-${probeKind}`;
           const env = { ROS_DOMAIN_ID: String(domain++), CYCLONEDDS_URI: cycloneUri };
           const out = join(dir, `probe-${tag}.json`);
@@ -160,8 +166,8 @@ export async function run(): Promise<BenchResult> {
           const np = probeKind === 'node' ? p as ProbeResult : null;
           const cp = probeKind === 'c' ? p as CProbeResult : null;
           runs.push({
-            config: name, probeKind, rateHz, horizon: cfg.horizon, probe: p, node: n, nodeLatencyMs: nl, nodeGc: ngc, nodeFlags,
-            probeFlags: probeKind === 'node' ? probeFlags : [], rtPriority: rtEnv ?? null, probeRtPriority: probeRtEnv ?? null, load1Before: loadBefore, load1After: loadAfter,
+            config: name, probeKind, rateHz, horizon: cfg.horizon, probe: p, node: n, nodeLatencyMs: nl, nodeInboundMs: s.inboundMs, nodeGc: ngc, nodeFlags,
+            probeFlags: probeKind === 'node' ? probeFlags : [], nodeBinFlags: BIN_NODE_FLAGS, rtPriority: rtEnv ?? null, probeRtPriority: probeRtEnv ?? null, load1Before: loadBefore, load1After: loadAfter,
           });
           rows.push({
             config: name, probe: probeKind, rate_hz: rateHz, rt: rtEnv ? `fifo ${rtEnv}` : 'off', probe_rt: probeRtEnv ? `fifo ${probeRtEnv}` : 'off', ticks: p.ticks,
@@ -173,9 +179,10 @@ export async function run(): Promise<BenchResult> {
             final_pos_err_m: name === 'diffdrive' ? ex(Math.hypot(p.finalState[0], p.finalState[1]), 2) : null,
             final_yaw_err_rad: name === 'diffdrive' ? ex(Math.abs(p.finalState[2]), 2) : null,
             node_lat_p50_ms: fx(nl.p50, 3), node_lat_p99_ms: fx(nl.p99, 3), node_lat_max_ms: fx(nl.max, 3),
+            node_inbound_p99_ms: fx(s.inboundMs?.p99 as number, 3), node_inbound_max_ms: fx(s.inboundMs?.max as number, 3),
             node_gc_over1ms: ngc.over1ms, node_gc_max_ms: ngc.maxMs, probe_gc_over1ms: np ? np.probeGc.over1ms : null,
             probe_gc_major: np ? np.probeGc.major : null, probe_late_p99_ms: fx(p.probeLateMs.p99, 3), probe_late_max_ms: fx(p.probeLateMs.max, 3),
-            probe_invol_cs: p.probeOs.involuntaryContextSwitches, param_sets: s.paramTraffic, load1: fx(loadAfter, 2),
+            probe_invol_cs: p.probeOs.involuntaryContextSwitches, steal_ms: cp ? cp.stealMs : null, param_sets: s.paramTraffic, load1: fx(loadAfter, 2),
           });
         }
       }

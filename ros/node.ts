@@ -78,6 +78,24 @@ export class LatencyRing {
   }
 }
 
+/**
+ * The first `size` samples of a delay above `overMs`, with the state's header stamp that identifies
+ * each, for finding the few slow messages of a long run. Recording allocates only for such a sample.
+ */
+export class SlowSamples {
+  readonly samples: { delayMs: number; stamp: number; index: number }[] = [];
+  constructor(readonly overMs = 5, readonly size = 50) {}
+  push(delayMs: number, stamp: number, index: number): void {
+    if (delayMs > this.overMs && this.samples.length < this.size) this.samples.push({ delayMs: +delayMs.toFixed(3), stamp, index });
+  }
+}
+
+/** A message's header stamp in seconds, NaN when it has none (Float64MultiArray) or it is zero. */
+function headerStamp(msg: unknown): number {
+  const st = (msg as { header?: { stamp?: { sec: number; nanosec: number } } }).header?.stamp;
+  return st && (st.sec !== 0 || st.nanosec !== 0) ? st.sec + st.nanosec * 1e-9 : NaN;
+}
+
 export interface NodeStats {
   ticks: number;
   published: number;
@@ -166,6 +184,13 @@ export class ControllerNode {
   private running = false;
   /** State→command latency inside this process, control ticks only. */
   readonly latency = new LatencyRing();
+  /**
+   * Wall clock at the transport's hand-over minus the state's header stamp (ms): the network, the
+   * sender's stack and this process's receive path before JavaScript got the message. Only meaningful
+   * where the sender's clock is this machine's (a benchmark, a simulator); summaries only.
+   */
+  readonly inbound = new LatencyRing();
+  readonly inboundSlow = new SlowSamples();
 
   constructor(private readonly opts: ControllerNodeOptions) {
     this.cfg = opts.config; this.ctl = opts.controller; this.transport = opts.transport;
@@ -258,6 +283,12 @@ export class ControllerNode {
   private onState(msg: MessageTypes[RosMessageType], receivedAtMs: number): void {
     const at = this.clock();
     this.stats.stateMessages++;
+    const stamp = headerStamp(msg);
+    if (stamp === stamp) {
+      const d = performance.timeOrigin + receivedAtMs - stamp * 1000;
+      this.inbound.push(d);
+      this.inboundSlow.push(d, stamp, this.stats.stateMessages);
+    }
     const x = this.readState(msg as never);
     if (isRejection(x)) { this.reject('state', x); return; }
     for (const i of this.cfg.topics.state.angles) if (this.state) x[i] = this.state.x[i] + wrapAngle(x[i] - this.state.x[i]);

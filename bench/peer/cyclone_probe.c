@@ -52,6 +52,7 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <time.h>
+#include <unistd.h>
 #include "dds/dds.h"
 #include "JointState.h"
 #include "Odometry.h"
@@ -130,6 +131,8 @@ static double u_cmd[NU_MAX];
 static long commands, nonFinite, malformed;
 static long pending = -1;      /* the state awaiting its first command (-1: none) */
 static int64_t *answerAt;      /* per state: arrival of its first command (0: none) */
+static int64_t *cmdAt;         /* every command's arrival, in order (for the misses' record) */
+static long cmdCap;
 
 static int finite_all(const double *v, uint32_t n) {
   for (uint32_t i = 0; i < n; i++) if (!isfinite(v[i])) return 0;
@@ -139,6 +142,7 @@ static int finite_all(const double *v, uint32_t n) {
 /* Called with `mu` held. */
 static void on_sample(const void *sample, int64_t at) {
   double v[NU_MAX];
+  if (commands < cmdCap) cmdAt[commands] = at;
   commands++;
   if (kind == CARTPOLE) {
     const std_msgs_msg_dds__Float64MultiArray_ *m = sample;
@@ -191,6 +195,38 @@ static void jnum(FILE *o, double v) {
 }
 
 /* Threads of this process under SCHED_FIFO / all threads (what --rt reached). */
+/*
+ * Steal time: on a virtual machine the host can deschedule a virtual CPU, and then nothing in the guest
+ * runs, whatever its priority. /proc/stat's 8th column per CPU counts it (USER_HZ ticks, 10 ms), so a
+ * late wake-up that coincides with steal on its CPU was the host's doing, not the guest's.
+ */
+#define MAX_CPUS 64
+static int read_steal(long long *steal, int max) {
+  FILE *f = fopen("/proc/stat", "r");
+  if (!f) return 0;
+  char line[512];
+  int n = 0;
+  while (fgets(line, sizeof line, f) && n < max) {
+    int cpu;
+    long long v[8];
+    if (sscanf(line, "cpu%d %lld %lld %lld %lld %lld %lld %lld %lld", &cpu, &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &v[6], &v[7]) == 9 && cpu >= 0 && cpu < max) {
+      steal[cpu] = v[7];
+      if (cpu + 1 > n) n = cpu + 1;
+    } else if (strncmp(line, "cpu", 3) != 0) break;
+  }
+  fclose(f);
+  return n;
+}
+/* this thread's run-queue wait so far (ns; /proc/thread-self/schedstat, second field) */
+static long long read_runq_wait(void) {
+  FILE *f = fopen("/proc/thread-self/schedstat", "r");
+  if (!f) return -1;
+  long long run = 0, wait = -1;
+  if (fscanf(f, "%lld %lld", &run, &wait) != 2) wait = -1;
+  fclose(f);
+  return wait;
+}
+
 static void count_fifo_threads(int *fifo, int *all) {
   *fifo = 0; *all = 0;
   DIR *d = opendir("/proc/self/task");
@@ -263,9 +299,12 @@ int main(int argc, char **argv) {
   const int64_t period = (int64_t)llround(1e9 / rate);
   answerAt = calloc((size_t)total, sizeof *answerAt);
   int64_t *writeAt = calloc((size_t)total, sizeof *writeAt);
+  double *stampAt = calloc((size_t)total, sizeof *stampAt); /* the header stamp of each state (wall clock, s) */
+  cmdCap = 2 * total + 1000;
+  cmdAt = calloc((size_t)cmdCap, sizeof *cmdAt);
   double *lat = calloc((size_t)ticks, sizeof *lat), *late = calloc((size_t)ticks, sizeof *late);
   double *jit = calloc((size_t)ticks, sizeof *jit), *wr_us = calloc((size_t)ticks, sizeof *wr_us);
-  if (!answerAt || !writeAt || !lat || !late || !jit || !wr_us) { fprintf(stderr, "%s: out of memory\n", prog); return 2; }
+  if (!answerAt || !writeAt || !stampAt || !cmdAt || !lat || !late || !jit || !wr_us) { fprintf(stderr, "%s: out of memory\n", prog); return 2; }
 
   /* ---- DDS entities ---- */
   dds_entity_t pp = dds_create_participant((dds_domainid_t)domain, NULL, NULL);
@@ -338,10 +377,40 @@ int main(int argc, char **argv) {
   struct rusage ru0, ru1;
   long nonFiniteWarm = 0, commandsWarm = 0, badStates = 0;
   const int64_t start = now_ns() + 10000000LL; /* 10 ms from now */
+  /* late wake-ups (> 2 ms) with the steal on this CPU and on all CPUs since the previous wake-up, and
+     this thread's run-queue wait over the same interval: steal says the host held the virtual CPU,
+     run-queue wait that another thread of this machine did */
+  enum { LATE_MAX = 50 };
+  static struct { long index; double lateMs, stealCpuMs, stealAllMs, runqMs; int cpu; } lateRec[LATE_MAX];
+  int nLateRec = 0;
+  static long long steal0[MAX_CPUS], steal1[MAX_CPUS];
+  int ncpu = read_steal(steal0, MAX_CPUS);
+  long long runq0 = read_runq_wait();
+  long long stealTotal0 = 0;
+  for (int c = 0; c < ncpu; c++) stealTotal0 += steal0[c];
   for (long i = 0; i < total; i++) {
     const int64_t due = start + i * period;
     sleep_until(due);
     const int64_t woke = now_ns();
+    {
+      const int cpu = sched_getcpu();
+      const int n1 = read_steal(steal1, MAX_CPUS);
+      const long long runq1 = read_runq_wait();
+      if (i >= warmup && woke - due > 2000000 && nLateRec < LATE_MAX) {
+        long long all = 0;
+        for (int c = 0; c < n1 && c < ncpu; c++) all += steal1[c] - steal0[c];
+        const double tick = 1000.0 / (double)sysconf(_SC_CLK_TCK);
+        lateRec[nLateRec].index = i - warmup; lateRec[nLateRec].lateMs = (double)(woke - due) / 1e6;
+        lateRec[nLateRec].cpu = cpu;
+        lateRec[nLateRec].stealCpuMs = cpu >= 0 && cpu < n1 && cpu < ncpu ? (double)(steal1[cpu] - steal0[cpu]) * tick : NAN;
+        lateRec[nLateRec].stealAllMs = (double)all * tick;
+        lateRec[nLateRec].runqMs = runq0 >= 0 && runq1 >= 0 ? (double)(runq1 - runq0) / 1e6 : NAN;
+        nLateRec++;
+      }
+      memcpy(steal0, steal1, sizeof steal0);
+      if (n1 > ncpu) ncpu = n1;
+      runq0 = runq1;
+    }
     if (i == warmup) {
       getrusage(RUSAGE_SELF, &ru0);
       pthread_mutex_lock(&mu);
@@ -376,6 +445,7 @@ int main(int argc, char **argv) {
     pending = i;
     writeAt[i] = w;
     pthread_mutex_unlock(&mu);
+    stampAt[i] = (double)wall.tv_sec + 1e-9 * (double)wall.tv_nsec;
     dds_return_t rc = dds_write(wr, msg);
     if (rc < 0) die("write", rc);
     if (i >= warmup) {
@@ -389,6 +459,8 @@ int main(int argc, char **argv) {
   const long cmdTotal = commands, nfTotal = nonFinite, malTotal = malformed;
   pthread_mutex_unlock(&mu);
   getrusage(RUSAGE_SELF, &ru1);
+  long long stealTotal1 = 0;
+  { const int n1 = read_steal(steal1, MAX_CPUS); for (int c = 0; c < n1; c++) stealTotal1 += steal1[c]; }
   int fifo = 0, threads = 0;
   count_fifo_threads(&fifo, &threads);
 
@@ -440,6 +512,29 @@ int main(int argc, char **argv) {
           ru1.ru_majflt - ru0.ru_majflt, ru1.ru_minflt - ru0.ru_minflt, ru1.ru_nivcsw - ru0.ru_nivcsw, ru1.ru_nvcsw - ru0.ru_nvcsw);
   if (rt > 0) fprintf(o, " \"rt\": { \"priority\": %d, \"fifoThreads\": %d, \"threads\": %d },\n", rt, fifo, threads);
   else fprintf(o, " \"rt\": null,\n");
+  /* each missed state (up to 20): where it was in the run, its header stamp (to find it in the node's
+     record), and when the first command after its write came, so a late answer can be told from a lost one */
+  fprintf(o, " \"stealMs\": %.0f,\n", (double)(stealTotal1 - stealTotal0) * 1000.0 / (double)sysconf(_SC_CLK_TCK));
+  fprintf(o, " \"lateWakeups\": [");
+  for (int k = 0; k < nLateRec; k++) {
+    fprintf(o, "%s{ \"index\": %ld, \"lateMs\": ", k ? ", " : "", lateRec[k].index); jnum(o, lateRec[k].lateMs);
+    fprintf(o, ", \"cpu\": %d, \"stealCpuMs\": ", lateRec[k].cpu); jnum(o, lateRec[k].stealCpuMs);
+    fprintf(o, ", \"stealAllMs\": "); jnum(o, lateRec[k].stealAllMs);
+    fprintf(o, ", \"runqWaitMs\": "); jnum(o, lateRec[k].runqMs);
+    fprintf(o, " }");
+  }
+  fprintf(o, "],\n");
+  fprintf(o, " \"missed\": [");
+  for (long i = warmup, k = 0; i < total && k < 20; i++) {
+    if (answerAt[i] != 0 && answerAt[i] <= start + (i + 1) * period) continue;
+    long lo = 0, hi = cmdTotal < cmdCap ? cmdTotal : cmdCap; /* first command arriving after the write */
+    while (lo < hi) { long mid = (lo + hi) / 2; if (cmdAt[mid] > writeAt[i]) hi = mid; else lo = mid + 1; }
+    fprintf(o, "%s{ \"index\": %ld, \"stamp\": %.6f, \"answered\": %s, \"nextCommandMs\": ", k++ ? ", " : "", i - warmup, stampAt[i], answerAt[i] ? "true" : "false");
+    jnum(o, lo < cmdTotal && lo < cmdCap ? (double)(cmdAt[lo] - writeAt[i]) / 1e6 : NAN);
+    fprintf(o, ", \"writeLateMs\": "); jnum(o, (double)(writeAt[i] - (start + i * period)) / 1e6);
+    fprintf(o, " }");
+  }
+  fprintf(o, "],\n");
   fprintf(o, " \"finalState\": [");
   for (int i = 0; i < nx; i++) { if (i) fputs(", ", o); jnum(o, x[i]); }
   fprintf(o, "]");

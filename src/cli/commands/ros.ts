@@ -164,6 +164,10 @@ export const command: CliCommand = {
       setRealtimePriority(prio);
       console.error(`[${tag}] scheduling: SCHED_FIFO priority ${prio} (all threads)`);
     }
+    // the V8 setting the loop's figures are measured with (bin/dmpc.js sets it; see docs/ros.md "V8 settings")
+    if (!simOnly && !process.execArgv.includes('--no-memory-reducer')) {
+      console.error(`[${tag}] note: V8's memory reducer is on (started without node --no-memory-reducer, as bin/dmpc.js starts): expect more full GC pauses in the loop`);
+    }
     const recorder = o.record ? new McapRecorder(o.record) : undefined;
     const gc = new GcMonitor();
     const closers: (() => Promise<void> | void)[] = [];
@@ -262,6 +266,8 @@ export const command: CliCommand = {
       node: node ? node.stats : undefined,
       // the node's own state→command latency (transport hand-over to command hand-over), control ticks
       latencyMs: node ? node.latency.summary() : undefined,
+      // the state's header stamp → the transport's hand-over (same-machine senders only)
+      inboundMs: node ? { ...node.inbound.summary(), slow: node.inboundSlow.samples } : undefined,
       gc: gc.summary(),
       sim: sim ? { ...sim.stats, state: Array.from(sim.plant.state()), time: sim.now } : undefined,
       recorded: recorder?.count,
