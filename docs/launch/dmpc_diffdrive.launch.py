@@ -39,7 +39,8 @@ def generate_launch_description():
                               description='info: every event line; warn: start-up lines only'),
         ExecuteProcess(
             cmd=[
-                'node', os.path.join(DMPC_HOME, 'bin', 'dmpc.js'), 'ros',
+                # bin/dmpc.js runs itself (its shebang holds the Node.js flags the node is measured with)
+                os.path.join(DMPC_HOME, 'bin', 'dmpc.js'), 'ros',
                 '--config', os.path.join(DMPC_HOME, 'controllers', 'diffdrive.json'),
                 '--transport', 'auto',
                 '--ros-args',

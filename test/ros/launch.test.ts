@@ -63,8 +63,8 @@ describe('docs/launch/dmpc_diffdrive.launch.py', () => {
     const [proc, ...others] = evaluateLaunch();
     expect(others).toEqual([]);
     expect(proc.name).toBe('mpc');
-    expect(proc.cmd.slice(0, 3)).toEqual(['node', join(process.cwd(), 'bin/dmpc.js'), 'ros']);
-    const { args, ros } = parseRosArguments(proc.cmd.slice(3));
+    expect(proc.cmd.slice(0, 2)).toEqual([join(process.cwd(), 'bin/dmpc.js'), 'ros']);
+    const { args, ros } = parseRosArguments(proc.cmd.slice(2));
     expect(args).toEqual(['--config', join(process.cwd(), 'controllers/diffdrive.json'), '--transport', 'auto']);
     const setup = setupNode(loadControllerConfig(args[1]), ros, (p) => readFileSync(p, 'utf8'));
     expect(setup.node.fqn).toBe('/robot1/mpc');
@@ -74,10 +74,10 @@ describe('docs/launch/dmpc_diffdrive.launch.py', () => {
     expect(setup.overrides.get('solver.max_iter')).toEqual({ type: 'integer', value: 40n });
     expect(setup.overrides.get('cost.q.0')).toEqual({ type: 'double', value: 10 }); // from controllers/diffdrive.yaml
     expect(setup.logLevel).toBe('INFO');
-    expect(setupNode(loadControllerConfig(args[1]), parseRosArguments(evaluateLaunch('namespace:=robot2')[0].cmd.slice(3)).ros, (p) => readFileSync(p, 'utf8')).node.fqn).toBe('/robot2/mpc');
+    expect(setupNode(loadControllerConfig(args[1]), parseRosArguments(evaluateLaunch('namespace:=robot2')[0].cmd.slice(2)).ros, (p) => readFileSync(p, 'utf8')).node.fqn).toBe('/robot2/mpc');
 
     // the same command, run (rtps on loopback, 2 s): the node starts under those names
-    const node = spawnIn(sandbox.ns, [process.execPath, ...proc.cmd.slice(1), '--', '--transport', 'rtps', '--duration', '2'], { ...sandbox.env('46'), ROS_LOCALHOST_ONLY: '1' });
+    const node = spawnIn(sandbox.ns, [...proc.cmd, '--', '--transport', 'rtps', '--duration', '2'], { ...sandbox.env('46'), ROS_LOCALHOST_ONLY: '1' });
     const code = await node.exited(30_000);
     expect(code, node.stderr()).toBe(0);
     expect(node.stderr()).toContain('[robot1.mpc] parameters from --ros-args: cost.q.0=10, ');
