@@ -27,6 +27,9 @@
  * itself ran against its schedule. A load average is recorded with each run: on a shared machine the
  * tail is mostly other work.
  *
+ * DMPC_BENCH_ROS_HTTP_POLL_HZ=N: the tuning server (`dmpc serve`, its own process, its simulated
+ * cart-pole looping) runs next to the node and bench/http-traffic.ts polls it at N Hz and patches a
+ * weight every second (column http).
  * Probes: DMPC_BENCH_ROS_PROBES (default node,c; the Node probe runs the cart-pole only).
  * Configurations: DMPC_BENCH_ROS_CONFIGS, comma-separated names of controllers/<name>.json (default
  * cartpole,diffdrive; the C probe simulates cartpole and diffdrive).
@@ -74,7 +77,7 @@ interface NodeSummary { node: Record<string, number>; latencyMs: Record<string, 
  * options), runs `probe` (a command line) next to it, stops the node (SIGTERM) and returns its summary.
  */
 async function withNode(ns: Netns, dir: string, tag: string, cfgPath: string, nodeFlags: string[], nodeArgs: string[], env: NodeJS.ProcessEnv, probe: string[], budgetMs: number,
-  paramTraffic: string[] | null = null): Promise<NodeSummary & { paramTraffic: string | null }> {
+  paramTraffic: string[] | null = null, httpPollHz: number | null = null): Promise<NodeSummary & { paramTraffic: string | null; httpTraffic: string | null }> {
   const summaryPath = join(dir, `node-${tag}.json`);
   const node = spawn(ns.prefix[0], [...ns.prefix.slice(1), process.execPath, ...BIN_NODE_FLAGS, ...nodeFlags, 'bin/dmpc.js', 'ros', '--config', cfgPath,
     '--transport', 'rtps', '--address', '127.0.0.1', '--quiet', ...nodeArgs, '--summary', summaryPath], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
@@ -87,11 +90,26 @@ async function withNode(ns: Netns, dir: string, tag: string, cfgPath: string, no
     { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] }) : null;
   let trafficErr = '';
   traffic?.stderr!.on('data', (d) => { trafficErr += d; });
+  // the tuning server next to the node, polled as the dashboard polls it (DMPC_BENCH_ROS_HTTP_POLL_HZ)
+  const token = 'bench-http-traffic-token';
+  const serve = httpPollHz ? spawn(ns.prefix[0], [...ns.prefix.slice(1), process.execPath, ...BIN_NODE_FLAGS, 'bin/dmpc.js', 'serve', '--port', '18080', '--data', join(dir, `serve-${tag}`)],
+    { env: { ...process.env, ...env, DMPC_TOKEN: token }, stdio: ['ignore', 'ignore', 'pipe'] }) : null;
+  let serveErr = '';
+  serve?.stderr!.on('data', (d) => { serveErr += d; });
+  const http = httpPollHz ? spawn(ns.prefix[0], [...ns.prefix.slice(1), process.execPath, '--import', 'tsx', 'bench/http-traffic.ts', 'http://127.0.0.1:18080', token, String(httpPollHz)],
+    { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] }) : null;
+  let httpErr = '';
+  http?.stderr!.on('data', (d) => { httpErr += d; });
+  const httpExit = http ? new Promise<void>((r) => http.on('exit', () => r())) : Promise.resolve();
   const trafficExit = traffic ? new Promise<void>((r) => traffic.on('exit', () => r())) : Promise.resolve();
   try {
     const p = await runIn(ns.prefix, probe, env, budgetMs);
     if (p.code !== 0) throw new Error(`probe ${tag} failed (${p.code}):\n${p.err}\nnode:\n${nodeErr}`);
   } finally {
+    http?.kill('SIGTERM');
+    await Promise.race([httpExit, new Promise((r) => setTimeout(r, 10_000))]);
+    http?.kill('SIGKILL');
+    serve?.kill('SIGTERM');
     traffic?.kill('SIGTERM');
     await Promise.race([trafficExit, new Promise((r) => setTimeout(r, 10_000))]);
     traffic?.kill('SIGKILL');
@@ -104,7 +122,10 @@ async function withNode(ns: Netns, dir: string, tag: string, cfgPath: string, no
   const s = JSON.parse(readFileSync(summaryPath, 'utf8'));
   const applied = /param-traffic: (\d+) sets applied, (\d+) refused/.exec(trafficErr);
   if (paramTraffic && !applied) throw new Error(`the parameter traffic (${tag}) reported nothing:\n${trafficErr}`);
-  return { node: s.node, latencyMs: s.latencyMs ?? { p50: NaN, p99: NaN, max: NaN }, inboundMs: s.inboundMs ?? null, gc: s.gc ?? { over1ms: NaN, maxMs: NaN }, paramTraffic: applied ? applied[0].replace('param-traffic: ', '') : null };
+  const polled = /http-traffic: (\d+) polls, (\d+) patches, (\d+) failed/.exec(httpErr);
+  if (httpPollHz && !polled) throw new Error(`the HTTP traffic (${tag}) reported nothing:\n${httpErr}\nserver:\n${serveErr}`);
+  return { node: s.node, latencyMs: s.latencyMs ?? { p50: NaN, p99: NaN, max: NaN }, inboundMs: s.inboundMs ?? null, gc: s.gc ?? { over1ms: NaN, maxMs: NaN }, paramTraffic: applied ? applied[0].replace('param-traffic: ', '') : null,
+    httpTraffic: polled ? polled[0].replace('http-traffic: ', '') : null };
 }
 
 /** A number rounded for the table (null where there is none). */
@@ -118,6 +139,8 @@ export async function run(): Promise<BenchResult> {
   for (const c of configs) if (!C_MODELS.includes(c)) throw new Error(`DMPC_BENCH_ROS_CONFIGS: '${c}' is not one of ${C_MODELS.join(', ')}`);
   const rates = (process.env.DMPC_BENCH_ROS_RATES ?? '50,100').split(',').map(Number);
   for (const r of rates) if (!(r > 0)) throw new Error('DMPC_BENCH_ROS_RATES must be comma-separated positive rates');
+  const httpPollHz = process.env.DMPC_BENCH_ROS_HTTP_POLL_HZ ? Number(process.env.DMPC_BENCH_ROS_HTTP_POLL_HZ) : null;
+  if (httpPollHz !== null && !(httpPollHz > 0)) throw new Error('DMPC_BENCH_ROS_HTTP_POLL_HZ must be a positive rate');
   const probes = (process.env.DMPC_BENCH_ROS_PROBES ?? 'node,c').split(',').map((s) => s.trim());
   for (const k of probes) if (k !== 'node' && k !== 'c') throw new Error(`DMPC_BENCH_ROS_PROBES: '${k}' is not one of node, c`);
   const paramEveryS = process.env.DMPC_BENCH_ROS_PARAM_EVERY_S ? Number(process.env.DMPC_BENCH_ROS_PARAM_EVERY_S) : null;
@@ -159,7 +182,7 @@ export async function run(): Promise<BenchResult> {
           const loadBefore = loadavg()[0];
           const q0 = cfg.cost.Q[0] as number;
           const traffic = paramEveryS ? [`/${cfg.name}`, 'cost.q.0', String(q0), String(q0 * 1.2 + 0.1), String(paramEveryS)] : null;
-          const s = await withNode(ns, dir, tag, cfgPath, nodeFlags, rt, env, probeCmd, budgetMs, traffic);
+          const s = await withNode(ns, dir, tag, cfgPath, nodeFlags, rt, env, probeCmd, budgetMs, traffic, httpPollHz);
           const loadAfter = loadavg()[0];
           const p = JSON.parse(readFileSync(out, 'utf8')) as ProbeResult | CProbeResult;
           const n = s.node, nl = s.latencyMs, ngc = s.gc;
@@ -182,7 +205,7 @@ export async function run(): Promise<BenchResult> {
             node_inbound_p99_ms: fx(s.inboundMs?.p99 as number, 3), node_inbound_max_ms: fx(s.inboundMs?.max as number, 3),
             node_gc_over1ms: ngc.over1ms, node_gc_max_ms: ngc.maxMs, probe_gc_over1ms: np ? np.probeGc.over1ms : null,
             probe_gc_major: np ? np.probeGc.major : null, probe_late_p99_ms: fx(p.probeLateMs.p99, 3), probe_late_max_ms: fx(p.probeLateMs.max, 3),
-            probe_invol_cs: p.probeOs.involuntaryContextSwitches, steal_ms: cp ? cp.stealMs : null, param_sets: s.paramTraffic, load1: fx(loadAfter, 2),
+            probe_invol_cs: p.probeOs.involuntaryContextSwitches, steal_ms: cp ? cp.stealMs : null, param_sets: s.paramTraffic, http: s.httpTraffic, load1: fx(loadAfter, 2),
           });
         }
       }
