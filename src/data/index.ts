@@ -6,15 +6,16 @@ export * from './rosmsgs.js';
 export * from './record.js';
 export * from './compression.js';
 import { readTrajectoryCsv, writeTrajectoryCsv } from './csv.js';
-import { readTrajectoryMcap, writeTrajectoryMcap, type McapWriteOptions } from './mcap.js';
+import { readTrajectoryMcap, writeTrajectoryMcap, type McapReadOptions, type McapWriteOptions } from './mcap.js';
 import type { Trajectory } from './trajectory.js';
 
 /** Reads .csv or .mcap by extension. */
-export async function readTrajectories(path: string, kind?: string): Promise<Trajectory[]> {
+export async function readTrajectories(path: string, kind?: string, mcap: McapReadOptions = {}): Promise<Trajectory[]> {
   if (path.endsWith('.mcap')) {
     if (!kind) throw new Error(`${path}: reading MCAP needs the model kind (--model)`);
-    return readTrajectoryMcap(path, kind);
+    return readTrajectoryMcap(path, kind, mcap);
   }
+  if (mcap.topics) throw new Error(`${path}: a topic mapping (--config, --state-topic, --control-topic) applies to .mcap data only`);
   if (path.endsWith('.csv')) return readTrajectoryCsv(path, kind);
   throw new Error(`${path}: unknown data file type (expected .csv or .mcap)`);
 }

@@ -16,7 +16,8 @@ import { parse } from '@foxglove/rosmsg';
 import { MessageReader, MessageWriter } from '@foxglove/rosmsg2-serialization';
 import { createModel } from '../../models/continuous/index.js';
 import { validateTrajectory, type Trajectory } from './trajectory.js';
-import { EPISODE_TOPIC, messageDefinition, rosMapping } from './rosmsgs.js';
+import { isRejection } from '../../ros/mapping.js';
+import { bagReader, EPISODE_TOPIC, messageDefinition, modelTopics, rosMapping, stampOf, type BagTopics } from './rosmsgs.js';
 import { type ChunkCompression, chunkCompressor, compressionReady, decompressHandlers } from './compression.js';
 
 const enc = new TextEncoder();
@@ -74,13 +75,17 @@ export async function writeTrajectoryMcap(path: string, trs: Trajectory[], opts:
 }
 
 interface RawMsg { topic: string; logTime: bigint; msg: Record<string, unknown> }
+/** A bag's messages and its channels (topic → schema name, every channel, decodable or not). */
+interface Bag { msgs: RawMsg[]; channels: Map<string, string> }
 
-async function readAll(bytes: Uint8Array, source: string): Promise<RawMsg[]> {
+async function readAll(bytes: Uint8Array, source: string): Promise<Bag> {
   if (!hasMcapPrefix(new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength))) throw new Error('the MCAP magic bytes are missing');
   const readers = new Map<number, MessageReader>();
   const out: RawMsg[] = [];
+  const channelTypes = new Map<string, string>();
   const decodeWith = (channel: { id: number; topic: string; messageEncoding: string }, schema: { name: string; encoding: string; data: Uint8Array } | undefined) => {
     if (readers.has(channel.id)) return readers.get(channel.id);
+    channelTypes.set(channel.topic, schema ? `${schema.name}${channel.messageEncoding !== 'cdr' || schema.encoding !== 'ros2msg' ? ` (${schema.encoding}/${channel.messageEncoding}, not read)` : ''}` : `(no schema, ${channel.messageEncoding})`);
     if (channel.messageEncoding !== 'cdr' || !schema || schema.encoding !== 'ros2msg') return undefined;
     const r = new MessageReader(parse(dec.decode(schema.data), { ros2: true }));
     readers.set(channel.id, r);
@@ -100,7 +105,7 @@ async function readAll(bytes: Uint8Array, source: string): Promise<RawMsg[]> {
       const r = decodeWith(ch, reader.schemasById.get(ch.schemaId));
       if (r) out.push({ topic: ch.topic, logTime: m.logTime, msg: r.readMessage(m.data) as Record<string, unknown> });
     }
-    return out;
+    return { msgs: out, channels: channelTypes };
   }
   // no index (e.g. a bag whose writer was interrupted): stream the records
   const sr = new McapStreamReader({ decompressHandlers: handlers });
@@ -124,30 +129,56 @@ async function readAll(bytes: Uint8Array, source: string): Promise<RawMsg[]> {
     }
   }
   out.sort((a, b) => (a.logTime < b.logTime ? -1 : a.logTime > b.logTime ? 1 : 0));
-  return out;
+  return { msgs: out, channels: channelTypes };
+}
+
+/**
+ * Every reason the bag cannot give `topics`' samples, at once: a topic it lacks or carries with another
+ * type. `channels` lists what the bag has, so the message can say which topics would do.
+ */
+export function bagTopicProblems(channels: Map<string, string>, topics: BagTopics): string[] {
+  const problems: string[] = [];
+  for (const [what, t] of [['state', topics.state], ['command', topics.command]] as const) {
+    const have = channels.get(t.topic);
+    if (have === undefined) problems.push(`no ${what} topic ${t.topic} (${t.type}) in the bag`);
+    else if (have !== t.type) problems.push(`${what} topic ${t.topic} is ${have} in the bag, the mapping reads ${t.type}`);
+  }
+  return problems;
+}
+
+const listChannels = (channels: Map<string, string>) => [...channels].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([t, ty]) => `${t} (${ty})`).join(', ') || 'none';
+
+export interface McapReadOptions {
+  /** Where the state and control are (default: the model's topics, modelTopics; a configuration's: configTopics). */
+  topics?: BagTopics;
 }
 
 /** Reads the trajectories of model `kind` from MCAP bytes (see the file comment). */
-export async function trajectoriesFromMcap(bytes: Uint8Array, kind: string, source = 'mcap'): Promise<Trajectory[]> {
+export async function trajectoriesFromMcap(bytes: Uint8Array, kind: string, source = 'mcap', opts: McapReadOptions = {}): Promise<Trajectory[]> {
   const model = createModel(kind);
-  const map = rosMapping(kind, model.stateNames, model.controlNames);
+  const topics = opts.topics ?? modelTopics(model.stateNames, model.controlNames);
+  const reader = bagReader(topics, model.stateNames, model.controlNames);
+  const stateTopic = topics.state.topic, controlTopic = topics.command.topic;
   const nx = model.nx, nu = model.nu;
-  let msgs: RawMsg[];
-  try { msgs = await readAll(bytes, source); } catch (e) { throw new Error(`${source}: not a readable MCAP file (${(e as Error).message})`); }
-  const topics = new Set(msgs.map((m) => m.topic));
-  if (!topics.has(map.stateTopic)) {
-    throw new Error(`${source}: no ${map.stateType} messages on ${map.stateTopic} (a ${kind} trajectory needs them; topics with ros2msg/cdr data: ${[...topics].join(', ') || 'none'})`);
+  let bag: Bag;
+  try { bag = await readAll(bytes, source); } catch (e) { throw new Error(`${source}: not a readable MCAP file (${(e as Error).message})`); }
+  const problems = bagTopicProblems(bag.channels, topics);
+  if (problems.length) {
+    throw new Error(`${source}: cannot read ${kind} trajectories:\n${problems.map((p) => `  ${p}`).join('\n')}\n  the bag has: ${listChannels(bag.channels)}\n  (name the topics with --config CONFIG.json [--ros-args -r __ns:=/NS ...] or --state-topic/--control-topic)`);
   }
+  const msgs = bag.msgs;
   // ordering at equal log times: episode marker, then control, then state (a control logged with a state applies from it)
-  const rank = (t: string) => (t === EPISODE_TOPIC ? 0 : t === map.controlTopic ? 1 : 2);
+  const rank = (t: string) => (t === EPISODE_TOPIC ? 0 : t === controlTopic ? 1 : 2);
   msgs.sort((a, b) => (a.logTime < b.logTime ? -1 : a.logTime > b.logTime ? 1 : rank(a.topic) - rank(b.topic)));
   const out: Trajectory[] = [];
   let cur: { t: number[]; x: number[]; u: number[]; t0?: bigint } | null = null;
-  const u = new Float64Array(nu).fill(NaN), x = new Float64Array(nx);
+  const u = new Float64Array(nu).fill(NaN);
+  // why state messages were dropped (first reason, count): said when nothing is left
+  const dropped = new Map<string, number>();
   const flush = () => {
     if (cur && cur.t.length) {
       const tr: Trajectory = { kind, stateNames: [...model.stateNames], controlNames: [...model.controlNames], t: Float64Array.from(cur.t), x: Float64Array.from(cur.x), u: Float64Array.from(cur.u) };
-      for (const a of map.angles) unwrap(tr, a);
+      for (const a of topics.state.angles) unwrap(tr, a);
       validateTrajectory(tr, `${source} episode ${out.length}`);
       out.push(tr);
     }
@@ -155,14 +186,16 @@ export async function trajectoriesFromMcap(bytes: Uint8Array, kind: string, sour
   };
   for (const m of msgs) {
     if (m.topic === EPISODE_TOPIC) { flush(); u.fill(NaN); continue; }
-    if (m.topic === map.controlTopic) {
-      if (!map.decodeControl(m.msg, u)) throw new Error(`${source}: a ${map.controlType} message on ${map.controlTopic} lacks the ${nu} control value(s) of ${kind}`);
+    if (m.topic === controlTopic) {
+      const c = reader.readControl(m.msg);
+      if (!c) throw new Error(`${source}: a ${topics.command.type} message on ${controlTopic} lacks the field(s) ${topics.command.fields.join(', ')} (the ${nu} control value(s) of ${kind})`);
+      u.set(c);
       continue;
     }
-    if (m.topic !== map.stateTopic) continue;
-    const r = map.decodeState(m.msg, x);
-    if (!r.ok) continue; // e.g. a JointState of other joints on the same topic
-    const stamp = r.stamp ?? m.logTime;
+    if (m.topic !== stateTopic) continue;
+    const x = reader.readState(m.msg);
+    if (isRejection(x)) { dropped.set(x.reject, (dropped.get(x.reject) ?? 0) + 1); continue; } // e.g. a JointState of other joints on the same topic
+    const stamp = stampOf(m.msg) ?? m.logTime;
     cur ??= { t: [], x: [], u: [] };
     cur.t0 ??= stamp;
     const t = Number(stamp - cur.t0) * 1e-9;
@@ -170,7 +203,10 @@ export async function trajectoriesFromMcap(bytes: Uint8Array, kind: string, sour
     cur.t.push(t); cur.x.push(...x); cur.u.push(...u);
   }
   flush();
-  if (!out.length) throw new Error(`${source}: no ${kind} state samples on ${map.stateTopic}`);
+  if (!out.length) {
+    const why = [...dropped].map(([r, n]) => `${n}× ${r}`).join('; ');
+    throw new Error(`${source}: no ${kind} state samples on ${stateTopic}${why ? ` (dropped: ${why})` : ''}`);
+  }
   return out;
 }
 
@@ -186,6 +222,6 @@ function unwrap(tr: Trajectory, i: number): void {
   }
 }
 
-export async function readTrajectoryMcap(path: string, kind: string): Promise<Trajectory[]> {
-  return trajectoriesFromMcap(readFileSync(path), kind, path);
+export async function readTrajectoryMcap(path: string, kind: string, opts: McapReadOptions = {}): Promise<Trajectory[]> {
+  return trajectoriesFromMcap(readFileSync(path), kind, path, opts);
 }

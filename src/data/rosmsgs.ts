@@ -12,9 +12,14 @@
  *   any other  state /dmpc/state, control /dmpc/control, std_msgs/msg/Float64MultiArray in the model's order
  *              (layout.dim[0].label = the comma-joined names)
  *
+ * A bag recorded under other names or layouts (a namespaced robot, other fields) is read through a
+ * controller configuration's topics instead (configTopics; `dmpc train dynamics --config`).
+ *
  * JointState is read by joint name (other joints and any order are fine); the joint names are those of
  * the project's MJCF models and controller configurations.
  */
+import type { ControllerConfig } from '../../controllers/schema.js';
+import { commandReader, commandWriter, stateReader, type Rejection, type StateReader } from '../../ros/mapping.js';
 export { messageDefinition } from '../ros2/definitions.js';
 
 export interface RosTime { sec: number; nsec: number }
@@ -23,6 +28,85 @@ export const fromRosTime = (t: { sec: number; nsec?: number; nanosec?: number })
 
 type Msg = Record<string, unknown>;
 
+/**
+ * Where a model's state and control are in a bag: the topics, message types and field addresses of a
+ * controller configuration's `topics.state` / `topics.command` (controllers/schema.ts). Reading goes
+ * through ros/mapping.ts (`stateReader`, `commandReader`), the mapping the ROS node itself uses, so a
+ * bag is read exactly as the node would read the same messages live.
+ */
+export interface BagTopics {
+  state: { topic: string; type: ControllerConfig['topics']['state']['type']; fields: string[]; angles: number[]; frame_id?: string };
+  command: { topic: string; type: ControllerConfig['topics']['command']['type']; fields: string[] };
+}
+
+/** The topics of a controller configuration (after name resolution, ros/node_setup.ts), as a bag mapping. */
+export function configTopics(config: ControllerConfig): BagTopics {
+  const { state, command } = config.topics;
+  return {
+    state: { topic: state.topic, type: state.type, fields: [...state.fields], angles: [...state.angles], ...(state.frame_id !== undefined ? { frame_id: state.frame_id } : {}) },
+    command: { topic: command.topic, type: command.type, fields: [...command.fields] },
+  };
+}
+
+const JOINT_MODELS: Record<string, string[]> = { 'q,omega|tau': ['pivot'], 'p,v,q,omega|F': ['cart_joint', 'pole_joint'] };
+const ODOM_SIG = 'px,py,psi,v,omega|v_cmd,omega_cmd';
+
+/**
+ * The default topics of a model (see the file comment), chosen by its state and control layout, so
+ * models sharing a layout (e.g. 'greybox-pendulum' and 'pendulum') share their topics.
+ */
+export function modelTopics(stateNames: readonly string[], controlNames: readonly string[]): BagTopics {
+  const sig = `${stateNames.join(',')}|${controlNames.join(',')}`;
+  const joints = JOINT_MODELS[sig];
+  if (joints) {
+    return {
+      state: { topic: '/joint_states', type: 'sensor_msgs/msg/JointState', fields: joints.flatMap((j) => [`${j}.position`, `${j}.velocity`]), angles: [] },
+      command: { topic: '/effort_controller/commands', type: 'std_msgs/msg/Float64MultiArray', fields: ['data[0]'] },
+    };
+  }
+  if (sig === ODOM_SIG) {
+    return {
+      state: { topic: '/odom', type: 'nav_msgs/msg/Odometry', fields: ['pose.x', 'pose.y', 'pose.yaw', 'twist.linear.x', 'twist.angular.z'], angles: [2] },
+      command: { topic: '/cmd_vel', type: 'geometry_msgs/msg/Twist', fields: ['linear.x', 'angular.z'] },
+    };
+  }
+  return {
+    state: { topic: '/dmpc/state', type: 'std_msgs/msg/Float64MultiArray', fields: stateNames.map((_, i) => `data[${i}]`), angles: [] },
+    command: { topic: '/dmpc/control', type: 'std_msgs/msg/Float64MultiArray', fields: controlNames.map((_, j) => `data[${j}]`) },
+  };
+}
+
+/** Reads a model's state and control from bag messages (decoded ros2msg/CDR), through ros/mapping.ts. */
+export interface BagReader {
+  topics: BagTopics;
+  /** The state, or why this message is not a sample (e.g. a JointState of other joints on the same topic). */
+  readState(msg: Msg): Float64Array | Rejection;
+  /** The control, or null when the message lacks a mapped field. */
+  readControl(msg: Msg): Float64Array | null;
+}
+
+/**
+ * A reader for `topics`, checked against the model's dimensions. Field addresses are checked here
+ * (ros/mapping.ts throws naming the valid ones); every problem is reported at once.
+ */
+export function bagReader(topics: BagTopics, stateNames: readonly string[], controlNames: readonly string[]): BagReader {
+  const problems: string[] = [];
+  if (topics.state.fields.length !== stateNames.length) problems.push(`topics.state.fields has ${topics.state.fields.length} entries, the model has ${stateNames.length} states (${stateNames.join(', ')})`);
+  if (topics.command.fields.length !== controlNames.length) problems.push(`topics.command.fields has ${topics.command.fields.length} entries, the model has ${controlNames.length} controls (${controlNames.join(', ')})`);
+  const bad = topics.state.angles.filter((i) => i >= stateNames.length);
+  if (bad.length) problems.push(`topics.state.angles ${bad.join(', ')}: the model has ${stateNames.length} states`);
+  let readState: StateReader | undefined, readControl: ReturnType<typeof commandReader> | undefined;
+  try { readState = stateReader(topics.state.type, topics.state.fields, topics.state.frame_id); } catch (e) { problems.push((e as Error).message); }
+  try {
+    readControl = commandReader(topics.command.type, topics.command.fields);
+    // commandReader checks only the layouts it parses; the writer checks every address (same tables)
+    commandWriter(topics.command.type, topics.command.fields, '', 0.1);
+  } catch (e) { problems.push((e as Error).message); }
+  if (problems.length || !readState || !readControl) throw new Error(`the topic mapping cannot be used:\n${problems.map((p) => `  ${p}`).join('\n')}`);
+  const rs = readState, rc = readControl;
+  return { topics, readState: (m) => rs(m as never), readControl: (m) => rc(m as never) };
+}
+
 export interface RosMapping {
   stateTopic: string;
   stateType: string;
@@ -30,16 +114,12 @@ export interface RosMapping {
   controlType: string;
   /** State message for x at `stamp` (ns). */
   encodeState(x: ArrayLike<number>, stamp: bigint): Msg;
-  /** x from a state message (null when it lacks this model's fields); the header stamp if set. */
-  decodeState(msg: Msg, x: Float64Array): { ok: boolean; stamp?: bigint };
   encodeControl(u: ArrayLike<number>): Msg;
-  decodeControl(msg: Msg, u: Float64Array): boolean;
-  /** State indices that are angles (unwrapped when read, so they stay continuous). */
-  angles: number[];
 }
 
 const header = (stamp: bigint, frame: string) => ({ stamp: toRosTime(stamp), frame_id: frame });
-const stampOf = (msg: Msg): bigint | undefined => {
+/** A message's header stamp (ns), when it has one that is set. */
+export const stampOf = (msg: Msg): bigint | undefined => {
   const h = msg.header as { stamp?: { sec: number; nsec?: number; nanosec?: number } } | undefined;
   if (!h?.stamp) return undefined;
   const s = fromRosTime(h.stamp);
@@ -49,93 +129,41 @@ const stampOf = (msg: Msg): bigint | undefined => {
 function multiArray(data: ArrayLike<number>, label: string): Msg {
   return { layout: { dim: [{ label, size: data.length, stride: data.length }], data_offset: 0 }, data: Float64Array.from(data) };
 }
-function readArray(msg: Msg, out: Float64Array): boolean {
-  const d = msg.data as ArrayLike<number> | undefined;
-  const offset = ((msg.layout as { data_offset?: number } | undefined)?.data_offset) ?? 0;
-  if (!d || d.length < offset + out.length) return false;
-  for (let i = 0; i < out.length; i++) out[i] = d[offset + i];
-  return true;
-}
 
-function jointMapping(joints: string[]): RosMapping {
-  return {
-    stateTopic: '/joint_states', stateType: 'sensor_msgs/msg/JointState',
-    controlTopic: '/effort_controller/commands', controlType: 'std_msgs/msg/Float64MultiArray',
-    angles: [],
-    encodeState(x, stamp) {
-      return {
+/**
+ * How a model's trajectories are written to a bag: the topics of modelTopics, with the messages
+ * rosbag2 tools expect (JointState with the model's joints, a labelled Float64MultiArray).
+ */
+export function rosMapping(_kind: string, stateNames: readonly string[], controlNames: readonly string[]): RosMapping {
+  const t = modelTopics(stateNames, controlNames);
+  const base = { stateTopic: t.state.topic, stateType: t.state.type, controlTopic: t.command.topic, controlType: t.command.type };
+  if (t.state.type === 'sensor_msgs/msg/JointState') {
+    const joints = t.state.fields.filter((_, i) => i % 2 === 0).map((f) => f.slice(0, f.lastIndexOf('.')));
+    return {
+      ...base,
+      encodeState: (x, stamp) => ({
         header: header(stamp, ''), name: joints,
         position: Float64Array.from(joints.map((_, j) => x[2 * j])), velocity: Float64Array.from(joints.map((_, j) => x[2 * j + 1])),
         effort: new Float64Array(0),
-      };
-    },
-    decodeState(msg, x) {
-      const names = msg.name as string[] | undefined, pos = msg.position as ArrayLike<number> | undefined, vel = msg.velocity as ArrayLike<number> | undefined;
-      if (!names || !pos || !vel) return { ok: false };
-      for (let j = 0; j < joints.length; j++) {
-        const k = names.indexOf(joints[j]);
-        if (k < 0 || k >= pos.length || k >= vel.length) return { ok: false };
-        x[2 * j] = pos[k]; x[2 * j + 1] = vel[k];
-      }
-      return { ok: true, stamp: stampOf(msg) };
-    },
-    encodeControl: (u) => multiArray(u, 'effort'),
-    decodeControl: readArray,
-  };
-}
-
-const odomMapping: RosMapping = {
-  stateTopic: '/odom', stateType: 'nav_msgs/msg/Odometry', controlTopic: '/cmd_vel', controlType: 'geometry_msgs/msg/Twist',
-  angles: [2],
-  encodeState(x, stamp) {
-    const h = 0.5 * x[2];
-    return {
-      header: header(stamp, 'odom'), child_frame_id: 'base_link',
-      pose: { pose: { position: { x: x[0], y: x[1], z: 0 }, orientation: { x: 0, y: 0, z: Math.sin(h), w: Math.cos(h) } }, covariance: new Float64Array(36) },
-      twist: { twist: { linear: { x: x[3], y: 0, z: 0 }, angular: { x: 0, y: 0, z: x[4] } }, covariance: new Float64Array(36) },
+      }),
+      encodeControl: (u) => multiArray(u, 'effort'),
     };
-  },
-  decodeState(msg, x) {
-    const pose = (msg.pose as { pose?: { position: { x: number; y: number }; orientation: { x: number; y: number; z: number; w: number } } } | undefined)?.pose;
-    const tw = (msg.twist as { twist?: { linear: { x: number }; angular: { z: number } } } | undefined)?.twist;
-    if (!pose || !tw) return { ok: false };
-    const q = pose.orientation;
-    x[0] = pose.position.x; x[1] = pose.position.y;
-    x[2] = Math.atan2(2 * (q.w * q.z + q.x * q.y), 1 - 2 * (q.y * q.y + q.z * q.z));
-    x[3] = tw.linear.x; x[4] = tw.angular.z;
-    return { ok: true, stamp: stampOf(msg) };
-  },
-  encodeControl: (u) => ({ linear: { x: u[0], y: 0, z: 0 }, angular: { x: 0, y: 0, z: u[1] } }),
-  decodeControl(msg, u) {
-    const l = msg.linear as { x: number } | undefined, a = msg.angular as { z: number } | undefined;
-    if (!l || !a) return false;
-    u[0] = l.x; u[1] = a.z;
-    return true;
-  },
-};
-
-function genericMapping(stateNames: readonly string[], controlNames: readonly string[]): RosMapping {
-  return {
-    stateTopic: '/dmpc/state', stateType: 'std_msgs/msg/Float64MultiArray',
-    controlTopic: '/dmpc/control', controlType: 'std_msgs/msg/Float64MultiArray',
-    angles: [],
-    encodeState: (x) => multiArray(x, stateNames.join(',')),
-    decodeState: (msg, x) => ({ ok: readArray(msg, x) }),
-    encodeControl: (u) => multiArray(u, controlNames.join(',')),
-    decodeControl: readArray,
-  };
-}
-
-/**
- * The ROS 2 mapping of a model (see the file comment), chosen by its state and control layout, so
- * models sharing a layout (e.g. 'greybox-pendulum' and 'pendulum') share their topics.
- */
-export function rosMapping(_kind: string, stateNames: readonly string[], controlNames: readonly string[]): RosMapping {
-  const sig = `${stateNames.join(',')}|${controlNames.join(',')}`;
-  if (sig === 'q,omega|tau') return jointMapping(['pivot']);
-  if (sig === 'p,v,q,omega|F') return jointMapping(['cart_joint', 'pole_joint']);
-  if (sig === 'px,py,psi,v,omega|v_cmd,omega_cmd') return odomMapping;
-  return genericMapping(stateNames, controlNames);
+  }
+  if (t.state.type === 'nav_msgs/msg/Odometry') {
+    return {
+      ...base,
+      encodeState(x, stamp) {
+        const h = 0.5 * x[2];
+        return {
+          header: header(stamp, 'odom'), child_frame_id: 'base_link',
+          pose: { pose: { position: { x: x[0], y: x[1], z: 0 }, orientation: { x: 0, y: 0, z: Math.sin(h), w: Math.cos(h) } }, covariance: new Float64Array(36) },
+          twist: { twist: { linear: { x: x[3], y: 0, z: 0 }, angular: { x: 0, y: 0, z: x[4] } }, covariance: new Float64Array(36) },
+        };
+      },
+      encodeControl: (u) => ({ linear: { x: u[0], y: 0, z: 0 }, angular: { x: 0, y: 0, z: u[1] } }),
+    };
+  }
+  return { ...base, encodeState: (x) => multiArray(x, stateNames.join(',')), encodeControl: (u) => multiArray(u, controlNames.join(',')) };
 }
 
 /** Topic marking the start of an episode (std_msgs/msg/UInt32, data = episode index). */

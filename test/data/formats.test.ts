@@ -151,7 +151,7 @@ describe('trajectory MCAP (ROS 2 encodings)', () => {
       expectSame(trs, await readTrajectories(join(dir, f), 'cartpole'), 1e-12, f.endsWith('.mcap'));
     }
     expect(readFileSync(join(dir, 'a.mcap')).subarray(1, 5).toString()).toBe('MCAP');
-    await expect(readTrajectories(join(dir, 'a.mcap'), 'diffdrive')).rejects.toThrow(/no nav_msgs\/msg\/Odometry messages on \/odom/);
+    await expect(readTrajectories(join(dir, 'a.mcap'), 'diffdrive')).rejects.toThrow(/no state topic \/odom \(nav_msgs\/msg\/Odometry\) in the bag[\s\S]*the bag has: .*\/joint_states \(sensor_msgs\/msg\/JointState\)/);
   });
 
   it('reads a bag written without our writer: hand-made CDR, standard ros2msg schemas, extra joints, header stamps', async () => {

@@ -13,6 +13,9 @@ import type { ImitationTask, LearnWhat } from '../../train/imitation.js';
 import type { CheckpointOptions } from '../../train/checkpoint.js';
 import { type CliCommand, parseOptions } from '../command.js';
 import { parseAssignments } from './sim.js';
+import { parseRosArguments } from '../../../ros/names.js';
+import { trainTopics } from './train_topics.js';
+import type { McapReadOptions } from '../../data/mcap.js';
 
 const num = (name: string, v: string | undefined, dflt: number): number => {
   if (v === undefined) return dflt;
@@ -36,15 +39,18 @@ function checkpointFlags(values: { checkpoint?: string; resume?: boolean; 'check
   return { checkpoint: r.data.checkpoint, resume: r.data.resume, checkpointEvery: r.data['checkpoint-every'] };
 }
 
-async function loadData(files: string[], kind?: string): Promise<Trajectory[]> {
+async function loadData(files: string[], kind?: string, mcap: McapReadOptions = {}): Promise<Trajectory[]> {
   if (!files.length) throw new Error('--data FILE (csv or mcap) is required, one or more times');
   const out: Trajectory[] = [];
-  for (const f of files) out.push(...await readTrajectories(f, kind));
+  for (const f of files) out.push(...await readTrajectories(f, kind, mcap));
   return out;
 }
 
 async function runDynamics(argv: string[]): Promise<number> {
-  const { values } = parseOptions(argv, {
+  // --ros-args … [--]: the same names the node would use for the configuration's topics (ros/names.ts)
+  const { args, ros } = parseRosArguments(argv);
+  const { values } = parseOptions(args, {
+    config: { type: 'string' }, 'state-topic': { type: 'string' }, 'control-topic': { type: 'string' },
     data: { type: 'string', multiple: true }, model: { type: 'string' }, out: { type: 'string' }, fit: { type: 'string' },
     initial: { type: 'string' }, holdout: { type: 'string' }, horizon: { type: 'string' }, segment: { type: 'string' },
     substeps: { type: 'string' }, 'max-iter': { type: 'string' }, quiet: { type: 'boolean' }, 'no-plots': { type: 'boolean' },
@@ -55,9 +61,10 @@ async function runDynamics(argv: string[]): Promise<number> {
   if (values['model-config']) {
     try { config = JSON.parse(values['model-config']) as Record<string, unknown>; } catch (e) { throw new Error(`--model-config must be JSON (${(e as Error).message})`); }
   }
-  if (!values.model) throw new Error('--model NAME is required (a models/continuous kind, e.g. pendulum)');
   if (!values.out) throw new Error('--out model.json is required');
-  const data = await loadData(values.data ?? [], values.model);
+  const { kind, topics } = trainTopics({ config: values.config, model: values.model, stateTopic: values['state-topic'], controlTopic: values['control-topic'] }, ros);
+  values.model = kind;
+  const data = await loadData(values.data ?? [], kind, { topics });
   const progress = consoleProgress({ quiet: values.quiet });
   const res = await trainDynamicsParallel({
     kind: values.model, config, data, fit: values.fit?.split(',').map((s) => s.trim()), initial: parseAssignments('initial', values.initial),
@@ -169,6 +176,9 @@ export const command: CliCommand = {
   summary: 'training jobs: identify dynamics from data, imitation learning through the MPC layer, cost tuning',
   help: [
     'dmpc train dynamics --data FILE.csv|FILE.mcap [--data ...] --model NAME --out model.json',
+    '    [--config CONTROLLER.json [--ros-args -r __ns:=/NS -r from:=to ... [--]]] [--state-topic T] [--control-topic T]',
+    '    MCAP: state and control read through the configuration\'s topic mapping (its model kind when --model is left out),',
+    '    names resolved as dmpc ros resolves them; default: the model\'s topics (docs/formats.md)',
     '    [--fit p1,p2,prefix*] [--initial name=value,...] [--holdout 0.2] [--horizon 50] [--segment 20] [--substeps 2] [--max-iter 50]',
     '    [--model-config JSON] [--threads N|auto] [--checkpoint FILE [--resume] [--checkpoint-every 1]]',
     '    e.g. --model greybox-pendulum --model-config \'{"hidden":[8]}\' --fit \'residual.*\'',
