@@ -23,6 +23,7 @@ import { simPlant, SimRobotNode } from '../../../ros/sim.js';
 import { createTransport, domainIdFromEnv, hasRawRtps, type ServiceType, type Transport, type TransportChoice } from '../../../ros/transport.js';
 import { parseOptions, type CliCommand } from '../command.js';
 import { describeStop, exitCodeFor, waitForStop } from '../shutdown.js';
+import { PARAM_HELP, runRosParam } from './ros_param.js';
 
 const OPTIONS = {
   config: { type: 'string' },
@@ -76,6 +77,9 @@ diagnostics out; topics, QoS and limits from the configuration). ROS_DOMAIN_ID i
                     from delaying the loop (see docs/ros.md, 'Real-time scheduling')
 
 'dmpc ros sim' runs only the simulated robot (for a controller in another process or on a robot).
+
+'dmpc ros param' reads, sets and dumps a running node's parameters, as 'ros2 param' (rtps, no ROS install):
+${PARAM_HELP}
 
 ROS arguments, as every ROS 2 node takes them (rcl's rules; several blocks allowed, each up to --):
   --ros-args -r __ns:=/robot1 -r __node:=mpc -r cmd_vel:=/diff_drive_controller/cmd_vel
@@ -135,6 +139,8 @@ export const command: CliCommand = {
   summary: 'run a controller configuration as a ROS 2 node (rclnodejs or pure-TypeScript RTPS), or a simulated robot',
   help: HELP,
   async run(argv) {
+    // `dmpc ros param …`: a parameter client, not a node (src/cli/commands/ros_param.ts)
+    if (argv[0] === 'param') return runRosParam(argv.slice(1));
     // everything after --ros-args (up to --) is ROS arguments, as rcl splits them (ros/names.ts)
     const { args, ros } = parseRosArguments(argv);
     const { values: o, positionals } = parseOptions(args, OPTIONS);
