@@ -19,7 +19,7 @@
  * the project's MJCF models and controller configurations.
  */
 import type { ControllerConfig } from '../../controllers/schema.js';
-import { commandReader, commandWriter, stateReader, type Rejection, type StateReader } from '../../ros/mapping.js';
+import { commandReader, commandWriter, stateReader, stateWriter, type Rejection, type StateReader } from '../../ros/mapping.js';
 export { messageDefinition } from '../ros2/definitions.js';
 
 export interface RosTime { sec: number; nsec: number }
@@ -117,7 +117,6 @@ export interface RosMapping {
   encodeControl(u: ArrayLike<number>): Msg;
 }
 
-const header = (stamp: bigint, frame: string) => ({ stamp: toRosTime(stamp), frame_id: frame });
 /** A message's header stamp (ns), when it has one that is set. */
 export const stampOf = (msg: Msg): bigint | undefined => {
   const h = msg.header as { stamp?: { sec: number; nsec?: number; nanosec?: number } } | undefined;
@@ -126,44 +125,25 @@ export const stampOf = (msg: Msg): bigint | undefined => {
   return s > 0n ? s : undefined;
 };
 
-function multiArray(data: ArrayLike<number>, label: string): Msg {
-  return { layout: { dim: [{ label, size: data.length, stride: data.length }], data_offset: 0 }, data: Float64Array.from(data) };
-}
-
 /**
- * How a model's trajectories are written to a bag: the topics of modelTopics, with the messages
- * rosbag2 tools expect (JointState with the model's joints, a labelled Float64MultiArray).
+ * How a model's trajectories are written to a bag: the topics of modelTopics, written by ros/mapping.ts
+ * (`stateWriter`, `commandWriter`, what the simulated robot and the node publish), so what is written is
+ * what bagReader reads. A Float64MultiArray is labelled with the comma-joined names (tools show them).
  */
 export function rosMapping(_kind: string, stateNames: readonly string[], controlNames: readonly string[]): RosMapping {
   const t = modelTopics(stateNames, controlNames);
-  const base = { stateTopic: t.state.topic, stateType: t.state.type, controlTopic: t.command.topic, controlType: t.command.type };
-  if (t.state.type === 'sensor_msgs/msg/JointState') {
-    const joints = t.state.fields.filter((_, i) => i % 2 === 0).map((f) => f.slice(0, f.lastIndexOf('.')));
-    return {
-      ...base,
-      encodeState: (x, stamp) => ({
-        header: header(stamp, ''), name: joints,
-        position: Float64Array.from(joints.map((_, j) => x[2 * j])), velocity: Float64Array.from(joints.map((_, j) => x[2 * j + 1])),
-        effort: new Float64Array(0),
-      }),
-      encodeControl: (u) => multiArray(u, 'effort'),
-    };
-  }
-  if (t.state.type === 'nav_msgs/msg/Odometry') {
-    return {
-      ...base,
-      encodeState(x, stamp) {
-        const h = 0.5 * x[2];
-        return {
-          header: header(stamp, 'odom'), child_frame_id: 'base_link',
-          pose: { pose: { position: { x: x[0], y: x[1], z: 0 }, orientation: { x: 0, y: 0, z: Math.sin(h), w: Math.cos(h) } }, covariance: new Float64Array(36) },
-          twist: { twist: { linear: { x: x[3], y: 0, z: 0 }, angular: { x: 0, y: 0, z: x[4] } }, covariance: new Float64Array(36) },
-        };
-      },
-      encodeControl: (u) => ({ linear: { x: u[0], y: 0, z: 0 }, angular: { x: 0, y: 0, z: u[1] } }),
-    };
-  }
-  return { ...base, encodeState: (x) => multiArray(x, stateNames.join(',')), encodeControl: (u) => multiArray(u, controlNames.join(',')) };
+  const ws = stateWriter(t.state.type, t.state.fields, t.state.type === 'nav_msgs/msg/Odometry' ? 'odom' : '', 'base_link');
+  const wc = commandWriter(t.command.type, t.command.fields, '', 0);
+  const label = (m: Msg, names: readonly string[]): Msg => {
+    const dim = (m.layout as { dim?: { label: string }[] } | undefined)?.dim;
+    if (dim?.[0]) dim[0].label = names.join(',');
+    return m;
+  };
+  return {
+    stateTopic: t.state.topic, stateType: t.state.type, controlTopic: t.command.topic, controlType: t.command.type,
+    encodeState: (x, stamp) => label(ws(Float64Array.from(x), Number(stamp) * 1e-9) as unknown as Msg, stateNames),
+    encodeControl: (u) => label(wc(Float64Array.from(u), 0) as unknown as Msg, controlNames),
+  };
 }
 
 /** Topic marking the start of an episode (std_msgs/msg/UInt32, data = episode index). */
