@@ -15,14 +15,14 @@ import { ParameterClient, type Parameter, type ParameterValue, type SetParameter
 import { createTransport, domainIdFromEnv, hasRawRtps } from '../../../ros/transport.js';
 import { parseOptions } from '../command.js';
 
-export const PARAM_HELP = `dmpc ros param list <node> [prefix ...]           the node's parameter names
-dmpc ros param get <node> <name> [name ...]        values, as 'ros2 param get' prints them
-dmpc ros param set <node> <name> <value> [<name> <value> ...]   (refused: the node's reason, exit 1)
-dmpc ros param dump <node> [--output FILE]         YAML as 'ros2 param dump' writes it (stdout by default);
-                                                   load it with --ros-args --params-file FILE
-  <node>: fully qualified node name (/robot1/mpc; a name without the leading / is in /)
-  --address IP   rtps interface (as dmpc ros; 127.0.0.1 with ROS_LOCALHOST_ONLY=1)
-  --timeout S    how long to wait for the node's parameter services            [10]
+export const PARAM_HELP = `dmpc ros param list <node> [prefix ...]         the node's parameter names
+dmpc ros param get <node> <name> [name ...]     values as 'ros2 param get' prints them (not set: exit 1)
+dmpc ros param set <node> <name> <value> [...]  set pairs; a refused one prints the node's reason, exit 1
+dmpc ros param dump <node> [--output FILE]      YAML as 'ros2 param dump' writes it (stdout by default);
+                                                load it with --ros-args --params-file FILE
+  <node>        fully qualified node name (/robot1/mpc; a name without the leading / is in /)
+  --address IP  rtps interface (as dmpc ros; 127.0.0.1 with ROS_LOCALHOST_ONLY=1)
+  --timeout S   how long to wait for the node's parameter services          [10]
   ROS_DOMAIN_ID is honoured.`;
 
 const OPTIONS = { address: { type: 'string' }, timeout: { type: 'string' }, output: { type: 'string' } } as const;
