@@ -292,6 +292,7 @@ export class ParameterService {
     } as Required<Pick<ControllerParamsPatch, 'cost' | 'constraints' | 'solver'>>;
     const changed: Parameter[] = [];
     const commits: (() => void)[] = [];
+    let controllerTouched = false;
     const results: SetParametersResult[] = params.map((q) => {
       const def = this.byName.get(q.name);
       if (!def) return { successful: false, reason: `parameter '${q.name}' is not declared` };
@@ -302,6 +303,7 @@ export class ParameterService {
       if (refused) return { successful: false, reason: refused };
       def.set(patch, v);
       if (def.commit) commits.push(() => def.commit!(v));
+      else controllerTouched = true;
       changed.push({ name: def.name, value: typedValue(def, v) });
       return { successful: true, reason: '' };
     });
@@ -309,9 +311,10 @@ export class ParameterService {
     if (ok === 0) return results;
     if (atomic && ok < results.length) return results.map((r) => (r.successful ? { successful: false, reason: 'another parameter of this atomic set failed' } : r));
     try {
-      const version = this.ctl.updateParams(patch);
+      // a set of node parameters alone (use_sim_time) leaves the controller's version as it is
+      const version = controllerTouched ? this.ctl.updateParams(patch) : null;
       for (const c of commits) c();
-      this.log(`parameters: ${params.filter((_, i) => results[i].successful).map((q) => q.name).join(', ')} set (version ${version}, applied at the next tick)`);
+      this.log(`parameters: ${params.filter((_, i) => results[i].successful).map((q) => q.name).join(', ')} set${version === null ? '' : ` (version ${version}, applied at the next tick)`}`);
       this.onChanged?.(changed);
       return results;
     } catch (e) {
