@@ -36,7 +36,7 @@
  * slots skipped, as an rcl timer on a ROS clock), so a paused clock means no ticks and a faster clock
  * more ticks per wall second, and a state's age is ROS time since its arrival. The solver's budget,
  * deadline misses and latencies stay on the steady clock. Because a paused or dead /clock stops the
- * timer, a wall-clock watchdog (watchdog()) sends the stop command while no tick has run for
+ * timer, a wall-clock watchdog (watchdog()) sends the stop command while ROS time has not moved for
  * `safety.staleAfterMs` of steady time: the robot is never left on the last command of a clock that
  * stopped. A discontinuity of ROS time (sim time switched on/off, /clock going back) forgets the
  * state, the plan and the warm start: a state stamped before a reset is never taken as fresh.
@@ -189,8 +189,11 @@ export class ControllerNode {
   private simLoop = false;
   private stopSimLoop: (() => void) | null = null;
   private readonly stopJumps: (() => void) | null = null;
-  /** Steady time of the last tick (watchdog()); null before the first. */
+  /** Steady time of the last tick; null before the first. */
   private lastTickSteady: number | null = null;
+  /** The sim loop's latest ROS time and the steady time it last moved forward (watchdog()). */
+  private lastRosTime = -Infinity;
+  private lastAdvanceSteady: number | null = null;
   /** State→command latency inside this process, control ticks only. */
   readonly latency = new LatencyRing();
 
@@ -276,7 +279,11 @@ export class ControllerNode {
    */
   private startSimLoop(time: TimeSource): void {
     this.simLoop = true;
-    this.nextDeadline = time.now() + this.period;
+    this.lastRosTime = time.hasClock ? time.now() : -Infinity;
+    this.lastAdvanceSteady = time.hasClock ? this.clock() : null;
+    // before the first /clock ROS time is zero: the grid starts one period after the first message
+    // (as the steady loop's first tick comes one period after activation), not on a grid from zero
+    this.nextDeadline = time.hasClock ? time.now() + this.period : NaN;
     const off = time.onTime((t) => this.onRosTime(t));
     const dog = setInterval(() => this.watchdog(), this.period * 1000);
     this.stopSimLoop = () => { off(); clearInterval(dog); };
@@ -294,6 +301,9 @@ export class ControllerNode {
    * point (0.1 + 0.05 = 0.15000000000000002), so the grid is compared within 1 µs, far below a period.
    */
   private onRosTime(t: number): void {
+    // a paused simulator may repeat its last time: only a later time is progress
+    if (t > this.lastRosTime) { this.lastRosTime = t; this.lastAdvanceSteady = this.clock(); }
+    if (Number.isNaN(this.nextDeadline)) { this.nextDeadline = t + this.period; return; }
     if (!this.running || t < this.nextDeadline - GRID_TOLERANCE_S) return;
     if (this.cfg.trigger === 'timer' || this.stateMissingOrStale(t)) this.tick(t);
     this.nextDeadline += this.period * Math.max(1, Math.ceil((t - this.nextDeadline + GRID_TOLERANCE_S) / this.period));
@@ -301,22 +311,24 @@ export class ControllerNode {
 
   /**
    * The wall-clock watchdog of the sim loop (called every period of steady time; public for tests):
-   * when no tick ran for `safety.staleAfterMs` of steady time — /clock paused or gone, or no state to
-   * answer in `trigger: state` — it publishes the stop command (zero, whatever onStale says: a hold
-   * or a braking ramp needs time to advance), again every period while it lasts, drops the plan and
-   * the warm start, and reports mode `safe_clock`. Only after a command went out: a node that never
-   * ticked owes nothing. Returns whether it sent the stop command.
+   * when ROS time has not moved forward for `safety.staleAfterMs` of steady time (/clock paused,
+   * repeating itself, or gone) it publishes the stop command (zero, whatever onStale says: a hold or
+   * a braking ramp needs time to advance), again every period while it lasts, drops the plan and the
+   * warm start, and reports mode `safe_clock`. Only after a tick: a node that never published owes
+   * nothing. A clock that runs slower than real time but runs is not stalled (no stop between its
+   * ticks); a state that stops while the clock runs is the timer's business (safe_stale on sim time).
+   * Returns whether it sent the stop command.
    */
   watchdog(steadyNow: number = this.clock()): boolean {
-    if (!this.running || !this.simLoop || this.lastTickSteady === null) return false;
-    if (steadyNow - this.lastTickSteady <= this.cfg.safety.staleAfterMs / 1000) return false;
+    if (!this.running || !this.simLoop || this.lastTickSteady === null || this.lastAdvanceSteady === null) return false;
+    if (steadyNow - this.lastAdvanceSteady <= this.cfg.safety.staleAfterMs / 1000) return false;
     this.stats.clockStalls++;
     this.plan = null;
     this.ctl.reset();
     this.publishCommand(new Float64Array(this.ctl.nu));
     if (this.lastMode !== 'safe_clock') {
       const stamp = this.rosNow();
-      this.log(`mode: ${this.lastMode ?? 'start'} -> safe_clock (no tick for ${this.cfg.safety.staleAfterMs} ms of wall time: ROS time ${stamp.toFixed(3)} s is not advancing)`, 'ERROR');
+      this.log(`mode: ${this.lastMode ?? 'start'} -> safe_clock (ROS time ${stamp.toFixed(3)} s has not advanced for ${this.cfg.safety.staleAfterMs} ms of wall time)`, 'ERROR');
       this.lastMode = 'safe_clock';
       this.publishDiagnostics('safe_clock', stamp, this.loopNow());
     }
@@ -333,6 +345,8 @@ export class ControllerNode {
     this.lastPathAt = -Infinity;
     this.tokensAt = -Infinity;
     this.lastTickSteady = null;
+    this.lastRosTime = -Infinity;
+    this.lastAdvanceSteady = null;
     this.log(`ROS time ${j.kind === 'backward' ? 'went back' : j.kind} (${j.from.toFixed(3)} s -> ${j.to.toFixed(3)} s): state, plan and warm start dropped`, 'WARN');
     if (this.running) { this.stopLoop(); this.startLoop(); }
   }

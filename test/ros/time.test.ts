@@ -224,6 +224,27 @@ describe('ControllerNode on simulated time', () => {
     } finally { s.node.stop(); }
   });
 
+  it('a clock slower than real time is not a stalled clock: no stop command between its ticks; a repeated time is a paused clock', () => {
+    const s = simSetup();
+    try {
+      s.run(40);
+      const clock = new MemoryTransport(s.bus.bus).advertise('/clock', 'rosgraph_msgs/msg/Clock', QOS_CLOCK);
+      const t0 = s.time.now(), ticks = s.node.stats.ticks;
+      // 0.05x real time: 5 ms of sim time every 0.1 s of wall time (a tick every second of wall time)
+      for (let k = 1; k <= 100; k++) {
+        s.steady.now += 0.1;
+        clock.publish(clockMsg(t0 + k * 0.005));
+        expect(s.node.watchdog()).toBe(false);
+      }
+      expect(s.node.stats.ticks - ticks).toBeGreaterThanOrEqual(9);
+      expect(s.node.stats.clockStalls).toBe(0);
+      // a paused simulator that repeats its last time is paused
+      const t = s.time.now();
+      for (let k = 0; k < 3; k++) { s.steady.now += 0.1; clock.publish(clockMsg(t)); }
+      expect(s.node.watchdog()).toBe(true);
+    } finally { s.node.stop(); }
+  });
+
   it('the state stops while /clock runs: stale after staleAfterMs of sim time (not wall time), the safe command each tick', () => {
     const s = simSetup();
     try {
