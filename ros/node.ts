@@ -285,7 +285,9 @@ export class ControllerNode {
     // (as the steady loop's first tick comes one period after activation), not on a grid from zero
     this.nextDeadline = time.hasClock ? time.now() + this.period : NaN;
     const off = time.onTime((t) => this.onRosTime(t));
-    const dog = setInterval(() => this.watchdog(), this.period * 1000);
+    // checked after the poll phase (setImmediate): when the event loop was held up, /clock messages
+    // waiting in the socket are taken before the watchdog judges that time stood still
+    const dog = setInterval(() => setImmediate(() => this.watchdog()), this.period * 1000);
     this.stopSimLoop = () => { off(); clearInterval(dog); };
   }
 
