@@ -59,10 +59,10 @@ function setStamp(stamp: { sec: number; nanosec: number }, t: number): void {
   stamp.nanosec = Math.min(999_999_999, Math.round((t - sec) * 1e9));
 }
 
-/** `safe_clock`: the wall-clock watchdog's stop command while sim time does not advance (watchdog()). */
 /** How close ROS time must come to the timer grid to count as on it (s); see onRosTime. */
 const GRID_TOLERANCE_S = 1e-6;
 
+/** `safe_clock`: the wall-clock watchdog's stop command while sim time does not advance (watchdog()). */
 export type TickMode = 'control' | 'fallback' | 'safe_no_state' | 'safe_stale' | 'safe_solver' | 'estop' | 'safe_clock';
 
 export interface TickReport {
@@ -189,8 +189,6 @@ export class ControllerNode {
   private simLoop = false;
   private stopSimLoop: (() => void) | null = null;
   private readonly stopJumps: (() => void) | null = null;
-  /** Steady time of the last tick; null before the first. */
-  private lastTickSteady: number | null = null;
   /** The sim loop's latest ROS time and the steady time it last moved forward (watchdog()). */
   private lastRosTime = -Infinity;
   private lastAdvanceSteady: number | null = null;
@@ -280,7 +278,9 @@ export class ControllerNode {
   private startSimLoop(time: TimeSource): void {
     this.simLoop = true;
     this.lastRosTime = time.hasClock ? time.now() : -Infinity;
-    this.lastAdvanceSteady = time.hasClock ? this.clock() : null;
+    // waiting for a first /clock counts as a stalled clock too: a node switched to sim time while
+    // driving, with no clock on the network, must not leave its last command standing
+    this.lastAdvanceSteady = this.clock();
     // before the first /clock ROS time is zero: the grid starts one period after the first message
     // (as the steady loop's first tick comes one period after activation), not on a grid from zero
     this.nextDeadline = time.hasClock ? time.now() + this.period : NaN;
@@ -316,13 +316,13 @@ export class ControllerNode {
    * when ROS time has not moved forward for `safety.staleAfterMs` of steady time (/clock paused,
    * repeating itself, or gone) it publishes the stop command (zero, whatever onStale says: a hold or
    * a braking ramp needs time to advance), again every period while it lasts, drops the plan and the
-   * warm start, and reports mode `safe_clock`. Only after a tick: a node that never published owes
-   * nothing. A clock that runs slower than real time but runs is not stalled (no stop between its
+   * warm start, and reports mode `safe_clock`. Only while a stop is owed (a command went out since the
+   * last stop command, also one from before a time jump): a node that never published owes nothing. A clock that runs slower than real time but runs is not stalled (no stop between its
    * ticks); a state that stops while the clock runs is the timer's business (safe_stale on sim time).
    * Returns whether it sent the stop command.
    */
   watchdog(steadyNow: number = this.clock()): boolean {
-    if (!this.running || !this.simLoop || this.lastTickSteady === null || this.lastAdvanceSteady === null) return false;
+    if (!this.running || !this.simLoop || !this.stopOwed || this.lastAdvanceSteady === null) return false;
     if (steadyNow - this.lastAdvanceSteady <= this.cfg.safety.staleAfterMs / 1000) return false;
     this.stats.clockStalls++;
     this.plan = null;
@@ -346,7 +346,6 @@ export class ControllerNode {
     this.lastDiagAt = -Infinity;
     this.lastPathAt = -Infinity;
     this.tokensAt = -Infinity;
-    this.lastTickSteady = null;
     this.lastRosTime = -Infinity;
     this.lastAdvanceSteady = null;
     this.log(`ROS time ${j.kind === 'backward' ? 'went back' : j.kind} (${j.from.toFixed(3)} s -> ${j.to.toFixed(3)} s): state, plan and warm start dropped`, 'WARN');
@@ -508,7 +507,6 @@ export class ControllerNode {
   tick(now: number = this.loopNow(), deadline: number = now + this.period): TickReport {
     this.stats.ticks++;
     const steadyStart = this.clock();
-    this.lastTickSteady = steadyStart;
     let mode: TickMode;
     let u: Float64Array;
     let status = 'not_run', solveMs = 0, iterations = 0;

@@ -300,6 +300,23 @@ describe('ControllerNode on simulated time', () => {
     } finally { s.node.stop(); }
   });
 
+  it('switched to sim time while driving, with no /clock on the network: the watchdog stops the robot', () => {
+    const s = simSetup();
+    try {
+      s.run(40);
+      s.time.setUseSimTime(false);
+      s.sim.step(); // a state on the steady clock's time line (the sim's /clock is not listened to now)
+      const r = s.node.tick();
+      expect(r.mode).toBe('control');
+      expect(Math.abs(s.cmds[s.cmds.length - 1].twist.linear.x)).toBeGreaterThan(0.05);
+      s.time.setUseSimTime(true); // and nothing publishes /clock from here on
+      expect(s.node.watchdog()).toBe(false);
+      s.steady.now += 0.3;
+      expect(s.node.watchdog()).toBe(true);
+      expect(s.cmds[s.cmds.length - 1].twist.linear.x).toBe(0);
+    } finally { s.node.stop(); }
+  });
+
   it("trigger 'state' on sim time: states answered at once, the watchdog stops the robot when they and the clock stop", () => {
     const s = simSetup({ trigger: 'state' });
     try {
