@@ -94,8 +94,8 @@ ROS arguments, as every ROS 2 node takes them (rcl's rules; several blocks allow
   Topic names of the configuration are resolved as the node's (relative names get the namespace,
   ~/x is <ns>/<node>/x); horizon and rate_hz are read-only parameters set only here. use_sim_time
   (bool, also settable at run time): ROS time is /clock's, as in rclcpp — stamps and the control timer
-  follow it, no ticks while it is paused, and a wall-clock watchdog sends the stop command after
-  safety.staleAfterMs of wall time without a tick (docs/ros.md, 'Time'). The simulated
+  follow it, no ticks while it is paused, and a wall-clock watchdog sends the stop command once it
+  has not advanced for safety.staleAfterMs of wall time (docs/ros.md, 'Time'). The simulated
   robot (--sim, 'dmpc ros sim') uses the controller node's resolved names. See docs/ros.md, 'Names,
   remapping and parameter files'.
 
