@@ -82,6 +82,9 @@ export class TimeSource {
   /** ROS time in seconds: the latest /clock with sim time, else the system time. */
   now(): number { return this.sim ? this.simTime : this.system(); }
 
+  /** ROS time in integer nanoseconds (rcl's rcl_time_point_value_t; lifecycle_msgs/TransitionEvent.timestamp). */
+  nowNs(): bigint { return BigInt(Math.round(this.now() * 1e9)); }
+
   /**
    * Where /clock comes from: `topic` is the resolved clock topic (resolveName(CLOCK_TOPIC, …), so
    * remaps apply). Subscribes at once when sim time is on.

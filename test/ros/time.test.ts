@@ -8,6 +8,7 @@
 import { describe, expect, it } from 'vitest';
 import { buildController } from '../../controllers/controller.js';
 import { loadControllerConfig } from '../../controllers/schema.js';
+import { LifecycleMachine } from '../../ros/lifecycle.js';
 import { MemoryTransport } from '../../ros/memory.js';
 import { timeToSeconds, type DiagnosticArray, type Log, type ParameterEvent, type Path, type TwistStamped } from '../../ros/messages.js';
 import { parseRosArguments } from '../../ros/names.js';
@@ -62,6 +63,18 @@ describe('TimeSource', () => {
     expect(ts.stats.backwardJumps).toBe(1);
     expect(jumps).toEqual(['activated 50->0', 'backward 10->4']);
     expect(clockSeconds({ clock: { sec: 1, nanosec: 500_000_000 } })).toBe(1.5);
+  });
+
+  it('lifecycle transition events are stamped with ROS time in ns (sim time with use_sim_time)', () => {
+    const ts = new TimeSource({ system: () => 1.7e9 });
+    const events: bigint[] = [];
+    const m = new LifecycleMachine({}, { clock: () => ts.nowNs(), onTransition: (e) => events.push(e.timestamp) });
+    m.change({ id: 1 }); // configure, on system time
+    ts.setUseSimTime(true);
+    ts.onClock(clockMsg(12.25));
+    m.change({ id: 3 }); // activate, on sim time
+    expect(events[0]).toBe(1_700_000_000_000_000_000n);
+    expect(events[events.length - 1]).toBe(12_250_000_000n);
   });
 
   it('rclcpp::ClockQoS: best effort, volatile, keep last 1', () => {

@@ -219,7 +219,7 @@ export const command: CliCommand = {
         onCleanup: () => { n.cleanup(); },
         onShutdown: () => { n.deactivate(); },
         onError: () => { n.deactivate(); },
-      }, { log, clock: () => BigInt(Math.round(time.now() * 1e9)) });
+      }, { log, clock: () => time.nowNs() });
       const lifecycle = transport.serve ? serveLifecycle(transport, fqn, machine) : null;
       const release = transport.serve?.(setup.serviceName('~/release_estop'), TRIGGER, () => {
         const r = n.releaseEstop();
