@@ -6,6 +6,9 @@
  *    The node (`dmpc ros -p use_sim_time:=true`, no state: safe commands every tick) must stamp every
  *    command in sim time, tick once per 50 ms of sim time however fast /clock runs, not tick while the
  *    clock is paused, and meanwhile send the stop command from its wall-clock watchdog.
+ *  - the runaway case: the same peer at real time while `dmpc ros sim` (on wall time) keeps reporting
+ *    odometry through a 1.5 s pause of the clock: the node drives before, sends only stop commands
+ *    during the pause, and drives again after.
  *  - `dmpc ros --sim --sim-speed 4 -p use_sim_time:=true`: the simulated robot is the clock, and the
  *    closed loop runs on sim time (ticks per simulated second = the control rate; goal reached).
  * Bounds are on simulated time and counts, never on wall-clock timing (a loaded machine only makes
@@ -76,6 +79,46 @@ describe('use_sim_time over RTPS', () => {
     // ticks only on sim time: 2 × 60, not one per 50 ms of the run's wall time (≥ 2 s of pause alone)
     expect(summary.node.ticks, info()).toBeGreaterThanOrEqual(100);
     expect(summary.node.ticks, info()).toBeLessThanOrEqual(122);
+    expect(summary.node.clockStalls, info()).toBeGreaterThanOrEqual(10);
+  }, 150_000);
+
+  it('the runaway case: the robot (dmpc ros sim, on wall time) keeps moving while the Cyclone clock pauses; the node stops it, then drives again', async () => {
+    const peer = sandbox.buildCyclone('Cyclone DDS clock peer', 'test/ros/peer/Clock.idl', 'test/ros/peer/cyclone_clock_peer.c');
+    const DOMAIN = '73';
+    const env = sandbox.env(DOMAIN);
+    const summaryFile = join(sandbox.dir, 'node-runaway.json');
+    const config = diffdriveStamped();
+    // real time (20 ms of sim time per 20 ms of wall time): the robot's odometry, on wall time, stays fresh on sim time
+    const clock = spawnIn(sandbox.ns, [peer, DOMAIN, 'rt/cmd_vel', '1000', '20', '20', '100', '1500'], env);
+    const robot = spawnIn(sandbox.ns, tsxNode('src/cli/main.ts', 'ros', 'sim', '--config', config, '--transport', 'rtps', '--address', '127.0.0.1',
+      '--plant', 'ode', '--duration', '120'), env);
+    const node = spawnIn(sandbox.ns, tsxNode('src/cli/main.ts', 'ros', '--config', config, '--transport', 'rtps', '--address', '127.0.0.1',
+      '--goal', '3,0,0', '--duration', '120', '--summary', summaryFile, '--ros-args', '-p', 'use_sim_time:=true'), env);
+    const info = () => `clock peer:\n${clock.stdout().split('\n').filter((l) => !l.startsWith('cmd')).join('\n')}${clock.stderr()}\nnode stderr:\n${node.stderr().slice(-2500)}\nrobot stderr:\n${robot.stderr().slice(-800)}`;
+    const code = await clock.exited(110_000);
+    expect(code, info()).toBe(0);
+    node.child.kill('SIGTERM');
+    robot.child.kill('SIGTERM');
+    await node.exited(15_000);
+    await robot.exited(15_000);
+    const cmds: Cmd[] = clock.stdout().split('\n').filter((l) => l.startsWith('cmd ')).map((l) => {
+      const [, sec, nsec, v, w, phase] = l.split(' ');
+      return { t: Number(sec) + Number(nsec) * 1e-9, v: Number(v), w: Number(w), phase };
+    });
+    const driving = (phase: string) => cmds.filter((c) => c.phase === phase && Math.abs(c.v) > 0.05).length;
+    expect(driving('1'), info()).toBeGreaterThan(10); // toward the goal 3 m ahead
+    // paused clock, robot still reporting: only stop commands, stamped with the paused time
+    const duringPause = cmds.filter((c) => c.phase === 'p');
+    // run 1's last commands may be taken after it ended (a loaded machine); from the first stop on
+    // (commands arrive in order on a reliable topic) there must be nothing else
+    const firstStop = duringPause.findIndex((c) => c.v === 0 && c.w === 0 && c.t >= 1002 - 1e-6);
+    expect(firstStop, info()).toBeGreaterThanOrEqual(0);
+    expect(firstStop, info()).toBeLessThanOrEqual(3);
+    const stops = duringPause.slice(firstStop);
+    expect(stops.length, info()).toBeGreaterThanOrEqual(10);
+    for (const c of stops) expect([c.t, c.v, c.w], info()).toEqual([1002, 0, 0]);
+    expect(driving('2'), info()).toBeGreaterThan(10); // the clock runs again: control is back
+    const summary = JSON.parse(readFileSync(summaryFile, 'utf8'));
     expect(summary.node.clockStalls, info()).toBeGreaterThanOrEqual(10);
   }, 150_000);
 
