@@ -11,13 +11,13 @@ import { loadControllerConfig } from '../../controllers/schema.js';
 import { LifecycleMachine } from '../../ros/lifecycle.js';
 import { MemoryTransport } from '../../ros/memory.js';
 import { timeToSeconds, type DiagnosticArray, type Log, type ParameterEvent, type Path, type TwistStamped } from '../../ros/messages.js';
-import { parseRosArguments } from '../../ros/names.js';
+import { nodeIdentity, parseRosArguments, resolveName } from '../../ros/names.js';
 import { ControllerNode, type TickReport } from '../../ros/node.js';
 import { applyParameterOverrides, setupNode } from '../../ros/node_setup.js';
 import { ParameterService, ParameterType, parameterValue, publishParameterEvents, QOS_PARAMETER_EVENTS } from '../../ros/params.js';
 import { nodeLogger, QOS_ROSOUT } from '../../ros/rosout.js';
 import { SimRobotNode } from '../../ros/sim.js';
-import { clockSeconds, QOS_CLOCK, TimeSource, useSimTimeParameter } from '../../ros/time_source.js';
+import { CLOCK_TOPIC, clockSeconds, QOS_CLOCK, TimeSource, useSimTimeParameter } from '../../ros/time_source.js';
 import { QOS_DEFAULT } from '../../ros/transport.js';
 import { OdePlant } from '../../src/plant/ode.js';
 
@@ -75,6 +75,16 @@ describe('TimeSource', () => {
     m.change({ id: 3 }); // activate, on sim time
     expect(events[0]).toBe(1_700_000_000_000_000_000n);
     expect(events[events.length - 1]).toBe(12_250_000_000n);
+  });
+
+  it('/clock is absolute (the namespace does not move it) and remappable, as rclcpp subscribes "/clock"', () => {
+    const clockIn = (args: string[]) => {
+      const { ros } = parseRosArguments(['--ros-args', ...args]);
+      return resolveName(CLOCK_TOPIC, 'topic', nodeIdentity('mpc', '/', ros.remaps), ros.remaps);
+    };
+    expect(clockIn(['-r', '__ns:=/robot1'])).toBe('/clock');
+    expect(clockIn(['-r', '__ns:=/robot1', '-r', '/clock:=/sim/clock'])).toBe('/sim/clock');
+    expect(clockIn(['-r', 'mpc:/clock:=/robot1/clock'])).toBe('/robot1/clock');
   });
 
   it('rclcpp::ClockQoS: best effort, volatile, keep last 1', () => {
