@@ -9,6 +9,8 @@
  *  - the runaway case: the same peer at real time while `dmpc ros sim` (on wall time) keeps reporting
  *    odometry through a 1.5 s pause of the clock: the node drives before, sends only stop commands
  *    during the pause, and drives again after.
+ *  - `use_sim_time` set at run time by the TypeScript parameter client over RTPS while the node drives
+ *    (no clock anywhere): the watchdog stops the robot; set back to false, control returns.
  *  - `dmpc ros --sim --sim-speed 4 -p use_sim_time:=true`: the simulated robot is the clock, and the
  *    closed loop runs on sim time (ticks per simulated second = the control rate; goal reached).
  * Bounds are on simulated time and counts, never on wall-clock timing (a loaded machine only makes
@@ -18,7 +20,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { peerSandbox, spawnIn, tsxNode } from './helpers.js';
+import { peerSandbox, spawnIn, tsxNode, until } from './helpers.js';
 
 const sandbox = peerSandbox('simtime');
 
@@ -120,6 +122,37 @@ describe('use_sim_time over RTPS', () => {
     expect(driving('2'), info()).toBeGreaterThan(10); // the clock runs again: control is back
     const summary = JSON.parse(readFileSync(summaryFile, 'utf8'));
     expect(summary.node.clockStalls, info()).toBeGreaterThanOrEqual(10);
+  }, 150_000);
+
+  it('use_sim_time set at run time through set_parameters over RTPS: with no clock on the network the driving node stops the robot; set back, it drives again', async () => {
+    const env = sandbox.env('74');
+    const summaryFile = join(sandbox.dir, 'node-runtime.json');
+    // the simulated robot in the process, without --clock: nothing publishes /clock
+    const node = spawnIn(sandbox.ns, tsxNode('src/cli/main.ts', 'ros', '--config', 'controllers/diffdrive.json', '--transport', 'rtps', '--address', '127.0.0.1',
+      '--sim', '--plant', 'ode', '--goal', '3,0,0', '--duration', '120', '--summary', summaryFile), env);
+    const info = () => `node stderr:\n${node.stderr().slice(-3000)}`;
+    const value = (b: boolean) => `{"parameters":[{"name":"use_sim_time","value":{"type":1,"bool_value":${b}}}]}`;
+    try {
+      await until('control', () => /-> control/.test(node.stderr()), 60_000, info);
+      const on = spawnIn(sandbox.ns, tsxNode('test/ros/peer/param_client.ts', 'dmpc_diffdrive',
+        'describe_parameters', '{"names":["use_sim_time"]}', 'set_parameters', value(true), 'get_parameters', '{"names":["use_sim_time"]}'), env);
+      expect(await on.exited(60_000), `${on.stdout()}${on.stderr()}\n${info()}`).toBe(0);
+      const replies = on.stdout().split('\n').filter((l) => l.startsWith('reply ')).map((l) => JSON.parse(l.split(' ').slice(2).join(' ')));
+      expect(replies[0].descriptors[0]).toMatchObject({ name: 'use_sim_time', type: 1, read_only: false });
+      expect(replies[1].results[0], info()).toMatchObject({ successful: true });
+      expect(replies[2].values[0]).toMatchObject({ type: 1, bool_value: true });
+      await until('the clock watchdog', () => /-> safe_clock/.test(node.stderr()), 30_000, info);
+      const off = spawnIn(sandbox.ns, tsxNode('test/ros/peer/param_client.ts', 'dmpc_diffdrive', 'set_parameters', value(false)), env);
+      expect(await off.exited(60_000), `${off.stdout()}${off.stderr()}`).toBe(0);
+      await until('control again', () => /safe_clock[\s\S]*-> control/.test(node.stderr()), 30_000, info);
+    } finally {
+      node.child.kill('SIGTERM');
+    }
+    await node.exited(15_000);
+    const summary = JSON.parse(readFileSync(summaryFile, 'utf8'));
+    expect(summary.time.useSimTime).toBe(false);
+    expect(summary.node.clockStalls, info()).toBeGreaterThanOrEqual(1);
+    expect(summary.node.controlTicks, info()).toBeGreaterThan(10);
   }, 150_000);
 
   it('dmpc ros --sim --sim-speed 4 -p use_sim_time:=true: the simulated robot is the clock; the closed loop runs on sim time', async () => {
