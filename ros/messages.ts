@@ -46,6 +46,8 @@ export interface DiagnosticStatus { level: number; name: string; message: string
 export interface DiagnosticArray { header: Header; status: DiagnosticStatus[] }
 
 export interface Bool { data: boolean }
+/** rosgraph_msgs/Clock: what /clock carries (simulated time, ROS 2 design "Clock and Time"). */
+export interface Clock { clock: Time }
 export interface LifecycleState { id: number; label: string }
 export interface LifecycleTransition { id: number; label: string }
 export interface TransitionEvent { timestamp: bigint; transition: LifecycleTransition; start_state: LifecycleState; goal_state: LifecycleState }
@@ -79,6 +81,7 @@ export interface MessageTypes {
   'geometry_msgs/msg/PoseStamped': PoseStamped;
   'diagnostic_msgs/msg/DiagnosticArray': DiagnosticArray;
   'std_msgs/msg/Bool': Bool;
+  'rosgraph_msgs/msg/Clock': Clock;
   'lifecycle_msgs/msg/TransitionEvent': TransitionEvent;
 }
 export type RosMessageType = keyof MessageTypes;
@@ -86,7 +89,7 @@ export const MESSAGE_TYPES = [
   'nav_msgs/msg/Odometry', 'sensor_msgs/msg/JointState', 'std_msgs/msg/Float64MultiArray', 'geometry_msgs/msg/Twist',
   'trajectory_msgs/msg/JointTrajectory', 'nav_msgs/msg/Path', 'geometry_msgs/msg/PoseStamped', 'diagnostic_msgs/msg/DiagnosticArray',
   'std_msgs/msg/Bool', 'lifecycle_msgs/msg/TransitionEvent', 'geometry_msgs/msg/TwistStamped',
-  'rcl_interfaces/msg/ParameterEvent', 'rcl_interfaces/msg/Log',
+  'rcl_interfaces/msg/ParameterEvent', 'rcl_interfaces/msg/Log', 'rosgraph_msgs/msg/Clock',
 ] as const satisfies readonly RosMessageType[];
 
 // ROS 2 definitions: one table for the project (src/ros2/definitions.ts)

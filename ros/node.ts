@@ -28,6 +28,18 @@
  * one arrives would publish a command for old data and hold back the answer to the new state).
  *
  * `tick(now)` is public and takes the time as an argument, so the logic is testable without timers.
+ *
+ * Time (docs/ros.md "Time"): every stamp the node writes is ROS time (its TimeSource: the system time,
+ * or /clock with use_sim_time). Without sim time the loop (timer grid, state age, hold and rate
+ * limits) runs on the steady clock `clock`, as before. With sim time it runs on ROS time: the timer
+ * ticks when /clock passes the next point of its grid (at most one tick per /clock message, missed
+ * slots skipped, as an rcl timer on a ROS clock), so a paused clock means no ticks and a faster clock
+ * more ticks per wall second, and a state's age is ROS time since its arrival. The solver's budget,
+ * deadline misses and latencies stay on the steady clock. Because a paused or dead /clock stops the
+ * timer, a wall-clock watchdog (watchdog()) sends the stop command while ROS time has not moved for
+ * `safety.staleAfterMs` of steady time: the robot is never left on the last command of a clock that
+ * stopped. A discontinuity of ROS time (sim time switched on/off, /clock going back) forgets the
+ * state, the plan and the warm start: a state stamped before a reset is never taken as fresh.
  */
 import type { Controller, Reference } from '../controllers/controller.js';
 import type { ControllerConfig, QosSpec } from '../controllers/schema.js';
@@ -37,6 +49,7 @@ import {
   DIAG_ERROR, DIAG_OK, DIAG_WARN, header, yawToQuaternion,
   type DiagnosticArray, type MessageTypes, type Path, type RosMessageType,
 } from './messages.js';
+import type { TimeJump, TimeSource } from './time_source.js';
 import { QOS_PRESETS, type Publisher, type Qos, type Subscription, type Transport } from './transport.js';
 
 /** Writes `t` seconds into a builtin_interfaces/Time in place (as timeFromSeconds does). */
@@ -46,7 +59,11 @@ function setStamp(stamp: { sec: number; nanosec: number }, t: number): void {
   stamp.nanosec = Math.min(999_999_999, Math.round((t - sec) * 1e9));
 }
 
-export type TickMode = 'control' | 'fallback' | 'safe_no_state' | 'safe_stale' | 'safe_solver' | 'estop';
+/** How close ROS time must come to the timer grid to count as on it (s); see onRosTime. */
+const GRID_TOLERANCE_S = 1e-6;
+
+/** `safe_clock`: the wall-clock watchdog's stop command while sim time does not advance (watchdog()). */
+export type TickMode = 'control' | 'fallback' | 'safe_no_state' | 'safe_stale' | 'safe_solver' | 'estop' | 'safe_clock';
 
 export interface TickReport {
   mode: TickMode;
@@ -112,6 +129,8 @@ export interface NodeStats {
   rejectedGoals: number;
   rejectedEstops: number;
   estopTicks: number;
+  /** Stop commands sent by the wall-clock watchdog because ROS (sim) time did not advance. */
+  clockStalls: number;
   maxSolveMs: number;
   lastStatus: string;
   lastIterations: number;
@@ -129,8 +148,10 @@ export interface ControllerNodeOptions {
   config: ControllerConfig;
   controller: Controller;
   transport: Transport;
-  /** Monotonic clock in seconds (default: performance.now()/1000). */
+  /** Monotonic clock in seconds (default: performance.now()/1000): the loop without sim time, budgets, deadlines. */
   clock?: () => number;
+  /** ROS time (ros/time_source.ts): stamps, and the loop while use_sim_time is on. Default: system time, no sim time. */
+  time?: TimeSource;
   /** Log lines with a severity (ros/rosout.ts nodeLogger: printed, and published on /rosout). */
   log?: NodeLog;
   /** Called after every tick (tests, telemetry). */
@@ -141,7 +162,7 @@ export class ControllerNode {
   readonly stats: NodeStats = {
     ticks: 0, published: 0, controlTicks: 0, fallbackTicks: 0, safeTicks: 0, staleTicks: 0, solverFailures: 0,
     deadlineMisses: 0, stateMessages: 0, goals: 0, rejectedStates: 0, rejectedGoals: 0, rejectedEstops: 0, estopTicks: 0,
-    maxSolveMs: 0, lastStatus: 'none', lastIterations: 0, lastSolveMs: 0,
+    clockStalls: 0, maxSolveMs: 0, lastStatus: 'none', lastIterations: 0, lastSolveMs: 0,
   };
   private readonly cfg: ControllerConfig;
   private readonly ctl: Controller;
@@ -182,6 +203,13 @@ export class ControllerNode {
   private stateTokens = 2;
   private tokensAt = -Infinity;
   private running = false;
+  /** Whether the running loop is driven by ROS (sim) time (see the file comment). */
+  private simLoop = false;
+  private stopSimLoop: (() => void) | null = null;
+  private readonly stopJumps: (() => void) | null = null;
+  /** The sim loop's latest ROS time and the steady time it last moved forward (watchdog()). */
+  private lastRosTime = -Infinity;
+  private lastAdvanceSteady: number | null = null;
   /** State→command latency inside this process, control ticks only. */
   readonly latency = new LatencyRing();
   /**
@@ -204,7 +232,14 @@ export class ControllerNode {
     this.reference = this.ctl.defaultReference();
     this.lastCommand = new Float64Array(this.ctl.nu);
     this.pathPeriod = t.path ? 1 / Math.min(t.path.rateHz, this.cfg.rateHz) : Infinity;
+    if (opts.time) this.stopJumps = opts.time.onJump((j) => this.onTimeJump(j));
   }
+
+  /** ROS time (s) for stamps: the TimeSource's, else the system time. */
+  rosNow(): number { return this.opts.time ? this.opts.time.now() : Date.now() / 1000; }
+
+  /** The loop's time (s): ROS time while sim time is on, else the steady clock. */
+  private loopNow(): number { return this.opts.time?.useSimTime ? this.opts.time.now() : this.clock(); }
 
   /** Subscribes and advertises (no timer; see activate()). */
   open(): void {
@@ -238,6 +273,13 @@ export class ControllerNode {
     if (this.running) return;
     this.open();
     this.running = true;
+    this.startLoop();
+  }
+
+  /** The loop of the current time source: the steady timer grid, or ticks on /clock (sim time). */
+  private startLoop(): void {
+    if (this.opts.time?.useSimTime) { this.startSimLoop(this.opts.time); return; }
+    this.simLoop = false;
     this.nextDeadline = this.clock() + this.period;
     const loop = () => {
       if (!this.running) return;
@@ -254,13 +296,94 @@ export class ControllerNode {
   }
 
   /**
+   * Sim time: a tick whenever ROS time reaches the next point of the grid (one per /clock message at
+   * most, missed slots skipped: an rcl timer on a ROS clock), and the wall-clock watchdog every
+   * period of steady time.
+   */
+  private startSimLoop(time: TimeSource): void {
+    this.simLoop = true;
+    this.lastRosTime = time.hasClock ? time.now() : -Infinity;
+    // waiting for a first /clock counts as a stalled clock too: a node switched to sim time while
+    // driving, with no clock on the network, must not leave its last command standing
+    this.lastAdvanceSteady = this.clock();
+    // before the first /clock ROS time is zero: the grid starts one period after the first message
+    // (as the steady loop's first tick comes one period after activation), not on a grid from zero
+    this.nextDeadline = time.hasClock ? time.now() + this.period : NaN;
+    const off = time.onTime((t) => this.onRosTime(t));
+    // checked after the poll phase (setImmediate): when the event loop was held up, /clock messages
+    // waiting in the socket are taken before the watchdog judges that time stood still
+    const dog = setInterval(() => setImmediate(() => this.watchdog()), this.period * 1000);
+    this.stopSimLoop = () => { off(); clearInterval(dog); };
+  }
+
+  private stopLoop(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    this.stopSimLoop?.();
+    this.stopSimLoop = null;
+  }
+
+  /**
+   * A new ROS time from /clock while the sim loop runs. A simulator's clock adds up its step in floating
+   * point (0.1 + 0.05 = 0.15000000000000002), so the grid is compared within 1 µs, far below a period.
+   */
+  private onRosTime(t: number): void {
+    // a paused simulator may repeat its last time: only a later time is progress
+    if (t > this.lastRosTime) { this.lastRosTime = t; this.lastAdvanceSteady = this.clock(); }
+    if (Number.isNaN(this.nextDeadline)) { this.nextDeadline = t + this.period; return; }
+    if (!this.running || t < this.nextDeadline - GRID_TOLERANCE_S) return;
+    if (this.cfg.trigger === 'timer' || this.stateMissingOrStale(t)) this.tick(t);
+    this.nextDeadline += this.period * Math.max(1, Math.ceil((t - this.nextDeadline + GRID_TOLERANCE_S) / this.period));
+  }
+
+  /**
+   * The wall-clock watchdog of the sim loop (called every period of steady time; public for tests):
+   * when ROS time has not moved forward for `safety.staleAfterMs` of steady time (/clock paused,
+   * repeating itself, or gone) it publishes the stop command (zero, whatever onStale says: a hold or
+   * a braking ramp needs time to advance), again every period while it lasts, drops the plan and the
+   * warm start, and reports mode `safe_clock`. Only while a stop is owed (a command went out since the
+   * last stop command, also one from before a time jump): a node that never published owes nothing. A clock that runs slower than real time but runs is not stalled (no stop between its
+   * ticks); a state that stops while the clock runs is the timer's business (safe_stale on sim time).
+   * Returns whether it sent the stop command.
+   */
+  watchdog(steadyNow: number = this.clock()): boolean {
+    if (!this.running || !this.simLoop || !this.stopOwed || this.lastAdvanceSteady === null) return false;
+    if (steadyNow - this.lastAdvanceSteady <= this.cfg.safety.staleAfterMs / 1000) return false;
+    this.stats.clockStalls++;
+    this.plan = null;
+    this.ctl.reset();
+    this.publishCommand(new Float64Array(this.ctl.nu));
+    if (this.lastMode !== 'safe_clock') {
+      const stamp = this.rosNow();
+      this.log(`mode: ${this.lastMode ?? 'start'} -> safe_clock (ROS time ${stamp.toFixed(3)} s has not advanced for ${this.cfg.safety.staleAfterMs} ms of wall time)`, 'ERROR');
+      this.lastMode = 'safe_clock';
+      this.publishDiagnostics('safe_clock', stamp, this.loopNow());
+    }
+    return true;
+  }
+
+  /** A discontinuity of ROS time: forget what was measured on the old time line, restart the loop. */
+  private onTimeJump(j: TimeJump): void {
+    this.state = null;
+    this.plan = null;
+    this.ctl.reset();
+    this.safeSince = null;
+    this.lastDiagAt = -Infinity;
+    this.lastPathAt = -Infinity;
+    this.tokensAt = -Infinity;
+    this.lastRosTime = -Infinity;
+    this.lastAdvanceSteady = null;
+    this.log(`ROS time ${j.kind === 'backward' ? 'went back' : j.kind} (${j.from.toFixed(3)} s -> ${j.to.toFixed(3)} s): state, plan and warm start dropped`, 'WARN');
+    if (this.running) { this.stopLoop(); this.startLoop(); }
+  }
+
+  /**
    * Lifecycle deactivate: stops the loop and publishes the stop command if one is owed (the robot must
    * not keep the last command of an active controller). Subscriptions stay, so reactivation is immediate.
    */
   deactivate(): void {
     this.running = false;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
+    this.stopLoop();
     this.publishStop();
   }
 
@@ -281,7 +404,7 @@ export class ControllerNode {
   }
 
   private onState(msg: MessageTypes[RosMessageType], receivedAtMs: number): void {
-    const at = this.clock();
+    const at = this.loopNow();
     this.stats.stateMessages++;
     const stamp = headerStamp(msg);
     if (stamp === stamp) {
@@ -293,7 +416,7 @@ export class ControllerNode {
     if (isRejection(x)) { this.reject('state', x); return; }
     for (const i of this.cfg.topics.state.angles) if (this.state) x[i] = this.state.x[i] + wrapAngle(x[i] - this.state.x[i]);
     this.state = { x, at, perfMs: receivedAtMs };
-    if (this.running && this.cfg.trigger === 'state' && this.takeStateToken(at)) this.tick(this.clock(), at + this.period);
+    if (this.running && this.cfg.trigger === 'state' && this.takeStateToken(at)) this.tick(this.loopNow(), at + this.period);
   }
 
   /**
@@ -355,7 +478,7 @@ export class ControllerNode {
       this.log(`e-stop engaged (${source}): safe command latched until released`, 'ERROR');
       this.plan = null;
       this.ctl.reset();
-      if (this.running) this.publishCommand(this.safeCommand(this.clock(), true));
+      if (this.running) this.publishCommand(this.safeCommand(this.loopNow(), true));
     }
   }
 
@@ -393,7 +516,7 @@ export class ControllerNode {
   private publishCommand(u: Float64Array): Float64Array {
     const { lower, upper } = this.ctl.commandLimits();
     for (let j = 0; j < u.length; j++) u[j] = Math.min(upper[j], Math.max(lower[j], Number.isFinite(u[j]) ? u[j] : 0));
-    this.cmdPub?.publish(this.writeCommand(u, Date.now() / 1000) as never);
+    this.cmdPub?.publish(this.writeCommand(u, this.rosNow()) as never);
     this.lastCommand = u;
     this.stats.published++;
     this.stopOwed = true;
@@ -408,11 +531,13 @@ export class ControllerNode {
   }
 
   /**
-   * One control step at time `now` (s, on the node's clock). A deadline miss is counted when the
-   * command leaves after `deadline` (default: one period after `now`).
+   * One control step at time `now` (s, on the loop's time: the steady clock, or ROS time with sim
+   * time). A deadline miss is counted when the command leaves after `deadline` (default: one period
+   * after `now`); on the sim loop, when the tick took more than a period of steady time.
    */
-  tick(now: number = this.clock(), deadline: number = now + this.period): TickReport {
+  tick(now: number = this.loopNow(), deadline: number = now + this.period): TickReport {
     this.stats.ticks++;
+    const steadyStart = this.clock();
     let mode: TickMode;
     let u: Float64Array;
     let status = 'not_run', solveMs = 0, iterations = 0;
@@ -464,11 +589,11 @@ export class ControllerNode {
     const safe = mode !== 'control' && mode !== 'fallback';
     if (!safe) this.safeSince = null;
     else if (this.safeSince === null) this.safeSince = now;
-    const wall = Date.now() / 1000;
+    const wall = this.rosNow();
     u = this.publishCommand(u);
     const latencyMs = latencyFrom === null ? null : performance.now() - latencyFrom;
     if (latencyMs !== null && mode === 'control') this.latency.push(latencyMs);
-    if (this.clock() > deadline) this.stats.deadlineMisses++;
+    if (this.simLoop ? this.clock() - steadyStart > this.period : this.clock() > deadline) this.stats.deadlineMisses++;
     if (mode === 'control') this.stats.controlTicks++;
     else if (mode === 'fallback') this.stats.fallbackTicks++;
     else this.stats.safeTicks++;
@@ -543,6 +668,7 @@ export class ControllerNode {
       safe_no_state: 'no state received yet: safe command', safe_stale: `state stale (${age} ms old): safe command`,
       safe_solver: 'solver failed and no usable plan: safe command',
       estop: `e-stop engaged (${this.estop.source}): safe command latched until released`,
+      safe_clock: `ROS time not advancing for ${this.cfg.safety.staleAfterMs} ms of wall time (/clock paused or gone): stop command`,
     }[mode];
     const kv = (key: string, value: unknown) => ({ key, value: String(value) });
     // inputs: WARN while a dropped message has not been reported yet (then OK again, counts kept)
@@ -558,7 +684,7 @@ export class ControllerNode {
           kv('max_solve_time_ms', s.maxSolveMs.toFixed(3)), kv('iterations', s.lastIterations), kv('deadline_misses', s.deadlineMisses),
           kv('ticks', s.ticks), kv('solver_failures', s.solverFailures), kv('fallback_ticks', s.fallbackTicks), kv('safe_ticks', s.safeTicks),
           kv('stale_ticks', s.staleTicks), kv('state_age_ms', age), kv('rate_hz', this.cfg.rateHz), kv('transport', this.transport.kind),
-          kv('estop', this.estop.engaged),
+          kv('estop', this.estop.engaged), kv('use_sim_time', this.opts.time?.useSimTime ?? false), kv('clock_stalls', s.clockStalls),
         ],
       }, {
         level: inputsLevel, name: `${this.cfg.name}: inputs`, hardware_id: this.cfg.name,
@@ -578,6 +704,7 @@ export class ControllerNode {
    */
   stop(): void {
     this.deactivate();
+    this.stopJumps?.();
     for (const s of this.subs) s.close();
     this.subs.length = 0;
   }

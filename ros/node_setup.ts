@@ -77,11 +77,7 @@ export function setupNode(config: ControllerConfig, ros: RosArguments, readFile:
   if (doc !== config) {
     try { doc = parseControllerConfig(doc, `${source} with the read-only parameters of --ros-args`); } catch (e) { throw new Error((e as Error).message); }
   }
-  const useSimTime = overrides.get('use_sim_time');
-  if (useSimTime) {
-    overrides.delete('use_sim_time');
-    if (useSimTime.type === 'bool' && useSimTime.value) notes.push("parameter 'use_sim_time' is true, but sim time is not implemented yet: the node runs on the system clock");
-  }
+  // use_sim_time stays in the overrides: a parameter of the node (ros/time_source.ts useSimTimeParameter)
   // the configuration's name is the node's name: after __node, the remapped one (diagnostics, logs)
   const resolved = { ...resolveConfigTopics(doc, node, ros.remaps), name: node.name };
   const final = doc;

@@ -108,6 +108,11 @@ export interface ParamDef {
   range?: { from: number; to: number };
   /** Set only at start-up (command line, parameter file), never through set_parameters. */
   readOnly?: boolean;
+  /**
+   * For a parameter of the node rather than the controller (use_sim_time, ros/time_source.ts): applies
+   * the value once the whole set was accepted (after the controller's update).
+   */
+  commit?(v: number | boolean): void;
 }
 
 /**
@@ -286,6 +291,8 @@ export class ParameterService {
       solver: {},
     } as Required<Pick<ControllerParamsPatch, 'cost' | 'constraints' | 'solver'>>;
     const changed: Parameter[] = [];
+    const commits: (() => void)[] = [];
+    let controllerTouched = false;
     const results: SetParametersResult[] = params.map((q) => {
       const def = this.byName.get(q.name);
       if (!def) return { successful: false, reason: `parameter '${q.name}' is not declared` };
@@ -295,6 +302,8 @@ export class ParameterService {
       const refused = def.check?.(v);
       if (refused) return { successful: false, reason: refused };
       def.set(patch, v);
+      if (def.commit) commits.push(() => def.commit!(v));
+      else controllerTouched = true;
       changed.push({ name: def.name, value: typedValue(def, v) });
       return { successful: true, reason: '' };
     });
@@ -302,8 +311,10 @@ export class ParameterService {
     if (ok === 0) return results;
     if (atomic && ok < results.length) return results.map((r) => (r.successful ? { successful: false, reason: 'another parameter of this atomic set failed' } : r));
     try {
-      const version = this.ctl.updateParams(patch);
-      this.log(`parameters: ${params.filter((_, i) => results[i].successful).map((q) => q.name).join(', ')} set (version ${version}, applied at the next tick)`);
+      // a set of node parameters alone (use_sim_time) leaves the controller's version as it is
+      const version = controllerTouched ? this.ctl.updateParams(patch) : null;
+      for (const c of commits) c();
+      this.log(`parameters: ${params.filter((_, i) => results[i].successful).map((q) => q.name).join(', ')} set${version === null ? '' : ` (version ${version}, applied at the next tick)`}`);
       this.onChanged?.(changed);
       return results;
     } catch (e) {
@@ -356,12 +367,13 @@ export const QOS_PARAMETER_EVENTS: Qos = { reliability: 'reliable', durability: 
  * Publishes rcl_interfaces/msg/ParameterEvent on /parameter_events for the node `node` (fully
  * qualified) as an rclcpp node does: once now with every declared parameter as new_parameters, then
  * after every successful set with the parameters it changed (their new values) as changed_parameters.
+ * `now`: ROS time in seconds (the node's TimeSource: sim time with use_sim_time) for the stamps.
  * For transports that do not publish them themselves (rtps; rclnodejs's node publishes its own).
  */
-export function publishParameterEvents(t: Transport, node: string, service: ParameterService): { close(): void } {
+export function publishParameterEvents(t: Transport, node: string, service: ParameterService, now: () => number = () => Date.now() / 1000): { close(): void } {
   const pub = t.advertise('/parameter_events', 'rcl_interfaces/msg/ParameterEvent', QOS_PARAMETER_EVENTS);
   const event = (fresh: Parameter[], changed: Parameter[]) => pub.publish({
-    stamp: timeFromSeconds(Date.now() / 1000), node, new_parameters: fresh, changed_parameters: changed, deleted_parameters: [],
+    stamp: timeFromSeconds(now()), node, new_parameters: fresh, changed_parameters: changed, deleted_parameters: [],
   });
   event(service.all(), []);
   service.onChanged = (changed) => event([], changed);

@@ -417,22 +417,29 @@ export interface RclnodejsParameters {
  * One difference from the RTPS services remains, rclnodejs's: `set_parameters` sets each parameter
  * of a request on its own (one staged update each), so a request whose parameters are only valid
  * together (u_min and u_max moved past each other) needs `set_parameters_atomically`.
- * Parameters that are not the controller's (rclnodejs's `use_sim_time`) are left to rclnodejs.
+ * A parameter of `service` that rclnodejs already declares itself (`use_sim_time`, which every rclnodejs
+ * node declares for its own TimeSource) is not declared again: rclnodejs's is given our value at once,
+ * and its sets go through `service.set` like the others (so the node's TimeSource, ros/time_source.ts,
+ * follows `ros2 param set … use_sim_time`), and close() leaves it declared. Parameters of rclnodejs
+ * that `service` does not have are left to rclnodejs.
  */
 export function serveRclnodejsParameters(transport: Transport, service: ParameterService, log: (s: string) => void = () => {}): RclnodejsParameters {
   if (!isRclnodejsTransport(transport)) throw new Error(`serveRclnodejsParameters: the transport is '${transport.kind}', expected rclnodejs (over rtps, ros/params.ts serves parameters)`);
   const { rclnodejs: r, node } = transport;
   const names = service.defs.map((d) => d.name);
   const ours = new Set(names);
+  // declared by rclnodejs itself (use_sim_time): shared, not declared again
+  const shared = new Set(names.filter((n) => node.hasParameter(n)));
+  const declared = names.filter((n) => !shared.has(n));
   const current = () => service.get(names).map((v, i) => new r.Parameter(names[i], v.type, rclValue(v)));
 
   const readOnly = new Set(service.describe(names).filter((d) => d.read_only).map((d) => d.name));
-  const descriptors = service.describe(names).map((d) => {
+  const descriptors = service.describe(declared).map((d) => {
     const desc = new r.ParameterDescriptor(d.name, d.type, d.description, d.read_only);
     desc.additionalConstraints = d.additional_constraints;
     return desc;
   });
-  node.declareParameters(current(), descriptors, true);
+  node.declareParameters(current().filter((p) => !shared.has(p.name)), descriptors, true);
 
   const types = new Map(service.types(names).map((t, i) => [names[i], t]));
   let syncing = false;
@@ -454,6 +461,14 @@ export function serveRclnodejsParameters(transport: Transport, service: Paramete
   };
   node.addPreSetParametersCallback(preSet);
   node.addOnSetParametersCallback(onSet);
+  if (shared.size) {
+    // rclnodejs's own copy takes the value the node starts with (-p use_sim_time:=true)
+    syncing = true;
+    try {
+      const res = node.setParametersAtomically(current().filter((p) => shared.has(p.name)));
+      if (!res.successful) log(`parameters: rclnodejs refused ${[...shared].join(', ')}: ${res.reason}`);
+    } finally { syncing = false; }
+  }
   log(`parameters: ${names.length} ROS 2 parameters declared on the rclnodejs node (its list/get/set/describe_parameters services)`);
 
   let open = true;
@@ -476,7 +491,7 @@ export function serveRclnodejsParameters(transport: Transport, service: Paramete
       if (transport.closed) return;
       node.removeOnSetParametersCallback(onSet);
       node.removePreSetParametersCallback(preSet);
-      for (const n of names) if (node.hasParameter(n)) node.undeclareParameter(n);
+      for (const n of declared) if (node.hasParameter(n)) node.undeclareParameter(n);
     },
   };
 }

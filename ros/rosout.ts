@@ -23,20 +23,23 @@ export const QOS_ROSOUT: Qos = { reliability: 'reliable', durability: 'transient
 
 /**
  * A NodeLog that prints lines at or above `threshold` with `print` (unless null) and, once attach()
- * gave it a transport, publishes them on /rosout under `logger`.
+ * gave it a transport, publishes them on /rosout under `logger`, stamped with attach's `now` (ROS
+ * time, seconds; default the system time).
  */
 export function nodeLogger(logger: string, threshold: Severity | undefined, print: ((line: string) => void) | null): {
-  log: NodeLog; attach(t: Transport): void;
+  log: NodeLog; attach(t: Transport, now?: () => number): void;
 } {
   const min = LEVEL[threshold === undefined || threshold === 'UNSET' ? 'INFO' : threshold];
   let pub: Publisher<'rcl_interfaces/msg/Log'> | null = null;
+  // ROS time (the node's TimeSource, sim time with use_sim_time), as rcl stamps /rosout
+  let now = () => Date.now() / 1000;
   return {
     log: (line, level = 'INFO') => {
       const n = LEVEL[level];
       if (n < min) return;
       print?.(line);
-      pub?.publish({ stamp: timeFromSeconds(Date.now() / 1000), level: n, name: logger, msg: line, file: '', function: '', line: 0 });
+      pub?.publish({ stamp: timeFromSeconds(now()), level: n, name: logger, msg: line, file: '', function: '', line: 0 });
     },
-    attach: (t) => { pub = t.advertise('/rosout', 'rcl_interfaces/msg/Log', QOS_ROSOUT); },
+    attach: (t, clock) => { pub = t.advertise('/rosout', 'rcl_interfaces/msg/Log', QOS_ROSOUT); if (clock) now = clock; },
   };
 }

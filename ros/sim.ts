@@ -5,6 +5,12 @@
  *
  * The plant is a seam: src/plant's `Plant` is all the node needs (`simPlant` picks MuJoCo or our own
  * ODE model).
+ *
+ * Simulated time: with `clock` the robot is the clock of the system, as Gazebo is: every physics step
+ * publishes the simulation time on /clock (rosgraph_msgs/msg/Clock, from 0) before the state, and the
+ * state is stamped with it. `speed` runs the simulation faster or slower than real time (the physics
+ * step stays 1/rateHz of simulated time; only the wall time between steps changes), so a controller
+ * on use_sim_time runs a whole closed loop on simulated time.
  */
 import type { ControllerConfig } from '../controllers/schema.js';
 import { OdePlant } from '../src/plant/ode.js';
@@ -15,6 +21,7 @@ import { commandReader, goalReader, isRejection, stateWriter } from './mapping.j
 import type { McapRecorder } from './mcap.js';
 import { hasNonFinite, type MessageTypes, type RosMessageType } from './messages.js';
 import { resolveQos } from './node.js';
+import { QOS_CLOCK } from './time_source.js';
 import type { Publisher, Subscription, Transport } from './transport.js';
 
 /** What the simulated robot needs of a plant: src/plant's interface (MuJoCo or our own ODE models). */
@@ -48,6 +55,10 @@ export interface SimOptions {
   onGoalReached?: (time: number) => void;
   record?: McapRecorder;
   log?: (s: string) => void;
+  /** Publish the simulation time on this (resolved) clock topic every step, and stamp the state with it. */
+  clock?: { topic: string };
+  /** Real-time factor of run(): simulated seconds per wall second (default 1). */
+  speed?: number;
 }
 
 export class SimRobotNode {
@@ -55,6 +66,7 @@ export class SimRobotNode {
   private readonly cfg: ControllerConfig;
   private statePub?: Publisher;
   private goalPub?: Publisher;
+  private clockPub?: Publisher<'rosgraph_msgs/msg/Clock'>;
   private readonly subs: Subscription[] = [];
   private u: Float64Array;
   private uAt = -Infinity;
@@ -78,12 +90,16 @@ export class SimRobotNode {
       this.goalValues = g;
     }
     this.u = new Float64Array(plant.nu);
+    const speed = opts.speed ?? 1;
+    if (!(Number.isFinite(speed) && speed > 0)) throw new Error(`sim: speed must be a positive number (got ${speed})`);
   }
 
   open(): void {
     const t = this.cfg.topics;
     const rec = this.opts.record;
     this.statePub = this.transport.advertise(t.state.topic, t.state.type, resolveQos(t.state.qos));
+    // rclcpp's ClockQoS (best effort, keep last 1), as `ros2 bag play --clock` and Gazebo's bridge offer it
+    if (this.opts.clock) this.clockPub = this.transport.advertise(this.opts.clock.topic, 'rosgraph_msgs/msg/Clock', QOS_CLOCK);
     if (t.goal && this.opts.goal) this.goalPub = this.transport.advertise(t.goal.topic, t.goal.type, resolveQos(t.goal.qos));
     this.subs.push(this.transport.subscribe(t.command.topic, t.command.type, resolveQos(t.command.qos), (msg) => {
       this.stats.commands++;
@@ -122,8 +138,13 @@ export class SimRobotNode {
       }
     }
     const t = this.cfg.topics;
+    // the new time first: the node judges the state's arrival on it
+    if (this.clockPub) {
+      const sec = Math.floor(this.time);
+      this.clockPub.publish({ clock: { sec, nanosec: Math.min(999_999_999, Math.round((this.time - sec) * 1e9)) } });
+    }
     if (!dropped && this.statePub) {
-      const msg = this.writeState(this.plant.state(), Date.now() / 1000);
+      const msg = this.writeState(this.plant.state(), this.clockPub ? this.time : Date.now() / 1000);
       this.statePub.publish(msg as never);
       this.opts.record?.record(t.state.topic, t.state.type, msg);
       this.stats.statesPublished++;
@@ -135,10 +156,10 @@ export class SimRobotNode {
     }
   }
 
-  /** Runs in real time until stop(). */
+  /** Runs in real time (times `speed`) until stop(). */
   run(): void {
     if (!this.statePub) this.open();
-    const period = 1000 / this.opts.rateHz;
+    const period = 1000 / this.opts.rateHz / (this.opts.speed ?? 1);
     let next = performance.now() + period;
     const loop = () => {
       this.step();

@@ -8,6 +8,7 @@
 const LEAF: Record<string, string> = {
   'std_msgs/UInt32': 'uint32 data',
   'std_msgs/Bool': 'bool data',
+  'rosgraph_msgs/Clock': 'builtin_interfaces/Time clock',
   'lifecycle_msgs/State': 'uint8 id\nstring label',
   'lifecycle_msgs/Transition': 'uint8 id\nstring label',
   'lifecycle_msgs/TransitionDescription': 'lifecycle_msgs/Transition transition\nlifecycle_msgs/State start_state\nlifecycle_msgs/State goal_state',

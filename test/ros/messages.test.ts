@@ -21,6 +21,7 @@ const samples: { [K in RosMessageType]: MessageTypes[K] } = {
   'geometry_msgs/msg/PoseStamped': poseStamped(4.25, 'map', -1, 3, 2.5),
   'diagnostic_msgs/msg/DiagnosticArray': { header: { stamp: { sec: 0, nanosec: 0 }, frame_id: '' }, status: [{ level: 2, name: 'n', message: 'm', hardware_id: 'h', values: [{ key: 'k', value: 'v' }] }] },
   'std_msgs/msg/Bool': { data: true },
+  'rosgraph_msgs/msg/Clock': { clock: { sec: 1234, nanosec: 500_000_000 } },
   'geometry_msgs/msg/TwistStamped': { header: { stamp: { sec: 7, nanosec: 250_000_000 }, frame_id: 'base_link' }, twist: twist(0.4, -1.2) },
   'rcl_interfaces/msg/ParameterEvent': {
     stamp: { sec: 5, nanosec: 6 }, node: '/robot1/mpc', new_parameters: [],

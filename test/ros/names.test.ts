@@ -15,6 +15,7 @@ import {
 import { applyParameterOverrides, setupNode } from '../../ros/node_setup.js';
 import { nodeKeyMatches, ParameterOverrides, parseParamValue, scalarValue } from '../../ros/param_overrides.js';
 import { ParameterService, ParameterType } from '../../ros/params.js';
+import { TimeSource, useSimTimeParameter } from '../../ros/time_source.js';
 
 const rules = (...r: string[]): RemapRule[] => r.map(parseRemapRule);
 const node = (name: string, ns = '/', ...r: string[]) => nodeIdentity(name, ns, rules(...r));
@@ -344,9 +345,10 @@ describe('start-up overrides through the ParameterService (node_setup.ts)', () =
     expect(s.config.topics.command.topic).toBe('/robot1/cmd_vel');
     expect(s.serviceName('~/release_estop')).toBe('/robot1/mpc/release_estop');
     const ctl = buildController(s.config);
-    const service = new ParameterService(ctl, () => {}, s.readOnly());
+    // as the CLI serves them: the read-only ones and use_sim_time besides the controller's
+    const service = new ParameterService(ctl, () => {}, [...s.readOnly(), useSimTimeParameter(new TimeSource())]);
     const r = applyParameterOverrides(service, s.overrides);
-    expect(r.applied).toEqual(['cost.q.0', 'cost.r.0', 'solver.max_iter']);
+    expect(r.applied).toEqual(['cost.q.0', 'use_sim_time', 'cost.r.0', 'solver.max_iter']);
     expect(r.ignored).toEqual(['not_ours']);
     const values = service.get(['cost.q.0', 'cost.r.0', 'solver.max_iter', 'horizon', 'rate_hz']);
     expect(values.map((v) => (v.type === ParameterType.INTEGER ? Number(v.integer_value) : v.double_value))).toEqual([7.5, 0.7, 50, 40, 25]);
@@ -369,11 +371,12 @@ describe('start-up overrides through the ParameterService (node_setup.ts)', () =
     expect(() => setupNode(cfg, parseRosArguments(['--ros-args', '--bogus']).ros, read)).toThrow("unknown ROS argument(s) after --ros-args: '--bogus'");
   });
 
-  it('notes: --enclave is not implemented, the deprecated remap form, use_sim_time true', () => {
+  it('notes: --enclave is not implemented, the deprecated remap form; use_sim_time is kept for the parameter service', () => {
     const { ros } = parseRosArguments(['cmd_vel:=x', '--ros-args', '-e', '/e', '-p', 'use_sim_time:=true', '--disable-rosout-logs']);
     const s = setupNode(cfg, ros, read);
-    expect(s.notes.join('\n')).toMatch(/deprecated form[\s\S]*no effect[\s\S]*WITHOUT security[\s\S]*use_sim_time/);
-    expect(s.overrides.has('use_sim_time')).toBe(false);
+    expect(s.notes.join('\n')).toMatch(/deprecated form[\s\S]*no effect[\s\S]*WITHOUT security/);
+    expect(s.notes.join('\n')).not.toMatch(/use_sim_time/);
+    expect(s.overrides.get('use_sim_time')).toEqual({ type: 'bool', value: true });
     expect(s.config.topics.command.topic).toBe('/x');
   });
 });

@@ -16,6 +16,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { buildController } from '../../controllers/controller.js';
 import { loadControllerConfig } from '../../controllers/schema.js';
 import { ParameterService, ParameterType } from '../../ros/params.js';
+import { TimeSource, useSimTimeParameter } from '../../ros/time_source.js';
 import { createRclnodejsTransport, loadRclnodejs, serveRclnodejsParameters, type Rclnodejs, type RclnodejsLoader, type RclnodejsTransport } from '../../ros/rclnodejs.js';
 import { QOS_LATCHED, QOS_SENSOR_DATA, type ServiceType } from '../../ros/transport.js';
 
@@ -432,6 +433,31 @@ describe('rclnodejs transport (against a stand-in of the rclnodejs 2.2.0 API)', 
     expect([...node.params.keys()]).toEqual(['use_sim_time']);
     expect(node.onSet).toHaveLength(1); // rclnodejs's own (use_sim_time) remains
     expect(node.pre).toHaveLength(0);
+  });
+
+  it("use_sim_time: rclnodejs's own parameter is shared, not declared again; it takes the start-up value, and a set through rclnodejs's services reaches the node's TimeSource", async () => {
+    const f = fake();
+    const t = await transport(f, 'dmpc_cartpole');
+    const ctl = cartpole();
+    const time = new TimeSource();
+    const service = new ParameterService(ctl, () => {}, [useSimTimeParameter(time)]);
+    // -p use_sim_time:=true at start-up, before the transport exists
+    expect(service.set([{ name: 'use_sim_time', value: { ...service.get(['use_sim_time'])[0], bool_value: true } }], false)[0].successful).toBe(true);
+    const v0 = ctl.params().version;
+    const params = serveRclnodejsParameters(t, service);
+    const node = t.node as any;
+    expect(node.params.get('use_sim_time').value).toBe(true); // rclnodejs's copy follows
+    const set = (v: boolean) => f.call('/dmpc_cartpole/set_parameters', { parameters: [{ name: 'use_sim_time', value: { type: ParameterType.BOOL, bool_value: v } }] });
+    expect((await set(false)).results[0].successful).toBe(true);
+    expect(time.useSimTime).toBe(false);
+    expect((await set(true)).results[0].successful).toBe(true);
+    expect(time.useSimTime).toBe(true);
+    expect(ctl.params().version).toBe(v0); // not a controller parameter
+    const wrong = await f.call('/dmpc_cartpole/set_parameters', { parameters: [{ name: 'use_sim_time', value: { type: ParameterType.INTEGER, integer_value: 1n } }] });
+    expect(wrong.results[0].successful).toBe(false);
+    expect(time.useSimTime).toBe(true);
+    params.close();
+    expect([...node.params.keys()]).toEqual(['use_sim_time']); // rclnodejs's own stays
   });
 
   it('routes every set through ParameterService: accepted sets reach the controller, refused ones change nothing', async () => {

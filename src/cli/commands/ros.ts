@@ -13,13 +13,14 @@ import { McapRecorder } from '../../../ros/mcap.js';
 import { float64MultiArray, poseStamped, type MessageTypes, type RosMessageType } from '../../../ros/messages.js';
 import { LifecycleMachine, serveLifecycle } from '../../../ros/lifecycle.js';
 import { ControllerNode } from '../../../ros/node.js';
-import { parseRosArguments } from '../../../ros/names.js';
+import { parseRosArguments, resolveName } from '../../../ros/names.js';
 import { applyParameterOverrides, setupNode } from '../../../ros/node_setup.js';
 import { formatParamValue } from '../../../ros/param_overrides.js';
 import { nodeLogger } from '../../../ros/rosout.js';
 import { ParameterService, publishParameterEvents, serveParameters, type ParamDef } from '../../../ros/params.js';
 import { isRclnodejsTransport, serveRclnodejsParameters } from '../../../ros/rclnodejs.js';
 import { simPlant, SimRobotNode } from '../../../ros/sim.js';
+import { CLOCK_TOPIC, TimeSource, useSimTimeParameter } from '../../../ros/time_source.js';
 import { createTransport, domainIdFromEnv, hasRawRtps, type ServiceType, type Transport, type TransportChoice } from '../../../ros/transport.js';
 import { parseOptions, type CliCommand } from '../command.js';
 import { describeStop, exitCodeFor, waitForStop } from '../shutdown.js';
@@ -35,6 +36,8 @@ const OPTIONS = {
   goal: { type: 'string' },
   x0: { type: 'string' },
   'sim-rate': { type: 'string' },
+  'sim-speed': { type: 'string' },
+  clock: { type: 'boolean', default: false },
   plant: { type: 'string' },
   dropout: { type: 'string' },
   'goal-tolerance': { type: 'string' },
@@ -61,6 +64,11 @@ diagnostics out; topics, QoS and limits from the configuration). ROS_DOMAIN_ID i
   --goal a,b,...    initial goal: x,y,yaw for a PoseStamped goal topic, else one value per goal field
   --x0 a,b,...      simulated robot's initial state                             [zeros]
   --sim-rate HZ     simulated robot's physics/state rate                        [2 × control rate]
+  --clock           simulated robot publishes its simulation time on /clock (rosgraph_msgs/Clock,
+                    from 0) and stamps its state with it; on by itself when use_sim_time is true
+                    (-p use_sim_time:=true): a node on sim time needs a clock
+  --sim-speed X     simulated robot runs X times faster than real time (0.5: half speed); the node
+                    on use_sim_time follows, one control tick per period of simulated time  [1]
   --dropout AT,FOR  simulated robot stops publishing state for FOR s, AT s after its first command
                     (exercises the controller's stale-state path)
   --goal-tolerance D  simulated robot prints 'goal reached' once every goal field is within D
@@ -88,7 +96,10 @@ ROS arguments, as every ROS 2 node takes them (rcl's rules; several blocks allow
   --params-file FILE (the format 'ros2 param dump' writes); --log-level [logger:=]LEVEL (WARN or
   above silences the per-event lines); -e/--enclave is accepted and reported as not implemented.
   Topic names of the configuration are resolved as the node's (relative names get the namespace,
-  ~/x is <ns>/<node>/x); horizon and rate_hz are read-only parameters set only here. The simulated
+  ~/x is <ns>/<node>/x); horizon and rate_hz are read-only parameters set only here. use_sim_time
+  (bool, also settable at run time): ROS time is /clock's, as in rclcpp — stamps and the control timer
+  follow it, no ticks while it is paused, and a wall-clock watchdog sends the stop command once it
+  has not advanced for safety.staleAfterMs of wall time (docs/ros.md, 'Time'). The simulated
   robot (--sim, 'dmpc ros sim') uses the controller node's resolved names. See docs/ros.md, 'Names,
   remapping and parameter files'.
 
@@ -110,11 +121,11 @@ const TRIGGER: ServiceType = {
 };
 
 /** The ROS 2 parameter services of the node `fqn` (fully qualified), over whichever transport it runs on. */
-function serveNodeParameters(transport: Transport, fqn: string, controller: Controller, log: (s: string) => void, readOnly: ParamDef[]): { close(): void; where: string } | null {
+function serveNodeParameters(transport: Transport, fqn: string, controller: Controller, log: (s: string) => void, readOnly: ParamDef[], now: () => number): { close(): void; where: string } | null {
   if (hasRawRtps(transport)) {
     const p = serveParameters(transport, fqn, controller, log, readOnly);
     // rclcpp publishes /parameter_events itself; here the node does (rclnodejs's node publishes its own)
-    const events = publishParameterEvents(transport, fqn, p.service);
+    const events = publishParameterEvents(transport, fqn, p.service, now);
     return { close: () => { events.close(); p.close(); }, where: `${p.service.defs.length} ROS 2 parameters served on ${fqn}/{list,get,set,describe}_parameters, changes on /parameter_events (rtps)` };
   }
   if (isRclnodejsTransport(transport)) {
@@ -179,18 +190,22 @@ export const command: CliCommand = {
     const closers: (() => Promise<void> | void)[] = [];
     let node: ControllerNode | undefined;
     let sim: SimRobotNode | undefined;
+    // ROS time of this process (ros/time_source.ts): the system time, or /clock with use_sim_time
+    const time = new TimeSource({ log });
+    const clockTopic = resolveName(CLOCK_TOPIC, 'topic', setup.node, ros.remaps);
 
     if (o.lifecycle !== 'auto' && o.lifecycle !== 'managed') throw new Error(`--lifecycle must be auto or managed (got '${o.lifecycle}')`);
     if (!simOnly) {
       const controller = buildController(config, dirname(o.config));
       // parameter overrides (-p, --params-file) through the same checks as set_parameters, before any transport
-      const readOnly = setup.readOnly();
+      const readOnly = [...setup.readOnly(), useSimTimeParameter(time)];
       const overrides = applyParameterOverrides(new ParameterService(controller, log, readOnly), setup.overrides);
       if (overrides.applied.length) console.error(`[${tag}] parameters from --ros-args: ${overrides.applied.map((n) => `${n}=${formatParamValue(setup.overrides.get(n)!)}`).join(', ')}`);
       if (overrides.ignored.length) console.error(`[${tag}] parameters from --ros-args ignored (not parameters of this node): ${overrides.ignored.join(', ')}`);
       const fqn = setup.node.fqn;
       const transport = await createTransport(transportChoice, { nodeName: setup.node.name, namespace: setup.node.namespace, domainId, address: o.address, log });
-      logger.attach(transport);
+      logger.attach(transport, () => time.now());
+      time.bind(transport, clockTopic);
       console.error(`[${tag}] node ${fqn}; topics: ${Object.entries(config.topics).flatMap(([k, t]) => (t && typeof t === 'object' && 'topic' in t ? [`${k} ${t.topic}`] : [])).join(', ')}`);
       console.error(`[${tag}] transport: ${transport.description}`);
       console.error(`[${tag}] controller: ${config.solver.kind} (linear MPC on src/mpc, ${config.solver.sqpIterations} linearisation(s) per tick), model ${'kind' in config.model ? config.model.kind : config.model.file}, horizon ${config.horizon}, ${config.rateHz} Hz, trigger ${config.trigger}`);
@@ -200,10 +215,11 @@ export const command: CliCommand = {
       const ref = controller.defaultReference();
       for (let k = 0; k < 5; k++) controller.compute(ref.state, ref, 0);
       controller.reset();
-      const n = new ControllerNode({ config, controller, transport, log });
+      const n = new ControllerNode({ config, controller, transport, log, time });
       node = n;
       // ROS 2 parameter services (ros2 param list/get/set/describe): one table and one set of rules (the hard envelope) on every transport
-      const params = serveNodeParameters(transport, fqn, controller, log, readOnly);
+      const params = serveNodeParameters(transport, fqn, controller, log, readOnly, () => time.now());
+      console.error(`[${tag}] time: ${time.useSimTime ? `use_sim_time true: ROS time from ${clockTopic} (zero until the first message); the timer ticks on it, a wall-clock watchdog stops the robot when it does not advance` : 'system time (use_sim_time false)'}`);
       console.error(`[${tag}] parameters: ${params ? params.where : 'ROS 2 parameter services not served by this transport (HTTP API only)'}`);
       // managed (lifecycle) node: commands only while active
       const machine = new LifecycleMachine({
@@ -213,7 +229,7 @@ export const command: CliCommand = {
         onCleanup: () => { n.cleanup(); },
         onShutdown: () => { n.deactivate(); },
         onError: () => { n.deactivate(); },
-      }, { log });
+      }, { log, clock: () => time.nowNs() });
       const lifecycle = transport.serve ? serveLifecycle(transport, fqn, machine) : null;
       const release = transport.serve?.(setup.serviceName('~/release_estop'), TRIGGER, () => {
         const r = n.releaseEstop();
@@ -232,7 +248,7 @@ export const command: CliCommand = {
         // the stop command first, acknowledged by reliable readers (or 500 ms), then everything else
         const acked = await n.shutdown(500);
         if (!acked) log('stop command: not acknowledged by every reliable reader within 500 ms');
-        params?.close(); lifecycle?.close(); release?.close();
+        params?.close(); lifecycle?.close(); release?.close(); time.close();
         await transport.close();
       });
     }
@@ -247,12 +263,19 @@ export const command: CliCommand = {
       const transport = await createTransport(transportChoice, { nodeName: `${setup.node.name}_sim`, namespace: setup.node.namespace, domainId, address: o.address, log });
       if (simOnly) console.error(`[${tag}] transport: ${transport.description}`);
       const dropout = o.dropout ? nums(o.dropout, 'dropout') : undefined;
+      // a node on sim time needs a clock: the simulated robot is it when asked (--clock) or when use_sim_time is set
+      const simTimeOverride = setup.overrides.get('use_sim_time');
+      const publishClock = o.clock || (simTimeOverride?.type === 'bool' && simTimeOverride.value);
+      const speed = o['sim-speed'] === undefined ? 1 : Number(o['sim-speed']);
+      if (!(Number.isFinite(speed) && speed > 0)) throw new Error(`--sim-speed must be a positive number (got '${o['sim-speed']}')`);
+      if (publishClock || speed !== 1) console.error(`[${setup.logger}:sim] ${publishClock ? `publishing simulation time on ${clockTopic}` : 'no /clock (use --clock)'}, ${speed}× real time`);
       sim = new SimRobotNode(config, plant, transport, {
         rateHz: o['sim-rate'] ? Number(o['sim-rate']) : 2 * config.rateHz,
         commandTimeoutMs: Math.max(200, 4000 / config.rateHz),
         goal: o.goal && simOnly ? goalMessage(config, nums(o.goal, 'goal')) : undefined,
         dropout: dropout ? { atS: dropout[0], forS: dropout[1] } : undefined,
         record: recorder, log,
+        clock: publishClock ? { topic: clockTopic } : undefined, speed,
         goalTolerance: o['goal-tolerance'] ? Number(o['goal-tolerance']) : undefined,
         onGoalReached: (t) => console.log(`goal reached at t=${t.toFixed(2)} s`),
       });
@@ -275,6 +298,7 @@ export const command: CliCommand = {
       // the state's header stamp → the transport's hand-over (same-machine senders only)
       inboundMs: node ? { ...node.inbound.summary(), slow: node.inboundSlow.samples } : undefined,
       gc: gc.summary(),
+      time: node ? { useSimTime: time.useSimTime, rosTime: time.now(), ...time.stats } : undefined,
       sim: sim ? { ...sim.stats, state: Array.from(sim.plant.state()), time: sim.now } : undefined,
       recorded: recorder?.count,
     };
