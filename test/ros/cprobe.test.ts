@@ -97,10 +97,14 @@ describe.each([
     const nBad = TICKS / 20;
     expect(r.badStates, info2).toBe(nBad);
     expect(s.rejectedStates, `${info2}\nnode summary: ${JSON.stringify(s)}`).toBe(nBad);
-    // no answer to a dropped state, and an answer to each good one (the next good state brings control back at once)
-    expect(r.unanswered, info2).toBe(nBad);
-    expect(r.latencyMs.samples, info2).toBe(TICKS - nBad);
+    // no answer to a dropped state, and an answer to each good one (the next good state brings control
+    // back at once). Counted by the node: which state the probe credits a command to depends on timing (on
+    // a loaded machine a good state's late answer arrives after the next state was written and is credited
+    // to that one), so the probe's side is checked only for what timing cannot change.
     expect(s.controlTicks, JSON.stringify(s)).toBe(s.stateMessages - s.rejectedStates);
+    expect(s.stateMessages - s.rejectedStates, JSON.stringify(s)).toBe(TICKS + WARMUP - nBad);
+    expect(r.unanswered, info2).toBeGreaterThanOrEqual(nBad);
+    expect(r.latencyMs.samples, info2).toBeLessThanOrEqual(TICKS - nBad);
     expect([s.solverFailures, s.fallbackTicks], JSON.stringify(s)).toEqual([0, 0]);
     expect([r.nonFinite, r.malformed], info2).toEqual([0, 0]);
     if (model === 'cartpole') expect(r.poleErrorRad!, info2).toBeLessThan(0.2);
