@@ -60,9 +60,28 @@ export const GoalTopicSchema = z.object({
   qos: QosSchema.default('default'),
   /** One entry per model state: a field address that sets that state's reference, or null (keep). */
   fields: z.array(z.union([z.string().min(1), z.null()])).min(1),
-  /** When set, a goal whose header.frame_id differs is dropped (PoseStamped). */
+  /**
+   * The frame the controller works in (default: topics.state.frame_id, the odometry frame). A goal in
+   * another frame is transformed into it through TF when `topics.tf` is set (held until the transform
+   * is there, dropped after topics.tf.timeoutMs); without `topics.tf` it is dropped.
+   */
   frame_id: z.string().optional(),
 });
+
+/**
+ * TF (tf2_msgs/TFMessage on /tf and /tf_static): when set, the node keeps a tf2 buffer and brings goals
+ * and paths from their frame into the working frame (topics.goal.frame_id, else topics.state.frame_id).
+ * Topic names resolve like any other (relative names take the namespace; `-r /tf:=tf` remaps).
+ */
+export const TfSchema = z.object({
+  topic: topicName.default('/tf'),
+  static_topic: topicName.default('/tf_static'),
+  /** Buffer length (s): tf2's default is 10 s. */
+  cacheTimeS: positive.default(10),
+  /** How long a goal or path waits for its transform before it is dropped (ms; tf2_ros::MessageFilter's timeout). */
+  timeoutMs: positive.default(1000),
+});
+
 
 /** The e-stop input: `true` engages and latches the safe command; only an explicit release (the node's
  *  `~/release_estop` service, the HTTP API) ends it, and only once the input reads `false` again. */
@@ -167,6 +186,7 @@ export const ControllerConfigSchema = z.object({
     state: StateTopicSchema,
     command: CommandTopicSchema,
     goal: GoalTopicSchema.optional(),
+    tf: TfSchema.optional(),
     path: PathTopicSchema.optional(),
     estop: EstopTopicSchema.optional(),
     diagnostics: z.object({ topic: topicName.default('/diagnostics'), qos: QosSchema.default('default') }).default({ topic: '/diagnostics', qos: 'default' }),

@@ -38,6 +38,10 @@ import {
   type DiagnosticArray, type MessageTypes, type Path, type RosMessageType,
 } from './messages.js';
 import { QOS_PRESETS, type Publisher, type Qos, type Subscription, type Transport } from './transport.js';
+import { BufferCore } from './tf_buffer.js';
+import { FrameTracker, transformPose, type Resolved } from './tf_goal.js';
+import { TransformListener } from './tf_listener.js';
+import type { PoseStamped } from './messages.js';
 
 /** Writes `t` seconds into a builtin_interfaces/Time in place (as timeFromSeconds does). */
 function setStamp(stamp: { sec: number; nanosec: number }, t: number): void {
@@ -45,6 +49,9 @@ function setStamp(stamp: { sec: number; nanosec: number }, t: number): void {
   stamp.sec = sec;
   stamp.nanosec = Math.min(999_999_999, Math.round((t - sec) * 1e9));
 }
+
+/** The inputs whose malformed messages are dropped and counted. */
+type InputKind = 'state' | 'goal' | 'estop' | 'transform';
 
 export type TickMode = 'control' | 'fallback' | 'safe_no_state' | 'safe_stale' | 'safe_solver' | 'estop';
 
@@ -93,6 +100,8 @@ export interface NodeStats {
   rejectedStates: number;
   rejectedGoals: number;
   rejectedEstops: number;
+  /** Transforms refused by the TF buffer (non-finite, not a unit quaternion, empty or equal frames, too old). */
+  rejectedTransforms: number;
   estopTicks: number;
   maxSolveMs: number;
   lastStatus: string;
@@ -122,7 +131,7 @@ export interface ControllerNodeOptions {
 export class ControllerNode {
   readonly stats: NodeStats = {
     ticks: 0, published: 0, controlTicks: 0, fallbackTicks: 0, safeTicks: 0, staleTicks: 0, solverFailures: 0,
-    deadlineMisses: 0, stateMessages: 0, goals: 0, rejectedStates: 0, rejectedGoals: 0, rejectedEstops: 0, estopTicks: 0,
+    deadlineMisses: 0, stateMessages: 0, goals: 0, rejectedStates: 0, rejectedGoals: 0, rejectedEstops: 0, rejectedTransforms: 0, estopTicks: 0,
     maxSolveMs: 0, lastStatus: 'none', lastIterations: 0, lastSolveMs: 0,
   };
   private readonly cfg: ControllerConfig;
@@ -157,7 +166,7 @@ export class ControllerNode {
   /** E-stop: latched until released; `input` is the last value read on the e-stop topic. */
   private readonly estop = { engaged: false, input: false, source: '' };
   /** The latest dropped input message, and whether diagnostics have not reported it yet. */
-  private lastRejection: { input: 'state' | 'goal' | 'estop'; reason: string; at: number } | null = null;
+  private lastRejection: { input: InputKind; reason: string; at: number } | null = null;
   private rejectionUnreported = false;
   private nextDeadline = 0;
   /** The state trigger's token bucket (see takeStateToken). */
@@ -166,6 +175,10 @@ export class ControllerNode {
   private running = false;
   /** State→command latency inside this process, control ticks only. */
   readonly latency = new LatencyRing();
+  /** With topics.tf: the tf2 buffer, its listener (after open()) and the goal waiting for / following its transform (ros/tf_goal.ts). */
+  readonly tf: BufferCore | null = null;
+  private tfListener: TransformListener | null = null;
+  private readonly goalFrames: FrameTracker<PoseStamped> | null = null;
 
   constructor(private readonly opts: ControllerNodeOptions) {
     this.cfg = opts.config; this.ctl = opts.controller; this.transport = opts.transport;
@@ -174,7 +187,16 @@ export class ControllerNode {
     this.period = 1 / this.cfg.rateHz;
     const t = this.cfg.topics;
     this.readState = stateReader(t.state.type, t.state.fields, t.state.frame_id);
-    this.readGoal = t.goal ? goalReader(t.goal.type, t.goal.fields, t.goal.frame_id) : null;
+    // with TF, goals are used in the working frame (the goal's frame_id setting, else the state's) and
+    // goals in other frames are transformed into it; without TF, only goal.frame_id is checked (as before)
+    const workFrame = t.goal?.frame_id ?? t.state.frame_id;
+    if (t.tf && workFrame === undefined) throw new Error('topics.tf needs the frame the controller works in: set topics.goal.frame_id or topics.state.frame_id');
+    this.readGoal = t.goal ? goalReader(t.goal.type, t.goal.fields, t.tf ? workFrame : t.goal.frame_id) : null;
+    if (t.tf && workFrame !== undefined) {
+      this.tf = new BufferCore(t.tf.cacheTimeS);
+      const intoPose = (tr: Parameters<typeof transformPose>[0], m: PoseStamped, frame: string): PoseStamped => ({ header: { stamp: m.header.stamp, frame_id: frame }, pose: transformPose(tr, m.pose) });
+      this.goalFrames = new FrameTracker(this.tf, workFrame, t.tf.timeoutMs / 1000, intoPose, 'goal');
+    }
     this.writeCommand = commandWriter(t.command.type, t.command.fields, t.frame_id, this.period);
     this.reference = this.ctl.defaultReference();
     this.lastCommand = new Float64Array(this.ctl.nu);
@@ -189,9 +211,23 @@ export class ControllerNode {
     if (t.path) this.pathPub = this.transport.advertise(t.path.topic, 'nav_msgs/msg/Path', resolveQos(t.path.qos));
     this.diagPub = this.transport.advertise(t.diagnostics.topic, 'diagnostic_msgs/msg/DiagnosticArray', resolveQos(t.diagnostics.qos));
     this.subs.push(this.transport.subscribe(t.state.topic, t.state.type, resolveQos(t.state.qos), (msg, info) => this.onState(msg, info.receivedAt)));
+    if (t.tf && this.tf) {
+      this.tfListener = new TransformListener(this.tf, this.transport, { tf: t.tf.topic, tfStatic: t.tf.static_topic },
+        () => this.pollFrames(this.clock()), (reason) => this.reject('transform', { reject: reason }));
+    }
     if (t.goal && this.readGoal) {
       const read = this.readGoal;
+      const wellFormed = goalReader(t.goal.type, t.goal.fields);
       this.subs.push(this.transport.subscribe(t.goal.topic, t.goal.type, resolveQos(t.goal.qos), (msg) => {
+        const frames = this.goalFrames;
+        // a PoseStamped in another frame than the working one: checked as it is, then through TF (held
+        // until its transform is there)
+        if (frames && 'header' in msg && msg.header.frame_id !== frames.workFrame) {
+          const bad = wellFormed(msg);
+          if (isRejection(bad)) this.reject('goal', bad);
+          else this.settleGoal(frames.offer(msg as PoseStamped, this.clock()));
+          return;
+        }
         const g = read(msg);
         if (isRejection(g)) this.reject('goal', g);
         else this.applyGoal(g);
@@ -281,9 +317,10 @@ export class ControllerNode {
   }
 
   /** Counts a dropped input message; the next diagnostics report it at WARN. */
-  private reject(input: 'state' | 'goal' | 'estop', r: Rejection): void {
+  private reject(input: InputKind, r: Rejection): void {
     if (input === 'state') this.stats.rejectedStates++;
     else if (input === 'goal') this.stats.rejectedGoals++;
+    else if (input === 'transform') this.stats.rejectedTransforms++;
     else this.stats.rejectedEstops++;
     const first = !this.rejectionUnreported;
     this.lastRejection = { input, reason: r.reject, at: this.clock() };
@@ -296,6 +333,24 @@ export class ControllerNode {
    * A goal with a non-finite or absurd value is dropped whole (counted); returns whether it was applied.
    */
   applyGoal(values: (number | null)[] | Rejection): boolean {
+    // a goal given directly replaces one waiting for, or following, its transform
+    this.goalFrames?.clear();
+    return this.setGoal(values, false);
+  }
+
+  /** Retries a goal waiting for its transform and re-transforms a goal fixed in a world frame (TF updates, every tick). */
+  private pollFrames(now: number): void {
+    if (this.goalFrames) this.settleGoal(this.goalFrames.poll(now));
+  }
+
+  /** A goal brought into the working frame (first time: counted and logged; re-transformed: quietly), or dropped. */
+  private settleGoal(r: Resolved<PoseStamped> | Rejection | null): void {
+    if (r === null) return;
+    if (isRejection(r)) { this.reject('goal', r); return; }
+    this.setGoal(this.readGoal!(r.msg), !r.first);
+  }
+
+  private setGoal(values: (number | null)[] | Rejection, quiet: boolean): boolean {
     if (isRejection(values)) { this.reject('goal', values); return false; }
     const bad = values.findIndex((v) => v !== null && !(Number.isFinite(v) && Math.abs(v) <= MAX_ABS_VALUE));
     if (bad >= 0) { this.reject('goal', { reject: `goal value ${bad} is ${values[bad]}` }); return false; }
@@ -304,6 +359,7 @@ export class ControllerNode {
     const next = Float64Array.from(this.reference.state);
     values.forEach((v, i) => { if (v !== null) next[i] = v; });
     this.reference = { state: next, control: this.reference.control };
+    if (quiet) return true;
     this.stats.goals++;
     this.log(`goal: [${Array.from(next, (v) => v.toFixed(3)).join(', ')}]`);
     return true;
@@ -382,6 +438,7 @@ export class ControllerNode {
    */
   tick(now: number = this.clock(), deadline: number = now + this.period): TickReport {
     this.stats.ticks++;
+    this.pollFrames(now);
     let mode: TickMode;
     let u: Float64Array;
     let status = 'not_run', solveMs = 0, iterations = 0;
@@ -534,6 +591,7 @@ export class ControllerNode {
         message: inputsLevel === DIAG_WARN && r ? `dropped a malformed ${r.input} message: ${r.reason}` : 'inputs well-formed',
         values: [
           kv('rejected_states', s.rejectedStates), kv('rejected_goals', s.rejectedGoals), kv('rejected_estops', s.rejectedEstops),
+          kv('rejected_transforms', s.rejectedTransforms), kv('goal_waiting_for_transform', this.goalFrames?.waiting ?? false),
           kv('state_messages', s.stateMessages), kv('last_rejection', r ? `${r.input}: ${r.reason}` : 'none'),
         ],
       }],
@@ -549,6 +607,7 @@ export class ControllerNode {
     this.deactivate();
     for (const s of this.subs) s.close();
     this.subs.length = 0;
+    this.tfListener?.close();
   }
 
   /**
