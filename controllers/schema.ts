@@ -102,6 +102,31 @@ export const PathTopicSchema = z.object({
   yaw: z.number().int().min(0).nullable().default(null),
 });
 
+/**
+ * A path to follow (nav_msgs/Path, nav2's `plan`): each tick the robot is projected onto the path and
+ * the reference of every horizon stage is taken further along it, at a speed that respects `speed`,
+ * `maxAngularSpeed` on curves (v ≤ ω_max/|κ|) and `deceleration` before the end, where the robot stops.
+ * A path in another frame is transformed through TF every tick (as nav2 controllers do). A goal pose
+ * ends path following; a new path replaces the goal; an empty path stops the robot where it is.
+ */
+export const PlanTopicSchema = z.object({
+  topic: topicName,
+  qos: QosSchema.default('default'),
+  /** Model state indices that take the path's x, y and heading (yaw: null = not referenced). */
+  x: z.number().int().min(0),
+  y: z.number().int().min(0),
+  yaw: z.number().int().min(0).nullable().default(null),
+  /** Model state indices that take the profile's forward speed and yaw rate (null: not referenced). */
+  v: z.number().int().min(0).nullable().default(null),
+  omega: z.number().int().min(0).nullable().default(null),
+  /** Nominal speed along the path (m/s). */
+  speed: positive,
+  /** Yaw-rate limit used to slow down on curves (rad/s). */
+  maxAngularSpeed: positive.optional(),
+  /** Deceleration before the end of the path (m/s²). */
+  deceleration: positive.default(0.5),
+});
+
 export const ModelSchema = z.union([
   z.object({
     /** A registered continuous-time model (models/continuous/index.ts). */
@@ -186,6 +211,7 @@ export const ControllerConfigSchema = z.object({
     state: StateTopicSchema,
     command: CommandTopicSchema,
     goal: GoalTopicSchema.optional(),
+    plan: PlanTopicSchema.optional(),
     tf: TfSchema.optional(),
     path: PathTopicSchema.optional(),
     estop: EstopTopicSchema.optional(),

@@ -512,7 +512,7 @@ export function ddsTopicName(fqn: string, kind: 'topic' | 'request' | 'reply'): 
 
 // ---------------------------------------------------------------- the controller configuration
 /** The topic fields of a configuration, by the path a message names them with. */
-const TOPIC_FIELDS = ['state', 'command', 'goal', 'path', 'estop', 'diagnostics', 'tf'] as const;
+const TOPIC_FIELDS = ['state', 'command', 'goal', 'plan', 'path', 'estop', 'diagnostics', 'tf'] as const;
 
 /**
  * The configuration with every topic name resolved for node `node` under `rules` (fully qualified:

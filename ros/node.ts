@@ -42,6 +42,7 @@ import { BufferCore } from './tf_buffer.js';
 import { FrameTracker, transformPose, type Resolved } from './tf_goal.js';
 import { TransformListener } from './tf_listener.js';
 import type { PoseStamped } from './messages.js';
+import { PathFollower, type PathStatus } from './path_follow.js';
 
 /** Writes `t` seconds into a builtin_interfaces/Time in place (as timeFromSeconds does). */
 function setStamp(stamp: { sec: number; nanosec: number }, t: number): void {
@@ -51,7 +52,7 @@ function setStamp(stamp: { sec: number; nanosec: number }, t: number): void {
 }
 
 /** The inputs whose malformed messages are dropped and counted. */
-type InputKind = 'state' | 'goal' | 'estop' | 'transform';
+type InputKind = 'state' | 'goal' | 'plan' | 'estop' | 'transform';
 
 export type TickMode = 'control' | 'fallback' | 'safe_no_state' | 'safe_stale' | 'safe_solver' | 'estop';
 
@@ -102,6 +103,9 @@ export interface NodeStats {
   rejectedEstops: number;
   /** Transforms refused by the TF buffer (non-finite, not a unit quaternion, empty or equal frames, too old). */
   rejectedTransforms: number;
+  /** Paths received (topics.plan) and dropped (non-finite points, a frame TF cannot bring in). */
+  plans: number;
+  rejectedPlans: number;
   estopTicks: number;
   maxSolveMs: number;
   lastStatus: string;
@@ -131,7 +135,7 @@ export interface ControllerNodeOptions {
 export class ControllerNode {
   readonly stats: NodeStats = {
     ticks: 0, published: 0, controlTicks: 0, fallbackTicks: 0, safeTicks: 0, staleTicks: 0, solverFailures: 0,
-    deadlineMisses: 0, stateMessages: 0, goals: 0, rejectedStates: 0, rejectedGoals: 0, rejectedEstops: 0, rejectedTransforms: 0, estopTicks: 0,
+    deadlineMisses: 0, stateMessages: 0, goals: 0, rejectedStates: 0, rejectedGoals: 0, rejectedEstops: 0, rejectedTransforms: 0, plans: 0, rejectedPlans: 0, estopTicks: 0,
     maxSolveMs: 0, lastStatus: 'none', lastIterations: 0, lastSolveMs: 0,
   };
   private readonly cfg: ControllerConfig;
@@ -179,6 +183,11 @@ export class ControllerNode {
   readonly tf: BufferCore | null = null;
   private tfListener: TransformListener | null = null;
   private readonly goalFrames: FrameTracker<PoseStamped> | null = null;
+  /** With topics.plan: the path being followed (ros/path_follow.ts) and, with TF, the path waiting for / following its transform. */
+  private readonly follower: PathFollower | null = null;
+  private readonly planFrames: FrameTracker<Path> | null = null;
+  /** The frame goals and paths are used in (topics.goal.frame_id, else topics.state.frame_id). */
+  private readonly workFrame: string | undefined;
 
   constructor(private readonly opts: ControllerNodeOptions) {
     this.cfg = opts.config; this.ctl = opts.controller; this.transport = opts.transport;
@@ -189,14 +198,22 @@ export class ControllerNode {
     this.readState = stateReader(t.state.type, t.state.fields, t.state.frame_id);
     // with TF, goals are used in the working frame (the goal's frame_id setting, else the state's) and
     // goals in other frames are transformed into it; without TF, only goal.frame_id is checked (as before)
-    const workFrame = t.goal?.frame_id ?? t.state.frame_id;
+    const workFrame = this.workFrame = t.goal?.frame_id ?? t.state.frame_id;
     if (t.tf && workFrame === undefined) throw new Error('topics.tf needs the frame the controller works in: set topics.goal.frame_id or topics.state.frame_id');
     this.readGoal = t.goal ? goalReader(t.goal.type, t.goal.fields, t.tf ? workFrame : t.goal.frame_id) : null;
     if (t.tf && workFrame !== undefined) {
       this.tf = new BufferCore(t.tf.cacheTimeS);
       const intoPose = (tr: Parameters<typeof transformPose>[0], m: PoseStamped, frame: string): PoseStamped => ({ header: { stamp: m.header.stamp, frame_id: frame }, pose: transformPose(tr, m.pose) });
       this.goalFrames = new FrameTracker(this.tf, workFrame, t.tf.timeoutMs / 1000, intoPose, 'goal');
+      if (t.plan) {
+        const intoPath = (tr: Parameters<typeof transformPose>[0], m: Path, frame: string): Path => ({
+          header: { stamp: m.header.stamp, frame_id: frame },
+          poses: m.poses.map((p) => ({ header: { stamp: p.header.stamp, frame_id: frame }, pose: transformPose(tr, p.pose) })),
+        });
+        this.planFrames = new FrameTracker(this.tf, workFrame, t.tf.timeoutMs / 1000, intoPath, 'path');
+      }
     }
+    if (t.plan) this.follower = new PathFollower(t.plan, this.ctl.nx, this.ctl.horizon, this.period);
     this.writeCommand = commandWriter(t.command.type, t.command.fields, t.frame_id, this.period);
     this.reference = this.ctl.defaultReference();
     this.lastCommand = new Float64Array(this.ctl.nu);
@@ -233,6 +250,7 @@ export class ControllerNode {
         else this.applyGoal(g);
       }));
     }
+    if (t.plan) this.subs.push(this.transport.subscribe(t.plan.topic, 'nav_msgs/msg/Path', resolveQos(t.plan.qos), (msg) => this.onPlan(msg)));
     if (t.estop) {
       this.subs.push(this.transport.subscribe(t.estop.topic, 'std_msgs/msg/Bool', resolveQos(t.estop.qos), (msg) => this.onEstopInput(msg)));
     }
@@ -321,6 +339,7 @@ export class ControllerNode {
     if (input === 'state') this.stats.rejectedStates++;
     else if (input === 'goal') this.stats.rejectedGoals++;
     else if (input === 'transform') this.stats.rejectedTransforms++;
+    else if (input === 'plan') this.stats.rejectedPlans++;
     else this.stats.rejectedEstops++;
     const first = !this.rejectionUnreported;
     this.lastRejection = { input, reason: r.reject, at: this.clock() };
@@ -333,22 +352,67 @@ export class ControllerNode {
    * A goal with a non-finite or absurd value is dropped whole (counted); returns whether it was applied.
    */
   applyGoal(values: (number | null)[] | Rejection): boolean {
-    // a goal given directly replaces one waiting for, or following, its transform
+    // a goal given directly replaces one waiting for, or following, its transform, and ends path following
     this.goalFrames?.clear();
+    this.stopFollowing();
     return this.setGoal(values, false);
   }
 
-  /** Retries a goal waiting for its transform and re-transforms a goal fixed in a world frame (TF updates, every tick). */
+  /** Retries a goal or path waiting for its transform and re-transforms one fixed in a world frame (TF updates, every tick). */
   private pollFrames(now: number): void {
     if (this.goalFrames) this.settleGoal(this.goalFrames.poll(now));
+    if (this.planFrames) this.settlePlan(this.planFrames.poll(now));
   }
 
   /** A goal brought into the working frame (first time: counted and logged; re-transformed: quietly), or dropped. */
   private settleGoal(r: Resolved<PoseStamped> | Rejection | null): void {
     if (r === null) return;
     if (isRejection(r)) { this.reject('goal', r); return; }
+    if (r.first) this.stopFollowing();
     this.setGoal(this.readGoal!(r.msg), !r.first);
   }
+
+  /**
+   * A path (topics.plan): dropped whole when a point is not finite or absurd; empty: path following
+   * stops and the robot holds where it is; in the working frame: followed at once; in another frame:
+   * through TF (as goals). A path ends goal tracking, a goal ends path following.
+   */
+  private onPlan(msg: Path): void {
+    const bad = msg.poses.findIndex((p) => ![p.pose.position.x, p.pose.position.y].every((v) => Number.isFinite(v) && Math.abs(v) <= MAX_ABS_VALUE));
+    if (bad >= 0) { this.reject('plan', { reject: `path pose ${bad} has position (${msg.poses[bad].pose.position.x}, ${msg.poses[bad].pose.position.y})` }); return; }
+    this.goalFrames?.clear();
+    this.planFrames?.clear();
+    if (msg.poses.length === 0) { this.stopFollowing(); this.holdHere(); this.stats.plans++; this.log('empty path: path following stopped, holding position'); return; }
+    const frame = msg.header.frame_id;
+    if (this.workFrame === undefined || frame === this.workFrame) { this.settlePlan({ msg, first: true }); return; }
+    if (!this.planFrames) { this.reject('plan', { reject: `path is in frame '${frame}', expected '${this.workFrame}' (set topics.tf to transform it)` }); return; }
+    this.settlePlan(this.planFrames.offer(msg, this.clock()));
+  }
+
+  private settlePlan(r: Resolved<Path> | Rejection | null): void {
+    if (r === null || !this.follower) return;
+    if (isRejection(r)) { this.reject('plan', r); return; }
+    this.follower.set(r.msg.poses.map((p) => p.pose.position), !r.first);
+    if (r.first) { this.stats.plans++; this.log(`path: ${r.msg.poses.length} poses`); }
+  }
+
+  private stopFollowing(): void {
+    this.follower?.clear();
+    this.planFrames?.clear();
+  }
+
+  /** The reference of the path's states set to where the robot is, at rest (an empty path: stop here). */
+  private holdHere(): void {
+    const p = this.cfg.topics.plan;
+    if (!p || !this.state) return;
+    const next = Float64Array.from(this.reference.state), x = this.state.x;
+    for (const i of [p.x, p.y, p.yaw]) if (i !== null) next[i] = x[i];
+    for (const i of [p.v, p.omega]) if (i !== null) next[i] = 0;
+    this.reference = { state: next, control: this.reference.control };
+  }
+
+  /** Path following's cross-track error and progress at the last control tick (null: not following). */
+  get pathStatus(): PathStatus | null { return this.follower?.active ? this.follower.status : null; }
 
   private setGoal(values: (number | null)[] | Rejection, quiet: boolean): boolean {
     if (isRejection(values)) { this.reject('goal', values); return false; }
@@ -462,6 +526,7 @@ export class ControllerNode {
       const x = this.state.x;
       latencyFrom = this.state.perfMs;
       const ref = this.referenceNear(x);
+      if (this.follower?.active) ref.stages = this.follower.reference(x, ref.state);
       const r = this.ctl.compute(x, ref, now);
       status = r.status; solveMs = r.stats.solveMs; iterations = r.stats.iterations;
       if (r.ok) {
@@ -592,6 +657,7 @@ export class ControllerNode {
         values: [
           kv('rejected_states', s.rejectedStates), kv('rejected_goals', s.rejectedGoals), kv('rejected_estops', s.rejectedEstops),
           kv('rejected_transforms', s.rejectedTransforms), kv('goal_waiting_for_transform', this.goalFrames?.waiting ?? false),
+          kv('rejected_paths', s.rejectedPlans), kv('cross_track_error_m', this.pathStatus ? this.pathStatus.crossTrack.toFixed(3) : 'none'),
           kv('state_messages', s.stateMessages), kv('last_rejection', r ? `${r.input}: ${r.reason}` : 'none'),
         ],
       }],
