@@ -211,13 +211,13 @@ export const ControllerConfigSchema = z.object({
     state: StateTopicSchema,
     command: CommandTopicSchema,
     goal: GoalTopicSchema.optional(),
-    plan: PlanTopicSchema.optional(),
-    tf: TfSchema.optional(),
     path: PathTopicSchema.optional(),
     estop: EstopTopicSchema.optional(),
     diagnostics: z.object({ topic: topicName.default('/diagnostics'), qos: QosSchema.default('default') }).default({ topic: '/diagnostics', qos: 'default' }),
     /** Frame of published headers (commands, diagnostics). */
     frame_id: z.string().default('base_link'),
+    plan: PlanTopicSchema.optional(),
+    tf: TfSchema.optional(),
   }),
 });
 

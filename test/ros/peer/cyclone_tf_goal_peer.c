@@ -9,7 +9,8 @@
  *    prints "tf_static published";
  * 2. waits (60 s at most) for a reader on rt/goal_pose, prints "goal matched", and publishes the
  *    goal (gx, gy, gyaw) as geometry_msgs/PoseStamped in frame "map", stamped now, three times one
- *    second apart with ROS 2's default QoS; prints "goal published";
+ *    second apart with ROS 2's default QoS, then once the same numbers in frame "mars" (no transform
+ *    connects it: the node must drop it after its TF timeout, not use it); prints "goal published";
  * 3. stays alive alive_ms (the transient-local writer must live for late joiners), then exits 0.
  * Usage errors and Cyclone DDS errors exit 2, no reader within 60 s exits 4.
  */
@@ -19,6 +20,7 @@
 
 static char map_frame[] = "map";
 static char odom_frame[] = "odom";
+static char unknown_frame[] = "mars";
 
 static void stamp_now(builtin_interfaces_msg_dds__Time_ *t) {
   dds_time_t now = dds_time();
@@ -75,11 +77,11 @@ int main(int argc, char **argv) {
   fflush(stdout);
   /* the remote side may learn about this writer a little after we learned about its reader */
   dds_sleepfor(DDS_MSECS(1000));
-  for (int k = 0; k < 3; k++) {
+  for (int k = 0; k < 4; k++) {
     geometry_msgs_msg_dds__PoseStamped_ g;
     memset(&g, 0, sizeof g);
     stamp_now(&g.header.stamp);
-    g.header.frame_id = map_frame;
+    g.header.frame_id = k < 3 ? map_frame : unknown_frame;
     g.pose.position.x = gx;
     g.pose.position.y = gy;
     g.pose.orientation.z = sin(gyaw / 2);
