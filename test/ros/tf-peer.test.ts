@@ -10,6 +10,8 @@
  *
  * Geometry: odom's origin is at map (1, 1), turned +90°; the goal map (1, 2.5, yaw 90°) is odom
  * (1.5, 0, yaw 0) — straight ahead of the robot; read untransformed it would be (1, 2.5), 2.5 m away.
+ * Second case: the same peer publishes an S-curve nav_msgs/Path in map on /plan instead of goals; the
+ * robot must end at the path's end in odom, (4, 0) (read untransformed, the path would end at (1, 5)).
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -52,4 +54,29 @@ describe('goal in map with map → odom on /tf_static from a Cyclone DDS peer (r
     expect(s.node.goals).toBe(3);
     tfPeer.child.kill('SIGTERM');
   }, 180_000);
+
+  it('a nav_msgs/Path in map on /plan (nav2\'s planner) is followed in odom through the transient-local map → odom', async () => {
+    const DOMAIN = '72';
+    const peer = sandbox.buildCyclone('Cyclone DDS TF/goal peer', 'test/ros/peer/TfGoal.idl', 'test/ros/peer/cyclone_tf_goal_peer.c');
+    const env = sandbox.env(DOMAIN);
+    // the path is an S-curve from odom's origin to odom (4, 0), drawn in map (odom at map (1, 1), turned 90°: it ends at map (1, 5))
+    const tfPeer = spawnIn(sandbox.ns, [peer, DOMAIN, '1', '1', String(Math.PI / 2), '0', '0', '0', '90000', 'path'], env);
+    await until('map → odom published on /tf_static', () => tfPeer.stdout().includes('tf_static published'), 10_000, () => tfPeer.stderr());
+    const summary = join(sandbox.dir, 'summary-path.json');
+    const node = spawnIn(sandbox.ns, [
+      process.execPath, 'bin/dmpc.js', 'ros', '--config', 'controllers/diffdrive.json', '--transport', 'rtps', '--address', '127.0.0.1',
+      '--sim', '--plant', 'ode', '--duration', '150', '--summary', summary,
+    ], env);
+    const info = () => `node stderr:\n${node.stderr().slice(-3000)}\npeer stdout:\n${tfPeer.stdout()}\npeer stderr:\n${tfPeer.stderr()}`;
+    await until('the path taken by the node', () => /\] path: 81 poses/.test(node.stderr()), 60_000, info);
+    // 5.3 m at ≤ 0.4 m/s take about 14 s (bench/path.bench.ts); 35 s leave room for a loaded machine
+    await sleep(35_000);
+    node.child.kill('SIGINT');
+    expect(await node.exited(20_000), info()).toBe(130);
+    const s = JSON.parse(readFileSync(summary, 'utf8')) as { node: { plans: number; rejectedPlans: number }; sim: { state: number[] } };
+    const [x, y] = s.sim.state;
+    expect(Math.hypot(x - 4, y), info()).toBeLessThan(0.15);
+    expect(s.node).toMatchObject({ plans: 1, rejectedPlans: 0 });
+    tfPeer.child.kill('SIGTERM');
+  }, 200_000);
 });
