@@ -40,6 +40,7 @@ import {
 import { QOS_PRESETS, type Publisher, type Qos, type Subscription, type Transport } from './transport.js';
 import { BufferCore } from './tf_buffer.js';
 import { FrameTracker, transformPose, type Resolved } from './tf_goal.js';
+import type { Transform } from './transform.js';
 import { TransformListener } from './tf_listener.js';
 import type { PoseStamped } from './messages.js';
 import { PathFollower, type PathStatus } from './path_follow.js';
@@ -203,10 +204,10 @@ export class ControllerNode {
     this.readGoal = t.goal ? goalReader(t.goal.type, t.goal.fields, t.tf ? workFrame : t.goal.frame_id) : null;
     if (t.tf && workFrame !== undefined) {
       this.tf = new BufferCore(t.tf.cacheTimeS);
-      const intoPose = (tr: Parameters<typeof transformPose>[0], m: PoseStamped, frame: string): PoseStamped => ({ header: { stamp: m.header.stamp, frame_id: frame }, pose: transformPose(tr, m.pose) });
+      const intoPose = (tr: Transform, m: PoseStamped, frame: string): PoseStamped => ({ header: { stamp: m.header.stamp, frame_id: frame }, pose: transformPose(tr, m.pose) });
       this.goalFrames = new FrameTracker(this.tf, workFrame, t.tf.timeoutMs / 1000, intoPose, 'goal');
       if (t.plan) {
-        const intoPath = (tr: Parameters<typeof transformPose>[0], m: Path, frame: string): Path => ({
+        const intoPath = (tr: Transform, m: Path, frame: string): Path => ({
           header: { stamp: m.header.stamp, frame_id: frame },
           poses: m.poses.map((p) => ({ header: { stamp: p.header.stamp, frame_id: frame }, pose: transformPose(tr, p.pose) })),
         });
@@ -293,9 +294,11 @@ export class ControllerNode {
     this.publishStop();
   }
 
-  /** Lifecycle cleanup: forgets the state, the plan, the warm start and the goal. */
+  /** Lifecycle cleanup: forgets the state, the plan, the warm start, the goal and the path (and any waiting for TF). */
   cleanup(): void {
     this.deactivate();
+    this.goalFrames?.clear();
+    this.stopFollowing();
     this.state = null;
     this.plan = null;
     this.failStreak = 0;
@@ -459,8 +462,12 @@ export class ControllerNode {
 
   get estopEngaged(): boolean { return this.estop.engaged; }
 
-  /** Sets the reference directly (HTTP API, tests). */
-  setReference(ref: Reference): void { this.reference = { state: Float64Array.from(ref.state), control: Float64Array.from(ref.control) }; }
+  /** Sets the reference directly (HTTP API, tests); ends goal tracking through TF and path following. */
+  setReference(ref: Reference): void {
+    this.goalFrames?.clear();
+    this.stopFollowing();
+    this.reference = { state: Float64Array.from(ref.state), control: Float64Array.from(ref.control) };
+  }
 
   /**
    * The safe command of the configured policy (zero | hold | brake). 'hold' lasts at most

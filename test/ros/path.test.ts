@@ -150,5 +150,15 @@ describe('paths at the node', () => {
     expect(s.node.stats.rejectedPlans).toBe(2);
     expect(s.node.pathStatus).toBeNull();
     expect(s.plant.state()[0]).toBeCloseTo(-0.5, 1);
+    // lifecycle cleanup and a reference set directly (HTTP API) also end path following
+    s.plan.publish(s.pathOf('odom', line));
+    s.step(2);
+    expect(s.node.pathStatus).not.toBeNull();
+    s.node.cleanup();
+    expect(s.node.pathStatus).toBeNull();
+    s.plan.publish(s.pathOf('odom', line));
+    s.step(2);
+    s.node.setReference({ state: new Float64Array(5), control: new Float64Array(2) });
+    expect(s.node.pathStatus).toBeNull();
   });
 });
