@@ -231,7 +231,7 @@ export class ControllerNode {
     this.subs.push(this.transport.subscribe(t.state.topic, t.state.type, resolveQos(t.state.qos), (msg, info) => this.onState(msg, info.receivedAt)));
     if (t.tf && this.tf) {
       this.tfListener = new TransformListener(this.tf, this.transport, { tf: t.tf.topic, tfStatic: t.tf.static_topic },
-        () => this.pollFrames(this.clock()), (reason) => this.reject('transform', { reject: reason }));
+        () => this.pollFrames(this.clock(), true), (reason) => this.reject('transform', { reject: reason }));
     }
     if (t.goal && this.readGoal) {
       const read = this.readGoal;
@@ -361,10 +361,13 @@ export class ControllerNode {
     return this.setGoal(values, false);
   }
 
-  /** Retries a goal or path waiting for its transform and re-transforms one fixed in a world frame (TF updates, every tick). */
-  private pollFrames(now: number): void {
-    if (this.goalFrames) this.settleGoal(this.goalFrames.poll(now));
-    if (this.planFrames) this.settlePlan(this.planFrames.poll(now));
+  /**
+   * Retries a goal or path waiting for its transform (TF updates, every tick) and re-transforms one
+   * fixed in a world frame (every tick; not `heldOnly`).
+   */
+  private pollFrames(now: number, heldOnly = false): void {
+    if (this.goalFrames) this.settleGoal(this.goalFrames.poll(now, heldOnly));
+    if (this.planFrames) this.settlePlan(this.planFrames.poll(now, heldOnly));
   }
 
   /** A goal brought into the working frame (first time: counted and logged; re-transformed: quietly), or dropped. */

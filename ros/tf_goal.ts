@@ -57,11 +57,11 @@ export class FrameTracker<M extends Stamped> {
   }
 
   /**
-   * Called on TF updates and every tick: a held message resolved (first: true), a tracked message
-   * re-transformed with the latest transform (first: false), a held message dropped after the timeout,
-   * or null (nothing to do).
+   * Called on TF updates (`heldOnly`: a busy /tf must not re-transform a tracked message per TF
+   * message) and every tick: a held message resolved (first: true), a tracked message re-transformed
+   * with the latest transform (first: false), a held message dropped after the timeout, or null.
    */
-  poll(now: number): Resolved<M> | Rejection | null {
+  poll(now: number, heldOnly = false): Resolved<M> | Rejection | null {
     if (this.held) {
       const { msg, receivedAt } = this.held;
       const frame = msg.header.frame_id;
@@ -79,7 +79,7 @@ export class FrameTracker<M extends Stamped> {
       }
       return null;
     }
-    if (this.tracked) {
+    if (this.tracked && !heldOnly) {
       const r = this.buffer.lookupTransform(this.workFrame, this.tracked.header.frame_id, 0);
       // latest common time never extrapolates; a failure here means the tree was re-parented or cut:
       // keep the last reference rather than guess
