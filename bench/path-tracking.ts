@@ -1,8 +1,9 @@
 /**
  * Closed-loop path tracking, the job nav2 hands to a controller: the diff-drive controller node
  * (controllers/diffdrive.json, topics.plan) and its simulated robot (ros/sim.ts on the configuration's
- * own ODE model, RK4) over the in-process transport on a simulated clock (one control period per step,
- * so the result does not depend on the machine's load). A nav_msgs/Path is published on `plan`, in
+ * own ODE model, RK4) over the in-process transport on a simulated clock (one control period per step;
+ * the machine's load reaches the result only through the solver's time budget, which may skip a
+ * tick's second SQP iteration). A nav_msgs/Path is published on `plan`, in
  * frame `map` with map → odom on /tf_static when `mapOdom` is given (the node transforms it every
  * tick), else in `odom`.
  *

@@ -3,7 +3,8 @@
  * its simulated robot follows a nav_msgs/Path on `plan` — an S-curve (one sine period, amplitude 0.8 m
  * over 4 m) in odom, the same S-curve in map with map → odom on /tf_static (odom at map (2, −1), turned
  * 90°; the node transforms the path every tick), and a circle of radius 1 m — on a simulated clock (one
- * 20 Hz control period per step: the tracking figures do not depend on the machine; the solve times do).
+ * 20 Hz control period per step: the tracking figures depend on the machine only through the solver's
+ * time budget, which may skip a tick's second SQP iteration; the solve times do).
  * Reported per path: RMS and maximum cross-track error of the robot's true position against the drawn
  * path, the time to traverse it (first command until within 5 cm of its end, simulated seconds), the
  * path length and the mean speed, and the node's solve times. Nominal speed 0.4 m/s, curves limited

@@ -1,8 +1,9 @@
 /**
  * Path tracking (topics.plan): the geometry of ros/path_reference.ts (arc length, curvature, speed
  * profile, projection and its sign, the horizon's spacing), the controller's per-stage reference, and
- * the diff-drive node in closed loop with its simulated robot (bench/path-tracking.ts, simulated clock:
- * deterministic) on an S-curve in odom, the same S-curve in map through TF, and a circle — the
+ * the diff-drive node in closed loop with its simulated robot (bench/path-tracking.ts, simulated clock;
+ * load reaches it only through the solver's time budget, hence bounds with a wide margin) on an
+ * S-curve in odom, the same S-curve in map through TF, and a circle — the
  * cross-track error stays under the stated bounds and the path is traversed; plus the node's handling
  * of empty, malformed and unreachable-frame paths and of a goal during path following.
  */
