@@ -106,6 +106,17 @@ describe('goals through TF (in-process transport)', () => {
     expect(Math.hypot(s.plant.state()[0], s.plant.state()[1])).toBeLessThan(1e-6);
   });
 
+  it('a goal stamped before the oldest transform in the buffer is dropped at once (it can never be served)', () => {
+    const s = setup();
+    s.open();
+    s.tf.publish({ transforms: [tfOf('map', 'odom', 100, MAP_ODOM.x, MAP_ODOM.y, MAP_ODOM.yaw)] });
+    s.tf.publish({ transforms: [tfOf('map', 'odom', 101, MAP_ODOM.x, MAP_ODOM.y, MAP_ODOM.yaw)] });
+    s.goal.publish(poseStamped(50, 'map', 2.6, -2.0, 0));
+    expect(s.node.stats).toMatchObject({ goals: 0, rejectedGoals: 1 });
+    s.step();
+    expect(s.inputs().values.find((v) => v.key === 'last_rejection')!.value).toContain('older than the transform buffer');
+  });
+
   it('a goal fixed in map stays fixed in map: a correction of map → odom moves the odom goal with it', () => {
     const s = setup();
     s.open();
