@@ -51,6 +51,11 @@ export interface ControlResult {
 export interface Reference {
   state: Float64Array;
   control: Float64Array;
+  /**
+   * A state reference per horizon stage ([T·nx], stage t = t·dt ahead; path tracking), used instead of
+   * `state` when given.
+   */
+  stages?: Float64Array;
 }
 
 export interface Controller {
@@ -396,10 +401,13 @@ export class LtvMpcController implements Controller {
     }
     const budget = p.solver.budgetMs ?? 500 * this.dt;
 
-    // cost (time-invariant except the terminal stage); off-diagonal entries stay zero
+    // cost (time-invariant except the terminal stage); off-diagonal entries stay zero; the state
+    // reference is one for all stages, or one per stage (reference.stages)
+    const rs = reference.stages;
+    if (rs && rs.length !== T * nx) return this.fail(t0, 'numerical_error', `reference.stages has length ${rs.length}, expected ${T * nx}`);
     for (let t = 0; t < T; t++) {
       const q = t === T - 1 ? p.cost.Qf : p.cost.Q;
-      for (let i = 0; i < nx; i++) { C[t * n * n + i * n + i] = q[i]; c[t * n + i] = -q[i] * reference.state[i]; }
+      for (let i = 0; i < nx; i++) { C[t * n * n + i * n + i] = q[i]; c[t * n + i] = -q[i] * (rs ? rs[t * nx + i] : reference.state[i]); }
       for (let j = 0; j < nu; j++) { C[t * n * n + (nx + j) * n + nx + j] = p.cost.R[j]; c[t * n + nx + j] = -p.cost.R[j] * reference.control[j]; }
     }
 
@@ -482,5 +490,7 @@ export function buildController(config: ControllerConfig, baseDir?: string): Ltv
   if (config.safety.stateLimits) { checkLen('safety.stateLimits.lower', config.safety.stateLimits.lower, nx); checkLen('safety.stateLimits.upper', config.safety.stateLimits.upper, nx); }
   if (config.safety.brakeRate) checkLen('safety.brakeRate', config.safety.brakeRate, nu);
   for (const a of config.topics.state.angles) if (a >= nx) throw new Error(`controller: topics.state.angles has index ${a} ≥ nx = ${nx}`);
+  const plan = config.topics.plan;
+  if (plan) for (const k of ['x', 'y', 'yaw', 'v', 'omega'] as const) if (plan[k] !== null && plan[k]! >= nx) throw new Error(`controller: topics.plan.${k} is state index ${plan[k]} ≥ nx = ${nx}`);
   return new LtvMpcController(config, model, theta);
 }

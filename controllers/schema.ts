@@ -60,9 +60,28 @@ export const GoalTopicSchema = z.object({
   qos: QosSchema.default('default'),
   /** One entry per model state: a field address that sets that state's reference, or null (keep). */
   fields: z.array(z.union([z.string().min(1), z.null()])).min(1),
-  /** When set, a goal whose header.frame_id differs is dropped (PoseStamped). */
+  /**
+   * The frame the controller works in (default: topics.state.frame_id, the odometry frame). A goal in
+   * another frame is transformed into it through TF when `topics.tf` is set (held until the transform
+   * is there, dropped after topics.tf.timeoutMs); without `topics.tf` it is dropped.
+   */
   frame_id: z.string().optional(),
 });
+
+/**
+ * TF (tf2_msgs/TFMessage on /tf and /tf_static): when set, the node keeps a tf2 buffer and brings goals
+ * and paths from their frame into the working frame (topics.goal.frame_id, else topics.state.frame_id).
+ * Topic names resolve like any other (relative names take the namespace; `-r /tf:=tf` remaps).
+ */
+export const TfSchema = z.object({
+  topic: topicName.default('/tf'),
+  static_topic: topicName.default('/tf_static'),
+  /** Buffer length (s): tf2's default is 10 s. */
+  cacheTimeS: positive.default(10),
+  /** How long a goal or path waits for its transform before it is dropped (ms; tf2_ros::MessageFilter's timeout). */
+  timeoutMs: positive.default(1000),
+});
+
 
 /** The e-stop input: `true` engages and latches the safe command; only an explicit release (the node's
  *  `~/release_estop` service, the HTTP API) ends it, and only once the input reads `false` again. */
@@ -81,6 +100,31 @@ export const PathTopicSchema = z.object({
   x: z.number().int().min(0).nullable().default(null),
   y: z.number().int().min(0).nullable().default(null),
   yaw: z.number().int().min(0).nullable().default(null),
+});
+
+/**
+ * A path to follow (nav_msgs/Path, nav2's `plan`): each tick the robot is projected onto the path and
+ * the reference of every horizon stage is taken further along it, at a speed that respects `speed`,
+ * `maxAngularSpeed` on curves (v ≤ ω_max/|κ|) and `deceleration` before the end, where the robot stops.
+ * A path in another frame is transformed through TF every tick (as nav2 controllers do). A goal pose
+ * ends path following; a new path replaces the goal; an empty path stops the robot where it is.
+ */
+export const PlanTopicSchema = z.object({
+  topic: topicName,
+  qos: QosSchema.default('default'),
+  /** Model state indices that take the path's x, y and heading (yaw: null = not referenced). */
+  x: z.number().int().min(0),
+  y: z.number().int().min(0),
+  yaw: z.number().int().min(0).nullable().default(null),
+  /** Model state indices that take the profile's forward speed and yaw rate (null: not referenced). */
+  v: z.number().int().min(0).nullable().default(null),
+  omega: z.number().int().min(0).nullable().default(null),
+  /** Nominal speed along the path (m/s). */
+  speed: positive,
+  /** Yaw-rate limit used to slow down on curves (rad/s). */
+  maxAngularSpeed: positive.optional(),
+  /** Deceleration before the end of the path (m/s²). */
+  deceleration: positive.default(0.5),
 });
 
 export const ModelSchema = z.union([
@@ -172,6 +216,8 @@ export const ControllerConfigSchema = z.object({
     diagnostics: z.object({ topic: topicName.default('/diagnostics'), qos: QosSchema.default('default') }).default({ topic: '/diagnostics', qos: 'default' }),
     /** Frame of published headers (commands, diagnostics). */
     frame_id: z.string().default('base_link'),
+    plan: PlanTopicSchema.optional(),
+    tf: TfSchema.optional(),
   }),
 });
 

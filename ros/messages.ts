@@ -41,6 +41,10 @@ export interface JointTrajectoryPoint {
 }
 export interface JointTrajectory { header: Header; joint_names: string[]; points: JointTrajectoryPoint[] }
 export interface Path { header: Header; poses: PoseStamped[] }
+/** geometry_msgs/TransformStamped: the pose of child_frame_id in header.frame_id (p_parent = R·p_child + t). */
+export interface TransformStamped { header: Header; child_frame_id: string; transform: { translation: Vector3; rotation: Quaternion } }
+/** tf2_msgs/TFMessage: what /tf and /tf_static carry. */
+export interface TFMessage { transforms: TransformStamped[] }
 export interface KeyValue { key: string; value: string }
 export interface DiagnosticStatus { level: number; name: string; message: string; hardware_id: string; values: KeyValue[] }
 export interface DiagnosticArray { header: Header; status: DiagnosticStatus[] }
@@ -83,13 +87,14 @@ export interface MessageTypes {
   'std_msgs/msg/Bool': Bool;
   'rosgraph_msgs/msg/Clock': Clock;
   'lifecycle_msgs/msg/TransitionEvent': TransitionEvent;
+  'tf2_msgs/msg/TFMessage': TFMessage;
 }
 export type RosMessageType = keyof MessageTypes;
 export const MESSAGE_TYPES = [
   'nav_msgs/msg/Odometry', 'sensor_msgs/msg/JointState', 'std_msgs/msg/Float64MultiArray', 'geometry_msgs/msg/Twist',
   'trajectory_msgs/msg/JointTrajectory', 'nav_msgs/msg/Path', 'geometry_msgs/msg/PoseStamped', 'diagnostic_msgs/msg/DiagnosticArray',
   'std_msgs/msg/Bool', 'lifecycle_msgs/msg/TransitionEvent', 'geometry_msgs/msg/TwistStamped',
-  'rcl_interfaces/msg/ParameterEvent', 'rcl_interfaces/msg/Log', 'rosgraph_msgs/msg/Clock',
+  'rcl_interfaces/msg/ParameterEvent', 'rcl_interfaces/msg/Log', 'rosgraph_msgs/msg/Clock', 'tf2_msgs/msg/TFMessage',
 ] as const satisfies readonly RosMessageType[];
 
 // ROS 2 definitions: one table for the project (src/ros2/definitions.ts)

@@ -512,7 +512,7 @@ export function ddsTopicName(fqn: string, kind: 'topic' | 'request' | 'reply'): 
 
 // ---------------------------------------------------------------- the controller configuration
 /** The topic fields of a configuration, by the path a message names them with. */
-const TOPIC_FIELDS = ['state', 'command', 'goal', 'path', 'estop', 'diagnostics'] as const;
+const TOPIC_FIELDS = ['state', 'command', 'goal', 'plan', 'path', 'estop', 'diagnostics', 'tf'] as const;
 
 /**
  * The configuration with every topic name resolved for node `node` under `rules` (fully qualified:
@@ -528,6 +528,12 @@ export function resolveConfigTopics(config: ControllerConfig, node: NodeIdentity
       (topics as Record<string, unknown>)[f] = { ...t, topic: resolveName(t.topic, 'topic', node, rules) };
     } catch (e) {
       throw new RosNameError(`topics.${f}.topic: ${(e as Error).message}`);
+    }
+  }
+  // TF's second topic (/tf_static) resolves by the same rules
+  if (topics.tf) {
+    try { topics.tf = { ...topics.tf, static_topic: resolveName(topics.tf.static_topic, 'topic', node, rules) }; } catch (e) {
+      throw new RosNameError(`topics.tf.static_topic: ${(e as Error).message}`);
     }
   }
   return { ...config, topics };

@@ -51,6 +51,12 @@ import {
 } from './messages.js';
 import type { TimeJump, TimeSource } from './time_source.js';
 import { QOS_PRESETS, type Publisher, type Qos, type Subscription, type Transport } from './transport.js';
+import { BufferCore } from './tf_buffer.js';
+import { FrameTracker, transformPose, type Resolved } from './tf_goal.js';
+import type { Transform } from './transform.js';
+import { TransformListener } from './tf_listener.js';
+import type { PoseStamped } from './messages.js';
+import { PathFollower, type PathStatus } from './path_follow.js';
 
 /** Writes `t` seconds into a builtin_interfaces/Time in place (as timeFromSeconds does). */
 function setStamp(stamp: { sec: number; nanosec: number }, t: number): void {
@@ -61,6 +67,9 @@ function setStamp(stamp: { sec: number; nanosec: number }, t: number): void {
 
 /** How close ROS time must come to the timer grid to count as on it (s); see onRosTime. */
 const GRID_TOLERANCE_S = 1e-6;
+
+/** The inputs whose malformed messages are dropped and counted. */
+type InputKind = 'state' | 'goal' | 'plan' | 'estop' | 'transform';
 
 /** `safe_clock`: the wall-clock watchdog's stop command while sim time does not advance (watchdog()). */
 export type TickMode = 'control' | 'fallback' | 'safe_no_state' | 'safe_stale' | 'safe_solver' | 'estop' | 'safe_clock';
@@ -128,6 +137,11 @@ export interface NodeStats {
   rejectedStates: number;
   rejectedGoals: number;
   rejectedEstops: number;
+  /** Transforms refused by the TF buffer (non-finite, not a unit quaternion, empty or equal frames, too old). */
+  rejectedTransforms: number;
+  /** Paths received (topics.plan) and dropped (non-finite points, a frame TF cannot bring in). */
+  plans: number;
+  rejectedPlans: number;
   estopTicks: number;
   /** Stop commands sent by the wall-clock watchdog because ROS (sim) time did not advance. */
   clockStalls: number;
@@ -161,7 +175,7 @@ export interface ControllerNodeOptions {
 export class ControllerNode {
   readonly stats: NodeStats = {
     ticks: 0, published: 0, controlTicks: 0, fallbackTicks: 0, safeTicks: 0, staleTicks: 0, solverFailures: 0,
-    deadlineMisses: 0, stateMessages: 0, goals: 0, rejectedStates: 0, rejectedGoals: 0, rejectedEstops: 0, estopTicks: 0,
+    deadlineMisses: 0, stateMessages: 0, goals: 0, rejectedStates: 0, rejectedGoals: 0, rejectedEstops: 0, rejectedTransforms: 0, plans: 0, rejectedPlans: 0, estopTicks: 0,
     clockStalls: 0, maxSolveMs: 0, lastStatus: 'none', lastIterations: 0, lastSolveMs: 0,
   };
   private readonly cfg: ControllerConfig;
@@ -196,7 +210,7 @@ export class ControllerNode {
   /** E-stop: latched until released; `input` is the last value read on the e-stop topic. */
   private readonly estop = { engaged: false, input: false, source: '' };
   /** The latest dropped input message, and whether diagnostics have not reported it yet. */
-  private lastRejection: { input: 'state' | 'goal' | 'estop'; reason: string; at: number } | null = null;
+  private lastRejection: { input: InputKind; reason: string; at: number } | null = null;
   private rejectionUnreported = false;
   private nextDeadline = 0;
   /** The state trigger's token bucket (see takeStateToken). */
@@ -219,6 +233,15 @@ export class ControllerNode {
    */
   readonly inbound = new LatencyRing();
   readonly inboundSlow = new SlowSamples();
+  /** With topics.tf: the tf2 buffer, its listener (after open()) and the goal waiting for / following its transform (ros/tf_goal.ts). */
+  readonly tf: BufferCore | null = null;
+  private tfListener: TransformListener | null = null;
+  private readonly goalFrames: FrameTracker<PoseStamped> | null = null;
+  /** With topics.plan: the path being followed (ros/path_follow.ts) and, with TF, the path waiting for / following its transform. */
+  private readonly follower: PathFollower | null = null;
+  private readonly planFrames: FrameTracker<Path> | null = null;
+  /** The frame goals and paths are used in (topics.goal.frame_id, else topics.state.frame_id). */
+  private readonly workFrame: string | undefined;
 
   constructor(private readonly opts: ControllerNodeOptions) {
     this.cfg = opts.config; this.ctl = opts.controller; this.transport = opts.transport;
@@ -227,7 +250,24 @@ export class ControllerNode {
     this.period = 1 / this.cfg.rateHz;
     const t = this.cfg.topics;
     this.readState = stateReader(t.state.type, t.state.fields, t.state.frame_id);
-    this.readGoal = t.goal ? goalReader(t.goal.type, t.goal.fields, t.goal.frame_id) : null;
+    // with TF, goals are used in the working frame (the goal's frame_id setting, else the state's) and
+    // goals in other frames are transformed into it; without TF, only goal.frame_id is checked (as before)
+    const workFrame = this.workFrame = t.goal?.frame_id ?? t.state.frame_id;
+    if (t.tf && workFrame === undefined) throw new Error('topics.tf needs the frame the controller works in: set topics.goal.frame_id or topics.state.frame_id');
+    this.readGoal = t.goal ? goalReader(t.goal.type, t.goal.fields, t.tf ? workFrame : t.goal.frame_id) : null;
+    if (t.tf && workFrame !== undefined) {
+      this.tf = new BufferCore(t.tf.cacheTimeS);
+      const intoPose = (tr: Transform, m: PoseStamped, frame: string): PoseStamped => ({ header: { stamp: m.header.stamp, frame_id: frame }, pose: transformPose(tr, m.pose) });
+      this.goalFrames = new FrameTracker(this.tf, workFrame, t.tf.timeoutMs / 1000, intoPose, 'goal');
+      if (t.plan) {
+        const intoPath = (tr: Transform, m: Path, frame: string): Path => ({
+          header: { stamp: m.header.stamp, frame_id: frame },
+          poses: m.poses.map((p) => ({ header: { stamp: p.header.stamp, frame_id: frame }, pose: transformPose(tr, p.pose) })),
+        });
+        this.planFrames = new FrameTracker(this.tf, workFrame, t.tf.timeoutMs / 1000, intoPath, 'path');
+      }
+    }
+    if (t.plan) this.follower = new PathFollower(t.plan, this.ctl.nx, this.ctl.horizon, this.period);
     this.writeCommand = commandWriter(t.command.type, t.command.fields, t.frame_id, this.period);
     this.reference = this.ctl.defaultReference();
     this.lastCommand = new Float64Array(this.ctl.nu);
@@ -249,14 +289,29 @@ export class ControllerNode {
     if (t.path) this.pathPub = this.transport.advertise(t.path.topic, 'nav_msgs/msg/Path', resolveQos(t.path.qos));
     this.diagPub = this.transport.advertise(t.diagnostics.topic, 'diagnostic_msgs/msg/DiagnosticArray', resolveQos(t.diagnostics.qos));
     this.subs.push(this.transport.subscribe(t.state.topic, t.state.type, resolveQos(t.state.qos), (msg, info) => this.onState(msg, info.receivedAt)));
+    if (t.tf && this.tf) {
+      this.tfListener = new TransformListener(this.tf, this.transport, { tf: t.tf.topic, tfStatic: t.tf.static_topic },
+        () => this.pollFrames(this.clock(), true), (reason) => this.reject('transform', { reject: reason }));
+    }
     if (t.goal && this.readGoal) {
       const read = this.readGoal;
+      const wellFormed = goalReader(t.goal.type, t.goal.fields);
       this.subs.push(this.transport.subscribe(t.goal.topic, t.goal.type, resolveQos(t.goal.qos), (msg) => {
+        const frames = this.goalFrames;
+        // a PoseStamped in another frame than the working one: checked as it is, then through TF (held
+        // until its transform is there)
+        if (frames && 'header' in msg && msg.header.frame_id !== frames.workFrame) {
+          const bad = wellFormed(msg);
+          if (isRejection(bad)) this.reject('goal', bad);
+          else this.settleGoal(frames.offer(msg as PoseStamped, this.clock()));
+          return;
+        }
         const g = read(msg);
         if (isRejection(g)) this.reject('goal', g);
         else this.applyGoal(g);
       }));
     }
+    if (t.plan) this.subs.push(this.transport.subscribe(t.plan.topic, 'nav_msgs/msg/Path', resolveQos(t.plan.qos), (msg) => this.onPlan(msg)));
     if (t.estop) {
       this.subs.push(this.transport.subscribe(t.estop.topic, 'std_msgs/msg/Bool', resolveQos(t.estop.qos), (msg) => this.onEstopInput(msg)));
     }
@@ -387,9 +442,11 @@ export class ControllerNode {
     this.publishStop();
   }
 
-  /** Lifecycle cleanup: forgets the state, the plan, the warm start and the goal. */
+  /** Lifecycle cleanup: forgets the state, the plan, the warm start, the goal and the path (and any waiting for TF). */
   cleanup(): void {
     this.deactivate();
+    this.goalFrames?.clear();
+    this.stopFollowing();
     this.state = null;
     this.plan = null;
     this.failStreak = 0;
@@ -435,9 +492,11 @@ export class ControllerNode {
   }
 
   /** Counts a dropped input message; the next diagnostics report it at WARN. */
-  private reject(input: 'state' | 'goal' | 'estop', r: Rejection): void {
+  private reject(input: InputKind, r: Rejection): void {
     if (input === 'state') this.stats.rejectedStates++;
     else if (input === 'goal') this.stats.rejectedGoals++;
+    else if (input === 'transform') this.stats.rejectedTransforms++;
+    else if (input === 'plan') this.stats.rejectedPlans++;
     else this.stats.rejectedEstops++;
     const first = !this.rejectionUnreported;
     this.lastRejection = { input, reason: r.reject, at: this.clock() };
@@ -450,6 +509,72 @@ export class ControllerNode {
    * A goal with a non-finite or absurd value is dropped whole (counted); returns whether it was applied.
    */
   applyGoal(values: (number | null)[] | Rejection): boolean {
+    // a goal given directly replaces one waiting for, or following, its transform, and ends path following
+    this.goalFrames?.clear();
+    this.stopFollowing();
+    return this.setGoal(values, false);
+  }
+
+  /**
+   * Retries a goal or path waiting for its transform (TF updates, every tick) and re-transforms one
+   * fixed in a world frame (every tick; not `heldOnly`).
+   */
+  private pollFrames(now: number, heldOnly = false): void {
+    if (this.goalFrames) this.settleGoal(this.goalFrames.poll(now, heldOnly));
+    if (this.planFrames) this.settlePlan(this.planFrames.poll(now, heldOnly));
+  }
+
+  /** A goal brought into the working frame (first time: counted and logged; re-transformed: quietly), or dropped. */
+  private settleGoal(r: Resolved<PoseStamped> | Rejection | null): void {
+    if (r === null) return;
+    if (isRejection(r)) { this.reject('goal', r); return; }
+    if (r.first) this.stopFollowing();
+    this.setGoal(this.readGoal!(r.msg), !r.first);
+  }
+
+  /**
+   * A path (topics.plan): dropped whole when a point is not finite or absurd; empty: path following
+   * stops and the robot holds where it is; in the working frame: followed at once; in another frame:
+   * through TF (as goals). A path ends goal tracking, a goal ends path following.
+   */
+  private onPlan(msg: Path): void {
+    const bad = msg.poses.findIndex((p) => ![p.pose.position.x, p.pose.position.y].every((v) => Number.isFinite(v) && Math.abs(v) <= MAX_ABS_VALUE));
+    if (bad >= 0) { this.reject('plan', { reject: `path pose ${bad} has position (${msg.poses[bad].pose.position.x}, ${msg.poses[bad].pose.position.y})` }); return; }
+    this.goalFrames?.clear();
+    this.planFrames?.clear();
+    if (msg.poses.length === 0) { this.stopFollowing(); this.holdHere(); this.stats.plans++; this.log('empty path: path following stopped, holding position'); return; }
+    const frame = msg.header.frame_id;
+    if (this.workFrame === undefined || frame === this.workFrame) { this.settlePlan({ msg, first: true }); return; }
+    if (!this.planFrames) { this.reject('plan', { reject: `path is in frame '${frame}', expected '${this.workFrame}' (set topics.tf to transform it)` }); return; }
+    this.settlePlan(this.planFrames.offer(msg, this.clock()));
+  }
+
+  private settlePlan(r: Resolved<Path> | Rejection | null): void {
+    if (r === null || !this.follower) return;
+    if (isRejection(r)) { this.reject('plan', r); return; }
+    this.follower.set(r.msg.poses.map((p) => p.pose.position), !r.first);
+    if (r.first) { this.stats.plans++; this.log(`path: ${r.msg.poses.length} poses`); }
+  }
+
+  private stopFollowing(): void {
+    this.follower?.clear();
+    this.planFrames?.clear();
+  }
+
+  /** The reference of the path's states set to where the robot is, at rest (an empty path: stop here). */
+  private holdHere(): void {
+    const p = this.cfg.topics.plan;
+    if (!p || !this.state) return;
+    const next = Float64Array.from(this.reference.state), x = this.state.x;
+    for (const i of [p.x, p.y, p.yaw]) if (i !== null) next[i] = x[i];
+    for (const i of [p.v, p.omega]) if (i !== null) next[i] = 0;
+    this.reference = { state: next, control: this.reference.control };
+  }
+
+  /** Path following's cross-track error and progress at the last control tick (null: not following). */
+  get pathStatus(): PathStatus | null { return this.follower?.active ? this.follower.status : null; }
+
+  private setGoal(values: (number | null)[] | Rejection, quiet: boolean): boolean {
     if (isRejection(values)) { this.reject('goal', values); return false; }
     const bad = values.findIndex((v) => v !== null && !(Number.isFinite(v) && Math.abs(v) <= MAX_ABS_VALUE));
     if (bad >= 0) { this.reject('goal', { reject: `goal value ${bad} is ${values[bad]}` }); return false; }
@@ -458,6 +583,7 @@ export class ControllerNode {
     const next = Float64Array.from(this.reference.state);
     values.forEach((v, i) => { if (v !== null) next[i] = v; });
     this.reference = { state: next, control: this.reference.control };
+    if (quiet) return true;
     this.stats.goals++;
     this.log(`goal: [${Array.from(next, (v) => v.toFixed(3)).join(', ')}]`);
     return true;
@@ -493,8 +619,12 @@ export class ControllerNode {
 
   get estopEngaged(): boolean { return this.estop.engaged; }
 
-  /** Sets the reference directly (HTTP API, tests). */
-  setReference(ref: Reference): void { this.reference = { state: Float64Array.from(ref.state), control: Float64Array.from(ref.control) }; }
+  /** Sets the reference directly (HTTP API, tests); ends goal tracking through TF and path following. */
+  setReference(ref: Reference): void {
+    this.goalFrames?.clear();
+    this.stopFollowing();
+    this.reference = { state: Float64Array.from(ref.state), control: Float64Array.from(ref.control) };
+  }
 
   /**
    * The safe command of the configured policy (zero | hold | brake). 'hold' lasts at most
@@ -538,6 +668,8 @@ export class ControllerNode {
   tick(now: number = this.loopNow(), deadline: number = now + this.period): TickReport {
     this.stats.ticks++;
     const steadyStart = this.clock();
+    // the hold timeouts of goals and paths waiting for TF run on the steady clock (as where they are offered)
+    this.pollFrames(steadyStart);
     let mode: TickMode;
     let u: Float64Array;
     let status = 'not_run', solveMs = 0, iterations = 0;
@@ -561,6 +693,7 @@ export class ControllerNode {
       const x = this.state.x;
       latencyFrom = this.state.perfMs;
       const ref = this.referenceNear(x);
+      if (this.follower?.active) ref.stages = this.follower.reference(x, ref.state);
       const r = this.ctl.compute(x, ref, now);
       status = r.status; solveMs = r.stats.solveMs; iterations = r.stats.iterations;
       if (r.ok) {
@@ -691,6 +824,8 @@ export class ControllerNode {
         message: inputsLevel === DIAG_WARN && r ? `dropped a malformed ${r.input} message: ${r.reason}` : 'inputs well-formed',
         values: [
           kv('rejected_states', s.rejectedStates), kv('rejected_goals', s.rejectedGoals), kv('rejected_estops', s.rejectedEstops),
+          kv('rejected_transforms', s.rejectedTransforms), kv('goal_waiting_for_transform', this.goalFrames?.waiting ?? false),
+          kv('rejected_paths', s.rejectedPlans), kv('cross_track_error_m', this.pathStatus ? this.pathStatus.crossTrack.toFixed(3) : 'none'),
           kv('state_messages', s.stateMessages), kv('last_rejection', r ? `${r.input}: ${r.reason}` : 'none'),
         ],
       }],
@@ -707,6 +842,7 @@ export class ControllerNode {
     this.stopJumps?.();
     for (const s of this.subs) s.close();
     this.subs.length = 0;
+    this.tfListener?.close();
   }
 
   /**

@@ -99,7 +99,7 @@ export function peerSandbox(tag: string): PeerSandbox {
     buildCyclone(what, idl, source) {
       const out = exe(source);
       run(what, 'idlc', ['-o', dir, idl]);
-      run(what, 'gcc', ['-O1', '-o', out, source, join(dir, basename(idl).replace(/\.idl$/, '.c')), `-I${dir}`, '-lddsc']);
+      run(what, 'gcc', ['-O1', '-o', out, source, join(dir, basename(idl).replace(/\.idl$/, '.c')), `-I${dir}`, '-lddsc', '-lm']);
       return out;
     },
     buildFastDds(what, source) {

@@ -29,6 +29,7 @@ const samples: { [K in RosMessageType]: MessageTypes[K] } = {
     deleted_parameters: [],
   },
   'rcl_interfaces/msg/Log': { stamp: { sec: 1, nanosec: 2 }, level: 30, name: 'robot1.mpc', msg: 'dropped', file: 'ros/node.ts', function: 'reject', line: 0 },
+  'tf2_msgs/msg/TFMessage': { transforms: [{ header: { stamp: { sec: 11, nanosec: 3 }, frame_id: 'map' }, child_frame_id: 'odom', transform: { translation: { x: 1, y: -2, z: 0.5 }, rotation: { x: 0, y: 0, z: Math.sin(0.3), w: Math.cos(0.3) } } }] },
   'lifecycle_msgs/msg/TransitionEvent': { timestamp: 1_700_000_000_123_456_789n, transition: { id: 3, label: 'activate' }, start_state: { id: 2, label: 'inactive' }, goal_state: { id: 13, label: 'activating' } },
 };
 

@@ -316,8 +316,9 @@ describe('malformed input messages are dropped alone (the next good one is used 
     expect(s.step().mode).toBe('control');
   });
 
-  it('a goal with NaN, a bad quaternion or another frame is dropped whole; the reference stays', () => {
-    const s = setup('diffdrive', { goal: [2, 0, 0], edit: (c) => { c.topics.goal!.frame_id = 'odom'; } });
+  it('a goal with NaN, a bad quaternion or another frame (without TF) is dropped whole; the reference stays', () => {
+    // with topics.tf a goal in map is transformed instead (test/ros/tf_node.test.ts)
+    const s = setup('diffdrive', { goal: [2, 0, 0], edit: (c) => { c.topics.goal!.frame_id = 'odom'; delete c.topics.tf; } });
     const goal = s.watchT.advertise('/goal_pose', 'geometry_msgs/msg/PoseStamped', QOS_DEFAULT);
     const g1 = poseStamped(0, 'odom', NaN, 5, 0);
     const g2 = poseStamped(0, 'odom', 5, 5, 0); g2.pose.orientation = { x: 0, y: 0, z: 2, w: 0 };

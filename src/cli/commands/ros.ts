@@ -50,8 +50,10 @@ const OPTIONS = {
 const HELP = `dmpc ros --config controllers/<name>.json [--transport auto|rclnodejs|rtps] [--sim] [options] [--ros-args ... [--]]
 dmpc ros sim --config controllers/<name>.json [--transport ...] [options] [--ros-args ...]
 
-Runs the controller of a configuration as a ROS 2 node (state, goal in; command, predicted path,
-diagnostics out; topics, QoS and limits from the configuration). ROS_DOMAIN_ID is honoured.
+Runs the controller of a configuration as a ROS 2 node (state, goal, path to follow in; command,
+predicted path, diagnostics out; topics, QoS and limits from the configuration). With topics.tf, goals
+and paths in another frame (map) are transformed through /tf and /tf_static into the state's frame.
+ROS_DOMAIN_ID is honoured.
 
   --transport T     auto (rclnodejs when a sourced ROS 2 and the package are present, else rtps),
                     rclnodejs, or rtps (pure TypeScript DDS, no ROS install)   [auto]
