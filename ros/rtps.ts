@@ -49,6 +49,7 @@ import dns from 'node:dns';
 import net from 'node:net';
 import { codecFor } from './codec.js';
 import { serveService } from './services.js';
+import { gidBytes, selectDistro, type RosDistro } from './distro.js';
 import type { MessageTypes, RosMessageType } from './messages.js';
 import { qosCompatible, type Publisher, type Qos, type RawPublisher, type RawRtps, type RawSample, type ReceiveInfo, type SampleIdentity, type ServiceServer, type ServiceType, type Subscription, type Transport, type TransportOptions } from './transport.js';
 
@@ -323,10 +324,14 @@ export function padPayload(data: Uint8Array): Uint8Array {
   return out;
 }
 
-let peiCodec: { encode(m: unknown): Uint8Array; decode(d: Uint8Array): any } | null = null;
-/** CDR codec of rmw_dds_common/msg/ParticipantEntitiesInfo (Humble layout: Gid = uint8[24]). */
-export function participantEntitiesInfoCodec() {
-  if (peiCodec) return peiCodec;
+const peiCodecs = new Map<number, { encode(m: unknown): Uint8Array; decode(d: Uint8Array): any }>();
+/**
+ * CDR codec of rmw_dds_common/msg/ParticipantEntitiesInfo with a `Gid` of `gidSize` bytes: 24 up to
+ * Humble, 16 from Iron on (ros/distro.ts gidBytes; rmw_dds_common msg/Gid.msg of each branch).
+ */
+export function participantEntitiesInfoCodec(gidSize: 16 | 24 = 24) {
+  const known = peiCodecs.get(gidSize);
+  if (known) return known;
   const { parse } = require('@foxglove/rosmsg') as { parse(text: string, opts: { ros2: boolean }): unknown[] };
   const ser = require('@foxglove/rosmsg2-serialization') as {
     MessageWriter: new (d: unknown[]) => { writeMessage(m: unknown): Uint8Array }; MessageReader: new (d: unknown[]) => { readMessage(b: ArrayBufferView): any };
@@ -334,12 +339,13 @@ export function participantEntitiesInfoCodec() {
   const sep = '='.repeat(80);
   const defs = parse([
     'rmw_dds_common/Gid gid\nrmw_dds_common/NodeEntitiesInfo[] node_entities_info_seq',
-    `${sep}\nMSG: rmw_dds_common/Gid\nuint8[24] data`,
+    `${sep}\nMSG: rmw_dds_common/Gid\nuint8[${gidSize}] data`,
     `${sep}\nMSG: rmw_dds_common/NodeEntitiesInfo\nstring node_namespace\nstring node_name\nrmw_dds_common/Gid[] reader_gid_seq\nrmw_dds_common/Gid[] writer_gid_seq`,
   ].join('\n'), { ros2: true });
   const w = new ser.MessageWriter(defs), r = new ser.MessageReader(defs);
-  peiCodec = { encode: (m) => w.writeMessage(m), decode: (d) => r.readMessage(d) };
-  return peiCodec;
+  const codec = { encode: (m: unknown) => w.writeMessage(m), decode: (d: Uint8Array) => r.readMessage(d) };
+  peiCodecs.set(gidSize, codec);
+  return codec;
 }
 
 /** dgram `lookup` option: IPv4 literals answered synchronously, names through dns.lookup. */
@@ -406,8 +412,8 @@ class RtpsTransport implements Transport, RawRtps {
   /** ros_discovery_info: this node's endpoints (GUIDs as hex), announced whenever they change. */
   private discovery: { nodeName: string; namespace: string; pub: RawPublisher; readers: Set<string>; writers: Set<string>; pending: boolean } | null = null;
 
-  constructor(private readonly p: ParticipantInternals, address: string, domainId: number, private readonly log: (s: string) => void) {
-    this.description = `rtps (pure TypeScript DDS-RTPS, @foxglove/rtps; domain ${domainId}, interface ${address}, guid prefix ${p.attributes.guidPrefix})`;
+  constructor(private readonly p: ParticipantInternals, address: string, domainId: number, private readonly log: (s: string) => void, private readonly distro: RosDistro) {
+    this.description = `rtps (pure TypeScript DDS-RTPS, @foxglove/rtps; ROS 2 ${distro} wire; domain ${domainId}, interface ${address}, guid prefix ${p.attributes.guidPrefix})`;
     const origPub = p.handlePublication, origSub = p.handleSubscription, origAck = p.handleAckNack, origData = p.handleDataMsg;
     const origParticipant = p.handleParticipant, origHeartbeat = p.handleHeartbeat;
     p.handleDataMsg = (prefix, msg) => {
@@ -578,8 +584,8 @@ class RtpsTransport implements Transport, RawRtps {
    * Publishes rmw_dds_common/msg/ParticipantEntitiesInfo on `ros_discovery_info` (reliable,
    * transient-local, depth 1) as rmw does: this participant's gid and one node (its namespace, '/'
    * by default, and its name) with the gids of its readers and writers. `ros2 node list` builds its node list from
-   * these samples. Gids are the 16-byte GUIDs zero-padded to 24 bytes (rmw_dds_common of Humble; Jazzy
-   * shortened Gid to 16 bytes, see docs/ros.md).
+   * these samples. Gids are the 16-byte GUIDs, zero-padded to 24 bytes for Humble (rmw_dds_common's
+   * Gid.msg of each distribution; ros/distro.ts).
    */
   startDiscoveryInfo(nodeName: string, namespace = '/'): void {
     if (this.discovery) return;
@@ -597,8 +603,9 @@ class RtpsTransport implements Transport, RawRtps {
     setImmediate(() => {
       d.pending = false;
       if (this.closed) return;
-      const gid = (hex: string) => ({ data: Array.from(rtps.fromHex(hex.padEnd(48, '0'))) });
-      d.pub.publish(participantEntitiesInfoCodec().encode({
+      const size = gidBytes(this.distro);
+      const gid = (hex: string) => ({ data: Array.from(rtps.fromHex(hex.padEnd(2 * size, '0'))) });
+      d.pub.publish(participantEntitiesInfoCodec(size).encode({
         gid: gid(this.p.attributes.guidPrefix + '000001c1'),
         node_entities_info_seq: [{ node_namespace: d.namespace, node_name: d.nodeName, reader_gid_seq: [...d.readers].map(gid), writer_gid_seq: [...d.writers].map(gid) }],
       }));
@@ -830,7 +837,7 @@ export async function createRtpsTransport(opts: TransportOptions & { domainId: n
     // and only a missing function skips building those strings.
     log: { debug: undefined, info: undefined, warn: (m: string) => { if (!/unknown participant|unknown writer|unrecognized heartbeat|no readers|failed to parse|no parameters|unhandled submessage (1[2-9]\d|2\d\d)$/.test(m)) log(`rtps: ${m}`); }, error: (m: string) => log(`rtps: ${m}`) },
   }) as ParticipantInternals;
-  const t = new RtpsTransport(participant, address, opts.domainId, log);
+  const t = new RtpsTransport(participant, address, opts.domainId, log, opts.distro ?? selectDistro());
   await participant.start();
   t.startDiscoveryInfo(opts.nodeName, opts.namespace ?? '/');
   return t;

@@ -7,6 +7,7 @@
  * The node, the simulator and the recorder only see this interface.
  */
 import type { MessageTypes, RosMessageType } from './messages.js';
+import type { RosDistro } from './distro.js';
 
 export type TransportKind = 'rtps' | 'rclnodejs' | 'memory';
 export type TransportChoice = 'auto' | 'rtps' | 'rclnodejs';
@@ -154,6 +155,11 @@ export interface TransportOptions {
    * IPv4 interface).
    */
   address?: string;
+  /**
+   * RTPS only: the ROS 2 distribution whose wire to speak (ros_discovery_info layout, type hashes,
+   * discovery environment; ros/distro.ts). Default: ROS_DISTRO, else humble.
+   */
+  distro?: RosDistro;
   log?: (line: string) => void;
 }
 
