@@ -49,7 +49,8 @@ import dns from 'node:dns';
 import net from 'node:net';
 import { codecFor } from './codec.js';
 import { serveService } from './services.js';
-import { gidBytes, selectDistro, type RosDistro } from './distro.js';
+import { gidBytes, selectDistro, sendsTypeHash, type RosDistro } from './distro.js';
+import { parseTypeHashUserData, projectDefinitions, rosTypeFromDds, typeHash, typeHashUserData } from './type_hash.js';
 import type { MessageTypes, RosMessageType } from './messages.js';
 import { qosCompatible, type Publisher, type Qos, type RawPublisher, type RawRtps, type RawSample, type ReceiveInfo, type SampleIdentity, type ServiceServer, type ServiceType, type Subscription, type Transport, type TransportOptions } from './transport.js';
 
@@ -63,6 +64,8 @@ interface EndpointAttributes {
   guidPrefix: string; entityId: number; topicName?: string; typeName?: string;
   durability: number; reliability: RelQos; history: HistQos;
   protocolVersion: { major: number; minor: number }; vendorId: number;
+  /** USER_DATA of a remote endpoint, as text (rmw's `key=value;` list). */
+  userData?: string;
 }
 interface SeqSet { base: bigint; sequenceNumbers(): Iterable<bigint>; maxSequenceNumber(): bigint }
 interface ReaderView { attributes: EndpointAttributes; readerSNState: SeqSet; count: number }
@@ -114,7 +117,7 @@ const rtps = require('@foxglove/rtps') as {
   Parameters: new () => {
     data: Uint8Array; topicName(v: string): void; typeName(v: string): void; durability(v: number): void;
     reliability(v: RelQos): void; history(v: HistQos): void; protocolVersion(v: unknown): void; vendorId(v: number): void;
-    endpointGuid(v: string): void; finish(): void;
+    endpointGuid(v: string): void; userDataString(v: string): void; finish(): void;
   };
   Message: new (o: { guidPrefix: string; protocolVersion: unknown; vendorId: number; maxSize?: number }) => { writeGroup(g: unknown): void; data: Uint8Array };
   sendMessageToUdp(msg: unknown, socket: UdpSocketLike, locators: unknown[]): Promise<void>;
@@ -170,6 +173,27 @@ const BEST_EFFORT_DEFAULT: RelQos = { kind: rtps.Reliability.BestEffort, maxBloc
 function withReliabilityDefault<T>(def: RelQos, fn: () => T): T {
   reliabilityDefault = def;
   try { return fn(); } finally { reliabilityDefault = undefined; }
+}
+
+// ---------------------------------------------------------------- endpoint USER_DATA (type hashes)
+// The library writes the SEDP data of our subscriptions itself (Participant.subscribe) and has no
+// USER_DATA for endpoints; rmw from Iron on puts `typehash=RIHS01_…;` there (ros/type_hash.ts). The
+// text set here is added to the next parameter list finished, the endpoint's, which both
+// Participant.subscribe and announce() below build synchronously inside withUserData.
+let endpointUserData: string | undefined;
+{
+  const proto = (rtps.Parameters as unknown as { prototype: { finish(): void; userDataString(v: string): void } }).prototype;
+  const finish = proto.finish;
+  proto.finish = function finishWithUserData(this: { userDataString(v: string): void }) {
+    const ud = endpointUserData;
+    endpointUserData = undefined;
+    if (ud) this.userDataString(ud);
+    finish.call(this);
+  };
+}
+function withUserData<T>(userData: string | undefined, fn: () => T): T {
+  endpointUserData = userData;
+  try { return fn(); } finally { endpointUserData = undefined; }
 }
 
 // ---------------------------------------------------------------- interop fix 2 (group overflow)
@@ -324,6 +348,17 @@ export function padPayload(data: Uint8Array): Uint8Array {
   return out;
 }
 
+/**
+ * rmw_dds_common's messages as of Iron/Jazzy (rmw_dds_common/msg/*.msg, branch jazzy), for the type
+ * hash of ros_discovery_info's endpoints (only sent from Iron on, where Gid is 16 bytes; `char` is
+ * IDL uint8).
+ */
+const RMW_DDS_COMMON_BODIES: [string, string][] = [
+  ['rmw_dds_common/msg/ParticipantEntitiesInfo', 'Gid gid\nNodeEntitiesInfo[] node_entities_info_seq'],
+  ['rmw_dds_common/msg/NodeEntitiesInfo', 'string<=256 node_namespace\nstring<=256 node_name\nGid[] reader_gid_seq\nGid[] writer_gid_seq'],
+  ['rmw_dds_common/msg/Gid', 'char[16] data'],
+];
+
 const peiCodecs = new Map<number, { encode(m: unknown): Uint8Array; decode(d: Uint8Array): any }>();
 /**
  * CDR codec of rmw_dds_common/msg/ParticipantEntitiesInfo with a `Gid` of `gidSize` bytes: 24 up to
@@ -399,6 +434,8 @@ class RtpsTransport implements Transport, RawRtps {
   readonly description: string;
   private readonly writers = new Map<number, LocalWriter>();
   private readonly subs = new Set<number>();
+  /** Topic and DDS type of each of our readers. */
+  private readonly subTypes = new Map<number, { topicName: string; typeName: string }>();
   private closed = false;
   private readonly heartbeatTimer: NodeJS.Timeout;
   /** Related sample identity of the DATA submessage being handled (set around the library's handler, which emits userData synchronously). */
@@ -411,6 +448,12 @@ class RtpsTransport implements Transport, RawRtps {
   private readonly announcedAt = new WeakMap<ParticipantView, number>();
   /** ros_discovery_info: this node's endpoints (GUIDs as hex), announced whenever they change. */
   private discovery: { nodeName: string; namespace: string; pub: RawPublisher; readers: Set<string>; writers: Set<string>; pending: boolean } | null = null;
+  /** `.msg` bodies of service request/response types (`pkg/srv/Name_Request`) and the messages they use, for their type hashes. */
+  private readonly typeBodies = new Map<string, string>(RMW_DDS_COMMON_BODIES);
+  /** Type hash per DDS type name (undefined: no definition known, no hash sent). */
+  private readonly typeHashes = new Map<string, string | undefined>();
+  /** Remote endpoints whose type hash was already reported (`<guid>`). */
+  private readonly hashChecked = new Set<string>();
 
   constructor(private readonly p: ParticipantInternals, address: string, domainId: number, private readonly log: (s: string) => void, private readonly distro: RosDistro) {
     this.description = `rtps (pure TypeScript DDS-RTPS, @foxglove/rtps; ROS 2 ${distro} wire; domain ${domainId}, interface ${address}, guid prefix ${p.attributes.guidPrefix})`;
@@ -447,6 +490,7 @@ class RtpsTransport implements Transport, RawRtps {
       return handle;
     };
     p.on('discoveredSubscription', () => this.matchAll());
+    p.on('discoveredPublication', ((a: EndpointAttributes) => this.checkRemoteWriter(a)) as never);
     p.on('discoveredParticipant', () => this.matchAll());
     p.on('error', ((e: Error) => this.log(`rtps: ${e.message}`)) as never);
     this.heartbeatTimer = setInterval(() => this.heartbeatAll(), HEARTBEAT_PERIOD_MS);
@@ -468,6 +512,59 @@ class RtpsTransport implements Transport, RawRtps {
   /** A ROS 2 service on the raw endpoints, in the request layout of each client (ros/services.ts). */
   serve(name: string, type: ServiceType, handle: (request: any) => unknown): ServiceServer {
     return serveService(this, name, type, handle, { log: this.log });
+  }
+
+  /** RawRtps.defineTypes: definitions for the type hashes of raw endpoints (service request/response types). */
+  defineTypes(bodies: Iterable<[string, string]>): void {
+    for (const [k, v] of bodies) if (!this.typeBodies.has(k)) this.typeBodies.set(k, v);
+  }
+
+  /**
+   * The RIHS01 hash of a DDS type (ros/type_hash.ts) when this distribution sends type hashes and
+   * its definition is known (the project's messages, served service types, ros_discovery_info).
+   */
+  private typeHashOf(ddsType: string): string | undefined {
+    if (!sendsTypeHash(this.distro)) return undefined;
+    if (this.typeHashes.has(ddsType)) return this.typeHashes.get(ddsType);
+    const ros = rosTypeFromDds(ddsType);
+    let hash: string | undefined;
+    if (ros) {
+      try { hash = typeHash(ros, (n) => this.typeBodies.get(n) ?? projectDefinitions(n)); } catch (e) {
+        this.log(`rtps: no type hash for ${ros} (${(e as Error).message}); its endpoints go without one`);
+      }
+    }
+    this.typeHashes.set(ddsType, hash);
+    return hash;
+  }
+
+  /**
+   * Compares a remote endpoint's type hash (its USER_DATA) with ours, once per endpoint. rmw does not
+   * refuse a match over it (rmw_cyclonedds handle_builtintopic_endpoint, rmw_fastrtps
+   * process_discovery_info: the hash only goes into the graph cache; an unparsable one is warned
+   * about), so neither does this: a differing hash, both sides having one, is reported, as is a
+   * malformed one; an endpoint without one (Humble) is normal.
+   */
+  private checkTypeHash(a: EndpointAttributes, ours: string | undefined, kind: 'reader' | 'writer'): void {
+    const guid = rtps.makeGuid(a.guidPrefix, a.entityId);
+    if (this.hashChecked.has(guid)) return;
+    this.hashChecked.add(guid);
+    let theirs: string | undefined;
+    try { theirs = parseTypeHashUserData(a.userData); } catch (e) {
+      this.log(`rtps: remote ${kind} ${guid} on ${a.topicName}: ${(e as Error).message} in USER_DATA '${a.userData}'`);
+      return;
+    }
+    if (ours && theirs && ours !== theirs) {
+      this.log(`rtps: remote ${kind} ${guid} on ${a.topicName} (${a.typeName}) has type hash ${theirs}, ours is ${ours}: the two sides were built from different definitions of the type; matched anyway, as rmw does`);
+    }
+  }
+
+  /** A remote writer discovered: checked against each of our readers of its topic and type. */
+  private checkRemoteWriter(a: EndpointAttributes): void {
+    if (!sendsTypeHash(this.distro)) return;
+    for (const id of this.subs) {
+      const o = this.subTypes.get(id);
+      if (o && o.topicName === a.topicName && o.typeName === a.typeName) { this.checkTypeHash(a, this.typeHashOf(o.typeName), 'writer'); return; }
+    }
   }
 
   private addWriter(topicName: string, typeName: string, qos: Qos): { raw: RawPublisher; lw: LocalWriter } {
@@ -544,10 +641,12 @@ class RtpsTransport implements Transport, RawRtps {
   }
 
   subscribeRaw(topicName: string, typeName: string, qos: Qos, onSample: (s: RawSample) => void, label = topicName): Subscription {
-    const readerId = this.p.subscribe({
+    const hash = this.typeHashOf(typeName);
+    const readerId = withUserData(hash && typeHashUserData(hash), () => this.p.subscribe({
       topicName, typeName, durability: toDur(qos), reliability: toRel(qos), history: { kind: rtps.HistoryKind.KeepLast, depth: Math.max(1, qos.depth) },
-    });
+    }));
     this.subs.add(readerId);
+    this.subTypes.set(readerId, { topicName, typeName });
     const readerGuid = rtps.makeGuid(this.p.attributes.guidPrefix, readerId);
     if (this.discovery) { this.discovery.readers.add(readerGuid); this.announceNode(); }
     // The library's reader keeps no per-writer "last delivered" mark; repairs could hand a sample twice.
@@ -641,7 +740,8 @@ class RtpsTransport implements Transport, RawRtps {
     params.protocolVersion(attributes.protocolVersion);
     params.vendorId(attributes.vendorId);
     params.endpointGuid(guid);
-    params.finish();
+    const hash = this.typeHashOf(attributes.typeName!);
+    withUserData(hash && typeHashUserData(hash), () => params.finish());
     pubWriter.history.set({
       timestamp: nowTime(), kind: rtps.ChangeKind.Alive,
       writerGuid: rtps.makeGuid(p.attributes.guidPrefix, rtps.EntityIdBuiltin.PublicationsWriter),
@@ -657,6 +757,7 @@ class RtpsTransport implements Transport, RawRtps {
         for (const [readerId, rv] of pv.remoteReaders) {
           const a = rv.attributes;
           if (a.topicName !== lw.topicName || a.typeName !== lw.typeName) continue;
+          if (sendsTypeHash(this.distro)) this.checkTypeHash(a, this.typeHashOf(lw.typeName), 'reader');
           if (!qosCompatible(lw.qos, fromAttrs(a))) {
             this.log(`rtps: remote reader on ${lw.topicName} requests incompatible QoS (${JSON.stringify(fromAttrs(a))}; offered ${JSON.stringify(lw.qos)})`);
             continue;

@@ -131,6 +131,12 @@ export interface RawPublisher {
 export interface RawRtps {
   advertiseRaw(ddsTopic: string, ddsType: string, qos: Qos): RawPublisher;
   subscribeRaw(ddsTopic: string, ddsType: string, qos: Qos, onSample: (s: RawSample) => void): Subscription;
+  /**
+   * The `.msg` bodies of types only raw endpoints use (a service's `pkg/srv/Name_Request`, `_Response`
+   * and the messages they reference, as `pkg/msg/T`), from which the transport computes their type
+   * hashes (ros/type_hash.ts) where its distribution sends them. Call before creating the endpoints.
+   */
+  defineTypes?(bodies: Iterable<[string, string]>): void;
 }
 
 /** Whether a transport offers raw DDS endpoints (the rtps transport does). */

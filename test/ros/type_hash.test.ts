@@ -11,10 +11,12 @@
  *  [bag]  rosbag2 metadata (`type_description_hash`) of /rosout and /parameter_events in a public
  *         recording test, and Zenoh-bridge key expressions of rmw_zenoh (`…/rcl_interfaces::msg::dds_::Log_/RIHS01_…`);
  *  [lib]  hashes several independent ROS 2 client libraries ship (PoseStamped, Path, DiagnosticArray,
- *         TransitionEvent).
+ *         TransitionEvent, rcl_interfaces/srv/GetParameters_Request, std_srvs/srv/Trigger_Request and
+ *         _Response: the latter two in a table of rosidl-generated type hashes with Trigger_Event).
  */
 import { describe, expect, it } from 'vitest';
-import { describeMessage, parseTypeHashUserData, pythonJson, typeDescription, typeHash, typeHashUserData } from '../../ros/type_hash.js';
+import { serviceTypeBodies } from '../../ros/services.js';
+import { projectDefinitions, describeMessage, parseTypeHashUserData, pythonJson, typeDescription, typeHash, typeHashUserData } from '../../ros/type_hash.js';
 
 const PUBLISHED: [string, string, string][] = [
   ['geometry_msgs/msg/Twist', '9c45bf16fe0983d80e3cfe750d6835843d265a9a6c46bd2e609fcddde6fb8d2a', 'docs, gen'],
@@ -40,6 +42,16 @@ const PUBLISHED: [string, string, string][] = [
 describe('RIHS01 type hashes (ros/type_hash.ts)', () => {
   it.each(PUBLISHED)('%s matches the hash ROS 2 publishes (%#; source: see file header)', (type, hex) => {
     expect(typeHash(type)).toBe(`RIHS01_${hex}`);
+  });
+
+  it('service request/response types, from a ServiceType as the node serves it (the empty request as rosidl fills it)', () => {
+    const trigger = { type: 'std_srvs/srv/Trigger', request: 'uint8 structure_needs_at_least_one_member', response: 'bool success\nstring message' };
+    const getParameters = { type: 'rcl_interfaces/srv/GetParameters', request: 'string[] names', response: 'ParameterValue[] values' };
+    const hashOf = (t: typeof trigger, name: string) => { const m = new Map(serviceTypeBodies(t)); return typeHash(name, (n) => m.get(n) ?? projectDefinitions(n)); };
+    expect(hashOf(trigger, 'std_srvs/srv/Trigger_Request')).toBe('RIHS01_d010825374ce8918e72bfd826c82603e60f45419e932ea976f807b74a863a199');
+    expect(hashOf({ ...trigger, request: '' }, 'std_srvs/srv/Trigger_Request')).toBe('RIHS01_d010825374ce8918e72bfd826c82603e60f45419e932ea976f807b74a863a199');
+    expect(hashOf(trigger, 'std_srvs/srv/Trigger_Response')).toBe('RIHS01_2d946c21e2fc3f1e9ca6986a8191d85fcc70097a8bb7771a053564bc47009cdf');
+    expect(hashOf(getParameters, 'rcl_interfaces/srv/GetParameters_Request')).toBe('RIHS01_135a9e1c3d7cebef792f6687d7ddf99949b21a0bd9a320d863a9110a3f5cf4d6');
   });
 
   it('the hashed document: nested types referenced once, sorted by name; Python json.dumps separators', () => {
