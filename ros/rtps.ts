@@ -50,6 +50,8 @@ import net from 'node:net';
 import { codecFor } from './codec.js';
 import { serveService } from './services.js';
 import { gidBytes, selectDistro, sendsTypeHash, type RosDistro } from './distro.js';
+import { describePlan, discoveryPlan, MAX_AUTO_PARTICIPANT_INDEX, type DiscoveryPlan } from './discovery_range.js';
+import { bindParticipantIndex, discoveryUnicastPort } from './participant_index.js';
 import { parseTypeHashUserData, projectDefinitions, rosTypeFromDds, typeHash, typeHashUserData } from './type_hash.js';
 import type { MessageTypes, RosMessageType } from './messages.js';
 import { qosCompatible, type Publisher, type Qos, type RawPublisher, type RawRtps, type RawSample, type ReceiveInfo, type SampleIdentity, type ServiceServer, type ServiceType, type Subscription, type Transport, type TransportOptions } from './transport.js';
@@ -75,6 +77,7 @@ interface WriterHistory {
   nextSequenceNum(): bigint;
   getSequenceNumMin(): bigint | undefined;
   getSequenceNumMax(): bigint | undefined;
+  getByHandle(handle: string): { data: Uint8Array; kind: number; timestamp: Time; sequenceNumber: bigint } | undefined;
 }
 interface Writer { attributes: EndpointAttributes; history: WriterHistory }
 interface ParticipantView {
@@ -132,7 +135,7 @@ const rtps = require('@foxglove/rtps') as {
   Reliability: { BestEffort: number; Reliable: number };
   HistoryKind: { KeepLast: number };
   EntityKind: { AppdefWriterNoKey: number };
-  EntityIdBuiltin: { PublicationsWriter: number; ParticipantWriter: number };
+  EntityIdBuiltin: { PublicationsWriter: number; ParticipantWriter: number; Participant: number; Unknown: number };
   ChangeKind: { Alive: number };
 };
 const rtpsDist = dirname(require.resolve('@foxglove/rtps'));
@@ -154,6 +157,7 @@ const { UdpSocketNode } = require('@foxglove/ros2/nodejs') as {
     Create(o: unknown): Promise<{
       bind(o: { address?: string; port?: number }): Promise<void>;
       addMembership(addr: string, iface?: string): Promise<void>;
+      send(data: Uint8Array, offset: number, length: number, port: number, address: string): Promise<void>;
       setMulticastInterface(iface: string): Promise<void>;
     }>;
   };
@@ -383,16 +387,26 @@ export function participantEntitiesInfoCodec(gidSize: 16 | 24 = 24) {
   return codec;
 }
 
+/** Whether an IPv4 address is a multicast group (224.0.0.0/4). */
+function isMulticast(address: string): boolean {
+  const first = Number(address.split('.')[0]);
+  return net.isIPv4(address) && first >= 224 && first <= 239;
+}
+
 /** dgram `lookup` option: IPv4 literals answered synchronously, names through dns.lookup. */
 function ipLiteralLookup(address: string, family: unknown, cb: (err: Error | null, address: string, family: number) => void): void {
   if (net.isIPv4(address)) { cb(null, address, 4); return; }
   dns.lookup(address, family as never, cb as never);
 }
 
-/** Picks the interface address: explicit, localhost-only from the ROS 2 environment, or the first external IPv4. */
-export function selectAddress(explicit?: string, env: NodeJS.ProcessEnv = process.env): string {
+/**
+ * Picks the interface address: explicit, the loopback interface where the discovery plan keeps the
+ * node on this host (ROS_LOCALHOST_ONLY=1, ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST or OFF;
+ * ros/discovery_range.ts), or the first external IPv4.
+ */
+export function selectAddress(explicit: string | undefined, plan: Pick<DiscoveryPlan, 'loopback'>): string {
   if (explicit) return explicit;
-  if (env.ROS_LOCALHOST_ONLY === '1' || env.ROS_AUTOMATIC_DISCOVERY_RANGE === 'LOCALHOST') return '127.0.0.1';
+  if (plan.loopback) return '127.0.0.1';
   for (const infos of Object.values(os.networkInterfaces())) {
     for (const i of infos ?? []) if (i.family === 'IPv4' && !i.internal) return i.address;
   }
@@ -455,7 +469,13 @@ class RtpsTransport implements Transport, RawRtps {
   /** Remote endpoints whose type hash was already reported (`<guid>`). */
   private readonly hashChecked = new Set<string>();
 
-  constructor(private readonly p: ParticipantInternals, address: string, domainId: number, private readonly log: (s: string) => void, private readonly distro: RosDistro) {
+  /** Timer of the unicast SPDP announcements to static peers (ros/discovery_range.ts). */
+  private peerTimer: NodeJS.Timeout | undefined;
+  /** Static peers a send to already failed (reported once). */
+  private readonly peerFailed = new Set<string>();
+
+  constructor(private readonly p: ParticipantInternals, address: string, private readonly domainId: number, private readonly log: (s: string) => void,
+    private readonly distro: RosDistro, private readonly plan: DiscoveryPlan) {
     this.description = `rtps (pure TypeScript DDS-RTPS, @foxglove/rtps; ROS 2 ${distro} wire; domain ${domainId}, interface ${address}, guid prefix ${p.attributes.guidPrefix})`;
     const origPub = p.handlePublication, origSub = p.handleSubscription, origAck = p.handleAckNack, origData = p.handleDataMsg;
     const origParticipant = p.handleParticipant, origHeartbeat = p.handleHeartbeat;
@@ -477,6 +497,8 @@ class RtpsTransport implements Transport, RawRtps {
     // interop fix 3: the library answers a participant's first announcement only; answer the later
     // ones too until that participant shows it has discovered this one
     p.handleParticipant = (prefix, data, ts) => {
+      // range OFF: nothing is discovered (rmw_cyclonedds gives the participant a domain tag of its own)
+      if (!plan.acceptRemote) return undefined;
       const known = p._participants.get(prefix);
       const handle = origParticipant(prefix, data, ts);
       const pv = known ?? p._participants.get(prefix);
@@ -676,7 +698,47 @@ class RtpsTransport implements Transport, RawRtps {
     if (this.closed) return;
     this.closed = true;
     clearInterval(this.heartbeatTimer);
+    clearTimeout(this.peerTimer);
     await this.p.shutdown();
+  }
+
+  /**
+   * Unicast SPDP to the plan's peers (static peers; localhost for the LOCALHOST range): this
+   * participant's announcement to the well-known discovery port of each participant index
+   * 0..MAX_AUTO_PARTICIPANT_INDEX at each peer, as Cyclone DDS does for its configured peers. Every
+   * second for the first 10 s (peers that start with the node), then every 10 s (peers that start
+   * later). A peer that receives it answers to our locators, and discovery proceeds as over multicast.
+   */
+  startPeerAnnouncements(): void {
+    const peers = this.plan.peers;
+    if (!peers.length) return;
+    let sent = 0;
+    const tick = () => {
+      if (this.closed) return;
+      this.announceToPeers(peers);
+      this.peerTimer = setTimeout(tick, ++sent < 10 ? 1000 : 10_000);
+      this.peerTimer.unref();
+    };
+    tick();
+  }
+
+  private announceToPeers(peers: string[]): void {
+    const p = this.p, socket = p._unicastSocket;
+    const writer = p._writers.get(rtps.EntityIdBuiltin.ParticipantWriter);
+    const change = writer?.history.getByHandle(rtps.makeGuid(p.attributes.guidPrefix, rtps.EntityIdBuiltin.Participant));
+    if (!socket || !change) return;
+    const group = new SubMessageGroup({ maxSize: change.data.length + 64 });
+    group.writeSubmessage(new sub.InfoTs(change.timestamp));
+    group.writeSubmessage(new sub.DataMsg(rtps.EntityIdBuiltin.Unknown, rtps.EntityIdBuiltin.ParticipantWriter, change.sequenceNumber, change.data, sub.DataFlags.DataPresent));
+    const msg = new rtps.Message({ guidPrefix: p.attributes.guidPrefix, protocolVersion: p.attributes.protocolVersion, vendorId: p.attributes.vendorId, maxSize: change.data.length + 96 });
+    msg.writeGroup(group);
+    for (const peer of peers) {
+      for (let i = 0; i <= MAX_AUTO_PARTICIPANT_INDEX; i++) {
+        socket.send(msg.data, 0, msg.data.length, discoveryUnicastPort(this.domainId, i), peer).catch((e: Error) => {
+          if (!this.peerFailed.has(peer)) { this.peerFailed.add(peer); this.log(`rtps: SPDP to static peer ${peer} failed: ${e.message} (reported once)`); }
+        });
+      }
+    }
   }
 
   /**
@@ -915,8 +977,12 @@ class RtpsTransport implements Transport, RawRtps {
 
 /** Starts a participant on `address` (multicast discovery bound to that interface) and wraps it. */
 export async function createRtpsTransport(opts: TransportOptions & { domainId: number }): Promise<Transport> {
-  const address = selectAddress(opts.address);
   const log = opts.log ?? (() => {});
+  const distro = opts.distro ?? selectDistro();
+  const plan = discoveryPlan(distro);
+  for (const n of plan.notes) log(`rtps: ${n}`);
+  const address = selectAddress(opts.address, plan);
+  let participantIndex: number | undefined;
   // Sockets whose multicast membership and outgoing multicast use the chosen interface, so that
   // discovery stays on it (on a loopback-only setup nothing leaves the machine).
   // `lookup`: dgram resolves every destination through dns.lookup, which answers even an IP literal
@@ -924,12 +990,24 @@ export async function createRtpsTransport(opts: TransportOptions & { domainId: n
   // diagnostics) had run; answering IP literals synchronously sends it inside publish().
   const udpSocketCreate = async (o: unknown) => {
     const s = await UdpSocketNode.Create({ ...(o as object), lookup: ipLiteralLookup });
-    const bind = s.bind.bind(s), add = s.addMembership.bind(s);
+    const bind = s.bind.bind(s), add = s.addMembership.bind(s), send = s.send.bind(s);
     s.bind = async (b) => {
-      await bind(b.port === undefined ? { ...b, address } : b);
+      // the unicast socket (the library gives it no port): a well-known one where the plan wants it
+      if (b.port === undefined && plan.participantIndex) {
+        participantIndex = await bindParticipantIndex(s, address, opts.domainId, MAX_AUTO_PARTICIPANT_INDEX, { type: 'udp4', lookup: ipLiteralLookup as never, sendBufferSize: 262_144, recvBufferSize: 4_194_304 });
+        if (participantIndex === undefined) log(`rtps: participant indices 0..${MAX_AUTO_PARTICIPANT_INDEX} all taken on ${address}; unicast discovery port is ephemeral (static peers cannot reach this node first)`);
+      }
+      if (b.port !== undefined && !plan.multicast) {
+        // the library's multicast socket, with multicast off: bound to no well-known port (Linux hands a
+        // socket on 0.0.0.0:<SPDP port> the group's datagrams once any socket of the host joined it,
+        // IP_MULTICAST_ALL), so that multicast announcements of others are not heard either
+        await bind({ address, port: 0 });
+      } else if (b.port !== undefined || participantIndex === undefined) await bind(b.port === undefined ? { ...b, address } : b);
       await s.setMulticastInterface(address);
     };
-    s.addMembership = (group: string) => add(group, address);
+    // without multicast discovery (LOCALHOST, OFF): no group joined, nothing sent to one
+    s.addMembership = (group: string) => (plan.multicast ? add(group, address) : Promise.resolve());
+    s.send = (data, offset, length, port, to) => (!plan.multicast && isMulticast(to) ? Promise.resolve() : send(data, offset, length, port, to));
     return s;
   };
   const participant = new rtps.Participant({
@@ -938,8 +1016,10 @@ export async function createRtpsTransport(opts: TransportOptions & { domainId: n
     // and only a missing function skips building those strings.
     log: { debug: undefined, info: undefined, warn: (m: string) => { if (!/unknown participant|unknown writer|unrecognized heartbeat|no readers|failed to parse|no parameters|unhandled submessage (1[2-9]\d|2\d\d)$/.test(m)) log(`rtps: ${m}`); }, error: (m: string) => log(`rtps: ${m}`) },
   }) as ParticipantInternals;
-  const t = new RtpsTransport(participant, address, opts.domainId, log, opts.distro ?? selectDistro());
+  const t = new RtpsTransport(participant, address, opts.domainId, log, distro, plan);
   await participant.start();
+  log(`rtps: ${describePlan(plan)}${participantIndex === undefined ? '' : `; participant index ${participantIndex} (port ${discoveryUnicastPort(opts.domainId, participantIndex)})`}`);
+  t.startPeerAnnouncements();
   t.startDiscoveryInfo(opts.nodeName, opts.namespace ?? '/');
   return t;
 }

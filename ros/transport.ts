@@ -156,9 +156,10 @@ export interface TransportOptions {
   /** DDS domain; default from ROS_DOMAIN_ID, else 0. */
   domainId?: number;
   /**
-   * RTPS only: the IPv4 address to announce and use for multicast (default: 127.0.0.1 when
-   * ROS_LOCALHOST_ONLY=1 or ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST, else the first non-internal
-   * IPv4 interface).
+   * RTPS only: the IPv4 address to announce and use for multicast (default: 127.0.0.1 where the
+   * discovery range keeps the node on this host — ROS_LOCALHOST_ONLY=1, and from Iron on
+   * ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST or OFF, ros/discovery_range.ts —, else the first
+   * non-internal IPv4 interface).
    */
   address?: string;
   /**
