@@ -54,12 +54,15 @@ diagnostics out; topics, QoS and limits from the configuration). ROS_DOMAIN_ID i
   --transport T     auto (rclnodejs when a sourced ROS 2 and the package are present, else rtps),
                     rclnodejs, or rtps (pure TypeScript DDS, no ROS install)   [auto]
   --address IP      rtps: the IPv4 interface for discovery and traffic (default: 127.0.0.1 when
-                    ROS_LOCALHOST_ONLY=1 or ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST, else the
-                    first external interface)
+                    ROS_LOCALHOST_ONLY=1, or from iron on ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST
+                    or OFF, else the first external interface)
   --ros-distro D    rtps: the ROS 2 distribution whose wire to speak: humble (ros_discovery_info
                     with 24-byte gids), or iron, jazzy, kilted, rolling (16-byte gids, RIHS01 type
                     hashes in endpoint USER_DATA, ROS_AUTOMATIC_DISCOVERY_RANGE / ROS_STATIC_PEERS)
                                                           [ROS_DISTRO when set, else humble]
+                    From iron on, rtps honours ROS_AUTOMATIC_DISCOVERY_RANGE (SUBNET default,
+                    LOCALHOST, OFF, SYSTEM_DEFAULT) and ROS_STATIC_PEERS (a;b;...: unicast
+                    discovery to each) as rcl and rmw_cyclonedds do; see docs/ros.md
   --sim             also run a simulated robot in this process
   --plant E         simulated robot's engine: mujoco (MuJoCo physics, for the models with an MJCF
                     model: pendulum, cartpole, diffdrive) or ode (the configuration's own model)  [mujoco]
