@@ -52,6 +52,7 @@ import { serveService } from './services.js';
 import { gidBytes, selectDistro, sendsTypeHash, type RosDistro } from './distro.js';
 import { describePlan, discoveryPlan, MAX_AUTO_PARTICIPANT_INDEX, type DiscoveryPlan } from './discovery_range.js';
 import { bindParticipantIndex, discoveryUnicastPort } from './participant_index.js';
+import { hostAddresses, orderLocators, subnetOf, type LocatorLike } from './locators.js';
 import { parseTypeHashUserData, projectDefinitions, rosTypeFromDds, typeHash, typeHashUserData } from './type_hash.js';
 import type { MessageTypes, RosMessageType } from './messages.js';
 import { qosCompatible, type Publisher, type Qos, type RawPublisher, type RawRtps, type RawSample, type ReceiveInfo, type SampleIdentity, type ServiceServer, type ServiceType, type Subscription, type Transport, type TransportOptions } from './transport.js';
@@ -469,6 +470,9 @@ class RtpsTransport implements Transport, RawRtps {
   /** Remote endpoints whose type hash was already reported (`<guid>`). */
   private readonly hashChecked = new Set<string>();
 
+  /** Our interface's subnet and this host's addresses, for choosing among a peer's locators (ros/locators.ts). */
+  private readonly ourSubnet: { net: number; mask: number };
+  private readonly hostAddrs: Set<string>;
   /** Timer of the unicast SPDP announcements to static peers (ros/discovery_range.ts). */
   private peerTimer: NodeJS.Timeout | undefined;
   /** Static peers a send to already failed (reported once). */
@@ -476,6 +480,8 @@ class RtpsTransport implements Transport, RawRtps {
 
   constructor(private readonly p: ParticipantInternals, address: string, private readonly domainId: number, private readonly log: (s: string) => void,
     private readonly distro: RosDistro, private readonly plan: DiscoveryPlan) {
+    this.ourSubnet = subnetOf(address);
+    this.hostAddrs = hostAddresses();
     this.description = `rtps (pure TypeScript DDS-RTPS, @foxglove/rtps; ROS 2 ${distro} wire; domain ${domainId}, interface ${address}, guid prefix ${p.attributes.guidPrefix})`;
     const origPub = p.handlePublication, origSub = p.handleSubscription, origAck = p.handleAckNack, origData = p.handleDataMsg;
     const origParticipant = p.handleParticipant, origHeartbeat = p.handleHeartbeat;
@@ -503,6 +509,7 @@ class RtpsTransport implements Transport, RawRtps {
       const handle = origParticipant(prefix, data, ts);
       const pv = known ?? p._participants.get(prefix);
       if (!pv) return handle;
+      this.chooseLocators(pv.attributes); // an update replaces them
       const now = performance.now();
       if (!known) this.announcedAt.set(pv, now); // the library answered it
       else if (!this.heard.has(pv) && now - (this.announcedAt.get(pv) ?? -Infinity) >= REANNOUNCE_MIN_MS) {
@@ -511,6 +518,8 @@ class RtpsTransport implements Transport, RawRtps {
       }
       return handle;
     };
+    // before anything is sent to a new participant (the library answers it right after this event)
+    p.on('discoveredParticipant', ((a: ParticipantView['attributes']) => this.chooseLocators(a)) as never);
     p.on('discoveredSubscription', () => this.matchAll());
     p.on('discoveredPublication', ((a: EndpointAttributes) => this.checkRemoteWriter(a)) as never);
     p.on('discoveredParticipant', () => this.matchAll());
@@ -771,6 +780,19 @@ class RtpsTransport implements Transport, RawRtps {
         node_entities_info_seq: [{ node_namespace: d.namespace, node_name: d.nodeName, reader_gid_seq: [...d.readers].map(gid), writer_gid_seq: [...d.writers].map(gid) }],
       }));
     });
+  }
+
+  /**
+   * Puts the best reachable of a remote participant's unicast locators first (ros/locators.ts): the
+   * library, and this file through it, send to the first UDPv4 locator only, which on a
+   * multi-interface or container host may be one that cannot be reached from here.
+   */
+  private chooseLocators(a: ParticipantView['attributes']): void {
+    for (const [what, list] of [['user', a.defaultUnicastLocatorList], ['metatraffic', a.metatrafficUnicastLocatorList]] as const) {
+      const l = list as LocatorLike[];
+      const before = l[0]?.address;
+      if (orderLocators(l, this.ourSubnet, this.hostAddrs)) this.log(`rtps: participant ${a.guidPrefix}: ${what} traffic to ${l[0].address}:${l[0].port} (first announced: ${before}; ${l.map((x) => x.address).join(', ')})`);
+    }
   }
 
   /** Marks a remote participant as having discovered this one (it sent more than its SPDP announcements). */
