@@ -358,7 +358,7 @@ export function padPayload(data: Uint8Array): Uint8Array {
  * hash of ros_discovery_info's endpoints (only sent from Iron on, where Gid is 16 bytes; `char` is
  * IDL uint8).
  */
-const RMW_DDS_COMMON_BODIES: [string, string][] = [
+export const RMW_DDS_COMMON_BODIES: [string, string][] = [
   ['rmw_dds_common/msg/ParticipantEntitiesInfo', 'Gid gid\nNodeEntitiesInfo[] node_entities_info_seq'],
   ['rmw_dds_common/msg/NodeEntitiesInfo', 'string<=256 node_namespace\nstring<=256 node_name\nGid[] reader_gid_seq\nGid[] writer_gid_seq'],
   ['rmw_dds_common/msg/Gid', 'char[16] data'],

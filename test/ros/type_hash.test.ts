@@ -10,11 +10,14 @@
  *  [cli]  `ros2 topic info -v` output quoted in public robot repositories (Odometry, JointState);
  *  [bag]  rosbag2 metadata (`type_description_hash`) of /rosout and /parameter_events in a public
  *         recording test, and Zenoh-bridge key expressions of rmw_zenoh (`…/rcl_interfaces::msg::dds_::Log_/RIHS01_…`);
+ *  [zenoh] zenoh-plugin-ros2dds' ROS_DISCOVERY_INFO_TYPE_HASH ("rmw_dds_common::msg::dds_::ParticipantEntitiesInfo_
+ *         in Iron and Jazzy"), which rmw endpoints of ros_discovery_info carry;
  *  [lib]  hashes several independent ROS 2 client libraries ship (PoseStamped, Path, DiagnosticArray,
  *         TransitionEvent, rcl_interfaces/srv/GetParameters_Request, std_srvs/srv/Trigger_Request and
  *         _Response: the latter two in a table of rosidl-generated type hashes with Trigger_Event).
  */
 import { describe, expect, it } from 'vitest';
+import { RMW_DDS_COMMON_BODIES } from '../../ros/rtps.js';
 import { serviceTypeBodies } from '../../ros/services.js';
 import { projectDefinitions, describeMessage, parseTypeHashUserData, pythonJson, typeDescription, typeHash, typeHashUserData } from '../../ros/type_hash.js';
 
@@ -52,6 +55,11 @@ describe('RIHS01 type hashes (ros/type_hash.ts)', () => {
     expect(hashOf({ ...trigger, request: '' }, 'std_srvs/srv/Trigger_Request')).toBe('RIHS01_d010825374ce8918e72bfd826c82603e60f45419e932ea976f807b74a863a199');
     expect(hashOf(trigger, 'std_srvs/srv/Trigger_Response')).toBe('RIHS01_2d946c21e2fc3f1e9ca6986a8191d85fcc70097a8bb7771a053564bc47009cdf');
     expect(hashOf(getParameters, 'rcl_interfaces/srv/GetParameters_Request')).toBe('RIHS01_135a9e1c3d7cebef792f6687d7ddf99949b21a0bd9a320d863a9110a3f5cf4d6');
+  });
+
+  it('ros_discovery_info: rmw_dds_common/msg/ParticipantEntitiesInfo of Iron/Jazzy (16-byte Gid, bounded names) as the transport defines it', () => {
+    const m = new Map(RMW_DDS_COMMON_BODIES);
+    expect(typeHash('rmw_dds_common/msg/ParticipantEntitiesInfo', (n) => m.get(n))).toBe('RIHS01_91a0593bacdcc50ea9bdcf849a938b128412cc1ea821245c663bcd26f83c295e');
   });
 
   it('the hashed document: nested types referenced once, sorted by name; Python json.dumps separators', () => {
