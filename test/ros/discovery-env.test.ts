@@ -9,6 +9,8 @@
  *    that discovers by multicast only never finds it;
  *  - static peers: a Cyclone reader without multicast and without peers of its own finds the node
  *    only when the node's ROS_STATIC_PEERS names its address;
+ *  - participant index: a Cyclone reader whose only (unicast) peer is the node's address finds it as
+ *    jazzy (its unicast socket on the first free well-known port), not as humble (ephemeral port);
  *  - OFF: no one finds the node, static peers or not.
  * The reader is cyclone_discovery_listener (Jazzy layout of ros_discovery_info): exit 0 = it listed
  * node /dmpc_cartpole, 3 = not within its time.
@@ -114,6 +116,27 @@ describe('discovery range and static peers as Jazzy defines them (netns: lo + a 
       expect(withPeer.stderr(), info).toContain('discovery range SUBNET: multicast on, unicast SPDP to 127.0.0.1');
     } finally {
       await stop(withPeer);
+    }
+  });
+
+  it('participant index: a Cyclone reader with multicast off whose only peer is the node\'s address finds a jazzy node (well-known port), not a humble one (ephemeral port)', async () => {
+    const DOMAIN = '54';
+    const xml = unicastCyclone(['127.0.0.1']);
+    const humble = spawnIn(sandbox.ns, tsxNode('src/cli/main.ts', 'ros', '--config', 'controllers/cartpole.json', '--transport', 'rtps', '--ros-distro', 'humble', '--address', '127.0.0.1', '--duration', '60'), { ROS_DOMAIN_ID: DOMAIN });
+    try {
+      const r = await listen(DOMAIN, xml, 'peer-node', NOT_FOUND_MS);
+      expect(r.code, `${r.out}\nnode:\n${humble.stderr().slice(-1500)}`).toBe(3);
+    } finally {
+      await stop(humble);
+    }
+    const jazzy = node({ ROS_DOMAIN_ID: DOMAIN }, '--address', '127.0.0.1');
+    try {
+      const r = await listen(DOMAIN, xml, 'peer-node', 30_000);
+      const info = `\nlistener:\n${r.out}\nnode:\n${jazzy.stderr().slice(-2500)}`;
+      expect(r.code, info).toBe(0);
+      expect(jazzy.stderr(), info).toMatch(/participant index \d+ \(port \d+\)/);
+    } finally {
+      await stop(jazzy);
     }
   });
 
