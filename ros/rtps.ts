@@ -39,6 +39,20 @@
  *   SPDP, no HEARTBEAT or ACKNACK: it has not discovered the node) is answered again, unicast (at
  *   most once per REANNOUNCE_MIN_MS).
  *
+ * - Distribution (ros/distro.ts): ros_discovery_info in the chosen distribution's Gid layout; from Iron
+ *   on, `typehash=RIHS01_…;` in every endpoint's USER_DATA (ros/type_hash.ts; written by wrapping the
+ *   library's Parameters.prototype.finish, since Participant.subscribe builds our subscriptions' SEDP
+ *   data itself), and remote hashes compared (reported, never refusing a match, as rmw).
+ * - Discovery range (ros/discovery_range.ts): the interface, multicast on/off (the socket wrapper
+ *   joins no group and sends nothing to one; the multicast socket then binds no well-known port),
+ *   unicast SPDP to static peers (the ParticipantWriter's history entry, sent by hand), the unicast
+ *   socket on a participant-index port (ros/participant_index.ts replaces UdpSocketNode's `_socket`),
+ *   and OFF ignoring others' announcements.
+ * - Locators (ros/locators.ts): a remote participant's unicast locator lists are ordered, best
+ *   reachable first, in the library's 'discoveredParticipant' event (emitted before it answers the
+ *   participant; the attributes object is the ParticipantView's) and after every update, because the
+ *   library sends to the first one only.
+ *
  * Topic and type names follow ROS 2's DDS mangling (`/cmd_vel` → `rt/cmd_vel`,
  * `geometry_msgs/msg/Twist` → `geometry_msgs::msg::dds_::Twist_`).
  */
