@@ -39,6 +39,20 @@
  *   SPDP, no HEARTBEAT or ACKNACK: it has not discovered the node) is answered again, unicast (at
  *   most once per REANNOUNCE_MIN_MS).
  *
+ * - Distribution (ros/distro.ts): ros_discovery_info in the chosen distribution's Gid layout; from Iron
+ *   on, `typehash=RIHS01_…;` in every endpoint's USER_DATA (ros/type_hash.ts; written by wrapping the
+ *   library's Parameters.prototype.finish, since Participant.subscribe builds our subscriptions' SEDP
+ *   data itself), and remote hashes compared (reported, never refusing a match, as rmw).
+ * - Discovery range (ros/discovery_range.ts): the interface, multicast on/off (the socket wrapper
+ *   joins no group and sends nothing to one; the multicast socket then binds no well-known port),
+ *   unicast SPDP to static peers (the ParticipantWriter's history entry, sent by hand), the unicast
+ *   socket on a participant-index port (ros/participant_index.ts replaces UdpSocketNode's `_socket`),
+ *   and OFF ignoring others' announcements.
+ * - Locators (ros/locators.ts): a remote participant's unicast locator lists are ordered, best
+ *   reachable first, in the library's 'discoveredParticipant' event (emitted before it answers the
+ *   participant; the attributes object is the ParticipantView's) and after every update, because the
+ *   library sends to the first one only.
+ *
  * Topic and type names follow ROS 2's DDS mangling (`/cmd_vel` → `rt/cmd_vel`,
  * `geometry_msgs/msg/Twist` → `geometry_msgs::msg::dds_::Twist_`).
  */
@@ -49,6 +63,11 @@ import dns from 'node:dns';
 import net from 'node:net';
 import { codecFor } from './codec.js';
 import { serveService } from './services.js';
+import { gidBytes, selectDistro, sendsTypeHash, type RosDistro } from './distro.js';
+import { describePlan, discoveryPlan, MAX_AUTO_PARTICIPANT_INDEX, type DiscoveryPlan } from './discovery_range.js';
+import { bindParticipantIndex, discoveryUnicastPort } from './participant_index.js';
+import { hostAddresses, orderLocators, subnetOf, type LocatorLike } from './locators.js';
+import { parseTypeHashUserData, projectDefinitions, rosTypeFromDds, typeHash, typeHashUserData } from './type_hash.js';
 import type { MessageTypes, RosMessageType } from './messages.js';
 import { qosCompatible, type Publisher, type Qos, type RawPublisher, type RawRtps, type RawSample, type ReceiveInfo, type SampleIdentity, type ServiceServer, type ServiceType, type Subscription, type Transport, type TransportOptions } from './transport.js';
 
@@ -62,6 +81,8 @@ interface EndpointAttributes {
   guidPrefix: string; entityId: number; topicName?: string; typeName?: string;
   durability: number; reliability: RelQos; history: HistQos;
   protocolVersion: { major: number; minor: number }; vendorId: number;
+  /** USER_DATA of a remote endpoint, as text (rmw's `key=value;` list). */
+  userData?: string;
 }
 interface SeqSet { base: bigint; sequenceNumbers(): Iterable<bigint>; maxSequenceNumber(): bigint }
 interface ReaderView { attributes: EndpointAttributes; readerSNState: SeqSet; count: number }
@@ -71,6 +92,7 @@ interface WriterHistory {
   nextSequenceNum(): bigint;
   getSequenceNumMin(): bigint | undefined;
   getSequenceNumMax(): bigint | undefined;
+  getByHandle(handle: string): { data: Uint8Array; kind: number; timestamp: Time; sequenceNumber: bigint } | undefined;
 }
 interface Writer { attributes: EndpointAttributes; history: WriterHistory }
 interface ParticipantView {
@@ -113,7 +135,7 @@ const rtps = require('@foxglove/rtps') as {
   Parameters: new () => {
     data: Uint8Array; topicName(v: string): void; typeName(v: string): void; durability(v: number): void;
     reliability(v: RelQos): void; history(v: HistQos): void; protocolVersion(v: unknown): void; vendorId(v: number): void;
-    endpointGuid(v: string): void; finish(): void;
+    endpointGuid(v: string): void; userDataString(v: string): void; finish(): void;
   };
   Message: new (o: { guidPrefix: string; protocolVersion: unknown; vendorId: number; maxSize?: number }) => { writeGroup(g: unknown): void; data: Uint8Array };
   sendMessageToUdp(msg: unknown, socket: UdpSocketLike, locators: unknown[]): Promise<void>;
@@ -128,7 +150,7 @@ const rtps = require('@foxglove/rtps') as {
   Reliability: { BestEffort: number; Reliable: number };
   HistoryKind: { KeepLast: number };
   EntityKind: { AppdefWriterNoKey: number };
-  EntityIdBuiltin: { PublicationsWriter: number; ParticipantWriter: number };
+  EntityIdBuiltin: { PublicationsWriter: number; ParticipantWriter: number; Participant: number; Unknown: number };
   ChangeKind: { Alive: number };
 };
 const rtpsDist = dirname(require.resolve('@foxglove/rtps'));
@@ -150,6 +172,7 @@ const { UdpSocketNode } = require('@foxglove/ros2/nodejs') as {
     Create(o: unknown): Promise<{
       bind(o: { address?: string; port?: number }): Promise<void>;
       addMembership(addr: string, iface?: string): Promise<void>;
+      send(data: Uint8Array, offset: number, length: number, port: number, address: string): Promise<void>;
       setMulticastInterface(iface: string): Promise<void>;
     }>;
   };
@@ -169,6 +192,27 @@ const BEST_EFFORT_DEFAULT: RelQos = { kind: rtps.Reliability.BestEffort, maxBloc
 function withReliabilityDefault<T>(def: RelQos, fn: () => T): T {
   reliabilityDefault = def;
   try { return fn(); } finally { reliabilityDefault = undefined; }
+}
+
+// ---------------------------------------------------------------- endpoint USER_DATA (type hashes)
+// The library writes the SEDP data of our subscriptions itself (Participant.subscribe) and has no
+// USER_DATA for endpoints; rmw from Iron on puts `typehash=RIHS01_…;` there (ros/type_hash.ts). The
+// text set here is added to the next parameter list finished, the endpoint's, which both
+// Participant.subscribe and announce() below build synchronously inside withUserData.
+let endpointUserData: string | undefined;
+{
+  const proto = (rtps.Parameters as unknown as { prototype: { finish(): void; userDataString(v: string): void } }).prototype;
+  const finish = proto.finish;
+  proto.finish = function finishWithUserData(this: { userDataString(v: string): void }) {
+    const ud = endpointUserData;
+    endpointUserData = undefined;
+    if (ud) this.userDataString(ud);
+    finish.call(this);
+  };
+}
+function withUserData<T>(userData: string | undefined, fn: () => T): T {
+  endpointUserData = userData;
+  try { return fn(); } finally { endpointUserData = undefined; }
 }
 
 // ---------------------------------------------------------------- interop fix 2 (group overflow)
@@ -323,10 +367,25 @@ export function padPayload(data: Uint8Array): Uint8Array {
   return out;
 }
 
-let peiCodec: { encode(m: unknown): Uint8Array; decode(d: Uint8Array): any } | null = null;
-/** CDR codec of rmw_dds_common/msg/ParticipantEntitiesInfo (Humble layout: Gid = uint8[24]). */
-export function participantEntitiesInfoCodec() {
-  if (peiCodec) return peiCodec;
+/**
+ * rmw_dds_common's messages as of Iron/Jazzy (rmw_dds_common/msg/*.msg, branch jazzy), for the type
+ * hash of ros_discovery_info's endpoints (only sent from Iron on, where Gid is 16 bytes; `char` is
+ * IDL uint8).
+ */
+export const RMW_DDS_COMMON_BODIES: [string, string][] = [
+  ['rmw_dds_common/msg/ParticipantEntitiesInfo', 'Gid gid\nNodeEntitiesInfo[] node_entities_info_seq'],
+  ['rmw_dds_common/msg/NodeEntitiesInfo', 'string<=256 node_namespace\nstring<=256 node_name\nGid[] reader_gid_seq\nGid[] writer_gid_seq'],
+  ['rmw_dds_common/msg/Gid', 'char[16] data'],
+];
+
+const peiCodecs = new Map<number, { encode(m: unknown): Uint8Array; decode(d: Uint8Array): any }>();
+/**
+ * CDR codec of rmw_dds_common/msg/ParticipantEntitiesInfo with a `Gid` of `gidSize` bytes: 24 up to
+ * Humble, 16 from Iron on (ros/distro.ts gidBytes; rmw_dds_common msg/Gid.msg of each branch).
+ */
+export function participantEntitiesInfoCodec(gidSize: 16 | 24 = 24) {
+  const known = peiCodecs.get(gidSize);
+  if (known) return known;
   const { parse } = require('@foxglove/rosmsg') as { parse(text: string, opts: { ros2: boolean }): unknown[] };
   const ser = require('@foxglove/rosmsg2-serialization') as {
     MessageWriter: new (d: unknown[]) => { writeMessage(m: unknown): Uint8Array }; MessageReader: new (d: unknown[]) => { readMessage(b: ArrayBufferView): any };
@@ -334,12 +393,19 @@ export function participantEntitiesInfoCodec() {
   const sep = '='.repeat(80);
   const defs = parse([
     'rmw_dds_common/Gid gid\nrmw_dds_common/NodeEntitiesInfo[] node_entities_info_seq',
-    `${sep}\nMSG: rmw_dds_common/Gid\nuint8[24] data`,
+    `${sep}\nMSG: rmw_dds_common/Gid\nuint8[${gidSize}] data`,
     `${sep}\nMSG: rmw_dds_common/NodeEntitiesInfo\nstring node_namespace\nstring node_name\nrmw_dds_common/Gid[] reader_gid_seq\nrmw_dds_common/Gid[] writer_gid_seq`,
   ].join('\n'), { ros2: true });
   const w = new ser.MessageWriter(defs), r = new ser.MessageReader(defs);
-  peiCodec = { encode: (m) => w.writeMessage(m), decode: (d) => r.readMessage(d) };
-  return peiCodec;
+  const codec = { encode: (m: unknown) => w.writeMessage(m), decode: (d: Uint8Array) => r.readMessage(d) };
+  peiCodecs.set(gidSize, codec);
+  return codec;
+}
+
+/** Whether an IPv4 address is a multicast group (224.0.0.0/4). */
+function isMulticast(address: string): boolean {
+  const first = Number(address.split('.')[0]);
+  return net.isIPv4(address) && first >= 224 && first <= 239;
 }
 
 /** dgram `lookup` option: IPv4 literals answered synchronously, names through dns.lookup. */
@@ -348,10 +414,14 @@ function ipLiteralLookup(address: string, family: unknown, cb: (err: Error | nul
   dns.lookup(address, family as never, cb as never);
 }
 
-/** Picks the interface address: explicit, localhost-only from the ROS 2 environment, or the first external IPv4. */
-export function selectAddress(explicit?: string, env: NodeJS.ProcessEnv = process.env): string {
+/**
+ * Picks the interface address: explicit, the loopback interface where the discovery plan keeps the
+ * node on this host (ROS_LOCALHOST_ONLY=1, ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST or OFF;
+ * ros/discovery_range.ts), or the first external IPv4.
+ */
+export function selectAddress(explicit: string | undefined, plan: Pick<DiscoveryPlan, 'loopback'>): string {
   if (explicit) return explicit;
-  if (env.ROS_LOCALHOST_ONLY === '1' || env.ROS_AUTOMATIC_DISCOVERY_RANGE === 'LOCALHOST') return '127.0.0.1';
+  if (plan.loopback) return '127.0.0.1';
   for (const infos of Object.values(os.networkInterfaces())) {
     for (const i of infos ?? []) if (i.family === 'IPv4' && !i.internal) return i.address;
   }
@@ -393,6 +463,8 @@ class RtpsTransport implements Transport, RawRtps {
   readonly description: string;
   private readonly writers = new Map<number, LocalWriter>();
   private readonly subs = new Set<number>();
+  /** Topic and DDS type of each of our readers. */
+  private readonly subTypes = new Map<number, { topicName: string; typeName: string }>();
   private closed = false;
   private readonly heartbeatTimer: NodeJS.Timeout;
   /** Related sample identity of the DATA submessage being handled (set around the library's handler, which emits userData synchronously). */
@@ -405,9 +477,26 @@ class RtpsTransport implements Transport, RawRtps {
   private readonly announcedAt = new WeakMap<ParticipantView, number>();
   /** ros_discovery_info: this node's endpoints (GUIDs as hex), announced whenever they change. */
   private discovery: { nodeName: string; namespace: string; pub: RawPublisher; readers: Set<string>; writers: Set<string>; pending: boolean } | null = null;
+  /** `.msg` bodies of service request/response types (`pkg/srv/Name_Request`) and the messages they use, for their type hashes. */
+  private readonly typeBodies = new Map<string, string>(RMW_DDS_COMMON_BODIES);
+  /** Type hash per DDS type name (undefined: no definition known, no hash sent). */
+  private readonly typeHashes = new Map<string, string | undefined>();
+  /** Remote endpoints whose type hash was already reported (`<guid>`). */
+  private readonly hashChecked = new Set<string>();
 
-  constructor(private readonly p: ParticipantInternals, address: string, domainId: number, private readonly log: (s: string) => void) {
-    this.description = `rtps (pure TypeScript DDS-RTPS, @foxglove/rtps; domain ${domainId}, interface ${address}, guid prefix ${p.attributes.guidPrefix})`;
+  /** Our interface's subnet and this host's addresses, for choosing among a peer's locators (ros/locators.ts). */
+  private readonly ourSubnet: { net: number; mask: number };
+  private readonly hostAddrs: Set<string>;
+  /** Timer of the unicast SPDP announcements to static peers (ros/discovery_range.ts). */
+  private peerTimer: NodeJS.Timeout | undefined;
+  /** Static peers a send to already failed (reported once). */
+  private readonly peerFailed = new Set<string>();
+
+  constructor(private readonly p: ParticipantInternals, address: string, private readonly domainId: number, private readonly log: (s: string) => void,
+    private readonly distro: RosDistro, private readonly plan: DiscoveryPlan) {
+    this.ourSubnet = subnetOf(address);
+    this.hostAddrs = hostAddresses();
+    this.description = `rtps (pure TypeScript DDS-RTPS, @foxglove/rtps; ROS 2 ${distro} wire; domain ${domainId}, interface ${address}, guid prefix ${p.attributes.guidPrefix})`;
     const origPub = p.handlePublication, origSub = p.handleSubscription, origAck = p.handleAckNack, origData = p.handleDataMsg;
     const origParticipant = p.handleParticipant, origHeartbeat = p.handleHeartbeat;
     p.handleDataMsg = (prefix, msg) => {
@@ -428,10 +517,13 @@ class RtpsTransport implements Transport, RawRtps {
     // interop fix 3: the library answers a participant's first announcement only; answer the later
     // ones too until that participant shows it has discovered this one
     p.handleParticipant = (prefix, data, ts) => {
+      // range OFF: nothing is discovered (rmw_cyclonedds gives the participant a domain tag of its own)
+      if (!plan.acceptRemote) return undefined;
       const known = p._participants.get(prefix);
       const handle = origParticipant(prefix, data, ts);
       const pv = known ?? p._participants.get(prefix);
       if (!pv) return handle;
+      this.chooseLocators(pv.attributes); // an update replaces them
       const now = performance.now();
       if (!known) this.announcedAt.set(pv, now); // the library answered it
       else if (!this.heard.has(pv) && now - (this.announcedAt.get(pv) ?? -Infinity) >= REANNOUNCE_MIN_MS) {
@@ -440,7 +532,10 @@ class RtpsTransport implements Transport, RawRtps {
       }
       return handle;
     };
+    // before anything is sent to a new participant (the library answers it right after this event)
+    p.on('discoveredParticipant', ((a: ParticipantView['attributes']) => this.chooseLocators(a)) as never);
     p.on('discoveredSubscription', () => this.matchAll());
+    p.on('discoveredPublication', ((a: EndpointAttributes) => this.checkRemoteWriter(a)) as never);
     p.on('discoveredParticipant', () => this.matchAll());
     p.on('error', ((e: Error) => this.log(`rtps: ${e.message}`)) as never);
     this.heartbeatTimer = setInterval(() => this.heartbeatAll(), HEARTBEAT_PERIOD_MS);
@@ -462,6 +557,59 @@ class RtpsTransport implements Transport, RawRtps {
   /** A ROS 2 service on the raw endpoints, in the request layout of each client (ros/services.ts). */
   serve(name: string, type: ServiceType, handle: (request: any) => unknown): ServiceServer {
     return serveService(this, name, type, handle, { log: this.log });
+  }
+
+  /** RawRtps.defineTypes: definitions for the type hashes of raw endpoints (service request/response types). */
+  defineTypes(bodies: Iterable<[string, string]>): void {
+    for (const [k, v] of bodies) if (!this.typeBodies.has(k)) this.typeBodies.set(k, v);
+  }
+
+  /**
+   * The RIHS01 hash of a DDS type (ros/type_hash.ts) when this distribution sends type hashes and
+   * its definition is known (the project's messages, served service types, ros_discovery_info).
+   */
+  private typeHashOf(ddsType: string): string | undefined {
+    if (!sendsTypeHash(this.distro)) return undefined;
+    if (this.typeHashes.has(ddsType)) return this.typeHashes.get(ddsType);
+    const ros = rosTypeFromDds(ddsType);
+    let hash: string | undefined;
+    if (ros) {
+      try { hash = typeHash(ros, (n) => this.typeBodies.get(n) ?? projectDefinitions(n)); } catch (e) {
+        this.log(`rtps: no type hash for ${ros} (${(e as Error).message}); its endpoints go without one`);
+      }
+    }
+    this.typeHashes.set(ddsType, hash);
+    return hash;
+  }
+
+  /**
+   * Compares a remote endpoint's type hash (its USER_DATA) with ours, once per endpoint. rmw does not
+   * refuse a match over it (rmw_cyclonedds handle_builtintopic_endpoint, rmw_fastrtps
+   * process_discovery_info: the hash only goes into the graph cache; an unparsable one is warned
+   * about), so neither does this: a differing hash, both sides having one, is reported, as is a
+   * malformed one; an endpoint without one (Humble) is normal.
+   */
+  private checkTypeHash(a: EndpointAttributes, ours: string | undefined, kind: 'reader' | 'writer'): void {
+    const guid = rtps.makeGuid(a.guidPrefix, a.entityId);
+    if (this.hashChecked.has(guid)) return;
+    this.hashChecked.add(guid);
+    let theirs: string | undefined;
+    try { theirs = parseTypeHashUserData(a.userData); } catch (e) {
+      this.log(`rtps: remote ${kind} ${guid} on ${a.topicName}: ${(e as Error).message} in USER_DATA '${a.userData}'`);
+      return;
+    }
+    if (ours && theirs && ours !== theirs) {
+      this.log(`rtps: remote ${kind} ${guid} on ${a.topicName} (${a.typeName}) has type hash ${theirs}, ours is ${ours}: the two sides were built from different definitions of the type; matched anyway, as rmw does`);
+    }
+  }
+
+  /** A remote writer discovered: checked against each of our readers of its topic and type. */
+  private checkRemoteWriter(a: EndpointAttributes): void {
+    if (!sendsTypeHash(this.distro)) return;
+    for (const id of this.subs) {
+      const o = this.subTypes.get(id);
+      if (o && o.topicName === a.topicName && o.typeName === a.typeName) { this.checkTypeHash(a, this.typeHashOf(o.typeName), 'writer'); return; }
+    }
   }
 
   private addWriter(topicName: string, typeName: string, qos: Qos): { raw: RawPublisher; lw: LocalWriter } {
@@ -538,10 +686,12 @@ class RtpsTransport implements Transport, RawRtps {
   }
 
   subscribeRaw(topicName: string, typeName: string, qos: Qos, onSample: (s: RawSample) => void, label = topicName): Subscription {
-    const readerId = this.p.subscribe({
+    const hash = this.typeHashOf(typeName);
+    const readerId = withUserData(hash && typeHashUserData(hash), () => this.p.subscribe({
       topicName, typeName, durability: toDur(qos), reliability: toRel(qos), history: { kind: rtps.HistoryKind.KeepLast, depth: Math.max(1, qos.depth) },
-    });
+    }));
     this.subs.add(readerId);
+    this.subTypes.set(readerId, { topicName, typeName });
     const readerGuid = rtps.makeGuid(this.p.attributes.guidPrefix, readerId);
     if (this.discovery) { this.discovery.readers.add(readerGuid); this.announceNode(); }
     // The library's reader keeps no per-writer "last delivered" mark; repairs could hand a sample twice.
@@ -571,15 +721,55 @@ class RtpsTransport implements Transport, RawRtps {
     if (this.closed) return;
     this.closed = true;
     clearInterval(this.heartbeatTimer);
+    clearTimeout(this.peerTimer);
     await this.p.shutdown();
+  }
+
+  /**
+   * Unicast SPDP to the plan's peers (static peers; localhost for the LOCALHOST range): this
+   * participant's announcement to the well-known discovery port of each participant index
+   * 0..MAX_AUTO_PARTICIPANT_INDEX at each peer, as Cyclone DDS does for its configured peers. Every
+   * second for the first 10 s (peers that start with the node), then every 10 s (peers that start
+   * later). A peer that receives it answers to our locators, and discovery proceeds as over multicast.
+   */
+  startPeerAnnouncements(): void {
+    const peers = this.plan.peers;
+    if (!peers.length) return;
+    let sent = 0;
+    const tick = () => {
+      if (this.closed) return;
+      this.announceToPeers(peers);
+      this.peerTimer = setTimeout(tick, ++sent < 10 ? 1000 : 10_000);
+      this.peerTimer.unref();
+    };
+    tick();
+  }
+
+  private announceToPeers(peers: string[]): void {
+    const p = this.p, socket = p._unicastSocket;
+    const writer = p._writers.get(rtps.EntityIdBuiltin.ParticipantWriter);
+    const change = writer?.history.getByHandle(rtps.makeGuid(p.attributes.guidPrefix, rtps.EntityIdBuiltin.Participant));
+    if (!socket || !change) return;
+    const group = new SubMessageGroup({ maxSize: change.data.length + 64 });
+    group.writeSubmessage(new sub.InfoTs(change.timestamp));
+    group.writeSubmessage(new sub.DataMsg(rtps.EntityIdBuiltin.Unknown, rtps.EntityIdBuiltin.ParticipantWriter, change.sequenceNumber, change.data, sub.DataFlags.DataPresent));
+    const msg = new rtps.Message({ guidPrefix: p.attributes.guidPrefix, protocolVersion: p.attributes.protocolVersion, vendorId: p.attributes.vendorId, maxSize: change.data.length + 96 });
+    msg.writeGroup(group);
+    for (const peer of peers) {
+      for (let i = 0; i <= MAX_AUTO_PARTICIPANT_INDEX; i++) {
+        socket.send(msg.data, 0, msg.data.length, discoveryUnicastPort(this.domainId, i), peer).catch((e: Error) => {
+          if (!this.peerFailed.has(peer)) { this.peerFailed.add(peer); this.log(`rtps: SPDP to static peer ${peer} failed: ${e.message} (reported once)`); }
+        });
+      }
+    }
   }
 
   /**
    * Publishes rmw_dds_common/msg/ParticipantEntitiesInfo on `ros_discovery_info` (reliable,
    * transient-local, depth 1) as rmw does: this participant's gid and one node (its namespace, '/'
    * by default, and its name) with the gids of its readers and writers. `ros2 node list` builds its node list from
-   * these samples. Gids are the 16-byte GUIDs zero-padded to 24 bytes (rmw_dds_common of Humble; Jazzy
-   * shortened Gid to 16 bytes, see docs/ros.md).
+   * these samples. Gids are the 16-byte GUIDs, zero-padded to 24 bytes for Humble (rmw_dds_common's
+   * Gid.msg of each distribution; ros/distro.ts).
    */
   startDiscoveryInfo(nodeName: string, namespace = '/'): void {
     if (this.discovery) return;
@@ -597,12 +787,26 @@ class RtpsTransport implements Transport, RawRtps {
     setImmediate(() => {
       d.pending = false;
       if (this.closed) return;
-      const gid = (hex: string) => ({ data: Array.from(rtps.fromHex(hex.padEnd(48, '0'))) });
-      d.pub.publish(participantEntitiesInfoCodec().encode({
+      const size = gidBytes(this.distro);
+      const gid = (hex: string) => ({ data: Array.from(rtps.fromHex(hex.padEnd(2 * size, '0'))) });
+      d.pub.publish(participantEntitiesInfoCodec(size).encode({
         gid: gid(this.p.attributes.guidPrefix + '000001c1'),
         node_entities_info_seq: [{ node_namespace: d.namespace, node_name: d.nodeName, reader_gid_seq: [...d.readers].map(gid), writer_gid_seq: [...d.writers].map(gid) }],
       }));
     });
+  }
+
+  /**
+   * Puts the best reachable of a remote participant's unicast locators first (ros/locators.ts): the
+   * library, and this file through it, send to the first UDPv4 locator only, which on a
+   * multi-interface or container host may be one that cannot be reached from here.
+   */
+  private chooseLocators(a: ParticipantView['attributes']): void {
+    for (const [what, list] of [['user', a.defaultUnicastLocatorList], ['metatraffic', a.metatrafficUnicastLocatorList]] as const) {
+      const l = list as LocatorLike[];
+      const before = l[0]?.address;
+      if (orderLocators(l, this.ourSubnet, this.hostAddrs)) this.log(`rtps: participant ${a.guidPrefix}: ${what} traffic to ${l[0].address}:${l[0].port} (first announced: ${before}; ${l.map((x) => x.address).join(', ')})`);
+    }
   }
 
   /** Marks a remote participant as having discovered this one (it sent more than its SPDP announcements). */
@@ -634,7 +838,8 @@ class RtpsTransport implements Transport, RawRtps {
     params.protocolVersion(attributes.protocolVersion);
     params.vendorId(attributes.vendorId);
     params.endpointGuid(guid);
-    params.finish();
+    const hash = this.typeHashOf(attributes.typeName!);
+    withUserData(hash && typeHashUserData(hash), () => params.finish());
     pubWriter.history.set({
       timestamp: nowTime(), kind: rtps.ChangeKind.Alive,
       writerGuid: rtps.makeGuid(p.attributes.guidPrefix, rtps.EntityIdBuiltin.PublicationsWriter),
@@ -650,6 +855,7 @@ class RtpsTransport implements Transport, RawRtps {
         for (const [readerId, rv] of pv.remoteReaders) {
           const a = rv.attributes;
           if (a.topicName !== lw.topicName || a.typeName !== lw.typeName) continue;
+          if (sendsTypeHash(this.distro)) this.checkTypeHash(a, this.typeHashOf(lw.typeName), 'reader');
           if (!qosCompatible(lw.qos, fromAttrs(a))) {
             this.log(`rtps: remote reader on ${lw.topicName} requests incompatible QoS (${JSON.stringify(fromAttrs(a))}; offered ${JSON.stringify(lw.qos)})`);
             continue;
@@ -807,8 +1013,12 @@ class RtpsTransport implements Transport, RawRtps {
 
 /** Starts a participant on `address` (multicast discovery bound to that interface) and wraps it. */
 export async function createRtpsTransport(opts: TransportOptions & { domainId: number }): Promise<Transport> {
-  const address = selectAddress(opts.address);
   const log = opts.log ?? (() => {});
+  const distro = opts.distro ?? selectDistro();
+  const plan = discoveryPlan(distro);
+  for (const n of plan.notes) log(`rtps: ${n}`);
+  const address = selectAddress(opts.address, plan);
+  let participantIndex: number | undefined;
   // Sockets whose multicast membership and outgoing multicast use the chosen interface, so that
   // discovery stays on it (on a loopback-only setup nothing leaves the machine).
   // `lookup`: dgram resolves every destination through dns.lookup, which answers even an IP literal
@@ -816,12 +1026,24 @@ export async function createRtpsTransport(opts: TransportOptions & { domainId: n
   // diagnostics) had run; answering IP literals synchronously sends it inside publish().
   const udpSocketCreate = async (o: unknown) => {
     const s = await UdpSocketNode.Create({ ...(o as object), lookup: ipLiteralLookup });
-    const bind = s.bind.bind(s), add = s.addMembership.bind(s);
+    const bind = s.bind.bind(s), add = s.addMembership.bind(s), send = s.send.bind(s);
     s.bind = async (b) => {
-      await bind(b.port === undefined ? { ...b, address } : b);
+      // the unicast socket (the library gives it no port): a well-known one where the plan wants it
+      if (b.port === undefined && plan.participantIndex) {
+        participantIndex = await bindParticipantIndex(s, address, opts.domainId, MAX_AUTO_PARTICIPANT_INDEX, { type: 'udp4', lookup: ipLiteralLookup as never, sendBufferSize: 262_144, recvBufferSize: 4_194_304 });
+        if (participantIndex === undefined) log(`rtps: participant indices 0..${MAX_AUTO_PARTICIPANT_INDEX} all taken on ${address}; unicast discovery port is ephemeral (static peers cannot reach this node first)`);
+      }
+      if (b.port !== undefined && !plan.multicast) {
+        // the library's multicast socket, with multicast off: bound to no well-known port (Linux hands a
+        // socket on 0.0.0.0:<SPDP port> the group's datagrams once any socket of the host joined it,
+        // IP_MULTICAST_ALL), so that multicast announcements of others are not heard either
+        await bind({ address, port: 0 });
+      } else if (b.port !== undefined || participantIndex === undefined) await bind(b.port === undefined ? { ...b, address } : b);
       await s.setMulticastInterface(address);
     };
-    s.addMembership = (group: string) => add(group, address);
+    // without multicast discovery (LOCALHOST, OFF): no group joined, nothing sent to one
+    s.addMembership = (group: string) => (plan.multicast ? add(group, address) : Promise.resolve());
+    s.send = (data, offset, length, port, to) => (!plan.multicast && isMulticast(to) ? Promise.resolve() : send(data, offset, length, port, to));
     return s;
   };
   const participant = new rtps.Participant({
@@ -830,8 +1052,10 @@ export async function createRtpsTransport(opts: TransportOptions & { domainId: n
     // and only a missing function skips building those strings.
     log: { debug: undefined, info: undefined, warn: (m: string) => { if (!/unknown participant|unknown writer|unrecognized heartbeat|no readers|failed to parse|no parameters|unhandled submessage (1[2-9]\d|2\d\d)$/.test(m)) log(`rtps: ${m}`); }, error: (m: string) => log(`rtps: ${m}`) },
   }) as ParticipantInternals;
-  const t = new RtpsTransport(participant, address, opts.domainId, log);
+  const t = new RtpsTransport(participant, address, opts.domainId, log, distro, plan);
   await participant.start();
+  log(`rtps: ${describePlan(plan)}${participantIndex === undefined ? '' : `; participant index ${participantIndex} (port ${discoveryUnicastPort(opts.domainId, participantIndex)})`}`);
+  t.startPeerAnnouncements();
   t.startDiscoveryInfo(opts.nodeName, opts.namespace ?? '/');
   return t;
 }

@@ -29,6 +29,7 @@
  */
 import { createRequire } from 'node:module';
 import type { Qos, RawPublisher, RawRtps, RawSample, SampleIdentity, ServiceServer, ServiceType, Subscription } from './transport.js';
+import { fullTypeName } from './type_hash.js';
 
 const require = createRequire(import.meta.url);
 interface Definition { name?: string; definitions: unknown[] }
@@ -55,6 +56,16 @@ export function serviceDdsNames(name: string, type: string): ServiceDdsNames {
   const base = name.slice(1);
   const dds = `${m[1]}::srv::dds_::${m[2]}`;
   return { requestTopic: `rq/${base}Request`, replyTopic: `rr/${base}Reply`, requestType: `${dds}_Request_`, responseType: `${dds}_Response_` };
+}
+
+/** The `.msg` bodies a service type brings: `pkg/srv/Name_Request`, `_Response`, and its messages as `pkg/msg/T`. */
+export function serviceTypeBodies(type: ServiceType): [string, string][] {
+  const pkg = type.type.split('/')[0];
+  return [
+    [`${type.type}_Request`, type.request],
+    [`${type.type}_Response`, type.response],
+    ...Object.entries(type.messages ?? {}).map(([k, v]): [string, string] => [fullTypeName(k, pkg), v]),
+  ];
 }
 
 // ---------------------------------------------------------------- CDR codecs of request and response
@@ -202,6 +213,7 @@ const LAYOUT_LINE: Record<RequestLayout, string> = {
 export function serveService(t: RawRtps, name: string, type: ServiceType, handle: (request: any) => unknown, opts: ServeOptions = {}): ServiceServer {
   const n = serviceDdsNames(name, type.type);
   const { request: reqCodec, response: resCodec } = serviceCodecs(type);
+  t.defineTypes?.(serviceTypeBodies(type));
   const log = opts.log ?? (() => {});
   const tag = opts.tag ?? name;
   const seen = opts.layoutsSeen ?? new Set<RequestLayout>();
@@ -276,6 +288,7 @@ export class ServiceClient {
   constructor(t: RawRtps, readonly name: string, readonly type: ServiceType) {
     const n = serviceDdsNames(name, type.type);
     this.codecs = serviceCodecs(type);
+    t.defineTypes?.(serviceTypeBodies(type));
     for (let i = 0; i < 8; i++) this.guid[i] = Math.floor(Math.random() * 256);
     this.sub = t.subscribeRaw(n.replyTopic, n.responseType, QOS_SERVICES, (s) => {
       if (s.data.length < 4 + HEADER) return;

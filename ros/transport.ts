@@ -7,6 +7,7 @@
  * The node, the simulator and the recorder only see this interface.
  */
 import type { MessageTypes, RosMessageType } from './messages.js';
+import type { RosDistro } from './distro.js';
 
 export type TransportKind = 'rtps' | 'rclnodejs' | 'memory';
 export type TransportChoice = 'auto' | 'rtps' | 'rclnodejs';
@@ -130,6 +131,12 @@ export interface RawPublisher {
 export interface RawRtps {
   advertiseRaw(ddsTopic: string, ddsType: string, qos: Qos): RawPublisher;
   subscribeRaw(ddsTopic: string, ddsType: string, qos: Qos, onSample: (s: RawSample) => void): Subscription;
+  /**
+   * The `.msg` bodies of types only raw endpoints use (a service's `pkg/srv/Name_Request`, `_Response`
+   * and the messages they reference, as `pkg/msg/T`), from which the transport computes their type
+   * hashes (ros/type_hash.ts) where its distribution sends them. Call before creating the endpoints.
+   */
+  defineTypes?(bodies: Iterable<[string, string]>): void;
 }
 
 /** Whether a transport offers raw DDS endpoints (the rtps transport does). */
@@ -149,11 +156,17 @@ export interface TransportOptions {
   /** DDS domain; default from ROS_DOMAIN_ID, else 0. */
   domainId?: number;
   /**
-   * RTPS only: the IPv4 address to announce and use for multicast (default: 127.0.0.1 when
-   * ROS_LOCALHOST_ONLY=1 or ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST, else the first non-internal
-   * IPv4 interface).
+   * RTPS only: the IPv4 address to announce and use for multicast (default: 127.0.0.1 where the
+   * discovery range keeps the node on this host — ROS_LOCALHOST_ONLY=1, and from Iron on
+   * ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST or OFF, ros/discovery_range.ts —, else the first
+   * non-internal IPv4 interface).
    */
   address?: string;
+  /**
+   * RTPS only: the ROS 2 distribution whose wire to speak (ros_discovery_info layout, type hashes,
+   * discovery environment; ros/distro.ts). Default: ROS_DISTRO, else humble.
+   */
+  distro?: RosDistro;
   log?: (line: string) => void;
 }
 

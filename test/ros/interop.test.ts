@@ -7,7 +7,8 @@
  * Each exchanges geometry_msgs/msg/Twist with the TypeScript RTPS transport in both directions, with
  * ROS 2 wire names (rt/…, geometry_msgs::msg::dds_::Twist_) and ROS 2 default QoS, inside a network
  * namespace that has only `lo`. .ci/run installs the packages. If a peer cannot be built, its test
- * fails (never a skip).
+ * fails (never a skip). Each runs with the TypeScript side as humble (no endpoint USER_DATA) and as
+ * jazzy (RIHS01 type hashes in the USER_DATA of every endpoint, ros/type_hash.ts).
  */
 import { describe, expect, it } from 'vitest';
 import { peerSandbox, spawnIn, tsxNode } from './helpers.js';
@@ -23,13 +24,15 @@ const twists = (out: string) => out.split('\n').filter((l) => l.startsWith('twis
 const expected = (n: number) => Array.from({ length: n }, (_, i) => [i + 1, -0.5 * (i + 1)]);
 
 describe.each([
-  ['cyclone', 'Cyclone DDS 0.10', '23'],
-  ['fastdds', 'Fast DDS 2.9', '24'],
-] as const)('RTPS transport ↔ %s peer (netns with only lo)', (kind, label, DOMAIN) => {
-  it(`exchanges Twist both ways with ${label} on rt/<topic> with the ROS 2 type name; every message arrives, in order`, async () => {
+  ['cyclone', 'Cyclone DDS 0.10', '23', 'humble'],
+  ['fastdds', 'Fast DDS 2.9', '24', 'humble'],
+  ['cyclone', 'Cyclone DDS 0.10', '25', 'jazzy'],
+  ['fastdds', 'Fast DDS 2.9', '26', 'jazzy'],
+] as const)('RTPS transport ↔ %s peer (netns with only lo)', (kind, label, DOMAIN, distro) => {
+  it(`exchanges Twist both ways with ${label} on rt/<topic> with the ROS 2 type name, as ${distro}; every message arrives, in order`, async () => {
     const peer = build(kind);
     const N = 40;
-    const env = sandbox.env(DOMAIN);
+    const env = { ...sandbox.env(DOMAIN), ROS_DISTRO: distro };
     const ns = sandbox.ns;
     // peer → TypeScript on /cmd_vel, TypeScript → peer on /cmd_vel_out, at the same time
     const tsSub = spawnIn(ns, tsxNode('test/ros/peer/transport_peer.ts', 'rtps', 'sub', '/cmd_vel', String(N), '25000'), env);
@@ -42,6 +45,6 @@ describe.each([
     expect([a, b, c, d], info).toEqual([0, 0, 0, 0]);
     expect(twists(tsSub.stdout()), info).toEqual(expected(N));
     expect(twists(pSub.stdout()), info).toEqual(expected(N));
-    expect(tsSub.stderr()).toMatch(new RegExp(`transport: rtps .*domain ${DOMAIN}`));
+    expect(tsSub.stderr()).toMatch(new RegExp(`transport: rtps .*ROS 2 ${distro} wire; domain ${DOMAIN}`));
   });
 });

@@ -21,6 +21,7 @@ import { ParameterService, publishParameterEvents, serveParameters, type ParamDe
 import { isRclnodejsTransport, serveRclnodejsParameters } from '../../../ros/rclnodejs.js';
 import { simPlant, SimRobotNode } from '../../../ros/sim.js';
 import { CLOCK_TOPIC, TimeSource, useSimTimeParameter } from '../../../ros/time_source.js';
+import { selectDistro } from '../../../ros/distro.js';
 import { createTransport, domainIdFromEnv, hasRawRtps, type ServiceType, type Transport, type TransportChoice } from '../../../ros/transport.js';
 import { parseOptions, type CliCommand } from '../command.js';
 import { describeStop, exitCodeFor, waitForStop } from '../shutdown.js';
@@ -31,6 +32,7 @@ const OPTIONS = {
   transport: { type: 'string', default: 'auto' },
   sim: { type: 'boolean', default: false },
   address: { type: 'string' },
+  'ros-distro': { type: 'string' },
   record: { type: 'string' },
   duration: { type: 'string' },
   goal: { type: 'string' },
@@ -58,8 +60,15 @@ ROS_DOMAIN_ID is honoured.
   --transport T     auto (rclnodejs when a sourced ROS 2 and the package are present, else rtps),
                     rclnodejs, or rtps (pure TypeScript DDS, no ROS install)   [auto]
   --address IP      rtps: the IPv4 interface for discovery and traffic (default: 127.0.0.1 when
-                    ROS_LOCALHOST_ONLY=1 or ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST, else the
-                    first external interface)
+                    ROS_LOCALHOST_ONLY=1, or from iron on ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST
+                    or OFF, else the first external interface)
+  --ros-distro D    rtps: the ROS 2 distribution whose wire to speak: humble (ros_discovery_info
+                    with 24-byte gids), or iron, jazzy, kilted, rolling (16-byte gids, RIHS01 type
+                    hashes in endpoint USER_DATA, ROS_AUTOMATIC_DISCOVERY_RANGE / ROS_STATIC_PEERS)
+                                                          [ROS_DISTRO when set, else humble]
+                    From iron on, rtps honours ROS_AUTOMATIC_DISCOVERY_RANGE (SUBNET default,
+                    LOCALHOST, OFF, SYSTEM_DEFAULT) and ROS_STATIC_PEERS (a;b;...: unicast
+                    discovery to each) as rcl and rmw_cyclonedds do; see docs/ros.md
   --sim             also run a simulated robot in this process
   --plant E         simulated robot's engine: mujoco (MuJoCo physics, for the models with an MJCF
                     model: pendulum, cartpole, diffdrive) or ode (the configuration's own model)  [mujoco]
@@ -172,6 +181,7 @@ export const command: CliCommand = {
     const log = logger.log;
     for (const n of setup.notes) console.error(`[${tag}] ${n}`);
     const domainId = domainIdFromEnv();
+    const distro = selectDistro(o['ros-distro']);
     const duration = o.duration === undefined ? Infinity : Number(o.duration);
     if (!(duration > 0)) throw new Error(`--duration must be a positive number of seconds (got '${o.duration}')`);
     // our handlers before any transport exists: a signal during start-up still ends in a clean stop
@@ -205,7 +215,7 @@ export const command: CliCommand = {
       if (overrides.applied.length) console.error(`[${tag}] parameters from --ros-args: ${overrides.applied.map((n) => `${n}=${formatParamValue(setup.overrides.get(n)!)}`).join(', ')}`);
       if (overrides.ignored.length) console.error(`[${tag}] parameters from --ros-args ignored (not parameters of this node): ${overrides.ignored.join(', ')}`);
       const fqn = setup.node.fqn;
-      const transport = await createTransport(transportChoice, { nodeName: setup.node.name, namespace: setup.node.namespace, domainId, address: o.address, log });
+      const transport = await createTransport(transportChoice, { nodeName: setup.node.name, namespace: setup.node.namespace, domainId, address: o.address, distro, log });
       logger.attach(transport, () => time.now());
       time.bind(transport, clockTopic);
       console.error(`[${tag}] node ${fqn}; topics: ${Object.entries(config.topics).flatMap(([k, t]) => (t && typeof t === 'object' && 'topic' in t ? [`${k} ${t.topic}`] : [])).join(', ')}`);
@@ -262,7 +272,7 @@ export const command: CliCommand = {
       const plant = await simPlant(plantEngine, model, theta, x0);
       console.error(`[${setup.logger}:sim] plant: ${plant.engine}:${plant.kind}`);
       // the simulated robot is a node of its own (<name>_sim) in the same namespace, on the controller node's resolved topics
-      const transport = await createTransport(transportChoice, { nodeName: `${setup.node.name}_sim`, namespace: setup.node.namespace, domainId, address: o.address, log });
+      const transport = await createTransport(transportChoice, { nodeName: `${setup.node.name}_sim`, namespace: setup.node.namespace, domainId, address: o.address, distro, log });
       if (simOnly) console.error(`[${tag}] transport: ${transport.description}`);
       const dropout = o.dropout ? nums(o.dropout, 'dropout') : undefined;
       // a node on sim time needs a clock: the simulated robot is it when asked (--clock) or when use_sim_time is set

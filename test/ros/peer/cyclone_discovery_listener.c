@@ -5,7 +5,7 @@
  *   cyclone_discovery_listener <domain> <name> <timeout_ms>
  *
  * For the first sample that lists node <name>, prints "node <namespace> <name> readers <n> writers <m>",
- * then "gid <participant gid, 24 bytes hex>", then "participant <GUID of the participant that wrote the
+ * then "gid <participant gid, GID_SIZE bytes hex>", then "participant <GUID of the participant that wrote the
  * sample, from Cyclone's own discovery (DCPSParticipant), 16 bytes hex>", and one line
  * "reader|writer <gid hex>" per entity. Exits 0 then, 3 on timeout.
  */
@@ -13,7 +13,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include "dds/dds.h"
-#include "DiscoveryInfo.h"
+/* the Humble layout (Gid = 24 bytes) unless a wrapper (cyclone_discovery_listener_jazzy.c) picks another */
+#ifndef DISCOVERY_INFO_HEADER
+#define DISCOVERY_INFO_HEADER "DiscoveryInfo.h"
+#endif
+#include DISCOVERY_INFO_HEADER
+#define GID_SIZE ((int)sizeof(((rmw_dds_common_msg_dds__Gid_ *)0)->data))
 
 static void die(const char *what, dds_return_t rc) {
   fprintf(stderr, "cyclone_discovery_listener: %s: %s\n", what, dds_strretcode(rc));
@@ -49,12 +54,12 @@ int main(int argc, char **argv) {
       rmw_dds_common_msg_dds__NodeEntitiesInfo_ *ni = &m->node_entities_info_seq._buffer[k];
       if (strcmp(ni->node_name, name) != 0) continue;
       printf("node %s %s readers %u writers %u\n", ni->node_namespace, ni->node_name, ni->reader_gid_seq._length, ni->writer_gid_seq._length);
-      printf("gid "); hex(m->gid.data, 24); printf("\n");
+      printf("gid "); hex(m->gid.data, GID_SIZE); printf("\n");
       /* the writing participant as Cyclone's own SPDP discovery knows it */
       dds_builtintopic_endpoint_t *pub = dds_get_matched_publication_data(rd, info.publication_handle);
       if (pub) { printf("participant "); hex(pub->participant_key.v, 16); printf("\n"); dds_builtintopic_free_endpoint(pub); }
-      for (uint32_t i = 0; i < ni->reader_gid_seq._length; i++) { printf("reader "); hex(ni->reader_gid_seq._buffer[i].data, 24); printf("\n"); }
-      for (uint32_t i = 0; i < ni->writer_gid_seq._length; i++) { printf("writer "); hex(ni->writer_gid_seq._buffer[i].data, 24); printf("\n"); }
+      for (uint32_t i = 0; i < ni->reader_gid_seq._length; i++) { printf("reader "); hex(ni->reader_gid_seq._buffer[i].data, GID_SIZE); printf("\n"); }
+      for (uint32_t i = 0; i < ni->writer_gid_seq._length; i++) { printf("writer "); hex(ni->writer_gid_seq._buffer[i].data, GID_SIZE); printf("\n"); }
       fflush(stdout);
       dds_delete(pp);
       return 0;

@@ -11,6 +11,11 @@
  *        count samples or the timeout ("received <n>"); exits 0 when count were received, else 3.
  *
  * Usage errors, an unknown mode and Cyclone DDS errors exit 2, no reader matched within 20 s exits 4.
+ *
+ * Environment (type-hash tests): PEER_USER_DATA, when set, is this peer's endpoint USER_DATA (rmw
+ * from Iron on writes `typehash=RIHS01_<hex>;` there); with PEER_USER_DATA_REPORT=1 the peer prints
+ * "peer_user_data <text>" ("-" when empty) for each matched remote endpoint, as Cyclone's discovery
+ * read it: a writer once matched, a reader at its first sample.
  */
 #ifndef CYCLONE_TOPIC_H
 #define CYCLONE_TOPIC_H
@@ -22,6 +27,24 @@ typedef void (*topic_peer_fill_t)(void *msg, int k);
 /* prints one received sample (a line on stdout) */
 typedef void (*topic_peer_print_t)(const void *msg);
 
+static inline void report_matched_user_data(dds_entity_t ep, int is_writer) {
+  const char *report = getenv("PEER_USER_DATA_REPORT");
+  if (!report || strcmp(report, "1") != 0) return;
+  dds_instance_handle_t hs[16];
+  dds_return_t n = is_writer ? dds_get_matched_subscriptions(ep, hs, 16) : dds_get_matched_publications(ep, hs, 16);
+  for (int i = 0; i < n && i < 16; i++) {
+    dds_builtintopic_endpoint_t *e = is_writer ? dds_get_matched_subscription_data(ep, hs[i]) : dds_get_matched_publication_data(ep, hs[i]);
+    if (!e) continue;
+    void *ud = NULL;
+    size_t sz = 0;
+    if (dds_qget_userdata(e->qos, &ud, &sz) && sz > 0) printf("peer_user_data %.*s\n", (int)sz, (char *)ud);
+    else printf("peer_user_data -\n");
+    dds_free(ud);
+    dds_builtintopic_free_endpoint(e);
+  }
+  fflush(stdout);
+}
+
 static inline int topic_peer_pub(dds_entity_t pp, dds_entity_t topic, const dds_qos_t *qos, size_t size, int count,
                                  int period_ms, topic_peer_fill_t fill) {
   dds_entity_t wr = dds_create_writer(pp, topic, qos, NULL);
@@ -32,6 +55,7 @@ static inline int topic_peer_pub(dds_entity_t pp, dds_entity_t topic, const dds_
   if (rc < 0) die("matched status", rc);
   printf("matched %u\n", st.current_count);
   fflush(stdout);
+  report_matched_user_data(wr, 1);
   /* the remote side may learn about this writer a little after we learned about its reader */
   dds_sleepfor(DDS_MSECS(500));
   void *msg = malloc(size);
@@ -61,6 +85,7 @@ static inline int topic_peer_sub(dds_entity_t pp, dds_entity_t topic, const dds_
   while (got < count && elapsed < timeout_ms) {
     dds_return_t n = dds_take(rd, samples, infos, 16, 16); /* loaned samples */
     if (n < 0) die("take", n);
+    if (n > 0 && got == 0) report_matched_user_data(rd, 0);
     for (int i = 0; i < n; i++) {
       if (!infos[i].valid_data) continue;
       print(samples[i]);
@@ -92,6 +117,8 @@ static inline int topic_peer_main(int argc, char **argv, const char *name, const
   dds_entity_t topic = dds_create_topic(pp, desc, topicName, NULL, NULL);
   if (topic < 0) die("create topic", topic);
   dds_qos_t *qos = ros_qos(10);
+  const char *ud = getenv("PEER_USER_DATA");
+  if (ud && *ud) dds_qset_userdata(qos, ud, strlen(ud));
   int rcode = pub ? topic_peer_pub(pp, topic, qos, desc->m_size, count, ms, fill) : topic_peer_sub(pp, topic, qos, count, ms, print);
   dds_delete_qos(qos);
   dds_delete(pp);
