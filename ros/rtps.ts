@@ -49,6 +49,8 @@ import dns from 'node:dns';
 import net from 'node:net';
 import { codecFor } from './codec.js';
 import { serveService } from './services.js';
+import { DataFragSubmessage, FRAG_DATAGRAM_SIZE, FRAGMENT_SIZE, fragmentCount, packFragments, parseDataFrag, Reassembler, type InlineQosWriter, type PartialSample } from './rtps_frag.js';
+import { PacedSender } from './rtps_pace.js';
 import type { MessageTypes, RosMessageType } from './messages.js';
 import { qosCompatible, type Publisher, type Qos, type RawPublisher, type RawRtps, type RawSample, type ReceiveInfo, type SampleIdentity, type ServiceServer, type ServiceType, type Subscription, type Transport, type TransportOptions } from './transport.js';
 
@@ -76,6 +78,9 @@ interface Writer { attributes: EndpointAttributes; history: WriterHistory }
 interface ParticipantView {
   attributes: { guidPrefix: string; defaultUnicastLocatorList: unknown[]; metatrafficUnicastLocatorList: unknown[] };
   remoteReaders: Map<number, ReaderView>;
+  remoteWriters: Map<number, { attributes: EndpointAttributes }>;
+  /** The library's partial samples per remote writer; filled by our reassembly (ros/rtps_frag.ts) instead of its own. */
+  writerIdToDataFragments: Map<number, Map<bigint, PartialSample>>;
   localWriterIdToRemoteReaderIds: Map<number, number[]>;
   remoteReadersForWriterId(writerId: number): ReaderView[];
 }
@@ -83,6 +88,7 @@ interface UserData {
   publication: EndpointAttributes; subscription: EndpointAttributes; writerSeqNumber: bigint; serializedData: Uint8Array;
 }
 interface AckNackView { readerEntityId: number; writerEntityId: number; readerSNState: SeqSet }
+interface NackFragView { readerEntityId: number; writerEntityId: number; writerSeqNumber: bigint; fragmentNumberState: { fragmentNumbers(): Iterable<number> } }
 interface UdpSocketLike { send(data: Uint8Array, offset: number, length: number, port: number, address: string): Promise<void> }
 /** The participant with the non-public fields this file uses. */
 interface ParticipantInternals {
@@ -104,6 +110,10 @@ interface ParticipantInternals {
   handleDataMsg: (guidPrefix: string, msg: DataMsgLike) => void;
   handleParticipant: (senderGuidPrefix: string, data: Uint8Array, ts: Time) => unknown;
   handleHeartbeat: (guidPrefix: string, msg: unknown) => void;
+  handleDataFrag: (guidPrefix: string, msg: DataMsgLike & { effectiveTimestamp?: Time }) => void;
+  handleNackFrag: (guidPrefix: string, msg: NackFragView) => void;
+  handleData: (ts: Time, guidPrefix: string, readerEntityId: number, writerEntityId: number, seq: bigint, data: Uint8Array) => void;
+  handleUdpMessage: (data: Uint8Array, rinfo: unknown) => void;
 }
 
 const rtps = require('@foxglove/rtps') as {
@@ -227,24 +237,31 @@ export function splitData(m: DataMsgLike): { related?: SampleIdentity; hasData: 
   const v = m.view, le = m.littleEndian, end = m.offset + 4 + m.octetsToNextHeader;
   let o = m.offset + 24; // 8 (header, extra flags, octetsToInlineQos = 16) + reader, writer ids + seq
   let related: SampleIdentity | undefined;
-  if (m.flags & sub.DataFlags.InlineQoS) {
-    for (;;) {
-      if (o + 4 > end) throw new Error('DATA inline QoS runs past the submessage');
-      const pid = v.getUint16(o, le), len = v.getUint16(o + 2, le);
-      o += 4;
-      if (pid === PID_SENTINEL) break;
-      if (o + len > end) throw new Error(`DATA inline QoS parameter 0x${pid.toString(16)} runs past the submessage`);
-      if ((pid === PID_RELATED_SAMPLE_IDENTITY_FASTDDS || pid === PID_RELATED_SAMPLE_IDENTITY) && len >= 24) {
-        const guid = Buffer.from(v.buffer, v.byteOffset + o, 16).toString('hex');
-        const seq = (BigInt(v.getInt32(o + 16, le)) << 32n) | BigInt(v.getUint32(o + 20, le));
-        related = { writerGuid: guid, seq };
-      }
-      o += len;
-    }
-  }
+  if (m.flags & sub.DataFlags.InlineQoS) ({ related, end: o } = readInlineQos(v, o, end, le));
   const hasData = (m.flags & sub.DataFlags.DataPresent) !== 0;
   if (!hasData) o = m.offset + 24;
   return { related, hasData, payload: new Uint8Array(v.buffer, v.byteOffset + o, Math.max(0, end - o)) };
+}
+/**
+ * Reads an inline QoS parameter list from `o` up to its PID_SENTINEL (RTPS 9.4.2.11): the related
+ * sample identity, if any, and where the list ends. Shared by DATA and (the first fragment of) DATA_FRAG.
+ */
+export function readInlineQos(v: DataView, o: number, end: number, le: boolean): { related?: SampleIdentity; end: number } {
+  let related: SampleIdentity | undefined;
+  for (;;) {
+    if (o + 4 > end) throw new Error('DATA inline QoS runs past the submessage');
+    const pid = v.getUint16(o, le), len = v.getUint16(o + 2, le);
+    o += 4;
+    if (pid === PID_SENTINEL) break;
+    if (o + len > end) throw new Error(`DATA inline QoS parameter 0x${pid.toString(16)} runs past the submessage`);
+    if ((pid === PID_RELATED_SAMPLE_IDENTITY_FASTDDS || pid === PID_RELATED_SAMPLE_IDENTITY) && len >= 24) {
+      const guid = Buffer.from(v.buffer, v.byteOffset + o, 16).toString('hex');
+      const seq = (BigInt(v.getInt32(o + 16, le)) << 32n) | BigInt(v.getUint32(o + 20, le));
+      related = { writerGuid: guid, seq };
+    }
+    o += len;
+  }
+  return { related, end: o };
 }
 Object.defineProperty(sub.DataMsgView.prototype, 'serializedData', {
   configurable: true,
@@ -253,6 +270,8 @@ Object.defineProperty(sub.DataMsgView.prototype, 'serializedData', {
 
 /** Inline QoS carrying a related sample identity, under both parameter ids, then PID_SENTINEL. */
 function inlineQosSize(): number { return 2 * (4 + 24) + 4; }
+/** Bytes a sample takes as one DATA submessage with INFO_TS, inline QoS included (an upper bound). */
+function dataSize(data: Uint8Array): number { return data.length + 64 + inlineQosSize(); }
 function writeInlineQos(out: DataView, o: number, le: boolean, related: SampleIdentity): number {
   const start = o;
   for (const pid of [PID_RELATED_SAMPLE_IDENTITY_FASTDDS, PID_RELATED_SAMPLE_IDENTITY]) {
@@ -405,13 +424,25 @@ class RtpsTransport implements Transport, RawRtps {
   private readonly announcedAt = new WeakMap<ParticipantView, number>();
   /** ros_discovery_info: this node's endpoints (GUIDs as hex), announced whenever they change. */
   private discovery: { nodeName: string; namespace: string; pub: RawPublisher; readers: Set<string>; writers: Set<string>; pending: boolean } | null = null;
+  /** Every datagram of our user writers (DATA, DATA_FRAG, GAP, HEARTBEAT), in order and paced (ros/rtps_pace.ts). */
+  private readonly pacer: PacedSender;
+  /** Reassembly of received DATA_FRAG (ros/rtps_frag.ts), in place of the library's. */
+  private readonly reassembler = new Reassembler();
 
   constructor(private readonly p: ParticipantInternals, address: string, domainId: number, private readonly log: (s: string) => void) {
     this.description = `rtps (pure TypeScript DDS-RTPS, @foxglove/rtps; domain ${domainId}, interface ${address}, guid prefix ${p.attributes.guidPrefix})`;
     const origPub = p.handlePublication, origSub = p.handleSubscription, origAck = p.handleAckNack, origData = p.handleDataMsg;
-    const origParticipant = p.handleParticipant, origHeartbeat = p.handleHeartbeat;
+    const origParticipant = p.handleParticipant, origHeartbeat = p.handleHeartbeat, origNackFrag = p.handleNackFrag, origUdp = p.handleUdpMessage;
+    this.pacer = new PacedSender((d, port, address) => this.p._unicastSocket?.send(d, 0, d.length, port, address), (e) => this.log(`rtps: send failed: ${e.message}`));
+    // The library parses a datagram's submessage headers outside its try/catch (MessageView.subMessages,
+    // e.g. a truncated DATA_FRAG throws there): in a socket's message event that would end the process.
+    p.handleUdpMessage = (data, rinfo) => {
+      try { origUdp(data, rinfo); } catch (e) { this.log(`rtps: dropped a malformed datagram: ${(e as Error).message}`); }
+    };
     p.handleDataMsg = (prefix, msg) => {
-      if ((msg as DataMsgLike & { writerEntityId: number }).writerEntityId !== rtps.EntityIdBuiltin.ParticipantWriter) this.hear(prefix);
+      const writerId = (msg as DataMsgLike & { writerEntityId: number }).writerEntityId;
+      if (writerId !== rtps.EntityIdBuiltin.ParticipantWriter) this.hear(prefix);
+      this.supersedeFragments(prefix, writerId, (msg as DataMsgLike & { writerSeqNumber: bigint }).writerSeqNumber);
       const d = splitData(msg);
       this.rxRelated = d.related;
       this.rxHasData = d.hasData;
@@ -425,6 +456,12 @@ class RtpsTransport implements Transport, RawRtps {
       if (lw) this.repair(prefix, msg, lw); else origAck(prefix, msg);
     };
     p.handleHeartbeat = (prefix, msg) => { this.hear(prefix); origHeartbeat(prefix, msg); };
+    p.handleDataFrag = (prefix, msg) => { this.hear(prefix); this.receiveFragment(prefix, msg); };
+    p.handleNackFrag = (prefix, msg) => {
+      this.hear(prefix);
+      const lw = this.writers.get(msg.writerEntityId);
+      if (lw) this.repairFragments(prefix, msg, lw); else origNackFrag(prefix, msg);
+    };
     // interop fix 3: the library answers a participant's first announcement only; answer the later
     // ones too until that participant shows it has discovered this one
     p.handleParticipant = (prefix, data, ts) => {
@@ -443,7 +480,7 @@ class RtpsTransport implements Transport, RawRtps {
     p.on('discoveredSubscription', () => this.matchAll());
     p.on('discoveredParticipant', () => this.matchAll());
     p.on('error', ((e: Error) => this.log(`rtps: ${e.message}`)) as never);
-    this.heartbeatTimer = setInterval(() => this.heartbeatAll(), HEARTBEAT_PERIOD_MS);
+    this.heartbeatTimer = setInterval(() => { this.heartbeatAll(); this.expireFragments(); }, HEARTBEAT_PERIOD_MS);
     this.heartbeatTimer.unref();
   }
 
@@ -571,6 +608,7 @@ class RtpsTransport implements Transport, RawRtps {
     if (this.closed) return;
     this.closed = true;
     clearInterval(this.heartbeatTimer);
+    this.pacer.close();
     await this.p.shutdown();
   }
 
@@ -721,11 +759,19 @@ class RtpsTransport implements Transport, RawRtps {
     const group = new SubMessageGroup({ maxSize: 256 });
     group.writeSubmessage(new sub.InfoDst(pv.attributes.guidPrefix));
     group.writeSubmessage(new sub.Heartbeat(rv.attributes.entityId, lw.writer.attributes.entityId, first, last, ++rv.count, final ? sub.HeartbeatFlags.Final : 0));
-    const msg = new rtps.Message({ guidPrefix: this.p.attributes.guidPrefix, protocolVersion: this.p.attributes.protocolVersion, vendorId: this.p.attributes.vendorId, maxSize: 300 });
-    msg.writeGroup(group);
     // to the user-traffic locator, as the DATA: Fast DDS hands what arrives on its metatraffic port only
-    // to its built-in (discovery) endpoints, so a HEARTBEAT for a user reader sent there goes unanswered
-    rtps.sendMessageToUdp(msg, socket, pv.attributes.defaultUnicastLocatorList).catch((e: Error) => this.log(`rtps: heartbeat failed: ${e.message}`));
+    // to its built-in (discovery) endpoints, so a HEARTBEAT for a user reader sent there goes unanswered;
+    // through the pacer, behind any fragments still queued (it must not announce a sample before it)
+    this.enqueue(group, pv.attributes.defaultUnicastLocatorList);
+  }
+
+  /** Wraps a submessage group in an RTPS message and queues it for the first UDPv4 locator (as the library's sendMessageToUdp picks). */
+  private enqueue(group: { size: number; data?: Uint8Array }, locators: unknown[]): void {
+    const to = (locators as { kind: number; address: string; port: number }[]).find((l) => l.kind === 1 /* LocatorKind.UDPv4 */);
+    if (!to) return;
+    const msg = new rtps.Message({ guidPrefix: this.p.attributes.guidPrefix, protocolVersion: this.p.attributes.protocolVersion, vendorId: this.p.attributes.vendorId, maxSize: group.size + 20 });
+    msg.writeGroup(group);
+    this.pacer.enqueue(msg.data, to);
   }
 
   private matchedReaders(lw: LocalWriter): { pv: ParticipantView; rv: ReaderView }[] {
@@ -745,29 +791,137 @@ class RtpsTransport implements Transport, RawRtps {
 
   /**
    * Sends samples (each DATA with inline QoS when it has a related sample identity), preceded by a GAP
-   * when `gap` is given, and followed by a HEARTBEAT from a reliable writer, in one datagram.
+   * when `gap` is given, and followed by a HEARTBEAT from a reliable writer. Samples that fit go
+   * together in datagrams of at most MAX_DATAGRAM bytes; a sample whose DATA would not fit one is sent
+   * as DATA_FRAG over several datagrams (fragmentDatagrams). All through the pacer, in this order.
    */
   private sendData(pv: ParticipantView, rv: ReaderView, lw: LocalWriter, samples: [bigint, Uint8Array, Time][], locators: unknown[], gap?: unknown): void {
-    const socket = this.p._unicastSocket;
-    if (!socket || this.closed) return;
-    const size = samples.reduce((s, [, d]) => s + d.length + 64 + inlineQosSize(), 128 + (gap ? 64 : 0));
-    if (size > MAX_DATAGRAM) throw new Error(`rtps: a ${size}-byte message exceeds one datagram (fragmentation is not implemented)`);
-    const group = new SubMessageGroup({ maxSize: size });
-    group.writeSubmessage(new sub.InfoDst(pv.attributes.guidPrefix));
+    if (!this.p._unicastSocket || this.closed) return;
     const writerId = lw.writer.attributes.entityId, readerId = rv.attributes.entityId;
-    if (gap) group.writeSubmessage(gap);
-    for (const [seq, data, ts] of samples) {
-      group.writeSubmessage(new sub.InfoTs(ts));
-      const related = lw.related.get(seq);
-      group.writeSubmessage(related ? new DataWithRelated(readerId, writerId, seq, data, related) : new sub.DataMsg(readerId, writerId, seq, data, sub.DataFlags.DataPresent));
+    let batch: [bigint, Uint8Array, Time][] = [], size = 128, pendingGap = gap;
+    const flush = (heartbeat: boolean) => {
+      const group = new SubMessageGroup({ maxSize: size + (pendingGap ? 64 : 0) + 64 });
+      group.writeSubmessage(new sub.InfoDst(pv.attributes.guidPrefix));
+      if (pendingGap) group.writeSubmessage(pendingGap);
+      for (const [seq, data, ts] of batch) {
+        group.writeSubmessage(new sub.InfoTs(ts));
+        const related = lw.related.get(seq);
+        group.writeSubmessage(related ? new DataWithRelated(readerId, writerId, seq, data, related) : new sub.DataMsg(readerId, writerId, seq, data, sub.DataFlags.DataPresent));
+      }
+      if (heartbeat) {
+        const { first, last } = this.heartbeatRange(lw, pv.attributes.guidPrefix, readerId);
+        group.writeSubmessage(new sub.Heartbeat(readerId, writerId, first, last, ++rv.count, sub.HeartbeatFlags.Final));
+      }
+      this.enqueue(group, locators);
+      batch = []; size = 128; pendingGap = undefined;
+    };
+    for (const sample of samples) {
+      const need = dataSize(sample[1]);
+      if (need + 128 > MAX_DATAGRAM) {
+        if (batch.length || pendingGap) flush(false);
+        this.sendFragments(pv, readerId, lw, sample, locators);
+        continue;
+      }
+      if (batch.length && size + need > MAX_DATAGRAM) flush(false);
+      batch.push(sample);
+      size += need;
     }
-    if (lw.qos.reliability === 'reliable') {
-      const { first, last } = this.heartbeatRange(lw, pv.attributes.guidPrefix, readerId);
-      group.writeSubmessage(new sub.Heartbeat(readerId, writerId, first, last, ++rv.count, sub.HeartbeatFlags.Final));
+    const reliable = lw.qos.reliability === 'reliable';
+    if (batch.length || pendingGap || reliable) flush(reliable);
+  }
+
+  /**
+   * One sample as DATA_FRAG (ros/rtps_frag.ts): fragments `nums` (default all), FRAGMENT_SIZE bytes
+   * each, packed into datagrams of at most FRAG_DATAGRAM_SIZE bytes, each INFO_DST + INFO_TS +
+   * DATA_FRAG…; the related sample identity, if any, as inline QoS of fragment 1 only.
+   */
+  private sendFragments(pv: ParticipantView, readerId: number, lw: LocalWriter, [seq, data, ts]: [bigint, Uint8Array, Time], locators: unknown[], nums?: number[]): void {
+    const writerId = lw.writer.attributes.entityId;
+    const related = lw.related.get(seq);
+    const qos: InlineQosWriter | undefined = related ? { size: inlineQosSize(), write: (out, o, le) => writeInlineQos(out, o, le, related) } : undefined;
+    const frag = (n: number) => new DataFragSubmessage(readerId, writerId, seq, n, FRAGMENT_SIZE, data, n === 1 ? qos : undefined);
+    const all = nums ?? Array.from({ length: fragmentCount(data.length, FRAGMENT_SIZE) }, (_, i) => i + 1);
+    // RTPS header 20, INFO_DST 16, INFO_TS 12
+    for (const group of packFragments(all, (n) => frag(n).size, 48, FRAG_DATAGRAM_SIZE)) {
+      const g = new SubMessageGroup({ maxSize: FRAG_DATAGRAM_SIZE + FRAGMENT_SIZE });
+      g.writeSubmessage(new sub.InfoDst(pv.attributes.guidPrefix));
+      g.writeSubmessage(new sub.InfoTs(ts));
+      for (const n of group) g.writeSubmessage(frag(n));
+      this.enqueue(g, locators);
     }
-    const msg = new rtps.Message({ guidPrefix: this.p.attributes.guidPrefix, protocolVersion: this.p.attributes.protocolVersion, vendorId: this.p.attributes.vendorId, maxSize: size + 32 });
-    msg.writeGroup(group);
-    rtps.sendMessageToUdp(msg, socket, locators).catch((e: Error) => this.log(`rtps: send failed: ${e.message}`));
+  }
+
+  /**
+   * Answers a NACK_FRAG for one of our writers (RTPS 8.4.7, 8.3.7.10): resends the fragments it lists
+   * (those that exist) of a sample still in the history and relevant to that reader; for a sample it
+   * cannot have, a GAP, as for an ACKNACK. A sample small enough for one DATA is resent whole.
+   */
+  private repairFragments(prefix: string, nf: NackFragView, lw: LocalWriter): void {
+    const pv = this.p._participants.get(prefix);
+    const rv = pv?.remoteReaders.get(nf.readerEntityId);
+    if (!pv || !rv) return;
+    const seq = nf.writerSeqNumber;
+    const { first, last } = this.heartbeatRange(lw, prefix, nf.readerEntityId);
+    if (seq > last || seq < 1n) return;
+    const c = seq >= first ? lw.writer.history.get(seq) : undefined;
+    const locators = pv.attributes.defaultUnicastLocatorList;
+    if (!c || c.kind !== rtps.ChangeKind.Alive || !c.data.length) {
+      this.sendData(pv, rv, lw, [], locators, new sub.Gap(nf.readerEntityId, lw.writer.attributes.entityId, seq, new rtps.SequenceNumberSet(seq + 1n, 0)));
+      return;
+    }
+    if (dataSize(c.data) + 128 <= MAX_DATAGRAM) { this.sendData(pv, rv, lw, [[seq, c.data, c.timestamp]], locators); return; }
+    const total = fragmentCount(c.data.length, FRAGMENT_SIZE);
+    const nums = [...nf.fragmentNumberState.fragmentNumbers()].filter((n) => n >= 1 && n <= total);
+    if (nums.length) this.sendFragments(pv, nf.readerEntityId, lw, [seq, c.data, c.timestamp], locators, nums);
+  }
+
+  /**
+   * A received DATA_FRAG: validated and added to its sample's reassembly (ros/rtps_frag.ts); a
+   * completed sample goes on as a DATA would (the library's handleData: reader history, userData),
+   * with the inline QoS of its first fragment. A malformed or inconsistent fragment is dropped alone.
+   */
+  private receiveFragment(prefix: string, msg: DataMsgLike & { effectiveTimestamp?: Time }): void {
+    const pv = this.p._participants.get(prefix);
+    if (!pv) return;
+    const h = parseDataFrag(msg.view, msg.offset, this.reassembler.opts.maxSampleBytes);
+    if (typeof h === 'string') { this.log(`rtps: dropped a DATA_FRAG from ${prefix}: ${h}`); return; }
+    let store = pv.writerIdToDataFragments.get(h.writerEntityId);
+    if (!store) { store = new Map(); pv.writerIdToDataFragments.set(h.writerEntityId, store); }
+    const r = this.reassembler.add(store, msg.view, h, performance.now(), msg.effectiveTimestamp, msg.littleEndian);
+    if (r.kind === 'dropped') this.log(`rtps: dropped a DATA_FRAG from ${prefix}: ${r.reason}`);
+    if (r.kind === 'complete') {
+      this.supersedeFragments(prefix, h.writerEntityId, h.seq);
+      const s = r.sample;
+      let related: SampleIdentity | undefined;
+      if (s.qos) {
+        try { related = readInlineQos(new DataView(s.qos.buffer, s.qos.byteOffset, s.qos.byteLength), 0, s.qos.byteLength, s.qosLittleEndian).related; } catch { /* checked by parseDataFrag */ }
+      }
+      this.rxRelated = related;
+      this.rxHasData = !s.key;
+      try { this.p.handleData((s.timestamp as Time | undefined) ?? nowTime(), prefix, h.readerEntityId, h.writerEntityId, h.seq, s.data); } finally { this.rxRelated = undefined; this.rxHasData = true; }
+    }
+    if (store.size === 0) pv.writerIdToDataFragments.delete(h.writerEntityId);
+  }
+
+  /** A best-effort writer's sample `seq` arrived: its older partial samples will never be completed. */
+  private supersedeFragments(prefix: string, writerId: number, seq: bigint): void {
+    const pv = this.p._participants.get(prefix);
+    const store = pv?.writerIdToDataFragments.get(writerId);
+    if (!pv || !store) return;
+    const w = pv.remoteWriters.get(writerId);
+    if (w && w.attributes.reliability.kind === rtps.Reliability.BestEffort) this.reassembler.supersede(store, seq);
+    if (store.size === 0) pv.writerIdToDataFragments.delete(writerId);
+  }
+
+  /** Drops partial samples that have had no new fragment for the reassembly timeout. */
+  private expireFragments(): void {
+    const now = performance.now();
+    for (const pv of this.p._participants.values()) {
+      for (const [id, store] of pv.writerIdToDataFragments) {
+        this.reassembler.expire(store, now);
+        if (store.size === 0) pv.writerIdToDataFragments.delete(id);
+      }
+    }
   }
 
   /**
