@@ -114,6 +114,7 @@ interface ParticipantInternals {
   handleNackFrag: (guidPrefix: string, msg: NackFragView) => void;
   handleData: (ts: Time, guidPrefix: string, readerEntityId: number, writerEntityId: number, seq: bigint, data: Uint8Array) => void;
   handleUdpMessage: (data: Uint8Array, rinfo: unknown) => void;
+  sendAckNackTo(reader: unknown, guidPrefix: string, writerEntityId: number, first: bigint, last: bigint, final: boolean, locators: unknown[]): Promise<void>;
 }
 
 const rtps = require('@foxglove/rtps') as {
@@ -309,6 +310,8 @@ export class DataWithRelated {
 // ---------------------------------------------------------------- helpers
 const MAX_DATAGRAM = 65_000;
 const HEARTBEAT_PERIOD_MS = 200;
+/** Samples held back per writer while an older one is being reassembled (RtpsTransport.deliverInOrder). */
+const MAX_HELD = 64;
 /** While a flush waits, how often a HEARTBEAT that asks for an answer goes to each reader still pending. */
 const FLUSH_HEARTBEAT_MS = 50;
 /**
@@ -428,6 +431,8 @@ class RtpsTransport implements Transport, RawRtps {
   private readonly pacer: PacedSender;
   /** Reassembly of received DATA_FRAG (ros/rtps_frag.ts), in place of the library's. */
   private readonly reassembler = new Reassembler();
+  /** Samples held back per writer (`prefix:writerId`) until an older one being reassembled is done (deliverInOrder). */
+  private readonly held = new Map<string, { seq: bigint; deliver: () => void }[]>();
 
   constructor(private readonly p: ParticipantInternals, address: string, domainId: number, private readonly log: (s: string) => void) {
     this.description = `rtps (pure TypeScript DDS-RTPS, @foxglove/rtps; domain ${domainId}, interface ${address}, guid prefix ${p.attributes.guidPrefix})`;
@@ -442,11 +447,14 @@ class RtpsTransport implements Transport, RawRtps {
     p.handleDataMsg = (prefix, msg) => {
       const writerId = (msg as DataMsgLike & { writerEntityId: number }).writerEntityId;
       if (writerId !== rtps.EntityIdBuiltin.ParticipantWriter) this.hear(prefix);
-      this.supersedeFragments(prefix, writerId, (msg as DataMsgLike & { writerSeqNumber: bigint }).writerSeqNumber);
-      const d = splitData(msg);
-      this.rxRelated = d.related;
-      this.rxHasData = d.hasData;
-      try { origData(prefix, msg); } finally { this.rxRelated = undefined; this.rxHasData = true; }
+      const seq = (msg as DataMsgLike & { writerSeqNumber: bigint }).writerSeqNumber;
+      this.supersedeFragments(prefix, writerId, seq);
+      this.deliverInOrder(prefix, writerId, seq, () => {
+        const d = splitData(msg);
+        this.rxRelated = d.related;
+        this.rxHasData = d.hasData;
+        try { origData(prefix, msg); } finally { this.rxRelated = undefined; this.rxHasData = true; }
+      });
     };
     p.handlePublication = (data, ts) => withReliabilityDefault(RELIABLE_DEFAULT, () => origPub(data, ts));
     p.handleSubscription = (data, ts) => withReliabilityDefault(BEST_EFFORT_DEFAULT, () => origSub(data, ts));
@@ -457,6 +465,16 @@ class RtpsTransport implements Transport, RawRtps {
     };
     p.handleHeartbeat = (prefix, msg) => { this.hear(prefix); origHeartbeat(prefix, msg); };
     p.handleDataFrag = (prefix, msg) => { this.hear(prefix); this.receiveFragment(prefix, msg); };
+    // The library answers a HEARTBEAT with ACKNACK / NACK_FRAG to the writer's metatraffic locator;
+    // Fast DDS hands what arrives there only to its built-in endpoints (see sendHeartbeat), so a user
+    // writer of Fast DDS never saw our NACK_FRAGs (a sample with a lost fragment was never repaired).
+    // For user writers (entity kind without the built-in bits 0xc0, RTPS 9.3.1.2) they go to its
+    // participant's user-traffic locator.
+    const origAckNackTo = p.sendAckNackTo.bind(p);
+    p.sendAckNackTo = (reader, prefix, writerId, first, last, final, locators) => {
+      const pv = (writerId & 0xc0) === 0 ? p._participants.get(prefix) : undefined;
+      return origAckNackTo(reader, prefix, writerId, first, last, final, pv?.attributes.defaultUnicastLocatorList.length ? pv.attributes.defaultUnicastLocatorList : locators);
+    };
     p.handleNackFrag = (prefix, msg) => {
       this.hear(prefix);
       const lw = this.writers.get(msg.writerEntityId);
@@ -885,6 +903,8 @@ class RtpsTransport implements Transport, RawRtps {
     if (!pv) return;
     const h = parseDataFrag(msg.view, msg.offset, this.reassembler.opts.maxSampleBytes);
     if (typeof h === 'string') { this.log(`rtps: dropped a DATA_FRAG from ${prefix}: ${h}`); return; }
+    // one store per remote writer, kept while the participant is (empty maps included): the
+    // reassembler keys the writer's NACK_FRAG count and its recently completed samples on it
     let store = pv.writerIdToDataFragments.get(h.writerEntityId);
     if (!store) { store = new Map(); pv.writerIdToDataFragments.set(h.writerEntityId, store); }
     const r = this.reassembler.add(store, msg.view, h, performance.now(), msg.effectiveTimestamp, msg.littleEndian);
@@ -896,11 +916,50 @@ class RtpsTransport implements Transport, RawRtps {
       if (s.qos) {
         try { related = readInlineQos(new DataView(s.qos.buffer, s.qos.byteOffset, s.qos.byteLength), 0, s.qos.byteLength, s.qosLittleEndian).related; } catch { /* checked by parseDataFrag */ }
       }
-      this.rxRelated = related;
-      this.rxHasData = !s.key;
-      try { this.p.handleData((s.timestamp as Time | undefined) ?? nowTime(), prefix, h.readerEntityId, h.writerEntityId, h.seq, s.data); } finally { this.rxRelated = undefined; this.rxHasData = true; }
+      this.deliverInOrder(prefix, h.writerEntityId, h.seq, () => {
+        this.rxRelated = related;
+        this.rxHasData = !s.key;
+        try { this.p.handleData((s.timestamp as Time | undefined) ?? nowTime(), prefix, h.readerEntityId, h.writerEntityId, h.seq, s.data); } finally { this.rxRelated = undefined; this.rxHasData = true; }
+      });
     }
-    if (store.size === 0) pv.writerIdToDataFragments.delete(h.writerEntityId);
+    this.releaseHeld(prefix, h.writerEntityId);
+  }
+
+  /**
+   * Hands a received sample on, or holds it while an older sample of the same reliable writer is
+   * still being reassembled: the library's reader delivers in arrival order and a subscription drops
+   * anything older than what it has delivered (subscribeRaw), so a sample whose lost fragment is
+   * repaired after the next sample arrived whole would be dropped; a reliable DDS reader delivers in
+   * order (RTPS 8.4.12 / DDS 2.2.3.14). Held samples go on, in order, once no older partial sample
+   * of that writer is left (completed, timed out or evicted); at most MAX_HELD per writer.
+   */
+  private deliverInOrder(prefix: string, writerId: number, seq: bigint, deliver: () => void): void {
+    const pv = this.p._participants.get(prefix);
+    const store = pv?.writerIdToDataFragments.get(writerId);
+    const reliable = pv?.remoteWriters.get(writerId)?.attributes.reliability.kind === rtps.Reliability.Reliable;
+    let older = false;
+    if (reliable && store) for (const k of store.keys()) if (k < seq) { older = true; break; }
+    const key = `${prefix}:${writerId}`;
+    if (older) {
+      const list = this.held.get(key) ?? [];
+      list.push({ seq, deliver });
+      list.sort((a, b) => (a.seq < b.seq ? -1 : a.seq > b.seq ? 1 : 0));
+      this.held.set(key, list);
+      if (list.length > MAX_HELD) { this.held.delete(key); for (const x of list) x.deliver(); }
+      return;
+    }
+    deliver();
+  }
+
+  /** Delivers the held samples of a writer that no older partial sample holds back any more. */
+  private releaseHeld(prefix: string, writerId: number): void {
+    const key = `${prefix}:${writerId}`, list = this.held.get(key);
+    if (!list) return;
+    const store = this.p._participants.get(prefix)?.writerIdToDataFragments.get(writerId);
+    let min: bigint | undefined;
+    for (const k of store?.keys() ?? []) if (min === undefined || k < min) min = k;
+    while (list.length && (min === undefined || list[0].seq < min)) list.shift()!.deliver();
+    if (!list.length) this.held.delete(key);
   }
 
   /** A best-effort writer's sample `seq` arrived: its older partial samples will never be completed. */
@@ -910,7 +969,6 @@ class RtpsTransport implements Transport, RawRtps {
     if (!pv || !store) return;
     const w = pv.remoteWriters.get(writerId);
     if (w && w.attributes.reliability.kind === rtps.Reliability.BestEffort) this.reassembler.supersede(store, seq);
-    if (store.size === 0) pv.writerIdToDataFragments.delete(writerId);
   }
 
   /** Drops partial samples that have had no new fragment for the reassembly timeout. */
@@ -919,7 +977,7 @@ class RtpsTransport implements Transport, RawRtps {
     for (const pv of this.p._participants.values()) {
       for (const [id, store] of pv.writerIdToDataFragments) {
         this.reassembler.expire(store, now);
-        if (store.size === 0) pv.writerIdToDataFragments.delete(id);
+        this.releaseHeld(pv.attributes.guidPrefix, id);
       }
     }
   }

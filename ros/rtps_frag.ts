@@ -175,8 +175,6 @@ export function parseDataFrag(view: DataView, offset: number, maxSampleBytes: nu
 export class PartialSample {
   readonly data: Uint8Array;
   readonly fragmentCount: number;
-  /** NACK_FRAG count (the library increments it per NACK_FRAG it sends for this sample). */
-  count = 0;
   private readonly have: Uint8Array;
   private remaining: number;
   /** Last time a new fragment arrived (for the timeout). */
@@ -187,7 +185,18 @@ export class PartialSample {
   timestamp?: unknown;
   key = false;
 
-  constructor(readonly sampleSize: number, readonly fragmentSize: number, now: number) {
+  /**
+   * NACK_FRAG count: the library increments it per NACK_FRAG it sends for this sample. RTPS 8.3.7.10
+   * counts NACK_FRAGs per reader and writer, not per sample, and Cyclone DDS ignores one whose count
+   * is not above the last it accepted from that reader (ddsi_receive.c handle_NackFrag,
+   * accept_ack_or_hb_w_timeout); with a count per sample (as the library's DataFragments has) the
+   * first NACK_FRAG for each later sample was ignored and its repair waited for Cyclone's timeout.
+   * So the count lives in `counter`, shared by the partial samples of one writer.
+   */
+  get count(): number { return this.counter.n; }
+  set count(v: number) { this.counter.n = v; }
+
+  constructor(readonly sampleSize: number, readonly fragmentSize: number, now: number, private readonly counter: { n: number } = { n: 0 }) {
     this.data = new Uint8Array(sampleSize);
     this.fragmentCount = fragmentCount(sampleSize, fragmentSize);
     this.have = new Uint8Array(this.fragmentCount);
@@ -253,6 +262,8 @@ export type FragOutcome =
 export class Reassembler {
   /** Per writer store: recently completed sequence numbers (fragments of those are duplicates, not a new sample). */
   private readonly done = new WeakMap<Map<bigint, PartialSample>, bigint[]>();
+  /** Per writer store: its NACK_FRAG counter (PartialSample.count). */
+  private readonly counters = new WeakMap<Map<bigint, PartialSample>, { n: number }>();
   constructor(readonly opts: ReassemblyOptions = REASSEMBLY_DEFAULTS) {}
 
   add(store: Map<bigint, PartialSample>, view: DataView, h: FragHeader, now: number, timestamp?: unknown, le = true): FragOutcome {
@@ -269,7 +280,9 @@ export class Reassembler {
         for (const k of store.keys()) if (lowest === undefined || k < lowest) lowest = k;
         if (lowest !== undefined) store.delete(lowest);
       }
-      s = new PartialSample(h.sampleSize, h.fragmentSize, now);
+      let counter = this.counters.get(store);
+      if (!counter) { counter = { n: 0 }; this.counters.set(store, counter); }
+      s = new PartialSample(h.sampleSize, h.fragmentSize, now, counter);
       store.set(h.seq, s);
     }
     if (h.qos && !s.qos) {
