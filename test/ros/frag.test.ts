@@ -11,7 +11,8 @@
  * datagram), each exact, in order. Reliable with loss: an nftables rule in the namespace drops 3% of
  * the UDP datagrams over 2000 bytes (only data: discovery, HEARTBEAT and ACKNACK pass), so fragments
  * are lost and must be repaired through NACK_FRAG / ACKNACK, in both directions; the rule's counter
- * must show drops. nftables (`nft`) comes from test/provision.mjs.
+ * must show drops. Between two of our nodes: a transient-local writer's kept 300 KB sample reaches a
+ * late joiner (as fragments). nftables (`nft`) comes from test/provision.mjs.
  */
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
@@ -24,8 +25,10 @@ const build = (kind: 'cyclone' | 'fastdds'): string => kind === 'cyclone'
   ? sandbox.buildCyclone('cyclone array peer', 'test/ros/peer/Float64MultiArray.idl', 'test/ros/peer/cyclone_array_peer.c')
   : sandbox.buildFastDds('fastdds array peer', 'test/ros/peer/fastdds_array_peer.cpp');
 
-const ts = (mode: string) => tsxNode('test/ros/peer/frag_peer.ts', mode, '/big', String(COUNT), mode.startsWith('pub') ? String(PERIOD_MS) : '40000', String(N));
-const native = (exe: string, mode: string, domain: string) => [exe, mode, domain, 'rt/big', String(COUNT), mode.startsWith('pub') ? String(PERIOD_MS) : '40000', String(N)];
+/** A receiver's time limit: best-effort receivers that miss a sample stop waiting sooner. */
+const limit = (mode: string) => mode.startsWith('pub') ? String(PERIOD_MS) : mode.endsWith('best-effort') ? '20000' : '40000';
+const ts = (mode: string) => tsxNode('test/ros/peer/frag_peer.ts', mode, '/big', String(COUNT), limit(mode), String(N));
+const native = (exe: string, mode: string, domain: string) => [exe, mode, domain, 'rt/big', String(COUNT), limit(mode), String(N)];
 
 /** The receiver's lines: sample number, whether every element was as sent, latency (ms). */
 const arrays = (out: string) => out.split('\n').filter((l) => l.startsWith('array ')).map((l) => {
@@ -66,6 +69,25 @@ function nftList(): string {
   const [cmd, ...args] = [...sandbox.ns.prefix, 'nft', 'list', 'table', 'inet', 'loss'];
   return spawnSync(cmd, args, { encoding: 'utf8' }).stdout;
 }
+
+describe('300 KB messages (DATA_FRAG) between two of our nodes', () => {
+  it('a transient-local writer hands its last 300 KB sample, fragmented, to a reader that joins later', async () => {
+    const env = { ROS_DOMAIN_ID: '73' };
+    const pub = spawnIn(sandbox.ns, tsxNode('test/ros/peer/frag_peer.ts', 'pub-latched', '/big', '3', '0', String(N)), env);
+    for (let waited = 0; !/published 3/.test(pub.stdout()); waited += 50) {
+      if (waited > 30_000 || pub.child.exitCode !== null) throw new Error(`publisher did not start\n${pub.stderr()}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const sub = spawnIn(sandbox.ns, tsxNode('test/ros/peer/frag_peer.ts', 'sub-latched', '/big', '1', '20000', String(N)), env);
+    const code = await sub.exited(40_000);
+    pub.child.kill('SIGTERM');
+    await pub.exited(15_000);
+    const info = `\nsub:\n${sub.stdout()}${sub.stderr()}\npub:\n${pub.stdout()}${pub.stderr()}`;
+    expect(code, info).toBe(0);
+    // depth 1: exactly the last of the three, every element as sent
+    expect(arrays(sub.stdout()).map((a) => [a.k, a.len, a.ok]), info).toEqual([[3, N, true]]);
+  });
+});
 
 describe.each([
   ['cyclone', 'Cyclone DDS 0.10', '71'],
