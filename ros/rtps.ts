@@ -115,6 +115,7 @@ interface ParticipantInternals {
   handleData: (ts: Time, guidPrefix: string, readerEntityId: number, writerEntityId: number, seq: bigint, data: Uint8Array) => void;
   handleUdpMessage: (data: Uint8Array, rinfo: unknown) => void;
   sendAckNackTo(reader: unknown, guidPrefix: string, writerEntityId: number, first: bigint, last: bigint, final: boolean, locators: unknown[]): Promise<void>;
+  sendNackFragTo(guidPrefix: string, lastFragmentNumber: number, readerEntityId: number, writerEntityId: number, seq: bigint, tracker: unknown, locators: unknown[]): Promise<void>;
 }
 
 const rtps = require('@foxglove/rtps') as {
@@ -470,11 +471,16 @@ class RtpsTransport implements Transport, RawRtps {
     // writer of Fast DDS never saw our NACK_FRAGs (a sample with a lost fragment was never repaired).
     // For user writers (entity kind without the built-in bits 0xc0, RTPS 9.3.1.2) they go to its
     // participant's user-traffic locator.
-    const origAckNackTo = p.sendAckNackTo.bind(p);
-    p.sendAckNackTo = (reader, prefix, writerId, first, last, final, locators) => {
+    // (sendNackFragTo too: the library's HEARTBEAT_FRAG handler calls it directly.)
+    const userLocators = (prefix: string, writerId: number, locators: unknown[]): unknown[] => {
       const pv = (writerId & 0xc0) === 0 ? p._participants.get(prefix) : undefined;
-      return origAckNackTo(reader, prefix, writerId, first, last, final, pv?.attributes.defaultUnicastLocatorList.length ? pv.attributes.defaultUnicastLocatorList : locators);
+      return pv?.attributes.defaultUnicastLocatorList.length ? pv.attributes.defaultUnicastLocatorList : locators;
     };
+    const origAckNackTo = p.sendAckNackTo.bind(p), origNackFragTo = p.sendNackFragTo.bind(p);
+    p.sendAckNackTo = (reader, prefix, writerId, first, last, final, locators) =>
+      origAckNackTo(reader, prefix, writerId, first, last, final, userLocators(prefix, writerId, locators));
+    p.sendNackFragTo = (prefix, lastFragment, readerId, writerId, seq, tracker, locators) =>
+      origNackFragTo(prefix, lastFragment, readerId, writerId, seq, tracker, userLocators(prefix, writerId, locators));
     p.handleNackFrag = (prefix, msg) => {
       this.hear(prefix);
       const lw = this.writers.get(msg.writerEntityId);
