@@ -19,6 +19,10 @@
  *   library read the list as payload) and its PID_RELATED_SAMPLE_IDENTITY handed to raw subscribers;
  *   raw publishes may carry a related sample identity, written as inline QoS. Both are what
  *   rmw_fastrtps's services use as request id (ros/params.ts).
+ * - Large samples (over one datagram): sent as DATA_FRAG and repaired on NACK_FRAG / ACKNACK;
+ *   received through our own bounded, validating reassembly instead of the library's, with reliable
+ *   readers delivering in order around a sample being reassembled (ros/rtps_frag.ts); every datagram
+ *   of our writers leaves through one ordered, paced queue (ros/rtps_pace.ts). docs/ros.md has details.
  * - Services: `serve` answers a ROS 2 service on raw request/reply endpoints, in the request layout of
  *   each client (rmw_cyclonedds or rmw_fastrtps; ros/services.ts).
  * - Publisher.flush: resolves once every matched reliable reader's ACKNACK is past the last sample
