@@ -113,7 +113,8 @@ interface ParticipantInternals {
   handleAckNack: (guidPrefix: string, msg: AckNackView) => void;
   handleDataMsg: (guidPrefix: string, msg: DataMsgLike) => void;
   handleParticipant: (senderGuidPrefix: string, data: Uint8Array, ts: Time) => unknown;
-  handleHeartbeat: (guidPrefix: string, msg: unknown) => void;
+  handleHeartbeat: (guidPrefix: string, msg: { writerEntityId: number; firstAvailableSeqNumber: bigint }) => void;
+  handleGap: (guidPrefix: string, msg: { writerEntityId: number; gapStart: bigint; gapList: SeqSet }) => void;
   handleDataFrag: (guidPrefix: string, msg: DataMsgLike & { effectiveTimestamp?: Time }) => void;
   handleNackFrag: (guidPrefix: string, msg: NackFragView) => void;
   handleData: (ts: Time, guidPrefix: string, readerEntityId: number, writerEntityId: number, seq: bigint, data: Uint8Array) => void;
@@ -402,6 +403,8 @@ interface LocalWriter {
   start: Map<string, bigint>;
   /** Per matched reader (same keys): the base of its latest ACKNACK, i.e. every sample below it is acknowledged. */
   acked: Map<string, bigint>;
+  /** `<guid prefix>:<reader entity id>:<seq>` of fragmented samples (or fragments) to a reader still waiting in the pacer (sendFragments). */
+  queued: Set<string>;
   /** Run on every ACKNACK for this writer (pending flushes re-check). */
   onAck: Set<() => void>;
 }
@@ -468,7 +471,20 @@ class RtpsTransport implements Transport, RawRtps {
       const lw = this.writers.get(msg.writerEntityId);
       if (lw) this.repair(prefix, msg, lw); else origAck(prefix, msg);
     };
-    p.handleHeartbeat = (prefix, msg) => { this.hear(prefix); origHeartbeat(prefix, msg); };
+    // A writer that no longer has a sample (its HEARTBEAT starts after it, or a GAP covers it) will
+    // never complete that sample's fragments: drop it, so samples held behind it go on (deliverInOrder)
+    // instead of waiting for the reassembly timeout.
+    p.handleHeartbeat = (prefix, msg) => {
+      this.hear(prefix);
+      this.forgetFragments(prefix, msg.writerEntityId, (seq) => seq < msg.firstAvailableSeqNumber);
+      origHeartbeat(prefix, msg);
+    };
+    const origGap = p.handleGap;
+    p.handleGap = (prefix, msg) => {
+      const listed = new Set(msg.gapList.sequenceNumbers());
+      this.forgetFragments(prefix, msg.writerEntityId, (seq) => (seq >= msg.gapStart && seq < msg.gapList.base) || listed.has(seq));
+      origGap(prefix, msg);
+    };
     p.handleDataFrag = (prefix, msg) => { this.hear(prefix); this.receiveFragment(prefix, msg); };
     // The library answers a HEARTBEAT with ACKNACK / NACK_FRAG to the writer's metatraffic locator;
     // Fast DDS hands what arrives there only to its built-in endpoints (see sendHeartbeat), so a user
@@ -540,7 +556,7 @@ class RtpsTransport implements Transport, RawRtps {
     };
     const writer = new rtps.Writer(attributes);
     p._writers.set(entityId, writer);
-    const lw: LocalWriter = { writer, qos, topicName, typeName, related: new Map(), start: new Map(), acked: new Map(), onAck: new Set() };
+    const lw: LocalWriter = { writer, qos, topicName, typeName, related: new Map(), start: new Map(), acked: new Map(), queued: new Set(), onAck: new Set() };
     this.writers.set(entityId, lw);
     if (this.discovery) { this.discovery.writers.add(guid); this.announceNode(); }
     this.announce(attributes, guid);
@@ -794,12 +810,12 @@ class RtpsTransport implements Transport, RawRtps {
   }
 
   /** Wraps a submessage group in an RTPS message and queues it for the first UDPv4 locator (as the library's sendMessageToUdp picks). */
-  private enqueue(group: { size: number; data?: Uint8Array }, locators: unknown[]): void {
+  private enqueue(group: { size: number; data?: Uint8Array }, locators: unknown[], sent?: () => void): void {
     const to = (locators as { kind: number; address: string; port: number }[]).find((l) => l.kind === 1 /* LocatorKind.UDPv4 */);
     if (!to) return;
     const msg = new rtps.Message({ guidPrefix: this.p.attributes.guidPrefix, protocolVersion: this.p.attributes.protocolVersion, vendorId: this.p.attributes.vendorId, maxSize: group.size + 20 });
     msg.writeGroup(group);
-    this.pacer.enqueue(msg.data, to);
+    this.pacer.enqueue(msg.data, to, sent);
   }
 
   private matchedReaders(lw: LocalWriter): { pv: ParticipantView; rv: ReaderView }[] {
@@ -821,7 +837,7 @@ class RtpsTransport implements Transport, RawRtps {
    * Sends samples (each DATA with inline QoS when it has a related sample identity), preceded by a GAP
    * when `gap` is given, and followed by a HEARTBEAT from a reliable writer. Samples that fit go
    * together in datagrams of at most MAX_DATAGRAM bytes; a sample whose DATA would not fit one is sent
-   * as DATA_FRAG over several datagrams (fragmentDatagrams). All through the pacer, in this order.
+   * as DATA_FRAG over several datagrams (sendFragments). All through the pacer, in this order.
    */
   private sendData(pv: ParticipantView, rv: ReaderView, lw: LocalWriter, samples: [bigint, Uint8Array, Time][], locators: unknown[], gap?: unknown): void {
     if (!this.p._unicastSocket || this.closed) return;
@@ -864,19 +880,27 @@ class RtpsTransport implements Transport, RawRtps {
    * DATA_FRAG…; the related sample identity, if any, as inline QoS of fragment 1 only.
    */
   private sendFragments(pv: ParticipantView, readerId: number, lw: LocalWriter, [seq, data, ts]: [bigint, Uint8Array, Time], locators: unknown[], nums?: number[]): void {
+    // While these fragments wait in the pacer, further requests for them from this reader are not
+    // queued again (repair, repairFragments): a reader repeats its ACKNACK / NACK_FRAG on every
+    // HEARTBEAT, and each answer to a 300 KB sample is 300 KB, so under loss the queue grew with
+    // copies and samples fell out of the KEEP_LAST history before they went out (a GAP: lost).
+    // Cyclone DDS likewise merges retransmits still queued (ddsi_xmsg_merge_rexmit_destinations_wrlock_held).
+    const key = `${pv.attributes.guidPrefix}:${readerId}:${seq}`;
+    lw.queued.add(key);
     const writerId = lw.writer.attributes.entityId;
     const related = lw.related.get(seq);
     const qos: InlineQosWriter | undefined = related ? { size: inlineQosSize(), write: (out, o, le) => writeInlineQos(out, o, le, related) } : undefined;
     const frag = (n: number) => new DataFragSubmessage(readerId, writerId, seq, n, FRAGMENT_SIZE, data, n === 1 ? qos : undefined);
     const all = nums ?? Array.from({ length: fragmentCount(data.length, FRAGMENT_SIZE) }, (_, i) => i + 1);
     // RTPS header 20, INFO_DST 16, INFO_TS 12
-    for (const group of packFragments(all, (n) => frag(n).size, 48, FRAG_DATAGRAM_SIZE)) {
+    const groups = packFragments(all, (n) => frag(n).size, 48, FRAG_DATAGRAM_SIZE);
+    groups.forEach((group, i) => {
       const g = new SubMessageGroup({ maxSize: FRAG_DATAGRAM_SIZE + FRAGMENT_SIZE });
       g.writeSubmessage(new sub.InfoDst(pv.attributes.guidPrefix));
       g.writeSubmessage(new sub.InfoTs(ts));
       for (const n of group) g.writeSubmessage(frag(n));
-      this.enqueue(g, locators);
-    }
+      this.enqueue(g, locators, i === groups.length - 1 ? () => lw.queued.delete(key) : undefined);
+    });
   }
 
   /**
@@ -898,6 +922,7 @@ class RtpsTransport implements Transport, RawRtps {
       return;
     }
     if (dataSize(c.data) + 128 <= MAX_DATAGRAM) { this.sendData(pv, rv, lw, [[seq, c.data, c.timestamp]], locators); return; }
+    if (lw.queued.has(`${prefix}:${nf.readerEntityId}:${seq}`)) return; // still queued (sendFragments)
     const total = fragmentCount(c.data.length, FRAGMENT_SIZE);
     const nums = [...nf.fragmentNumberState.fragmentNumbers()].filter((n) => n >= 1 && n <= total);
     if (nums.length) this.sendFragments(pv, nf.readerEntityId, lw, [seq, c.data, c.timestamp], locators, nums);
@@ -981,6 +1006,14 @@ class RtpsTransport implements Transport, RawRtps {
     if (w && w.attributes.reliability.kind === rtps.Reliability.BestEffort) this.reassembler.supersede(store, seq);
   }
 
+  /** Drops a writer's partial samples that `gone` says the writer will not send again; releases what they held back. */
+  private forgetFragments(prefix: string, writerId: number, gone: (seq: bigint) => boolean): void {
+    const store = this.p._participants.get(prefix)?.writerIdToDataFragments.get(writerId);
+    if (!store?.size) return;
+    for (const seq of [...store.keys()]) if (gone(seq)) store.delete(seq);
+    this.releaseHeld(prefix, writerId);
+  }
+
   /** Drops partial samples that have had no new fragment for the reassembly timeout. */
   private expireFragments(): void {
     const now = performance.now();
@@ -1011,8 +1044,9 @@ class RtpsTransport implements Transport, RawRtps {
     for (const seq of ack.readerSNState.sequenceNumbers()) {
       if (seq > last) continue;
       const c = seq >= first ? lw.writer.history.get(seq) : undefined;
-      if (c && c.kind === rtps.ChangeKind.Alive && c.data.length) samples.push([seq, c.data, c.timestamp]);
-      else missing.push(seq);
+      if (c && c.kind === rtps.ChangeKind.Alive && c.data.length) {
+        if (!lw.queued.has(`${prefix}:${ack.readerEntityId}:${seq}`)) samples.push([seq, c.data, c.timestamp]);
+      } else missing.push(seq);
     }
     let gap: unknown;
     if (missing.length) {

@@ -24,7 +24,7 @@ export const BURST_BYTES = 32 * 1024;
 export const PAUSE_MS = 1;
 
 export class PacedSender {
-  private readonly queue: { data: Uint8Array; to: Destination }[] = [];
+  private readonly queue: { data: Uint8Array; to: Destination; sent?: () => void }[] = [];
   private pumping = false;
   private closed = false;
   /** Datagrams and bytes sent, pauses taken (for tests and diagnostics). */
@@ -37,9 +37,10 @@ export class PacedSender {
     private readonly pauseMs = PAUSE_MS,
   ) {}
 
-  enqueue(data: Uint8Array, to: Destination): void {
+  /** Queues a datagram; `sent` runs once it has been handed to the socket. */
+  enqueue(data: Uint8Array, to: Destination, sent?: () => void): void {
     if (this.closed) return;
-    this.queue.push({ data, to });
+    this.queue.push({ data, to, sent });
     if (!this.pumping) this.pump();
   }
 
@@ -66,7 +67,7 @@ export class PacedSender {
         setTimeout(() => this.pump(), Math.ceil(this.windowStart + this.pauseMs - now));
         return;
       }
-      const { data, to } = this.queue.shift()!;
+      const { data, to, sent } = this.queue.shift()!;
       this.windowBytes += data.length;
       this.stats.datagrams++;
       this.stats.bytes += data.length;
@@ -74,6 +75,7 @@ export class PacedSender {
         const r = this.send(data, to.port, to.address);
         if (r) r.catch((e: Error) => this.onError(e));
       } catch (e) { this.onError(e as Error); }
+      sent?.();
     }
     this.pumping = false;
   }
