@@ -19,6 +19,10 @@
  *   library read the list as payload) and its PID_RELATED_SAMPLE_IDENTITY handed to raw subscribers;
  *   raw publishes may carry a related sample identity, written as inline QoS. Both are what
  *   rmw_fastrtps's services use as request id (ros/params.ts).
+ * - Large samples (over one datagram): sent as DATA_FRAG and repaired on NACK_FRAG / ACKNACK;
+ *   received through our own bounded, validating reassembly instead of the library's, with reliable
+ *   readers delivering in order around a sample being reassembled (ros/rtps_frag.ts); every datagram
+ *   of our writers leaves through one ordered, paced queue (ros/rtps_pace.ts). docs/ros.md has details.
  * - Services: `serve` answers a ROS 2 service on raw request/reply endpoints, in the request layout of
  *   each client (rmw_cyclonedds or rmw_fastrtps; ros/services.ts).
  * - Publisher.flush: resolves once every matched reliable reader's ACKNACK is past the last sample
@@ -68,6 +72,8 @@ import { describePlan, discoveryPlan, MAX_AUTO_PARTICIPANT_INDEX, type Discovery
 import { bindParticipantIndex, discoveryUnicastPort } from './participant_index.js';
 import { hostAddresses, orderLocators, subnetOf, type LocatorLike } from './locators.js';
 import { parseTypeHashUserData, projectDefinitions, rosTypeFromDds, typeHash, typeHashUserData } from './type_hash.js';
+import { DataFragSubmessage, FRAG_DATAGRAM_SIZE, FRAGMENT_SIZE, fragmentCount, packFragments, parseDataFrag, Reassembler, type InlineQosWriter, type PartialSample } from './rtps_frag.js';
+import { PacedSender } from './rtps_pace.js';
 import type { MessageTypes, RosMessageType } from './messages.js';
 import { qosCompatible, type Publisher, type Qos, type RawPublisher, type RawRtps, type RawSample, type ReceiveInfo, type SampleIdentity, type ServiceServer, type ServiceType, type Subscription, type Transport, type TransportOptions } from './transport.js';
 
@@ -98,6 +104,9 @@ interface Writer { attributes: EndpointAttributes; history: WriterHistory }
 interface ParticipantView {
   attributes: { guidPrefix: string; defaultUnicastLocatorList: unknown[]; metatrafficUnicastLocatorList: unknown[] };
   remoteReaders: Map<number, ReaderView>;
+  remoteWriters: Map<number, { attributes: EndpointAttributes }>;
+  /** The library's partial samples per remote writer; filled by our reassembly (ros/rtps_frag.ts) instead of its own. */
+  writerIdToDataFragments: Map<number, Map<bigint, PartialSample>>;
   localWriterIdToRemoteReaderIds: Map<number, number[]>;
   remoteReadersForWriterId(writerId: number): ReaderView[];
 }
@@ -105,6 +114,7 @@ interface UserData {
   publication: EndpointAttributes; subscription: EndpointAttributes; writerSeqNumber: bigint; serializedData: Uint8Array;
 }
 interface AckNackView { readerEntityId: number; writerEntityId: number; readerSNState: SeqSet }
+interface NackFragView { readerEntityId: number; writerEntityId: number; writerSeqNumber: bigint; fragmentNumberState: { fragmentNumbers(): Iterable<number> } }
 interface UdpSocketLike { send(data: Uint8Array, offset: number, length: number, port: number, address: string): Promise<void> }
 /** The participant with the non-public fields this file uses. */
 interface ParticipantInternals {
@@ -125,7 +135,14 @@ interface ParticipantInternals {
   handleAckNack: (guidPrefix: string, msg: AckNackView) => void;
   handleDataMsg: (guidPrefix: string, msg: DataMsgLike) => void;
   handleParticipant: (senderGuidPrefix: string, data: Uint8Array, ts: Time) => unknown;
-  handleHeartbeat: (guidPrefix: string, msg: unknown) => void;
+  handleHeartbeat: (guidPrefix: string, msg: { writerEntityId: number; firstAvailableSeqNumber: bigint }) => void;
+  handleGap: (guidPrefix: string, msg: { writerEntityId: number; gapStart: bigint; gapList: SeqSet }) => void;
+  handleDataFrag: (guidPrefix: string, msg: DataMsgLike & { effectiveTimestamp?: Time }) => void;
+  handleNackFrag: (guidPrefix: string, msg: NackFragView) => void;
+  handleData: (ts: Time, guidPrefix: string, readerEntityId: number, writerEntityId: number, seq: bigint, data: Uint8Array) => void;
+  handleUdpMessage: (data: Uint8Array, rinfo: unknown) => void;
+  sendAckNackTo(reader: unknown, guidPrefix: string, writerEntityId: number, first: bigint, last: bigint, final: boolean, locators: unknown[]): Promise<void>;
+  sendNackFragTo(guidPrefix: string, lastFragmentNumber: number, readerEntityId: number, writerEntityId: number, seq: bigint, tracker: unknown, locators: unknown[]): Promise<void>;
 }
 
 const rtps = require('@foxglove/rtps') as {
@@ -271,24 +288,31 @@ export function splitData(m: DataMsgLike): { related?: SampleIdentity; hasData: 
   const v = m.view, le = m.littleEndian, end = m.offset + 4 + m.octetsToNextHeader;
   let o = m.offset + 24; // 8 (header, extra flags, octetsToInlineQos = 16) + reader, writer ids + seq
   let related: SampleIdentity | undefined;
-  if (m.flags & sub.DataFlags.InlineQoS) {
-    for (;;) {
-      if (o + 4 > end) throw new Error('DATA inline QoS runs past the submessage');
-      const pid = v.getUint16(o, le), len = v.getUint16(o + 2, le);
-      o += 4;
-      if (pid === PID_SENTINEL) break;
-      if (o + len > end) throw new Error(`DATA inline QoS parameter 0x${pid.toString(16)} runs past the submessage`);
-      if ((pid === PID_RELATED_SAMPLE_IDENTITY_FASTDDS || pid === PID_RELATED_SAMPLE_IDENTITY) && len >= 24) {
-        const guid = Buffer.from(v.buffer, v.byteOffset + o, 16).toString('hex');
-        const seq = (BigInt(v.getInt32(o + 16, le)) << 32n) | BigInt(v.getUint32(o + 20, le));
-        related = { writerGuid: guid, seq };
-      }
-      o += len;
-    }
-  }
+  if (m.flags & sub.DataFlags.InlineQoS) ({ related, end: o } = readInlineQos(v, o, end, le));
   const hasData = (m.flags & sub.DataFlags.DataPresent) !== 0;
   if (!hasData) o = m.offset + 24;
   return { related, hasData, payload: new Uint8Array(v.buffer, v.byteOffset + o, Math.max(0, end - o)) };
+}
+/**
+ * Reads an inline QoS parameter list from `o` up to its PID_SENTINEL (RTPS 9.4.2.11): the related
+ * sample identity, if any, and where the list ends. Shared by DATA and (the first fragment of) DATA_FRAG.
+ */
+export function readInlineQos(v: DataView, o: number, end: number, le: boolean): { related?: SampleIdentity; end: number } {
+  let related: SampleIdentity | undefined;
+  for (;;) {
+    if (o + 4 > end) throw new Error('DATA inline QoS runs past the submessage');
+    const pid = v.getUint16(o, le), len = v.getUint16(o + 2, le);
+    o += 4;
+    if (pid === PID_SENTINEL) break;
+    if (o + len > end) throw new Error(`DATA inline QoS parameter 0x${pid.toString(16)} runs past the submessage`);
+    if ((pid === PID_RELATED_SAMPLE_IDENTITY_FASTDDS || pid === PID_RELATED_SAMPLE_IDENTITY) && len >= 24) {
+      const guid = Buffer.from(v.buffer, v.byteOffset + o, 16).toString('hex');
+      const seq = (BigInt(v.getInt32(o + 16, le)) << 32n) | BigInt(v.getUint32(o + 20, le));
+      related = { writerGuid: guid, seq };
+    }
+    o += len;
+  }
+  return { related, end: o };
 }
 Object.defineProperty(sub.DataMsgView.prototype, 'serializedData', {
   configurable: true,
@@ -297,6 +321,8 @@ Object.defineProperty(sub.DataMsgView.prototype, 'serializedData', {
 
 /** Inline QoS carrying a related sample identity, under both parameter ids, then PID_SENTINEL. */
 function inlineQosSize(): number { return 2 * (4 + 24) + 4; }
+/** Bytes a sample takes as one DATA submessage with INFO_TS, inline QoS included (an upper bound). */
+function dataSize(data: Uint8Array): number { return data.length + 64 + inlineQosSize(); }
 function writeInlineQos(out: DataView, o: number, le: boolean, related: SampleIdentity): number {
   const start = o;
   for (const pid of [PID_RELATED_SAMPLE_IDENTITY_FASTDDS, PID_RELATED_SAMPLE_IDENTITY]) {
@@ -334,6 +360,8 @@ export class DataWithRelated {
 // ---------------------------------------------------------------- helpers
 const MAX_DATAGRAM = 65_000;
 const HEARTBEAT_PERIOD_MS = 200;
+/** Samples held back per writer while an older one is being reassembled (RtpsTransport.deliverInOrder). */
+const MAX_HELD = 64;
 /** While a flush waits, how often a HEARTBEAT that asks for an answer goes to each reader still pending. */
 const FLUSH_HEARTBEAT_MS = 50;
 /**
@@ -445,6 +473,8 @@ interface LocalWriter {
   start: Map<string, bigint>;
   /** Per matched reader (same keys): the base of its latest ACKNACK, i.e. every sample below it is acknowledged. */
   acked: Map<string, bigint>;
+  /** `<guid prefix>:<reader entity id>:<seq>` of fragmented samples (or fragments) to a reader still waiting in the pacer (sendFragments). */
+  queued: Set<string>;
   /** Run on every ACKNACK for this writer (pending flushes re-check). */
   onAck: Set<() => void>;
 }
@@ -483,6 +513,12 @@ class RtpsTransport implements Transport, RawRtps {
   private readonly typeHashes = new Map<string, string | undefined>();
   /** Remote endpoints whose type hash was already reported (`<guid>`). */
   private readonly hashChecked = new Set<string>();
+  /** Every datagram of our user writers (DATA, DATA_FRAG, GAP, HEARTBEAT), in order and paced (ros/rtps_pace.ts). */
+  private readonly pacer: PacedSender;
+  /** Reassembly of received DATA_FRAG (ros/rtps_frag.ts), in place of the library's. */
+  private readonly reassembler = new Reassembler();
+  /** Samples held back per writer (`prefix:writerId`) until an older one being reassembled is done (deliverInOrder). */
+  private readonly held = new Map<string, { seq: bigint; deliver: () => void }[]>();
 
   /** Our interface's subnet and this host's addresses, for choosing among a peer's locators (ros/locators.ts). */
   private readonly ourSubnet: { net: number; mask: number };
@@ -498,13 +534,24 @@ class RtpsTransport implements Transport, RawRtps {
     this.hostAddrs = hostAddresses();
     this.description = `rtps (pure TypeScript DDS-RTPS, @foxglove/rtps; ROS 2 ${distro} wire; domain ${domainId}, interface ${address}, guid prefix ${p.attributes.guidPrefix})`;
     const origPub = p.handlePublication, origSub = p.handleSubscription, origAck = p.handleAckNack, origData = p.handleDataMsg;
-    const origParticipant = p.handleParticipant, origHeartbeat = p.handleHeartbeat;
+    const origParticipant = p.handleParticipant, origHeartbeat = p.handleHeartbeat, origNackFrag = p.handleNackFrag, origUdp = p.handleUdpMessage;
+    this.pacer = new PacedSender((d, port, address) => this.p._unicastSocket?.send(d, 0, d.length, port, address), (e) => this.log(`rtps: send failed: ${e.message}`));
+    // The library parses a datagram's submessage headers outside its try/catch (MessageView.subMessages,
+    // e.g. a truncated DATA_FRAG throws there): in a socket's message event that would end the process.
+    p.handleUdpMessage = (data, rinfo) => {
+      try { origUdp(data, rinfo); } catch (e) { this.log(`rtps: dropped a malformed datagram: ${(e as Error).message}`); }
+    };
     p.handleDataMsg = (prefix, msg) => {
-      if ((msg as DataMsgLike & { writerEntityId: number }).writerEntityId !== rtps.EntityIdBuiltin.ParticipantWriter) this.hear(prefix);
-      const d = splitData(msg);
-      this.rxRelated = d.related;
-      this.rxHasData = d.hasData;
-      try { origData(prefix, msg); } finally { this.rxRelated = undefined; this.rxHasData = true; }
+      const writerId = (msg as DataMsgLike & { writerEntityId: number }).writerEntityId;
+      if (writerId !== rtps.EntityIdBuiltin.ParticipantWriter) this.hear(prefix);
+      const seq = (msg as DataMsgLike & { writerSeqNumber: bigint }).writerSeqNumber;
+      this.supersedeFragments(prefix, writerId, seq);
+      this.deliverInOrder(prefix, writerId, seq, () => {
+        const d = splitData(msg);
+        this.rxRelated = d.related;
+        this.rxHasData = d.hasData;
+        try { origData(prefix, msg); } finally { this.rxRelated = undefined; this.rxHasData = true; }
+      });
     };
     p.handlePublication = (data, ts) => withReliabilityDefault(RELIABLE_DEFAULT, () => origPub(data, ts));
     p.handleSubscription = (data, ts) => withReliabilityDefault(BEST_EFFORT_DEFAULT, () => origSub(data, ts));
@@ -513,7 +560,41 @@ class RtpsTransport implements Transport, RawRtps {
       const lw = this.writers.get(msg.writerEntityId);
       if (lw) this.repair(prefix, msg, lw); else origAck(prefix, msg);
     };
-    p.handleHeartbeat = (prefix, msg) => { this.hear(prefix); origHeartbeat(prefix, msg); };
+    // A writer that no longer has a sample (its HEARTBEAT starts after it, or a GAP covers it) will
+    // never complete that sample's fragments: drop it, so samples held behind it go on (deliverInOrder)
+    // instead of waiting for the reassembly timeout.
+    p.handleHeartbeat = (prefix, msg) => {
+      this.hear(prefix);
+      this.forgetFragments(prefix, msg.writerEntityId, (seq) => seq < msg.firstAvailableSeqNumber);
+      origHeartbeat(prefix, msg);
+    };
+    const origGap = p.handleGap;
+    p.handleGap = (prefix, msg) => {
+      const listed = new Set(msg.gapList.sequenceNumbers());
+      this.forgetFragments(prefix, msg.writerEntityId, (seq) => (seq >= msg.gapStart && seq < msg.gapList.base) || listed.has(seq));
+      origGap(prefix, msg);
+    };
+    p.handleDataFrag = (prefix, msg) => { this.hear(prefix); this.receiveFragment(prefix, msg); };
+    // The library answers a HEARTBEAT with ACKNACK / NACK_FRAG to the writer's metatraffic locator;
+    // Fast DDS hands what arrives there only to its built-in endpoints (see sendHeartbeat), so a user
+    // writer of Fast DDS never saw our NACK_FRAGs (a sample with a lost fragment was never repaired).
+    // For user writers (entity kind without the built-in bits 0xc0, RTPS 9.3.1.2) they go to its
+    // participant's user-traffic locator.
+    // (sendNackFragTo too: the library's HEARTBEAT_FRAG handler calls it directly.)
+    const userLocators = (prefix: string, writerId: number, locators: unknown[]): unknown[] => {
+      const pv = (writerId & 0xc0) === 0 ? p._participants.get(prefix) : undefined;
+      return pv?.attributes.defaultUnicastLocatorList.length ? pv.attributes.defaultUnicastLocatorList : locators;
+    };
+    const origAckNackTo = p.sendAckNackTo.bind(p), origNackFragTo = p.sendNackFragTo.bind(p);
+    p.sendAckNackTo = (reader, prefix, writerId, first, last, final, locators) =>
+      origAckNackTo(reader, prefix, writerId, first, last, final, userLocators(prefix, writerId, locators));
+    p.sendNackFragTo = (prefix, lastFragment, readerId, writerId, seq, tracker, locators) =>
+      origNackFragTo(prefix, lastFragment, readerId, writerId, seq, tracker, userLocators(prefix, writerId, locators));
+    p.handleNackFrag = (prefix, msg) => {
+      this.hear(prefix);
+      const lw = this.writers.get(msg.writerEntityId);
+      if (lw) this.repairFragments(prefix, msg, lw); else origNackFrag(prefix, msg);
+    };
     // interop fix 3: the library answers a participant's first announcement only; answer the later
     // ones too until that participant shows it has discovered this one
     p.handleParticipant = (prefix, data, ts) => {
@@ -538,7 +619,7 @@ class RtpsTransport implements Transport, RawRtps {
     p.on('discoveredPublication', ((a: EndpointAttributes) => this.checkRemoteWriter(a)) as never);
     p.on('discoveredParticipant', () => this.matchAll());
     p.on('error', ((e: Error) => this.log(`rtps: ${e.message}`)) as never);
-    this.heartbeatTimer = setInterval(() => this.heartbeatAll(), HEARTBEAT_PERIOD_MS);
+    this.heartbeatTimer = setInterval(() => { this.heartbeatAll(); this.expireFragments(); }, HEARTBEAT_PERIOD_MS);
     this.heartbeatTimer.unref();
   }
 
@@ -623,7 +704,7 @@ class RtpsTransport implements Transport, RawRtps {
     };
     const writer = new rtps.Writer(attributes);
     p._writers.set(entityId, writer);
-    const lw: LocalWriter = { writer, qos, topicName, typeName, related: new Map(), start: new Map(), acked: new Map(), onAck: new Set() };
+    const lw: LocalWriter = { writer, qos, topicName, typeName, related: new Map(), start: new Map(), acked: new Map(), queued: new Set(), onAck: new Set() };
     this.writers.set(entityId, lw);
     if (this.discovery) { this.discovery.writers.add(guid); this.announceNode(); }
     this.announce(attributes, guid);
@@ -722,6 +803,7 @@ class RtpsTransport implements Transport, RawRtps {
     this.closed = true;
     clearInterval(this.heartbeatTimer);
     clearTimeout(this.peerTimer);
+    this.pacer.close();
     await this.p.shutdown();
   }
 
@@ -927,11 +1009,19 @@ class RtpsTransport implements Transport, RawRtps {
     const group = new SubMessageGroup({ maxSize: 256 });
     group.writeSubmessage(new sub.InfoDst(pv.attributes.guidPrefix));
     group.writeSubmessage(new sub.Heartbeat(rv.attributes.entityId, lw.writer.attributes.entityId, first, last, ++rv.count, final ? sub.HeartbeatFlags.Final : 0));
-    const msg = new rtps.Message({ guidPrefix: this.p.attributes.guidPrefix, protocolVersion: this.p.attributes.protocolVersion, vendorId: this.p.attributes.vendorId, maxSize: 300 });
-    msg.writeGroup(group);
     // to the user-traffic locator, as the DATA: Fast DDS hands what arrives on its metatraffic port only
-    // to its built-in (discovery) endpoints, so a HEARTBEAT for a user reader sent there goes unanswered
-    rtps.sendMessageToUdp(msg, socket, pv.attributes.defaultUnicastLocatorList).catch((e: Error) => this.log(`rtps: heartbeat failed: ${e.message}`));
+    // to its built-in (discovery) endpoints, so a HEARTBEAT for a user reader sent there goes unanswered;
+    // through the pacer, behind any fragments still queued (it must not announce a sample before it)
+    this.enqueue(group, pv.attributes.defaultUnicastLocatorList);
+  }
+
+  /** Wraps a submessage group in an RTPS message and queues it for the first UDPv4 locator (as the library's sendMessageToUdp picks). */
+  private enqueue(group: { size: number; data?: Uint8Array }, locators: unknown[], sent?: () => void): void {
+    const to = (locators as { kind: number; address: string; port: number }[]).find((l) => l.kind === 1 /* LocatorKind.UDPv4 */);
+    if (!to) return;
+    const msg = new rtps.Message({ guidPrefix: this.p.attributes.guidPrefix, protocolVersion: this.p.attributes.protocolVersion, vendorId: this.p.attributes.vendorId, maxSize: group.size + 20 });
+    msg.writeGroup(group);
+    this.pacer.enqueue(msg.data, to, sent);
   }
 
   private matchedReaders(lw: LocalWriter): { pv: ParticipantView; rv: ReaderView }[] {
@@ -951,29 +1041,194 @@ class RtpsTransport implements Transport, RawRtps {
 
   /**
    * Sends samples (each DATA with inline QoS when it has a related sample identity), preceded by a GAP
-   * when `gap` is given, and followed by a HEARTBEAT from a reliable writer, in one datagram.
+   * when `gap` is given, and followed by a HEARTBEAT from a reliable writer. Samples that fit go
+   * together in datagrams of at most MAX_DATAGRAM bytes; a sample whose DATA would not fit one is sent
+   * as DATA_FRAG over several datagrams (sendFragments). All through the pacer, in this order.
    */
   private sendData(pv: ParticipantView, rv: ReaderView, lw: LocalWriter, samples: [bigint, Uint8Array, Time][], locators: unknown[], gap?: unknown): void {
-    const socket = this.p._unicastSocket;
-    if (!socket || this.closed) return;
-    const size = samples.reduce((s, [, d]) => s + d.length + 64 + inlineQosSize(), 128 + (gap ? 64 : 0));
-    if (size > MAX_DATAGRAM) throw new Error(`rtps: a ${size}-byte message exceeds one datagram (fragmentation is not implemented)`);
-    const group = new SubMessageGroup({ maxSize: size });
-    group.writeSubmessage(new sub.InfoDst(pv.attributes.guidPrefix));
+    if (!this.p._unicastSocket || this.closed) return;
     const writerId = lw.writer.attributes.entityId, readerId = rv.attributes.entityId;
-    if (gap) group.writeSubmessage(gap);
-    for (const [seq, data, ts] of samples) {
-      group.writeSubmessage(new sub.InfoTs(ts));
-      const related = lw.related.get(seq);
-      group.writeSubmessage(related ? new DataWithRelated(readerId, writerId, seq, data, related) : new sub.DataMsg(readerId, writerId, seq, data, sub.DataFlags.DataPresent));
+    let batch: [bigint, Uint8Array, Time][] = [], size = 128, pendingGap = gap;
+    const flush = (heartbeat: boolean) => {
+      const group = new SubMessageGroup({ maxSize: size + (pendingGap ? 64 : 0) + 64 });
+      group.writeSubmessage(new sub.InfoDst(pv.attributes.guidPrefix));
+      if (pendingGap) group.writeSubmessage(pendingGap);
+      for (const [seq, data, ts] of batch) {
+        group.writeSubmessage(new sub.InfoTs(ts));
+        const related = lw.related.get(seq);
+        group.writeSubmessage(related ? new DataWithRelated(readerId, writerId, seq, data, related) : new sub.DataMsg(readerId, writerId, seq, data, sub.DataFlags.DataPresent));
+      }
+      if (heartbeat) {
+        const { first, last } = this.heartbeatRange(lw, pv.attributes.guidPrefix, readerId);
+        group.writeSubmessage(new sub.Heartbeat(readerId, writerId, first, last, ++rv.count, sub.HeartbeatFlags.Final));
+      }
+      this.enqueue(group, locators);
+      batch = []; size = 128; pendingGap = undefined;
+    };
+    for (const sample of samples) {
+      const need = dataSize(sample[1]);
+      if (need + 128 > MAX_DATAGRAM) {
+        if (batch.length || pendingGap) flush(false);
+        this.sendFragments(pv, readerId, lw, sample, locators);
+        continue;
+      }
+      if (batch.length && size + need > MAX_DATAGRAM) flush(false);
+      batch.push(sample);
+      size += need;
     }
-    if (lw.qos.reliability === 'reliable') {
-      const { first, last } = this.heartbeatRange(lw, pv.attributes.guidPrefix, readerId);
-      group.writeSubmessage(new sub.Heartbeat(readerId, writerId, first, last, ++rv.count, sub.HeartbeatFlags.Final));
+    const reliable = lw.qos.reliability === 'reliable';
+    if (batch.length || pendingGap || reliable) flush(reliable);
+  }
+
+  /**
+   * One sample as DATA_FRAG (ros/rtps_frag.ts): fragments `nums` (default all), FRAGMENT_SIZE bytes
+   * each, packed into datagrams of at most FRAG_DATAGRAM_SIZE bytes, each INFO_DST + INFO_TS +
+   * DATA_FRAG…; the related sample identity, if any, as inline QoS of fragment 1 only.
+   */
+  private sendFragments(pv: ParticipantView, readerId: number, lw: LocalWriter, [seq, data, ts]: [bigint, Uint8Array, Time], locators: unknown[], nums?: number[]): void {
+    // While these fragments wait in the pacer, further requests for them from this reader are not
+    // queued again (repair, repairFragments): a reader repeats its ACKNACK / NACK_FRAG on every
+    // HEARTBEAT, and each answer to a 300 KB sample is 300 KB, so under loss the queue grew with
+    // copies and samples fell out of the KEEP_LAST history before they went out (a GAP: lost).
+    // Cyclone DDS likewise merges retransmits still queued (ddsi_xmsg_merge_rexmit_destinations_wrlock_held).
+    const key = `${pv.attributes.guidPrefix}:${readerId}:${seq}`;
+    lw.queued.add(key);
+    const writerId = lw.writer.attributes.entityId;
+    const related = lw.related.get(seq);
+    const qos: InlineQosWriter | undefined = related ? { size: inlineQosSize(), write: (out, o, le) => writeInlineQos(out, o, le, related) } : undefined;
+    const frag = (n: number) => new DataFragSubmessage(readerId, writerId, seq, n, FRAGMENT_SIZE, data, n === 1 ? qos : undefined);
+    const all = nums ?? Array.from({ length: fragmentCount(data.length, FRAGMENT_SIZE) }, (_, i) => i + 1);
+    // RTPS header 20, INFO_DST 16, INFO_TS 12
+    const groups = packFragments(all, (n) => frag(n).size, 48, FRAG_DATAGRAM_SIZE);
+    groups.forEach((group, i) => {
+      const g = new SubMessageGroup({ maxSize: FRAG_DATAGRAM_SIZE + FRAGMENT_SIZE });
+      g.writeSubmessage(new sub.InfoDst(pv.attributes.guidPrefix));
+      g.writeSubmessage(new sub.InfoTs(ts));
+      for (const n of group) g.writeSubmessage(frag(n));
+      this.enqueue(g, locators, i === groups.length - 1 ? () => lw.queued.delete(key) : undefined);
+    });
+  }
+
+  /**
+   * Answers a NACK_FRAG for one of our writers (RTPS 8.4.7, 8.3.7.10): resends the fragments it lists
+   * (those that exist) of a sample still in the history and relevant to that reader; for a sample it
+   * cannot have, a GAP, as for an ACKNACK. A sample small enough for one DATA is resent whole.
+   */
+  private repairFragments(prefix: string, nf: NackFragView, lw: LocalWriter): void {
+    const pv = this.p._participants.get(prefix);
+    const rv = pv?.remoteReaders.get(nf.readerEntityId);
+    if (!pv || !rv) return;
+    const seq = nf.writerSeqNumber;
+    const { first, last } = this.heartbeatRange(lw, prefix, nf.readerEntityId);
+    if (seq > last || seq < 1n) return;
+    const c = seq >= first ? lw.writer.history.get(seq) : undefined;
+    const locators = pv.attributes.defaultUnicastLocatorList;
+    if (!c || c.kind !== rtps.ChangeKind.Alive || !c.data.length) {
+      this.sendData(pv, rv, lw, [], locators, new sub.Gap(nf.readerEntityId, lw.writer.attributes.entityId, seq, new rtps.SequenceNumberSet(seq + 1n, 0)));
+      return;
     }
-    const msg = new rtps.Message({ guidPrefix: this.p.attributes.guidPrefix, protocolVersion: this.p.attributes.protocolVersion, vendorId: this.p.attributes.vendorId, maxSize: size + 32 });
-    msg.writeGroup(group);
-    rtps.sendMessageToUdp(msg, socket, locators).catch((e: Error) => this.log(`rtps: send failed: ${e.message}`));
+    if (dataSize(c.data) + 128 <= MAX_DATAGRAM) { this.sendData(pv, rv, lw, [[seq, c.data, c.timestamp]], locators); return; }
+    if (lw.queued.has(`${prefix}:${nf.readerEntityId}:${seq}`)) return; // still queued (sendFragments)
+    const total = fragmentCount(c.data.length, FRAGMENT_SIZE);
+    const nums = [...nf.fragmentNumberState.fragmentNumbers()].filter((n) => n >= 1 && n <= total);
+    if (nums.length) this.sendFragments(pv, nf.readerEntityId, lw, [seq, c.data, c.timestamp], locators, nums);
+  }
+
+  /**
+   * A received DATA_FRAG: validated and added to its sample's reassembly (ros/rtps_frag.ts); a
+   * completed sample goes on as a DATA would (the library's handleData: reader history, userData),
+   * with the inline QoS of its first fragment. A malformed or inconsistent fragment is dropped alone.
+   */
+  private receiveFragment(prefix: string, msg: DataMsgLike & { effectiveTimestamp?: Time }): void {
+    const pv = this.p._participants.get(prefix);
+    if (!pv) return;
+    const h = parseDataFrag(msg.view, msg.offset, this.reassembler.opts.maxSampleBytes);
+    if (typeof h === 'string') { this.log(`rtps: dropped a DATA_FRAG from ${prefix}: ${h}`); return; }
+    // one store per remote writer, kept while the participant is (empty maps included): the
+    // reassembler keys the writer's NACK_FRAG count and its recently completed samples on it
+    let store = pv.writerIdToDataFragments.get(h.writerEntityId);
+    if (!store) { store = new Map(); pv.writerIdToDataFragments.set(h.writerEntityId, store); }
+    const r = this.reassembler.add(store, msg.view, h, performance.now(), msg.effectiveTimestamp, msg.littleEndian);
+    if (r.kind === 'dropped') this.log(`rtps: dropped a DATA_FRAG from ${prefix}: ${r.reason}`);
+    if (r.kind === 'complete') {
+      this.supersedeFragments(prefix, h.writerEntityId, h.seq);
+      const s = r.sample;
+      let related: SampleIdentity | undefined;
+      if (s.qos) {
+        try { related = readInlineQos(new DataView(s.qos.buffer, s.qos.byteOffset, s.qos.byteLength), 0, s.qos.byteLength, s.qosLittleEndian).related; } catch { /* checked by parseDataFrag */ }
+      }
+      this.deliverInOrder(prefix, h.writerEntityId, h.seq, () => {
+        this.rxRelated = related;
+        this.rxHasData = !s.key;
+        try { this.p.handleData((s.timestamp as Time | undefined) ?? nowTime(), prefix, h.readerEntityId, h.writerEntityId, h.seq, s.data); } finally { this.rxRelated = undefined; this.rxHasData = true; }
+      });
+    }
+    this.releaseHeld(prefix, h.writerEntityId);
+  }
+
+  /**
+   * Hands a received sample on, or holds it while an older sample of the same reliable writer is
+   * still being reassembled: the library's reader delivers in arrival order and a subscription drops
+   * anything older than what it has delivered (subscribeRaw), so a sample whose lost fragment is
+   * repaired after the next sample arrived whole would be dropped; a reliable DDS reader delivers in
+   * order (RTPS 8.4.12 / DDS 2.2.3.14). Held samples go on, in order, once no older partial sample
+   * of that writer is left (completed, timed out or evicted); at most MAX_HELD per writer.
+   */
+  private deliverInOrder(prefix: string, writerId: number, seq: bigint, deliver: () => void): void {
+    const pv = this.p._participants.get(prefix);
+    const store = pv?.writerIdToDataFragments.get(writerId);
+    const reliable = pv?.remoteWriters.get(writerId)?.attributes.reliability.kind === rtps.Reliability.Reliable;
+    let older = false;
+    if (reliable && store) for (const k of store.keys()) if (k < seq) { older = true; break; }
+    const key = `${prefix}:${writerId}`;
+    if (older) {
+      const list = this.held.get(key) ?? [];
+      list.push({ seq, deliver });
+      list.sort((a, b) => (a.seq < b.seq ? -1 : a.seq > b.seq ? 1 : 0));
+      this.held.set(key, list);
+      if (list.length > MAX_HELD) { this.held.delete(key); for (const x of list) x.deliver(); }
+      return;
+    }
+    deliver();
+  }
+
+  /** Delivers the held samples of a writer that no older partial sample holds back any more. */
+  private releaseHeld(prefix: string, writerId: number): void {
+    const key = `${prefix}:${writerId}`, list = this.held.get(key);
+    if (!list) return;
+    const store = this.p._participants.get(prefix)?.writerIdToDataFragments.get(writerId);
+    let min: bigint | undefined;
+    for (const k of store?.keys() ?? []) if (min === undefined || k < min) min = k;
+    while (list.length && (min === undefined || list[0].seq < min)) list.shift()!.deliver();
+    if (!list.length) this.held.delete(key);
+  }
+
+  /** A best-effort writer's sample `seq` arrived: its older partial samples will never be completed. */
+  private supersedeFragments(prefix: string, writerId: number, seq: bigint): void {
+    const pv = this.p._participants.get(prefix);
+    const store = pv?.writerIdToDataFragments.get(writerId);
+    if (!pv || !store) return;
+    const w = pv.remoteWriters.get(writerId);
+    if (w && w.attributes.reliability.kind === rtps.Reliability.BestEffort) this.reassembler.supersede(store, seq);
+  }
+
+  /** Drops a writer's partial samples that `gone` says the writer will not send again; releases what they held back. */
+  private forgetFragments(prefix: string, writerId: number, gone: (seq: bigint) => boolean): void {
+    const store = this.p._participants.get(prefix)?.writerIdToDataFragments.get(writerId);
+    if (!store?.size) return;
+    for (const seq of [...store.keys()]) if (gone(seq)) store.delete(seq);
+    this.releaseHeld(prefix, writerId);
+  }
+
+  /** Drops partial samples that have had no new fragment for the reassembly timeout. */
+  private expireFragments(): void {
+    const now = performance.now();
+    for (const pv of this.p._participants.values()) {
+      for (const [id, store] of pv.writerIdToDataFragments) {
+        this.reassembler.expire(store, now);
+        this.releaseHeld(pv.attributes.guidPrefix, id);
+      }
+    }
   }
 
   /**
@@ -995,8 +1250,9 @@ class RtpsTransport implements Transport, RawRtps {
     for (const seq of ack.readerSNState.sequenceNumbers()) {
       if (seq > last) continue;
       const c = seq >= first ? lw.writer.history.get(seq) : undefined;
-      if (c && c.kind === rtps.ChangeKind.Alive && c.data.length) samples.push([seq, c.data, c.timestamp]);
-      else missing.push(seq);
+      if (c && c.kind === rtps.ChangeKind.Alive && c.data.length) {
+        if (!lw.queued.has(`${prefix}:${ack.readerEntityId}:${seq}`)) samples.push([seq, c.data, c.timestamp]);
+      } else missing.push(seq);
     }
     let gap: unknown;
     if (missing.length) {

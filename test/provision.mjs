@@ -7,6 +7,7 @@
  *   - test/ros (interop, parameters, discovery): Cyclone DDS (`idlc`, <dds/dds.h>, libddsc) and
  *     Fast DDS (<fastdds/...>, libfastrtps, libfastcdr) to build the C/C++ peers at test time, gcc/g++
  *     and the C headers to compile them, `ip` (iproute2) for the loopback-only network namespaces,
+ *     `nft` (nftables) to drop datagrams in the large-message loss test (test/ros/frag.test.ts),
  *     python3 for the launch-file example (test/ros/launch.test.ts);
  *   - test/server/dashboard.browser.test.ts: Debian's chromium (or CHROMIUM_PATH).
  *
@@ -30,6 +31,7 @@ const requirements = [
   { what: 'C compiler (gcc) and C headers', ok: () => onPath('gcc') && existsSync('/usr/include/stdio.h'), packages: ['gcc', 'libc6-dev'] },
   { what: 'C++ compiler (g++)', ok: () => onPath('g++'), packages: ['g++'] },
   { what: 'ip (iproute2) for network namespaces', ok: () => onPath('ip'), packages: ['iproute2'] },
+  { what: 'nft (nftables): datagram loss inside a test namespace (test/ros/frag.test.ts)', ok: () => onPath('nft'), packages: ['nftables'] },
   { what: 'python3 (test/ros/launch.test.ts evaluates the documented launch file)', ok: () => onPath('python3'), packages: ['python3-minimal'] },
   { what: 'Chromium for the dashboard browser test', ok: () => isExecutable(process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'),
     packages: ['chromium'] },
