@@ -50,6 +50,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createNetns, type Netns } from '../ros/netns.js';
 import type { ProbeResult } from '../ros/probe.js';
+import type { SlowTick } from '../ros/schedstat.js';
 import { buildCycloneProbe, cProbeArgs, writeCycloneConfig, type CProbeModel, type CProbeResult } from './cyclone-probe.js';
 import type { BenchResult } from './run.js';
 
@@ -70,7 +71,7 @@ function runIn(prefix: string[], cmd: string[], env: NodeJS.ProcessEnv, timeoutM
 }
 
 /** The node's --summary: its counters, its own latency and its GC. */
-interface NodeSummary { node: Record<string, number>; latencyMs: Record<string, number>; inboundMs: Record<string, unknown> | null; gc: { over1ms: number; maxMs: number } }
+interface NodeSummary { node: Record<string, number>; latencyMs: Record<string, number>; inboundMs: Record<string, unknown> | null; slowTicks: SlowTick[] | null; gc: { over1ms: number; maxMs: number } }
 
 /**
  * Starts the node on `cfgPath` in the namespace (`nodeFlags`: Node.js flags, `nodeArgs`: `dmpc ros`
@@ -80,7 +81,7 @@ async function withNode(ns: Netns, dir: string, tag: string, cfgPath: string, no
   paramTraffic: string[] | null = null, httpPollHz: number | null = null): Promise<NodeSummary & { paramTraffic: string | null; httpTraffic: string | null }> {
   const summaryPath = join(dir, `node-${tag}.json`);
   const node = spawn(ns.prefix[0], [...ns.prefix.slice(1), process.execPath, ...BIN_NODE_FLAGS, ...nodeFlags, 'bin/dmpc.js', 'ros', '--config', cfgPath,
-    '--transport', 'rtps', '--address', '127.0.0.1', '--quiet', ...nodeArgs, '--summary', summaryPath], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+    '--transport', 'rtps', '--address', '127.0.0.1', '--quiet', '--tick-stats', ...nodeArgs, '--summary', summaryPath], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
   let nodeErr = '';
   node.stderr.on('data', (d) => { nodeErr += d; });
   const nodeExit = new Promise<number | null>((r) => node.on('exit', r));
@@ -124,8 +125,33 @@ async function withNode(ns: Netns, dir: string, tag: string, cfgPath: string, no
   if (paramTraffic && !applied) throw new Error(`the parameter traffic (${tag}) reported nothing:\n${trafficErr}`);
   const polled = /http-traffic: (\d+) polls, (\d+) patches, (\d+) failed/.exec(httpErr);
   if (httpPollHz && !polled) throw new Error(`the HTTP traffic (${tag}) reported nothing:\n${httpErr}\nserver:\n${serveErr}`);
-  return { node: s.node, latencyMs: s.latencyMs ?? { p50: NaN, p99: NaN, max: NaN }, inboundMs: s.inboundMs ?? null, gc: s.gc ?? { over1ms: NaN, maxMs: NaN }, paramTraffic: applied ? applied[0].replace('param-traffic: ', '') : null,
+  return { node: s.node, latencyMs: s.latencyMs ?? { p50: NaN, p99: NaN, max: NaN }, inboundMs: s.inboundMs ?? null, slowTicks: s.slowTicks ?? null, gc: s.gc ?? { over1ms: NaN, maxMs: NaN }, paramTraffic: applied ? applied[0].replace('param-traffic: ', '') : null,
     httpTraffic: polled ? polled[0].replace('http-traffic: ', '') : null };
+}
+
+/**
+ * Where each of the C probe's missed states lost its time (the first 20 it lists): the probe itself
+ * wrote it more than half a period late (its schedule slipped: steal time, or another thread above it);
+ * the state reached the node's JavaScript more than 5 ms after its stamp (found by stamp in the node's
+ * slow inbound samples: the path into the node — its event loop held up, its socket, the host); or
+ * neither, so the time went into the node's tick or the command's way back.
+ */
+function attributeMisses(cp: CProbeResult, inbound: Record<string, unknown> | null, periodMs: number): { probeLate: number; inbound: number; nodeOrReturn: number } {
+  const slow = (inbound?.slow as { stamp: number }[] | undefined) ?? [];
+  const r = { probeLate: 0, inbound: 0, nodeOrReturn: 0 };
+  for (const m of cp.missed ?? []) {
+    if (m.writeLateMs >= periodMs / 2) r.probeLate++;
+    else if (slow.some((x) => Math.abs(x.stamp - m.stamp) < 2e-6)) r.inbound++;
+    else r.nodeOrReturn++;
+  }
+  return r;
+}
+
+/** The node's ticks over 5 ms (--tick-stats) summed: how many, and their time computing / waiting for a CPU / neither (sleep, steal). */
+function splitSlowTicks(slow: SlowTick[] | null): { count: number; runMs: number; runqMs: number; otherMs: number } | null {
+  if (!slow) return null;
+  const sum = (k: 'runMs' | 'runqMs' | 'otherMs') => +slow.reduce((a, t) => a + t[k], 0).toFixed(1);
+  return { count: slow.length, runMs: sum('runMs'), runqMs: sum('runqMs'), otherMs: sum('otherMs') };
 }
 
 /** A number rounded for the table (null where there is none). */
@@ -189,9 +215,11 @@ export async function run(): Promise<BenchResult> {
           const np = probeKind === 'node' ? p as ProbeResult : null;
           const cp = probeKind === 'c' ? p as CProbeResult : null;
           runs.push({
-            config: name, probeKind, rateHz, horizon: cfg.horizon, probe: p, node: n, nodeLatencyMs: nl, nodeInboundMs: s.inboundMs, nodeGc: ngc, nodeFlags,
+            config: name, probeKind, rateHz, horizon: cfg.horizon, probe: p, node: n, nodeLatencyMs: nl, nodeInboundMs: s.inboundMs, nodeSlowTicks: s.slowTicks, nodeGc: ngc, nodeFlags,
             probeFlags: probeKind === 'node' ? probeFlags : [], nodeBinFlags: BIN_NODE_FLAGS, rtPriority: rtEnv ?? null, probeRtPriority: probeRtEnv ?? null, load1Before: loadBefore, load1After: loadAfter,
           });
+          const blame = cp ? attributeMisses(cp, s.inboundMs, 1000 / rateHz) : null;
+          const split = splitSlowTicks(s.slowTicks);
           rows.push({
             config: name, probe: probeKind, rate_hz: rateHz, rt: rtEnv ? `fifo ${rtEnv}` : 'off', probe_rt: probeRtEnv ? `fifo ${probeRtEnv}` : 'off', ticks: p.ticks,
             lat_p50_ms: fx(p.latencyMs.p50, 3), lat_p99_ms: fx(p.latencyMs.p99, 3), lat_p999_ms: fx(p.latencyMs.p999, 3), lat_max_ms: fx(p.latencyMs.max, 3),
@@ -205,7 +233,9 @@ export async function run(): Promise<BenchResult> {
             node_inbound_p99_ms: fx(s.inboundMs?.p99 as number, 3), node_inbound_max_ms: fx(s.inboundMs?.max as number, 3),
             node_gc_over1ms: ngc.over1ms, node_gc_max_ms: ngc.maxMs, probe_gc_over1ms: np ? np.probeGc.over1ms : null,
             probe_gc_major: np ? np.probeGc.major : null, probe_late_p99_ms: fx(p.probeLateMs.p99, 3), probe_late_max_ms: fx(p.probeLateMs.max, 3),
-            probe_invol_cs: p.probeOs.involuntaryContextSwitches, steal_ms: cp ? cp.stealMs : null, param_sets: s.paramTraffic, http: s.httpTraffic, load1: fx(loadAfter, 2),
+            probe_invol_cs: p.probeOs.involuntaryContextSwitches, steal_ms: cp ? cp.stealMs : null,
+            misses_probe_late: blame?.probeLate ?? null, misses_inbound: blame?.inbound ?? null, misses_node_or_return: blame?.nodeOrReturn ?? null,
+            node_slow_ticks: split?.count ?? null, node_slow_run_ms: split?.runMs ?? null, node_slow_runq_ms: split?.runqMs ?? null, node_slow_other_ms: split?.otherMs ?? null, param_sets: s.paramTraffic, http: s.httpTraffic, load1: fx(loadAfter, 2),
           });
         }
       }

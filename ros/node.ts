@@ -50,6 +50,7 @@ import {
   type DiagnosticArray, type MessageTypes, type Path, type RosMessageType,
 } from './messages.js';
 import type { TimeJump, TimeSource } from './time_source.js';
+import { TickSplit } from './schedstat.js';
 import { QOS_PRESETS, type Publisher, type Qos, type Subscription, type Transport } from './transport.js';
 import { BufferCore } from './tf_buffer.js';
 import { FrameTracker, transformPose, type Resolved } from './tf_goal.js';
@@ -166,6 +167,11 @@ export interface ControllerNodeOptions {
   clock?: () => number;
   /** ROS time (ros/time_source.ts): stamps, and the loop while use_sim_time is on. Default: system time, no sim time. */
   time?: TimeSource;
+  /**
+   * Linux: split every tick slower than 5 ms into computing, waiting for a CPU, and neither (sleep or
+   * steal time), from the thread's schedstat (ros/schedstat.ts; two small reads per tick, no allocation).
+   */
+  tickSplit?: boolean;
   /** Log lines with a severity (ros/rosout.ts nodeLogger: printed, and published on /rosout). */
   log?: NodeLog;
   /** Called after every tick (tests, telemetry). */
@@ -191,7 +197,7 @@ export class ControllerNode {
   private readonly writeCommand: (u: Float64Array, t: number) => MessageTypes[RosMessageType];
   private readonly readState;
   private readonly readGoal;
-  private state: { x: Float64Array; at: number; perfMs: number } | null = null;
+  private state: { x: Float64Array; at: number; perfMs: number; stamp: number } | null = null;
   private reference: Reference;
   private plan: { u: Float64Array; tick: number } | null = null;
   private failStreak = 0;
@@ -233,6 +239,8 @@ export class ControllerNode {
    */
   readonly inbound = new LatencyRing();
   readonly inboundSlow = new SlowSamples();
+  /** With the tickSplit option: slow ticks split by the thread's schedstat. */
+  readonly split: TickSplit | null;
   /** With topics.tf: the tf2 buffer, its listener (after open()) and the goal waiting for / following its transform (ros/tf_goal.ts). */
   readonly tf: BufferCore | null = null;
   private tfListener: TransformListener | null = null;
@@ -246,6 +254,7 @@ export class ControllerNode {
   constructor(private readonly opts: ControllerNodeOptions) {
     this.cfg = opts.config; this.ctl = opts.controller; this.transport = opts.transport;
     this.clock = opts.clock ?? (() => performance.now() / 1000);
+    this.split = opts.tickSplit ? new TickSplit() : null;
     this.log = opts.log ?? (() => {});
     this.period = 1 / this.cfg.rateHz;
     const t = this.cfg.topics;
@@ -472,7 +481,7 @@ export class ControllerNode {
     const x = this.readState(msg as never);
     if (isRejection(x)) { this.reject('state', x); return; }
     for (const i of this.cfg.topics.state.angles) if (this.state) x[i] = this.state.x[i] + wrapAngle(x[i] - this.state.x[i]);
-    this.state = { x, at, perfMs: receivedAtMs };
+    this.state = { x, at, perfMs: receivedAtMs, stamp };
     if (this.running && this.cfg.trigger === 'state' && this.takeStateToken(at)) this.tick(this.loopNow(), at + this.period);
   }
 
@@ -668,6 +677,7 @@ export class ControllerNode {
   tick(now: number = this.loopNow(), deadline: number = now + this.period): TickReport {
     this.stats.ticks++;
     const steadyStart = this.clock();
+    this.split?.begin(performance.now());
     // the hold timeouts of goals and paths waiting for TF run on the steady clock (as where they are offered)
     this.pollFrames(steadyStart);
     let mode: TickMode;
@@ -725,6 +735,7 @@ export class ControllerNode {
     const wall = this.rosNow();
     u = this.publishCommand(u);
     const latencyMs = latencyFrom === null ? null : performance.now() - latencyFrom;
+    this.split?.end(performance.now(), latencyFrom === null ? NaN : this.state!.stamp);
     if (latencyMs !== null && mode === 'control') this.latency.push(latencyMs);
     if (this.simLoop ? this.clock() - steadyStart > this.period : this.clock() > deadline) this.stats.deadlineMisses++;
     if (mode === 'control') this.stats.controlTicks++;
@@ -843,6 +854,7 @@ export class ControllerNode {
     for (const s of this.subs) s.close();
     this.subs.length = 0;
     this.tfListener?.close();
+    this.split?.close();
   }
 
   /**

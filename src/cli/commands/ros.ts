@@ -46,6 +46,7 @@ const OPTIONS = {
   summary: { type: 'string' },
   quiet: { type: 'boolean', default: false },
   'rt-priority': { type: 'string' },
+  'tick-stats': { type: 'boolean', default: false },
   lifecycle: { type: 'string', default: 'auto' },
 } as const;
 
@@ -90,6 +91,9 @@ ROS_DOMAIN_ID is honoured.
                     active; deactivating publishes the stop command                     [auto]
   --duration S      stop after S seconds (default: until SIGINT, SIGTERM or SIGHUP)
   --summary FILE    write the final statistics as JSON
+  --tick-stats      Linux: in the summary, every tick over 5 ms split into computing, waiting for a
+                    CPU, and neither (sleeping, or steal time of a virtual machine), from the
+                    thread's /proc schedstat (two small reads per tick)
   --quiet           no per-event log lines
   --rt-priority P   Linux: run this process (all its threads) under SCHED_FIFO priority P (1..99)
                     through chrt(1); needs root or CAP_SYS_NICE. Keeps other work on the machine
@@ -227,7 +231,7 @@ export const command: CliCommand = {
       const ref = controller.defaultReference();
       for (let k = 0; k < 5; k++) controller.compute(ref.state, ref, 0);
       controller.reset();
-      const n = new ControllerNode({ config, controller, transport, log, time });
+      const n = new ControllerNode({ config, controller, transport, log, time, tickSplit: o['tick-stats'] });
       node = n;
       // ROS 2 parameter services (ros2 param list/get/set/describe): one table and one set of rules (the hard envelope) on every transport
       const params = serveNodeParameters(transport, fqn, controller, log, readOnly, () => time.now());
@@ -309,6 +313,8 @@ export const command: CliCommand = {
       latencyMs: node ? node.latency.summary() : undefined,
       // the state's header stamp → the transport's hand-over (same-machine senders only)
       inboundMs: node ? { ...node.inbound.summary(), slow: node.inboundSlow.samples } : undefined,
+      // --tick-stats: ticks over 5 ms split into computing / waiting for a CPU / neither (sleep, steal)
+      slowTicks: node?.split ? node.split.slow : undefined,
       gc: gc.summary(),
       time: node ? { useSimTime: time.useSimTime, rosTime: time.now(), ...time.stats } : undefined,
       sim: sim ? { ...sim.stats, state: Array.from(sim.plant.state()), time: sim.now } : undefined,
