@@ -154,6 +154,17 @@ function splitSlowTicks(slow: SlowTick[] | null): { count: number; runMs: number
   return { count: slow.length, runMs: sum('runMs'), runqMs: sum('runqMs'), otherMs: sum('otherMs') };
 }
 
+/**
+ * Steal time of all the machine's virtual CPUs so far (ms; /proc/stat, USER_HZ = 100): time the host
+ * ran something else, which no priority inside the guest can win back. null where there is none.
+ */
+function machineStealMs(): number | null {
+  try {
+    const f = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/);
+    return f[0] === 'cpu' && f.length > 8 ? Number(f[8]) * 10 : null;
+  } catch { return null; }
+}
+
 /** A number rounded for the table (null where there is none). */
 const fx = (v: number | null | undefined, d: number): number | null => (typeof v === 'number' && Number.isFinite(v) ? +v.toFixed(d) : null);
 const ex = (v: number | null | undefined, d: number): number | null => (typeof v === 'number' && Number.isFinite(v) ? +v.toExponential(d) : null);
@@ -206,10 +217,12 @@ export async function run(): Promise<BenchResult> {
             ? [process.execPath, ...probeFlags, '--import', 'tsx', 'ros/probe.ts', '--config', cfgPath, '--ticks', String(ticks), ...probeRt, '--out', out]
             : cProbeArgs(cProbe, { model: name as CProbeModel, rateHz, ticks, warmup, out, rt: probeRtEnv ? Number(probeRtEnv) : undefined });
           const loadBefore = loadavg()[0];
+          const stealBefore = machineStealMs();
           const q0 = cfg.cost.Q[0] as number;
           const traffic = paramEveryS ? [`/${cfg.name}`, 'cost.q.0', String(q0), String(q0 * 1.2 + 0.1), String(paramEveryS)] : null;
           const s = await withNode(ns, dir, tag, cfgPath, nodeFlags, rt, env, probeCmd, budgetMs, traffic, httpPollHz);
           const loadAfter = loadavg()[0];
+          const stealMs = stealBefore === null ? null : (machineStealMs() ?? NaN) - stealBefore;
           const p = JSON.parse(readFileSync(out, 'utf8')) as ProbeResult | CProbeResult;
           const n = s.node, nl = s.latencyMs, ngc = s.gc;
           const np = probeKind === 'node' ? p as ProbeResult : null;
@@ -233,7 +246,7 @@ export async function run(): Promise<BenchResult> {
             node_inbound_p99_ms: fx(s.inboundMs?.p99 as number, 3), node_inbound_max_ms: fx(s.inboundMs?.max as number, 3),
             node_gc_over1ms: ngc.over1ms, node_gc_max_ms: ngc.maxMs, probe_gc_over1ms: np ? np.probeGc.over1ms : null,
             probe_gc_major: np ? np.probeGc.major : null, probe_late_p99_ms: fx(p.probeLateMs.p99, 3), probe_late_max_ms: fx(p.probeLateMs.max, 3),
-            probe_invol_cs: p.probeOs.involuntaryContextSwitches, steal_ms: cp ? cp.stealMs : null,
+            probe_invol_cs: p.probeOs.involuntaryContextSwitches, steal_ms: fx(stealMs, 0),
             misses_probe_late: blame?.probeLate ?? null, misses_inbound: blame?.inbound ?? null, misses_node_or_return: blame?.nodeOrReturn ?? null,
             node_slow_ticks: split?.count ?? null, node_slow_run_ms: split?.runMs ?? null, node_slow_runq_ms: split?.runqMs ?? null, node_slow_other_ms: split?.otherMs ?? null, param_sets: s.paramTraffic, http: s.httpTraffic, load1: fx(loadAfter, 2),
           });
