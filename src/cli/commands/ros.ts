@@ -95,9 +95,10 @@ ROS_DOMAIN_ID is honoured.
                     CPU, and neither (sleeping, or steal time of a virtual machine), from the
                     thread's /proc schedstat (two small reads per tick)
   --quiet           no per-event log lines
-  --rt-priority P   Linux: run this process (all its threads) under SCHED_FIFO priority P (1..99)
-                    through chrt(1); needs root or CAP_SYS_NICE. Keeps other work on the machine
-                    from delaying the loop (see docs/ros.md, 'Real-time scheduling')
+  --rt-priority P   Linux: the control loop's thread under SCHED_FIFO priority P (1..99), the
+                    process's other threads (V8, libuv) at P-1, through chrt(1); needs root or
+                    CAP_SYS_NICE. Keeps other work on the machine from delaying the loop (see
+                    docs/ros.md, 'Real-time scheduling')
 
 'dmpc ros sim' runs only the simulated robot (for a controller in another process or on a robot).
 
@@ -194,8 +195,8 @@ export const command: CliCommand = {
     if (o['rt-priority'] !== undefined) {
       const prio = Number(o['rt-priority']);
       if (!Number.isInteger(prio) || prio < 1 || prio > 99) throw new Error(`--rt-priority must be an integer in 1..99 (got '${o['rt-priority']}')`);
-      setRealtimePriority(prio);
-      console.error(`[${tag}] scheduling: SCHED_FIFO priority ${prio} (all threads)`);
+      const rt = setRealtimePriority(prio);
+      console.error(`[${tag}] scheduling: SCHED_FIFO priority ${rt.main} (main thread; threads it starts later: ordinary), ${rt.helpers} for its ${rt.helperThreads} other threads (V8, libuv)`);
     }
     // the V8 setting the loop's figures are measured with (bin/dmpc.js sets it; see docs/ros.md "V8 settings")
     if (!simOnly && !process.execArgv.includes('--no-memory-reducer')) {
