@@ -22,6 +22,7 @@ import type { McapRecorder } from './mcap.js';
 import { hasNonFinite, type MessageTypes, type RosMessageType } from './messages.js';
 import { resolveQos } from './node.js';
 import { QOS_CLOCK } from './time_source.js';
+import { DYNAMIC_LISTENER_QOS } from './tf_listener.js';
 import type { Publisher, Subscription, Transport } from './transport.js';
 
 /** What the simulated robot needs of a plant: src/plant's interface (MuJoCo or our own ODE models). */
@@ -66,6 +67,7 @@ export class SimRobotNode {
   private readonly cfg: ControllerConfig;
   private statePub?: Publisher;
   private goalPub?: Publisher;
+  private tfPub?: Publisher<'tf2_msgs/msg/TFMessage'>;
   private clockPub?: Publisher<'rosgraph_msgs/msg/Clock'>;
   private readonly subs: Subscription[] = [];
   private u: Float64Array;
@@ -100,6 +102,10 @@ export class SimRobotNode {
     this.statePub = this.transport.advertise(t.state.topic, t.state.type, resolveQos(t.state.qos));
     // rclcpp's ClockQoS (best effort, keep last 1), as `ros2 bag play --clock` and Gazebo's bridge offer it
     if (this.opts.clock) this.clockPub = this.transport.advertise(this.opts.clock.topic, 'rosgraph_msgs/msg/Clock', QOS_CLOCK);
+    // as a base driver (diff_drive_controller) does: the robot's odom → base_link on /tf, with each
+    // odometry message, when the configuration listens to TF (tf2_ros's TransformBroadcaster QoS is
+    // QoS(100), what the dynamic listener asks for)
+    if (t.tf && t.state.type === 'nav_msgs/msg/Odometry') this.tfPub = this.transport.advertise(t.tf.topic, 'tf2_msgs/msg/TFMessage', DYNAMIC_LISTENER_QOS);
     if (t.goal && this.opts.goal) this.goalPub = this.transport.advertise(t.goal.topic, t.goal.type, resolveQos(t.goal.qos));
     this.subs.push(this.transport.subscribe(t.command.topic, t.command.type, resolveQos(t.command.qos), (msg) => {
       this.stats.commands++;
@@ -146,6 +152,10 @@ export class SimRobotNode {
     if (!dropped && this.statePub) {
       const msg = this.writeState(this.plant.state(), this.clockPub ? this.time : Date.now() / 1000);
       this.statePub.publish(msg as never);
+      if (this.tfPub && 'child_frame_id' in msg) {
+        const pose = msg.pose.pose;
+        this.tfPub.publish({ transforms: [{ header: msg.header, child_frame_id: msg.child_frame_id, transform: { translation: pose.position, rotation: pose.orientation } }] });
+      }
       this.opts.record?.record(t.state.topic, t.state.type, msg);
       this.stats.statesPublished++;
     }

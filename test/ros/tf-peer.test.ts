@@ -7,8 +7,9 @@
  * netns) must log the goal in odom coordinates and drive its simulated robot there (its --summary
  * holds the robot's final state), not to the goal's map coordinates. A last goal with the same
  * numbers in frame `mars`, which no transform connects, must be dropped (counted), not used. All the
- * while the peer broadcasts the robot's odom → base_link on /tf at 20 Hz, as a base driver does: the
- * node's listener takes that stream too, and refuses none of it (rejectedTransforms 0).
+ * while the simulated robot (`--sim`, its own RTPS participant) broadcasts its odom → base_link on /tf
+ * with each odometry message, as a base driver does: the node's listener takes that stream next to the
+ * static transform and refuses none of it (rejectedTransforms 0).
  *
  * Geometry: odom's origin is at map (1, 1), turned +90°; the goal map (1, 2.5, yaw 90°) is odom
  * (1.5, 0, yaw 0) — straight ahead of the robot; read untransformed it would be (1, 2.5), 2.5 m away.

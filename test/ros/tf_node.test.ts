@@ -52,7 +52,7 @@ function setup(edit?: (c: ControllerConfig) => void) {
   const open = () => { sim.open(); node.open(); };
   const step = () => { now += 1 / config.rateHz; sim.step(); return node.tick(now); };
   const inputs = () => diags[diags.length - 1].status[1];
-  return { config, node, plant, tfStatic, tf, goal, open, step, inputs, clock: () => now };
+  return { config, node, plant, tfStatic, tf, goal, open, step, inputs, clock: () => now, bus: robotT.bus };
 }
 
 describe('goals through TF (in-process transport)', () => {
@@ -184,5 +184,30 @@ describe('goals through TF (in-process transport)', () => {
     const r = resolveConfigTopics(config, nodeIdentity('mpc', '/robot1', rules), rules);
     expect(r.topics.tf).toMatchObject({ topic: '/robot1/tf', static_topic: '/robot1/tf_static' });
     expect(STATIC_LISTENER_QOS).toEqual({ reliability: 'reliable', durability: 'transient_local', depth: 100 });
+  });
+});
+
+describe('the simulated robot broadcasts odom → base_link (as diff_drive_controller does)', () => {
+  it('with topics.tf, each odometry message comes with the same pose on /tf; without it, nothing', () => {
+    for (const withTf of [true, false]) {
+      const s = setup(withTf ? undefined : (c) => { delete c.topics.tf; });
+      s.open();
+      const listen = new MemoryTransport(s.bus);
+      const seen: TransformStamped[] = [];
+      const odoms: number[][] = [];
+      listen.subscribe('/tf', 'tf2_msgs/msg/TFMessage', DYNAMIC_LISTENER_QOS, (m) => seen.push(...m.transforms.filter((tr) => tr.child_frame_id === 'base_link')));
+      listen.subscribe(s.config.topics.state.topic, 'nav_msgs/msg/Odometry', { reliability: 'best_effort', durability: 'volatile', depth: 5 }, (m) => odoms.push([m.pose.pose.position.x, m.pose.pose.position.y, m.pose.pose.orientation.z, m.pose.pose.orientation.w, m.header.stamp.sec, m.header.stamp.nanosec]));
+      // a goal ahead and to the left (in odom), so the robot moves and turns while we watch
+      s.node.applyGoal([1, 0.5, 0.4, null, null]);
+      for (let k = 0; k < 20; k++) s.step();
+      expect(odoms.length).toBe(20);
+      if (!withTf) { expect(seen).toEqual([]); continue; }
+      expect(seen.length).toBe(odoms.length);
+      seen.forEach((tr, k) => {
+        expect([tr.header.frame_id, tr.child_frame_id]).toEqual(['odom', 'base_link']);
+        expect([tr.transform.translation.x, tr.transform.translation.y, tr.transform.rotation.z, tr.transform.rotation.w, tr.header.stamp.sec, tr.header.stamp.nanosec]).toEqual(odoms[k]);
+      });
+      expect(Math.hypot(odoms[19][0], odoms[19][1])).toBeGreaterThan(0.01); // it moved
+    }
   });
 });

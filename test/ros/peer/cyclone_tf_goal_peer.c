@@ -16,14 +16,9 @@
  *    robot's odom frame drawn in map through the same map -> odom (so it starts at odom's origin
  *    heading along odom x and ends at odom (4, 0)); prints "path matched", "path published";
  * 3. stays alive alive_ms (the transient-local writer must live for late joiners), then exits 0.
- * Throughout, as a robot's base driver does, it broadcasts odom -> base_link on rt/tf at 20 Hz with
- * tf2_ros's TransformBroadcaster QoS (reliable, volatile, keep last 100), stamped now, the robot at
- * odom's origin: the node's TF listener takes the dynamic stream next to the static transform (its
- * goals need only map -> odom).
  * Usage errors and Cyclone DDS errors exit 2, no reader within 60 s exits 4.
  */
 #include <math.h>
-#include <pthread.h>
 #include "cyclone_service.h"
 #include "TfGoal.h"
 
@@ -35,28 +30,6 @@ static void stamp_now(builtin_interfaces_msg_dds__Time_ *t) {
   dds_time_t now = dds_time();
   t->sec = (int32_t)(now / DDS_NSECS_IN_SEC);
   t->nanosec = (uint32_t)(now % DDS_NSECS_IN_SEC);
-}
-
-static char base_frame[] = "base_link";
-
-/* odom -> base_link on rt/tf at 20 Hz until the process ends */
-static void *broadcast_odom(void *arg) {
-  dds_entity_t wr = *(dds_entity_t *)arg;
-  geometry_msgs_msg_dds__TransformStamped_ ts;
-  memset(&ts, 0, sizeof ts);
-  ts.header.frame_id = odom_frame;
-  ts.child_frame_id = base_frame;
-  ts.transform.rotation.w = 1;
-  tf2_msgs_msg_dds__TFMessage_ m;
-  memset(&m, 0, sizeof m);
-  m.transforms._length = m.transforms._maximum = 1;
-  m.transforms._buffer = &ts;
-  m.transforms._release = false;
-  for (;;) {
-    stamp_now(&ts.header.stamp);
-    if (dds_write(wr, &m) < 0) return NULL;
-    dds_sleepfor(DDS_MSECS(50));
-  }
 }
 
 int main(int argc, char **argv) {
@@ -96,18 +69,6 @@ int main(int argc, char **argv) {
   if (rc < 0) die("write rt/tf_static", rc);
   printf("tf_static published\n");
   fflush(stdout);
-
-  /* tf2_ros DynamicBroadcasterQoS: rclcpp::QoS(100) (reliable, volatile) */
-  dds_entity_t dyn_topic = dds_create_topic(pp, &tf2_msgs_msg_dds__TFMessage__desc, "rt/tf", NULL, NULL);
-  if (dyn_topic < 0) die("create topic rt/tf", dyn_topic);
-  dds_qos_t *dqos = ros_qos(100);
-  static dds_entity_t dyn_wr;
-  dyn_wr = dds_create_writer(pp, dyn_topic, dqos, NULL);
-  if (dyn_wr < 0) die("create writer rt/tf", dyn_wr);
-  dds_delete_qos(dqos);
-  pthread_t bc;
-  if (pthread_create(&bc, NULL, broadcast_odom, &dyn_wr) != 0) { fprintf(stderr, "%s: pthread_create failed\n", peer_name); return 2; }
-  pthread_detach(bc);
 
   if (argc == 10) {
     dds_entity_t plan_topic = dds_create_topic(pp, &nav_msgs_msg_dds__Path__desc, "rt/plan", NULL, NULL);
