@@ -125,6 +125,13 @@ export const PlanTopicSchema = z.object({
   maxAngularSpeed: positive.optional(),
   /** Deceleration before the end of the path (m/s²). */
   deceleration: positive.default(0.5),
+  /**
+   * The controls that command the forward speed and the yaw rate (the diff-drive's v_cmd, ω_cmd: 0, 1;
+   * null: none). Their bounds in the hard envelope cap the speed profile (forward: the upper bound;
+   * yaw rate: the smaller magnitude), so the reference never asks for what the limits forbid.
+   */
+  speedControl: z.number().int().min(0).nullable().default(null),
+  angularControl: z.number().int().min(0).nullable().default(null),
 });
 
 export const ModelSchema = z.union([

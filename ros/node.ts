@@ -41,7 +41,7 @@
  * stopped. A discontinuity of ROS time (sim time switched on/off, /clock going back) forgets the
  * state, the plan and the warm start: a state stamped before a reset is never taken as fresh.
  */
-import type { Controller, Reference } from '../controllers/controller.js';
+import { hardEnvelope, type Controller, type Reference } from '../controllers/controller.js';
 import type { ControllerConfig, QosSpec } from '../controllers/schema.js';
 import type { LogLevel, NodeLog } from './rosout.js';
 import { commandWriter, goalReader, isRejection, MAX_ABS_VALUE, stateReader, wrapAngle, type Rejection } from './mapping.js';
@@ -276,7 +276,7 @@ export class ControllerNode {
         this.planFrames = new FrameTracker(this.tf, workFrame, t.tf.timeoutMs / 1000, intoPath, 'path');
       }
     }
-    if (t.plan) this.follower = new PathFollower(t.plan, this.ctl.nx, this.ctl.horizon, this.period);
+    if (t.plan) this.follower = new PathFollower(t.plan, this.ctl.nx, this.ctl.horizon, this.period, hardEnvelope(this.cfg).u);
     this.writeCommand = commandWriter(t.command.type, t.command.fields, t.frame_id, this.period);
     this.reference = this.ctl.defaultReference();
     this.lastCommand = new Float64Array(this.ctl.nu);

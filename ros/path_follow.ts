@@ -13,13 +13,38 @@ type PlanConfig = NonNullable<ControllerConfig['topics']['plan']>;
 
 export interface PathStatus { crossTrack: number; s: number; length: number; done: boolean }
 
+/**
+ * The speed profile's limits: `speed` and `maxAngularSpeed` as configured, each capped by the command
+ * envelope of the control that commands it (speedControl: its upper bound; angularControl: the smaller
+ * magnitude of its bounds). A configured value above the envelope is not an error — the envelope wins.
+ */
+export function planLimits(cfg: PlanConfig, u: { lower: Float64Array; upper: Float64Array } | null): { speed: number; maxAngularSpeed: number | undefined; deceleration: number } {
+  let speed = cfg.speed, w = cfg.maxAngularSpeed;
+  if (u && cfg.speedControl !== null && cfg.speedControl < u.upper.length) speed = Math.min(speed, u.upper[cfg.speedControl]);
+  if (u && cfg.angularControl !== null && cfg.angularControl < u.upper.length) {
+    const m = Math.min(Math.abs(u.lower[cfg.angularControl]), Math.abs(u.upper[cfg.angularControl]));
+    w = Math.min(w ?? Infinity, m);
+    if (w === Infinity) w = undefined;
+  }
+  return { speed, maxAngularSpeed: w, deceleration: cfg.deceleration };
+}
+
 export class PathFollower {
   private path: { g: PathGeometry; v: SpeedProfile } | null = null;
   /** Arc length of the last projection (null: project globally next time). */
   private s: number | null = null;
   private last: PathStatus | null = null;
 
-  constructor(private readonly cfg: PlanConfig, private readonly nx: number, private readonly T: number, private readonly dt: number) {}
+  /** The profile's limits: the configured ones, capped by the command envelope (planLimits). */
+  private readonly lim: { speed: number; maxAngularSpeed: number | undefined; deceleration: number };
+
+  constructor(private readonly cfg: PlanConfig, private readonly nx: number, private readonly T: number, private readonly dt: number,
+    envelope: { lower: Float64Array; upper: Float64Array } | null = null) {
+    this.lim = planLimits(cfg, envelope);
+  }
+
+  /** The speed and yaw rate the profile uses (after the envelope's cap). */
+  get limits(): { speed: number; maxAngularSpeed: number | undefined } { return { speed: this.lim.speed, maxAngularSpeed: this.lim.maxAngularSpeed }; }
 
   get active(): boolean { return this.path !== null; }
   get status(): PathStatus | null { return this.last; }
@@ -27,7 +52,7 @@ export class PathFollower {
   /** Follows `points` (in the working frame); `sameProgress`: the same path moved by TF, keep the progress. */
   set(points: readonly { x: number; y: number }[], sameProgress: boolean): void {
     const g = pathGeometry(points);
-    this.path = { g, v: speedProfile(g, this.cfg) };
+    this.path = { g, v: speedProfile(g, this.lim) };
     if (!sameProgress) { this.s = null; this.last = null; }
   }
 
@@ -42,7 +67,7 @@ export class PathFollower {
     const { g, v } = this.path!;
     const c = this.cfg, nx = this.nx, T = this.T;
     // the window ahead: what the horizon can cover at the nominal speed, twice, and at least 1 m
-    const ahead = Math.max(1, 2 * c.speed * T * this.dt);
+    const ahead = Math.max(1, 2 * this.lim.speed * T * this.dt);
     const p = projectOntoPath(g, x[c.x], x[c.y], this.s, ahead);
     this.s = p.s;
     this.last = { crossTrack: p.crossTrack, s: p.s, length: g.length, done: g.length - p.s < 1e-6 };

@@ -15,6 +15,8 @@ import { poseStamped, timeFromSeconds, type Path } from '../../ros/messages.js';
 import { ControllerNode } from '../../ros/node.js';
 import { horizonReference, pathGeometry, projectOntoPath, speedProfile } from '../../ros/path_reference.js';
 import { SimRobotNode } from '../../ros/sim.js';
+import { PathFollower, planLimits } from '../../ros/path_follow.js';
+import { PlanTopicSchema } from '../../controllers/schema.js';
 import { OdePlant } from '../../src/plant/ode.js';
 import { QOS_DEFAULT } from '../../ros/transport.js';
 import { circle, sCurve, trackPath } from '../../bench/path-tracking.js';
@@ -161,5 +163,33 @@ describe('paths at the node', () => {
     s.step(2);
     s.node.setReference({ state: new Float64Array(5), control: new Float64Array(2) });
     expect(s.node.pathStatus).toBeNull();
+  });
+});
+
+describe('the speed profile respects the command limits (topics.plan speedControl / angularControl)', () => {
+  const plan = (o: Record<string, unknown>) => PlanTopicSchema.parse({ topic: 'plan', x: 0, y: 1, yaw: 2, v: 3, omega: 4, speed: 2, maxAngularSpeed: 3, ...o });
+  const env = (lower: number[], upper: number[]) => ({ lower: Float64Array.from(lower), upper: Float64Array.from(upper) });
+
+  it('caps speed by the speed control\'s upper bound and the yaw rate by the smaller magnitude of its bounds', () => {
+    expect(planLimits(plan({ speedControl: 0, angularControl: 1 }), env([-0.5, -1.5], [0.5, 1.5]))).toEqual({ speed: 0.5, maxAngularSpeed: 1.5, deceleration: 0.5 });
+    expect(planLimits(plan({ speedControl: 0, angularControl: 1 }), env([-0.2, -1], [0.5, 2])).maxAngularSpeed).toBe(1);
+    expect(planLimits(plan({ speedControl: 0, angularControl: 1, maxAngularSpeed: undefined }), env([-0.5, -Infinity], [0.5, Infinity])).maxAngularSpeed).toBeUndefined();
+    // values inside the limits stay; without the control indices nothing is capped
+    expect(planLimits(plan({ speed: 0.3, maxAngularSpeed: 1, speedControl: 0, angularControl: 1 }), env([-0.5, -1.5], [0.5, 1.5]))).toEqual({ speed: 0.3, maxAngularSpeed: 1, deceleration: 0.5 });
+    expect(planLimits(plan({}), env([-0.5, -1.5], [0.5, 1.5]))).toEqual({ speed: 2, maxAngularSpeed: 3, deceleration: 0.5 });
+  });
+
+  it('a path configured faster than the diff-drive\'s envelope gets a reference within it: speed ≤ 0.5 m/s, |ω| ≤ 1.5 rad/s at every stage', () => {
+    const config = loadControllerConfig('controllers/diffdrive.json');
+    const p = { ...config.topics.plan!, speed: 2, maxAngularSpeed: 4 };
+    const f = new PathFollower(p, 5, 30, 0.05, env([-0.5, -1.5], [0.5, 1.5]));
+    expect(f.limits).toEqual({ speed: 0.5, maxAngularSpeed: 1.5 });
+    f.set(sCurve(), false);
+    const ref = f.reference(new Float64Array(5), new Float64Array(5));
+    for (let t = 0; t < 30; t++) {
+      expect(ref[t * 5 + 3]).toBeLessThanOrEqual(0.5 + 1e-12);
+      expect(Math.abs(ref[t * 5 + 4])).toBeLessThanOrEqual(1.5 + 1e-9);
+    }
+    expect(Math.max(...Array.from({ length: 30 }, (_, t) => ref[t * 5 + 3]))).toBeGreaterThan(0.1); // it does move
   });
 });
