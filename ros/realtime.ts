@@ -10,12 +10,12 @@ export interface RealtimeSetting { main: number; helpers: number; helperThreads:
  * threads the main thread starts later at ordinary priority (SCHED_RESET_ON_FORK on the main thread).
  *
  * Why not one priority for all (what this did before): under SCHED_FIFO a thread runs until it
- * blocks, and among equal priorities nothing preempts it. With V8's concurrent marking or a compiler
- * job at the loop's own priority, the loop's thread, woken by a state, waited until that worker gave
- * the CPU up: measured with --tick-stats on the 2-core benchmark machine (cart-pole at 100 Hz, C
- * probe), 120 ms of 377 ms of slow-tick time was run-queue wait. One below, the workers still run
- * above every ordinary process (a parallel scavenge the loop waits for is not held up by them), but
- * never keep the loop's thread from a CPU.
+ * blocks, and among equal priorities nothing preempts it: a V8 worker (concurrent marking, a compiler
+ * job) at the loop's own priority could keep the loop's thread, woken by a state, off a CPU for as long
+ * as it ran. (--tick-stats on the 2-core benchmark machine showed run-queue wait in the loop's slow
+ * ticks; under the host's steal time the runs could not show how much of it the workers caused.) One
+ * below, the workers still run above every ordinary process (a parallel scavenge the loop waits for is
+ * not held up by them), but never keep the loop's thread from a CPU.
  *
  * Node has no binding for sched_setscheduler, so this runs util-linux `chrt` per thread. The
  * kernel's RT throttling (sched_rt_runtime_us, 95 % by default) still leaves other processes some
