@@ -46,7 +46,7 @@ import type { ControllerConfig, QosSpec } from '../controllers/schema.js';
 import type { LogLevel, NodeLog } from './rosout.js';
 import { commandWriter, goalReader, isRejection, MAX_ABS_VALUE, stateReader, wrapAngle, type Rejection } from './mapping.js';
 import {
-  DIAG_ERROR, DIAG_OK, DIAG_WARN, header, yawToQuaternion,
+  DIAG_ERROR, DIAG_OK, DIAG_WARN, header, timeToSeconds, yawToQuaternion,
   type DiagnosticArray, type MessageTypes, type Path, type RosMessageType,
 } from './messages.js';
 import type { TimeJump, TimeSource } from './time_source.js';
@@ -120,7 +120,7 @@ export class SlowSamples {
 /** A message's header stamp in seconds, NaN when it has none (Float64MultiArray) or it is zero. */
 function headerStamp(msg: unknown): number {
   const st = (msg as { header?: { stamp?: { sec: number; nanosec: number } } }).header?.stamp;
-  return st && (st.sec !== 0 || st.nanosec !== 0) ? st.sec + st.nanosec * 1e-9 : NaN;
+  return st && (st.sec !== 0 || st.nanosec !== 0) ? timeToSeconds(st) : NaN;
 }
 
 export interface NodeStats {
