@@ -41,8 +41,9 @@ function isExecutable(path) {
   try { accessSync(path, constants.X_OK); return true; } catch { return false; }
 }
 
+// the sbin directories too: an ordinary user's PATH on Debian lacks them, and nft lives in /usr/sbin
 function onPath(cmd) {
-  return (process.env.PATH ?? '').split(delimiter).some((dir) => dir && isExecutable(join(dir, cmd)));
+  return [...(process.env.PATH ?? '').split(delimiter), '/usr/sbin', '/sbin'].some((dir) => dir && isExecutable(join(dir, cmd)));
 }
 
 function libExists(name) {
