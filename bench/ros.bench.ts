@@ -49,6 +49,7 @@ import { spawn } from 'node:child_process';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createNetns, type Netns } from '../ros/netns.js';
+import { kernelPreemption } from '../ros/realtime.js';
 import type { ProbeResult } from '../ros/probe.js';
 import type { SlowTick } from '../ros/schedstat.js';
 import { buildCycloneProbe, cProbeArgs, writeCycloneConfig, type CProbeModel, type CProbeResult } from './cyclone-probe.js';
@@ -260,6 +261,8 @@ export async function run(): Promise<BenchResult> {
   return {
     table: rows,
     loadAverage: loadavg(),
+    // what a SCHED_FIFO priority buys depends on it (ros/realtime.ts kernelPreemption)
+    kernelPreemption: kernelPreemption(),
     setup: 'LTV-MPC node (controllers/<config>.json, trigger state; cart-pole horizon scaled to the rate, diff-drive horizon as configured) in one process, a simulated robot in another '
       + '(probe node: ros/probe.ts on the same RTPS library, cart-pole only; probe c: bench/peer/cyclone_probe.c on Cyclone DDS), RTPS over lo in a private netns',
     configs,

@@ -8,7 +8,7 @@ import { buildController, resolveModel, type Controller } from '../../../control
 import { loadControllerConfig, type ControllerConfig } from '../../../controllers/schema.js';
 import { goalReader } from '../../../ros/mapping.js';
 import { GcMonitor } from '../../../ros/gcstats.js';
-import { setRealtimePriority } from '../../../ros/realtime.js';
+import { kernelPreemption, setRealtimePriority } from '../../../ros/realtime.js';
 import { McapRecorder } from '../../../ros/mcap.js';
 import { float64MultiArray, poseStamped, type MessageTypes, type RosMessageType } from '../../../ros/messages.js';
 import { LifecycleMachine, serveLifecycle } from '../../../ros/lifecycle.js';
@@ -197,6 +197,10 @@ export const command: CliCommand = {
       if (!Number.isInteger(prio) || prio < 1 || prio > 99) throw new Error(`--rt-priority must be an integer in 1..99 (got '${o['rt-priority']}')`);
       const rt = setRealtimePriority(prio);
       console.error(`[${tag}] scheduling: SCHED_FIFO priority ${rt.main} (main thread; threads it starts later: ordinary), ${rt.helpers} for its ${rt.helperThreads} other threads (V8, libuv)`);
+      const kp = kernelPreemption();
+      if (kp.model !== 'rt' && kp.model !== 'full') {
+        console.error(`[${tag}] note: the kernel's preemption model is '${kp.model}' (${kp.source}): a real-time thread can wait for kernel code run on behalf of ordinary processes (tens of ms measured under load); a PREEMPT_RT or preempt=full kernel bounds that (docs/ros.md "Kernel preemption")`);
+      }
     }
     // the V8 setting the loop's figures are measured with (bin/dmpc.js sets it; see docs/ros.md "V8 settings")
     if (!simOnly && !process.execArgv.includes('--no-memory-reducer')) {
