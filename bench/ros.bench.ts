@@ -27,6 +27,10 @@
  * itself ran against its schedule. A load average is recorded with each run: on a shared machine the
  * tail is mostly other work.
  *
+ * kernel_lat_max_ms: the machine's own real-time latency during the row — rt-tests' cyclictest at FIFO 90
+ * on every CPU (bench/kernel-latency.ts; Debian package rt-tests, column empty without it): how late a
+ * thread above everything else woke. The kernel's preemption model is recorded with the run.
+ *
  * DMPC_BENCH_ROS_HTTP_POLL_HZ=N: the tuning server (`dmpc serve`, its own process, its simulated
  * cart-pole looping) runs next to the node and bench/http-traffic.ts polls it at N Hz and patches a
  * weight every second (column http).
@@ -50,6 +54,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createNetns, type Netns } from '../ros/netns.js';
 import { kernelPreemption } from '../ros/realtime.js';
+import { cyclictestAvailable, startKernelLatency } from './kernel-latency.js';
 import type { ProbeResult } from '../ros/probe.js';
 import type { SlowTick } from '../ros/schedstat.js';
 import { buildCycloneProbe, cProbeArgs, writeCycloneConfig, type CProbeModel, type CProbeResult } from './cyclone-probe.js';
@@ -183,6 +188,7 @@ export async function run(): Promise<BenchResult> {
   for (const k of probes) if (k !== 'node' && k !== 'c') throw new Error(`DMPC_BENCH_ROS_PROBES: '${k}' is not one of node, c`);
   const paramEveryS = process.env.DMPC_BENCH_ROS_PARAM_EVERY_S ? Number(process.env.DMPC_BENCH_ROS_PARAM_EVERY_S) : null;
   if (paramEveryS !== null && !(paramEveryS > 0)) throw new Error('DMPC_BENCH_ROS_PARAM_EVERY_S must be a positive number of seconds');
+  if (!cyclictestAvailable()) console.error('ros bench: cyclictest not found (apt-get install rt-tests): no kernel_lat_max_ms column (the machine\'s own real-time latency during each row)');
   const dir = mkdtempSync(join(tmpdir(), 'dmpc-bench-ros-'));
   const ns = createNetns('bench');
   const rows: BenchResult['table'] = [];
@@ -221,7 +227,9 @@ export async function run(): Promise<BenchResult> {
           const stealBefore = machineStealMs();
           const q0 = cfg.cost.Q[0] as number;
           const traffic = paramEveryS ? [`/${cfg.name}`, 'cost.q.0', String(q0), String(q0 * 1.2 + 0.1), String(paramEveryS)] : null;
+          const kernelLat = startKernelLatency();
           const s = await withNode(ns, dir, tag, cfgPath, nodeFlags, rt, env, probeCmd, budgetMs, traffic, httpPollHz);
+          const kl = await kernelLat.stop();
           const loadAfter = loadavg()[0];
           const stealMs = stealBefore === null ? null : (machineStealMs() ?? NaN) - stealBefore;
           const p = JSON.parse(readFileSync(out, 'utf8')) as ProbeResult | CProbeResult;
@@ -230,7 +238,7 @@ export async function run(): Promise<BenchResult> {
           const cp = probeKind === 'c' ? p as CProbeResult : null;
           runs.push({
             config: name, probeKind, rateHz, horizon: cfg.horizon, probe: p, node: n, nodeLatencyMs: nl, nodeInboundMs: s.inboundMs, nodeSlowTicks: s.slowTicks, nodeGc: ngc, nodeFlags,
-            probeFlags: probeKind === 'node' ? probeFlags : [], nodeBinFlags: BIN_NODE_FLAGS, rtPriority: rtEnv ?? null, probeRtPriority: probeRtEnv ?? null, load1Before: loadBefore, load1After: loadAfter,
+            probeFlags: probeKind === 'node' ? probeFlags : [], nodeBinFlags: BIN_NODE_FLAGS, rtPriority: rtEnv ?? null, probeRtPriority: probeRtEnv ?? null, load1Before: loadBefore, load1After: loadAfter, kernelLatency: kl,
           });
           const blame = cp ? attributeMisses(cp, s.inboundMs, 1000 / rateHz) : null;
           const split = splitSlowTicks(s.slowTicks);
@@ -248,6 +256,7 @@ export async function run(): Promise<BenchResult> {
             node_gc_over1ms: ngc.over1ms, node_gc_max_ms: ngc.maxMs, probe_gc_over1ms: np ? np.probeGc.over1ms : null,
             probe_gc_major: np ? np.probeGc.major : null, probe_late_p99_ms: fx(p.probeLateMs.p99, 3), probe_late_max_ms: fx(p.probeLateMs.max, 3),
             probe_invol_cs: p.probeOs.involuntaryContextSwitches, steal_ms: fx(stealMs, 0),
+            kernel_lat_max_ms: kl ? fx(Math.max(...kl.maxUs) / 1000, 2) : null,
             misses_probe_late: blame?.probeLate ?? null, misses_inbound: blame?.inbound ?? null, misses_node_or_return: blame?.nodeOrReturn ?? null,
             node_slow_ticks: split?.count ?? null, node_slow_run_ms: split?.runMs ?? null, node_slow_runq_ms: split?.runqMs ?? null, node_slow_other_ms: split?.otherMs ?? null, param_sets: s.paramTraffic, http: s.httpTraffic, load1: fx(loadAfter, 2),
           });

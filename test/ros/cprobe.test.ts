@@ -17,6 +17,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { buildCycloneProbe, cProbeArgs, type CProbeModel, type CProbeResult } from '../../bench/cyclone-probe.js';
+import { parseCyclictest } from '../../bench/kernel-latency.js';
 import { peerSandbox, spawnIn } from './helpers.js';
 
 const sandbox = peerSandbox('cprobe');
@@ -109,5 +110,13 @@ describe.each([
     expect([r.nonFinite, r.malformed], info2).toEqual([0, 0]);
     if (model === 'cartpole') expect(r.poleErrorRad!, info2).toBeLessThan(0.2);
     else expect(r.yawErrorRad!, info2).toBeLessThan(0.05);
+  });
+});
+
+describe('kernel latency column (cyclictest)', () => {
+  it('parses the quiet summary, one line per CPU', () => {
+    const out = '# /dev/cpu_dma_latency set to 0us\nT: 0 (30394) P:90 I:1000 C:   2973 Min:     15 Act:   39 Avg:   57 Max:    1886\nT: 1 (30395) P:90 I:1000 C:   1974 Min:     26 Act:   40 Avg:   76 Max:   16352\n';
+    expect(parseCyclictest(out)).toEqual({ maxUs: [1886, 16352], avgUs: [57, 76], cycles: [2973, 1974] });
+    expect(parseCyclictest('# nothing\n')).toBeNull();
   });
 });
