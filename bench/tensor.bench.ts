@@ -185,7 +185,7 @@ async function runMpc(backends: string[], budget: number): Promise<BenchResult> 
       const r = ref.get(B);
       const { err: du, agree } = againstReference(u, sol.status, r && { values: r.u, status: r.status });
       cells.push({ solver, B, ms: t1 - t0, problems_per_s: (B / (t1 - t0)) * 1000, iterations: sol.batchIterations, max_abs_u_err: du, status_agree: agree, backward_ms: t2 - t1 });
-      tf.dispose([dy, mask, g.C, g.c, g.F, g.f, g.x0, g.h, g.G]);
+      tf.dispose([dy, mask, g.C, g.c, g.F, g.f, g.x0, g.h, g.G, g.applied]);
       disposeSolution(sol);
       disposeProblem(tp);
     }
