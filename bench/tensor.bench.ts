@@ -142,7 +142,7 @@ async function runMpc(backends: string[], budget: number): Promise<BenchResult> 
 
   // float64 on `threads` worker threads (chunks of ⌈B/threads⌉)
   if (threads > 1) {
-    const pool = new Piscina({ filename: new URL('../src/tensor/f64worker.ts', import.meta.url).href, minThreads: threads, maxThreads: threads, execArgv: [...process.execArgv.filter((a) => !a.startsWith('--inspect')), '--import', 'tsx'] });
+    const pool = new Piscina({ filename: new URL('./f64worker.ts', import.meta.url).href, minThreads: threads, maxThreads: threads, execArgv: [...process.execArgv.filter((a) => !a.startsWith('--inspect')), '--import', 'tsx'] });
     const solveChunks = async (input: MpcInput, B: number) => {
       const k = Math.min(threads, B), per = Math.ceil(B / k);
       return Promise.all(Array.from({ length: k }, (_, i) => pool.run(slice(input, i * per, Math.min(B, (i + 1) * per))) as Promise<{ u: Float64Array; status: string[] }>));
