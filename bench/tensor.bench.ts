@@ -142,7 +142,7 @@ async function runMpc(backends: string[], budget: number): Promise<BenchResult> 
 
   // float64 on `threads` worker threads (chunks of ⌈B/threads⌉)
   if (threads > 1) {
-    const pool = new Piscina({ filename: new URL('../src/tensor/f64worker.ts', import.meta.url).href, minThreads: threads, maxThreads: threads, execArgv: [...process.execArgv.filter((a) => !a.startsWith('--inspect')), '--import', 'tsx'] });
+    const pool = new Piscina({ filename: new URL('./f64worker.ts', import.meta.url).href, minThreads: threads, maxThreads: threads, execArgv: [...process.execArgv.filter((a) => !a.startsWith('--inspect')), '--import', 'tsx'] });
     const solveChunks = async (input: MpcInput, B: number) => {
       const k = Math.min(threads, B), per = Math.ceil(B / k);
       return Promise.all(Array.from({ length: k }, (_, i) => pool.run(slice(input, i * per, Math.min(B, (i + 1) * per))) as Promise<{ u: Float64Array; status: string[] }>));
@@ -185,7 +185,7 @@ async function runMpc(backends: string[], budget: number): Promise<BenchResult> 
       const r = ref.get(B);
       const { err: du, agree } = againstReference(u, sol.status, r && { values: r.u, status: r.status });
       cells.push({ solver, B, ms: t1 - t0, problems_per_s: (B / (t1 - t0)) * 1000, iterations: sol.batchIterations, max_abs_u_err: du, status_agree: agree, backward_ms: t2 - t1 });
-      tf.dispose([dy, mask, g.C, g.c, g.F, g.f, g.x0, g.h, g.G]);
+      tf.dispose([dy, mask, g.C, g.c, g.F, g.f, g.x0, g.h, g.G, g.applied]);
       disposeSolution(sol);
       disposeProblem(tp);
     }

@@ -23,9 +23,5 @@ export function writeJson(doc: unknown, out?: string): void {
   else process.stdout.write(text);
 }
 
-/** Median of a non-empty list. */
-export function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : 0.5 * (s[m - 1] + s[m]);
-}
+/** Median of a non-empty list (src/common/stats.ts; re-exported for the commands). */
+export { median } from '../common/stats.js';

@@ -14,7 +14,8 @@
 import { tf } from '../tf/tf.js';
 import { denseLU, type LinearSolver } from '../linalg/factorization.js';
 import { DmpcInputError } from '../common/errors.js';
-import type { SolveStatus } from '../common/status.js';
+import { SingularJacobianError } from '../common/errors.js';
+import type { GradStatus, OnFailure, SolveStatus } from '../common/status.js';
 import { implicitJacobian, implicitVjp, type ImplicitAdjoint } from './vjp.js';
 import type { Residual } from './residual.js';
 import { packParams, type ParamSpec } from './params.js';
@@ -57,12 +58,14 @@ export interface ImplicitLayerOptions {
   /** A solution is accepted as 'optimal' only if ‖F‖∞ ≤ this (default 1e-8). */
   residualTol?: number;
   /**
-   * What `apply` does when an instance is not 'optimal' or its ∂F/∂x is singular:
-   *  'throw' (default): a clear error naming the batch element and its status;
-   *  'zero-grad': return the iterate, record the status in `lastStatus`, and give that element a zero
-   *  gradient (documented, visible, never silent).
+   * What `apply` does with an instance that has no derivative (status not 'optimal', or ∂F/∂x singular
+   * at its solution), as in every layer (src/common/status.ts `OnFailure`):
+   *  'throw' (default): a clear error naming the batch element (at the forward pass for a failed
+   *  status, at the backward pass for a singular ∂F/∂x);
+   *  'zero-grad': return the iterate, give that element a zero gradient and gradStatus 'zero'
+   *  (`lastGradStatus`), and the correct gradients to every other element.
    */
-  onFailure?: 'throw' | 'zero-grad';
+  onFailure?: OnFailure;
   mode?: LayerMode;
   unrolled?: UnrolledIteration;
   /** Initial guess for every instance (default zeros). */
@@ -81,6 +84,8 @@ export class ImplicitLayer {
   readonly m: number;
   /** Statuses of the instances of the last `apply` (or `solveBatch`). */
   lastStatus: SolveStatus[] = [];
+  /** Per instance, what its gradient of the last backward pass of `apply` is: 'exact' or 'zero' (before one: what the forward expects). */
+  lastGradStatus: GradStatus[] = [];
   private readonly opts: Required<Omit<ImplicitLayerOptions, 'unrolled' | 'x0'>> & Pick<ImplicitLayerOptions, 'unrolled' | 'x0'>;
   private readonly work: Float64Array;
 
@@ -189,6 +194,7 @@ export class ImplicitLayer {
     this.checkFailures(sol.status);
     const adjoints = sol.status.map((st, b) => (st === 'optimal'
       ? this.adjointAt(sol.x.subarray(b * n, (b + 1) * n), theta.subarray(b * m, (b + 1) * m)) : undefined));
+    this.lastGradStatus = adjoints.map((a) => (a ? 'exact' : 'zero'));
     const op = tf.customGrad(((...args: unknown[]) => {
       const save = args.pop() as (t: tf.Tensor[]) => void;
       const x = tf.tensor2d(Float32Array.from(sol.x), [packed.batch, n]);
@@ -198,12 +204,20 @@ export class ImplicitLayer {
         gradFunc: (dy: tf.Tensor) => {
           const g = Float64Array.from(dy.dataSync());
           const gTheta = new Float64Array(packed.batch * m);
+          const gradStatus: GradStatus[] = adjoints.map(() => 'zero');
           for (let b = 0; b < packed.batch; b++) {
             const adj = adjoints[b];
             if (!adj) continue; // not optimal: 'zero-grad' policy (the 'throw' policy never gets here)
             const gb = g.subarray(b * n, (b + 1) * n);
-            gTheta.set(implicitVjp(adj, gb, { op: this.opts.name, rcondMin: this.opts.rcondMin, batchIndex: b }), b * m);
+            try {
+              gTheta.set(implicitVjp(adj, gb, { op: this.opts.name, rcondMin: this.opts.rcondMin, batchIndex: b }), b * m);
+              gradStatus[b] = 'exact';
+            } catch (e) {
+              // singular ∂F/∂x: no derivative at this instance; 'zero-grad' keeps its zero row
+              if (!(e instanceof SingularJacobianError) || this.opts.onFailure === 'throw') throw e;
+            }
           }
+          this.lastGradStatus = gradStatus;
           return packed.unpackGrad(gTheta);
         },
       };

@@ -18,24 +18,36 @@
  * diagonal, so each refinement step gains a factor ~‖H‖/W (two or three vector passes reach
  * round-off). No new factorization is built for an element that was polished.
  *
- * Gradient policy per element (returned in `gradStatus`, never silently dropped):
- *  - 'exact':     status optimal and polished: the derivative of the exact solution.
+ * Gradient policy per element (returned in `gradStatus`, src/common/status.ts; never silently dropped):
+ *  - 'exact':      status optimal and polished: the derivative of the exact solution.
  *  - 'active_set': optimal but unpolished, or max_iter: the derivative of the equality-constrained
  *                  problem on the active-set guess λ > s at the returned point (exact when that guess
  *                  is right and the point is converged; an approximation otherwise).
- *  - 'none':       primal_infeasible, dual_infeasible, numerical_error: the solution does not exist
- *                  or is not trustworthy, so the gradient is zero (make constraints soft to train
- *                  through infeasible batches).
+ *  - 'barrier':    that guess cannot be factored (e.g. a weakly active row read as inactive at a loosely
+ *                  converged point leaves an input with no curvature): the interior point's own KKT
+ *                  matrix at the returned point (every hard row condensed with weight λ/s) is used
+ *                  instead of skipping the element. It is the Jacobian of the barrier conditions
+ *                  s∘λ = μ (μ per row held fixed), so the gradient is that of the central-path point:
+ *                  off from the true one by O(μ/λᵣ²) along such a row, labelled so. (No revised
+ *                  active-set guess is tried: where the point cannot tell the row's class, a guess
+ *                  would be a coin toss presented as an active-set derivative.)
+ *  - 'zero':       primal_infeasible, dual_infeasible, numerical_error, or (onFailure 'zero-grad') no
+ *                  factorization works: the solution does not exist or is not trustworthy, so the
+ *                  gradient is zero (make constraints soft to train through infeasible batches).
+ *                  With onFailure 'throw' such an element raises an error naming it instead.
  * Degenerate rows (λᵣ = sᵣ = 0) are classified by λ > s (ties inactive): a one-sided derivative.
  */
 import { implicitVjp } from '../implicit/vjp.js';
 import { FACTOR_OK } from '../linalg/cholesky.js';
-import { type Stage, off, ROW_U_LOWER, ROW_U_UPPER, ROW_X_LOWER, ROW_X_UPPER, ROW_GENERAL } from './problem.js';
-import { type MpcSolution, classifyRows, ROW_EQUALITY, ROW_L2_ACTIVE } from './ipm.js';
+import { DmpcInputError, SingularJacobianError } from '../common/errors.js';
+import type { GradStatus, OnFailure } from '../common/status.js';
+import { type Stage, off, ROW_U_LOWER, ROW_U_UPPER, ROW_X_LOWER, ROW_X_UPPER, ROW_GENERAL, SOFT_NONE } from './problem.js';
+import { type MpcSolution, type MpcSolverState, classifyRows, ROW_EQUALITY, ROW_L2_ACTIVE } from './ipm.js';
 import { kktFor } from './kkt.js';
 import { polishFactor } from './polish.js';
+import { riccatiFactor } from './riccati.js';
 
-export type GradStatus = 'exact' | 'active_set' | 'none';
+export type { GradStatus } from '../common/status.js';
 
 export interface MpcGrad {
   /** Same shapes as the inputs as given (broadcast axes summed). */
@@ -52,7 +64,31 @@ export interface MpcGrad {
 export interface MpcBackwardOptions {
   /** Refinement passes of the adjoint solve (default up to 4, stopping at round-off). */
   refineSteps?: number;
+  /**
+   * An element with no derivative (infeasible / numerical_error status, or no factorization of its KKT
+   * matrix works): 'zero-grad' (default) gives it a zero gradient and gradStatus 'zero'; 'throw' raises
+   * an error naming it.
+   */
+  onFailure?: OnFailure;
 }
+
+/**
+ * The interior point's own KKT matrix at the returned point: every hard row condensed with weight
+ * λ/s (its barrier curvature), soft rows as classified. Row k's equation gᵣ(τ) − hᵣ − λᵣ/Wᵣ = const
+ * is the linearised barrier condition sᵣλᵣ = μᵣ, so this K is the Jacobian of the perturbed KKT
+ * conditions, and K_W is K itself (no refinement needed: the caller uses refineSteps 0).
+ */
+function barrierFactor(st: MpcSolverState, b: number): number {
+  const pr = st.pr, T = pr.T, m = pr.rows.m, rows = pr.rows;
+  const Wp = st.opts.polishPenalty * st.scaleC[b];
+  for (let k = b * T * m; k < (b + 1) * T * m; k++) {
+    if (!pr.act[k] || rows.soft[k % m] !== SOFT_NONE) continue;
+    st.rowState[k] = ROW_EQUALITY;
+    st.W[k] = Math.max(st.lam[k], 0) / Math.max(st.s[k], 1e-300 * Math.max(st.lam[k], 1));
+  }
+  return riccatiFactor(st.ws, pr, b, st.W, 0, 0.1 * Wp);
+}
+
 
 /** Adds a (b, t) block of `len` values to a gradient array laid out like `s`. */
 function acc(g: Float64Array, s: Stage, b: number, t: number, src: Float64Array, so: number, len: number, scale = 1): void {
@@ -69,7 +105,7 @@ export function mpcBackward(sol: MpcSolution, dLdx?: Float64Array, dLdu?: Float6
   const grad: MpcGrad = {
     C: new Float64Array(pr.C.data.length), c: new Float64Array(pr.c.data.length),
     F: new Float64Array(pr.F.data.length), f: new Float64Array(pr.f.data.length),
-    x0: new Float64Array(B * nx), h: new Float64Array(B * T * m), gradStatus: new Array<GradStatus>(B).fill('none'),
+    x0: new Float64Array(B * nx), h: new Float64Array(B * T * m), gradStatus: new Array<GradStatus>(B).fill('zero'),
   };
   const bd = pr.bounds;
   for (const key of ['u_lower', 'u_upper', 'x_lower', 'x_upper', 'D', 'E', 'd'] as const) {
@@ -78,66 +114,86 @@ export function mpcBackward(sol: MpcSolution, dLdx?: Float64Array, dLdu?: Float6
   }
   const N = T * (n + nx + m), lo = T * (n + nx), no = T * n;
   const gx = new Float64Array(N);
+  const onFailure = opts.onFailure ?? 'zero-grad';
   for (let b = 0; b < B; b++) {
     const status = st.status[b];
-    if (status !== 'optimal' && status !== 'max_iter') continue;
-    const exact = status === 'optimal' && st.polished[b] === 1;
-    if (!exact) {
+    if (status !== 'optimal' && status !== 'max_iter') {
+      if (onFailure === 'throw') {
+        throw new DmpcInputError('mpc backward', `batch element ${b}`, `has status '${status}'; no gradient exists (pass onFailure: 'zero-grad' for a zero gradient, or make the constraints soft)`);
+      }
+      continue;
+    }
+    let kind: GradStatus = 'exact';
+    if (status !== 'optimal' || st.polished[b] !== 1) {
+      kind = 'active_set';
       classifyRows(st, b);
-      if (polishFactor(st, b) !== FACTOR_OK) continue;
+      if (polishFactor(st, b) !== FACTOR_OK) {
+        kind = 'barrier';
+        if (barrierFactor(st, b) !== FACTOR_OK) {
+          if (onFailure === 'throw') throw new SingularJacobianError('mpc backward', 0, b);
+          continue;
+        }
+      }
     }
     gx.fill(0);
     for (let t = 0; t < T; t++) {
       if (dLdx) for (let i = 0; i < nx; i++) gx[t * n + i] = dLdx[(b * T + t) * nx + i];
       if (dLdu) for (let j = 0; j < nu; j++) gx[t * n + nx + j] = dLdu[(b * T + t) * nu + j];
     }
-    const kkt = kktFor(st, b, opts.refineSteps ?? 4);
+    const kkt = kktFor(st, b, kind === 'barrier' ? 0 : opts.refineSteps ?? 4);
     const tau = st.tau, to = b * T * n, nuA = st.nu, nO = b * T * nx, lam = st.lam, rowState = st.rowState, act = pr.act;
     const gC = grad.C, gF = grad.F, C = pr.C, F = pr.F, kern = st.ws.kern;
-    implicitVjp({
-      jacobianX: kkt,
-      vjpTheta: (u: Float64Array) => {
-        // u = −v; every term below is (∂F/∂θ)ᵀ u for one block of θ
-        for (let t = 0; t < T; t++) {
-          const co = b * C.sb + t * C.st, tt = to + t * n, ut = t * n;
-          // ∂/∂C of sym(C)τ: ½(u τᵀ + τ uᵀ)
-          kern.addSymOuter(gC, co, u, ut, tau, tt);
-          acc(grad.c, pr.c, b, t, u, ut, n);
-          if (t < T - 1) {
-            // ∂/∂F of Fᵀν (stationarity) and of Fτ (dynamics): ν uᵀ + u_ν τᵀ
-            const fo = b * F.sb + t * F.st, uv = no + (t + 1) * nx, sv = nO + (t + 1) * nx;
-            kern.addOuterPair(gF, fo, nuA, sv, u, ut, u, uv, tau, tt);
-            acc(grad.f, pr.f, b, t, u, uv, nx);
-          }
-          const ko = (b * T + t) * m;
-          for (let r = 0; r < m; r++) {
-            const k = ko + r;
-            if (!act[k]) continue;
-            const c = rowState[k];
-            if (c !== ROW_EQUALITY && c !== ROW_L2_ACTIVE && rows.source[r] !== ROW_GENERAL) continue; // dh = 0 and no G term
-            const ul = u[lo + t * m + r];
-            const dh = c === ROW_EQUALITY || c === ROW_L2_ACTIVE ? -ul : 0;
-            grad.h[k] += dh;
-            const src = rows.source[r], j = rows.comp[r];
-            if (src === ROW_U_LOWER) grad.u_lower![off(bd.u_lower!, b, t) + j] -= dh;
-            else if (src === ROW_U_UPPER) grad.u_upper![off(bd.u_upper!, b, t) + j] += dh;
-            else if (src === ROW_X_LOWER) grad.x_lower![off(bd.x_lower!, b, t) + j] -= dh;
-            else if (src === ROW_X_UPPER) grad.x_upper![off(bd.x_upper!, b, t) + j] += dh;
-            else if (src === ROW_GENERAL) {
-              grad.d![off(bd.d!, b, t) + j] += dh;
-              // ∂/∂G of λ∇g (stationarity) and of g(τ) (active rows)
-              const lm = lam[k], uRow = c === ROW_EQUALITY || c === ROW_L2_ACTIVE ? ul : 0;
-              const Do = off(bd.D!, b, t) + j * nx, Eo = off(bd.E!, b, t) + j * nu;
-              for (let i = 0; i < nx; i++) grad.D![Do + i] += lm * u[ut + i] + uRow * tau[tt + i];
-              for (let i = 0; i < nu; i++) grad.E![Eo + i] += lm * u[ut + nx + i] + uRow * tau[tt + nx + i];
+    try {
+      implicitVjp({
+        jacobianX: kkt,
+        vjpTheta: (u: Float64Array) => {
+          // u = −v; every term below is (∂F/∂θ)ᵀ u for one block of θ
+          for (let t = 0; t < T; t++) {
+            const co = b * C.sb + t * C.st, tt = to + t * n, ut = t * n;
+            // ∂/∂C of sym(C)τ: ½(u τᵀ + τ uᵀ)
+            kern.addSymOuter(gC, co, u, ut, tau, tt);
+            acc(grad.c, pr.c, b, t, u, ut, n);
+            if (t < T - 1) {
+              // ∂/∂F of Fᵀν (stationarity) and of Fτ (dynamics): ν uᵀ + u_ν τᵀ
+              const fo = b * F.sb + t * F.st, uv = no + (t + 1) * nx, sv = nO + (t + 1) * nx;
+              kern.addOuterPair(gF, fo, nuA, sv, u, ut, u, uv, tau, tt);
+              acc(grad.f, pr.f, b, t, u, uv, nx);
+            }
+            const ko = (b * T + t) * m;
+            for (let r = 0; r < m; r++) {
+              const k = ko + r;
+              if (!act[k]) continue;
+              const c = rowState[k];
+              if (c !== ROW_EQUALITY && c !== ROW_L2_ACTIVE && rows.source[r] !== ROW_GENERAL) continue; // dh = 0 and no G term
+              const ul = u[lo + t * m + r];
+              const dh = c === ROW_EQUALITY || c === ROW_L2_ACTIVE ? -ul : 0;
+              grad.h[k] += dh;
+              const src = rows.source[r], j = rows.comp[r];
+              if (src === ROW_U_LOWER) grad.u_lower![off(bd.u_lower!, b, t) + j] -= dh;
+              else if (src === ROW_U_UPPER) grad.u_upper![off(bd.u_upper!, b, t) + j] += dh;
+              else if (src === ROW_X_LOWER) grad.x_lower![off(bd.x_lower!, b, t) + j] -= dh;
+              else if (src === ROW_X_UPPER) grad.x_upper![off(bd.x_upper!, b, t) + j] += dh;
+              else if (src === ROW_GENERAL) {
+                grad.d![off(bd.d!, b, t) + j] += dh;
+                // ∂/∂G of λ∇g (stationarity) and of g(τ) (active rows)
+                const lm = lam[k], uRow = c === ROW_EQUALITY || c === ROW_L2_ACTIVE ? ul : 0;
+                const Do = off(bd.D!, b, t) + j * nx, Eo = off(bd.E!, b, t) + j * nu;
+                for (let i = 0; i < nx; i++) grad.D![Do + i] += lm * u[ut + i] + uRow * tau[tt + i];
+                for (let i = 0; i < nu; i++) grad.E![Eo + i] += lm * u[ut + nx + i] + uRow * tau[tt + nx + i];
+              }
             }
           }
-        }
-        for (let i = 0; i < nx; i++) grad.x0[b * nx + i] += u[no + i];
-        return undefined;
-      },
-    }, gx, { op: 'mpc backward', batchIndex: b });
-    grad.gradStatus[b] = exact ? 'exact' : 'active_set';
+          for (let i = 0; i < nx; i++) grad.x0[b * nx + i] += u[no + i];
+          return undefined;
+        },
+      }, gx, { op: 'mpc backward', batchIndex: b });
+    } catch (e) {
+      // a singular KKT matrix at this element: implicitVjp checks before vjpTheta writes anything, so
+      // the element's gradient is still zero
+      if (!(e instanceof SingularJacobianError) || onFailure === 'throw') throw e;
+      continue;
+    }
+    grad.gradStatus[b] = kind;
   }
   return grad;
 }

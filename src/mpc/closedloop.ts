@@ -6,7 +6,7 @@
  *     u_init = cat(u_nominal[1:], zeros(1)); u_init[-2] = u_init[-3]      (first solve: zeros).
  */
 import { DmpcInputError } from '../common/errors.js';
-import { median } from '../cli/command.js';
+import { median } from '../common/stats.js';
 import { flatten } from '../common/validate.js';
 import type { DiscreteModel } from '../../models/discrete/model.js';
 import { pendulum } from '../../models/discrete/pendulum.js';

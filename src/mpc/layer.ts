@@ -15,11 +15,14 @@
  * warm-starts from the previous call's plan when the batch size matches (training: last epoch).
  *
  * Elements whose solve fails keep a status (`layer.lastStatus`) and get the documented gradient policy
- * of backward.ts (zero gradient for infeasible / numerical failures) instead of NaN.
+ * of backward.ts instead of NaN: `onFailure: 'zero-grad'` (default) gives an element without a
+ * derivative a zero gradient, 'throw' an error naming it. What each element's gradient of the last
+ * backward pass is ('exact', 'active_set', 'barrier', 'zero', ...: src/common/status.ts) is readable
+ * as `layer.lastGradStatus` (the op's `state.gradStatus`).
  */
 import { tf } from '../tf/tf.js';
 import { toF64 } from '../tf/convert.js';
-import type { SolveStatus } from '../common/status.js';
+import type { GradStatus, OnFailure, SolveStatus } from '../common/status.js';
 import { DmpcInputError } from '../common/errors.js';
 import type { DiscreteModel } from '../../models/discrete/model.js';
 import { buildProblem, type MpcInput } from './problem.js';
@@ -39,6 +42,14 @@ export interface MpcOpConfig {
   x_upper?: number | number[];
   soft?: MpcInput['soft'];
   options?: MpcOptions;
+  /**
+   * An element with no derivative (status primal_infeasible / dual_infeasible / numerical_error, or a
+   * KKT matrix that no factorization handles): 'zero-grad' (default here, since training batches of
+   * initial states routinely hold infeasible ones) gives it a zero gradient and gradStatus 'zero';
+   * 'throw' raises an error naming the element (at the forward pass for a failed status). A 'max_iter'
+   * plan is differentiated on its active set ('active_set'), as documented in backward.ts.
+   */
+  onFailure?: OnFailure;
   /**
    * 'float64' (default): the float64 Riccati interior point on the host (src/mpc). 'tensor': the
    * batched float32 tensor program (src/tensor) on the active tfjs backend, linear dynamics and hard
@@ -71,7 +82,33 @@ function tauOf(x: Float64Array, u: Float64Array, B: number, T: number, nx: numbe
 /** tf.customGrad's argument type (its inputs are typed loosely upstream). */
 type CustomGrad = Parameters<typeof tf.customGrad>[0];
 
-export interface OpState { status?: SolveStatus[]; last?: MpcSolution; lastU?: Float64Array }
+export interface OpState {
+  status?: SolveStatus[];
+  /**
+   * Per element, what its gradient is (src/common/status.ts): the forward pass sets what it expects
+   * ('exact' for a polished plan, 'active_set', 'zero'), and each backward pass overwrites it with what
+   * it computed (e.g. 'barrier' after a fallback factorization, 'zero' for a singular element).
+   */
+  gradStatus?: GradStatus[];
+  last?: MpcSolution;
+  lastU?: Float64Array;
+}
+
+/** The forward pass's expectation of each element's gradient (the backward pass may revise it). */
+function expectedGradStatus(status: SolveStatus[], polished: ArrayLike<number>): GradStatus[] {
+  return status.map((s, b) => (s === 'optimal' ? (polished[b] === 1 ? 'exact' : 'active_set') : s === 'max_iter' ? 'active_set' : 'zero'));
+}
+
+/** onFailure 'throw': the first element whose status has no derivative, named. */
+function checkStatuses(op: string, status: SolveStatus[], onFailure: OnFailure | undefined): void {
+  if (onFailure !== 'throw') return;
+  const bad = status.findIndex((s) => s !== 'optimal' && s !== 'max_iter');
+  if (bad >= 0) {
+    throw new DmpcInputError(op, `batch element ${bad}`, `ended with status '${status[bad]}' ` +
+      `(${status.filter((s) => s !== 'optimal' && s !== 'max_iter').length} of ${status.length} without a derivative); ` +
+      "pass onFailure: 'zero-grad' to continue with zero gradients for such elements, or make the constraints soft");
+  }
+}
 
 /**
  * Linear dynamics: τ*(x0 [B, nx], C [n, n], c [n], F [nx, n], f [nx]) as a tensor [B, T, n].
@@ -94,10 +131,13 @@ export function mpcOp(cfg: MpcOpConfig, x0: tf.Tensor, C: tf.Tensor, c: tf.Tenso
     const sol = mpcSolve(pr, cfg.options ?? {}, warm);
     state.last = sol;
     state.status = sol.status;
+    state.gradStatus = expectedGradStatus(sol.status, sol.state.polished);
+    checkStatuses('mpcOp', sol.status, cfg.onFailure);
     const value = tf.tensor3d(tauOf(sol.x, sol.u, B, T, nx, nu), [B, T, n]);
     const gradFunc = (dy: tf.Tensor) => {
       const { gx, gu } = splitGrad(toF64(dy), B, T, nx, nu);
-      const g = mpcBackward(sol, gx, gu);
+      const g = mpcBackward(sol, gx, gu, { onFailure: cfg.onFailure });
+      state.gradStatus = g.gradStatus;
       return [
         tf.tensor2d(Float32Array.from(g.x0), [B, nx]), tf.tensor2d(Float32Array.from(g.C), [n, n]),
         tf.tensor1d(Float32Array.from(g.c)), tf.tensor2d(Float32Array.from(g.F), [nx, n]), tf.tensor1d(Float32Array.from(g.f)),
@@ -122,10 +162,17 @@ export function mpcModelOp(cfg: MpcOpConfig & { model: DiscreteModel; sqp?: SqpO
     }, cfg.sqp ?? {}, uInit);
     state.lastU = sol.u;
     state.status = sol.status;
+    state.gradStatus = sol.status.map((s) => (s === 'optimal' ? 'exact' : s === 'max_iter' ? 'active_set' : 'zero'));
+    checkStatuses('mpcModelOp', sol.status, cfg.onFailure);
     const value = tf.tensor3d(tauOf(sol.x, sol.u, B, T, nx, nu), [B, T, n]);
     const gradFunc = (dy: tf.Tensor) => {
       const { gx, gu } = splitGrad(toF64(dy), B, T, nx, nu);
       const g = sqpBackward(sol, gx, gu);
+      state.gradStatus = g.gradStatus;
+      const lost = g.gradStatus.findIndex((s, b) => s === 'zero' && (sol.status[b] === 'optimal' || sol.status[b] === 'max_iter'));
+      if (lost >= 0 && cfg.onFailure === 'throw') {
+        throw new DmpcInputError('mpcModelOp', `batch element ${lost}`, "has a converged plan but no derivative (its KKT matrix could not be factored); pass onFailure: 'zero-grad' to give it a zero gradient");
+      }
       const gth = new Float32Array(model.np);
       for (let b = 0; b < B; b++) for (let k = 0; k < model.np; k++) gth[k] += g.theta[b * model.np + k];
       return [
@@ -183,6 +230,9 @@ export class MpcLayer {
 
   /** Statuses of the last apply (one per batch element). */
   get lastStatus(): SolveStatus[] | undefined { return this.cfg.solver === 'tensor' ? this.tensorState.status : this.state.status; }
+
+  /** What each element's gradient of the last backward pass is (before one: what the forward expects). */
+  get lastGradStatus(): GradStatus[] | undefined { return this.cfg.solver === 'tensor' ? this.tensorState.gradStatus : this.state.gradStatus; }
 
   get trainableVariables(): tf.Variable[] {
     return [this.logQ, this.goal, ...(this.F ? [this.F, this.f!] : []), ...(this.theta ? [this.theta] : [])].filter((v) => v.trainable);

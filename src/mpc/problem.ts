@@ -23,6 +23,7 @@
  * at t = 0, are switched off by a per-(b, t, row) mask so that the solver never sees them.
  */
 import { DmpcInputError } from '../common/errors.js';
+import { FACTOR_OK, cholesky } from '../linalg/cholesky.js';
 import { flatten } from '../common/validate.js';
 
 const OP = 'mpc';
@@ -197,7 +198,41 @@ function checkSoft(arg: string, s: SoftSpec | undefined): void {
 }
 
 /** Validates and compiles an {@link MpcInput} into the solver's batched representation. */
-export function buildProblem(input: MpcInput): MpcProblem {
+export interface BuildOptions {
+  /**
+   * Refuse a cost C whose symmetric part is not positive semidefinite (default true): the problem
+   * would not be convex and the interior point could only report numerical_error. Off only for
+   * internal QPs whose convexity the caller tests itself (the exact-Hessian SQP backward).
+   */
+  requireConvexCost?: boolean;
+}
+
+/**
+ * A non-convex stage cost as a clear error: sym(Cₜ) + εI must be Cholesky-factorable (ε relative to
+ * the cost's scale admits positive semidefinite costs, e.g. a zero input weight), checked once per
+ * distinct (element, stage) matrix. The failing pivot names the block: state (Q) or input (R).
+ */
+function checkConvexCost(C: Stage, n: number, nx: number, B: number, T: number): void {
+  const nb = C.sb !== 0 ? B : 1, nt = C.st !== 0 ? T : 1, a = new Float64Array(n * n);
+  for (let b = 0; b < nb; b++) for (let t = 0; t < nt; t++) {
+    const o = off(C, b, t);
+    let scale = 0;
+    for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) {
+      const v = 0.5 * (C.data[o + i * n + j] + C.data[o + j * n + i]);
+      a[i * n + j] = v;
+      scale = Math.max(scale, Math.abs(v));
+    }
+    const shift = 1e-10 * Math.max(1, scale);
+    const piv = cholesky(a, 0, n, shift);
+    if (piv === FACTOR_OK) continue;
+    const where = `${nt > 1 ? `at stage ${t}` : 'at stage 0'}${nb > 1 ? ` of batch element ${b}` : ''}`;
+    const block = piv < nx ? `state block (Q), row x[${piv}]` : `input block (R), row u[${piv - nx}]`;
+    throw new DmpcInputError(OP, 'C', `is not positive semidefinite ${where}: its ${block} has negative curvature ` +
+      `(Cholesky of sym(C) + ${shift.toExponential(0)}·I fails at pivot ${piv}); the MPC cost is not convex`);
+  }
+}
+
+export function buildProblem(input: MpcInput, opts: BuildOptions = {}): MpcProblem {
   const T = checkPositiveInt('T', input.T, 1);
   const nx = checkPositiveInt('nx', input.nx, 1);
   const nu = checkPositiveInt('nu', input.nu, 1);
@@ -209,6 +244,7 @@ export function buildProblem(input: MpcInput): MpcProblem {
   else throw new DmpcInputError(OP, 'x0', `has shape [${x0f.shape.join(', ')}], expected [B, ${nx}]`);
 
   const C = parseStage('C', input.C, [n, n], B, T);
+  if (opts.requireConvexCost ?? true) checkConvexCost(C, n, nx, B, T);
   const c = parseStage('c', input.c, [n], B, T);
   const F = parseStage('F', input.F, [nx, n], B, T);
   const f = input.f === undefined ? { data: new Float64Array(nx), sb: 0, st: 0, shape: [nx] } : parseStage('f', input.f, [nx], B, T);

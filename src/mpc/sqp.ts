@@ -300,7 +300,7 @@ export function sqpBackward(sol: SqpSolution, dLdx?: Float64Array, dLdu?: Float6
     return undefined;
   };
   input.soft = { u: softOf([0, 1]), x: softOf([2, 3]), general: softOf([4]) };
-  const pr = buildProblem(input);
+  const pr = buildProblem(input, { requireConvexCost: false }); // convexity is tested just below
   let qp = exact ? mpcSolve(pr, {}, { u: sol.u, lam: st0.lam }) : sol.qp;
   // the curvature can make the equivalent QP non-convex in u (a saddle of the Lagrangian): then the
   // exact second-order system is not usable and the Gauss–Newton gradient is returned, labelled so
@@ -339,7 +339,7 @@ export function sqpBackward(sol: SqpSolution, dLdx?: Float64Array, dLdu?: Float6
   }
   // dL/dC of the original cost: C' = C + Hν(θ, τ̄) and c' = c − Hν τ̄, so dC = dC', dc = dc'
   const gradStatus: SqpGradStatus[] = g.gradStatus.map((s, b) => {
-    if (s === 'none') return 'none';
+    if (s === 'zero') return 'zero';
     if (!useExact) return 'gauss_newton';
     return sol.status[b] === 'optimal' ? s : 'active_set';
   });

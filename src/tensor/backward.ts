@@ -11,18 +11,22 @@
  * forward iteration) rather than kept from the forward pass, so that a forward without backward keeps
  * no T-long list of factor tensors alive.
  *
- * Gradient policy per element, as the float64 layer: 'exact' (polished), 'active_set' (optimal
- * unpolished or max_iter: derivative of the equality-constrained problem on the guess λ > s),
- * 'none' (primal_infeasible, numerical_error, or a failed factorization: zero gradient).
+ * Gradient policy per element, as the float64 layer (GradStatus, src/common/status.ts): 'exact'
+ * (polished), 'active_set' (optimal unpolished or max_iter: derivative of the equality-constrained
+ * problem on the guess λ > s), 'zero' (primal_infeasible, numerical_error, or a failed factorization:
+ * zero gradient). A failed factorization is only known here, so the result carries the mask actually
+ * applied (`applied`) and the op downgrades those elements' gradStatus to 'zero' from it. (The float64
+ * layer's 'barrier' fallback has no tensor counterpart yet: such an element gets 'zero', labelled.)
  */
 import { tf } from '../tf/tf.js';
-import type { SolveStatus } from '../common/status.js';
+import type { GradStatus, SolveStatus } from '../common/status.js';
 import type { TensorMpcProblem } from './problem.js';
 import { disposeFactor } from './riccati.js';
 import { type KktRes, type KktVec, addVec, factorWeighted, kktResidual, penaltySolve, shiftNext, subRes } from './kkt.js';
 import { tidy } from './util.js';
 
-export type TensorGradStatus = 'exact' | 'active_set' | 'none';
+/** @deprecated the one type is GradStatus (src/common/status.ts); kept as its alias. */
+export type TensorGradStatus = GradStatus;
 
 export interface TensorMpcGrad {
   /** Batch-major, shaped like the problem's stored data: C [Bc, Tc, n, n], c [Bc, Tc, n], F [Bf, Tf, nx, n], f [Bf, Tf, nx]. */
@@ -31,19 +35,21 @@ export interface TensorMpcGrad {
   x0: tf.Tensor2D;
   /** dL/dh for every row [B, T, m] and dL/dG [Bg, Tg, m, n]. */
   h: tf.Tensor3D; G: tf.Tensor4D;
+  /** [B] 1 where the element got its gradient, 0 where it is zero (policy 'zero' or a failed factorization). */
+  applied: tf.Tensor1D;
 }
 
 /** What the backward pass needs of a forward solution (time-major tensors as in TensorMpcSolution). */
 export interface BackwardInputs {
   tau: tf.Tensor3D; nu: tf.Tensor3D; lam: tf.Tensor3D; active: tf.Tensor3D;
-  /** 1 where the element gets a gradient, 0 where its policy is 'none' [B]. */
+  /** 1 where the element gets a gradient, 0 where its policy is 'zero' [B]. */
   gradMask: tf.Tensor1D;
 }
 
-export function gradStatusOf(status: SolveStatus, polished: boolean): TensorGradStatus {
+export function gradStatusOf(status: SolveStatus, polished: boolean): GradStatus {
   if (status === 'optimal') return polished ? 'exact' : 'active_set';
   if (status === 'max_iter') return 'active_set';
-  return 'none';
+  return 'zero';
 }
 
 /** Gradient mask [B] from statuses (1: 'exact' or 'active_set'). */
@@ -79,8 +85,8 @@ export function tensorMpcBackward(p: TensorMpcProblem, sol: BackwardInputs, dLdt
     };
     let v: KktVec = penaltySolve(p, fac, g, Wp);
     for (let k = 0; k < refineSteps; k++) v = addVec(v, penaltySolve(p, fac, subRes(g, kktResidual(p, v, A, false)), Wp));
-    // u = −v, zero for elements without a gradient (policy 'none' or a failed factorization)
-    const mask = tf.mul(sol.gradMask, tf.cast(fac.ok, 'float32'));
+    // u = −v, zero for elements without a gradient (policy 'zero' or a failed factorization)
+    const mask = tf.mul(sol.gradMask, tf.cast(fac.ok, 'float32')) as tf.Tensor1D;
     const m3 = tf.neg(tf.reshape(mask, [1, B, 1]));
     const fin = (t: tf.Tensor3D) => tf.where(tf.isFinite(t), t, tf.zerosLike(t));
     const uT = tf.mul(fin(v.tau), m3) as tf.Tensor3D, uN = tf.mul(fin(v.nu), m3) as tf.Tensor3D, uL = tf.mul(fin(v.lam), m3) as tf.Tensor3D;
@@ -96,6 +102,7 @@ export function tensorMpcBackward(p: TensorMpcProblem, sol: BackwardInputs, dLdt
       x0: tf.reshape(tf.slice(uN, [0, 0, 0], [1, B, nx]), [B, nx]) as tf.Tensor2D,
       h: tf.transpose(tf.neg(tf.mul(A, uL)), [1, 0, 2]) as tf.Tensor3D,
       G: reduceTo(gG, p.G) as tf.Tensor4D,
+      applied: mask,
     };
   });
 }

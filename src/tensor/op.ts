@@ -13,10 +13,10 @@
  * the solution's τ, ν, λ, active set and gradient mask; without a gradient nothing is kept.
  */
 import { tf } from '../tf/tf.js';
-import type { SolveStatus } from '../common/status.js';
+import type { GradStatus, SolveStatus } from '../common/status.js';
 import { type TensorBounds, disposeProblem, sharedTensorProblem } from './problem.js';
 import { type TensorMpcOptions, type TensorWarmStart, disposeSolution, tensorMpcSolve } from './ipm.js';
-import { type TensorGradStatus, gradMaskOf, gradStatusOf, tensorMpcBackward } from './backward.js';
+import { gradMaskOf, gradStatusOf, tensorMpcBackward } from './backward.js';
 import { tidy } from './util.js';
 
 export interface TensorOpConfig extends TensorBounds {
@@ -27,7 +27,11 @@ export interface TensorOpConfig extends TensorBounds {
 /** Carried between calls: warm start (kept tensors) and the last statuses. */
 export interface TensorOpState {
   status?: SolveStatus[];
-  gradStatus?: TensorGradStatus[];
+  /**
+   * Per element, what its gradient is (src/common/status.ts): set from the statuses by the forward
+   * pass, then by each backward pass from the mask it actually applied (a failed factorization → 'zero').
+   */
+  gradStatus?: GradStatus[];
   iterations?: Int32Array;
   warm?: TensorWarmStart;
 }
@@ -68,8 +72,11 @@ export function tensorMpcOp(cfg: TensorOpConfig, x0: tf.Tensor, C: tf.Tensor, c:
         tau: sTau as tf.Tensor3D, nu: sNu as tf.Tensor3D, lam: sLam as tf.Tensor3D, active: sAct as tf.Tensor3D, gradMask: sMask as tf.Tensor1D,
       }, dy, penalty);
       disposeProblem(q);
+      // B numbers to the host: the status of what was computed must be readable, never silent
+      const applied = g.applied.dataSync();
+      if (state.gradStatus) state.gradStatus = state.gradStatus.map((s, b) => (applied[b] ? s : 'zero'));
       const out = [g.x0, tf.reshape(g.C, [n, n]), tf.reshape(g.c, [n]), tf.reshape(g.F, [nx, n]), tf.reshape(g.f, [nx])];
-      tf.dispose([g.C, g.c, g.F, g.f, g.h, g.G]);
+      tf.dispose([g.C, g.c, g.F, g.f, g.h, g.G, g.applied]);
       return out;
     };
     return { value: tau, gradFunc };

@@ -108,7 +108,7 @@ export function compareSolvers(input: MpcInput, opts: TensorMpcOptions = {}, war
     statusAgree: sol.status.map((s, b) => s === ref.status[b]), grad,
     polished: sol.polished.reduce((a, v) => a + v, 0), batchIterations: sol.batchIterations,
   };
-  tf.dispose([gradMask, dy, g.C, g.c, g.F, g.f, g.x0, g.h, g.G]);
+  tf.dispose([gradMask, dy, g.C, g.c, g.F, g.f, g.x0, g.h, g.G, g.applied]);
   disposeSolution(sol);
   disposeProblem(tp);
   return out;
