@@ -51,6 +51,13 @@ export interface MpcGrad {
   gradStatus: GradStatus[];
 }
 
+/** The gradient blocks of the constraint inputs (what sqpBackward passes through). */
+export type ConstraintGrad = Pick<MpcGrad, 'u_lower' | 'u_upper' | 'x_lower' | 'x_upper' | 'D' | 'E' | 'd' | 'soft'>;
+
+export function pickConstraintGrad(g: MpcGrad): ConstraintGrad {
+  return { u_lower: g.u_lower, u_upper: g.u_upper, x_lower: g.x_lower, x_upper: g.x_upper, D: g.D, E: g.E, d: g.d, soft: g.soft };
+}
+
 /** The soft group ('u', 'x', 'general') a compiled row belongs to, by its source. */
 function softGroup(source: number): 'u' | 'x' | 'general' {
   return source === ROW_U_LOWER || source === ROW_U_UPPER ? 'u' : source === ROW_GENERAL ? 'general' : 'x';

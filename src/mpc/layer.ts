@@ -27,6 +27,7 @@ import { epochWarmStart, mpcSolve, type MpcOptions, type MpcSolution } from './i
 import { mpcBackward } from './backward.js';
 import { sqpBackward, sqpSolve, type SqpOptions } from './sqp.js';
 import { tensorMpcOp, type TensorOpState } from '../tensor/op.js';
+import { constraintGradTensors, constraintInput, constraintSlots, type MpcConstraintTensors } from './layer-constraints.js';
 import type { TensorMpcOptions } from '../tensor/ipm.js';
 
 export interface MpcOpConfig {
@@ -75,11 +76,16 @@ export interface OpState { status?: SolveStatus[]; last?: MpcSolution; lastU?: F
 
 /**
  * Linear dynamics: τ*(x0 [B, nx], C [n, n], c [n], F [nx, n], f [nx]) as a tensor [B, T, n].
- * `state` (optional) carries the warm start and the last statuses between calls.
+ * `state` (optional) carries the warm start and the last statuses between calls. `constraints`
+ * (optional) are u/x bounds, general rows D xₜ + E uₜ ≤ d and soft weights as tensors, batched or
+ * shared as in the float64 API, each with its gradient (layer-constraints.ts); a field given there
+ * must not also be in `cfg`.
  */
-export function mpcOp(cfg: MpcOpConfig, x0: tf.Tensor, C: tf.Tensor, c: tf.Tensor, F: tf.Tensor, f: tf.Tensor, state: OpState = {}): tf.Tensor {
+export function mpcOp(cfg: MpcOpConfig, x0: tf.Tensor, C: tf.Tensor, c: tf.Tensor, F: tf.Tensor, f: tf.Tensor, state: OpState = {},
+  constraints?: MpcConstraintTensors): tf.Tensor {
   const { T, nx, nu } = cfg, n = nx + nu;
   if (x0.rank !== 2 || x0.shape[1] !== nx) throw new DmpcInputError('mpcOp', 'x0', `has shape [${x0.shape.join(', ')}], expected [B, ${nx}]`);
+  const slots = constraintSlots('mpcOp', cfg, constraints);
   const op = tf.customGrad(((...args: tf.Tensor[]) => {
     const [tx0, tC, tc, tF, tf_] = args;
     const B = tx0.shape[0];
@@ -87,7 +93,7 @@ export function mpcOp(cfg: MpcOpConfig, x0: tf.Tensor, C: tf.Tensor, c: tf.Tenso
       T, nx, nu, x0: { data: toF64(tx0), shape: [B, nx] },
       C: { data: toF64(tC), shape: [n, n] }, c: { data: toF64(tc), shape: [n] },
       F: { data: toF64(tF), shape: [nx, n] }, f: { data: toF64(tf_), shape: [nx] },
-      u_lower: cfg.u_lower, u_upper: cfg.u_upper, x_lower: cfg.x_lower, x_upper: cfg.x_upper, soft: cfg.soft,
+      ...constraintInput(cfg, constraints, slots, args.slice(5, 5 + slots.length)),
     };
     const pr = buildProblem(input);
     const warm = state.last && state.last.state.pr.B === B ? epochWarmStart(state.last) : undefined;
@@ -101,16 +107,22 @@ export function mpcOp(cfg: MpcOpConfig, x0: tf.Tensor, C: tf.Tensor, c: tf.Tenso
       return [
         tf.tensor2d(Float32Array.from(g.x0), [B, nx]), tf.tensor2d(Float32Array.from(g.C), [n, n]),
         tf.tensor1d(Float32Array.from(g.c)), tf.tensor2d(Float32Array.from(g.F), [nx, n]), tf.tensor1d(Float32Array.from(g.f)),
+        ...constraintGradTensors(slots, g),
       ];
     };
     return { value, gradFunc };
   }) as unknown as CustomGrad);
-  return op(x0, C, c, F, f);
+  return op(x0, C, c, F, f, ...slots.map((s) => s.tensor));
 }
 
-/** Model dynamics: τ*(x0 [B, nx], C [n, n], c [n], θ [np]) by SQP, gradients w.r.t. all four. */
-export function mpcModelOp(cfg: MpcOpConfig & { model: DiscreteModel; sqp?: SqpOptions }, x0: tf.Tensor, C: tf.Tensor, c: tf.Tensor, theta: tf.Tensor, state: OpState = {}): tf.Tensor {
+/**
+ * Model dynamics: τ*(x0 [B, nx], C [n, n], c [n], θ [np]) by SQP, gradients w.r.t. all four (and
+ * w.r.t. the `constraints` tensors, as in {@link mpcOp}).
+ */
+export function mpcModelOp(cfg: MpcOpConfig & { model: DiscreteModel; sqp?: SqpOptions }, x0: tf.Tensor, C: tf.Tensor, c: tf.Tensor, theta: tf.Tensor, state: OpState = {},
+  constraints?: MpcConstraintTensors): tf.Tensor {
   const { T, model } = cfg, nx = model.nx, nu = model.nu, n = nx + nu;
+  const slots = constraintSlots('mpcModelOp', cfg, constraints);
   const op = tf.customGrad(((...args: tf.Tensor[]) => {
     const [tx0, tC, tc, tth] = args;
     const B = tx0.shape[0];
@@ -118,7 +130,7 @@ export function mpcModelOp(cfg: MpcOpConfig & { model: DiscreteModel; sqp?: SqpO
     const sol = sqpSolve({
       model, theta: toF64(tth), T, x0: { data: toF64(tx0), shape: [B, nx] },
       C: { data: toF64(tC), shape: [n, n] }, c: { data: toF64(tc), shape: [n] },
-      u_lower: cfg.u_lower, u_upper: cfg.u_upper, x_lower: cfg.x_lower, x_upper: cfg.x_upper, soft: cfg.soft,
+      ...constraintInput(cfg, constraints, slots, args.slice(4, 4 + slots.length)),
     }, cfg.sqp ?? {}, uInit);
     state.lastU = sol.u;
     state.status = sol.status;
@@ -131,11 +143,12 @@ export function mpcModelOp(cfg: MpcOpConfig & { model: DiscreteModel; sqp?: SqpO
       return [
         tf.tensor2d(Float32Array.from(g.x0), [B, nx]), tf.tensor2d(Float32Array.from(g.C), [n, n]),
         tf.tensor1d(Float32Array.from(g.c)), tf.tensor1d(gth),
+        ...constraintGradTensors(slots, g.constraints),
       ];
     };
     return { value, gradFunc };
   }) as unknown as CustomGrad);
-  return op(x0, C, c, theta);
+  return op(x0, C, c, theta, ...slots.map((s) => s.tensor));
 }
 
 export interface MpcLayerConfig extends MpcOpConfig {
