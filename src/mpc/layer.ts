@@ -10,7 +10,8 @@
  *  - cost weights q > 0 through q = exp(logQ) (any real logQ is a valid cost: learning cannot make
  *    the problem non-convex),
  *  - a goal τ_goal: stage cost ½ (τ − τ_goal)ᵀ diag(q) (τ − τ_goal) ⇒ C = diag(q), c = −q ∘ τ_goal,
- *  - linear dynamics F, f, or the parameters θ of a model from models/discrete.
+ *  - linear dynamics F, f, or the parameters θ of a model from models/discrete,
+ *  - constraints chosen by `learn` (bounds, D, E, d, soft weights; layer-constraints.ts).
  * `layer.apply(x0)` returns {x, u, tau} tensors usable inside tf.grads / optimizer.minimize. Each call
  * warm-starts from the previous call's plan when the batch size matches (training: last epoch).
  *
@@ -27,7 +28,9 @@ import { epochWarmStart, mpcSolve, type MpcOptions, type MpcSolution } from './i
 import { mpcBackward } from './backward.js';
 import { sqpBackward, sqpSolve, type SqpOptions } from './sqp.js';
 import { tensorMpcOp, type TensorOpState } from '../tensor/op.js';
-import { constraintGradTensors, constraintInput, constraintSlots, type MpcConstraintTensors } from './layer-constraints.js';
+import {
+  constraintGradTensors, constraintInput, constraintSlots, LearnableConstraints, type LearnConstraints, type MpcConstraintTensors,
+} from './layer-constraints.js';
 import type { TensorMpcOptions } from '../tensor/ipm.js';
 
 export interface MpcOpConfig {
@@ -163,6 +166,15 @@ export interface MpcLayerConfig extends MpcOpConfig {
   model?: DiscreteModel;
   trainDynamics?: boolean;
   sqp?: SqpOptions;
+  /** General stage constraints D xₜ + E uₜ ≤ d (shared over the batch; [T, ...] per stage). */
+  D?: number[][] | number[][][];
+  E?: number[][] | number[][][];
+  d?: number[] | number[][];
+  /**
+   * Constraints to learn as tf.Variables, starting from the values above, e.g. `{ x_upper: true }`
+   * (parametrisation: LearnableConstraints in layer-constraints.ts).
+   */
+  learn?: LearnConstraints;
 }
 
 export class MpcLayer {
@@ -171,11 +183,17 @@ export class MpcLayer {
   readonly F?: tf.Variable;
   readonly f?: tf.Variable;
   readonly theta?: tf.Variable;
+  /** Learnable (and constant) constraints: D, E, d, learned bounds and soft weights. */
+  readonly constraints: LearnableConstraints;
   private readonly state: OpState = {};
   private readonly tensorState: TensorOpState = {};
 
   constructor(readonly cfg: MpcLayerConfig) {
     const n = cfg.nx + cfg.nu;
+    if (cfg.solver === 'tensor' && (cfg.D || cfg.E || cfg.d || cfg.learn)) {
+      throw new DmpcInputError('MpcLayer', cfg.learn ? 'learn' : 'D, E, d', "is not supported by solver 'tensor' (constraints as tensors need the float64 solver)");
+    }
+    this.constraints = new LearnableConstraints(cfg);
     if (cfg.q.length !== n || cfg.q.some((v) => !(v > 0))) throw new DmpcInputError('MpcLayer', 'q', `must be ${n} positive weights`);
     this.logQ = tf.variable(tf.tensor1d(cfg.q.map(Math.log)), true, undefined, 'float32');
     this.goal = tf.variable(tf.tensor1d(cfg.goal ?? new Array(n).fill(0)), true);
@@ -198,7 +216,8 @@ export class MpcLayer {
   get lastStatus(): SolveStatus[] | undefined { return this.cfg.solver === 'tensor' ? this.tensorState.status : this.state.status; }
 
   get trainableVariables(): tf.Variable[] {
-    return [this.logQ, this.goal, ...(this.F ? [this.F, this.f!] : []), ...(this.theta ? [this.theta] : [])].filter((v) => v.trainable);
+    return [this.logQ, this.goal, ...(this.F ? [this.F, this.f!] : []), ...(this.theta ? [this.theta] : []),
+      ...this.constraints.trainableVariables].filter((v) => v.trainable);
   }
 
   /** Plans for the initial states x0 [B, nx]: {x [B, T, nx], u [B, T, nu], tau [B, T, n]}. */
@@ -208,11 +227,13 @@ export class MpcLayer {
       const q = tf.exp(this.logQ);
       const C = tf.mul(tf.eye(q.shape[0]), q); // diag(q) (tf.diag has no gradient)
       const c = tf.neg(tf.mul(q, this.goal));
+      // learned bounds leave the configuration and travel as tensors (with D, E, d, learned ρ)
+      const cfg = { ...this.cfg, ...this.constraints.opConfig }, cons = this.constraints.tensors();
       const tau = this.cfg.model
-        ? mpcModelOp({ ...this.cfg, model: this.cfg.model }, x0, C, c, this.theta!, this.state)
+        ? mpcModelOp({ ...cfg, model: this.cfg.model }, x0, C, c, this.theta!, this.state, cons)
         : this.cfg.solver === 'tensor'
           ? tensorMpcOp(this.cfg, x0, C, c, this.F!, this.f!, this.tensorState)
-          : mpcOp(this.cfg, x0, C, c, this.F!, this.f!, this.state);
+          : mpcOp(cfg, x0, C, c, this.F!, this.f!, this.state, cons);
       const [B, T] = tau.shape;
       return { tau, x: tf.slice(tau, [0, 0, 0], [B, T, nx]), u: tf.slice(tau, [0, 0, nx], [B, T, nu]) };
     });

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { tf } from '../../src/tf/tf.js';
-import { mpcModelOp, mpcOp } from '../../src/mpc/layer.js';
+import { MpcLayer, mpcModelOp, mpcOp } from '../../src/mpc/layer.js';
 import { buildProblem, type MpcInput } from '../../src/mpc/problem.js';
 import { mpcSolve, ROW_EQUALITY, ROW_L2_ACTIVE } from '../../src/mpc/ipm.js';
 import { sqpSolve } from '../../src/mpc/sqp.js';
@@ -208,5 +208,77 @@ describe('mpcModelOp with constraint tensors', () => {
     [xLower, xUpper, D, E, d].forEach((a, i) => {
       expect(relErr(grads[i].dataSync(), centralDiff(loss, a.data, 1e-5)), ['x_lower', 'x_upper', 'D', 'E', 'd'][i]).toBeLessThan(1e-6);
     });
+  });
+});
+
+describe('MpcLayer with learnable constraints', () => {
+  // double integrator x = [position, velocity], u = acceleration, dt = 0.1; goal: position 3
+  const dt = 0.1;
+  const base = {
+    T: 15, nx: 2, nu: 1, F: [[1, dt, 0.5 * dt * dt], [0, 1, dt]], f: [0, 0], trainDynamics: false,
+    q: [1, 0.01, 0.01], goal: [3, 0, 0], u_lower: -2, u_upper: 2,
+  };
+
+  it('learns a speed limit by imitation, from 0.4 and from 1.6 to the expert\'s 1.0 (within 1e-3)', () => {
+    const expert = new MpcLayer({ ...base, x_upper: [Infinity, 1.0] });
+    const rng = createRng(21);
+    const x0 = tf.tensor2d(Array.from({ length: 8 }, () => [-1 + 1.5 * rng.uniform(), 0.3 * rng.uniform()]));
+    const target = tf.keep(expert.apply(x0).tau);
+    expect(expert.lastStatus!.every((s) => s === 'optimal')).toBe(true);
+    // the limit binds in the demonstrations (their top speed is the limit) and the unconstrained
+    // plans go faster than either start, so the limit is identifiable from them on both sides
+    const topSpeed = (tau: tf.Tensor) => tf.max(tf.slice(tau, [0, 0, 1], [-1, -1, 1])).dataSync()[0];
+    expect(topSpeed(target)).toBeCloseTo(1.0, 5);
+    expect(topSpeed(new MpcLayer(base).apply(x0).tau)).toBeGreaterThan(1.7);
+    for (const start of [0.4, 1.6]) {
+      const learner = new MpcLayer({ ...base, x_upper: [Infinity, start], learn: { x_upper: true } });
+      const speedLimit = learner.constraints.vars.x_upper!;
+      expect(learner.trainableVariables.includes(speedLimit)).toBe(true);
+      const vmax = () => learner.constraints.bound('x_upper').dataSync()[1];
+      expect(Math.abs(vmax() - 1.0)).toBeGreaterThan(0.59);
+      // only the limit is trained (the cost is the expert's): plain gradient descent on the imitation loss
+      const opt = tf.train.sgd(0.3);
+      const loss = () => tf.mean(tf.square(tf.sub(learner.apply(x0).tau, target))) as tf.Scalar;
+      const first = loss().dataSync()[0];
+      let last = first;
+      for (let i = 0; i < 30; i++) last = opt.minimize(loss, true, [speedLimit])!.dataSync()[0];
+      expect(learner.lastStatus!.every((s) => s === 'optimal')).toBe(true);
+      expect(Math.abs(vmax() - 1.0), `start ${start}`).toBeLessThan(1e-3);
+      expect(last).toBeLessThan(first * 1e-4);
+    }
+  });
+
+  it('learned bound pairs never cross (log-gap), soft weights stay positive; gradients reach every learned variable', () => {
+    const layer = new MpcLayer({
+      ...base, x_lower: [-Infinity, -0.5], x_upper: [Infinity, 0.8], D: [[0, 1]], E: [[0.3]], d: [0.9],
+      soft: { general: { penalty: 'l2', weight: 2 } },
+      learn: { x_lower: true, x_upper: true, D: true, E: true, d: true, soft: { general: true } },
+    });
+    const v = layer.constraints.vars;
+    expect(layer.constraints.bound('x_lower').dataSync()[1]).toBeCloseTo(-0.5, 6);
+    expect(layer.constraints.bound('x_upper').dataSync()[1]).toBeCloseTo(0.8, 6);
+    expect(layer.constraints.softWeight('general')).toBeCloseTo(2, 5);
+    const x0 = tf.tensor2d([[-1, 0.2], [0.5, -0.3]]);
+    const vars = layer.trainableVariables;
+    expect(vars.map((x) => x.name).length).toBe(6 + 2); // x_lower, x_upper (gap), D, E, d, log ρ + logQ, goal
+    const { grads } = tf.variableGrads(() => tf.sum(tf.mul(layer.apply(x0).tau, tf.tensor3d(Float32Array.from({ length: 2 * 15 * 3 }, (_, i) => Math.sin(i)), [2, 15, 3]))) as tf.Scalar, vars);
+    for (const [name, g] of Object.entries(grads)) expect(tf.max(tf.abs(g)).dataSync()[0], name).toBeGreaterThan(0);
+    // any value of the gap variable keeps the pair ordered (in float32 a tiny gap rounds to equality,
+    // which the problem builder accepts), so the layer never meets crossed bounds
+    for (const g of [-8, -20, 3]) {
+      v.x_upper!.assign(tf.tensor1d([Infinity, g]));
+      const lo = layer.constraints.bound('x_lower').dataSync()[1], hi = layer.constraints.bound('x_upper').dataSync()[1];
+      expect(hi).toBeGreaterThanOrEqual(lo);
+      if (g === -8) expect(hi).toBeGreaterThan(lo);
+      expect(() => layer.apply(x0)).not.toThrow();
+    }
+  });
+
+  it('names the argument for unusable learn settings', () => {
+    expect(() => new MpcLayer({ ...base, x_lower: [0, 1], x_upper: [5, 1], learn: { x_upper: true } })).toThrow(/x_lower\/x_upper must satisfy x_lower < x_upper/);
+    expect(() => new MpcLayer({ ...base, learn: { d: true } })).toThrow(/learn\.d is set but d is not given/);
+    expect(() => new MpcLayer({ ...base, learn: { x_upper: true } })).toThrow(/learn\.x_upper is set but x_upper is not given/);
+    expect(() => new MpcLayer({ ...base, learn: { soft: { x: true } } })).toThrow(/learn\.soft\.x is set but soft\.x is not given/);
+    expect(() => new MpcLayer({ ...base, solver: 'tensor', learn: { x_upper: true } })).toThrow(/MpcLayer: learn is not supported by solver 'tensor'/);
   });
 });
