@@ -274,6 +274,24 @@ describe('MpcLayer with learnable constraints', () => {
     }
   });
 
+  it('model layer (pendulum, SQP): a learned speed limit gets the gradient of mpcModelOp', () => {
+    const model = pendulum();
+    const cfg = { T: 10, nx: 3, nu: 1, q: [1, 1, 0.1, 0.001], goal: [1, 0, 0, 0], model, trainDynamics: false,
+      u_lower: -2, u_upper: 2, sqp: { tol: 1e-12, maxIter: 200 } };
+    const layer = new MpcLayer({ ...cfg, x_upper: [Infinity, Infinity, 0.3], learn: { x_upper: true } });
+    const x0 = tf.tensor2d([[Math.cos(-0.2), Math.sin(-0.2), 0]]);
+    const w = tf.tensor3d(Float32Array.from({ length: 40 }, (_, i) => Math.cos(i)), [1, 10, 4]);
+    const { grads } = tf.variableGrads(() => tf.sum(tf.mul(layer.apply(x0).tau, w)) as tf.Scalar, [layer.constraints.vars.x_upper!]);
+    expect(layer.lastStatus).toEqual(['optimal']);
+    // the same gradient from the op with the bound as a plain tensor
+    const q = tf.tensor1d(cfg.q), C = tf.mul(tf.eye(4), q), c = tf.neg(tf.mul(q, tf.tensor1d(cfg.goal)));
+    const [ref] = tf.grads((xu: tf.Tensor) => tf.sum(tf.mul(mpcModelOp({ ...cfg }, x0, C, c, tf.tensor1d(Float32Array.from(model.theta)), {}, { x_upper: xu }), w)))(
+      [tf.tensor1d([Infinity, Infinity, 0.3])]);
+    const g = Object.values(grads)[0].dataSync(), r = ref.dataSync();
+    expect(Math.abs(r[2])).toBeGreaterThan(1e-3);
+    expect(Math.abs(g[2] - r[2])).toBeLessThan(1e-5 * Math.abs(r[2]));
+  });
+
   it('names the argument for unusable learn settings', () => {
     expect(() => new MpcLayer({ ...base, x_lower: [0, 1], x_upper: [5, 1], learn: { x_upper: true } })).toThrow(/x_lower\/x_upper must satisfy x_lower < x_upper/);
     expect(() => new MpcLayer({ ...base, learn: { d: true } })).toThrow(/learn\.d is set but d is not given/);
