@@ -1,5 +1,5 @@
 /**
- * Backward pass: dL/d(C, c, F, f, x₀, bounds, D, E, d) at the MPC solution, by implicit
+ * Backward pass: dL/d(C, c, F, f, x₀, bounds, D, E, d, soft weights ρ) at the MPC solution, by implicit
  * differentiation of the KKT conditions (Amos et al. 2018), as an instance of the project's one
  * mechanism `implicitVjp` with the Riccati recursion as the structured solve of ∂F/∂z.
  *
@@ -42,7 +42,7 @@ import { FACTOR_OK } from '../linalg/cholesky.js';
 import { DmpcInputError, SingularJacobianError } from '../common/errors.js';
 import type { GradStatus, OnFailure } from '../common/status.js';
 import { type Stage, off, ROW_U_LOWER, ROW_U_UPPER, ROW_X_LOWER, ROW_X_UPPER, ROW_GENERAL, SOFT_NONE } from './problem.js';
-import { type MpcSolution, type MpcSolverState, classifyRows, ROW_EQUALITY, ROW_L2_ACTIVE } from './ipm.js';
+import { type MpcSolution, type MpcSolverState, classifyRows, ROW_EQUALITY, ROW_L1_VIOLATED, ROW_L2_ACTIVE } from './ipm.js';
 import { kktFor } from './kkt.js';
 import { polishFactor } from './polish.js';
 import { riccatiFactor } from './riccati.js';
@@ -58,7 +58,21 @@ export interface MpcGrad {
   h: Float64Array;
   u_lower?: Float64Array; u_upper?: Float64Array; x_lower?: Float64Array; x_upper?: Float64Array;
   D?: Float64Array; E?: Float64Array; d?: Float64Array;
+  /** dL/d(weight) of each soft group that is given (the weight is one scalar per group, shared). */
+  soft?: { u?: number; x?: number; general?: number };
   gradStatus: GradStatus[];
+}
+
+/** The gradient blocks of the constraint inputs (what sqpBackward passes through). */
+export type ConstraintGrad = Pick<MpcGrad, 'u_lower' | 'u_upper' | 'x_lower' | 'x_upper' | 'D' | 'E' | 'd' | 'soft'>;
+
+export function pickConstraintGrad(g: MpcGrad): ConstraintGrad {
+  return { u_lower: g.u_lower, u_upper: g.u_upper, x_lower: g.x_lower, x_upper: g.x_upper, D: g.D, E: g.E, d: g.d, soft: g.soft };
+}
+
+/** The soft group ('u', 'x', 'general') a compiled row belongs to, by its source. */
+function softGroup(source: number): 'u' | 'x' | 'general' {
+  return source === ROW_U_LOWER || source === ROW_U_UPPER ? 'u' : source === ROW_GENERAL ? 'general' : 'x';
 }
 
 export interface MpcBackwardOptions {
@@ -112,6 +126,8 @@ export function mpcBackward(sol: MpcSolution, dLdx?: Float64Array, dLdu?: Float6
     const s = bd[key];
     if (s) grad[key] = new Float64Array(s.data.length);
   }
+  for (let r = 0; r < m; r++) if (rows.soft[r] !== SOFT_NONE) (grad.soft ??= {})[softGroup(rows.source[r])] = 0;
+  const gRho = new Float64Array(m);
   const N = T * (n + nx + m), lo = T * (n + nx), no = T * n;
   const gx = new Float64Array(N);
   const onFailure = opts.onFailure ?? 'zero-grad';
@@ -164,6 +180,9 @@ export function mpcBackward(sol: MpcSolution, dLdx?: Float64Array, dLdu?: Float6
               const k = ko + r;
               if (!act[k]) continue;
               const c = rowState[k];
+              // ∂/∂ρ of the soft rows' conditions: g − h − λ/ρ (active L2) and λ − ρ (violated L1)
+              if (c === ROW_L2_ACTIVE) gRho[r] += u[lo + t * m + r] * lam[k] / (rows.rho[r] * rows.rho[r]);
+              else if (c === ROW_L1_VIOLATED) gRho[r] -= u[lo + t * m + r];
               if (c !== ROW_EQUALITY && c !== ROW_L2_ACTIVE && rows.source[r] !== ROW_GENERAL) continue; // dh = 0 and no G term
               const ul = u[lo + t * m + r];
               const dh = c === ROW_EQUALITY || c === ROW_L2_ACTIVE ? -ul : 0;
@@ -195,5 +214,6 @@ export function mpcBackward(sol: MpcSolution, dLdx?: Float64Array, dLdu?: Float6
     }
     grad.gradStatus[b] = kind;
   }
+  for (let r = 0; r < m; r++) if (rows.soft[r] !== SOFT_NONE) grad.soft![softGroup(rows.source[r])]! += gRho[r];
   return grad;
 }

@@ -10,7 +10,8 @@
  *  - cost weights q > 0 through q = exp(logQ) (any real logQ is a valid cost: learning cannot make
  *    the problem non-convex),
  *  - a goal τ_goal: stage cost ½ (τ − τ_goal)ᵀ diag(q) (τ − τ_goal) ⇒ C = diag(q), c = −q ∘ τ_goal,
- *  - linear dynamics F, f, or the parameters θ of a model from models/discrete.
+ *  - linear dynamics F, f, or the parameters θ of a model from models/discrete,
+ *  - constraints chosen by `learn` (bounds, D, E, d, soft weights; layer-constraints.ts).
  * `layer.apply(x0)` returns {x, u, tau} tensors usable inside tf.grads / optimizer.minimize. Each call
  * warm-starts from the previous call's plan when the batch size matches (training: last epoch).
  *
@@ -30,6 +31,9 @@ import { epochWarmStart, mpcSolve, type MpcOptions, type MpcSolution } from './i
 import { mpcBackward } from './backward.js';
 import { sqpBackward, sqpSolve, type SqpOptions } from './sqp.js';
 import { tensorMpcOp, type TensorOpState } from '../tensor/op.js';
+import {
+  constraintGradTensors, constraintInput, constraintSlots, LearnableConstraints, type LearnConstraints, type MpcConstraintTensors,
+} from './layer-constraints.js';
 import type { TensorMpcOptions } from '../tensor/ipm.js';
 
 export interface MpcOpConfig {
@@ -112,11 +116,16 @@ function checkStatuses(op: string, status: SolveStatus[], onFailure: OnFailure |
 
 /**
  * Linear dynamics: τ*(x0 [B, nx], C [n, n], c [n], F [nx, n], f [nx]) as a tensor [B, T, n].
- * `state` (optional) carries the warm start and the last statuses between calls.
+ * `state` (optional) carries the warm start and the last statuses between calls. `constraints`
+ * (optional) are u/x bounds, general rows D xₜ + E uₜ ≤ d and soft weights as tensors, batched or
+ * shared as in the float64 API, each with its gradient (layer-constraints.ts); a field given there
+ * must not also be in `cfg`.
  */
-export function mpcOp(cfg: MpcOpConfig, x0: tf.Tensor, C: tf.Tensor, c: tf.Tensor, F: tf.Tensor, f: tf.Tensor, state: OpState = {}): tf.Tensor {
+export function mpcOp(cfg: MpcOpConfig, x0: tf.Tensor, C: tf.Tensor, c: tf.Tensor, F: tf.Tensor, f: tf.Tensor, state: OpState = {},
+  constraints?: MpcConstraintTensors): tf.Tensor {
   const { T, nx, nu } = cfg, n = nx + nu;
   if (x0.rank !== 2 || x0.shape[1] !== nx) throw new DmpcInputError('mpcOp', 'x0', `has shape [${x0.shape.join(', ')}], expected [B, ${nx}]`);
+  const slots = constraintSlots('mpcOp', cfg, constraints);
   const op = tf.customGrad(((...args: tf.Tensor[]) => {
     const [tx0, tC, tc, tF, tf_] = args;
     const B = tx0.shape[0];
@@ -124,7 +133,7 @@ export function mpcOp(cfg: MpcOpConfig, x0: tf.Tensor, C: tf.Tensor, c: tf.Tenso
       T, nx, nu, x0: { data: toF64(tx0), shape: [B, nx] },
       C: { data: toF64(tC), shape: [n, n] }, c: { data: toF64(tc), shape: [n] },
       F: { data: toF64(tF), shape: [nx, n] }, f: { data: toF64(tf_), shape: [nx] },
-      u_lower: cfg.u_lower, u_upper: cfg.u_upper, x_lower: cfg.x_lower, x_upper: cfg.x_upper, soft: cfg.soft,
+      ...constraintInput(cfg, constraints, slots, args.slice(5, 5 + slots.length)),
     };
     const pr = buildProblem(input);
     const warm = state.last && state.last.state.pr.B === B ? epochWarmStart(state.last) : undefined;
@@ -141,16 +150,22 @@ export function mpcOp(cfg: MpcOpConfig, x0: tf.Tensor, C: tf.Tensor, c: tf.Tenso
       return [
         tf.tensor2d(Float32Array.from(g.x0), [B, nx]), tf.tensor2d(Float32Array.from(g.C), [n, n]),
         tf.tensor1d(Float32Array.from(g.c)), tf.tensor2d(Float32Array.from(g.F), [nx, n]), tf.tensor1d(Float32Array.from(g.f)),
+        ...constraintGradTensors(slots, g),
       ];
     };
     return { value, gradFunc };
   }) as unknown as CustomGrad);
-  return op(x0, C, c, F, f);
+  return op(x0, C, c, F, f, ...slots.map((s) => s.tensor));
 }
 
-/** Model dynamics: τ*(x0 [B, nx], C [n, n], c [n], θ [np]) by SQP, gradients w.r.t. all four. */
-export function mpcModelOp(cfg: MpcOpConfig & { model: DiscreteModel; sqp?: SqpOptions }, x0: tf.Tensor, C: tf.Tensor, c: tf.Tensor, theta: tf.Tensor, state: OpState = {}): tf.Tensor {
+/**
+ * Model dynamics: τ*(x0 [B, nx], C [n, n], c [n], θ [np]) by SQP, gradients w.r.t. all four (and
+ * w.r.t. the `constraints` tensors, as in {@link mpcOp}).
+ */
+export function mpcModelOp(cfg: MpcOpConfig & { model: DiscreteModel; sqp?: SqpOptions }, x0: tf.Tensor, C: tf.Tensor, c: tf.Tensor, theta: tf.Tensor, state: OpState = {},
+  constraints?: MpcConstraintTensors): tf.Tensor {
   const { T, model } = cfg, nx = model.nx, nu = model.nu, n = nx + nu;
+  const slots = constraintSlots('mpcModelOp', cfg, constraints);
   const op = tf.customGrad(((...args: tf.Tensor[]) => {
     const [tx0, tC, tc, tth] = args;
     const B = tx0.shape[0];
@@ -158,7 +173,7 @@ export function mpcModelOp(cfg: MpcOpConfig & { model: DiscreteModel; sqp?: SqpO
     const sol = sqpSolve({
       model, theta: toF64(tth), T, x0: { data: toF64(tx0), shape: [B, nx] },
       C: { data: toF64(tC), shape: [n, n] }, c: { data: toF64(tc), shape: [n] },
-      u_lower: cfg.u_lower, u_upper: cfg.u_upper, x_lower: cfg.x_lower, x_upper: cfg.x_upper, soft: cfg.soft,
+      ...constraintInput(cfg, constraints, slots, args.slice(4, 4 + slots.length)),
     }, cfg.sqp ?? {}, uInit);
     state.lastU = sol.u;
     state.status = sol.status;
@@ -178,11 +193,12 @@ export function mpcModelOp(cfg: MpcOpConfig & { model: DiscreteModel; sqp?: SqpO
       return [
         tf.tensor2d(Float32Array.from(g.x0), [B, nx]), tf.tensor2d(Float32Array.from(g.C), [n, n]),
         tf.tensor1d(Float32Array.from(g.c)), tf.tensor1d(gth),
+        ...constraintGradTensors(slots, g.constraints),
       ];
     };
     return { value, gradFunc };
   }) as unknown as CustomGrad);
-  return op(x0, C, c, theta);
+  return op(x0, C, c, theta, ...slots.map((s) => s.tensor));
 }
 
 export interface MpcLayerConfig extends MpcOpConfig {
@@ -197,6 +213,15 @@ export interface MpcLayerConfig extends MpcOpConfig {
   model?: DiscreteModel;
   trainDynamics?: boolean;
   sqp?: SqpOptions;
+  /** General stage constraints D xₜ + E uₜ ≤ d (shared over the batch; [T, ...] per stage). */
+  D?: number[][] | number[][][];
+  E?: number[][] | number[][][];
+  d?: number[] | number[][];
+  /**
+   * Constraints to learn as tf.Variables, starting from the values above, e.g. `{ x_upper: true }`
+   * (parametrisation: LearnableConstraints in layer-constraints.ts).
+   */
+  learn?: LearnConstraints;
 }
 
 export class MpcLayer {
@@ -205,11 +230,17 @@ export class MpcLayer {
   readonly F?: tf.Variable;
   readonly f?: tf.Variable;
   readonly theta?: tf.Variable;
+  /** Learnable (and constant) constraints: D, E, d, learned bounds and soft weights. */
+  readonly constraints: LearnableConstraints;
   private readonly state: OpState = {};
   private readonly tensorState: TensorOpState = {};
 
   constructor(readonly cfg: MpcLayerConfig) {
     const n = cfg.nx + cfg.nu;
+    if (cfg.solver === 'tensor' && (cfg.D || cfg.E || cfg.d || cfg.learn)) {
+      throw new DmpcInputError('MpcLayer', cfg.learn ? 'learn' : 'D, E, d', "is not supported by solver 'tensor' (constraints as tensors need the float64 solver)");
+    }
+    this.constraints = new LearnableConstraints(cfg);
     if (cfg.q.length !== n || cfg.q.some((v) => !(v > 0))) throw new DmpcInputError('MpcLayer', 'q', `must be ${n} positive weights`);
     this.logQ = tf.variable(tf.tensor1d(cfg.q.map(Math.log)), true, undefined, 'float32');
     this.goal = tf.variable(tf.tensor1d(cfg.goal ?? new Array(n).fill(0)), true);
@@ -235,7 +266,8 @@ export class MpcLayer {
   get lastGradStatus(): GradStatus[] | undefined { return this.cfg.solver === 'tensor' ? this.tensorState.gradStatus : this.state.gradStatus; }
 
   get trainableVariables(): tf.Variable[] {
-    return [this.logQ, this.goal, ...(this.F ? [this.F, this.f!] : []), ...(this.theta ? [this.theta] : [])].filter((v) => v.trainable);
+    return [this.logQ, this.goal, ...(this.F ? [this.F, this.f!] : []), ...(this.theta ? [this.theta] : []),
+      ...this.constraints.trainableVariables].filter((v) => v.trainable);
   }
 
   /** Plans for the initial states x0 [B, nx]: {x [B, T, nx], u [B, T, nu], tau [B, T, n]}. */
@@ -245,11 +277,13 @@ export class MpcLayer {
       const q = tf.exp(this.logQ);
       const C = tf.mul(tf.eye(q.shape[0]), q); // diag(q) (tf.diag has no gradient)
       const c = tf.neg(tf.mul(q, this.goal));
+      // learned bounds leave the configuration and travel as tensors (with D, E, d, learned ρ)
+      const cfg = { ...this.cfg, ...this.constraints.opConfig }, cons = this.constraints.tensors();
       const tau = this.cfg.model
-        ? mpcModelOp({ ...this.cfg, model: this.cfg.model }, x0, C, c, this.theta!, this.state)
+        ? mpcModelOp({ ...cfg, model: this.cfg.model }, x0, C, c, this.theta!, this.state, cons)
         : this.cfg.solver === 'tensor'
           ? tensorMpcOp(this.cfg, x0, C, c, this.F!, this.f!, this.tensorState)
-          : mpcOp(this.cfg, x0, C, c, this.F!, this.f!, this.state);
+          : mpcOp(cfg, x0, C, c, this.F!, this.f!, this.state, cons);
       const [B, T] = tau.shape;
       return { tau, x: tf.slice(tau, [0, 0, 0], [B, T, nx]), u: tf.slice(tau, [0, 0, nx], [B, T, nu]) };
     });

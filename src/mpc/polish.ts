@@ -32,7 +32,11 @@ export function polishFactor(st: MpcSolverState, b: number): number {
     const k = (b * T + t) * m + r, state = st.rowState[k];
     st.W[k] = state === ROW_EQUALITY ? Wp : state === ROW_L2_ACTIVE ? pr.rows.rho[r] : 0;
   }
-  return riccatiFactor(st.ws, pr, b, st.W, 0, 0.1 * Wp);
+  // a pinned direction's pivot is Wp·‖∂g/∂u‖², which for a state row reached through the dynamics
+  // (∂x_{t+1}/∂u_t ~ the sampling time) is far below Wp; ordinary pivots are O(scaleC). Pivots above
+  // the geometric mean of the two scales are the pinned ones (a floor of 0.1·Wp counted them as
+  // ordinary and reported rcond ~1e-14 for a pendulum with an active speed bound)
+  return riccatiFactor(st.ws, pr, b, st.W, 0, Math.sqrt(Wp * st.scaleC[b]));
 }
 
 /**

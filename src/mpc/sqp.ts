@@ -25,7 +25,7 @@ import { DmpcInputError } from '../common/errors.js';
 import type { DiscreteModel } from '../../models/discrete/model.js';
 import { type ArrayInput, type MpcInput, type MpcProblem, buildProblem, off, rowValue, stageObjective } from './problem.js';
 import { type MpcOptions, type MpcSolution, type MpcSolverState, mpcSolve } from './ipm.js';
-import { mpcBackward, type GradStatus } from './backward.js';
+import { mpcBackward, pickConstraintGrad, type ConstraintGrad, type GradStatus } from './backward.js';
 
 export interface NonlinearMpcInput extends Omit<MpcInput, 'nx' | 'nu' | 'F' | 'f'> {
   model: DiscreteModel;
@@ -222,6 +222,8 @@ export interface SqpGrad {
   /** Same shapes as the C and c inputs. */
   C: Float64Array;
   c: Float64Array;
+  /** dL/d(bounds, D, E, d, soft weights) as given (the NLP's constraints are the final QP's). */
+  constraints: ConstraintGrad;
   gradStatus: SqpGradStatus[];
 }
 
@@ -343,5 +345,5 @@ export function sqpBackward(sol: SqpSolution, dLdx?: Float64Array, dLdu?: Float6
     if (!useExact) return 'gauss_newton';
     return sol.status[b] === 'optimal' ? s : 'active_set';
   });
-  return { theta: gTheta, x0: g.x0, C: gC, c: gc, gradStatus };
+  return { theta: gTheta, x0: g.x0, C: gC, c: gc, constraints: pickConstraintGrad(g), gradStatus };
 }

@@ -9,7 +9,7 @@ import { mpcBackward } from '../../src/mpc/backward.js';
 import { ROW_EQUALITY } from '../../src/mpc/ipm.js';
 import { DmpcInputError } from '../../src/common/errors.js';
 import { denseSolve } from './dense.js';
-import { flatInput, gradCheck } from './gradcheck.js';
+import { flatInput, gradCheck, lossWeights } from './gradcheck.js';
 import { randomProblem } from './problems.js';
 
 function maxDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
@@ -108,6 +108,38 @@ describe('infeasible problems and soft constraints', () => {
     for (let i = 0; i < sol.state.lam.length; i++) expect(sol.state.lam[i]).toBeLessThanOrEqual(20 + 1e-9);
     const err = gradCheck(inp, ['c', 'x0', 'x_lower', 'x_upper']);
     for (const [k, e] of Object.entries(err)) expect(e, k).toBeLessThan(1e-6);
+  });
+});
+
+describe('gradients w.r.t. the soft weights ρ', () => {
+  /** Central difference of L = Σ wx·x + Σ wu·u in the weight of soft group `g`, and the backward's value. */
+  function rhoCheck(inp: MpcInput, g: 'u' | 'x' | 'general', seed: number): { fd: number; grad: number } {
+    const { wx, wu } = lossWeights(seed, 1, inp.T, inp.nx, inp.nu);
+    const loss = (w: number) => {
+      const s = mpcSolve(buildProblem({ ...inp, soft: { ...inp.soft, [g]: { ...inp.soft![g]!, weight: w } } }));
+      expect(s.status[0]).toBe('optimal');
+      let L = 0;
+      for (let i = 0; i < wx.length; i++) L += wx[i] * s.x[i];
+      for (let i = 0; i < wu.length; i++) L += wu[i] * s.u[i];
+      return L;
+    };
+    const w0 = inp.soft![g]!.weight, h = 1e-5 * w0;
+    const sol = mpcSolve(buildProblem(inp));
+    return { fd: (loss(w0 + h) - loss(w0 - h)) / (2 * h), grad: mpcBackward(sol, wx, wu).soft![g]! };
+  }
+  it('L2 (active rows: σ = λ/ρ) and L1 (violated rows: λ = ρ) match central differences', () => {
+    // weights low enough that the plan trades violation against cost (seed 1: 7 active L2 rows at
+    // ρ = 5, 5 violated L1 rows at ρ = 1), so it depends on ρ
+    for (const [penalty, weight] of [['l2', 5], ['l1', 1]] as const) {
+      const { fd, grad } = rhoCheck(randomProblem(1, { stateBounds: true, soft: { x: { penalty, weight } } }), 'x', 3);
+      expect(Math.abs(fd), penalty).toBeGreaterThan(1e-4);
+      expect(Math.abs(grad - fd) / Math.abs(fd), penalty).toBeLessThan(1e-6);
+    }
+    // soft general rows with a low L2 weight
+    const inp = randomProblem(4, { nc: 2, soft: { general: { penalty: 'l2', weight: 1 } } });
+    const { fd, grad } = rhoCheck(inp, 'general', 5);
+    expect(Math.abs(fd)).toBeGreaterThan(1e-4);
+    expect(Math.abs(grad - fd) / Math.abs(fd)).toBeLessThan(1e-6);
   });
 });
 
