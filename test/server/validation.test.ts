@@ -200,6 +200,9 @@ describe('issue 18: every issue at once, clear refusals', () => {
     const p = await call(srv, 'socket', 'POST', '/jobs', { kind: 'simulate', params: { initialState: [0, 0, 3, 0], params: { cost: { Q: [1] } } } }, AUTH);
     expect(p.status).toBe(400);
     expect(paths(p)).toEqual(['params.params.cost.Q']);
+    const n = await call(srv, 'socket', 'POST', '/jobs', { kind: 'simulate', params: { controller: 'nope', initialState: [0, 0, 3, 0] } }, AUTH);
+    expect(n.status).toBe(400);
+    expect(paths(n)).toEqual(['params.controller']);
     expect(srv.ctx.jobs.list()).toHaveLength(jobs);
   });
 
