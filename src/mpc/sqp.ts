@@ -22,7 +22,7 @@
  */
 import type { SolveStatus } from '../common/status.js';
 import { DmpcInputError } from '../common/errors.js';
-import type { DiscreteModel } from '../../models/discrete/model.js';
+import type { DiscreteModel } from './model.js';
 import { type ArrayInput, type MpcInput, type MpcProblem, buildProblem, off, rowValue, stageObjective } from './problem.js';
 import { type MpcOptions, type MpcSolution, type MpcSolverState, mpcSolve } from './ipm.js';
 import { mpcBackward, type GradStatus } from './backward.js';

@@ -20,7 +20,7 @@
  * is bit-identical with any number of threads, and a run resumed from a checkpoint continues exactly
  * as the uninterrupted run (the checkpoint holds ψ, Adam's moments, the warm starts and the curves).
  */
-import type { DiscreteModel } from '../../models/discrete/model.js';
+import type { DiscreteModel } from '../mpc/model.js';
 import { pendulum as pendulumDx } from '../../models/discrete/pendulum.js';
 import { cartpole as cartpoleDx } from '../../models/discrete/cartpole.js';
 import { sqpBackward, sqpSolve } from '../mpc/sqp.js';
