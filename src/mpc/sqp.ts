@@ -16,8 +16,9 @@
  * ∂F/∂θ has ∂(Jᵀν)/∂θ besides ∂f/∂θ. With `hessian: 'exact'` (default) both are included: the
  * curvature enters through an equivalent QP (C' = C + Σν∇²f, c' = c − (Σν∇²f)τ̄, which has the same
  * solution and multipliers), and dL/dθ = Σₜ (∂fₜ/∂θ)ᵀ ū_νₜ + Σₜ (∂(Jₜᵀνₜ)/∂θ)ᵀ ū_τₜ from that QP's
- * adjoint. The second derivatives are central differences of the analytic Jacobians (relative accuracy
- * ~1e-9). `hessian: 'gauss-newton'` drops both terms (Amos et al. 2018's convex approximation; cheaper,
+ * adjoint. Σν∇²f and ∂(Jᵀν)/∂θ are one block of the model's exact weighted second derivative `d2`
+ * (gradStatus 'exact'); a model without `d2` gets central differences of its Jacobian instead, labelled
+ * 'approximate' with an error estimate. `hessian: 'gauss-newton'` drops both terms (Amos et al. 2018's convex approximation; cheaper,
  * biased by O(‖ν‖·‖∇²f‖)).
  */
 import type { SolveStatus } from '../common/status.js';
@@ -223,61 +224,113 @@ export interface SqpGrad {
   C: Float64Array;
   c: Float64Array;
   gradStatus: SqpGradStatus[];
+  /**
+   * Only when the model has no second derivative (no `d2`) and the curvature terms were formed by
+   * central differences of its Jacobian: per element, ‖g(h) − g(2h)‖∞ over every returned gradient
+   * entry (θ, x₀, C, c) of that element, g(h) being the returned gradient. Central differences err by
+   * O(h²), so this over-estimates the truncation error of g(h) about threefold; round-off (≈ ε/h
+   * relative to the Jacobian's scale) is included in it as well.
+   */
+  errorEstimate?: Float64Array;
 }
 
 /** As the linear layer's, plus 'gauss_newton': the convex-approximation gradient (asked for, or the
- *  fallback when the exact second-order system is not convex in u). */
-export type SqpGradStatus = GradStatus | 'gauss_newton';
+ *  fallback when the exact second-order system is not convex in u), and 'approximate': the exact
+ *  second-order system with its curvature terms from finite differences (a model without `d2`; see
+ *  `errorEstimate`). 'exact' only when the model's second derivatives are exact. */
+export type SqpGradStatus = GradStatus | 'gauss_newton' | 'approximate';
+
+/** H ← Σᵢ wᵢ∇²fᵢ at τ (rows x, u; columns x, u, θ) for stage b, t: the curvature the backward pass uses. */
+type Curvature = (tau: Float64Array, to: number, w: Float64Array, H: Float64Array) => void;
+
+/** The model's own exact second derivative. */
+function exactCurvature(model: DiscreteModel, theta: Float64Array): Curvature {
+  const nx = model.nx, d2 = model.d2!;
+  return (tau, to, w, H) => d2(tau, to, tau, to + nx, theta, w, H);
+}
+
+/**
+ * The labelled fallback for a model without `d2`: row r of Σᵢ wᵢ∇²fᵢ as the central difference
+ * (∂/∂z_r) Σᵢ wᵢ ∂fᵢ/∂z of the model's Jacobian, step h·max(1, |z_r|).
+ */
+function differenceCurvature(model: DiscreteModel, theta: Float64Array, h: number): Curvature {
+  const { nx, nu, np } = model, n = nx + nu, K = n + np;
+  const z = new Float64Array(n), jp = new Float64Array(nx * K), jm = new Float64Array(nx * K), out = new Float64Array(nx);
+  return (tau, to, w, H) => {
+    for (let i = 0; i < n; i++) z[i] = tau[to + i];
+    for (let r = 0; r < n; r++) {
+      const base = z[r], step = h * Math.max(1, Math.abs(base));
+      z[r] = base + step; model.step(z, 0, z, nx, theta, out, 0, jp, 0);
+      z[r] = base - step; model.step(z, 0, z, nx, theta, out, 0, jm, 0);
+      z[r] = base;
+      for (let c = 0; c < K; c++) {
+        let acc = 0;
+        for (let i = 0; i < nx; i++) acc += w[i] * (jp[i * K + c] - jm[i * K + c]);
+        H[r * K + c] = acc / (2 * step);
+      }
+    }
+  };
+}
 
 /**
  * dL/d(θ, x₀, C, c) at an SQP solution for dL/dx [B, T, nx] and dL/du [B, T, nu]. See the file
- * comment for the two Hessian choices; elements not converged keep their status and get the
- * gradient policy of the linear layer (backward.ts).
+ * comment for the two Hessian choices. With `hessian: 'exact'` (default) the curvature terms come from
+ * the model's exact `d2` (gradStatus 'exact'); a model without `d2` gets central differences of its
+ * Jacobian at steps h and 2h (h = `fdStep`, default 1e-5), the gradient of step h, gradStatus
+ * 'approximate' and `errorEstimate`. Elements not converged keep their status and get the gradient
+ * policy of the linear layer (backward.ts).
  */
 export function sqpBackward(sol: SqpSolution, dLdx?: Float64Array, dLdu?: Float64Array, opts: { hessian?: 'exact' | 'gauss-newton'; fdStep?: number } = {}): SqpGrad {
+  const model = sol.model, theta = sol.theta;
+  if ((opts.hessian ?? 'exact') === 'gauss-newton') return backwardWith(sol, null, dLdx, dLdu);
+  if (model.d2) return backwardWith(sol, exactCurvature(model, theta), dLdx, dLdu);
+  const h = opts.fdStep ?? 1e-5;
+  if (!(h > 0)) throw new DmpcInputError('sqpBackward', 'fdStep', `must be positive (got ${h})`);
+  const g = backwardWith(sol, differenceCurvature(model, theta, h), dLdx, dLdu);
+  const g2 = backwardWith(sol, differenceCurvature(model, theta, 2 * h), dLdx, dLdu);
+  const { B } = sol.lin, np = model.np, nx = model.nx;
+  const err = new Float64Array(B);
+  const per = (a: Float64Array, b: Float64Array, size: number) => {
+    for (let e = 0; e < B; e++) for (let i = 0; i < size; i++) err[e] = Math.max(err[e], Math.abs(a[e * size + i] - b[e * size + i]));
+  };
+  per(g.theta, g2.theta, np); per(g.x0, g2.x0, nx);
+  // C and c may be shared over the batch (then their differences count for every element)
+  const sizeC = g.C.length / B, sizec = g.c.length / B;
+  if (Number.isInteger(sizeC) && sol.lin.C.sb !== 0) per(g.C, g2.C, sizeC);
+  else for (let e = 0; e < B; e++) for (let i = 0; i < g.C.length; i++) err[e] = Math.max(err[e], Math.abs(g.C[i] - g2.C[i]));
+  if (Number.isInteger(sizec) && sol.lin.c.sb !== 0) per(g.c, g2.c, sizec);
+  else for (let e = 0; e < B; e++) for (let i = 0; i < g.c.length; i++) err[e] = Math.max(err[e], Math.abs(g.c[i] - g2.c[i]));
+  g.gradStatus = g.gradStatus.map((s) => (s === 'exact' || s === 'active_set' ? 'approximate' : s));
+  g.errorEstimate = err;
+  return g;
+}
+
+/** The backward pass with a given curvature (null: Gauss–Newton). */
+function backwardWith(sol: SqpSolution, curvature: Curvature | null, dLdx?: Float64Array, dLdu?: Float64Array): SqpGrad {
   const pr0 = sol.lin, model = sol.model, theta = sol.theta;
   const { B, T, nx, n } = pr0, np = model.np, K = n + np;
-  const exact = (opts.hessian ?? 'exact') === 'exact';
-  const h = opts.fdStep ?? 1e-6;
+  const exact = curvature !== null;
   const st0 = sol.qp.state;
-  // the equivalent QP with the Lagrangian's curvature: C' = C + Hν, c' = c − Hν τ̄ (per element and stage)
+  // the equivalent QP with the Lagrangian's curvature: C' = C + Hν, c' = c − Hν τ̄ (per element and
+  // stage); Hs keeps each stage's full Σν∇²f (rows τ, columns τ and θ) for the θ term below
   const Cp = new Float64Array(B * T * n * n), cp = new Float64Array(B * T * n);
-  const jp = new Float64Array(nx * K), jm = new Float64Array(nx * K), out = new Float64Array(nx);
-  const z = new Float64Array(n), th = Float64Array.from(theta);
-  /** g ← ∂(Jᵀν)/∂(column k of the Jacobian's variables) by central differences, ν at `no`. */
-  const jtnu = (b: number, t: number, k: number, g: Float64Array) => {
-    const to = (b * T + t) * n, no = (b * T + t + 1) * nx;
-    for (let i = 0; i < n; i++) z[i] = st0.tau[to + i];
-    th.set(theta);
-    const isTheta = k >= n, idx = isTheta ? k - n : k;
-    const base = isTheta ? th[idx] : z[idx], step = h * Math.max(1, Math.abs(base));
-    if (isTheta) th[idx] = base + step; else z[idx] = base + step;
-    model.step(z, 0, z, nx, th, out, 0, jp, 0);
-    if (isTheta) th[idx] = base - step; else z[idx] = base - step;
-    model.step(z, 0, z, nx, th, out, 0, jm, 0);
-    if (isTheta) th[idx] = base; else z[idx] = base;
-    for (let j = 0; j < n; j++) {
-      let s = 0;
-      for (let i = 0; i < nx; i++) s += (jp[i * K + j] - jm[i * K + j]) * st0.nu[no + i];
-      g[j] = s / (2 * step);
-    }
-  };
-  const col = new Float64Array(n), Hnu = new Float64Array(n * n);
+  const Hs = new Float64Array(exact ? B * T * n * K : 0);
+  const jp = new Float64Array(nx * K), out = new Float64Array(nx), w = new Float64Array(nx), H = new Float64Array(n * K);
   for (let b = 0; b < B; b++) for (let t = 0; t < T; t++) {
     const co = off(pr0.C, b, t), o = (b * T + t) * n * n;
     for (let i = 0; i < n * n; i++) Cp[o + i] = pr0.C.data[co + i];
     const cc = off(pr0.c, b, t);
     for (let i = 0; i < n; i++) cp[(b * T + t) * n + i] = pr0.c.data[cc + i];
     if (!exact || t === T - 1) continue;
-    for (let k = 0; k < n; k++) {
-      jtnu(b, t, k, col);
-      for (let j = 0; j < n; j++) Hnu[j * n + k] = col[j];
-    }
+    const to = (b * T + t) * n, no = (b * T + t + 1) * nx;
+    for (let i = 0; i < nx; i++) w[i] = st0.nu[no + i];
+    curvature(st0.tau, to, w, H);
+    Hs.set(H, (b * T + t) * n * K);
     // the QP reads sym(C'), so only sym(Hν) matters; shift c' by it so that τ̄ stays optimal
     for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) {
-      const hij = 0.5 * (Hnu[i * n + j] + Hnu[j * n + i]);
+      const hij = 0.5 * (H[i * K + j] + H[j * K + i]);
       Cp[o + i * n + j] += hij;
-      cp[(b * T + t) * n + i] -= hij * st0.tau[(b * T + t) * n + j];
+      cp[(b * T + t) * n + i] -= hij * st0.tau[to + j];
     }
   }
   const input: MpcInput = {
@@ -310,7 +363,6 @@ export function sqpBackward(sol: SqpSolution, dLdx?: Float64Array, dLdu?: Float6
   const g = mpcBackward(qp, dLdx, dLdu);
   const gTheta = new Float64Array(B * np);
   const gC = new Float64Array(pr0.C.data.length), gc = new Float64Array(pr0.c.data.length);
-  const mixed = new Float64Array(n);
   for (let b = 0; b < B; b++) {
     for (let t = 0; t < T; t++) {
       const go = useExact ? (b * T + t) * n * n : off(qp.state.pr.C, b, t), co = off(pr0.C, b, t);
@@ -328,11 +380,11 @@ export function sqpBackward(sol: SqpSolution, dLdx?: Float64Array, dLdu?: Float6
         gTheta[b * np + k] += s;
       }
       if (!useExact) continue;
-      // (∂(Jᵀν)/∂θ)ᵀ ū_τ, with ū_τ = dL/dc' of the stage
+      // (∂(Jᵀν)/∂θ)ᵀ ū_τ, with ū_τ = dL/dc' of the stage and ∂(Jᵀν)_j/∂θ_k = (Σν∇²f)[j, n + k]
+      const ho = (b * T + t) * n * K;
       for (let k = 0; k < np; k++) {
-        jtnu(b, t, n + k, mixed);
         let s = 0;
-        for (let j = 0; j < n; j++) s += mixed[j] * g.c[(b * T + t) * n + j];
+        for (let j = 0; j < n; j++) s += Hs[ho + j * K + n + k] * g.c[(b * T + t) * n + j];
         gTheta[b * np + k] += s;
       }
     }
