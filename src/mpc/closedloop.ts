@@ -21,6 +21,9 @@ export interface ClosedLoopStart {
   solve_ms_median: number;
   solve_ms_first: number;
   iterations_median: number;
+  /** SQP iterations per step, mean over the steps, and the steps that reached the SQP iteration cap. */
+  iterations_mean: number;
+  cap_hits: number;
   qp_iterations_median: number;
   qp_iterations_mean: number;
   statuses: Record<string, number>;
@@ -83,6 +86,7 @@ export function runClosedLoop(doc: Record<string, unknown>, x0: Float64Array, op
   return {
     final_abs_angle: Math.abs(model.angle!(x, 0)), closed_loop_cost: J,
     solve_ms_median: median(times), solve_ms_first: times[0], iterations_median: median(iters),
+    iterations_mean: iters.reduce((a, v) => a + v, 0) / iters.length, cap_hits: statuses.max_iter ?? 0,
     qp_iterations_median: median(qpIters), qp_iterations_mean: qpIters.reduce((a, v) => a + v, 0) / qpIters.length, statuses, x: xs, u: us,
   };
 }

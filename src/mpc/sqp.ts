@@ -4,7 +4,11 @@
  * Each iteration linearises the model along the current trajectory (x̄, ū) (single shooting: x̄ is
  * the model's own rollout of ū), Fₜ = ∂f/∂τ(τ̄ₜ), fₜ = f(τ̄ₜ) − Fₜτ̄ₜ, and solves the resulting linear
  * MPC problem with the Riccati interior point (ipm.ts), warm-started from ū and the last QP's
- * multipliers; the Hessian is the cost's own (Gauss–Newton: the stage costs are quadratic). The step
+ * multipliers. The QP's Hessian is the cost's own with `hessian: 'gauss-newton'` (default; the stage
+ * costs are quadratic, linear convergence), or with `hessian: 'exact'` the Lagrangian's
+ * C + Σν∇²f at the rollout's costate ν, used where the reduced Hessian is positive definite and
+ * replaced by C where it is not (`lagrangianStages`: Newton's method on the reduced cost near a
+ * minimum, quadratic convergence). The step
  * ū + α(u_QP − ū) is accepted by backtracking on the merit function
  *     φ(α) = J(rollout) + ρ Σ max(0, g − h)        (hard rows; ρ above the largest multiplier)
  * with the sufficient-decrease test φ(α) ≤ φ(0) − 10⁻⁴ α (φ(0) − m_QP).
@@ -27,6 +31,7 @@ import type { DiscreteModel } from './model.js';
 import { type ArrayInput, type MpcInput, type MpcProblem, buildProblem, off, rowValue, stageObjective } from './problem.js';
 import { type MpcOptions, type MpcSolution, type MpcSolverState, mpcSolve } from './ipm.js';
 import { mpcBackward, type GradStatus } from './backward.js';
+import { addRowGrad } from './ipm.js';
 
 export interface NonlinearMpcInput extends Omit<MpcInput, 'nx' | 'nu' | 'F' | 'f'> {
   model: DiscreteModel;
@@ -47,6 +52,12 @@ export interface SqpOptions {
   qp?: MpcOptions;
   /** Warm-start each QP from the current controls and the last multipliers (default true). */
   qpWarmStart?: boolean;
+  /**
+   * The QP's Hessian (see the file comment): 'gauss-newton' (default) the cost's own C; 'exact' the
+   * Lagrangian's C + Σν∇²f (the model's `d2`; central differences of its Jacobian for a model without
+   * one), convexified stage by stage where it is not positive definite.
+   */
+  hessian?: 'gauss-newton' | 'exact';
 }
 
 export interface SqpSolution {
@@ -134,6 +145,15 @@ export function sqpSolve(input: NonlinearMpcInput, options: SqpOptions = {}, uIn
   delete (lin as unknown as Record<string, unknown>).theta;
   const pr = buildProblem(lin);
   const B = pr.B;
+  // exact Hessian: the QPs get their own problem with a C and c per element and stage (the Lagrangian's
+  // curvature differs everywhere); `pr` keeps the cost for the merit function and the final QP
+  const exactHessian = options.hessian === 'exact';
+  if (options.hessian !== undefined && options.hessian !== 'exact' && options.hessian !== 'gauss-newton') {
+    throw new DmpcInputError('mpc', 'hessian', `is '${String(options.hessian)}', expected 'gauss-newton' | 'exact'`);
+  }
+  const qpPr = exactHessian ? buildProblem({ ...lin, C: perStage(pr.C, B, T, n * n, [n, n]), c: perStage(pr.c, B, T, n, [n]) }) : pr;
+  const lag = exactHessian ? lagrangianWorkspace(model, theta, T) : undefined;
+  const hOffset = new Float64Array(B);
   const maxIter = options.mode === 'rti' ? 1 : options.maxIter ?? 50;
   const tol = options.tol ?? 1e-9, decay = options.lineSearchDecay ?? 0.5, lsSteps = options.lineSearchSteps ?? 12;
   if (uInit && uInit.length !== B * T * nu) throw new DmpcInputError('mpc', 'uInit', `has length ${uInit.length}, expected B·T·nu = ${B * T * nu}`);
@@ -150,8 +170,9 @@ export function sqpSolve(input: NonlinearMpcInput, options: SqpOptions = {}, uIn
   let reuse: MpcSolverState | undefined;
   let lamPrev: Float64Array | undefined;
   for (let it = 0; it < maxIter; it++) {
-    for (let b = 0; b < B; b++) linearise(pr, model, theta, b, tau, b * T * n, jac, out);
-    qp = mpcSolve(pr, options.qp ?? {}, options.qpWarmStart === false ? undefined : { u, lam: lamPrev }, reuse);
+    for (let b = 0; b < B; b++) linearise(qpPr, model, theta, b, tau, b * T * n, jac, out);
+    if (lag) for (let b = 0; b < B; b++) if (!done[b]) hOffset[b] = lagrangianStages(lag, pr, qpPr, b, tau, b * T * n, lamPrev);
+    qp = mpcSolve(qpPr, options.qp ?? {}, options.qpWarmStart === false ? undefined : { u, lam: lamPrev }, reuse);
     // the next iteration's QP takes over this one's workspaces (its multipliers are copied below);
     // the final QP, solved after the loop, gets fresh ones so that it survives for the backward pass
     reuse = qp.state;
@@ -173,7 +194,8 @@ export function sqpSolve(input: NonlinearMpcInput, options: SqpOptions = {}, uIn
       for (let i = 0; i < T * pr.rows.m; i++) lmax = Math.max(lmax, qp.state.lam[b * T * pr.rows.m + i]);
       const rho = 10 * lmax + 1;
       const phi0 = merit(pr, b, tau, b * T * n, rho);
-      const pred = phi0 - qp.objective[b];
+      // the exact-Hessian QP's objective is the cost's quadratic model less Σ½τ̄ᵀHτ̄ (c' = c − Hτ̄)
+      const pred = phi0 - (qp.objective[b] + hOffset[b]);
       let alpha = 1;
       for (let ls = 0; ; ls++) {
         for (let i = 0; i < T * nu; i++) utrial[i] = u[b * T * nu + i] + alpha * (qp.u[b * T * nu + i] - u[b * T * nu + i]);
@@ -208,6 +230,165 @@ export function sqpSolve(input: NonlinearMpcInput, options: SqpOptions = {}, uIn
     objective[b] = merit(pr, b, tau, b * T * n, 0);
   }
   return { status, iterations, qpIterations, x, u, objective, lin: pr, qp, model, theta, stepNorm };
+}
+
+/** A stage quantity as one fresh [B, T, ...inner] block (every element and stage its own copy). */
+function perStage(s: MpcProblem['C'], B: number, T: number, size: number, inner: number[]): { data: Float64Array; shape: number[] } {
+  const data = new Float64Array(B * T * size);
+  for (let b = 0; b < B; b++) for (let t = 0; t < T; t++) data.set(s.data.subarray(off(s, b, t), off(s, b, t) + size), (b * T + t) * size);
+  return { data, shape: [B, T, ...inner] };
+}
+
+interface LagrangianWorkspace {
+  curvature: Curvature;
+  nx: number; nu: number; n: number; K: number;
+  /** Costates ν [T, nx] (slot t: multiplier of the dynamics into x_t), a stage gradient, Σν∇²f. */
+  nu_: Float64Array; q: Float64Array; w: Float64Array; H: Float64Array;
+  /** Stage Lagrangian Hessians W [T, n, n] and the convexity check's Riccati scratch. */
+  W: Float64Array; P: Float64Array; PA: Float64Array; Q: Float64Array; L: Float64Array;
+}
+
+function lagrangianWorkspace(model: DiscreteModel, theta: Float64Array, T: number): LagrangianWorkspace {
+  const { nx, nu } = model, n = nx + nu, K = n + model.np;
+  return {
+    curvature: model.d2 ? exactCurvature(model, theta) : differenceCurvature(model, theta, 1e-5),
+    nx, nu, n, K, nu_: new Float64Array(T * nx), q: new Float64Array(n), w: new Float64Array(nx), H: new Float64Array(n * K),
+    W: new Float64Array(T * n * n), P: new Float64Array(nx * nx), PA: new Float64Array(nx * n), Q: new Float64Array(n * n), L: new Float64Array(nu * nu),
+  };
+}
+
+/**
+ * Writes the exact-Hessian QP of element b at the rollout τ̄ into qpPr's C and c (its F, f already
+ * hold the linearisation), and returns Σₜ ½τ̄ₜᵀ(Cₜ' − sym Cₜ)τ̄ₜ (the QP objective's offset from the
+ * cost's quadratic model).
+ *
+ * Multipliers: the costate of the rollout, from the stationarity of the Lagrangian in xₜ,
+ *     νₜ = sym(Cₜ)τ̄ₜ + cₜ + Σᵣ λᵣ∇ₓgᵣ + Aₜᵀν_{t+1},   ν_T = 0,
+ * with the row multipliers λ of the last QP (none at the first iteration). For single shooting with
+ * control-only rows these are exact, not estimates: Wₜ = sym(Cₜ) + Σᵢ ν_{t+1,i}∇²fᵢ(τ̄ₜ) then makes the
+ * QP's reduced Hessian (x eliminated through the dynamics) the Hessian of the reduced cost J(u), so the
+ * SQP is Newton's method on J.
+ *
+ * Convexification, where needed: the stage blocks Wₜ of a swing-up are far from positive definite
+ * (measured on p2: eigenvalues to −10 against a cost of 1), yet the reduced Hessian, the only thing the
+ * QP needs positive definite, usually is. It is checked exactly by the unconstrained Riccati recursion
+ * (Q_uu = W_uu + BᵀPB must factor at every stage, pivots above 1e-10 of its scale; inequality rows only
+ * add positive semidefinite terms in the interior point). Where it is not (J is not convex in u at this
+ * iterate: far from a minimum), the iteration uses the Gauss–Newton Hessian sym(C), positive definite
+ * in u by the cost's own check. Tried and measured on the p2 closed loop before this choice: mirroring
+ * negative eigenvalues of each Wₜ (steps 20× too short: 7 cap hits in 200 steps) and a
+ * Levenberg–Marquardt shift μI of every W_uu (μ reached 0.1 against R = 0.001: linear convergence,
+ * 6 cap hits); the switch has none. Near a strict local minimum the reduced Hessian is positive definite,
+ * so the final iterations are Newton steps (quadratic convergence). c' = c − (C' − sym C)τ̄ keeps τ̄
+ * stationary for the cost model, so the choice changes the step, never the converged point.
+ */
+function lagrangianStages(ws: LagrangianWorkspace, pr: MpcProblem, qpPr: MpcProblem, b: number, tau: Float64Array, to: number, lamPrev?: Float64Array): number {
+  const { T } = pr, { nx, n, K, nu_: nu, q, w, H, W } = ws, m = pr.rows.m;
+  const symC = (t: number, i: number, j: number) => { const co = off(pr.C, b, t); return 0.5 * (pr.C.data[co + i * n + j] + pr.C.data[co + j * n + i]); };
+  let scale = 1;
+  for (let t = T - 1; t >= 0; t--) {
+    const lo = off(pr.c, b, t), o = to + t * n;
+    for (let i = 0; i < n; i++) {
+      let acc = pr.c.data[lo + i];
+      for (let j = 0; j < n; j++) { const cij = symC(t, i, j); acc += cij * tau[o + j]; scale = Math.max(scale, Math.abs(cij)); }
+      q[i] = acc;
+    }
+    if (lamPrev) for (let r = 0; r < m; r++) {
+      const k = (b * T + t) * m + r;
+      if (pr.act[k] && lamPrev[k] !== 0) addRowGrad(pr, b, t, r, lamPrev[k], q, 0);
+    }
+    const fo = off(qpPr.F, b, t);
+    for (let i = 0; i < nx; i++) {
+      let acc = q[i];
+      if (t < T - 1) for (let k = 0; k < nx; k++) acc += qpPr.F.data[fo + k * n + i] * nu[(t + 1) * nx + k];
+      nu[t * nx + i] = acc;
+    }
+  }
+  for (let t = 0; t < T; t++) {
+    const wo = t * n * n;
+    for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) W[wo + i * n + j] = symC(t, i, j);
+    if (t === T - 1) continue;
+    for (let i = 0; i < nx; i++) w[i] = nu[(t + 1) * nx + i];
+    ws.curvature(tau, to + t * n, w, H);
+    for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) W[wo + i * n + j] += 0.5 * (H[i * K + j] + H[j * K + i]);
+  }
+  const curvature = reducedHessianPositive(ws, qpPr, b, T);
+  // C' = W (or sym C: Gauss–Newton), c' = c − (C' − sym C)τ̄
+  let offset = 0;
+  for (let t = 0; t < T; t++) {
+    const lo = off(pr.c, b, t), qo = off(qpPr.C, b, t), qc = off(qpPr.c, b, t), o = to + t * n, wo = t * n * n;
+    for (let i = 0; i < n; i++) {
+      let acc = pr.c.data[lo + i];
+      for (let j = 0; j < n; j++) {
+        const sc = symC(t, i, j);
+        const cij = curvature ? W[wo + i * n + j] : sc;
+        qpPr.C.data[qo + i * n + j] = cij;
+        acc -= (cij - sc) * tau[o + j];
+        offset += 0.5 * tau[o + i] * (cij - sc) * tau[o + j];
+      }
+      qpPr.c.data[qc + i] = acc;
+    }
+  }
+  return offset;
+}
+
+/**
+ * Whether the equality-constrained LQ problem with stage Hessians W and the dynamics of
+ * element b has a positive definite reduced Hessian: the Riccati recursion
+ *     Q = Wₜ + Fₜᵀ P_{t+1} Fₜ,   Q_uu = L Lᵀ (Cholesky),   Pₜ = Q_xx − Q_xu Q_uu⁻¹ Q_ux,   P_T = 0,
+ * succeeds with every pivot of Q_uu above 1e-10 of its diagonal's scale.
+ */
+function reducedHessianPositive(ws: LagrangianWorkspace, qpPr: MpcProblem, b: number, T: number): boolean {
+  const { nx, nu, n, W, P, PA, Q, L } = ws;
+  P.fill(0);
+  for (let t = T - 1; t >= 0; t--) {
+    const wo = t * n * n, fo = off(qpPr.F, b, t);
+    for (let i = 0; i < n * n; i++) Q[i] = W[wo + i];
+    if (t < T - 1) {
+      for (let i = 0; i < nx; i++) for (let j = 0; j < n; j++) { // PA = P F
+        let acc = 0;
+        for (let k = 0; k < nx; k++) acc += P[i * nx + k] * qpPr.F.data[fo + k * n + j];
+        PA[i * n + j] = acc;
+      }
+      for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) { // Q += Fᵀ P F
+        let acc = 0;
+        for (let k = 0; k < nx; k++) acc += qpPr.F.data[fo + k * n + i] * PA[k * n + j];
+        Q[i * n + j] += acc;
+      }
+    }
+    // Cholesky of Q_uu (rows/columns nx..n) into L
+    let big = 0;
+    for (let j = 0; j < nu; j++) big = Math.max(big, Math.abs(Q[(nx + j) * n + nx + j]));
+    for (let i = 0; i < nu; i++) for (let j = 0; j <= i; j++) {
+      let acc = Q[(nx + i) * n + nx + j];
+      for (let k = 0; k < j; k++) acc -= L[i * nu + k] * L[j * nu + k];
+      if (i === j) {
+        if (!(acc > 1e-10 * big)) return false;
+        L[i * nu + i] = Math.sqrt(acc);
+      } else L[i * nu + j] = acc / L[j * nu + j];
+    }
+    if (t === 0) break;
+    // P = Q_xx − Q_xu Q_uu⁻¹ Q_ux, column by column of Q_ux through the Cholesky factor
+    for (let c = 0; c < nx; c++) {
+      // y = L⁻ᵀ L⁻¹ Q_uc (Q_u,c: column c of Q_ux), kept in PA's first row as scratch
+      for (let i = 0; i < nu; i++) {
+        let acc = Q[(nx + i) * n + c];
+        for (let k = 0; k < i; k++) acc -= L[i * nu + k] * PA[k];
+        PA[i] = acc / L[i * nu + i];
+      }
+      for (let i = nu - 1; i >= 0; i--) {
+        let acc = PA[i];
+        for (let k = i + 1; k < nu; k++) acc -= L[k * nu + i] * PA[k];
+        PA[i] = acc / L[i * nu + i];
+      }
+      for (let r = 0; r < nx; r++) {
+        let acc = Q[r * n + c];
+        for (let k = 0; k < nu; k++) acc -= Q[r * n + nx + k] * PA[k];
+        P[r * nx + c] = acc;
+      }
+    }
+  }
+  return true;
 }
 
 function probeBatch(x0: ArrayInput, nx: number): number {
