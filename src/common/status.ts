@@ -24,10 +24,13 @@ export const SOLVE_STATUSES: readonly SolveStatus[] = [
  *                   central-path point with s∘λ held fixed), which differs from the true one by O(μ/λ²).
  *  - 'gauss_newton': SQP only: the derivative of the Gauss–Newton (convex) approximation (asked for, or
  *                   the fallback when the exact second-order system is not convex in u).
+ *  - 'approximate': SQP only: the exact second-order system with its curvature terms (Σν∇²f) formed by
+ *                   central differences of the model's Jacobians, for a model without second derivatives
+ *                   (no `d2`); sqpBackward's `errorEstimate` bounds its error.
  *  - 'zero':        no derivative exists or is trusted (infeasible / numerical_error status, or a singular
  *                   KKT matrix under `onFailure: 'zero-grad'`): the element's gradient is zero, by policy.
  */
-export type GradStatus = 'exact' | 'degenerate' | 'active_set' | 'barrier' | 'gauss_newton' | 'zero';
+export type GradStatus = 'exact' | 'degenerate' | 'active_set' | 'barrier' | 'gauss_newton' | 'approximate' | 'zero';
 
 /**
  * What a layer does with a batch element that has no derivative (every layer: qpLayer, mpcOp /

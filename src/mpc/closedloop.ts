@@ -8,7 +8,7 @@
 import { DmpcInputError } from '../common/errors.js';
 import { median } from '../common/stats.js';
 import { flatten } from '../common/validate.js';
-import type { DiscreteModel } from '../../models/discrete/model.js';
+import type { DiscreteModel } from './model.js';
 import { pendulum } from '../../models/discrete/pendulum.js';
 import { cartpole } from '../../models/discrete/cartpole.js';
 import { type SqpOptions, sqpSolve } from './sqp.js';
@@ -21,6 +21,9 @@ export interface ClosedLoopStart {
   solve_ms_median: number;
   solve_ms_first: number;
   iterations_median: number;
+  /** SQP iterations per step, mean over the steps, and the steps that reached the SQP iteration cap. */
+  iterations_mean: number;
+  cap_hits: number;
   qp_iterations_median: number;
   qp_iterations_mean: number;
   statuses: Record<string, number>;
@@ -81,8 +84,9 @@ export function runClosedLoop(doc: Record<string, unknown>, x0: Float64Array, op
     xs.push(Array.from(x)); us.push(Array.from(u0));
   }
   return {
-    final_abs_angle: Math.abs(model.angle(x, 0)), closed_loop_cost: J,
+    final_abs_angle: Math.abs(model.angle!(x, 0)), closed_loop_cost: J,
     solve_ms_median: median(times), solve_ms_first: times[0], iterations_median: median(iters),
+    iterations_mean: iters.reduce((a, v) => a + v, 0) / iters.length, cap_hits: statuses.max_iter ?? 0,
     qp_iterations_median: median(qpIters), qp_iterations_mean: qpIters.reduce((a, v) => a + v, 0) / qpIters.length, statuses, x: xs, u: us,
   };
 }

@@ -25,7 +25,7 @@ import { tf } from '../tf/tf.js';
 import { toF64 } from '../tf/convert.js';
 import type { GradStatus, OnFailure, SolveStatus } from '../common/status.js';
 import { DmpcInputError } from '../common/errors.js';
-import type { DiscreteModel } from '../../models/discrete/model.js';
+import type { DiscreteModel } from './model.js';
 import { buildProblem, type MpcInput } from './problem.js';
 import { epochWarmStart, mpcSolve, type MpcOptions, type MpcSolution } from './ipm.js';
 import { mpcBackward } from './backward.js';
