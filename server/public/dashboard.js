@@ -430,6 +430,7 @@ function connect() {
   es.addEventListener('error', () => { $('conn').textContent = 'reconnecting…'; $('conn').className = 'badge bad'; });
   es.addEventListener('tick', (ev) => {
     const f = JSON.parse(ev.data);
+    if (f.controller !== st.id || es !== st.es) return;
     if (st.latest && f.t < st.latest.t) st.frames = []; // a restarted loop
     st.latest = f;
     st.frames.push({ t: f.t, x: f.x, u: f.u, reference: f.reference, solveMs: f.solveMs });
@@ -507,6 +508,7 @@ $('whatif-var').addEventListener('change', renderWhatIf);
 
 // ---------------------------------------------------------------- controller selection
 async function selectController(id) {
+  if (st.es) { st.es.close(); st.es = null; } // no frame of the previous controller reaches the new drawing
   st.id = id; st.frames = []; st.latest = null; st.plots = {}; st.staged = null; st.base = null; st.whatif = null;
   st.desc = await api('GET', ctlUrl());
   st.current = await fetchCurrent();

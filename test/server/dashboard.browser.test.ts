@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { loadControllerConfig } from '../../controllers/schema.js';
 import { AUTH, TOKEN, call, testServer } from './helpers.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -25,7 +26,7 @@ const profile = mkdtempSync(join(tmpdir(), 'dmpc-chromium-'));
 
 beforeAll(async () => {
   if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} not found: install Debian's chromium package (apt-get install -y chromium) or set CHROMIUM_PATH`);
-  srv = await testServer({ run: true });
+  srv = await testServer({ run: true, controllers: { pendulum: loadControllerConfig('controllers/pendulum.json'), diffdrive: loadControllerConfig('controllers/diffdrive.json') } });
   browser = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM, headless: true, viewport: { width: 1500, height: 1000 },
     args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
@@ -192,6 +193,37 @@ it('e-stop from the header, and a job with a learning curve', async () => {
   expect(errors).toEqual([]);
   await page.close();
 }, 90_000);
+
+it('the pendulum and the diff-drive robot are drawn and move', async () => {
+  const errors: string[] = [];
+  const page = await openDashboard(errors);
+  const moves = async () => {
+    const pose = await page.locator('#robot-body').getAttribute('data-pose');
+    await page.waitForFunction((p) => document.querySelector('#robot-body')?.getAttribute('data-pose') !== p, pose, { timeout: 8000 });
+  };
+  await page.locator('#controller').selectOption('pendulum');
+  await page.waitForSelector('#plant-name:text("pendulum")');
+  await page.waitForSelector('#robot-body .pole', { state: 'attached' });
+  await moves();
+  expect((await page.locator('#robot .predpath').getAttribute('points'))!.split(' ').length).toBeGreaterThanOrEqual(20);
+  await page.screenshot({ path: 'test-artifacts/dashboard-pendulum.png' });
+
+  // the diff-drive robot regulates to its reference: send it elsewhere and watch it drive (top view)
+  await page.locator('#controller').selectOption('diffdrive');
+  await page.waitForSelector('#plant-name:text("diffdrive")');
+  await page.waitForSelector('#robot-body path', { state: 'attached' });
+  const ref = srv.runtimes.get('diffdrive')!.params.cost.reference.state;
+  const r = await call(srv, 'socket', 'PATCH', '/controllers/diffdrive/params', { cost: { reference: { state: [ref[0] + 1.5, ref[1] + 1, ...ref.slice(2)] } } }, AUTH);
+  expect(r.status).toBe(200);
+  await moves();
+  await page.waitForTimeout(1500);
+  const [px, py] = (await page.locator('#robot-body').getAttribute('data-pose'))!.split(',').map(Number);
+  expect(Math.hypot(px - ref[0], py - ref[1])).toBeGreaterThan(0.2);
+  expect((await page.locator('#robot .trail').getAttribute('points'))!.split(' ').length).toBeGreaterThan(10);
+  await page.screenshot({ path: 'test-artifacts/dashboard-diffdrive.png' });
+  expect(errors).toEqual([]);
+  await page.close();
+}, 60_000);
 
 it('works at 800 px: one column, no plot narrower than 300 px, nothing wider than the window', async () => {
   const errors: string[] = [];
