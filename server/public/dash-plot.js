@@ -61,8 +61,11 @@ export class TimePlot {
     title.textContent = o.unit ? `${o.title} [${o.unit}]` : o.title;
     const legend = document.createElement('span');
     legend.className = 'legend';
+    this.keys = {};
     for (const s of o.series) {
+      if (!s.label) continue;
       const item = document.createElement('span');
+      this.keys[s.key] = item;
       item.className = `key ${s.cls}`;
       item.textContent = s.label;
       legend.append(item);
@@ -110,6 +113,8 @@ export class TimePlot {
       const pts = (data.series[s.key] ?? []).filter(([t, y]) => Number.isFinite(y) && clipT(t));
       this.lines[s.key].setAttribute('points', pts.map(([t, y]) => `${X(t).toFixed(1)},${Y(Math.min(hi, Math.max(lo, y))).toFixed(1)}`).join(' '));
     }
+    // the legend names what is drawn: a series without points (no bounds, no reference) has no entry
+    for (const [k, item] of Object.entries(this.keys)) item.hidden = !(data.series[k]?.length);
     if (data.version !== undefined && this.lines.pred) this.lines.pred.setAttribute('data-version', String(data.version));
     const xn = X(data.tNow ?? t1);
     for (const [k, v] of Object.entries({ x1: xn, x2: xn, y1: M.top, y2: H - M.bottom })) this.nowLine.setAttribute(k, String(v));

@@ -349,7 +349,6 @@ function ensurePlots() {
   d.stateNames.forEach((n, i) => { st.plots.x[i] = new TimePlot($('state-plots'), { id: `plot-x-${i}`, title: `${n} (state ${i})`, unit: unitOf(n), series: [{ key: 'past', label: 'measured', cls: 'past' }, { key: 'pred', label: 'predicted', cls: 'pred' }, { key: 'ref', label: 'reference', cls: 'ref' }, boundsKey, { key: 'hi', label: '', cls: 'bound' }] }); });
   d.controlNames.forEach((n, j) => { st.plots.u[j] = new TimePlot($('command-plots'), { id: `plot-u-${j}`, title: `${n} (command ${j})`, unit: unitOf(n), series: [{ key: 'past', label: 'applied', cls: 'past' }, { key: 'pred', label: 'planned', cls: 'pred' }, { key: 'ref', label: 'reference', cls: 'ref' }, boundsKey, { key: 'hi', label: '', cls: 'bound' }] }); });
   st.plots.solve = new TimePlot($('solver-plot'), { id: 'plot-solve', title: 'solve time', unit: 'ms', floor: 0, series: [{ key: 'past', label: 'solve time', cls: 'past' }, { key: 'ref', label: 'control period', cls: 'ref' }, { key: 'lo', label: 'budget', cls: 'bound' }] });
-  for (const lg of document.querySelectorAll('#plots .legend .key')) if (!lg.textContent) lg.remove();
 }
 
 let scheduled = false;

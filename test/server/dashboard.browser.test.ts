@@ -70,7 +70,10 @@ it('staged edits: what-if before applying, one version per apply, stale edit re-
   expect(await page.locator('#plot-x-0 text.xtick').count()).toBeGreaterThanOrEqual(3);
   expect(await page.locator('#plot-x-0 text.xlabel').textContent()).toBe('simulated time [s]');
   expect(await page.locator('#plot-x-0').evaluate((s) => s.closest('figure')!.querySelector('.ptitle')!.textContent)).toBe('p (state 0) [m]');
-  expect(await page.locator('#plot-x-0').evaluate((s) => [...s.closest('figure')!.querySelectorAll('.legend .key')].map((k) => k.textContent))).toEqual(['measured', 'predicted', 'reference', 'bounds']);
+  const legend = (id: string) => page.locator(`#${id}`).evaluate((s) => [...s.closest('figure')!.querySelectorAll<HTMLElement>('.legend .key')].filter((k) => !k.hidden).map((k) => k.textContent));
+  expect(await legend('plot-x-0')).toEqual(['measured', 'predicted', 'reference', 'bounds']); // the cart position has state bounds
+  expect(await legend('plot-x-1')).toEqual(['measured', 'predicted', 'reference']); // the cart speed has none
+  expect(await legend('plot-solve')).toEqual(['solve time', 'control period']); // no budget set
   expect(Number(await page.locator('#plot-solve').getAttribute('data-ymin'))).toBeGreaterThanOrEqual(0);
   // the cart reference follows the scenario's goal (it is not one flat line over the window)
   await page.waitForFunction(() => new Set((document.querySelector('#plot-x-0 .ref')?.getAttribute('points') ?? '').split(' ').map((p) => p.split(',')[1])).size >= 2, undefined, { timeout: 15_000 });
