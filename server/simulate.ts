@@ -12,7 +12,7 @@ import { ApiError, ValidationError, notFound } from './errors.js';
 import { assertParams, configWithParams, mergePatch, paramsFromConfig } from './params.js';
 import { createSimPlant } from './plant.js';
 import type { ControllerRuntime } from './runtime.js';
-import { SimulateRequestSchema, type SimulateResponse } from './schemas.js';
+import { SimulateRequestSchema, type ApiIssue, type SimulateResponse } from './schemas.js';
 import type { z } from 'zod';
 
 export type SimulateInput = z.output<typeof SimulateRequestSchema>;
@@ -49,6 +49,29 @@ export function resolveSimConfig(req: SimulateInput, runtimes: Map<string, Contr
     config = configWithParams(config, p);
   }
   return { config, version, id };
+}
+
+/**
+ * Everything a simulation request can get wrong that the schema cannot see (the controller, the
+ * patch on its parameters, the dimensions of the initial state and the reference), as one 400 with
+ * every issue, before any work starts (a job answers 202 only after this).
+ */
+export function checkSimulate(req: SimulateInput, runtimes: Map<string, ControllerRuntime>, prefix: (string | number)[] = []): void {
+  const pre = (e: unknown) => (e instanceof ValidationError ? new ValidationError((e.issues ?? []).map((i) => ({ ...i, path: [...prefix, ...i.path] })), e.message) : e);
+  let config: ControllerConfig;
+  try { config = resolveSimConfig(req, runtimes).config; } catch (e) { throw pre(e); }
+  let nx: number, nu: number;
+  try { ({ nx, nu } = buildController(config)); } catch (e) {
+    throw new ValidationError([{ path: [...prefix, req.config ? 'config' : 'params'], message: (e as Error).message, code: 'controller' }]);
+  }
+  const issues: ApiIssue[] = [];
+  const dim = (path: string, got: number, want: number, what: string) => {
+    if (got !== want) issues.push({ path: [...prefix, ...path.split('.')], message: `has ${got} entries, the model has ${want} ${what}`, code: 'dimension' });
+  };
+  dim('initialState', req.initialState.length, nx, 'states');
+  if (req.reference?.state) dim('reference.state', req.reference.state.length, nx, 'states');
+  if (req.reference?.control) dim('reference.control', req.reference.control.length, nu, 'controls');
+  if (issues.length) throw new ValidationError(issues, `the simulation request does not fit the controller: ${issues.length} issue(s)`);
 }
 
 export async function simulate(req: SimulateInput, ctx: SimulateContext): Promise<SimulateResponse> {
