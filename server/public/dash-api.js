@@ -52,6 +52,6 @@ export const api = async (method, path, body, opts) => (await request(method, pa
 export function errorText(e) {
   if (!e) return '';
   const issues = e.body?.issues?.map((i) => `• ${i.path.join('.') || '(body)'}: ${i.message}`).join('\n') ?? '';
-  const warn = e.body?.warnings?.map((w) => `• ${w.message ?? JSON.stringify(w)}`).join('\n') ?? '';
+  const warn = e.body?.warnings?.map((w) => `• ${typeof w === 'string' ? w : w.message ?? JSON.stringify(w)}`).join('\n') ?? '';
   return `${e.status ?? ''} ${e.message}${issues ? `\n${issues}` : ''}${warn ? `\n${warn}` : ''}`.trim();
 }
