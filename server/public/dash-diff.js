@@ -5,14 +5,17 @@
 const isObj = (v) => v !== null && typeof v === 'object' && !Array.isArray(v);
 const same = (a, b) => JSON.stringify(a) === JSON.stringify(b);
 
+/** Objects of a parameter set that the API replaces whole instead of merging (server/params.ts mergePatch). */
+const REPLACED_WHOLE = new Set(['constraints.x.soft']);
+
 /** The smallest PATCH (under the API's merge rules) that turns `base` into `next`; {} when equal. */
-export function patchBetween(base, next) {
+export function patchBetween(base, next, prefix = []) {
   const out = {};
   for (const k of new Set([...Object.keys(base ?? {}), ...Object.keys(next ?? {})])) {
-    const a = base?.[k], b = next?.[k];
+    const a = base?.[k], b = next?.[k], path = [...prefix, k];
     if (same(a, b)) continue;
     if (b === undefined) out[k] = null;
-    else if (isObj(a) && isObj(b)) { const sub = patchBetween(a, b); if (Object.keys(sub).length) out[k] = sub; }
+    else if (isObj(a) && isObj(b) && !REPLACED_WHOLE.has(path.join('.'))) { const sub = patchBetween(a, b, path); if (Object.keys(sub).length) out[k] = sub; }
     else out[k] = structuredClone(b);
   }
   return out;
@@ -52,11 +55,12 @@ export function diffTable(a, b, labels = ['from', 'to']) {
 }
 
 /** The API's merge rule, for re-basing staged edits on a newer version: objects merge, arrays and scalars replace, null removes. */
-export function mergePatch(base, patch) {
+export function mergePatch(base, patch, prefix = []) {
   const out = structuredClone(base);
   for (const [k, v] of Object.entries(patch)) {
+    const path = [...prefix, k];
     if (v === null) delete out[k];
-    else if (isObj(v) && isObj(out[k])) out[k] = mergePatch(out[k], v);
+    else if (isObj(v) && isObj(out[k]) && !REPLACED_WHOLE.has(path.join('.'))) out[k] = mergePatch(out[k], v, path);
     else out[k] = structuredClone(v);
   }
   return out;

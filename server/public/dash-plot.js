@@ -25,8 +25,8 @@ export function niceTicks(lo, hi, n = 4) {
 }
 
 /**
- * The value range to show: the data's range padded by 8 %, widened when flat, and never below
- * `floor` (a solve time axis starts at 0, it cannot go negative).
+ * The value range to show: the data's range padded by 8 %, widened when flat. With a `floor` the
+ * axis starts there (a solve-time axis starts at 0 ms and never goes below it).
  */
 export function valueRange(values, floor) {
   let lo = Infinity, hi = -Infinity;
@@ -35,7 +35,7 @@ export function valueRange(values, floor) {
   if (hi - lo < 1e-9) { const w = Math.max(0.5, Math.abs(hi) * 0.1); lo -= w; hi += w; }
   const pad = 0.08 * (hi - lo);
   lo -= pad; hi += pad;
-  if (floor !== undefined) lo = Math.max(floor, lo);
+  if (floor !== undefined) { lo = floor; hi = Math.max(hi, floor + 1e-9); }
   return [lo, hi];
 }
 
