@@ -208,7 +208,11 @@ async function applyStaged() {
     await loadHistory();
   } catch (e) {
     if (e.status === 412) await rebase('not applied');
-    else showError(e);
+    else {
+      // 409: the running scenario (changed elsewhere, perhaps) sets a field of this edit; show which, and the scenario now
+      if (e.status === 409) await loadScenario().catch(() => {});
+      showError(e);
+    }
   } finally { st.applying = false; }
 }
 
