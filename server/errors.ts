@@ -19,11 +19,13 @@ export class ValidationError extends ApiError {
 }
 
 export function zodIssues(err: z.ZodError, prefix: (string | number)[] = []): ApiIssue[] {
-  // a custom issue may carry our own code (bounds_order, envelope, …) in params.code
+  // a custom issue may carry our own code (bounds_order, envelope, …) in params.code; an issue found
+  // twice (by the structure and again on the merged set) is reported once
+  const seen = new Set<string>();
   return err.issues.map((i) => ({
     path: [...prefix, ...i.path.map((p) => (typeof p === 'symbol' ? String(p) : p))], message: i.message,
     code: i.code === 'custom' && typeof i.params?.code === 'string' ? i.params.code : i.code,
-  }));
+  })).filter((i) => { const k = `${JSON.stringify(i.path)}|${i.message}`; return !seen.has(k) && !!seen.add(k); });
 }
 
 /** Parses `data` with `schema` or throws a 400 ValidationError listing every issue. */

@@ -105,11 +105,8 @@ export function paramIssues(p: Params, d: Dims): ApiIssue[] {
  */
 export function patchSchemaFor(current: () => Params, d: Dims) {
   return ParamsPatchSchema.superRefine((patch, ctx) => {
-    const seen = new Set(ctx.issues.map((i) => `${i.path?.join('.')}|${i.message}`));
+    // the merged set repeats the patch's own range issues (a negative weight): zodIssues drops repeats
     for (const i of paramIssues(mergePatch(current(), patch), d)) {
-      const key = `${i.path.join('.')}|${i.message}`;
-      if (seen.has(key)) continue;
-      seen.add(key);
       ctx.addIssue({ code: 'custom', path: i.path, message: i.message, params: { code: i.code } });
     }
   });

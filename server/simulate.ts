@@ -58,6 +58,9 @@ export function resolveSimConfig(req: SimulateInput, runtimes: Map<string, Contr
  */
 export function checkSimulate(req: SimulateInput, runtimes: Map<string, ControllerRuntime>, prefix: (string | number)[] = []): void {
   const pre = (e: unknown) => (e instanceof ValidationError ? new ValidationError((e.issues ?? []).map((i) => ({ ...i, path: [...prefix, ...i.path] })), e.message) : e);
+  if (!req.config && !runtimes.has(req.controller ?? 'default')) {
+    throw new ValidationError([{ path: [...prefix, 'controller'], message: `no controller '${req.controller ?? 'default'}' (running: ${[...runtimes.keys()].join(', ')})`, code: 'not_found' }]);
+  }
   let config: ControllerConfig;
   try { config = resolveSimConfig(req, runtimes).config; } catch (e) { throw pre(e); }
   let nx: number, nu: number;
