@@ -498,7 +498,10 @@ function renderWhatIf() {
     ['solve median ms', fmt(base.solve.medianMs), alt ? fmt(alt.solve.medianMs) : '', ''],
     ['solver statuses', statuses(base), alt ? statuses(alt) : '', ''],
     ['final state', base.finalState.map(fmt).join(', '), alt ? alt.finalState.map(fmt).join(', ') : '', '']];
-  $('whatif-table').tBodies[0].replaceChildren(...rows.map((r, k) => el('tr', k ? {} : { class: 'head' }, ...r.map((c, i) => el(k ? (i ? 'td' : 'th') : 'th', { text: c, ...(k === 1 && i === 2 ? { 'data-whatif': 'staged-cost' } : k === 1 && i === 1 ? { 'data-whatif': 'current-cost' } : {}) })))));
+  // the total costs carry their exact values (data-value) beside the rounded text
+  const exact = { 1: { 'data-whatif': 'current-cost', 'data-value': String(base.cost.total) }, 2: alt ? { 'data-whatif': 'staged-cost', 'data-value': String(alt.cost.total) } : {} };
+  $('whatif-table').tBodies[0].replaceChildren(...rows.map((r, k) => el('tr', k ? {} : { class: 'head' },
+    ...r.map((c, i) => el(k && i ? 'td' : 'th', { text: c, ...(k === 1 ? exact[i] ?? {} : {}) })))));
   const sel = $('whatif-var'), [kind, idx] = sel.value.split(':');
   const name = sel.selectedOptions[0]?.textContent ?? '';
   const pick = (r) => (kind === 'x' ? r.x.map((row, k) => [r.t[k], row[idx]]) : r.u.map((row, k) => [r.t[k], row[idx]]));
