@@ -28,7 +28,7 @@ const st = {
   current: null,
   /** the version a staged edit started from, and the edited copy (null: nothing staged) */
   base: null, staged: null, applying: false,
-  history: [], scenarioDoc: null,
+  history: [], scenarioDoc: null, comparePicked: false,
   frames: [], latest: null, windowS: 10, paused: false, frozen: null,
   plots: {}, drawPlant: () => {}, loopPaused: false, estop: false,
   jobs: null,
@@ -233,11 +233,11 @@ async function loadHistory() {
         el('td', { text: String(v.version) }), el('td', { text: new Date(v.at).toLocaleTimeString() }), el('td', { text: v.who }),
         el('td', { class: 'what', text: what + (v.note ? ` — ${v.note}` : '') }), el('td', {}, btn));
     }));
+    // compare: the previous and the current version, until the user picks two of their own
     const [a, b] = [$('cmp-a'), $('cmp-b')];
-    const keepA = a.value, keepB = b.value;
+    const picked = st.comparePicked ? [a.value, b.value] : null;
     for (const s of [a, b]) s.replaceChildren(...h.versions.map((v) => el('option', { value: String(v.version), text: versionLabel(v) })));
-    b.value = keepB && h.versions.some((v) => String(v.version) === keepB) && keepB !== String(h.versions[1]?.version) ? keepB : String(h.current);
-    a.value = keepA && h.versions.some((v) => String(v.version) === keepA) ? keepA : String(h.versions[1]?.version ?? h.current);
+    [a.value, b.value] = picked ?? [String(h.versions[1]?.version ?? h.current), String(h.current)];
     renderCompare();
   } catch (e) { showError(e); }
 }
@@ -431,6 +431,13 @@ function connect() {
   st.es = es;
   es.addEventListener('open', () => { $('conn').textContent = 'live'; $('conn').className = 'badge ok'; });
   es.addEventListener('error', () => { $('conn').textContent = 'reconnecting…'; $('conn').className = 'badge bad'; });
+  es.addEventListener('hello', (ev) => {
+    // on every (re)connect: the loop's pause and e-stop state, which other clients may have changed
+    const d = JSON.parse(ev.data);
+    if (d.id !== st.id) return;
+    st.estop = !!d.estop; st.loopPaused = !!d.paused;
+    renderLoopButtons();
+  });
   es.addEventListener('tick', (ev) => {
     const f = JSON.parse(ev.data);
     if (f.controller !== st.id || es !== st.es) return;
@@ -515,7 +522,7 @@ $('whatif-var').addEventListener('change', renderWhatIf);
 // ---------------------------------------------------------------- controller selection
 async function selectController(id) {
   if (st.es) { st.es.close(); st.es = null; } // no frame of the previous controller reaches the new drawing
-  st.id = id; st.frames = []; st.latest = null; st.plots = {}; st.staged = null; st.base = null; st.whatif = null;
+  st.id = id; st.frames = []; st.latest = null; st.plots = {}; st.staged = null; st.base = null; st.whatif = null; st.comparePicked = false;
   st.desc = await api('GET', ctlUrl());
   st.current = await fetchCurrent();
   st.estop = !!st.desc.estop;
@@ -536,8 +543,7 @@ async function selectController(id) {
 
 $('apply').addEventListener('click', applyStaged);
 $('discard').addEventListener('click', discardStaged);
-$('cmp-a').addEventListener('change', renderCompare);
-$('cmp-b').addEventListener('change', renderCompare);
+for (const id of ['cmp-a', 'cmp-b']) $(id).addEventListener('change', () => { st.comparePicked = true; renderCompare(); });
 
 async function main() {
   try {
