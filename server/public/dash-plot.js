@@ -106,6 +106,8 @@ export class TimePlot {
     g.push(svgEl('rect', { class: 'frame', x: M.left, y: M.top, width: W - M.left - M.right, height: H - M.top - M.bottom }));
     const xl = svgEl('text', { class: 'xlabel', x: W - M.right, y: H - 2, 'text-anchor': 'end' }); xl.textContent = this.o.xlabel ?? 'simulated time [s]'; g.push(xl);
     this.grid.replaceChildren(...g);
+    this.svg.dataset.t0 = String(t0);
+    this.svg.dataset.t1 = String(t1);
     this.svg.dataset.ymin = String(lo);
     this.svg.dataset.ymax = String(hi);
     const clipT = (t) => t >= t0 - 1e-9 && t <= t1 + 1e-9;

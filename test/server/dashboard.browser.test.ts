@@ -252,13 +252,21 @@ it('works at 800 px: one column, no plot narrower than 300 px, nothing wider tha
   expect((await page.locator('#robot').boundingBox())!.width).toBeGreaterThanOrEqual(MIN_PLOT_PX);
   await page.screenshot({ path: 'test-artifacts/dashboard-800px.png', fullPage: true });
 
-  // pause freezes the plots; the window select zooms the time axis
+  // pause freezes the plots; the window select and the mouse wheel zoom the time axis
+  await expect.poll(() => srv.runtimes.get('default')!.latest?.t ?? 0, { timeout: 15_000 }).toBeGreaterThan(8); // more past than the window
   await page.locator('#plot-pause').click();
   const frozen = await page.locator('#plot-x-0 .past').getAttribute('points');
   await page.waitForTimeout(400);
   expect(await page.locator('#plot-x-0 .past').getAttribute('points')).toBe(frozen);
   await page.locator('#plot-window').selectOption('5');
   await page.waitForFunction(() => document.querySelector('#plots')?.getAttribute('data-window') === '5');
+  const span = async () => { const [a, b] = await Promise.all(['data-t0', 'data-t1'].map((k) => page.locator('#plot-x-0').getAttribute(k))); return Number(b) - Number(a); };
+  await expect.poll(span).toBeCloseTo(5 + 24 * 0.02, 6); // 5 s of past and the 25-step horizon
+  const pb = (await page.locator('#plot-x-0').boundingBox())!;
+  await page.mouse.move(pb.x + pb.width / 2, pb.y + pb.height / 2);
+  await page.mouse.wheel(0, 300); // zoom out: a longer window, and the frozen plot is redrawn with it
+  await page.waitForFunction(() => Number(document.querySelector('#plots')?.getAttribute('data-window')) > 5);
+  await expect.poll(span).toBeCloseTo(6.25 + 24 * 0.02, 6);
   await page.locator('#plot-pause').click();
 
   // what-if without a staged edit: the current version alone
