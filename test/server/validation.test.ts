@@ -200,6 +200,10 @@ describe('issue 18: every issue at once, clear refusals', () => {
     const p = await call(srv, 'socket', 'POST', '/jobs', { kind: 'simulate', params: { initialState: [0, 0, 3, 0], params: { cost: { Q: [1] } } } }, AUTH);
     expect(p.status).toBe(400);
     expect(paths(p)).toEqual(['params.params.cost.Q']);
+    // the patch's issues and the dimension issues of one request, in the same 400
+    const both = await call(srv, 'socket', 'POST', '/jobs', { kind: 'simulate', params: { initialState: [0, 0], params: { cost: { Q: [1] } }, reference: { control: [1, 2] } } }, AUTH);
+    expect(both.status).toBe(400);
+    expect(paths(both)).toEqual(['params.params.cost.Q', 'params.initialState', 'params.reference.control']);
     const n = await call(srv, 'socket', 'POST', '/jobs', { kind: 'simulate', params: { controller: 'nope', initialState: [0, 0, 3, 0] } }, AUTH);
     expect(n.status).toBe(400);
     expect(paths(n)).toEqual(['params.controller']);
