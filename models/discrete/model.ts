@@ -18,6 +18,8 @@ export interface DiscreteModel {
    */
   step(x: ArrayLike<number>, xo: number, u: ArrayLike<number>, uo: number, theta: ArrayLike<number>,
     out: Float64Array, oo: number, jac?: Float64Array, jo?: number): void;
+  /** H ← Σᵢ wᵢ ∇²fᵢ over z = (x, u, θ), rows z[0 .. nx+nu) (state and control), all nx+nu+nθ columns, row-major. Exact. */
+  d2?(x: ArrayLike<number>, xo: number, u: ArrayLike<number>, uo: number, theta: ArrayLike<number>, w: ArrayLike<number>, H: Float64Array): void;
   /** The wrapped angle (rad, in [−π, π]) of a state, for swing-up criteria. */
   angle(x: ArrayLike<number>, xo: number): number;
 }

@@ -1,0 +1,403 @@
+/**
+ * From a plain JavaScript model function to an expression DAG: the function's source
+ * (Function.prototype.toString) is parsed with acorn and its syntax tree is evaluated symbolically,
+ * each arithmetic operation on the arguments becoming a graph node (graph.ts).
+ *
+ * The supported subset (docs/write-your-own-model.md lists it for users):
+ *   - arrow functions and `function` functions (also object-method shorthand), up to three array
+ *     arguments (x, u, θ), each an identifier or a simple array pattern `([q, w], [tau], [m, l])`;
+ *   - numeric literals, + − * / ** and unary −/+, Math.PI, Math.E, and Math.sin cos tan exp log sqrt
+ *     tanh atan atan2 abs min max pow sinh cosh asin acos hypot;
+ *   - `const`/`let` declarations (single assignment), also `const [a, b] = x`;
+ *   - indexing an argument or a local array by a constant integer (x[0], p[3]), `.length`;
+ *   - comparisons (< <= > >= === !== == !=), && || !, `c ? a : b`, and `if (c) { … return […]; }`
+ *     with or without `else` (piecewise: each output is select(c, then, else));
+ *   - `return [ … ]` (an array literal, possibly with ...spreads, or a local array).
+ * Everything else (loops, assignments, closures over outer variables, calls of other functions,
+ * non-constant indices, strings, objects) is reported, with its line and column in the function's
+ * source, never approximated. All problems found are reported in one DmpcInputError.
+ */
+import { parse, type ArrayPattern, type Expression, type Function as FunctionNode, type Node, type Pattern, type SpreadElement, type Statement } from 'acorn';
+import { DmpcInputError } from '../common/errors.js';
+import { Graph, type UnaryFunction, unaryFunctions, varKey } from './graph.js';
+
+/** One argument array of the model function, e.g. { role: 'state', length: nx }. */
+export interface ArgumentSpec {
+  role: string;
+  /** Known length; undefined when the caller infers it from the function (see `used`). */
+  length?: number;
+}
+
+export interface InterpretedFunction {
+  graph: Graph;
+  /** The returned entries, one node each. */
+  outputs: number[];
+  /** Per argument: 1 + the largest index read (0 when unused). */
+  used: number[];
+}
+
+type Value =
+  | { t: 'real'; id: number }
+  | { t: 'bool'; id: number }
+  | { t: 'array'; items: number[] }
+  | { t: 'arg'; arg: number }
+  | { t: 'math' };
+
+type Scope = Map<string, Value>;
+/** What a statement list does: returns outputs, falls through to the next statement, or failed (reported). */
+type Flow = { outputs: number[] } | 'falls-through' | 'failed';
+
+const binaryArithmetic = new Set(['+', '-', '*', '/', '**']);
+const comparisons = { '<': 'lt', '<=': 'le', '>': 'gt', '>=': 'ge', '===': 'eq', '==': 'eq', '!==': 'ne', '!=': 'ne' } as const;
+const mathConstants: Record<string, number> = { PI: Math.PI, E: Math.E };
+const mathFunctions = [...Object.keys(unaryFunctions).filter((k) => k !== 'sign'), 'atan2', 'pow', 'min', 'max', 'hypot'];
+
+/** Readable names of unsupported syntax. */
+const constructNames: Record<string, string> = {
+  ForStatement: 'a for loop', ForInStatement: 'a for-in loop', ForOfStatement: 'a for-of loop', WhileStatement: 'a while loop',
+  DoWhileStatement: 'a do-while loop', SwitchStatement: 'a switch statement', TryStatement: 'a try statement',
+  ThrowStatement: 'a throw statement', FunctionDeclaration: 'a nested function declaration', ClassDeclaration: 'a class',
+  LabeledStatement: 'a labelled statement', BreakStatement: 'break', ContinueStatement: 'continue', WithStatement: 'with',
+  DebuggerStatement: 'debugger', AssignmentExpression: 'an assignment', UpdateExpression: 'an increment/decrement (++/--)',
+  SequenceExpression: 'a comma expression', ArrowFunctionExpression: 'a nested function', FunctionExpression: 'a nested function',
+  ObjectExpression: 'an object literal', TemplateLiteral: 'a template string', TaggedTemplateExpression: 'a tagged template',
+  NewExpression: '`new`', ThisExpression: '`this`', ClassExpression: 'a class', AwaitExpression: 'await', YieldExpression: 'yield',
+  ImportExpression: 'import()', ChainExpression: 'optional chaining (?.)', MetaProperty: 'new.target/import.meta', Super: 'super',
+};
+
+/** Parses a function's own source. `shift`: characters added before it on line 1 to make it parse. */
+function parseFunction(f: Function, op: string): { fn: FunctionNode; shift: number; source: string } {
+  const source = Function.prototype.toString.call(f);
+  if (/\{\s*\[native code\]\s*\}\s*$/.test(source)) {
+    throw new DmpcInputError(op, 'f', 'is a built-in or bound function, whose source cannot be read: pass a plain arrow or function expression');
+  }
+  const options = { ecmaVersion: 'latest', locations: true, sourceType: 'script' } as const;
+  let firstError: unknown;
+  // `(src)` parses arrow and function expressions; `({src})` parses object-method shorthand `f(x) { … }`
+  for (const [pre, post, shift] of [['(', ')', 1], ['({', '})', 2]] as const) {
+    try {
+      const program = parse(pre + source + post, options);
+      const stmt = program.body[0];
+      if (program.body.length !== 1 || stmt.type !== 'ExpressionStatement') continue;
+      let e: Expression = stmt.expression;
+      if (e.type === 'ObjectExpression' && e.properties.length === 1 && e.properties[0].type === 'Property' && e.properties[0].method) {
+        e = e.properties[0].value as Expression;
+      }
+      if (e.type === 'ArrowFunctionExpression' || e.type === 'FunctionExpression') return { fn: e, shift, source };
+    } catch (err) { firstError ??= err; }
+  }
+  throw new DmpcInputError(op, 'f', `could not be parsed as a function expression (${firstError instanceof Error ? firstError.message : 'unrecognised form'})`);
+}
+
+class Interpreter {
+  readonly g = new Graph();
+  readonly problems: string[] = [];
+  readonly used: number[];
+  private readonly poison: number;
+
+  constructor(private readonly args: readonly ArgumentSpec[], private readonly shift: number, private readonly lines: string[]) {
+    this.used = args.map(() => 0);
+    this.poison = this.g.constant(NaN);
+  }
+
+  /** Records a problem at node `n` and returns a placeholder so the walk continues (to report all). */
+  problem(n: Node, message: string): Value {
+    const loc = n.loc?.start;
+    const where = loc ? `line ${loc.line}, column ${loc.column + 1 - (loc.line === 1 ? this.shift : 0)}` : 'somewhere';
+    const text = loc ? this.lines[loc.line - 1]?.trim() : undefined;
+    this.problems.push(`${where}: ${message}${text ? `  [${text.length > 60 ? text.slice(0, 57) + '...' : text}]` : ''}`);
+    return { t: 'real', id: this.poison };
+  }
+
+  private argumentEntry(n: Node, arg: number, index: number, name: string): number {
+    const spec = this.args[arg];
+    if (!Number.isInteger(index) || index < 0) { this.problem(n, `${name}[${index}]: an index must be a non-negative integer`); return this.poison; }
+    if (spec.length !== undefined && index >= spec.length) {
+      this.problem(n, `${name}[${index}] is out of range: the ${spec.role} has ${spec.length} entr${spec.length === 1 ? 'y' : 'ies'}`);
+      return this.poison;
+    }
+    this.used[arg] = Math.max(this.used[arg], index + 1);
+    return this.g.variable(varKey(arg, index));
+  }
+
+  bindParameters(fn: FunctionNode, scope: Scope): void {
+    if (fn.async || fn.generator) this.problem(fn, 'async and generator functions are not supported');
+    if (fn.params.length > this.args.length) {
+      this.problem(fn.params[this.args.length], `the function takes ${fn.params.length} arguments; a model function takes (${this.args.map((a) => a.role).join(', ')})`);
+    }
+    fn.params.slice(0, this.args.length).forEach((p, arg) => {
+      if (p.type === 'Identifier') scope.set(p.name, { t: 'arg', arg });
+      else if (p.type === 'ArrayPattern') this.bindPattern(p, { t: 'arg', arg }, scope, this.args[arg].role);
+      else this.problem(p, `argument ${arg + 1}: only a name or an array pattern [a, b] is supported (no defaults, rest or objects)`);
+    });
+  }
+
+  private bindPattern(p: ArrayPattern, v: Value, scope: Scope, what: string): void {
+    p.elements.forEach((el, k) => {
+      if (el === null) return;
+      if (el.type !== 'Identifier') { this.problem(el, 'only plain names are supported inside an array pattern'); return; }
+      scope.set(el.name, { t: 'real', id: this.element(el, v, k, what) });
+    });
+  }
+
+  /** Entry k of an array value. */
+  private element(n: Node, v: Value, k: number, what: string): number {
+    if (v.t === 'arg') return this.argumentEntry(n, v.arg, k, what);
+    if (v.t === 'array') {
+      if (Number.isInteger(k) && k >= 0 && k < v.items.length) return v.items[k];
+      this.problem(n, `${what}[${k}] is out of range: the array has ${v.items.length} entries`);
+      return this.poison;
+    }
+    this.problem(n, `${what} is not an array`);
+    return this.poison;
+  }
+
+  /** The entries of an array value (an argument only when its length is known). */
+  items(n: Node, v: Value, what: string): number[] | undefined {
+    if (v.t === 'array') return v.items;
+    if (v.t === 'arg') {
+      const len = this.args[v.arg].length;
+      if (len === undefined) { this.problem(n, `${what} is used as a whole array, which needs the ${this.args[v.arg].role}'s size to be given`); return undefined; }
+      return Array.from({ length: len }, (_, k) => this.argumentEntry(n, v.arg, k, what));
+    }
+    this.problem(n, `${what} is not an array`);
+    return undefined;
+  }
+
+  real(e: Expression | SpreadElement | Pattern, scope: Scope): number {
+    const v = this.expr(e, scope);
+    if (v.t === 'real') return v.id;
+    this.problem(e, v.t === 'bool' ? 'a comparison is used as a number' : v.t === 'math' ? '`Math` is used as a number' : 'an array is used as a number (index it with a constant)');
+    return this.poison;
+  }
+
+  condition(e: Expression, scope: Scope): number {
+    const v = this.expr(e, scope);
+    if (v.t === 'bool') return v.id;
+    this.problem(e, 'a condition must be a comparison (e.g. x[0] > 0), combined with && || !');
+    return this.g.bool(false);
+  }
+
+  expr(e: Expression | SpreadElement | Pattern, scope: Scope): Value {
+    const g = this.g;
+    switch (e.type) {
+      case 'Literal':
+        if (typeof e.value === 'number') return { t: 'real', id: g.constant(e.value) };
+        if (typeof e.value === 'boolean') return { t: 'bool', id: g.bool(e.value) };
+        return this.problem(e, `the literal ${e.raw ?? ''} is not a number`);
+      case 'Identifier': {
+        const v = scope.get(e.name);
+        if (v) return v;
+        if (e.name === 'Math') return { t: 'math' };
+        if (e.name === 'Infinity') return { t: 'real', id: g.constant(Infinity) };
+        return this.problem(e, `'${e.name}' is not defined inside the function: a model function may use only its arguments, its own constants and Math (closures over outer variables are not supported; pass such values as parameters θ)`);
+      }
+      case 'UnaryExpression':
+        if (e.operator === '-') return { t: 'real', id: g.neg(this.real(e.argument, scope)) };
+        if (e.operator === '+') return { t: 'real', id: this.real(e.argument, scope) };
+        if (e.operator === '!') return { t: 'bool', id: g.not(this.condition(e.argument, scope)) };
+        return this.problem(e, `the operator '${e.operator}' is not supported`);
+      case 'BinaryExpression': {
+        if (e.left.type === 'PrivateIdentifier') return this.problem(e, 'private names are not supported');
+        if (binaryArithmetic.has(e.operator)) {
+          const a = this.real(e.left, scope), b = this.real(e.right, scope);
+          switch (e.operator) {
+            case '+': return { t: 'real', id: g.add(a, b) };
+            case '-': return { t: 'real', id: g.sub(a, b) };
+            case '*': return { t: 'real', id: g.mul(a, b) };
+            case '/': return { t: 'real', id: g.div(a, b) };
+            default: return { t: 'real', id: g.pow(a, b) };
+          }
+        }
+        const cmp = comparisons[e.operator as keyof typeof comparisons];
+        if (cmp) return { t: 'bool', id: g.compare(cmp, this.real(e.left, scope), this.real(e.right, scope)) };
+        return this.problem(e, `the operator '${e.operator}' is not supported (use + - * / ** and comparisons)`);
+      }
+      case 'LogicalExpression':
+        if (e.operator === '??') return this.problem(e, "the operator '??' is not supported");
+        return { t: 'bool', id: g.logic(e.operator === '&&' ? 'and' : 'or', this.condition(e.left, scope), this.condition(e.right, scope)) };
+      case 'ConditionalExpression': {
+        const c = this.condition(e.test, scope);
+        const a = this.expr(e.consequent, scope), b = this.expr(e.alternate, scope);
+        if (a.t === 'real' && b.t === 'real') return { t: 'real', id: g.select(c, a.id, b.id) };
+        if ((a.t === 'array' || a.t === 'arg') && (b.t === 'array' || b.t === 'arg')) {
+          const ia = this.items(e.consequent, a, 'the first branch'), ib = this.items(e.alternate, b, 'the second branch');
+          if (!ia || !ib) return { t: 'real', id: this.poison };
+          if (ia.length !== ib.length) return this.problem(e, `the branches are arrays of different lengths (${ia.length} and ${ib.length})`);
+          return { t: 'array', items: ia.map((x, k) => g.select(c, x, ib[k])) };
+        }
+        return this.problem(e, 'both branches of c ? a : b must be numbers (or arrays of the same length)');
+      }
+      case 'MemberExpression': {
+        if (e.optional) return this.problem(e, 'optional chaining (?.) is not supported');
+        if (e.object.type === 'Super') return this.problem(e, 'super is not supported');
+        const obj = this.expr(e.object, scope);
+        const what = e.object.type === 'Identifier' ? e.object.name : 'the array';
+        if (!e.computed && e.property.type === 'Identifier') {
+          const name = e.property.name;
+          if (obj.t === 'math') {
+            if (name in mathConstants) return { t: 'real', id: g.constant(mathConstants[name]) };
+            return this.problem(e, `Math.${name} is not supported as a value (Math.PI and Math.E are)`);
+          }
+          if (name === 'length' && (obj.t === 'array' || obj.t === 'arg')) {
+            const len = obj.t === 'array' ? obj.items.length : this.args[obj.arg].length;
+            if (len !== undefined) return { t: 'real', id: g.constant(len) };
+          }
+          return this.problem(e, `the property .${name} is not supported`);
+        }
+        if (obj.t !== 'array' && obj.t !== 'arg') return this.problem(e, `${what} is not an array, it cannot be indexed`);
+        if (e.property.type === 'PrivateIdentifier') return this.problem(e, 'private names are not supported');
+        const k = g.constValue(this.real(e.property, scope));
+        if (k === undefined) return this.problem(e.property, `${what}[…]: the index must be a constant integer (computed from literals only)`);
+        return { t: 'real', id: this.element(e, obj, k, what) };
+      }
+      case 'CallExpression': return this.call(e, scope);
+      case 'ArrayExpression': {
+        const items: number[] = [];
+        for (const el of e.elements) {
+          if (el === null) { this.problem(e, 'an array with holes is not supported'); continue; }
+          if (el.type === 'SpreadElement') {
+            const v = this.expr(el.argument, scope);
+            items.push(...(this.items(el, v, el.argument.type === 'Identifier' ? el.argument.name : 'the spread value') ?? []));
+          } else items.push(this.real(el, scope));
+        }
+        return { t: 'array', items };
+      }
+      default:
+        return this.problem(e, `${constructNames[e.type] ?? e.type} is not supported in a model function`);
+    }
+  }
+
+  private call(e: Extract<Expression, { type: 'CallExpression' }>, scope: Scope): Value {
+    const g = this.g, c = e.callee;
+    const isMath = c.type === 'MemberExpression' && !c.computed && c.property.type === 'Identifier' && c.object.type === 'Identifier'
+      && c.object.name === 'Math' && !scope.has('Math');
+    if (!isMath || c.type !== 'MemberExpression' || c.property.type !== 'Identifier') {
+      const name = c.type === 'Identifier' ? `'${c.name}'` : 'a function';
+      return this.problem(e, `calling ${name} is not supported: only Math functions (${mathFunctions.join(', ')}) can be called; inline other functions' expressions`);
+    }
+    const name = c.property.name;
+    if (e.optional) return this.problem(e, 'optional calls (?.) are not supported');
+    const args: number[] = [];
+    for (const a of e.arguments) {
+      if (a.type === 'SpreadElement') { this.problem(a, `spreading arguments into Math.${name} is not supported`); continue; }
+      args.push(this.real(a, scope));
+    }
+    const arity = (n: number | [number, number]): boolean => {
+      const [lo, hi] = typeof n === 'number' ? [n, n] : n;
+      if (args.length >= lo && args.length <= hi) return true;
+      this.problem(e, `Math.${name} takes ${lo === hi ? lo : `at least ${lo}`} argument${lo === 1 && hi === 1 ? '' : 's'}, got ${args.length}`);
+      return false;
+    };
+    if (name in unaryFunctions && name !== 'sign') {
+      return arity(1) ? { t: 'real', id: g.unary(name as UnaryFunction, args[0]) } : { t: 'real', id: this.poison };
+    }
+    switch (name) {
+      case 'atan2': return arity(2) ? { t: 'real', id: g.atan2(args[0], args[1]) } : { t: 'real', id: this.poison };
+      case 'pow': return arity(2) ? { t: 'real', id: g.pow(args[0], args[1]) } : { t: 'real', id: this.poison };
+      case 'hypot': return arity([1, Infinity]) ? { t: 'real', id: g.hypot(args) } : { t: 'real', id: this.poison };
+      case 'min': case 'max':
+        // left fold: at a tie the later argument wins, which decides whose derivative is taken (derive.ts)
+        return arity([1, Infinity]) ? { t: 'real', id: args.reduce((a, b) => g.minmax(name, a, b)) } : { t: 'real', id: this.poison };
+      default:
+        return this.problem(e, `Math.${name} is not supported (supported: ${mathFunctions.join(', ')})`);
+    }
+  }
+
+  declare(s: Extract<Statement, { type: 'VariableDeclaration' }>, scope: Scope): void {
+    if (s.kind !== 'const' && s.kind !== 'let') { this.problem(s, `'${s.kind}' declarations are not supported: use const or let`); return; }
+    for (const d of s.declarations) {
+      if (!d.init) { this.problem(d, 'a declaration needs a value (variables are single-assignment)'); continue; }
+      const v = this.expr(d.init, scope);
+      if (d.id.type === 'Identifier') {
+        if (v.t === 'math') { this.problem(d, 'aliasing Math is not supported'); continue; }
+        scope.set(d.id.name, v);
+      } else if (d.id.type === 'ArrayPattern') {
+        this.bindPattern(d.id, v, scope, d.init.type === 'Identifier' ? d.init.name : 'the array');
+      } else this.problem(d.id, 'only names and array patterns [a, b] can be declared (no object patterns)');
+    }
+  }
+
+  /** Interprets a statement list in its own scope (a copy: declarations inside do not leak out). */
+  block(stmts: readonly Statement[], outer: Scope): Flow {
+    const scope: Scope = new Map(outer);
+    for (let i = 0; i < stmts.length; i++) {
+      const s = stmts[i];
+      const rest = stmts.slice(i + 1);
+      const endsHere = (flow: Flow): Flow => {
+        if (flow !== 'falls-through' && rest.length) this.problem(rest[0], 'unreachable code after a return');
+        return flow;
+      };
+      switch (s.type) {
+        case 'VariableDeclaration': this.declare(s, scope); break;
+        case 'EmptyStatement': break;
+        case 'ExpressionStatement':
+          if (s.directive !== undefined) break; // 'use strict'
+          this.problem(s, s.expression.type === 'AssignmentExpression' || s.expression.type === 'UpdateExpression'
+            ? `${constructNames[s.expression.type]}: variables are single-assignment, declare a new const instead`
+            : 'an expression statement has no effect in a model function');
+          break;
+        case 'ReturnStatement': {
+          if (!s.argument) return endsHere(this.failed(s, 'return needs a value: return [f₀, f₁, …]'));
+          const v = this.expr(s.argument, scope);
+          if (v.t === 'real' || v.t === 'bool') return endsHere(this.failed(s, 'return an array [f₀, f₁, …], not a single value'));
+          const items = this.items(s.argument, v, 'the returned value');
+          return endsHere(items ? { outputs: items } : 'failed');
+        }
+        case 'BlockStatement': {
+          const flow = this.block(s.body, scope);
+          if (flow !== 'falls-through') return endsHere(flow);
+          break;
+        }
+        case 'IfStatement': {
+          const c = this.condition(s.test, scope);
+          const yes = this.branch(s.consequent, scope);
+          const no = s.alternate ? endsHere(this.branch(s.alternate, scope)) : this.block(rest, scope);
+          if (yes === 'failed' || no === 'failed') return 'failed';
+          if (yes === 'falls-through' || no === 'falls-through') {
+            return this.failed(s, 'every branch of an if must end in return (assignments in branches are not supported; use c ? a : b for values)');
+          }
+          if (yes.outputs.length !== no.outputs.length) {
+            return this.failed(s, `the branches return arrays of different lengths (${yes.outputs.length} and ${no.outputs.length})`);
+          }
+          return { outputs: yes.outputs.map((a, k) => this.g.select(c, a, no.outputs[k])) };
+        }
+        default:
+          this.problem(s, `${constructNames[s.type] ?? s.type} is not supported in a model function`);
+      }
+    }
+    return 'falls-through';
+  }
+
+  private branch(s: Statement, scope: Scope): Flow {
+    return this.block(s.type === 'BlockStatement' ? s.body : [s], scope);
+  }
+
+  private failed(n: Node, message: string): Flow { this.problem(n, message); return 'failed'; }
+}
+
+/**
+ * Interprets `f` symbolically. `args` describes its array arguments in order; `op` names the calling
+ * operation in errors. Throws a DmpcInputError listing every unsupported construct with its position.
+ */
+export function interpretFunction(f: Function, args: readonly ArgumentSpec[], op: string): InterpretedFunction {
+  if (typeof f !== 'function') throw new DmpcInputError(op, 'f', `must be a function (got ${typeof f})`);
+  const { fn, shift, source } = parseFunction(f, op);
+  const it = new Interpreter(args, shift, source.split('\n'));
+  const scope: Scope = new Map();
+  it.bindParameters(fn, scope);
+  let outputs: number[] = [];
+  if (fn.body.type === 'BlockStatement') {
+    const flow = it.block(fn.body.body, scope);
+    if (flow === 'falls-through') it.problem(fn, 'the function must end in return [f₀, f₁, …]');
+    else if (flow !== 'failed') outputs = flow.outputs;
+  } else {
+    const v = it.expr(fn.body, scope);
+    if (v.t === 'array' || v.t === 'arg') outputs = it.items(fn.body, v, 'the returned value') ?? [];
+    else it.problem(fn.body, 'the function must return an array [f₀, f₁, …]');
+  }
+  if (it.problems.length) {
+    throw new DmpcInputError(op, 'f', `uses what the derivative compiler does not support (${it.problems.length} problem${it.problems.length > 1 ? 's' : ''}):\n  ${it.problems.join('\n  ')}`);
+  }
+  return { graph: it.g, outputs, used: it.used };
+}
