@@ -105,7 +105,9 @@ class Interpreter {
     const loc = n.loc?.start;
     const where = loc ? `line ${loc.line}, column ${loc.column + 1 - (loc.line === 1 ? this.shift : 0)}` : 'somewhere';
     const text = loc ? this.lines[loc.line - 1]?.trim() : undefined;
-    this.problems.push(`${where}: ${message}${text ? `  [${text.length > 60 ? text.slice(0, 57) + '...' : text}]` : ''}`);
+    const line = `${where}: ${message}${text ? `  [${text.length > 60 ? text.slice(0, 57) + '...' : text}]` : ''}`;
+    // statements after an if are walked once per branch that falls through: report each problem once
+    if (!this.problems.includes(line)) this.problems.push(line);
     return { t: 'real', id: this.poison };
   }
 
@@ -318,14 +320,21 @@ class Interpreter {
     }
   }
 
-  /** Interprets a statement list in its own scope (a copy: declarations inside do not leak out). */
-  block(stmts: readonly Statement[], outer: Scope): Flow {
+  /**
+   * Interprets a statement list in its own scope (a copy: declarations inside do not leak out).
+   * `after` continues with whatever follows the list when it falls through (the statements after an
+   * enclosing block or if, in their own scope: branches cannot assign, so nothing leaks); at the
+   * function's top level it is 'falls-through', a missing return.
+   */
+  block(stmts: readonly Statement[], outer: Scope, after: () => Flow): Flow {
     const scope: Scope = new Map(outer);
     for (let i = 0; i < stmts.length; i++) {
       const s = stmts[i];
       const rest = stmts.slice(i + 1);
+      let restReached = false;
+      const next = (): Flow => { restReached = true; return this.block(rest, scope, after); };
       const endsHere = (flow: Flow): Flow => {
-        if (flow !== 'falls-through' && rest.length) this.problem(rest[0], 'unreachable code after a return');
+        if (!restReached && rest.length) this.problem(rest[0], 'unreachable code after a return');
         return flow;
       };
       switch (s.type) {
@@ -344,19 +353,15 @@ class Interpreter {
           const items = this.items(s.argument, v, 'the returned value');
           return endsHere(items ? { outputs: items } : 'failed');
         }
-        case 'BlockStatement': {
-          const flow = this.block(s.body, scope);
-          if (flow !== 'falls-through') return endsHere(flow);
-          break;
-        }
+        case 'BlockStatement': return endsHere(this.block(s.body, scope, next));
         case 'IfStatement': {
           const c = this.condition(s.test, scope);
-          const yes = this.branch(s.consequent, scope);
-          const no = s.alternate ? endsHere(this.branch(s.alternate, scope)) : this.block(rest, scope);
+          const yes = this.branch(s.consequent, scope, next);
+          const no = s.alternate ? this.branch(s.alternate, scope, next) : next();
+          endsHere(yes);
           if (yes === 'failed' || no === 'failed') return 'failed';
-          if (yes === 'falls-through' || no === 'falls-through') {
-            return this.failed(s, 'every branch of an if must end in return (assignments in branches are not supported; use c ? a : b for values)');
-          }
+          if (yes === 'falls-through' && no === 'falls-through') return 'falls-through';
+          if (yes === 'falls-through' || no === 'falls-through') return this.failed(s, 'not every path through this if reaches a return');
           if (yes.outputs.length !== no.outputs.length) {
             return this.failed(s, `the branches return arrays of different lengths (${yes.outputs.length} and ${no.outputs.length})`);
           }
@@ -366,11 +371,11 @@ class Interpreter {
           this.problem(s, `${constructNames[s.type] ?? s.type} is not supported in a model function`);
       }
     }
-    return 'falls-through';
+    return after();
   }
 
-  private branch(s: Statement, scope: Scope): Flow {
-    return this.block(s.type === 'BlockStatement' ? s.body : [s], scope);
+  private branch(s: Statement, scope: Scope, after: () => Flow): Flow {
+    return this.block(s.type === 'BlockStatement' ? s.body : [s], scope, after);
   }
 
   private failed(n: Node, message: string): Flow { this.problem(n, message); return 'failed'; }
@@ -388,7 +393,7 @@ export function interpretFunction(f: Function, args: readonly ArgumentSpec[], op
   it.bindParameters(fn, scope);
   let outputs: number[] = [];
   if (fn.body.type === 'BlockStatement') {
-    const flow = it.block(fn.body.body, scope);
+    const flow = it.block(fn.body.body, scope, () => 'falls-through');
     if (flow === 'falls-through') it.problem(fn, 'the function must end in return [f₀, f₁, …]');
     else if (flow !== 'failed') outputs = flow.outputs;
   } else {
