@@ -100,12 +100,20 @@ class Interpreter {
     this.poison = this.g.constant(NaN);
   }
 
-  /** Records a problem at node `n` and returns a placeholder so the walk continues (to report all). */
+  /**
+   * Records a problem at node `n` and returns a placeholder so the walk continues (to report all).
+   * The position is in the source as Function.prototype.toString returns it, which a transpiler may
+   * have reformatted (tsx prints a function on one line), so the text found there is quoted too.
+   */
   problem(n: Node, message: string): Value {
     const loc = n.loc?.start;
-    const where = loc ? `line ${loc.line}, column ${loc.column + 1 - (loc.line === 1 ? this.shift : 0)}` : 'somewhere';
-    const text = loc ? this.lines[loc.line - 1]?.trim() : undefined;
-    const line = `${where}: ${message}${text ? `  [${text.length > 60 ? text.slice(0, 57) + '...' : text}]` : ''}`;
+    let where = 'somewhere';
+    if (loc) {
+      const col = loc.column - (loc.line === 1 ? this.shift : 0);
+      const text = (this.lines[loc.line - 1] ?? '').slice(col).trim();
+      where = `line ${loc.line}, column ${col + 1}${text ? ` ("${text.length > 40 ? text.slice(0, 40) + '…' : text}")` : ''}`;
+    }
+    const line = `${where}: ${message}`;
     // statements after an if are walked once per branch that falls through: report each problem once
     if (!this.problems.includes(line)) this.problems.push(line);
     return { t: 'real', id: this.poison };
