@@ -8,7 +8,8 @@ import { bicycle, cartpole, lorenz, pendulum, quadrotor } from '../../models/con
 import * as discrete from '../../models/discrete/index.js';
 import { defineContinuousModel, defineDiscreteModel } from '../../src/ad/index.js';
 import { createRng } from '../helpers/random.js';
-import { plainContinuous, plainDiscrete } from './plain.js';
+import { plainContinuous } from '../../models/continuous/plain.js';
+import { plainDiscrete } from '../../models/discrete/plain.js';
 
 const rng = createRng(61);
 

@@ -1,6 +1,6 @@
 /**
  * Derived derivatives against the hand-written ones: every shipped analytic continuous model and both
- * discrete benchmark models, written again as plain functions (plain.ts), must give the same f and
+ * discrete benchmark models, written again as plain functions (models/*/plain.ts), must give the same f and
  * Jacobians at random points to 1e-12 relative (‖derived − hand-written‖∞ ≤ 1e-12 ‖hand-written‖∞).
  */
 import { describe, expect, it } from 'vitest';
@@ -9,7 +9,8 @@ import * as discrete from '../../models/discrete/index.js';
 import { defineContinuousModel, defineDiscreteModel } from '../../src/ad/index.js';
 import type { ContinuousModel } from '../../src/ode/model.js';
 import { createRng } from '../helpers/random.js';
-import { plainContinuous, plainDiscrete } from './plain.js';
+import { plainContinuous } from '../../models/continuous/plain.js';
+import { plainDiscrete } from '../../models/discrete/plain.js';
 
 const rng = createRng(16);
 const TOL = 1e-12;
