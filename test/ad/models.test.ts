@@ -1,6 +1,6 @@
 /**
  * Derived derivatives against the hand-written ones: every shipped analytic continuous model and both
- * discrete benchmark models, written again as plain functions (models/*/plain.ts), must give the same f and
+ * discrete benchmark models, written again as plain functions (models/continuous/plain.ts, models/discrete/plain.ts), must give the same f and
  * Jacobians at random points to 1e-12 relative (‖derived − hand-written‖∞ ≤ 1e-12 ‖hand-written‖∞).
  */
 import { describe, expect, it } from 'vitest';
