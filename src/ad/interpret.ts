@@ -30,6 +30,8 @@ export interface ArgumentSpec {
 
 export interface InterpretedFunction {
   graph: Graph;
+  /** The function's source text as parsed (what a model document stores to rebuild the model). */
+  source: string;
   /** The returned entries, one node each. */
   outputs: number[];
   /** Per argument: 1 + the largest index read (0 when unused). */
@@ -65,9 +67,12 @@ const constructNames: Record<string, string> = {
   ImportExpression: 'import()', ChainExpression: 'optional chaining (?.)', MetaProperty: 'new.target/import.meta', Super: 'super',
 };
 
-/** Parses a function's own source. `shift`: characters added before it on line 1 to make it parse. */
-function parseFunction(f: Function, op: string): { fn: FunctionNode; shift: number; source: string } {
-  const source = Function.prototype.toString.call(f);
+/**
+ * Parses a function's own source (or a source text: it is parsed, never executed). `shift`: characters
+ * added before it on line 1 to make it parse.
+ */
+function parseFunction(f: Function | string, op: string): { fn: FunctionNode; shift: number; source: string } {
+  const source = typeof f === 'string' ? f.trim() : Function.prototype.toString.call(f);
   if (/\{\s*\[native code\]\s*\}\s*$/.test(source)) {
     throw new DmpcInputError(op, 'f', 'is a built-in or bound function, whose source cannot be read: pass a plain arrow or function expression');
   }
@@ -390,11 +395,11 @@ class Interpreter {
 }
 
 /**
- * Interprets `f` symbolically. `args` describes its array arguments in order; `op` names the calling
- * operation in errors. Throws a DmpcInputError listing every unsupported construct with its position.
+ * Interprets `f` (a function, or the source text of one) symbolically. `args` describes its array
+ * arguments in order; `op` names the calling operation in errors. Throws a DmpcInputError listing every unsupported construct with its position.
  */
-export function interpretFunction(f: Function, args: readonly ArgumentSpec[], op: string): InterpretedFunction {
-  if (typeof f !== 'function') throw new DmpcInputError(op, 'f', `must be a function (got ${typeof f})`);
+export function interpretFunction(f: Function | string, args: readonly ArgumentSpec[], op: string): InterpretedFunction {
+  if (typeof f !== 'function' && typeof f !== 'string') throw new DmpcInputError(op, 'f', `must be a function or its source text (got ${typeof f})`);
   const { fn, shift, source } = parseFunction(f, op);
   const it = new Interpreter(args, shift, source.split('\n'));
   const scope: Scope = new Map();
@@ -412,5 +417,5 @@ export function interpretFunction(f: Function, args: readonly ArgumentSpec[], op
   if (it.problems.length) {
     throw new DmpcInputError(op, 'f', `uses what the derivative compiler does not support (${it.problems.length} problem${it.problems.length > 1 ? 's' : ''}):\n  ${it.problems.join('\n  ')}`);
   }
-  return { graph: it.g, outputs, used: it.used };
+  return { graph: it.g, source, outputs, used: it.used };
 }

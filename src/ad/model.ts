@@ -29,8 +29,11 @@ export interface ContinuousModelSpec {
   stateNames: readonly string[];
   controlNames: readonly string[];
   parameters: readonly ParameterInfo[];
-  /** ẋ = f(x, u, θ), returning an array of nx entries. */
-  f: ModelFunction;
+  /**
+   * ẋ = f(x, u, θ), returning an array of nx entries; or the source text of such a function (parsed,
+   * never executed: this is how a saved model document is rebuilt).
+   */
+  f: ModelFunction | string;
 }
 
 export interface DiscreteModelSpec {
@@ -42,8 +45,8 @@ export interface DiscreteModelSpec {
   paramNames: readonly string[];
   /** The parameter values the model carries (DiscreteModel.theta). */
   theta: ArrayLike<number>;
-  /** x_{t+1} = f(xₜ, uₜ, θ). */
-  f: ModelFunction;
+  /** x_{t+1} = f(xₜ, uₜ, θ), or its source text (parsed, never executed). */
+  f: ModelFunction | string;
   /** The wrapped angle of a state, for swing-up criteria (DiscreteModel.angle). */
   angle?: (x: ArrayLike<number>, xo: number) => number;
 }
@@ -70,7 +73,7 @@ function checkSpec(spec: Record<string, unknown>, allowed: readonly string[], re
     const dup = v.find((s, i) => v.indexOf(s) !== i);
     if (dup !== undefined) problems.push(`'${k}' names '${dup}' twice`);
   }
-  if (spec.f !== undefined && typeof spec.f !== 'function') problems.push(`'f' must be a function (got ${typeof spec.f})`);
+  if (spec.f !== undefined && typeof spec.f !== 'function' && typeof spec.f !== 'string') problems.push(`'f' must be a function or its source text (got ${typeof spec.f})`);
   return problems;
 }
 
@@ -110,6 +113,8 @@ export function defineContinuousModel(spec: ContinuousModelSpec): DerivedContinu
     f: (x, u, th, dx) => k.value(x, 0, u, 0, th, dx, 0),
     dfdx: k.jacobianX, dfdu: k.jacobianU, dfdtheta: k.jacobianTheta,
     d2f: (x, u, th, w, H) => k.hessian(x, 0, u, 0, th, w, H),
+    // saveModel stores the source; modelFromDocument (models/continuous/index.ts) rebuilds from it
+    config: () => ({ source: fn.source }),
   };
 }
 
