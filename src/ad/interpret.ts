@@ -8,12 +8,16 @@
  *     arguments (x, u, θ), each an identifier or a simple array pattern `([q, w], [tau], [m, l])`;
  *   - numeric literals, + − * / ** and unary −/+, Math.PI, Math.E, and Math.sin cos tan exp log sqrt
  *     tanh atan atan2 abs min max pow sinh cosh asin acos hypot;
- *   - `const`/`let` declarations (single assignment), also `const [a, b] = x`;
- *   - indexing an argument or a local array by a constant integer (x[0], p[3]), `.length`;
+ *   - `const`/`let` declarations, also `const [a, b] = x`; local arrays `[a, b, ...s]`;
+ *   - indexing an argument or a local array by a constant integer (x[0], p[3], x[n + i]), `.length`;
  *   - comparisons (< <= > >= === !== == !=), && || !, `c ? a : b`, and `if (c) { … return […]; }`
  *     with or without `else` (piecewise: each output is select(c, then, else));
+ *   - `for (let i = a; i < b; i++)` with constant a, b, step: unrolled; in it and in straight-line
+ *     code, `let` variables and local array entries may be reassigned (= += -= *= /= **= ++ --),
+ *     except inside an if branch whose condition is only known at run time (it would need a select
+ *     per variable; a condition on a loop counter is known, and only its taken branch is walked);
  *   - `return [ … ]` (an array literal, possibly with ...spreads, or a local array).
- * Everything else (loops, assignments, closures over outer variables, calls of other functions,
+ * Everything else (while loops, closures over outer variables, calls of other functions,
  * non-constant indices, strings, objects) is reported, with its line and column in the function's
  * source, never approximated. All problems found are reported in one DmpcInputError.
  */
@@ -41,11 +45,18 @@ export interface InterpretedFunction {
 type Value =
   | { t: 'real'; id: number }
   | { t: 'bool'; id: number }
-  | { t: 'array'; items: number[] }
+  /** A local array; `depth`: the if-branch depth it was created at (entries may be set only there). */
+  | { t: 'array'; items: number[]; depth: number }
   | { t: 'arg'; arg: number }
   | { t: 'math' };
 
-type Scope = Map<string, Value>;
+/**
+ * A name's binding. Blocks copy the Map, not the bindings, so assigning a `let` declared outside a
+ * block (a loop body) updates the one binding. `depth` is the if-branch depth of the declaration:
+ * assignments happen only at that depth, so a branch never changes what the code after the if sees.
+ */
+interface Binding { value: Value; kind: 'const' | 'let' | 'argument' | 'loop counter'; depth: number }
+type Scope = Map<string, Binding>;
 /** What a statement list does: returns outputs, falls through to the next statement, or failed (reported). */
 type Flow = { outputs: number[] } | 'falls-through' | 'failed';
 
@@ -99,6 +110,10 @@ class Interpreter {
   readonly problems: string[] = [];
   readonly used: number[];
   private readonly poison: number;
+  /** How many if branches the walk is inside (see Binding). */
+  private depth = 0;
+  /** How many unrolled loops the walk is inside (a return there is not supported). */
+  private loops = 0;
 
   constructor(private readonly args: readonly ArgumentSpec[], private readonly shift: number, private readonly lines: string[]) {
     this.used = args.map(() => 0);
@@ -141,17 +156,17 @@ class Interpreter {
       this.problem(fn.params[this.args.length], `the function takes ${fn.params.length} arguments; a model function takes (${this.args.map((a) => a.role).join(', ')})`);
     }
     fn.params.slice(0, this.args.length).forEach((p, arg) => {
-      if (p.type === 'Identifier') scope.set(p.name, { t: 'arg', arg });
-      else if (p.type === 'ArrayPattern') this.bindPattern(p, { t: 'arg', arg }, scope, this.args[arg].role);
+      if (p.type === 'Identifier') scope.set(p.name, { value: { t: 'arg', arg }, kind: 'argument', depth: 0 });
+      else if (p.type === 'ArrayPattern') this.bindPattern(p, { t: 'arg', arg }, scope, this.args[arg].role, 'argument');
       else this.problem(p, `argument ${arg + 1}: only a name or an array pattern [a, b] is supported (no defaults, rest or objects)`);
     });
   }
 
-  private bindPattern(p: ArrayPattern, v: Value, scope: Scope, what: string): void {
+  private bindPattern(p: ArrayPattern, v: Value, scope: Scope, what: string, kind: Binding['kind']): void {
     p.elements.forEach((el, k) => {
       if (el === null) return;
       if (el.type !== 'Identifier') { this.problem(el, 'only plain names are supported inside an array pattern'); return; }
-      scope.set(el.name, { t: 'real', id: this.element(el, v, k, what) });
+      scope.set(el.name, { value: { t: 'real', id: this.element(el, v, k, what) }, kind, depth: this.depth });
     });
   }
 
@@ -202,7 +217,7 @@ class Interpreter {
         return this.problem(e, `the literal ${e.raw ?? ''} is not a number`);
       case 'Identifier': {
         const v = scope.get(e.name);
-        if (v) return v;
+        if (v) return v.value;
         if (e.name === 'Math') return { t: 'math' };
         if (e.name === 'Infinity') return { t: 'real', id: g.constant(Infinity) };
         return this.problem(e, `'${e.name}' is not defined inside the function: a model function may use only its arguments, its own constants and Math (closures over outer variables are not supported; pass such values as parameters θ)`);
@@ -228,18 +243,24 @@ class Interpreter {
         if (cmp) return { t: 'bool', id: g.compare(cmp, this.real(e.left, scope), this.real(e.right, scope)) };
         return this.problem(e, `the operator '${e.operator}' is not supported (use + - * / ** and comparisons)`);
       }
-      case 'LogicalExpression':
+      case 'LogicalExpression': {
         if (e.operator === '??') return this.problem(e, "the operator '??' is not supported");
-        return { t: 'bool', id: g.logic(e.operator === '&&' ? 'and' : 'or', this.condition(e.left, scope), this.condition(e.right, scope)) };
+        const a = this.condition(e.left, scope), na = g.node(a);
+        // a constant left side decides without the right one, as in JS (i > 0 && x[i - 1] > 0 at i = 0)
+        if (na.op === 'bconst' && (na.c === 1) === (e.operator === '||')) return { t: 'bool', id: a };
+        return { t: 'bool', id: g.logic(e.operator === '&&' ? 'and' : 'or', a, this.condition(e.right, scope)) };
+      }
       case 'ConditionalExpression': {
-        const c = this.condition(e.test, scope);
+        const c = this.condition(e.test, scope), nc = g.node(c);
+        // a constant condition (e.g. on a loop counter) walks only the branch taken, as JS evaluates it
+        if (nc.op === 'bconst') return this.expr(nc.c ? e.consequent : e.alternate, scope);
         const a = this.expr(e.consequent, scope), b = this.expr(e.alternate, scope);
         if (a.t === 'real' && b.t === 'real') return { t: 'real', id: g.select(c, a.id, b.id) };
         if ((a.t === 'array' || a.t === 'arg') && (b.t === 'array' || b.t === 'arg')) {
           const ia = this.items(e.consequent, a, 'the first branch'), ib = this.items(e.alternate, b, 'the second branch');
           if (!ia || !ib) return { t: 'real', id: this.poison };
           if (ia.length !== ib.length) return this.problem(e, `the branches are arrays of different lengths (${ia.length} and ${ib.length})`);
-          return { t: 'array', items: ia.map((x, k) => g.select(c, x, ib[k])) };
+          return { t: 'array', items: ia.map((x, k) => g.select(c, x, ib[k])), depth: this.depth };
         }
         return this.problem(e, 'both branches of c ? a : b must be numbers (or arrays of the same length)');
       }
@@ -276,7 +297,7 @@ class Interpreter {
             items.push(...(this.items(el, v, el.argument.type === 'Identifier' ? el.argument.name : 'the spread value') ?? []));
           } else items.push(this.real(el, scope));
         }
-        return { t: 'array', items };
+        return { t: 'array', items, depth: this.depth };
       }
       default:
         return this.problem(e, `${constructNames[e.type] ?? e.type} is not supported in a model function`);
@@ -322,13 +343,13 @@ class Interpreter {
   declare(s: Extract<Statement, { type: 'VariableDeclaration' }>, scope: Scope): void {
     if (s.kind !== 'const' && s.kind !== 'let') { this.problem(s, `'${s.kind}' declarations are not supported: use const or let`); return; }
     for (const d of s.declarations) {
-      if (!d.init) { this.problem(d, 'a declaration needs a value (variables are single-assignment)'); continue; }
+      if (!d.init) { this.problem(d, 'a declaration needs a value'); continue; }
       const v = this.expr(d.init, scope);
       if (d.id.type === 'Identifier') {
         if (v.t === 'math') { this.problem(d, 'aliasing Math is not supported'); continue; }
-        scope.set(d.id.name, v);
+        scope.set(d.id.name, { value: v, kind: s.kind, depth: this.depth });
       } else if (d.id.type === 'ArrayPattern') {
-        this.bindPattern(d.id, v, scope, d.init.type === 'Identifier' ? d.init.name : 'the array');
+        this.bindPattern(d.id, v, scope, d.init.type === 'Identifier' ? d.init.name : 'the array', s.kind);
       } else this.problem(d.id, 'only names and array patterns [a, b] can be declared (no object patterns)');
     }
   }
@@ -355,11 +376,12 @@ class Interpreter {
         case 'EmptyStatement': break;
         case 'ExpressionStatement':
           if (s.directive !== undefined) break; // 'use strict'
-          this.problem(s, s.expression.type === 'AssignmentExpression' || s.expression.type === 'UpdateExpression'
-            ? `${constructNames[s.expression.type]}: variables are single-assignment, declare a new const instead`
-            : 'an expression statement has no effect in a model function');
+          if (s.expression.type === 'AssignmentExpression' || s.expression.type === 'UpdateExpression') this.assign(s.expression, scope);
+          else this.problem(s, 'an expression statement has no effect in a model function');
           break;
+        case 'ForStatement': this.unroll(s, scope); break;
         case 'ReturnStatement': {
+          if (this.loops) return this.failed(s, 'return inside a loop is not supported');
           if (!s.argument) return endsHere(this.failed(s, 'return needs a value: return [f₀, f₁, …]'));
           const v = this.expr(s.argument, scope);
           if (v.t === 'real' || v.t === 'bool') return endsHere(this.failed(s, 'return an array [f₀, f₁, …], not a single value'));
@@ -368,9 +390,29 @@ class Interpreter {
         }
         case 'BlockStatement': return endsHere(this.block(s.body, scope, next));
         case 'IfStatement': {
-          const c = this.condition(s.test, scope);
-          const yes = this.branch(s.consequent, scope, next);
-          const no = s.alternate ? this.branch(s.alternate, scope, next) : next();
+          const c = this.condition(s.test, scope), nc = this.g.node(c);
+          if (nc.op === 'bconst') {
+            // decided now (e.g. by a loop counter): only the branch taken exists, at this depth, so it
+            // may assign variables declared outside it
+            const taken = nc.c ? s.consequent : s.alternate;
+            if (!taken) return next();
+            return this.block(taken.type === 'BlockStatement' ? taken.body : [taken], scope, next);
+          }
+          // both branches may fall through to the rest: it is walked once, at the if's depth (a branch
+          // cannot have changed anything the rest sees, see Binding)
+          let restFlow: Flow | undefined;
+          const depth = this.depth;
+          const rest1 = (): Flow => {
+            if (restFlow === undefined) {
+              const inner = this.depth;
+              this.depth = depth;
+              restFlow = next();
+              this.depth = inner;
+            }
+            return restFlow;
+          };
+          const yes = this.branch(s.consequent, scope, rest1);
+          const no = s.alternate ? this.branch(s.alternate, scope, rest1) : rest1();
           endsHere(yes);
           if (yes === 'failed' || no === 'failed') return 'failed';
           if (yes === 'falls-through' && no === 'falls-through') return 'falls-through';
@@ -388,7 +430,96 @@ class Interpreter {
   }
 
   private branch(s: Statement, scope: Scope, after: () => Flow): Flow {
-    return this.block(s.type === 'BlockStatement' ? s.body : [s], scope, after);
+    this.depth++;
+    try { return this.block(s.type === 'BlockStatement' ? s.body : [s], scope, after); } finally { this.depth--; }
+  }
+
+  /** `a = e`, `a op= e`, `a++`, `arr[k] = e` on let variables and local arrays. */
+  private assign(e: Extract<Expression, { type: 'AssignmentExpression' | 'UpdateExpression' }>, scope: Scope): void {
+    const g = this.g;
+    const target = e.type === 'AssignmentExpression' ? e.left : e.argument;
+    const combine = (old: number, rhs: () => number, op: string): number | undefined => {
+      switch (op) {
+        case '=': return rhs();
+        case '+=': case '++': return g.add(old, op === '++' ? g.constant(1) : rhs());
+        case '-=': case '--': return g.sub(old, op === '--' ? g.constant(1) : rhs());
+        case '*=': return g.mul(old, rhs());
+        case '/=': return g.div(old, rhs());
+        case '**=': return g.pow(old, rhs());
+        default: this.problem(e, `the operator '${op}' is not supported`); return undefined;
+      }
+    };
+    const rhs = () => (e.type === 'AssignmentExpression' ? this.real(e.right, scope) : this.poison);
+    if (target.type === 'Identifier') {
+      const b = scope.get(target.name);
+      if (!b) { this.problem(target, `'${target.name}' is not declared inside the function`); return; }
+      if (b.kind !== 'let') { this.problem(target, `'${target.name}' is ${b.kind === 'argument' ? 'an argument (read-only)' : `a ${b.kind}`}: only let variables can be assigned`); return; }
+      if (b.depth !== this.depth) { this.problem(target, `'${target.name}' is assigned inside an if branch but declared outside it: not supported (use c ? a : b)`); return; }
+      if (e.type === 'AssignmentExpression' && e.operator === '=') {
+        const v = this.expr(e.right, scope);
+        if (v.t === 'math') { this.problem(e, 'aliasing Math is not supported'); return; }
+        b.value = v;
+        return;
+      }
+      if (b.value.t !== 'real') { this.problem(target, `'${target.name}' is not a number`); return; }
+      const id = combine(b.value.id, rhs, e.operator);
+      if (id !== undefined) b.value = { t: 'real', id };
+      return;
+    }
+    if (target.type === 'MemberExpression' && target.computed && target.object.type === 'Identifier' && target.property.type !== 'PrivateIdentifier') {
+      const b = scope.get(target.object.name);
+      if (!b || b.value.t !== 'array') {
+        this.problem(target, b?.value.t === 'arg' ? `the argument ${target.object.name} is read-only` : `${target.object.name} is not a local array`);
+        return;
+      }
+      const arr = b.value;
+      if (arr.depth !== this.depth) { this.problem(target, `${target.object.name}[…] is set inside an if branch but the array was made outside it: not supported`); return; }
+      const k = g.constValue(this.real(target.property, scope));
+      if (k === undefined || !Number.isInteger(k) || k < 0 || k >= arr.items.length) {
+        this.problem(target.property, `${target.object.name}[…]: the index must be a constant integer in 0 .. ${arr.items.length - 1} (arrays do not grow)`);
+        return;
+      }
+      const id = combine(arr.items[k], rhs, e.operator);
+      if (id !== undefined) arr.items[k] = id;
+      return;
+    }
+    this.problem(target, 'only a let variable or an entry of a local array can be assigned');
+  }
+
+  /**
+   * Unrolls `for (let i = a; i < b; i++) body` (also <=, >, >=, ++i, i--, i += c, i -= c) whose bounds
+   * and step are constants: the body is walked once per value of i, with i a constant.
+   */
+  private unroll(s: Extract<Statement, { type: 'ForStatement' }>, scope: Scope): void {
+    const g = this.g;
+    const init = s.init, test = s.test, update = s.update;
+    const decl = init?.type === 'VariableDeclaration' && init.kind === 'let' && init.declarations.length === 1 ? init.declarations[0] : undefined;
+    if (!decl || decl.id.type !== 'Identifier' || !decl.init) { this.problem(s, 'a for loop must start `for (let i = <constant>; …`'); return; }
+    const name = decl.id.name;
+    const start = g.constValue(this.real(decl.init, scope));
+    const bound = test?.type === 'BinaryExpression' && test.left.type === 'Identifier' && test.left.name === name ? g.constValue(this.real(test.right, scope)) : undefined;
+    const cmp = test?.type === 'BinaryExpression' ? test.operator : '';
+    let step: number | undefined;
+    if (update?.type === 'UpdateExpression' && update.argument.type === 'Identifier' && update.argument.name === name) step = update.operator === '++' ? 1 : -1;
+    else if (update?.type === 'AssignmentExpression' && update.left.type === 'Identifier' && update.left.name === name && (update.operator === '+=' || update.operator === '-=')) {
+      const c = g.constValue(this.real(update.right, scope));
+      if (c !== undefined) step = update.operator === '+=' ? c : -c;
+    }
+    if (start === undefined || bound === undefined || !['<', '<=', '>', '>='].includes(cmp) || step === undefined || step === 0) {
+      this.problem(s, `a for loop is unrolled only as for (let ${name} = a; ${name} < b; ${name}++) with constant a, b and step (< <= > >=, ++ -- += -=)`);
+      return;
+    }
+    const more = (v: number) => (cmp === '<' ? v < bound : cmp === '<=' ? v <= bound : cmp === '>' ? v > bound : v >= bound);
+    let count = 0;
+    for (let v = start; more(v); v += step) {
+      if (++count > 10_000) { this.problem(s, 'a loop is unrolled at most 10000 times'); return; }
+      const inner: Scope = new Map(scope);
+      inner.set(name, { value: { t: 'real', id: g.constant(v) }, kind: 'loop counter', depth: this.depth });
+      this.loops++;
+      const flow = this.block(s.body.type === 'BlockStatement' ? s.body.body : [s.body], inner, () => 'falls-through');
+      this.loops--;
+      if (flow !== 'falls-through') return; // a return inside, reported
+    }
   }
 
   private failed(n: Node, message: string): Flow { this.problem(n, message); return 'failed'; }

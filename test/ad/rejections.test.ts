@@ -26,14 +26,19 @@ function positionOf(src: string, needle: string): string {
 
 describe('unsupported constructs are reported with their position', () => {
   const cases: [string, string, RegExp][] = [
-    ['(x, u, p) => {\n  let s = 0;\n  for (let i = 0; i < 1; i++) {}\n  return [s];\n}', 'for (', /a for loop is not supported/],
+    ['(x, u, p) => {\n  let s = 0;\n  for (let i = 0; i < x[0]; i++) {}\n  return [s];\n}', 'for (', /a for loop is unrolled only as for \(let i = a; i < b; i\+\+\) with constant a, b and step/],
+    ['(x, u, p) => {\n  let s = 0;\n  for (let i = 0; i < 3; i++) {\n    if (i > 1) return [s];\n  }\n  return [s];\n}', 'return [s];\n  }', /return inside a loop is not supported/],
+    ['(x, u, p) => {\n  let s = 0;\n  for (let i = 0; i < 3; i++) i += 1;\n  return [s];\n}', 'i += 1', /'i' is a loop counter: only let variables can be assigned/],
     ['(x, u, p) => {\n  let i = 0;\n  while (i < 1) {}\n  return [x[0]];\n}', 'while', /a while loop is not supported/],
     ['(x, u, p) => [gain * x[0]]', 'gain', /'gain' is not defined inside the function.*closures over outer variables are not supported/],
     ['(x, u, p) => [helper(x[0])]', 'helper', /calling 'helper' is not supported/],
     ['(x, u, p) => [x[0].toFixed(2)]', 'x[0].toFixed', /calling a function is not supported/],
     ['(x, u, p) => {\n  const i = 0;\n  return [x[u[0]]];\n}', 'u[0]]', /the index must be a constant integer/],
-    ['(x, u, p) => {\n  let a = x[0];\n  a = a * 2;\n  return [a];\n}', 'a = a', /an assignment: variables are single-assignment/],
-    ['(x, u, p) => {\n  let a = x[0];\n  a++;\n  return [a];\n}', 'a++', /increment\/decrement/],
+    ['(x, u, p) => {\n  const a = x[0];\n  a = a * 2;\n  return [a];\n}', 'a = a', /'a' is a const: only let variables can be assigned/],
+    ['(x, u, p) => {\n  let a = x[0];\n  if (a > 0) a++;\n  return [a];\n}', 'a++', /'a' is assigned inside an if branch but declared outside it/],
+    ['(x, u, p) => {\n  const s = [x[0]];\n  if (u[0] > 0) {\n    s[0] = 1;\n  }\n  return s;\n}', 's[0] = 1', /s\[…\] is set inside an if branch but the array was made outside it/],
+    ['(x, u, p) => {\n  x[0] = 1;\n  return [x[0]];\n}', 'x[0] = 1', /the argument x is read-only/],
+    ['(x, u, p) => {\n  const s = [x[0]];\n  s[1] = 2;\n  return [s[0]];\n}', '1]', /the index must be a constant integer in 0 \.\. 0 \(arrays do not grow\)/],
     ['(x, u, p) => [x[1]]', 'x[1]', /x\[1\] is out of range: the state has 1 entry/],
     ['(x, u, p) => [p[3] * x[0]]', 'p[3]', /p\[3\] is out of range: the parameter vector θ has 1 entry/],
     ['(x, u, p) => [Math.floor(x[0])]', 'Math.floor', /Math\.floor is not supported \(supported: sin, cos/],
