@@ -9,7 +9,7 @@
  * triangle of the (x, u) block and mirrored, since ∇²fᵢ is symmetric. Every entry is an exact
  * expression of the model's own operations; nothing is differenced.
  */
-import { compile, type Write } from './codegen.js';
+import { CHUNK_STATEMENTS, compile, type Place, type Write } from './codegen.js';
 import { Tangent } from './derive.js';
 import { varArg, varIndex, varKey } from './graph.js';
 import type { InterpretedFunction } from './interpret.js';
@@ -24,6 +24,13 @@ export type JacobianBlockKernel = (x: Arr, u: Arr, p: Arr, J: Float64Array) => v
 /** H ← Σᵢ wᵢ ∇²fᵢ, (nx+nu) × nz. */
 export type HessianKernel = (x: Arr, xo: number, u: Arr, uo: number, p: Arr, w: Arr, H: Float64Array) => void;
 
+export interface KernelOptions {
+  /** 'tape' interprets instead of generating code (automatic where code generation is forbidden). */
+  mode?: 'auto' | 'tape';
+  /** Statements per generated function before a kernel is split (codegen.ts CHUNK_STATEMENTS). */
+  chunkStatements?: number;
+}
+
 export interface ModelKernels {
   readonly nx: number; readonly nu: number; readonly np: number; readonly m: number;
   value: ValueKernel;
@@ -35,17 +42,16 @@ export interface ModelKernels {
   hessian: HessianKernel;
 }
 
-const readOffset = (key: number): string => {
-  const a = varArg(key), i = varIndex(key);
-  return a === 0 ? `x[xo + ${i}]` : a === 1 ? `u[uo + ${i}]` : a === 2 ? `p[${i}]` : `w[${i}]`;
-};
-const readPlain = (key: number): string => {
-  const a = varArg(key), i = varIndex(key);
-  return a === 0 ? `x[${i}]` : a === 1 ? `u[${i}]` : a === 2 ? `p[${i}]` : `w[${i}]`;
-};
+const argArrays = ['x', 'u', 'p', 'w'], argOffsets = ['xo', 'uo', undefined, undefined];
+const readOffset = (key: number): Place => ({ array: argArrays[varArg(key)], offset: argOffsets[varArg(key)], index: varIndex(key) });
+const readPlain = (key: number): Place => ({ array: argArrays[varArg(key)], index: varIndex(key) });
 
-/** Derives and compiles the kernels of an interpreted function with nx states, nu controls, np parameters. */
-export function compileModelKernels(fn: InterpretedFunction, nx: number, nu: number, np: number): ModelKernels {
+/**
+ * Derives and compiles the kernels of an interpreted function with nx states, nu controls, np
+ * parameters.
+ */
+export function compileModelKernels(fn: InterpretedFunction, nx: number, nu: number, np: number, options: KernelOptions = {}): ModelKernels {
+  const { mode = 'auto', chunkStatements = CHUNK_STATEMENTS } = options;
   const g = fn.graph, out = fn.outputs, m = out.length;
   const nz = nx + nu + np, nr = nx + nu;
   const z = [
@@ -58,12 +64,12 @@ export function compileModelKernels(fn: InterpretedFunction, nx: number, nu: num
   const cols = tangents.map((t) => t.of(out));
   const J = (i: number, k: number): number => cols[k][i];
 
-  const valueWrites: Write[] = out.map((node, i) => ({ target: `out[oo + ${i}]`, node }));
+  const valueWrites: Write[] = out.map((node, i) => ({ target: { array: 'out', offset: 'oo', index: i }, node }));
   const jacWrites: Write[] = [];
-  for (let i = 0; i < m; i++) for (let k = 0; k < nz; k++) jacWrites.push({ target: `jac[jo + ${i * nz + k}]`, node: J(i, k) });
+  for (let i = 0; i < m; i++) for (let k = 0; k < nz; k++) jacWrites.push({ target: { array: 'jac', offset: 'jo', index: i * nz + k }, node: J(i, k) });
   const block = (c0: number, c1: number): Write[] => {
     const w: Write[] = [];
-    for (let i = 0; i < m; i++) for (let k = c0; k < c1; k++) w.push({ target: `J[${i * (c1 - c0) + k - c0}]`, node: J(i, k) });
+    for (let i = 0; i < m; i++) for (let k = c0; k < c1; k++) w.push({ target: { array: 'J', index: i * (c1 - c0) + k - c0 }, node: J(i, k) });
     return w;
   };
 
@@ -80,15 +86,15 @@ export function compileModelKernels(fn: InterpretedFunction, nx: number, nu: num
     const d = tangents[c].of(rows);
     d.forEach((node, r) => { H[r * nz + c] = node; if (c < nr) H[c * nz + r] = node; });
   }
-  const hessWrites: Write[] = H.map((node, k) => ({ target: `H[${k}]`, node }));
+  const hessWrites: Write[] = H.map((node, k) => ({ target: { array: 'H', index: k }, node }));
 
   return {
     nx, nu, np, m,
-    value: compile<ValueKernel>(g, ['x', 'xo', 'u', 'uo', 'p', 'out', 'oo'], valueWrites, readOffset),
-    valueJacobian: compile<ValueJacobianKernel>(g, ['x', 'xo', 'u', 'uo', 'p', 'out', 'oo', 'jac', 'jo'], [...valueWrites, ...jacWrites], readOffset),
-    jacobianX: compile<JacobianBlockKernel>(g, ['x', 'u', 'p', 'J'], block(0, nx), readPlain),
-    jacobianU: compile<JacobianBlockKernel>(g, ['x', 'u', 'p', 'J'], block(nx, nr), readPlain),
-    jacobianTheta: compile<JacobianBlockKernel>(g, ['x', 'u', 'p', 'J'], block(nr, nz), readPlain),
-    hessian: compile<HessianKernel>(g, ['x', 'xo', 'u', 'uo', 'p', 'w', 'H'], hessWrites, readOffset),
+    value: compile<ValueKernel>(g, ['x', 'xo', 'u', 'uo', 'p', 'out', 'oo'], valueWrites, readOffset, mode, chunkStatements),
+    valueJacobian: compile<ValueJacobianKernel>(g, ['x', 'xo', 'u', 'uo', 'p', 'out', 'oo', 'jac', 'jo'], [...valueWrites, ...jacWrites], readOffset, mode, chunkStatements),
+    jacobianX: compile<JacobianBlockKernel>(g, ['x', 'u', 'p', 'J'], block(0, nx), readPlain, mode, chunkStatements),
+    jacobianU: compile<JacobianBlockKernel>(g, ['x', 'u', 'p', 'J'], block(nx, nr), readPlain, mode, chunkStatements),
+    jacobianTheta: compile<JacobianBlockKernel>(g, ['x', 'u', 'p', 'J'], block(nr, nz), readPlain, mode, chunkStatements),
+    hessian: compile<HessianKernel>(g, ['x', 'xo', 'u', 'uo', 'p', 'w', 'H'], hessWrites, readOffset, mode, chunkStatements),
   };
 }
