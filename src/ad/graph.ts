@@ -50,10 +50,6 @@ export class Graph {
 
   node(id: number): GraphNode { return this.nodes[id]; }
   isBool(id: number): boolean { return boolOps.has(this.nodes[id].op); }
-  isConst(id: number, v?: number): boolean {
-    const n = this.nodes[id];
-    return n.op === 'const' && (v === undefined || Object.is(n.c, v) || (v === 0 && n.c === 0));
-  }
   constValue(id: number): number | undefined { const n = this.nodes[id]; return n.op === 'const' ? n.c : undefined; }
 
   private intern(op: Op, args: number[], c = 0): number {
