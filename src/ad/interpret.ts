@@ -386,7 +386,8 @@ class Interpreter {
           const v = this.expr(s.argument, scope);
           if (v.t === 'real' || v.t === 'bool') return endsHere(this.failed(s, 'return an array [f₀, f₁, …], not a single value'));
           const items = this.items(s.argument, v, 'the returned value');
-          return endsHere(items ? { outputs: items } : 'failed');
+          // a copy: code on another path may still set entries of the same local array
+          return endsHere(items ? { outputs: [...items] } : 'failed');
         }
         case 'BlockStatement': return endsHere(this.block(s.body, scope, next));
         case 'IfStatement': {

@@ -84,6 +84,24 @@ describe('unrolled loops and reassignment', () => {
     expect(relInf(H, Hfd)).toBeLessThan(1e-7);
   });
 
+  it('a returned local array is the value at that return, whatever another path sets later', () => {
+    const f = (x: number[], u: number[], p: number[]) => {
+      const out = [x[0] * p[0], u[0]];
+      if (x[0] > 0) return out;
+      out[0] = 2 * x[0];
+      out[1] += 1;
+      return out;
+    };
+    const model = defineContinuousModel({ kind: 'paths', stateNames: ['a', 'b'], controlNames: ['v'], parameters: [{ name: 'k', default: 3, unit: '' }], f });
+    for (const x0 of [0.5, -0.5]) {
+      const x = Float64Array.of(x0, 0), u = Float64Array.of(0.25), p = Float64Array.of(3), dx = new Float64Array(2), A = new Float64Array(4);
+      model.f(x, u, p, dx);
+      expect(Array.from(dx)).toEqual(f([x0, 0], [0.25], [3]));
+      model.dfdx(x, u, p, A);
+      expect(A[0]).toBe(x0 > 0 ? 3 : 2);
+    }
+  });
+
   it('integrator substeps with reassigned state in a discrete model', () => {
     const model = defineDiscreteModel({ name: 'euler5', paramNames: ['g', 'b'], theta: [9.81, 0.2], f: substeps, stateNames: ['q', 'w'] });
     expect([model.nx, model.nu, model.np]).toEqual([2, 1, 2]);
