@@ -105,6 +105,17 @@ function parseFunction(f: Function | string, op: string): { fn: FunctionNode; sh
   throw new DmpcInputError(op, 'f', `could not be parsed as a function expression (${firstError instanceof Error ? firstError.message : 'unrecognised form'})`);
 }
 
+/** Saves every visible binding's value and array entries; the returned function puts them back. */
+function snapshot(scope: Scope): () => void {
+  const saved = [...new Set(scope.values())].map((b) => ({ b, value: b.value, items: b.value.t === 'array' ? [...b.value.items] : undefined }));
+  return () => {
+    for (const { b, value, items } of saved) {
+      b.value = value;
+      if (items && value.t === 'array') value.items.splice(0, value.items.length, ...items);
+    }
+  };
+}
+
 class Interpreter {
   readonly g = new Graph();
   readonly problems: string[] = [];
@@ -400,15 +411,17 @@ class Interpreter {
             return this.block(taken.type === 'BlockStatement' ? taken.body : [taken], scope, next);
           }
           // both branches may fall through to the rest: it is walked once, at the if's depth (a branch
-          // cannot have changed anything the rest sees, see Binding)
+          // cannot have changed anything the rest sees, see Binding), and what it assigns is undone
+          // afterwards, because the other branch, walked later, must still see the values before it
           let restFlow: Flow | undefined;
           const depth = this.depth;
           const rest1 = (): Flow => {
             if (restFlow === undefined) {
-              const inner = this.depth;
+              const inner = this.depth, restore = snapshot(scope);
               this.depth = depth;
               restFlow = next();
               this.depth = inner;
+              restore();
             }
             return restFlow;
           };

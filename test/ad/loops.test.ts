@@ -102,6 +102,26 @@ describe('unrolled loops and reassignment', () => {
     }
   });
 
+  it('the code after an if is walked once, and the other branch still sees the values before it', () => {
+    const f = (x: number[], u: number[], p: number[]) => {
+      let s = x[0] * p[0];
+      const arr = [u[0], x[1]];
+      if (x[0] > 0) {
+        const y = 1;
+      } else if (x[1] > 0) return [s, arr[0]];
+      else return [arr[1], s];
+      s = 5 * x[1];
+      arr[0] = 7;
+      return [s, arr[0] * x[0]];
+    };
+    const model = defineContinuousModel({ kind: 'paths2', stateNames: ['a', 'b'], controlNames: ['v'], parameters: [{ name: 'k', default: 3, unit: '' }], f });
+    for (const [a, b] of [[0.5, 0.2], [-0.5, 0.2], [-0.5, -0.2]]) {
+      const x = Float64Array.of(a, b), u = Float64Array.of(0.25), p = Float64Array.of(3), dx = new Float64Array(2);
+      model.f(x, u, p, dx);
+      expect(Array.from(dx), `at ${a}, ${b}`).toEqual(f([a, b], [0.25], [3]));
+    }
+  });
+
   it('integrator substeps with reassigned state in a discrete model', () => {
     const model = defineDiscreteModel({ name: 'euler5', paramNames: ['g', 'b'], theta: [9.81, 0.2], f: substeps, stateNames: ['q', 'w'] });
     expect([model.nx, model.nu, model.np]).toEqual([2, 1, 2]);
