@@ -149,3 +149,44 @@ describe('piecewise functions: the derivative of the branch taken', () => {
     }
   });
 });
+
+describe('every supported Math function', () => {
+  // each output exercises a few functions; values stay inside every domain at the test points
+  const f = (x: number[], u: number[], p: number[]) => [
+    Math.log(x[0] * x[0] + 1) * Math.asin(0.5 * Math.tanh(x[1])) + Math.acos(0.3 * Math.sin(u[0])),
+    Math.sinh(x[0] * p[0]) - Math.cosh(x[1]) / Math.exp(u[0]) + Math.tan(0.2 * x[0]),
+    Math.pow(x[1] * x[1] + 1, p[0] * u[0]) + (x[0] * x[0] + 2) ** -1.5 + Math.sqrt(Math.hypot(x[0], u[0], 1)),
+    Math.atan2(x[0], x[1] + 3) * Math.atan(u[0]) + Math.abs(x[0] - 5) * Math.max(x[1], -9) * Math.min(u[0], 9) - Math.E * Math.PI,
+  ];
+  const model = defineContinuousModel({
+    kind: 'math', stateNames: ['a', 'b', 'c', 'd'], controlNames: ['v'], parameters: [{ name: 'k', default: 0.7, unit: '' }], f,
+  });
+  const nz = 6, nr = 5;
+  const split = (z: Float64Array) => [z.subarray(0, 4), z.subarray(4, 5), z.subarray(5)] as const;
+  const jac = (z: Float64Array) => {
+    const [x, u, th] = split(z), A = new Float64Array(16), B = new Float64Array(4), P = new Float64Array(4), J = new Float64Array(4 * nz);
+    model.dfdx(x, u, th, A); model.dfdu(x, u, th, B); model.dfdtheta(x, u, th, P);
+    for (let i = 0; i < 4; i++) { for (let j = 0; j < 4; j++) J[i * nz + j] = A[i * 4 + j]; J[i * nz + 4] = B[i]; J[i * nz + 5] = P[i]; }
+    return J;
+  };
+  it('f as JavaScript computes it; J and H(w) against central differences', () => {
+    for (let trial = 0; trial < 6; trial++) {
+      const z = Float64Array.of(rng.range(-1, 1), rng.range(-1, 1), rng.range(-1, 1), rng.range(-1, 1), rng.range(-1, 1), rng.range(0.3, 1.2));
+      const [x, u, th] = split(z), dx = new Float64Array(4);
+      model.f(x, u, th, dx);
+      expect(relInf(dx, f(Array.from(x), Array.from(u), Array.from(th)), 1)).toBeLessThan(1e-15);
+      const fz = (v: Float64Array) => { const [a, b, c] = split(v), o = new Float64Array(4); model.f(a, b, c, o); return o; };
+      const Jfd = new Float64Array(4 * nz);
+      for (let j = 0; j < nz; j++) {
+        const h = 1e-6, zp = Float64Array.from(z), zm = Float64Array.from(z);
+        zp[j] += h; zm[j] -= h;
+        const a = fz(zp), b = fz(zm);
+        for (let i = 0; i < 4; i++) Jfd[i * nz + j] = (a[i] - b[i]) / (2 * h);
+      }
+      expect(relInf(jac(z), Jfd), `J trial ${trial}`).toBeLessThan(1e-8);
+      const w = Float64Array.from({ length: 4 }, () => rng.normal()), H = new Float64Array(nr * nz);
+      model.d2f(x, u, th, w, H);
+      expect(relInf(H, fdHessian(jac, z, w, nr)), `H trial ${trial}`).toBeLessThan(1e-7);
+    }
+  });
+});
