@@ -8,21 +8,25 @@ import { nnBaseline, sysidBaseline } from './baselines.js';
 import { lineChart, writePlot } from './plots.js';
 
 export interface ImitationExperiment {
-  format: 'dmpc.report.imitation/1';
+  format: 'dmpc.report.imitation/2';
   learner: ImitationResult;
   baselines: {
     sysid: { theta: number[]; valLoss: number; valLossFromExpert: number } | null;
     nn: { valLoss: number; curve: { epoch: number; trainLoss: number; valLoss: number }[] } | null;
   };
-  /** valLoss: validation solves warm-started from the method's own previous plans (deployment); valLossFromExpert: started at the expert's plans. */
-  table: { method: string; valLoss: number; valLossFromExpert: number | null }[];
+  /**
+   * valLoss: like-for-like (validation solves set up as the expert's demonstration solves, see
+   * ImitationResult.valLossFinal); valLossWarm: warm-started from the learner's previous validation
+   * plans (the learner only); valLossFromExpert: solves started at the expert's plans.
+   */
+  table: { method: string; valLoss: number; valLossWarm: number | null; valLossFromExpert: number | null }[];
 }
 
 export async function runImitationExperiment(cfg: ImitationConfig & { baselines?: boolean; nnEpochs?: number }): Promise<ImitationExperiment> {
   const learner = await trainImitation(cfg);
   const table: ImitationExperiment['table'] = [
-    { method: 'initial learner (MPC, wrong parameters)', valLoss: learner.valLossInitial, valLossFromExpert: learner.valLossFromExpertInitial },
-    { method: `MPC learned by imitation (${cfg.learn})`, valLoss: learner.valLossFinal, valLossFromExpert: learner.valLossFromExpertFinal },
+    { method: 'initial learner (MPC, wrong parameters)', valLoss: learner.valLossInitial, valLossWarm: learner.valLossWarmInitial, valLossFromExpert: learner.valLossFromExpertInitial },
+    { method: `MPC learned by imitation (${cfg.learn})`, valLoss: learner.valLossFinal, valLossWarm: learner.valLossWarmFinal, valLossFromExpert: learner.valLossFromExpertFinal },
   ];
   let sysid: ImitationExperiment['baselines']['sysid'] = null, nn: ImitationExperiment['baselines']['nn'] = null;
   if (cfg.baselines !== false && learner.stopped === 'done') {
@@ -32,17 +36,19 @@ export async function runImitationExperiment(cfg: ImitationConfig & { baselines?
     const dTrain = demonstrations(spec, xTrain), dVal = demonstrations(spec, xVal);
     const psi0 = initialParams(spec, cfg.learn, seed);
     sysid = sysidBaseline(spec, psi0, { x: dTrain.x, u: dTrain.u, B: nTrain }, { x0: xVal, u: dVal.u });
-    table.push({ method: cfg.learn === 'cost' ? 'sysid + MPC (dynamics were already true; cost stays initial)' : 'sysid on transitions + MPC', valLoss: sysid.valLoss, valLossFromExpert: sysid.valLossFromExpert });
+    table.push({ method: cfg.learn === 'cost' ? 'sysid + MPC (dynamics were already true; cost stays initial)' : 'sysid on transitions + MPC', valLoss: sysid.valLoss, valLossWarm: null, valLossFromExpert: sysid.valLossFromExpert });
     nn = await nnBaseline(spec, { x0: xTrain, u: dTrain.u }, { x0: xVal, u: dVal.u }, { epochs: cfg.nnEpochs ?? 500, seed });
-    table.push({ method: 'neural-network policy (tfjs MLP)', valLoss: nn.valLoss, valLossFromExpert: null });
+    table.push({ method: 'neural-network policy (tfjs MLP)', valLoss: nn.valLoss, valLossWarm: null, valLossFromExpert: null });
   }
-  return { format: 'dmpc.report.imitation/1', learner, baselines: { sysid, nn }, table };
+  return { format: 'dmpc.report.imitation/2', learner, baselines: { sysid, nn }, table };
 }
 
 export function formatTable(ex: ImitationExperiment): string {
   const w = Math.max(...ex.table.map((r) => r.method.length));
-  return [`${'method'.padEnd(w)}  val. loss   (solves started at the expert's plans)`,
-    ...ex.table.map((r) => `${r.method.padEnd(w)}  ${r.valLoss.toExponential(3)}   ${r.valLossFromExpert === null ? '—' : r.valLossFromExpert.toExponential(3)}`)].join('\n');
+  const cell = (v: number | null) => (v === null ? '—' : v.toExponential(3)).padStart(12);
+  return [`${'method'.padEnd(w)}  ${'val. loss'.padStart(12)}${'warm-started'.padStart(12)}${'from expert'.padStart(12)}`,
+    ...ex.table.map((r) => `${r.method.padEnd(w)}  ${cell(r.valLoss)}${cell(r.valLossWarm)}${cell(r.valLossFromExpert)}`),
+    'val. loss: solves set up as the expert\'s (like-for-like); warm-started: from the learner\'s previous plans; from expert: started at the expert\'s plans'].join('\n');
 }
 
 /** Writes `<base>.json`, `<base>.curves.{svg,png}`. */
@@ -51,7 +57,8 @@ export async function writeImitationOutputs(base: string, ex: ImitationExperimen
   const rows: Record<string, number | string>[] = [];
   for (const c of ex.learner.curve) {
     rows.push({ iteration: c.iteration, loss: Math.max(c.trainLoss, 1e-12), series: 'MPC learner: train' });
-    rows.push({ iteration: c.iteration, loss: Math.max(c.valLoss, 1e-12), series: 'MPC learner: validation' });
+    if (Number.isFinite(c.valLoss)) rows.push({ iteration: c.iteration, loss: Math.max(c.valLoss, 1e-12), series: 'MPC learner: validation (like-for-like)' });
+    if (Number.isFinite(c.valLossWarm)) rows.push({ iteration: c.iteration, loss: Math.max(c.valLossWarm, 1e-12), series: 'MPC learner: validation (warm-started)' });
   }
   if (ex.baselines.sysid) for (const c of ex.learner.curve) rows.push({ iteration: c.iteration, loss: Math.max(ex.baselines.sysid.valLoss, 1e-12), series: 'sysid + MPC: validation' });
   if (ex.baselines.nn) {
