@@ -95,6 +95,20 @@ export function sampleStarts(task: ImitationTask, count: number, seed: number): 
   return out;
 }
 
+/**
+ * The combinations of θ that plans can determine, with their names. The pendulum's (g, m, l) enter its
+ * dynamics only through a = 3g/(2l) and b = 3/(m l²) (models/discrete/pendulum.ts); the cart-pole's
+ * four parameters are identifiable one by one (the control's scale gives mc + mp, the cos² term mp,
+ * m_p·l then l, and the gravity term g).
+ */
+export function identifiable(task: ImitationTask, theta: ArrayLike<number>): { names: string[]; values: number[] } {
+  if (task === 'pendulum') {
+    const [g, m, l] = Array.from(theta);
+    return { names: ['3g/(2l)', '3/(ml²)'], values: [(3 * g) / (2 * l), 3 / (m * l * l)] };
+  }
+  return { names: ['gravity', 'masscart', 'masspole', 'length'], values: Array.from(theta) };
+}
+
 /** Learner parameters: the full vector ψ = [log q (n) | p (n) | log θ (np)] and which parts train. */
 export interface ParamLayout { n: number; np: number; size: number; mask: Uint8Array }
 
@@ -231,7 +245,7 @@ export interface ImitationCurvePoint {
   valLoss: number;
   /** Warm-started validation loss (ImitationResult.valLossWarmFinal); NaN where not validated. */
   valLossWarm: number;
-  /** RMS of log(θ/θ*) over the learned dynamics parameters (NaN when none are learned). */
+  /** RMS of log(c(θ)/c(θ*)) over the identifiable combinations c (`identifiable`) of θ (NaN when the dynamics are not learned). */
   paramError: number;
   /** Fraction of training elements whose gradient was not exact (see ChunkOutput.inexact). */
   inexact: number;
@@ -278,6 +292,12 @@ const paramNames = (spec: TaskSpec): string[] => {
   return [...tn.map((s) => `q_${s}`), ...tn.map((s) => `p_${s}`), ...model.paramNames];
 };
 
+/** RMS of log(c(θ)/c(θ*)) over the task's identifiable combinations (θ* = the learner's model's own, the realisable expert's). */
+export function identifiableError(task: ImitationTask, theta: ArrayLike<number>): number {
+  const c = identifiable(task, theta).values, cTrue = identifiable(task, learnerModel(task).theta).values;
+  return Math.sqrt(c.reduce((a, v, i) => a + Math.log(v / cTrue[i]) ** 2, 0) / c.length);
+}
+
 /** Runs the learner's training (the MPC through its gradients); the baselines are in runImitationExperiment. */
 export async function trainImitation(cfg: ImitationConfig): Promise<ImitationResult> {
   const spec = taskSpec(cfg.task, cfg.T, cfg.unrealisable);
@@ -314,11 +334,8 @@ export async function trainImitation(cfg: ImitationConfig): Promise<ImitationRes
     }
     return out;
   };
-  const paramError = (p: Float64Array) => {
-    let s = 0, c = 0;
-    for (let k = 0; k < lay.size; k++) if (lay.mask[k] && k >= 2 * lay.n) { s += (p[k] - psiTrue[k]) ** 2; c++; }
-    return c ? Math.sqrt(s / c) : NaN; // RMS of log-ratio errors of the dynamics parameters
-  };
+  const learnsDynamics = cfg.learn !== 'cost';
+  const paramError = (p: Float64Array) => (learnsDynamics ? identifiableError(spec.task, Array.from(p.subarray(2 * lay.n), Math.exp)) : NaN);
   // like-for-like: each solve set up as the expert's demonstration solve, so the same parameters give
   // the same plans (the swing-ups are non-convex: any other start may reach another local plan)
   const valLoss = async (p: Float64Array) => {

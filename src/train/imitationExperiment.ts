@@ -1,11 +1,13 @@
 /**
  * `dmpc train imitate`: the learner (trainImitation) and both baselines on the same demonstrations,
- * with a comparison table, learning curves (JSON + SVG/PNG) and the learned parameters.
+ * with a comparison table, learning curves (JSON + SVG/PNG) and the learned parameters; and the files
+ * of the sample-efficiency sweep (imitationSweep.ts).
  */
 import { writeFileSync } from 'node:fs';
 import { demonstrations, initialParams, sampleStarts, taskSpec, trainImitation, type ImitationConfig, type ImitationResult } from './imitation.js';
 import { nnBaseline, sysidBaseline } from './baselines.js';
-import { lineChart, writePlot } from './plots.js';
+import { bandChart, lineChart, writePlot } from './plots.js';
+import { METHOD_LABEL, formatFindings, formatSweepTable, type SweepCell, type SweepJobResult, type SweepReport } from './imitationSweep.js';
 
 export interface ImitationExperiment {
   format: 'dmpc.report.imitation/2';
@@ -69,4 +71,33 @@ export async function writeImitationOutputs(base: string, ex: ImitationExperimen
   return [`${base}.json`, ...await writePlot(`${base}.curves`, lineChart({
     title: `imitation ${cfg.task}, learn ${cfg.learn}${cfg.unrealisable ? ', unrealisable expert' : ''}`, x: 'iteration', y: 'loss', logY: true, rows,
   }))];
+}
+
+/** Writes BASE.json, BASE.md (table and findings), BASE.sample-efficiency.{svg,png}, BASE.param-error.{svg,png}. */
+export async function writeSweepOutputs(base: string, r: SweepReport, command?: string): Promise<string[]> {
+  writeFileSync(`${base}.json`, JSON.stringify(r, (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 1) + '\n');
+  const md = [command ? `Command: \`${command}\`\n` : '', `Like-for-like validation imitation loss, mean [min, max] over seeds ${r.settings.seeds.join(', ')}:\n`, formatSweepTable(r), '',
+    formatFindings(r.findings), '', `Wall time ${r.run.wallSeconds.toFixed(0)} s on ${r.run.threads} worker thread(s) (${r.run.cores} cores; load average ${r.run.loadAverageStart.map((x) => x.toFixed(1)).join(' ')} at the start, ${r.run.loadAverageEnd.map((x) => x.toFixed(1)).join(' ')} at the end); ${r.run.jobSeconds.toFixed(0)} s of job time${r.run.resumedJobs ? `, ${r.run.resumedJobs} jobs from the checkpoint` : ''}.`].join('\n');
+  writeFileSync(`${base}.md`, md + '\n');
+  const label = (c: SweepCell) => METHOD_LABEL[c.method];
+  const eff = await writePlot(`${base}.sample-efficiency`, bandChart({
+    title: 'imitation: validation loss vs number of demonstrations (mean, band: min–max over seeds)', x: 'demonstrations', yTitle: 'validation imitation loss', logX: true, logY: true,
+    row: 'expert', column: 'task',
+    rows: r.valLoss.map((c) => ({ demonstrations: c.nTrain, mean: Math.max(c.mean, 1e-14), lo: Math.max(c.min, 1e-14), hi: Math.max(c.max, 1e-14), series: label(c), task: c.task, expert: c.expert })),
+  }));
+  // parameter error per iteration: mean and spread over seeds of each learner of the dynamics, per number of demonstrations
+  const rows: Record<string, number | string>[] = [];
+  const groups = new Map<string, SweepJobResult[]>();
+  for (const j of r.jobs) if (j.paramErrorCurve) groups.set(`${j.task}/${j.expert}/${j.method}/${j.nTrain}`, [...(groups.get(`${j.task}/${j.expert}/${j.method}/${j.nTrain}`) ?? []), j]);
+  for (const js of groups.values()) {
+    const j0 = js[0], len = Math.min(...js.map((j) => j.paramErrorCurve!.length));
+    for (let it = 0; it < len; it++) {
+      const v = js.map((j) => Math.max(j.paramErrorCurve![it], 1e-14));
+      rows.push({ iteration: it, mean: v.reduce((a, x) => a + x, 0) / v.length, lo: Math.min(...v), hi: Math.max(...v), series: `${METHOD_LABEL[j0.method]}, ${j0.nTrain} demos`, task: j0.task, expert: j0.expert });
+    }
+  }
+  const pe = rows.length ? await writePlot(`${base}.param-error`, bandChart({
+    title: 'learned dynamics: RMS log-error of the identifiable combinations', x: 'iteration', yTitle: 'parameter error', logY: true, row: 'expert', column: 'task', rows,
+  })) : [];
+  return [`${base}.json`, `${base}.md`, ...eff, ...pe];
 }
