@@ -5,7 +5,8 @@
  * and an unrealisable expert. One job = one (task, expert, number of demonstrations, seed, method);
  * jobs run on a piscina pool (every core: a job is a whole training run, the main thread only
  * schedules), each job a pure function of its input, so the report does not depend on the thread
- * count. A checkpoint holds the finished jobs; a resumed sweep runs only the others. The report's
+ * count. A checkpoint holds the finished jobs; a resumed sweep runs only the others (also when it asks
+ * for more sizes, seeds, tasks or methods than the sweep that wrote it, with the same shared settings). The report's
  * files (JSON, table, figures) are written by imitationExperiment.ts (writeSweepOutputs): the plotting
  * libraries cannot be loaded in worker threads under tsx, so this file, the workers' module, does not
  * import them.
@@ -210,17 +211,22 @@ export async function runImitationSweep(cfg: SweepConfig): Promise<SweepReport> 
   };
   const all: SweepJob[] = [];
   for (const task of tasks) for (const expert of experts) for (const n of nTrain) for (const seed of seeds) for (const method of methods) all.push({ task, expert, nTrain: n, seed, method });
-  const key = JSON.stringify({ settings, tasks, experts, methods, nTrain, seeds });
+  // the key holds the settings every job shares; the jobs themselves are named by keyOf, so a sweep
+  // extended by more sizes, seeds, tasks or methods resumes from the jobs it shares with the old one
+  const key = JSON.stringify(settings);
+  const wanted = new Set(all.map(keyOf));
   const done = new Map<string, SweepJobResult>();
   const ck = loadCheckpoint<{ jobs: SweepJobResult[] }>(cfg, CHECKPOINT_FORMAT, key);
-  for (const j of ck?.state.jobs ?? []) done.set(keyOf(j), j);
+  for (const j of ck?.state.jobs ?? []) if (wanted.has(keyOf(j))) done.set(keyOf(j), j);
   const resumedJobs = done.size;
   // the longest jobs first (learners on many demonstrations), so no core idles at the end
   const cost = (j: SweepJob) => j.nTrain * (j.method === 'sysid' || j.method === 'nn' ? 1 : settings.iterations) * (settings.T[j.task] ?? 20) * (j.task === 'cartpole' ? 3 : 1);
   const todo = all.filter((j) => !done.has(keyOf(j))).sort((a, b) => cost(b) - cost(a));
   const threads = Math.max(1, Math.floor(cfg.threads ?? availableParallelism()));
   const runner = chunkRunner(runSweepJob, new URL('./imitationSweepWorker.ts', import.meta.url), threads);
-  const save = () => { if (cfg.checkpoint) saveCheckpoint(cfg.checkpoint, CHECKPOINT_FORMAT, key, done.size, { jobs: [...done.values()] }); };
+  // jobs of the old checkpoint that this sweep does not ask for are kept in the file
+  const kept = (ck?.state.jobs ?? []).filter((j) => !wanted.has(keyOf(j)));
+  const save = () => { if (cfg.checkpoint) saveCheckpoint(cfg.checkpoint, CHECKPOINT_FORMAT, key, done.size, { jobs: [...kept, ...done.values()] }); };
   let stopped: SweepReport['run']['stopped'] = 'done';
   try {
     // keep `threads` jobs in flight; a cancelled sweep starts no new job and keeps the finished ones
