@@ -38,6 +38,10 @@ describe('imitation sweep (sample efficiency)', () => {
     expect(resumed.run.resumedJobs).toBe(37);
     expect(noTime(resumed.jobs)).toEqual(noTime(full.jobs));
     await expect(runImitationSweep({ ...tiny, iterations: 4, checkpoint: part, resume: true })).rejects.toThrow(/other settings/);
+    // a sweep over a subset of the sizes finds all its jobs in the checkpoint
+    const subset = await runImitationSweep({ ...tiny, nTrain: [4], threads: 1, checkpoint: ck, resume: true });
+    expect(subset.run.resumedJobs).toBe(20);
+    expect(noTime(subset.jobs)).toEqual(noTime(full.jobs.filter((j) => j.nTrain === 4)));
     await expect(runImitationSweep({ ...tiny, methods: ['dynamics', 'svm' as never] })).rejects.toThrow(/methods/);
   });
 
