@@ -7,7 +7,7 @@
  *   initialisation, Adam, full batch) trained on the same loss, the model-free policy of Amos et al.
  */
 import { tf } from '../tf/tf.js';
-import { evaluateChunk, learnerModel, type TaskSpec } from './imitation.js';
+import { DEMO_SOLVE, evaluateChunk, learnerModel, type TaskSpec } from './imitation.js';
 
 export function fitTransitions(spec: TaskSpec, x: Float64Array, u: Float64Array, B: number, theta0: ArrayLike<number>, iters = 50): Float64Array {
   const model = learnerModel(spec.task);
@@ -68,7 +68,7 @@ function solveSmall(A: Float64Array, b: Float64Array, n: number): Float64Array {
   return x;
 }
 
-/** System identification then MPC: the validation imitation loss with θ fitted to the training transitions. */
+/** System identification then MPC: the validation imitation loss (like-for-like, see ImitationResult) with θ fitted to the training transitions. */
 export function sysidBaseline(spec: TaskSpec, psiInit: Float64Array, train: { x: Float64Array; u: Float64Array; B: number }, val: { x0: Float64Array; u: Float64Array }) {
   const model = learnerModel(spec.task), n = model.nx + model.nu, np = model.np;
   const theta0 = Array.from(psiInit.subarray(2 * n, 2 * n + np), Math.exp);
@@ -76,7 +76,8 @@ export function sysidBaseline(spec: TaskSpec, psiInit: Float64Array, train: { x:
   const psi = Float64Array.from(psiInit);
   for (let k = 0; k < np; k++) psi[2 * n + k] = Math.log(theta[k]);
   const B = val.x0.length / model.nx;
-  const r = evaluateChunk({ spec, psi, x0: val.x0, target: val.u, gradient: false, hessian: 'gauss-newton' });
+  // like-for-like (the expert's solve settings and initial plan), and started at the expert's plans
+  const r = evaluateChunk({ spec, psi, x0: val.x0, target: val.u, solve: DEMO_SOLVE, gradient: false, hessian: 'gauss-newton' });
   const re = evaluateChunk({ spec, psi, x0: val.x0, target: val.u, uInit: val.u, gradient: false, hessian: 'gauss-newton' });
   return { theta: Array.from(theta), valLoss: r.loss / B, valLossFromExpert: re.loss / B };
 }

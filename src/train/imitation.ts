@@ -25,6 +25,7 @@ import { pendulum as pendulumDx } from '../../models/discrete/pendulum.js';
 import { cartpole as cartpoleDx } from '../../models/discrete/cartpole.js';
 import { sqpBackward, sqpSolve } from '../mpc/sqp.js';
 import { createRng } from '../common/rng.js';
+import { DmpcInputError } from '../common/errors.js';
 import type { ProgressSink } from './progress.js';
 import { chunkRunner } from './pool.js';
 import { type CheckpointOptions, checkpointer, loadCheckpoint } from './checkpoint.js';
@@ -104,6 +105,20 @@ export function sampleStarts(task: ImitationTask, count: number, seed: number): 
   return out;
 }
 
+/**
+ * The combinations of θ that plans can determine, with their names. The pendulum's (g, m, l) enter its
+ * dynamics only through a = 3g/(2l) and b = 3/(m l²) (models/discrete/pendulum.ts); the cart-pole's
+ * four parameters are identifiable one by one (the control's scale gives mc + mp, the cos² term mp,
+ * m_p·l then l, and the gravity term g).
+ */
+export function identifiable(task: ImitationTask, theta: ArrayLike<number>): { names: string[]; values: number[] } {
+  if (task === 'pendulum') {
+    const [g, m, l] = Array.from(theta);
+    return { names: ['3g/(2l)', '3/(ml²)'], values: [(3 * g) / (2 * l), 3 / (m * l * l)] };
+  }
+  return { names: ['gravity', 'masscart', 'masspole', 'length'], values: Array.from(theta) };
+}
+
 /** Learner parameters: the full vector ψ = [log q (n) | p (n) | log θ (np)] and which parts train. */
 export interface ParamLayout { n: number; np: number; size: number; mask: Uint8Array }
 
@@ -132,6 +147,18 @@ export function initialParams(spec: TaskSpec, learn: LearnWhat, seed: number): F
   return psi;
 }
 
+/** SQP settings of one kind of solve (plain data: it travels to worker threads). */
+export interface SolveSettings { tol: number; maxIter: number }
+
+/**
+ * The expert's demonstration solves, and the learner's like-for-like validation solves: these settings
+ * and sqpSolve's own initial plan rule (no `uInit`: zero controls, projected onto the bounds). With the
+ * expert's parameters the learner's solve is then the expert's solve, and gives the expert's plan.
+ */
+export const DEMO_SOLVE: SolveSettings = { tol: 1e-10, maxIter: 100 };
+/** Training (and warm-started validation) solves: started near the answer, so looser and shorter. */
+export const TRAIN_SOLVE: SolveSettings = { tol: 1e-8, maxIter: 30 };
+
 /** One chunk of demonstrations evaluated with parameters ψ: loss sum, gradient sum, and the plans (warm starts). */
 export interface ChunkInput {
   spec: TaskSpec;
@@ -139,7 +166,10 @@ export interface ChunkInput {
   x0: Float64Array;
   /** Target controls [B, T, nu]. */
   target: Float64Array;
+  /** Initial plan [B, T, nu]; none: sqpSolve's default (zero controls), the expert's rule. */
   uInit?: Float64Array;
+  /** SQP settings (default TRAIN_SOLVE). */
+  solve?: SolveSettings;
   gradient: boolean;
   hessian: 'exact' | 'gauss-newton';
 }
@@ -155,7 +185,7 @@ export function evaluateChunk(inp: ChunkInput): ChunkOutput {
   const theta = Array.from(psi.subarray(2 * n, 2 * n + np), Math.exp);
   const C = Array.from({ length: n }, (_, i) => Array.from({ length: n }, (_, j) => (i === j ? q[i] : 0)));
   const sol = sqpSolve({ model, theta, T, x0: { data: inp.x0, shape: [B, nx] }, C, c: p, u_lower: -spec.uBound, u_upper: spec.uBound },
-    { tol: 1e-8, maxIter: 30 }, inp.uInit);
+    inp.solve ?? TRAIN_SOLVE, inp.uInit);
   let loss = 0;
   const dLdu = new Float64Array(B * T * nu);
   for (let i = 0; i < B * T * nu; i++) { const d = sol.u[i] - inp.target[i]; loss += d * d; dLdu[i] = 2 * d; }
@@ -173,12 +203,12 @@ export function evaluateChunk(inp: ChunkInput): ChunkOutput {
   return { loss, grad, u: sol.u, failures, inexact };
 }
 
-/** Expert demonstrations: the expert MPC's plans from x0 [B, nx]. */
+/** Expert demonstrations: the expert MPC's plans from x0 [B, nx] (DEMO_SOLVE, started at zero controls). */
 export function demonstrations(spec: TaskSpec, x0: Float64Array): { u: Float64Array; x: Float64Array } {
   const model = expertModel(spec);
   const { nx } = model, n = nx + model.nu, B = x0.length / nx;
   const C = Array.from({ length: n }, (_, i) => Array.from({ length: n }, (_, j) => (i === j ? spec.q[i] : 0)));
-  const sol = sqpSolve({ model, T: spec.T, x0: { data: x0, shape: [B, nx] }, C, c: spec.p, u_lower: -spec.uBound, u_upper: spec.uBound }, { tol: 1e-10, maxIter: 100 });
+  const sol = sqpSolve({ model, T: spec.T, x0: { data: x0, shape: [B, nx] }, C, c: spec.p, u_lower: -spec.uBound, u_upper: spec.uBound }, DEMO_SOLVE);
   return { u: sol.u, x: sol.x };
 }
 
@@ -200,12 +230,19 @@ export interface ImitationConfig extends CheckpointOptions {
    * Where the learner's training solves start: 'demo' (default) the demonstrated controls, so that the
    * non-convex swing-up problems are solved in the expert's basin and the loss measures the parameters
    * rather than which local plan the solver found; 'previous' the learner's own last plans.
-   * Validation solves always start from the learner's previous validation plans (no demonstration used).
+   * Validation never uses the demonstrated controls (see ImitationResult).
    */
   warmStart?: 'demo' | 'previous';
   /** Adam step size schedule: 'cosine' (default) decays lr to lr/10 over the run; 'constant'. */
   lrSchedule?: 'cosine' | 'constant';
   /** Checkpoints (checkpoint.ts): written every `checkpointEvery` (10) iterations and when stopped early. */
+  /** The learner's starting ψ = [log q | p | log θ] (default: the truth with the learned parts perturbed by the seed). */
+  psiInit?: ArrayLike<number>;
+  /**
+   * Validate every this many iterations (default 1) and after the last; the curve holds NaN in
+   * between. Validation solves cost about as much as training solves.
+   */
+  validateEvery?: number;
   /** Stop after this iteration (to simulate an interruption in tests); the checkpoint is written. */
   stopAfter?: number;
   progress?: ProgressSink;
@@ -213,8 +250,12 @@ export interface ImitationConfig extends CheckpointOptions {
 }
 
 export interface ImitationCurvePoint {
-  iteration: number; trainLoss: number; valLoss: number;
-  /** RMS of log(θ/θ*) over the learned dynamics parameters (NaN when none are learned). */
+  iteration: number; trainLoss: number;
+  /** Like-for-like validation loss (ImitationResult.valLossFinal); NaN where not validated. */
+  valLoss: number;
+  /** Warm-started validation loss (ImitationResult.valLossWarmFinal); NaN where not validated. */
+  valLossWarm: number;
+  /** RMS of log(c(θ)/c(θ*)) over the identifiable combinations c (`identifiable`) of θ (NaN when the dynamics are not learned). */
   paramError: number;
   /** Fraction of training elements whose gradient was not exact (see ChunkOutput.inexact). */
   inexact: number;
@@ -226,8 +267,21 @@ export interface ImitationResult {
   psi: number[];
   psiTrue: number[];
   learned: { name: string; value: number; truth: number }[];
+  /**
+   * Like-for-like validation loss: every validation solve is set up exactly as the expert's
+   * demonstration solve (DEMO_SOLVE, zero initial controls), so identical parameters give identical
+   * plans and the loss measures only the parameters (and, for non-convex swing-ups, which basin those
+   * parameters lead the expert's own solver to).
+   */
   valLossInitial: number;
   valLossFinal: number;
+  /**
+   * Warm-started validation loss: each validation solve starts from the learner's own plan of the
+   * previous validation (TRAIN_SOLVE), as a deployed controller starts from its last plan. Over a
+   * run the plans follow the parameters, and may settle in another local swing-up than the expert's.
+   */
+  valLossWarmInitial: number;
+  valLossWarmFinal: number;
   /**
    * The same validation loss with every solve started at the expert's plan: how far the learned MPC's
    * (local) optimum is from the expert's, without the question of which basin a solver reaches.
@@ -240,7 +294,7 @@ export interface ImitationResult {
 /** What the training loop carries between iterations (the checkpoint's state). */
 type F64 = Float64Array<ArrayBuffer>;
 interface ImitationState { psi: F64; m: F64; v: F64; uWarm: F64; uValWarm: F64; curve: ImitationCurvePoint[] }
-const CHECKPOINT_FORMAT = 'dmpc.checkpoint.imitation/2';
+const CHECKPOINT_FORMAT = 'dmpc.checkpoint.imitation/3';
 
 const paramNames = (spec: TaskSpec): string[] => {
   const model = learnerModel(spec.task);
@@ -248,42 +302,59 @@ const paramNames = (spec: TaskSpec): string[] => {
   return [...tn.map((s) => `q_${s}`), ...tn.map((s) => `p_${s}`), ...model.paramNames];
 };
 
+/** RMS of log(c(θ)/c(θ*)) over the task's identifiable combinations (θ* = the learner's model's own, the realisable expert's). */
+export function identifiableError(task: ImitationTask, theta: ArrayLike<number>): number {
+  const c = identifiable(task, theta).values, cTrue = identifiable(task, learnerModel(task).theta).values;
+  return Math.sqrt(c.reduce((a, v, i) => a + Math.log(v / cTrue[i]) ** 2, 0) / c.length);
+}
+
 /** Runs the learner's training (the MPC through its gradients); the baselines are in runImitationExperiment. */
 export async function trainImitation(cfg: ImitationConfig): Promise<ImitationResult> {
   const spec = taskSpec(cfg.task, cfg.T, cfg.unrealisable);
   const seed = cfg.seed ?? 0, nTrain = cfg.nTrain ?? 32, nVal = cfg.nVal ?? 32, iters = cfg.iterations ?? 100;
-  const lr = cfg.lr ?? 0.05, chunk = cfg.chunk ?? 4, hessian = cfg.hessian ?? 'exact';
+  const lr = cfg.lr ?? 0.05, chunk = cfg.chunk ?? 4, hessian = cfg.hessian ?? 'exact', validateEvery = cfg.validateEvery ?? 1;
+  if (!(Number.isInteger(validateEvery) && validateEvery >= 1)) throw new DmpcInputError('imitate', 'validateEvery', `must be a positive integer (got ${validateEvery})`);
   const lay = paramLayout(spec, cfg.learn);
   const model = learnerModel(spec.task), nx = model.nx, nu = model.nu, T = spec.T;
   const xTrain = sampleStarts(spec.task, nTrain, seed * 2 + 1), xVal = sampleStarts(spec.task, nVal, seed * 2 + 2);
   const dTrain = demonstrations(spec, xTrain), dVal = demonstrations(spec, xVal);
   const psiTrue = trueParams(spec);
-  let psi = initialParams(spec, cfg.learn, seed);
+  const psiFirst = (): Float64Array => {
+    if (!cfg.psiInit) return initialParams(spec, cfg.learn, seed);
+    if (cfg.psiInit.length !== lay.size || !Array.from(cfg.psiInit).every(Number.isFinite)) {
+      throw new DmpcInputError('imitate', 'psiInit', `must hold ${lay.size} finite numbers [log q | p | log θ] (got ${cfg.psiInit.length})`);
+    }
+    return Float64Array.from(cfg.psiInit);
+  };
+  let psi = psiFirst();
   let m = new Float64Array(lay.size), v = new Float64Array(lay.size);
   let uWarm = new Float64Array(nTrain * T * nu), uValWarm = new Float64Array(nVal * T * nu);
   let curve: ImitationCurvePoint[] = [];
   let start = 0;
-  const key = JSON.stringify({ task: cfg.task, learn: cfg.learn, unrealisable: !!cfg.unrealisable, T, nTrain, nVal, lr, seed, chunk, hessian, warmStart: cfg.warmStart ?? 'demo', lrSchedule: cfg.lrSchedule ?? 'cosine' });
+  const key = JSON.stringify({ task: cfg.task, learn: cfg.learn, unrealisable: !!cfg.unrealisable, T, nTrain, nVal, lr, seed, chunk, hessian, warmStart: cfg.warmStart ?? 'demo', lrSchedule: cfg.lrSchedule ?? 'cosine', psiInit: cfg.psiInit ? Array.from(cfg.psiInit) : null, validateEvery });
   const ck = loadCheckpoint<ImitationState>(cfg, CHECKPOINT_FORMAT, key);
   if (ck) ({ iteration: start, state: { psi, m, v, uWarm, uValWarm, curve } } = ck);
   const checkpoints = checkpointer(cfg, CHECKPOINT_FORMAT, key, 10);
   const runner = chunkRunner(evaluateChunk, new URL('./imitationWorker.ts', import.meta.url), cfg.threads ?? 1);
-  const chunksOf = (x0: Float64Array, target: Float64Array, warm: Float64Array | undefined, p: Float64Array, gradient: boolean): ChunkInput[] => {
+  const chunksOf = (x0: Float64Array, target: Float64Array, warm: Float64Array | undefined, p: Float64Array, gradient: boolean, solve = TRAIN_SOLVE): ChunkInput[] => {
     const B = x0.length / nx, out: ChunkInput[] = [];
     for (let a = 0; a < B; a += chunk) {
       const b = Math.min(B, a + chunk);
-      out.push({ spec, psi: p, x0: x0.slice(a * nx, b * nx), target: target.slice(a * T * nu, b * T * nu), uInit: warm?.slice(a * T * nu, b * T * nu), gradient, hessian });
+      out.push({ spec, psi: p, x0: x0.slice(a * nx, b * nx), target: target.slice(a * T * nu, b * T * nu), uInit: warm?.slice(a * T * nu, b * T * nu), solve, gradient, hessian });
     }
     return out;
   };
-  const paramError = (p: Float64Array) => {
-    let s = 0, c = 0;
-    for (let k = 0; k < lay.size; k++) if (lay.mask[k] && k >= 2 * lay.n) { s += (p[k] - psiTrue[k]) ** 2; c++; }
-    return c ? Math.sqrt(s / c) : NaN; // RMS of log-ratio errors of the dynamics parameters
-  };
-  // validation plans are warm-started from the previous validation (as a deployed MPC would be): the
-  // swing-up problems are non-convex, and cold starts make single elements jump between local solutions
+  const learnsDynamics = cfg.learn !== 'cost';
+  const paramError = (p: Float64Array) => (learnsDynamics ? identifiableError(spec.task, Array.from(p.subarray(2 * lay.n), Math.exp)) : NaN);
+  // like-for-like: each solve set up as the expert's demonstration solve, so the same parameters give
+  // the same plans (the swing-ups are non-convex: any other start may reach another local plan)
   const valLoss = async (p: Float64Array) => {
+    const outs = await runner.map(chunksOf(xVal, dVal.u, undefined, p, false, DEMO_SOLVE));
+    return outs.reduce((a, o) => a + o.loss, 0) / nVal;
+  };
+  // warm-started: from the learner's previous validation plans, as a deployed controller restarts
+  // from its last plan; no demonstration is used
+  const valLossWarm = async (p: Float64Array) => {
     const outs = await runner.map(chunksOf(xVal, dVal.u, uValWarm, p, false));
     outs.forEach((o, c) => uValWarm.set(o.u, c * chunk * T * nu));
     return outs.reduce((a, o) => a + o.loss, 0) / nVal;
@@ -297,6 +368,7 @@ export async function trainImitation(cfg: ImitationConfig): Promise<ImitationRes
   let stopped: ImitationResult['stopped'] = 'done';
   try {
     const valLossInitial = curve.length ? curve[0].valLoss : await valLoss(psi);
+    const valLossWarmInitial = curve.length ? curve[0].valLossWarm : await valLossWarm(psi);
     const b1 = 0.9, b2 = 0.999, eps = 1e-8;
     const lrAt = (it: number) => ((cfg.lrSchedule ?? 'cosine') === 'constant' ? lr : lr * (0.1 + 0.45 * (1 + Math.cos((Math.PI * it) / Math.max(1, iters)))));
     for (let it = start; it < iters; it++) {
@@ -312,8 +384,10 @@ export async function trainImitation(cfg: ImitationConfig): Promise<ImitationRes
         uWarm.set(o.u, c * chunk * T * nu);
       });
       loss /= nTrain;
-      const vl = it === 0 ? valLossInitial : await valLoss(psi);
-      curve.push({ iteration: it, trainLoss: loss, valLoss: vl, paramError: paramError(psi), inexact: inexact / nTrain });
+      const validate = it === 0 || it % validateEvery === 0;
+      const vl = it === 0 ? valLossInitial : validate ? await valLoss(psi) : NaN;
+      const vw = it === 0 ? valLossWarmInitial : validate ? await valLossWarm(psi) : NaN;
+      curve.push({ iteration: it, trainLoss: loss, valLoss: vl, valLossWarm: vw, paramError: paramError(psi), inexact: inexact / nTrain });
       // Adam on the trained parts
       const t = it + 1;
       for (let k = 0; k < lay.size; k++) {
@@ -323,13 +397,14 @@ export async function trainImitation(cfg: ImitationConfig): Promise<ImitationRes
         v[k] = b2 * v[k] + (1 - b2) * gk * gk;
         psi[k] -= (lrAt(it) * (m[k] / (1 - b1 ** t))) / (Math.sqrt(v[k] / (1 - b2 ** t)) + eps);
       }
-      cfg.progress?.({ phase: `imitate ${cfg.task}/${cfg.learn}`, done: it + 1, total: iters, info: `train ${loss.toExponential(3)} val ${vl.toExponential(3)}` });
+      cfg.progress?.({ phase: `imitate ${cfg.task}/${cfg.learn}`, done: it + 1, total: iters, info: `train ${loss.toExponential(3)}${validate ? ` val ${vl.toExponential(3)}` : ''}` });
       if (checkpoints.due(it + 1) || it + 1 === iters) save(it + 1);
       if (cfg.stopAfter !== undefined && it + 1 >= cfg.stopAfter && it + 1 < iters) { save(it + 1); stopped = 'interrupted'; break; }
     }
     const valLossFinal = stopped === 'done' ? await valLoss(psi) : NaN;
-    // the initial ψ is recomputed from the seed (a resumed run no longer holds it in memory)
-    const psi0 = start > 0 ? initialParams(spec, cfg.learn, seed) : psiStart;
+    const valLossWarmFinal = stopped === 'done' ? await valLossWarm(psi) : NaN;
+    // the initial ψ is recomputed (a resumed run no longer holds it in memory)
+    const psi0 = start > 0 ? psiFirst() : psiStart;
     const valLossFromExpertInitial = stopped === 'done' ? await valFromExpert(psi0) : NaN;
     const valLossFromExpertFinal = stopped === 'done' ? await valFromExpert(psi) : NaN;
     const names = paramNames(spec);
@@ -337,7 +412,7 @@ export async function trainImitation(cfg: ImitationConfig): Promise<ImitationRes
       .map(({ name, k }) => ({ name, value: k < lay.n || k >= 2 * lay.n ? Math.exp(psi[k]) : psi[k], truth: k < lay.n || k >= 2 * lay.n ? Math.exp(psiTrue[k]) : psiTrue[k] }));
     const { progress: _p, signal: _s, ...config } = cfg;
     void _p; void _s;
-    return { config, curve, psi: Array.from(psi), psiTrue: Array.from(psiTrue), learned, valLossInitial, valLossFinal, valLossFromExpertInitial, valLossFromExpertFinal, stopped };
+    return { config, curve, psi: Array.from(psi), psiTrue: Array.from(psiTrue), learned, valLossInitial, valLossFinal, valLossWarmInitial, valLossWarmFinal, valLossFromExpertInitial, valLossFromExpertFinal, stopped };
   } finally {
     await runner.close();
   }

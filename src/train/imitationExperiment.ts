@@ -1,28 +1,34 @@
 /**
  * `dmpc train imitate`: the learner (trainImitation) and both baselines on the same demonstrations,
- * with a comparison table, learning curves (JSON + SVG/PNG) and the learned parameters.
+ * with a comparison table, learning curves (JSON + SVG/PNG) and the learned parameters; and the files
+ * of the sample-efficiency sweep (imitationSweep.ts).
  */
 import { writeFileSync } from 'node:fs';
 import { demonstrations, initialParams, sampleStarts, taskSpec, trainImitation, type ImitationConfig, type ImitationResult } from './imitation.js';
 import { nnBaseline, sysidBaseline } from './baselines.js';
-import { lineChart, writePlot } from './plots.js';
+import { bandChart, lineChart, writePlot } from './plots.js';
+import { METHOD_LABEL, formatFindings, formatSweepTable, type SweepCell, type SweepJobResult, type SweepReport } from './imitationSweep.js';
 
 export interface ImitationExperiment {
-  format: 'dmpc.report.imitation/1';
+  format: 'dmpc.report.imitation/2';
   learner: ImitationResult;
   baselines: {
     sysid: { theta: number[]; valLoss: number; valLossFromExpert: number } | null;
     nn: { valLoss: number; curve: { epoch: number; trainLoss: number; valLoss: number }[] } | null;
   };
-  /** valLoss: validation solves warm-started from the method's own previous plans (deployment); valLossFromExpert: started at the expert's plans. */
-  table: { method: string; valLoss: number; valLossFromExpert: number | null }[];
+  /**
+   * valLoss: like-for-like (validation solves set up as the expert's demonstration solves, see
+   * ImitationResult.valLossFinal); valLossWarm: warm-started from the learner's previous validation
+   * plans (the learner only); valLossFromExpert: solves started at the expert's plans.
+   */
+  table: { method: string; valLoss: number; valLossWarm: number | null; valLossFromExpert: number | null }[];
 }
 
 export async function runImitationExperiment(cfg: ImitationConfig & { baselines?: boolean; nnEpochs?: number }): Promise<ImitationExperiment> {
   const learner = await trainImitation(cfg);
   const table: ImitationExperiment['table'] = [
-    { method: 'initial learner (MPC, wrong parameters)', valLoss: learner.valLossInitial, valLossFromExpert: learner.valLossFromExpertInitial },
-    { method: `MPC learned by imitation (${cfg.learn})`, valLoss: learner.valLossFinal, valLossFromExpert: learner.valLossFromExpertFinal },
+    { method: 'initial learner (MPC, wrong parameters)', valLoss: learner.valLossInitial, valLossWarm: learner.valLossWarmInitial, valLossFromExpert: learner.valLossFromExpertInitial },
+    { method: `MPC learned by imitation (${cfg.learn})`, valLoss: learner.valLossFinal, valLossWarm: learner.valLossWarmFinal, valLossFromExpert: learner.valLossFromExpertFinal },
   ];
   let sysid: ImitationExperiment['baselines']['sysid'] = null, nn: ImitationExperiment['baselines']['nn'] = null;
   if (cfg.baselines !== false && learner.stopped === 'done') {
@@ -32,17 +38,19 @@ export async function runImitationExperiment(cfg: ImitationConfig & { baselines?
     const dTrain = demonstrations(spec, xTrain), dVal = demonstrations(spec, xVal);
     const psi0 = initialParams(spec, cfg.learn, seed);
     sysid = sysidBaseline(spec, psi0, { x: dTrain.x, u: dTrain.u, B: nTrain }, { x0: xVal, u: dVal.u });
-    table.push({ method: cfg.learn === 'cost' ? 'sysid + MPC (dynamics were already true; cost stays initial)' : 'sysid on transitions + MPC', valLoss: sysid.valLoss, valLossFromExpert: sysid.valLossFromExpert });
+    table.push({ method: cfg.learn === 'cost' ? 'sysid + MPC (dynamics were already true; cost stays initial)' : 'sysid on transitions + MPC', valLoss: sysid.valLoss, valLossWarm: null, valLossFromExpert: sysid.valLossFromExpert });
     nn = await nnBaseline(spec, { x0: xTrain, u: dTrain.u }, { x0: xVal, u: dVal.u }, { epochs: cfg.nnEpochs ?? 500, seed });
-    table.push({ method: 'neural-network policy (tfjs MLP)', valLoss: nn.valLoss, valLossFromExpert: null });
+    table.push({ method: 'neural-network policy (tfjs MLP)', valLoss: nn.valLoss, valLossWarm: null, valLossFromExpert: null });
   }
-  return { format: 'dmpc.report.imitation/1', learner, baselines: { sysid, nn }, table };
+  return { format: 'dmpc.report.imitation/2', learner, baselines: { sysid, nn }, table };
 }
 
 export function formatTable(ex: ImitationExperiment): string {
   const w = Math.max(...ex.table.map((r) => r.method.length));
-  return [`${'method'.padEnd(w)}  val. loss   (solves started at the expert's plans)`,
-    ...ex.table.map((r) => `${r.method.padEnd(w)}  ${r.valLoss.toExponential(3)}   ${r.valLossFromExpert === null ? '—' : r.valLossFromExpert.toExponential(3)}`)].join('\n');
+  const cell = (v: number | null) => (v === null ? '—' : v.toExponential(3)).padStart(12);
+  return [`${'method'.padEnd(w)}  ${'val. loss'.padStart(12)}${'warm-started'.padStart(12)}${'from expert'.padStart(12)}`,
+    ...ex.table.map((r) => `${r.method.padEnd(w)}  ${cell(r.valLoss)}${cell(r.valLossWarm)}${cell(r.valLossFromExpert)}`),
+    'val. loss: solves set up as the expert\'s (like-for-like); warm-started: from the learner\'s previous plans; from expert: started at the expert\'s plans'].join('\n');
 }
 
 /** Writes `<base>.json`, `<base>.curves.{svg,png}`. */
@@ -51,7 +59,8 @@ export async function writeImitationOutputs(base: string, ex: ImitationExperimen
   const rows: Record<string, number | string>[] = [];
   for (const c of ex.learner.curve) {
     rows.push({ iteration: c.iteration, loss: Math.max(c.trainLoss, 1e-12), series: 'MPC learner: train' });
-    rows.push({ iteration: c.iteration, loss: Math.max(c.valLoss, 1e-12), series: 'MPC learner: validation' });
+    if (Number.isFinite(c.valLoss)) rows.push({ iteration: c.iteration, loss: Math.max(c.valLoss, 1e-12), series: 'MPC learner: validation (like-for-like)' });
+    if (Number.isFinite(c.valLossWarm)) rows.push({ iteration: c.iteration, loss: Math.max(c.valLossWarm, 1e-12), series: 'MPC learner: validation (warm-started)' });
   }
   if (ex.baselines.sysid) for (const c of ex.learner.curve) rows.push({ iteration: c.iteration, loss: Math.max(ex.baselines.sysid.valLoss, 1e-12), series: 'sysid + MPC: validation' });
   if (ex.baselines.nn) {
@@ -62,4 +71,33 @@ export async function writeImitationOutputs(base: string, ex: ImitationExperimen
   return [`${base}.json`, ...await writePlot(`${base}.curves`, lineChart({
     title: `imitation ${cfg.task}, learn ${cfg.learn}${cfg.unrealisable ? ', unrealisable expert' : ''}`, x: 'iteration', y: 'loss', logY: true, rows,
   }))];
+}
+
+/** Writes BASE.json, BASE.md (table and findings), BASE.sample-efficiency.{svg,png}, BASE.param-error.{svg,png}. */
+export async function writeSweepOutputs(base: string, r: SweepReport, command?: string): Promise<string[]> {
+  writeFileSync(`${base}.json`, JSON.stringify(r, (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 1) + '\n');
+  const md = [command ? `Command: \`${command}\`\n` : '', `Like-for-like validation imitation loss, mean [min, max] over seeds ${r.settings.seeds.join(', ')}:\n`, formatSweepTable(r), '',
+    formatFindings(r.findings), '', `Wall time ${r.run.wallSeconds.toFixed(0)} s on ${r.run.threads} worker thread(s) (${r.run.cores} cores; load average ${r.run.loadAverageStart.map((x) => x.toFixed(1)).join(' ')} at the start, ${r.run.loadAverageEnd.map((x) => x.toFixed(1)).join(' ')} at the end); ${r.run.jobSeconds.toFixed(0)} s of job time${r.run.resumedJobs ? `, ${r.run.resumedJobs} jobs from the checkpoint` : ''}.`].join('\n');
+  writeFileSync(`${base}.md`, md + '\n');
+  const label = (c: SweepCell) => METHOD_LABEL[c.method];
+  const eff = await writePlot(`${base}.sample-efficiency`, bandChart({
+    title: 'imitation: validation loss vs number of demonstrations (mean, band: min–max over seeds)', x: 'demonstrations', yTitle: 'validation imitation loss', logX: true, logY: true,
+    row: 'expert', column: 'task',
+    rows: r.valLoss.map((c) => ({ demonstrations: c.nTrain, mean: Math.max(c.mean, 1e-14), lo: Math.max(c.min, 1e-14), hi: Math.max(c.max, 1e-14), series: label(c), task: c.task, expert: c.expert })),
+  }));
+  // parameter error per iteration: mean and spread over seeds of each learner of the dynamics, per number of demonstrations
+  const rows: Record<string, number | string>[] = [];
+  const groups = new Map<string, SweepJobResult[]>();
+  for (const j of r.jobs) if (j.paramErrorCurve) groups.set(`${j.task}/${j.expert}/${j.method}/${j.nTrain}`, [...(groups.get(`${j.task}/${j.expert}/${j.method}/${j.nTrain}`) ?? []), j]);
+  for (const js of groups.values()) {
+    const j0 = js[0], len = Math.min(...js.map((j) => j.paramErrorCurve!.length));
+    for (let it = 0; it < len; it++) {
+      const v = js.map((j) => Math.max(j.paramErrorCurve![it], 1e-14));
+      rows.push({ iteration: it, mean: v.reduce((a, x) => a + x, 0) / v.length, lo: Math.min(...v), hi: Math.max(...v), series: `${METHOD_LABEL[j0.method]}, ${j0.nTrain} demos`, task: j0.task, expert: j0.expert });
+    }
+  }
+  const pe = rows.length ? await writePlot(`${base}.param-error`, bandChart({
+    title: 'learned dynamics: RMS log-error of the identifiable combinations', x: 'iteration', yTitle: 'parameter error', logY: true, row: 'expert', column: 'task', rows,
+  })) : [];
+  return [`${base}.json`, `${base}.md`, ...eff, ...pe];
 }

@@ -79,3 +79,39 @@ export async function writePlot(base: string, spec: vl.TopLevelSpec): Promise<st
 }
 
 export const lineChart = (c: LineChart) => lineSpec(c);
+
+export interface BandChart {
+  title: string;
+  x: string;
+  /** Rows {[x], mean, lo, hi, series, [row], [column]}: a line through `mean` with a band from `lo` to `hi`. */
+  rows: Row[];
+  yTitle: string;
+  logX?: boolean;
+  logY?: boolean;
+  /** Facet fields (small multiples), each panel with its own y scale. */
+  row?: string;
+  column?: string;
+  width?: number;
+  height?: number;
+}
+
+/** Mean and spread (e.g. over seeds) of several series, optionally in a grid of panels. */
+export function bandChart(c: BandChart): vl.TopLevelSpec {
+  const x = { field: c.x, type: 'quantitative', scale: c.logX ? { type: 'log' } : { zero: false } };
+  const y = { type: 'quantitative', scale: c.logY ? { type: 'log' } : { zero: false } };
+  const color = { field: 'series', type: 'nominal', legend: { labelLimit: 420, orient: 'bottom', columns: 2 } };
+  const layers = {
+    width: c.width ?? 300, height: c.height ?? 200,
+    layer: [
+      { mark: { type: 'area', opacity: 0.18 }, encoding: { x, y: { ...y, field: 'lo', title: c.yTitle }, y2: { field: 'hi' }, color } },
+      { mark: { type: 'line', point: true }, encoding: { x, y: { ...y, field: 'mean', title: c.yTitle }, color } },
+    ],
+  };
+  const facet: Record<string, unknown> = {};
+  if (c.row) facet.row = { field: c.row, type: 'nominal' };
+  if (c.column) facet.column = { field: c.column, type: 'nominal' };
+  const base = { $schema: 'https://vega.github.io/schema/vega-lite/v5.json', title: c.title, background: 'white', data: { values: c.rows } };
+  return (c.row || c.column
+    ? { ...base, facet, spec: layers, resolve: { scale: { y: 'independent' } } }
+    : { ...base, ...layers }) as vl.TopLevelSpec;
+}

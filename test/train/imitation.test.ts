@@ -2,16 +2,34 @@ import { describe, expect, it } from 'vitest';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { evaluateChunk, expertModel, initialParams, sampleStarts, taskSpec, trainImitation, demonstrations } from '../../src/train/imitation.js';
+import { evaluateChunk, expertModel, initialParams, sampleStarts, taskSpec, trainImitation, trueParams, demonstrations } from '../../src/train/imitation.js';
 import { fitTransitions } from '../../src/train/baselines.js';
 import { command } from '../../src/cli/commands/train.js';
 
 describe('imitation learning through the MPC layer', () => {
-  it('pendulum, learning the dynamics: the imitation loss falls by an order of magnitude', async () => {
-    const r = await trainImitation({ task: 'pendulum', learn: 'dynamics', T: 10, nTrain: 12, nVal: 8, iterations: 30, lr: 0.05, lrSchedule: 'constant', seed: 1 });
-    const first = r.curve[0].trainLoss, last = Math.min(...r.curve.slice(-3).map((c) => c.trainLoss));
-    expect(last).toBeLessThan(first / 10);
-    expect(r.valLossFinal).toBeLessThan(r.valLossInitial / 10);
+  it('like-for-like validation: with the expert\'s own parameters the learner gives the expert\'s plans (pendulum, cart-pole)', async () => {
+    for (const task of ['pendulum', 'cartpole'] as const) {
+      const r = await trainImitation({ task, learn: 'both', nTrain: 4, nVal: 8, iterations: 0, psiInit: trueParams(taskSpec(task)), seed: 0 });
+      expect(r.valLossInitial).toBeLessThanOrEqual(1e-10);
+      expect(r.valLossFinal).toBeLessThanOrEqual(1e-10);
+    }
+    // a wrong start is not
+    const spec = taskSpec('pendulum');
+    const off = Array.from(trueParams(spec));
+    off[off.length - 1] += 0.1; // l × e^0.1
+    const r = await trainImitation({ task: 'pendulum', learn: 'dynamics', nTrain: 4, nVal: 8, iterations: 0, psiInit: off, seed: 0 });
+    expect(r.valLossFinal).toBeGreaterThan(1e-4);
+    await expect(trainImitation({ task: 'pendulum', learn: 'dynamics', iterations: 0, psiInit: [1, 2] })).rejects.toThrow(/psiInit/);
+  });
+
+  it('pendulum, learning the dynamics (realisable): like-for-like validation falls 1000x, 3g/2l and 3/(ml²) come within 1 %', async () => {
+    const r = await trainImitation({ task: 'pendulum', learn: 'dynamics', T: 10, nTrain: 12, nVal: 8, iterations: 100, lr: 0.1, seed: 1, validateEvery: 25 });
+    expect(r.valLossFinal).toBeLessThan(r.valLossInitial / 1000);
+    expect(r.curve[0].trainLoss).toBeGreaterThan(1e-2); // a real start, not the answer
+    expect(r.curve[1].valLoss).toBeNaN(); // validated every 25 iterations only
+    const [g, m, l] = r.learned.map((p) => p.value);
+    expect(Math.abs((3 * g) / (2 * l) / 15 - 1)).toBeLessThan(0.01);
+    expect(Math.abs(3 / (m * l * l) / 3 - 1)).toBeLessThan(0.01);
   });
 
   it('the gradient through the MPC layer matches finite differences of the loss (elements with exact gradients)', () => {
@@ -74,6 +92,10 @@ describe('imitation learning through the MPC layer', () => {
     const rep = JSON.parse(readFileSync(`${base}.json`, 'utf8'));
     expect(rep.table.map((r: { method: string }) => r.method)).toEqual(expect.arrayContaining(['sysid on transitions + MPC', 'neural-network policy (tfjs MLP)']));
     expect(rep.learner.curve.length).toBe(3);
+    expect(rep.format).toBe('dmpc.report.imitation/2');
+    expect(Number.isFinite(rep.learner.valLossWarmFinal)).toBe(true);
+    expect(rep.table[1].valLoss).toBe(rep.learner.valLossFinal);
+    expect(rep.table[1].valLossWarm).toBe(rep.learner.valLossWarmFinal);
     // the realisable sysid baseline recovers the identifiable combination, so MPC with it imitates well
     expect(rep.baselines.sysid.valLoss).toBeLessThan(rep.learner.valLossInitial);
     expect(readFileSync(`${base}.curves.png`).subarray(1, 4).toString()).toBe('PNG');

@@ -7,7 +7,9 @@ import { readTrajectories, type Trajectory } from '../../data/index.js';
 import { trainDynamicsParallel, writeDynamicsOutputs } from '../../train/dynamics.js';
 import { consoleProgress } from '../../train/progress.js';
 import { lineChart, writePlot } from '../../train/plots.js';
-import { formatTable, runImitationExperiment, writeImitationOutputs } from '../../train/imitationExperiment.js';
+import { formatTable, runImitationExperiment, writeImitationOutputs, writeSweepOutputs } from '../../train/imitationExperiment.js';
+import { formatFindings, formatSweepTable, runImitationSweep, type Expert, type SweepMethod, type SweepReport } from '../../train/imitationSweep.js';
+import { availableParallelism } from 'node:os';
 import { defaultThreads } from '../../train/pool.js';
 import type { ImitationTask, LearnWhat } from '../../train/imitation.js';
 import type { CheckpointOptions } from '../../train/checkpoint.js';
@@ -146,8 +148,11 @@ async function runImitate(argv: string[]): Promise<number> {
     train: { type: 'string' }, val: { type: 'string' }, iterations: { type: 'string' }, lr: { type: 'string' }, seed: { type: 'string' },
     threads: { type: 'string' }, ...checkpointFlagOptions, out: { type: 'string' },
     'no-baselines': { type: 'boolean' }, 'nn-epochs': { type: 'string' }, hessian: { type: 'string' }, quiet: { type: 'boolean' },
+    'sweep-train': { type: 'string' }, seeds: { type: 'string' }, methods: { type: 'string' }, experts: { type: 'string' }, 'validate-every': { type: 'string' },
   });
   const ckOpts = checkpointFlags(values);
+  if (values['sweep-train'] !== undefined) return runImitateSweep(values, ckOpts, argv);
+  for (const f of ['seeds', 'methods', 'experts', 'validate-every'] as const) if (values[f] !== undefined) throw new Error(`--${f} belongs to the sweep: add --sweep-train N1,N2,...`);
   const task = (values.task ?? 'pendulum') as ImitationTask, learn = (values.learn ?? 'dynamics') as LearnWhat;
   if (!['pendulum', 'cartpole'].includes(task)) throw new Error('--task must be pendulum or cartpole');
   if (!['cost', 'dynamics', 'both'].includes(learn)) throw new Error('--learn must be cost, dynamics or both');
@@ -171,6 +176,54 @@ async function runImitate(argv: string[]): Promise<number> {
   return 0;
 }
 
+const intList = (flag: string, v: string): number[] => {
+  const out = v.split(',').map((x) => x.trim());
+  if (!out.length || !out.every((x) => /^\d+$/.test(x))) throw new Error(`--${flag} expects a comma-separated list of non-negative integers (got '${v}')`);
+  return out.map(Number);
+};
+
+/** `dmpc train imitate --sweep-train N1,N2,...`: the sample-efficiency sweep (src/train/imitationSweep.ts). */
+async function runImitateSweep(values: Record<string, string | boolean | undefined>, ckOpts: CheckpointOptions, argv: string[]): Promise<number> {
+  const str = (k: string) => values[k] as string | undefined;
+  if (values.unrealisable || values.learn !== undefined || values['no-baselines'] || values.hessian !== undefined) {
+    throw new Error('with --sweep-train use --experts realisable,unrealisable and --methods cost,dynamics,both,sysid,nn (not --unrealisable, --learn, --no-baselines, --hessian)');
+  }
+  const list = (k: string) => str(k)?.split(',').map((x) => x.trim());
+  const nTrain = intList('sweep-train', str('sweep-train')!);
+  if (nTrain.some((n) => n < 1)) throw new Error('--sweep-train: every number of demonstrations must be at least 1');
+  const h = str('horizon');
+  const T = h === undefined ? undefined : /^\d+$/.test(h) ? { pendulum: Number(h), cartpole: Number(h) } : parseAssignments('horizon', h);
+  const seedsArg = str('seeds');
+  // --seeds 3: seeds 0, 1, 2; --seeds 4,7: those seeds
+  const seeds = seedsArg === undefined ? undefined : seedsArg.includes(',') ? intList('seeds', seedsArg) : Array.from({ length: intList('seeds', seedsArg)[0] }, (_, i) => i);
+  if (seeds && !seeds.length) throw new Error('--seeds: at least one seed');
+  const progress = consoleProgress({ quiet: values.quiet as boolean | undefined });
+  // no signal handling: the checkpoint is written after every finished job, so an interrupted sweep
+  // loses only the jobs in flight, and --resume runs the rest
+  let rep: SweepReport;
+  try {
+    rep = await runImitationSweep({
+      tasks: list('task') as ImitationTask[] | undefined, experts: list('experts') as Expert[] | undefined, methods: list('methods') as SweepMethod[] | undefined,
+      nTrain, seeds, T: T as Partial<Record<ImitationTask, number>> | undefined,
+      nVal: num('val', str('val'), 32), iterations: num('iterations', str('iterations'), 100), lr: num('lr', str('lr'), 0.05),
+      nnEpochs: num('nn-epochs', str('nn-epochs'), 500), validateEvery: num('validate-every', str('validate-every'), 10),
+      threads: str('threads') === undefined || str('threads') === 'auto' ? availableParallelism() : num('threads', str('threads'), 1),
+      ...ckOpts, progress,
+    });
+  } finally {
+    progress.stop();
+  }
+  const base = (str('out') ?? 'imitate-sweep').replace(/\.json$/, '');
+  const files = await writeSweepOutputs(base, rep, `dmpc train imitate ${argv.join(' ')}`);
+  if (!values.quiet) {
+    console.log(formatSweepTable(rep));
+    console.log(formatFindings(rep.findings));
+    console.log(`${rep.jobs.length} jobs, wall ${rep.run.wallSeconds.toFixed(0)} s on ${rep.run.threads} thread(s)`);
+    console.log(`wrote ${files.join(', ')}`);
+  }
+  return 0;
+}
+
 export const command: CliCommand = {
   name: 'train',
   summary: 'training jobs: identify dynamics from data, imitation learning through the MPC layer, cost tuning',
@@ -186,6 +239,11 @@ export const command: CliCommand = {
     'dmpc train imitate --task pendulum|cartpole --learn cost|dynamics|both [--unrealisable] [--horizon T]',
     '    [--train 32] [--val 32] [--iterations 100] [--lr 0.05] [--seed 0] [--threads N|auto] [--hessian exact|gauss-newton]',
     '    [--checkpoint FILE [--resume] [--checkpoint-every 10]] [--no-baselines] [--nn-epochs 500] [--out BASE]   writes BASE.json, BASE.curves.{svg,png}',
+    'dmpc train imitate --sweep-train 10,30,100,300 [--task pendulum,cartpole] [--experts realisable,unrealisable]',
+    '    [--methods cost,dynamics,both,sysid,nn] [--seeds 3|0,4,7] [--horizon T|pendulum=20,cartpole=15] [--val 32] [--iterations 100]',
+    '    [--lr 0.05] [--nn-epochs 500] [--validate-every 10] [--threads N|auto (every core)] [--checkpoint FILE [--resume]] [--out BASE]',
+    '    every method on increasing numbers of demonstrations × seeds; writes BASE.json, BASE.md (table, the paper\'s findings),',
+    '    BASE.sample-efficiency.{svg,png}, BASE.param-error.{svg,png}',
     'dmpc train tune --controller CONFIG.json --data DEMOS.csv|.mcap [--data ...] --out TUNED.json',
     '    [--iterations 50] [--lr 0.1] [--samples 64] [--loss-steps 1] [--fixed R[0]] [--threads N|auto]',
     '    [--checkpoint FILE [--resume] [--checkpoint-every 10]]',

@@ -1,0 +1,280 @@
+/**
+ * The imitation experiment as Amos et al. (NeurIPS 2018, §5.2) report it: every learner (cost,
+ * dynamics, both), system identification + MPC and the neural-network policy, trained on increasing
+ * numbers of demonstrations with several seeds, on the pendulum and the cart-pole, with a realisable
+ * and an unrealisable expert. One job = one (task, expert, number of demonstrations, seed, method);
+ * jobs run on a piscina pool (every core: a job is a whole training run, the main thread only
+ * schedules), each job a pure function of its input, so the report does not depend on the thread
+ * count. A checkpoint holds the finished jobs; a resumed sweep runs only the others (also when it asks
+ * for more sizes, seeds, tasks or methods than the sweep that wrote it, with the same shared settings). The report's
+ * files (JSON, table, figures) are written by imitationExperiment.ts (writeSweepOutputs): the plotting
+ * libraries cannot be loaded in worker threads under tsx, so this file, the workers' module, does not
+ * import them.
+ *
+ * Demonstration sets are nested: for one seed, the first 10 of the 30 demonstrations are the 10
+ * (sampleStarts draws in sequence), and every size is scored on the same validation set.
+ */
+import { availableParallelism, loadavg } from 'node:os';
+import { demonstrations, identifiableError, initialParams, learnerModel, sampleStarts, taskSpec, trainImitation, type ImitationTask, type LearnWhat } from './imitation.js';
+import { nnBaseline, sysidBaseline } from './baselines.js';
+import { chunkRunner } from './pool.js';
+import { type CheckpointOptions, loadCheckpoint, saveCheckpoint } from './checkpoint.js';
+import type { ProgressSink } from './progress.js';
+import { DmpcInputError } from '../common/errors.js';
+
+export type SweepMethod = LearnWhat | 'sysid' | 'nn';
+export type Expert = 'realisable' | 'unrealisable';
+export const METHODS: SweepMethod[] = ['cost', 'dynamics', 'both', 'sysid', 'nn'];
+
+/** Settings shared by every job (all of them change the numbers, so all are in the checkpoint key). */
+export interface SweepSettings {
+  /** Horizon per task (default: taskSpec's, pendulum 20, cart-pole 25). */
+  T: Partial<Record<ImitationTask, number>>;
+  nVal: number;
+  iterations: number;
+  lr: number;
+  nnEpochs: number;
+  /** Validation during training every this many iterations (the sweep reports the final one). */
+  validateEvery: number;
+}
+
+export interface SweepJob { task: ImitationTask; expert: Expert; nTrain: number; seed: number; method: SweepMethod }
+
+export interface SweepJobResult extends SweepJob {
+  /** Like-for-like validation loss (ImitationResult.valLossFinal; the NN's plan error). */
+  valLoss: number;
+  /** Learners: the warm-started validation loss (ImitationResult.valLossWarmFinal). */
+  valLossWarm: number | null;
+  /** Learners and sysid: solves started at the expert's plans. */
+  valLossFromExpert: number | null;
+  /** Learners: the like-for-like validation loss before training. */
+  valLossInitial: number | null;
+  /** RMS log-error of the identifiable dynamics combinations (imitation.ts identifiable); null for the cost learner and the NN. */
+  paramError: number | null;
+  /** Per training iteration (learners of the dynamics). */
+  paramErrorCurve: number[] | null;
+  /** Cost learners: RMS log-error of q up to the common scale s = geometric mean of q/q*, and max |p − s p*| / s. */
+  costError: { q: number; p: number } | null;
+  /** Gradient elements that were not exact, summed over the run (learners). */
+  inexact: number | null;
+  seconds: number;
+}
+
+export interface SweepJobInput { job: SweepJob; settings: SweepSettings }
+
+/** Runs one job (in a worker thread, or inline with threads = 1). */
+export async function runSweepJob({ job, settings }: SweepJobInput): Promise<SweepJobResult> {
+  const t0 = performance.now();
+  const unrealisable = job.expert === 'unrealisable', T = settings.T[job.task];
+  const none = { valLossWarm: null, valLossFromExpert: null, valLossInitial: null, paramError: null, paramErrorCurve: null, costError: null, inexact: null };
+  if (job.method === 'sysid' || job.method === 'nn') {
+    const spec = taskSpec(job.task, T, unrealisable);
+    const xTrain = sampleStarts(spec.task, job.nTrain, job.seed * 2 + 1), xVal = sampleStarts(spec.task, settings.nVal, job.seed * 2 + 2);
+    const dTrain = demonstrations(spec, xTrain), dVal = demonstrations(spec, xVal);
+    if (job.method === 'sysid') {
+      const s = sysidBaseline(spec, initialParams(spec, 'dynamics', job.seed), { x: dTrain.x, u: dTrain.u, B: job.nTrain }, { x0: xVal, u: dVal.u });
+      return { ...job, ...none, valLoss: s.valLoss, valLossFromExpert: s.valLossFromExpert, paramError: identifiableError(job.task, s.theta), seconds: (performance.now() - t0) / 1000 };
+    }
+    const nn = await nnBaseline(spec, { x0: xTrain, u: dTrain.u }, { x0: xVal, u: dVal.u }, { epochs: settings.nnEpochs, seed: job.seed });
+    return { ...job, ...none, valLoss: nn.valLoss, seconds: (performance.now() - t0) / 1000 };
+  }
+  const r = await trainImitation({
+    task: job.task, learn: job.method, unrealisable, T, nTrain: job.nTrain, nVal: settings.nVal, iterations: settings.iterations,
+    lr: settings.lr, seed: job.seed, threads: 1, validateEvery: settings.validateEvery,
+  });
+  const spec = taskSpec(job.task, T, unrealisable), n = learnerModel(job.task).nx + 1;
+  let costError: SweepJobResult['costError'] = null;
+  if (job.method !== 'dynamics') {
+    const logRatio = spec.q.map((q, i) => r.psi[i] - Math.log(q)), mean = logRatio.reduce((a, v) => a + v, 0) / n, s = Math.exp(mean);
+    costError = {
+      q: Math.sqrt(logRatio.reduce((a, v) => a + (v - mean) ** 2, 0) / n),
+      p: Math.max(...spec.p.map((p, i) => Math.abs(r.psi[n + i] - s * p) / s)),
+    };
+  }
+  const learnsDynamics = job.method !== 'cost';
+  return {
+    ...job, valLoss: r.valLossFinal, valLossWarm: r.valLossWarmFinal, valLossFromExpert: r.valLossFromExpertFinal, valLossInitial: r.valLossInitial,
+    paramError: learnsDynamics ? identifiableError(job.task, r.psi.slice(2 * n).map(Math.exp)) : null,
+    paramErrorCurve: learnsDynamics ? r.curve.map((c) => c.paramError) : null,
+    costError, inexact: r.curve.reduce((a, c) => a + c.inexact * job.nTrain, 0), seconds: (performance.now() - t0) / 1000,
+  };
+}
+
+export interface SweepConfig extends CheckpointOptions {
+  tasks?: ImitationTask[];
+  experts?: Expert[];
+  methods?: SweepMethod[];
+  /** Numbers of training demonstrations (default 10, 30, 100, 300). */
+  nTrain?: number[];
+  seeds?: number[];
+  T?: Partial<Record<ImitationTask, number>>;
+  nVal?: number;
+  iterations?: number;
+  lr?: number;
+  nnEpochs?: number;
+  validateEvery?: number;
+  /** Jobs run at once (default: every core; 1 = inline, no worker threads). */
+  threads?: number;
+  progress?: ProgressSink;
+  signal?: AbortSignal;
+}
+
+/** Mean and spread over seeds of one (task, expert, method, nTrain) cell. */
+export interface SweepCell { task: ImitationTask; expert: Expert; method: SweepMethod; nTrain: number; seeds: number; mean: number; min: number; max: number; std: number }
+
+export interface SweepReport {
+  format: 'dmpc.report.imitation-sweep/1';
+  settings: SweepSettings & { tasks: ImitationTask[]; experts: Expert[]; methods: SweepMethod[]; nTrain: number[]; seeds: number[] };
+  jobs: SweepJobResult[];
+  /** Like-for-like validation loss per cell. */
+  valLoss: SweepCell[];
+  /** Identifiable-parameter error per cell (dynamics learners and sysid). */
+  paramError: SweepCell[];
+  findings: SweepFindings;
+  run: { threads: number; wallSeconds: number; jobSeconds: number; loadAverageStart: number[]; loadAverageEnd: number[]; cores: number; resumedJobs: number; stopped: 'done' | 'cancelled' };
+}
+
+/**
+ * The paper's three findings, checked on the cell means:
+ * - dataEfficiency: at the smallest number of demonstrations, every MPC learner's loss is below the network's;
+ * - unrealisable: with the unrealisable expert, the dynamics learner's loss is below sysid + MPC's (per number of demonstrations);
+ * - recovery: with the realisable expert, the dynamics learner's identifiable combinations come within 1 % (RMS log-error ≤ 0.01) at the largest number of demonstrations.
+ * Each entry: the cells compared and whether the finding holds there; `null` where the sweep did not run what it needs.
+ */
+export interface SweepFindings {
+  dataEfficiency: { task: ImitationTask; expert: Expert; nTrain: number; method: SweepMethod; learner: number; nn: number; holds: boolean }[] | null;
+  unrealisable: { task: ImitationTask; nTrain: number; imitation: number; sysid: number; holds: boolean }[] | null;
+  recovery: { task: ImitationTask; nTrain: number; paramError: number; holds: boolean }[] | null;
+}
+
+const keyOf = (j: SweepJob) => `${j.task}/${j.expert}/${j.nTrain}/${j.seed}/${j.method}`;
+const CHECKPOINT_FORMAT = 'dmpc.checkpoint.imitation-sweep/1';
+
+function cells(jobs: SweepJobResult[], value: (j: SweepJobResult) => number | null): SweepCell[] {
+  const groups = new Map<string, { j: SweepJobResult; v: number[] }>();
+  for (const j of jobs) {
+    const v = value(j);
+    if (v === null || !Number.isFinite(v)) continue;
+    const k = `${j.task}/${j.expert}/${j.method}/${j.nTrain}`;
+    const g = groups.get(k) ?? { j, v: [] };
+    g.v.push(v);
+    groups.set(k, g);
+  }
+  return [...groups.values()].map(({ j, v }) => {
+    const mean = v.reduce((a, x) => a + x, 0) / v.length;
+    const std = Math.sqrt(v.reduce((a, x) => a + (x - mean) ** 2, 0) / Math.max(1, v.length - 1));
+    return { task: j.task, expert: j.expert, method: j.method, nTrain: j.nTrain, seeds: v.length, mean, min: Math.min(...v), max: Math.max(...v), std };
+  });
+}
+
+export function sweepFindings(valLoss: SweepCell[], paramError: SweepCell[]): SweepFindings {
+  const get = (cs: SweepCell[], task: string, expert: string, method: string, nTrain: number) => cs.find((c) => c.task === task && c.expert === expert && c.method === method && c.nTrain === nTrain);
+  const combos = [...new Set(valLoss.map((c) => `${c.task}/${c.expert}`))].map((s) => s.split('/') as [ImitationTask, Expert]);
+  const dataEfficiency: NonNullable<SweepFindings['dataEfficiency']> = [];
+  const unrealisable: NonNullable<SweepFindings['unrealisable']> = [];
+  const recovery: NonNullable<SweepFindings['recovery']> = [];
+  for (const [task, expert] of combos) {
+    const sizes = [...new Set(valLoss.filter((c) => c.task === task && c.expert === expert).map((c) => c.nTrain))].sort((a, b) => a - b);
+    const n0 = sizes[0], nn = get(valLoss, task, expert, 'nn', n0);
+    if (nn) for (const method of ['cost', 'dynamics', 'both'] as const) {
+      const l = get(valLoss, task, expert, method, n0);
+      if (l) dataEfficiency.push({ task, expert, nTrain: n0, method, learner: l.mean, nn: nn.mean, holds: l.mean < nn.mean });
+    }
+    for (const nTrain of sizes) {
+      const im = get(valLoss, task, expert, 'dynamics', nTrain), sy = get(valLoss, task, expert, 'sysid', nTrain);
+      if (expert === 'unrealisable' && im && sy) unrealisable.push({ task, nTrain, imitation: im.mean, sysid: sy.mean, holds: im.mean < sy.mean });
+    }
+    const pe = get(paramError, task, expert, 'dynamics', sizes[sizes.length - 1]);
+    if (expert === 'realisable' && pe) recovery.push({ task, nTrain: pe.nTrain, paramError: pe.mean, holds: pe.mean <= 0.01 });
+  }
+  return { dataEfficiency: dataEfficiency.length ? dataEfficiency : null, unrealisable: unrealisable.length ? unrealisable : null, recovery: recovery.length ? recovery : null };
+}
+
+function parseList<T extends string>(name: string, values: T[] | undefined, allowed: readonly T[], dflt: T[]): T[] {
+  const v = values ?? dflt;
+  const bad = v.filter((x) => !allowed.includes(x));
+  if (!v.length || bad.length) throw new DmpcInputError('imitation sweep', name, `must be a non-empty list of ${allowed.join(', ')} (got ${v.join(',') || 'nothing'})`);
+  return v;
+}
+
+export async function runImitationSweep(cfg: SweepConfig): Promise<SweepReport> {
+  const t0 = performance.now(), loadStart = loadavg();
+  const tasks = parseList('tasks', cfg.tasks, ['pendulum', 'cartpole'], ['pendulum', 'cartpole']);
+  const experts = parseList('experts', cfg.experts, ['realisable', 'unrealisable'], ['realisable', 'unrealisable']);
+  const methods = parseList('methods', cfg.methods, METHODS, METHODS);
+  const nTrain = cfg.nTrain ?? [10, 30, 100, 300], seeds = cfg.seeds ?? [0, 1, 2];
+  if (!nTrain.length || !nTrain.every((n) => Number.isInteger(n) && n >= 1)) throw new DmpcInputError('imitation sweep', 'nTrain', `must be positive integers (got ${nTrain.join(',')})`);
+  if (!seeds.length || !seeds.every((s) => Number.isInteger(s) && s >= 0)) throw new DmpcInputError('imitation sweep', 'seeds', `must be non-negative integers (got ${seeds.join(',')})`);
+  const settings: SweepSettings = {
+    T: Object.fromEntries(tasks.map((t) => [t, cfg.T?.[t] ?? taskSpec(t).T])), nVal: cfg.nVal ?? 32, iterations: cfg.iterations ?? 100,
+    lr: cfg.lr ?? 0.05, nnEpochs: cfg.nnEpochs ?? 500, validateEvery: cfg.validateEvery ?? 10,
+  };
+  const all: SweepJob[] = [];
+  for (const task of tasks) for (const expert of experts) for (const n of nTrain) for (const seed of seeds) for (const method of methods) all.push({ task, expert, nTrain: n, seed, method });
+  // the key holds the settings every job shares; the jobs themselves are named by keyOf, so a sweep
+  // extended by more sizes, seeds, tasks or methods resumes from the jobs it shares with the old one
+  const key = JSON.stringify(settings);
+  const wanted = new Set(all.map(keyOf));
+  const done = new Map<string, SweepJobResult>();
+  const ck = loadCheckpoint<{ jobs: SweepJobResult[] }>(cfg, CHECKPOINT_FORMAT, key);
+  for (const j of ck?.state.jobs ?? []) if (wanted.has(keyOf(j))) done.set(keyOf(j), j);
+  const resumedJobs = done.size;
+  // the longest jobs first (learners on many demonstrations), so no core idles at the end
+  const cost = (j: SweepJob) => j.nTrain * (j.method === 'sysid' || j.method === 'nn' ? 1 : settings.iterations) * (settings.T[j.task] ?? 20) * (j.task === 'cartpole' ? 3 : 1);
+  const todo = all.filter((j) => !done.has(keyOf(j))).sort((a, b) => cost(b) - cost(a));
+  const threads = Math.max(1, Math.floor(cfg.threads ?? availableParallelism()));
+  const runner = chunkRunner(runSweepJob, new URL('./imitationSweepWorker.ts', import.meta.url), threads);
+  // jobs of the old checkpoint that this sweep does not ask for are kept in the file
+  const kept = (ck?.state.jobs ?? []).filter((j) => !wanted.has(keyOf(j)));
+  const save = () => { if (cfg.checkpoint) saveCheckpoint(cfg.checkpoint, CHECKPOINT_FORMAT, key, done.size, { jobs: [...kept, ...done.values()] }); };
+  let stopped: SweepReport['run']['stopped'] = 'done';
+  try {
+    // keep `threads` jobs in flight; a cancelled sweep starts no new job and keeps the finished ones
+    let next = 0;
+    const lane = async () => {
+      while (next < todo.length) {
+        if (cfg.signal?.aborted) { stopped = 'cancelled'; return; }
+        const job = todo[next++];
+        const [r] = await Promise.all(await runner.map([{ job, settings }]));
+        done.set(keyOf(job), r);
+        save();
+        cfg.progress?.({ phase: 'imitation sweep', done: done.size, total: all.length, info: `${keyOf(job)} val ${r.valLoss.toExponential(2)} (${r.seconds.toFixed(0)} s)` });
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(threads, Math.max(1, todo.length)) }, lane));
+  } finally {
+    await runner.close();
+  }
+  const jobs = all.map((j) => done.get(keyOf(j))).filter((j): j is SweepJobResult => !!j);
+  const valLoss = cells(jobs, (j) => j.valLoss), paramError = cells(jobs, (j) => j.paramError);
+  return {
+    format: 'dmpc.report.imitation-sweep/1', settings: { ...settings, tasks, experts, methods, nTrain, seeds }, jobs, valLoss, paramError,
+    findings: sweepFindings(valLoss, paramError),
+    run: {
+      threads, wallSeconds: (performance.now() - t0) / 1000, jobSeconds: jobs.reduce((a, j) => a + j.seconds, 0), loadAverageStart: loadStart,
+      loadAverageEnd: loadavg(), cores: availableParallelism(), resumedJobs, stopped,
+    },
+  };
+}
+
+export const METHOD_LABEL: Record<SweepMethod, string> = { cost: 'MPC, learn cost', dynamics: 'MPC, learn dynamics', both: 'MPC, learn both', sysid: 'sysid + MPC', nn: 'NN policy' };
+const fmt = (c: SweepCell | undefined) => (c ? `${c.mean.toPrecision(2)} [${c.min.toPrecision(2)}, ${c.max.toPrecision(2)}]` : '—');
+
+/** Markdown table: like-for-like validation loss, mean [min, max] over seeds, per task, expert and number of demonstrations. */
+export function formatSweepTable(r: SweepReport): string {
+  const s = r.settings;
+  const lines = [`| task | expert | demos | ${s.methods.map((m) => METHOD_LABEL[m]).join(' | ')} |`, `| --- | --- | --- | ${s.methods.map(() => '---').join(' | ')} |`];
+  for (const task of s.tasks) for (const expert of s.experts) for (const n of s.nTrain) {
+    lines.push(`| ${task} | ${expert} | ${n} | ${s.methods.map((m) => fmt(r.valLoss.find((c) => c.task === task && c.expert === expert && c.method === m && c.nTrain === n))).join(' | ')} |`);
+  }
+  return lines.join('\n');
+}
+
+export function formatFindings(f: SweepFindings): string {
+  const yes = (b: boolean) => (b ? 'holds' : 'does NOT hold');
+  const out: string[] = [];
+  out.push(f.dataEfficiency ? `1. MPC learners beat the NN at the fewest demonstrations: ${f.dataEfficiency.map((d) => `${d.task}/${d.expert}/${d.method} ${d.learner.toPrecision(2)} vs ${d.nn.toPrecision(2)} ${yes(d.holds)}`).join('; ')}` : '1. (not run: needs the learners and the NN)');
+  out.push(f.unrealisable ? `2. unrealisable expert, imitation (dynamics) beats sysid + MPC: ${f.unrealisable.map((d) => `${d.task} n=${d.nTrain} ${d.imitation.toPrecision(2)} vs ${d.sysid.toPrecision(2)} ${yes(d.holds)}`).join('; ')}` : '2. (not run: needs the unrealisable expert, the dynamics learner and sysid)');
+  out.push(f.recovery ? `3. realisable expert, dynamics recovered within 1 %: ${f.recovery.map((d) => `${d.task} n=${d.nTrain} RMS log-error ${d.paramError.toPrecision(2)} ${yes(d.holds)}`).join('; ')}` : '3. (not run: needs the realisable expert and the dynamics learner)');
+  return out.join('\n');
+}

@@ -1,0 +1,72 @@
+import { describe, expect, it } from 'vitest';
+import { copyFileSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runImitationSweep, sweepFindings, type SweepCell } from '../../src/train/imitationSweep.js';
+import { decodeCheckpoint, saveCheckpoint } from '../../src/train/checkpoint.js';
+import { command } from '../../src/cli/commands/train.js';
+
+const tiny = { tasks: ['pendulum' as const], nTrain: [2, 4], seeds: [0, 1], T: { pendulum: 6 }, nVal: 4, iterations: 3, nnEpochs: 10, validateEvery: 2 };
+const noTime = (jobs: { seconds: number }[]) => jobs.map(({ seconds: _s, ...j }) => j);
+
+describe('imitation sweep (sample efficiency)', () => {
+  it('runs every method on nested demonstration sets and seeds; a resumed sweep runs only the missing jobs and gives the same report', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'dmpc-sweep-'));
+    const ck = join(dir, 'ck.json');
+    const full = await runImitationSweep({ ...tiny, threads: 1, checkpoint: ck });
+    expect(full.jobs.length).toBe(1 * 2 * 2 * 2 * 5); // task × experts × sizes × seeds × methods
+    expect(full.valLoss.length).toBe(2 * 2 * 5);
+    const cell = full.valLoss.find((c) => c.method === 'sysid' && c.expert === 'realisable' && c.nTrain === 2)!;
+    expect(cell.seeds).toBe(2);
+    expect(cell.min).toBeLessThanOrEqual(cell.mean);
+    expect(cell.max).toBeGreaterThanOrEqual(cell.mean);
+    // realisable sysid recovers the dynamics exactly: like-for-like validation reproduces the expert's plans
+    expect(cell.max).toBeLessThan(1e-10);
+    const learner = full.jobs.find((j) => j.method === 'dynamics')!;
+    expect(learner.paramErrorCurve!.length).toBe(3);
+    expect(learner.valLossWarm).not.toBeNull();
+    expect(full.jobs.find((j) => j.method === 'cost')!.paramError).toBeNull();
+    expect(full.findings.dataEfficiency!.length).toBe(2 * 3);
+    expect(full.findings.unrealisable!.map((f) => f.nTrain)).toEqual([2, 4]);
+    expect(full.findings.recovery!.length).toBe(1);
+    // drop three finished jobs from the checkpoint: the resumed sweep runs them (on 2 threads) and nothing else
+    const saved = decodeCheckpoint<{ jobs: { seconds: number }[] }>(readFileSync(ck, 'utf8'), 'dmpc.checkpoint.imitation-sweep/1', JSON.parse(readFileSync(ck, 'utf8')).key, ck);
+    const part = join(dir, 'part.json');
+    copyFileSync(ck, part);
+    saveCheckpoint(part, 'dmpc.checkpoint.imitation-sweep/1', JSON.parse(readFileSync(ck, 'utf8')).key, 37, { jobs: saved.state.jobs.slice(3) });
+    const resumed = await runImitationSweep({ ...tiny, threads: 2, checkpoint: part, resume: true });
+    expect(resumed.run.resumedJobs).toBe(37);
+    expect(noTime(resumed.jobs)).toEqual(noTime(full.jobs));
+    await expect(runImitationSweep({ ...tiny, iterations: 4, checkpoint: part, resume: true })).rejects.toThrow(/other settings/);
+    // a sweep over a subset of the sizes finds all its jobs in the checkpoint
+    const subset = await runImitationSweep({ ...tiny, nTrain: [4], threads: 1, checkpoint: ck, resume: true });
+    expect(subset.run.resumedJobs).toBe(20);
+    expect(noTime(subset.jobs)).toEqual(noTime(full.jobs.filter((j) => j.nTrain === 4)));
+    await expect(runImitationSweep({ ...tiny, methods: ['dynamics', 'svm' as never] })).rejects.toThrow(/methods/);
+  });
+
+  it('the findings compare the cell means as the paper states them', () => {
+    const c = (method: SweepCell['method'], expert: SweepCell['expert'], nTrain: number, mean: number): SweepCell => ({ task: 'pendulum', expert, method, nTrain, seeds: 1, mean, min: mean, max: mean, std: 0 });
+    const val = [c('nn', 'realisable', 10, 5), c('dynamics', 'realisable', 10, 1), c('cost', 'realisable', 10, 7), c('dynamics', 'realisable', 30, 0.1),
+      c('nn', 'unrealisable', 10, 5), c('dynamics', 'unrealisable', 10, 2), c('sysid', 'unrealisable', 10, 3)];
+    const f = sweepFindings(val, [c('dynamics', 'realisable', 30, 0.02)]);
+    expect(f.dataEfficiency!.map((d) => [d.expert, d.method, d.holds])).toEqual([['realisable', 'cost', false], ['realisable', 'dynamics', true], ['unrealisable', 'dynamics', true]]);
+    expect(f.unrealisable).toEqual([{ task: 'pendulum', nTrain: 10, imitation: 2, sysid: 3, holds: true }]);
+    expect(f.recovery).toEqual([{ task: 'pendulum', nTrain: 30, paramError: 0.02, holds: false }]);
+  });
+
+  it('dmpc train imitate --sweep-train writes the report, the table and both figures', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'dmpc-sweep-cli-'));
+    const base = join(dir, 'sw');
+    expect(await command.run(['imitate', '--sweep-train', '2,3', '--seeds', '1', '--task', 'pendulum', '--experts', 'realisable', '--methods', 'dynamics,nn',
+      '--horizon', '6', '--val', '4', '--iterations', '2', '--nn-epochs', '5', '--threads', '1', '--out', base, '--quiet'])).toBe(0);
+    const rep = JSON.parse(readFileSync(`${base}.json`, 'utf8'));
+    expect(rep.format).toBe('dmpc.report.imitation-sweep/1');
+    expect(rep.jobs.length).toBe(4);
+    expect(readFileSync(`${base}.md`, 'utf8')).toMatch(/\| pendulum \| realisable \| 3 \|/);
+    for (const f of ['sample-efficiency', 'param-error']) expect(readFileSync(`${base}.${f}.png`).subarray(1, 4).toString()).toBe('PNG');
+    await expect(command.run(['imitate', '--sweep-train', '2,x'])).rejects.toThrow(/--sweep-train/);
+    await expect(command.run(['imitate', '--seeds', '2'])).rejects.toThrow(/--sweep-train/);
+    await expect(command.run(['imitate', '--sweep-train', '2', '--learn', 'cost'])).rejects.toThrow(/--methods/);
+  });
+});
