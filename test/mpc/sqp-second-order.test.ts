@@ -1,12 +1,13 @@
 /**
  * The SQP backward pass with exact second-order terms (issue 16): dL/dθ of batched solves for the
- * discrete pendulum and cart-pole, a neural ODE and a grey-box model (ZOH RK4 of their continuous
- * models), against float64 central differences of the whole converged solve, with gradStatus
+ * discrete pendulum and cart-pole, a neural ODE, a grey-box model, the differential-drive robot and
+ * the kinematic bicycle (ZOH RK4 of their continuous models; the last two with second derivatives
+ * derived by src/ad from their plain definitions), against float64 central differences of the whole converged solve, with gradStatus
  * 'exact'; and the labelled finite-difference fallback for a model without second derivatives.
  */
 import { describe, expect, it } from 'vitest';
 import { cartpole, pendulum } from '../../models/discrete/index.js';
-import { greyBoxPendulum, neuralOde } from '../../models/continuous/index.js';
+import { bicycle, diffdrive, greyBoxPendulum, neuralOde } from '../../models/continuous/index.js';
 import { discretize } from '../../src/ode/discretize.js';
 import type { DiscreteModel } from '../../src/mpc/model.js';
 import { sqpBackward, sqpSolve, type NonlinearMpcInput, type SqpOptions } from '../../src/mpc/sqp.js';
@@ -15,12 +16,16 @@ interface Case { name: string; model: DiscreteModel; x0: number[][]; q: number[]
 
 const zohNeural = discretize(neuralOde({ nx: 2, nu: 1, hidden: [4], seed: 7 }), { dt: 0.1, substeps: 2 });
 const zohGrey = discretize(greyBoxPendulum({ hidden: [4], seed: 3 }), { dt: 0.05, substeps: 2 });
+const zohDiffdrive = discretize(diffdrive(), { dt: 0.1, substeps: 2 });
+const zohBicycle = discretize(bicycle(), { dt: 0.1, substeps: 2 });
 
 const cases: Case[] = [
   { name: 'pendulum', model: pendulum(), x0: [[-0.6, 0.8, 0.3], [0.2, -0.98, -0.5]], q: [1, 1, 0.1, 0.001], ref: [1, 0, 0, 0], uMax: 2, T: 10 },
   { name: 'cart-pole', model: cartpole(), x0: [[0, 0, -0.9, 0.44, 0.1], [0.2, -0.1, 0.6, -0.8, 0]], q: [0.1, 0.1, 1, 1, 0.1, 0.001], ref: [0, 0, 1, 0, 0, 0], uMax: 100, T: 10 },
   { name: 'neural ODE (ZOH of neuralOde{hidden: [4]})', model: zohNeural, x0: [[0.5, -0.3], [-0.4, 0.3]], q: [1, 1, 0.1], ref: [0.2, 0, 0], uMax: 2, T: 5 },
   { name: 'grey-box pendulum (ZOH)', model: zohGrey, x0: [[0.8, 0.2], [-0.5, 0.4]], q: [1, 0.1, 0.05], ref: [0, 0, 0], uMax: 3, T: 8 },
+  { name: 'diffdrive (ZOH)', model: zohDiffdrive, x0: [[0.2, -0.1, 0.3, 0, 0], [-0.4, 0.3, -0.5, 0.2, 0.1]], q: [1, 1, 0.1, 0.01, 0.01, 0.1, 0.1], ref: [2, 1, 0, 0, 0, 0, 0], uMax: 2, T: 10 },
+  { name: 'bicycle (ZOH)', model: zohBicycle, x0: [[0.2, -0.1, 0.3, 1], [-0.4, 0.3, -0.2, 0.5]], q: [1, 1, 0.1, 0.1, 0.1, 1], ref: [3, 1, 0, 1, 0, 0], uMax: 1, T: 10 },
 ];
 
 function input(c: Case, theta?: Float64Array): NonlinearMpcInput {
