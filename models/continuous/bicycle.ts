@@ -4,6 +4,8 @@
  *   ṗx = v cos(ψ + β),  ṗy = v sin(ψ + β),  ψ̇ = v sin β / l_r,  v̇ = a.    Inputs [a, δ].
  */
 import type { ContinuousModel } from '../../src/ode/model.js';
+import { derivedHessian } from '../derived.js';
+import { plainContinuous } from './plain.js';
 
 function slip(lf: number, lr: number, delta: number) {
   const L = lf + lr, t = Math.tan(delta), r = lr / L;
@@ -18,6 +20,7 @@ function slip(lf: number, lr: number, delta: number) {
 }
 
 export function bicycle(): ContinuousModel {
+  const hessian = derivedHessian(plainContinuous.bicycle, 4, 2, 2);
   return {
     kind: 'bicycle', nx: 4, nu: 2,
     stateNames: ['px', 'py', 'psi', 'v'], controlNames: ['a', 'delta'],
@@ -58,5 +61,7 @@ export function bicycle(): ContinuousModel {
       J[4] = (x[3] * Math.cos(sl.beta) * sl.dLf) / lr;
       J[5] = (x[3] * Math.cos(sl.beta) * sl.dLr) / lr - (x[3] * Math.sin(sl.beta)) / (lr * lr);
     },
+    // exact, derived by src/ad from the plain definition (models/derived.ts)
+    d2f: (x, u, th, w, H) => hessian(x, 0, u, 0, th, w, H),
   };
 }

@@ -4,8 +4,11 @@
  *   ṗx = v cos ψ,  ṗy = v sin ψ,  ψ̇ = ω,  v̇ = (v_cmd − v)/τ_v,  ω̇ = (ω_cmd − ω)/τ_ω.
  */
 import type { ContinuousModel } from '../../src/ode/model.js';
+import { derivedHessian } from '../derived.js';
+import { plainContinuous } from './plain.js';
 
 export function diffdrive(): ContinuousModel {
+  const hessian = derivedHessian(plainContinuous.diffdrive, 5, 2, 2);
   return {
     kind: 'diffdrive', nx: 5, nu: 2,
     stateNames: ['px', 'py', 'psi', 'v', 'omega'], controlNames: ['v_cmd', 'omega_cmd'],
@@ -39,5 +42,7 @@ export function diffdrive(): ContinuousModel {
       J[3 * 2 + 0] = -(u[0] - x[3]) / (th[0] * th[0]);
       J[4 * 2 + 1] = -(u[1] - x[4]) / (th[1] * th[1]);
     },
+    // exact, derived by src/ad from the plain definition (models/derived.ts)
+    d2f: (x, u, th, w, H) => hessian(x, 0, u, 0, th, w, H),
   };
 }

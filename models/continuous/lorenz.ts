@@ -3,8 +3,11 @@
  *   ẋ = σ (y − x),  ẏ = x (ρ − z) − y,  ż = x y − β z.   No input.
  */
 import type { ContinuousModel } from '../../src/ode/model.js';
+import { derivedHessian } from '../derived.js';
+import { plainContinuous } from './plain.js';
 
 export function lorenz(): ContinuousModel {
+  const hessian = derivedHessian(plainContinuous.lorenz, 3, 0, 3);
   return {
     kind: 'lorenz', nx: 3, nu: 0,
     stateNames: ['x', 'y', 'z'], controlNames: [],
@@ -30,5 +33,7 @@ export function lorenz(): ContinuousModel {
       J[3] = 0; J[4] = s[0]; J[5] = 0;
       J[6] = 0; J[7] = 0; J[8] = -s[2];
     },
+    // exact, derived by src/ad from the plain definition (models/derived.ts)
+    d2f: (x, u, th, w, H) => hessian(x, 0, u, 0, th, w, H),
   };
 }

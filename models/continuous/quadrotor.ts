@@ -4,8 +4,11 @@
  * State [px, pz, φ, vx, vz, ω].
  */
 import type { ContinuousModel } from '../../src/ode/model.js';
+import { derivedHessian } from '../derived.js';
+import { plainContinuous } from './plain.js';
 
 export function quadrotor(): ContinuousModel {
+  const hessian = derivedHessian(plainContinuous.quadrotor2d, 6, 2, 4);
   return {
     kind: 'quadrotor2d', nx: 6, nu: 2,
     stateNames: ['px', 'pz', 'phi', 'vx', 'vz', 'omega'], controlNames: ['T1', 'T2'],
@@ -44,5 +47,7 @@ export function quadrotor(): ContinuousModel {
       J[5 * 4 + 1] = (-th[2] * (u[0] - u[1])) / (th[1] * th[1]);
       J[5 * 4 + 2] = (u[0] - u[1]) / th[1];
     },
+    // exact, derived by src/ad from the plain definition (models/derived.ts)
+    d2f: (x, u, th, w, H) => hessian(x, 0, u, 0, th, w, H),
   };
 }

@@ -246,6 +246,8 @@ interface LagrangianWorkspace {
   nu_: Float64Array; q: Float64Array; w: Float64Array; H: Float64Array;
   /** Stage Lagrangian Hessians W [T, n, n] and the convexity check's Riccati scratch. */
   W: Float64Array; P: Float64Array; PA: Float64Array; Q: Float64Array; L: Float64Array;
+  /** Controls held at a bound with a positive multiplier [T, nu] (1: held), and the free indices of a stage. */
+  held: Uint8Array; free: Int32Array;
 }
 
 function lagrangianWorkspace(model: DiscreteModel, theta: Float64Array, T: number): LagrangianWorkspace {
@@ -254,6 +256,7 @@ function lagrangianWorkspace(model: DiscreteModel, theta: Float64Array, T: numbe
     curvature: model.d2 ? exactCurvature(model, theta) : differenceCurvature(model, theta, 1e-5),
     nx, nu, n, K, nu_: new Float64Array(T * nx), q: new Float64Array(n), w: new Float64Array(nx), H: new Float64Array(n * K),
     W: new Float64Array(T * n * n), P: new Float64Array(nx * nx), PA: new Float64Array(nx * n), Q: new Float64Array(n * n), L: new Float64Array(nu * nu),
+    held: new Uint8Array(T * nu), free: new Int32Array(nu),
   };
 }
 
@@ -273,13 +276,20 @@ function lagrangianWorkspace(model: DiscreteModel, theta: Float64Array, T: numbe
  * (measured on p2: eigenvalues to −10 against a cost of 1), yet the reduced Hessian, the only thing the
  * QP needs positive definite, usually is. It is checked exactly by the unconstrained Riccati recursion
  * (Q_uu = W_uu + BᵀPB must factor at every stage, pivots above 1e-10 of its scale; inequality rows only
- * add positive semidefinite terms in the interior point). Where it is not (J is not convex in u at this
- * iterate: far from a minimum), the iteration uses the Gauss–Newton Hessian sym(C), positive definite
- * in u by the cost's own check. Tried and measured on the p2 closed loop before this choice: mirroring
+ * add positive semidefinite terms in the interior point). Where it is not, the check is repeated with
+ * the controls held at a bound (strictly active in the last QP) left out: a minimum on a bound needs
+ * positive curvature along the free controls only. If that passes, the held controls' diagonal entries
+ * get a shift that makes the whole QP convex (`shiftHeld`) and the step is still Newton's on the free
+ * controls. Where neither passes (J is not convex in u at this iterate: far from a minimum), the
+ * iteration uses the Gauss–Newton Hessian sym(C), positive definite in u by the cost's own check. Tried and measured on the p2 closed loop before this choice: mirroring
  * negative eigenvalues of each Wₜ (steps 20× too short: 7 cap hits in 200 steps) and a
  * Levenberg–Marquardt shift μI of every W_uu (μ reached 0.1 against R = 0.001: linear convergence,
- * 6 cap hits); the switch has none. Near a strict local minimum the reduced Hessian is positive definite,
- * so the final iterations are Newton steps (quadratic convergence). c' = c − (C' − sym C)τ̄ keeps τ̄
+ * 6 cap hits); the switch has none. Near a strict local minimum (second-order sufficient conditions,
+ * strict complementarity) the reduced Hessian on the free controls is positive definite and the active
+ * bounds are those of the last QP, so the final iterations are Newton steps (quadratic convergence).
+ * Without the held-control rule the p2 closed loop still reached the cap 3 times in 1600 steps: its
+ * swing-ups end at minima with the torque on its limit where the full reduced Hessian is indefinite, so
+ * every iteration fell back to Gauss–Newton. c' = c − (C' − sym C)τ̄ keeps τ̄
  * stationary for the cost model, so the choice changes the step, never the converged point.
  */
 function lagrangianStages(ws: LagrangianWorkspace, pr: MpcProblem, qpPr: MpcProblem, b: number, tau: Float64Array, to: number, lamPrev?: Float64Array): number {
@@ -312,7 +322,17 @@ function lagrangianStages(ws: LagrangianWorkspace, pr: MpcProblem, qpPr: MpcProb
     ws.curvature(tau, to + t * n, w, H);
     for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) W[wo + i * n + j] += 0.5 * (H[i * K + j] + H[j * K + i]);
   }
-  const curvature = reducedHessianPositive(ws, qpPr, b, T);
+  // Controls pressed against a bound are fixed by it: a minimum needs W positive definite only along
+  // the free controls (second-order sufficient conditions on the active set's null space). The exact
+  // Hessian is used when the reduced Hessian is positive definite on the free controls; the held ones
+  // then get a diagonal shift that makes the QP convex without changing its step while they stay
+  // held (their step is zero, and c' compensates the shift at τ̄). Without this the p2 swing-up, whose
+  // torque saturates, failed the full check at every iteration of a solve and fell back to
+  // Gauss–Newton's linear convergence (50-iteration caps at an indefinite but bound-constrained minimum).
+  let curvature = reducedHessianPositive(ws, qpPr, b, T);
+  if (!curvature && heldControls(ws, pr, b, tau, to, lamPrev) > 0 && reducedHessianPositive(ws, qpPr, b, T, ws.held)) {
+    curvature = shiftHeld(ws, qpPr, b, T, scale);
+  }
   // C' = W (or sym C: Gauss–Newton), c' = c − (C' − sym C)τ̄
   let offset = 0;
   for (let t = 0; t < T; t++) {
@@ -338,8 +358,8 @@ function lagrangianStages(ws: LagrangianWorkspace, pr: MpcProblem, qpPr: MpcProb
  *     Q = Wₜ + Fₜᵀ P_{t+1} Fₜ,   Q_uu = L Lᵀ (Cholesky),   Pₜ = Q_xx − Q_xu Q_uu⁻¹ Q_ux,   P_T = 0,
  * succeeds with every pivot of Q_uu above 1e-10 of its diagonal's scale.
  */
-function reducedHessianPositive(ws: LagrangianWorkspace, qpPr: MpcProblem, b: number, T: number): boolean {
-  const { nx, nu, n, W, P, PA, Q, L } = ws;
+function reducedHessianPositive(ws: LagrangianWorkspace, qpPr: MpcProblem, b: number, T: number, held?: Uint8Array): boolean {
+  const { nx, nu, n, W, P, PA, Q, L, free } = ws;
   P.fill(0);
   for (let t = T - 1; t >= 0; t--) {
     const wo = t * n * n, fo = off(qpPr.F, b, t);
@@ -356,11 +376,14 @@ function reducedHessianPositive(ws: LagrangianWorkspace, qpPr: MpcProblem, b: nu
         Q[i * n + j] += acc;
       }
     }
-    // Cholesky of Q_uu (rows/columns nx..n) into L
+    // the free controls of the stage (held ones are fixed by their bound: no direction to check)
+    let nf = 0;
+    for (let j = 0; j < nu; j++) if (!held || !held[t * nu + j]) free[nf++] = nx + j;
+    // Cholesky of Q_ff (free rows/columns) into L
     let big = 0;
-    for (let j = 0; j < nu; j++) big = Math.max(big, Math.abs(Q[(nx + j) * n + nx + j]));
-    for (let i = 0; i < nu; i++) for (let j = 0; j <= i; j++) {
-      let acc = Q[(nx + i) * n + nx + j];
+    for (let j = 0; j < nf; j++) big = Math.max(big, Math.abs(Q[free[j] * n + free[j]]));
+    for (let i = 0; i < nf; i++) for (let j = 0; j <= i; j++) {
+      let acc = Q[free[i] * n + free[j]];
       for (let k = 0; k < j; k++) acc -= L[i * nu + k] * L[j * nu + k];
       if (i === j) {
         if (!(acc > 1e-10 * big)) return false;
@@ -368,27 +391,66 @@ function reducedHessianPositive(ws: LagrangianWorkspace, qpPr: MpcProblem, b: nu
       } else L[i * nu + j] = acc / L[j * nu + j];
     }
     if (t === 0) break;
-    // P = Q_xx − Q_xu Q_uu⁻¹ Q_ux, column by column of Q_ux through the Cholesky factor
+    // P = Q_xx − Q_xf Q_ff⁻¹ Q_fx, column by column of Q_fx through the Cholesky factor
     for (let c = 0; c < nx; c++) {
-      // y = L⁻ᵀ L⁻¹ Q_uc (Q_u,c: column c of Q_ux), kept in PA's first row as scratch
-      for (let i = 0; i < nu; i++) {
-        let acc = Q[(nx + i) * n + c];
+      // y = L⁻ᵀ L⁻¹ Q_fc (Q_f,c: column c of Q_fx), kept in PA's first row as scratch
+      for (let i = 0; i < nf; i++) {
+        let acc = Q[free[i] * n + c];
         for (let k = 0; k < i; k++) acc -= L[i * nu + k] * PA[k];
         PA[i] = acc / L[i * nu + i];
       }
-      for (let i = nu - 1; i >= 0; i--) {
+      for (let i = nf - 1; i >= 0; i--) {
         let acc = PA[i];
-        for (let k = i + 1; k < nu; k++) acc -= L[k * nu + i] * PA[k];
+        for (let k = i + 1; k < nf; k++) acc -= L[k * nu + i] * PA[k];
         PA[i] = acc / L[i * nu + i];
       }
       for (let r = 0; r < nx; r++) {
         let acc = Q[r * n + c];
-        for (let k = 0; k < nu; k++) acc -= Q[r * n + nx + k] * PA[k];
+        for (let k = 0; k < nf; k++) acc -= Q[r * n + free[k]] * PA[k];
         P[r * nx + c] = acc;
       }
     }
   }
   return true;
+}
+
+/**
+ * Marks in ws.held the controls of element b that sit on a hard bound of the current plan with a
+ * positive multiplier in the last QP (strictly active: the second-order conditions of a minimum say
+ * nothing about moving them); returns how many.
+ */
+function heldControls(ws: LagrangianWorkspace, pr: MpcProblem, b: number, tau: Float64Array, to: number, lamPrev?: Float64Array): number {
+  const { T } = pr, { nx, nu, n, held } = ws, rows = pr.rows, m = rows.m;
+  held.fill(0);
+  if (!lamPrev) return 0;
+  let count = 0;
+  for (let t = 0; t < T; t++) for (let r = 0; r < m; r++) {
+    const k = (b * T + t) * m + r, i = rows.idx[r];
+    if (rows.kind[r] !== 0 || i < nx || rows.soft[r] || !pr.act[k] || !(lamPrev[k] > 0)) continue;
+    const v = rows.sign[r] * tau[to + t * n + i];
+    if (Math.abs(v - pr.h[k]) > 1e-12 * (1 + Math.abs(pr.h[k]))) continue;
+    if (!held[t * nu + i - nx]) { held[t * nu + i - nx] = 1; count++; }
+  }
+  return count;
+}
+
+/**
+ * The stage Hessians W made positive definite on the held controls' directions: μ on their diagonal
+ * entries, μ doubled from the stage scale until the full Riccati check passes (at most 40 doublings).
+ * Only called when the check restricted to the free controls passes; then a large enough μ always
+ * works (Finsler's lemma: a matrix positive definite on the null space of A is positive definite
+ * after adding μAᵀA for μ large). Returns whether it succeeded (W keeps the last μ either way).
+ */
+function shiftHeld(ws: LagrangianWorkspace, qpPr: MpcProblem, b: number, T: number, scale: number): boolean {
+  const { nx, nu, n, W, held } = ws;
+  let mu = scale, added = 0;
+  for (let k = 0; k < 40; k++) {
+    for (let t = 0; t < T; t++) for (let j = 0; j < nu; j++) if (held[t * nu + j]) W[t * n * n + (nx + j) * (n + 1)] += mu - added;
+    added = mu;
+    if (reducedHessianPositive(ws, qpPr, b, T)) return true;
+    mu *= 2;
+  }
+  return false;
 }
 
 function probeBatch(x0: ArrayInput, nx: number): number {

@@ -87,7 +87,7 @@ describe('d2f: weighted Hessians of continuous models', () => {
 describe('d2: weighted Hessians of discrete models', () => {
   for (const ref of [discrete.pendulum(), discrete.cartpole()]) {
     it(`${ref.name}: H(w) matches central differences of wᵀJ (hand-written Jacobian) to 1e-7`, () => {
-      const model = defineDiscreteModel({ name: ref.name, paramNames: ref.paramNames, theta: ref.theta, f: plainDiscrete[ref.name as keyof typeof plainDiscrete] });
+      const model = defineDiscreteModel({ name: ref.name, paramNames: ref.paramNames, theta: ref.theta, f: plainDiscrete[ref.name as keyof typeof plainDiscrete]() });
       const { nx, nu, np } = model, nz = nx + nu + np, nr = nx + nu;
       // the reference differentiates the shipped model's hand-written Jacobian: independent of src/ad
       const jac = (z: Float64Array) => {

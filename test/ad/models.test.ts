@@ -57,7 +57,7 @@ describe('defineDiscreteModel: derived step and Jacobian equal the shipped discr
     it(ref.name, () => {
       const model = defineDiscreteModel({
         name: `plain-${ref.name}`, paramNames: ref.paramNames, theta: ref.theta,
-        f: plainDiscrete[ref.name as keyof typeof plainDiscrete], angle: ref.angle,
+        f: plainDiscrete[ref.name as keyof typeof plainDiscrete](), angle: ref.angle,
       });
       const { nx, nu, np } = ref, K = nx + nu + np;
       expect([model.nx, model.nu, model.np]).toEqual([nx, nu, np]);

@@ -1,11 +1,13 @@
 /**
- * Exact second derivatives H = Σᵢ wᵢ∇²fᵢ (rows x, u; columns x, u, θ) of every shipped model used by
- * the SQP, and of the ZOH map of a continuous model, against float64 central differences of the
- * exact Jacobians: (∂/∂z_r) Σᵢ wᵢ J[i, c].
+ * Exact second derivatives H = Σᵢ wᵢ∇²fᵢ (rows x, u; columns x, u, θ) of every shipped model (the
+ * analytic ones derived by src/ad from models/continuous/plain.ts and models/discrete/plain.ts via
+ * models/derived.ts, the networks by forward-over-reverse), and of the ZOH map of each continuous
+ * model, against float64 central differences of the models' own Jacobians (hand-written for the
+ * analytic models, so independent of src/ad): (∂/∂z_r) Σᵢ wᵢ J[i, c].
  */
 import { describe, expect, it } from 'vitest';
 import { cartpole as cartpoleDx, pendulum as pendulumDx } from '../../models/discrete/index.js';
-import { cartpole, greyBoxPendulum, neuralOde, pendulum } from '../../models/continuous/index.js';
+import { bicycle, cartpole, diffdrive, greyBoxPendulum, lorenz, neuralOde, pendulum, quadrotor } from '../../models/continuous/index.js';
 import { defaultTheta, type ContinuousModel } from '../../src/ode/model.js';
 import { discretize } from '../../src/ode/discretize.js';
 import type { DiscreteModel } from '../../src/mpc/model.js';
@@ -66,6 +68,10 @@ function checkContinuous(model: ContinuousModel, x: number[], u: number[]) {
 const continuous: [string, () => ContinuousModel, number[], number[]][] = [
   ['pendulum', pendulum, [0.7, -0.4], [0.3]],
   ['cartpole', cartpole, [0.2, -0.5, 2.5, 0.8], [1.5]],
+  ['diffdrive', diffdrive, [0.3, -0.2, 0.9, 0.7, -0.4], [0.5, 0.2]],
+  ['bicycle', bicycle, [0.3, -0.2, 0.9, 1.7], [0.5, 0.3]],
+  ['quadrotor2d', quadrotor, [0.3, -0.2, 0.4, 0.7, -0.4, 0.9], [2.1, 2.9]],
+  ['lorenz', lorenz, [1.3, -0.7, 20.1], []],
   ['neural', () => neuralOde({ nx: 2, nu: 1, hidden: [4], seed: 3 }), [0.4, -0.9], [0.6]],
   ['neural (two hidden layers)', () => neuralOde({ nx: 3, nu: 1, hidden: [5, 4], seed: 5 }), [0.4, -0.9, 0.2], [0.6]],
   ['greybox', () => greyBoxPendulum({ hidden: [6], seed: 4 }), [0.7, -0.4], [0.3]],
@@ -74,7 +80,11 @@ const continuous: [string, () => ContinuousModel, number[], number[]][] = [
 describe('exact second derivatives of the shipped models vs central differences of their Jacobians', () => {
   it.each([
     ['pendulum', pendulumDx(), [0.3, 0.95, -0.7], [1.2]],
+    // settings other than the defaults reach the derived d2 (written into its source)
+    ['pendulum (dt 0.02, limit 3)', pendulumDx({ dt: 0.02, maxTorque: 3 }), [0.3, 0.95, -0.7], [2.5]],
+    ['pendulum beyond its torque limit (no curvature in u)', pendulumDx(), [0.3, 0.95, -0.7], [2.6]],
     ['cartpole', cartpoleDx(), [0.1, -0.3, -0.8, 0.6, 0.9], [7]],
+    ['cartpole (dt 0.01, limit 10)', cartpoleDx({ dt: 0.01, forceMag: 10 }), [0.1, -0.3, -0.8, 0.6, 0.9], [7]],
     ['pendulum with friction (imitation expert)', expertModel(taskSpec('pendulum', 20, true)), [0.3, 0.95, -0.7], [0.4]],
     ['cartpole with friction (imitation expert)', expertModel(taskSpec('cartpole', 25, true)), [0.1, -0.3, -0.8, 0.6, 0.9], [7]],
   ] as const)('discrete %s: d2', (_name, model, x, u) => {

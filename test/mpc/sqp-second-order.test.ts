@@ -1,13 +1,16 @@
 /**
  * The SQP backward pass with exact second-order terms (issue 16): dL/dθ of batched solves for the
- * discrete pendulum and cart-pole, a neural ODE and a grey-box model (ZOH RK4 of their continuous
- * models), against float64 central differences of the whole converged solve, with gradStatus
+ * discrete pendulum and cart-pole, a neural ODE, a grey-box model, the differential-drive robot and
+ * the kinematic bicycle (ZOH RK4 of their continuous models; the last two with second derivatives
+ * derived by src/ad from their plain definitions), against float64 central differences of the whole converged solve, with gradStatus
  * 'exact'; and the labelled finite-difference fallback for a model without second derivatives.
  */
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { cartpole, pendulum } from '../../models/discrete/index.js';
-import { greyBoxPendulum, neuralOde } from '../../models/continuous/index.js';
+import { bicycle, diffdrive, greyBoxPendulum, neuralOde } from '../../models/continuous/index.js';
 import { discretize } from '../../src/ode/discretize.js';
+import { modelFromFile, shiftControls } from '../../src/mpc/closedloop.js';
 import type { DiscreteModel } from '../../src/mpc/model.js';
 import { sqpBackward, sqpSolve, type NonlinearMpcInput, type SqpOptions } from '../../src/mpc/sqp.js';
 
@@ -15,12 +18,16 @@ interface Case { name: string; model: DiscreteModel; x0: number[][]; q: number[]
 
 const zohNeural = discretize(neuralOde({ nx: 2, nu: 1, hidden: [4], seed: 7 }), { dt: 0.1, substeps: 2 });
 const zohGrey = discretize(greyBoxPendulum({ hidden: [4], seed: 3 }), { dt: 0.05, substeps: 2 });
+const zohDiffdrive = discretize(diffdrive(), { dt: 0.1, substeps: 2 });
+const zohBicycle = discretize(bicycle(), { dt: 0.1, substeps: 2 });
 
 const cases: Case[] = [
   { name: 'pendulum', model: pendulum(), x0: [[-0.6, 0.8, 0.3], [0.2, -0.98, -0.5]], q: [1, 1, 0.1, 0.001], ref: [1, 0, 0, 0], uMax: 2, T: 10 },
   { name: 'cart-pole', model: cartpole(), x0: [[0, 0, -0.9, 0.44, 0.1], [0.2, -0.1, 0.6, -0.8, 0]], q: [0.1, 0.1, 1, 1, 0.1, 0.001], ref: [0, 0, 1, 0, 0, 0], uMax: 100, T: 10 },
   { name: 'neural ODE (ZOH of neuralOde{hidden: [4]})', model: zohNeural, x0: [[0.5, -0.3], [-0.4, 0.3]], q: [1, 1, 0.1], ref: [0.2, 0, 0], uMax: 2, T: 5 },
   { name: 'grey-box pendulum (ZOH)', model: zohGrey, x0: [[0.8, 0.2], [-0.5, 0.4]], q: [1, 0.1, 0.05], ref: [0, 0, 0], uMax: 3, T: 8 },
+  { name: 'diffdrive (ZOH)', model: zohDiffdrive, x0: [[0.2, -0.1, 0.3, 0, 0], [-0.4, 0.3, -0.5, 0.2, 0.1]], q: [1, 1, 0.1, 0.01, 0.01, 0.1, 0.1], ref: [2, 1, 0, 0, 0, 0, 0], uMax: 2, T: 10 },
+  { name: 'bicycle (ZOH)', model: zohBicycle, x0: [[0.2, -0.1, 0.3, 1], [-0.4, 0.3, -0.2, 0.5]], q: [1, 1, 0.1, 0.1, 0.1, 1], ref: [3, 1, 0, 1, 0, 0], uMax: 1, T: 10 },
 ];
 
 function input(c: Case, theta?: Float64Array): NonlinearMpcInput {
@@ -124,6 +131,34 @@ describe("exact-Hessian SQP (hessian: 'exact')", () => {
     const wu = weights(ex.u.length, 2), a = sqpBackward(ex, undefined, wu), g = sqpBackward(gn, undefined, wu);
     expect(a.gradStatus).toEqual(g.gradStatus);
     for (let i = 0; i < a.theta.length; i++) expect(Math.abs(a.theta[i] - g.theta[i])).toBeLessThan(1e-6 * (1 + Math.abs(g.theta[i])));
+  });
+
+  it('torque held at its limit: Newton steps on the free controls where the full reduced Hessian is indefinite (p2 swing-up start 2)', () => {
+    // measured before the held-control rule: the first five closed-loop steps took 12, 11, 18, 35 and
+    // 50 (the cap) iterations, every iteration of the last falling back to Gauss–Newton
+    const doc = JSON.parse(readFileSync(new URL('../../bench/problems/p2_pendulum.json', import.meta.url), 'utf8'));
+    const model = modelFromFile(doc), { nx, nu } = model, n = nx + nu, T = doc.mpc_T as number;
+    const q = doc.cost.q as number[];
+    const C = Array.from({ length: n }, (_, i) => Array.from({ length: n }, (_, j) => (i === j ? q[i] : 0)));
+    let x = Float64Array.from(doc.x_init_notebook[2] as number[]), plan: Float64Array | undefined;
+    for (let k = 0; k < 6; k++) {
+      const uInit = plan ? shiftControls(plan, T, nu) : new Float64Array(T * nu);
+      const inp: NonlinearMpcInput = { model, T, x0: [Array.from(x)], C, c: doc.cost.p, u_lower: -2, u_upper: 2 };
+      const ex = sqpSolve(inp, { tol: 1e-10, hessian: 'exact' }, uInit);
+      const gn = sqpSolve(inp, { tol: 1e-10, maxIter: 2000 }, uInit);
+      expect(ex.status[0]).toBe('optimal');
+      expect(gn.status[0]).toBe('optimal');
+      expect(ex.iterations[0]).toBeLessThanOrEqual(15);
+      // the same local minimum as the Gauss–Newton iteration, with torques on the limit
+      let d = 0, held = 0;
+      for (let i = 0; i < T * nu; i++) { d = Math.max(d, Math.abs(ex.u[i] - gn.u[i])); if (Math.abs(Math.abs(ex.u[i]) - 2) < 1e-9) held++; }
+      expect(d).toBeLessThan(1e-6);
+      if (k === 4) expect(held).toBeGreaterThan(0);
+      plan = ex.u;
+      const next = new Float64Array(nx);
+      model.step(x, 0, plan, 0, model.theta, next, 0);
+      x = next;
+    }
   });
 
   it('rejects an unknown Hessian option with the argument named', () => {
