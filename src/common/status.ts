@@ -12,10 +12,12 @@ export const SOLVE_STATUSES: readonly SolveStatus[] = [
  *
  *  - 'exact':       the implicit derivative of the solution map at a verified solution (polished / active
  *                   set confirmed, KKT matrix non-singular), exact up to round-off.
- *  - 'degenerate':  as 'exact' for the primal solution, but the active rows are linearly dependent
- *                   (LICQ fails, e.g. duplicated constraints): the multipliers are not unique, so the
- *                   minimum-norm multipliers and the minimum-norm adjoint are used. Gradients of losses
- *                   of the primal solution are exact; those through the multipliers are the min-norm ones.
+ *  - 'degenerate':  QP only: the active rows are linearly dependent (LICQ fails, e.g. a constraint
+ *                   given twice): the multipliers are not unique, z* and its derivative are. The adjoint
+ *                   solve takes the minimum-norm solution (pseudo-inverse of the active block), so
+ *                   gradients of losses of z* w.r.t. Q, p, A, b and the rows outside the dependent group
+ *                   are exact; w.r.t. the dependent rows' G, h (z* has a kink there) they are the
+ *                   minimum-norm split, and gradients through λ* use the solver's own (valid) λ*.
  *  - 'active_set':  the point is not a verified solution (unpolished, or 'max_iter'): the derivative of
  *                   the equality-constrained problem on the active-set guess at the returned point (exact
  *                   when the guess is right and the point converged; an approximation otherwise).
@@ -37,3 +39,15 @@ export type GradStatus = 'exact' | 'degenerate' | 'active_set' | 'barrier' | 'ga
  *                 to every other element.
  */
 export type OnFailure = 'throw' | 'zero-grad';
+
+/**
+ * Where a tfjs op or layer records, per batch element, what its last call computed: the forward
+ * pass's solve status, and what each element's gradient is (set by the forward pass to what it
+ * expects, overwritten by each backward pass with what it computed). Every op's state object
+ * (mpcOp / mpcModelOp, the tensor ops, qpLayer's `state`) is one of these; ImplicitLayer and MpcLayer
+ * expose the same as `lastStatus` / `lastGradStatus`.
+ */
+export interface OpStatus {
+  status?: SolveStatus[];
+  gradStatus?: GradStatus[];
+}

@@ -23,7 +23,7 @@
  */
 import { tf } from '../tf/tf.js';
 import { toF64 } from '../tf/convert.js';
-import type { GradStatus, OnFailure, SolveStatus } from '../common/status.js';
+import type { GradStatus, OnFailure, OpStatus, SolveStatus } from '../common/status.js';
 import { DmpcInputError } from '../common/errors.js';
 import type { DiscreteModel } from '../../models/discrete/model.js';
 import { buildProblem, type MpcInput } from './problem.js';
@@ -86,14 +86,12 @@ function tauOf(x: Float64Array, u: Float64Array, B: number, T: number, nx: numbe
 /** tf.customGrad's argument type (its inputs are typed loosely upstream). */
 type CustomGrad = Parameters<typeof tf.customGrad>[0];
 
-export interface OpState {
-  status?: SolveStatus[];
-  /**
-   * Per element, what its gradient is (src/common/status.ts): the forward pass sets what it expects
-   * ('exact' for a polished plan, 'active_set', 'zero'), and each backward pass overwrites it with what
-   * it computed (e.g. 'barrier' after a fallback factorization, 'zero' for a singular element).
-   */
-  gradStatus?: GradStatus[];
+/**
+ * Statuses of the last call (OpStatus: the forward sets gradStatus to what it expects, 'exact' for a
+ * polished plan, 'active_set', 'zero'; each backward overwrites it with what it computed, e.g.
+ * 'barrier' after a fallback factorization, 'zero' for a singular element), and the warm start.
+ */
+export interface OpState extends OpStatus {
   last?: MpcSolution;
   lastU?: Float64Array;
 }

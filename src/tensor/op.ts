@@ -13,7 +13,7 @@
  * the solution's τ, ν, λ, active set and gradient mask; without a gradient nothing is kept.
  */
 import { tf } from '../tf/tf.js';
-import type { GradStatus, SolveStatus } from '../common/status.js';
+import type { OpStatus } from '../common/status.js';
 import { type TensorBounds, disposeProblem, sharedTensorProblem } from './problem.js';
 import { type TensorMpcOptions, type TensorWarmStart, disposeSolution, tensorMpcSolve } from './ipm.js';
 import { gradMaskOf, gradStatusOf, tensorMpcBackward } from './backward.js';
@@ -24,14 +24,12 @@ export interface TensorOpConfig extends TensorBounds {
   tensorOptions?: TensorMpcOptions;
 }
 
-/** Carried between calls: warm start (kept tensors) and the last statuses. */
-export interface TensorOpState {
-  status?: SolveStatus[];
-  /**
-   * Per element, what its gradient is (src/common/status.ts): set from the statuses by the forward
-   * pass, then by each backward pass from the mask it actually applied (a failed factorization → 'zero').
-   */
-  gradStatus?: GradStatus[];
+/**
+ * Carried between calls: warm start (kept tensors) and the last statuses (OpStatus: gradStatus set
+ * from the statuses by the forward pass, then by each backward pass from the mask it actually applied,
+ * a failed factorization → 'zero').
+ */
+export interface TensorOpState extends OpStatus {
   iterations?: Int32Array;
   warm?: TensorWarmStart;
 }

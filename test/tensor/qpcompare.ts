@@ -59,7 +59,7 @@ export interface QpComparison {
 /**
  * Solves `q` with both solvers and differentiates L = Σ w·z + Σ v·λ (w [n] shared, v [B, m] random,
  * fixed seed) with respect to every input, through qpLayer (tensor: tf.grads of the customGrad op;
- * float64: qpBackward with nonOptimal 'zero').
+ * float64: qpBackward with onFailure 'zero-grad').
  */
 export function compareQp(q: QpBatch, o: { tensorOptions?: TensorQpOptions; f64Options?: QpOptions; lambdaLoss?: boolean } = {}): QpComparison {
   const ref = solveQp(makeQpProblem(toQpInput(q), { symmetrize: true }), o.f64Options ?? {});
@@ -70,7 +70,7 @@ export function compareQp(q: QpBatch, o: { tensorOptions?: TensorQpOptions; f64O
   const v = Float64Array.from({ length: B * m }, () => (o.lambdaLoss ? rng.normal() : 0));
   const cz = new Float64Array(B * n);
   for (let b = 0; b < B; b++) cz.set(w, b * n);
-  const g64 = qpBackward(ref, { z: cz, lambda: v }, { nonOptimal: 'zero' });
+  const g64 = qpBackward(ref, { z: cz, lambda: v }, { onFailure: 'zero-grad' });
 
   const present = NAMES.filter((k) => q[k] !== null);
   const inputs = present.map((k) => tf.tensor(Float32Array.from(q[k]!.data), q[k]!.shape));
@@ -80,7 +80,7 @@ export function compareQp(q: QpBatch, o: { tensorOptions?: TensorQpOptions; f64O
   const get = (xs: tf.Tensor[], k: Name) => { const i = present.indexOf(k); return i >= 0 ? xs[i] : null; };
   const grads = tf.grads((...xs: tf.Tensor[]) => {
     const r = qpLayer(get(xs, 'Q')!, get(xs, 'p')!, get(xs, 'G'), get(xs, 'h'), get(xs, 'A'), get(xs, 'b'), {
-      solver: 'tensor', multipliers: true, nonOptimal: 'zero', tensorOptions: o.tensorOptions, tensorState: state,
+      solver: 'tensor', multipliers: true, onFailure: 'zero-grad', tensorOptions: o.tensorOptions, state,
     }) as QpLayerOutput;
     out = { z: tf.keep(tf.reshape(r.z, [B, n])), lambda: tf.keep(tf.reshape(r.lambda, [B, m])), nu: tf.keep(tf.reshape(r.nu, [B, meq])) };
     const L = tf.add(tf.sum(tf.mul(r.z, wt)), m ? tf.sum(tf.mul(tf.reshape(r.lambda, [B, m]), vt)) : 0);
