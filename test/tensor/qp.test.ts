@@ -55,6 +55,7 @@ for (const backend of ['cpu', 'wasm'] as const) {
         expect(r.statuses.every((s) => s === 'optimal')).toBe(true);
         expect(r.polished).toBe(B);
         expect(r.compared).toBe(B);
+        expect(r.gradStatus).toEqual(new Array(B).fill('exact'));
         expect(tf.memory().numTensors).toBe(before);
       });
     }
@@ -73,6 +74,7 @@ for (const backend of ['cpu', 'wasm'] as const) {
       expect(r.statuses[2]).toBe('primal_infeasible');
       expect(r.compared).toBe(6);
       expect(r.zeroGradOnFailed).toBe(true);
+      expect(r.gradStatus.map((g, b) => (g === 'zero') === (r.statuses[b] !== 'optimal')).every(Boolean)).toBe(true);
       // mixed sharing: Q per instance (scaled by 1 + 0.1·b), G shared — the shared operand is tiled in the products
       const q = infeasibleBatch(8, [2, 5]);
       const n = q.Q.shape[0], Qb = new Float64Array(8 * n * n);

@@ -51,6 +51,8 @@ export interface QpComparison {
   grad: Partial<Record<Name, number>>;
   /** The tensor gradients of elements that were not optimal are exactly 0 (per-instance inputs). */
   zeroGradOnFailed: boolean;
+  /** state.gradStatus after the backward pass: 'zero' exactly for the elements that are not optimal. */
+  gradStatus: string[];
   batchIterations: number; polished: number;
   /** Elements compared (optimal in both). */
   compared: number;
@@ -120,7 +122,7 @@ export function compareQp(q: QpBatch, o: { tensorOptions?: TensorQpOptions; f64O
   tf.dispose([state.warm?.z, state.warm?.lambda, state.warm?.nu].filter((t): t is tf.Tensor => !!t));
   return {
     B, zErr, lamErr, nuErr, statuses, refStatuses: ref.status, statusAgree: statuses.every((s, b) => s === ref.status[b]),
-    grad, zeroGradOnFailed, batchIterations: state.batchIterations!, polished: state.polished!.reduce((a, b) => a + b, 0), compared: keep.filter(Boolean).length,
+    grad, zeroGradOnFailed, gradStatus: state.gradStatus!, batchIterations: state.batchIterations!, polished: state.polished!.reduce((a, b) => a + b, 0), compared: keep.filter(Boolean).length,
   };
 }
 
