@@ -14,7 +14,7 @@ import { buildProblem, fromMpcPytorchBox, stageObjective, type MpcInput } from '
 import { mpcSolve, epochWarmStart, shiftedWarmStart, type MpcSolverState } from '../src/mpc/ipm.js';
 import { mpcBackward } from '../src/mpc/backward.js';
 import { closedLoopExperiment } from '../src/mpc/closedloop.js';
-import { denseSolve } from '../test/mpc/dense.js';
+import { denseSolve } from '../reference/mpc.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const load = (f: string) => JSON.parse(readFileSync(join(here, 'problems', f), 'utf8')) as Record<string, unknown>;

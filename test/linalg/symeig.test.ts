@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { PsdPseudoInverse, symmetricEigen } from '../../src/linalg/symeig.js';
-import { createRng } from '../helpers/random.js';
+import { createRng } from '../../reference/random.js';
 
 describe('symmetricEigen (cyclic Jacobi)', () => {
   it('reconstructs a random symmetric matrix with orthonormal vectors', () => {

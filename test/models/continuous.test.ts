@@ -8,7 +8,7 @@ import {
 } from '../../models/continuous/index.js';
 import { defaultTheta, type ContinuousModel } from '../../src/ode/model.js';
 import { discretize } from '../../src/ode/discretize.js';
-import { createRng } from '../helpers/random.js';
+import { createRng } from '../../reference/random.js';
 
 /**
  * Tolerances: analytic float64 Jacobians vs central differences (h = 1e-6 relative) agree to ~1e-9;

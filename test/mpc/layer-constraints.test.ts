@@ -11,7 +11,7 @@ import { mpcSolve, ROW_EQUALITY, ROW_L2_ACTIVE } from '../../src/mpc/ipm.js';
 import { sqpSolve } from '../../src/mpc/sqp.js';
 import { pendulum } from '../../models/discrete/index.js';
 import { DmpcInputError } from '../../src/common/errors.js';
-import { createRng } from '../helpers/random.js';
+import { createRng } from '../../reference/random.js';
 import { randomProblem } from './problems.js';
 
 type Flat = { data: Float64Array; shape: number[] };

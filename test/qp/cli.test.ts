@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { quadprogSolve, type DenseQp } from './reference.js';
+import { quadprogSolve, type DenseQp } from '../../reference/qp.js';
 import { command } from '../../src/cli/commands/qp.js';
 
 interface QpOut {

@@ -15,7 +15,7 @@ import { qpLayer } from '../../src/qp/layer.js';
 import type { TensorQpState } from '../../src/tensor/qp/op.js';
 import { tf } from '../../src/tf/tf.js';
 import { fdJacobian, relErr } from '../helpers/fd.js';
-import { createRng } from './reference.js';
+import { createRng } from '../../reference/qp.js';
 
 const n = 4, meq = 1, B = 2;
 const g0 = [1, 0.5, 0, -0.3];

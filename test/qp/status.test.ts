@@ -6,7 +6,7 @@ import { makeQpProblem, type QpInput } from '../../src/qp/problem.js';
 import { solveQp } from '../../src/qp/ipm.js';
 import { qpBackward } from '../../src/qp/backward.js';
 import { DmpcInputError } from '../../src/common/errors.js';
-import { createRng, randomQp } from './reference.js';
+import { createRng, randomQp } from '../../reference/qp.js';
 import { toInput } from './problems.js';
 
 const finite = (x: Float64Array) => x.every(Number.isFinite);

@@ -12,7 +12,7 @@ import { qpBackward, sumBatch } from '../../src/qp/backward.js';
 import { qpLayer, type QpLayerOutput } from '../../src/qp/layer.js';
 import type { TensorQpOptions } from '../../src/tensor/qp/ipm.js';
 import type { TensorQpState } from '../../src/tensor/qp/op.js';
-import { createRng, randomQp, type DenseQp } from '../qp/reference.js';
+import { createRng, randomQp, type DenseQp } from '../../reference/qp.js';
 
 export type Arr = { data: Float64Array; shape: number[] };
 export interface QpBatch { Q: Arr; p: Arr; G: Arr | null; h: Arr | null; A: Arr | null; b: Arr | null }
@@ -28,7 +28,7 @@ export function p4Batch(file: string, B: number): QpBatch {
   return { Q: mat(d.Q as number[][]), p: rows(d.p as number[][]), G: mat(d.G as number[][]), h: rows(d.h as number[][]), A: neq ? mat(d.A as number[][]) : null, b: neq ? rows(d.b as number[][]) : null };
 }
 
-/** B distinct random strictly convex QPs (test/qp/reference.ts randomQp, seeds from `seed`), every input per instance. */
+/** B distinct random strictly convex QPs (reference/qp.ts randomQp, seeds from `seed`), every input per instance. */
 export function randomQpBatch(seed: number, B: number, n: number, m: number, meq: number): QpBatch {
   const rng = createRng(seed);
   const qps: DenseQp[] = Array.from({ length: B }, () => randomQp(rng, n, m, meq, false));
