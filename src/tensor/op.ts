@@ -1,6 +1,6 @@
 /**
  * The tensor MPC solver as a differentiable tfjs op: `tensorMpcOp(cfg, x0, C, c, F, f)` → τ* [B, T, n],
- * the same signature and gradients as src/mpc/layer.ts `mpcOp`, but forward and backward are tfjs
+ * the same signature and gradients as src/layers/mpc.ts `mpcOp`, but forward and backward are tfjs
  * tensor programs on the active backend (float32), so the batch never leaves the device.
  *
  * Gradients: `tf.customGrad`, not native ops end to end. Differentiating the interior point's ops

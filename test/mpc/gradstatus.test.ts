@@ -7,7 +7,7 @@ import { tf } from '../../src/tf/tf.js';
 import { buildProblem, type MpcInput } from '../../src/mpc/problem.js';
 import { mpcSolve, type MpcOptions } from '../../src/mpc/ipm.js';
 import { mpcBackward } from '../../src/mpc/backward.js';
-import { mpcOp, type OpState } from '../../src/mpc/layer.js';
+import { mpcOp, type OpState } from '../../src/layers/mpc.js';
 import { DmpcInputError } from '../../src/common/errors.js';
 import { flatInput } from './gradcheck.js';
 

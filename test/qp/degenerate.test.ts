@@ -11,7 +11,7 @@ import { describe, expect, it } from 'vitest';
 import { makeQpProblem, type QpInput } from '../../src/qp/problem.js';
 import { solveQp } from '../../src/qp/ipm.js';
 import { qpBackward, sumBatch } from '../../src/qp/backward.js';
-import { qpLayer } from '../../src/qp/layer.js';
+import { qpLayer } from '../../src/layers/qp.js';
 import type { TensorQpState } from '../../src/tensor/qp/op.js';
 import { tf } from '../../src/tf/tf.js';
 import { fdJacobian, relErr } from '../helpers/fd.js';

@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { tf } from '../../src/tf/tf.js';
-import { qpLayer, type QpLayerOutput } from '../../src/qp/layer.js';
+import { qpLayer, type QpLayerOutput } from '../../src/layers/qp.js';
 import { makeQpProblem } from '../../src/qp/problem.js';
 import { solveQp } from '../../src/qp/ipm.js';
 import { qpBackward, sumBatch } from '../../src/qp/backward.js';

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { tf } from '../../src/tf/tf.js';
-import { MpcLayer, type MpcLayerConfig } from '../../src/mpc/layer.js';
+import { MpcLayer, type MpcLayerConfig } from '../../src/layers/mpc.js';
 import { randomProblem } from '../mpc/problems.js';
 
 function config(xb = 2.5): Omit<MpcLayerConfig, 'solver'> {

@@ -17,7 +17,7 @@ import { initBackend } from '../../src/tf/backend.js';
 import { DmpcInputError } from '../../src/common/errors.js';
 import { makeQpProblem } from '../../src/qp/problem.js';
 import { solveQp } from '../../src/qp/ipm.js';
-import { qpLayer } from '../../src/qp/layer.js';
+import { qpLayer } from '../../src/layers/qp.js';
 import { disposeTensorQp, makeTensorQp } from '../../src/tensor/qp/problem.js';
 import { disposeQpSolution, tensorQpSolve, tensorQpWarmStart } from '../../src/tensor/qp/ipm.js';
 import { compareQp, infeasibleBatch, p4Batch, randomQpBatch, toQpInput, type QpBatch, type QpComparison } from './qpcompare.js';

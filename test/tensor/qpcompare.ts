@@ -9,7 +9,7 @@ import { tf } from '../../src/tf/tf.js';
 import { makeQpProblem, type QpInput } from '../../src/qp/problem.js';
 import { solveQp, type QpOptions } from '../../src/qp/ipm.js';
 import { qpBackward, sumBatch } from '../../src/qp/backward.js';
-import { qpLayer, type QpLayerOutput } from '../../src/qp/layer.js';
+import { qpLayer, type QpLayerOutput } from '../../src/layers/qp.js';
 import type { TensorQpOptions } from '../../src/tensor/qp/ipm.js';
 import type { TensorQpState } from '../../src/tensor/qp/op.js';
 import { createRng, randomQp, type DenseQp } from '../../reference/qp.js';

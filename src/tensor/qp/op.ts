@@ -1,5 +1,5 @@
 /**
- * The tensor QP as a differentiable tfjs op with the signature and outputs of src/qp/layer.ts
+ * The tensor QP as a differentiable tfjs op with the signature and outputs of src/layers/qp.ts
  * `qpLayer` (which calls this for `solver: 'tensor'`): z [B, n] (or [n] when no input is batched), or
  * { z, lambda, nu } with `multipliers: true`. Forward and backward are tensor programs on the active
  * backend (float32); the batch never leaves it except for the statuses (a few numbers per iteration).
@@ -148,7 +148,7 @@ export function tensorQpOp(
   return { z: part(0, n), lambda: part(n, m), nu: part(n + m, meq) };
 }
 
-/** The subset of src/qp/layer.ts's options that `solver: 'tensor'` reads, plus the ones it refuses. */
+/** The subset of src/layers/qp.ts's options that `solver: 'tensor'` reads, plus the ones it refuses. */
 export interface TensorQpLayerOptions {
   multipliers?: boolean;
   symmetrize?: boolean;

@@ -11,7 +11,7 @@
  *    the problem non-convex),
  *  - a goal τ_goal: stage cost ½ (τ − τ_goal)ᵀ diag(q) (τ − τ_goal) ⇒ C = diag(q), c = −q ∘ τ_goal,
  *  - linear dynamics F, f, or the parameters θ of a model from models/discrete,
- *  - constraints chosen by `learn` (bounds, D, E, d, soft weights; layer-constraints.ts).
+ *  - constraints chosen by `learn` (bounds, D, E, d, soft weights; mpc-constraints.ts).
  * `layer.apply(x0)` returns {x, u, tau} tensors usable inside tf.grads / optimizer.minimize. Each call
  * warm-starts from the previous call's plan when the batch size matches (training: last epoch).
  *
@@ -26,14 +26,14 @@ import { toF64 } from '../tf/convert.js';
 import type { GradStatus, OnFailure, OpStatus, SolveStatus } from '../common/status.js';
 import { DmpcInputError } from '../common/errors.js';
 import type { DiscreteModel } from '../../models/discrete/model.js';
-import { buildProblem, type MpcInput } from './problem.js';
-import { epochWarmStart, mpcSolve, type MpcOptions, type MpcSolution } from './ipm.js';
-import { mpcBackward } from './backward.js';
-import { sqpBackward, sqpSolve, type SqpOptions } from './sqp.js';
+import { buildProblem, type MpcInput } from '../mpc/problem.js';
+import { epochWarmStart, mpcSolve, type MpcOptions, type MpcSolution } from '../mpc/ipm.js';
+import { mpcBackward } from '../mpc/backward.js';
+import { sqpBackward, sqpSolve, type SqpOptions } from '../mpc/sqp.js';
 import { tensorMpcOp, type TensorOpState } from '../tensor/op.js';
 import {
   constraintGradTensors, constraintInput, constraintSlots, LearnableConstraints, type LearnConstraints, type MpcConstraintTensors,
-} from './layer-constraints.js';
+} from './mpc-constraints.js';
 import type { TensorMpcOptions } from '../tensor/ipm.js';
 
 export interface MpcOpConfig {
@@ -116,7 +116,7 @@ function checkStatuses(op: string, status: SolveStatus[], onFailure: OnFailure |
  * Linear dynamics: τ*(x0 [B, nx], C [n, n], c [n], F [nx, n], f [nx]) as a tensor [B, T, n].
  * `state` (optional) carries the warm start and the last statuses between calls. `constraints`
  * (optional) are u/x bounds, general rows D xₜ + E uₜ ≤ d and soft weights as tensors, batched or
- * shared as in the float64 API, each with its gradient (layer-constraints.ts); a field given there
+ * shared as in the float64 API, each with its gradient (mpc-constraints.ts); a field given there
  * must not also be in `cfg`.
  */
 export function mpcOp(cfg: MpcOpConfig, x0: tf.Tensor, C: tf.Tensor, c: tf.Tensor, F: tf.Tensor, f: tf.Tensor, state: OpState = {},
@@ -217,7 +217,7 @@ export interface MpcLayerConfig extends MpcOpConfig {
   d?: number[] | number[][];
   /**
    * Constraints to learn as tf.Variables, starting from the values above, e.g. `{ x_upper: true }`
-   * (parametrisation: LearnableConstraints in layer-constraints.ts).
+   * (parametrisation: LearnableConstraints in mpc-constraints.ts).
    */
   learn?: LearnConstraints;
 }

@@ -17,10 +17,10 @@
 import { tf } from '../tf/tf.js';
 import { DmpcInputError } from '../common/errors.js';
 import type { GradStatus, OnFailure, SolveStatus as QpStatus } from '../common/status.js';
-import { makeQpProblem, type ArrayArg, type QpProblem } from './problem.js';
-import { solveQp, type QpOptions } from './ipm.js';
-import { qpBackward, sumBatch, type QpGradients } from './backward.js';
-import { elasticProblem, softBackward, solveSoftQp, type ElasticOptions } from './soft.js';
+import { makeQpProblem, type ArrayArg, type QpProblem } from '../qp/problem.js';
+import { solveQp, type QpOptions } from '../qp/ipm.js';
+import { qpBackward, sumBatch, type QpGradients } from '../qp/backward.js';
+import { elasticProblem, softBackward, solveSoftQp, type ElasticOptions } from '../qp/soft.js';
 import { tensorQpLayer, type TensorQpState } from '../tensor/qp/op.js';
 import type { TensorQpOptions } from '../tensor/qp/ipm.js';
 
