@@ -1,3 +1,5 @@
+import { DmpcInputError } from './errors.js';
+
 /** Per-instance outcome of every solver in the project (QP, MPC, root finders, ...). */
 export type SolveStatus = 'optimal' | 'max_iter' | 'primal_infeasible' | 'dual_infeasible' | 'numerical_error';
 
@@ -50,4 +52,19 @@ export type OnFailure = 'throw' | 'zero-grad';
 export interface OpStatus {
   status?: SolveStatus[];
   gradStatus?: GradStatus[];
+}
+
+/**
+ * onFailure 'throw' at a forward pass of the MPC ops (float64 and tensor): the first element whose
+ * status has no derivative ('max_iter' is differentiated on its active set), named with the count.
+ */
+export function throwOnFailedStatus(op: string, status: readonly SolveStatus[], onFailure: OnFailure | undefined): void {
+  if (onFailure !== 'throw') return;
+  const failed = (s: SolveStatus) => s !== 'optimal' && s !== 'max_iter';
+  const bad = status.findIndex(failed);
+  if (bad >= 0) {
+    throw new DmpcInputError(op, `batch element ${bad}`, `ended with status '${status[bad]}' ` +
+      `(${status.filter(failed).length} of ${status.length} without a derivative); ` +
+      "pass onFailure: 'zero-grad' to continue with zero gradients for such elements, or make the constraints soft");
+  }
 }

@@ -23,7 +23,7 @@
  */
 import { tf } from '../tf/tf.js';
 import { toF64 } from '../tf/convert.js';
-import type { GradStatus, OnFailure, OpStatus, SolveStatus } from '../common/status.js';
+import { throwOnFailedStatus, type GradStatus, type OnFailure, type OpStatus, type SolveStatus } from '../common/status.js';
 import { DmpcInputError } from '../common/errors.js';
 import type { DiscreteModel } from '../../models/discrete/model.js';
 import { buildProblem, type MpcInput } from '../mpc/problem.js';
@@ -101,17 +101,6 @@ function expectedGradStatus(status: SolveStatus[], polished: ArrayLike<number>):
   return status.map((s, b) => (s === 'optimal' ? (polished[b] === 1 ? 'exact' : 'active_set') : s === 'max_iter' ? 'active_set' : 'zero'));
 }
 
-/** onFailure 'throw': the first element whose status has no derivative, named. */
-function checkStatuses(op: string, status: SolveStatus[], onFailure: OnFailure | undefined): void {
-  if (onFailure !== 'throw') return;
-  const bad = status.findIndex((s) => s !== 'optimal' && s !== 'max_iter');
-  if (bad >= 0) {
-    throw new DmpcInputError(op, `batch element ${bad}`, `ended with status '${status[bad]}' ` +
-      `(${status.filter((s) => s !== 'optimal' && s !== 'max_iter').length} of ${status.length} without a derivative); ` +
-      "pass onFailure: 'zero-grad' to continue with zero gradients for such elements, or make the constraints soft");
-  }
-}
-
 /**
  * Linear dynamics: τ*(x0 [B, nx], C [n, n], c [n], F [nx, n], f [nx]) as a tensor [B, T, n].
  * `state` (optional) carries the warm start and the last statuses between calls. `constraints`
@@ -139,7 +128,7 @@ export function mpcOp(cfg: MpcOpConfig, x0: tf.Tensor, C: tf.Tensor, c: tf.Tenso
     state.last = sol;
     state.status = sol.status;
     state.gradStatus = expectedGradStatus(sol.status, sol.state.polished);
-    checkStatuses('mpcOp', sol.status, cfg.onFailure);
+    throwOnFailedStatus('mpcOp', sol.status, cfg.onFailure);
     const value = tf.tensor3d(tauOf(sol.x, sol.u, B, T, nx, nu), [B, T, n]);
     const gradFunc = (dy: tf.Tensor) => {
       const { gx, gu } = splitGrad(toF64(dy), B, T, nx, nu);
@@ -176,7 +165,7 @@ export function mpcModelOp(cfg: MpcOpConfig & { model: DiscreteModel; sqp?: SqpO
     state.lastU = sol.u;
     state.status = sol.status;
     state.gradStatus = sol.status.map((s) => (s === 'optimal' ? 'exact' : s === 'max_iter' ? 'active_set' : 'zero'));
-    checkStatuses('mpcModelOp', sol.status, cfg.onFailure);
+    throwOnFailedStatus('mpcModelOp', sol.status, cfg.onFailure);
     const value = tf.tensor3d(tauOf(sol.x, sol.u, B, T, nx, nu), [B, T, n]);
     const gradFunc = (dy: tf.Tensor) => {
       const { gx, gu } = splitGrad(toF64(dy), B, T, nx, nu);
