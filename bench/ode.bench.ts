@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { cartpole, diffdrive, lorenz, pendulum, quadrotor } from '../models/continuous/index.js';
 import { discretize } from '../src/ode/discretize.js';
+import { linearize } from '../src/mpc/model.js';
 import { defaultTheta } from '../src/ode/model.js';
 import { odeSolve, type OdeSolveOptions } from '../src/ode/solve.js';
 import type { BenchResult } from './run.js';
@@ -80,7 +81,7 @@ export async function run(): Promise<BenchResult> {
     const ts: number[] = [];
     for (let r = 0; r < 60; r++) {
       const t0 = performance.now();
-      for (let k = 0; k < 100; k++) phi.linearize(x, uu);
+      for (let k = 0; k < 100; k++) linearize(phi, x, uu);
       ts.push((performance.now() - t0) / 100);
     }
     lin.push({ model: m.kind, dt, substeps: 4, linearize_us: +(1000 * median(ts.slice(10))).toFixed(1) });

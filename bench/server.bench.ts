@@ -9,7 +9,7 @@ import { loadavg } from 'node:os';
 import { loadControllerConfig } from '../controllers/schema.js';
 import { DEFAULT_CONFIG_PATH } from '../server/app.js';
 import { runLoadTest, spawnServer } from '../server/loadtest.js';
-import { defaultScenario } from '../server/runtime.js';
+import { modelStart } from '../server/scenario.js';
 import type { BenchResult } from './run.js';
 
 export async function run(): Promise<BenchResult> {
@@ -18,7 +18,7 @@ export async function run(): Promise<BenchResult> {
   const srv = await spawnServer({ token, args: ['--solve-rate', '100000'] });
   try {
     const config = loadControllerConfig(DEFAULT_CONFIG_PATH);
-    const x0 = defaultScenario('cartpole', 4, config.cost.reference.state).x0;
+    const x0 = modelStart('cartpole', 4, config.cost.reference.state);
     const describe = async () => (await (await fetch(`${srv.url}/controllers/default`)).json()) as { stats: Record<string, number> };
     await new Promise((r) => setTimeout(r, 1000));
     const a = await describe();

@@ -3,7 +3,8 @@
  * project's linear MPC (src/mpc: Riccati-structured interior point with warm start).
  *
  * `LtvMpcController` (solver kind 'ltv-mpc'): each `compute` linearises the zero-order-hold
- * discretisation of the continuous-time model (src/ode `discretize`, exact Jacobians of the RK map)
+ * discretisation of the continuous-time model (src/ode `discretize`, exact Jacobians of the RK map,
+ * without the θ columns a tick does not need: `stepXU`)
  * along a nominal trajectory — the previous plan shifted by one step, rolled out from the measured
  * state — and solves the resulting linear time-varying MPC,
  *     min Σₜ ½‖xₜ − x_ref‖²_Q + ½‖uₜ − u_ref‖²_R (terminal Q_f)
@@ -19,7 +20,7 @@ import { isAbsolute, join } from 'node:path';
 import type { SolveStatus } from '../src/common/status.js';
 import { buildProblem, type MpcInput } from '../src/mpc/problem.js';
 import { mpcSolve, shiftedWarmStart, type MpcSolution } from '../src/mpc/ipm.js';
-import { discretize, type DiscreteModel } from '../src/ode/discretize.js';
+import { discretize, type ZohModel } from '../src/ode/discretize.js';
 import { defaultTheta, type ContinuousModel } from '../src/ode/model.js';
 import { createModel, loadModel } from '../models/continuous/index.js';
 import { ControllerParamsSchema, formatIssues, type ControllerConfig, type ControllerParamsPatch } from './schema.js';
@@ -196,76 +197,10 @@ export function resolveModel(config: ControllerConfig, baseDir = process.cwd()):
   return { model, theta };
 }
 
-/**
- * Zero-order-hold linearisation of ẋ = f(x, u; θ) over one period by RK4 with `substeps` equal steps,
- * with the sensitivities ∂/∂x and ∂/∂u integrated by the same scheme on the same mesh: (A, B) are the
- * exact derivatives of the discrete RK4 map, as in src/ode `discretize` (tested against it), but
- * without the ∂/∂θ columns that an MPC tick does not need (nearly half the work for the cart-pole) and
- * without allocating: the controller calls it T times per tick, and every buffer is owned here.
- */
-export class ZohLinearizer {
-  private readonly y: Float64Array;
-  private readonly y0: Float64Array;
-  private readonly k: Float64Array[];
-  private readonly Jx: Float64Array;
-  private readonly Ju: Float64Array;
-  private readonly u: Float64Array;
-  private readonly nAug: number;
-
-  constructor(private readonly model: ContinuousModel, private readonly theta: Float64Array, readonly dt: number, readonly substeps: number) {
-    const { nx, nu } = model;
-    this.nAug = nx * (1 + nx + nu);
-    this.y = new Float64Array(this.nAug); this.y0 = new Float64Array(this.nAug);
-    this.k = [0, 1, 2, 3].map(() => new Float64Array(this.nAug));
-    this.Jx = new Float64Array(nx * nx); this.Ju = new Float64Array(nx * nu); this.u = new Float64Array(nu);
-  }
-
-  /** Augmented right-hand side: [f; Jx·Sx; Jx·Su + Ju], S stored column by column after x. */
-  private rhs(y: Float64Array, dy: Float64Array): void {
-    const { nx, nu } = this.model, Jx = this.Jx, Ju = this.Ju;
-    this.model.f(y, this.u, this.theta, dy); // models read only the first nx entries
-    this.model.dfdx(y, this.u, this.theta, Jx);
-    this.model.dfdu(y, this.u, this.theta, Ju);
-    for (let j = 0; j < nx + nu; j++) {
-      const off = (1 + j) * nx;
-      for (let i = 0; i < nx; i++) {
-        let acc = j >= nx ? Ju[i * nu + (j - nx)] : 0;
-        for (let l = 0; l < nx; l++) acc += Jx[i * nx + l] * y[off + l];
-        dy[off + i] = acc;
-      }
-    }
-  }
-
-  /** x1 = Φ(x, u), A = ∂Φ/∂x (nx×nx), B = ∂Φ/∂u (nx×nu), row-major, written into the given outputs. */
-  linearize(x: ArrayLike<number>, u: ArrayLike<number>, x1: Float64Array, A: Float64Array, B: Float64Array): void {
-    const { nx, nu } = this.model, n = this.nAug, y = this.y, y0 = this.y0, [k1, k2, k3, k4] = this.k;
-    for (let j = 0; j < nu; j++) this.u[j] = u[j];
-    y.fill(0);
-    for (let i = 0; i < nx; i++) { y[i] = x[i]; y[(1 + i) * nx + i] = 1; }
-    const h = this.dt / this.substeps;
-    for (let s = 0; s < this.substeps; s++) {
-      y0.set(y);
-      this.rhs(y0, k1);
-      for (let i = 0; i < n; i++) y[i] = y0[i] + 0.5 * h * k1[i];
-      this.rhs(y, k2);
-      for (let i = 0; i < n; i++) y[i] = y0[i] + 0.5 * h * k2[i];
-      this.rhs(y, k3);
-      for (let i = 0; i < n; i++) y[i] = y0[i] + h * k3[i];
-      this.rhs(y, k4);
-      for (let i = 0; i < n; i++) y[i] = y0[i] + (h / 6) * (k1[i] + 2 * k2[i] + 2 * k3[i] + k4[i]);
-    }
-    for (let i = 0; i < nx; i++) {
-      x1[i] = y[i];
-      for (let j = 0; j < nx; j++) A[i * nx + j] = y[(1 + j) * nx + i];
-      for (let j = 0; j < nu; j++) B[i * nu + j] = y[(1 + nx + j) * nx + i];
-    }
-  }
-}
-
 /** Buffers of one compute, allocated once per controller (a tick allocates only inside src/mpc and its result). */
 interface Workspace {
   ubar: Float64Array; xbar: Float64Array; C: Float64Array; c: Float64Array; F: Float64Array; f: Float64Array;
-  x1: Float64Array; A: Float64Array; B: Float64Array; xt: Float64Array; ut: Float64Array;
+  x1: Float64Array; xt: Float64Array; ut: Float64Array;
 }
 
 export class LtvMpcController implements Controller {
@@ -277,9 +212,8 @@ export class LtvMpcController implements Controller {
   readonly dt: number;
   readonly horizon: number;
   readonly theta: Float64Array;
-  private readonly dm: DiscreteModel;
-  /** RK4 configurations linearise without θ sensitivities or allocation; dopri5 goes through `dm`. */
-  private readonly lin: ZohLinearizer | null;
+  /** The ZOH map of the model; a tick linearises it without θ sensitivities (allocation-free for RK4). */
+  private readonly dm: ZohModel;
   private readonly ws: Workspace;
   private cur: Params;
   private staged: Params | null = null;
@@ -305,13 +239,12 @@ export class LtvMpcController implements Controller {
     this.horizon = config.horizon;
     this.theta = Float64Array.from(theta);
     const disc = config.solver.discretization;
-    this.dm = discretize(model, { dt: this.dt, method: disc.method, substeps: disc.substeps });
-    this.lin = disc.method === 'rk4' ? new ZohLinearizer(model, this.theta, this.dt, Math.max(1, Math.floor(disc.substeps ?? 4))) : null;
+    this.dm = discretize(model, { dt: this.dt, method: disc.method, substeps: disc.substeps, theta: this.theta });
     const { nx, nu } = this, T = this.horizon, n = nx + nu;
     this.ws = {
       ubar: new Float64Array(T * nu), xbar: new Float64Array(T * nx), C: new Float64Array(T * n * n), c: new Float64Array(T * n),
       F: new Float64Array(T * nx * n), f: new Float64Array(T * nx),
-      x1: new Float64Array(nx), A: new Float64Array(nx * nx), B: new Float64Array(nx * nu), xt: new Float64Array(nx), ut: new Float64Array(nu),
+      x1: new Float64Array(nx), xt: new Float64Array(nx), ut: new Float64Array(nu),
     };
     this.cur = structuredClone({ cost: config.cost, constraints: config.constraints, solver: config.solver });
     this.envelope = hardEnvelope(config);
@@ -391,7 +324,7 @@ export class LtvMpcController implements Controller {
     for (let i = 0; i < nx; i++) if (!Number.isFinite(state[i])) return this.fail(t0, 'numerical_error', `state[${i}] is ${state[i]}`);
     this.derive(p);
     const { uLo, uHi } = this;
-    const { ubar, xbar, C, c, F, f, x1, A, B, xt, ut } = this.ws;
+    const { ubar, xbar, C, c, F, f, x1, xt, ut } = this.ws;
 
     // nominal controls: previous plan shifted by one, else the reference control (clipped)
     const warm = this.prev !== null;
@@ -421,12 +354,12 @@ export class LtvMpcController implements Controller {
         for (let t = 0; t < T; t++) {
           for (let i = 0; i < nx; i++) xt[i] = xbar[t * nx + i];
           for (let j = 0; j < nu; j++) ut[j] = ubar[t * nu + j];
-          if (this.lin) this.lin.linearize(xt, ut, x1, A, B);
-          else { const l = this.dm.linearize(xt, ut, this.theta); x1.set(l.x1); A.set(l.A); B.set(l.B); }
+          // Fₜ = ∂Φ/∂(x, u) is written in place: stepXU's Jacobian has the layout of F's stage block
+          this.dm.stepXU(xt, 0, ut, 0, this.theta, x1, 0, F, t * nx * n);
           for (let i = 0; i < nx; i++) {
             let r = x1[i];
-            for (let l = 0; l < nx; l++) { const a = A[i * nx + l]; F[(t * nx + i) * n + l] = a; r -= a * xt[l]; }
-            for (let j = 0; j < nu; j++) { const b = B[i * nu + j]; F[(t * nx + i) * n + nx + j] = b; r -= b * ut[j]; }
+            for (let l = 0; l < nx; l++) r -= F[(t * nx + i) * n + l] * xt[l];
+            for (let j = 0; j < nu; j++) r -= F[(t * nx + i) * n + nx + j] * ut[j];
             f[t * nx + i] = r;
           }
           if (t + 1 < T) {

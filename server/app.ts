@@ -24,7 +24,12 @@ import { staticPlugin } from './plugins/static.js';
 import { systemPlugin } from './plugins/system.js';
 import { telemetryPlugin } from './plugins/telemetry.js';
 import { RateLimiter, type RateLimit } from './ratelimit.js';
-import { ControllerRuntime, type Scenario } from './runtime.js';
+import { ControllerRuntime } from './runtime.js';
+import type { ScenarioSpec } from './scenario.js';
+import { Histogram } from './histogram.js';
+import { HostGuard } from './hostguard.js';
+import { installJsonParser } from './json-body.js';
+import { acquireStateLock, type StateLock } from './lock.js';
 import type { PlantEngine } from './plant.js';
 import { Store } from './store.js';
 import { TurnQueue } from './turns.js';
@@ -49,6 +54,8 @@ export interface AppOptions {
   /** Default body limit (bytes) for routes that do not set their own. */
   bodyLimit?: number;
   logger?: boolean;
+  /** Host/Origin allow-list (DNS-rebinding guard); default: the loopback names on any port. */
+  hostGuard?: HostGuard;
 }
 
 export async function buildApp(o: AppOptions): Promise<{ app: FastifyInstance; ctx: ServerContext }> {
@@ -62,11 +69,15 @@ export async function buildApp(o: AppOptions): Promise<{ app: FastifyInstance; c
   const ctx: ServerContext = {
     runtimes: o.runtimes, store: o.store, jobs: o.jobs, token: o.token, readsNeedToken: o.readsNeedToken,
     limiter: new RateLimiter(o.rateLimits ?? DEFAULT_RATE_LIMITS), registry: new ApiRegistry(),
-    startedAt: Date.now(), version: PACKAGE_VERSION, httpCounts: new Map(), turns: new TurnQueue(), sse: { clients: 0, dropped: 0, events: 0 },
+    startedAt: Date.now(), version: PACKAGE_VERSION, httpCounts: new Map(), httpLatency: new Map(), turns: new TurnQueue(), sse: { clients: 0, dropped: 0, events: 0 },
+    hostGuard: o.hostGuard ?? new HostGuard(),
   };
   installErrorHandlers(app);
+  installJsonParser(app);
 
   app.addHook('onRequest', async (req) => {
+    // before the token and everything else: a rebinding page must learn nothing, not even /health
+    ctx.hostGuard.check(req.headers.host, req.headers.origin);
     const cfg = req.routeOptions.config ?? {};
     const level = cfg.auth ?? (req.routeOptions.url ? 'read' : 'public');
     if (level === 'mutating' || (level === 'read' && o.readsNeedToken)) {
@@ -80,8 +91,13 @@ export async function buildApp(o: AppOptions): Promise<{ app: FastifyInstance; c
     if (cfg.rateLimit) ctx.limiter.take(cfg.rateLimit, req.ip);
   });
   app.addHook('onResponse', async (req, reply) => {
-    const key = `${req.method} ${req.routeOptions.url ?? 'unmatched'} ${reply.statusCode}`;
+    const route = req.routeOptions.url ?? 'unmatched';
+    const key = `${req.method} ${route} ${reply.statusCode}`;
     ctx.httpCounts.set(key, (ctx.httpCounts.get(key) ?? 0) + 1);
+    const lk = `${req.method} ${route}`;
+    let h = ctx.httpLatency.get(lk);
+    if (!h) ctx.httpLatency.set(lk, h = new Histogram());
+    h.observe(reply.elapsedTime / 1000);
   });
 
   await app.register(systemPlugin, { ctx });
@@ -105,7 +121,10 @@ export interface ServerOptions {
   config?: ControllerConfig;
   /** Extra controllers by id. */
   controllers?: Record<string, ControllerConfig>;
-  scenario?: Scenario;
+  /** Scenario of the `default` controller (default: the stored one, else the model's built-in one). */
+  scenario?: ScenarioSpec;
+  /** Host names (name[:port]) allowed besides the loopback names with the listening port; '*' = no check. */
+  allowedHosts?: string[];
   /** Directory of trajectory files that jobs may read (default: data/ beside the SQLite file). */
   dataRoot?: string;
   /** Start the control loops (default true). */
@@ -136,21 +155,32 @@ export interface RunningServer {
 export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const log = opts.log ?? (() => {});
   const host = opts.host ?? '127.0.0.1';
+  const stateDir = opts.dbPath === ':memory:' ? null : dirname(opts.dbPath);
+  // one server per state folder, taken before anything in it is read or written
+  let lock: StateLock | null = null;
+  if (stateDir) { mkdirSync(stateDir, { recursive: true }); lock = acquireStateLock(stateDir, log); }
+  try {
+    return await startLocked(opts, log, host, stateDir, lock);
+  } catch (e) { lock?.release(); throw e; }
+}
+
+async function startLocked(opts: ServerOptions, log: (s: string) => void, host: string, stateDir: string | null, lock: StateLock | null): Promise<RunningServer> {
+  const hostGuard = new HostGuard(opts.allowedHosts ?? [], null, host);
   const store = new Store(opts.dbPath);
-  const tok = resolveToken(store, opts.token, opts.rotateToken);
+  let tok: ReturnType<typeof resolveToken>;
+  try { tok = resolveToken(store, opts.token, opts.rotateToken); } catch (e) { store.close(); throw e; }
   const runtimes = new Map<string, ControllerRuntime>();
   const configs: Record<string, ControllerConfig> = { default: opts.config ?? loadControllerConfig(DEFAULT_CONFIG_PATH), ...(opts.controllers ?? {}) };
   for (const [id, config] of Object.entries(configs)) {
     runtimes.set(id, await ControllerRuntime.create({ id, config, store, scenario: id === 'default' ? opts.scenario : undefined, plantEngine: opts.plantEngine, log }));
   }
-  const stateDir = opts.dbPath === ':memory:' ? null : dirname(opts.dbPath);
   const dirs = stateDir ? { dataRoot: opts.dataRoot ?? join(stateDir, 'data'), modelsDir: join(stateDir, 'models') } : undefined;
   if (dirs) mkdirSync(dirs.dataRoot, { recursive: true });
   const jobs = new JobRunner(store, opts.jobKinds ?? defaultJobKinds(dirs), opts.maxJobs ?? 2, runtimes, log);
   const readsNeedToken = !isLoopback(host);
   let built: Awaited<ReturnType<typeof buildApp>>;
   try {
-    built = await buildApp({ runtimes, store, jobs, token: tok.check, readsNeedToken, rateLimits: opts.rateLimits, bodyLimit: opts.bodyLimit, logger: opts.logger });
+    built = await buildApp({ runtimes, store, jobs, token: tok.check, readsNeedToken, rateLimits: opts.rateLimits, bodyLimit: opts.bodyLimit, logger: opts.logger, hostGuard });
   } catch (e) { store.close(); throw e; }
   const { app, ctx } = built;
   if (opts.run ?? true) for (const rt of runtimes.values()) rt.start();
@@ -163,6 +193,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   }
   const addr = app.server.address();
   const port = typeof addr === 'object' && addr ? addr.port : (opts.port ?? 8080);
+  hostGuard.setPort(port);
+  lock?.setAddress(host, port);
   const urlHost = host.includes(':') ? `[${host}]` : host;
   let closed = false;
   return {
@@ -175,6 +207,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       await jobs.close();
       await app.close();
       store.close();
+      lock?.release();
     },
   };
 }

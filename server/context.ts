@@ -1,6 +1,8 @@
 /** What the plugins share: the running controllers, the store, the job runner and the security settings. */
 import type { FastifyRequest } from 'fastify';
 import type { TokenCheck } from './auth.js';
+import type { Histogram } from './histogram.js';
+import type { HostGuard } from './hostguard.js';
 import type { JobRunner } from './jobs.js';
 import type { ApiRegistry } from './openapi.js';
 import type { RateLimiter } from './ratelimit.js';
@@ -21,6 +23,10 @@ export interface ServerContext {
   version: string;
   /** HTTP request counts by "METHOD route status". */
   httpCounts: Map<string, number>;
+  /** HTTP request latency (seconds) by "METHOD route". */
+  httpLatency: Map<string, Histogram>;
+  /** The Host/Origin allow-list every request is checked against. */
+  hostGuard: HostGuard;
   /** Computations of request handlers, one per event-loop turn. */
   turns: TurnQueue;
   /** Telemetry stream figures. */

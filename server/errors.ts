@@ -7,7 +7,9 @@ import { z } from 'zod';
 import type { ApiIssue } from './schemas.js';
 
 export class ApiError extends Error {
-  constructor(readonly statusCode: number, readonly code: string, message: string, readonly issues?: ApiIssue[], readonly headers?: Record<string, string>) {
+  constructor(readonly statusCode: number, readonly code: string, message: string, readonly issues?: ApiIssue[], readonly headers?: Record<string, string>,
+    /** More fields of the error body (e.g. `current` of a 412, `solverStatus` of a 422). */
+    readonly extra?: Record<string, unknown>) {
     super(message);
   }
 }
@@ -17,7 +19,13 @@ export class ValidationError extends ApiError {
 }
 
 export function zodIssues(err: z.ZodError, prefix: (string | number)[] = []): ApiIssue[] {
-  return err.issues.map((i) => ({ path: [...prefix, ...i.path.map((p) => (typeof p === 'symbol' ? String(p) : p))], message: i.message, code: i.code }));
+  // a custom issue may carry our own code (bounds_order, envelope, …) in params.code; an issue found
+  // twice (by the structure and again on the merged set) is reported once
+  const seen = new Set<string>();
+  return err.issues.map((i) => ({
+    path: [...prefix, ...i.path.map((p) => (typeof p === 'symbol' ? String(p) : p))], message: i.message,
+    code: i.code === 'custom' && typeof i.params?.code === 'string' ? i.params.code : i.code,
+  })).filter((i) => { const k = `${JSON.stringify(i.path)}|${i.message}`; return !seen.has(k) && !!seen.add(k); });
 }
 
 /** Parses `data` with `schema` or throws a 400 ValidationError listing every issue. */
@@ -34,7 +42,7 @@ export function installErrorHandlers(app: FastifyInstance): void {
   app.setErrorHandler((err: FastifyError | ApiError | Error, req, reply) => {
     if (err instanceof ApiError) {
       if (err.headers) reply.headers(err.headers);
-      return reply.code(err.statusCode).send({ error: err.code, message: err.message, ...(err.issues ? { issues: err.issues } : {}), requestId: req.id });
+      return reply.code(err.statusCode).send({ error: err.code, message: err.message, ...(err.issues ? { issues: err.issues } : {}), ...err.extra, requestId: req.id });
     }
     if (err instanceof z.ZodError) {
       return reply.code(400).send({ error: 'invalid_request', message: 'the request is invalid', issues: zodIssues(err), requestId: req.id });

@@ -18,8 +18,8 @@ import { setImmediate as yieldNow } from 'node:timers/promises';
 import { z } from 'zod';
 import { ApiError, ValidationError, notFound, zodIssues } from './errors.js';
 import type { ControllerRuntime } from './runtime.js';
-import { JobDoc, MAX_DIM, SimulateRequestSchema } from './schemas.js';
-import { CancelledError, simulate } from './simulate.js';
+import { JobDoc, MAX_DIM, SimulateRequestSchema, type ApiIssue } from './schemas.js';
+import { CancelledError, checkSimulate, simulate } from './simulate.js';
 import type { Store } from './store.js';
 import { trainJobKinds } from './train-jobs.js';
 
@@ -39,8 +39,12 @@ export interface JobKind {
   available: boolean;
   reason?: string;
   params: z.ZodType;
-  /** Checks beyond the schema at submission (files exist, model known, …); throws a ValidationError (400). */
-  check?(params: unknown): void;
+  /**
+   * Checks beyond the schema at submission (controller exists, dimensions fit, files exist, model
+   * known, …); throws a ValidationError (400) with every issue, paths under `params`. A job is only
+   * accepted (202) when this passes, so it does not fail later for a reason visible at the start.
+   */
+  check?(params: unknown, runtimes: Map<string, ControllerRuntime>): void;
   run(params: unknown, ctx: JobContext): Promise<unknown>;
 }
 
@@ -73,7 +77,7 @@ export class JobRunner {
     if (!k.available) throw new ApiError(501, 'unavailable', `job kind '${kind}' is not available in this build: ${k.reason ?? ''}`);
     const r = k.params.safeParse(params ?? {});
     if (!r.success) throw new ValidationError(zodIssues(r.error, ['params']), `params of job kind '${kind}' are invalid`);
-    k.check?.(r.data);
+    k.check?.(r.data, this.runtimes);
     const doc: JobDoc = {
       id: randomUUID(), kind, status: 'queued', progress: 0, message: null, params: params ?? {}, result: null, error: null,
       createdAt: new Date().toISOString(), startedAt: null, finishedAt: null, who,
@@ -214,6 +218,20 @@ export const TuneSearchParamsSchema = z.strictObject({
   apply: z.boolean().default(false),
 });
 
+/** The tune-search parameters against the controller they name: every issue in one 400. */
+function checkTuneSearch(raw: unknown, runtimes: Map<string, ControllerRuntime>): void {
+  const p = raw as z.output<typeof TuneSearchParamsSchema>;
+  const rt = runtimes.get(p.controller);
+  if (!rt) throw new ValidationError([{ path: ['params', 'controller'], message: `no controller '${p.controller}' (running: ${[...runtimes.keys()].join(', ')})`, code: 'not_found' }]);
+  const issues: ApiIssue[] = [];
+  p.initialStates.forEach((x0, i) => {
+    if (x0.length !== rt.nx) issues.push({ path: ['params', 'initialStates', i], message: `has ${x0.length} entries, the model has ${rt.nx} states`, code: 'dimension' });
+  });
+  if (p.task && p.task.Q.length !== rt.nx) issues.push({ path: ['params', 'task', 'Q'], message: `has ${p.task.Q.length} entries, the model has ${rt.nx} states`, code: 'dimension' });
+  if (p.task && p.task.R.length !== rt.nu) issues.push({ path: ['params', 'task', 'R'], message: `has ${p.task.R.length} entries, the model has ${rt.nu} controls`, code: 'dimension' });
+  if (issues.length) throw new ValidationError(issues, `params of job kind 'tune-search' do not fit controller '${p.controller}': ${issues.length} issue(s)`);
+}
+
 /**
  * (1+1)-evolution strategy with the 1/5th success rule in log10 space of the chosen weight vectors:
  * each candidate is run in closed loop from every initial state on the simulated plant and scored by
@@ -290,12 +308,13 @@ export function defaultJobKinds(dirs?: { dataRoot: string; modelsDir: string }):
       kind: 'simulate', available: true,
       description: 'a closed-loop run (the POST /simulate document) as a background job; result = the simulation document',
       params: SimulateRequestSchema,
+      check: (params, runtimes) => checkSimulate(params as z.output<typeof SimulateRequestSchema>, runtimes, ['params']),
       run: (params, ctx) => simulate(params as z.output<typeof SimulateRequestSchema>, { runtimes: ctx.runtimes, signal: ctx.signal, onProgress: (f) => ctx.progress(f) }),
     },
     {
       kind: 'tune-search', available: true,
       description: 'derivative-free weight tuning: (1+1)-ES in log space on the closed-loop task cost over given initial states; optionally applies the best weights as a new version',
-      params: TuneSearchParamsSchema, run: tuneSearch,
+      params: TuneSearchParamsSchema, check: checkTuneSearch, run: tuneSearch,
     },
     ...(dirs ? trainJobKinds(dirs) : ['sysid', 'imitate', 'tune'].map((k) => missing(k, `src/train job '${k}' (dmpc train)`, 'the server runs without a data directory'))),
   ];

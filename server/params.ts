@@ -7,10 +7,11 @@
  *  - the solve budget fits in the control period (a longer one would miss every deadline).
  * Failures are reported as issues with the path of the offending entry, like zod's.
  */
+import { createHash } from 'node:crypto';
 import { paramIssues as controllerParamIssues, toBound, type Envelope } from '../controllers/controller.js';
 import type { ControllerConfig } from '../controllers/schema.js';
 import { ValidationError } from './errors.js';
-import { ParamsSchema, type ApiIssue, type Params, type ParamsPatch } from './schemas.js';
+import { ParamsPatchSchema, ParamsSchema, type ApiIssue, type Params, type ParamsPatch } from './schemas.js';
 import { zodIssues } from './errors.js';
 
 export interface Dims {
@@ -75,9 +76,13 @@ export function mergePatch(cur: Params, patch: ParamsPatch): Params {
 
 /** All issues of a full parameter set for a model of the given dimensions (empty: valid). */
 export function paramIssues(p: Params, d: Dims): ApiIssue[] {
+  // the schema's issues and the cross-field ones together: a set with a negative weight may also have
+  // crossed bounds, and the caller should hear about both at once
   const r = ParamsSchema.safeParse(p);
-  if (!r.success) return zodIssues(r.error);
-  const issues: ApiIssue[] = controllerParamIssues(p, d.nx, d.nu, d.envelope ?? null);
+  const issues: ApiIssue[] = r.success ? [] : zodIssues(r.error);
+  try { issues.push(...controllerParamIssues(p, d.nx, d.nu, d.envelope ?? null)); } catch (e) {
+    if (r.success) throw e; // a malformed set the schema already reported can trip the cross-field checks
+  }
   const rc = p.cost.reference.control;
   if (rc && rc.length === d.nu && p.constraints.u.lower.length === d.nu && p.constraints.u.upper.length === d.nu) {
     for (let j = 0; j < d.nu; j++) {
@@ -93,7 +98,38 @@ export function paramIssues(p: Params, d: Dims): ApiIssue[] {
   return issues;
 }
 
+/**
+ * The PATCH body schema for one controller: the structure (ParamsPatchSchema) and, in the same pass,
+ * every issue of the set the patch would make (lengths, bounds order, envelope, reference control,
+ * budget), each reported once.
+ */
+export function patchSchemaFor(current: () => Params, d: Dims) {
+  return ParamsPatchSchema.superRefine((patch, ctx) => {
+    // the merged set repeats the patch's own range issues (a negative weight): zodIssues drops repeats
+    for (const i of paramIssues(mergePatch(current(), patch), d)) {
+      ctx.addIssue({ code: 'custom', path: i.path, message: i.message, params: { code: i.code } });
+    }
+  });
+}
+
 export function assertParams(p: Params, d: Dims): void {
   const issues = paramIssues(p, d);
   if (issues.length) throw new ValidationError(issues, `the parameter set is invalid: ${issues.length} issue(s)`);
+}
+
+/** JSON with sorted keys and undefined entries dropped: equal parameter sets give equal text. */
+export function canonicalJson(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(canonicalJson).join(',')}]`;
+  if (v && typeof v === 'object') {
+    return `{${Object.keys(v).filter((k) => (v as Record<string, unknown>)[k] !== undefined).sort().map((k) => `${JSON.stringify(k)}:${canonicalJson((v as Record<string, unknown>)[k])}`).join(',')}}`;
+  }
+  return JSON.stringify(v);
+}
+
+/**
+ * The ETag of a parameter version: `"<version>-<8 hex of SHA-256 of the set>"`. The hash keeps a tag
+ * from matching a different set with the same number (a state folder wiped and started again).
+ */
+export function paramsEtag(version: number, p: Params): string {
+  return `"${version}-${createHash('sha256').update(canonicalJson(p)).digest('hex').slice(0, 8)}"`;
 }

@@ -15,11 +15,19 @@
  */
 import { buildController, hardEnvelope, resolveModel, type Controller, type LtvMpcController, type Reference } from '../controllers/controller.js';
 import type { ControllerConfig } from '../controllers/schema.js';
-import { ValidationError, notFound } from './errors.js';
-import { assertParams, configWithParams, mergePatch, paramsFromConfig } from './params.js';
+import { ApiError, ValidationError, notFound } from './errors.js';
+import { Histogram } from './histogram.js';
+import { assertParams, canonicalJson, configWithParams, mergePatch, paramsEtag, paramsFromConfig } from './params.js';
+import {
+  ScenarioSpecSchema, defaultScenarioSpec, describeScenario, goalIndex, modelStart, ownedReferenceIndices, resetRule, scenarioIssues, scenarioReference,
+  type ResetRule, type ScenarioSpec,
+} from './scenario.js';
 import { createPlant, createSimPlant, type PlantEngine, type SimPlant } from './plant.js';
 import type { Params, ParamsPatch, SolveRequest, SolveResponse } from './schemas.js';
 import type { Store, VersionRow } from './store.js';
+
+/** The outcome of a parameter change: the version now current, its ETag, and whether it is new. */
+export type ChangeResult = VersionRow & { etag: string; changed: boolean };
 
 export type TickMode = 'control' | 'fallback' | 'safe' | 'estop';
 
@@ -45,37 +53,6 @@ export interface TelemetryFrame {
   resets: number;
 }
 
-/** What the default loop does besides regulating: goal changes and resets, per model. */
-export interface Scenario {
-  name: string;
-  x0: number[];
-  /** Reference states cycled every `periodS` seconds (only the given entries are overridden; null keeps). */
-  goals: (number | null)[][];
-  periodS: number;
-  /** The plant is reset to x0 when this says so (fallen pole, non-finite state). */
-  resetIf(x: Float64Array): boolean;
-}
-
-const nonFinite = (x: Float64Array) => !x.every(Number.isFinite);
-
-export function defaultScenario(kind: string, nx: number, reference: number[]): Scenario {
-  if (kind === 'cartpole') {
-    return {
-      name: 'cartpole: balance upright, cart goal alternating between −0.5 m and +0.5 m every 5 s',
-      x0: [0, 0, Math.PI - 0.15, 0], goals: [[-0.5, null, null, null], [0.5, null, null, null]], periodS: 5,
-      resetIf: (x) => nonFinite(x) || Math.abs(x[2] - Math.PI) > 1.2 || Math.abs(x[0]) > 4,
-    };
-  }
-  if (kind === 'pendulum') {
-    return {
-      name: 'pendulum: hold upright, then 0.3 rad to either side, every 4 s',
-      x0: [Math.PI - 0.5, 0], goals: [[Math.PI, null], [Math.PI + 0.3, null], [Math.PI, null], [Math.PI - 0.3, null]], periodS: 4,
-      resetIf: nonFinite,
-    };
-  }
-  return { name: `${kind}: regulate to the configured reference`, x0: reference.slice(0, nx).map((v) => v + 0.1), goals: [], periodS: 1, resetIf: nonFinite };
-}
-
 const rows = (flat: Float64Array, n: number): (number | null)[][] => {
   const out: (number | null)[][] = [];
   for (let i = 0; i + n <= flat.length; i += n) out.push(Array.from(flat.subarray(i, i + n), (v) => (Number.isFinite(v) ? v : null)));
@@ -86,7 +63,8 @@ export interface RuntimeOptions {
   id: string;
   config: ControllerConfig;
   store: Store;
-  scenario?: Scenario;
+  /** The scenario (default: the stored one, else the model's built-in one). */
+  scenario?: ScenarioSpec;
   /** Plant parameter overrides (model mismatch). */
   plantParameters?: Record<string, number>;
   /** The plant engine (default 'ode'; `dmpc serve` uses 'mujoco'). Use `ControllerRuntime.create` for 'mujoco'. */
@@ -100,7 +78,13 @@ const RING = 2000;
 export class ControllerRuntime {
   readonly id: string;
   readonly baseConfig: ControllerConfig;
-  readonly scenario: Scenario;
+  private scenario_: ScenarioSpec;
+  /** Simulated time at which the scenario was set (its alternation clock starts there). */
+  private scenarioT0 = 0;
+  private readonly resetRule: ResetRule;
+  private readonly kind: string;
+  private paused_ = false;
+  private resumeRuns = false;
   private plant_: SimPlant;
   readonly nx: number;
   readonly nu: number;
@@ -124,6 +108,9 @@ export class ControllerRuntime {
   private lastFrame: TelemetryFrame | null = null;
   private readonly lateness = new Float64Array(RING);
   private readonly solveTimes = new Float64Array(RING);
+  /** Solve time of each loop tick and start delay of each tick (seconds), for /metrics. */
+  readonly solveHistogram = new Histogram();
+  readonly latenessHistogram = new Histogram();
   readonly stats = {
     ticks: 0, controlTicks: 0, fallbackTicks: 0, safeTicks: 0, estopTicks: 0, deadlineMisses: 0, resets: 0,
     solveMsSum: 0, maxSolveMs: 0, lastSolveMs: 0, maxLatenessMs: 0, oneShotSolves: 0, oneShotMsSum: 0, paramChanges: 0,
@@ -140,8 +127,12 @@ export class ControllerRuntime {
     const { model, theta } = resolveModel(this.baseConfig);
     const kind = model.kind;
     this.modelParameters = model.parameters.map((p, k) => ({ name: p.name, value: theta[k], unit: p.unit }));
-    this.scenario = opts.scenario ?? defaultScenario(kind, this.nx, this.baseConfig.cost.reference.state);
-    this.plant_ = createPlant(kind, this.scenario.x0, opts.plantParameters ?? {}, theta);
+    this.kind = kind;
+    this.resetRule = resetRule(kind);
+    this.scenario_ = opts.scenario ?? this.storedScenario() ?? defaultScenarioSpec(kind);
+    const si = scenarioIssues(this.scenario_, this.nx);
+    if (si.length) throw new ValidationError(si, `the scenario of controller '${this.id}' does not fit its model`);
+    this.plant_ = createPlant(kind, this.x0, opts.plantParameters ?? {}, theta);
     this.twin = buildController(this.baseConfig);
 
     // parameters: the newest stored version if it still fits this controller, else the configuration's
@@ -176,9 +167,67 @@ export class ControllerRuntime {
     const rt = new ControllerRuntime(opts);
     if ((opts.plantEngine ?? 'ode') !== 'ode') {
       const { model, theta } = resolveModel(rt.baseConfig);
-      rt.plant_ = await createSimPlant(opts.plantEngine!, model.kind, rt.scenario.x0, opts.plantParameters ?? {}, theta);
+      rt.plant_ = await createSimPlant(opts.plantEngine!, model.kind, rt.x0, opts.plantParameters ?? {}, theta);
     }
     return rt;
+  }
+
+  /** The stored scenario of this controller, if it is valid for its model (else null, logged). */
+  private storedScenario(): ScenarioSpec | null {
+    const raw = this.store.getMeta(`scenario:${this.id}`);
+    if (!raw) return null;
+    const r = ScenarioSpecSchema.safeParse(JSON.parse(raw));
+    if (r.success && !scenarioIssues(r.data, this.nx).length) return r.data;
+    this.log(`${this.id}: the stored scenario does not fit this controller; using the built-in one`);
+    return null;
+  }
+
+  get scenario(): ScenarioSpec { return structuredClone(this.scenario_); }
+  /** Where the scenario starts and resets the plant. */
+  get x0(): number[] { return (this.scenario_.kind !== 'off' && this.scenario_.x0) || modelStart(this.kind, this.nx, this.baseConfig.cost.reference.state); }
+
+  /** The scenario as GET /controllers/:id/scenario shows it. */
+  scenarioDoc() {
+    const s = this.scenario_;
+    const elapsed = this.simTime - this.scenarioT0;
+    return {
+      controller: this.id, scenario: { ...structuredClone(s), ...(s.kind !== 'off' ? { x0: this.x0 } : {}) }, description: describeScenario(s),
+      owns: ownedReferenceIndices(s).map((i) => ['cost', 'reference', 'state', i] as (string | number)[]),
+      resetRule: this.resetRule.description,
+      reference: Array.from(scenarioReference(s, elapsed, Float64Array.from(this.params_.cost.reference.state))),
+      goalIndex: goalIndex(s, elapsed),
+    };
+  }
+
+  /** Replaces the scenario (validated), from the next tick on; stored for the next start. */
+  setScenario(spec: ScenarioSpec, who: string) {
+    const issues = scenarioIssues(spec, this.nx);
+    if (issues.length) throw new ValidationError(issues, `the scenario does not fit controller '${this.id}': ${issues.length} issue(s)`);
+    this.store.setMeta(`scenario:${this.id}`, JSON.stringify(spec));
+    this.scenario_ = structuredClone(spec);
+    this.scenarioT0 = this.simTime;
+    this.log(`${this.id}: scenario ${spec.kind} by ${who}`);
+    return this.scenarioDoc();
+  }
+
+  get paused(): boolean { return this.paused_; }
+  /** Pauses or resumes the loop (the plant stays where it is); returns whether it changed. */
+  setPaused(paused: boolean, who: string): boolean {
+    if (paused === this.paused_) return false;
+    this.paused_ = paused;
+    // a loop that was not running (tests drive tick() themselves) is not started by a resume
+    if (paused) { this.resumeRuns = this.running_; this.stop(); } else if (this.resumeRuns) this.start();
+    this.log(`${this.id}: loop ${paused ? 'paused' : 'resumed'} by ${who}`);
+    return true;
+  }
+
+  /** Puts the plant at `state` (default x0) and drops the warm start, between two ticks. */
+  resetPlant(state: number[] | undefined, who: string): number[] {
+    const x = state ?? this.x0;
+    if (x.length !== this.nx) throw new ValidationError([{ path: ['state'], message: `has ${x.length} entries, the model has ${this.nx} states`, code: 'dimension' }]);
+    this.plant.reset(x); this.ctl.reset(); this.plan = null; this.failStreak = 0; this.stats.resets++;
+    this.log(`${this.id}: plant reset by ${who}`);
+    return [...x];
   }
 
   get plant(): SimPlant { return this.plant_; }
@@ -200,28 +249,64 @@ export class ControllerRuntime {
     this.params_ = structuredClone(p);
   }
 
-  private commit(p: Params, entry: { who: string; kind: VersionRow['kind']; what: unknown; note: string | null }): VersionRow {
+  /** The current version's stored row with its ETag. */
+  current(): VersionRow & { etag: string } {
+    const row = this.store.version(this.id, this.version_)!;
+    return { ...row, etag: paramsEtag(row.version, row.params) };
+  }
+
+  /** 412 unless `ifMatch` (an If-Match header value: tags, comma-separated, or *) names the current version. */
+  private precondition(ifMatch: string | undefined): void {
+    if (ifMatch === undefined) return;
+    const etag = paramsEtag(this.version_, this.params_);
+    const tags = ifMatch.split(',').map((t) => t.trim()).filter(Boolean);
+    if (tags.includes('*') || tags.includes(etag)) return;
+    throw new ApiError(412, 'precondition_failed',
+      `If-Match ${ifMatch.slice(0, 100)} does not name the current parameter version of '${this.id}' (version ${this.version_}, ETag ${etag}); nothing changed: reload and apply your edit again`,
+      undefined, { etag }, { current: { version: this.version_, etag } });
+  }
+
+  /** 409 when `p` changes a reference entry the running scenario sets (the change would be overridden at the next tick). */
+  private ownership(p: Params): void {
+    const owned = ownedReferenceIndices(this.scenario_).filter((i) => p.cost.reference.state[i] !== this.params_.cost.reference.state[i]);
+    if (!owned.length) return;
+    const paths = owned.map((i) => `cost.reference.state[${i}]`).join(', ');
+    throw new ApiError(409, 'scenario_owns_field',
+      `the running scenario '${this.scenario_.kind}' sets ${paths}; change the scenario first (PUT /controllers/${this.id}/scenario, e.g. {"kind":"fixed"}) or leave ${owned.length > 1 ? 'those entries' : 'that entry'} out`,
+      owned.map((i) => ({ path: ['cost', 'reference', 'state', i], message: `set by the scenario '${this.scenario_.kind}'`, code: 'scenario_owned' })),
+      undefined, { scenario: this.scenario });
+  }
+
+  /**
+   * Checks, in this order, the precondition (412), the set (400), the scenario's ownership (409);
+   * a set equal to the current one is no change (the current version, changed: false); otherwise
+   * the set is stored as the next version and staged, all in one synchronous step.
+   */
+  private commit(p: Params, entry: { who: string; kind: VersionRow['kind']; what: unknown; note: string | null }, ifMatch?: string): ChangeResult {
+    this.precondition(ifMatch);
     assertParams(p, this.dims());
+    this.ownership(p);
+    if (canonicalJson(p) === canonicalJson(this.params_)) return { ...this.current(), changed: false };
     const row = this.store.appendVersion(this.id, { ...entry, params: p }, (version) => {
       this.install(p);
       this.version_ = version;
     });
     this.stats.paramChanges++;
     this.log(`${this.id}: parameter version ${row.version} by ${row.who} (${row.kind})`);
-    return row;
+    return { ...row, etag: paramsEtag(row.version, row.params), changed: true };
   }
 
-  /** Validated partial update → a new version, applied at the next tick. */
-  patch(patch: ParamsPatch, who: string): VersionRow {
+  /** Validated partial update → a new version, applied at the next tick (or no change, see commit). */
+  patch(patch: ParamsPatch, who: string, ifMatch?: string): ChangeResult {
     const { note, ...what } = patch;
-    return this.commit(mergePatch(this.params_, patch), { who, kind: 'patch', what, note: note ?? null });
+    return this.commit(mergePatch(this.params_, patch), { who, kind: 'patch', what, note: note ?? null }, ifMatch);
   }
 
-  /** A new version equal to an earlier one. */
-  rollback(version: number, who: string, note?: string): VersionRow {
+  /** A new version equal to an earlier one (no change when it equals the current one). */
+  rollback(version: number, who: string, note?: string, ifMatch?: string): ChangeResult {
     const target = this.store.version(this.id, version);
     if (!target) throw notFound(`version ${version} of controller '${this.id}'`);
-    return this.commit(target.params, { who, kind: 'rollback', what: { rollbackTo: version }, note: note ?? null });
+    return this.commit(target.params, { who, kind: 'rollback', what: { rollbackTo: version }, note: note ?? null }, ifMatch);
   }
 
   history(limit?: number): VersionRow[] { return this.store.history(this.id, limit); }
@@ -232,14 +317,10 @@ export class ControllerRuntime {
   }
   get subscribers(): number { return this.listeners.size; }
 
-  /** The reference of the scenario at simulated time t (configured reference with the current goal's overrides). */
+  /** The reference in force at simulated time t: the parameters' one with the scenario's overrides. */
   private referenceAt(t: number): Reference {
     const ref = this.ctl.defaultReference();
-    const g = this.scenario.goals;
-    if (g.length) {
-      const goal = g[Math.floor(t / this.scenario.periodS) % g.length];
-      goal.forEach((v, i) => { if (v !== null && i < ref.state.length) ref.state[i] = v; });
-    }
+    scenarioReference(this.scenario_, t - this.scenarioT0, ref.state);
     return ref;
   }
 
@@ -289,14 +370,15 @@ export class ControllerRuntime {
     if (!u.every(Number.isFinite)) { u = new Float64Array(this.nu); mode = 'safe'; }
     this.plant.step(u, dt);
     this.simTime += dt;
-    if (this.scenario.resetIf(this.plant.state())) {
-      this.plant.reset(this.scenario.x0); this.ctl.reset(); this.plan = null; this.stats.resets++;
+    if (this.scenario_.kind !== 'off' && this.scenario_.reset && this.resetRule.fires(this.plant.state())) {
+      this.plant.reset(this.x0); this.ctl.reset(); this.plan = null; this.stats.resets++;
     }
     if (mode === 'control') this.stats.controlTicks++; else if (mode === 'fallback') this.stats.fallbackTicks++; else this.stats.safeTicks++;
     if (mode === 'estop') this.stats.estopTicks++;
     const solveMs = r.stats.solveMs;
     this.stats.solveMsSum += solveMs; this.stats.lastSolveMs = solveMs; this.stats.maxSolveMs = Math.max(this.stats.maxSolveMs, solveMs);
     this.solveTimes[(this.stats.ticks - 1) % RING] = solveMs;
+    this.solveHistogram.observe(solveMs / 1000);
     const frame: TelemetryFrame = {
       controller: this.id, seq: this.stats.ticks, t: this.simTime - dt, wall: Date.now(),
       x: Array.from(x), u: Array.from(u), reference: Array.from(ref.state),
@@ -317,7 +399,7 @@ export class ControllerRuntime {
    * 10–100× longer than later ones).
    */
   warmup(solves = 40): void {
-    const x = Float64Array.from(this.scenario.x0);
+    const x = Float64Array.from(this.x0);
     const ref = this.twin.defaultReference();
     for (let k = 0; k < solves; k++) {
       const xk = Float64Array.from(x, (v, i) => v + 0.01 * Math.sin(k + i));
@@ -340,6 +422,7 @@ export class ControllerRuntime {
       const slot = this.nextSlot;
       const late = performance.now() - slot;
       this.lateness[this.stats.ticks % RING] = Math.max(0, late);
+      this.latenessHistogram.observe(Math.max(0, late) / 1000);
       this.stats.maxLatenessMs = Math.max(this.stats.maxLatenessMs, late);
       try { this.tick(); } catch (e) { this.log(`${this.id}: tick failed: ${(e as Error).message}`); }
       const end = performance.now();
@@ -392,13 +475,20 @@ export class ControllerRuntime {
     const T = this.twin.horizon, dt = this.twin.dt;
     const totalMs = performance.now() - t0;
     this.stats.oneShotSolves++; this.stats.oneShotMsSum += totalMs;
-    const fin = (v: number) => (Number.isFinite(v) ? v : null);
+    const u0 = Array.from(r.predicted.u.subarray(0, this.nu));
+    // a plan with a non-finite number is no plan: JSON has no NaN, and null in its place would read as data
+    if (!u0.length || ![u0, r.predicted.x, r.predicted.u].every((a) => a.every(Number.isFinite)) || !Number.isFinite(r.stats.objective)) {
+      throw new ApiError(422, 'non_finite_result',
+        `the solver returned a non-finite plan from this state (status ${r.status}${r.error ? `: ${r.error}` : ''}); no plan is given. Is the state physically meaningful?`,
+        undefined, undefined, { solverStatus: r.status });
+    }
+    const finiteRows = (flat: Float64Array, n: number) => rows(flat, n) as number[][];
     return {
       controller: this.id, version, status: r.status, ok: r.ok, ...(r.error ? { error: r.error } : {}),
-      u0: Array.from(r.predicted.u.subarray(0, this.nu), fin),
-      plan: { t: Array.from({ length: T }, (_, k) => k * dt), x: rows(r.predicted.x, this.nx), u: rows(r.predicted.u, this.nu) },
+      u0,
+      plan: { t: Array.from({ length: T }, (_, k) => k * dt), x: finiteRows(r.predicted.x, this.nx), u: finiteRows(r.predicted.u, this.nu) },
       stateNames: [...this.stateNames], controlNames: [...this.controlNames],
-      timings: { solveMs: r.stats.solveMs, totalMs, iterations: r.stats.iterations, sqpIterations: r.stats.sqpIterations, objective: fin(r.stats.objective) },
+      timings: { solveMs: r.stats.solveMs, totalMs, iterations: r.stats.iterations, sqpIterations: r.stats.sqpIterations, objective: r.stats.objective },
     };
   }
 
@@ -406,15 +496,7 @@ export class ControllerRuntime {
   effectiveConfig(): ControllerConfig { return configWithParams(this.baseConfig, this.params_); }
 }
 
-/** JSON with sorted keys and undefined entries dropped, for comparing parameter sets. */
-function canonical(v: unknown): string {
-  if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`;
-  if (v && typeof v === 'object') {
-    return `{${Object.keys(v).filter((k) => (v as Record<string, unknown>)[k] !== undefined).sort().map((k) => `${JSON.stringify(k)}:${canonical((v as Record<string, unknown>)[k])}`).join(',')}}`;
-  }
-  return JSON.stringify(v);
-}
-function sameJson(a: unknown, b: unknown): boolean { return canonical(a) === canonical(b); }
+function sameJson(a: unknown, b: unknown): boolean { return canonicalJson(a) === canonicalJson(b); }
 
 /**
  * Stages `p` on `ctl` through the Controller interface (applied atomically at its next compute), or

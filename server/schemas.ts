@@ -74,16 +74,22 @@ export const ParamsPatchSchema = z.strictObject({
 }).refine((p) => p.horizon !== undefined || p.cost !== undefined || p.constraints !== undefined || p.solver !== undefined, 'the update changes nothing: give at least one of horizon, cost, constraints, solver');
 export type ParamsPatch = z.infer<typeof ParamsPatchSchema>;
 
-export const ParamsDocSchema = z.object({ controller: z.string(), version: z.number().int(), params: ParamsSchema });
+export const ParamsDocSchema = z.object({ controller: z.string(), version: z.number().int(), etag: z.string(), params: ParamsSchema });
 
 export const VersionSchema = z.object({
   version: z.number().int().min(1),
+  etag: z.string().describe('the strong ETag of this version, "<version>-<hash>"; send it as If-Match'),
   at: z.string().describe('ISO 8601 time of the change'),
   who: z.string().describe('the X-DMPC-User header (or "api") and the client address; "system" for the initial version'),
   kind: z.enum(['initial', 'patch', 'rollback']),
   what: z.unknown().describe('the patch as sent, or { rollbackTo: n }'),
   note: z.string().nullable(),
   params: ParamsSchema,
+});
+/** The answer of PATCH …/params and POST …/params/rollback: the version now current. */
+export const ChangeSchema = VersionSchema.extend({
+  changed: z.boolean().describe('false: the request changed nothing and no version was created (this is the current one)'),
+  warnings: z.array(z.string()),
 });
 export const HistorySchema = z.object({ controller: z.string(), current: z.number().int(), versions: z.array(VersionSchema) });
 
@@ -103,7 +109,7 @@ export type SolveRequest = z.infer<typeof SolveRequestSchema>;
 const matrix = z.array(z.array(z.number().nullable()));
 
 export const SolveStatsSchema = z.object({
-  solveMs: z.number(), totalMs: z.number(), iterations: z.number().int(), sqpIterations: z.number().int(), objective: z.number().nullable(),
+  solveMs: z.number(), totalMs: z.number(), iterations: z.number().int(), sqpIterations: z.number().int(), objective: z.number(),
 });
 
 export const SolveResponseSchema = z.object({
@@ -112,8 +118,8 @@ export const SolveResponseSchema = z.object({
   status: z.enum(['optimal', 'max_iter', 'primal_infeasible', 'dual_infeasible', 'numerical_error']),
   ok: z.boolean().describe('the plan may be applied (finite, optimal or accepted max_iter)'),
   error: z.string().optional(),
-  u0: z.array(z.number().nullable()).describe('first control of the plan'),
-  plan: z.object({ t: z.array(z.number()), x: matrix.describe('[T][nx], x[0] = the given state'), u: matrix.describe('[T][nu]') }),
+  u0: z.array(z.number()).describe('first control of the plan'),
+  plan: z.object({ t: z.array(z.number()), x: z.array(z.array(z.number())).describe('[T][nx], x[0] = the given state'), u: z.array(z.array(z.number())).describe('[T][nu]') }),
   stateNames: z.array(z.string()), controlNames: z.array(z.string()),
   timings: SolveStatsSchema,
 });
@@ -179,16 +185,21 @@ export const ControllerDescriptionSchema = ControllerSummarySchema.extend({
   modelParameters: z.array(z.object({ name: z.string(), value: z.number(), unit: z.string() })),
   params: ParamsSchema,
   stats: z.record(z.string(), z.number()),
-  scenario: z.string(),
+  scenario: z.string().describe('what the scenario does (GET …/scenario for the document)'),
+  paused: z.boolean(),
   /** Whether the e-stop is engaged (POST /controllers/:id/estop). */
   estop: z.boolean(),
 });
 
 export const IssueSchema = z.object({ path: z.array(z.union([z.string(), z.number()])), message: z.string(), code: z.string() });
 export const ErrorSchema = z.object({
-  error: z.string().describe('machine-readable kind: invalid_request, unauthorized, not_found, conflict, payload_too_large, rate_limited, internal, unavailable'),
+  error: z.string().describe('machine-readable kind: invalid_request, unauthorized, forbidden_origin, not_found, conflict, scenario_owns_field, precondition_failed, ' +
+    'misdirected_request, payload_too_large, non_finite_result, rate_limited, internal, unavailable'),
   message: z.string(),
   issues: z.array(IssueSchema).optional(),
+  current: z.object({ version: z.number().int(), etag: z.string() }).optional().describe('412: the version that is current now'),
+  scenario: z.unknown().optional().describe('409 scenario_owns_field: the running scenario'),
+  solverStatus: z.string().optional().describe('422 non_finite_result: the status the solver reported'),
   requestId: z.string().optional(),
 });
 export type ApiIssue = z.infer<typeof IssueSchema>;
@@ -198,7 +209,7 @@ export const HealthSchema = z.object({
   transport: z.string(), backend: z.string(), plant: z.string(),
   controllers: z.array(z.object({ id: z.string(), running: z.boolean(), ticks: z.number(), rateHz: z.number() })),
   jobs: z.object({ running: z.number().int(), queued: z.number().int(), maxConcurrent: z.number().int() }),
-  auth: z.object({ readsNeedToken: z.boolean(), mutationsNeedToken: z.literal(true) }),
+  auth: z.object({ readsNeedToken: z.boolean(), mutationsNeedToken: z.literal(true), allowedHosts: z.array(z.string()).describe('Host names this server answers for (DNS-rebinding guard)') }),
 });
 
 /** Options of `dmpc serve` (flags and environment), validated like any other document. */
@@ -209,5 +220,7 @@ export const ServeOptionsSchema = z.strictObject({
   dataDir: z.string().min(1),
   config: z.string().optional(),
   maxJobs: z.coerce.number().int().min(1).max(16).default(2),
+  /** Host names besides the loopback ones (name[:port]; '*' = no Host check, only behind a proxy that checks it). */
+  allowedHosts: z.array(z.string().min(1).max(255)).max(64).default([]),
 });
 export type ServeOptions = z.infer<typeof ServeOptionsSchema>;

@@ -12,7 +12,7 @@ import { ApiError, ValidationError, notFound } from './errors.js';
 import { assertParams, configWithParams, mergePatch, paramsFromConfig } from './params.js';
 import { createSimPlant } from './plant.js';
 import type { ControllerRuntime } from './runtime.js';
-import { SimulateRequestSchema, type SimulateResponse } from './schemas.js';
+import { SimulateRequestSchema, type ApiIssue, type SimulateResponse } from './schemas.js';
 import type { z } from 'zod';
 
 export type SimulateInput = z.output<typeof SimulateRequestSchema>;
@@ -49,6 +49,42 @@ export function resolveSimConfig(req: SimulateInput, runtimes: Map<string, Contr
     config = configWithParams(config, p);
   }
   return { config, version, id };
+}
+
+/**
+ * Everything a simulation request can get wrong that the schema cannot see (the controller, the
+ * patch on its parameters, the dimensions of the initial state and the reference), as one 400 with
+ * every issue, before any work starts (a job answers 202 only after this).
+ */
+export function checkSimulate(req: SimulateInput, runtimes: Map<string, ControllerRuntime>, prefix: (string | number)[] = []): void {
+  const at = (i: ApiIssue): ApiIssue => ({ ...i, path: [...prefix, ...i.path] });
+  if (!req.config && !runtimes.has(req.controller ?? 'default')) {
+    throw new ValidationError([at({ path: ['controller'], message: `no controller '${req.controller ?? 'default'}' (running: ${[...runtimes.keys()].join(', ')})`, code: 'not_found' })]);
+  }
+  const issues: ApiIssue[] = [];
+  // the patch's issues and the dimension issues are independent (the model's dimensions do not depend
+  // on the parameters): collect both, so one 400 lists every issue of the request
+  let config: ControllerConfig | null = null;
+  try { config = resolveSimConfig(req, runtimes).config; } catch (e) {
+    if (!(e instanceof ValidationError)) throw e;
+    issues.push(...(e.issues ?? []).map(at));
+  }
+  const base = config ?? (req.config ?? runtimes.get(req.controller ?? 'default')!.effectiveConfig());
+  let nx: number, nu: number;
+  try {
+    if (config) ({ nx, nu } = buildController(config));
+    else ({ nx, nu } = resolveModel(base).model);
+  } catch (e) {
+    issues.push(at({ path: [req.config ? 'config' : 'params'], message: (e as Error).message, code: 'controller' }));
+    throw new ValidationError(issues, `the simulation request does not fit the controller: ${issues.length} issue(s)`);
+  }
+  const dim = (path: string, got: number, want: number, what: string) => {
+    if (got !== want) issues.push(at({ path: path.split('.'), message: `has ${got} entries, the model has ${want} ${what}`, code: 'dimension' }));
+  };
+  dim('initialState', req.initialState.length, nx, 'states');
+  if (req.reference?.state) dim('reference.state', req.reference.state.length, nx, 'states');
+  if (req.reference?.control) dim('reference.control', req.reference.control.length, nu, 'controls');
+  if (issues.length) throw new ValidationError(issues, `the simulation request does not fit the controller: ${issues.length} issue(s)`);
 }
 
 export async function simulate(req: SimulateInput, ctx: SimulateContext): Promise<SimulateResponse> {

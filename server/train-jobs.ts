@@ -119,8 +119,9 @@ export function trainJobKinds(dirs: { dataRoot: string; modelsDir: string }): Jo
     kind: 'tune', available: true,
     description: "fit a controller's cost weights to demonstrations through the MPC layer's gradients (src/train tuneWeights, as dmpc train tune); optionally applied as a new parameter version",
     params: TuneParamsSchema,
-    check: (raw) => {
+    check: (raw, runtimes) => {
       const p = raw as z.output<typeof TuneParamsSchema>;
+      if (!runtimes.has(p.controller)) throw new ValidationError([{ path: ['params', 'controller'], message: `no controller '${p.controller}' (running: ${[...runtimes.keys()].join(', ')})`, code: 'not_found' }]);
       p.data.forEach((d, i) => { if ('file' in d) resolveDataPath(dirs.dataRoot, d.file, ['params', 'data', i, 'file']); });
     },
     run: async (raw, ctx: JobContext) => {

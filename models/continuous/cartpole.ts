@@ -6,8 +6,11 @@
  * State [p, v, q, ω].
  */
 import type { ContinuousModel } from '../../src/ode/model.js';
+import { JetPool, addWeightedHessian } from '../jet.js';
 
 export function cartpole(): ContinuousModel {
+  const K = 9; // second-order variables (p, v, q, ω, F, mc, mp, l, g)
+  const J = new JetPool(K);
   return {
     kind: 'cartpole', nx: 4, nu: 1,
     stateNames: ['p', 'v', 'q', 'omega'], controlNames: ['F'],
@@ -62,6 +65,19 @@ export function cartpole(): ContinuousModel {
         J[12 + k] = (dN2[k] * D - N2 * dD[k]) / (l * D * D);
       }
       J[12 + 2] -= N2 / (l * l * D); // q̈ also depends on l through its 1/l factor
+    },
+    // f's formula in second-order jets; ṗ = v and q̇ = ω are linear and have no curvature
+    d2f(x, u, th, w, H) {
+      J.reset();
+      const q = J.variable(2, x[2]), om = J.variable(3, x[3]), F = J.variable(4, u[0]);
+      const mc = J.variable(5, th[0]), mp = J.variable(6, th[1]), l = J.variable(7, th[2]), g = J.variable(8, th[3]);
+      const s = J.sin(q), c = J.cos(q), w2 = J.mul(om, om);
+      const D = J.add(mc, J.mul(mp, J.mul(s, s)));
+      const N1 = J.add(F, J.mul(J.mul(mp, s), J.add(J.mul(l, w2), J.mul(g, c))));
+      const N2 = J.sub(J.scale(J.add(J.mul(F, c), J.mul(J.mul(J.mul(mp, l), w2), J.mul(c, s))), -1), J.mul(J.mul(J.add(mc, mp), g), s));
+      H.fill(0, 0, 5 * K);
+      addWeightedHessian(H, J.div(N1, D), w[1], 5, K);
+      addWeightedHessian(H, J.div(N2, J.mul(l, D)), w[3], 5, K);
     },
   };
 }

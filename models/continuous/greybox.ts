@@ -17,6 +17,7 @@ export function greyBoxPendulum(cfg: GreyBoxConfig = { hidden: [8] }): Continuou
   const w0 = cfg.weights ? Float64Array.from(cfg.weights) : mlp.init(cfg.seed ?? 2, 0.1);
   if (w0.length !== mlp.nParams) throw new Error(`greyBoxPendulum: weights has length ${w0.length}, expected ${mlp.nParams}`);
   const z = new Float64Array(nx + nu), r = new Float64Array(nx);
+  const Hp = new Float64Array((nx + nu) * (nx + nu + nPhys));
   const Jp = new Float64Array(nx * nx), Jpu = new Float64Array(nx * nu), Jpt = new Float64Array(nx * nPhys);
   const pack = (x: ArrayLike<number>, u: ArrayLike<number>) => { z[0] = x[0]; z[1] = x[1]; z[2] = u[0]; return z; };
   const w = (th: Float64Array) => th.subarray(nPhys);
@@ -44,6 +45,14 @@ export function greyBoxPendulum(cfg: GreyBoxConfig = { hidden: [8] }): Continuou
       phys.dfdtheta(x, u, th, Jpt);
       for (let i = 0; i < nx; i++) for (let k = 0; k < nPhys; k++) J[i * np + k] = Jpt[i * nPhys + k];
       mlp.jacobianParams(w(th), pack(x, u), J, np, nPhys);
+    },
+    // physics block (columns x, u, θ_phys) plus the residual network's (columns x, u and its weights)
+    d2f(x, u, th, wt, H) {
+      const n = nx + nu, N = n + np, Np = n + nPhys;
+      phys.d2f!(x, u, th, wt, Hp);
+      H.fill(0, 0, n * N);
+      for (let r = 0; r < n; r++) for (let c = 0; c < Np; c++) H[r * N + c] = Hp[r * Np + c];
+      mlp.secondOrder(w(th), pack(x, u), wt, H, N, 0, Np);
     },
     config: () => ({ hidden: [...cfg.hidden] }),
   };

@@ -10,6 +10,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { DmpcInputError } from '../../src/common/errors.js';
 import { defaultTheta, type ContinuousModel } from '../../src/ode/model.js';
+import { defineContinuousModel } from '../../src/ad/model.js';
 import { bicycle } from './bicycle.js';
 import { cartpole } from './cartpole.js';
 import { diffdrive } from './diffdrive.js';
@@ -81,10 +82,24 @@ export function modelToDocument(model: ContinuousModel, theta: ArrayLike<number>
   };
 }
 
+/**
+ * A model defined from a plain function (src/ad defineContinuousModel): its document holds the
+ * function's source in config.source, which is parsed and differentiated, never executed.
+ */
+function modelFromSource(doc: ModelDocument, source: string): ContinuousModel {
+  if (!doc.parameters) throw new DmpcInputError('loadModel', 'parameters', `must be inline for model '${doc.kind}' defined from source (its parameter names are needed)`);
+  return defineContinuousModel({
+    kind: doc.kind, stateNames: doc.stateNames, controlNames: doc.controlNames,
+    parameters: doc.parameters.map((p) => ({ name: p.name, default: p.value, unit: p.unit })), f: source,
+  });
+}
+
 /** Rebuilds a model from its document; θ from the document (or from `thetaData` when it names a file). */
 export function modelFromDocument(doc: ModelDocument, thetaData?: Float64Array): { model: ContinuousModel; theta: Float64Array } {
   if (doc.format !== 'dmpc.model.continuous/1') throw new DmpcInputError('loadModel', 'format', `is '${String(doc.format)}', expected 'dmpc.model.continuous/1'`);
-  const f = continuousModels[doc.kind];
+  const source = doc.config?.source;
+  // a source wins over the registry, so a user model named like a shipped one is still itself
+  const f: Factory | undefined = typeof source === 'string' ? () => modelFromSource(doc, source) : continuousModels[doc.kind];
   if (!f) throw new DmpcInputError('loadModel', 'kind', `'${doc.kind}' is not registered (known: ${Object.keys(continuousModels).join(', ')})`);
   let theta = thetaData;
   if (!theta && doc.parameters) theta = Float64Array.from(doc.parameters.map((p) => p.value));
@@ -97,11 +112,13 @@ export function modelFromDocument(doc: ModelDocument, thetaData?: Float64Array):
 
 /**
  * Saves `path` (JSON). With more than `inlineLimit` parameters θ goes to a sibling binary file
- * `<name>.theta.f64` (float64 little-endian), the "weights" of neural models.
+ * `<name>.theta.f64` (float64 little-endian), the "weights" of neural models. A model defined from a
+ * plain function (src/ad) is saved with the function's source in config.source.
  */
 export function saveModel(path: string, model: ContinuousModel, theta: ArrayLike<number> = defaultTheta(model), inlineLimit = 64): void {
   const doc = modelToDocument(model, theta);
-  if (theta.length > inlineLimit) {
+  // a model defined from source is rebuilt from its parameter list, so its θ always stays inline
+  if (theta.length > inlineLimit && typeof doc.config.source !== 'string') {
     const file = basename(path).replace(/\.json$/, '') + '.theta.f64';
     const buf = Buffer.alloc(8 * theta.length);
     for (let i = 0; i < theta.length; i++) buf.writeDoubleLE(theta[i], 8 * i);

@@ -95,6 +95,72 @@ export class Mlp {
     }
   }
 
+  /** Buffers of the second-order pass (made on first use): per layer dPre (∂s/∂pre-activation), its tangent, ȧ, ǡ. */
+  private so?: { d: Float64Array[]; dd: Float64Array[]; ta: Float64Array[]; tadj: Float64Array[] };
+
+  /**
+   * H[r, ·] += ∂²s/∂z_r∂(z, W) for s = wᵀMLP(z; W), every input r (forward-over-reverse, exact in
+   * float64): input columns at colZ + j, weight columns at colW + k (θ's layout), leading dimension ld.
+   *
+   * Reverse pass for s: ā_L = w; per layer (pre-activation p = W a + b, a' = σ(p)) d = ā' ∘ σ'(p),
+   * ∂s/∂W = d aᵀ, ∂s/∂b = d, ā = Wᵀ d. Its tangent along the input direction e_r (W fixed):
+   * ȧ₀ = e_r, ṗ = W ȧ, ȧ' = σ'(p) ṗ forward, then backward ǡ_L = 0,
+   *     ḋ = ǡ' ∘ σ'(p) + ā' ∘ σ''(p) ∘ ṗ,   row r of H: ∂/∂W += ḋ aᵀ + d ȧᵀ,  ∂/∂b += ḋ,  ǡ = Wᵀ ḋ,
+   * and ǡ₀ is the input block. σ = tanh on hidden layers: σ' = 1 − y², σ'' = −2y(1 − y²) with y = σ(p);
+   * the output layer is affine (σ' = 1, σ'' = 0).
+   */
+  secondOrder(theta: Float64Array, z: ArrayLike<number>, w: ArrayLike<number>, H: Float64Array, ld: number, colZ: number, colW: number): void {
+    const sizes = this.sizes, L = sizes.length - 1, offs = this.layerOffsets();
+    if (!this.so) {
+      this.so = {
+        d: sizes.slice(1).map((s) => new Float64Array(s)), dd: sizes.slice(1).map((s) => new Float64Array(s)),
+        ta: sizes.map((s) => new Float64Array(s)), tadj: sizes.map((s) => new Float64Array(s)),
+      };
+    }
+    const { d, dd, ta, tadj } = this.so, act = this.act, adj = this.adj;
+    this.forwardKeep(theta, z);
+    // first-order reverse pass of s = wᵀ out: adj[l] = ā_l, d[l] = ∂s/∂p_l
+    for (let i = 0; i < sizes[L]; i++) adj[L][i] = w[i];
+    for (let l = L - 1; l >= 0; l--) {
+      const fi = sizes[l], fo = sizes[l + 1], y = act[l + 1], wo = offs[l];
+      for (let k = 0; k < fo; k++) d[l][k] = l === L - 1 ? adj[l + 1][k] : adj[l + 1][k] * (1 - y[k] * y[k]);
+      adj[l].fill(0);
+      for (let k = 0; k < fo; k++) for (let j = 0; j < fi; j++) adj[l][j] += d[l][k] * theta[wo + k * fi + j];
+    }
+    for (let r = 0; r < sizes[0]; r++) {
+      // tangent forward: ta[l] = ȧ_l; ṗ_l is kept in dd[l] until the backward sweep overwrites it
+      ta[0].fill(0); ta[0][r] = 1;
+      for (let l = 0; l < L; l++) {
+        const fi = sizes[l], fo = sizes[l + 1], y = act[l + 1], wo = offs[l];
+        for (let k = 0; k < fo; k++) {
+          let p = 0;
+          for (let j = 0; j < fi; j++) p += theta[wo + k * fi + j] * ta[l][j];
+          dd[l][k] = p;
+          ta[l + 1][k] = l === L - 1 ? p : (1 - y[k] * y[k]) * p;
+        }
+      }
+      // tangent reverse
+      tadj[L].fill(0);
+      const row = r * ld;
+      for (let l = L - 1; l >= 0; l--) {
+        const fi = sizes[l], fo = sizes[l + 1], y = act[l + 1], a = act[l], wo = offs[l];
+        for (let k = 0; k < fo; k++) {
+          const pdot = dd[l][k];
+          dd[l][k] = l === L - 1 ? tadj[l + 1][k]
+            : tadj[l + 1][k] * (1 - y[k] * y[k]) + adj[l + 1][k] * (-2 * y[k] * (1 - y[k] * y[k])) * pdot;
+        }
+        for (let k = 0; k < fo; k++) {
+          const dk = dd[l][k], d0 = d[l][k], base = row + colW + wo + k * fi;
+          for (let j = 0; j < fi; j++) H[base + j] += dk * a[j] + d0 * ta[l][j];
+          H[row + colW + wo + fi * fo + k] += dk;
+        }
+        tadj[l].fill(0);
+        for (let k = 0; k < fo; k++) for (let j = 0; j < fi; j++) tadj[l][j] += dd[l][k] * theta[wo + k * fi + j];
+      }
+      for (let j = 0; j < sizes[0]; j++) H[row + colZ + j] += tadj[0][j];
+    }
+  }
+
   private offsets?: number[];
   /** Offset of each layer's W in θ. */
   private layerOffsets(): number[] {

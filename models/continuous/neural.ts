@@ -49,6 +49,12 @@ export function neuralOde(cfg: NeuralOdeConfig): NeuralOdeModel {
       for (let i = 0; i < nx; i++) for (let j = 0; j < nu; j++) J[i * nu + j] = Jz[i * (nx + nu) + nx + j];
     },
     dfdtheta(x, u, th, J) { mlp.jacobianParams(th, pack(x, u), J); },
+    // z = (x, u) is the network's input and θ its weights: H is the MLP's own second-order block
+    d2f(x, u, th, w, H) {
+      const n = nx + nu;
+      H.fill(0, 0, n * (n + mlp.nParams));
+      mlp.secondOrder(th, pack(x, u), w, H, n + mlp.nParams, 0, n);
+    },
     jacobianBatch(B, X, U, th) {
       const Z = new Float64Array(B * (nx + nu));
       for (let b = 0; b < B; b++) {

@@ -8,6 +8,7 @@
  * Parameters θ = [gravity, masscart, masspole, length]; dt and force_mag are fixed settings.
  */
 import type { DiscreteModel } from './model.js';
+import { JetPool, addWeightedHessian } from '../jet.js';
 
 export interface CartpoleSettings { gravity?: number; masscart?: number; masspole?: number; length?: number; dt?: number; forceMag?: number }
 
@@ -17,6 +18,7 @@ export function cartpole(s: CartpoleSettings = {}): DiscreteModel {
   const K = 10, X = 0, XD = 1, C = 2, S = 3, W = 4, U = 5, G = 6, MC = 7, MP = 8, L = 9;
   const d = Array.from({ length: 12 }, () => new Float64Array(K));
   const [dth, dsn, dcs, dM, dpml, dnum, da, dz, dden, dnm, dtha, dxa] = d;
+  const J = new JetPool(K);
   return {
     name: 'cartpole', nx: 5, nu: 1, np: 4, paramNames: ['gravity', 'masscart', 'masspole', 'length'],
     theta: Float64Array.of(s.gravity ?? 9.8, s.masscart ?? 1, s.masspole ?? 0.1, s.length ?? 0.5),
@@ -65,6 +67,29 @@ export function cartpole(s: CartpoleSettings = {}): DiscreteModel {
         jac[jo + 3 * K + k] = c1 * dth1;
         jac[jo + 4 * K + k] = (k === W ? 1 : 0) + dt * dtha[k];
       }
+    },
+    // the step's formula again, in second-order jets over (x, xdot, cos, sin, dth, u, g, mc, mp, l)
+    d2(xs, xo, u, uo, theta, w, H) {
+      J.reset();
+      const xd = J.variable(XD, xs[xo + 1]), c = J.variable(C, xs[xo + 2]), sn = J.variable(S, xs[xo + 3]), om = J.variable(W, xs[xo + 4]);
+      const uc = J.clamp(J.variable(U, u[uo]), -fmax, fmax);
+      const g = J.variable(G, theta[0]), mc = J.variable(MC, theta[1]), mp = J.variable(MP, theta[2]), l = J.variable(L, theta[3]);
+      const th = J.atan2(sn, c), sth = J.sin(th), cth = J.cos(th);
+      const M = J.add(mc, mp), pml = J.mul(mp, l);
+      const num = J.add(uc, J.mul(J.mul(pml, J.mul(om, om)), sth));
+      const a = J.div(num, M);
+      const z = J.div(J.mul(mp, J.mul(cth, cth)), M);
+      const den = J.mul(l, J.shift(J.scale(z, -1), 4 / 3));
+      const nm = J.sub(J.mul(g, sth), J.mul(cth, a));
+      const tha = J.div(nm, den);
+      const xa = J.sub(a, J.div(J.mul(J.mul(pml, tha), cth), M));
+      const th1 = J.lin(1, th, dt, om);
+      H.fill(0, 0, 6 * K);
+      // x + dt·xdot is linear: no curvature
+      addWeightedHessian(H, J.lin(1, xd, dt, xa), w[1], 6, K);
+      addWeightedHessian(H, J.cos(th1), w[2], 6, K);
+      addWeightedHessian(H, J.sin(th1), w[3], 6, K);
+      addWeightedHessian(H, J.lin(1, om, dt, tha), w[4], 6, K);
     },
     angle(x, xo) { return Math.atan2(x[xo + 3], x[xo + 2]); },
   };

@@ -7,6 +7,7 @@
  * Parameters θ = [g, m, l]; dt and max_torque are fixed settings.
  */
 import type { DiscreteModel } from './model.js';
+import { JetPool, addWeightedHessian } from '../jet.js';
 
 export interface PendulumSettings { g?: number; m?: number; l?: number; dt?: number; maxTorque?: number }
 
@@ -14,6 +15,7 @@ export function pendulum(s: PendulumSettings = {}): DiscreteModel {
   const dt = s.dt ?? 0.05, maxT = s.maxTorque ?? 2;
   const K = 7; // derivatives w.r.t. (cos, sin, dth, u, g, m, l)
   const dth = new Float64Array(K), dnd = new Float64Array(K), dnt = new Float64Array(K);
+  const J = new JetPool(K);
   return {
     name: 'pendulum', nx: 3, nu: 1, np: 3, paramNames: ['g', 'm', 'l'],
     theta: Float64Array.of(s.g ?? 10, s.m ?? 1, s.l ?? 1),
@@ -47,6 +49,21 @@ export function pendulum(s: PendulumSettings = {}): DiscreteModel {
         jac[jo + K + k] = cnt * dnt[k];
         jac[jo + 2 * K + k] = dnd[k];
       }
+    },
+    // the step's formula again, in second-order jets over (cos, sin, dth, u, g, m, l)
+    d2(x, xo, u, uo, theta, w, H) {
+      J.reset();
+      const c = J.variable(0, x[xo]), sn = J.variable(1, x[xo + 1]), dthv = J.variable(2, x[xo + 2]);
+      const uc = J.clamp(J.variable(3, u[uo]), -maxT, maxT);
+      const g = J.variable(4, theta[0]), m = J.variable(5, theta[1]), l = J.variable(6, theta[2]);
+      const th = J.atan2(sn, c);
+      const a = J.div(J.scale(g, 1.5), l), bu = J.div(J.constant(3), J.mul(m, J.mul(l, l)));
+      const nd = J.lin(1, dthv, dt, J.add(J.mul(a, J.sin(th)), J.mul(bu, uc)));
+      const nt = J.lin(1, th, dt, nd);
+      H.fill(0, 0, 4 * K);
+      addWeightedHessian(H, J.cos(nt), w[0], 4, K);
+      addWeightedHessian(H, J.sin(nt), w[1], 4, K);
+      addWeightedHessian(H, nd, w[2], 4, K);
     },
     angle(x, xo) { return Math.atan2(x[xo + 1], x[xo]); },
   };

@@ -2,7 +2,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { ServerContext } from '../context.js';
 import { SimulateRequestSchema, SimulateResponseSchema } from '../schemas.js';
-import { simulate } from '../simulate.js';
+import { checkSimulate, simulate } from '../simulate.js';
 
 export const simulatePlugin: FastifyPluginAsync<{ ctx: ServerContext }> = async (app, { ctx }) => {
   ctx.registry.define(app, {
@@ -12,5 +12,9 @@ export const simulatePlugin: FastifyPluginAsync<{ ctx: ServerContext }> = async 
     summary: 'Closed-loop run of a controller (a running one\'s current parameters, optionally patched, or a whole configuration) on a fresh simulated plant',
     description: 'Bounded by `steps` (≤ 5000) and `maxWallMs` (≤ 20000; the run stops early with truncated: true). The running control loops keep their rate meanwhile.',
     responses: { 200: { description: 'trajectory and cost', schema: SimulateResponseSchema }, 422: { description: 'the closed loop diverged' } },
-  }, ({ body }) => simulate(body, { runtimes: ctx.runtimes }));
+  }, ({ body }) => {
+    // every issue the schema cannot see (the patch, the dimensions) in one 400 before any work
+    checkSimulate(body, ctx.runtimes);
+    return simulate(body, { runtimes: ctx.runtimes });
+  });
 };

@@ -2,7 +2,7 @@
  * The dashboard and the interactive API page: plain HTML/JS/CSS files in server/public, read once at
  * start and served as they are (no build step). /docs/json is the OpenAPI document.
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyPluginAsync } from 'fastify';
@@ -19,8 +19,10 @@ const SECURITY_HEADERS = {
 
 export const staticPlugin: FastifyPluginAsync<{ ctx: ServerContext }> = async (app, { ctx }) => {
   const files = new Map<string, { body: string; type: string }>();
-  for (const f of ['dashboard.html', 'dashboard.js', 'dashboard.css', 'docs.html', 'docs.js', 'docs.css']) {
-    files.set(f, { body: readFileSync(join(PUBLIC, f), 'utf8'), type: TYPES[f.split('.').pop()!] });
+  // every .js/.css/.html of server/public (the dashboard is several small modules, one per concept)
+  for (const f of readdirSync(PUBLIC)) {
+    const type = TYPES[f.split('.').pop()!];
+    if (type) files.set(f, { body: readFileSync(join(PUBLIC, f), 'utf8'), type });
   }
   const serve = (name: string) => ({ config: { auth: 'public' as const } , handler: async (_req: unknown, reply: import('fastify').FastifyReply) => {
     const f = files.get(name)!;
@@ -30,11 +32,11 @@ export const staticPlugin: FastifyPluginAsync<{ ctx: ServerContext }> = async (a
   app.get('/', { config: { auth: 'public' } }, async (_req, reply) => reply.redirect('/dashboard'));
   app.get('/favicon.ico', { config: { auth: 'public' } }, async (_req, reply) => reply.code(204).send());
   app.get('/dashboard', serve('dashboard.html'));
-  app.get('/dashboard/dashboard.js', serve('dashboard.js'));
-  app.get('/dashboard/dashboard.css', serve('dashboard.css'));
   app.get('/docs', serve('docs.html'));
-  app.get('/docs/docs.js', serve('docs.js'));
-  app.get('/docs/docs.css', serve('docs.css'));
+  for (const f of files.keys()) {
+    if (f.endsWith('.html')) continue;
+    app.get(`/${f.startsWith('docs') ? 'docs' : 'dashboard'}/${f}`, serve(f));
+  }
   let doc: unknown = null;
   ctx.registry.define(app, {
     method: 'GET', url: '/docs/json', operationId: 'openapi', tag: 'system', auth: 'public',

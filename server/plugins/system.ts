@@ -1,6 +1,7 @@
 /** Health and Prometheus metrics. */
 import type { FastifyPluginAsync } from 'fastify';
 import type { ServerContext } from '../context.js';
+import type { Histogram } from '../histogram.js';
 import { HealthSchema } from '../schemas.js';
 
 const esc = (s: string) => s.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
@@ -15,6 +16,16 @@ export function metricsText(ctx: ServerContext): string {
       out.push(`${name}${l ? `{${l}}` : ''} ${Number.isFinite(v) ? v : 0}`);
     }
   };
+  /** A histogram family: cumulative `_bucket{le}` samples, `_sum` and `_count` per label set. */
+  const histogram = (name: string, help: string, series: [Record<string, string>, Histogram][]) => {
+    out.push(`# HELP ${name} ${help}`, `# TYPE ${name} histogram`);
+    const lbl = (labels: Record<string, string>) => Object.entries(labels).map(([k, x]) => `${k}="${esc(x)}"`).join(',');
+    for (const [labels, h] of series) {
+      const l = lbl(labels);
+      for (const [le, c] of h.cumulative()) out.push(`${name}_bucket{${l ? `${l},` : ''}le="${le}"} ${c}`);
+      out.push(`${name}_sum${l ? `{${l}}` : ''} ${h.sum}`, `${name}_count${l ? `{${l}}` : ''} ${h.count}`);
+    }
+  };
   const rts = [...ctx.runtimes.values()];
   const per = (f: (rt: (typeof rts)[number]) => number) => rts.map((rt) => [{ controller: rt.id }, f(rt)] as [Record<string, string>, number]);
   metric('dmpc_control_ticks_total', 'counter', 'Control ticks run', per((rt) => rt.stats.ticks));
@@ -23,10 +34,10 @@ export function metricsText(ctx: ServerContext): string {
   ] as [Record<string, string>, number][]));
   metric('dmpc_deadline_misses_total', 'counter', 'Ticks that ended after their slot', per((rt) => rt.stats.deadlineMisses));
   metric('dmpc_plant_resets_total', 'counter', 'Plant resets by the scenario', per((rt) => rt.stats.resets));
-  metric('dmpc_solve_seconds_sum', 'counter', 'Total solve time of the control loop', per((rt) => rt.stats.solveMsSum / 1000));
-  metric('dmpc_solve_seconds_max', 'gauge', 'Longest solve of the control loop', per((rt) => rt.stats.maxSolveMs / 1000));
-  metric('dmpc_solve_seconds_last', 'gauge', 'Last solve of the control loop', per((rt) => rt.stats.lastSolveMs / 1000));
-  metric('dmpc_tick_lateness_seconds_p99', 'gauge', 'p99 of the tick start delay over the last 2000 ticks', per((rt) => rt.timing().latenessP99Ms / 1000));
+  histogram('dmpc_solve_seconds', 'Solve time of each control tick', rts.map((rt) => [{ controller: rt.id }, rt.solveHistogram]));
+  histogram('dmpc_tick_lateness_seconds', 'Start delay of each control tick after its slot', rts.map((rt) => [{ controller: rt.id }, rt.latenessHistogram]));
+  metric('dmpc_solve_max_seconds', 'gauge', 'Longest solve of the control loop', per((rt) => rt.stats.maxSolveMs / 1000));
+  metric('dmpc_solve_last_seconds', 'gauge', 'Last solve of the control loop', per((rt) => rt.stats.lastSolveMs / 1000));
   metric('dmpc_loop_rate_hz', 'gauge', 'Achieved control rate since start', per((rt) => rt.timing().achievedHz));
   metric('dmpc_params_version', 'gauge', 'Current parameter version', per((rt) => rt.version));
   metric('dmpc_oneshot_solves_total', 'counter', 'POST /controllers/:id/solve calls answered', per((rt) => rt.stats.oneShotSolves));
@@ -42,6 +53,10 @@ export function metricsText(ctx: ServerContext): string {
   metric('dmpc_http_requests_total', 'counter', 'HTTP requests by method, route and status', [...ctx.httpCounts].map(([k, v]) => {
     const [method, route, status] = k.split(' ');
     return [{ method, route, status }, v] as [Record<string, string>, number];
+  }));
+  histogram('dmpc_http_request_duration_seconds', 'HTTP request latency by method and route', [...ctx.httpLatency].map(([k, h]) => {
+    const [method, route] = k.split(' ');
+    return [{ method, route }, h] as [Record<string, string>, Histogram];
   }));
   metric('dmpc_uptime_seconds', 'gauge', 'Seconds since the server started', [[{}, (Date.now() - ctx.startedAt) / 1000]]);
   const mem = process.memoryUsage();
@@ -63,7 +78,7 @@ export const systemPlugin: FastifyPluginAsync<{ ctx: ServerContext }> = async (a
       plant: [...new Set(rts.map((rt) => rt.plant.description))].join(', ') || 'none',
       controllers: rts.map((rt) => ({ id: rt.id, running: rt.running, ticks: rt.stats.ticks, rateHz: rt.baseConfig.rateHz })),
       jobs: { running: ctx.jobs.running, queued: ctx.jobs.queued, maxConcurrent: ctx.jobs.maxConcurrent },
-      auth: { readsNeedToken: ctx.readsNeedToken, mutationsNeedToken: true as const },
+      auth: { readsNeedToken: ctx.readsNeedToken, mutationsNeedToken: true as const, allowedHosts: ctx.hostGuard.describe() },
     };
   });
 

@@ -7,6 +7,10 @@ const el = (tag, attrs = {}, ...kids) => {
   n.append(...kids);
   return n;
 };
+/** Text with Markdown inline code (`like this`) as nodes: the backticks become <code>, never shown literally. */
+export function inlineMarkdown(text) {
+  return String(text).split(/(`[^`]+`)/).filter(Boolean).map((part) => (/^`[^`]+`$/.test(part) ? el('code', { text: part.slice(1, -1) }) : document.createTextNode(part)));
+}
 $('token').value = localStorage.getItem('dmpc.token') ?? '';
 $('token').addEventListener('change', () => localStorage.setItem('dmpc.token', $('token').value.trim()));
 
@@ -47,16 +51,16 @@ function operation(path, method, op) {
   } });
   const schemas = el('details', {}, el('summary', { text: 'schemas' }),
     ...(rb ? [el('div', { text: 'request body' }), el('pre', { text: JSON.stringify(rb.schema, null, 1) })] : []),
-    ...Object.entries(op.responses).flatMap(([code, r]) => [el('div', { text: `${code}: ${r.description}` }),
+    ...Object.entries(op.responses).flatMap(([code, r]) => [el('div', {}, ...inlineMarkdown(`${code}: ${r.description}`)),
       ...(r.content ? Object.values(r.content).map((c) => el('pre', { text: JSON.stringify(c.schema, null, 1) })) : [])]));
   const lock = op.security?.some((s) => s.bearer) ? (op.security.length === 1 ? ' [token]' : ' [token off loopback]') : '';
   return el('details', { class: 'op', id: `op-${op.operationId}` },
-    el('summary', {}, el('span', { class: `m ${M}`, text: M }), el('code', { text: path }), document.createTextNode(` — ${op.summary}`), el('span', { class: 'lock', text: lock })),
-    ...(op.description ? [el('p', { text: op.description })] : []), params, ...(body ? [body] : []), send, out, schemas);
+    el('summary', {}, el('span', { class: `m ${M}`, text: M }), el('code', { text: path }), document.createTextNode(' — '), ...inlineMarkdown(op.summary), el('span', { class: 'lock', text: lock })),
+    ...(op.description ? [el('p', {}, ...inlineMarkdown(op.description))] : []), params, ...(body ? [body] : []), send, out, schemas);
 }
 
 const doc = await (await fetch('/docs/json')).json();
-$('intro').textContent = `${doc.info.description} (version ${doc.info.version})`;
+$('intro').replaceChildren(...inlineMarkdown(`${doc.info.description} (version ${doc.info.version})`));
 const byTag = {};
 for (const [path, ops] of Object.entries(doc.paths)) for (const [m, op] of Object.entries(ops)) (byTag[op.tags[0]] ??= []).push([path, m, op]);
 for (const [tag, ops] of Object.entries(byTag)) $('ops').append(el('h2', { text: tag }), ...ops.map(([p, m, op]) => operation(p, m, op)));

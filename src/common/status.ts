@@ -14,12 +14,14 @@ export const SOLVE_STATUSES: readonly SolveStatus[] = [
  *
  *  - 'exact':       the implicit derivative of the solution map at a verified solution (polished / active
  *                   set confirmed, KKT matrix non-singular), exact up to round-off.
- *  - 'degenerate':  QP only: the active rows are linearly dependent (LICQ fails, e.g. a constraint
- *                   given twice): the multipliers are not unique, z* and its derivative are. The adjoint
- *                   solve takes the minimum-norm solution (pseudo-inverse of the active block), so
- *                   gradients of losses of z* w.r.t. Q, p, A, b and the rows outside the dependent group
- *                   are exact; w.r.t. the dependent rows' G, h (z* has a kink there) they are the
- *                   minimum-norm split, and gradients through λ* use the solver's own (valid) λ*.
+ *  - 'degenerate':  as 'exact' for the primal solution, but the active rows are linearly dependent
+ *                   (LICQ fails, e.g. a constraint given twice): the multipliers are not unique, the
+ *                   solution and its derivative are. The adjoint solve takes the minimum-norm solution
+ *                   (QP: pseudo-inverse of the active block; MPC: refinement from the penalty-form
+ *                   factorization, checked stage by stage), so gradients of losses of the solution
+ *                   w.r.t. every input outside the dependent rows are exact; w.r.t. the dependent rows'
+ *                   bounds / G, h (a kink) they are the minimum-norm split, and gradients through λ*
+ *                   use the solver's own (valid) λ*. Training on losses of the plan treats it as exact.
  *  - 'active_set':  the point is not a verified solution (unpolished, or 'max_iter'): the derivative of
  *                   the equality-constrained problem on the active-set guess at the returned point (exact
  *                   when the guess is right and the point converged; an approximation otherwise).
@@ -28,10 +30,13 @@ export const SOLVE_STATUSES: readonly SolveStatus[] = [
  *                   central-path point with s∘λ held fixed), which differs from the true one by O(μ/λ²).
  *  - 'gauss_newton': SQP only: the derivative of the Gauss–Newton (convex) approximation (asked for, or
  *                   the fallback when the exact second-order system is not convex in u).
+ *  - 'approximate': SQP only: the exact second-order system with its curvature terms (Σν∇²f) formed by
+ *                   central differences of the model's Jacobians, for a model without second derivatives
+ *                   (no `d2`); sqpBackward's `errorEstimate` bounds its error.
  *  - 'zero':        no derivative exists or is trusted (infeasible / numerical_error status, or a singular
  *                   KKT matrix under `onFailure: 'zero-grad'`): the element's gradient is zero, by policy.
  */
-export type GradStatus = 'exact' | 'degenerate' | 'active_set' | 'barrier' | 'gauss_newton' | 'zero';
+export type GradStatus = 'exact' | 'degenerate' | 'active_set' | 'barrier' | 'gauss_newton' | 'approximate' | 'zero';
 
 /**
  * What a layer does with a batch element that has no derivative (every layer: qpLayer, mpcOp /
@@ -67,4 +72,9 @@ export function throwOnFailedStatus(op: string, status: readonly SolveStatus[], 
       `(${status.filter(failed).length} of ${status.length} without a derivative); ` +
       "pass onFailure: 'zero-grad' to continue with zero gradients for such elements, or make the constraints soft");
   }
+}
+
+/** Whether a gradient of a loss of the primal solution (the plan, z*) is exact: 'exact' or 'degenerate'. */
+export function primalGradientExact(s: GradStatus): boolean {
+  return s === 'exact' || s === 'degenerate';
 }

@@ -25,7 +25,7 @@ import { tf } from '../tf/tf.js';
 import { toF64 } from '../tf/convert.js';
 import { throwOnFailedStatus, type GradStatus, type OnFailure, type OpStatus, type SolveStatus } from '../common/status.js';
 import { DmpcInputError } from '../common/errors.js';
-import type { DiscreteModel } from '../../models/discrete/model.js';
+import type { DiscreteModel } from '../mpc/model.js';
 import { buildProblem, type MpcInput } from '../mpc/problem.js';
 import { epochWarmStart, mpcSolve, type MpcOptions, type MpcSolution } from '../mpc/ipm.js';
 import { mpcBackward } from '../mpc/backward.js';

@@ -4,7 +4,11 @@
  * Each iteration linearises the model along the current trajectory (x̄, ū) (single shooting: x̄ is
  * the model's own rollout of ū), Fₜ = ∂f/∂τ(τ̄ₜ), fₜ = f(τ̄ₜ) − Fₜτ̄ₜ, and solves the resulting linear
  * MPC problem with the Riccati interior point (ipm.ts), warm-started from ū and the last QP's
- * multipliers; the Hessian is the cost's own (Gauss–Newton: the stage costs are quadratic). The step
+ * multipliers. The QP's Hessian is the cost's own with `hessian: 'gauss-newton'` (default; the stage
+ * costs are quadratic, linear convergence), or with `hessian: 'exact'` the Lagrangian's
+ * C + Σν∇²f at the rollout's costate ν, used where the reduced Hessian is positive definite and
+ * replaced by C where it is not (`lagrangianStages`: Newton's method on the reduced cost near a
+ * minimum, quadratic convergence). The step
  * ū + α(u_QP − ū) is accepted by backtracking on the merit function
  *     φ(α) = J(rollout) + ρ Σ max(0, g − h)        (hard rows; ρ above the largest multiplier)
  * with the sufficient-decrease test φ(α) ≤ φ(0) − 10⁻⁴ α (φ(0) − m_QP).
@@ -16,16 +20,18 @@
  * ∂F/∂θ has ∂(Jᵀν)/∂θ besides ∂f/∂θ. With `hessian: 'exact'` (default) both are included: the
  * curvature enters through an equivalent QP (C' = C + Σν∇²f, c' = c − (Σν∇²f)τ̄, which has the same
  * solution and multipliers), and dL/dθ = Σₜ (∂fₜ/∂θ)ᵀ ū_νₜ + Σₜ (∂(Jₜᵀνₜ)/∂θ)ᵀ ū_τₜ from that QP's
- * adjoint. The second derivatives are central differences of the analytic Jacobians (relative accuracy
- * ~1e-9). `hessian: 'gauss-newton'` drops both terms (Amos et al. 2018's convex approximation; cheaper,
+ * adjoint. Σν∇²f and ∂(Jᵀν)/∂θ are one block of the model's exact weighted second derivative `d2`
+ * (gradStatus 'exact'); a model without `d2` gets central differences of its Jacobian instead, labelled
+ * 'approximate' with an error estimate. `hessian: 'gauss-newton'` drops both terms (Amos et al. 2018's convex approximation; cheaper,
  * biased by O(‖ν‖·‖∇²f‖)).
  */
 import type { SolveStatus } from '../common/status.js';
 import { DmpcInputError } from '../common/errors.js';
-import type { DiscreteModel } from '../../models/discrete/model.js';
+import type { DiscreteModel } from './model.js';
 import { type ArrayInput, type MpcInput, type MpcProblem, buildProblem, off, rowValue, stageObjective } from './problem.js';
 import { type MpcOptions, type MpcSolution, type MpcSolverState, mpcSolve } from './ipm.js';
 import { mpcBackward, pickConstraintGrad, type ConstraintGrad, type GradStatus } from './backward.js';
+import { addRowGrad } from './ipm.js';
 
 export interface NonlinearMpcInput extends Omit<MpcInput, 'nx' | 'nu' | 'F' | 'f'> {
   model: DiscreteModel;
@@ -46,6 +52,12 @@ export interface SqpOptions {
   qp?: MpcOptions;
   /** Warm-start each QP from the current controls and the last multipliers (default true). */
   qpWarmStart?: boolean;
+  /**
+   * The QP's Hessian (see the file comment): 'gauss-newton' (default) the cost's own C; 'exact' the
+   * Lagrangian's C + Σν∇²f (the model's `d2`; central differences of its Jacobian for a model without
+   * one), convexified stage by stage where it is not positive definite.
+   */
+  hessian?: 'gauss-newton' | 'exact';
 }
 
 export interface SqpSolution {
@@ -133,6 +145,15 @@ export function sqpSolve(input: NonlinearMpcInput, options: SqpOptions = {}, uIn
   delete (lin as unknown as Record<string, unknown>).theta;
   const pr = buildProblem(lin);
   const B = pr.B;
+  // exact Hessian: the QPs get their own problem with a C and c per element and stage (the Lagrangian's
+  // curvature differs everywhere); `pr` keeps the cost for the merit function and the final QP
+  const exactHessian = options.hessian === 'exact';
+  if (options.hessian !== undefined && options.hessian !== 'exact' && options.hessian !== 'gauss-newton') {
+    throw new DmpcInputError('mpc', 'hessian', `is '${String(options.hessian)}', expected 'gauss-newton' | 'exact'`);
+  }
+  const qpPr = exactHessian ? buildProblem({ ...lin, C: perStage(pr.C, B, T, n * n, [n, n]), c: perStage(pr.c, B, T, n, [n]) }) : pr;
+  const lag = exactHessian ? lagrangianWorkspace(model, theta, T) : undefined;
+  const hOffset = new Float64Array(B);
   const maxIter = options.mode === 'rti' ? 1 : options.maxIter ?? 50;
   const tol = options.tol ?? 1e-9, decay = options.lineSearchDecay ?? 0.5, lsSteps = options.lineSearchSteps ?? 12;
   if (uInit && uInit.length !== B * T * nu) throw new DmpcInputError('mpc', 'uInit', `has length ${uInit.length}, expected B·T·nu = ${B * T * nu}`);
@@ -149,8 +170,9 @@ export function sqpSolve(input: NonlinearMpcInput, options: SqpOptions = {}, uIn
   let reuse: MpcSolverState | undefined;
   let lamPrev: Float64Array | undefined;
   for (let it = 0; it < maxIter; it++) {
-    for (let b = 0; b < B; b++) linearise(pr, model, theta, b, tau, b * T * n, jac, out);
-    qp = mpcSolve(pr, options.qp ?? {}, options.qpWarmStart === false ? undefined : { u, lam: lamPrev }, reuse);
+    for (let b = 0; b < B; b++) linearise(qpPr, model, theta, b, tau, b * T * n, jac, out);
+    if (lag) for (let b = 0; b < B; b++) if (!done[b]) hOffset[b] = lagrangianStages(lag, pr, qpPr, b, tau, b * T * n, lamPrev);
+    qp = mpcSolve(qpPr, options.qp ?? {}, options.qpWarmStart === false ? undefined : { u, lam: lamPrev }, reuse);
     // the next iteration's QP takes over this one's workspaces (its multipliers are copied below);
     // the final QP, solved after the loop, gets fresh ones so that it survives for the backward pass
     reuse = qp.state;
@@ -172,7 +194,8 @@ export function sqpSolve(input: NonlinearMpcInput, options: SqpOptions = {}, uIn
       for (let i = 0; i < T * pr.rows.m; i++) lmax = Math.max(lmax, qp.state.lam[b * T * pr.rows.m + i]);
       const rho = 10 * lmax + 1;
       const phi0 = merit(pr, b, tau, b * T * n, rho);
-      const pred = phi0 - qp.objective[b];
+      // the exact-Hessian QP's objective is the cost's quadratic model less Σ½τ̄ᵀHτ̄ (c' = c − Hτ̄)
+      const pred = phi0 - (qp.objective[b] + hOffset[b]);
       let alpha = 1;
       for (let ls = 0; ; ls++) {
         for (let i = 0; i < T * nu; i++) utrial[i] = u[b * T * nu + i] + alpha * (qp.u[b * T * nu + i] - u[b * T * nu + i]);
@@ -209,6 +232,165 @@ export function sqpSolve(input: NonlinearMpcInput, options: SqpOptions = {}, uIn
   return { status, iterations, qpIterations, x, u, objective, lin: pr, qp, model, theta, stepNorm };
 }
 
+/** A stage quantity as one fresh [B, T, ...inner] block (every element and stage its own copy). */
+function perStage(s: MpcProblem['C'], B: number, T: number, size: number, inner: number[]): { data: Float64Array; shape: number[] } {
+  const data = new Float64Array(B * T * size);
+  for (let b = 0; b < B; b++) for (let t = 0; t < T; t++) data.set(s.data.subarray(off(s, b, t), off(s, b, t) + size), (b * T + t) * size);
+  return { data, shape: [B, T, ...inner] };
+}
+
+interface LagrangianWorkspace {
+  curvature: Curvature;
+  nx: number; nu: number; n: number; K: number;
+  /** Costates ν [T, nx] (slot t: multiplier of the dynamics into x_t), a stage gradient, Σν∇²f. */
+  nu_: Float64Array; q: Float64Array; w: Float64Array; H: Float64Array;
+  /** Stage Lagrangian Hessians W [T, n, n] and the convexity check's Riccati scratch. */
+  W: Float64Array; P: Float64Array; PA: Float64Array; Q: Float64Array; L: Float64Array;
+}
+
+function lagrangianWorkspace(model: DiscreteModel, theta: Float64Array, T: number): LagrangianWorkspace {
+  const { nx, nu } = model, n = nx + nu, K = n + model.np;
+  return {
+    curvature: model.d2 ? exactCurvature(model, theta) : differenceCurvature(model, theta, 1e-5),
+    nx, nu, n, K, nu_: new Float64Array(T * nx), q: new Float64Array(n), w: new Float64Array(nx), H: new Float64Array(n * K),
+    W: new Float64Array(T * n * n), P: new Float64Array(nx * nx), PA: new Float64Array(nx * n), Q: new Float64Array(n * n), L: new Float64Array(nu * nu),
+  };
+}
+
+/**
+ * Writes the exact-Hessian QP of element b at the rollout τ̄ into qpPr's C and c (its F, f already
+ * hold the linearisation), and returns Σₜ ½τ̄ₜᵀ(Cₜ' − sym Cₜ)τ̄ₜ (the QP objective's offset from the
+ * cost's quadratic model).
+ *
+ * Multipliers: the costate of the rollout, from the stationarity of the Lagrangian in xₜ,
+ *     νₜ = sym(Cₜ)τ̄ₜ + cₜ + Σᵣ λᵣ∇ₓgᵣ + Aₜᵀν_{t+1},   ν_T = 0,
+ * with the row multipliers λ of the last QP (none at the first iteration). For single shooting with
+ * control-only rows these are exact, not estimates: Wₜ = sym(Cₜ) + Σᵢ ν_{t+1,i}∇²fᵢ(τ̄ₜ) then makes the
+ * QP's reduced Hessian (x eliminated through the dynamics) the Hessian of the reduced cost J(u), so the
+ * SQP is Newton's method on J.
+ *
+ * Convexification, where needed: the stage blocks Wₜ of a swing-up are far from positive definite
+ * (measured on p2: eigenvalues to −10 against a cost of 1), yet the reduced Hessian, the only thing the
+ * QP needs positive definite, usually is. It is checked exactly by the unconstrained Riccati recursion
+ * (Q_uu = W_uu + BᵀPB must factor at every stage, pivots above 1e-10 of its scale; inequality rows only
+ * add positive semidefinite terms in the interior point). Where it is not (J is not convex in u at this
+ * iterate: far from a minimum), the iteration uses the Gauss–Newton Hessian sym(C), positive definite
+ * in u by the cost's own check. Tried and measured on the p2 closed loop before this choice: mirroring
+ * negative eigenvalues of each Wₜ (steps 20× too short: 7 cap hits in 200 steps) and a
+ * Levenberg–Marquardt shift μI of every W_uu (μ reached 0.1 against R = 0.001: linear convergence,
+ * 6 cap hits); the switch has none. Near a strict local minimum the reduced Hessian is positive definite,
+ * so the final iterations are Newton steps (quadratic convergence). c' = c − (C' − sym C)τ̄ keeps τ̄
+ * stationary for the cost model, so the choice changes the step, never the converged point.
+ */
+function lagrangianStages(ws: LagrangianWorkspace, pr: MpcProblem, qpPr: MpcProblem, b: number, tau: Float64Array, to: number, lamPrev?: Float64Array): number {
+  const { T } = pr, { nx, n, K, nu_: nu, q, w, H, W } = ws, m = pr.rows.m;
+  const symC = (t: number, i: number, j: number) => { const co = off(pr.C, b, t); return 0.5 * (pr.C.data[co + i * n + j] + pr.C.data[co + j * n + i]); };
+  let scale = 1;
+  for (let t = T - 1; t >= 0; t--) {
+    const lo = off(pr.c, b, t), o = to + t * n;
+    for (let i = 0; i < n; i++) {
+      let acc = pr.c.data[lo + i];
+      for (let j = 0; j < n; j++) { const cij = symC(t, i, j); acc += cij * tau[o + j]; scale = Math.max(scale, Math.abs(cij)); }
+      q[i] = acc;
+    }
+    if (lamPrev) for (let r = 0; r < m; r++) {
+      const k = (b * T + t) * m + r;
+      if (pr.act[k] && lamPrev[k] !== 0) addRowGrad(pr, b, t, r, lamPrev[k], q, 0);
+    }
+    const fo = off(qpPr.F, b, t);
+    for (let i = 0; i < nx; i++) {
+      let acc = q[i];
+      if (t < T - 1) for (let k = 0; k < nx; k++) acc += qpPr.F.data[fo + k * n + i] * nu[(t + 1) * nx + k];
+      nu[t * nx + i] = acc;
+    }
+  }
+  for (let t = 0; t < T; t++) {
+    const wo = t * n * n;
+    for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) W[wo + i * n + j] = symC(t, i, j);
+    if (t === T - 1) continue;
+    for (let i = 0; i < nx; i++) w[i] = nu[(t + 1) * nx + i];
+    ws.curvature(tau, to + t * n, w, H);
+    for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) W[wo + i * n + j] += 0.5 * (H[i * K + j] + H[j * K + i]);
+  }
+  const curvature = reducedHessianPositive(ws, qpPr, b, T);
+  // C' = W (or sym C: Gauss–Newton), c' = c − (C' − sym C)τ̄
+  let offset = 0;
+  for (let t = 0; t < T; t++) {
+    const lo = off(pr.c, b, t), qo = off(qpPr.C, b, t), qc = off(qpPr.c, b, t), o = to + t * n, wo = t * n * n;
+    for (let i = 0; i < n; i++) {
+      let acc = pr.c.data[lo + i];
+      for (let j = 0; j < n; j++) {
+        const sc = symC(t, i, j);
+        const cij = curvature ? W[wo + i * n + j] : sc;
+        qpPr.C.data[qo + i * n + j] = cij;
+        acc -= (cij - sc) * tau[o + j];
+        offset += 0.5 * tau[o + i] * (cij - sc) * tau[o + j];
+      }
+      qpPr.c.data[qc + i] = acc;
+    }
+  }
+  return offset;
+}
+
+/**
+ * Whether the equality-constrained LQ problem with stage Hessians W and the dynamics of
+ * element b has a positive definite reduced Hessian: the Riccati recursion
+ *     Q = Wₜ + Fₜᵀ P_{t+1} Fₜ,   Q_uu = L Lᵀ (Cholesky),   Pₜ = Q_xx − Q_xu Q_uu⁻¹ Q_ux,   P_T = 0,
+ * succeeds with every pivot of Q_uu above 1e-10 of its diagonal's scale.
+ */
+function reducedHessianPositive(ws: LagrangianWorkspace, qpPr: MpcProblem, b: number, T: number): boolean {
+  const { nx, nu, n, W, P, PA, Q, L } = ws;
+  P.fill(0);
+  for (let t = T - 1; t >= 0; t--) {
+    const wo = t * n * n, fo = off(qpPr.F, b, t);
+    for (let i = 0; i < n * n; i++) Q[i] = W[wo + i];
+    if (t < T - 1) {
+      for (let i = 0; i < nx; i++) for (let j = 0; j < n; j++) { // PA = P F
+        let acc = 0;
+        for (let k = 0; k < nx; k++) acc += P[i * nx + k] * qpPr.F.data[fo + k * n + j];
+        PA[i * n + j] = acc;
+      }
+      for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) { // Q += Fᵀ P F
+        let acc = 0;
+        for (let k = 0; k < nx; k++) acc += qpPr.F.data[fo + k * n + i] * PA[k * n + j];
+        Q[i * n + j] += acc;
+      }
+    }
+    // Cholesky of Q_uu (rows/columns nx..n) into L
+    let big = 0;
+    for (let j = 0; j < nu; j++) big = Math.max(big, Math.abs(Q[(nx + j) * n + nx + j]));
+    for (let i = 0; i < nu; i++) for (let j = 0; j <= i; j++) {
+      let acc = Q[(nx + i) * n + nx + j];
+      for (let k = 0; k < j; k++) acc -= L[i * nu + k] * L[j * nu + k];
+      if (i === j) {
+        if (!(acc > 1e-10 * big)) return false;
+        L[i * nu + i] = Math.sqrt(acc);
+      } else L[i * nu + j] = acc / L[j * nu + j];
+    }
+    if (t === 0) break;
+    // P = Q_xx − Q_xu Q_uu⁻¹ Q_ux, column by column of Q_ux through the Cholesky factor
+    for (let c = 0; c < nx; c++) {
+      // y = L⁻ᵀ L⁻¹ Q_uc (Q_u,c: column c of Q_ux), kept in PA's first row as scratch
+      for (let i = 0; i < nu; i++) {
+        let acc = Q[(nx + i) * n + c];
+        for (let k = 0; k < i; k++) acc -= L[i * nu + k] * PA[k];
+        PA[i] = acc / L[i * nu + i];
+      }
+      for (let i = nu - 1; i >= 0; i--) {
+        let acc = PA[i];
+        for (let k = i + 1; k < nu; k++) acc -= L[k * nu + i] * PA[k];
+        PA[i] = acc / L[i * nu + i];
+      }
+      for (let r = 0; r < nx; r++) {
+        let acc = Q[r * n + c];
+        for (let k = 0; k < nu; k++) acc -= Q[r * n + nx + k] * PA[k];
+        P[r * nx + c] = acc;
+      }
+    }
+  }
+  return true;
+}
+
 function probeBatch(x0: ArrayInput, nx: number): number {
   if (Array.isArray(x0)) return Array.isArray(x0[0]) ? x0.length : 1;
   if (typeof x0 === 'object' && 'shape' in x0) return x0.shape.length === 2 ? x0.shape[0] : 1;
@@ -225,61 +407,111 @@ export interface SqpGrad {
   /** dL/d(bounds, D, E, d, soft weights) as given (the NLP's constraints are the final QP's). */
   constraints: ConstraintGrad;
   gradStatus: SqpGradStatus[];
+  /**
+   * Only when the model has no second derivative (no `d2`) and the curvature terms were formed by
+   * central differences of its Jacobian: per element, ‖g(h) − g(2h)‖∞ over every returned gradient
+   * entry (θ, x₀, C, c) of that element, g(h) being the returned gradient. Central differences err by
+   * O(h²), so this over-estimates the truncation error of g(h) about threefold; round-off (≈ ε/h
+   * relative to the Jacobian's scale) is included in it as well.
+   */
+  errorEstimate?: Float64Array;
 }
 
-/** As the linear layer's, plus 'gauss_newton': the convex-approximation gradient (asked for, or the
- *  fallback when the exact second-order system is not convex in u). */
-export type SqpGradStatus = GradStatus | 'gauss_newton';
+/** The shared GradStatus (src/common/status.ts); the SQP is the one that also gives 'gauss_newton' and
+ *  'approximate'. 'exact' only when the model's second derivatives are exact. */
+export type SqpGradStatus = GradStatus;
+
+/** H ← Σᵢ wᵢ∇²fᵢ at τ (rows x, u; columns x, u, θ) for stage b, t: the curvature the backward pass uses. */
+type Curvature = (tau: Float64Array, to: number, w: Float64Array, H: Float64Array) => void;
+
+/** The model's own exact second derivative. */
+function exactCurvature(model: DiscreteModel, theta: Float64Array): Curvature {
+  const nx = model.nx, d2 = model.d2!;
+  return (tau, to, w, H) => d2(tau, to, tau, to + nx, theta, w, H);
+}
+
+/**
+ * The labelled fallback for a model without `d2`: row r of Σᵢ wᵢ∇²fᵢ as the central difference
+ * (∂/∂z_r) Σᵢ wᵢ ∂fᵢ/∂z of the model's Jacobian, step h·max(1, |z_r|).
+ */
+function differenceCurvature(model: DiscreteModel, theta: Float64Array, h: number): Curvature {
+  const { nx, nu, np } = model, n = nx + nu, K = n + np;
+  const z = new Float64Array(n), jp = new Float64Array(nx * K), jm = new Float64Array(nx * K), out = new Float64Array(nx);
+  return (tau, to, w, H) => {
+    for (let i = 0; i < n; i++) z[i] = tau[to + i];
+    for (let r = 0; r < n; r++) {
+      const base = z[r], step = h * Math.max(1, Math.abs(base));
+      z[r] = base + step; model.step(z, 0, z, nx, theta, out, 0, jp, 0);
+      z[r] = base - step; model.step(z, 0, z, nx, theta, out, 0, jm, 0);
+      z[r] = base;
+      for (let c = 0; c < K; c++) {
+        let acc = 0;
+        for (let i = 0; i < nx; i++) acc += w[i] * (jp[i * K + c] - jm[i * K + c]);
+        H[r * K + c] = acc / (2 * step);
+      }
+    }
+  };
+}
 
 /**
  * dL/d(θ, x₀, C, c) at an SQP solution for dL/dx [B, T, nx] and dL/du [B, T, nu]. See the file
- * comment for the two Hessian choices; elements not converged keep their status and get the
- * gradient policy of the linear layer (backward.ts).
+ * comment for the two Hessian choices. With `hessian: 'exact'` (default) the curvature terms come from
+ * the model's exact `d2` (gradStatus 'exact'); a model without `d2` gets central differences of its
+ * Jacobian at steps h and 2h (h = `fdStep`, default 1e-5), the gradient of step h, gradStatus
+ * 'approximate' and `errorEstimate`. Elements not converged keep their status and get the gradient
+ * policy of the linear layer (backward.ts).
  */
 export function sqpBackward(sol: SqpSolution, dLdx?: Float64Array, dLdu?: Float64Array, opts: { hessian?: 'exact' | 'gauss-newton'; fdStep?: number } = {}): SqpGrad {
+  const model = sol.model, theta = sol.theta;
+  if ((opts.hessian ?? 'exact') === 'gauss-newton') return backwardWith(sol, null, dLdx, dLdu);
+  if (model.d2) return backwardWith(sol, exactCurvature(model, theta), dLdx, dLdu);
+  const h = opts.fdStep ?? 1e-5;
+  if (!(h > 0)) throw new DmpcInputError('sqpBackward', 'fdStep', `must be positive (got ${h})`);
+  const g = backwardWith(sol, differenceCurvature(model, theta, h), dLdx, dLdu);
+  const g2 = backwardWith(sol, differenceCurvature(model, theta, 2 * h), dLdx, dLdu);
+  const { B } = sol.lin, np = model.np, nx = model.nx;
+  const err = new Float64Array(B);
+  const per = (a: Float64Array, b: Float64Array, size: number) => {
+    for (let e = 0; e < B; e++) for (let i = 0; i < size; i++) err[e] = Math.max(err[e], Math.abs(a[e * size + i] - b[e * size + i]));
+  };
+  per(g.theta, g2.theta, np); per(g.x0, g2.x0, nx);
+  // C and c may be shared over the batch (then their differences count for every element)
+  const sizeC = g.C.length / B, sizec = g.c.length / B;
+  if (Number.isInteger(sizeC) && sol.lin.C.sb !== 0) per(g.C, g2.C, sizeC);
+  else for (let e = 0; e < B; e++) for (let i = 0; i < g.C.length; i++) err[e] = Math.max(err[e], Math.abs(g.C[i] - g2.C[i]));
+  if (Number.isInteger(sizec) && sol.lin.c.sb !== 0) per(g.c, g2.c, sizec);
+  else for (let e = 0; e < B; e++) for (let i = 0; i < g.c.length; i++) err[e] = Math.max(err[e], Math.abs(g.c[i] - g2.c[i]));
+  g.gradStatus = g.gradStatus.map((s) => (s === 'exact' || s === 'active_set' ? 'approximate' : s));
+  g.errorEstimate = err;
+  return g;
+}
+
+/** The backward pass with a given curvature (null: Gauss–Newton). */
+function backwardWith(sol: SqpSolution, curvature: Curvature | null, dLdx?: Float64Array, dLdu?: Float64Array): SqpGrad {
   const pr0 = sol.lin, model = sol.model, theta = sol.theta;
   const { B, T, nx, n } = pr0, np = model.np, K = n + np;
-  const exact = (opts.hessian ?? 'exact') === 'exact';
-  const h = opts.fdStep ?? 1e-6;
+  const exact = curvature !== null;
   const st0 = sol.qp.state;
-  // the equivalent QP with the Lagrangian's curvature: C' = C + Hν, c' = c − Hν τ̄ (per element and stage)
+  // the equivalent QP with the Lagrangian's curvature: C' = C + Hν, c' = c − Hν τ̄ (per element and
+  // stage); Hs keeps each stage's full Σν∇²f (rows τ, columns τ and θ) for the θ term below
   const Cp = new Float64Array(B * T * n * n), cp = new Float64Array(B * T * n);
-  const jp = new Float64Array(nx * K), jm = new Float64Array(nx * K), out = new Float64Array(nx);
-  const z = new Float64Array(n), th = Float64Array.from(theta);
-  /** g ← ∂(Jᵀν)/∂(column k of the Jacobian's variables) by central differences, ν at `no`. */
-  const jtnu = (b: number, t: number, k: number, g: Float64Array) => {
-    const to = (b * T + t) * n, no = (b * T + t + 1) * nx;
-    for (let i = 0; i < n; i++) z[i] = st0.tau[to + i];
-    th.set(theta);
-    const isTheta = k >= n, idx = isTheta ? k - n : k;
-    const base = isTheta ? th[idx] : z[idx], step = h * Math.max(1, Math.abs(base));
-    if (isTheta) th[idx] = base + step; else z[idx] = base + step;
-    model.step(z, 0, z, nx, th, out, 0, jp, 0);
-    if (isTheta) th[idx] = base - step; else z[idx] = base - step;
-    model.step(z, 0, z, nx, th, out, 0, jm, 0);
-    if (isTheta) th[idx] = base; else z[idx] = base;
-    for (let j = 0; j < n; j++) {
-      let s = 0;
-      for (let i = 0; i < nx; i++) s += (jp[i * K + j] - jm[i * K + j]) * st0.nu[no + i];
-      g[j] = s / (2 * step);
-    }
-  };
-  const col = new Float64Array(n), Hnu = new Float64Array(n * n);
+  const Hs = new Float64Array(exact ? B * T * n * K : 0);
+  const jp = new Float64Array(nx * K), out = new Float64Array(nx), w = new Float64Array(nx), H = new Float64Array(n * K);
   for (let b = 0; b < B; b++) for (let t = 0; t < T; t++) {
     const co = off(pr0.C, b, t), o = (b * T + t) * n * n;
     for (let i = 0; i < n * n; i++) Cp[o + i] = pr0.C.data[co + i];
     const cc = off(pr0.c, b, t);
     for (let i = 0; i < n; i++) cp[(b * T + t) * n + i] = pr0.c.data[cc + i];
     if (!exact || t === T - 1) continue;
-    for (let k = 0; k < n; k++) {
-      jtnu(b, t, k, col);
-      for (let j = 0; j < n; j++) Hnu[j * n + k] = col[j];
-    }
+    const to = (b * T + t) * n, no = (b * T + t + 1) * nx;
+    for (let i = 0; i < nx; i++) w[i] = st0.nu[no + i];
+    curvature(st0.tau, to, w, H);
+    Hs.set(H, (b * T + t) * n * K);
     // the QP reads sym(C'), so only sym(Hν) matters; shift c' by it so that τ̄ stays optimal
     for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) {
-      const hij = 0.5 * (Hnu[i * n + j] + Hnu[j * n + i]);
+      const hij = 0.5 * (H[i * K + j] + H[j * K + i]);
       Cp[o + i * n + j] += hij;
-      cp[(b * T + t) * n + i] -= hij * st0.tau[(b * T + t) * n + j];
+      cp[(b * T + t) * n + i] -= hij * st0.tau[to + j];
     }
   }
   const input: MpcInput = {
@@ -312,7 +544,6 @@ export function sqpBackward(sol: SqpSolution, dLdx?: Float64Array, dLdu?: Float6
   const g = mpcBackward(qp, dLdx, dLdu);
   const gTheta = new Float64Array(B * np);
   const gC = new Float64Array(pr0.C.data.length), gc = new Float64Array(pr0.c.data.length);
-  const mixed = new Float64Array(n);
   for (let b = 0; b < B; b++) {
     for (let t = 0; t < T; t++) {
       const go = useExact ? (b * T + t) * n * n : off(qp.state.pr.C, b, t), co = off(pr0.C, b, t);
@@ -330,11 +561,11 @@ export function sqpBackward(sol: SqpSolution, dLdx?: Float64Array, dLdu?: Float6
         gTheta[b * np + k] += s;
       }
       if (!useExact) continue;
-      // (∂(Jᵀν)/∂θ)ᵀ ū_τ, with ū_τ = dL/dc' of the stage
+      // (∂(Jᵀν)/∂θ)ᵀ ū_τ, with ū_τ = dL/dc' of the stage and ∂(Jᵀν)_j/∂θ_k = (Σν∇²f)[j, n + k]
+      const ho = (b * T + t) * n * K;
       for (let k = 0; k < np; k++) {
-        jtnu(b, t, n + k, mixed);
         let s = 0;
-        for (let j = 0; j < n; j++) s += mixed[j] * g.c[(b * T + t) * n + j];
+        for (let j = 0; j < n; j++) s += Hs[ho + j * K + n + k] * g.c[(b * T + t) * n + j];
         gTheta[b * np + k] += s;
       }
     }

@@ -30,6 +30,8 @@ export interface ContinuousModel {
   dfdx(x: Float64Array, u: Float64Array, theta: Float64Array, J: Float64Array): void;
   dfdu(x: Float64Array, u: Float64Array, theta: Float64Array, J: Float64Array): void;
   dfdtheta(x: Float64Array, u: Float64Array, theta: Float64Array, J: Float64Array): void;
+  /** H ← Σᵢ wᵢ ∇²fᵢ over z = (x, u, θ), rows z[0 .. nx+nu) (state and control), all nx+nu+nθ columns, row-major. Exact. */
+  d2f?(x: Float64Array, u: Float64Array, theta: Float64Array, w: Float64Array, H: Float64Array): void;
   /**
    * Optional batched right-hand side: X [B, nx], U [B, nu], one θ, dX [B, nx]. Models that run through
    * tfjs (neural ODEs) implement it to amortise per-call overhead; others get a loop.

@@ -6,7 +6,7 @@
  * MuJoCo is not wanted.
  */
 import { createModel } from '../../models/continuous/index.js';
-import { discretize, type DiscreteModel } from '../ode/discretize.js';
+import { discretize, type ZohModel } from '../ode/discretize.js';
 import { defaultTheta, type ContinuousModel } from '../ode/model.js';
 import { PlantBase, type PlantOptions } from './plant.js';
 import { createRng } from '../common/rng.js';
@@ -28,7 +28,8 @@ export class OdePlant extends PlantBase {
   readonly controlNames: readonly string[];
   private x!: Float64Array;
   private readonly theta: Float64Array;
-  private dm: DiscreteModel | null = null;
+  private dm: ZohModel | null = null;
+  private readonly next: Float64Array;
 
   constructor(readonly model: ContinuousModel, private readonly o: OdePlantOptions = {}) {
     super(createRng(o.seed ?? 0), o);
@@ -36,6 +37,7 @@ export class OdePlant extends PlantBase {
     this.stateNames = model.stateNames; this.controlNames = model.controlNames;
     this.theta = o.theta ? Float64Array.from(o.theta) : defaultTheta(model);
     if (this.theta.length !== model.parameters.length) throw new Error(`plant ${model.kind}: theta has ${this.theta.length} entries, expected ${model.parameters.length}`);
+    this.next = new Float64Array(model.nx);
     this.init();
   }
 
@@ -49,7 +51,8 @@ export class OdePlant extends PlantBase {
         ? discretize(this.model, { dt, method: 'rk4', substeps: this.o.substeps ?? 10 })
         : discretize(this.model, { dt, method: 'dopri5', rtol: 1e-10, atol: 1e-12 });
     }
-    this.x = this.dm.step(this.x, u, this.theta);
+    this.dm.step(this.x, 0, u, 0, this.theta, this.next, 0);
+    this.x = Float64Array.from(this.next);
     for (let i = 0; i < this.nx; i++) if (!Number.isFinite(this.x[i])) throw new Error(`plant ${this.kind}: the state became non-finite at t = ${this.t + dt}`);
   }
 

@@ -20,7 +20,7 @@
  * is bit-identical with any number of threads, and a run resumed from a checkpoint continues exactly
  * as the uninterrupted run (the checkpoint holds ψ, Adam's moments, the warm starts and the curves).
  */
-import type { DiscreteModel } from '../../models/discrete/model.js';
+import type { DiscreteModel } from '../mpc/model.js';
 import { pendulum as pendulumDx } from '../../models/discrete/pendulum.js';
 import { cartpole as cartpoleDx } from '../../models/discrete/cartpole.js';
 import { sqpBackward, sqpSolve } from '../mpc/sqp.js';
@@ -28,6 +28,7 @@ import { createRng } from '../common/rng.js';
 import type { ProgressSink } from './progress.js';
 import { chunkRunner } from './pool.js';
 import { type CheckpointOptions, checkpointer, loadCheckpoint } from './checkpoint.js';
+import { primalGradientExact } from '../common/status.js';
 
 export type ImitationTask = 'pendulum' | 'cartpole';
 export type LearnWhat = 'cost' | 'dynamics' | 'both';
@@ -77,6 +78,16 @@ export function expertModel(spec: TaskSpec): DiscreteModel {
       base.step(x, xo, uu, 0, theta, out, oo, jac, jo);
       if (!jac) return;
       for (let r = 0; r < nx; r++) for (let i = 0; i < nx; i++) jac[jo + r * W + i] += jac[jo + r * W + nx] * K[i];
+    },
+    // Φ'(x, u, θ) = Φ(x, u + Kx, θ) = Φ(Lz): ∇²(wᵀΦ') = Lᵀ ∇²(wᵀΦ) L, with L the identity plus K in
+    // the (u, x) block; rows (x, u) of Lᵀ(·) need rows (x, u) of the base Hessian only
+    d2(x, xo, u, uo, theta, w, H) {
+      let s = 0;
+      for (let i = 0; i < nx; i++) s += K[i] * x[xo + i];
+      uu[0] = u[uo] + s;
+      base.d2!(x, xo, uu, 0, theta, w, H);
+      for (let a = 0; a < nx + nu; a++) for (let i = 0; i < nx; i++) H[a * W + i] += H[a * W + nx] * K[i];
+      for (let i = 0; i < nx; i++) for (let c = 0; c < W; c++) H[i * W + c] += K[i] * H[nx * W + c];
     },
   };
 }
@@ -153,7 +164,7 @@ export function evaluateChunk(inp: ChunkInput): ChunkOutput {
   let inexact = 0;
   if (inp.gradient) {
     const g = sqpBackward(sol, undefined, dLdu, { hessian: inp.hessian });
-    inexact = g.gradStatus.filter((s) => s !== 'exact').length;
+    inexact = g.gradStatus.filter((s) => !primalGradientExact(s)).length;
     for (let i = 0; i < n; i++) grad[i] = g.C[i * n + i] * q[i];
     for (let i = 0; i < n; i++) grad[n + i] = g.c[i];
     for (let b = 0; b < B; b++) for (let k = 0; k < np; k++) grad[2 * n + k] += g.theta[b * np + k] * theta[k];

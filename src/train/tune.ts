@@ -18,7 +18,7 @@
 import { isAbsolute, join } from 'node:path';
 import type { ControllerConfig } from '../../controllers/schema.js';
 import { createModel, loadModel } from '../../models/continuous/index.js';
-import type { DiscreteModel } from '../../models/discrete/model.js';
+import type { DiscreteModel } from '../mpc/model.js';
 import { defaultTheta, type ContinuousModel } from '../ode/model.js';
 import { discretize } from '../ode/discretize.js';
 import { sqpBackward, sqpSolve } from '../mpc/sqp.js';
@@ -26,30 +26,7 @@ import type { MpcInput } from '../mpc/problem.js';
 import type { Trajectory } from '../data/trajectory.js';
 import { chunkRunner } from './pool.js';
 import { type CheckpointOptions, checkpointer, digest, loadCheckpoint } from './checkpoint.js';
-
-/** A continuous-time model under ZOH as the MPC layer's discrete model (θ-Jacobian from the ODE sensitivities). */
-export function zohModel(model: ContinuousModel, theta: ArrayLike<number>, dt: number, substeps: number): DiscreteModel {
-  const phi = discretize(model, { dt, method: 'rk4', substeps });
-  const { nx, nu } = model, np = model.parameters.length, W = nx + nu + np;
-  const xb = new Float64Array(nx), ub = new Float64Array(nu), tb = new Float64Array(np);
-  return {
-    name: model.kind, nx, nu, np, paramNames: model.parameters.map((p) => p.name), theta: Float64Array.from(theta),
-    step(x, xo, u, uo, th, out, oo, jac, jo = 0) {
-      for (let i = 0; i < nx; i++) xb[i] = x[xo + i];
-      for (let j = 0; j < nu; j++) ub[j] = u[uo + j];
-      for (let k = 0; k < np; k++) tb[k] = th[k];
-      if (!jac) { out.set(phi.step(xb, ub, tb), oo); return; }
-      const L = phi.linearize(xb, ub, tb);
-      out.set(L.x1, oo);
-      for (let i = 0; i < nx; i++) {
-        for (let j = 0; j < nx; j++) jac[jo + i * W + j] = L.A[i * nx + j];
-        for (let j = 0; j < nu; j++) jac[jo + i * W + nx + j] = L.B[i * nu + j];
-        for (let k = 0; k < np; k++) jac[jo + i * W + nx + nu + k] = L.P[i * np + k];
-      }
-    },
-    angle: (x, xo) => x[xo],
-  };
-}
+import { primalGradientExact } from '../common/status.js';
 
 /** The configuration's model and θ (registry kind with overrides, or a saved model file relative to baseDir). */
 export function configModel(config: ControllerConfig, baseDir = process.cwd()): { model: ContinuousModel; theta: Float64Array } {
@@ -85,7 +62,7 @@ export function evaluateTuneChunk(inp: TuneChunkInput): TuneChunkOutput {
   const cfg = inp.config;
   const { model, theta } = configModel(cfg, inp.baseDir);
   const { nx, nu } = model, n = nx + nu, T = cfg.horizon;
-  const dm = zohModel(model, theta, 1 / cfg.rateHz, cfg.solver.discretization.substeps);
+  const dm = discretize(model, { dt: 1 / cfg.rateHz, method: 'rk4', substeps: cfg.solver.discretization.substeps, theta });
   const B = inp.x0.length / nx, w = inp.w;
   const ref = Float64Array.from([...cfg.cost.reference.state, ...(cfg.cost.reference.control ?? new Array<number>(nu).fill(0))]);
   const C = new Float64Array(T * n * n), c = new Float64Array(T * n);
@@ -117,7 +94,7 @@ export function evaluateTuneChunk(inp: TuneChunkInput): TuneChunkOutput {
   let inexact = 0;
   if (inp.gradient) {
     const g = sqpBackward(sol, undefined, dLdu);
-    inexact = g.gradStatus.filter((s) => s !== 'exact').length;
+    inexact = g.gradStatus.filter((s) => !primalGradientExact(s)).length;
     for (let t = 0; t < T; t++) for (let i = 0; i < n; i++) {
       const d = g.C[t * n * n + i * n + i] - g.c[t * n + i] * ref[i]; // C_ii = w, c_i = −w·ref_i
       const k = i < nx ? (t === T - 1 ? nx + nu + i : i) : i;

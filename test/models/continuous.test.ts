@@ -8,6 +8,7 @@ import {
 } from '../../models/continuous/index.js';
 import { defaultTheta, type ContinuousModel } from '../../src/ode/model.js';
 import { discretize } from '../../src/ode/discretize.js';
+import { evaluate, linearize } from '../../src/mpc/model.js';
 import { createRng } from '../../reference/random.js';
 
 /**
@@ -93,13 +94,13 @@ describe('ZOH discretisation Φ(x, u; θ, dt): Jacobians vs finite differences o
       const { model } = c;
       const dt = model.kind === 'lorenz' ? 0.01 : 0.05;
       const phi = discretize(model, { dt, substeps: 4 });
-      const th = phi.theta0;
-      const lin = phi.linearize(c.x, c.u, th);
-      expectClose(lin.x1, phi.step(c.x, c.u, th), 1e-14, 'Φ');
+      const th = phi.theta;
+      const lin = linearize(phi, c.x, c.u, th);
+      expectClose(lin.x1, evaluate(phi, c.x, c.u, th), 1e-14, 'Φ');
       const nx = model.nx;
-      expectClose(lin.A, fd((v) => phi.step(v, c.u, th), c.x, nx), c.tol, '∂Φ/∂x');
-      if (model.nu) expectClose(lin.B, fd((v) => phi.step(c.x, v, th), c.u, nx), c.tol, '∂Φ/∂u');
-      expectClose(lin.P, fd((v) => phi.step(c.x, c.u, v), th, nx), c.tol, '∂Φ/∂θ');
+      expectClose(lin.A, fd((v) => evaluate(phi, v, c.u, th), c.x, nx), c.tol, '∂Φ/∂x');
+      if (model.nu) expectClose(lin.B, fd((v) => evaluate(phi, c.x, v, th), c.u, nx), c.tol, '∂Φ/∂u');
+      expectClose(lin.P, fd((v) => evaluate(phi, c.x, c.u, v), th, nx), c.tol, '∂Φ/∂θ');
     });
   }
 
@@ -109,15 +110,15 @@ describe('ZOH discretisation Φ(x, u; θ, dt): Jacobians vs finite differences o
     const rk = discretize(m, { dt: 0.1, substeps: 4 });
     const rk8 = discretize(m, { dt: 0.1, substeps: 8 });
     const x = [2.5, 1], u = [0.4];
-    const e = exact.step(x, u), r = rk.step(x, u), r8 = rk8.step(x, u);
+    const e = evaluate(exact, x, u), r = evaluate(rk, x, u), r8 = evaluate(rk8, x, u);
     // stated accuracy O(dt⁵/substeps⁴): small, and 16× smaller with twice the substeps
     const e4 = Math.hypot(e[0] - r[0], e[1] - r[1]), e8 = Math.hypot(e[0] - r8[0], e[1] - r8[1]);
     expect(e4).toBeLessThan(1e-6);
     expect(e4 / e8).toBeGreaterThan(12);
     expect(e4 / e8).toBeLessThan(20);
     expect(rk.accuracy).toMatch(/RK4, 4 equal substeps/);
-    const lin = exact.linearize(x, u);
-    const fdA = fd((v) => exact.step(v, u), x, 2);
+    const lin = linearize(exact, x, u);
+    const fdA = fd((v) => evaluate(exact, v, u), x, 2);
     expectClose(lin.A, fdA, 1e-6, 'dopri5 ∂Φ/∂x');
   });
 });

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { buildController, ZohLinearizer } from '../../controllers/controller.js';
+import { buildController } from '../../controllers/controller.js';
+import { evaluate } from '../../src/mpc/model.js';
 import { defaultTheta } from '../../src/ode/model.js';
 import { loadControllerConfig, parseControllerConfig } from '../../controllers/schema.js';
 import { createModel } from '../../models/continuous/index.js';
@@ -22,7 +23,7 @@ function closedLoop(name: string, x0: number[], refState: number[] | null, steps
     if (!r.ok) notOk++;
     expect(r.predicted.x.length).toBe(ctl.horizon * ctl.nx);
     us.push(r.u);
-    x = plant.step(x, r.ok ? r.u : new Float64Array(ctl.nu));
+    x = evaluate(plant, x, r.ok ? r.u : new Float64Array(ctl.nu));
   }
   return { x, us, notOk, ctl };
 }
@@ -113,20 +114,21 @@ describe('LtvMpcController in closed loop with the continuous-time model', () =>
     expect(r.status).toBe('numerical_error');
   });
 
-  it.each(['cartpole', 'pendulum', 'diffdrive'])('ZohLinearizer (%s) gives the same Φ, A, B as src/ode discretize (RK4, same substeps)', (name) => {
-    // the controller's allocation-free linearisation must be the same discrete map and exact Jacobians
+  it.each(['cartpole', 'pendulum', 'diffdrive'])('the tick linearisation stepXU (%s) is Φ and the (x, u) columns of the full ZOH Jacobian', (name) => {
+    // the controller drops the θ sensitivities (half the work for the cart-pole): same map, same A and B
     const model = createModel(name);
     const theta = defaultTheta(model);
-    const lin = new ZohLinearizer(model, theta, 0.02, 3);
     const dm = discretize(model, { dt: 0.02, method: 'rk4', substeps: 3 });
-    const x1 = new Float64Array(model.nx), A = new Float64Array(model.nx * model.nx), B = new Float64Array(model.nx * model.nu);
+    const { nx, nu, np } = dm, n = nx + nu, K = n + np;
+    const x1 = new Float64Array(nx), F = new Float64Array(nx * n), y1 = new Float64Array(nx), jac = new Float64Array(nx * K);
     for (let trial = 0; trial < 5; trial++) {
-      const x = Float64Array.from({ length: model.nx }, (_, i) => Math.sin(1.3 * trial + i) * 1.5);
-      const u = Float64Array.from({ length: model.nu }, (_, j) => Math.cos(0.7 * trial + j) * 3);
-      lin.linearize(x, u, x1, A, B);
-      const ref = dm.linearize(x, u, theta);
-      for (const [got, want] of [[x1, ref.x1], [A, ref.A], [B, ref.B]] as const) {
-        for (let i = 0; i < want.length; i++) expect(Math.abs(got[i] - want[i])).toBeLessThan(1e-12 * (1 + Math.abs(want[i])));
+      const x = Float64Array.from({ length: nx }, (_, i) => Math.sin(1.3 * trial + i) * 1.5);
+      const u = Float64Array.from({ length: nu }, (_, j) => Math.cos(0.7 * trial + j) * 3);
+      dm.stepXU(x, 0, u, 0, theta, x1, 0, F, 0);
+      dm.step(x, 0, u, 0, theta, y1, 0, jac, 0);
+      for (let i = 0; i < nx; i++) {
+        expect(Math.abs(x1[i] - y1[i])).toBeLessThan(1e-12 * (1 + Math.abs(y1[i])));
+        for (let j = 0; j < n; j++) expect(Math.abs(F[i * n + j] - jac[i * K + j])).toBeLessThan(1e-12 * (1 + Math.abs(jac[i * K + j])));
       }
     }
   });

@@ -28,7 +28,8 @@ export async function call(srv: RunningServer, mode: Mode, method: string, url: 
   const payload = body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body);
   const h: Record<string, string> = { ...(payload !== undefined ? { 'content-type': 'application/json' } : {}), ...headers };
   if (mode === 'inject') {
-    const r = await srv.app.inject({ method: method as 'GET', url, payload, headers: h });
+    // inject's default Host (localhost:80) is not this server's port: the host guard would refuse it
+    const r = await srv.app.inject({ method: method as 'GET', url, payload, headers: { host: `127.0.0.1:${srv.port}`, ...h } });
     let json: unknown = null;
     try { json = JSON.parse(r.body); } catch { /* not JSON */ }
     return { status: r.statusCode, headers: r.headers as Record<string, string>, text: r.body, json };

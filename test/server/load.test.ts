@@ -9,7 +9,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { loadControllerConfig } from '../../controllers/schema.js';
 import { DEFAULT_CONFIG_PATH } from '../../server/app.js';
 import { runLoadTest, spawnServer, type SpawnedServer } from '../../server/loadtest.js';
-import { defaultScenario } from '../../server/runtime.js';
+import { modelStart } from '../../server/scenario.js';
 import { TOKEN } from './helpers.js';
 
 let srv: SpawnedServer;
@@ -20,7 +20,7 @@ afterAll(async () => { await srv?.stop(); });
 
 it('400 solves, 16 in flight, while the 50 Hz loop runs: none lost or corrupted', async () => {
   const config = loadControllerConfig(DEFAULT_CONFIG_PATH);
-  const x0 = defaultScenario('cartpole', 4, config.cost.reference.state).x0;
+  const x0 = modelStart('cartpole', 4, config.cost.reference.state);
   await new Promise((r) => setTimeout(r, 500));
   const rep = await runLoadTest(srv.url, config, x0, { n: 400, concurrency: 16 });
   mkdirSync('test-artifacts', { recursive: true });

@@ -15,7 +15,7 @@ describe.each<Mode>(['inject', 'socket'])('routes (%s)', (mode) => {
     expect(r.json.plant).toBe('ode-rk4:cartpole');
     expect(r.json.backend).toMatch(/ltv-mpc/);
     expect(r.json.controllers).toEqual([expect.objectContaining({ id: 'default', running: true, rateHz: 50 })]);
-    expect(r.json.auth).toEqual({ readsNeedToken: false, mutationsNeedToken: true });
+    expect(r.json.auth).toEqual({ readsNeedToken: false, mutationsNeedToken: true, allowedHosts: ['localhost', '127.0.0.1', '[::1]'].map((h) => `${h}:${srv.port}`) });
   });
 
   it('GET /controllers and /controllers/default', async () => {
@@ -132,7 +132,7 @@ describe.each<Mode>(['inject', 'socket'])('routes (%s)', (mode) => {
 
   it('GET /telemetry streams ticks with the predicted path', async () => {
     const r = mode === 'inject'
-      ? await srv.app.inject({ method: 'GET', url: '/telemetry?limit=3' }).then((x) => ({ status: x.statusCode, text: x.body, type: String(x.headers['content-type']) }))
+      ? await srv.app.inject({ method: 'GET', url: '/telemetry?limit=3', headers: { host: `127.0.0.1:${srv.port}` } }).then((x) => ({ status: x.statusCode, text: x.body, type: String(x.headers['content-type']) }))
       : await fetch(`${srv.url}/telemetry?limit=3`).then(async (x) => ({ status: x.status, text: await x.text(), type: String(x.headers.get('content-type')) }));
     expect(r.status).toBe(200);
     expect(r.type).toMatch(/text\/event-stream/);

@@ -1,5 +1,6 @@
 /** Invalid bodies → 400 with the issue list and nothing changed; tokens; size limits; rate limits; no stack traces. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { request as httpRequest } from 'node:http';
 import { TokenCheck } from '../../server/auth.js';
 import { buildApp } from '../../server/app.js';
 import { JobRunner, defaultJobKinds } from '../../server/jobs.js';
@@ -149,5 +150,116 @@ describe('off-loopback bind: reads need the token too', () => {
       try { expect((await stream).statusCode).toBe(200); } finally { clearInterval(ticker); }
       for (const url of ['/health', '/docs', '/docs/json', '/dashboard']) expect((await app.inject({ url })).statusCode, url).toBe(200);
     } finally { await app.close(); await jobs.close(); store.close(); }
+  });
+});
+
+describe('issue 18: every issue at once, clear refusals', () => {
+  let srv: Awaited<ReturnType<typeof testServer>>;
+  beforeAll(async () => { srv = await testServer(); });
+  afterAll(async () => { await srv.cleanup(); });
+  const paths = (r: Res) => r.json.issues.map((i: { path: (string | number)[] }) => i.path.join('.'));
+
+  it('a negative Q entry, crossed u bounds and a too-long budget are reported in one 400, each once', async () => {
+    const v = srv.runtimes.get('default')!.version;
+    const r = await call(srv, 'socket', 'PATCH', '/controllers/default/params', { cost: { Q: [1, -0.1, 10, 0.1] }, constraints: { u: { lower: [5], upper: [-5] } }, solver: { budgetMs: 50 } }, AUTH);
+    expect(r.status).toBe(400);
+    expect(paths(r)).toEqual(expect.arrayContaining(['cost.Q.1', 'constraints.u.lower.0', 'solver.budgetMs']));
+    expect(new Set(paths(r)).size).toBe(paths(r).length);
+    expect(r.json.issues.find((i: { path: unknown[] }) => i.path.join('.') === 'constraints.u.lower.0').code).toBe('bounds_order');
+    expect(srv.runtimes.get('default')!.version).toBe(v);
+  });
+
+  it('__proto__, constructor and prototype keys get their own error naming where they are', async () => {
+    const r = await call(srv, 'socket', 'PATCH', '/controllers/default/params', '{"cost":{"__proto__":{"R":[1]},"Q":[1,1,1,1]},"solver":{"constructor":{"prototype":{"x":1}}}}', AUTH);
+    expect(r.status).toBe(400);
+    expect(r.json.message).toMatch(/forbidden key/);
+    expect(r.json.message).not.toMatch(/NaN/);
+    expect(r.json.issues).toEqual([
+      expect.objectContaining({ path: ['cost', '__proto__'], code: 'forbidden_key' }),
+      expect.objectContaining({ path: ['solver', 'constructor'], code: 'forbidden_key' }),
+    ]);
+    expect(({} as Record<string, unknown>).R).toBeUndefined();
+    const s = await call(srv, 'socket', 'POST', '/controllers/default/solve', '{"state":[0,0,3,0],"prototype":1}');
+    expect(s.status).toBe(400);
+    expect(s.json.issues[0]).toMatchObject({ path: ['prototype'], code: 'forbidden_key' });
+    // NaN is still called what it is
+    expect((await call(srv, 'socket', 'PATCH', '/controllers/default/params', '{"cost":{"R":[NaN]}}', AUTH)).json.issues[0].message).toMatch(/not valid JSON.*NaN/);
+  });
+
+  it('jobs with parameters that do not fit the controller → 400 before anything starts, never 202', async () => {
+    const jobs = srv.ctx.jobs.list().length;
+    const t = await call(srv, 'socket', 'POST', '/jobs', { kind: 'tune-search', params: { initialStates: [[0, 0], [0, 0, 3, 0], [1]], task: { Q: [1], R: [1] } } }, AUTH);
+    expect(t.status).toBe(400);
+    expect(paths(t)).toEqual(['params.initialStates.0', 'params.initialStates.2', 'params.task.Q']);
+    const c = await call(srv, 'socket', 'POST', '/jobs', { kind: 'tune-search', params: { controller: 'nope', initialStates: [[0, 0, 3, 0]] } }, AUTH);
+    expect(c.status).toBe(400);
+    expect(paths(c)).toEqual(['params.controller']);
+    const s = await call(srv, 'socket', 'POST', '/jobs', { kind: 'simulate', params: { initialState: [0, 0], reference: { control: [1, 2] } } }, AUTH);
+    expect(s.status).toBe(400);
+    expect(paths(s)).toEqual(['params.initialState', 'params.reference.control']);
+    const p = await call(srv, 'socket', 'POST', '/jobs', { kind: 'simulate', params: { initialState: [0, 0, 3, 0], params: { cost: { Q: [1] } } } }, AUTH);
+    expect(p.status).toBe(400);
+    expect(paths(p)).toEqual(['params.params.cost.Q']);
+    // the patch's issues and the dimension issues of one request, in the same 400
+    const both = await call(srv, 'socket', 'POST', '/jobs', { kind: 'simulate', params: { initialState: [0, 0], params: { cost: { Q: [1] } }, reference: { control: [1, 2] } } }, AUTH);
+    expect(both.status).toBe(400);
+    expect(paths(both)).toEqual(['params.params.cost.Q', 'params.initialState', 'params.reference.control']);
+    const n = await call(srv, 'socket', 'POST', '/jobs', { kind: 'simulate', params: { controller: 'nope', initialState: [0, 0, 3, 0] } }, AUTH);
+    expect(n.status).toBe(400);
+    expect(paths(n)).toEqual(['params.controller']);
+    expect(srv.ctx.jobs.list()).toHaveLength(jobs);
+  });
+
+  it('/solve from a state the solver cannot handle → 422 with the solver status, never null numbers', async () => {
+    const r = await call(srv, 'socket', 'POST', '/controllers/default/solve', { state: [1e300, 0, 3, 0] });
+    expect(r.status).toBe(422);
+    expect(r.json.error).toBe('non_finite_result');
+    expect(r.json.solverStatus).toMatch(/^(optimal|max_iter|primal_infeasible|dual_infeasible|numerical_error)$/);
+    expect(r.text).not.toMatch(/null/);
+    const ok = await call(srv, 'socket', 'POST', '/controllers/default/solve', { state: [0, 0, 3, 0] });
+    expect(ok.status).toBe(200);
+    expect(ok.text).not.toMatch(/null/);
+  });
+
+  /** Over the socket with a Host header of our choice (fetch may not set Host). */
+  const rawGet = (url: string, host: string) => new Promise<{ status: number; json: any }>((resolve, reject) => {
+    const req = httpRequest({ host: '127.0.0.1', port: srv.port, path: url, headers: { host } }, (res) => {
+      let text = '';
+      res.on('data', (d) => { text += d; });
+      res.on('end', () => resolve({ status: res.statusCode!, json: JSON.parse(text) }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+
+  it('a foreign Host is refused (421) on every route, a foreign Origin (403); loopback names on the port pass', async () => {
+    const port = srv.port;
+    for (const url of ['/health', '/controllers/default/params', '/dashboard', '/metrics']) {
+      const r = await rawGet(url, `attacker.example:${port}`);
+      expect(r.status, url).toBe(421);
+      expect(r.json.error).toBe('misdirected_request');
+      expect(r.json.message).toMatch(/attacker\.example/);
+    }
+    expect((await rawGet('/health', `127.0.0.1:${port}`)).status).toBe(200);
+    expect((await call(srv, 'inject', 'GET', '/health', undefined, { host: 'localhost:1' })).status).toBe(421);
+    for (const host of [`localhost:${port}`, `127.0.0.1:${port}`, `[::1]:${port}`, `LOCALHOST:${port}`]) {
+      expect((await call(srv, 'inject', 'GET', '/health', undefined, { host })).status, host).toBe(200);
+    }
+    const o = await call(srv, 'socket', 'PATCH', '/controllers/default/params', { cost: { R: [0.07] } }, { ...AUTH, origin: 'http://evil.example' });
+    expect(o.status).toBe(403);
+    expect(o.json.error).toBe('forbidden_origin');
+    expect((await call(srv, 'socket', 'GET', '/health', undefined, { origin: 'null' })).status).toBe(403);
+    expect((await call(srv, 'socket', 'GET', '/health', undefined, { origin: `http://localhost:${port}` })).status).toBe(200);
+  });
+
+  it('allowedHosts adds names; * turns the check off', async () => {
+    const s = await testServer({ allowedHosts: ['robot.local', 'proxy.example:443'] });
+    try {
+      expect((await call(s, 'inject', 'GET', '/health', undefined, { host: 'robot.local:9999' })).status).toBe(200);
+      expect((await call(s, 'inject', 'GET', '/health', undefined, { host: 'proxy.example' })).status).toBe(421);
+      expect((await call(s, 'inject', 'GET', '/health', undefined, { host: 'proxy.example:443', origin: 'https://proxy.example' })).status).toBe(200);
+    } finally { await s.cleanup(); }
+    const any = await testServer({ allowedHosts: ['*'] });
+    try { expect((await call(any, 'inject', 'GET', '/health', undefined, { host: 'whatever.example' })).status).toBe(200); } finally { await any.cleanup(); }
   });
 });

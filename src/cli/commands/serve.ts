@@ -1,11 +1,12 @@
 /**
  * `dmpc serve`: the tuning API and dashboard over a default controller (the cart-pole under LTV-MPC,
  * id `default`) running in closed loop on the simulated plant at its control rate.
- *   dmpc serve [--port N] [--host ADDR] [--config controllers/x.json] [--data DIR] [--max-jobs N] [--rotate-token] [--log]
+ *   dmpc serve [--port N] [--host ADDR] [--config controllers/x.json] [--state DIR] [--allowed-hosts H,…] [--max-jobs N] [--rotate-token] [--log]
  *   dmpc serve solve --in request.json [--config FILE] [--out FILE]       (the POST /controllers/:id/solve document, offline)
  *   dmpc serve simulate --in request.json [--config FILE] [--out FILE]    (the POST /simulate document, offline)
  *   dmpc serve --ros [dmpc ros options]                                    (the ROS 2 node instead: `npm start -- --ros`)
- * Environment: PORT (8080), HOST (127.0.0.1), DMPC_TOKEN, DMPC_DATA (state directory).
+ * Environment: PORT (8080), HOST (127.0.0.1), DMPC_TOKEN, DMPC_DATA (state directory), DMPC_ALLOWED_HOSTS.
+ * `npm start -- <options>` runs the same command (package.json: `dmpc serve`).
  */
 import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
@@ -19,7 +20,11 @@ import { ControllerRuntime } from '../../../server/runtime.js';
 import { ServeOptionsSchema, SimulateRequestSchema, SolveRequestSchema } from '../../../server/schemas.js';
 import { simulate } from '../../../server/simulate.js';
 import { Store } from '../../../server/store.js';
+import { StateLockedError } from '../../../server/lock.js';
 import type { z } from 'zod';
+
+/** How a user makes a new token: both forms run this command (`npm start` is `dmpc serve`). */
+export const ROTATE_HINT = 'npm start -- --rotate-token, or dmpc serve --rotate-token';
 
 export function defaultDataDir(env = process.env): string {
   return env.DMPC_DATA ?? join(env.XDG_STATE_HOME ?? join(homedir(), '.local', 'state'), 'dmpc');
@@ -57,11 +62,14 @@ export const command: CliCommand = {
   name: 'serve',
   summary: 'tuning API + live dashboard over an MPC running in closed loop on a simulated robot (http://127.0.0.1:8080)',
   help: [
-    'dmpc serve [--port N] [--host ADDR] [--config FILE] [--data DIR] [--max-jobs N] [--rotate-token] [--log]',
+    'dmpc serve [--port N] [--host ADDR] [--config FILE] [--state DIR] [--allowed-hosts H,...] [--max-jobs N] [--rotate-token] [--log]   (npm start -- [options])',
     '    --port      listening port (env PORT, default 8080; 0 = any free port)',
     '    --host      bind address (env HOST, default 127.0.0.1). Any non-loopback address makes every API route need the token.',
     '    --config    configuration of the `default` controller (default controllers/cartpole.json)',
-    '    --data      state directory: parameter versions, jobs, token hash (env DMPC_DATA, default $XDG_STATE_HOME/dmpc or ~/.local/state/dmpc)',
+    '    --state     state directory (alias --data): parameter versions, scenario, jobs, token hash (env DMPC_DATA, default $XDG_STATE_HOME/dmpc or ~/.local/state/dmpc).',
+    '                One server per directory (a second one refuses to start); several controllers on one machine: one --state DIR and --port each.',
+    '    --allowed-hosts  host names (name[:port], comma-separated) the server answers for besides localhost, 127.0.0.1, [::1] on its port',
+    '                (env DMPC_ALLOWED_HOSTS; \'*\' turns the DNS-rebinding guard off: only behind a reverse proxy that checks Host)',
     '    --max-jobs  background jobs running at once (default 2)',
     '    --rotate-token  make and print a new token (when DMPC_TOKEN is not set)',
     '    --log       request log on stderr',
@@ -82,7 +90,8 @@ export const command: CliCommand = {
       return ros.run(rest);
     }
     const { values } = parseOptions(argv, {
-      port: { type: 'string' }, host: { type: 'string' }, config: { type: 'string' }, data: { type: 'string' },
+      port: { type: 'string' }, host: { type: 'string' }, config: { type: 'string' }, data: { type: 'string' }, state: { type: 'string' },
+      'allowed-hosts': { type: 'string' },
       'max-jobs': { type: 'string' }, 'rotate-token': { type: 'boolean' }, log: { type: 'boolean' }, plant: { type: 'string' },
       'solve-rate': { type: 'string' },
     });
@@ -91,9 +100,12 @@ export const command: CliCommand = {
     const rateLimits = { ...DEFAULT_RATE_LIMITS, solve: { perSecond: solveRate, burst: Math.max(DEFAULT_RATE_LIMITS.solve.burst, 2 * solveRate) } };
     const plantEngine = values.plant ?? 'mujoco';
     if (plantEngine !== 'mujoco' && plantEngine !== 'ode') throw new Error(`--plant must be mujoco or ode (got '${plantEngine}')`);
+    if (values.state && values.data && values.state !== values.data) throw new Error('--state and --data name the same thing (the state directory): give one');
+    const hostList = (v: string | undefined) => (v ?? '').split(',').map((h) => h.trim()).filter(Boolean);
     const r = ServeOptionsSchema.safeParse({
+      allowedHosts: [...hostList(process.env.DMPC_ALLOWED_HOSTS), ...hostList(values['allowed-hosts'])],
       port: values.port ?? process.env.PORT ?? 8080, host: values.host ?? process.env.HOST ?? '127.0.0.1',
-      token: process.env.DMPC_TOKEN || undefined, dataDir: values.data ?? defaultDataDir(), config: values.config, maxJobs: values['max-jobs'] ?? 2,
+      token: process.env.DMPC_TOKEN || undefined, dataDir: values.state ?? values.data ?? defaultDataDir(), config: values.config, maxJobs: values['max-jobs'] ?? 2,
     });
     if (!r.success) throw new Error(`invalid options:\n${zodIssues(r.error).map((i) => `  ${i.path.join('.')}: ${i.message}`).join('\n')}`);
     const o = r.data;
@@ -102,17 +114,22 @@ export const command: CliCommand = {
     const stopRequested = waitForStop();
     const srv = await startServer({
       dbPath: join(o.dataDir, 'server.sqlite'), host: o.host, port: o.port, token: o.token, rotateToken: values['rotate-token'],
-      config, maxJobs: o.maxJobs, logger: values.log, plantEngine, rateLimits, log: (l) => console.error(`dmpc serve: ${l}`),
+      config, maxJobs: o.maxJobs, logger: values.log, plantEngine, rateLimits, log: (l) => console.error(`dmpc serve: ${l}`), allowedHosts: o.allowedHosts,
+    }).catch((e: unknown) => {
+      // the message names the folder and its owner; the stack would hide it
+      if (e instanceof StateLockedError) throw new Error(e.message);
+      throw e;
     });
     const rt = srv.runtimes.get('default')!;
     console.log(`dmpc serve: dashboard ${srv.url}/dashboard · API ${srv.url}/docs · health ${srv.url}/health`);
     console.log(`controller 'default': ${rt.baseConfig.name} (${rt.modelKind}), ${rt.baseConfig.rateHz} Hz, horizon ${rt.horizon}, parameter version ${rt.version}, plant ${rt.plant.description}`);
-    console.log(`state: ${join(o.dataDir, 'server.sqlite')}`);
+    console.log(`state: ${join(o.dataDir, 'server.sqlite')} (owned by this server until it stops; another controller: --state DIR --port N)`);
+    console.log(`answers for hosts: ${srv.ctx.hostGuard.describe().join(', ')} (more: --allowed-hosts)`);
     if (srv.generatedToken) {
       console.log(`token (shown this once; only its hash is stored): ${srv.generatedToken}`);
       console.log(`  dashboard with the token: ${srv.url}/dashboard#token=${srv.generatedToken}`);
     } else {
-      console.log(srv.tokenSource === 'env' ? 'token: DMPC_TOKEN' : 'token: the one printed on the first start (dmpc serve --rotate-token for a new one)');
+      console.log(srv.tokenSource === 'env' ? 'token: DMPC_TOKEN' : `token: the one printed on the first start (for a new one: ${ROTATE_HINT})`);
     }
     if (srv.ctx.readsNeedToken) console.log(`bound to ${o.host} (not loopback): every API route needs the token`);
     const reason = await stopRequested;
