@@ -18,8 +18,8 @@
  */
 import { isAbsolute, join } from 'node:path';
 import type { SolveStatus } from '../src/common/status.js';
-import { buildProblem, type MpcInput } from '../src/mpc/problem.js';
-import { mpcSolve, shiftedWarmStart, type MpcSolution } from '../src/mpc/ipm.js';
+import { buildProblem, updateProblem, type MpcInput, type MpcProblem } from '../src/mpc/problem.js';
+import { mpcSolve, shiftedWarmStart, type MpcOptions, type MpcSolution, type MpcSolverState } from '../src/mpc/ipm.js';
 import { discretize, type ZohModel } from '../src/ode/discretize.js';
 import { defaultTheta, type ContinuousModel } from '../src/ode/model.js';
 import { createModel, loadModel } from '../models/continuous/index.js';
@@ -35,6 +35,11 @@ export interface SolveStats {
   objective: number;
 }
 
+/**
+ * The result of a compute. The object and its arrays belong to the controller and are rewritten by its
+ * next compute (a tick allocates nothing for its result): a caller that keeps a plan or a command past
+ * that copies it.
+ */
 export interface ControlResult {
   /** First control of the plan (nu). Only meaningful when `ok`. */
   u: Float64Array;
@@ -68,7 +73,7 @@ export interface Controller {
   /** Control period (s) = 1 / rate. */
   readonly dt: number;
   readonly horizon: number;
-  /** Solves for the plan from `state` toward `reference` at time `time` (s). */
+  /** Solves for the plan from `state` toward `reference` at time `time` (s). The result is valid until the next compute. */
   compute(state: Float64Array, reference: Reference, time: number): ControlResult;
   /** The default reference of the configuration. */
   defaultReference(): Reference;
@@ -197,10 +202,23 @@ export function resolveModel(config: ControllerConfig, baseDir = process.cwd()):
   return { model, theta };
 }
 
-/** Buffers of one compute, allocated once per controller (a tick allocates only inside src/mpc and its result). */
+/** Buffers of one compute, allocated once per controller. */
 interface Workspace {
-  ubar: Float64Array; xbar: Float64Array; C: Float64Array; c: Float64Array; F: Float64Array; f: Float64Array;
+  ubar: Float64Array; xbar: Float64Array; c: Float64Array; F: Float64Array; f: Float64Array;
   x1: Float64Array; xt: Float64Array; ut: Float64Array;
+}
+
+/**
+ * What a parameter version fixes, built once per version instead of once per solve: the bounds, the
+ * QP (its cost C and its rows; each solve rewrites x₀, c, F, f in place: updateProblem), the solver
+ * options and the warm-start buffers (sized by the QP's rows).
+ */
+interface Derived {
+  p: Params;
+  uLo: Float64Array; uHi: Float64Array;
+  pr: MpcProblem;
+  opts: MpcOptions;
+  warm: { u: Float64Array; lam: Float64Array };
 }
 
 export class LtvMpcController implements Controller {
@@ -218,15 +236,16 @@ export class LtvMpcController implements Controller {
   private cur: Params;
   private staged: Params | null = null;
   private version = 0;
+  /** The last accepted solution (the warm start), null after reset() or a failure. */
   private prev: MpcSolution | null = null;
+  /** The interior point's workspaces, taken over by every solve (kept across reset(): no warm start, same arrays). */
+  private spare: MpcSolverState | null = null;
   /** Row structure changes (bounds added/removed) invalidate multipliers. */
   private structureKey = '';
-  /** Derived from `cur` once per parameter change instead of once per tick. */
-  private derivedFor: Params | null = null;
-  private uLo = new Float64Array(0);
-  private uHi = new Float64Array(0);
-  private xLo: Float64Array | null = null;
-  private xHi: Float64Array | null = null;
+  /** Built from `cur` once per parameter change instead of once per tick. */
+  private derived: Derived | null = null;
+  /** The result every compute rewrites (see ControlResult). */
+  private readonly result: ControlResult;
   private limitsFor: Params | null = null;
   private readonly envelope: Envelope;
   private limits = { lower: new Float64Array(0), upper: new Float64Array(0) };
@@ -242,9 +261,14 @@ export class LtvMpcController implements Controller {
     this.dm = discretize(model, { dt: this.dt, method: disc.method, substeps: disc.substeps, theta: this.theta });
     const { nx, nu } = this, T = this.horizon, n = nx + nu;
     this.ws = {
-      ubar: new Float64Array(T * nu), xbar: new Float64Array(T * nx), C: new Float64Array(T * n * n), c: new Float64Array(T * n),
+      ubar: new Float64Array(T * nu), xbar: new Float64Array(T * nx), c: new Float64Array(T * n),
       F: new Float64Array(T * nx * n), f: new Float64Array(T * nx),
       x1: new Float64Array(nx), xt: new Float64Array(nx), ut: new Float64Array(nu),
+    };
+    this.result = {
+      u: new Float64Array(nu), status: 'max_iter', ok: false,
+      predicted: { x: new Float64Array(T * nx), u: new Float64Array(T * nu) },
+      stats: { solveMs: 0, iterations: 0, sqpIterations: 0, warmStarted: false, objective: NaN }, error: undefined,
     };
     this.cur = structuredClone({ cost: config.cost, constraints: config.constraints, solver: config.solver });
     this.envelope = hardEnvelope(config);
@@ -294,25 +318,51 @@ export class LtvMpcController implements Controller {
 
   hardLimits(): Envelope { return this.envelope; }
 
+  /** The result of a compute that gives no plan (NaN everywhere). */
   private fail(t0: number, status: SolveStatus, error?: string): ControlResult {
-    const { nx, nu, horizon: T } = this;
-    return {
-      u: new Float64Array(nu).fill(NaN), status, ok: false,
-      predicted: { x: new Float64Array(T * nx).fill(NaN), u: new Float64Array(T * nu).fill(NaN) },
-      stats: { solveMs: performance.now() - t0, iterations: 0, sqpIterations: 0, warmStarted: false, objective: NaN }, error,
-    };
+    const r = this.result;
+    r.u.fill(NaN); r.predicted.x.fill(NaN); r.predicted.u.fill(NaN);
+    r.status = status; r.ok = false; r.error = error;
+    const s = r.stats;
+    s.solveMs = performance.now() - t0; s.iterations = 0; s.sqpIterations = 0; s.warmStarted = false; s.objective = NaN;
+    return r;
   }
 
-  /** Bounds and the row-structure key, once per parameter version. */
-  private derive(p: Params): void {
-    if (this.derivedFor === p) return;
-    this.derivedFor = p;
-    this.uLo = Float64Array.from(p.constraints.u.lower, (v) => toBound(v, true));
-    this.uHi = Float64Array.from(p.constraints.u.upper, (v) => toBound(v, false));
-    this.xLo = p.constraints.x ? Float64Array.from(p.constraints.x.lower, (v) => toBound(v, true)) : null;
-    this.xHi = p.constraints.x ? Float64Array.from(p.constraints.x.upper, (v) => toBound(v, false)) : null;
+  /**
+   * Bounds, the QP with the cost of `p` (time-invariant, the terminal stage Qf; off-diagonal entries
+   * zero) and its rows, solver options and warm-start buffers, once per parameter version. Throws what
+   * buildProblem throws (a cost that is not convex); then nothing is kept and the next compute tries again.
+   */
+  private derive(p: Params): Derived {
+    if (this.derived?.p === p) return this.derived;
+    const { nx, nu, horizon: T } = this, n = nx + nu;
+    const uLo = Float64Array.from(p.constraints.u.lower, (v) => toBound(v, true));
+    const uHi = Float64Array.from(p.constraints.u.upper, (v) => toBound(v, false));
+    const C = new Float64Array(T * n * n);
+    for (let t = 0; t < T; t++) {
+      const q = t === T - 1 ? p.cost.Qf : p.cost.Q;
+      for (let i = 0; i < nx; i++) C[t * n * n + i * n + i] = q[i];
+      for (let j = 0; j < nu; j++) C[t * n * n + (nx + j) * n + nx + j] = p.cost.R[j];
+    }
+    // x₀, c, F, f are placeholders here: every solve writes its own (updateProblem)
+    const input: MpcInput = {
+      T, nx, nu, x0: { data: new Float64Array(nx), shape: [nx] },
+      C: { data: C, shape: [T, n, n] }, c: { data: new Float64Array(T * n), shape: [T, n] },
+      F: { data: new Float64Array(T * nx * n), shape: [T, nx, n] }, f: { data: new Float64Array(T * nx), shape: [T, nx] },
+      u_lower: { data: uLo, shape: [nu] }, u_upper: { data: uHi, shape: [nu] },
+    };
+    if (p.constraints.x) {
+      input.x_lower = { data: Float64Array.from(p.constraints.x.lower, (v) => toBound(v, true)), shape: [nx] };
+      input.x_upper = { data: Float64Array.from(p.constraints.x.upper, (v) => toBound(v, false)), shape: [nx] };
+      if (p.constraints.x.soft) input.soft = { x: p.constraints.x.soft };
+    }
+    const pr = buildProblem(input);
     const key = JSON.stringify([p.constraints.u, p.constraints.x ?? null]);
     if (key !== this.structureKey) { this.prev = null; this.structureKey = key; }
+    const opts: MpcOptions = { maxIter: p.solver.maxIter, tol: p.solver.tol, polish: p.solver.polish };
+    const warm = { u: new Float64Array(T * nu), lam: new Float64Array(T * pr.rows.m) };
+    this.derived = { p, uLo, uHi, pr, opts, warm };
+    return this.derived;
   }
 
   compute(state: Float64Array, reference: Reference, _time: number): ControlResult {
@@ -322,9 +372,12 @@ export class LtvMpcController implements Controller {
     const { nx, nu, horizon: T } = this;
     const n = nx + nu;
     for (let i = 0; i < nx; i++) if (!Number.isFinite(state[i])) return this.fail(t0, 'numerical_error', `state[${i}] is ${state[i]}`);
-    this.derive(p);
-    const { uLo, uHi } = this;
-    const { ubar, xbar, C, c, F, f, x1, xt, ut } = this.ws;
+    const rs = reference.stages;
+    if (rs && rs.length !== T * nx) return this.fail(t0, 'numerical_error', `reference.stages has length ${rs.length}, expected ${T * nx}`);
+    let d: Derived;
+    try { d = this.derive(p); } catch (e) { this.prev = null; return this.fail(t0, 'numerical_error', (e as Error).message); }
+    const { uLo, uHi, pr, warm: wbuf } = d;
+    const { ubar, xbar, c, F, f, x1, xt, ut } = this.ws;
 
     // nominal controls: previous plan shifted by one, else the reference control (clipped)
     const warm = this.prev !== null;
@@ -334,14 +387,11 @@ export class LtvMpcController implements Controller {
     }
     const budget = p.solver.budgetMs ?? 500 * this.dt;
 
-    // cost (time-invariant except the terminal stage); off-diagonal entries stay zero; the state
-    // reference is one for all stages, or one per stage (reference.stages)
-    const rs = reference.stages;
-    if (rs && rs.length !== T * nx) return this.fail(t0, 'numerical_error', `reference.stages has length ${rs.length}, expected ${T * nx}`);
+    // the cost's linear term: the state reference is one for all stages, or one per stage (reference.stages)
     for (let t = 0; t < T; t++) {
       const q = t === T - 1 ? p.cost.Qf : p.cost.Q;
-      for (let i = 0; i < nx; i++) { C[t * n * n + i * n + i] = q[i]; c[t * n + i] = -q[i] * (rs ? rs[t * nx + i] : reference.state[i]); }
-      for (let j = 0; j < nu; j++) { C[t * n * n + (nx + j) * n + nx + j] = p.cost.R[j]; c[t * n + nx + j] = -p.cost.R[j] * reference.control[j]; }
+      for (let i = 0; i < nx; i++) c[t * n + i] = -q[i] * (rs ? rs[t * nx + i] : reference.state[i]);
+      for (let j = 0; j < nu; j++) c[t * n + nx + j] = -p.cost.R[j] * reference.control[j];
     }
 
     let sol: MpcSolution | null = null;
@@ -367,22 +417,16 @@ export class LtvMpcController implements Controller {
             else for (let i = 0; i < nx; i++) xbar[(t + 1) * nx + i] = sol.x[(t + 1) * nx + i];
           }
         }
-        const input: MpcInput = {
-          T, nx, nu, x0: { data: state, shape: [nx] },
-          C: { data: C, shape: [T, n, n] }, c: { data: c, shape: [T, n] },
-          F: { data: F, shape: [T, nx, n] }, f: { data: f, shape: [T, nx] },
-          u_lower: { data: uLo, shape: [nu] }, u_upper: { data: uHi, shape: [nu] },
-        };
-        if (p.constraints.x && this.xLo && this.xHi) {
-          input.x_lower = { data: this.xLo, shape: [nx] };
-          input.x_upper = { data: this.xHi, shape: [nx] };
-          if (p.constraints.x.soft) input.soft = { x: p.constraints.x.soft };
-        }
-        const ws = sol ? shiftedWarmStartNoShift(sol) : this.prev ? shiftedWarmStart(this.prev) : undefined;
-        // the last solve's workspaces are taken over (its warm start was copied out above): a tick
-        // allocates no solver state, which kept the garbage collector busy at 50–100 Hz
-        const spare = sol?.state ?? this.prev?.state;
-        sol = mpcSolve(buildProblem(input), { maxIter: p.solver.maxIter, tol: p.solver.tol, polish: p.solver.polish }, ws, spare);
+        // the problem of this parameter version takes this pass's data in place (checked finite)
+        updateProblem(pr, { x0: state, c, F, f });
+        // warm start: a further pass starts from the last one's solution as it is, a new tick from the
+        // previous tick's shifted by one step; copied into the controller's buffers before the solve
+        // takes over the workspaces of the last one (a tick allocates no solver state)
+        let ws;
+        if (sol) { wbuf.u.set(sol.u); wbuf.lam.set(sol.state.lam); ws = wbuf; }
+        else if (this.prev) ws = shiftedWarmStart(this.prev, wbuf);
+        sol = mpcSolve(pr, d.opts, ws, this.spare ?? undefined);
+        this.spare = sol.state;
         iterations += sol.iterations[0];
         sqp++;
         ubar.set(sol.u);
@@ -398,18 +442,15 @@ export class LtvMpcController implements Controller {
     for (let i = 0; i < s.u.length && finite; i++) finite = Number.isFinite(s.u[i]);
     for (let i = 0; i < s.x.length && finite; i++) finite = Number.isFinite(s.x[i]);
     const ok = finite && (status === 'optimal' || (status === 'max_iter' && p.solver.acceptMaxIter));
-    if (ok) this.prev = s; else this.prev = null;
-    return {
-      u: Float64Array.from(s.u.subarray(0, nu)), status: finite ? status : 'numerical_error', ok,
-      predicted: { x: Float64Array.from(s.x), u: Float64Array.from(s.u) },
-      stats: { solveMs: performance.now() - t0, iterations, sqpIterations: sqp, warmStarted: warm, objective: s.objective[0] },
-    };
+    this.prev = ok ? s : null;
+    const r = this.result;
+    for (let j = 0; j < nu; j++) r.u[j] = s.u[j];
+    r.predicted.x.set(s.x); r.predicted.u.set(s.u);
+    r.status = finite ? status : 'numerical_error'; r.ok = ok; r.error = undefined;
+    const st = r.stats;
+    st.solveMs = performance.now() - t0; st.iterations = iterations; st.sqpIterations = sqp; st.warmStarted = warm; st.objective = s.objective[0];
+    return r;
   }
-}
-
-/** Warm start for a further SQP iteration within one tick: the last solution as it is (no shift). */
-function shiftedWarmStartNoShift(prev: MpcSolution) {
-  return { u: Float64Array.from(prev.u), lam: Float64Array.from(prev.state.lam) };
 }
 
 /** Builds the controller a configuration describes (checking its dimensions against the model). */

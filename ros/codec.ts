@@ -6,7 +6,10 @@
  *
  * The serializer spells `builtin_interfaces/Time` as `{ sec, nsec }`; the canonical form here (and
  * rclnodejs) is `{ sec, nanosec }`, so encode/decode walk the definition and convert those fields, and
- * decoding turns typed arrays into plain arrays.
+ * decoding turns typed arrays into plain arrays. Encoding writes that wire form into one tree of
+ * objects kept per codec and rewritten by every encode (the serializer reads it synchronously): a
+ * fresh copy of every message (the predicted path's poses, the diagnostics) was most of what the
+ * node's tick allocated outside the solver.
  */
 import { createRequire } from 'node:module';
 import { messageDefinition, type MessageTypes, type RosMessageType } from './messages.js';
@@ -66,6 +69,48 @@ function convertArray(defs: Map<string, Field[]>, f: Field, x: unknown, dir: Dir
   return Array.from(x as ArrayLike<unknown>, (e) => convertOne(defs, f, e, dir));
 }
 
+/**
+ * The wire form of `v` (fields of `fields`) written into `out`, whose objects and arrays from the last
+ * encode are reused; the same values as convert(…, 'toWire').
+ */
+function toWireInto(defs: Map<string, Field[]>, fields: Field[], v: unknown, out: Record<string, unknown>): unknown {
+  if (v === null || typeof v !== 'object') return v;
+  const src = v as Record<string, unknown>;
+  for (let k = 0; k < fields.length; k++) {
+    const f = fields[k];
+    if (f.isConstant) continue;
+    const x = src[f.name];
+    out[f.name] = f.isArray ? toWireArray(defs, f, x, out[f.name]) : toWireOne(defs, f, x, out[f.name]);
+  }
+  return out;
+}
+
+const isObject = (o: unknown): o is Record<string, unknown> => o !== null && typeof o === 'object' && !Array.isArray(o);
+
+function toWireOne(defs: Map<string, Field[]>, f: Field, x: unknown, prev: unknown): unknown {
+  if (f.type === 'time' || f.type === 'duration') {
+    const t = (x ?? {}) as { sec?: number; nanosec?: number };
+    const o = isObject(prev) ? prev : {};
+    o.sec = t.sec ?? 0; o.nsec = t.nanosec ?? 0;
+    return o;
+  }
+  if (f.isComplex) {
+    const sub = defs.get(f.type);
+    if (!sub) throw new Error(`ros codec: no definition for '${f.type}'`);
+    return toWireInto(defs, sub, x ?? {}, isObject(prev) ? prev : {});
+  }
+  return x;
+}
+
+function toWireArray(defs: Map<string, Field[]>, f: Field, x: unknown, prev: unknown): unknown {
+  if (x === undefined || x === null || (!f.isComplex && f.type !== 'time' && f.type !== 'duration')) return convertArray(defs, f, x, 'toWire');
+  const src = x as ArrayLike<unknown>, n = src.length;
+  const a = Array.isArray(prev) ? prev : [];
+  if (a.length > n) a.length = n;
+  for (let i = 0; i < n; i++) a[i] = toWireOne(defs, f, src[i], a[i]);
+  return a;
+}
+
 const cache = new Map<RosMessageType, Codec<unknown>>();
 
 /** The (cached) codec of a message type. */
@@ -79,9 +124,10 @@ export function codecFor<K extends RosMessageType>(type: K): Codec<MessageTypes[
   const root = parsed[0].definitions;
   const writer = new ser.MessageWriter(parsed);
   const reader = new ser.MessageReader(parsed);
+  const wire: Record<string, unknown> = {};
   const codec: Codec<MessageTypes[K]> = {
     type, definition,
-    encode: (msg) => writer.writeMessage(convert(defs, root, msg, 'toWire')),
+    encode: (msg) => writer.writeMessage(toWireInto(defs, root, msg, wire)),
     decode: (data) => convert(defs, root, reader.readMessage(data), 'fromWire') as MessageTypes[K],
   };
   cache.set(type, codec as Codec<unknown>);

@@ -199,14 +199,26 @@ export class ControllerNode {
   private readonly readGoal;
   private state: { x: Float64Array; at: number; perfMs: number; stamp: number } | null = null;
   private reference: Reference;
+  /**
+   * The reference a control tick hands the controller (the reference with its angles unwrapped near
+   * the state, see referenceNear), rewritten in place every tick.
+   */
+  private readonly tickRef: Reference;
+  /** The last good plan's controls, copied out of the controller's result (which its next compute rewrites). */
   private plan: { u: Float64Array; tick: number } | null = null;
+  private readonly planBuf: { u: Float64Array; tick: number };
+  /** The command of the current tick before it is published (the controller's or the plan's, copied). */
+  private readonly cmd: Float64Array;
   private failStreak = 0;
-  private lastCommand: Float64Array;
+  /** The last published command (a copy, for onStale 'hold' and 'brake'). */
+  private readonly lastCommand: Float64Array;
   private lastMode: TickMode | null = null;
   private lastDiagAt = -Infinity;
   /** The predicted path message, rewritten in place on every tick (see pathMessage). */
   private pathMsg: Path | null = null;
   private lastPathAt = -Infinity;
+  /** The predicted states of the path to publish. */
+  private readonly pathStates: Float64Array;
   private readonly pathPeriod: number;
   private timer: NodeJS.Timeout | null = null;
   /** Whether a command went out since the last stop command (the robot's last command must be a stop). */
@@ -279,6 +291,10 @@ export class ControllerNode {
     if (t.plan) this.follower = new PathFollower(t.plan, this.ctl.nx, this.ctl.horizon, this.period, hardEnvelope(this.cfg).u);
     this.writeCommand = commandWriter(t.command.type, t.command.fields, t.frame_id, this.period);
     this.reference = this.ctl.defaultReference();
+    this.tickRef = { state: new Float64Array(this.ctl.nx), control: this.reference.control };
+    this.planBuf = { u: new Float64Array(this.ctl.horizon * this.ctl.nu), tick: 0 };
+    this.cmd = new Float64Array(this.ctl.nu);
+    this.pathStates = new Float64Array(this.ctl.horizon * this.ctl.nx);
     this.lastCommand = new Float64Array(this.ctl.nu);
     this.pathPeriod = t.path ? 1 / Math.min(t.path.rateHz, this.cfg.rateHz) : Infinity;
     if (opts.time) this.stopJumps = opts.time.onJump((j) => this.onTimeJump(j));
@@ -656,7 +672,7 @@ export class ControllerNode {
     const { lower, upper } = this.ctl.commandLimits();
     for (let j = 0; j < u.length; j++) u[j] = Math.min(upper[j], Math.max(lower[j], Number.isFinite(u[j]) ? u[j] : 0));
     this.cmdPub?.publish(this.writeCommand(u, this.rosNow()) as never);
-    this.lastCommand = u;
+    this.lastCommand.set(u);
     this.stats.published++;
     this.stopOwed = true;
     return u;
@@ -706,10 +722,12 @@ export class ControllerNode {
       if (this.follower?.active) ref.stages = this.follower.reference(x, ref.state);
       const r = this.ctl.compute(x, ref, now);
       status = r.status; solveMs = r.stats.solveMs; iterations = r.stats.iterations;
+      // the result is the controller's until its next compute: what the node keeps is copied
       if (r.ok) {
         mode = 'control';
-        u = r.u;
-        this.plan = { u: r.predicted.u, tick: this.stats.ticks };
+        u = this.cmd; u.set(r.u);
+        this.planBuf.u.set(r.predicted.u); this.planBuf.tick = this.stats.ticks;
+        this.plan = this.planBuf;
         this.failStreak = 0;
         predicted = r.predicted.x;
       } else {
@@ -718,7 +736,8 @@ export class ControllerNode {
         const k = this.plan ? this.stats.ticks - this.plan.tick : Infinity;
         if (this.plan && this.failStreak <= this.cfg.safety.maxFallbackTicks && k < this.ctl.horizon) {
           mode = 'fallback';
-          u = this.plan.u.slice(k * this.ctl.nu, (k + 1) * this.ctl.nu);
+          u = this.cmd;
+          for (let j = 0; j < u.length; j++) u[j] = this.plan.u[k * u.length + j];
         } else {
           mode = 'safe_solver';
           u = this.safeCommand(now);
@@ -752,8 +771,9 @@ export class ControllerNode {
     }
     // the predicted path at its own (lower) rate: a viewer needs ~10 Hz, and encoding the horizon's poses
     // was half of a tick's allocation
-    const path = predicted && this.pathPub && now - this.lastPathAt >= this.pathPeriod - 1e-9 ? predicted : null;
-    if (path) this.lastPathAt = now;
+    // (copied: it is published after the tick, when the controller may have computed again)
+    const path = predicted && this.pathPub && now - this.lastPathAt >= this.pathPeriod - 1e-9 ? this.pathStates : null;
+    if (path) { path.set(predicted!); this.lastPathAt = now; }
     if (path || diag) {
       const aux = () => {
         if (path && this.pathPub) this.pathPub.publish(this.pathMessage(path, wall));
@@ -762,16 +782,20 @@ export class ControllerNode {
       // off the state→command path while running; synchronous for direct tick() calls
       if (this.running) setImmediate(aux); else aux();
     }
-    const report: TickReport = { mode, u, status, solveMs, iterations, latencyMs };
+    // the report is the caller's to keep (onTick, tests): its own copy of the command
+    const report: TickReport = { mode, u: Float64Array.from(u), status, solveMs, iterations, latencyMs };
     this.opts.onTick?.(report);
     return report;
   }
 
   /** The reference with angle states unwrapped to the branch nearest the current state. */
   private referenceNear(x: Float64Array): Reference {
-    const s = Float64Array.from(this.reference.state);
-    for (const i of this.cfg.topics.state.angles) s[i] = x[i] + wrapAngle(s[i] - x[i]);
-    return { state: s, control: this.reference.control };
+    const ref = this.tickRef, s = ref.state, angles = this.cfg.topics.state.angles;
+    s.set(this.reference.state);
+    for (let k = 0; k < angles.length; k++) { const i = angles[k]; s[i] = x[i] + wrapAngle(s[i] - x[i]); }
+    ref.control = this.reference.control;
+    ref.stages = undefined;
+    return ref;
   }
 
   /**

@@ -355,7 +355,8 @@ export class ControllerRuntime {
       mode = 'estop'; u = new Float64Array(this.nu); this.plan = null;
     } else if (r.ok) {
       mode = 'control'; u = Float64Array.from(r.u);
-      this.plan = { u: r.predicted.u, tick: this.stats.ticks }; this.failStreak = 0;
+      // copied: the controller's next compute rewrites its result
+      this.plan = { u: Float64Array.from(r.predicted.u), tick: this.stats.ticks }; this.failStreak = 0;
     } else {
       this.failStreak++;
       const k = this.plan ? this.stats.ticks - this.plan.tick : Infinity;

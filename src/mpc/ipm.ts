@@ -16,6 +16,7 @@
  * {@link mpcStep} does one iteration on every unfinished element, {@link mpcSolve} loops. All arrays
  * are allocated in init; an iteration allocates nothing.
  */
+import { DmpcInputError } from '../common/errors.js';
 import type { SolveStatus } from '../common/status.js';
 import { FACTOR_OK } from '../linalg/cholesky.js';
 import { type MpcProblem, type Stage, off, rowValue, SOFT_L1, SOFT_L2, SOFT_NONE } from './problem.js';
@@ -77,6 +78,13 @@ export interface MpcSolverState {
   prevSig: Int32Array;
   status: SolveStatus[];
   done: Uint8Array;
+  /**
+   * The solution {@link collect} returned last, and whether its object and arrays are to be rewritten
+   * by the next collect (set when {@link mpcInit} takes this state over: its solution is no longer
+   * needed then, by the contract of `reuse`). A state not taken over gets a fresh solution each time.
+   */
+  solution: MpcSolution | null;
+  recycle: boolean;
   polished: Uint8Array;
   primalRes: Float64Array;
   dualRes: Float64Array;
@@ -101,16 +109,18 @@ const DEFAULTS: Required<MpcOptions> = { maxIter: 50, tol: 1e-9, polish: true, p
  * training loops); that state and its solution must no longer be needed.
  */
 export function mpcInit(pr: MpcProblem, options: MpcOptions = {}, warm?: WarmStart, reuse?: MpcSolverState): MpcSolverState {
-  const opts = { ...DEFAULTS, ...options };
   const { B, T, nx, n } = pr, m = pr.rows.m, Tm = T * m;
   if (reuse && reuse.pr.B === B && reuse.pr.T === T && reuse.pr.nx === nx && reuse.pr.nu === pr.nu && reuse.pr.rows.m === m) {
     const st = reuse;
-    st.pr = pr; st.opts = opts;
+    // the options object is the state's own (made below): rewritten, not replaced (online use allocates nothing)
+    st.pr = pr; Object.assign(st.opts, DEFAULTS, options);
+    st.recycle = st.solution !== null;
     st.polishTries.fill(0);
     st.lastPolishSig.fill(0);
     for (let b = 0; b < B; b++) initElement(st, b, warm);
     return st;
   }
+  const opts = { ...DEFAULTS, ...options };
   const f = f64Block({
     tau: B * T * n, nu: B * T * nx, s: B * Tm, lam: B * Tm, sig: B * Tm, W: B * Tm, polishW: B,
     primalRes: B, dualRes: B, gap: B, scaleC: B, scaleH: B,
@@ -119,7 +129,7 @@ export function mpcInit(pr: MpcProblem, options: MpcOptions = {}, warm?: WarmSta
     pr, opts, ws: riccatiWorkspace(B, T, nx, pr.nu), ...f,
     rowState: new Uint8Array(B * Tm),
     iterations: new Int32Array(B), polishTries: new Int32Array(B), lastPolishSig: new Int32Array(B), prevSig: new Int32Array(B), status: new Array<SolveStatus>(B).fill('max_iter'),
-    done: new Uint8Array(B), polished: new Uint8Array(B),
+    done: new Uint8Array(B), polished: new Uint8Array(B), solution: null, recycle: false,
     sc: f64Block({
       q: T * n, tauN: T * n, nuN: T * nx, dtau: T * n, dnu: T * nx, dtauA: T * n, dnuA: T * nx,
       rp: Tm, rc1: Tm, rc2: Tm, rd: T * n, ze: T * nx, dl: Tm, ds: Tm, dsg: Tm, dlA: Tm, dsA: Tm, dsgA: Tm,
@@ -546,7 +556,11 @@ function objectiveOf(st: MpcSolverState, b: number): number {
 /** Extracts x, u and objective (including soft-constraint penalties) from a finished state. */
 export function collect(st: MpcSolverState): MpcSolution {
   const pr = st.pr, { B, T, nx, nu, n } = pr, m = pr.rows.m, rows = pr.rows;
-  const x = new Float64Array(B * T * nx), u = new Float64Array(B * T * nu), objective = new Float64Array(B);
+  // a state taken over by mpcInit rewrites its last solution (same B, T, nx, nu by the reuse check)
+  const old = st.recycle ? st.solution : null;
+  st.recycle = false;
+  const x = old ? old.x : new Float64Array(B * T * nx), u = old ? old.u : new Float64Array(B * T * nu);
+  const objective = old ? old.objective : new Float64Array(B);
   for (let b = 0; b < B; b++) {
     for (let t = 0; t < T; t++) {
       const o = (b * T + t) * n;
@@ -562,22 +576,28 @@ export function collect(st: MpcSolverState): MpcSolution {
     }
     objective[b] = J;
   }
-  return { state: st, status: st.status, iterations: st.iterations, objective, x, u };
+  if (old) return old; // its state, status and iterations are this state's arrays already
+  st.solution = { state: st, status: st.status, iterations: st.iterations, objective, x, u };
+  return st.solution;
 }
 
 /**
  * Online warm start: the previous controls shifted by one step (the last one repeated) and the
- * previous multipliers shifted the same way.
+ * previous multipliers shifted the same way. `into`: arrays of [B, T, nu] and [B, T, m] to write
+ * instead of new ones (a controller's tick); they must not be `prev`'s own.
  */
-export function shiftedWarmStart(prev: MpcSolution): WarmStart {
+export function shiftedWarmStart(prev: MpcSolution, into?: { u: Float64Array; lam: Float64Array }): WarmStart {
   const st = prev.state, { B, T, nu } = st.pr, m = st.pr.rows.m;
-  const u = new Float64Array(B * T * nu), lam = new Float64Array(B * T * m);
+  if (into && (into.u.length !== B * T * nu || into.lam.length !== B * T * m)) {
+    throw new DmpcInputError('mpc', 'warm start', `buffers have ${into.u.length} and ${into.lam.length} entries, expected ${B * T * nu} and ${B * T * m}`);
+  }
+  const u = into ? into.u : new Float64Array(B * T * nu), lam = into ? into.lam : new Float64Array(B * T * m);
   for (let b = 0; b < B; b++) for (let t = 0; t < T; t++) {
     const src = Math.min(t + 1, T - 1);
     for (let j = 0; j < nu; j++) u[(b * T + t) * nu + j] = prev.u[(b * T + src) * nu + j];
     for (let r = 0; r < m; r++) lam[(b * T + t) * m + r] = st.lam[(b * T + src) * m + r];
   }
-  return { u, lam };
+  return into ?? { u, lam };
 }
 
 /** Training warm start: the previous epoch's solution as it is. */

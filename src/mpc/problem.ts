@@ -326,6 +326,41 @@ export function buildProblem(input: MpcInput, opts: BuildOptions = {}): MpcProbl
   };
 }
 
+/** The per-solve data of a problem that {@link updateProblem} rewrites in place. */
+export interface ProblemData {
+  /** [B, nx] (or [nx]). */
+  x0?: ArrayLike<number>;
+  c?: ArrayLike<number>;
+  F?: ArrayLike<number>;
+  f?: ArrayLike<number>;
+}
+
+/**
+ * Rewrites x₀, c, F and f of a problem built by {@link buildProblem} in place, each with exactly as
+ * many entries as the problem holds (the layout it was built with: shared, [T, ...] or [B, T, ...]),
+ * checked finite as buildProblem checks them. For online use (a controller's tick) where these change
+ * every solve and the rest does not: building the problem again allocated its arrays and row tables on
+ * every solve. The cost C (whose convexity buildProblem checks) and the bounds (which decide the row
+ * structure) are not data here: a change of those is a new problem.
+ */
+export function updateProblem(pr: MpcProblem, data: ProblemData): void {
+  copyFinite('x0', data.x0, pr.x0);
+  copyFinite('c', data.c, pr.c.data);
+  copyFinite('F', data.F, pr.F.data);
+  copyFinite('f', data.f, pr.f.data);
+}
+
+/** dst ← src, entry by entry, refusing a length change or a non-finite entry (no closure: updateProblem runs every tick). */
+function copyFinite(arg: string, src: ArrayLike<number> | undefined, dst: Float64Array): void {
+  if (src === undefined) return;
+  if (src.length !== dst.length) throw new DmpcInputError(OP, arg, `has ${src.length} entries, the problem was built with ${dst.length}`);
+  for (let i = 0; i < dst.length; i++) {
+    const v = src[i];
+    if (!Number.isFinite(v)) throw new DmpcInputError(OP, arg, `has a non-finite entry ${v} at flat index ${i}`);
+    dst[i] = v;
+  }
+}
+
 function checkOrder(lo: string, hi: string, l: Stage | undefined, u: Stage | undefined, len: number, B: number, T: number): void {
   if (!l || !u) return;
   for (let b = 0; b < B; b++) for (let t = 0; t < T; t++) for (let j = 0; j < len; j++) {

