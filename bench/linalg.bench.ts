@@ -17,7 +17,7 @@ import {
   FACTOR_OK, choleskyBatched, choleskyFactorSolveBatched, choleskySolveBatched, luFactorBatched,
   luFactorSolveBatched, luSolveBatched, matmul,
 } from '../src/linalg/index.js';
-import { createRng, randn } from '../test/helpers/random.js';
+import { createRng, randn } from '../reference/random.js';
 
 const BATCH = 1024;
 const SIZES = [6, 12, 24, 48];

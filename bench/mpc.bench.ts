@@ -14,7 +14,8 @@ import { buildProblem, fromMpcPytorchBox, stageObjective, type MpcInput } from '
 import { mpcSolve, epochWarmStart, shiftedWarmStart, type MpcSolverState } from '../src/mpc/ipm.js';
 import { mpcBackward } from '../src/mpc/backward.js';
 import { closedLoopExperiment } from '../src/mpc/closedloop.js';
-import { denseSolve } from '../test/mpc/dense.js';
+import { modelFromFile } from '../models/discrete/fromFile.js';
+import { denseSolve } from '../reference/mpc.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const load = (f: string) => JSON.parse(readFileSync(join(here, 'problems', f), 'utf8')) as Record<string, unknown>;
@@ -126,10 +127,10 @@ export async function run(): Promise<BenchResult> {
   for (const [file, ref] of [['p2_pendulum.json', 33], ['p3_cartpole.json', 83]] as const) {
     const doc = load(file);
     const t0 = performance.now();
-    const r = closedLoopExperiment(doc, 'notebook');
+    const r = closedLoopExperiment(doc, 'notebook', undefined, { model: modelFromFile(doc) });
     const wall = performance.now() - t0;
     // the same experiment with cold QPs inside the SQP (first 4 starts), for the warm-start report
-    const coldQp = closedLoopExperiment(doc, 'notebook', 4, { sqp: { qpWarmStart: false } }).starts;
+    const coldQp = closedLoopExperiment(doc, 'notebook', 4, { model: modelFromFile(doc), sqp: { qpWarmStart: false } }).starts;
     const starts = r.starts;
     const row = {
       problem: file, starts: starts.length, wall_ms: wall,

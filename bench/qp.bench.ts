@@ -15,8 +15,8 @@ import { readQpDocument } from '../src/cli/commands/qp.js';
 import { makeQpProblem, type QpInput } from '../src/qp/problem.js';
 import { solveQp, type QpOptions, type QpSolution } from '../src/qp/ipm.js';
 import { qpBackward } from '../src/qp/backward.js';
-import { quadprogSolve } from '../test/qp/reference.js';
-import { createRng } from '../test/helpers/random.js';
+import { quadprogSolve } from '../reference/qp.js';
+import { createRng } from '../reference/random.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 

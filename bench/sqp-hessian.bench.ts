@@ -10,6 +10,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { BenchResult } from './run.js';
 import { closedLoopExperiment } from '../src/mpc/closedloop.js';
+import { modelFromFile } from '../models/discrete/fromFile.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const load = (f: string) => JSON.parse(readFileSync(join(here, 'problems', f), 'utf8')) as Record<string, unknown>;
@@ -23,7 +24,7 @@ export async function run(): Promise<BenchResult> {
     const doc = load(file);
     for (const hessian of ['gauss-newton', 'exact'] as const) {
       const t0 = performance.now();
-      const { starts } = closedLoopExperiment(doc, 'notebook', first, { sqp: { hessian } });
+      const { starts } = closedLoopExperiment(doc, 'notebook', first, { model: modelFromFile(doc), sqp: { hessian } });
       const wall = performance.now() - t0;
       const steps = starts.reduce((a, s) => a + s.u.length, 0);
       const row = {

@@ -1,3 +1,5 @@
+import { DmpcInputError } from './errors.js';
+
 /** Per-instance outcome of every solver in the project (QP, MPC, root finders, ...). */
 export type SolveStatus = 'optimal' | 'max_iter' | 'primal_infeasible' | 'dual_infeasible' | 'numerical_error';
 
@@ -13,9 +15,13 @@ export const SOLVE_STATUSES: readonly SolveStatus[] = [
  *  - 'exact':       the implicit derivative of the solution map at a verified solution (polished / active
  *                   set confirmed, KKT matrix non-singular), exact up to round-off.
  *  - 'degenerate':  as 'exact' for the primal solution, but the active rows are linearly dependent
- *                   (LICQ fails, e.g. duplicated constraints): the multipliers are not unique, so the
- *                   minimum-norm multipliers and the minimum-norm adjoint are used. Gradients of losses
- *                   of the primal solution are exact; those through the multipliers are the min-norm ones.
+ *                   (LICQ fails, e.g. a constraint given twice): the multipliers are not unique, the
+ *                   solution and its derivative are. The adjoint solve takes the minimum-norm solution
+ *                   (QP: pseudo-inverse of the active block; MPC: refinement from the penalty-form
+ *                   factorization, checked stage by stage), so gradients of losses of the solution
+ *                   w.r.t. every input outside the dependent rows are exact; w.r.t. the dependent rows'
+ *                   bounds / G, h (a kink) they are the minimum-norm split, and gradients through λ*
+ *                   use the solver's own (valid) λ*. Training on losses of the plan treats it as exact.
  *  - 'active_set':  the point is not a verified solution (unpolished, or 'max_iter'): the derivative of
  *                   the equality-constrained problem on the active-set guess at the returned point (exact
  *                   when the guess is right and the point converged; an approximation otherwise).
@@ -40,3 +46,35 @@ export type GradStatus = 'exact' | 'degenerate' | 'active_set' | 'barrier' | 'ga
  *                 to every other element.
  */
 export type OnFailure = 'throw' | 'zero-grad';
+
+/**
+ * Where a tfjs op or layer records, per batch element, what its last call computed: the forward
+ * pass's solve status, and what each element's gradient is (set by the forward pass to what it
+ * expects, overwritten by each backward pass with what it computed). Every op's state object
+ * (mpcOp / mpcModelOp, the tensor ops, qpLayer's `state`) is one of these; ImplicitLayer and MpcLayer
+ * expose the same as `lastStatus` / `lastGradStatus`.
+ */
+export interface OpStatus {
+  status?: SolveStatus[];
+  gradStatus?: GradStatus[];
+}
+
+/**
+ * onFailure 'throw' at a forward pass of the MPC ops (float64 and tensor): the first element whose
+ * status has no derivative ('max_iter' is differentiated on its active set), named with the count.
+ */
+export function throwOnFailedStatus(op: string, status: readonly SolveStatus[], onFailure: OnFailure | undefined): void {
+  if (onFailure !== 'throw') return;
+  const failed = (s: SolveStatus) => s !== 'optimal' && s !== 'max_iter';
+  const bad = status.findIndex(failed);
+  if (bad >= 0) {
+    throw new DmpcInputError(op, `batch element ${bad}`, `ended with status '${status[bad]}' ` +
+      `(${status.filter(failed).length} of ${status.length} without a derivative); ` +
+      "pass onFailure: 'zero-grad' to continue with zero gradients for such elements, or make the constraints soft");
+  }
+}
+
+/** Whether a gradient of a loss of the primal solution (the plan, z*) is exact: 'exact' or 'degenerate'. */
+export function primalGradientExact(s: GradStatus): boolean {
+  return s === 'exact' || s === 'degenerate';
+}

@@ -5,3 +5,4 @@ export { luFactor, luSolve, luSolveT, luRcond, luFactorBatched, luSolveBatched }
 export * from './factorization.js';
 export * from './batched.js';
 export * from './products.js';
+export * from './symeig.js';

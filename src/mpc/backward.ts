@@ -31,6 +31,14 @@
  *                  off from the true one by O(μ/λᵣ²) along such a row, labelled so. (No revised
  *                  active-set guess is tried: where the point cannot tell the row's class, a guess
  *                  would be a coin toss presented as an active-set derivative.)
+ *  - 'degenerate': as 'exact', but the hard active rows of some stage are linearly dependent (LICQ
+ *                  fails, e.g. a constraint given twice, or a general row equal to a bound): the
+ *                  multipliers are not unique, the plan and its derivative are. The penalty-form
+ *                  preconditioner K_W is a Tikhonov regularisation of the singular multiplier block,
+ *                  and refinement from it converges to the minimum-norm adjoint, so gradients of
+ *                  losses of the plan w.r.t. every input outside the dependent rows are exact; w.r.t.
+ *                  the dependent rows' bounds, D, E, d (a kink) they are the minimum-norm split.
+ *                  Checked per stage (dependence through the dynamics across stages is not detected).
  *  - 'zero':       primal_infeasible, dual_infeasible, numerical_error, or (onFailure 'zero-grad') no
  *                  factorization works: the solution does not exist or is not trustworthy, so the
  *                  gradient is zero (make constraints soft to train through infeasible batches).
@@ -104,6 +112,45 @@ function barrierFactor(st: MpcSolverState, b: number): number {
 }
 
 
+/** Rows whose normal keeps less than this fraction of its norm after projection on the earlier ones are dependent. */
+const DEPENDENT_ROW_TOL = 1e-9;
+
+/**
+ * Whether the hard active rows (ROW_EQUALITY) of some stage of element b are linearly dependent, by
+ * modified Gram–Schmidt on their normals over the decision variables of the stage (at t = 0 only
+ * u₀: x₀ is data). Stage-local: a handful of rows of length n per stage.
+ */
+function stageRowsDependent(st: MpcSolverState, b: number): boolean {
+  const pr = st.pr, { T, n, nx } = pr, rows = pr.rows, m = rows.m;
+  const basis = new Float64Array(m * n), v = new Float64Array(n);
+  for (let t = 0; t < T; t++) {
+    let nb = 0;
+    for (let r = 0; r < m; r++) {
+      const k = (b * T + t) * m + r;
+      if (!pr.act[k] || st.rowState[k] !== ROW_EQUALITY || rows.soft[r] !== SOFT_NONE) continue;
+      v.fill(0);
+      if (rows.kind[r] === 0) v[rows.idx[r]] = rows.sign[r];
+      else v.set(pr.G!.data.subarray(off(pr.G!, b, t) + rows.idx[r] * n, off(pr.G!, b, t) + (rows.idx[r] + 1) * n));
+      if (t === 0) v.fill(0, 0, nx);
+      let norm0 = 0;
+      for (let j = 0; j < n; j++) norm0 += v[j] * v[j];
+      if (norm0 === 0) continue; // a row on x₀ alone constrains no decision variable
+      for (let q = 0; q < nb; q++) {
+        let d = 0;
+        for (let j = 0; j < n; j++) d += basis[q * n + j] * v[j];
+        for (let j = 0; j < n; j++) v[j] -= d * basis[q * n + j];
+      }
+      let norm = 0;
+      for (let j = 0; j < n; j++) norm += v[j] * v[j];
+      if (norm <= DEPENDENT_ROW_TOL * DEPENDENT_ROW_TOL * norm0) return true;
+      const inv = 1 / Math.sqrt(norm);
+      for (let j = 0; j < n; j++) basis[nb * n + j] = v[j] * inv;
+      nb++;
+    }
+  }
+  return false;
+}
+
 /** Adds a (b, t) block of `len` values to a gradient array laid out like `s`. */
 function acc(g: Float64Array, s: Stage, b: number, t: number, src: Float64Array, so: number, len: number, scale = 1): void {
   const o = off(s, b, t);
@@ -140,6 +187,7 @@ export function mpcBackward(sol: MpcSolution, dLdx?: Float64Array, dLdu?: Float6
       continue;
     }
     let kind: GradStatus = 'exact';
+    if (status === 'optimal' && st.polished[b] === 1 && stageRowsDependent(st, b)) kind = 'degenerate';
     if (status !== 'optimal' || st.polished[b] !== 1) {
       kind = 'active_set';
       classifyRows(st, b);

@@ -9,8 +9,6 @@ import { DmpcInputError } from '../common/errors.js';
 import { median } from '../common/stats.js';
 import { flatten } from '../common/validate.js';
 import type { DiscreteModel } from './model.js';
-import { pendulum } from '../../models/discrete/pendulum.js';
-import { cartpole } from '../../models/discrete/cartpole.js';
 import { type SqpOptions, sqpSolve } from './sqp.js';
 
 export type StartSet = 'notebook' | 'batch32' | 'B1';
@@ -31,17 +29,6 @@ export interface ClosedLoopStart {
   u: number[][];
 }
 
-/** The model a closed-loop file names, with the file's constants. */
-export function modelFromFile(doc: Record<string, unknown>): DiscreteModel {
-  const dyn = doc.dynamics as Record<string, number> | undefined;
-  if (!dyn) throw new DmpcInputError('mpc', 'dynamics', 'is missing from the closed-loop file');
-  if (doc.name === 'pendulum') return pendulum({ g: dyn.g, m: dyn.m, l: dyn.l, dt: dyn.dt, maxTorque: dyn.max_torque });
-  if (doc.name === 'cartpole') {
-    return cartpole({ gravity: dyn.gravity, masscart: dyn.masscart, masspole: dyn.masspole, length: dyn.length, dt: dyn.dt, forceMag: dyn.force_mag });
-  }
-  throw new DmpcInputError('mpc', 'name', `'${String(doc.name)}' is not a known closed-loop model (pendulum, cartpole)`);
-}
-
 /** The file's warm-start rule applied to the previous plan u [T, nu]. */
 export function shiftControls(u: Float64Array, T: number, nu: number): Float64Array {
   const out = new Float64Array(T * nu);
@@ -50,11 +37,15 @@ export function shiftControls(u: Float64Array, T: number, nu: number): Float64Ar
   return out;
 }
 
-export interface ClosedLoopOptions { sqp?: SqpOptions; steps?: number }
+/**
+ * `model`: the file's dynamics (models/discrete `modelFromFile(doc)`: the core takes the model as a
+ * value, so it does not depend on the concrete models).
+ */
+export interface ClosedLoopOptions { model: DiscreteModel; sqp?: SqpOptions; steps?: number }
 
 /** Runs one start; the SQP solves B = 1 problems (the file's reference solves each start alone). */
-export function runClosedLoop(doc: Record<string, unknown>, x0: Float64Array, opts: ClosedLoopOptions = {}): ClosedLoopStart {
-  const model = modelFromFile(doc);
+export function runClosedLoop(doc: Record<string, unknown>, x0: Float64Array, opts: ClosedLoopOptions): ClosedLoopStart {
+  const model = opts.model;
   const { nx, nu } = model, n = nx + nu;
   const T = doc.mpc_T as number, steps = opts.steps ?? (doc.closed_loop_steps as number);
   const cost = doc.cost as { q: number[]; p: number[] };
@@ -92,7 +83,7 @@ export function runClosedLoop(doc: Record<string, unknown>, x0: Float64Array, op
 }
 
 /** `dmpc mpc --closed-loop`: every start of the chosen set (optionally only the first N). */
-export function closedLoopExperiment(doc: Record<string, unknown>, starts: StartSet, first?: number, opts: ClosedLoopOptions = {}) {
+export function closedLoopExperiment(doc: Record<string, unknown>, starts: StartSet, first: number | undefined, opts: ClosedLoopOptions) {
   const key = starts === 'batch32' ? 'x_init_batch32' : 'x_init_notebook';
   const all = flatten('mpc', key, doc[key]);
   const nx = all.shape[1];

@@ -16,11 +16,22 @@
  *
  * Degenerate rows (λᵢ ≈ 0 ≈ sᵢ) are classified active (polish.ts), so the gradient there is finite:
  * it is the one-sided derivative along which the constraint stays active (the derivative of the
- * equality-constrained QP on that active set). An instance whose active set violates LICQ badly enough
- * for K to be singular raises SingularJacobianError naming the batch element.
+ * equality-constrained QP on that active set).
+ *
+ * Linearly dependent active rows (LICQ fails, e.g. a constraint given twice): K is singular, but only
+ * in its multiplier block. The primal solution z* and its derivative stay unique (the rows' combined
+ * force Cᵀλ is unique, the split between them is not), so ActiveSetKkt solves with the minimum-norm
+ * multipliers and the element's gradStatus is 'degenerate': gradients of losses of z* w.r.t. Q, p
+ * and every input not in the dependent group are exact; those w.r.t. the dependent rows' G, h (a kink:
+ * z* depends on them through a min) are the minimum-norm split, which for exact duplicates is the
+ * central difference.
+ *
+ * Per element `gradStatus` (src/common/status.ts): 'exact', 'degenerate', or 'zero' (not optimal, or
+ * a singular K under `onFailure: 'zero-grad'`; with 'throw' those raise an error naming the element).
  */
 import { implicitVjp } from '../implicit/vjp.js';
-import { DmpcInputError } from '../common/errors.js';
+import { DmpcInputError, SingularJacobianError } from '../common/errors.js';
+import type { GradStatus, OnFailure } from '../common/status.js';
 import type { QpSolution } from './ipm.js';
 import { activeFactorization } from './polish.js';
 
@@ -37,13 +48,17 @@ export interface QpCotangents {
 export interface QpGradients {
   Q: Float64Array; p: Float64Array; G: Float64Array; h: Float64Array; A: Float64Array; b: Float64Array;
   lb: Float64Array; ub: Float64Array;
-  /** Instances whose forward status was not optimal: their gradients are zero (never NaN). */
-  skipped: number[];
+  /** What each instance's gradient is (src/common/status.ts): 'exact', 'degenerate' or 'zero' (then all its gradients are 0, never NaN). */
+  gradStatus: GradStatus[];
 }
 
 export interface QpBackwardOptions {
-  /** 'error' (default): throw when an instance is not optimal; 'zero': give it zero gradients and list it in `skipped`. */
-  nonOptimal?: 'error' | 'zero';
+  /**
+   * An instance without a derivative (status not 'optimal', or a singular KKT matrix at its solution):
+   * 'throw' (default) raises an error naming it; 'zero-grad' gives it zero gradients and gradStatus
+   * 'zero', and every other instance its gradient.
+   */
+  onFailure?: OnFailure;
 }
 
 export function qpBackward(sol: QpSolution, cot: QpCotangents, opts: QpBackwardOptions = {}): QpGradients {
@@ -57,15 +72,15 @@ export function qpBackward(sol: QpSolution, cot: QpCotangents, opts: QpBackwardO
   const out: QpGradients = {
     Q: new Float64Array(B * n * n), p: new Float64Array(B * n), G: new Float64Array(B * m * n), h: new Float64Array(B * m),
     A: new Float64Array(B * meq * n), b: new Float64Array(B * meq), lb: new Float64Array(B * n), ub: new Float64Array(B * n),
-    skipped: [],
+    gradStatus: new Array<GradStatus>(B).fill('zero'),
   };
+  const onFailure = opts.onFailure ?? 'throw';
   const g = new Float64Array(N);
   for (let bi = 0; bi < B; bi++) {
     if (sol.status[bi] !== 'optimal') {
-      if ((opts.nonOptimal ?? 'error') === 'error') {
-        throw new DmpcInputError('qp.backward', `instance ${bi}`, `has status ${sol.status[bi]}; no gradient exists (use nonOptimal: 'zero' or the soft mode)`);
+      if (onFailure === 'throw') {
+        throw new DmpcInputError('qp.backward', `instance ${bi}`, `has status ${sol.status[bi]}; no gradient exists (pass onFailure: 'zero-grad' for a zero gradient, or use the soft mode)`);
       }
-      out.skipped.push(bi);
       continue;
     }
     g.fill(0);
@@ -76,33 +91,41 @@ export function qpBackward(sol: QpSolution, cot: QpCotangents, opts: QpBackwardO
     const lam = sol.lambda.subarray(bi * mi, (bi + 1) * mi);
     const nu = sol.nu.subarray(bi * meq, (bi + 1) * meq);
     const act = sol.active.subarray(bi * mi, (bi + 1) * mi);
-    implicitVjp({
-      jacobianX: activeFactorization(sol, bi),
-      vjpTheta: (u) => {
-        // locals, not out.X, in the loops: these writes (n² + m·n per instance) are most of the pass
-        const oQ = out.Q, oG = out.G, oA = out.A, oP = out.p, oH = out.h, oB = out.b;
-        const qo = bi * n * n, go = bi * m * n, ao = bi * meq * n;
-        for (let i = 0; i < n; i++) {
-          const ui = 0.5 * u[i], zi = 0.5 * z[i], ro = qo + i * n;
-          oP[bi * n + i] = u[i];
-          for (let j = 0; j < n; j++) oQ[ro + j] = ui * z[j] + zi * u[j];
-        }
-        for (let r = 0; r < m; r++) {
-          const ul = act[r] ? u[n + r] : 0, l = lam[r], ro = go + r * n;
-          oH[bi * m + r] = -ul;
-          for (let j = 0; j < n; j++) oG[ro + j] = l * u[j] + ul * z[j];
-        }
-        let k = m;
-        for (let t = 0; t < P.lbIdx.length; t++, k++) out.lb[bi * n + P.lbIdx[t]] = act[k] ? u[n + k] : 0;
-        for (let t = 0; t < P.ubIdx.length; t++, k++) out.ub[bi * n + P.ubIdx[t]] = act[k] ? -u[n + k] : 0;
-        for (let r = 0; r < meq; r++) {
-          const un = u[n + mi + r], v = nu[r], ro = ao + r * n;
-          oB[bi * meq + r] = -un;
-          for (let j = 0; j < n; j++) oA[ro + j] = v * u[j] + un * z[j];
-        }
-        return out;
-      },
-    }, g, { op: 'qp', batchIndex: bi });
+    const kkt = activeFactorization(sol, bi);
+    try {
+      implicitVjp({
+        jacobianX: kkt,
+        vjpTheta: (u) => {
+          // locals, not out.X, in the loops: these writes (n² + m·n per instance) are most of the pass
+          const oQ = out.Q, oG = out.G, oA = out.A, oP = out.p, oH = out.h, oB = out.b;
+          const qo = bi * n * n, go = bi * m * n, ao = bi * meq * n;
+          for (let i = 0; i < n; i++) {
+            const ui = 0.5 * u[i], zi = 0.5 * z[i], ro = qo + i * n;
+            oP[bi * n + i] = u[i];
+            for (let j = 0; j < n; j++) oQ[ro + j] = ui * z[j] + zi * u[j];
+          }
+          for (let r = 0; r < m; r++) {
+            const ul = act[r] ? u[n + r] : 0, l = lam[r], ro = go + r * n;
+            oH[bi * m + r] = -ul;
+            for (let j = 0; j < n; j++) oG[ro + j] = l * u[j] + ul * z[j];
+          }
+          let k = m;
+          for (let t = 0; t < P.lbIdx.length; t++, k++) out.lb[bi * n + P.lbIdx[t]] = act[k] ? u[n + k] : 0;
+          for (let t = 0; t < P.ubIdx.length; t++, k++) out.ub[bi * n + P.ubIdx[t]] = act[k] ? -u[n + k] : 0;
+          for (let r = 0; r < meq; r++) {
+            const un = u[n + mi + r], v = nu[r], ro = ao + r * n;
+            oB[bi * meq + r] = -un;
+            for (let j = 0; j < n; j++) oA[ro + j] = v * u[j] + un * z[j];
+          }
+          return out;
+        },
+      }, g, { op: 'qp', batchIndex: bi });
+    } catch (e) {
+      // implicitVjp checks the factorization before vjpTheta writes anything: the element's gradients are still 0
+      if (!(e instanceof SingularJacobianError) || onFailure === 'throw') throw e;
+      continue;
+    }
+    out.gradStatus[bi] = kkt.dependentRows > 0 ? 'degenerate' : 'exact';
   }
   return out;
 }

@@ -8,5 +8,4 @@ export { ActiveSetKkt, DualSchurKkt, PrimalKkt, SharedFactors, type InteriorKkt 
 export { classifyActive, polishInstance, activeFactorization, DEGENERATE_FACTOR } from './polish.js';
 export { qpBackward, sumBatch, type QpCotangents, type QpGradients, type QpBackwardOptions } from './backward.js';
 export { elasticProblem, solveSoftQp, softBackward, type ElasticOptions, type ElasticProblem, type SoftSolution } from './soft.js';
-export { qpLayer, type QpLayerOptions, type QpLayerOutput } from './layer.js';
 export type { Residuals } from './residuals.js';

@@ -27,6 +27,19 @@ import type { Factorization } from '../linalg/factorization.js';
 import { matmulNT } from '../linalg/products.js';
 import { cMul, cRow, cTMul, type QpProblem } from './problem.js';
 import { cholSolve, gemv, gemvTAcc, trsvLower, trsvLowerT } from './kernels.js';
+import { PsdPseudoInverse } from '../linalg/symeig.js';
+
+/**
+ * Below this reciprocal-condition estimate of the active block (from its Cholesky pivots, which
+ * over-estimate it), the block's eigenvalues are computed to test whether active rows are dependent.
+ */
+const LICQ_CHECK_RCOND = 1e-10;
+/**
+ * Eigenvalues of E Q⁻¹ Eᵀ at or below this fraction of the largest are the null space of Eᵀ (round-off
+ * of an exactly dependent set is ~1e-16 relative; a genuinely independent set this ill-conditioned
+ * has no trustworthy implicit derivative anyway, and is then reported as degenerate).
+ */
+const DEPENDENT_EIG_REL = 1e-11;
 
 /** `solve` flags: the caller needs only (dλ, dν) (the predictor step). */
 export const SKIP_DZ = 1;
@@ -401,6 +414,13 @@ export class ActiveSetKkt implements Factorization {
   private readonly y: Float64Array;
   private bufs: Float64Array[] | null = null;
   private isAct: Uint8Array | null = null;
+  /** Set when the active rows are linearly dependent: the block's pseudo-inverse replaces its Cholesky factor. */
+  private pinv: PsdPseudoInverse | null = null;
+  /**
+   * How many active rows (of E = [C_a; A]) are linear combinations of the others (0 when LICQ holds).
+   * When > 0, solves return the minimum-norm multipliers; the primal part is exact (see the constructor).
+   */
+  dependentRows = 0;
 
   constructor(readonly P: QpProblem, readonly bi: number, active: ArrayLike<boolean | number>, readonly shared: SharedFactors | null) {
     const { n, mi, meq } = P;
@@ -454,12 +474,34 @@ export class ActiveSetKkt implements Factorization {
       this.rcond = hi > 0 ? lo / hi : 0;
     }
     if (Ne) {
+      const block = Float64Array.from(this.fac);
       const st = factorActiveBlock(this.fac, Ne);
-      if (st !== FACTOR_OK) { this.status = st; this.rcond = 0; return; }
       let lo = Infinity, hi = 0;
-      for (let i = 0; i < Ne; i++) { const d = this.fac[i * Ne + i] ** 2; lo = Math.min(lo, d); hi = Math.max(hi, d); }
-      this.rcond = Math.min(this.rcond, hi > 0 ? lo / hi : 0);
+      if (st === FACTOR_OK) for (let i = 0; i < Ne; i++) { const d = this.fac[i * Ne + i] ** 2; lo = Math.min(lo, d); hi = Math.max(hi, d); }
+      const blockRcond = st === FACTOR_OK && hi > 0 ? lo / hi : 0;
+      if (blockRcond < LICQ_CHECK_RCOND) {
+        // Possibly linearly dependent active rows (LICQ fails): decide the rank of E Q⁻¹ Eᵀ from its
+        // eigenvalues. Null(E Q⁻¹ Eᵀ) = null(Eᵀ) (Q, or H = Q + ρEᵀE, is positive definite), so every
+        // solution y of the block system gives the same Eᵀy, hence the same primal part x: the primal
+        // solution and its derivative are well defined, only the multipliers are not unique. The
+        // pseudo-inverse picks the minimum-norm ones (the limit of a vanishing Tikhonov shift).
+        const pinv = new PsdPseudoInverse(block, 0, Ne, DEPENDENT_EIG_REL);
+        if (pinv.rank < Ne && pinv.rank > 0) {
+          this.pinv = pinv;
+          this.dependentRows = Ne - pinv.rank;
+          this.rcond = Math.min(this.rcond, pinv.rcond);
+          return;
+        }
+      }
+      if (st !== FACTOR_OK) { this.status = st; this.rcond = 0; return; }
+      this.rcond = Math.min(this.rcond, blockRcond);
     }
+  }
+
+  /** y ← (E Q⁻¹ Eᵀ)⁻¹ y, or its minimum-norm solution when the active rows are dependent. */
+  private solveBlock(y: Float64Array): void {
+    if (this.pinv) this.pinv.solve(y, 0);
+    else if (this.Ne) cholSolve(this.fac, 0, this.Ne, y, 0);
   }
 
   /** Explicit rows E = [C_a; A] (Ne × n), built on first use. */
@@ -498,7 +540,7 @@ export class ActiveSetKkt implements Factorization {
         for (let j = 0; j < n; j++) s += K[ro + j] * w[j];
         y[k] = s - r2[k];
       }
-      if (Ne) cholSolve(this.fac, 0, Ne, y, 0);
+      this.solveBlock(y);
       for (let k = 0; k < Ne; k++) {
         const a = y[k], ro = idx[k] * n;
         for (let j = 0; j < n; j++) w[j] -= K[ro + j] * a;
@@ -514,7 +556,7 @@ export class ActiveSetKkt implements Factorization {
       cholSolve(H, 0, n, w, 0);
       gemv(E, 0, Ne, n, w, 0, y, 0);
       for (let k = 0; k < Ne; k++) y[k] -= r2[k];
-      if (Ne) cholSolve(this.fac, 0, Ne, y, 0);
+      this.solveBlock(y);
       w.set(t);
       gemvTAcc(E, 0, Ne, n, y, 0, w, 0, -1);
       cholSolve(H, 0, n, w, 0);

@@ -129,7 +129,7 @@ export function softBackward(E: ElasticProblem, sol: SoftSolution, cot: QpCotang
   const g = qpBackward(sol.extended, { z: cz, lambda: cl, nu: cot.nu }, opts);
   const out: QpGradients = {
     Q: new Float64Array(B * n * n), p: new Float64Array(B * n), G: new Float64Array(B * m * n), h: g.h, A: new Float64Array(B * meq * n), b: g.b,
-    lb: new Float64Array(B * n), ub: new Float64Array(B * n), skipped: g.skipped,
+    lb: new Float64Array(B * n), ub: new Float64Array(B * n), gradStatus: g.gradStatus,
   };
   for (let bi = 0; bi < B; bi++) {
     for (let i = 0; i < n; i++) {

@@ -1,6 +1,6 @@
 /**
  * The tensor MPC solver as a differentiable tfjs op: `tensorMpcOp(cfg, x0, C, c, F, f)` → τ* [B, T, n],
- * the same signature and gradients as src/mpc/layer.ts `mpcOp`, but forward and backward are tfjs
+ * the same signature and gradients as src/layers/mpc.ts `mpcOp`, but forward and backward are tfjs
  * tensor programs on the active backend (float32), so the batch never leaves the device.
  *
  * Gradients: `tf.customGrad`, not native ops end to end. Differentiating the interior point's ops
@@ -13,7 +13,8 @@
  * the solution's τ, ν, λ, active set and gradient mask; without a gradient nothing is kept.
  */
 import { tf } from '../tf/tf.js';
-import type { GradStatus, SolveStatus } from '../common/status.js';
+import { throwOnFailedStatus, type OnFailure, type OpStatus } from '../common/status.js';
+import { DmpcInputError } from '../common/errors.js';
 import { type TensorBounds, disposeProblem, sharedTensorProblem } from './problem.js';
 import { type TensorMpcOptions, type TensorWarmStart, disposeSolution, tensorMpcSolve } from './ipm.js';
 import { gradMaskOf, gradStatusOf, tensorMpcBackward } from './backward.js';
@@ -22,16 +23,21 @@ import { tidy } from './util.js';
 export interface TensorOpConfig extends TensorBounds {
   T: number; nx: number; nu: number;
   tensorOptions?: TensorMpcOptions;
+  /**
+   * An element without a derivative, as in every layer (src/common/status.ts `OnFailure`):
+   * 'zero-grad' (default, as the float64 MPC ops) gives it a zero gradient and gradStatus 'zero';
+   * 'throw' raises an error naming it (a failed status at the forward pass, a failed factorization at
+   * the backward pass).
+   */
+  onFailure?: OnFailure;
 }
 
-/** Carried between calls: warm start (kept tensors) and the last statuses. */
-export interface TensorOpState {
-  status?: SolveStatus[];
-  /**
-   * Per element, what its gradient is (src/common/status.ts): set from the statuses by the forward
-   * pass, then by each backward pass from the mask it actually applied (a failed factorization → 'zero').
-   */
-  gradStatus?: GradStatus[];
+/**
+ * Carried between calls: warm start (kept tensors) and the last statuses (OpStatus: gradStatus set
+ * from the statuses by the forward pass, then by each backward pass from the mask it actually applied,
+ * a failed factorization → 'zero').
+ */
+export interface TensorOpState extends OpStatus {
   iterations?: Int32Array;
   warm?: TensorWarmStart;
 }
@@ -56,6 +62,11 @@ export function tensorMpcOp(cfg: TensorOpConfig, x0: tf.Tensor, C: tf.Tensor, c:
     state.status = sol.status;
     state.iterations = sol.iterations;
     state.gradStatus = sol.status.map((s, b) => gradStatusOf(s, sol.polished[b] === 1));
+    if (cfg.onFailure === 'throw' && sol.status.some((s) => s !== 'optimal' && s !== 'max_iter')) {
+      disposeSolution(sol);
+      disposeProblem(p);
+      throwOnFailedStatus('tensorMpcOp', sol.status, 'throw');
+    }
     disposeTensorOpState(state);
     state.warm = { u: tf.keep(tf.clone(sol.u)), lam: tf.keep(tf.clone(sol.lam)) };
     const tau = tidy(() => tf.transpose(sol.tau, [1, 0, 2]));
@@ -74,6 +85,11 @@ export function tensorMpcOp(cfg: TensorOpConfig, x0: tf.Tensor, C: tf.Tensor, c:
       disposeProblem(q);
       // B numbers to the host: the status of what was computed must be readable, never silent
       const applied = g.applied.dataSync();
+      const lost = state.gradStatus ? state.gradStatus.findIndex((s, b) => s !== 'zero' && !applied[b]) : -1;
+      if (lost >= 0 && cfg.onFailure === 'throw') {
+        tf.dispose([g.x0, g.C, g.c, g.F, g.f, g.h, g.G, g.applied]);
+        throw new DmpcInputError('tensorMpcOp', `batch element ${lost}`, "has a plan but its KKT matrix could not be factored (no derivative); pass onFailure: 'zero-grad' to give it a zero gradient");
+      }
       if (state.gradStatus) state.gradStatus = state.gradStatus.map((s, b) => (applied[b] ? s : 'zero'));
       const out = [g.x0, tf.reshape(g.C, [n, n]), tf.reshape(g.c, [n]), tf.reshape(g.F, [nx, n]), tf.reshape(g.f, [nx])];
       tf.dispose([g.C, g.c, g.F, g.f, g.h, g.G, g.applied]);

@@ -29,6 +29,7 @@ import { DmpcInputError } from '../common/errors.js';
 import type { ProgressSink } from './progress.js';
 import { chunkRunner } from './pool.js';
 import { type CheckpointOptions, checkpointer, loadCheckpoint } from './checkpoint.js';
+import { primalGradientExact } from '../common/status.js';
 
 export type ImitationTask = 'pendulum' | 'cartpole';
 export type LearnWhat = 'cost' | 'dynamics' | 'both';
@@ -193,7 +194,7 @@ export function evaluateChunk(inp: ChunkInput): ChunkOutput {
   let inexact = 0;
   if (inp.gradient) {
     const g = sqpBackward(sol, undefined, dLdu, { hessian: inp.hessian });
-    inexact = g.gradStatus.filter((s) => s !== 'exact').length;
+    inexact = g.gradStatus.filter((s) => !primalGradientExact(s)).length;
     for (let i = 0; i < n; i++) grad[i] = g.C[i * n + i] * q[i];
     for (let i = 0; i < n; i++) grad[n + i] = g.c[i];
     for (let b = 0; b < B; b++) for (let k = 0; k < np; k++) grad[2 * n + k] += g.theta[b * np + k] * theta[k];

@@ -26,6 +26,7 @@ import type { MpcInput } from '../mpc/problem.js';
 import type { Trajectory } from '../data/trajectory.js';
 import { chunkRunner } from './pool.js';
 import { type CheckpointOptions, checkpointer, digest, loadCheckpoint } from './checkpoint.js';
+import { primalGradientExact } from '../common/status.js';
 
 /** The configuration's model and θ (registry kind with overrides, or a saved model file relative to baseDir). */
 export function configModel(config: ControllerConfig, baseDir = process.cwd()): { model: ContinuousModel; theta: Float64Array } {
@@ -93,7 +94,7 @@ export function evaluateTuneChunk(inp: TuneChunkInput): TuneChunkOutput {
   let inexact = 0;
   if (inp.gradient) {
     const g = sqpBackward(sol, undefined, dLdu);
-    inexact = g.gradStatus.filter((s) => s !== 'exact').length;
+    inexact = g.gradStatus.filter((s) => !primalGradientExact(s)).length;
     for (let t = 0; t < T; t++) for (let i = 0; i < n; i++) {
       const d = g.C[t * n * n + i * n + i] - g.c[t * n + i] * ref[i]; // C_ii = w, c_i = −w·ref_i
       const k = i < nx ? (t === T - 1 ? nx + nu + i : i) : i;

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { bicycle, cartpole, lorenz, pendulum, quadrotor } from '../../models/continuous/index.js';
 import * as discrete from '../../models/discrete/index.js';
 import { defineContinuousModel, defineDiscreteModel } from '../../src/ad/index.js';
-import { createRng } from '../helpers/random.js';
+import { createRng } from '../../reference/random.js';
 import { plainContinuous } from '../../models/continuous/plain.js';
 import { plainDiscrete } from '../../models/discrete/plain.js';
 

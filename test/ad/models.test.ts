@@ -8,7 +8,7 @@ import { bicycle, cartpole, diffdrive, lorenz, pendulum, quadrotor } from '../..
 import * as discrete from '../../models/discrete/index.js';
 import { defineContinuousModel, defineDiscreteModel } from '../../src/ad/index.js';
 import type { ContinuousModel } from '../../src/ode/model.js';
-import { createRng } from '../helpers/random.js';
+import { createRng } from '../../reference/random.js';
 import { plainContinuous } from '../../models/continuous/plain.js';
 import { plainDiscrete } from '../../models/discrete/plain.js';
 

@@ -8,7 +8,7 @@ import { plainContinuous } from '../../models/continuous/plain.js';
 import { plainDiscrete } from '../../models/discrete/plain.js';
 import { continuousModels } from '../../models/continuous/index.js';
 import { compileModelKernels, interpretFunction } from '../../src/ad/index.js';
-import { createRng } from '../helpers/random.js';
+import { createRng } from '../../reference/random.js';
 
 const rng = createRng(7);
 

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { tf } from '../../src/tf/tf.js';
 import { fixedPointLayer, picardMap } from '../../src/implicit/fixedPoint.js';
 import { unrolledJacobian } from '../../src/implicit/unrolled.js';
-import { createRng, randn } from '../helpers/random.js';
+import { createRng, randn } from '../../reference/random.js';
 import { fdJacobian, relErr } from '../helpers/fd.js';
 
 /**

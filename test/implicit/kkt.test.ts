@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { tf } from '../../src/tf/tf.js';
 import { kktLayer, kktInteriorPoint, type KktCallbacks } from '../../src/implicit/kkt.js';
-import { createRng } from '../helpers/random.js';
+import { createRng } from '../../reference/random.js';
 import { fdJacobian, relErr } from '../helpers/fd.js';
 
 // Seed test 5: argmin x·ω s.t. x² − 1 ≤ 0

@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { tf } from '../../src/tf/tf.js';
 import { rootLayer } from '../../src/implicit/root.js';
 import { argminLayer } from '../../src/implicit/argmin.js';
-import { createRng, randn } from '../helpers/random.js';
+import { createRng, randn } from '../../reference/random.js';
 import { fdJacobian, relErr } from '../helpers/fd.js';
 
 /** F(x, θ) = A x + 0.3 tanh(x) − B θ, with A = I·3 + small random: a unique, well-conditioned root. */

@@ -3,7 +3,7 @@ import {
   FACTOR_OK, choleskyBatched, choleskyFactorSolveBatched, choleskySolveBatched, luFactorBatched,
   luFactorSolveBatched, luSolveBatched,
 } from '../../src/linalg/index.js';
-import { createRng, randn, randomMatrix, randomSpd, randomSymmetricIndefinite } from '../helpers/random.js';
+import { createRng, randn, randomMatrix, randomSpd, randomSymmetricIndefinite } from '../../reference/random.js';
 import { backwardError, sameValues } from './reference.js';
 
 describe('fused factor+solve batched drivers', () => {

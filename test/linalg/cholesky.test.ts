@@ -3,7 +3,7 @@ import {
   FACTOR_OK, backSubstT, cholesky, choleskyBatched, choleskySolve, choleskySolveBatched, choleskySolveRows,
   forwardSubst,
 } from '../../src/linalg/index.js';
-import { createRng, randn, randomMatrix, randomSpd, randomSymmetricIndefinite } from '../helpers/random.js';
+import { createRng, randn, randomMatrix, randomSpd, randomSymmetricIndefinite } from '../../reference/random.js';
 import { backwardError, lowerOf, maxAbs, maxAbsDiff, mul, mulVec, sameValues, textbookBackSubstT, textbookCholesky, transpose } from './reference.js';
 
 const sizes = [1, 2, 3, 4, 5, 7, 8, 13, 24, 33, 48];

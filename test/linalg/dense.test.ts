@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { allFinite, matmul, matmulTN, matvec, matvecT, normInf } from '../../src/linalg/index.js';
-import { createRng, randn, randomMatrix } from '../helpers/random.js';
+import { createRng, randn, randomMatrix } from '../../reference/random.js';
 import { maxAbsDiff, mulRect, transpose } from './reference.js';
 
 const shapes: [number, number, number][] = [[1, 1, 1], [2, 3, 4], [5, 1, 7], [6, 6, 6], [7, 9, 3], [13, 24, 11], [48, 48, 48]];

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   FACTOR_OK, cholesky, choleskySolve, denseCholesky, denseLU, luFactor, luSolve, refine,
 } from '../../src/linalg/index.js';
-import { createRng, randn, randomMatrix, randomSpd, randomSymmetricIndefinite, randomWithCond } from '../helpers/random.js';
+import { createRng, randn, randomMatrix, randomSpd, randomSymmetricIndefinite, randomWithCond } from '../../reference/random.js';
 import { backwardError, maxAbsDiff, mulVec, residualInf } from './reference.js';
 
 describe('refine', () => {

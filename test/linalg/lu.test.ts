@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   FACTOR_OK, luFactor, luFactorBatched, luRcond, luSolve, luSolveBatched, luSolveT,
 } from '../../src/linalg/index.js';
-import { createRng, randn, randomMatrix, randomSymmetricIndefinite, randomWithCond } from '../helpers/random.js';
+import { createRng, randn, randomMatrix, randomSymmetricIndefinite, randomWithCond } from '../../reference/random.js';
 import { applyRowSwaps, backwardError, lowerOf, maxAbs, maxAbsDiff, mul, sameValues, textbookLu, textbookLuSolveT, upperOf } from './reference.js';
 
 const sizes = [1, 2, 3, 4, 5, 7, 8, 13, 24, 33, 48];

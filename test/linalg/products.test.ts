@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { matmulNT } from '../../src/linalg/index.js';
-import { createRng, randomMatrix } from '../helpers/random.js';
+import { createRng, randomMatrix } from '../../reference/random.js';
 import { maxAbsDiff, mulRect, transpose } from './reference.js';
 
 describe('matmulNT', () => {

@@ -9,7 +9,7 @@ import {
 import { defaultTheta, type ContinuousModel } from '../../src/ode/model.js';
 import { discretize } from '../../src/ode/discretize.js';
 import { evaluate, linearize } from '../../src/mpc/model.js';
-import { createRng } from '../helpers/random.js';
+import { createRng } from '../../reference/random.js';
 
 /**
  * Tolerances: analytic float64 Jacobians vs central differences (h = 1e-6 relative) agree to ~1e-9;

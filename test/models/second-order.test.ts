@@ -12,7 +12,7 @@ import { defaultTheta, type ContinuousModel } from '../../src/ode/model.js';
 import { discretize } from '../../src/ode/discretize.js';
 import type { DiscreteModel } from '../../src/mpc/model.js';
 import { expertModel, taskSpec } from '../../src/train/imitation.js';
-import { createRng } from '../helpers/random.js';
+import { createRng } from '../../reference/random.js';
 
 const rng = createRng(11);
 

@@ -8,7 +8,7 @@ import { mpcSolve } from '../../src/mpc/ipm.js';
 import { mpcBackward } from '../../src/mpc/backward.js';
 import { ROW_EQUALITY } from '../../src/mpc/ipm.js';
 import { DmpcInputError } from '../../src/common/errors.js';
-import { denseSolve } from './dense.js';
+import { denseSolve } from '../../reference/mpc.js';
 import { flatInput, gradCheck, lossWeights } from './gradcheck.js';
 import { randomProblem } from './problems.js';
 

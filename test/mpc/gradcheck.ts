@@ -2,7 +2,7 @@
 import { buildProblem, type MpcInput } from '../../src/mpc/problem.js';
 import { mpcSolve } from '../../src/mpc/ipm.js';
 import { mpcBackward, type MpcGrad } from '../../src/mpc/backward.js';
-import { createRng } from '../helpers/random.js';
+import { createRng } from '../../reference/random.js';
 
 type Flat = { data: Float64Array; shape: number[] };
 

@@ -7,9 +7,10 @@ import { tf } from '../../src/tf/tf.js';
 import { buildProblem, type MpcInput } from '../../src/mpc/problem.js';
 import { mpcSolve, type MpcOptions } from '../../src/mpc/ipm.js';
 import { mpcBackward } from '../../src/mpc/backward.js';
-import { mpcOp, type OpState } from '../../src/mpc/layer.js';
+import { mpcOp, type OpState } from '../../src/layers/mpc.js';
 import { DmpcInputError } from '../../src/common/errors.js';
-import { flatInput } from './gradcheck.js';
+import { flatInput, gradCheck, lossWeights } from './gradcheck.js';
+import { randomProblem } from './problems.js';
 
 /**
  * x_{t+1} = x_t + u_t, cost ½x² + ε u with no input weight (R = 0), |u| ≤ 1: the last input only
@@ -112,6 +113,41 @@ describe("onFailure in the MPC op", () => {
     const args = [tf.tensor2d([[5], [0.5]]), tf.tensor2d([[1, 0], [0, 0.1]]), tf.tensor1d([0, 0]), tf.tensor2d([[1, 1]]), tf.tensor1d([0])] as const;
     expect(() => mpcOp(cfg, ...args)).toThrow(/mpcOp: batch element 0 ended with status/);
     tf.dispose([...args]);
+  });
+});
+
+describe('dependent active rows (LICQ fails): gradStatus degenerate, gradients of the plan exact', () => {
+  /** randomProblem with its general rows D xₜ + E uₜ ≤ d given twice (rows nc..2nc−1 = rows 0..nc−1). */
+  const duplicated = (seed: number): MpcInput => {
+    const raw = randomProblem(seed, { stateBounds: true, nc: 2 }) as MpcInput & { D: number[][]; E: number[][]; d: number[][] };
+    return flatInput({ ...raw, D: [...raw.D, ...raw.D], E: [...raw.E, ...raw.E], d: raw.d.map((r) => [...r, ...r]) } as MpcInput);
+  };
+  it('duplicated general rows: polished, degenerate, gradients vs central differences of the whole solve', () => {
+    for (const seed of [1, 4]) {
+      const inp = duplicated(seed);
+      const pr = buildProblem(inp);
+      const sol = mpcSolve(pr);
+      expect(sol.status).toEqual(['optimal']);
+      expect(sol.state.polished[0]).toBe(1);
+      const { wx: lx, wu: lu } = lossWeights(1, 1, pr.T, pr.nx, pr.nu);
+      const g = mpcBackward(sol, lx, lu);
+      expect(g.gradStatus).toEqual(['degenerate']);
+      const err = gradCheck(inp, ['C', 'c', 'F', 'f', 'x0', 'x_lower', 'x_upper']);
+      for (const [k, e] of Object.entries(err)) expect(e, `seed ${seed}: ${k}`).toBeLessThan(1e-6);
+      // d of a duplicated pair moved together keeps the rows dependent: the plan is differentiable along it
+      const d = (inp.d as unknown as { data: Float64Array }).data, nc = 2, h = 1e-6;
+      const loss = () => { const s = mpcSolve(buildProblem(inp)); let L = 0; for (let i = 0; i < lx.length; i++) L += lx[i] * s.x[i]; for (let i = 0; i < lu.length; i++) L += lu[i] * s.u[i]; return L; };
+      const shift = (e: number) => { for (let t = 0; t < pr.T; t++) for (let r = 0; r < 2 * nc; r++) d[t * 2 * nc + r] += e; };
+      shift(h); const up = loss(); shift(-2 * h); const dn = loss(); shift(h);
+      const fd = (up - dn) / (2 * h);
+      const sum = g.d!.reduce((a, v) => a + v, 0);
+      expect(Math.abs(fd)).toBeGreaterThan(1e-3);
+      expect(Math.abs(sum - fd) / Math.abs(fd)).toBeLessThan(1e-6);
+      // the same problem without the copies is 'exact'
+      const single = flatInput(randomProblem(seed, { stateBounds: true, nc: 2 }));
+      const s1 = mpcSolve(buildProblem(single));
+      expect(mpcBackward(s1, lx, lu).gradStatus).toEqual(['exact']);
+    }
   });
 });
 

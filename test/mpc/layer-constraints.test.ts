@@ -5,13 +5,13 @@
  */
 import { describe, expect, it } from 'vitest';
 import { tf } from '../../src/tf/tf.js';
-import { MpcLayer, mpcModelOp, mpcOp } from '../../src/mpc/layer.js';
+import { MpcLayer, mpcModelOp, mpcOp } from '../../src/layers/mpc.js';
 import { buildProblem, type MpcInput } from '../../src/mpc/problem.js';
 import { mpcSolve, ROW_EQUALITY, ROW_L2_ACTIVE } from '../../src/mpc/ipm.js';
 import { sqpSolve } from '../../src/mpc/sqp.js';
 import { pendulum } from '../../models/discrete/index.js';
 import { DmpcInputError } from '../../src/common/errors.js';
-import { createRng } from '../helpers/random.js';
+import { createRng } from '../../reference/random.js';
 import { randomProblem } from './problems.js';
 
 type Flat = { data: Float64Array; shape: number[] };

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { tf } from '../../src/tf/tf.js';
-import { MpcLayer, mpcOp } from '../../src/mpc/layer.js';
+import { MpcLayer, mpcOp } from '../../src/layers/mpc.js';
 import { buildProblem } from '../../src/mpc/problem.js';
 import { mpcSolve } from '../../src/mpc/ipm.js';
 import { mpcBackward } from '../../src/mpc/backward.js';
@@ -76,7 +76,7 @@ describe('MpcLayer (tfjs)', () => {
   });
 });
 
-import { mpcModelOp } from '../../src/mpc/layer.js';
+import { mpcModelOp } from '../../src/layers/mpc.js';
 function mpcModelOpFor(layer: MpcLayer, x0: tf.Tensor, C: tf.Tensor, c: tf.Tensor, th: tf.Tensor): tf.Tensor {
   return mpcModelOp({ ...layer.cfg, model: layer.cfg.model! }, x0, C, c, th);
 }

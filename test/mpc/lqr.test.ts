@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { buildProblem, fromMpcPytorchBox, stageObjective } from '../../src/mpc/problem.js';
 import { mpcSolve, shiftedWarmStart, epochWarmStart } from '../../src/mpc/ipm.js';
 import { mpcBackward } from '../../src/mpc/backward.js';
-import { denseSolve } from './dense.js';
+import { denseSolve } from '../../reference/mpc.js';
 
 const doc = JSON.parse(readFileSync(new URL('../../bench/problems/p1_lqr_box.json', import.meta.url), 'utf8')) as Record<string, unknown>;
 

@@ -1,7 +1,7 @@
 /** The discrete models of p2/p3: analytic Jacobians (state, control, parameters) against central differences. */
 import { describe, expect, it } from 'vitest';
 import { cartpole, pendulum, type DiscreteModel } from '../../models/discrete/index.js';
-import { createRng } from '../helpers/random.js';
+import { createRng } from '../../reference/random.js';
 
 function checkJacobian(model: DiscreteModel, seed: number): number {
   const rng = createRng(seed);

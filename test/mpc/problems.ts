@@ -1,6 +1,6 @@
 /** Seeded random MPC problems for the tests: feasible by construction, with constraints that bind. */
 import type { MpcInput, SoftSpec } from '../../src/mpc/problem.js';
-import { createRng } from '../helpers/random.js';
+import { createRng } from '../../reference/random.js';
 
 export interface RandomOptions {
   T?: number; nx?: number; nu?: number; nc?: number;

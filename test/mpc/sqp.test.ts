@@ -8,6 +8,7 @@ import { pendulum, cartpole, type DiscreteModel } from '../../models/discrete/in
 import { sqpSolve, sqpBackward, type NonlinearMpcInput } from '../../src/mpc/sqp.js';
 import { stationarity } from '../../src/mpc/ipm.js';
 import { closedLoopExperiment } from '../../src/mpc/closedloop.js';
+import { modelFromFile } from '../../models/discrete/fromFile.js';
 import { lossWeights } from './gradcheck.js';
 
 const load = (f: string) => JSON.parse(readFileSync(new URL(`../../bench/problems/${f}.json`, import.meta.url), 'utf8')) as Record<string, unknown> & {
@@ -110,14 +111,14 @@ describe('SQP for model dynamics', () => {
 
 describe('closed loop (receding horizon, the files\' warm start)', () => {
   it('pendulum swing-up from the first three notebook starts reaches |θ| < 0.1 within 100 steps', () => {
-    const r = closedLoopExperiment(p2, 'notebook', 3);
+    const r = closedLoopExperiment(p2, 'notebook', 3, { model: modelFromFile(p2) });
     for (const s of r.starts) {
       expect(s.final_abs_angle).toBeLessThan(0.1);
       expect(s.x.length).toBe(101);
     }
   });
   it('cart-pole swing-up from the first two notebook starts reaches |θ| < 0.1 within 100 steps', () => {
-    const r = closedLoopExperiment(p3, 'notebook', 2);
+    const r = closedLoopExperiment(p3, 'notebook', 2, { model: modelFromFile(p3) });
     for (const s of r.starts) expect(s.final_abs_angle).toBeLessThan(0.1);
   });
 });

@@ -9,7 +9,7 @@ import { solveQp } from '../../src/qp/ipm.js';
 import { qpBackward, sumBatch } from '../../src/qp/backward.js';
 import { activeFactorization } from '../../src/qp/polish.js';
 import { fdJacobian, relErr } from '../helpers/fd.js';
-import { createRng, randomQp, type DenseQp } from './reference.js';
+import { createRng, randomQp, type DenseQp } from '../../reference/qp.js';
 import { toBatchInput } from './problems.js';
 
 type Key = 'Q' | 'p' | 'G' | 'h' | 'A' | 'b' | 'lb' | 'ub';

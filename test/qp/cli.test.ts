@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { quadprogSolve, type DenseQp } from './reference.js';
+import { quadprogSolve, type DenseQp } from '../../reference/qp.js';
 import { command } from '../../src/cli/commands/qp.js';
 
 interface QpOut {
@@ -15,6 +15,7 @@ interface QpOut {
   z: number[][]; lambda: number[][]; nu: number[][];
   residuals: { primal: number; dual: number; gap: number }[];
   grad: Record<string, unknown[]>;
+  grad_status: string[];
   timing: { forward_ms: number; backward_ms: number };
 }
 
@@ -36,6 +37,7 @@ describe('dmpc qp', () => {
       expect(r.lambda[0]).toHaveLength(m);
       expect(r.nu[0]).toHaveLength(meq);
       expect(r.grad.Q).toHaveLength(3);
+      expect(r.grad_status).toEqual(['exact', 'exact', 'exact']);
       expect((r.grad.Q[0] as number[][])).toHaveLength(n);
       expect((r.grad.G[0] as number[][])).toHaveLength(m);
       expect((r.grad.A[0] as number[][])).toHaveLength(meq);

@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { createRequire } from 'node:module';
 import { makeQpProblem } from '../../src/qp/problem.js';
 import { solveQp } from '../../src/qp/ipm.js';
-import { createRng, type Rng } from '../helpers/random.js';
+import { createRng, type Rng } from '../../reference/random.js';
 
 const require = createRequire(import.meta.url);
 type HighsResult = { Status: string; ObjectiveValue: number; Columns: Record<string, { Primal: number }> };

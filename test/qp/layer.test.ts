@@ -6,13 +6,13 @@
  */
 import { describe, expect, it } from 'vitest';
 import { tf } from '../../src/tf/tf.js';
-import { qpLayer, type QpLayerOutput } from '../../src/qp/layer.js';
+import { qpLayer, type QpLayerOutput } from '../../src/layers/qp.js';
 import { makeQpProblem } from '../../src/qp/problem.js';
 import { solveQp } from '../../src/qp/ipm.js';
 import { qpBackward, sumBatch } from '../../src/qp/backward.js';
 import { elasticProblem, softBackward, solveSoftQp } from '../../src/qp/soft.js';
 import { fdJacobian, relErr } from '../helpers/fd.js';
-import { createRng, randomQp } from './reference.js';
+import { createRng, randomQp } from '../../reference/qp.js';
 
 const F32_TOL = 1e-5;
 const f32 = (x: Float64Array) => Float64Array.from(Float32Array.from(x));

@@ -1,6 +1,6 @@
-/** Builders shared by the QP tests: DenseQp (reference.ts) → solver input, batched or not. */
+/** Builders shared by the QP tests: DenseQp (reference/qp.ts) → solver input, batched or not. */
 import type { QpInput } from '../../src/qp/problem.js';
-import type { DenseQp } from './reference.js';
+import type { DenseQp } from '../../reference/qp.js';
 
 /** One DenseQp as an unbatched input. */
 export function toInput(qp: DenseQp): QpInput {

@@ -7,7 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { makeQpProblem } from '../../src/qp/problem.js';
 import { solveQp, type QpSolution } from '../../src/qp/ipm.js';
-import { createRng, quadprogSolve, randomQp, type DenseQp, type RefSolution } from './reference.js';
+import { createRng, quadprogSolve, randomQp, type DenseQp, type RefSolution } from '../../reference/qp.js';
 import { toBatchInput, toInput } from './problems.js';
 
 interface Worst { z: number; mult: number; obj: number }

@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { makeQpProblem } from '../../src/qp/problem.js';
 import { solveQp, type QpSolution } from '../../src/qp/ipm.js';
-import { createRng, randomQp } from './reference.js';
+import { createRng, randomQp } from '../../reference/qp.js';
 import { toBatchInput } from './problems.js';
 
 describe('qp warm start', () => {

@@ -10,7 +10,7 @@ import { disposeProblem, fromMpcProblem } from '../../src/tensor/problem.js';
 import { disposeSolution, tensorMpcSolve, type TensorMpcOptions, type TensorWarmStart } from '../../src/tensor/ipm.js';
 import { gradMaskOf, tensorMpcBackward } from '../../src/tensor/backward.js';
 import { randomProblem, type RandomOptions } from '../mpc/problems.js';
-import { denseSolve } from '../mpc/dense.js';
+import { denseSolve } from '../../reference/mpc.js';
 
 /** B distinct random problems (one per seed) as one batched input: every array gets a leading batch axis. */
 export function randomBatch(seeds: number[], o: RandomOptions): MpcInput {

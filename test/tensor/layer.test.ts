@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { tf } from '../../src/tf/tf.js';
-import { MpcLayer, type MpcLayerConfig } from '../../src/mpc/layer.js';
+import { MpcLayer, type MpcLayerConfig } from '../../src/layers/mpc.js';
 import { randomProblem } from '../mpc/problems.js';
 
 function config(xb = 2.5): Omit<MpcLayerConfig, 'solver'> {
@@ -40,9 +40,21 @@ describe("MpcLayer solver: 'tensor'", () => {
     const ok = f64.lastStatus!.map((s) => s === 'optimal');
     expect(ok.filter(Boolean).length).toBeGreaterThan(6);
     expect(f64.lastStatus!.filter((s) => s === 'primal_infeasible').length).toBeGreaterThan(0);
+    // what each gradient is, readable and the same in both layers: 'zero' exactly for the infeasible ones
+    expect(f32.lastGradStatus!.map((g) => g === 'zero')).toEqual(ok.map((o) => !o));
+    expect(f64.lastGradStatus!.map((g) => g === 'zero')).toEqual(ok.map((o) => !o));
     expect(rel(b.tau, a.tau, ok)).toBeLessThan(5e-5);
     expect(a.grads.length).toBe(4);
     for (let i = 0; i < a.grads.length; i++) expect(rel(b.grads[i], a.grads[i]), `variable ${i}`).toBeLessThan(1e-3);
+  });
+
+  it("onFailure 'throw' names the infeasible element in both layers (the tensor op honours the option too)", () => {
+    const x0 = tf.randomNormal([12, 2], 0, 1, 'float32', 5);
+    for (const solver of ['float64', 'tensor'] as const) {
+      const layer = new MpcLayer({ ...config(), solver, onFailure: 'throw' });
+      expect(() => layer.apply(x0), solver).toThrow(/batch element \d+ ended with status 'primal_infeasible'/);
+      expect(layer.lastStatus!.some((s) => s === 'primal_infeasible'), solver).toBe(true);
+    }
   });
 
   it('learns cost weights and goal with optimizer.minimize; tensors per step do not grow', () => {

@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { tf } from '../../src/tf/tf.js';
 import { diagOf, spdInverse, spdInverseSweep } from '../../src/tensor/linalg.js';
-import { createRng } from '../helpers/random.js';
+import { createRng } from '../../reference/random.js';
 
 function invert(a: number[][]): number[][] {
   const k = a.length, m = a.map((r, i) => [...r, ...Array.from({ length: k }, (_, j) => (i === j ? 1 : 0))]);

@@ -17,7 +17,7 @@ import { initBackend } from '../../src/tf/backend.js';
 import { DmpcInputError } from '../../src/common/errors.js';
 import { makeQpProblem } from '../../src/qp/problem.js';
 import { solveQp } from '../../src/qp/ipm.js';
-import { qpLayer } from '../../src/qp/layer.js';
+import { qpLayer } from '../../src/layers/qp.js';
 import { disposeTensorQp, makeTensorQp } from '../../src/tensor/qp/problem.js';
 import { disposeQpSolution, tensorQpSolve, tensorQpWarmStart } from '../../src/tensor/qp/ipm.js';
 import { compareQp, infeasibleBatch, p4Batch, randomQpBatch, toQpInput, type QpBatch, type QpComparison } from './qpcompare.js';
@@ -55,6 +55,7 @@ for (const backend of ['cpu', 'wasm'] as const) {
         expect(r.statuses.every((s) => s === 'optimal')).toBe(true);
         expect(r.polished).toBe(B);
         expect(r.compared).toBe(B);
+        expect(r.gradStatus).toEqual(new Array(B).fill('exact'));
         expect(tf.memory().numTensors).toBe(before);
       });
     }
@@ -73,6 +74,7 @@ for (const backend of ['cpu', 'wasm'] as const) {
       expect(r.statuses[2]).toBe('primal_infeasible');
       expect(r.compared).toBe(6);
       expect(r.zeroGradOnFailed).toBe(true);
+      expect(r.gradStatus.map((g, b) => (g === 'zero') === (r.statuses[b] !== 'optimal')).every(Boolean)).toBe(true);
       // mixed sharing: Q per instance (scaled by 1 + 0.1·b), G shared — the shared operand is tiled in the products
       const q = infeasibleBatch(8, [2, 5]);
       const n = q.Q.shape[0], Qb = new Float64Array(8 * n * n);
@@ -112,7 +114,7 @@ for (const backend of ['cpu', 'wasm'] as const) {
       const ref = solveQp(makeQpProblem(toQpInput(q), { symmetrize: true }), { maxIter: 1, polish: false });
       expect(sol.status).toEqual(ref.status);
       expect(sol.status.every((s) => s === 'max_iter')).toBe(true);
-      expect(() => qpLayer(t.Q, t.p, t.G, t.h, t.A, t.b, { solver: 'tensor', tensorOptions: { maxIter: 1, polish: false } })).toThrow(/instance 0.*max_iter.*nonOptimal/);
+      expect(() => qpLayer(t.Q, t.p, t.G, t.h, t.A, t.b, { solver: 'tensor', tensorOptions: { maxIter: 1, polish: false } })).toThrow(/instance 0.*max_iter.*onFailure/);
       disposeQpSolution(sol); disposeTensorQp(pr); disposeAll(t);
     });
   });

@@ -9,10 +9,10 @@ import { tf } from '../../src/tf/tf.js';
 import { makeQpProblem, type QpInput } from '../../src/qp/problem.js';
 import { solveQp, type QpOptions } from '../../src/qp/ipm.js';
 import { qpBackward, sumBatch } from '../../src/qp/backward.js';
-import { qpLayer, type QpLayerOutput } from '../../src/qp/layer.js';
+import { qpLayer, type QpLayerOutput } from '../../src/layers/qp.js';
 import type { TensorQpOptions } from '../../src/tensor/qp/ipm.js';
 import type { TensorQpState } from '../../src/tensor/qp/op.js';
-import { createRng, randomQp, type DenseQp } from '../qp/reference.js';
+import { createRng, randomQp, type DenseQp } from '../../reference/qp.js';
 
 export type Arr = { data: Float64Array; shape: number[] };
 export interface QpBatch { Q: Arr; p: Arr; G: Arr | null; h: Arr | null; A: Arr | null; b: Arr | null }
@@ -28,7 +28,7 @@ export function p4Batch(file: string, B: number): QpBatch {
   return { Q: mat(d.Q as number[][]), p: rows(d.p as number[][]), G: mat(d.G as number[][]), h: rows(d.h as number[][]), A: neq ? mat(d.A as number[][]) : null, b: neq ? rows(d.b as number[][]) : null };
 }
 
-/** B distinct random strictly convex QPs (test/qp/reference.ts randomQp, seeds from `seed`), every input per instance. */
+/** B distinct random strictly convex QPs (reference/qp.ts randomQp, seeds from `seed`), every input per instance. */
 export function randomQpBatch(seed: number, B: number, n: number, m: number, meq: number): QpBatch {
   const rng = createRng(seed);
   const qps: DenseQp[] = Array.from({ length: B }, () => randomQp(rng, n, m, meq, false));
@@ -51,6 +51,8 @@ export interface QpComparison {
   grad: Partial<Record<Name, number>>;
   /** The tensor gradients of elements that were not optimal are exactly 0 (per-instance inputs). */
   zeroGradOnFailed: boolean;
+  /** state.gradStatus after the backward pass: 'zero' exactly for the elements that are not optimal. */
+  gradStatus: string[];
   batchIterations: number; polished: number;
   /** Elements compared (optimal in both). */
   compared: number;
@@ -59,7 +61,7 @@ export interface QpComparison {
 /**
  * Solves `q` with both solvers and differentiates L = Σ w·z + Σ v·λ (w [n] shared, v [B, m] random,
  * fixed seed) with respect to every input, through qpLayer (tensor: tf.grads of the customGrad op;
- * float64: qpBackward with nonOptimal 'zero').
+ * float64: qpBackward with onFailure 'zero-grad').
  */
 export function compareQp(q: QpBatch, o: { tensorOptions?: TensorQpOptions; f64Options?: QpOptions; lambdaLoss?: boolean } = {}): QpComparison {
   const ref = solveQp(makeQpProblem(toQpInput(q), { symmetrize: true }), o.f64Options ?? {});
@@ -70,7 +72,7 @@ export function compareQp(q: QpBatch, o: { tensorOptions?: TensorQpOptions; f64O
   const v = Float64Array.from({ length: B * m }, () => (o.lambdaLoss ? rng.normal() : 0));
   const cz = new Float64Array(B * n);
   for (let b = 0; b < B; b++) cz.set(w, b * n);
-  const g64 = qpBackward(ref, { z: cz, lambda: v }, { nonOptimal: 'zero' });
+  const g64 = qpBackward(ref, { z: cz, lambda: v }, { onFailure: 'zero-grad' });
 
   const present = NAMES.filter((k) => q[k] !== null);
   const inputs = present.map((k) => tf.tensor(Float32Array.from(q[k]!.data), q[k]!.shape));
@@ -80,7 +82,7 @@ export function compareQp(q: QpBatch, o: { tensorOptions?: TensorQpOptions; f64O
   const get = (xs: tf.Tensor[], k: Name) => { const i = present.indexOf(k); return i >= 0 ? xs[i] : null; };
   const grads = tf.grads((...xs: tf.Tensor[]) => {
     const r = qpLayer(get(xs, 'Q')!, get(xs, 'p')!, get(xs, 'G'), get(xs, 'h'), get(xs, 'A'), get(xs, 'b'), {
-      solver: 'tensor', multipliers: true, nonOptimal: 'zero', tensorOptions: o.tensorOptions, tensorState: state,
+      solver: 'tensor', multipliers: true, onFailure: 'zero-grad', tensorOptions: o.tensorOptions, state,
     }) as QpLayerOutput;
     out = { z: tf.keep(tf.reshape(r.z, [B, n])), lambda: tf.keep(tf.reshape(r.lambda, [B, m])), nu: tf.keep(tf.reshape(r.nu, [B, meq])) };
     const L = tf.add(tf.sum(tf.mul(r.z, wt)), m ? tf.sum(tf.mul(tf.reshape(r.lambda, [B, m]), vt)) : 0);
@@ -120,7 +122,7 @@ export function compareQp(q: QpBatch, o: { tensorOptions?: TensorQpOptions; f64O
   tf.dispose([state.warm?.z, state.warm?.lambda, state.warm?.nu].filter((t): t is tf.Tensor => !!t));
   return {
     B, zErr, lamErr, nuErr, statuses, refStatuses: ref.status, statusAgree: statuses.every((s, b) => s === ref.status[b]),
-    grad, zeroGradOnFailed, batchIterations: state.batchIterations!, polished: state.polished!.reduce((a, b) => a + b, 0), compared: keep.filter(Boolean).length,
+    grad, zeroGradOnFailed, gradStatus: state.gradStatus!, batchIterations: state.batchIterations!, polished: state.polished!.reduce((a, b) => a + b, 0), compared: keep.filter(Boolean).length,
   };
 }
 

@@ -11,6 +11,7 @@ import { buildProblem, fromMpcPytorchBox } from '../../mpc/problem.js';
 import { mpcSolve, type MpcSolverState } from '../../mpc/ipm.js';
 import { mpcBackward } from '../../mpc/backward.js';
 import { closedLoopExperiment, type StartSet } from '../../mpc/closedloop.js';
+import { modelFromFile } from '../../../models/discrete/fromFile.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
@@ -92,7 +93,7 @@ export const command: CliCommand = {
       if (doc.format !== 'dmpc.bench.closed-loop/1') throw new Error(`--closed-loop needs a closed-loop file (format dmpc.bench.closed-loop/1), got ${String(doc.format)}`);
       const starts = (values.starts ?? 'notebook') as StartSet;
       if (!['notebook', 'batch32', 'B1'].includes(starts)) throw new Error(`--starts ${starts}: expected notebook, batch32 or B1`);
-      writeJson(closedLoopExperiment(doc, starts, first), values.out);
+      writeJson(closedLoopExperiment(doc, starts, first, { model: modelFromFile(doc) }), values.out);
       return 0;
     }
     if (doc.format !== 'dmpc.bench.lqr-box/1') throw new Error(`expected an LQR file (format dmpc.bench.lqr-box/1), got ${String(doc.format)}; closed-loop files need --closed-loop`);

@@ -81,7 +81,7 @@ export const command: CliCommand = {
       const t0 = performance.now();
       sol = solveQp(P, opts);
       const t1 = performance.now();
-      if (cotZ) grad = qpBackward(sol, { z: cotZ }, { nonOptimal: 'zero' });
+      if (cotZ) grad = qpBackward(sol, { z: cotZ }, { onFailure: 'zero-grad' });
       const t2 = performance.now();
       if (r > 0 || repeat === 0) { fwd.push(t1 - t0); bwd.push(t2 - t1); }
     }
@@ -107,8 +107,8 @@ export const command: CliCommand = {
         G: m ? nest(g.G, [B, m, n]) : empty(), h: m ? nest(g.h, [B, m]) : empty(),
         A: meq ? nest(g.A, [B, meq, n]) : empty(), b: meq ? nest(g.b, [B, meq]) : empty(),
       };
-      // only when some instance was not optimal (its gradient is then zero, and this says which)
-      if (g.skipped.length) out.grad_skipped = g.skipped;
+      // per instance: 'exact', 'degenerate' (dependent active rows: minimum-norm multipliers) or 'zero'
+      out.grad_status = g.gradStatus;
     }
     out.timing = { forward_ms: median(fwd), backward_ms: median(bwd) };
     writeJson(out, values.out);

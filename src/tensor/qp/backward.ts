@@ -13,7 +13,9 @@
  *     ∂L/∂A = ν u_zᵀ + u_ν zᵀ                       ∂L/∂b = −u_ν
  *
  * per element, summed over the batch (one 2-D GEMM, Uᵀ Z) for a matrix shared by the batch. Elements
- * with gradMask 0 (not optimal) get zero gradients (never NaN). Degenerate rows (λ ≈ s ≈ 0) follow the
+ * with gradMask 0 (not optimal), and elements whose active-set Schur block could not be inverted (a
+ * non-finite adjoint), get zero gradients (never NaN); `applied` says which elements got theirs, so
+ * the op can label the others gradStatus 'zero' instead of returning a silent zero. Degenerate rows (λ ≈ s ≈ 0) follow the
  * returned active set (polished: the accepted guess; else λ > s); the float64 solver takes them as
  * active, so on such a row the two one-sided derivatives can differ (see docs/tensor.md).
  */
@@ -37,6 +39,8 @@ export interface TensorQpCotangents {
 /** p, h, b always per element [B, ...]; Q, G, A per element [B, ...] when the problem's are, else summed [...]. */
 export interface TensorQpGrad {
   Q: tf.Tensor; p: tf.Tensor2D; G: tf.Tensor | null; h: tf.Tensor2D | null; A: tf.Tensor | null; b: tf.Tensor2D | null;
+  /** [B] 1 where the element got its gradient, 0 where it is zero (gradMask 0, or a failed factorization). */
+  applied: tf.Tensor1D;
 }
 
 /** Refinement passes of the backward solve (float32: 3 reach round-off on every test problem). */
@@ -52,9 +56,13 @@ export function tensorQpBackward(p: TensorQpProblem, sol: TensorQpBackwardInputs
     const gl = cot.lambda && m > 0 ? tf.mul(act, cot.lambda) as tf.Tensor2D : tf.zerosLike(act);
     const gn = meq ? (cot.nu ?? tf.zeros([B, meq])) as tf.Tensor2D : null;
     const { v } = refinedSolve(p, f, { x: cot.z, y: gl, w: gn }, PASSES);
+    // u = −v, zeroed where the element gets no gradient: not optimal, or a factorization that failed
+    // (f.ok 0, or any non-finite component: a partly finite adjoint is not a gradient either)
+    const finite = (t: tf.Tensor2D) => tf.cast(tf.all(tf.isFinite(t), 1), 'float32');
+    let applied = tf.mul(tf.mul(sol.gradMask, tf.cast(f.ok, 'float32')), tf.mul(finite(v.x), finite(v.y))) as tf.Tensor1D;
+    if (v.w) applied = tf.mul(applied, finite(v.w)) as tf.Tensor1D;
     disposeFactor(f);
-    // u = −v, zeroed (and cleaned of non-finite values) where the element gets no gradient
-    const mask = tf.reshape(sol.gradMask, [B, 1]);
+    const mask = tf.reshape(applied, [B, 1]);
     const clean = (t: tf.Tensor2D) => tf.mul(mask, tf.where(tf.isFinite(t), tf.neg(t), tf.zerosLike(t))) as tf.Tensor2D;
     const uz = clean(v.x), ul = clean(tf.mul(act, v.y) as tf.Tensor2D), un = v.w ? clean(v.w) : null;
     const z = tf.mul(mask, sol.z) as tf.Tensor2D;
@@ -78,6 +86,6 @@ export function tensorQpBackward(p: TensorQpProblem, sol: TensorQpBackwardInputs
       A = tf.add(outer(nu!, uz, aShared), outer(un!, z, aShared));
       b = tf.neg(un!) as tf.Tensor2D;
     }
-    return { Q: Qg, p: uz, G, h, A, b };
+    return { Q: Qg, p: uz, G, h, A, b, applied };
   });
 }

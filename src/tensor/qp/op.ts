@@ -1,5 +1,5 @@
 /**
- * The tensor QP as a differentiable tfjs op with the signature and outputs of src/qp/layer.ts
+ * The tensor QP as a differentiable tfjs op with the signature and outputs of src/layers/qp.ts
  * `qpLayer` (which calls this for `solver: 'tensor'`): z [B, n] (or [n] when no input is batched), or
  * { z, lambda, nu } with `multipliers: true`. Forward and backward are tensor programs on the active
  * backend (float32); the batch never leaves it except for the statuses (a few numbers per iteration).
@@ -14,7 +14,7 @@
  * No second-order gradients.
  */
 import { tf } from '../../tf/tf.js';
-import type { SolveStatus } from '../../common/status.js';
+import type { GradStatus, OnFailure, OpStatus } from '../../common/status.js';
 import { DmpcInputError } from '../../common/errors.js';
 import { disposeTensorQp, makeTensorQp, type TensorQpInput } from './problem.js';
 import { type TensorQpOptions, type TensorQpWarmStart, disposeQpSolution, tensorQpSolve, tensorQpWarmStart } from './ipm.js';
@@ -25,16 +25,21 @@ export interface TensorQpOpOptions {
   multipliers?: boolean;
   /** Use (Q + Qᵀ)/2 (default true). */
   symmetrize?: boolean;
-  /** 'error' (default): throw if an element is not optimal; 'zero': zero gradient for it (see `state.status`). */
-  nonOptimal?: 'error' | 'zero';
+  /**
+   * An element without a derivative (not optimal, or an active-set block that cannot be inverted), as
+   * in every layer (src/common/status.ts `OnFailure`): 'throw' (default) raises an error naming it (a
+   * failed status at the forward pass; a failed factorization at the backward pass); 'zero-grad' gives
+   * it a zero gradient and gradStatus 'zero' (`state.gradStatus`), and the others their gradients.
+   */
+  onFailure?: OnFailure;
   /** Options of the tensor interior point. */
   tensorOptions?: TensorQpOptions;
   /** Carried between calls: statuses of the last forward, and its solution as the next call's warm start. */
   state?: TensorQpState;
 }
 
-export interface TensorQpState {
-  status?: SolveStatus[];
+/** OpStatus (statuses and gradStatus of the last call) plus the tensor solver's own counters and warm start. */
+export interface TensorQpState extends OpStatus {
   iterations?: Int32Array;
   polished?: Uint8Array;
   /** Batch iterations of the last forward (the host loop's count). */
@@ -62,7 +67,7 @@ export function tensorQpOp(
   const present = named.filter((e): e is [Name, tf.Tensor] => e[1] != null);
   const names = present.map((e) => e[0]);
   const state = options.state ?? {};
-  const nonOptimal = options.nonOptimal ?? 'error';
+  const onFailure = options.onFailure ?? 'throw';
   const symmetrize = options.symmetrize ?? true;
   const build = (ts: tf.Tensor[]) => {
     const get = (k: Name) => { const i = names.indexOf(k); return i >= 0 ? ts[i] : null; };
@@ -83,6 +88,7 @@ export function tensorQpOp(
     const w = state.warm && state.warmStart !== false && state.warm.z.shape[0] === B ? state.warm : undefined;
     const sol = tensorQpSolve(prob, options.tensorOptions ?? {}, w);
     state.status = sol.status; state.iterations = sol.iterations; state.polished = sol.polished; state.batchIterations = sol.batchIterations;
+    state.gradStatus = sol.status.map((s, b): GradStatus => (s !== 'optimal' ? 'zero' : sol.polished[b] === 1 ? 'exact' : 'active_set'));
     disposeTensorQpState(state);
     if (state.warmStart !== false) {
       const ws = tensorQpWarmStart(sol);
@@ -90,9 +96,9 @@ export function tensorQpOp(
       state.warm = ws;
     }
     const bad = sol.status.findIndex((s) => s !== 'optimal');
-    if (bad >= 0 && nonOptimal === 'error') {
+    if (bad >= 0 && onFailure === 'throw') {
       disposeQpSolution(sol); disposeTensorQp(prob);
-      throw new DmpcInputError(op, `instance ${bad}`, `ended with status '${sol.status[bad]}'; pass nonOptimal: 'zero' to continue with zero gradients for such instances (the tensor solver has no soft mode; solver 'float64' has)`);
+      throw new DmpcInputError(op, `instance ${bad}`, `ended with status '${sol.status[bad]}'; pass onFailure: 'zero-grad' to continue with zero gradients for such instances (the tensor solver has no soft mode; solver 'float64' has)`);
     }
     const gradMask = tf.tensor1d(sol.status.map((s) => (s === 'optimal' ? 1 : 0)), 'float32');
     const value = tf.concat([sol.z, ...(m ? [sol.lambda] : []), ...(sol.nu ? [sol.nu] : [])], 1);
@@ -113,6 +119,15 @@ export function tensorQpOp(
         nu: meq ? tf.slice(dy, [0, n + m], [B, meq]) as tf.Tensor2D : null,
       });
       disposeTensorQp(q);
+      // B numbers to the host: which elements got their gradient must be readable, never a silent zero
+      const applied = g.applied.dataSync();
+      g.applied.dispose();
+      const lost = state.gradStatus ? state.gradStatus.findIndex((s, b) => s !== 'zero' && !applied[b]) : -1;
+      if (lost >= 0 && onFailure === 'throw') {
+        tf.dispose([g.Q, g.p, g.G, g.h, g.A, g.b].filter((t): t is tf.Tensor => t != null));
+        throw new DmpcInputError(op, `instance ${lost}`, "is optimal but its active-set KKT block could not be factored (no derivative); pass onFailure: 'zero-grad' to give it a zero gradient");
+      }
+      if (state.gradStatus) state.gradStatus = state.gradStatus.map((s, b) => (applied[b] ? s : 'zero'));
       // per input: the gradient in the input's shape (a shared vector's is summed over the batch)
       const out = present.map(([key, t]) => {
         const gk = g[key];
@@ -133,14 +148,14 @@ export function tensorQpOp(
   return { z: part(0, n), lambda: part(n, m), nu: part(n + m, meq) };
 }
 
-/** The subset of src/qp/layer.ts's options that `solver: 'tensor'` reads, plus the ones it refuses. */
+/** The subset of src/layers/qp.ts's options that `solver: 'tensor'` reads, plus the ones it refuses. */
 export interface TensorQpLayerOptions {
   multipliers?: boolean;
   symmetrize?: boolean;
-  nonOptimal?: 'error' | 'zero';
+  onFailure?: OnFailure;
   tensorOptions?: TensorQpOptions;
   /** Statuses of the last call and the warm start for the next (pass the same object every call). */
-  tensorState?: TensorQpState;
+  state?: TensorQpState;
   /** Not supported by the tensor solver (clear error): */
   soft?: unknown; lb?: unknown; ub?: unknown; warmStart?: unknown;
 }
@@ -154,10 +169,10 @@ export function tensorQpLayer(
     soft: 'the tensor solver has no soft (elastic) mode',
     lb: 'simple bounds are not implemented in the tensor solver; pass them as rows of G',
     ub: 'simple bounds are not implemented in the tensor solver; pass them as rows of G',
-    warmStart: "the tensor solver warm-starts from its own previous call through tensorState",
+    warmStart: "the tensor solver warm-starts from its own previous call through state",
   };
   for (const k of Object.keys(why)) {
     if ((options as Record<string, unknown>)[k] != null) throw new DmpcInputError('qpLayer', `options.${k}`, `is not supported with solver 'tensor' (${why[k]}); use solver 'float64'`);
   }
-  return tensorQpOp(Q, p, G, h, A, b, { multipliers: options.multipliers, symmetrize: options.symmetrize, nonOptimal: options.nonOptimal, tensorOptions: options.tensorOptions, state: options.tensorState });
+  return tensorQpOp(Q, p, G, h, A, b, { multipliers: options.multipliers, symmetrize: options.symmetrize, onFailure: options.onFailure, tensorOptions: options.tensorOptions, state: options.state });
 }

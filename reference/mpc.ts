@@ -1,11 +1,11 @@
 /**
- * Test reference: an MPC problem written as one dense QP over all τₜ (x₀ pinned by equalities) and
- * solved by quadprog (Goldfarb–Idnani, exact active set). quadprog conventions: 1-indexed arrays,
- * min ½zᵀDz − dᵀz s.t. Aᵀz ≥ b with the meq equalities first; it mutates its inputs, so everything
- * is rebuilt per call.
+ * Independent reference (the tests and bench/mpc): an MPC problem written as one dense QP over all
+ * τₜ (x₀ pinned by equalities) and solved by quadprog (Goldfarb–Idnani, exact active set).
+ * quadprog conventions: 1-indexed arrays, min ½zᵀDz − dᵀz s.t. Aᵀz ≥ b with the meq equalities
+ * first; it mutates its inputs, so everything is rebuilt per call.
  */
 import { createRequire } from 'node:module';
-import { type MpcProblem, off, rowValue } from '../../src/mpc/problem.js';
+import { type MpcProblem, off, rowValue } from '../src/mpc/problem.js';
 
 const require = createRequire(import.meta.url);
 const quadprog = require('quadprog') as {

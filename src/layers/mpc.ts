@@ -11,7 +11,7 @@
  *    the problem non-convex),
  *  - a goal τ_goal: stage cost ½ (τ − τ_goal)ᵀ diag(q) (τ − τ_goal) ⇒ C = diag(q), c = −q ∘ τ_goal,
  *  - linear dynamics F, f, or the parameters θ of a model from models/discrete,
- *  - constraints chosen by `learn` (bounds, D, E, d, soft weights; layer-constraints.ts).
+ *  - constraints chosen by `learn` (bounds, D, E, d, soft weights; mpc-constraints.ts).
  * `layer.apply(x0)` returns {x, u, tau} tensors usable inside tf.grads / optimizer.minimize. Each call
  * warm-starts from the previous call's plan when the batch size matches (training: last epoch).
  *
@@ -23,17 +23,17 @@
  */
 import { tf } from '../tf/tf.js';
 import { toF64 } from '../tf/convert.js';
-import type { GradStatus, OnFailure, SolveStatus } from '../common/status.js';
+import { throwOnFailedStatus, type GradStatus, type OnFailure, type OpStatus, type SolveStatus } from '../common/status.js';
 import { DmpcInputError } from '../common/errors.js';
-import type { DiscreteModel } from './model.js';
-import { buildProblem, type MpcInput } from './problem.js';
-import { epochWarmStart, mpcSolve, type MpcOptions, type MpcSolution } from './ipm.js';
-import { mpcBackward } from './backward.js';
-import { sqpBackward, sqpSolve, type SqpOptions } from './sqp.js';
+import type { DiscreteModel } from '../mpc/model.js';
+import { buildProblem, type MpcInput } from '../mpc/problem.js';
+import { epochWarmStart, mpcSolve, type MpcOptions, type MpcSolution } from '../mpc/ipm.js';
+import { mpcBackward } from '../mpc/backward.js';
+import { sqpBackward, sqpSolve, type SqpOptions } from '../mpc/sqp.js';
 import { tensorMpcOp, type TensorOpState } from '../tensor/op.js';
 import {
   constraintGradTensors, constraintInput, constraintSlots, LearnableConstraints, type LearnConstraints, type MpcConstraintTensors,
-} from './layer-constraints.js';
+} from './mpc-constraints.js';
 import type { TensorMpcOptions } from '../tensor/ipm.js';
 
 export interface MpcOpConfig {
@@ -86,14 +86,12 @@ function tauOf(x: Float64Array, u: Float64Array, B: number, T: number, nx: numbe
 /** tf.customGrad's argument type (its inputs are typed loosely upstream). */
 type CustomGrad = Parameters<typeof tf.customGrad>[0];
 
-export interface OpState {
-  status?: SolveStatus[];
-  /**
-   * Per element, what its gradient is (src/common/status.ts): the forward pass sets what it expects
-   * ('exact' for a polished plan, 'active_set', 'zero'), and each backward pass overwrites it with what
-   * it computed (e.g. 'barrier' after a fallback factorization, 'zero' for a singular element).
-   */
-  gradStatus?: GradStatus[];
+/**
+ * Statuses of the last call (OpStatus: the forward sets gradStatus to what it expects, 'exact' for a
+ * polished plan, 'active_set', 'zero'; each backward overwrites it with what it computed, e.g.
+ * 'barrier' after a fallback factorization, 'zero' for a singular element), and the warm start.
+ */
+export interface OpState extends OpStatus {
   last?: MpcSolution;
   lastU?: Float64Array;
 }
@@ -103,22 +101,11 @@ function expectedGradStatus(status: SolveStatus[], polished: ArrayLike<number>):
   return status.map((s, b) => (s === 'optimal' ? (polished[b] === 1 ? 'exact' : 'active_set') : s === 'max_iter' ? 'active_set' : 'zero'));
 }
 
-/** onFailure 'throw': the first element whose status has no derivative, named. */
-function checkStatuses(op: string, status: SolveStatus[], onFailure: OnFailure | undefined): void {
-  if (onFailure !== 'throw') return;
-  const bad = status.findIndex((s) => s !== 'optimal' && s !== 'max_iter');
-  if (bad >= 0) {
-    throw new DmpcInputError(op, `batch element ${bad}`, `ended with status '${status[bad]}' ` +
-      `(${status.filter((s) => s !== 'optimal' && s !== 'max_iter').length} of ${status.length} without a derivative); ` +
-      "pass onFailure: 'zero-grad' to continue with zero gradients for such elements, or make the constraints soft");
-  }
-}
-
 /**
  * Linear dynamics: τ*(x0 [B, nx], C [n, n], c [n], F [nx, n], f [nx]) as a tensor [B, T, n].
  * `state` (optional) carries the warm start and the last statuses between calls. `constraints`
  * (optional) are u/x bounds, general rows D xₜ + E uₜ ≤ d and soft weights as tensors, batched or
- * shared as in the float64 API, each with its gradient (layer-constraints.ts); a field given there
+ * shared as in the float64 API, each with its gradient (mpc-constraints.ts); a field given there
  * must not also be in `cfg`.
  */
 export function mpcOp(cfg: MpcOpConfig, x0: tf.Tensor, C: tf.Tensor, c: tf.Tensor, F: tf.Tensor, f: tf.Tensor, state: OpState = {},
@@ -141,7 +128,7 @@ export function mpcOp(cfg: MpcOpConfig, x0: tf.Tensor, C: tf.Tensor, c: tf.Tenso
     state.last = sol;
     state.status = sol.status;
     state.gradStatus = expectedGradStatus(sol.status, sol.state.polished);
-    checkStatuses('mpcOp', sol.status, cfg.onFailure);
+    throwOnFailedStatus('mpcOp', sol.status, cfg.onFailure);
     const value = tf.tensor3d(tauOf(sol.x, sol.u, B, T, nx, nu), [B, T, n]);
     const gradFunc = (dy: tf.Tensor) => {
       const { gx, gu } = splitGrad(toF64(dy), B, T, nx, nu);
@@ -178,7 +165,7 @@ export function mpcModelOp(cfg: MpcOpConfig & { model: DiscreteModel; sqp?: SqpO
     state.lastU = sol.u;
     state.status = sol.status;
     state.gradStatus = sol.status.map((s) => (s === 'optimal' ? 'exact' : s === 'max_iter' ? 'active_set' : 'zero'));
-    checkStatuses('mpcModelOp', sol.status, cfg.onFailure);
+    throwOnFailedStatus('mpcModelOp', sol.status, cfg.onFailure);
     const value = tf.tensor3d(tauOf(sol.x, sol.u, B, T, nx, nu), [B, T, n]);
     const gradFunc = (dy: tf.Tensor) => {
       const { gx, gu } = splitGrad(toF64(dy), B, T, nx, nu);
@@ -219,7 +206,7 @@ export interface MpcLayerConfig extends MpcOpConfig {
   d?: number[] | number[][];
   /**
    * Constraints to learn as tf.Variables, starting from the values above, e.g. `{ x_upper: true }`
-   * (parametrisation: LearnableConstraints in layer-constraints.ts).
+   * (parametrisation: LearnableConstraints in mpc-constraints.ts).
    */
   learn?: LearnConstraints;
 }

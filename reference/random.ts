@@ -9,7 +9,7 @@
  *   They allocate; they are for tests and benchmarks, not hot loops.
  */
 
-import { mulberry32 as libMulberry32 } from '../../src/common/rng.js';
+import { mulberry32 as libMulberry32 } from '../src/common/rng.js';
 
 /** A uniform generator on [0, 1). */
 export type Uniform = () => number;

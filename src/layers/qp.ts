@@ -16,10 +16,11 @@
  */
 import { tf } from '../tf/tf.js';
 import { DmpcInputError } from '../common/errors.js';
-import { makeQpProblem, type ArrayArg, type QpProblem } from './problem.js';
-import { solveQp, type QpOptions } from './ipm.js';
-import { qpBackward, sumBatch, type QpGradients } from './backward.js';
-import { elasticProblem, softBackward, solveSoftQp, type ElasticOptions } from './soft.js';
+import type { GradStatus, OnFailure, SolveStatus as QpStatus } from '../common/status.js';
+import { makeQpProblem, type ArrayArg, type QpProblem } from '../qp/problem.js';
+import { solveQp, type QpOptions } from '../qp/ipm.js';
+import { qpBackward, sumBatch, type QpGradients } from '../qp/backward.js';
+import { elasticProblem, softBackward, solveSoftQp, type ElasticOptions } from '../qp/soft.js';
 import { tensorQpLayer, type TensorQpState } from '../tensor/qp/op.js';
 import type { TensorQpOptions } from '../tensor/qp/ipm.js';
 
@@ -33,8 +34,13 @@ export interface QpLayerOptions extends QpOptions {
   symmetrize?: boolean;
   /** Elastic mode: inequalities relaxed with penalised slacks (see soft.ts). */
   soft?: ElasticOptions;
-  /** 'error' (default): throw if an instance is not optimal; 'zero': zero gradient for it (listed in `lastSkipped`). */
-  nonOptimal?: 'error' | 'zero';
+  /**
+   * An instance without a derivative (status not 'optimal', or a singular KKT matrix at its solution),
+   * as in every layer (src/common/status.ts `OnFailure`): 'throw' (default) raises an error naming it
+   * (a failed status at the forward pass); 'zero-grad' gives it a zero gradient and gradStatus 'zero',
+   * and every other instance its gradient.
+   */
+  onFailure?: OnFailure;
   /**
    * 'float64' (default): this file's float64 solve and backward on the host. 'tensor': the batched
    * float32 tensor program (src/tensor/qp) on the active tfjs backend; Q ≻ 0, no soft mode, no lb/ub;
@@ -44,8 +50,13 @@ export interface QpLayerOptions extends QpOptions {
   solver?: 'float64' | 'tensor';
   /** Options of the tensor solver (solver: 'tensor'). */
   tensorOptions?: TensorQpOptions;
-  /** solver 'tensor': statuses of the last call and its warm start for the next (pass the same object every call). */
-  tensorState?: TensorQpState;
+  /**
+   * Statuses of the last call, readable after it: `status` (forward) and `gradStatus` per instance
+   * ('exact', 'degenerate', 'zero', or for solver 'tensor' also 'active_set'; set by the forward pass
+   * to what it expects, overwritten by the backward pass with what it computed). Solver 'tensor' also
+   * keeps its warm start for the next call here (pass the same object every call).
+   */
+  state?: TensorQpState;
 }
 
 export interface QpLayerOutput {
@@ -74,26 +85,30 @@ export function qpLayer(
   }, { symmetrize: options.symmetrize ?? true, op: 'qpLayer' });
   const { B, n, m, mi, meq } = P;
   const batched = [P.qS, P.pS, P.gS, P.hS, P.aS, P.bS, P.lbS, P.ubS].some((s) => s > 0);
-  const nonOptimal = options.nonOptimal ?? 'error';
+  const onFailure = options.onFailure ?? 'throw';
+  const state = options.state ?? {};
 
   // forward in float64
   let zs: Float64Array, lam: Float64Array, nu: Float64Array, slack: Float64Array | undefined;
-  let status: string[];
+  let status: QpStatus[];
   let backward: (cz: Float64Array, cl: Float64Array, cn: Float64Array, cs: Float64Array | undefined) => QpGradients;
   if (options.soft) {
     const E = elasticProblem(P, options.soft);
     const sol = solveSoftQp(E, options);
     zs = sol.z; lam = sol.lambda; nu = sol.nu; slack = sol.slack; status = sol.extended.status;
-    backward = (cz, cl, cn, cs) => softBackward(E, sol, { z: cz, lambda: cl, nu: cn, slack: cs }, { nonOptimal });
+    backward = (cz, cl, cn, cs) => softBackward(E, sol, { z: cz, lambda: cl, nu: cn, slack: cs }, { onFailure });
   } else {
     const sol = solveQp(P, options);
     zs = sol.z; lam = sol.lambda; nu = sol.nu; status = sol.status;
-    backward = (cz, cl, cn) => qpBackward(sol, { z: cz, lambda: cl, nu: cn }, { nonOptimal });
+    backward = (cz, cl, cn) => qpBackward(sol, { z: cz, lambda: cl, nu: cn }, { onFailure });
   }
-  if (nonOptimal === 'error') {
+  state.status = status;
+  // the forward's expectation; the backward pass records what it computed ('degenerate', or 'zero' for a singular KKT)
+  state.gradStatus = status.map((s): GradStatus => (s === 'optimal' ? 'exact' : 'zero'));
+  if (onFailure === 'throw') {
     const bad = status.findIndex((s) => s !== 'optimal');
     if (bad >= 0) {
-      throw new DmpcInputError('qpLayer', `instance ${bad}`, `ended with status '${status[bad]}'; pass nonOptimal: 'zero' to continue with zero gradients for such instances, or soft: { weight } to relax the constraints`);
+      throw new DmpcInputError('qpLayer', `instance ${bad}`, `ended with status '${status[bad]}'; pass onFailure: 'zero-grad' to continue with zero gradients for such instances, or soft: { weight } to relax the constraints`);
     }
   }
   const ms = slack ? m : 0;
@@ -125,6 +140,7 @@ export function qpLayer(
           if (cs) for (let i = 0; i < ms; i++) cs[bi * ms + i] = g[o + n + mi + meq + i];
         }
         const grads = backward(cz, cl, cn, cs);
+        state.gradStatus = grads.gradStatus;
         return present.map(([name, t]) => {
           const gb = grads[name];
           const gv = strides[name] === 0 ? sumBatch(gb, B) : gb;

@@ -1,11 +1,12 @@
 /**
- * Test references for the QP layer: random strictly convex QPs (seeded) and a wrapper around
- * `quadprog` (Goldfarb–Idnani) that hides its conventions: 1-indexed arrays, constraints Aᵀx ≥ b with
- * equalities first, inputs mutated in place (rebuilt per call), and equality multipliers with broken
- * signs (recovered here by least squares from stationarity Qz + p + Gᵀλ + Aᵀν = 0).
+ * Independent references for the QP layer (used by the tests and by bench/qp): random strictly
+ * convex QPs (seeded) and a wrapper around `quadprog` (Goldfarb–Idnani) that hides its
+ * conventions: 1-indexed arrays, constraints Aᵀx ≥ b with equalities first, inputs mutated in
+ * place (rebuilt per call), and equality multipliers with broken signs (recovered here by least
+ * squares from stationarity Qz + p + Gᵀλ + Aᵀν = 0).
  */
 import { createRequire } from 'node:module';
-import { createRng, type Rng } from '../helpers/random.js';
+import { createRng, type Rng } from './random.js';
 
 const require = createRequire(import.meta.url);
 const quadprog = require('quadprog') as {

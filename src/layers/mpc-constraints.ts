@@ -13,8 +13,8 @@
 import { tf } from '../tf/tf.js';
 import { toF64 } from '../tf/convert.js';
 import { DmpcInputError } from '../common/errors.js';
-import type { MpcInput, SoftPenalty, SoftSpec } from './problem.js';
-import type { ConstraintGrad } from './backward.js';
+import type { MpcInput, SoftPenalty, SoftSpec } from '../mpc/problem.js';
+import type { ConstraintGrad } from '../mpc/backward.js';
 
 export type SoftGroup = 'u' | 'x' | 'general';
 
