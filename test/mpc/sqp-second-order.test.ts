@@ -10,7 +10,8 @@ import { describe, expect, it } from 'vitest';
 import { cartpole, pendulum } from '../../models/discrete/index.js';
 import { bicycle, diffdrive, greyBoxPendulum, neuralOde } from '../../models/continuous/index.js';
 import { discretize } from '../../src/ode/discretize.js';
-import { modelFromFile, shiftControls } from '../../src/mpc/closedloop.js';
+import { shiftControls } from '../../src/mpc/closedloop.js';
+import { modelFromFile } from '../../models/discrete/fromFile.js';
 import type { DiscreteModel } from '../../src/mpc/model.js';
 import { sqpBackward, sqpSolve, type NonlinearMpcInput, type SqpOptions } from '../../src/mpc/sqp.js';
 
