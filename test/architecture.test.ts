@@ -1,6 +1,7 @@
 /**
  * The dependency rules of docs/architecture.md, checked on the source: every relative import of every
  * .ts file under the project's folders, grouped by module (src/<name>, or a top-level folder).
+ *  - each module imports only modules listed above it in the page's module list (read from the page);
  *  - the module graph has no cycle;
  *  - the core (src/* except src/cli) never imports the CLI, the benchmarks, the tests, the references,
  *    the examples or the HTTP server;
@@ -57,9 +58,27 @@ function importGraph(): Map<string, Map<string, string>> {
   return graph;
 }
 
+/** The module list of docs/architecture.md ("## Modules" code block), top to bottom. */
+function documentedOrder(): string[] {
+  const doc = readFileSync(join(root, 'docs/architecture.md'), 'utf8');
+  const block = /## Modules[^\n]*\n+```\n([\s\S]*?)```/.exec(doc);
+  if (!block) throw new Error('docs/architecture.md: no "## Modules" code block');
+  return block[1].split('\n').filter((l) => /^\S/.test(l)).map((l) => l.split(/\s+/)[0].replace(/\/$/, ''));
+}
+
 describe('architecture: module dependencies (docs/architecture.md)', () => {
   const graph = importGraph();
   const edges = [...graph].flatMap(([from, tos]) => [...tos].map(([to, why]) => ({ from, to, why })));
+
+  it('every module imports only modules listed above it in docs/architecture.md', () => {
+    const order = documentedOrder();
+    expect(order.length).toBeGreaterThan(20);
+    const rank = new Map(order.map((m, i) => [m, i]));
+    const unlisted = [...new Set(edges.flatMap((e) => [e.from, e.to]))].filter((m) => !rank.has(m));
+    expect(unlisted, 'modules missing from the page').toEqual([]);
+    const upward = edges.filter((e) => rank.get(e.to)! >= rank.get(e.from)!).map((e) => `${e.from} -> ${e.to}: ${e.why}`);
+    expect(upward).toEqual([]);
+  });
 
   it('the module import graph has no cycle', () => {
     const state = new Map<string, number>(); // 1: on the path, 2: done
