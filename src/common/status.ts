@@ -25,7 +25,9 @@ export const SOLVE_STATUSES: readonly SolveStatus[] = [
  *  - 'active_set':  the point is not a verified solution (unpolished, or 'max_iter'): the derivative of
  *                   the equality-constrained problem on the active-set guess at the returned point (exact
  *                   when the guess is right and the point converged; an approximation otherwise).
- *  - 'barrier':     the active-set KKT matrix could not be factored at an unpolished point; the derivative
+ *  - 'barrier':     the active-set KKT matrix could not be factored at an unpolished point, and converging
+ *                   that element further for the backward pass was declined (`converge: false`) or did not
+ *                   polish it (otherwise its gradient is the converged solution's: 'exact'); the derivative
  *                   is that of the interior point's own barrier KKT system at the returned point (the
  *                   central-path point with s∘λ held fixed), which differs from the true one by O(μ/λ²).
  *  - 'gauss_newton': SQP only: the derivative of the Gauss–Newton (convex) approximation (asked for, or

@@ -50,7 +50,7 @@ import { FACTOR_OK } from '../linalg/cholesky.js';
 import { DmpcInputError, SingularJacobianError } from '../common/errors.js';
 import type { GradStatus, OnFailure } from '../common/status.js';
 import { type Stage, off, ROW_U_LOWER, ROW_U_UPPER, ROW_X_LOWER, ROW_X_UPPER, ROW_GENERAL, SOFT_NONE } from './problem.js';
-import { type MpcSolution, type MpcSolverState, classifyRows, ROW_EQUALITY, ROW_L1_VIOLATED, ROW_L2_ACTIVE } from './ipm.js';
+import { type MpcSolution, type MpcSolverState, classifyRows, mpcSolve, ROW_EQUALITY, ROW_L1_VIOLATED, ROW_L2_ACTIVE } from './ipm.js';
 import { kktFor } from './kkt.js';
 import { polishFactor } from './polish.js';
 import { riccatiFactor } from './riccati.js';
@@ -92,6 +92,13 @@ export interface MpcBackwardOptions {
    * an error naming it.
    */
   onFailure?: OnFailure;
+  /**
+   * An unpolished element whose active-set KKT matrix cannot be factored: re-solve the batch for this
+   * backward pass (warm-started, tolerance 1e-10, polished) and differentiate the exact solution there
+   * (default true; gradStatus 'exact'), or (false, or when that re-solve does not polish the element)
+   * use the barrier KKT matrix at the returned point (gradStatus 'barrier').
+   */
+  converge?: boolean;
 }
 
 /**
@@ -100,6 +107,17 @@ export interface MpcBackwardOptions {
  * is the linearised barrier condition sᵣλᵣ = μᵣ, so this K is the Jacobian of the perturbed KKT
  * conditions, and K_W is K itself (no refinement needed: the caller uses refineSteps 0).
  */
+/**
+ * The solution re-solved for the backward pass only: warm-started from the returned plan and
+ * multipliers, tolerance 1e-10, polished (the forward result is not changed). null if it throws.
+ */
+function refineSolution(sol: MpcSolution): MpcSolverState | null {
+  const st = sol.state;
+  try {
+    return mpcSolve(st.pr, { ...st.opts, tol: Math.min(st.opts.tol, 1e-10), polish: true, maxIter: Math.max(st.opts.maxIter, 100) }, { u: sol.u, lam: st.lam }).state;
+  } catch { return null; }
+}
+
 function barrierFactor(st: MpcSolverState, b: number): number {
   const pr = st.pr, T = pr.T, m = pr.rows.m, rows = pr.rows;
   const Wp = st.opts.polishPenalty * st.scaleC[b];
@@ -178,8 +196,12 @@ export function mpcBackward(sol: MpcSolution, dLdx?: Float64Array, dLdu?: Float6
   const N = T * (n + nx + m), lo = T * (n + nx), no = T * n;
   const gx = new Float64Array(N);
   const onFailure = opts.onFailure ?? 'zero-grad';
+  // the batch re-solved to a tight tolerance and polished, made on the first element that needs it
+  let refinedState: MpcSolverState | null | undefined;
+  const refined = () => (refinedState === undefined ? (refinedState = refineSolution(sol)) : refinedState);
   for (let b = 0; b < B; b++) {
     const status = st.status[b];
+    let S = st; // the solver state whose point and factorization this element's gradient uses
     if (status !== 'optimal' && status !== 'max_iter') {
       if (onFailure === 'throw') {
         throw new DmpcInputError('mpc backward', `batch element ${b}`, `has status '${status}'; no gradient exists (pass onFailure: 'zero-grad' for a zero gradient, or make the constraints soft)`);
@@ -192,8 +214,14 @@ export function mpcBackward(sol: MpcSolution, dLdx?: Float64Array, dLdu?: Float6
       kind = 'active_set';
       classifyRows(st, b);
       if (polishFactor(st, b) !== FACTOR_OK) {
-        kind = 'barrier';
-        if (barrierFactor(st, b) !== FACTOR_OK) {
+        // the active-set guess at this loosely converged point has no factorization (a weakly active
+        // row read as inactive leaves a direction without curvature): converge this element further
+        // and polish it, then differentiate the exact solution there — what central differences of
+        // the exact solve measure. Only if that fails: the barrier KKT at the returned point.
+        const R = opts.converge === false ? null : refined();
+        if (R && R.status[b] === 'optimal' && R.polished[b] === 1) { S = R; kind = stageRowsDependent(R, b) ? 'degenerate' : 'exact'; }
+        else kind = 'barrier';
+        if (kind === 'barrier' && barrierFactor(st, b) !== FACTOR_OK) {
           if (onFailure === 'throw') throw new SingularJacobianError('mpc backward', 0, b);
           continue;
         }
@@ -204,9 +232,9 @@ export function mpcBackward(sol: MpcSolution, dLdx?: Float64Array, dLdu?: Float6
       if (dLdx) for (let i = 0; i < nx; i++) gx[t * n + i] = dLdx[(b * T + t) * nx + i];
       if (dLdu) for (let j = 0; j < nu; j++) gx[t * n + nx + j] = dLdu[(b * T + t) * nu + j];
     }
-    const kkt = kktFor(st, b, kind === 'barrier' ? 0 : opts.refineSteps ?? 4);
-    const tau = st.tau, to = b * T * n, nuA = st.nu, nO = b * T * nx, lam = st.lam, rowState = st.rowState, act = pr.act;
-    const gC = grad.C, gF = grad.F, C = pr.C, F = pr.F, kern = st.ws.kern;
+    const kkt = kktFor(S, b, kind === 'barrier' ? 0 : opts.refineSteps ?? 4);
+    const tau = S.tau, to = b * T * n, nuA = S.nu, nO = b * T * nx, lam = S.lam, rowState = S.rowState, act = pr.act;
+    const gC = grad.C, gF = grad.F, C = pr.C, F = pr.F, kern = S.ws.kern;
     try {
       implicitVjp({
         jacobianX: kkt,
