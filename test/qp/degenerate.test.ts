@@ -124,6 +124,26 @@ describe('qp backward with dependent active rows (LICQ fails)', () => {
   });
 });
 
+describe('the tensor QP (float32) with dependent active rows', () => {
+  it("has no derivative there: 'throw' says why and names solver 'float64'; 'zero-grad' gives that instance zero, labelled, and the other its gradient", () => {
+    const input = instanceData(true);
+    const T = (a: Arr) => tf.tensor(Float32Array.from(a.data), a.shape);
+    const t = ['Q', 'p', 'G', 'h', 'A', 'b'].map((k) => T(input[k as keyof QpInput] as Arr));
+    const z = (p: tf.Tensor, opts: object) => tf.sum(tf.slice(qpLayer(t[0], p, t[2], t[3], t[4], t[5], { solver: 'tensor', ...opts }) as tf.Tensor, [0, 0], [B, n]));
+    expect(() => tf.grads((p: tf.Tensor) => z(p, {}))([t[1]])).toThrow(/instance 0.*linearly dependent.*solver 'float64'/);
+    const state: TensorQpState = {};
+    const [gp] = tf.grads((p: tf.Tensor) => z(p, { state, onFailure: 'zero-grad' }))([t[1]]);
+    expect(state.gradStatus).toEqual(['zero', 'exact']);
+    const f32 = (a: Arr) => ({ data: Float64Array.from(Float32Array.from(a.data)), shape: a.shape });
+    const rounded = Object.fromEntries(Object.entries(input).map(([k, v]) => [k, v ? f32(v as Arr) : v])) as QpInput;
+    const ref = qpBackward(solveQp(makeQpProblem(rounded, { symmetrize: true })), { z: new Float64Array(B * n).fill(1) });
+    const g = gp.dataSync();
+    for (let j = 0; j < n; j++) expect(g[j]).toBe(0);
+    expect(relErr(g.slice(n), ref.p.slice(n))).toBeLessThan(1e-3); // float32 solver
+    tf.dispose([...t, gp]);
+  });
+});
+
 describe('a singular KKT matrix at an optimal instance: onFailure', () => {
   // instance 1: Q = diag(1, 0) and no active row in z₁'s direction: z₁ is not unique (any value in
   // [−1, 1] is optimal), so ∂F/∂x is singular and no derivative exists. Instance 0 is regular.

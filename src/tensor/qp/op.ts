@@ -89,6 +89,7 @@ export function tensorQpOp(
     const sol = tensorQpSolve(prob, options.tensorOptions ?? {}, w);
     state.status = sol.status; state.iterations = sol.iterations; state.polished = sol.polished; state.batchIterations = sol.batchIterations;
     state.gradStatus = sol.status.map((s, b): GradStatus => (s !== 'optimal' ? 'zero' : sol.polished[b] === 1 ? 'exact' : 'active_set'));
+    const dependent = dependentActiveRows(state.gradStatus, prob, sol.active);
     disposeTensorQpState(state);
     if (state.warmStart !== false) {
       const ws = tensorQpWarmStart(sol);
@@ -125,7 +126,9 @@ export function tensorQpOp(
       const lost = state.gradStatus ? state.gradStatus.findIndex((s, b) => s !== 'zero' && !applied[b]) : -1;
       if (lost >= 0 && onFailure === 'throw') {
         tf.dispose([g.Q, g.p, g.G, g.h, g.A, g.b].filter((t): t is tf.Tensor => t != null));
-        throw new DmpcInputError(op, `instance ${lost}`, "is optimal but its active-set KKT block could not be factored (no derivative); pass onFailure: 'zero-grad' to give it a zero gradient");
+        throw new DmpcInputError(op, `instance ${lost}`, dependent[lost]
+          ? "is optimal but its active rows are linearly dependent (e.g. a duplicated constraint): the tensor solver's active-set factorization has no derivative there; solver 'float64' differentiates it (minimum-norm adjoint, gradStatus 'degenerate'), or pass onFailure: 'zero-grad' to give it a zero gradient"
+          : "is optimal but its active-set KKT block could not be factored (no derivative); pass onFailure: 'zero-grad' to give it a zero gradient");
       }
       if (state.gradStatus) state.gradStatus = state.gradStatus.map((s, b) => (applied[b] ? s : 'zero'));
       // per input: the gradient in the input's shape (a shared vector's is summed over the batch)
@@ -175,4 +178,46 @@ export function tensorQpLayer(
     if ((options as Record<string, unknown>)[k] != null) throw new DmpcInputError('qpLayer', `options.${k}`, `is not supported with solver 'tensor' (${why[k]}); use solver 'float64'`);
   }
   return tensorQpOp(Q, p, G, h, A, b, { multipliers: options.multipliers, symmetrize: options.symmetrize, onFailure: options.onFailure, tensorOptions: options.tensorOptions, state: options.state });
+}
+
+/** Relative residual below which an active row counts as a combination of the earlier ones (float32 data). */
+const DEPENDENT_ROW_TOL = 1e-3;
+
+/**
+ * Which optimal instances have linearly dependent active rows (the equalities A and the G rows of the
+ * active set), by modified Gram–Schmidt on the host over the rows' float32 values: the tensor
+ * backward's active-set factorization fails there (the float64 QP differentiates such instances with
+ * the minimum-norm adjoint), and the error then says why and what to use instead.
+ */
+function dependentActiveRows(gradStatus: GradStatus[], prob: { B: number; n: number; m: number; meq: number; G: tf.Tensor3D; A: tf.Tensor3D | null }, active: tf.Tensor2D): boolean[] {
+  const { B, n, m, meq } = prob;
+  const out = new Array<boolean>(B).fill(false);
+  if (m === 0 || !gradStatus.some((s) => s === 'exact' || s === 'active_set')) return out;
+  const act = active.dataSync(), G = prob.G.dataSync(), A = prob.A ? prob.A.dataSync() : null;
+  const gShared = prob.G.shape[0] === 1, aShared = prob.A ? prob.A.shape[0] === 1 : true, mRows = prob.G.shape[1];
+  const basis = new Float64Array((m + meq) * n), v = new Float64Array(n);
+  for (let b = 0; b < B; b++) {
+    if (gradStatus[b] !== 'exact' && gradStatus[b] !== 'active_set') continue;
+    let nb = 0, dependent = false;
+    const add = (src: Float32Array | Int32Array | Uint8Array, o: number): void => {
+      let norm0 = 0;
+      for (let j = 0; j < n; j++) { v[j] = src[o + j]; norm0 += v[j] * v[j]; }
+      if (norm0 === 0) return;
+      for (let q = 0; q < nb; q++) {
+        let d = 0;
+        for (let j = 0; j < n; j++) d += basis[q * n + j] * v[j];
+        for (let j = 0; j < n; j++) v[j] -= d * basis[q * n + j];
+      }
+      let norm = 0;
+      for (let j = 0; j < n; j++) norm += v[j] * v[j];
+      if (norm <= DEPENDENT_ROW_TOL * DEPENDENT_ROW_TOL * norm0) { dependent = true; return; }
+      const inv = 1 / Math.sqrt(norm);
+      for (let j = 0; j < n; j++) basis[nb * n + j] = v[j] * inv;
+      nb++;
+    };
+    if (A) for (let r = 0; r < meq && !dependent; r++) add(A, ((aShared ? 0 : b) * meq + r) * n);
+    for (let r = 0; r < m && !dependent; r++) if (act[b * mRows + r] > 0.5) add(G, ((gShared ? 0 : b) * mRows + r) * n);
+    out[b] = dependent;
+  }
+  return out;
 }
