@@ -12,6 +12,7 @@ import { compileModelKernels, defineContinuousModel, interpretFunction } from '.
 import type { ContinuousModel } from '../src/ode/model.js';
 import { plainContinuous } from '../models/continuous/plain.js';
 import type { BenchResult } from './run.js';
+import { massChainSource } from '../reference/massChain.js';
 
 const median = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); const m = s.length >> 1; return s.length % 2 ? s[m] : 0.5 * (s[m - 1] + s[m]); };
 
@@ -27,21 +28,6 @@ function nsPerCall(fn: () => void, N = 20000, R = 15): number {
   return median(t);
 }
 
-/** A chain of n masses joined by springs and dampers (models/continuous/plain.ts style, with a loop). */
-const chainSource = (n: number) => `(x, u, p) => {
-  const n = ${n};
-  const k = p[0], c = p[1], m = p[2];
-  const dx = [${Array(2 * n).fill(0).join(', ')}];
-  for (let i = 0; i < n; i++) {
-    dx[i] = x[n + i];
-    let force = i === n - 1 ? u[0] : 0;
-    if (i > 0) force -= k * (x[i] - x[i - 1]) + c * (x[n + i] - x[n + i - 1]);
-    else force -= k * x[i] + c * x[n + i];
-    if (i < n - 1) force += k * (x[i + 1] - x[i]) + c * (x[n + i + 1] - x[n + i]);
-    dx[n + i] = force / m + 0.1 * Math.sin(x[i]) * x[n + i];
-  }
-  return dx;
-}`;
 
 export async function run(): Promise<BenchResult> {
   const table: BenchResult['table'] = [];
@@ -70,9 +56,9 @@ export async function run(): Promise<BenchResult> {
     const nx = 2 * n, nu = 1, np = 3, nz = nx + nu + np;
     const args = [{ role: 'state', length: nx }, { role: 'control', length: nu }, { role: 'parameter vector θ', length: np }];
     const t0 = performance.now();
-    const gen = compileModelKernels(interpretFunction(chainSource(n), args, 'bench'), nx, nu, np);
+    const gen = compileModelKernels(interpretFunction(massChainSource(n), args, 'bench'), nx, nu, np);
     const defineMs = performance.now() - t0;
-    const tape = compileModelKernels(interpretFunction(chainSource(n), args, 'bench'), nx, nu, np, { mode: 'tape' });
+    const tape = compileModelKernels(interpretFunction(massChainSource(n), args, 'bench'), nx, nu, np, { mode: 'tape' });
     const x = Float64Array.from({ length: nx }, (_, i) => 0.1 * i), u = Float64Array.of(0.3), p = Float64Array.of(2, 0.3, 0.5);
     const w = Float64Array.from({ length: nx }, (_, i) => 1 - 0.1 * i);
     const out = new Float64Array(nx), jac = new Float64Array(nx * nz), H = new Float64Array((nx + nu) * nz);

@@ -6,3 +6,4 @@ export * from './factorization.js';
 export * from './batched.js';
 export * from './products.js';
 export * from './symeig.js';
+export * from './gramschmidt.js';

@@ -47,6 +47,7 @@
  */
 import { implicitVjp } from '../implicit/vjp.js';
 import { FACTOR_OK } from '../linalg/cholesky.js';
+import { addRow, rowBasis } from '../linalg/gramschmidt.js';
 import { DmpcInputError, SingularJacobianError } from '../common/errors.js';
 import type { GradStatus, OnFailure } from '../common/status.js';
 import { type Stage, off, ROW_U_LOWER, ROW_U_UPPER, ROW_X_LOWER, ROW_X_UPPER, ROW_GENERAL, SOFT_NONE } from './problem.js';
@@ -140,30 +141,17 @@ const DEPENDENT_ROW_TOL = 1e-9;
  */
 function stageRowsDependent(st: MpcSolverState, b: number): boolean {
   const pr = st.pr, { T, n, nx } = pr, rows = pr.rows, m = rows.m;
-  const basis = new Float64Array(m * n), v = new Float64Array(n);
+  const basis = rowBasis(m, n), v = new Float64Array(n);
   for (let t = 0; t < T; t++) {
-    let nb = 0;
+    basis.count = 0;
     for (let r = 0; r < m; r++) {
       const k = (b * T + t) * m + r;
       if (!pr.act[k] || st.rowState[k] !== ROW_EQUALITY || rows.soft[r] !== SOFT_NONE) continue;
       v.fill(0);
       if (rows.kind[r] === 0) v[rows.idx[r]] = rows.sign[r];
       else v.set(pr.G!.data.subarray(off(pr.G!, b, t) + rows.idx[r] * n, off(pr.G!, b, t) + (rows.idx[r] + 1) * n));
-      if (t === 0) v.fill(0, 0, nx);
-      let norm0 = 0;
-      for (let j = 0; j < n; j++) norm0 += v[j] * v[j];
-      if (norm0 === 0) continue; // a row on x₀ alone constrains no decision variable
-      for (let q = 0; q < nb; q++) {
-        let d = 0;
-        for (let j = 0; j < n; j++) d += basis[q * n + j] * v[j];
-        for (let j = 0; j < n; j++) v[j] -= d * basis[q * n + j];
-      }
-      let norm = 0;
-      for (let j = 0; j < n; j++) norm += v[j] * v[j];
-      if (norm <= DEPENDENT_ROW_TOL * DEPENDENT_ROW_TOL * norm0) return true;
-      const inv = 1 / Math.sqrt(norm);
-      for (let j = 0; j < n; j++) basis[nb * n + j] = v[j] * inv;
-      nb++;
+      if (t === 0) v.fill(0, 0, nx); // a row on x₀ alone constrains no decision variable ('zero')
+      if (addRow(basis, v, DEPENDENT_ROW_TOL) === 'dependent') return true;
     }
   }
   return false;

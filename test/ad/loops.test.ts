@@ -6,22 +6,10 @@
  */
 import { describe, expect, it } from 'vitest';
 import { defineContinuousModel, defineDiscreteModel } from '../../src/ad/index.js';
+import { massChain } from '../../reference/massChain.js';
 
 /** A chain of n = 4 masses joined by springs and dampers, the first tied to a wall, a force on the last. */
-const chain = (x: number[], u: number[], p: number[]) => {
-  const n = 4;
-  const k = p[0], c = p[1], m = p[2];
-  const dx = [0, 0, 0, 0, 0, 0, 0, 0];
-  for (let i = 0; i < n; i++) {
-    dx[i] = x[n + i];
-    let force = i === n - 1 ? u[0] : 0;
-    if (i > 0) force -= k * (x[i] - x[i - 1]) + c * (x[n + i] - x[n + i - 1]);
-    else force -= k * x[i] + c * x[n + i];
-    if (i < n - 1) force += k * (x[i + 1] - x[i]) + c * (x[n + i + 1] - x[n + i]);
-    dx[n + i] = force / m + 0.1 * Math.sin(x[i]) * x[n + i];
-  }
-  return dx;
-};
+const chain = massChain(4);
 
 /** Five explicit Euler substeps of a pendulum, as a discrete model. */
 const substeps = (x: number[], u: number[], p: number[]) => {

@@ -14,6 +14,7 @@
  * No second-order gradients.
  */
 import { tf } from '../../tf/tf.js';
+import { addRow, rowBasis } from '../../linalg/gramschmidt.js';
 import type { GradStatus, OnFailure, OpStatus } from '../../common/status.js';
 import { DmpcInputError } from '../../common/errors.js';
 import { disposeTensorQp, makeTensorQp, type TensorQpInput } from './problem.js';
@@ -195,25 +196,14 @@ function dependentActiveRows(gradStatus: GradStatus[], prob: { B: number; n: num
   if (m === 0 || !gradStatus.some((s) => s === 'exact' || s === 'active_set')) return out;
   const act = active.dataSync(), G = prob.G.dataSync(), A = prob.A ? prob.A.dataSync() : null;
   const gShared = prob.G.shape[0] === 1, aShared = prob.A ? prob.A.shape[0] === 1 : true, mRows = prob.G.shape[1];
-  const basis = new Float64Array((m + meq) * n), v = new Float64Array(n);
+  const basis = rowBasis(m + meq, n), v = new Float64Array(n);
   for (let b = 0; b < B; b++) {
     if (gradStatus[b] !== 'exact' && gradStatus[b] !== 'active_set') continue;
-    let nb = 0, dependent = false;
+    basis.count = 0;
+    let dependent = false;
     const add = (src: Float32Array | Int32Array | Uint8Array, o: number): void => {
-      let norm0 = 0;
-      for (let j = 0; j < n; j++) { v[j] = src[o + j]; norm0 += v[j] * v[j]; }
-      if (norm0 === 0) return;
-      for (let q = 0; q < nb; q++) {
-        let d = 0;
-        for (let j = 0; j < n; j++) d += basis[q * n + j] * v[j];
-        for (let j = 0; j < n; j++) v[j] -= d * basis[q * n + j];
-      }
-      let norm = 0;
-      for (let j = 0; j < n; j++) norm += v[j] * v[j];
-      if (norm <= DEPENDENT_ROW_TOL * DEPENDENT_ROW_TOL * norm0) { dependent = true; return; }
-      const inv = 1 / Math.sqrt(norm);
-      for (let j = 0; j < n; j++) basis[nb * n + j] = v[j] * inv;
-      nb++;
+      for (let j = 0; j < n; j++) v[j] = src[o + j];
+      if (addRow(basis, v, DEPENDENT_ROW_TOL) === 'dependent') dependent = true;
     };
     if (A) for (let r = 0; r < meq && !dependent; r++) add(A, ((aShared ? 0 : b) * meq + r) * n);
     for (let r = 0; r < m && !dependent; r++) if (act[b * mRows + r] > 0.5) add(G, ((gShared ? 0 : b) * mRows + r) * n);
