@@ -8,6 +8,7 @@ import { bicycle, cartpole, lorenz, pendulum, quadrotor } from '../../models/con
 import * as discrete from '../../models/discrete/index.js';
 import { defineContinuousModel, defineDiscreteModel } from '../../src/ad/index.js';
 import { createRng } from '../../reference/random.js';
+import { stackedJacobian } from '../helpers/fd.js';
 import { plainContinuous } from '../../models/continuous/plain.js';
 import { plainDiscrete } from '../../models/discrete/plain.js';
 
@@ -55,17 +56,7 @@ describe('d2f: weighted Hessians of continuous models', () => {
       });
       const { nx, nu } = model, np = model.parameters.length, nz = nx + nu + np, nr = nx + nu;
       const split = (z: Float64Array) => [z.subarray(0, nx), z.subarray(nx, nr), z.subarray(nr)] as const;
-      const jac = (z: Float64Array) => {
-        const [x, u, th] = split(z), J = new Float64Array(nx * nz);
-        const A = new Float64Array(nx * nx), B = new Float64Array(nx * nu), P = new Float64Array(nx * np);
-        model.dfdx(x, u, th, A); model.dfdu(x, u, th, B); model.dfdtheta(x, u, th, P);
-        for (let i = 0; i < nx; i++) {
-          for (let j = 0; j < nx; j++) J[i * nz + j] = A[i * nx + j];
-          for (let j = 0; j < nu; j++) J[i * nz + nx + j] = B[i * nu + j];
-          for (let j = 0; j < np; j++) J[i * nz + nr + j] = P[i * np + j];
-        }
-        return J;
-      };
+      const jac = (z: Float64Array) => stackedJacobian(model, z);
       for (let trial = 0; trial < 5; trial++) {
         const z = Float64Array.from([
           ...Array.from({ length: nr }, () => rng.range(-1.5, 1.5)),

@@ -27,3 +27,25 @@ export function relErr(a: ArrayLike<number>, b: ArrayLike<number>, floor = 1e-12
   }
   return num / Math.max(den, floor);
 }
+
+/** What stackedJacobian reads: a continuous model's three Jacobian blocks (src/ode/model.ts). */
+interface JacobianBlocks {
+  nx: number; nu: number;
+  dfdx(x: Float64Array, u: Float64Array, th: Float64Array, J: Float64Array): void;
+  dfdu(x: Float64Array, u: Float64Array, th: Float64Array, J: Float64Array): void;
+  dfdtheta(x: Float64Array, u: Float64Array, th: Float64Array, J: Float64Array): void;
+}
+
+/** J = [∂f/∂x | ∂f/∂u | ∂f/∂θ] (nx × (nx + nu + nθ), row-major) at z = (x, u, θ). */
+export function stackedJacobian(model: JacobianBlocks, z: Float64Array): Float64Array {
+  const { nx, nu } = model, n = nx + nu, np = z.length - n, N = z.length;
+  const x = z.slice(0, nx), u = z.slice(nx, n), th = z.slice(n);
+  const A = new Float64Array(nx * nx), B = new Float64Array(nx * nu), P = new Float64Array(nx * np), J = new Float64Array(nx * N);
+  model.dfdx(x, u, th, A); model.dfdu(x, u, th, B); model.dfdtheta(x, u, th, P);
+  for (let i = 0; i < nx; i++) {
+    for (let j = 0; j < nx; j++) J[i * N + j] = A[i * nx + j];
+    for (let j = 0; j < nu; j++) J[i * N + nx + j] = B[i * nu + j];
+    for (let k = 0; k < np; k++) J[i * N + n + k] = P[i * np + k];
+  }
+  return J;
+}

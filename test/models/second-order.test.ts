@@ -13,6 +13,7 @@ import { discretize } from '../../src/ode/discretize.js';
 import type { DiscreteModel } from '../../src/mpc/model.js';
 import { expertModel, taskSpec } from '../../src/train/imitation.js';
 import { createRng } from '../../reference/random.js';
+import { stackedJacobian } from '../helpers/fd.js';
 
 const rng = createRng(11);
 
@@ -51,17 +52,7 @@ function checkContinuous(model: ContinuousModel, x: number[], u: number[]) {
   const w = Float64Array.from({ length: nx }, () => rng.normal());
   const H = new Float64Array(n * N);
   model.d2f!(Float64Array.from(x), Float64Array.from(u), th, w, H);
-  const jacAt = (z: Float64Array) => {
-    const xx = z.slice(0, nx), uu = z.slice(nx, n), tt = z.slice(n);
-    const Jx = new Float64Array(nx * nx), Ju = new Float64Array(nx * nu), Jt = new Float64Array(nx * np), J = new Float64Array(nx * N);
-    model.dfdx(xx, uu, tt, Jx); model.dfdu(xx, uu, tt, Ju); model.dfdtheta(xx, uu, tt, Jt);
-    for (let i = 0; i < nx; i++) {
-      for (let j = 0; j < nx; j++) J[i * N + j] = Jx[i * nx + j];
-      for (let j = 0; j < nu; j++) J[i * N + nx + j] = Ju[i * nu + j];
-      for (let k = 0; k < np; k++) J[i * N + n + k] = Jt[i * np + k];
-    }
-    return J;
-  };
+  const jacAt = (z: Float64Array) => stackedJacobian(model, z);
   return compare(H, jacAt, Float64Array.from([...x, ...u, ...th]), nx, n, N, w);
 }
 
