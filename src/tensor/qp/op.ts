@@ -90,7 +90,6 @@ export function tensorQpOp(
     const sol = tensorQpSolve(prob, options.tensorOptions ?? {}, w);
     state.status = sol.status; state.iterations = sol.iterations; state.polished = sol.polished; state.batchIterations = sol.batchIterations;
     state.gradStatus = sol.status.map((s, b): GradStatus => (s !== 'optimal' ? 'zero' : sol.polished[b] === 1 ? 'exact' : 'active_set'));
-    const dependent = dependentActiveRows(state.gradStatus, prob, sol.active);
     disposeTensorQpState(state);
     if (state.warmStart !== false) {
       const ws = tensorQpWarmStart(sol);
@@ -120,17 +119,20 @@ export function tensorQpOp(
         lambda: m ? tf.slice(dy, [0, n], [B, m]) as tf.Tensor2D : null,
         nu: meq ? tf.slice(dy, [0, n + m], [B, meq]) as tf.Tensor2D : null,
       });
-      disposeTensorQp(q);
       // B numbers to the host: which elements got their gradient must be readable, never a silent zero
       const applied = g.applied.dataSync();
       g.applied.dispose();
       const lost = state.gradStatus ? state.gradStatus.findIndex((s, b) => s !== 'zero' && !applied[b]) : -1;
       if (lost >= 0 && onFailure === 'throw') {
+        // why (read back only on this path): dependent active rows, or another singular block
+        const dependent = activeRowsDependent(q, sAct, lost);
+        disposeTensorQp(q);
         tf.dispose([g.Q, g.p, g.G, g.h, g.A, g.b].filter((t): t is tf.Tensor => t != null));
-        throw new DmpcInputError(op, `instance ${lost}`, dependent[lost]
+        throw new DmpcInputError(op, `instance ${lost}`, dependent
           ? "is optimal but its active rows are linearly dependent (e.g. a duplicated constraint): the tensor solver's active-set factorization has no derivative there; solver 'float64' differentiates it (minimum-norm adjoint, gradStatus 'degenerate'), or pass onFailure: 'zero-grad' to give it a zero gradient"
           : "is optimal but its active-set KKT block could not be factored (no derivative); pass onFailure: 'zero-grad' to give it a zero gradient");
       }
+      disposeTensorQp(q);
       if (state.gradStatus) state.gradStatus = state.gradStatus.map((s, b) => (applied[b] ? s : 'zero'));
       // per input: the gradient in the input's shape (a shared vector's is summed over the batch)
       const out = present.map(([key, t]) => {
@@ -185,29 +187,21 @@ export function tensorQpLayer(
 const DEPENDENT_ROW_TOL = 1e-3;
 
 /**
- * Which optimal instances have linearly dependent active rows (the equalities A and the G rows of the
- * active set), by modified Gram–Schmidt on the host over the rows' float32 values: the tensor
- * backward's active-set factorization fails there (the float64 QP differentiates such instances with
+ * Whether instance b's active rows (the equalities A and the G rows of its active set) are linearly
+ * dependent, by modified Gram–Schmidt on the host over the rows' float32 values: the tensor backward's
+ * active-set factorization has no derivative there (the float64 QP differentiates such instances with
  * the minimum-norm adjoint), and the error then says why and what to use instead.
  */
-function dependentActiveRows(gradStatus: GradStatus[], prob: { B: number; n: number; m: number; meq: number; G: tf.Tensor3D; A: tf.Tensor3D | null }, active: tf.Tensor2D): boolean[] {
-  const { B, n, m, meq } = prob;
-  const out = new Array<boolean>(B).fill(false);
-  if (m === 0 || !gradStatus.some((s) => s === 'exact' || s === 'active_set')) return out;
+function activeRowsDependent(prob: { n: number; m: number; meq: number; G: tf.Tensor3D; A: tf.Tensor3D | null }, active: tf.Tensor2D, b: number): boolean {
+  const { n, m, meq } = prob;
   const act = active.dataSync(), G = prob.G.dataSync(), A = prob.A ? prob.A.dataSync() : null;
   const gShared = prob.G.shape[0] === 1, aShared = prob.A ? prob.A.shape[0] === 1 : true, mRows = prob.G.shape[1];
   const basis = rowBasis(m + meq, n), v = new Float64Array(n);
-  for (let b = 0; b < B; b++) {
-    if (gradStatus[b] !== 'exact' && gradStatus[b] !== 'active_set') continue;
-    basis.count = 0;
-    let dependent = false;
-    const add = (src: Float32Array | Int32Array | Uint8Array, o: number): void => {
-      for (let j = 0; j < n; j++) v[j] = src[o + j];
-      if (addRow(basis, v, DEPENDENT_ROW_TOL) === 'dependent') dependent = true;
-    };
-    if (A) for (let r = 0; r < meq && !dependent; r++) add(A, ((aShared ? 0 : b) * meq + r) * n);
-    for (let r = 0; r < m && !dependent; r++) if (act[b * mRows + r] > 0.5) add(G, ((gShared ? 0 : b) * mRows + r) * n);
-    out[b] = dependent;
-  }
-  return out;
+  const dependent = (src: Float32Array | Int32Array | Uint8Array, o: number): boolean => {
+    for (let j = 0; j < n; j++) v[j] = src[o + j];
+    return addRow(basis, v, DEPENDENT_ROW_TOL) === 'dependent';
+  };
+  if (A) for (let r = 0; r < meq; r++) if (dependent(A, ((aShared ? 0 : b) * meq + r) * n)) return true;
+  for (let r = 0; r < m; r++) if (act[b * mRows + r] > 0.5 && dependent(G, ((gShared ? 0 : b) * mRows + r) * n)) return true;
+  return false;
 }
