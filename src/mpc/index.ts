@@ -12,5 +12,5 @@ export { polishElement } from './polish.js';
 export { RiccatiKkt, kktFor } from './kkt.js';
 export { mpcBackward, type MpcGrad, type GradStatus, type MpcBackwardOptions } from './backward.js';
 export { type DiscreteModel, type Linearization, linearize, evaluate } from './model.js';
-export { sqpSolve, sqpBackward, type NonlinearMpcInput, type SqpOptions, type SqpSolution, type SqpGrad, type SqpGradStatus } from './sqp.js';
+export { sqpSolve, sqpBackward, type NonlinearMpcInput, type SqpOptions, type SqpSolution, type SqpGrad } from './sqp.js';
 export { closedLoopExperiment, runClosedLoop, shiftControls, type StartSet, type ClosedLoopOptions } from './closedloop.js';

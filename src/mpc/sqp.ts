@@ -468,7 +468,7 @@ export interface SqpGrad {
   c: Float64Array;
   /** dL/d(bounds, D, E, d, soft weights) as given (the NLP's constraints are the final QP's). */
   constraints: ConstraintGrad;
-  gradStatus: SqpGradStatus[];
+  gradStatus: GradStatus[];
   /**
    * Only when the model has no second derivative (no `d2`) and the curvature terms were formed by
    * central differences of its Jacobian: per element, ‖g(h) − g(2h)‖∞ over every returned gradient
@@ -479,9 +479,6 @@ export interface SqpGrad {
   errorEstimate?: Float64Array;
 }
 
-/** The shared GradStatus (src/common/status.ts); the SQP is the one that also gives 'gauss_newton' and
- *  'approximate'. 'exact' only when the model's second derivatives are exact. */
-export type SqpGradStatus = GradStatus;
 
 /** H ← Σᵢ wᵢ∇²fᵢ at τ (rows x, u; columns x, u, θ) for stage b, t: the curvature the backward pass uses. */
 type Curvature = (tau: Float64Array, to: number, w: Float64Array, H: Float64Array) => void;
@@ -633,7 +630,7 @@ function backwardWith(sol: SqpSolution, curvature: Curvature | null, dLdx?: Floa
     }
   }
   // dL/dC of the original cost: C' = C + Hν(θ, τ̄) and c' = c − Hν τ̄, so dC = dC', dc = dc'
-  const gradStatus: SqpGradStatus[] = g.gradStatus.map((s, b) => {
+  const gradStatus: GradStatus[] = g.gradStatus.map((s, b) => {
     if (s === 'zero') return 'zero';
     if (!useExact) return 'gauss_newton';
     return sol.status[b] === 'optimal' ? s : 'active_set';

@@ -25,8 +25,6 @@ import { disposeFactor } from './riccati.js';
 import { type KktRes, type KktVec, addVec, factorWeighted, kktResidual, penaltySolve, shiftNext, subRes } from './kkt.js';
 import { tidy } from './util.js';
 
-/** @deprecated the one type is GradStatus (src/common/status.ts); kept as its alias. */
-export type TensorGradStatus = GradStatus;
 
 export interface TensorMpcGrad {
   /** Batch-major, shaped like the problem's stored data: C [Bc, Tc, n, n], c [Bc, Tc, n], F [Bf, Tf, nx, n], f [Bf, Tf, nx]. */

@@ -6,7 +6,7 @@ export { type TensorMpcProblem, fromMpcProblem, buildTensorProblem, sharedTensor
 export {
   tensorMpcSolve, tensorWarmStart, disposeSolution, type TensorMpcOptions, type TensorMpcSolution, type TensorWarmStart,
 } from './ipm.js';
-export { tensorMpcBackward, gradMaskOf, gradStatusOf, type TensorMpcGrad, type TensorGradStatus, type BackwardInputs } from './backward.js';
+export { tensorMpcBackward, gradMaskOf, gradStatusOf, type TensorMpcGrad, type BackwardInputs } from './backward.js';
 export { tensorMpcOp, disposeTensorOpState, type TensorOpConfig, type TensorOpState } from './op.js';
 export { riccatiFactor, riccatiSolve, type TensorFactor } from './riccati.js';
 export { spdInverse, choleskyBatchLast, spdInverseSweep, diagOf } from './linalg.js';
