@@ -317,7 +317,8 @@ it('scenario, pause and reset from the page', async () => {
   // pause: the loop stops (simulated time stands still), resume: it goes on
   await page.locator('#pause').click();
   await expect.poll(() => rt.paused, { timeout: 3000 }).toBe(true);
-  expect(await page.locator('#pause').textContent()).toBe('Resume loop');
+  // the server flips its state before it answers; the page relabels the button when the answer arrives
+  await expect.poll(() => page.locator('#pause').textContent(), { timeout: 3000 }).toBe('Resume loop');
   const t1 = await page.locator('[data-stat="sim time s"]').textContent();
   await page.waitForTimeout(500);
   expect(await page.locator('[data-stat="sim time s"]').textContent()).toBe(t1);
