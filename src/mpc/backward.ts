@@ -38,7 +38,7 @@
  *                  and refinement from it converges to the minimum-norm adjoint, so gradients of
  *                  losses of the plan w.r.t. every input outside the dependent rows are exact; w.r.t.
  *                  the dependent rows' bounds, D, E, d (a kink) they are the minimum-norm split.
- *                  Checked per stage (dependence through the dynamics across stages is not detected).
+ *                  Checked over the whole horizon, dependence through the dynamics included (licq.ts).
  *  - 'zero':       primal_infeasible, dual_infeasible, numerical_error, or (onFailure 'zero-grad') no
  *                  factorization works: the solution does not exist or is not trustworthy, so the
  *                  gradient is zero (make constraints soft to train through infeasible batches).
@@ -47,12 +47,12 @@
  */
 import { implicitVjp } from '../implicit/vjp.js';
 import { FACTOR_OK } from '../linalg/cholesky.js';
-import { addRow, rowBasis } from '../linalg/gramschmidt.js';
 import { DmpcInputError, SingularJacobianError } from '../common/errors.js';
 import type { GradStatus, OnFailure } from '../common/status.js';
 import { type Stage, off, ROW_U_LOWER, ROW_U_UPPER, ROW_X_LOWER, ROW_X_UPPER, ROW_GENERAL, SOFT_NONE } from './problem.js';
 import { type MpcSolution, type MpcSolverState, classifyRows, mpcSolve, ROW_EQUALITY, ROW_L1_VIOLATED, ROW_L2_ACTIVE } from './ipm.js';
 import { kktFor } from './kkt.js';
+import { activeRowsDependent } from './licq.js';
 import { polishFactor } from './polish.js';
 import { riccatiFactor } from './riccati.js';
 
@@ -131,32 +131,6 @@ function barrierFactor(st: MpcSolverState, b: number): number {
 }
 
 
-/** Rows whose normal keeps less than this fraction of its norm after projection on the earlier ones are dependent. */
-const DEPENDENT_ROW_TOL = 1e-9;
-
-/**
- * Whether the hard active rows (ROW_EQUALITY) of some stage of element b are linearly dependent, by
- * modified Gram–Schmidt on their normals over the decision variables of the stage (at t = 0 only
- * u₀: x₀ is data). Stage-local: a handful of rows of length n per stage.
- */
-function stageRowsDependent(st: MpcSolverState, b: number): boolean {
-  const pr = st.pr, { T, n, nx } = pr, rows = pr.rows, m = rows.m;
-  const basis = rowBasis(m, n), v = new Float64Array(n);
-  for (let t = 0; t < T; t++) {
-    basis.count = 0;
-    for (let r = 0; r < m; r++) {
-      const k = (b * T + t) * m + r;
-      if (!pr.act[k] || st.rowState[k] !== ROW_EQUALITY || rows.soft[r] !== SOFT_NONE) continue;
-      v.fill(0);
-      if (rows.kind[r] === 0) v[rows.idx[r]] = rows.sign[r];
-      else v.set(pr.G!.data.subarray(off(pr.G!, b, t) + rows.idx[r] * n, off(pr.G!, b, t) + (rows.idx[r] + 1) * n));
-      if (t === 0) v.fill(0, 0, nx); // a row on x₀ alone constrains no decision variable ('zero')
-      if (addRow(basis, v, DEPENDENT_ROW_TOL) === 'dependent') return true;
-    }
-  }
-  return false;
-}
-
 /** Adds a (b, t) block of `len` values to a gradient array laid out like `s`. */
 function acc(g: Float64Array, s: Stage, b: number, t: number, src: Float64Array, so: number, len: number, scale = 1): void {
   const o = off(s, b, t);
@@ -197,7 +171,7 @@ export function mpcBackward(sol: MpcSolution, dLdx?: Float64Array, dLdu?: Float6
       continue;
     }
     let kind: GradStatus = 'exact';
-    if (status === 'optimal' && st.polished[b] === 1 && stageRowsDependent(st, b)) kind = 'degenerate';
+    if (status === 'optimal' && st.polished[b] === 1 && activeRowsDependent(st, b)) kind = 'degenerate';
     if (status !== 'optimal' || st.polished[b] !== 1) {
       kind = 'active_set';
       classifyRows(st, b);
@@ -207,7 +181,7 @@ export function mpcBackward(sol: MpcSolution, dLdx?: Float64Array, dLdu?: Float6
         // and polish it, then differentiate the exact solution there — what central differences of
         // the exact solve measure. Only if that fails: the barrier KKT at the returned point.
         const R = opts.converge === false ? null : refined();
-        if (R && R.status[b] === 'optimal' && R.polished[b] === 1) { S = R; kind = stageRowsDependent(R, b) ? 'degenerate' : 'exact'; }
+        if (R && R.status[b] === 'optimal' && R.polished[b] === 1) { S = R; kind = activeRowsDependent(R, b) ? 'degenerate' : 'exact'; }
         else kind = 'barrier';
         if (kind === 'barrier' && barrierFactor(st, b) !== FACTOR_OK) {
           if (onFailure === 'throw') throw new SingularJacobianError('mpc backward', 0, b);

@@ -463,7 +463,7 @@ function checkElement(st: MpcSolverState, b: number): void {
     const converged = mu <= o.tol * st.scaleC[b];
     if ((stable && sig !== st.lastPolishSig[b]) || converged) {
       st.polishTries[b]++;
-      if (polishElement(st, b)) { st.polished[b] = 1; finish(st, b, 'optimal'); return; }
+      if (polishElement(st, b, converged)) { st.polished[b] = 1; finish(st, b, 'optimal'); return; }
       st.lastPolishSig[b] = sig;
     }
   }

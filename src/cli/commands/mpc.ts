@@ -1,15 +1,18 @@
 /**
  * `dmpc mpc`: the MPC layer on the benchmark files, exactly as ../shared/bench/README.md specifies.
- *   dmpc mpc --in p1_lqr_box.json [--first N] [--repeat R] [--out FILE]
+ *   dmpc mpc --in p1_lqr_box.json|p6_quad_constrained.json [--first N] [--repeat R] [--one-at-a-time] [--out FILE]
  *   dmpc mpc --closed-loop --in p2_pendulum.json|p3_cartpole.json [--starts notebook|batch32|B1] [--first N] [--out FILE]
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type CliCommand, median, parseOptions, writeJson } from '../command.js';
-import { buildProblem, fromMpcPytorchBox } from '../../mpc/problem.js';
-import { mpcSolve, type MpcSolverState } from '../../mpc/ipm.js';
-import { mpcBackward } from '../../mpc/backward.js';
+import { performance } from 'node:perf_hooks';
+import { type CliCommand, parseOptions, writeJson } from '../command.js';
+import { oneAtATimeTiming, repeatTimed, type TimedRun } from '../timing.js';
+import { buildProblem, fromMpcPytorchBox, type MpcInput, type MpcProblem } from '../../mpc/problem.js';
+import { mpcSolve, type MpcSolution, type MpcSolverState } from '../../mpc/ipm.js';
+import { mpcBackward, type MpcGrad } from '../../mpc/backward.js';
+import { CONSTRAINED_FORMAT, constrainedGradOf, fromConstrainedDoc, lossWeights, parseConstrainedDoc } from '../../mpc/constrained.js';
 import { closedLoopExperiment, type StartSet } from '../../mpc/closedloop.js';
 import { modelFromFile } from '../../../models/discrete/fromFile.js';
 
@@ -29,59 +32,142 @@ export function nest(data: ArrayLike<number>, shape: number[], off = 0): unknown
   return Array.from({ length: shape[0] }, (_, i) => nest(data, inner, off + i * size));
 }
 
-function runP1(doc: Record<string, unknown>, first: number | undefined, repeat: number) {
-  const { input, w } = fromMpcPytorchBox(doc, first);
-  const fwd: number[] = [], bwd: number[] = [];
+/**
+ * A benchmark document as a list of instances: the solver input of instances [from, to) (with dL/du of
+ * the file's loss L = Σ wₜ·uₜ when it has w), and element b's gradient blocks as the README names them.
+ */
+interface MpcCase {
+  count: number;
+  input(from: number, to: number): { input: MpcInput; dLdu?: Float64Array };
+  grad(g: MpcGrad, b: number): Record<string, unknown>;
+}
+
+function p1Case(doc: Record<string, unknown>, first: number | undefined): MpcCase {
+  const all = fromMpcPytorchBox(doc, first);
+  const { nx, nu } = all.input, n = nx + nu;
+  const count = (all.input.x0 as { shape: number[] }).shape[0];
+  return {
+    count,
+    input(from, to) {
+      const { input, w } = fromMpcPytorchBox({ ...doc, x0: (doc.x0 as unknown[]).slice(from, to) });
+      return { input, dLdu: w && lossWeights(w, to - from) };
+    },
+    grad(g, b) {
+      const part = (a: Float64Array, shape: number[]) => { const size = shape.reduce((p, q) => p * q, 1); return nest(a, shape, b * size); };
+      return { C: part(g.C, [n, n]), c: part(g.c, [n]), F: part(g.F, [nx, n]), f: part(g.f, [nx]), x0: part(g.x0, [nx]) };
+    },
+  };
+}
+
+function p6Case(raw: Record<string, unknown>, first: number | undefined): MpcCase {
+  const doc = parseConstrainedDoc(raw);
+  return {
+    count: Math.min(doc.x0.length, first ?? Infinity),
+    input(from, to) {
+      const { input, w } = fromConstrainedDoc(doc, from, to);
+      return { input, dLdu: w && lossWeights(w, to - from) };
+    },
+    grad(g, b) {
+      const out: Record<string, unknown> = {};
+      for (const [k, v] of Object.entries(constrainedGradOf(g, doc, b))) out[k] = nest(v.data, v.shape);
+      return out;
+    },
+  };
+}
+
+interface Solved { pr: MpcProblem; sol: MpcSolution; grad?: MpcGrad }
+
+/** One timed solve (+ backward) of a built problem; `reuse` takes over a finished state's arrays. */
+function solveTimed(pr: MpcProblem, dLdu: Float64Array | undefined, reuse?: MpcSolverState): TimedRun<Solved> {
+  const t0 = performance.now();
+  const sol = mpcSolve(pr, {}, undefined, reuse);
+  const t1 = performance.now();
+  const grad = dLdu ? mpcBackward(sol, undefined, dLdu) : undefined;
+  const t2 = performance.now();
+  return { result: { pr, sol, grad }, forwardMs: t1 - t0, backwardMs: t2 - t1 };
+}
+
+/** Element b of a solved batch as the README's per-instance output fields. */
+function record(c: MpcCase, { pr, sol, grad }: Solved, b: number) {
+  const { T, nx, nu } = pr;
+  return {
+    status: sol.status[b], iterations: sol.iterations[b], objective: sol.objective[b],
+    x: nest(sol.x, [T, nx], b * T * nx), u: nest(sol.u, [T, nu], b * T * nu),
+    grad: grad && c.grad(grad, b), grad_status: grad?.gradStatus[b],
+  };
+}
+
+/**
+ * All selected instances as one batch; each repetition builds the problem again (its time is part of
+ * the forward time) and reuses the previous state's arrays.
+ */
+function runBatched(c: MpcCase, repeat: number) {
+  const { input, dLdu } = c.input(0, c.count);
   let reuse: MpcSolverState | undefined;
-  let last;
-  for (let r = 0; r <= repeat; r++) {
+  const run = repeatTimed(repeat, () => {
     const t0 = performance.now();
     const pr = buildProblem(input);
-    const sol = mpcSolve(pr, {}, undefined, reuse);
-    const t1 = performance.now();
-    let grad;
-    if (w) {
-      const dLdu = new Float64Array(pr.B * pr.T * pr.nu);
-      for (let b = 0; b < pr.B; b++) dLdu.set(w, b * pr.T * pr.nu);
-      grad = mpcBackward(sol, undefined, dLdu);
-    }
-    const t2 = performance.now();
-    if (r > 0 || repeat === 0) { fwd.push(t1 - t0); bwd.push(t2 - t1); }
-    last = { pr, sol, grad };
-    // the next repetition may take over this state's arrays only once its results are copied out
-    if (r < repeat) reuse = sol.state;
+    const buildMs = performance.now() - t0;
+    // the next repetition takes over this state's arrays; only the last run's results are read
+    const r = solveTimed(pr, dLdu, reuse);
+    reuse = r.result.sol.state;
+    return { ...r, forwardMs: buildMs + r.forwardMs };
+  });
+  const recs = Array.from({ length: c.count }, (_, b) => record(c, run.result, b));
+  return assemble(recs, { forward_ms: run.forwardMs, backward_ms: run.backwardMs, repeat });
+}
+
+/**
+ * Every instance alone (B = 1), as a latency-bound user (a robot) meets the solver: its problem is
+ * built once, outside the timing (a controller updates x₀ in place, updateProblem); each repetition
+ * solves and differentiates it again from a cold start on the previous repetition's arrays.
+ */
+function runOneAtATime(c: MpcCase, repeat: number) {
+  const recs: ReturnType<typeof record>[] = [], times: TimedRun<unknown>[] = [];
+  for (let i = 0; i < c.count; i++) {
+    const { input, dLdu } = c.input(i, i + 1);
+    const pr = buildProblem(input);
+    let reuse: MpcSolverState | undefined;
+    const run = repeatTimed(repeat, () => { const r = solveTimed(pr, dLdu, reuse); reuse = r.result.sol.state; return r; });
+    recs.push(record(c, run.result, 0));
+    times.push(run);
   }
-  const { pr, sol, grad } = last!;
-  const { B, T, nx, nu, n } = pr;
-  const doc2: Record<string, unknown> = {
-    status: sol.status, iterations: Array.from(sol.iterations), objective: Array.from(sol.objective),
-    x: nest(sol.x, [B, T, nx]), u: nest(sol.u, [B, T, nu]),
+  return assemble(recs, oneAtATimeTiming(times, repeat));
+}
+
+/** Per-instance records as the README's document (arrays over instances). */
+function assemble(recs: ReturnType<typeof record>[], timing: Record<string, unknown>) {
+  const out: Record<string, unknown> = {
+    status: recs.map((r) => r.status), iterations: recs.map((r) => r.iterations), objective: recs.map((r) => r.objective),
+    x: recs.map((r) => r.x), u: recs.map((r) => r.u),
   };
-  if (grad) {
-    doc2.grad = {
-      C: nest(grad.C, [B, n, n]), c: nest(grad.c, [B, n]), F: nest(grad.F, [B, nx, n]), f: nest(grad.f, [B, nx]), x0: nest(grad.x0, [B, nx]),
-    };
-    doc2.grad_status = grad.gradStatus;
+  if (recs[0]?.grad) {
+    const keys = Object.keys(recs[0].grad);
+    out.grad = Object.fromEntries(keys.map((k) => [k, recs.map((r) => (r.grad as Record<string, unknown>)[k])]));
+    out.grad_status = recs.map((r) => r.grad_status);
   }
-  doc2.timing = { forward_ms: median(fwd), backward_ms: median(bwd), repeat };
-  return doc2;
+  out.timing = timing;
+  return out;
 }
 
 export const command: CliCommand = {
   name: 'mpc',
   summary: 'differentiable MPC: p1 (LQR with box constraints) with gradients, or the p2/p3 closed-loop swing-ups',
   help: [
-    'dmpc mpc --in p1_lqr_box.json [--first N] [--repeat R] [--out FILE]',
+    'dmpc mpc --in p1_lqr_box.json|p6_quad_constrained.json [--first N] [--repeat R] [--one-at-a-time] [--out FILE]',
     '    solves each initial state, gradients of L = Σ w_t·u_t w.r.t. C, c, F, f, x0 per instance',
+    '    (p6, format dmpc.bench.mpc-constrained/1: also w.r.t. u_lower, u_upper, x_lower, x_upper, d)',
     'dmpc mpc --closed-loop --in p2_pendulum.json|p3_cartpole.json [--starts notebook|batch32|B1] [--first N] [--out FILE]',
     '    receding-horizon experiment of the file with its own dynamics and warm start',
     '',
     '--repeat R: solve once to warm up, then R more times; timing reports the medians (ms).',
+    '--one-at-a-time: every instance alone (B = 1), each warmed up and repeated R times; timing = the median',
+    '    over instances of each instance\'s median (timing.per_instance lists them).',
   ].join('\n'),
   async run(argv) {
     const { values } = parseOptions(argv, {
       in: { type: 'string' }, first: { type: 'string' }, repeat: { type: 'string' }, out: { type: 'string' },
-      'closed-loop': { type: 'boolean' }, starts: { type: 'string' },
+      'closed-loop': { type: 'boolean' }, starts: { type: 'string' }, 'one-at-a-time': { type: 'boolean' },
     });
     if (!values.in) throw new Error('--in FILE is required');
     const doc = JSON.parse(readFileSync(resolveProblemFile(values.in), 'utf8')) as Record<string, unknown>;
@@ -96,8 +182,11 @@ export const command: CliCommand = {
       writeJson(closedLoopExperiment(doc, starts, first, { model: modelFromFile(doc) }), values.out);
       return 0;
     }
-    if (doc.format !== 'dmpc.bench.lqr-box/1') throw new Error(`expected an LQR file (format dmpc.bench.lqr-box/1), got ${String(doc.format)}; closed-loop files need --closed-loop`);
-    writeJson(runP1(doc, first, repeat), values.out);
+    let c: MpcCase;
+    if (doc.format === 'dmpc.bench.lqr-box/1') c = p1Case(doc, first);
+    else if (doc.format === CONSTRAINED_FORMAT) c = p6Case(doc, first);
+    else throw new Error(`expected an LQR file (format dmpc.bench.lqr-box/1) or ${CONSTRAINED_FORMAT}, got ${String(doc.format)}; closed-loop files need --closed-loop`);
+    writeJson(values['one-at-a-time'] ? runOneAtATime(c, repeat) : runBatched(c, repeat), values.out);
     return 0;
   },
 };
