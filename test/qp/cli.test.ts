@@ -72,4 +72,19 @@ describe('dmpc qp', () => {
     await expect(command.run(['--in', 'bench/problems/p4_qp_dense_neq0.json', '--first', '0'])).rejects.toThrow(/--first must be a positive integer/);
     await expect(command.run(['--first', '2'])).rejects.toThrow(/--in is required/);
   });
+
+  it('--one-at-a-time --repeat: the same solutions and gradients, one instance at a time, per-instance medians', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'dmpc-qp-'));
+    const one = join(dir, 'one.json'), all = join(dir, 'all.json');
+    expect(await command.run(['--in', 'bench/problems/p4_qp_dense_neq10.json', '--first', '3', '--one-at-a-time', '--repeat', '2', '--out', one])).toBe(0);
+    expect(await command.run(['--in', 'bench/problems/p4_qp_dense_neq10.json', '--first', '3', '--out', all])).toBe(0);
+    const a = JSON.parse(readFileSync(one, 'utf8')), b = JSON.parse(readFileSync(all, 'utf8'));
+    expect(a.status).toEqual(['optimal', 'optimal', 'optimal']);
+    expect(a.z).toHaveLength(3);
+    for (let i = 0; i < 3; i++) for (let j = 0; j < a.z[i].length; j++) expect(Math.abs(a.z[i][j] - b.z[i][j])).toBeLessThan(1e-9);
+    for (const k of ['Q', 'p', 'G', 'h', 'A', 'b']) expect(a.grad[k]).toHaveLength(3);
+    for (let j = 0; j < a.grad.p[1].length; j++) expect(Math.abs(a.grad.p[1][j] - b.grad.p[1][j])).toBeLessThan(1e-8);
+    expect(a.timing.per_instance.forward_ms).toHaveLength(3);
+    expect(a.timing.forward_ms).toBeGreaterThan(0);
+  });
 });
