@@ -3,7 +3,9 @@
  *  - p1 at B = 1, 16, 128, 1024: forward and backward wall time (medians), interior-point iterations
  *    (cold and warm-started from the last epoch), accuracy against quadprog on the dense QP, peak RSS;
  *  - time against the horizon T (should be linear);
- *  - p2/p3 closed loop (notebook starts): per-solve time, SQP/QP iterations, final angles, costs.
+ *  - p2/p3 closed loop (notebook starts): per-solve time, SQP/QP iterations, final angles, costs;
+ *  - p6 (constrained quadrotor) one instance at a time (B = 1, as HPIPM is timed) and as one batch of
+ *    256, and p1 one at a time: forward, backward, iterations, polishing attempts.
  * Reference figures (issue 4, mpc.pytorch float64 one thread, same machine class) are in the JSON.
  */
 import { readFileSync } from 'node:fs';
@@ -16,6 +18,8 @@ import { mpcBackward } from '../src/mpc/backward.js';
 import { closedLoopExperiment } from '../src/mpc/closedloop.js';
 import { modelFromFile } from '../models/discrete/fromFile.js';
 import { denseSolve } from '../reference/mpc.js';
+import { fromConstrainedDoc, lossWeights, parseConstrainedDoc } from '../src/mpc/constrained.js';
+import { oneAtATimeTiming, repeatTimed } from '../src/cli/timing.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const load = (f: string) => JSON.parse(readFileSync(join(here, 'problems', f), 'utf8')) as Record<string, unknown>;
@@ -47,6 +51,59 @@ function timeP1(input: MpcInput, w: Float64Array, repeats: number) {
   return {
     forward_ms: med(fw), backward_ms: med(bw), forward_cpu_ms: med(fc), backward_cpu_ms: med(bc),
     forward_ms_min: Math.min(...fw), backward_ms_min: Math.min(...bw), sol: sol!,
+  };
+}
+
+/** Every instance alone (B = 1, problem built once), warmed up and repeated: the README's --one-at-a-time. */
+function oneAtATime(inputs: { input: MpcInput; dLdu?: Float64Array }[], repeats: number) {
+  const runs: { forwardMs: number; backwardMs: number }[] = [], iters: number[] = [], tries: number[] = [];
+  for (const { input, dLdu } of inputs) {
+    const pr = buildProblem(input);
+    let reuse: MpcSolverState | undefined;
+    const r = repeatTimed(repeats, () => {
+      const t0 = performance.now();
+      const sol = mpcSolve(pr, {}, undefined, reuse);
+      const t1 = performance.now();
+      if (dLdu) mpcBackward(sol, undefined, dLdu);
+      const t2 = performance.now();
+      reuse = sol.state;
+      return { result: sol, forwardMs: t1 - t0, backwardMs: t2 - t1 };
+    });
+    runs.push(r); iters.push(r.result.iterations[0]); tries.push(r.result.state.polishTries[0]);
+  }
+  const timing = oneAtATimeTiming(runs, repeats);
+  return { forward_ms: timing.forward_ms, backward_ms: timing.backward_ms, iterations_mean: mean(iters), polish_tries_mean: mean(tries), instances: inputs.length };
+}
+
+/** p6 at B = 1 one at a time and B = 256 batched, p1 at B = 1 one at a time. */
+export function constrainedBench() {
+  const doc = parseConstrainedDoc(load('p6_quad_constrained.json'));
+  const B = doc.x0.length;
+  const one = (i: number) => { const { input, w } = fromConstrainedDoc(doc, i, i + 1); return { input, dLdu: lossWeights(w!, 1) }; };
+  oneAtATime([0, 1, 2, 3].map(one), 3); // JIT warm-up
+  const p6one = oneAtATime(Array.from({ length: B }, (_, i) => one(i)), 3);
+  const { input, w } = fromConstrainedDoc(doc);
+  const batched = repeatTimed(2, () => {
+    const t0 = performance.now();
+    const sol = mpcSolve(buildProblem(input));
+    const t1 = performance.now();
+    mpcBackward(sol, undefined, lossWeights(w!, B));
+    return { result: sol, forwardMs: t1 - t0, backwardMs: performance.now() - t1 };
+  });
+  const p1doc = load('p1_lqr_box.json');
+  const p1one = (i: number) => { const { input: inp, w: w1 } = fromMpcPytorchBox({ ...p1doc, x0: (p1doc.x0 as unknown[]).slice(i, i + 1) }); return { input: inp, dLdu: w1 }; };
+  oneAtATime(Array.from({ length: 64 }, (_, i) => p1one(i)), 5);
+  const p1 = oneAtATime(Array.from({ length: 256 }, (_, i) => p1one(i)), 10);
+  return {
+    p6_one_at_a_time: { ...p6one, bwd_over_fwd: p6one.backward_ms / p6one.forward_ms },
+    p6_batched_B256: {
+      forward_ms: batched.forwardMs, backward_ms: batched.backwardMs, forward_ms_per_instance: batched.forwardMs / B,
+      iterations_mean: mean(batched.result.iterations), polish_tries_mean: mean(batched.result.state.polishTries),
+    },
+    p1_one_at_a_time: p1,
+    reference: { hpipm_p6_ms: 0.69, hpipm_p6_iterations: 11, hpipm_p1_ms: '0.067-0.081' },
+    goals: { p6_one_at_a_time_ms: 0.83, p6_bwd_over_fwd: 0.3, p1_one_at_a_time_ms: 0.06 },
+    load: readFileSync('/proc/loadavg', 'utf8').trim(),
   };
 }
 
@@ -149,8 +206,13 @@ export async function run(): Promise<BenchResult> {
     closed.push(row);
     table.push({ case: `${file} closed loop`, solve_ms: +row.solve_ms_median.toFixed(3), speedup: +row.speedup_vs_mpc_pytorch.toFixed(1), sqp_iters: row.sqp_iterations_median, iters: +row.qp_iterations_per_solve_cold_first4.toFixed(2), warm_iters: +row.qp_iterations_per_solve_warm_first4.toFixed(2), swung_up: `${row.swung_up}/${starts.length}`, max_final_angle: row.final_abs_angle_max });
   }
+  const constrained = constrainedBench();
+  const c1 = constrained.p6_one_at_a_time, cb = constrained.p6_batched_B256, cp1 = constrained.p1_one_at_a_time;
+  table.push({ case: 'p6 B=1 one at a time', forward_ms: +c1.forward_ms.toFixed(3), backward_ms: +c1.backward_ms.toFixed(3), bwd_fwd: +(c1.backward_ms / c1.forward_ms).toFixed(2), iters: +c1.iterations_mean.toFixed(2), polish_tries: +c1.polish_tries_mean.toFixed(2), hpipm_ms: 0.69, goal_ms: 0.83 });
+  table.push({ case: 'p6 B=256 batched', forward_ms: +cb.forward_ms.toFixed(1), backward_ms: +cb.backward_ms.toFixed(1), per_instance_ms: +cb.forward_ms_per_instance.toFixed(3), iters: +cb.iterations_mean.toFixed(2), hpipm_ms: 0.69 });
+  table.push({ case: 'p1 B=1 one at a time', forward_ms: +cp1.forward_ms.toFixed(4), backward_ms: +cp1.backward_ms.toFixed(4), iters: +cp1.iterations_mean.toFixed(2), hpipm_ms: '0.067-0.081', goal_ms: 0.06 });
   return {
-    table, p1: p1rows, online, horizon, closed_loop: closed,
+    table, p1: p1rows, online, horizon, closed_loop: closed, constrained,
     reference: { mpc_pytorch_p1_forward_ms: REF_FORWARD_MS, backward_adds: '10-30 %', hpipm_p1_ms: 0.1, p2_solve_ms: 33, p3_solve_ms: 83 },
     goals: { p1_B1_speedup: 300, p1_B1024_speedup: 15, backward_over_forward_max: 0.3, closed_loop_speedup: 30, peak_rss_mb_B1024_max: 300 },
   };
