@@ -15,7 +15,7 @@ import { JOB_FORMAT, enqueue, openQueue, parseQueueAddress } from '../../server/
 import type { JobDoc } from '../../server/schemas.js';
 import { pendulumDemos } from '../helpers/demos.js';
 import { AUTH, call, testServer } from './helpers.js';
-import { startRedis, startWorker, type TestRedis, type TestWorker } from './redis.js';
+import { startRedis, startWorker, type TestRedis, type TestWorker } from '../../bench/redis.js';
 
 type Server = Awaited<ReturnType<typeof testServer>>;
 

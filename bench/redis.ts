@@ -1,5 +1,6 @@
 /**
- * A real `redis-server` (Debian's package, installed by test/provision.mjs) for the queue tests: its own
+ * A real `redis-server` (Debian's package, installed by test/provision.mjs) for the queue benchmark and
+ * tests (test/server/queue.test.ts imports it from here: bench/ never imports test/): its own
  * free loopback port and scratch directory, append-only file with fsync on every write (what
  * docs/scale.md asks of a production Redis, at its strictest), killed afterwards. And `dmpc worker`
  * processes on it.
