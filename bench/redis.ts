@@ -58,9 +58,13 @@ export async function startRedis(): Promise<TestRedis> {
 
 export interface TestWorker { proc: ChildProcess; pid: number; output(): string; stop(signal?: NodeJS.Signals): Promise<number | null> }
 
-/** A `dmpc worker` process with short lock and stalled-check intervals (a lost worker is noticed within about 3 s). */
+/**
+ * A `dmpc worker` process with short lock and stalled-check intervals (a lost worker is noticed within
+ * about 6 s). The lock must outlast any pause of a loaded worker's event loop, or a healthy job is
+ * taken for stalled and run twice (2 s was too short on 2 busy cores).
+ */
 export async function startWorker(url: string, extra: string[] = []): Promise<TestWorker> {
-  const proc = spawn(process.execPath, ['bin/dmpc.js', 'worker', '--queue', url, '--lock-ms', '2000', '--stalled-ms', '1000', ...extra], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(process.execPath, ['bin/dmpc.js', 'worker', '--queue', url, '--lock-ms', '5000', '--stalled-ms', '1000', ...extra], { stdio: ['ignore', 'pipe', 'pipe'] });
   let text = '';
   proc.stdout!.on('data', (b: Buffer) => { text += b.toString(); });
   proc.stderr!.on('data', (b: Buffer) => { text += b.toString(); });

@@ -126,6 +126,8 @@ export class QueueJobs implements Jobs {
     };
     if (state === 'completed' || state === 'failed') {
       if (stored && TERMINAL_STATUSES.has(stored.status)) return { ...stored, attempts: live.attempts, logs };
+      // the job may have finished between reading it and reading its state: its output is read again
+      job = (await this.queue.getJob(job.id!)) ?? job;
       if (!stored) {
         // a job of another client: its result as the queue holds it (the submitter finishes it)
         const cancelled = job.failedReason === CANCELLED_REASON;

@@ -5,11 +5,13 @@
  * result), a Redis restart between submit and start (nothing lost), a malformed job (failed once with
  * the validation message, not retried), and cancellation across processes.
  */
+import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseControllerConfig, type ControllerConfig } from '../../controllers/schema.js';
-import { makeTrajectory, trajectoriesToCsv } from '../../src/data/index.js';
+import { makeTrajectory, readTrajectories, trajectoriesToCsv } from '../../src/data/index.js';
+import { trainDynamics } from '../../src/train/dynamics.js';
 import { createPlant } from '../../server/plant.js';
 import { JOB_FORMAT, enqueue, openQueue, parseQueueAddress } from '../../server/queue.js';
 import type { JobDoc } from '../../server/schemas.js';
@@ -98,12 +100,12 @@ describe('jobs on a Redis queue run by dmpc worker processes', () => {
     expect(listed.json.jobs.map((j: JobDoc) => j.id).sort()).toEqual([...ids].sort());
     const localIds = await Promise.all(jobs.map((j) => submit(local, j)));
     const [remote, here] = await Promise.all([Promise.all(ids.map((id) => queued.ctx.jobs.wait(id))), Promise.all(localIds.map((id) => local.ctx.jobs.wait(id)))]);
-    for (const [i, d] of remote.entries()) {
-      expect(d.status, `${d.kind}: ${d.error}`).toBe('succeeded');
-      expect(computed(d), d.kind).toEqual(computed(here[i]));
-    }
     // the work was shared, and every job says where it ran
     const ran = await Promise.all(ids.map(async (id) => (await call(queued, 'inject', 'GET', `/jobs/${id}`, undefined, AUTH)).json as JobDoc));
+    for (const [i, d] of remote.entries()) {
+      expect(d.status, `${d.kind}: ${d.error}`).toBe('succeeded');
+      expect(computed(d), `${d.kind}, log: ${ran[i].logs!.join(' | ')}`).toEqual(computed(here[i]));
+    }
     const pids = new Set(ran.map((d) => /on worker [^:]+:(\d+)/.exec(d.logs!.join('\n'))![1]));
     expect(pids).toEqual(new Set(workers.map((w) => String(w.pid))));
     // outputs come back to the server's store: the fitted model saved in its models directory
@@ -146,6 +148,38 @@ describe('jobs on a Redis queue run by dmpc worker processes', () => {
       expect((await queue.getJob(id))!.attemptsMade).toBe(1);
     } finally { await queue.close(); conn.disconnect(); }
   }, 60_000);
+
+  it('SIGTERM: the worker hands its running job back to the queue (no attempt spent) and exits 0; another worker resumes it', async () => {
+    const job = imitate(9, 'dynamics', 150);
+    const id = await submit(queued, job);
+    const localId = await submit(local, job);
+    const running = await until(queued, id, (d) => d.status === 'running' && iterationOf(d) >= 3);
+    const pid = Number(/on worker [^:]+:(\d+)/.exec(running.logs!.join('\n'))![1]);
+    const leaving = workers.find((w) => w.pid === pid)!;
+    expect(await leaving.stop('SIGTERM')).toBe(0);
+    expect(leaving.output()).toMatch(/dmpc worker: stopped/);
+    const done = await queued.ctx.jobs.wait(id);
+    expect(done.status, done.error ?? '').toBe('succeeded');
+    const after = (await call(queued, 'inject', 'GET', `/jobs/${id}`, undefined, AUTH)).json as JobDoc;
+    expect(after.attempts).toBe(1);
+    const logs = after.logs!;
+    expect(logs.join('\n')).toMatch(/the worker stopped before the job finished: back to the queue[\s\S]*attempt \d+ on worker [^\n]*resuming from its checkpoint/);
+    expect(done.result).toEqual((await local.ctx.jobs.wait(localId)).result);
+    workers = [...workers.filter((w) => w !== leaving), await startWorker(redis.url)];
+  }, 120_000);
+
+  it('dmpc train dynamics --queue: the fit runs on a worker, the CLI writes the model, equal to the fit in this process', async () => {
+    const dir = dirname(local.dbPath);
+    const data = join(dir, 'cli.csv'), out = join(dir, 'cli-model.json');
+    writeFileSync(data, trajectoriesToCsv([record(4), record(5)]));
+    const r = spawnSync(process.execPath, ['bin/dmpc.js', 'train', 'dynamics', '--data', data, '--model', 'pendulum', '--fit', 'l,b', '--max-iter', '15', '--out', out, '--quiet', '--queue', redis.url], { encoding: 'utf8', timeout: 60_000 });
+    expect(r.status, r.stderr).toBe(0);
+    const here = trainDynamics({ kind: 'pendulum', data: await readTrajectories(data, 'pendulum'), fit: ['l', 'b'], maxIter: 15 });
+    const saved = JSON.parse(readFileSync(out, 'utf8')) as { parameters: { name: string; value: number }[] };
+    const byName = Object.fromEntries(saved.parameters.map((p) => [p.name, p.value]));
+    here.report.parameters.forEach((p) => expect(byName[p.name], p.name).toBe(p.value));
+    expect(JSON.parse(readFileSync(out.replace(/\.json$/, '.report.json'), 'utf8')).fit).toEqual(here.report.fit);
+  }, 90_000);
 
   it('DELETE /jobs/:id cancels a job running in another process', async () => {
     const id = await submit(queued, imitate(6, 'dynamics', 500));
