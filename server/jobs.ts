@@ -8,6 +8,9 @@
  * so the control loops and the API stay responsive. A job kind is a zod schema for its parameters
  * and an async function.
  *
+ * This is the embedded executor of the one job interface (`Jobs`, below); the queue executor
+ * (server/queue-jobs.ts, `dmpc serve --queue`) runs the kinds that have a `remote` half on `dmpc worker`s.
+ *
  * Kinds wired: 'simulate' (a long closed-loop run), 'tune-search' (derivative-free weight tuning on
  * the closed-loop task cost), and src/train's 'sysid' (identification, in a worker thread), 'imitate'
  * (imitation learning through the MPC layer) and 'tune' (cost weights fitted to demonstrations), in
