@@ -15,7 +15,9 @@ import { loadControllerConfig, type ControllerConfig } from '../controllers/sche
 import { bearer, isLoopback, resolveToken, type TokenCheck } from './auth.js';
 import type { ServerContext } from './context.js';
 import { ApiError, installErrorHandlers } from './errors.js';
-import { JobRunner, defaultJobKinds, type JobKind } from './jobs.js';
+import { JobRunner, defaultJobKinds, type JobKind, type Jobs } from './jobs.js';
+import { QueueJobs } from './queue-jobs.js';
+import type { QueueAddress } from './queue.js';
 import { ApiRegistry } from './openapi.js';
 import { controllersPlugin } from './plugins/controllers.js';
 import { jobsPlugin } from './plugins/jobs.js';
@@ -47,7 +49,7 @@ export const DEFAULT_RATE_LIMITS: Record<string, RateLimit> = {
 export interface AppOptions {
   runtimes: Map<string, ControllerRuntime>;
   store: Store;
-  jobs: JobRunner;
+  jobs: Jobs;
   token: TokenCheck;
   readsNeedToken: boolean;
   rateLimits?: Record<string, RateLimit>;
@@ -133,6 +135,8 @@ export interface ServerOptions {
   plantEngine?: PlantEngine;
   maxJobs?: number;
   jobKinds?: JobKind[];
+  /** Run the jobs that can run elsewhere on `dmpc worker`s through this Redis queue (docs/scale.md); default: all in this process. */
+  queue?: QueueAddress;
   rateLimits?: Record<string, RateLimit>;
   bodyLimit?: number;
   logger?: boolean;
@@ -176,7 +180,10 @@ async function startLocked(opts: ServerOptions, log: (s: string) => void, host: 
   }
   const dirs = stateDir ? { dataRoot: opts.dataRoot ?? join(stateDir, 'data'), modelsDir: join(stateDir, 'models') } : undefined;
   if (dirs) mkdirSync(dirs.dataRoot, { recursive: true });
-  const jobs = new JobRunner(store, opts.jobKinds ?? defaultJobKinds(dirs), opts.maxJobs ?? 2, runtimes, log);
+  const kinds = opts.jobKinds ?? defaultJobKinds(dirs);
+  const jobs: Jobs = opts.queue
+    ? new QueueJobs(store, kinds, opts.maxJobs ?? 2, runtimes, opts.queue, log)
+    : new JobRunner(store, kinds, opts.maxJobs ?? 2, runtimes, log);
   const readsNeedToken = !isLoopback(host);
   let built: Awaited<ReturnType<typeof buildApp>>;
   try {

@@ -3,7 +3,7 @@ import type { FastifyRequest } from 'fastify';
 import type { TokenCheck } from './auth.js';
 import type { Histogram } from './histogram.js';
 import type { HostGuard } from './hostguard.js';
-import type { JobRunner } from './jobs.js';
+import type { Jobs } from './jobs.js';
 import type { ApiRegistry } from './openapi.js';
 import type { RateLimiter } from './ratelimit.js';
 import type { ControllerRuntime } from './runtime.js';
@@ -13,7 +13,7 @@ import type { TurnQueue } from './turns.js';
 export interface ServerContext {
   runtimes: Map<string, ControllerRuntime>;
   store: Store;
-  jobs: JobRunner;
+  jobs: Jobs;
   token: TokenCheck;
   /** True when bound to a non-loopback address: reads need the token too. */
   readsNeedToken: boolean;

@@ -8,6 +8,9 @@
  * so the control loops and the API stay responsive. A job kind is a zod schema for its parameters
  * and an async function.
  *
+ * This is the embedded executor of the one job interface (`Jobs`, below); the queue executor
+ * (server/queue-jobs.ts, `dmpc serve --queue`) runs the kinds that have a `remote` half on `dmpc worker`s.
+ *
  * Kinds wired: 'simulate' (a long closed-loop run), 'tune-search' (derivative-free weight tuning on
  * the closed-loop task cost), and src/train's 'sysid' (identification, in a worker thread), 'imitate'
  * (imitation learning through the MPC layer) and 'tune' (cost weights fitted to demonstrations), in
@@ -21,6 +24,7 @@ import type { ControllerRuntime } from './runtime.js';
 import { JobDoc, MAX_DIM, SimulateRequestSchema, type ApiIssue } from './schemas.js';
 import { CancelledError, checkSimulate, simulate } from './simulate.js';
 import type { Store } from './store.js';
+import type { CheckpointStore } from '../src/train/checkpoint.js';
 import { trainJobKinds } from './train-jobs.js';
 
 export interface JobContext {
@@ -32,6 +36,80 @@ export interface JobContext {
   checkpoint(): Promise<void>;
   readonly id: string;
 }
+
+/** A content-addressed input stored beside the queue (a data file, a model document): its SHA-256 and file name. */
+export interface BlobRef { blob: string; name: string }
+
+/**
+ * What a queue worker gives a job's remote half (server/queue-worker.ts). Unlike JobContext there are
+ * no controller runtimes: everything a job needs travels in its input.
+ */
+export interface RemoteContext {
+  readonly id: string;
+  readonly signal: AbortSignal;
+  progress(fraction: number, message?: string): void;
+  /** A line in the job's log (BullMQ job.log), shown by GET /jobs/:id. */
+  log(line: string): void;
+  /** A local file with the blob's bytes (fetched from Redis once per worker). */
+  file(ref: BlobRef): Promise<string>;
+  /** The job's checkpoint, kept in Redis so that a retry on another worker resumes from it. */
+  readonly checkpointStore: CheckpointStore;
+}
+
+/**
+ * The half of a job kind that can run on a queue worker on another machine. The server `prepare`s a
+ * self-contained input (files by content hash, a controller's configuration by value), a worker
+ * `execute`s it (after validating it against `input`: a malformed job fails once, never retried), and
+ * the server `finish`es the output (saves a model into its models directory, applies weights to a
+ * running controller). The embedded executor's `run` is the same three steps in one process.
+ */
+export interface RemoteKind {
+  input: z.ZodType;
+  prepare(params: unknown, env: { runtimes: Map<string, ControllerRuntime>; putBlob(bytes: Uint8Array, name: string): Promise<BlobRef> }): Promise<unknown>;
+  execute(input: unknown, ctx: RemoteContext): Promise<unknown>;
+  finish?(output: unknown, params: unknown, env: { id: string; runtimes: Map<string, ControllerRuntime> }): Promise<unknown>;
+}
+
+export type Awaitable<T> = T | Promise<T>;
+
+/**
+ * The one job interface of the server (routes, metrics, tests): the embedded executor (JobRunner,
+ * below: jobs in this process) and the queue executor (server/queue-jobs.ts: jobs on `dmpc worker`s
+ * through Redis/BullMQ) both implement it, over the same JobDoc and the same store.
+ */
+export interface Jobs {
+  readonly executor: 'embedded' | 'queue';
+  readonly maxConcurrent: number;
+  readonly running: number;
+  readonly queued: number;
+  readonly counters: { submitted: number; succeeded: number; failed: number; cancelled: number };
+  listKinds(): JobKind[];
+  submit(kind: string, params: unknown, who: string): Awaitable<JobDoc>;
+  get(id: string): Awaitable<JobDoc>;
+  list(limit?: number): Awaitable<JobDoc[]>;
+  cancel(id: string): Awaitable<JobDoc>;
+  /** Resolves when the job reaches a terminal state. */
+  wait(id: string): Promise<JobDoc>;
+  close(): Promise<void>;
+}
+
+/** A submission's kind and parameters checked as every executor checks them: the parsed parameters, or a 400/501. */
+export function validateSubmission(kinds: Map<string, JobKind>, kind: string, params: unknown, runtimes: Map<string, ControllerRuntime>): { k: JobKind; parsed: unknown } {
+  const k = kinds.get(kind);
+  if (!k) throw new ValidationError([{ path: ['kind'], message: `unknown job kind '${kind}' (known: ${[...kinds.keys()].join(', ')})`, code: 'unknown_kind' }]);
+  if (!k.available) throw new ApiError(501, 'unavailable', `job kind '${kind}' is not available in this build: ${k.reason ?? ''}`);
+  const r = k.params.safeParse(params ?? {});
+  if (!r.success) throw new ValidationError(zodIssues(r.error, ['params']), `params of job kind '${kind}' are invalid`);
+  k.check?.(r.data, runtimes);
+  return { k, parsed: r.data };
+}
+
+/** A job's error text: an ApiError with issues lists them (path: message). */
+export function errorText(e: unknown): string {
+  return e instanceof ApiError && e.issues ? `${e.message}: ${e.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}` : `${(e as Error).message}`;
+}
+
+export const TERMINAL_STATUSES: ReadonlySet<string> = new Set(['succeeded', 'failed', 'cancelled', 'interrupted']);
 
 export interface JobKind {
   kind: string;
@@ -46,13 +124,16 @@ export interface JobKind {
    */
   check?(params: unknown, runtimes: Map<string, ControllerRuntime>): void;
   run(params: unknown, ctx: JobContext): Promise<unknown>;
+  /** Present when the kind can run on a queue worker (`dmpc worker`); absent: it needs this process (a live controller). */
+  remote?: RemoteKind;
 }
 
-const TERMINAL = new Set(['succeeded', 'failed', 'cancelled', 'interrupted']);
+const TERMINAL = TERMINAL_STATUSES;
 
 interface Active { doc: JobDoc; abort: AbortController; done: Promise<void>; lastWrite: number }
 
-export class JobRunner {
+export class JobRunner implements Jobs {
+  readonly executor = 'embedded' as const;
   private readonly kinds = new Map<string, JobKind>();
   private readonly queue: { doc: JobDoc; params: unknown }[] = [];
   private readonly active = new Map<string, Active>();
@@ -60,9 +141,10 @@ export class JobRunner {
   readonly counters = { submitted: 0, succeeded: 0, failed: 0, cancelled: 0 };
   private closed = false;
 
-  constructor(private readonly store: Store, kinds: JobKind[], readonly maxConcurrent: number, private readonly runtimes: Map<string, ControllerRuntime>, private readonly log: (s: string) => void = () => {}) {
+  /** `staleKinds`: the kinds whose unfinished jobs of a previous run this runner marks interrupted (default all; the queue executor keeps its own). */
+  constructor(private readonly store: Store, kinds: JobKind[], readonly maxConcurrent: number, private readonly runtimes: Map<string, ControllerRuntime>, private readonly log: (s: string) => void = () => {}, staleKinds?: string[]) {
     for (const k of kinds) this.kinds.set(k.kind, k);
-    const n = store.interruptStale();
+    const n = store.interruptStale(staleKinds);
     if (n) log(`jobs: ${n} job(s) of a previous run marked interrupted`);
   }
 
@@ -72,19 +154,14 @@ export class JobRunner {
 
   submit(kind: string, params: unknown, who: string): JobDoc {
     if (this.closed) throw new ApiError(503, 'unavailable', 'the server is shutting down');
-    const k = this.kinds.get(kind);
-    if (!k) throw new ValidationError([{ path: ['kind'], message: `unknown job kind '${kind}' (known: ${[...this.kinds.keys()].join(', ')})`, code: 'unknown_kind' }]);
-    if (!k.available) throw new ApiError(501, 'unavailable', `job kind '${kind}' is not available in this build: ${k.reason ?? ''}`);
-    const r = k.params.safeParse(params ?? {});
-    if (!r.success) throw new ValidationError(zodIssues(r.error, ['params']), `params of job kind '${kind}' are invalid`);
-    k.check?.(r.data, this.runtimes);
+    const { parsed } = validateSubmission(this.kinds, kind, params, this.runtimes);
     const doc: JobDoc = {
       id: randomUUID(), kind, status: 'queued', progress: 0, message: null, params: params ?? {}, result: null, error: null,
       createdAt: new Date().toISOString(), startedAt: null, finishedAt: null, who,
     };
     this.store.putJob(doc);
     this.counters.submitted++;
-    this.queue.push({ doc, params: r.data });
+    this.queue.push({ doc, params: parsed });
     this.pump();
     return structuredClone(doc);
   }
@@ -172,7 +249,7 @@ export class JobRunner {
         this.finish(doc, 'succeeded', result, doc.message);
       } catch (e) {
         if (e instanceof CancelledError || abort.signal.aborted) this.finish(doc, 'cancelled', null, 'cancelled while running');
-        else this.finish(doc, 'failed', null, null, e instanceof ApiError && e.issues ? `${e.message}: ${e.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}` : `${(e as Error).message}`);
+        else this.finish(doc, 'failed', null, null, errorText(e));
       } finally {
         this.active.delete(doc.id);
         this.log(`job ${doc.id} (${doc.kind}) ${doc.status}`);

@@ -169,6 +169,9 @@ export const JobSchema = z.object({
   params: z.unknown(), result: z.unknown().nullable(), error: z.string().nullable(),
   createdAt: z.string(), startedAt: z.string().nullable(), finishedAt: z.string().nullable(),
   who: z.string(),
+  /** Queue executor only: runs started so far (a retry after a failure or a lost worker adds one) and the job's log lines. */
+  attempts: z.number().int().optional(),
+  logs: z.array(z.string()).optional(),
 });
 export type JobDoc = z.infer<typeof JobSchema>;
 

@@ -115,9 +115,11 @@ export class Store {
   }
 
   /** Jobs a previous process left queued or running can never finish: mark them interrupted. */
-  interruptStale(): number {
-    return this.db.prepare("UPDATE jobs SET status = 'interrupted', finished_at = ?, message = 'the server stopped before the job finished' WHERE status IN ('queued', 'running')")
-      .run(new Date().toISOString()).changes;
+  interruptStale(kinds?: string[]): number {
+    const sql = "UPDATE jobs SET status = 'interrupted', finished_at = ?, message = 'the server stopped before the job finished' WHERE status IN ('queued', 'running')";
+    if (!kinds) return this.db.prepare(sql).run(new Date().toISOString()).changes;
+    if (!kinds.length) return 0;
+    return this.db.prepare(`${sql} AND kind IN (${kinds.map(() => '?').join(', ')})`).run(new Date().toISOString(), ...kinds).changes;
   }
 
   close(): void { this.db.close(); }

@@ -11,14 +11,23 @@
  *
  * Data: trajectory files (CSV or MCAP, the formats of docs/ — read by src/data) named relative to the
  * server's data directory (no absolute paths, no '..'), and/or CSV text inline in the request.
+ *
+ * Each kind is also split into the halves a queue worker runs (`remote`, docs/scale.md): the server
+ * prepares a self-contained input (data files and model documents by content hash, the controller's
+ * configuration by value), a `dmpc worker` executes it, the server finishes it (saves the model, applies
+ * the weights). The embedded `run` calls the same functions in this process, so both executors give
+ * the same numbers.
  */
-import { existsSync, mkdirSync } from 'node:fs';
-import { isAbsolute, join, normalize, relative, resolve } from 'node:path';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { basename, isAbsolute, join, normalize, relative, resolve } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { z } from 'zod';
 import { createModel, modelToDocument, saveModel } from '../models/continuous/index.js';
 import { ValidationError } from './errors.js';
-import type { JobContext, JobKind } from './jobs.js';
+import type { BlobRef, JobContext, JobKind, RemoteContext, RemoteKind } from './jobs.js';
+import { ControllerConfigSchema, type ControllerConfig } from '../controllers/schema.js';
+import type { ControllerRuntime } from './runtime.js';
+import type { CheckpointStore } from '../src/train/checkpoint.js';
 import { CancelledError } from './simulate.js';
 import { trainImitation } from '../src/train/imitation.js';
 import { tuneWeights } from '../src/train/tune.js';
@@ -99,22 +108,156 @@ async function readDemos(dirs: { dataRoot: string }, data: z.output<typeof TuneP
   return out;
 }
 
+/** A trajectory source as a queue job carries it: inline CSV, or a file by content hash (server/queue.ts blobs). */
+const BlobRefSchema = z.strictObject({ blob: z.string().regex(/^[0-9a-f]{64}$/, 'must be a SHA-256 (64 hex digits)'), name: z.string().min(1).max(200) });
+const RemoteSourcesSchema = z.array(z.union([BlobRefSchema, z.strictObject({ csv: z.string().min(1).max(4 * 1024 * 1024) })])).min(1).max(32);
+type RemoteSources = z.output<typeof RemoteSourcesSchema>;
+
+/** The server's data sources made self-contained: each file read and stored by its hash. */
+async function sourcesToBlobs(dirs: { dataRoot: string }, data: z.output<typeof TuneParamsSchema>['data'], putBlob: (b: Uint8Array, name: string) => Promise<BlobRef>): Promise<RemoteSources> {
+  return Promise.all(data.map(async (d, i) => ('file' in d ? putBlob(readFileSync(resolveDataPath(dirs.dataRoot, d.file, ['params', 'data', i, 'file'])), basename(d.file)) : d)));
+}
+
+/** The trajectories of self-contained sources on a worker (files fetched into its blob cache). */
+async function readRemoteSources(data: RemoteSources, kind: string, ctx: RemoteContext): Promise<Trajectory[]> {
+  const out: Trajectory[] = [];
+  for (const [i, d] of data.entries()) {
+    if ('blob' in d) out.push(...await readTrajectories(await ctx.file(d), kind));
+    else out.push(...trajectoriesFromCsv(d.csv, kind, `data[${i}].csv`));
+  }
+  return out;
+}
+
+type ImitateParams = z.output<typeof ImitateParamsSchema>;
+
+/** The imitation run of a job (both executors). */
+async function imitate(p: ImitateParams, o: { signal: AbortSignal; progress: JobContext['progress']; checkpointStore?: CheckpointStore }) {
+  const res = await trainImitation({
+    task: p.task, learn: p.learn, unrealisable: p.unrealisable, T: p.horizon, nTrain: p.nTrain, nVal: p.nVal,
+    iterations: p.iterations, lr: p.lr, seed: p.seed, threads: TRAIN_THREADS, signal: o.signal,
+    // on a queue worker: a checkpoint after every iteration (a few kB in Redis), so a lost worker costs one iteration
+    ...(o.checkpointStore ? { checkpointStore: o.checkpointStore, resume: true, checkpointEvery: 1 } : {}),
+    progress: (e) => o.progress(e.total ? Math.min(0.99, e.done / e.total) : 0, `${e.phase} ${e.done}/${e.total}${e.info ? ` ${e.info}` : ''}`),
+  });
+  if (res.stopped === 'cancelled') throw new CancelledError();
+  // the result describes the run, not where its checkpoints went: the same document from either executor
+  const { resume: _r, checkpointEvery: _e, ...config } = res.config;
+  void _r; void _e;
+  o.progress(1, 'done');
+  return { ...res, config };
+}
+
+type SysidParams = z.output<typeof SysidParamsSchema>;
+interface SysidOutput { report: unknown; theta: number[] }
+
+/** The identification of a job in a worker thread (the fit is synchronous); aborting terminates the thread. */
+async function identifyInThread(p: Omit<SysidParams, 'data'>, files: string[], csv: string[], signal: AbortSignal, progress: JobContext['progress']): Promise<SysidOutput> {
+  const worker = new Worker(new URL('./train-worker-boot.mjs', import.meta.url), {
+    workerData: { kind: p.model, files, csv, fit: p.fit, initial: p.initial, holdout: p.holdout, horizon: p.horizon, segment: p.segment, substeps: p.substeps, maxIter: p.maxIter },
+  });
+  return new Promise<SysidOutput>((res, rej) => {
+    let result: SysidOutput | null = null;
+    const onAbort = () => { void worker.terminate(); rej(new CancelledError()); };
+    if (signal.aborted) { onAbort(); return; }
+    signal.addEventListener('abort', onAbort, { once: true });
+    worker.on('message', (m: { type: string; fraction?: number; info?: string; report?: unknown; theta?: number[] }) => {
+      if (m.type === 'progress') progress(0.95 * (m.fraction ?? 0), m.info);
+      else if (m.type === 'result') result = { report: m.report, theta: m.theta! };
+    });
+    worker.on('error', (e) => { signal.removeEventListener('abort', onAbort); rej(e); });
+    worker.on('exit', (code) => {
+      signal.removeEventListener('abort', onAbort);
+      if (result) res(result); else if (!signal.aborted) rej(new Error(`the identification worker exited with code ${code} without a result`));
+    });
+  });
+}
+
+/** The server's half after the fit: the model document, saved into its models directory when asked. */
+function finishSysid(p: SysidParams, out: SysidOutput, id: string, modelsDir: string) {
+  const model = createModel(p.model);
+  let savedTo: string | null = null;
+  if (p.save) {
+    mkdirSync(modelsDir, { recursive: true });
+    savedTo = join(modelsDir, `${id}.json`);
+    saveModel(savedTo, model, out.theta);
+  }
+  return { report: out.report, model: modelToDocument(model, out.theta), savedTo };
+}
+
+type TuneParams = z.output<typeof TuneParamsSchema>;
+
+/** The tuning of a job (both executors): `config` the controller's configuration with its current parameters. */
+async function tune(config: ControllerConfig, demos: Trajectory[], p: Pick<TuneParams, 'iterations' | 'lr' | 'samples' | 'fixed'>, o: { signal: AbortSignal; progress: JobContext['progress']; checkpointStore?: CheckpointStore }) {
+  const res = await tuneWeights(config, demos, {
+    iterations: p.iterations, lr: p.lr, samples: p.samples, fixed: p.fixed, threads: TRAIN_THREADS, signal: o.signal,
+    ...(o.checkpointStore ? { checkpointStore: o.checkpointStore, resume: true, checkpointEvery: 1 } : {}),
+    onProgress: (e) => { o.progress(Math.min(0.99, e.iteration / e.iterations), `iteration ${e.iteration}/${e.iterations}: loss ${e.loss.toPrecision(4)}`); },
+  });
+  if (res.stopped === 'cancelled') throw new CancelledError();
+  return res;
+}
+
+/** The server's half after tuning: the weights applied to the running controller as a new version when asked. */
+function finishTune(p: TuneParams, res: Awaited<ReturnType<typeof tune>>, id: string, runtimes: Map<string, ControllerRuntime>) {
+  let appliedVersion: number | null = null;
+  if (p.apply) {
+    const rt = runtimes.get(p.controller);
+    if (!rt) throw notFound(`controller '${p.controller}'`);
+    const { Q, R, Qf } = res.cost;
+    appliedVersion = rt.patch({ cost: { Q, R, Qf }, note: `tune job ${id}: imitation loss ${res.lossInitial.toPrecision(4)} → ${res.lossFinal.toPrecision(4)}` }, `job:${id}`).version;
+  }
+  return { ...res, appliedVersion };
+}
+
+const SysidInputSchema = SysidParamsSchema.extend({ data: RemoteSourcesSchema });
+const TuneInputSchema = z.strictObject({
+  config: ControllerConfigSchema,
+  /** The model kind the demonstrations are read as. */
+  modelKind: z.string().min(1).max(64),
+  /** The controller's model document when its configuration names a file. */
+  modelFile: BlobRefSchema.optional(),
+  data: RemoteSourcesSchema,
+  iterations: TuneParamsSchema.shape.iterations, lr: TuneParamsSchema.shape.lr, samples: TuneParamsSchema.shape.samples, fixed: TuneParamsSchema.shape.fixed,
+});
+
+/**
+ * What a queue worker runs of each kind: the input it accepts (validated before anything runs) and the
+ * execution. The server's halves (prepare, finish) are added by trainJobKinds, which knows the data and
+ * models directories.
+ */
+export const remoteExecutors: Record<'imitate' | 'sysid' | 'tune', Pick<RemoteKind, 'input' | 'execute'>> = {
+  imitate: {
+    input: ImitateParamsSchema,
+    execute: (raw, ctx) => imitate(raw as ImitateParams, ctx),
+  },
+  sysid: {
+    input: SysidInputSchema,
+    execute: async (raw, ctx) => {
+      const p = raw as z.output<typeof SysidInputSchema>;
+      const files: string[] = [];
+      for (const d of p.data) if ('blob' in d) files.push(await ctx.file(d));
+      const csv = p.data.flatMap((d) => ('csv' in d ? [d.csv] : []));
+      return identifyInThread(p, files, csv, ctx.signal, ctx.progress);
+    },
+  },
+  tune: {
+    input: TuneInputSchema,
+    execute: async (raw, ctx) => {
+      const p = raw as z.output<typeof TuneInputSchema>;
+      const config = p.modelFile ? { ...p.config, model: { file: await ctx.file(p.modelFile) } } : p.config;
+      const demos = await readRemoteSources(p.data, p.modelKind, ctx);
+      return tune(config, demos, p, ctx);
+    },
+  },
+};
+
 export function trainJobKinds(dirs: { dataRoot: string; modelsDir: string }): JobKind[] {
   return [{
     kind: 'imitate', available: true,
     description: 'imitation learning through the MPC layer (src/train trainImitation, as dmpc train imitate): an expert MPC demonstrates, a learner with unknown cost and/or dynamics parameters is trained on the imitation loss; result = learning curve + learned vs true parameters',
     params: ImitateParamsSchema,
-    run: async (raw, ctx: JobContext) => {
-      const p = raw as z.output<typeof ImitateParamsSchema>;
-      const res = await trainImitation({
-        task: p.task, learn: p.learn, unrealisable: p.unrealisable, T: p.horizon, nTrain: p.nTrain, nVal: p.nVal,
-        iterations: p.iterations, lr: p.lr, seed: p.seed, threads: TRAIN_THREADS, signal: ctx.signal,
-        progress: (e) => ctx.progress(e.total ? Math.min(0.99, e.done / e.total) : 0, `${e.phase} ${e.done}/${e.total}${e.info ? ` ${e.info}` : ''}`),
-      });
-      if (res.stopped === 'cancelled') throw new CancelledError();
-      ctx.progress(1, 'done');
-      return res;
-    },
+    run: (raw, ctx: JobContext) => imitate(raw as ImitateParams, ctx),
+    remote: { ...remoteExecutors.imitate, prepare: async (params) => params },
   }, {
     kind: 'tune', available: true,
     description: "fit a controller's cost weights to demonstrations through the MPC layer's gradients (src/train tuneWeights, as dmpc train tune); optionally applied as a new parameter version",
@@ -125,25 +268,29 @@ export function trainJobKinds(dirs: { dataRoot: string; modelsDir: string }): Jo
       p.data.forEach((d, i) => { if ('file' in d) resolveDataPath(dirs.dataRoot, d.file, ['params', 'data', i, 'file']); });
     },
     run: async (raw, ctx: JobContext) => {
-      const p = raw as z.output<typeof TuneParamsSchema>;
+      const p = raw as TuneParams;
       const rt = ctx.runtimes.get(p.controller);
       if (!rt) throw notFound(`controller '${p.controller}'`);
-      const start = rt.params;
-      const config = configWithParams(rt.baseConfig, start);
+      const config = configWithParams(rt.baseConfig, rt.params);
       const kind = 'kind' in config.model ? config.model.kind : undefined;
       const demos = await readDemos(dirs, p.data, kind ?? rt.modelKind);
-      const res = await tuneWeights(config, demos, {
-        iterations: p.iterations, lr: p.lr, samples: p.samples, fixed: p.fixed, threads: TRAIN_THREADS, signal: ctx.signal,
-        onProgress: (e) => { ctx.progress(Math.min(0.99, e.iteration / e.iterations), `iteration ${e.iteration}/${e.iterations}: loss ${e.loss.toPrecision(4)}`); },
-      });
-      if (res.stopped === 'cancelled') throw new CancelledError();
-      let appliedVersion: number | null = null;
-      if (p.apply) {
-        const { Q, R, Qf } = res.cost;
-        appliedVersion = rt.patch({ cost: { Q, R, Qf }, note: `tune job ${ctx.id}: imitation loss ${res.lossInitial.toPrecision(4)} → ${res.lossFinal.toPrecision(4)}` }, `job:${ctx.id}`).version;
-      }
+      const res = finishTune(p, await tune(config, demos, p, ctx), ctx.id, ctx.runtimes);
       ctx.progress(1, 'done');
-      return { ...res, appliedVersion };
+      return res;
+    },
+    remote: {
+      ...remoteExecutors.tune,
+      prepare: async (raw, { runtimes, putBlob }) => {
+        const p = raw as TuneParams;
+        const rt = runtimes.get(p.controller);
+        if (!rt) throw notFound(`controller '${p.controller}'`);
+        const config = configWithParams(rt.baseConfig, rt.params);
+        // a model document named by path travels by content, like the data
+        const modelFile = 'file' in config.model ? await putBlob(readFileSync(resolve(config.model.file)), basename(config.model.file)) : undefined;
+        const modelKind = 'kind' in config.model ? config.model.kind : rt.modelKind;
+        return { config, modelKind, modelFile, data: await sourcesToBlobs(dirs, p.data, putBlob), iterations: p.iterations, lr: p.lr, samples: p.samples, fixed: p.fixed };
+      },
+      finish: async (out, params, { id, runtimes }) => finishTune(params as TuneParams, out as Awaited<ReturnType<typeof tune>>, id, runtimes),
     },
   }, {
     kind: 'sysid', available: true,
@@ -155,35 +302,21 @@ export function trainJobKinds(dirs: { dataRoot: string; modelsDir: string }): Jo
       p.data.forEach((d, i) => { if ('file' in d) resolveDataPath(dirs.dataRoot, d.file, ['params', 'data', i, 'file']); });
     },
     run: async (raw, ctx: JobContext) => {
-      const p = raw as z.output<typeof SysidParamsSchema>;
+      const p = raw as SysidParams;
       const files = p.data.flatMap((d, i) => ('file' in d ? [resolveDataPath(dirs.dataRoot, d.file, ['params', 'data', i, 'file'])] : []));
       const csv = p.data.flatMap((d) => ('csv' in d ? [d.csv] : []));
-      const worker = new Worker(new URL('./train-worker-boot.mjs', import.meta.url), {
-        workerData: { kind: p.model, files, csv, fit: p.fit, initial: p.initial, holdout: p.holdout, horizon: p.horizon, segment: p.segment, substeps: p.substeps, maxIter: p.maxIter },
-      });
-      const out = await new Promise<{ report: unknown; theta: number[] }>((res, rej) => {
-        let result: { report: unknown; theta: number[] } | null = null;
-        const onAbort = () => { void worker.terminate(); rej(new CancelledError()); };
-        ctx.signal.addEventListener('abort', onAbort, { once: true });
-        worker.on('message', (m: { type: string; fraction?: number; info?: string; report?: unknown; theta?: number[] }) => {
-          if (m.type === 'progress') ctx.progress(0.95 * (m.fraction ?? 0), m.info);
-          else if (m.type === 'result') result = { report: m.report, theta: m.theta! };
-        });
-        worker.on('error', (e) => { ctx.signal.removeEventListener('abort', onAbort); rej(e); });
-        worker.on('exit', (code) => {
-          ctx.signal.removeEventListener('abort', onAbort);
-          if (result) res(result); else if (!ctx.signal.aborted) rej(new Error(`the identification worker exited with code ${code} without a result`));
-        });
-      });
-      const model = createModel(p.model);
-      let savedTo: string | null = null;
-      if (p.save) {
-        mkdirSync(dirs.modelsDir, { recursive: true });
-        savedTo = join(dirs.modelsDir, `${ctx.id}.json`);
-        saveModel(savedTo, model, out.theta);
-      }
+      const out = await identifyInThread(p, files, csv, ctx.signal, ctx.progress);
+      const res = finishSysid(p, out, ctx.id, dirs.modelsDir);
       ctx.progress(1, 'done');
-      return { report: out.report, model: modelToDocument(model, out.theta), savedTo };
+      return res;
+    },
+    remote: {
+      ...remoteExecutors.sysid,
+      prepare: async (raw, { putBlob }) => {
+        const p = raw as SysidParams;
+        return { ...p, data: await sourcesToBlobs(dirs, p.data, putBlob) };
+      },
+      finish: async (out, params, { id }) => finishSysid(params as SysidParams, out as SysidOutput, id, dirs.modelsDir),
     },
   }];
 }

@@ -9,7 +9,9 @@
  *     and the C headers to compile them, `ip` (iproute2) for the loopback-only network namespaces,
  *     `nft` (nftables) to drop datagrams in the large-message loss test (test/ros/frag.test.ts),
  *     python3 for the launch-file example (test/ros/launch.test.ts);
- *   - test/server/dashboard.browser.test.ts: Debian's chromium (or CHROMIUM_PATH).
+ *   - test/server/dashboard.browser.test.ts: Debian's chromium (or CHROMIUM_PATH);
+ *   - test/server/queue.test.ts and `npm run bench -- queue`: Debian's redis-server (or REDIS_SERVER), which
+ *     the tests start themselves on a free loopback port (no Redis service needs to run).
  *
  * When something is missing: as root it runs apt-get (via `sudo -n` when that works without a
  * password) and prints which packages it installed; otherwise it stops at once with the one
@@ -35,6 +37,8 @@ const requirements = [
   { what: 'python3 (test/ros/launch.test.ts evaluates the documented launch file)', ok: () => onPath('python3'), packages: ['python3-minimal'] },
   { what: 'Chromium for the dashboard browser test', ok: () => isExecutable(process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'),
     packages: ['chromium'] },
+  { what: 'redis-server for the job-queue tests (test/server/queue.test.ts)', ok: () => isExecutable(process.env.REDIS_SERVER ?? '/usr/bin/redis-server'),
+    packages: ['redis-server'] },
 ];
 
 function isExecutable(path) {
@@ -118,7 +122,7 @@ function main() {
     console.log(`npm test: installed ${packages.join(' ')}`);
   }
   checkNetns();
-  const versions = spawnSync('dpkg-query', ['-W', '-f', '${Package} ${Version}, ', 'cyclonedds-tools', 'libfastrtps-dev', 'chromium'], { encoding: 'utf8' }).stdout ?? '';
+  const versions = spawnSync('dpkg-query', ['-W', '-f', '${Package} ${Version}, ', 'cyclonedds-tools', 'libfastrtps-dev', 'chromium', 'redis-server'], { encoding: 'utf8' }).stdout ?? '';
   console.log(`npm test: system requirements present${versions ? ` (${versions.replace(/, $/, '')})` : ''}`);
 }
 

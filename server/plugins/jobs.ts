@@ -25,22 +25,22 @@ export const jobsPlugin: FastifyPluginAsync<{ ctx: ServerContext }> = async (app
     method: 'GET', url: '/jobs', operationId: 'listJobs', tag: 'jobs', auth: 'read',
     query: z.strictObject({ limit: z.coerce.number().int().min(1).max(1000).default(100) }),
     summary: 'Jobs, newest first', responses: { 200: { description: 'jobs', schema: z.object({ jobs: z.array(JobSchema), running: z.number().int(), queued: z.number().int() }) } },
-  }, ({ query }) => ({ jobs: ctx.jobs.list(query.limit), running: ctx.jobs.running, queued: ctx.jobs.queued }));
+  }, async ({ query }) => ({ jobs: await ctx.jobs.list(query.limit), running: ctx.jobs.running, queued: ctx.jobs.queued }));
 
   reg.define(app, {
     method: 'POST', url: '/jobs', operationId: 'startJob', tag: 'jobs', auth: 'mutating', body: JobRequestSchema, bodyLimit: 8 * 1024 * 1024,
     example: { kind: 'tune-search', params: { initialStates: [[0, 0, 2.9, 0]], iterations: 5, steps: 100 } },
     summary: 'Start a job (queued when the concurrency limit is reached)',
     responses: { 202: { description: 'the job', schema: JobSchema }, 501: { description: 'this kind is not available in this build' } },
-  }, ({ body }, req, reply) => { reply.code(202); return ctx.jobs.submit(body.kind, body.params, who(req)); });
+  }, async ({ body }, req, reply) => { const doc = await ctx.jobs.submit(body.kind, body.params, who(req)); reply.code(202); return doc; });
 
   reg.define(app, {
     method: 'GET', url: '/jobs/:id', operationId: 'getJob', tag: 'jobs', auth: 'read', params: IdParams,
-    summary: 'A job: status, progress, result', responses: { 200: { description: 'the job', schema: JobSchema }, 404: { description: 'no such job' } },
-  }, ({ params }) => ctx.jobs.get(params.id));
+    summary: 'A job: status, progress, result (with a queue: attempts and log lines)', responses: { 200: { description: 'the job', schema: JobSchema }, 404: { description: 'no such job' } },
+  }, async ({ params }) => ctx.jobs.get(params.id));
 
   reg.define(app, {
     method: 'DELETE', url: '/jobs/:id', operationId: 'cancelJob', tag: 'jobs', auth: 'mutating', params: IdParams,
     summary: 'Cancel a queued or running job', responses: { 200: { description: 'the job (cancelled, or cancelling)', schema: JobSchema }, 409: { description: 'the job already finished' } },
-  }, ({ params }) => ctx.jobs.cancel(params.id));
+  }, async ({ params }) => ctx.jobs.cancel(params.id));
 };

@@ -17,9 +17,23 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 
+/**
+ * Where a job's checkpoint text lives when it is not a local file: a queue worker keeps it in Redis so
+ * that another machine can resume the job (server/queue-worker.ts). Synchronous on purpose: the
+ * training loops write between iterations; a store backed by something slower queues the write.
+ */
+export interface CheckpointStore {
+  /** Names it in error messages. */
+  readonly name: string;
+  read(): string | undefined;
+  write(text: string): void;
+}
+
 export interface CheckpointOptions {
-  /** Checkpoint file; none: no checkpoints. */
+  /** Checkpoint file; none: no checkpoints (unless `checkpointStore` is given). */
   checkpoint?: string;
+  /** A checkpoint held elsewhere than in a file (takes the place of `checkpoint`). */
+  checkpointStore?: CheckpointStore;
   /** Write every this many iterations (and when the run stops early). */
   checkpointEvery?: number;
   /** Continue from `checkpoint` when it exists (a missing file starts a fresh run). */
@@ -72,9 +86,14 @@ export function saveCheckpoint(path: string, format: string, key: string, iterat
   renameSync(path + '.tmp', path);
 }
 
-/** The checkpoint to resume from, or undefined (no file, or `resume` not asked). */
+/** The checkpoint to resume from, or undefined (no file / nothing stored, or `resume` not asked). */
 export function loadCheckpoint<S>(opts: CheckpointOptions, format: string, key: string): { iteration: number; state: S } | undefined {
-  if (!opts.checkpoint || !opts.resume || !existsSync(opts.checkpoint)) return undefined;
+  if (!opts.resume) return undefined;
+  if (opts.checkpointStore) {
+    const text = opts.checkpointStore.read();
+    return text === undefined ? undefined : decodeCheckpoint<S>(text, format, key, opts.checkpointStore.name);
+  }
+  if (!opts.checkpoint || !existsSync(opts.checkpoint)) return undefined;
   return decodeCheckpoint<S>(readFileSync(opts.checkpoint, 'utf8'), format, key, opts.checkpoint);
 }
 
@@ -85,10 +104,14 @@ export function loadCheckpoint<S>(opts: CheckpointOptions, format: string, key: 
 export function checkpointer(opts: CheckpointOptions, format: string, key: string, defaultEvery: number) {
   const every = opts.checkpointEvery ?? defaultEvery;
   if (!(Number.isInteger(every) && every >= 1)) throw new Error(`checkpointEvery must be a positive integer (got ${every})`);
+  const store = opts.checkpointStore;
   return {
-    enabled: !!opts.checkpoint,
+    enabled: !!(store || opts.checkpoint),
     due: (iteration: number) => iteration % every === 0,
-    save: (iteration: number, state: unknown) => { if (opts.checkpoint) saveCheckpoint(opts.checkpoint, format, key, iteration, state); },
+    save: (iteration: number, state: unknown) => {
+      if (store) store.write(encodeCheckpoint(format, key, iteration, state));
+      else if (opts.checkpoint) saveCheckpoint(opts.checkpoint, format, key, iteration, state);
+    },
   };
 }
 

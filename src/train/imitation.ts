@@ -411,8 +411,9 @@ export async function trainImitation(cfg: ImitationConfig): Promise<ImitationRes
     const names = paramNames(spec);
     const learned = names.map((name, k) => ({ name, k })).filter(({ k }) => lay.mask[k])
       .map(({ name, k }) => ({ name, value: k < lay.n || k >= 2 * lay.n ? Math.exp(psi[k]) : psi[k], truth: k < lay.n || k >= 2 * lay.n ? Math.exp(psiTrue[k]) : psiTrue[k] }));
-    const { progress: _p, signal: _s, ...config } = cfg;
-    void _p; void _s;
+    // where the checkpoint lives is no part of the run's description (an object, not data)
+    const { progress: _p, signal: _s, checkpointStore: _c, ...config } = cfg;
+    void _p; void _s; void _c;
     return { config, curve, psi: Array.from(psi), psiTrue: Array.from(psiTrue), learned, valLossInitial, valLossFinal, valLossWarmInitial, valLossWarmFinal, valLossFromExpertInitial, valLossFromExpertFinal, stopped };
   } finally {
     await runner.close();

@@ -137,7 +137,7 @@ describe('job runner', () => {
       }
       expect(jobs.running).toBe(2);
       expect(jobs.queued).toBe(3);
-      expect(jobs.get(ids[4]).status).toBe('queued');
+      expect((await jobs.get(ids[4])).status).toBe('queued');
       expect((await call(srv, 'inject', 'DELETE', `/jobs/${ids[4]}`, undefined, AUTH)).json.status).toBe('cancelled');
       const docs = await Promise.all(ids.map((i) => jobs.wait(i)));
       clearInterval(sampler);

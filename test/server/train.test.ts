@@ -61,5 +61,5 @@ it('refuses paths outside the data directory and unknown models (400), fails cle
   const d = await srv.ctx.jobs.wait(c.json.id);
   expect(d.status).toBe('failed');
   expect(d.error).toBeTruthy();
-  expect(srv.ctx.jobs.list().filter((j) => j.kind === 'sysid' && j.status === 'failed')).toHaveLength(1);
+  expect((await srv.ctx.jobs.list()).filter((j) => j.kind === 'sysid' && j.status === 'failed')).toHaveLength(1);
 });

@@ -84,7 +84,7 @@ describe.each<Mode>(['inject', 'socket'])('validation and security (%s)', (mode)
       }
     }
     expect(await snapshot()).toEqual(before);
-    expect(srv.ctx.jobs.list()).toHaveLength(0);
+    expect(await srv.ctx.jobs.list()).toHaveLength(0);
   });
 
   it('solve: wrong state length, NaN-like values → 400', async () => {
@@ -187,7 +187,7 @@ describe('issue 18: every issue at once, clear refusals', () => {
   });
 
   it('jobs with parameters that do not fit the controller → 400 before anything starts, never 202', async () => {
-    const jobs = srv.ctx.jobs.list().length;
+    const jobs = (await srv.ctx.jobs.list()).length;
     const t = await call(srv, 'socket', 'POST', '/jobs', { kind: 'tune-search', params: { initialStates: [[0, 0], [0, 0, 3, 0], [1]], task: { Q: [1], R: [1] } } }, AUTH);
     expect(t.status).toBe(400);
     expect(paths(t)).toEqual(['params.initialStates.0', 'params.initialStates.2', 'params.task.Q']);
@@ -207,7 +207,7 @@ describe('issue 18: every issue at once, clear refusals', () => {
     const n = await call(srv, 'socket', 'POST', '/jobs', { kind: 'simulate', params: { controller: 'nope', initialState: [0, 0, 3, 0] } }, AUTH);
     expect(n.status).toBe(400);
     expect(paths(n)).toEqual(['params.controller']);
-    expect(srv.ctx.jobs.list()).toHaveLength(jobs);
+    expect(await srv.ctx.jobs.list()).toHaveLength(jobs);
   });
 
   it('/solve from a state the solver cannot handle → 422 with the solver status, never null numbers', async () => {

@@ -1,7 +1,7 @@
 /**
  * `dmpc serve`: the tuning API and dashboard over a default controller (the cart-pole under LTV-MPC,
  * id `default`) running in closed loop on the simulated plant at its control rate.
- *   dmpc serve [--port N] [--host ADDR] [--config controllers/x.json] [--state DIR] [--allowed-hosts H,…] [--max-jobs N] [--rotate-token] [--log]
+ *   dmpc serve [--port N] [--host ADDR] [--config controllers/x.json] [--state DIR] [--allowed-hosts H,…] [--max-jobs N] [--queue redis://HOST:PORT] [--rotate-token] [--log]
  *   dmpc serve solve --in request.json [--config FILE] [--out FILE]       (the POST /controllers/:id/solve document, offline)
  *   dmpc serve simulate --in request.json [--config FILE] [--out FILE]    (the POST /simulate document, offline)
  *   dmpc serve --ros [dmpc ros options]                                    (the ROS 2 node instead: `npm start -- --ros`)
@@ -71,6 +71,7 @@ export const command: CliCommand = {
     '    --allowed-hosts  host names (name[:port], comma-separated) the server answers for besides localhost, 127.0.0.1, [::1] on its port',
     '                (env DMPC_ALLOWED_HOSTS; \'*\' turns the DNS-rebinding guard off: only behind a reverse proxy that checks Host)',
     '    --max-jobs  background jobs running at once (default 2)',
+    '    --queue     redis://HOST:PORT (env DMPC_QUEUE): identification, imitation and tuning jobs go to this Redis queue and run on `dmpc worker`s (docs/scale.md)',
     '    --rotate-token  make and print a new token (when DMPC_TOKEN is not set)',
     '    --log       request log on stderr',
     '    --solve-rate N  rate limit of one-shot solves per second (default 100; burst max(200, 2N)); above it: 429',
@@ -93,7 +94,7 @@ export const command: CliCommand = {
       port: { type: 'string' }, host: { type: 'string' }, config: { type: 'string' }, data: { type: 'string' }, state: { type: 'string' },
       'allowed-hosts': { type: 'string' },
       'max-jobs': { type: 'string' }, 'rotate-token': { type: 'boolean' }, log: { type: 'boolean' }, plant: { type: 'string' },
-      'solve-rate': { type: 'string' },
+      'solve-rate': { type: 'string' }, queue: { type: 'string' },
     });
     const solveRate = values['solve-rate'] === undefined ? DEFAULT_RATE_LIMITS.solve.perSecond : Number(values['solve-rate']);
     if (!(solveRate > 0) || !Number.isFinite(solveRate)) throw new Error(`--solve-rate must be a positive number of requests per second (got '${values['solve-rate']}')`);
@@ -110,11 +111,13 @@ export const command: CliCommand = {
     if (!r.success) throw new Error(`invalid options:\n${zodIssues(r.error).map((i) => `  ${i.path.join('.')}: ${i.message}`).join('\n')}`);
     const o = r.data;
     const config = o.config ? loadControllerConfig(o.config) : undefined;
+    const { queueFromEnv } = await import('../../../server/queue.js');
+    const queue = queueFromEnv(values.queue);
     // our handlers first: SIGINT, SIGTERM, SIGHUP or the launcher's death all close the server cleanly
     const stopRequested = waitForStop();
     const srv = await startServer({
       dbPath: join(o.dataDir, 'server.sqlite'), host: o.host, port: o.port, token: o.token, rotateToken: values['rotate-token'],
-      config, maxJobs: o.maxJobs, logger: values.log, plantEngine, rateLimits, log: (l) => console.error(`dmpc serve: ${l}`), allowedHosts: o.allowedHosts,
+      config, maxJobs: o.maxJobs, logger: values.log, queue, plantEngine, rateLimits, log: (l) => console.error(`dmpc serve: ${l}`), allowedHosts: o.allowedHosts,
     }).catch((e: unknown) => {
       // the message names the folder and its owner; the stack would hide it
       if (e instanceof StateLockedError) throw new Error(e.message);
@@ -131,6 +134,7 @@ export const command: CliCommand = {
     } else {
       console.log(srv.tokenSource === 'env' ? 'token: DMPC_TOKEN' : `token: the one printed on the first start (for a new one: ${ROTATE_HINT})`);
     }
+    if (queue) console.log(`jobs: identification, imitation and tuning go to the queue '${queue.name}' (run them with: dmpc worker --queue …); simulate and tune-search run here`);
     if (srv.ctx.readsNeedToken) console.log(`bound to ${o.host} (not loopback): every API route needs the token`);
     const reason = await stopRequested;
     console.error(`dmpc serve: stopping (${describeStop(reason)})`);

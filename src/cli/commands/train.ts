@@ -56,9 +56,10 @@ async function runDynamics(argv: string[]): Promise<number> {
     data: { type: 'string', multiple: true }, model: { type: 'string' }, out: { type: 'string' }, fit: { type: 'string' },
     initial: { type: 'string' }, holdout: { type: 'string' }, horizon: { type: 'string' }, segment: { type: 'string' },
     substeps: { type: 'string' }, 'max-iter': { type: 'string' }, quiet: { type: 'boolean' }, 'no-plots': { type: 'boolean' },
-    'model-config': { type: 'string' }, threads: { type: 'string' }, ...checkpointFlagOptions,
+    'model-config': { type: 'string' }, threads: { type: 'string' }, ...checkpointFlagOptions, queue: { type: 'string' },
   });
   const ckOpts = checkpointFlags(values);
+  const queue = await queueOf(values.queue, ckOpts, values['model-config'] ? '--model-config' : undefined);
   let config: Record<string, unknown> = {};
   if (values['model-config']) {
     try { config = JSON.parse(values['model-config']) as Record<string, unknown>; } catch (e) { throw new Error(`--model-config must be JSON (${(e as Error).message})`); }
@@ -68,7 +69,11 @@ async function runDynamics(argv: string[]): Promise<number> {
   values.model = kind;
   const data = await loadData(values.data ?? [], kind, { topics });
   const progress = consoleProgress({ quiet: values.quiet });
-  const res = await trainDynamicsParallel({
+  const res = queue ? await dynamicsOnQueue(queue, {
+    model: values.model, data, fit: values.fit?.split(',').map((s) => s.trim()), initial: parseAssignments('initial', values.initial),
+    holdout: num('holdout', values.holdout, 0.2), horizon: num('horizon', values.horizon, 50), segment: num('segment', values.segment, 20),
+    substeps: num('substeps', values.substeps, 2), maxIter: num('max-iter', values['max-iter'], 50),
+  }, progress) : await trainDynamicsParallel({
     kind: values.model, config, data, fit: values.fit?.split(',').map((s) => s.trim()), initial: parseAssignments('initial', values.initial),
     holdout: num('holdout', values.holdout, 0.2), horizon: num('horizon', values.horizon, 50), segment: num('segment', values.segment, 20),
     substeps: num('substeps', values.substeps, 2), maxIter: num('max-iter', values['max-iter'], 50), progress, threads: threadsOf(values.threads),
@@ -149,8 +154,10 @@ async function runImitate(argv: string[]): Promise<number> {
     threads: { type: 'string' }, ...checkpointFlagOptions, out: { type: 'string' },
     'no-baselines': { type: 'boolean' }, 'nn-epochs': { type: 'string' }, hessian: { type: 'string' }, quiet: { type: 'boolean' },
     'sweep-train': { type: 'string' }, seeds: { type: 'string' }, methods: { type: 'string' }, experts: { type: 'string' }, 'validate-every': { type: 'string' },
+    queue: { type: 'string' },
   });
   const ckOpts = checkpointFlags(values);
+  const queue = await queueOf(values.queue, ckOpts, values['sweep-train'] !== undefined ? '--sweep-train' : values.hessian !== undefined ? '--hessian' : undefined);
   if (values['sweep-train'] !== undefined) return runImitateSweep(values, ckOpts, argv);
   for (const f of ['seeds', 'methods', 'experts', 'validate-every'] as const) if (values[f] !== undefined) throw new Error(`--${f} belongs to the sweep: add --sweep-train N1,N2,...`);
   const task = (values.task ?? 'pendulum') as ImitationTask, learn = (values.learn ?? 'dynamics') as LearnWhat;
@@ -158,6 +165,7 @@ async function runImitate(argv: string[]): Promise<number> {
   if (!['cost', 'dynamics', 'both'].includes(learn)) throw new Error('--learn must be cost, dynamics or both');
   const hessian = (values.hessian ?? 'exact') as 'exact' | 'gauss-newton';
   if (!['exact', 'gauss-newton'].includes(hessian)) throw new Error('--hessian must be exact or gauss-newton');
+  if (queue) return imitateOnQueue(queue, values as Record<string, string | boolean | undefined>, task, learn);
   const progress = consoleProgress({ quiet: values.quiet });
   const ex = await runImitationExperiment({
     task, learn, unrealisable: values.unrealisable, T: values.horizon ? num('horizon', values.horizon, 0) : undefined,
@@ -224,6 +232,51 @@ async function runImitateSweep(values: Record<string, string | boolean | undefin
   return 0;
 }
 
+type QueueAddress = import('../../../server/queue.js').QueueAddress;
+
+/** `--queue URL` or DMPC_QUEUE; the flags a queue job cannot honour are refused by name. */
+async function queueOf(flag: string | undefined, ck: CheckpointOptions, unsupported?: string): Promise<QueueAddress | undefined> {
+  const { queueFromEnv } = await import('../../../server/queue.js');
+  const q = queueFromEnv(flag);
+  if (!q) return undefined;
+  if (ck.checkpoint) throw new Error('--checkpoint does not apply with --queue: a queue job keeps its checkpoints in Redis');
+  if (unsupported) throw new Error(`${unsupported} does not run on the queue yet (docs/scale.md); leave out --queue (and DMPC_QUEUE) to run it here`);
+  return q;
+}
+
+/** The identification on a `dmpc worker` (the server's 'sysid' job): the trajectories travel as CSV text in the job. */
+async function dynamicsOnQueue(queue: QueueAddress, p: { model: string; data: Trajectory[]; fit?: string[]; initial?: Record<string, number>; holdout: number; horizon: number; segment: number; substeps: number; maxIter: number },
+  progress: ReturnType<typeof consoleProgress>) {
+  const { runOnQueue } = await import('../../../server/queue.js');
+  const { trajectoriesToCsv } = await import('../../data/index.js');
+  const { data, ...rest } = p;
+  // one CSV per trajectory kind block keeps each trajectory's own names; String(x) round-trips every double
+  const input = { ...rest, data: [{ csv: trajectoriesToCsv(data) }], save: false };
+  const out = await runOnQueue(queue, 'sysid', input, (f, m) => progress({ phase: 'queue sysid', done: Math.round(1000 * f), total: 1000, info: m ?? undefined })) as { report: import('../../train/dynamics.js').DynamicsReport; theta: number[] };
+  return { report: out.report, theta: Float64Array.from(out.theta), windows: [] };
+}
+
+/** The learner's imitation training on a `dmpc worker` (the server's 'imitate' job; the baselines are not run there). */
+async function imitateOnQueue(queue: QueueAddress, values: Record<string, string | boolean | undefined>, task: ImitationTask, learn: LearnWhat): Promise<number> {
+  const { runOnQueue } = await import('../../../server/queue.js');
+  const { writeFileSync } = await import('node:fs');
+  const str = (k: string) => values[k] as string | undefined;
+  const input = {
+    task, learn, unrealisable: !!values.unrealisable, ...(str('horizon') ? { horizon: num('horizon', str('horizon'), 0) } : {}),
+    nTrain: num('train', str('train'), 32), nVal: num('val', str('val'), 32), iterations: num('iterations', str('iterations'), 100),
+    lr: num('lr', str('lr'), 0.05), seed: num('seed', str('seed'), 0),
+  };
+  const progress = consoleProgress({ quiet: values.quiet as boolean | undefined });
+  let res: { curve: { trainLoss: number }[]; valLossInitial: number; valLossFinal: number };
+  try {
+    res = await runOnQueue(queue, 'imitate', input, (f, m) => progress({ phase: 'queue imitate', done: Math.round(1000 * f), total: 1000, info: m ?? undefined })) as typeof res;
+  } finally { progress.stop(); }
+  const out = `${(str('out') ?? `imitate-${task}-${learn}${values.unrealisable ? '-unrealisable' : ''}`).replace(/\.json$/, '')}.json`;
+  writeFileSync(out, JSON.stringify({ format: 'dmpc.report.imitate-job/1', ...res }, null, 1) + '\n');
+  if (!values.quiet) console.log(`validation loss ${res.valLossInitial.toExponential(3)} -> ${res.valLossFinal.toExponential(3)} after ${res.curve.length} iterations on the queue '${queue.name}'\nwrote ${out}`);
+  return 0;
+}
+
 export const command: CliCommand = {
   name: 'train',
   summary: 'training jobs: identify dynamics from data, imitation learning through the MPC layer, cost tuning',
@@ -248,6 +301,9 @@ export const command: CliCommand = {
     '    [--iterations 50] [--lr 0.1] [--samples 64] [--loss-steps 1] [--fixed R[0]] [--threads N|auto]',
     '    [--checkpoint FILE [--resume] [--checkpoint-every 10]]',
     '    writes TUNED.json (the configuration with the tuned cost), TUNED.tune.json, TUNED.tune.{svg,png}',
+    '--queue redis://HOST:PORT (or env DMPC_QUEUE), with `train dynamics` and single `train imitate` runs: the job runs on a `dmpc worker`',
+    '    (docs/scale.md); dynamics writes model.json, model.report.json, model.loss.{svg,png} (no prediction plot); imitate writes',
+    '    BASE.json with the learner\'s training only (no baselines); checkpoints are kept in Redis (no --checkpoint)',
   ].join('\n'),
   async run(argv) {
     const [sub, ...rest] = argv;

@@ -1,0 +1,60 @@
+/**
+ * `npm run bench -- queue`: throughput of a 32-job identification sweep on the Redis/BullMQ queue
+ * (docs/scale.md) with 1, 2 and 4 `dmpc worker` processes on this machine. Each job fits a pendulum's
+ * length and damping to its own recorded run (inline CSV), like `dmpc train dynamics`. Time: from the
+ * first job added to the last job completed (worker start-up excluded: the workers are ready first).
+ * Report only: the numbers depend on the cores of the machine (each job runs the fit in one thread).
+ */
+import os from 'node:os';
+import { makeTrajectory, trajectoriesToCsv } from '../src/data/index.js';
+import { createPlant } from '../server/plant.js';
+import { JOB_FORMAT, enqueue, openQueue, parseQueueAddress } from '../server/queue.js';
+import type { BenchResult } from './run.js';
+import { startRedis, startWorker } from './redis.js';
+
+const JOBS = 32;
+
+function record(seed: number, n = 200): string {
+  const plant = createPlant('pendulum', [0.2 * seed, 0], { m: 1, l: 1.25, b: 0.3 });
+  const t: number[] = [], x: number[][] = [], u: number[][] = [];
+  for (let k = 0; k < n; k++) {
+    const tau = 2 * Math.sin(1.3 * k * 0.02 + seed) + 1.5 * Math.sin(3.1 * k * 0.02);
+    t.push(k * 0.02); x.push(Array.from(plant.state())); u.push([tau]);
+    plant.step(Float64Array.of(tau), 0.02);
+  }
+  return trajectoriesToCsv([makeTrajectory('pendulum', ['q', 'omega'], ['tau'], t, x, u)]);
+}
+
+export async function run(): Promise<BenchResult> {
+  const inputs = Array.from({ length: JOBS }, (_, i) => ({
+    model: 'pendulum', data: [{ csv: record(i) }], fit: ['l', 'b'], holdout: 0.2, horizon: 50, segment: 20, substeps: 2, maxIter: 20, save: false,
+  }));
+  const table: BenchResult['table'] = [];
+  const runs: Record<string, unknown>[] = [];
+  for (const nWorkers of [1, 2, 4]) {
+    const redis = await startRedis();
+    const workers = await Promise.all(Array.from({ length: nWorkers }, () => startWorker(redis.url)));
+    const { queue, redis: conn } = openQueue(parseQueueAddress(redis.url));
+    try {
+      const t0 = performance.now();
+      const ids = await Promise.all(inputs.map((input) => enqueue(queue, { format: JOB_FORMAT, kind: 'sysid', input })));
+      let done = 0, failed = 0;
+      while (done + failed < JOBS) {
+        await new Promise((r) => setTimeout(r, 50));
+        const c = await queue.getJobCounts('completed', 'failed');
+        done = c.completed ?? 0; failed = c.failed ?? 0;
+      }
+      const wall = (performance.now() - t0) / 1000;
+      const jobs = await Promise.all(ids.map((id) => queue.getJob(id)));
+      const perJob = jobs.map((j) => ((j!.finishedOn ?? 0) - (j!.processedOn ?? 0)) / 1000).sort((a, b) => a - b);
+      const row = { workers: nWorkers, jobs: JOBS, failed, wallSeconds: +wall.toFixed(2), jobsPerSecond: +(JOBS / wall).toFixed(2), medianJobSeconds: +perJob[JOBS >> 1].toFixed(3) };
+      table.push(row);
+      runs.push(row);
+    } finally {
+      await queue.close(); conn.disconnect();
+      await Promise.all(workers.map((w) => w.stop('SIGTERM')));
+      await redis.cleanup();
+    }
+  }
+  return { table, runs, cores: os.availableParallelism(), note: 'report only; one fit per job in one worker thread; workers share this machine\'s cores' };
+}
