@@ -36,19 +36,33 @@ function diffdriveWith(type: string): string {
   return file;
 }
 
-const nodeWithSim = (config: string) => [process.execPath, 'bin/dmpc.js', 'ros', '--config', config, '--transport', 'rtps', '--address', '127.0.0.1',
-  '--sim', '--plant', 'ode', '--goal', '3,0,0', '--duration', '60'];
+const nodeAlone = (config: string) => [process.execPath, 'bin/dmpc.js', 'ros', '--config', config, '--transport', 'rtps', '--address', '127.0.0.1',
+  '--goal', '3,0,0', '--duration', '60'];
+const simAlone = (config: string) => tsxNode('src/cli/main.ts', 'ros', 'sim', '--config', config, '--transport', 'rtps', '--address', '127.0.0.1',
+  '--plant', 'ode', '--duration', '60');
 
-/** Starts the subscriber peer (ready), then the node; waits for `n` command lines; stops the node. */
+/**
+ * Starts the subscriber peer (ready), then the node without a robot: in safe_no_state it publishes
+ * zero commands, and the first one the peer prints shows the peer matched (a reliable reader gets
+ * everything after that). Only then the simulated robot starts, so the controller's first command
+ * from rest reaches the peer in every run. Waits for `n` commands after the zeros; stops both.
+ */
 async function commandsOf(peer: string, domain: string, config: string, n: number, pattern: RegExp): Promise<{ lines: string[]; node: Proc; sub: Proc }> {
   const env = sandbox.env(domain);
-  const sub = spawnIn(sandbox.ns, [peer, 'sub', domain, 'rt/cmd_vel', String(n), '60000'], env);
+  const sub = spawnIn(sandbox.ns, [peer, 'sub', domain, 'rt/cmd_vel', String(n + 1000), '60000'], env);
   await until('the cmd_vel peer ready', () => sub.stdout().includes('ready'), 10_000, () => sub.stderr());
-  const node = spawnIn(sandbox.ns, nodeWithSim(config), env);
+  const node = spawnIn(sandbox.ns, nodeAlone(config), env);
   const lines = () => sub.stdout().split('\n').filter((l) => pattern.test(l));
-  await until(`${n} commands`, () => lines().length >= n, 60_000, () => `node stderr:\n${node.stderr().slice(-2000)}\npeer:\n${sub.stdout().slice(-500)}${sub.stderr()}`);
+  const info = (sim?: Proc) => `node stderr:\n${node.stderr().slice(-2000)}\n${sim ? `sim stderr:\n${sim.stderr().slice(-1000)}\n` : ''}peer:\n${sub.stdout().slice(-500)}${sub.stderr()}`;
+  await until('a safe_no_state command at the peer', () => lines().length >= 1, 30_000, () => info());
+  const sim = spawnIn(sandbox.ns, simAlone(config), env);
+  const zeros = () => lines().findIndex((l) => l.split(' ').slice(-2).some((x) => Number(x) !== 0));
+  await until(`${n} commands after the zeros`, () => zeros() >= 0 && lines().length - zeros() >= n, 60_000, () => info(sim));
   node.child.kill('SIGTERM');
+  sim.child.kill('SIGTERM');
   await node.exited(15_000);
+  await sim.exited(15_000);
+  sub.child.kill('SIGTERM');
   return { lines: lines(), node, sub };
 }
 
@@ -70,9 +84,8 @@ describe('geometry_msgs/msg/TwistStamped commands with Cyclone DDS', () => {
     }
     for (let k = 1; k < s.length; k++) expect(s[k].t, info).toBeGreaterThanOrEqual(s[k - 1].t);
     expect(s.some((c) => c.v > 0.05), info).toBe(true); // driving toward the goal 3 m ahead
-    // Until the first odometry arrives the node is in safe_no_state and publishes exact zeros; a
-    // peer sees some of them or none, depending on when discovery matched it. The first command
-    // computed by the controller (the first non-zero one) is what the two runs must agree on.
+    // Until the first odometry arrives the node is in safe_no_state and publishes exact zeros; the
+    // first command computed by the controller (the first non-zero one) is what the runs must agree on.
     const plainCmds = plain.lines.map((l) => l.split(' ').slice(1).map(Number));
     const firstControl = plainCmds.findIndex(([v, w]) => v !== 0 || w !== 0);
     const firstStamped = s.findIndex((c) => c.v !== 0 || c.w !== 0);
