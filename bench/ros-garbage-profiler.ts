@@ -58,16 +58,20 @@ if (out) {
           const { profile } = await post('HeapProfiler.stopSampling') as { profile: { head: ProfileNode } };
           const sites = new Map<string, number>();
           let total = 0;
-          const walk = (n: ProfileNode) => {
+          const name = (n: ProfileNode) => {
+            const f = n.callFrame;
+            return `${f.functionName || '(anonymous)'} ${f.url.replace(/^.*\/node_modules\//, '').replace(/^file:\/\/.*?\/(ros|src|controllers|bench)\//, '$1/')}:${f.lineNumber + 1}`;
+          };
+          // a built-in (no file: an iterator's next, a typed array constructor) is named with its caller
+          const walk = (n: ProfileNode, parent: string) => {
+            const own = name(n), site = n.callFrame.url ? own : `${own} ← ${parent}`;
             if (n.selfSize) {
-              const f = n.callFrame;
-              const site = `${f.functionName || '(anonymous)'} ${f.url.replace(/^.*\/node_modules\//, '').replace(/^file:\/\/.*?\/(ros|src|controllers|bench)\//, '$1/')}:${f.lineNumber + 1}`;
               sites.set(site, (sites.get(site) ?? 0) + n.selfSize);
               total += n.selfSize;
             }
-            for (const c of n.children) walk(c);
+            for (const c of n.children) walk(c, n.callFrame.url ? own : parent);
           };
-          walk(profile.head);
+          walk(profile.head, '(root)');
           const top = [...sites].sort((a, b) => b[1] - a[1]).slice(0, 40).map(([site, bytes]) => ({ site, bytes }));
           const result: GarbageWindow = { seconds, allocatedBytes: total, gc: { ...gc, maxMs: +gc.maxMs.toFixed(3), totalMs: +gc.totalMs.toFixed(2), minorMaxMs: +gc.minorMaxMs.toFixed(3) }, top };
           writeFileSync(out, JSON.stringify(result, null, 1));

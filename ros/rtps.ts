@@ -75,7 +75,8 @@ import { parseTypeHashUserData, projectDefinitions, rosTypeFromDds, typeHash, ty
 import { DataFragSubmessage, FRAG_DATAGRAM_SIZE, FRAGMENT_SIZE, fragmentCount, packFragments, parseDataFrag, Reassembler, type InlineQosWriter, type PartialSample } from './rtps_frag.js';
 import { PacedSender } from './rtps_pace.js';
 import { KeepLastWriterHistory, ReceivedSequenceNumbers, type SeqSetCtor } from './rtps_history.js';
-import { DataDatagram } from './rtps_datagram.js';
+import { DataDatagram, type DatagramParts, type Writable } from './rtps_datagram.js';
+import { guidPrefixAt } from './rtps_guid_prefix.js';
 import type { MessageTypes, RosMessageType } from './messages.js';
 import { qosCompatible, type Publisher, type Qos, type RawPublisher, type RawRtps, type RawSample, type ReceiveInfo, type SampleIdentity, type ServiceServer, type ServiceType, type Subscription, type Transport, type TransportOptions } from './transport.js';
 
@@ -210,6 +211,14 @@ const { SubMessageGroup } = require(join(rtpsDist, 'messaging/SubMessageGroup.js
     getSequenceNumMax(this: WithReceived) { return received(this).max(); },
   });
   Object.defineProperty(ReaderHistoryCache.prototype, 'size', { configurable: true, get(this: WithReceived) { return received(this).size; } });
+}
+
+// ---------------------------------------------------------------- received GUID prefixes (ros/rtps_guid_prefix.ts)
+{
+  const { MessageView } = require(join(rtpsDist, 'messaging/MessageView.js')) as { MessageView: { prototype: object } };
+  const subViews = require(join(rtpsDist, 'messaging/submessages/InfoDst.js')) as { InfoDstView: { prototype: object } };
+  Object.defineProperty(MessageView.prototype, 'guidPrefix', { configurable: true, get(this: { view: DataView }) { return guidPrefixAt(this.view, 8); } });
+  Object.defineProperty(subViews.InfoDstView.prototype, 'guidPrefix', { configurable: true, get(this: { view: DataView; offset: number }) { return guidPrefixAt(this.view, this.offset + 4); } });
 }
 
 const ros2 = require('@foxglove/ros2') as { rosTopicToDds(t: string): string; rosTypeToDds(t: string): string | undefined };
@@ -384,6 +393,42 @@ export class DataWithRelated {
     new Uint8Array(out.buffer, out.byteOffset + offset + 24 + qos, this.data.byteLength).set(this.data);
     return 24 + qos + this.data.byteLength;
   }
+}
+
+/**
+ * The pieces of a DATA datagram from our participant (`self`) to reader `readerId` of participant
+ * `dstPrefix` for writer `writerId` (ros/rtps_datagram.ts): the library's header, INFO_DST, INFO_TS,
+ * DATA and HEARTBEAT code, so the bytes are those of sendData's submessage group.
+ */
+export function dataDatagramParts(self: { guidPrefix: string; protocolVersion: { major: number; minor: number }; vendorId: number }, dstPrefix: string, readerId: number, writerId: number): DatagramParts {
+  const dst = new sub.InfoDst(dstPrefix) as Writable;
+  return {
+    writePrefix: (out) => {
+      const m = new rtps.Message({ guidPrefix: self.guidPrefix, protocolVersion: self.protocolVersion, vendorId: self.vendorId, maxSize: 20 });
+      new Uint8Array(out.buffer, out.byteOffset, 20).set(m.data);
+      return 20 + dst.write(out, 20, true);
+    },
+    infoTs: new sub.InfoTs({ sec: 0, nsec: 0 }) as DatagramParts['infoTs'],
+    data: new sub.DataMsg(readerId, writerId, 0n, new Uint8Array(0), sub.DataFlags.DataPresent) as DatagramParts['data'],
+    heartbeat: new sub.Heartbeat(readerId, writerId, 0n, 0n, 0, sub.HeartbeatFlags.Final) as DatagramParts['heartbeat'],
+    dataWithRelated: (seq, data, related) => new DataWithRelated(readerId, writerId, seq, data, related),
+  };
+}
+
+/**
+ * The same datagram as the general path builds it (sendData: a submessage group copied into a
+ * message), for comparison in tests.
+ */
+export function dataDatagramGeneral(self: { guidPrefix: string; protocolVersion: { major: number; minor: number }; vendorId: number }, dstPrefix: string, readerId: number, writerId: number,
+  seq: bigint, data: Uint8Array, ts: Time, related: SampleIdentity | undefined, heartbeat: { first: bigint; last: bigint; count: number } | undefined): Uint8Array {
+  const group = new SubMessageGroup({ maxSize: dataSize(data) + 256 });
+  group.writeSubmessage(new sub.InfoDst(dstPrefix));
+  group.writeSubmessage(new sub.InfoTs(ts));
+  group.writeSubmessage(related ? new DataWithRelated(readerId, writerId, seq, data, related) : new sub.DataMsg(readerId, writerId, seq, data, sub.DataFlags.DataPresent));
+  if (heartbeat) group.writeSubmessage(new sub.Heartbeat(readerId, writerId, heartbeat.first, heartbeat.last, heartbeat.count, sub.HeartbeatFlags.Final));
+  const msg = new rtps.Message({ guidPrefix: self.guidPrefix, protocolVersion: self.protocolVersion, vendorId: self.vendorId, maxSize: group.size + 20 });
+  msg.writeGroup(group);
+  return msg.data;
 }
 
 // ---------------------------------------------------------------- helpers
@@ -1120,19 +1165,8 @@ class RtpsTransport implements Transport, RawRtps {
 
   /** The reused datagram of new samples from `lw` to reader `rv`, its submessages the library's. */
   private dataDatagram(pv: ParticipantView, rv: ReaderView, lw: LocalWriter): DataDatagram {
-    const p = this.p, readerId = rv.attributes.entityId, writerId = lw.writer.attributes.entityId;
-    const dst = new sub.InfoDst(pv.attributes.guidPrefix) as { write(out: DataView, o: number, le: boolean): number };
-    return new DataDatagram({
-      writePrefix: (out) => {
-        const m = new rtps.Message({ guidPrefix: p.attributes.guidPrefix, protocolVersion: p.attributes.protocolVersion, vendorId: p.attributes.vendorId, maxSize: 20 });
-        new Uint8Array(out.buffer, out.byteOffset, 20).set(m.data);
-        return 20 + dst.write(out, 20, true);
-      },
-      infoTs: new sub.InfoTs({ sec: 0, nsec: 0 }) as never,
-      data: new sub.DataMsg(readerId, writerId, 0n, new Uint8Array(0), sub.DataFlags.DataPresent) as never,
-      heartbeat: new sub.Heartbeat(readerId, writerId, 0n, 0n, 0, sub.HeartbeatFlags.Final) as never,
-      dataWithRelated: (seq, data, related) => new DataWithRelated(readerId, writerId, seq, data, related),
-    }, (e) => this.log(`rtps: send failed: ${e.message}`));
+    return new DataDatagram(dataDatagramParts(this.p.attributes, pv.attributes.guidPrefix, rv.attributes.entityId, lw.writer.attributes.entityId),
+      (e) => this.log(`rtps: send failed: ${e.message}`));
   }
 
   /**
