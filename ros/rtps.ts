@@ -74,6 +74,9 @@ import { hostAddresses, orderLocators, subnetOf, type LocatorLike } from './loca
 import { parseTypeHashUserData, projectDefinitions, rosTypeFromDds, typeHash, typeHashUserData } from './type_hash.js';
 import { DataFragSubmessage, FRAG_DATAGRAM_SIZE, FRAGMENT_SIZE, fragmentCount, packFragments, parseDataFrag, Reassembler, type InlineQosWriter, type PartialSample } from './rtps_frag.js';
 import { PacedSender } from './rtps_pace.js';
+import { KeepLastWriterHistory, ReceivedSequenceNumbers, type SeqSetCtor } from './rtps_history.js';
+import { DataDatagram, type DatagramParts, type Writable } from './rtps_datagram.js';
+import { guidPrefixAt } from './rtps_guid_prefix.js';
 import type { MessageTypes, RosMessageType } from './messages.js';
 import { qosCompatible, type Publisher, type Qos, type RawPublisher, type RawRtps, type RawSample, type ReceiveInfo, type SampleIdentity, type ServiceServer, type ServiceType, type Subscription, type Transport, type TransportOptions } from './transport.js';
 
@@ -101,6 +104,8 @@ interface WriterHistory {
   getByHandle(handle: string): { data: Uint8Array; kind: number; timestamp: Time; sequenceNumber: bigint } | undefined;
 }
 interface Writer { attributes: EndpointAttributes; history: WriterHistory }
+/** One of our writers: its history is ours (ros/rtps_history.ts). */
+interface UserWriter { attributes: EndpointAttributes; history: KeepLastWriterHistory }
 interface ParticipantView {
   attributes: { guidPrefix: string; defaultUnicastLocatorList: unknown[]; metatrafficUnicastLocatorList: unknown[] };
   remoteReaders: Map<number, ReaderView>;
@@ -115,7 +120,11 @@ interface UserData {
 }
 interface AckNackView { readerEntityId: number; writerEntityId: number; readerSNState: SeqSet }
 interface NackFragView { readerEntityId: number; writerEntityId: number; writerSeqNumber: bigint; fragmentNumberState: { fragmentNumbers(): Iterable<number> } }
-interface UdpSocketLike { send(data: Uint8Array, offset: number, length: number, port: number, address: string): Promise<void> }
+interface UdpSocketLike {
+  send(data: Uint8Array, offset: number, length: number, port: number, address: string): Promise<void>;
+  /** The dgram socket under the library's UdpSocketNode (ros/participant_index.ts may replace it). */
+  _socket?: { send(data: Uint8Array, offset: number, length: number, port: number, address: string, cb: (err: Error | null) => void): void };
+}
 /** The participant with the non-public fields this file uses. */
 interface ParticipantInternals {
   attributes: { guidPrefix: string; protocolVersion: { major: number; minor: number }; vendorId: number; domainId: number };
@@ -183,6 +192,35 @@ const sub = require(join(rtpsDist, 'messaging/submessages/index.js')) as {
 const { SubMessageGroup } = require(join(rtpsDist, 'messaging/SubMessageGroup.js')) as {
   SubMessageGroup: new (o: { maxSize: number }) => { writeSubmessage(m: unknown): void; size: number };
 };
+// ---------------------------------------------------------------- reader histories (ros/rtps_history.ts)
+// Every reader of the library keeps a ReaderHistoryCache that it only writes (set, addGapRange) and
+// asks which sequence numbers are missing (heartbeatUpdate, when a HEARTBEAT arrives); its AVL trees
+// allocated per sample and a best-effort reader's grew without bound. The same answers from a bounded
+// sorted list of received sequence numbers, for every reader of the participant (built-in ones too).
+{
+  const { ReaderHistoryCache } = require(join(rtpsDist, 'history/ReaderHistoryCache.js')) as { ReaderHistoryCache: { prototype: object } };
+  type WithReceived = { _received?: ReceivedSequenceNumbers };
+  const received = (h: WithReceived) => (h._received ??= new ReceivedSequenceNumbers());
+  Object.assign(ReaderHistoryCache.prototype, {
+    set(this: WithReceived, change: { sequenceNumber: bigint }) { received(this).add(change.sequenceNumber); },
+    addGapRange(this: WithReceived, start: bigint, end: bigint) { if (end >= start) received(this).addRange(start, end); },
+    heartbeatUpdate(this: WithReceived, first: bigint, last: bigint) { return received(this).heartbeatUpdate(first, last, rtps.SequenceNumberSet as unknown as SeqSetCtor); },
+    /** Samples are not kept (nothing reads them back); only which sequence numbers arrived. */
+    get(): undefined { return undefined; },
+    getSequenceNumMin(this: WithReceived) { return received(this).min(); },
+    getSequenceNumMax(this: WithReceived) { return received(this).max(); },
+  });
+  Object.defineProperty(ReaderHistoryCache.prototype, 'size', { configurable: true, get(this: WithReceived) { return received(this).size; } });
+}
+
+// ---------------------------------------------------------------- received GUID prefixes (ros/rtps_guid_prefix.ts)
+{
+  const { MessageView } = require(join(rtpsDist, 'messaging/MessageView.js')) as { MessageView: { prototype: object } };
+  const subViews = require(join(rtpsDist, 'messaging/submessages/InfoDst.js')) as { InfoDstView: { prototype: object } };
+  Object.defineProperty(MessageView.prototype, 'guidPrefix', { configurable: true, get(this: { view: DataView }) { return guidPrefixAt(this.view, 8); } });
+  Object.defineProperty(subViews.InfoDstView.prototype, 'guidPrefix', { configurable: true, get(this: { view: DataView; offset: number }) { return guidPrefixAt(this.view, this.offset + 4); } });
+}
+
 const ros2 = require('@foxglove/ros2') as { rosTopicToDds(t: string): string; rosTypeToDds(t: string): string | undefined };
 const { UdpSocketNode } = require('@foxglove/ros2/nodejs') as {
   UdpSocketNode: {
@@ -357,6 +395,42 @@ export class DataWithRelated {
   }
 }
 
+/**
+ * The pieces of a DATA datagram from our participant (`self`) to reader `readerId` of participant
+ * `dstPrefix` for writer `writerId` (ros/rtps_datagram.ts): the library's header, INFO_DST, INFO_TS,
+ * DATA and HEARTBEAT code, so the bytes are those of sendData's submessage group.
+ */
+export function dataDatagramParts(self: { guidPrefix: string; protocolVersion: { major: number; minor: number }; vendorId: number }, dstPrefix: string, readerId: number, writerId: number): DatagramParts {
+  const dst = new sub.InfoDst(dstPrefix) as Writable;
+  return {
+    writePrefix: (out) => {
+      const m = new rtps.Message({ guidPrefix: self.guidPrefix, protocolVersion: self.protocolVersion, vendorId: self.vendorId, maxSize: 20 });
+      new Uint8Array(out.buffer, out.byteOffset, 20).set(m.data);
+      return 20 + dst.write(out, 20, true);
+    },
+    infoTs: new sub.InfoTs({ sec: 0, nsec: 0 }) as DatagramParts['infoTs'],
+    data: new sub.DataMsg(readerId, writerId, 0n, new Uint8Array(0), sub.DataFlags.DataPresent) as DatagramParts['data'],
+    heartbeat: new sub.Heartbeat(readerId, writerId, 0n, 0n, 0, sub.HeartbeatFlags.Final) as DatagramParts['heartbeat'],
+    dataWithRelated: (seq, data, related) => new DataWithRelated(readerId, writerId, seq, data, related),
+  };
+}
+
+/**
+ * The same datagram as the general path builds it (sendData: a submessage group copied into a
+ * message), for comparison in tests.
+ */
+export function dataDatagramGeneral(self: { guidPrefix: string; protocolVersion: { major: number; minor: number }; vendorId: number }, dstPrefix: string, readerId: number, writerId: number,
+  seq: bigint, data: Uint8Array, ts: Time, related: SampleIdentity | undefined, heartbeat: { first: bigint; last: bigint; count: number } | undefined): Uint8Array {
+  const group = new SubMessageGroup({ maxSize: dataSize(data) + 256 });
+  group.writeSubmessage(new sub.InfoDst(dstPrefix));
+  group.writeSubmessage(new sub.InfoTs(ts));
+  group.writeSubmessage(related ? new DataWithRelated(readerId, writerId, seq, data, related) : new sub.DataMsg(readerId, writerId, seq, data, sub.DataFlags.DataPresent));
+  if (heartbeat) group.writeSubmessage(new sub.Heartbeat(readerId, writerId, heartbeat.first, heartbeat.last, heartbeat.count, sub.HeartbeatFlags.Final));
+  const msg = new rtps.Message({ guidPrefix: self.guidPrefix, protocolVersion: self.protocolVersion, vendorId: self.vendorId, maxSize: group.size + 20 });
+  msg.writeGroup(group);
+  return msg.data;
+}
+
 // ---------------------------------------------------------------- helpers
 const MAX_DATAGRAM = 65_000;
 const HEARTBEAT_PERIOD_MS = 200;
@@ -457,7 +531,7 @@ export function selectAddress(explicit: string | undefined, plan: Pick<Discovery
 }
 
 interface LocalWriter {
-  writer: Writer;
+  writer: UserWriter;
   qos: Qos;
   topicName: string;
   typeName: string;
@@ -477,6 +551,10 @@ interface LocalWriter {
   queued: Set<string>;
   /** Run on every ACKNACK for this writer (pending flushes re-check). */
   onAck: Set<() => void>;
+  /** `start` per matched reader, by its view (the send path looks it up without building a key). */
+  startOf: WeakMap<ReaderView, bigint>;
+  /** The datagram buffers of a new sample to each matched reader (ros/rtps_datagram.ts). */
+  datagrams: WeakMap<ReaderView, DataDatagram>;
 }
 
 /**
@@ -535,7 +613,7 @@ class RtpsTransport implements Transport, RawRtps {
     this.description = `rtps (pure TypeScript DDS-RTPS, @foxglove/rtps; ROS 2 ${distro} wire; domain ${domainId}, interface ${address}, guid prefix ${p.attributes.guidPrefix})`;
     const origPub = p.handlePublication, origSub = p.handleSubscription, origAck = p.handleAckNack, origData = p.handleDataMsg;
     const origParticipant = p.handleParticipant, origHeartbeat = p.handleHeartbeat, origNackFrag = p.handleNackFrag, origUdp = p.handleUdpMessage;
-    this.pacer = new PacedSender((d, port, address) => this.p._unicastSocket?.send(d, 0, d.length, port, address), (e) => this.log(`rtps: send failed: ${e.message}`));
+    this.pacer = new PacedSender((d, port, address, done) => this.sendDatagram(d, port, address, done), (e) => this.log(`rtps: send failed: ${e.message}`));
     // The library parses a datagram's submessage headers outside its try/catch (MessageView.subMessages,
     // e.g. a truncated DATA_FRAG throws there): in a socket's message event that would end the process.
     p.handleUdpMessage = (data, rinfo) => {
@@ -702,9 +780,11 @@ class RtpsTransport implements Transport, RawRtps {
       durability: toDur(qos), reliability: toRel(qos), history: { kind: rtps.HistoryKind.KeepLast, depth: Math.max(1, qos.depth) },
       protocolVersion: p.attributes.protocolVersion, vendorId: p.attributes.vendorId,
     };
-    const writer = new rtps.Writer(attributes);
-    p._writers.set(entityId, writer);
-    const lw: LocalWriter = { writer, qos, topicName, typeName, related: new Map(), start: new Map(), acked: new Map(), queued: new Set(), onAck: new Set() };
+    const writer = new rtps.Writer(attributes) as unknown as UserWriter;
+    const history = new KeepLastWriterHistory(attributes.history.depth, guid, rtps.ChangeKind.Alive);
+    writer.history = history;
+    p._writers.set(entityId, writer as unknown as Writer);
+    const lw: LocalWriter = { writer, qos, topicName, typeName, related: new Map(), start: new Map(), acked: new Map(), queued: new Set(), onAck: new Set(), startOf: new WeakMap(), datagrams: new WeakMap() };
     this.writers.set(entityId, lw);
     if (this.discovery) { this.discovery.writers.add(guid); this.announceNode(); }
     this.announce(attributes, guid);
@@ -714,14 +794,16 @@ class RtpsTransport implements Transport, RawRtps {
       guid,
       publish(payload, related) {
         if (self.closed) return;
-        const data = padPayload(payload);
-        const seq = writer.history.nextSequenceNum();
-        const timestamp = nowTime();
-        writer.history.set({ timestamp, kind: rtps.ChangeKind.Alive, writerGuid: guid, sequenceNumber: seq, data, instanceHandle: undefined });
+        // into the history's slot (payload copied and padded, timestamp rewritten): no per-sample objects
+        const seq = history.nextSequenceNum();
+        const ms = Date.now();
+        const change = history.write(seq, payload, Math.floor(ms / 1000), (ms % 1000) * 1e6);
         if (related) lw.related.set(seq, related);
-        const min = writer.history.getSequenceNumMin() ?? seq;
-        for (const k of lw.related.keys()) if (k < min) lw.related.delete(k);
-        self.sendToMatched(lw, seq, data, timestamp);
+        if (lw.related.size) {
+          const min = history.getSequenceNumMin() ?? seq;
+          for (const k of lw.related.keys()) if (k < min) lw.related.delete(k);
+        }
+        self.sendToMatched(lw, seq, change.data, change.timestamp);
       },
       matched: () => this.matchedReaders(lw).length,
       matchedTo: (readerGuid) => this.matchedReaders(lw).some(({ pv, rv }) => rtps.makeGuid(pv.attributes.guidPrefix, rv.attributes.entityId) === readerGuid),
@@ -950,7 +1032,10 @@ class RtpsTransport implements Transport, RawRtps {
             // a late-joining reader of a transient-local writer gets the kept history at once; to any
             // other reader, what was written before the match does not exist
             const latched = lw.qos.durability === 'transient_local' && a.durability >= rtps.Durability.TransientLocal;
-            lw.start.set(`${pv.attributes.guidPrefix}:${readerId}`, latched ? 1n : lw.writer.history.nextSequenceNum());
+            const start = latched ? 1n : lw.writer.history.nextSequenceNum();
+            lw.start.set(`${pv.attributes.guidPrefix}:${readerId}`, start);
+            lw.startOf.set(rv, start);
+            lw.datagrams.delete(rv);
             if (latched) {
               const kept = this.history(lw);
               if (kept.length) this.sendData(pv, rv, lw, kept, pv.attributes.defaultUnicastLocatorList);
@@ -1035,9 +1120,68 @@ class RtpsTransport implements Transport, RawRtps {
     return out;
   }
 
+  /** A new sample to every matched reader (the control loop's path: no per-sample arrays or keys). */
   private sendToMatched(lw: LocalWriter, seq: bigint, data: Uint8Array, ts: Time): void {
-    for (const { pv, rv } of this.matchedReaders(lw)) this.sendData(pv, rv, lw, [[seq, data, ts]], pv.attributes.defaultUnicastLocatorList);
+    const writerId = lw.writer.attributes.entityId;
+    for (const pv of this.p._participants.values()) {
+      const ids = pv.localWriterIdToRemoteReaderIds.get(writerId);
+      if (!ids) continue;
+      for (let i = 0; i < ids.length; i++) {
+        const rv = pv.remoteReaders.get(ids[i]);
+        if (rv) this.sendSample(pv, rv, lw, seq, data, ts);
+      }
+    }
   }
+
+  /**
+   * One new sample to one reader: INFO_DST + INFO_TS + DATA (+ HEARTBEAT from a reliable writer) in
+   * that reader's reused datagram buffers (ros/rtps_datagram.ts), the same bytes as sendData's; a
+   * sample too large for one datagram goes through sendData (DATA_FRAG).
+   */
+  private sendSample(pv: ParticipantView, rv: ReaderView, lw: LocalWriter, seq: bigint, data: Uint8Array, ts: Time): void {
+    if (!this.p._unicastSocket || this.closed) return;
+    const locators = pv.attributes.defaultUnicastLocatorList as { kind: number; address: string; port: number }[];
+    const start = lw.startOf.get(rv);
+    if (dataSize(data) + 128 > MAX_DATAGRAM || start === undefined) { this.sendData(pv, rv, lw, [[seq, data, ts]], locators); return; }
+    let to: { kind: number; address: string; port: number } | undefined;
+    for (let i = 0; i < locators.length; i++) if (locators[i].kind === 1 /* LocatorKind.UDPv4 */) { to = locators[i]; break; }
+    if (!to) return;
+    let dg = lw.datagrams.get(rv);
+    if (!dg) { dg = this.dataDatagram(pv, rv, lw); lw.datagrams.set(rv, dg); }
+    let first = 0n, last = 0n, count = 0;
+    const reliable = lw.qos.reliability === 'reliable';
+    if (reliable) {
+      // heartbeatRange without its key and result object
+      const h = lw.writer.history;
+      last = h.getSequenceNumMax() ?? 0n;
+      const min = h.getSequenceNumMin();
+      first = min === undefined || start > min ? start : min;
+      if (first > last) { const next = last + 1n; if (first > next) first = next; }
+      count = ++rv.count;
+    }
+    const b = dg.build(seq, data, ts, lw.related.size ? lw.related.get(seq) : undefined, reliable, first, last, count);
+    this.pacer.enqueue(b.out, to, undefined, b.release);
+  }
+
+  /** The reused datagram of new samples from `lw` to reader `rv`, its submessages the library's. */
+  private dataDatagram(pv: ParticipantView, rv: ReaderView, lw: LocalWriter): DataDatagram {
+    return new DataDatagram(dataDatagramParts(this.p.attributes, pv.attributes.guidPrefix, rv.attributes.entityId, lw.writer.attributes.entityId),
+      (e) => this.log(`rtps: send failed: ${e.message}`));
+  }
+
+  /**
+   * Hands a datagram to the unicast socket: straight to its dgram socket with `done` as the callback
+   * (the library's UdpSocketNode.send wraps every send in a promise and a closure).
+   */
+  private sendDatagram(d: Uint8Array, port: number, address: string, done: ((err?: Error | null) => void) | undefined): Promise<void> | void {
+    const s = this.p._unicastSocket;
+    if (!s) { done?.(null); return; }
+    if (s._socket) { s._socket.send(d, 0, d.length, port, address, done ?? this.sendFailed); return; }
+    const r = s.send(d, 0, d.length, port, address);
+    if (done) r.then(() => done(null), done);
+    return r;
+  }
+  private readonly sendFailed = (err: Error | null): void => { if (err) this.log(`rtps: send failed: ${err.message}`); };
 
   /**
    * Sends samples (each DATA with inline QoS when it has a related sample identity), preceded by a GAP

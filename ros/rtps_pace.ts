@@ -12,7 +12,8 @@
  * fragments are still queued). The first burst leaves synchronously, within the publish call.
  */
 export interface Destination { port: number; address: string }
-export type SendFn = (data: Uint8Array, port: number, address: string) => Promise<void> | void;
+/** Sends a datagram; `done`, when given, is called once the socket no longer needs `data` (with an error if the send failed). */
+export type SendFn = (data: Uint8Array, port: number, address: string, done?: (err?: Error | null) => void) => Promise<void> | void;
 
 /**
  * At most BURST_BYTES per PAUSE_MS window: 32 KiB per millisecond (~32 MB/s; a 300 KB sample in
@@ -24,7 +25,7 @@ export const BURST_BYTES = 32 * 1024;
 export const PAUSE_MS = 1;
 
 export class PacedSender {
-  private readonly queue: { data: Uint8Array; to: Destination; sent?: () => void }[] = [];
+  private readonly queue: { data: Uint8Array; to: Destination; sent?: () => void; done?: (err?: Error | null) => void }[] = [];
   private pumping = false;
   private closed = false;
   /** Datagrams and bytes sent, pauses taken (for tests and diagnostics). */
@@ -37,13 +38,16 @@ export class PacedSender {
     private readonly pauseMs = PAUSE_MS,
   ) {}
 
-  /** Queues a datagram; `sent` runs once it has been handed to the socket. */
-  enqueue(data: Uint8Array, to: Destination, sent?: () => void): void {
-    if (this.closed) return;
+  /**
+   * Queues a datagram; `sent` runs once it has been handed to the socket, `done` (passed to the send
+   * function) once the socket is done with its bytes: a caller that reuses the buffer waits for it.
+   */
+  enqueue(data: Uint8Array, to: Destination, sent?: () => void, done?: (err?: Error | null) => void): void {
+    if (this.closed) { done?.(null); return; }
     // the common case (a command, a HEARTBEAT): nothing waiting and room in the window — out at once,
     // without a queue entry (one object per datagram on the control tick's path otherwise)
-    if (!this.pumping && this.queue.length === 0 && this.room(data.length, performance.now())) { this.transmit(data, to, sent); return; }
-    this.queue.push({ data, to, sent });
+    if (!this.pumping && this.queue.length === 0 && this.room(data.length, performance.now())) { this.transmit(data, to, sent, done); return; }
+    this.queue.push({ data, to, sent, done });
     if (!this.pumping) this.pump();
   }
 
@@ -53,21 +57,25 @@ export class PacedSender {
     return this.windowBytes === 0 || this.windowBytes + bytes <= this.burstBytes;
   }
 
-  private transmit(data: Uint8Array, to: Destination, sent?: () => void): void {
+  private transmit(data: Uint8Array, to: Destination, sent?: () => void, done?: (err?: Error | null) => void): void {
     this.windowBytes += data.length;
     this.stats.datagrams++;
     this.stats.bytes += data.length;
     try {
-      const r = this.send(data, to.port, to.address);
+      const r = this.send(data, to.port, to.address, done);
       if (r) r.catch((e: Error) => this.onError(e));
-    } catch (e) { this.onError(e as Error); }
+    } catch (e) { if (done) done(e as Error); else this.onError(e as Error); }
     sent?.();
   }
 
   /** Datagrams waiting. */
   get pending(): number { return this.queue.length; }
 
-  close(): void { this.closed = true; this.queue.length = 0; }
+  close(): void {
+    this.closed = true;
+    for (const q of this.queue) q.done?.(null);
+    this.queue.length = 0;
+  }
 
   /** Bytes sent in the current window, and when it began (performance.now ms). */
   private windowBytes = 0;
@@ -86,8 +94,8 @@ export class PacedSender {
         setTimeout(() => this.pump(), Math.ceil(this.windowStart + this.pauseMs - now));
         return;
       }
-      const { data, to, sent } = this.queue.shift()!;
-      this.transmit(data, to, sent);
+      const { data, to, sent, done } = this.queue.shift()!;
+      this.transmit(data, to, sent, done);
     }
     this.pumping = false;
   }

@@ -1,12 +1,15 @@
 /**
  * What one control tick allocates (bytes of JavaScript heap), for the shipped cart-pole (50 Hz) and
  * diff-drive (20 Hz) configurations: the node's tick with its command (and, at its own rate, the
- * predicted path) encoded to CDR as the RTPS transport does, and the controller's compute alone.
+ * predicted path) encoded to CDR and put into the RTPS writer's history and its reader's datagram as
+ * the RTPS transport does (everything but the socket), and the controller's compute alone.
  * Every byte allocated per tick is garbage the collector must sweep while the loop runs, so these are
  * budgets that a change must not exceed. Measured in this test (node tick / controller compute):
  *   now (issue 22: the QP built once per parameter version and updated in place, workspaces, warm
  *   start, solution and result reused, the codec's wire form reused): cart-pole 6–9 KB / 0.7 KB,
- *   diff-drive 12.5 KB / 0.5 KB. What is left of a tick is almost all the CDR encoding of the predicted
+ *   diff-drive 12.5 KB / 0.5 KB; with the RTPS send path up to the socket counted (history slot, the
+ *   reader's reused datagram: ros/rtps_history.ts, ros/rtps_datagram.ts) 8.6 / 13.5 KB, i.e. the
+ *   send adds well under 1 KB. What is left of a tick is almost all the CDR encoding of the predicted
  *   path and the command (@foxglove/rosmsg2-serialization's writer) and the node's TickReport;
  *   before that (2026-12-06): 22 / 13.7 and 41 / 22.7 KB; before the solver state was reused and the
  *   path got its own rate: 48 / 24 and 74 / 40 KB.
@@ -19,6 +22,9 @@ import { describe, expect, it } from 'vitest';
 import { buildController } from '../../controllers/controller.js';
 import { loadControllerConfig } from '../../controllers/schema.js';
 import { codecFor } from '../../ros/codec.js';
+import { dataDatagramParts } from '../../ros/rtps.js';
+import { DataDatagram } from '../../ros/rtps_datagram.js';
+import { KeepLastWriterHistory } from '../../ros/rtps_history.js';
 import type { MessageTypes, RosMessageType } from '../../ros/messages.js';
 import { ControllerNode } from '../../ros/node.js';
 import type { Publisher, ReceiveInfo, Subscription, Transport } from '../../ros/transport.js';
@@ -46,14 +52,33 @@ async function bytesPerCall(step: () => void, n = 100): Promise<number> {
   throw new Error('no garbage-collection-free window in 8 attempts');
 }
 
-/** A transport that encodes what is published to CDR (as rtps does) and hands state to the node directly. */
+/**
+ * What the RTPS transport does with a sample of one of its writers before the socket (ros/rtps.ts
+ * publish → sendSample): the KEEP_LAST history's slot and the reader's reused datagram, with a
+ * HEARTBEAT as a reliable writer sends; the socket's completion is immediate here.
+ */
+function rtpsSendPath(depth: number): (payload: Uint8Array) => void {
+  const self = { guidPrefix: '010f00000000000000000001', protocolVersion: { major: 2, minor: 3 }, vendorId: 0x010f };
+  const history = new KeepLastWriterHistory(depth, `${self.guidPrefix}00000103`, 1);
+  const dg = new DataDatagram(dataDatagramParts(self, '010f00000000000000000002', 0x104, 0x103), (e) => { throw e; });
+  let count = 0;
+  return (payload) => {
+    const seq = history.nextSequenceNum(), ms = Date.now();
+    const slot = history.write(seq, payload, Math.floor(ms / 1000), (ms % 1000) * 1e6);
+    const b = dg.build(seq, slot.data, slot.timestamp, undefined, true, history.getSequenceNumMin()!, seq, ++count);
+    b.release(null);
+  };
+}
+
+/** A transport that encodes what is published to CDR and runs the RTPS send path on it (as rtps does), and hands state to the node directly. */
 function encodingTransport(): Transport & { deliver(topic: string, msg: unknown): void } {
   const subs = new Map<string, (msg: never, info: ReceiveInfo) => void>();
   return {
     kind: 'memory', description: 'encode-only',
     advertise<K extends RosMessageType>(topic: string, type: K): Publisher<K> {
       const codec = codecFor(type);
-      return { topic, type, publish: (m: MessageTypes[K]) => { codec.encode(m as never); }, matched: () => 1 };
+      const send = rtpsSendPath(10);
+      return { topic, type, publish: (m: MessageTypes[K]) => { send(codec.encode(m as never)); }, matched: () => 1 };
     },
     subscribe(topic: string, _type: RosMessageType, _qos: unknown, cb: (msg: never, info: ReceiveInfo) => void): Subscription {
       subs.set(topic, cb);
