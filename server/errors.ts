@@ -14,6 +14,19 @@ export class ApiError extends Error {
   }
 }
 
+/**
+ * 412 unless `ifMatch` (an If-Match header value: tags, comma-separated, or *) names `current`, the
+ * version of `what` (e.g. "parameter version of 'default'") now in force; absent, anything goes.
+ */
+export function assertIfMatch(ifMatch: string | undefined, current: { version: number; etag: string }, what: string): void {
+  if (ifMatch === undefined) return;
+  const tags = ifMatch.split(',').map((t) => t.trim()).filter(Boolean);
+  if (tags.includes('*') || tags.includes(current.etag)) return;
+  throw new ApiError(412, 'precondition_failed',
+    `If-Match ${ifMatch.slice(0, 100)} does not name the current ${what} (version ${current.version}, ETag ${current.etag}); nothing changed: reload and apply your edit again`,
+    undefined, { etag: current.etag }, { current: { version: current.version, etag: current.etag } });
+}
+
 export class ValidationError extends ApiError {
   constructor(issues: ApiIssue[], message = 'the request is invalid') { super(400, 'invalid_request', message, issues); }
 }

@@ -15,12 +15,12 @@
  */
 import { buildController, hardEnvelope, resolveModel, type Controller, type LtvMpcController, type Reference } from '../controllers/controller.js';
 import type { ControllerConfig } from '../controllers/schema.js';
-import { ApiError, ValidationError, notFound } from './errors.js';
+import { ApiError, ValidationError, assertIfMatch, notFound } from './errors.js';
 import { Histogram } from './histogram.js';
 import { assertParams, canonicalJson, configWithParams, mergePatch, paramsEtag, paramsFromConfig } from './params.js';
 import {
-  ScenarioSpecSchema, defaultScenarioSpec, describeScenario, goalIndex, modelStart, ownedReferenceIndices, resetRule, scenarioIssues, scenarioReference,
-  type ResetRule, type ScenarioSpec,
+  SCENARIO_HISTORY, ScenarioSpecSchema, defaultScenarioSpec, describeScenario, goalIndex, modelStart, ownedReferenceIndices, resetRule, scenarioEtag, scenarioIssues,
+  scenarioReference, type ResetRule, type ScenarioSpec, type ScenarioVersion,
 } from './scenario.js';
 import { createPlant, createSimPlant, type PlantEngine, type SimPlant } from './plant.js';
 import type { Params, ParamsPatch, SolveRequest, SolveResponse } from './schemas.js';
@@ -79,6 +79,8 @@ export class ControllerRuntime {
   readonly id: string;
   readonly baseConfig: ControllerConfig;
   private scenario_: ScenarioSpec;
+  /** The scenario's versions, oldest first; the last is the one running (stored as meta). */
+  private scenarioVersions: ScenarioVersion[] = [];
   /** Simulated time at which the scenario was set (its alternation clock starts there). */
   private scenarioT0 = 0;
   private readonly resetRule: ResetRule;
@@ -132,6 +134,10 @@ export class ControllerRuntime {
     this.scenario_ = opts.scenario ?? this.storedScenario() ?? defaultScenarioSpec(kind);
     const si = scenarioIssues(this.scenario_, this.nx);
     if (si.length) throw new ValidationError(si, `the scenario of controller '${this.id}' does not fit its model`);
+    this.scenarioVersions = this.storedScenarioVersions();
+    if (!this.scenarioVersions.length || canonicalJson(this.scenarioVersions.at(-1)!.scenario) !== canonicalJson(this.scenario_)) {
+      this.recordScenario(this.scenario_, 'system');
+    }
     this.plant_ = createPlant(kind, this.x0, opts.plantParameters ?? {}, theta);
     this.twin = buildController(this.baseConfig);
 
@@ -182,6 +188,30 @@ export class ControllerRuntime {
     return null;
   }
 
+  /** The stored scenario versions (empty when none, or when they do not parse). */
+  private storedScenarioVersions(): ScenarioVersion[] {
+    const raw = this.store.getMeta(`scenario-history:${this.id}`);
+    if (!raw) return [];
+    try {
+      const rows = JSON.parse(raw) as ScenarioVersion[];
+      return Array.isArray(rows) && rows.every((r) => Number.isInteger(r.version) && ScenarioSpecSchema.safeParse(r.scenario).success) ? rows : [];
+    } catch {
+      return [];
+    }
+  }
+
+  /** Appends `spec` as the next scenario version and stores it (the spec, and the history). */
+  private recordScenario(spec: ScenarioSpec, who: string): ScenarioVersion {
+    const row: ScenarioVersion = { version: (this.scenarioVersions.at(-1)?.version ?? 0) + 1, at: new Date().toISOString(), who, scenario: structuredClone(spec) };
+    this.scenarioVersions = [...this.scenarioVersions, row].slice(-SCENARIO_HISTORY);
+    this.store.setMeta(`scenario:${this.id}`, JSON.stringify(spec));
+    this.store.setMeta(`scenario-history:${this.id}`, JSON.stringify(this.scenarioVersions));
+    return row;
+  }
+
+  /** Scenario versions, newest first. */
+  scenarioHistory(limit: number): ScenarioVersion[] { return this.scenarioVersions.slice(-limit).reverse().map((r) => structuredClone(r)); }
+
   get scenario(): ScenarioSpec { return structuredClone(this.scenario_); }
   /** Where the scenario starts and resets the plant. */
   get x0(): number[] { return (this.scenario_.kind !== 'off' && this.scenario_.x0) || modelStart(this.kind, this.nx, this.baseConfig.cost.reference.state); }
@@ -190,8 +220,9 @@ export class ControllerRuntime {
   scenarioDoc() {
     const s = this.scenario_;
     const elapsed = this.simTime - this.scenarioT0;
+    const v = this.scenarioVersions.at(-1)!;
     return {
-      controller: this.id, scenario: { ...structuredClone(s), ...(s.kind !== 'off' ? { x0: this.x0 } : {}) }, description: describeScenario(s),
+      controller: this.id, version: v.version, etag: scenarioEtag(v.version, v.scenario), at: v.at, who: v.who, scenario: { ...structuredClone(s), ...(s.kind !== 'off' ? { x0: this.x0 } : {}) }, description: describeScenario(s),
       owns: ownedReferenceIndices(s).map((i) => ['cost', 'reference', 'state', i] as (string | number)[]),
       resetRule: this.resetRule.description,
       reference: Array.from(scenarioReference(s, elapsed, Float64Array.from(this.params_.cost.reference.state))),
@@ -199,15 +230,22 @@ export class ControllerRuntime {
     };
   }
 
-  /** Replaces the scenario (validated), from the next tick on; stored for the next start. */
-  setScenario(spec: ScenarioSpec, who: string) {
+  /**
+   * Replaces the scenario (validated), from the next tick on, as a new version stored for the next
+   * start. `ifMatch` (an If-Match value) must name the current scenario version, else 412 and nothing
+   * changes; a spec equal to the current one makes no version (`changed: false`) and keeps its clock.
+   */
+  setScenario(spec: ScenarioSpec, who: string, ifMatch?: string) {
     const issues = scenarioIssues(spec, this.nx);
     if (issues.length) throw new ValidationError(issues, `the scenario does not fit controller '${this.id}': ${issues.length} issue(s)`);
-    this.store.setMeta(`scenario:${this.id}`, JSON.stringify(spec));
+    const cur = this.scenarioVersions.at(-1)!;
+    assertIfMatch(ifMatch, { version: cur.version, etag: scenarioEtag(cur.version, cur.scenario) }, `scenario version of '${this.id}'`);
+    if (canonicalJson(spec) === canonicalJson(cur.scenario)) return { ...this.scenarioDoc(), changed: false };
+    this.recordScenario(spec, who);
     this.scenario_ = structuredClone(spec);
     this.scenarioT0 = this.simTime;
     this.log(`${this.id}: scenario ${spec.kind} by ${who}`);
-    return this.scenarioDoc();
+    return { ...this.scenarioDoc(), changed: true };
   }
 
   get paused(): boolean { return this.paused_; }
@@ -257,13 +295,7 @@ export class ControllerRuntime {
 
   /** 412 unless `ifMatch` (an If-Match header value: tags, comma-separated, or *) names the current version. */
   private precondition(ifMatch: string | undefined): void {
-    if (ifMatch === undefined) return;
-    const etag = paramsEtag(this.version_, this.params_);
-    const tags = ifMatch.split(',').map((t) => t.trim()).filter(Boolean);
-    if (tags.includes('*') || tags.includes(etag)) return;
-    throw new ApiError(412, 'precondition_failed',
-      `If-Match ${ifMatch.slice(0, 100)} does not name the current parameter version of '${this.id}' (version ${this.version_}, ETag ${etag}); nothing changed: reload and apply your edit again`,
-      undefined, { etag }, { current: { version: this.version_, etag } });
+    assertIfMatch(ifMatch, { version: this.version_, etag: paramsEtag(this.version_, this.params_) }, `parameter version of '${this.id}'`);
   }
 
   /** 409 when `p` changes a reference entry the running scenario sets (the change would be overridden at the next tick). */

@@ -14,7 +14,9 @@
  * overridden at the next tick, so it is refused with a 409 instead of being silently ignored
  * (`ownedReferenceIndices`).
  */
+import { createHash } from 'node:crypto';
 import { z } from 'zod';
+import { canonicalJson } from './params.js';
 import type { ApiIssue } from './schemas.js';
 import { MAX_DIM } from './schemas.js';
 
@@ -33,6 +35,20 @@ export const ScenarioSpecSchema = z.discriminatedUnion('kind', [
   }),
 ]);
 export type ScenarioSpec = z.output<typeof ScenarioSpecSchema>;
+
+/** One version of a controller's scenario: who set it, when, and what (stored, newest last). */
+export interface ScenarioVersion { version: number; at: string; who: string; scenario: ScenarioSpec }
+
+/**
+ * The ETag of a scenario version: `"s<version>-<8 hex of SHA-256 of the spec>"` — its own namespace
+ * (the `s`), so a parameter ETag never matches a scenario and the other way round.
+ */
+export function scenarioEtag(version: number, spec: ScenarioSpec): string {
+  return `"s${version}-${createHash('sha256').update(canonicalJson(spec)).digest('hex').slice(0, 8)}"`;
+}
+
+/** How many scenario versions are kept per controller (older ones are dropped from the history). */
+export const SCENARIO_HISTORY = 100;
 
 /** The model's start state: where the built-in scenarios start and reset the plant. */
 export function modelStart(kind: string, nx: number, reference: readonly number[]): number[] {

@@ -17,7 +17,7 @@ import type { ChangeResult } from '../runtime.js';
 import { ScenarioSpecSchema } from '../scenario.js';
 import type { VersionRow } from '../store.js';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { describeScenario } from '../scenario.js';
+import { describeScenario, scenarioEtag } from '../scenario.js';
 
 const IdParams = z.strictObject({ id: z.string().min(1).max(64) });
 const EstopSchema = z.strictObject({ engaged: z.boolean(), note: z.string().max(500).optional() });
@@ -53,11 +53,16 @@ function changeDoc(c: ChangeResult, reply: FastifyReply) {
 const ifMatch = (req: FastifyRequest) => { const h = req.headers['if-match']; return Array.isArray(h) ? h.join(',') : h; };
 
 const ScenarioDocSchema = z.object({
-  controller: z.string(), scenario: ScenarioSpecSchema, description: z.string(),
+  controller: z.string(),
+  version: z.number().int().describe('the scenario version in force (each change that changes something makes one)'),
+  etag: z.string().describe('its ETag (also the ETag header): send it as If-Match with a PUT'),
+  at: z.string().describe('when that version was set (ISO 8601)'), who: z.string().describe('who set it (X-DMPC-User; system: the built-in or configured one)'),
+  scenario: ScenarioSpecSchema, description: z.string(),
   owns: z.array(z.array(z.union([z.string(), z.number()]))).describe('parameter paths the scenario sets (a PATCH of them is a 409)'),
   resetRule: z.string(), reference: z.array(z.number()).describe('the reference state in force now'),
   goalIndex: z.number().int().describe('index of the goal in force (alternating), else −1'),
 });
+const ScenarioVersionSchema = z.object({ version: z.number().int(), etag: z.string(), at: z.string(), who: z.string(), scenario: ScenarioSpecSchema });
 const PauseSchema = z.strictObject({ paused: z.boolean() });
 const ResetSchema = z.strictObject({ state: StateSchema.optional().describe('where to put the plant (default: the scenario\'s x0)') });
 const IF_MATCH = 'If-Match: the ETag of the version the edit was made on (else 412 and nothing changes); without it the change applies to whatever is current.';
@@ -141,16 +146,28 @@ export const controllersPlugin: FastifyPluginAsync<{ ctx: ServerContext }> = asy
     method: 'GET', url: '/controllers/:id/scenario', operationId: 'getScenario', tag: 'controllers', auth: 'read', params: IdParams,
     summary: 'The running scenario: what the loop does besides regulating (reference over time, plant resets) and which parameters it owns',
     responses: { 200: { description: 'the scenario', schema: ScenarioDocSchema } },
-  }, ({ params }) => get(params.id).scenarioDoc());
+  }, ({ params }, _req, reply) => { const doc = get(params.id).scenarioDoc(); reply.header('etag', doc.etag); return doc; });
+
+  reg.define(app, {
+    method: 'GET', url: '/controllers/:id/scenario/history', operationId: 'scenarioHistory', tag: 'controllers', auth: 'read', params: IdParams,
+    query: z.strictObject({ limit: z.coerce.number().int().min(1).max(100).default(50) }),
+    summary: 'Scenario versions, newest first (who, when, the whole scenario); the last 100 are kept',
+    responses: { 200: { description: 'history', schema: z.object({ controller: z.string(), current: z.number().int(), versions: z.array(ScenarioVersionSchema) }) } },
+  }, ({ params, query }) => { const rt = get(params.id); const versions = rt.scenarioHistory(query.limit); return { controller: rt.id, current: versions[0].version, versions: versions.map((v) => ({ ...v, etag: scenarioEtag(v.version, v.scenario) })) }; });
 
   reg.define(app, {
     method: 'PUT', url: '/controllers/:id/scenario', operationId: 'putScenario', tag: 'controllers', auth: 'mutating', params: IdParams, body: ScenarioSpecSchema,
     bodyLimit: 16 * 1024, example: { kind: 'fixed', reset: true },
-    summary: 'Replace the scenario (off | fixed | alternating), from the next tick on; stored for the next start',
+    summary: 'Replace the scenario (off | fixed | alternating), from the next tick on, as a new version; stored for the next start',
     description: 'off: track the parameters\' reference, never reset the plant. fixed: the same, and reset the plant to x0 when it fails. ' +
-      'alternating: every periodS s the next goal overrides the reference state entries it sets (null keeps), and resets as fixed.',
-    responses: { 200: { description: 'the new scenario', schema: ScenarioDocSchema } },
-  }, ({ params, body }, req) => get(params.id).setScenario(body, who(req)));
+      'alternating: every periodS s the next goal overrides the reference state entries it sets (null keeps), and resets as fixed. ' +
+      'A scenario equal to the current one answers changed: false and makes no version (its clock keeps running). ' +
+      'If-Match: the ETag of the scenario version the edit was made on (else 412 and nothing changes). The X-DMPC-User header names who made the change.',
+    responses: {
+      200: { description: 'the scenario now in force', schema: ScenarioDocSchema.extend({ changed: z.boolean() }) },
+      412: { description: 'If-Match does not name the current scenario version' },
+    },
+  }, ({ params, body }, req, reply) => { const doc = get(params.id).setScenario(body, who(req), ifMatch(req)); reply.header('etag', doc.etag); return doc; });
 
   reg.define(app, {
     method: 'POST', url: '/controllers/:id/pause', operationId: 'pauseLoop', tag: 'controllers', auth: 'mutating', params: IdParams, body: PauseSchema,

@@ -311,13 +311,16 @@ async function loadScenario() {
       try { body.goals = JSON.parse(goals.value); } catch (e) { $('scenario-error').textContent = `goals are not JSON: ${e.message}`; return; }
       body.periodS = Number(period.value);
     }
-    try { await api('PUT', ctlUrl('/scenario'), body); $('scenario-error').textContent = ''; await loadScenario(); if (!st.staged) buildTuning(); }
-    catch (e) { showError(e, 'scenario-error'); }
+    // If-Match: the version this form was filled from; a scenario changed elsewhere meanwhile is a 412,
+    // shown with the form reloaded on the scenario now in force.
+    try { await api('PUT', ctlUrl('/scenario'), body, { ifMatch: doc.etag ?? undefined }); $('scenario-error').textContent = ''; await loadScenario(); if (!st.staged) buildTuning(); }
+    catch (e) { showError(e, 'scenario-error'); if (e.status === 412) { const msg = $('scenario-error').textContent; await loadScenario(); $('scenario-error').textContent = msg; } }
   } });
   const owns = (doc.owns ?? []).map((p) => p.join('.')).join(', ');
   box.replaceChildren(el('label', { class: 'row' }, el('span', { text: 'kind' }), kind), ...altRows,
     el('label', { class: 'row' }, el('span', { text: 'reset' }), reset),
-    el('p', { class: 'muted', text: owns ? `sets ${owns}` : 'sets no parameter' }), apply);
+    el('p', { class: 'muted', text: owns ? `sets ${owns}` : 'sets no parameter' }),
+    el('p', { class: 'muted', id: 'scenario-version', text: doc.version ? `version ${doc.version}, ${doc.who}, ${doc.at}` : '' }), apply);
   showAlt();
 }
 

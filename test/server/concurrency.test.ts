@@ -169,6 +169,44 @@ describe('scenario', () => {
     expect((await call(srv, 'socket', 'GET', '/controllers/default')).json.scenario).toMatch(/^fixed/);
   });
 
+  it('versions: ETag header, If-Match (stale → 412, nothing changes), an equal PUT makes no version, the history names who and what; kept over a restart', async () => {
+    const db = tempDb();
+    const a = await testServer({ dbPath: db.path });
+    const g = await call(a, 'socket', 'GET', '/controllers/default/scenario');
+    expect(g.json).toMatchObject({ version: 1, who: 'system', scenario: { kind: 'alternating' } });
+    expect(g.headers.etag).toBe(g.json.etag);
+    expect(g.json.etag).toMatch(/^"s1-[0-9a-f]{8}"$/);
+    const v2 = await call(a, 'socket', 'PUT', '/controllers/default/scenario', { kind: 'fixed', reset: false }, { ...AUTH, 'if-match': g.json.etag, 'x-dmpc-user': 'ana' });
+    expect(v2.status).toBe(200);
+    expect(v2.json).toMatchObject({ version: 2, who: 'ana @ 127.0.0.1', changed: true, scenario: { kind: 'fixed', reset: false } });
+    expect(v2.headers.etag).toBe(v2.json.etag);
+    // an edit made on version 1 (another operator's tab) is refused and changes nothing
+    const stale = await call(a, 'socket', 'PUT', '/controllers/default/scenario', { kind: 'off' }, { ...AUTH, 'if-match': g.json.etag });
+    expect(stale.status).toBe(412);
+    expect(stale.json.current).toEqual({ version: 2, etag: v2.json.etag });
+    expect((await call(a, 'socket', 'GET', '/controllers/default/scenario')).json.scenario).toMatchObject({ kind: 'fixed', reset: false });
+    // a parameter ETag is not a scenario ETag
+    const pe = (await call(a, 'socket', 'GET', '/controllers/default/params')).json.etag;
+    expect((await call(a, 'socket', 'PUT', '/controllers/default/scenario', { kind: 'off' }, { ...AUTH, 'if-match': pe })).status).toBe(412);
+    // the same scenario again: no version
+    const same = await call(a, 'socket', 'PUT', '/controllers/default/scenario', { kind: 'fixed', reset: false }, { ...AUTH, 'if-match': v2.json.etag });
+    expect(same.json).toMatchObject({ version: 2, changed: false });
+    const v3 = await call(a, 'socket', 'PUT', '/controllers/default/scenario', { kind: 'off' }, { ...AUTH, 'if-match': `"x", ${v2.json.etag}` });
+    expect(v3.json).toMatchObject({ version: 3, changed: true });
+    const h = await call(a, 'socket', 'GET', '/controllers/default/scenario/history?limit=10');
+    expect(h.json.current).toBe(3);
+    expect(h.json.versions.map((r: { version: number; who: string; scenario: { kind: string } }) => [r.version, r.who, r.scenario.kind]))
+      .toEqual([[3, expect.stringMatching(/@ 127\.0\.0\.1$/), 'off'], [2, 'ana @ 127.0.0.1', 'fixed'], [1, 'system', 'alternating']]);
+    expect(h.json.versions[0].etag).toBe(v3.json.etag);
+    await a.close();
+    const b = await testServer({ dbPath: db.path });
+    try {
+      const r = await call(b, 'socket', 'GET', '/controllers/default/scenario');
+      expect(r.json).toMatchObject({ version: 3, etag: v3.json.etag, scenario: { kind: 'off' } });
+      expect((await call(b, 'socket', 'GET', '/controllers/default/scenario/history')).json.versions).toHaveLength(3);
+    } finally { await b.cleanup(); }
+  });
+
   it('the scenario is stored: a restart on the same folder keeps it', async () => {
     const db = tempDb();
     const a = await testServer({ dbPath: db.path });
