@@ -347,15 +347,16 @@ function maxStep(st: MpcSolverState, b: number, dl: Float64Array, ds: Float64Arr
   const pr = st.pr, T = pr.T, m = pr.rows.m, softOf = pr.rows.soft, rho = pr.rows.rho, act = pr.act;
   const S = st.s, lam = st.lam, sig = st.sig, base = b * T * m;
   let a = 1;
-  for (let i = 0; i < T * m; i++) {
+  // r = i mod m, kept as a counter (an integer division per row was a visible share of these loops)
+  for (let i = 0, r = 0; i < T * m; i++, r = r + 1 === m ? 0 : r + 1) {
     const k = base + i;
     if (!act[k]) continue;
     const dsi = ds[i], dli = dl[i];
     if (dsi < 0) { const v = -S[k] / dsi; if (v < a) a = v; }
     if (dli < 0) { const v = -lam[k] / dli; if (v < a) a = v; }
-    if (softOf[i % m] === SOFT_L1) {
+    if (softOf[r] === SOFT_L1) {
       if (dsg[i] < 0) a = Math.min(a, -sig[k] / dsg[i]);
-      if (dli > 0) a = Math.min(a, (rho[i % m] - lam[k]) / dli);
+      if (dli > 0) a = Math.min(a, (rho[r] - lam[k]) / dli);
     }
   }
   return a;
@@ -365,13 +366,13 @@ function maxStep(st: MpcSolverState, b: number, dl: Float64Array, ds: Float64Arr
 function weights(st: MpcSolverState, b: number): void {
   const pr = st.pr, T = pr.T, m = pr.rows.m, softOf = pr.rows.soft, rho = pr.rows.rho, act = pr.act;
   const S = st.s, lam = st.lam, sig = st.sig, W = st.W, base = b * T * m;
-  for (let i = 0; i < T * m; i++) {
+  for (let i = 0, r = 0; i < T * m; i++, r = r + 1 === m ? 0 : r + 1) {
     const k = base + i;
     if (!act[k]) { W[k] = 0; continue; }
-    const l = lam[k], soft = softOf[i % m];
+    const l = lam[k], soft = softOf[r];
     let inv = S[k] / l;
-    if (soft === SOFT_L2) inv += 1 / rho[i % m];
-    else if (soft === SOFT_L1) inv += sig[k] / (rho[i % m] - l);
+    if (soft === SOFT_L2) inv += 1 / rho[r];
+    else if (soft === SOFT_L1) inv += sig[k] / (rho[r] - l);
     W[k] = 1 / inv;
   }
 }
@@ -424,11 +425,11 @@ function iterateElement(st: MpcSolverState, b: number): void {
   const aA = maxStep(st, b, sc.dlA, sc.dsA, sc.dsgA);
   const act = pr.act, softOf = rows.soft, rho = rows.rho, S = st.s, lam = st.lam, sig = st.sig, base = b * T * m;
   let muA = 0, cnt = 0;
-  for (let i = 0; i < T * m; i++) {
+  for (let i = 0, r = 0; i < T * m; i++, r = r + 1 === m ? 0 : r + 1) {
     const k = base + i;
     if (!act[k]) continue;
     muA += (S[k] + aA * sc.dsA[i]) * (lam[k] + aA * sc.dlA[i]); cnt++;
-    if (softOf[i % m] === SOFT_L1) { muA += (sig[k] + aA * sc.dsgA[i]) * (rho[i % m] - lam[k] - aA * sc.dlA[i]); cnt++; }
+    if (softOf[r] === SOFT_L1) { muA += (sig[k] + aA * sc.dsgA[i]) * (rho[r] - lam[k] - aA * sc.dlA[i]); cnt++; }
   }
   muA /= cnt;
   const sigma = Math.min(1, (muA / mu) ** 3);
@@ -438,11 +439,11 @@ function iterateElement(st: MpcSolverState, b: number): void {
   for (let i = 0; i < T * n; i++) tau[to + i] += a * dtau[i];
   for (let i = 0; i < T * nx; i++) nu[no + i] += a * dnu[i];
   const ds = sc.ds, dl = sc.dl, dsg = sc.dsg;
-  for (let i = 0; i < T * m; i++) {
+  for (let i = 0, r = 0; i < T * m; i++, r = r + 1 === m ? 0 : r + 1) {
     const k = base + i;
     if (!act[k]) continue;
     S[k] += a * ds[i]; lam[k] += a * dl[i];
-    if (softOf[i % m] === SOFT_L1) sig[k] += a * dsg[i];
+    if (softOf[r] === SOFT_L1) sig[k] += a * dsg[i];
   }
   st.iterations[b]++;
 }
