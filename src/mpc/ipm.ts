@@ -292,9 +292,11 @@ export function stationarity(
 /**
  * One Newton direction for element b with the factorization in st.ws and weights st.W.
  * affine: complementarity targets 0 (predictor); otherwise σμ with the Mehrotra second-order term.
+ * Returns the largest step α ∈ (0, 1] along it that keeps s, λ (and σ, ρ − λ for L1 rows)
+ * non-negative, computed in the pass that forms (dλ, ds, dσ) (one pass over the rows fewer).
  */
 function direction(st: MpcSolverState, b: number, affine: boolean, sigmaMu: number,
-  dtau: Float64Array, dnu: Float64Array, dl: Float64Array, ds: Float64Array, dsg: Float64Array): void {
+  dtau: Float64Array, dnu: Float64Array, dl: Float64Array, ds: Float64Array, dsg: Float64Array): number {
   const pr = st.pr, { T, n } = pr, m = pr.rows.m, rows = pr.rows, sc = st.sc;
   const { kind, idx, sign, soft: softOf, rho } = rows, act = pr.act;
   const q = sc.q, S = st.s, lam = st.lam, sig = st.sig, W = st.W, rc1v = sc.rc1, rc2v = sc.rc2, rpv = sc.rp;
@@ -327,6 +329,7 @@ function direction(st: MpcSolverState, b: number, affine: boolean, sigmaMu: numb
     }
   }
   riccatiSolve(st.ws, pr, b, q, 0, sc.ze, 0, sc.ze, 0, dtau, 0, dnu, 0);
+  let a = 1;
   for (let t = 0; t < T; t++) {
     const ko = (b * T + t) * m, qo = t * n;
     for (let r = 0; r < m; r++) {
@@ -334,29 +337,18 @@ function direction(st: MpcSolverState, b: number, affine: boolean, sigmaMu: numb
       if (!act[k]) { dl[i] = 0; ds[i] = 0; dsg[i] = 0; continue; }
       const gd = kind[r] === 0 ? sign[r] * dtau[qo + idx[r]] : rowValue(pr, b, t, r, dtau, qo);
       const l = lam[k];
-      const d = W[k] * (gd + dl[i]);
+      const d = W[k] * (gd + dl[i]), dsi = (rc1v[i] - S[k] * d) / l;
       dl[i] = d;
-      ds[i] = (rc1v[i] - S[k] * d) / l;
-      dsg[i] = softOf[r] === SOFT_L1 ? (rc2v[i] + sig[k] * d) / (rho[r] - l) : 0;
-    }
-  }
-}
-
-/** Largest α ∈ (0, 1] keeping s, λ (and σ, ρ − λ for L1 rows) non-negative. */
-function maxStep(st: MpcSolverState, b: number, dl: Float64Array, ds: Float64Array, dsg: Float64Array): number {
-  const pr = st.pr, T = pr.T, m = pr.rows.m, softOf = pr.rows.soft, rho = pr.rows.rho, act = pr.act;
-  const S = st.s, lam = st.lam, sig = st.sig, base = b * T * m;
-  let a = 1;
-  // r = i mod m, kept as a counter (an integer division per row was a visible share of these loops)
-  for (let i = 0, r = 0; i < T * m; i++, r = r + 1 === m ? 0 : r + 1) {
-    const k = base + i;
-    if (!act[k]) continue;
-    const dsi = ds[i], dli = dl[i];
-    if (dsi < 0) { const v = -S[k] / dsi; if (v < a) a = v; }
-    if (dli < 0) { const v = -lam[k] / dli; if (v < a) a = v; }
-    if (softOf[r] === SOFT_L1) {
-      if (dsg[i] < 0) a = Math.min(a, -sig[k] / dsg[i]);
-      if (dli > 0) a = Math.min(a, (rho[r] - lam[k]) / dli);
+      ds[i] = dsi;
+      // the step length to the boundary, in the same pass
+      if (dsi < 0) { const v = -S[k] / dsi; if (v < a) a = v; }
+      if (d < 0) { const v = -l / d; if (v < a) a = v; }
+      if (softOf[r] === SOFT_L1) {
+        const dg = (rc2v[i] + sig[k] * d) / (rho[r] - l);
+        dsg[i] = dg;
+        if (dg < 0) a = Math.min(a, -sig[k] / dg);
+        if (d > 0) a = Math.min(a, (rho[r] - l) / d);
+      } else dsg[i] = 0;
     }
   }
   return a;
@@ -421,8 +413,7 @@ function iterateElement(st: MpcSolverState, b: number): void {
   const mu = st.gap[b];
   weights(st, b);
   if (riccatiFactor(st.ws, pr, b, st.W) !== FACTOR_OK) { finish(st, b, 'numerical_error'); return; }
-  direction(st, b, true, 0, sc.dtauA, sc.dnuA, sc.dlA, sc.dsA, sc.dsgA);
-  const aA = maxStep(st, b, sc.dlA, sc.dsA, sc.dsgA);
+  const aA = direction(st, b, true, 0, sc.dtauA, sc.dnuA, sc.dlA, sc.dsA, sc.dsgA);
   const act = pr.act, softOf = rows.soft, rho = rows.rho, S = st.s, lam = st.lam, sig = st.sig, base = b * T * m;
   let muA = 0, cnt = 0;
   for (let i = 0, r = 0; i < T * m; i++, r = r + 1 === m ? 0 : r + 1) {
@@ -433,8 +424,7 @@ function iterateElement(st: MpcSolverState, b: number): void {
   }
   muA /= cnt;
   const sigma = Math.min(1, (muA / mu) ** 3);
-  direction(st, b, false, sigma * mu, sc.dtau, sc.dnu, sc.dl, sc.ds, sc.dsg);
-  const a = Math.min(1, 0.995 * maxStep(st, b, sc.dl, sc.ds, sc.dsg));
+  const a = Math.min(1, 0.995 * direction(st, b, false, sigma * mu, sc.dtau, sc.dnu, sc.dl, sc.ds, sc.dsg));
   const to = b * T * n, no = b * T * nx, tau = st.tau, nu = st.nu, dtau = sc.dtau, dnu = sc.dnu;
   for (let i = 0; i < T * n; i++) tau[to + i] += a * dtau[i];
   for (let i = 0; i < T * nx; i++) nu[no + i] += a * dnu[i];
