@@ -12,7 +12,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { BenchResult } from './run.js';
-import { buildProblem, fromMpcPytorchBox, stageObjective, type MpcInput } from '../src/mpc/problem.js';
+import { buildProblem, fromMpcPytorchBox, stageObjective, updateProblem, type MpcInput } from '../src/mpc/problem.js';
 import { mpcSolve, epochWarmStart, shiftedWarmStart, type MpcSolverState } from '../src/mpc/ipm.js';
 import { mpcBackward } from '../src/mpc/backward.js';
 import { closedLoopExperiment } from '../src/mpc/closedloop.js';
@@ -75,6 +75,50 @@ function oneAtATime(inputs: { input: MpcInput; dLdu?: Float64Array }[], repeats:
   return { forward_ms: timing.forward_ms, backward_ms: timing.backward_ms, iterations_mean: mean(iters), polish_tries_mean: mean(tries), instances: inputs.length };
 }
 
+/**
+ * p6 in receding horizon, one instance at a time (a robot's use): from each of `starts` initial states,
+ * `steps` ticks of solve → apply u₀ → x ← F[x; u₀] + f, solving every tick both cold and warm-started
+ * from the previous tick's shifted solution (shiftedWarmStart; each on its own reused state, x₀
+ * rewritten with updateProblem). Iterations, polishing attempts and forward time per tick (first tick
+ * left out: nothing to warm-start from), and the largest difference between the two plans.
+ */
+function recedingHorizon(doc: ReturnType<typeof parseConstrainedDoc>, starts: number, steps: number) {
+  const { nx, nu } = doc, n = nx + nu, F = doc.F.flat(), f = doc.f ?? new Array<number>(nx).fill(0);
+  const it = { cold: [] as number[], warm: [] as number[] }, tries = { cold: [] as number[], warm: [] as number[] }, ms = { cold: [] as number[], warm: [] as number[] };
+  let maxDu = 0;
+  for (let i = 0; i < starts; i++) {
+    const { input } = fromConstrainedDoc(doc, i, i + 1);
+    const prC = buildProblem(input), prW = buildProblem(input);
+    let x = Float64Array.from(doc.x0[i]);
+    let cold: ReturnType<typeof mpcSolve> | undefined, warm: ReturnType<typeof mpcSolve> | undefined;
+    for (let k = 0; k < steps; k++) {
+      updateProblem(prC, { x0: x }); updateProblem(prW, { x0: x });
+      const t0 = performance.now();
+      cold = mpcSolve(prC, {}, undefined, cold?.state);
+      const t1 = performance.now();
+      const start = warm ? shiftedWarmStart(warm) : undefined;
+      const t2 = performance.now();
+      warm = mpcSolve(prW, {}, start, warm?.state);
+      const t3 = performance.now();
+      if (k > 0) {
+        it.cold.push(cold.iterations[0]); it.warm.push(warm.iterations[0]);
+        tries.cold.push(cold.state.polishTries[0]); tries.warm.push(warm.state.polishTries[0]);
+        ms.cold.push(t1 - t0); ms.warm.push(t3 - t2);
+      }
+      for (let j = 0; j < cold.u.length; j++) maxDu = Math.max(maxDu, Math.abs(cold.u[j] - warm.u[j]));
+      const tau = [...x, ...warm.u.subarray(0, nu)];
+      x = Float64Array.from({ length: nx }, (_, r) => { let s = f[r]; for (let j = 0; j < n; j++) s += F[r * n + j] * tau[j]; return s; });
+    }
+  }
+  const median = (a: number[]) => { const s = [...a].sort((p, q) => p - q); return s[s.length >> 1]; };
+  return {
+    problem: `p6 receding horizon (${starts} starts × ${steps} ticks, B = 1)`,
+    iterations_cold_mean: mean(it.cold), iterations_warm_mean: mean(it.warm),
+    polish_tries_cold_mean: mean(tries.cold), polish_tries_warm_mean: mean(tries.warm),
+    forward_ms_cold_median: median(ms.cold), forward_ms_warm_median: median(ms.warm), max_abs_u_difference: maxDu,
+  };
+}
+
 /** p6 at B = 1 one at a time and B = 256 batched, p1 at B = 1 one at a time. */
 export function constrainedBench() {
   const doc = parseConstrainedDoc(load('p6_quad_constrained.json'));
@@ -94,8 +138,10 @@ export function constrainedBench() {
   const p1one = (i: number) => { const { input: inp, w: w1 } = fromMpcPytorchBox({ ...p1doc, x0: (p1doc.x0 as unknown[]).slice(i, i + 1) }); return { input: inp, dLdu: w1 }; };
   oneAtATime(Array.from({ length: 64 }, (_, i) => p1one(i)), 5);
   const p1 = oneAtATime(Array.from({ length: 256 }, (_, i) => p1one(i)), 10);
+  const p6online = recedingHorizon(doc, 16, 30);
   return {
     p6_one_at_a_time: { ...p6one, bwd_over_fwd: p6one.backward_ms / p6one.forward_ms },
+    p6_receding_horizon: p6online,
     p6_batched_B256: {
       forward_ms: batched.forwardMs, backward_ms: batched.backwardMs, forward_ms_per_instance: batched.forwardMs / B,
       iterations_mean: mean(batched.result.iterations), polish_tries_mean: mean(batched.result.state.polishTries),
@@ -210,6 +256,8 @@ export async function run(): Promise<BenchResult> {
   const c1 = constrained.p6_one_at_a_time, cb = constrained.p6_batched_B256, cp1 = constrained.p1_one_at_a_time;
   table.push({ case: 'p6 B=1 one at a time', forward_ms: +c1.forward_ms.toFixed(3), backward_ms: +c1.backward_ms.toFixed(3), bwd_fwd: +(c1.backward_ms / c1.forward_ms).toFixed(2), iters: +c1.iterations_mean.toFixed(2), polish_tries: +c1.polish_tries_mean.toFixed(2), hpipm_ms: 0.69, goal_ms: 0.83 });
   table.push({ case: 'p6 B=256 batched', forward_ms: +cb.forward_ms.toFixed(1), backward_ms: +cb.backward_ms.toFixed(1), per_instance_ms: +cb.forward_ms_per_instance.toFixed(3), iters: +cb.iterations_mean.toFixed(2), hpipm_ms: 0.69 });
+  const co = constrained.p6_receding_horizon;
+  table.push({ case: 'p6 online (shifted warm start)', forward_ms: +co.forward_ms_warm_median.toFixed(3), cold_ms: +co.forward_ms_cold_median.toFixed(3), iters: +co.iterations_cold_mean.toFixed(2), warm_iters: +co.iterations_warm_mean.toFixed(2), polish_tries: +co.polish_tries_warm_mean.toFixed(2) });
   table.push({ case: 'p1 B=1 one at a time', forward_ms: +cp1.forward_ms.toFixed(4), backward_ms: +cp1.backward_ms.toFixed(4), iters: +cp1.iterations_mean.toFixed(2), hpipm_ms: '0.067-0.081', goal_ms: 0.06 });
   return {
     table, p1: p1rows, online, horizon, closed_loop: closed, constrained,

@@ -21,6 +21,7 @@ import type { QueueAddress } from './queue.js';
 import { ApiRegistry } from './openapi.js';
 import { controllersPlugin } from './plugins/controllers.js';
 import { jobsPlugin } from './plugins/jobs.js';
+import { mpcPlugin } from './plugins/mpc.js';
 import { simulatePlugin } from './plugins/simulate.js';
 import { staticPlugin } from './plugins/static.js';
 import { systemPlugin } from './plugins/system.js';
@@ -105,6 +106,7 @@ export async function buildApp(o: AppOptions): Promise<{ app: FastifyInstance; c
   await app.register(systemPlugin, { ctx });
   await app.register(controllersPlugin, { ctx });
   await app.register(simulatePlugin, { ctx });
+  await app.register(mpcPlugin, { ctx });
   await app.register(jobsPlugin, { ctx });
   await app.register(telemetryPlugin, { ctx });
   await app.register(staticPlugin, { ctx });

@@ -11,6 +11,7 @@
  */
 import { z } from 'zod';
 import { ControllerConfigSchema } from '../controllers/schema.js';
+import { ConstrainedDocSchema } from '../src/mpc/constrained.js';
 
 /** Largest vector the API accepts (no registered model comes close; bounds request work). */
 export const MAX_DIM = 64;
@@ -124,6 +125,29 @@ export const SolveResponseSchema = z.object({
   timings: SolveStatsSchema,
 });
 export type SolveResponse = z.infer<typeof SolveResponseSchema>;
+
+/** Instances one POST /mpc/solve answers at most (a p6 instance's gradients are ~11 000 numbers). */
+export const MPC_SOLVE_MAX_INSTANCES = 16;
+
+/**
+ * A linear MPC problem set in the benchmark format `dmpc.bench.mpc-constrained/1` (p6_quad_constrained.json,
+ * the document `dmpc mpc --in` reads; src/mpc/constrained.ts), solved for its first instances.
+ */
+export const MpcSolveRequestSchema = z.strictObject({
+  problem: ConstrainedDocSchema.describe('a dmpc.bench.mpc-constrained/1 document (its `convention` field states the math)'),
+  first: z.number().int().min(1).max(MPC_SOLVE_MAX_INSTANCES).optional().describe(`solve instances 0..first−1 of x0 (default 1, at most ${MPC_SOLVE_MAX_INSTANCES})`),
+  gradients: z.boolean().optional().describe('gradients of L = Σ wₜ·uₜ w.r.t. C, c, F, f, x0, the bounds and d (default true; needs w)'),
+});
+export type MpcSolveRequest = z.infer<typeof MpcSolveRequestSchema>;
+
+const nested = z.array(z.unknown());
+export const MpcSolveResponseSchema = z.object({
+  status: z.array(z.enum(['optimal', 'max_iter', 'primal_infeasible', 'dual_infeasible', 'numerical_error'])),
+  iterations: z.array(z.number().int()), objective: z.array(z.number()),
+  x: z.array(nested).describe('[B][T][nx]'), u: z.array(nested).describe('[B][T][nu]'),
+  grad: z.record(z.string(), z.array(nested)).optional().describe('per input name, [B][...its shape]'),
+  grad_status: z.array(z.string()).optional(),
+});
 
 export const SIM_MAX_STEPS = 5000;
 export const SIM_MAX_WALL_MS = 20_000;

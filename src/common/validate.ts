@@ -54,3 +54,10 @@ export function flatten(op: string, arg: string, x: unknown): { data: Float64Arr
   walk(x);
   return { data, shape };
 }
+
+/** A flat array as nested JSON arrays of the given shape (the inverse of {@link flatten}). */
+export function nest(data: ArrayLike<number>, shape: number[], off = 0): unknown[] {
+  if (shape.length === 1) return Array.from({ length: shape[0] }, (_, i) => data[off + i]);
+  const inner = shape.slice(1), size = inner.reduce((a, b) => a * b, 1);
+  return Array.from({ length: shape[0] }, (_, i) => nest(data, inner, off + i * size));
+}

@@ -5,5 +5,5 @@
  * (src/tensor builds on src/mpc's problem definition, src/qp and src/mpc never import src/tensor).
  */
 export { qpLayer, type QpLayerOptions, type QpLayerOutput } from './qp.js';
-export { MpcLayer, mpcOp, mpcModelOp, type MpcLayerConfig, type MpcOpConfig, type OpState } from './mpc.js';
+export { MpcLayer, mpcLayerConfigFromConstrainedDoc, mpcOp, mpcModelOp, type MpcLayerConfig, type MpcOpConfig, type OpState } from './mpc.js';
 export { LearnableConstraints, type LearnConstraints, type MpcConstraintTensors } from './mpc-constraints.js';

@@ -35,6 +35,7 @@ import {
   constraintGradTensors, constraintInput, constraintSlots, LearnableConstraints, type LearnConstraints, type MpcConstraintTensors,
 } from './mpc-constraints.js';
 import type { TensorMpcOptions } from '../tensor/ipm.js';
+import { parseConstrainedDoc } from '../mpc/constrained.js';
 
 export interface MpcOpConfig {
   T: number;
@@ -275,4 +276,37 @@ export class MpcLayer {
       return { tau, x: tf.slice(tau, [0, 0, 0], [B, T, nx]), u: tf.slice(tau, [0, 0, nx], [B, T, nu]) };
     });
   }
+}
+
+/**
+ * An {@link MpcLayerConfig} and the initial states [B][nx] of a `dmpc.bench.mpc-constrained/1` document
+ * (p6_quad_constrained.json; validated as by `dmpc mpc`): F, f, the bounds (null → unbounded), D
+ * split into its state and control columns (D, E), d, and the cost as the layer's q = diag(C), goal =
+ * −c/q. The layer learns a diagonal cost that is the same at every stage, so a document whose C is
+ * not diagonal with positive diagonal, or whose C or c changes over the horizon, is refused with a
+ * DmpcInputError saying so (such a problem is solved by mpcOp / the float64 API instead).
+ */
+export function mpcLayerConfigFromConstrainedDoc(raw: unknown, options: Partial<MpcLayerConfig> = {}): { cfg: MpcLayerConfig; x0: number[][] } {
+  const doc = parseConstrainedDoc(raw);
+  const { T, nx, nu } = doc, n = nx + nu, C0 = doc.C[0], c0 = doc.c[0];
+  const op = 'MpcLayer';
+  for (let t = 0; t < T; t++) {
+    for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) {
+      if (doc.C[t][i][j] !== C0[i][j]) throw new DmpcInputError(op, 'C', `changes over the horizon (C[${t}][${i}][${j}] ≠ C[0][${i}][${j}]); MpcLayer learns one stage cost`);
+      if (i !== j && C0[i][j] !== 0) throw new DmpcInputError(op, 'C', `is not diagonal (C[0][${i}][${j}] = ${C0[i][j]}); MpcLayer learns diagonal weights`);
+    }
+    for (let i = 0; i < n; i++) if (doc.c[t][i] !== c0[i]) throw new DmpcInputError(op, 'c', `changes over the horizon (c[${t}][${i}] ≠ c[0][${i}])`);
+  }
+  const q = C0.map((row, i) => row[i]);
+  q.forEach((v, i) => { if (!(v > 0)) throw new DmpcInputError(op, 'C', `has diagonal entry C[0][${i}][${i}] = ${v}; MpcLayer needs positive weights`); });
+  const bnd = (v: (number | null)[], lower: boolean) => v.map((e) => (e === null ? (lower ? -Infinity : Infinity) : e));
+  const cfg: MpcLayerConfig = {
+    T, nx, nu, q, goal: c0.map((ci, i) => -ci / q[i]),
+    F: doc.F, f: doc.f ?? new Array<number>(nx).fill(0),
+    u_lower: bnd(doc.u_lower, true), u_upper: bnd(doc.u_upper, false),
+    x_lower: bnd(doc.x_lower, true), x_upper: bnd(doc.x_upper, false),
+    D: doc.D.map((row) => row.slice(0, nx)), E: doc.D.map((row) => row.slice(nx)), d: doc.d,
+    ...options,
+  };
+  return { cfg, x0: doc.x0 };
 }

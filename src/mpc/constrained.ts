@@ -14,8 +14,10 @@
  */
 import { z } from 'zod';
 import { DmpcInputError } from '../common/errors.js';
-import type { MpcInput } from './problem.js';
-import type { MpcGrad } from './backward.js';
+import { buildProblem, type MpcInput } from './problem.js';
+import { mpcBackward, type MpcGrad } from './backward.js';
+import { mpcSolve, type MpcOptions } from './ipm.js';
+import { nest } from '../common/validate.js';
 
 const OP = 'mpc';
 export const CONSTRAINED_FORMAT = 'dmpc.bench.mpc-constrained/1';
@@ -147,4 +149,32 @@ export function constrainedGradOf(g: MpcGrad, doc: Pick<ConstrainedDoc, 'T' | 'n
     u_lower: part(g.u_lower, [nu]), u_upper: part(g.u_upper, [nu]), x_lower: part(g.x_lower, [nx]), x_upper: part(g.x_upper, [nx]),
     d: part(g.d, [m]),
   };
+}
+
+/**
+ * Solves the instances [from, to) of a validated document as one batch and answers as `dmpc mpc` does
+ * (the README's output document): per instance status, iterations, objective, x [T][nx], u [T][nu],
+ * and, when `gradients` and the document has w, the gradients of L = Σ wₜ·uₜ w.r.t. C, c, F, f, x0,
+ * the bounds and d with each instance's gradStatus. For callers without timing (the HTTP API); the CLI
+ * times its own loop.
+ */
+export function solveConstrainedDoc(doc: ConstrainedDoc, from = 0, to = doc.x0.length, gradients = true, options: MpcOptions = {}) {
+  const { input, w, B } = fromConstrainedDoc(doc, from, to);
+  const { T, nx, nu } = doc;
+  const sol = mpcSolve(buildProblem(input), options);
+  const grad = gradients && w ? mpcBackward(sol, undefined, lossWeights(w, B)) : undefined;
+  const each = <R>(f: (b: number) => R): R[] => Array.from({ length: B }, (_, b) => f(b));
+  const out: {
+    status: string[]; iterations: number[]; objective: number[]; x: unknown[]; u: unknown[];
+    grad?: Record<string, unknown[]>; grad_status?: string[];
+  } = {
+    status: [...sol.status], iterations: Array.from(sol.iterations), objective: Array.from(sol.objective),
+    x: each((b) => nest(sol.x, [T, nx], b * T * nx)), u: each((b) => nest(sol.u, [T, nu], b * T * nu)),
+  };
+  if (grad) {
+    const per = each((b) => constrainedGradOf(grad, doc, b));
+    out.grad = Object.fromEntries(Object.keys(per[0]).map((k) => [k, per.map((g) => nest(g[k].data, g[k].shape))]));
+    out.grad_status = [...grad.gradStatus];
+  }
+  return out;
 }

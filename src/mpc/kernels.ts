@@ -9,7 +9,14 @@
  *  - `unrolledKernels(nx, nu)`: straight-line code specialised to (nx, nu), generated once per size
  *    with `new Function` (the operands are loaded into locals, so the JIT keeps them in registers)
  *    and cached. It is used while the unrolled code stays small (a few thousand multiply–adds).
- * `stageKernels(nx, nu)` picks one; test/mpc/kernels.test.ts checks that both agree on random data.
+ * `stageKernels(nx, nu, pattern)` picks one; test/mpc/kernels.test.ts checks that both agree on random data.
+ *
+ * Structural zeros (StagePattern): the straight-line code can also leave out the entries of F and C
+ * that are exactly zero in every stage of the problem (riccati.ts's useStructureKernels scans the data
+ * at each solve). That is exact, and it is what brings larger stages under the unrolling limit: the
+ * linearised quadrotor of p6 (nx = 12, nu = 4, 52 of F's 192 entries non-zero, C diagonal) runs its
+ * FᵀPF in 828 multiply–adds of straight-line code instead of 3936 in loops (15.4 → 6.7 ms per p6
+ * solve, CPU time, same iterations).
  *
  * All matrices are row-major with an explicit offset into a shared Float64Array, so kernels read
  * batched [B, T, ...] workspaces in place and allocate nothing.
@@ -195,26 +202,40 @@ export function genericKernels(nx: number, nu: number): StageKernels {
 const sum = (terms: string[]): string => (terms.length ? terms.join(' + ') : '0');
 const range = (a: number, b: number): number[] => Array.from({ length: Math.max(0, b - a) }, (_, i) => a + i);
 
-/** Source of each kernel body for fixed (nx, nu); argument names follow {@link StageKernels}. */
-function kernelSources(nx: number, nu: number): Record<Exclude<keyof StageKernels, 'nx' | 'nu' | 'unrolled'>, [string[], string]> {
+/**
+ * Structural zeros of the stage data: `F` [nx·n] and `C` [n·n] with 1 where some stage of some element
+ * may be non-zero (for C: where C or Cᵀ may be, i.e. the pattern of sym(C)), 0 where every stage of
+ * every element is exactly 0. A kernel generated for a pattern skips the zero entries, which is exact
+ * (a product with an exact 0 contributes nothing), and stays valid for any data with that pattern.
+ * Found by scanning the data at each solve (structurePattern in riccati.ts), never assumed.
+ */
+export interface StagePattern { F: Uint8Array; C: Uint8Array }
+
+/** Source of each kernel body for fixed (nx, nu) (and structural zeros); argument names follow {@link StageKernels}. */
+function kernelSources(nx: number, nu: number, pat?: StagePattern): Record<Exclude<keyof StageKernels, 'nx' | 'nu' | 'unrolled'>, [string[], string]> {
   const n = nx + nu, X = range(0, nx), U = range(0, nu), N = range(0, n);
   const lines = (xs: string[]) => xs.join('\n');
+  // F[l, j] and sym(C)[i, j] structurally non-zero?
+  const fz = (l: number, j: number) => !pat || pat.F[l * n + j] !== 0;
+  const cz = (i: number, j: number) => !pat || pat.C[i * n + j] !== 0;
   // symmetric P loaded once: p_i_l with i ≥ l
   const loadSymP = (arr: string, o: string, name: string) => lines(X.flatMap((i) => X.filter((l) => l <= i).map((l) => `const ${name}${i}_${l} = ${arr}[${o} + ${i * nx + l}];`)));
   const sp = (name: string, i: number, l: number) => (i >= l ? `${name}${i}_${l}` : `${name}${l}_${i}`);
-  const loadF = lines(X.flatMap((l) => N.map((j) => `const f${l}_${j} = F[fo + ${l * n + j}];`)));
+  const loadF = lines(X.flatMap((l) => N.filter((j) => fz(l, j)).map((j) => `const f${l}_${j} = F[fo + ${l * n + j}];`)));
+  // columns of F with a non-zero entry: only they reach Q through FᵀPF
+  const Fcols = N.filter((j) => X.some((l) => fz(l, j)));
 
   const symInto = lines(N.flatMap((i) => N.filter((j) => j <= i).map((j) => {
-    const v = i === j ? `C[co + ${i * n + i}]` : `0.5 * (C[co + ${i * n + j}] + C[co + ${j * n + i}])`;
+    const v = !cz(i, j) ? '0' : i === j ? `C[co + ${i * n + i}]` : `0.5 * (C[co + ${i * n + j}] + C[co + ${j * n + i}])`;
     return i === j ? `Q[${i * n + i}] = ${v};` : `{ const s = ${v}; Q[${i * n + j}] = s; Q[${j * n + i}] = s; }`;
   })));
 
   const addCongruence = lines([
     loadSymP('P', 'po', 'p'), loadF,
-    // G = P F (nx × n)
-    ...X.flatMap((i) => N.map((j) => `const g${i}_${j} = ${sum(X.map((l) => `${sp('p', i, l)} * f${l}_${j}`))};`)),
-    ...N.flatMap((i) => N.filter((j) => j <= i).map((j) => {
-      const s = sum(X.map((l) => `f${l}_${i} * g${l}_${j}`));
+    // G = P F (nx × n, the columns of F that are not structurally zero)
+    ...X.flatMap((i) => Fcols.map((j) => `const g${i}_${j} = ${sum(X.filter((l) => fz(l, j)).map((l) => `${sp('p', i, l)} * f${l}_${j}`))};`)),
+    ...Fcols.flatMap((i) => Fcols.filter((j) => j <= i).map((j) => {
+      const s = sum(X.filter((l) => fz(l, i)).map((l) => `f${l}_${i} * g${l}_${j}`));
       return i === j ? `Q[${i * n + i}] += ${s};` : `{ const s = ${s}; Q[${i * n + j}] += s; Q[${j * n + i}] += s; }`;
     })),
   ]);
@@ -250,7 +271,7 @@ function kernelSources(nx: number, nu: number): Record<Exclude<keyof StageKernel
     'if (next) {',
     ...X.map((l) => `const e${l} = e[eo + ${l}];`),
     ...X.map((i) => `const v${i} = p[pvo + ${i}] + ${sum(X.map((l) => `P[pno + ${i * nx + l}] * e${l}`))};`),
-    ...N.map((i) => `q${i} += ${sum(X.map((l) => `F[fo + ${l * n + i}] * v${l}`))};`),
+    ...Fcols.map((i) => `q${i} += ${sum(X.filter((l) => fz(l, i)).map((l) => `F[fo + ${l * n + i}] * v${l}`))};`),
     '}',
     ...U.flatMap((j) => U.filter((l) => l <= j).map((l) => `const l${j}_${l} = L[lo + ${j * nu + l}];`)),
     ...U.map((j) => `const y${j} = (-q${nx + j}${U.filter((l) => l < j).map((l) => ` - l${j}_${l} * y${l}`).join('')}) / l${j}_${j};`),
@@ -262,13 +283,13 @@ function kernelSources(nx: number, nu: number): Record<Exclude<keyof StageKernel
   const loadX = (arr: string, o: string, len: number, name: string) => lines(range(0, len).map((i) => `const ${name}${i} = ${arr}[${o} + ${i}];`));
   const feedback = lines([loadX('tau', 'to', nx, 'x'), ...U.map((j) => `tau[to + ${nx + j}] = k[kko + ${j}] + ${sum(X.map((i) => `K[ko + ${j * nx + i}] * x${i}`))};`)]);
   const costate = lines([loadX('x', 'xo', nx, 'x'), ...X.map((i) => `out[oo + ${i}] = p[pvo + ${i}] + ${sum(X.map((l) => `P[po + ${i * nx + l}] * x${l}`))};`)]);
-  const dynamics = lines([loadX('tau', 'to', n, 't'), ...X.map((i) => `out[oo + ${i}] = e[eo + ${i}] + ${sum(N.map((j) => `F[fo + ${i * n + j}] * t${j}`))};`)]);
+  const dynamics = lines([loadX('tau', 'to', n, 't'), ...X.map((i) => `out[oo + ${i}] = e[eo + ${i}] + ${sum(N.filter((j) => fz(i, j)).map((j) => `F[fo + ${i * n + j}] * t${j}`))};`)]);
   const symMatVec = lines([
     loadX('z', 'zo', n, 'z'),
-    ...N.flatMap((i) => N.filter((j) => j <= i).map((j) => `const c${i}_${j} = ${i === j ? `C[co + ${i * n + i}]` : `0.5 * (C[co + ${i * n + j}] + C[co + ${j * n + i}])`};`)),
-    ...N.map((i) => `out[oo + ${i}] = ${sum(N.map((j) => `${i >= j ? `c${i}_${j}` : `c${j}_${i}`} * z${j}`))};`),
+    ...N.flatMap((i) => N.filter((j) => j <= i && cz(i, j)).map((j) => `const c${i}_${j} = ${i === j ? `C[co + ${i * n + i}]` : `0.5 * (C[co + ${i * n + j}] + C[co + ${j * n + i}])`};`)),
+    ...N.map((i) => `out[oo + ${i}] = ${sum(N.filter((j) => cz(i, j)).map((j) => `${i >= j ? `c${i}_${j}` : `c${j}_${i}`} * z${j}`))};`),
   ]);
-  const addTransposed = lines([loadX('v', 'vo', nx, 'v'), ...N.map((i) => `out[oo + ${i}] += ${sum(X.map((l) => `F[fo + ${l * n + i}] * v${l}`))};`)]);
+  const addTransposed = lines([loadX('v', 'vo', nx, 'v'), ...Fcols.map((i) => `out[oo + ${i}] += ${sum(X.filter((l) => fz(l, i)).map((l) => `F[fo + ${l * n + i}] * v${l}`))};`)]);
   const addSymOuter = lines([
     loadX('u', 'uo', n, 'u'), loadX('tau', 'to', n, 't'),
     ...N.flatMap((i) => N.map((j) => `G[go + ${i * n + j}] += 0.5 * (u${i} * t${j} + t${i} * u${j});`)),
@@ -293,13 +314,14 @@ function kernelSources(nx: number, nu: number): Record<Exclude<keyof StageKernel
   };
 }
 
-/** Straight-line kernels for fixed (nx, nu), generated from {@link kernelSources}. */
-export function unrolledKernels(nx: number, nu: number): StageKernels {
-  const src = kernelSources(nx, nu);
+/** Straight-line kernels for fixed (nx, nu) (and structural zeros `pat`), generated from {@link kernelSources}. */
+export function unrolledKernels(nx: number, nu: number, pat?: StagePattern): StageKernels {
+  const src = kernelSources(nx, nu, pat);
   const make = <K extends keyof typeof src>(k: K): StageKernels[K] => {
     const [args, body] = src[k];
+    // a named function expression, so that profiles show which kernel the time goes to
     // eslint-disable-next-line @typescript-eslint/no-implied-eval -- generated numeric code, no user input
-    return new Function(...args, `'use strict';\n${body}`) as StageKernels[K];
+    return new Function(`'use strict';\nreturn function ${k}_${nx}_${nu}(${args.join(', ')}) {\n${body}\n};`)() as StageKernels[K];
   };
   return {
     nx, nu, unrolled: true,
@@ -314,22 +336,41 @@ export function unrolledKernels(nx: number, nu: number): StageKernels {
  * Multiply–adds of the largest unrolled kernel (FᵀPF). Past a size the straight-line function is too
  * large for V8 to optimise and runs in its baseline tier: measured (Node 20) for FᵀPF + factor step,
  * unrolled against loops, 5–6× faster up to (nx, nu) = (9, 6) (size 2295) but 6–8× slower at
- * (12, 1) (2964) and (12, 4) (3936). UNROLL_LIMIT keeps a margin below that cliff.
+ * (12, 1) (2964) and (12, 4) (3936). UNROLL_LIMIT keeps a margin below that cliff. With structural
+ * zeros in F the kernel is smaller: the linearised quadrotor of p6 ((12, 4), 52 of 192 entries of F
+ * non-zero) needs 828 and is unrolled.
  */
-export const unrolledSize = (nx: number, nu: number): number => { const n = nx + nu; return nx * nx * n + (n * (n + 1) / 2) * nx; };
+export function unrolledSize(nx: number, nu: number, pat?: StagePattern): number {
+  const n = nx + nu;
+  if (!pat) return nx * nx * n + (n * (n + 1) / 2) * nx;
+  let nnz = 0, s = 0;
+  const colNnz = new Array<number>(n).fill(0);
+  for (let l = 0; l < nx; l++) for (let j = 0; j < n; j++) if (pat.F[l * n + j]) { nnz++; colNnz[j]++; }
+  // G = PF: nx per non-zero of F; FᵀG: for each pair i ≥ j of used columns, nnz(F[:, i])
+  let rank = 0;
+  for (let i = 0; i < n; i++) if (colNnz[i] > 0) { rank++; s += colNnz[i] * rank; }
+  return nx * nnz + s;
+}
 export const UNROLL_LIMIT = 2000;
 
 const cache = new Map<string, StageKernels>();
 
-/** The kernels for (nx, nu): unrolled when small enough (and code generation is allowed), cached. */
-export function stageKernels(nx: number, nu: number): StageKernels {
-  const key = `${nx},${nu}`;
+/** A pattern with no structural zero is the dense case (no pattern). */
+const isDense = (pat: StagePattern): boolean => pat.F.every((v) => v !== 0) && pat.C.every((v) => v !== 0);
+
+/**
+ * The kernels for (nx, nu) and the structural zeros `pat` (none: dense): unrolled when small enough
+ * (and code generation is allowed), else the loops; cached per size and pattern.
+ */
+export function stageKernels(nx: number, nu: number, pat?: StagePattern): StageKernels {
+  if (pat && isDense(pat)) pat = undefined;
+  const key = pat ? `${nx},${nu},${pat.F.join('')},${pat.C.join('')}` : `${nx},${nu}`;
   let k = cache.get(key);
   if (!k) {
     k = genericKernels(nx, nu);
-    if (unrolledSize(nx, nu) <= UNROLL_LIMIT) {
+    if (unrolledSize(nx, nu, pat) <= UNROLL_LIMIT) {
       // an environment that forbids code generation (a browser CSP) keeps the loops
-      try { k = unrolledKernels(nx, nu); } catch { /* generic kernels */ }
+      try { k = unrolledKernels(nx, nu, pat); } catch { /* generic kernels */ }
     }
     cache.set(key, k);
   }

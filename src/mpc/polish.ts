@@ -107,6 +107,13 @@ function refine(st: MpcSolverState, b: number, kkt: RiccatiKkt, scale: number): 
  */
 const MAX_REVISIONS = 2;
 const MAX_REVISIONS_FINAL = 8;
+/**
+ * A speculative attempt whose solution puts more rows than this in the wrong class is abandoned
+ * instead of revised: the guess was far off (on p6 the first attempt, after one iteration, revised
+ * twice and failed, 3 factorizations per solve for nothing; p1's first attempts, which succeed, revise
+ * at most a few rows).
+ */
+const MAX_SPECULATIVE_WRONG = 4;
 
 /**
  * Tries to polish element b: starting from the interior point, solves the equality-constrained
@@ -138,7 +145,9 @@ export function polishElement(st: MpcSolverState, b: number, final = false): boo
     // (a point that stopped early is only ~1e-3 accurate, so it is judged at that tolerance)
     const tol = res <= 1e-9 * scale ? 1e-9 : 1e-3;
     if (res <= 1e-9 * scale && checkActiveSet(st, b, z, tol, false) === 0) break;
-    if (revision === (final ? MAX_REVISIONS_FINAL : MAX_REVISIONS) || checkActiveSet(st, b, z, tol, true) === 0) return false;
+    if (revision === (final ? MAX_REVISIONS_FINAL : MAX_REVISIONS)) return false;
+    const wrong = checkActiveSet(st, b, z, tol, true);
+    if (wrong === 0 || (!final && wrong > MAX_SPECULATIVE_WRONG)) return false;
     st.polishTries[b]++;
   }
   // accept

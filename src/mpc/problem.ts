@@ -96,6 +96,13 @@ export interface MpcProblem {
   rows: RowSpec;
   /** General rows [D E] as one [nc, n] block per stage (null when nc = 0). */
   G: Stage | null;
+  /**
+   * Structural sparsity of the general rows (G is built once and never rewritten): row r's columns
+   * that are non-zero in some block are gCol[gPtr[r]..gPtr[r+1]). Row products loop over these only
+   * (p6's rate rows have 2 of 16).
+   */
+  gPtr: Int32Array;
+  gCol: Int32Array;
   nc: number;
   /** Right-hand sides [B, T, m] and the on/off mask [B, T, m]. */
   h: Float64Array;
@@ -285,6 +292,7 @@ export function buildProblem(input: MpcInput, opts: BuildOptions = {}): MpcProbl
     }
     G = { data, sb: varB ? nt * nc * n : 0, st: varT ? nc * n : 0, shape: [nb, nt, nc, n] };
   }
+  const { gPtr, gCol } = rowSparsity(G, nc, n);
 
   // compile the rows: every component of a given bound becomes one row (masked where infinite)
   const spec: { kind: number; idx: number; sign: number; comp: number; source: number; soft: SoftSpec | undefined }[] = [];
@@ -322,7 +330,7 @@ export function buildProblem(input: MpcInput, opts: BuildOptions = {}): MpcProbl
     }
   }
   return {
-    B, T, nx, nu, n, C, c, F, f, x0: x0f.data, x0Shape: x0f.shape, rows, G, nc, h, act, bounds,
+    B, T, nx, nu, n, C, c, F, f, x0: x0f.data, x0Shape: x0f.shape, rows, G, gPtr, gCol, nc, h, act, bounds,
   };
 }
 
@@ -369,14 +377,31 @@ function checkOrder(lo: string, hi: string, l: Stage | undefined, u: Stage | und
   }
 }
 
+/** The columns of each general row that are non-zero in some block of G (CSR: gPtr [nc + 1], gCol). */
+function rowSparsity(G: Stage | null, nc: number, n: number): { gPtr: Int32Array; gCol: Int32Array } {
+  const gPtr = new Int32Array(nc + 1), cols: number[] = [];
+  if (G) {
+    const blocks = G.data.length / (nc * n);
+    for (let r = 0; r < nc; r++) {
+      for (let j = 0; j < n; j++) {
+        let nz = false;
+        for (let k = 0; k < blocks && !nz; k++) nz = G.data[(k * nc + r) * n + j] !== 0;
+        if (nz) cols.push(j);
+      }
+      gPtr[r + 1] = cols.length;
+    }
+  }
+  return { gPtr, gCol: Int32Array.from(cols) };
+}
+
 /** gᵣ(τ) for row r of stage (b, t), with τ at `tau[to..]`. */
 export function rowValue(p: MpcProblem, b: number, t: number, r: number, tau: Float64Array, to: number): number {
   const rows = p.rows;
   if (rows.kind[r] === 0) return rows.sign[r] * tau[to + rows.idx[r]];
-  const G = p.G!;
-  const go = off(G, b, t) + rows.idx[r] * p.n;
+  const G = p.G!, g = rows.idx[r], col = p.gCol;
+  const go = off(G, b, t) + g * p.n;
   let s = 0;
-  for (let j = 0; j < p.n; j++) s += G.data[go + j] * tau[to + j];
+  for (let k = p.gPtr[g], e = p.gPtr[g + 1]; k < e; k++) { const j = col[k]; s += G.data[go + j] * tau[to + j]; }
   return s;
 }
 

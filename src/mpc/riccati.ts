@@ -16,8 +16,8 @@
  * (the sensitivity of the optimal cost to x₀) and slot t+1 = νₜ.
  */
 import { FACTOR_OK } from '../linalg/cholesky.js';
-import { type MpcProblem, off } from './problem.js';
-import { type StageKernels, stageKernels } from './kernels.js';
+import { type MpcProblem, type Stage, off } from './problem.js';
+import { type StageKernels, type StagePattern, stageKernels } from './kernels.js';
 import { f64Block } from './workspace.js';
 
 /** Per-element factorization storage, batched [B, T, ...], plus single-element scratch. */
@@ -38,8 +38,11 @@ export interface RiccatiWorkspace {
   status: Int32Array;
   /** min/max of the squared Cholesky pivots, a cheap conditioning estimate. */
   rcond: Float64Array;
-  /** The stage kernels for (nx, nu) (kernels.ts). */
+  /** The stage kernels for (nx, nu) and the structural zeros `pat` of the problem last solved (kernels.ts). */
   kern: StageKernels;
+  pat: StagePattern;
+  /** Scratch pattern: the structure of the problem at hand, compared against `pat`. */
+  patNow: StagePattern;
   // scratch for one element
   Q: Float64Array; piv: Float64Array;
 }
@@ -50,7 +53,43 @@ export function riccatiWorkspace(B: number, T: number, nx: number, nu: number): 
     P: B * T * nx * nx, K: B * T * nu * nx, Luu: B * T * nu * nu, Qxu: B * T * nx * nu,
     p: B * T * nx, k: B * T * nu, rcond: B, Q: n * n, piv: nu,
   });
-  return { B, T, nx, nu, n, ...f, status: new Int32Array(B).fill(FACTOR_OK), kern: stageKernels(nx, nu) };
+  const dense = (len: number) => new Uint8Array(len).fill(1);
+  return {
+    B, T, nx, nu, n, ...f, status: new Int32Array(B).fill(FACTOR_OK), kern: stageKernels(nx, nu),
+    pat: { F: dense(nx * n), C: dense(n * n) }, patNow: { F: new Uint8Array(nx * n), C: new Uint8Array(n * n) },
+  };
+}
+
+/** out[i] = 1 where entry i (of `len`) of some stored block of `s` is non-zero (shared axes are read once). */
+function nonZeros(s: Stage, B: number, T: number, len: number, out: Uint8Array): void {
+  out.fill(0);
+  const d = s.data, nB = s.sb === 0 ? 1 : B, nT = s.st === 0 ? 1 : T;
+  for (let b = 0; b < nB; b++) for (let t = 0; t < nT; t++) {
+    const o = b * s.sb + t * s.st;
+    for (let i = 0; i < len; i++) if (d[o + i] !== 0) out[i] = 1;
+  }
+}
+
+/**
+ * Points ws.kern at the kernels for the structure of pr's F and C as they are now (structural zeros
+ * skipped, kernels.ts): the data is scanned at every solve, since F may be rewritten in place between
+ * solves (updateProblem, SQP's linearisation). Allocates only when the pattern changes.
+ */
+export function useStructureKernels(ws: RiccatiWorkspace, pr: MpcProblem): void {
+  const { nx, nu, n } = ws, now = ws.patNow;
+  nonZeros(pr.F, pr.B, pr.T, nx * n, now.F);
+  nonZeros(pr.C, pr.B, pr.T, n * n, now.C);
+  // the pattern of sym(C): (i, j) and (j, i) together
+  for (let i = 0; i < n; i++) for (let j = 0; j < i; j++) {
+    const v = now.C[i * n + j] | now.C[j * n + i];
+    now.C[i * n + j] = v; now.C[j * n + i] = v;
+  }
+  let same = true;
+  for (let i = 0; i < nx * n && same; i++) same = now.F[i] === ws.pat.F[i];
+  for (let i = 0; i < n * n && same; i++) same = now.C[i] === ws.pat.C[i];
+  if (same) return;
+  ws.pat = { F: now.F.slice(), C: now.C.slice() };
+  ws.kern = stageKernels(nx, nu, ws.pat);
 }
 
 /**
@@ -78,11 +117,12 @@ export function riccatiFactor(ws: RiccatiWorkspace, pr: MpcProblem, b: number, W
         const w = W[wo + r];
         if (w === 0) continue;
         if (kind[r] === 0) { const i = idx[r]; Q[i * n + i] += w; continue; }
-        const G = pr.G!, go = off(G, b, t) + idx[r] * n, g = G.data;
-        for (let i = 0; i < n; i++) {
-          const wi = w * g[go + i];
-          if (wi === 0) continue;
-          for (let j = 0; j < n; j++) Q[i * n + j] += wi * g[go + j];
+        // W ggᵀ over the row's structurally non-zero columns only (problem.ts: gPtr, gCol)
+        const G = pr.G!, go = off(G, b, t) + idx[r] * n, g = G.data, col = pr.gCol;
+        const k0 = pr.gPtr[idx[r]], k1 = pr.gPtr[idx[r] + 1];
+        for (let a = k0; a < k1; a++) {
+          const i = col[a], wi = w * g[go + i];
+          for (let c = k0; c < k1; c++) { const j = col[c]; Q[i * n + j] += wi * g[go + j]; }
         }
       }
     }

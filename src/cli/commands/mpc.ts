@@ -8,6 +8,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import { type CliCommand, parseOptions, writeJson } from '../command.js';
+import { nest } from '../../common/validate.js';
 import { oneAtATimeTiming, repeatTimed, type TimedRun } from '../timing.js';
 import { buildProblem, fromMpcPytorchBox, type MpcInput, type MpcProblem } from '../../mpc/problem.js';
 import { mpcSolve, type MpcSolution, type MpcSolverState } from '../../mpc/ipm.js';
@@ -25,12 +26,6 @@ export function resolveProblemFile(name: string): string {
   throw new Error(`--in ${name}: no such file (looked in ., bench/problems, ../shared/bench/problems)`);
 }
 
-/** A flat array as nested JSON arrays of the given shape. */
-export function nest(data: ArrayLike<number>, shape: number[], off = 0): unknown[] {
-  if (shape.length === 1) return Array.from({ length: shape[0] }, (_, i) => data[off + i]);
-  const inner = shape.slice(1), size = inner.reduce((a, b) => a * b, 1);
-  return Array.from({ length: shape[0] }, (_, i) => nest(data, inner, off + i * size));
-}
 
 /**
  * A benchmark document as a list of instances: the solver input of instances [from, to) (with dL/du of
