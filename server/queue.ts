@@ -105,10 +105,15 @@ export async function requestCancel(redis: Redis, queue: string, id: string): Pr
   await redis.set(cancelKey(queue, id), '1', 'EX', CANCEL_TTL_S);
 }
 
-/** A BullMQ queue handle on `addr` (its own connection). */
-export function openQueue(addr: QueueAddress): { queue: Queue; redis: Redis } {
+/**
+ * A BullMQ queue handle on `addr` (its own connection). The queue re-emits its connection's errors;
+ * with no listener BullMQ prints each one (console.error: the stray `connect ECONNREFUSED` while Redis
+ * restarts), although ioredis reconnects by itself: `onError` hears them instead (default: ignored).
+ */
+export function openQueue(addr: QueueAddress, onError: (e: Error) => void = () => {}): { queue: Queue; redis: Redis } {
   const redis = connect(addr);
   const queue = new Queue(addr.name, { connection: redis, prefix: KEY_PREFIX });
+  queue.on('error', onError);
   return { queue, redis };
 }
 
