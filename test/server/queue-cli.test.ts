@@ -31,7 +31,7 @@ describe('dmpc train … --queue through a Redis with a password and an ACL user
   let redis: TestRedis, worker: TestWorker, dir: string, url: string;
 
   beforeAll(async () => {
-    redis = await startRedis(['--requirepass', 'root-secret', '--user', 'dmpc', 'on', '>worker-secret', '~*', '&*', '+@all']);
+    redis = await startRedis(['--requirepass', 'root-secret', '--user', 'dmpc', 'on', '>worker-secret', '~dmpc:*', '&*', '+@all']);
     url = `redis://dmpc:worker-secret@127.0.0.1:${redis.port}`;
     worker = await startWorker(url, ['--concurrency', '2']);
     dir = mkdtempSync(join(tmpdir(), 'dmpc-queue-cli-'));
