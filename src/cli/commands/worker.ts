@@ -14,7 +14,7 @@ const positiveInt = (flag: string) => z.string().regex(/^[1-9]\d*$/, `--${flag} 
 
 export const command: CliCommand = {
   name: 'worker',
-  summary: 'run training jobs (identification, imitation, tuning) from a Redis queue, on any machine',
+  summary: 'run training jobs (identification, imitation, imitation-sweep jobs, tuning) from a Redis queue, on any machine',
   help: [
     'dmpc worker --queue redis://[user:password@]HOST:PORT[/db][?queue=NAME] [--concurrency 1] [--lock-ms 30000] [--stalled-ms 30000] [--cache DIR] [--quiet]',
     '    --queue        the Redis of the queue (rediss:// for TLS; env DMPC_QUEUE; password also from env DMPC_QUEUE_PASSWORD)',
