@@ -269,7 +269,10 @@ export const remoteExecutors: Record<'imitate' | 'imitate-sweep-job' | 'sysid' |
   'imitate-sweep-job': {
     input: SweepJobInputSchema,
     execute: async (raw, ctx) => {
-      const r = await runSweepJob(raw as SweepJobInput, { checkpointStore: ctx.checkpointStore, signal: ctx.signal });
+      const r = await runSweepJob(raw as SweepJobInput, {
+        checkpointStore: ctx.checkpointStore, signal: ctx.signal,
+        progress: (e) => ctx.progress(e.total ? Math.min(0.99, e.done / e.total) : 0, `${e.phase} ${e.done}/${e.total}${e.info ? ` ${e.info}` : ''}`),
+      });
       ctx.progress(1, 'done');
       return r;
     },

@@ -67,7 +67,7 @@ export interface SweepJobInput { job: SweepJob; settings: SweepSettings }
  * a learner's run writes a checkpoint after every iteration there and resumes from the one it holds (a
  * queue worker's Redis, so a lost worker costs one iteration; the result is the same bits).
  */
-export async function runSweepJob({ job, settings }: SweepJobInput, o: { checkpointStore?: CheckpointStore; signal?: AbortSignal } = {}): Promise<SweepJobResult> {
+export async function runSweepJob({ job, settings }: SweepJobInput, o: { checkpointStore?: CheckpointStore; signal?: AbortSignal; progress?: ProgressSink } = {}): Promise<SweepJobResult> {
   const t0 = performance.now();
   const unrealisable = job.expert === 'unrealisable', T = settings.T[job.task];
   const none = { valLossWarm: null, valLossFromExpert: null, valLossInitial: null, paramError: null, paramErrorCurve: null, costError: null, inexact: null };
@@ -84,7 +84,7 @@ export async function runSweepJob({ job, settings }: SweepJobInput, o: { checkpo
   }
   const r = await trainImitation({
     task: job.task, learn: job.method, unrealisable, T, nTrain: job.nTrain, nVal: settings.nVal, iterations: settings.iterations,
-    lr: settings.lr, seed: job.seed, threads: 1, validateEvery: settings.validateEvery, signal: o.signal,
+    lr: settings.lr, seed: job.seed, threads: 1, validateEvery: settings.validateEvery, signal: o.signal, progress: o.progress,
     ...(o.checkpointStore ? { checkpointStore: o.checkpointStore, resume: true, checkpointEvery: 1 } : {}),
   });
   // a stopped job has no result (its checkpoint holds what it did)

@@ -3,8 +3,8 @@
  * and has an ACL user, and one `dmpc worker` at concurrency 2 that logs in as that user: the imitation
  * sweep (one queue job per sweep job, resumed by running it again), a single imitation run with its
  * baselines, and cost tuning, each equal to the run in this process; a wrong password is a clear error
- * at start. And the identification's checkpoints as a queue worker keeps them: a resumed fit equals
- * an uninterrupted one.
+ * at start. And the checkpoints a queue worker keeps (a Redis-like store): a resumed identification
+ * and a resumed sweep job (a learner) each equal the uninterrupted run.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -108,7 +108,7 @@ describe('dmpc train … --queue through a Redis with a password and an ACL user
   }, 120_000);
 });
 
-describe('identification checkpoints as a queue worker keeps them', () => {
+describe('checkpoints as a queue worker keeps them: identification, a sweep job', () => {
   /** A pendulum (l = 1.25 m, b = 0.3) driven by a multisine torque, 50 Hz. */
   function record(seed: number, n = 200) {
     const plant = createPlant('pendulum', [0.2 * seed, 0], { m: 1, l: 1.25, b: 0.3 });
@@ -141,6 +141,23 @@ describe('identification checkpoints as a queue worker keeps them', () => {
     const log: string[] = [];
     const resumed = await exec.execute(parsed, ctx(store, new AbortController().signal, () => {}, log));
     expect(log.join('\n')).toMatch(new RegExp(`resumed at LM iteration ${at} from the checkpoint`));
+    expect(resumed).toEqual(whole);
+  }, 60_000);
+
+  it('a sweep job (a learner) stopped mid-run resumes from its checkpoint with the same result', async () => {
+    const exec = remoteExecutors['imitate-sweep-job'];
+    const input = exec.input.parse({ job: { task: 'pendulum', expert: 'realisable', nTrain: 2, seed: 1, method: 'dynamics' }, settings: { T: { pendulum: 5 }, nVal: 2, iterations: 6, lr: 0.05, nnEpochs: 5, validateEvery: 1 } });
+    const { seconds: _a, ...whole } = await exec.execute(input, ctx(undefined, new AbortController().signal, () => {}, [])) as SweepJobResult;
+    void _a;
+    let text: string | undefined;
+    const stop = new AbortController();
+    const store: CheckpointStore = { name: 'test store', read: () => text, write: (t) => { text = t; if (Number(/"iteration":(\d+)/.exec(t)![1]) >= 3) stop.abort(); } };
+    await expect(exec.execute(input, ctx(store, stop.signal, () => {}, []))).rejects.toThrow(/stopped after/);
+    const at = Number(/"iteration":(\d+)/.exec(text!)![1]);
+    expect(at).toBeGreaterThanOrEqual(3);
+    expect(at).toBeLessThan(6);
+    const { seconds: _b, ...resumed } = await exec.execute(input, ctx(store, new AbortController().signal, () => {}, [])) as SweepJobResult;
+    void _b;
     expect(resumed).toEqual(whole);
   }, 60_000);
 });
