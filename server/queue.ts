@@ -178,9 +178,11 @@ export function openQueueClient(addr: QueueAddress): QueueClient {
       }
       const id = await enqueue(queue, { format: JOB_FORMAT, kind, input, params: input, who: `cli:${process.pid}` }, o.id);
       for (;;) {
-        const job = await queue.getJob(id);
+        let job = await queue.getJob(id);
         if (!job) throw new Error(`job ${id} disappeared from the queue`);
         const state = await job.getState();
+        // the job may have finished between reading it and reading its state: its output is read again
+        if (state === 'completed' || state === 'failed') job = (await queue.getJob(id)) ?? job;
         if (state === 'completed') return job.returnvalue;
         if (state === 'failed') throw new Error(`job ${id} ${job.failedReason === CANCELLED_REASON ? 'was cancelled' : `failed after ${job.attemptsMade} attempt(s): ${job.failedReason}`}`);
         const p = job.progress as { fraction?: number; message?: string | null } | number;
