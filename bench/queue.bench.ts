@@ -1,6 +1,6 @@
 /**
  * `npm run bench -- queue`: throughput of a 32-job identification sweep on the Redis/BullMQ queue
- * (docs/scale.md) with 1, 2 and 4 `dmpc worker` processes on this machine. Each job fits a pendulum's
+ * (docs/scale.md) with 1, 2 and 4 `dmpc worker` processes on this machine, and 1 process at `--concurrency 2`. Each job fits a pendulum's
  * length and damping to its own recorded run (inline CSV), like `dmpc train dynamics`. Time: from the
  * first job added to the last job completed (worker start-up excluded: the workers are ready first).
  * Report only: the numbers depend on the cores of the machine (each job runs the fit in one thread).
@@ -31,9 +31,9 @@ export async function run(): Promise<BenchResult> {
   }));
   const table: BenchResult['table'] = [];
   const runs: Record<string, unknown>[] = [];
-  for (const nWorkers of [1, 2, 4]) {
+  for (const [nWorkers, concurrency] of [[1, 1], [2, 1], [4, 1], [1, 2]]) {
     const redis = await startRedis();
-    const workers = await Promise.all(Array.from({ length: nWorkers }, () => startWorker(redis.url)));
+    const workers = await Promise.all(Array.from({ length: nWorkers }, () => startWorker(redis.url, ['--concurrency', String(concurrency)])));
     const { queue, redis: conn } = openQueue(parseQueueAddress(redis.url));
     try {
       const t0 = performance.now();
@@ -47,7 +47,7 @@ export async function run(): Promise<BenchResult> {
       const wall = (performance.now() - t0) / 1000;
       const jobs = await Promise.all(ids.map((id) => queue.getJob(id)));
       const perJob = jobs.map((j) => ((j!.finishedOn ?? 0) - (j!.processedOn ?? 0)) / 1000).sort((a, b) => a - b);
-      const row = { workers: nWorkers, jobs: JOBS, failed, wallSeconds: +wall.toFixed(2), jobsPerSecond: +(JOBS / wall).toFixed(2), medianJobSeconds: +perJob[JOBS >> 1].toFixed(3) };
+      const row = { workers: nWorkers, concurrency, jobs: JOBS, failed, wallSeconds: +wall.toFixed(2), jobsPerSecond: +(JOBS / wall).toFixed(2), medianJobSeconds: +perJob[JOBS >> 1].toFixed(3) };
       table.push(row);
       runs.push(row);
     } finally {

@@ -35,13 +35,14 @@ export function waitForOutput(proc: ChildProcess, re: RegExp, ms: number, what: 
 
 export interface TestRedis { port: number; url: string; dir: string; proc: ChildProcess; kill(signal?: NodeJS.Signals): Promise<void>; start(): Promise<void>; cleanup(): Promise<void> }
 
-export async function startRedis(): Promise<TestRedis> {
+/** `extra`: more redis-server arguments (e.g. --requirepass, --user for ACL tests). */
+export async function startRedis(extra: string[] = []): Promise<TestRedis> {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'dmpc-redis-'));
   const r: TestRedis = {
     port, dir, url: `redis://127.0.0.1:${port}`, proc: null as unknown as ChildProcess,
     async start() {
-      r.proc = spawn(REDIS_SERVER, ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'yes', '--appendfsync', 'always', '--protected-mode', 'yes'],
+      r.proc = spawn(REDIS_SERVER, ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'yes', '--appendfsync', 'always', '--protected-mode', 'yes', ...extra],
         { stdio: ['ignore', 'pipe', 'pipe'] });
       await waitForOutput(r.proc, /Ready to accept connections/, 10_000, 'redis-server');
     },

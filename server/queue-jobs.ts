@@ -43,7 +43,7 @@ export class QueueJobs implements Jobs {
     for (const k of kinds) this.kinds.set(k.kind, k);
     const localKinds = kinds.filter((k) => !k.remote);
     this.local = new JobRunner(store, kinds, maxConcurrent, runtimes, log, localKinds.map((k) => k.kind));
-    ({ queue: this.queue, redis: this.redis } = openQueue(address));
+    ({ queue: this.queue, redis: this.redis } = openQueue(address, (e) => log(`queue: ${e.message}`)));
     this.eventsConnection = connect(address);
     this.events = new QueueEvents(address.name, { connection: this.eventsConnection, prefix: KEY_PREFIX });
     // a finished job is settled at once (its model saved, its weights applied), not when someone looks

@@ -105,10 +105,15 @@ export async function requestCancel(redis: Redis, queue: string, id: string): Pr
   await redis.set(cancelKey(queue, id), '1', 'EX', CANCEL_TTL_S);
 }
 
-/** A BullMQ queue handle on `addr` (its own connection). */
-export function openQueue(addr: QueueAddress): { queue: Queue; redis: Redis } {
+/**
+ * A BullMQ queue handle on `addr` (its own connection). The queue re-emits its connection's errors;
+ * with no listener BullMQ prints each one (console.error: the stray `connect ECONNREFUSED` while Redis
+ * restarts), although ioredis reconnects by itself: `onError` hears them instead (default: ignored).
+ */
+export function openQueue(addr: QueueAddress, onError: (e: Error) => void = () => {}): { queue: Queue; redis: Redis } {
   const redis = connect(addr);
   const queue = new Queue(addr.name, { connection: redis, prefix: KEY_PREFIX });
+  queue.on('error', onError);
   return { queue, redis };
 }
 
@@ -119,31 +124,95 @@ export async function enqueue(queue: Queue, data: QueueJobData, id?: string, opt
 }
 
 /**
+ * Answers once whether Redis at `addr` takes our connection (reachable, password / ACL user accepted),
+ * so a wrong password or address is a clear error at start instead of commands that wait forever
+ * (the long-lived connections retry without end on purpose: they must survive a Redis restart).
+ */
+export async function checkQueue(addr: QueueAddress, timeoutMs = 5000): Promise<void> {
+  const r = connect(addr, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: timeoutMs, enableOfflineQueue: false });
+  const where = redactUrl(addr.url);
+  // a refused AUTH arrives as an 'error' event; the connect() promise only says the connection closed
+  let cause: Error | undefined;
+  r.on('error', (e: Error) => { cause ??= e; });
+  try {
+    await r.connect();
+    await r.ping();
+  } catch (e) {
+    const m = (cause ?? (e as Error)).message;
+    if (/WRONGPASS|NOAUTH|invalid (username|password)|AUTH/i.test(m)) throw new Error(`--queue: Redis at ${where} refused the credentials (${m}); check the user and password in the URL or DMPC_QUEUE_PASSWORD`);
+    throw new Error(`--queue: cannot use Redis at ${where}: ${m}`);
+  } finally {
+    r.disconnect();
+  }
+}
+
+/** The URL without its password (for logs and errors). */
+export function redactUrl(url: string): string {
+  try { const u = new URL(url); if (u.password) u.password = '***'; return u.toString(); } catch { return url; }
+}
+
+export interface QueueRunOptions {
+  /** The job's id: a given id makes submitting idempotent (the same job is found again, not added twice). */
+  id?: string;
+  onProgress?: (fraction: number, message: string | null) => void;
+  signal?: AbortSignal;
+}
+
+/** One connection for many jobs a client submits and waits for (a sweep's cells). */
+export interface QueueClient {
+  readonly address: QueueAddress;
+  /** Adds one job (or finds it again by id; a failed one is replaced), follows it and returns its output. */
+  run(kind: string, input: unknown, o?: QueueRunOptions): Promise<unknown>;
+  close(): Promise<void>;
+}
+
+export function openQueueClient(addr: QueueAddress): QueueClient {
+  const { queue, redis } = openQueue(addr);
+  return {
+    address: addr,
+    async run(kind, input, o = {}) {
+      if (o.id) {
+        // a job of an earlier submission that failed (or was cancelled) is run again; any other is taken as it is
+        const old = await queue.getJob(o.id);
+        if (old && await old.getState() === 'failed') await old.remove();
+      }
+      const id = await enqueue(queue, { format: JOB_FORMAT, kind, input, params: input, who: `cli:${process.pid}` }, o.id);
+      for (;;) {
+        let job = await queue.getJob(id);
+        if (!job) throw new Error(`job ${id} disappeared from the queue`);
+        const state = await job.getState();
+        // the job may have finished between reading it and reading its state: its output is read again
+        if (state === 'completed' || state === 'failed') job = (await queue.getJob(id)) ?? job;
+        if (state === 'completed') return job.returnvalue;
+        if (state === 'failed') throw new Error(`job ${id} ${job.failedReason === CANCELLED_REASON ? 'was cancelled' : `failed after ${job.attemptsMade} attempt(s): ${job.failedReason}`}`);
+        const p = job.progress as { fraction?: number; message?: string | null } | number;
+        if (typeof p === 'object' && p?.fraction !== undefined) o.onProgress?.(p.fraction, p.message ?? null);
+        if (o.signal?.aborted) {
+          // the job goes on without us unless it is taken back
+          if (state === 'active') await requestCancel(redis, addr.name, id); else await job.remove().catch(() => requestCancel(redis, addr.name, id));
+          throw new Error(`job ${id} cancelled (${String(o.signal.reason ?? 'stopped')})`);
+        }
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    },
+    async close() {
+      await queue.close();
+      redis.disconnect();
+    },
+  };
+}
+
+/**
  * The CLI's `--queue`: adds one job, follows its progress and returns its output (the submitter
  * finishes it: writes the files). A failure or cancellation is an Error with the job's reason.
  */
 export async function runOnQueue(addr: QueueAddress, kind: string, input: unknown, onProgress: (fraction: number, message: string | null) => void = () => {},
   signal?: AbortSignal): Promise<unknown> {
-  const { queue, redis } = openQueue(addr);
+  await checkQueue(addr);
+  const client = openQueueClient(addr);
   try {
-    const id = await enqueue(queue, { format: JOB_FORMAT, kind, input, params: input, who: `cli:${process.pid}` });
-    for (;;) {
-      const job = await queue.getJob(id);
-      if (!job) throw new Error(`job ${id} disappeared from the queue`);
-      const state = await job.getState();
-      if (state === 'completed') return job.returnvalue;
-      if (state === 'failed') throw new Error(`job ${id} ${job.failedReason === CANCELLED_REASON ? 'was cancelled' : `failed after ${job.attemptsMade} attempt(s): ${job.failedReason}`}`);
-      const p = job.progress as { fraction?: number; message?: string | null } | number;
-      if (typeof p === 'object' && p?.fraction !== undefined) onProgress(p.fraction, p.message ?? null);
-      if (signal?.aborted) {
-        // the job goes on without us unless it is taken back
-        if (state === 'active') await requestCancel(redis, addr.name, id); else await job.remove().catch(() => requestCancel(redis, addr.name, id));
-        throw new Error(`job ${id} cancelled (${String(signal.reason ?? 'stopped')})`);
-      }
-      await new Promise((r) => setTimeout(r, 200));
-    }
+    return await client.run(kind, input, { onProgress, signal });
   } finally {
-    await queue.close();
-    redis.disconnect();
+    await client.close();
   }
 }

@@ -31,6 +31,7 @@ import type { CheckpointStore } from '../src/train/checkpoint.js';
 import { CancelledError } from './simulate.js';
 import { trainImitation } from '../src/train/imitation.js';
 import { tuneWeights } from '../src/train/tune.js';
+import { runSweepJob, type SweepJobInput } from '../src/train/imitationSweep.js';
 import { readTrajectories, trajectoriesFromCsv, type Trajectory } from '../src/data/index.js';
 import { configWithParams } from './params.js';
 import { notFound } from './errors.js';
@@ -47,6 +48,7 @@ function trajectorySources(what: string) {
 
 export const SysidParamsSchema = z.strictObject({
   model: z.string().min(1).max(64).describe('a models/continuous kind, e.g. pendulum, cartpole'),
+  modelConfig: z.record(z.string(), z.unknown()).optional().describe('the model\'s registry configuration, e.g. { "hidden": [8] } for greybox-pendulum (dmpc train dynamics --model-config)'),
   data: trajectorySources('trajectories'),
   fit: z.array(z.string().min(1)).min(1).max(64).optional(),
   initial: z.record(z.string(), finite).optional(),
@@ -80,6 +82,7 @@ export const ImitateParamsSchema = z.strictObject({
   iterations: z.number().int().min(1).max(1000).default(40),
   lr: finite.refine((v) => v > 0 && v < 10, 'must be in (0, 10)').optional(),
   seed: z.number().int().min(0).max(2 ** 31).default(0),
+  hessian: z.enum(['exact', 'gauss-newton']).default('exact').describe('the SQP Hessian of the MPC layer (dmpc train imitate --hessian)'),
 });
 
 export const TuneParamsSchema = z.strictObject({
@@ -89,6 +92,7 @@ export const TuneParamsSchema = z.strictObject({
   lr: finite.refine((v) => v > 0 && v < 10, 'must be in (0, 10)').default(0.1),
   samples: z.number().int().min(1).max(1024).default(64),
   fixed: z.array(z.string().min(1).max(16)).max(64).default(['R[0]']).describe("weights held fixed (the scale of a cost is arbitrary, so one stays put), e.g. 'R[0]' or 'R'"),
+  lossSteps: z.number().int().min(1).max(100).default(1).describe('controls of each plan compared with the demonstration (dmpc train tune --loss-steps)'),
   /** Apply the fitted weights to the controller as a new parameter version. */
   apply: z.boolean().default(false),
 });
@@ -134,7 +138,7 @@ type ImitateParams = z.output<typeof ImitateParamsSchema>;
 async function imitate(p: ImitateParams, o: { signal: AbortSignal; progress: JobContext['progress']; checkpointStore?: CheckpointStore }) {
   const res = await trainImitation({
     task: p.task, learn: p.learn, unrealisable: p.unrealisable, T: p.horizon, nTrain: p.nTrain, nVal: p.nVal,
-    iterations: p.iterations, lr: p.lr, seed: p.seed, threads: TRAIN_THREADS, signal: o.signal,
+    iterations: p.iterations, lr: p.lr, seed: p.seed, hessian: p.hessian, threads: TRAIN_THREADS, signal: o.signal,
     // on a queue worker: a checkpoint after every iteration (a few kB in Redis), so a lost worker costs one iteration
     ...(o.checkpointStore ? { checkpointStore: o.checkpointStore, resume: true, checkpointEvery: 1 } : {}),
     progress: (e) => o.progress(e.total ? Math.min(0.99, e.done / e.total) : 0, `${e.phase} ${e.done}/${e.total}${e.info ? ` ${e.info}` : ''}`),
@@ -148,21 +152,36 @@ async function imitate(p: ImitateParams, o: { signal: AbortSignal; progress: Job
 }
 
 type SysidParams = z.output<typeof SysidParamsSchema>;
-interface SysidOutput { report: unknown; theta: number[] }
+/** `windows`: the first held-out prediction windows, for the submitter's prediction plot (dmpc train dynamics --queue). */
+interface SysidOutput { report: unknown; theta: number[]; windows: unknown[] }
 
-/** The identification of a job in a worker thread (the fit is synchronous); aborting terminates the thread. */
-async function identifyInThread(p: Omit<SysidParams, 'data'>, files: string[], csv: string[], signal: AbortSignal, progress: JobContext['progress']): Promise<SysidOutput> {
+/**
+ * The identification of a job in a worker thread (the fit is synchronous); aborting terminates the
+ * thread. With `checkpointStore` (a queue worker's Redis) the thread resumes from the checkpoint the
+ * store holds and sends one after every LM iteration, which this thread writes to the store.
+ */
+async function identifyInThread(p: Omit<SysidParams, 'data'>, files: string[], csv: string[], signal: AbortSignal, progress: JobContext['progress'], checkpointStore?: CheckpointStore,
+  log?: (line: string) => void): Promise<SysidOutput> {
   const worker = new Worker(new URL('./train-worker-boot.mjs', import.meta.url), {
-    workerData: { kind: p.model, files, csv, fit: p.fit, initial: p.initial, holdout: p.holdout, horizon: p.horizon, segment: p.segment, substeps: p.substeps, maxIter: p.maxIter },
+    workerData: {
+      kind: p.model, config: p.modelConfig, files, csv, fit: p.fit, initial: p.initial, holdout: p.holdout, horizon: p.horizon, segment: p.segment, substeps: p.substeps, maxIter: p.maxIter,
+      checkpoint: checkpointStore ? { name: checkpointStore.name, text: checkpointStore.read() } : undefined,
+    },
   });
   return new Promise<SysidOutput>((res, rej) => {
     let result: SysidOutput | null = null;
     const onAbort = () => { void worker.terminate(); rej(new CancelledError()); };
     if (signal.aborted) { onAbort(); return; }
     signal.addEventListener('abort', onAbort, { once: true });
-    worker.on('message', (m: { type: string; fraction?: number; info?: string; report?: unknown; theta?: number[] }) => {
+    worker.on('message', (m: { type: string; fraction?: number; info?: string; report?: unknown; theta?: number[]; windows?: unknown[]; text?: string }) => {
       if (m.type === 'progress') progress(0.95 * (m.fraction ?? 0), m.info);
-      else if (m.type === 'result') result = { report: m.report, theta: m.theta! };
+      else if (m.type === 'checkpoint') checkpointStore?.write(m.text!);
+      else if (m.type === 'result') {
+        // where the fit started is provenance, not its result (a resumed fit equals an uninterrupted one): the job's log says it
+        const { fit: { resumedFrom, ...fit }, ...report } = m.report as { fit: { resumedFrom: number } };
+        if (resumedFrom) log?.(`identification resumed at LM iteration ${resumedFrom} from the checkpoint`);
+        result = { report: { ...report, fit }, theta: m.theta!, windows: m.windows ?? [] };
+      }
     });
     worker.on('error', (e) => { signal.removeEventListener('abort', onAbort); rej(e); });
     worker.on('exit', (code) => {
@@ -174,7 +193,7 @@ async function identifyInThread(p: Omit<SysidParams, 'data'>, files: string[], c
 
 /** The server's half after the fit: the model document, saved into its models directory when asked. */
 function finishSysid(p: SysidParams, out: SysidOutput, id: string, modelsDir: string) {
-  const model = createModel(p.model);
+  const model = createModel(p.model, p.modelConfig ?? {});
   let savedTo: string | null = null;
   if (p.save) {
     mkdirSync(modelsDir, { recursive: true });
@@ -187,13 +206,16 @@ function finishSysid(p: SysidParams, out: SysidOutput, id: string, modelsDir: st
 type TuneParams = z.output<typeof TuneParamsSchema>;
 
 /** The tuning of a job (both executors): `config` the controller's configuration with its current parameters. */
-async function tune(config: ControllerConfig, demos: Trajectory[], p: Pick<TuneParams, 'iterations' | 'lr' | 'samples' | 'fixed'>, o: { signal: AbortSignal; progress: JobContext['progress']; checkpointStore?: CheckpointStore }) {
-  const res = await tuneWeights(config, demos, {
-    iterations: p.iterations, lr: p.lr, samples: p.samples, fixed: p.fixed, threads: TRAIN_THREADS, signal: o.signal,
+async function tune(config: ControllerConfig, demos: Trajectory[], p: Pick<TuneParams, 'iterations' | 'lr' | 'samples' | 'fixed' | 'lossSteps'>,
+  o: { signal: AbortSignal; progress: JobContext['progress']; checkpointStore?: CheckpointStore; log?: (line: string) => void }) {
+  const { resumedFrom, ...res } = await tuneWeights(config, demos, {
+    iterations: p.iterations, lr: p.lr, samples: p.samples, fixed: p.fixed, lossSteps: p.lossSteps, threads: TRAIN_THREADS, signal: o.signal,
     ...(o.checkpointStore ? { checkpointStore: o.checkpointStore, resume: true, checkpointEvery: 1 } : {}),
     onProgress: (e) => { o.progress(Math.min(0.99, e.iteration / e.iterations), `iteration ${e.iteration}/${e.iterations}: loss ${e.loss.toPrecision(4)}`); },
   });
   if (res.stopped === 'cancelled') throw new CancelledError();
+  // where the run started is provenance, not its result (a resumed run's result equals an uninterrupted one's): the job's log says it
+  if (resumedFrom) o.log?.(`tuning resumed at iteration ${resumedFrom} from the checkpoint`);
   return res;
 }
 
@@ -218,6 +240,19 @@ const TuneInputSchema = z.strictObject({
   modelFile: BlobRefSchema.optional(),
   data: RemoteSourcesSchema,
   iterations: TuneParamsSchema.shape.iterations, lr: TuneParamsSchema.shape.lr, samples: TuneParamsSchema.shape.samples, fixed: TuneParamsSchema.shape.fixed,
+  lossSteps: TuneParamsSchema.shape.lossSteps,
+});
+
+const SweepJobInputSchema = z.strictObject({
+  job: z.strictObject({
+    task: z.enum(['pendulum', 'cartpole']), expert: z.enum(['realisable', 'unrealisable']), nTrain: z.number().int().min(1).max(10_000),
+    seed: z.number().int().min(0).max(2 ** 31), method: z.enum(['cost', 'dynamics', 'both', 'sysid', 'nn']),
+  }),
+  settings: z.strictObject({
+    T: z.strictObject({ pendulum: z.number().int().min(2).max(100).optional(), cartpole: z.number().int().min(2).max(100).optional() }),
+    nVal: z.number().int().min(1).max(1024), iterations: z.number().int().min(1).max(10_000), lr: finite.refine((v) => v > 0 && v < 10, 'must be in (0, 10)'),
+    nnEpochs: z.number().int().min(1).max(100_000), validateEvery: z.number().int().min(1).max(10_000),
+  }),
 });
 
 /**
@@ -225,10 +260,22 @@ const TuneInputSchema = z.strictObject({
  * execution. The server's halves (prepare, finish) are added by trainJobKinds, which knows the data and
  * models directories.
  */
-export const remoteExecutors: Record<'imitate' | 'sysid' | 'tune', Pick<RemoteKind, 'input' | 'execute'>> = {
+export const remoteExecutors: Record<'imitate' | 'imitate-sweep-job' | 'sysid' | 'tune', Pick<RemoteKind, 'input' | 'execute'>> = {
   imitate: {
     input: ImitateParamsSchema,
     execute: (raw, ctx) => imitate(raw as ImitateParams, ctx),
+  },
+  /** One job of the imitation sweep (`dmpc train imitate --sweep-train … --queue`): a learner resumes from its checkpoint. */
+  'imitate-sweep-job': {
+    input: SweepJobInputSchema,
+    execute: async (raw, ctx) => {
+      const r = await runSweepJob(raw as SweepJobInput, {
+        checkpointStore: ctx.checkpointStore, signal: ctx.signal,
+        progress: (e) => ctx.progress(e.total ? Math.min(0.99, e.done / e.total) : 0, `${e.phase} ${e.done}/${e.total}${e.info ? ` ${e.info}` : ''}`),
+      });
+      ctx.progress(1, 'done');
+      return r;
+    },
   },
   sysid: {
     input: SysidInputSchema,
@@ -237,7 +284,7 @@ export const remoteExecutors: Record<'imitate' | 'sysid' | 'tune', Pick<RemoteKi
       const files: string[] = [];
       for (const d of p.data) if ('blob' in d) files.push(await ctx.file(d));
       const csv = p.data.flatMap((d) => ('csv' in d ? [d.csv] : []));
-      return identifyInThread(p, files, csv, ctx.signal, ctx.progress);
+      return identifyInThread(p, files, csv, ctx.signal, ctx.progress, ctx.checkpointStore, ctx.log);
     },
   },
   tune: {
@@ -288,7 +335,7 @@ export function trainJobKinds(dirs: { dataRoot: string; modelsDir: string }): Jo
         // a model document named by path travels by content, like the data
         const modelFile = 'file' in config.model ? await putBlob(readFileSync(resolve(config.model.file)), basename(config.model.file)) : undefined;
         const modelKind = 'kind' in config.model ? config.model.kind : rt.modelKind;
-        return { config, modelKind, modelFile, data: await sourcesToBlobs(dirs, p.data, putBlob), iterations: p.iterations, lr: p.lr, samples: p.samples, fixed: p.fixed };
+        return { config, modelKind, modelFile, data: await sourcesToBlobs(dirs, p.data, putBlob), iterations: p.iterations, lr: p.lr, samples: p.samples, fixed: p.fixed, lossSteps: p.lossSteps };
       },
       finish: async (out, params, { id, runtimes }) => finishTune(params as TuneParams, out as Awaited<ReturnType<typeof tune>>, id, runtimes),
     },

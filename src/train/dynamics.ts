@@ -82,7 +82,7 @@ function* dynamicsCore(job: DynamicsJob): Generator<IdentifyCall, DynamicsResult
   const maxIter = job.maxIter ?? 50;
   const r = yield { model, data: train, opts: {
     theta0, fit, segment: job.segment, substeps: job.substeps, maxIter, signal: job.signal, threads: job.threads,
-    checkpoint: job.checkpoint, checkpointEvery: job.checkpointEvery, resume: job.resume,
+    checkpoint: job.checkpoint, checkpointStore: job.checkpointStore, checkpointEvery: job.checkpointEvery, resume: job.resume,
     onIteration: (it) => job.progress?.({ phase: 'fit', done: it.iteration, total: maxIter, info: `cost ${it.cost.toExponential(3)}` }),
   } };
   job.progress?.({ phase: 'fit', done: maxIter, total: maxIter, info: `${r.stopped} after ${r.iterations} iterations` });

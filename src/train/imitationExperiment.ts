@@ -24,8 +24,18 @@ export interface ImitationExperiment {
   table: { method: string; valLoss: number; valLossWarm: number | null; valLossFromExpert: number | null }[];
 }
 
-export async function runImitationExperiment(cfg: ImitationConfig & { baselines?: boolean; nnEpochs?: number }): Promise<ImitationExperiment> {
-  const learner = await trainImitation(cfg);
+export type ImitationExperimentConfig = ImitationConfig & { baselines?: boolean; nnEpochs?: number };
+
+export async function runImitationExperiment(cfg: ImitationExperimentConfig): Promise<ImitationExperiment> {
+  return completeImitationExperiment(cfg, await trainImitation(cfg));
+}
+
+/**
+ * The experiment around a learner's run: the baselines on the same demonstrations and the table. The
+ * learner may have been trained elsewhere (a queue worker: `dmpc train imitate --queue`); the baselines
+ * are pure functions of `cfg`, so they give the same numbers here.
+ */
+export async function completeImitationExperiment(cfg: ImitationExperimentConfig, learner: ImitationResult): Promise<ImitationExperiment> {
   const table: ImitationExperiment['table'] = [
     { method: 'initial learner (MPC, wrong parameters)', valLoss: learner.valLossInitial, valLossWarm: learner.valLossWarmInitial, valLossFromExpert: learner.valLossFromExpertInitial },
     { method: `MPC learned by imitation (${cfg.learn})`, valLoss: learner.valLossFinal, valLossWarm: learner.valLossWarmFinal, valLossFromExpert: learner.valLossFromExpertFinal },

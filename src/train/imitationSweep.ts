@@ -18,7 +18,7 @@ import { availableParallelism, loadavg } from 'node:os';
 import { demonstrations, identifiableError, initialParams, learnerModel, sampleStarts, taskSpec, trainImitation, type ImitationTask, type LearnWhat } from './imitation.js';
 import { nnBaseline, sysidBaseline } from './baselines.js';
 import { chunkRunner } from './pool.js';
-import { type CheckpointOptions, loadCheckpoint, saveCheckpoint } from './checkpoint.js';
+import { type CheckpointOptions, type CheckpointStore, loadCheckpoint, saveCheckpoint } from './checkpoint.js';
 import type { ProgressSink } from './progress.js';
 import { DmpcInputError } from '../common/errors.js';
 
@@ -62,8 +62,12 @@ export interface SweepJobResult extends SweepJob {
 
 export interface SweepJobInput { job: SweepJob; settings: SweepSettings }
 
-/** Runs one job (in a worker thread, or inline with threads = 1). */
-export async function runSweepJob({ job, settings }: SweepJobInput): Promise<SweepJobResult> {
+/**
+ * Runs one job (in a worker thread, inline with threads = 1, or on a queue worker). `o.checkpointStore`:
+ * a learner's run writes a checkpoint after every iteration there and resumes from the one it holds (a
+ * queue worker's Redis, so a lost worker costs one iteration; the result is the same bits).
+ */
+export async function runSweepJob({ job, settings }: SweepJobInput, o: { checkpointStore?: CheckpointStore; signal?: AbortSignal; progress?: ProgressSink } = {}): Promise<SweepJobResult> {
   const t0 = performance.now();
   const unrealisable = job.expert === 'unrealisable', T = settings.T[job.task];
   const none = { valLossWarm: null, valLossFromExpert: null, valLossInitial: null, paramError: null, paramErrorCurve: null, costError: null, inexact: null };
@@ -80,8 +84,11 @@ export async function runSweepJob({ job, settings }: SweepJobInput): Promise<Swe
   }
   const r = await trainImitation({
     task: job.task, learn: job.method, unrealisable, T, nTrain: job.nTrain, nVal: settings.nVal, iterations: settings.iterations,
-    lr: settings.lr, seed: job.seed, threads: 1, validateEvery: settings.validateEvery,
+    lr: settings.lr, seed: job.seed, threads: 1, validateEvery: settings.validateEvery, signal: o.signal, progress: o.progress,
+    ...(o.checkpointStore ? { checkpointStore: o.checkpointStore, resume: true, checkpointEvery: 1 } : {}),
   });
+  // a stopped job has no result (its checkpoint holds what it did)
+  if (r.stopped !== 'done') throw new Error(`imitation sweep: job ${keyOf(job)} stopped after ${r.curve.length} iterations`);
   const spec = taskSpec(job.task, T, unrealisable), n = learnerModel(job.task).nx + 1;
   let costError: SweepJobResult['costError'] = null;
   if (job.method !== 'dynamics') {
@@ -115,6 +122,13 @@ export interface SweepConfig extends CheckpointOptions {
   validateEvery?: number;
   /** Jobs run at once (default: every core; 1 = inline, no worker threads). */
   threads?: number;
+  /**
+   * Where a job runs, when not on this machine's threads: e.g. a job queue (`dmpc train imitate
+   * --sweep-train … --queue`: one queue job per sweep job, on `dmpc worker`s). `threads` jobs are in
+   * flight at once. Each job is a pure function of its input, so the report is the same either way
+   * (but for the jobs' `seconds`).
+   */
+  runJob?: (input: SweepJobInput) => Promise<SweepJobResult>;
   progress?: ProgressSink;
   signal?: AbortSignal;
 }
@@ -223,7 +237,8 @@ export async function runImitationSweep(cfg: SweepConfig): Promise<SweepReport> 
   const cost = (j: SweepJob) => j.nTrain * (j.method === 'sysid' || j.method === 'nn' ? 1 : settings.iterations) * (settings.T[j.task] ?? 20) * (j.task === 'cartpole' ? 3 : 1);
   const todo = all.filter((j) => !done.has(keyOf(j))).sort((a, b) => cost(b) - cost(a));
   const threads = Math.max(1, Math.floor(cfg.threads ?? availableParallelism()));
-  const runner = chunkRunner(runSweepJob, new URL('./imitationSweepWorker.ts', import.meta.url), threads);
+  const runner = cfg.runJob ? null : chunkRunner(runSweepJob, new URL('./imitationSweepWorker.ts', import.meta.url), threads);
+  const run = cfg.runJob ?? (async (input: SweepJobInput) => (await Promise.all(await runner!.map([input])))[0]);
   // jobs of the old checkpoint that this sweep does not ask for are kept in the file
   const kept = (ck?.state.jobs ?? []).filter((j) => !wanted.has(keyOf(j)));
   const save = () => { if (cfg.checkpoint) saveCheckpoint(cfg.checkpoint, CHECKPOINT_FORMAT, key, done.size, { jobs: [...kept, ...done.values()] }); };
@@ -235,7 +250,7 @@ export async function runImitationSweep(cfg: SweepConfig): Promise<SweepReport> 
       while (next < todo.length) {
         if (cfg.signal?.aborted) { stopped = 'cancelled'; return; }
         const job = todo[next++];
-        const [r] = await Promise.all(await runner.map([{ job, settings }]));
+        const r = await run({ job, settings });
         done.set(keyOf(job), r);
         save();
         cfg.progress?.({ phase: 'imitation sweep', done: done.size, total: all.length, info: `${keyOf(job)} val ${r.valLoss.toExponential(2)} (${r.seconds.toFixed(0)} s)` });
@@ -243,7 +258,7 @@ export async function runImitationSweep(cfg: SweepConfig): Promise<SweepReport> 
     };
     await Promise.all(Array.from({ length: Math.min(threads, Math.max(1, todo.length)) }, lane));
   } finally {
-    await runner.close();
+    await runner?.close();
   }
   const jobs = all.map((j) => done.get(keyOf(j))).filter((j): j is SweepJobResult => !!j);
   const valLoss = cells(jobs, (j) => j.valLoss), paramError = cells(jobs, (j) => j.paramError);

@@ -111,8 +111,9 @@ export const command: CliCommand = {
     if (!r.success) throw new Error(`invalid options:\n${zodIssues(r.error).map((i) => `  ${i.path.join('.')}: ${i.message}`).join('\n')}`);
     const o = r.data;
     const config = o.config ? loadControllerConfig(o.config) : undefined;
-    const { queueFromEnv } = await import('../../../server/queue.js');
+    const { checkQueue, queueFromEnv } = await import('../../../server/queue.js');
     const queue = queueFromEnv(values.queue);
+    if (queue) await checkQueue(queue);
     // our handlers first: SIGINT, SIGTERM, SIGHUP or the launcher's death all close the server cleanly
     const stopRequested = waitForStop();
     const srv = await startServer({

@@ -59,7 +59,7 @@ async function runDynamics(argv: string[]): Promise<number> {
     'model-config': { type: 'string' }, threads: { type: 'string' }, ...checkpointFlagOptions, queue: { type: 'string' },
   });
   const ckOpts = checkpointFlags(values);
-  const queue = await queueOf(values.queue, ckOpts, values['model-config'] ? '--model-config' : undefined);
+  const queue = await queueOf(values.queue, ckOpts);
   let config: Record<string, unknown> = {};
   if (values['model-config']) {
     try { config = JSON.parse(values['model-config']) as Record<string, unknown>; } catch (e) { throw new Error(`--model-config must be JSON (${(e as Error).message})`); }
@@ -70,7 +70,7 @@ async function runDynamics(argv: string[]): Promise<number> {
   const data = await loadData(values.data ?? [], kind, { topics });
   const progress = consoleProgress({ quiet: values.quiet });
   const res = queue ? await dynamicsOnQueue(queue, {
-    model: values.model, data, fit: values.fit?.split(',').map((s) => s.trim()), initial: parseAssignments('initial', values.initial),
+    model: values.model, ...(values['model-config'] ? { modelConfig: config } : {}), data, fit: values.fit?.split(',').map((s) => s.trim()), initial: parseAssignments('initial', values.initial),
     holdout: num('holdout', values.holdout, 0.2), horizon: num('horizon', values.horizon, 50), segment: num('segment', values.segment, 20),
     substeps: num('substeps', values.substeps, 2), maxIter: num('max-iter', values['max-iter'], 50),
   }, progress) : await trainDynamicsParallel({
@@ -106,9 +106,10 @@ async function runTune(argv: string[]): Promise<number> {
   const { values } = parseOptions(argv, {
     controller: { type: 'string' }, data: { type: 'string', multiple: true }, out: { type: 'string' }, iterations: { type: 'string' },
     lr: { type: 'string' }, samples: { type: 'string' }, 'loss-steps': { type: 'string' }, fixed: { type: 'string' },
-    threads: { type: 'string' }, quiet: { type: 'boolean' }, ...checkpointFlagOptions,
+    threads: { type: 'string' }, quiet: { type: 'boolean' }, ...checkpointFlagOptions, queue: { type: 'string' },
   });
   const ckOpts = checkpointFlags(values);
+  const queue = await queueOf(values.queue, ckOpts);
   if (!values.controller) throw new Error('--controller CONFIG.json is required');
   if (!values.out) throw new Error('--out TUNED.json is required (the configuration with the tuned cost)');
   const { loadControllerConfig } = await import('../../../controllers/schema.js');
@@ -120,13 +121,18 @@ async function runTune(argv: string[]): Promise<number> {
   const demos = await loadData(values.data ?? [], kind);
   const progress = consoleProgress({ quiet: values.quiet });
   const iterations = num('iterations', values.iterations, 50);
-  const res = await tuneWeights(config, demos, {
+  const settings = {
     iterations, lr: num('lr', values.lr, 0.1), samples: num('samples', values.samples, 64), lossSteps: num('loss-steps', values['loss-steps'], 1),
-    fixed: values.fixed ? values.fixed.split(',').map((x) => x.trim()) : undefined, baseDir: dirname(values.controller), threads: threadsOf(values.threads),
-    onProgress: (p) => progress({ phase: 'tune', done: p.iteration, total: p.iterations, info: `loss ${p.loss.toExponential(3)}` }),
-    ...ckOpts,
-  });
-  progress.stop();
+    fixed: values.fixed ? values.fixed.split(',').map((x) => x.trim()) : ['R[0]'],
+  };
+  let res: Omit<import('../../train/tune.js').TuneResult, 'resumedFrom'> & { resumedFrom?: number };
+  try {
+    res = queue ? await tuneOnQueue(queue, config, values.controller, demos, settings, progress) : await tuneWeights(config, demos, {
+      ...settings, baseDir: dirname(values.controller), threads: threadsOf(values.threads),
+      onProgress: (p) => progress({ phase: 'tune', done: p.iteration, total: p.iterations, info: `loss ${p.loss.toExponential(3)}` }),
+      ...ckOpts,
+    });
+  } finally { progress.stop(); }
   // the original document with only the cost replaced (keeps the user's fields and order)
   const doc = JSON.parse(readFileSync(values.controller, 'utf8')) as Record<string, unknown>;
   doc.cost = res.cost;
@@ -157,23 +163,25 @@ async function runImitate(argv: string[]): Promise<number> {
     queue: { type: 'string' },
   });
   const ckOpts = checkpointFlags(values);
-  const queue = await queueOf(values.queue, ckOpts, values['sweep-train'] !== undefined ? '--sweep-train' : values.hessian !== undefined ? '--hessian' : undefined);
-  if (values['sweep-train'] !== undefined) return runImitateSweep(values, ckOpts, argv);
+  const queue = await queueOf(values.queue, ckOpts);
+  if (values['sweep-train'] !== undefined) return runImitateSweep(values, ckOpts, argv, queue);
   for (const f of ['seeds', 'methods', 'experts', 'validate-every'] as const) if (values[f] !== undefined) throw new Error(`--${f} belongs to the sweep: add --sweep-train N1,N2,...`);
   const task = (values.task ?? 'pendulum') as ImitationTask, learn = (values.learn ?? 'dynamics') as LearnWhat;
   if (!['pendulum', 'cartpole'].includes(task)) throw new Error('--task must be pendulum or cartpole');
   if (!['cost', 'dynamics', 'both'].includes(learn)) throw new Error('--learn must be cost, dynamics or both');
   const hessian = (values.hessian ?? 'exact') as 'exact' | 'gauss-newton';
   if (!['exact', 'gauss-newton'].includes(hessian)) throw new Error('--hessian must be exact or gauss-newton');
-  if (queue) return imitateOnQueue(queue, values as Record<string, string | boolean | undefined>, task, learn);
   const progress = consoleProgress({ quiet: values.quiet });
-  const ex = await runImitationExperiment({
-    task, learn, unrealisable: values.unrealisable, T: values.horizon ? num('horizon', values.horizon, 0) : undefined,
+  const cfg = {
+    task, learn, unrealisable: !!values.unrealisable, T: values.horizon ? num('horizon', values.horizon, 0) : undefined,
     nTrain: num('train', values.train, 32), nVal: num('val', values.val, 32), iterations: num('iterations', values.iterations, 100),
     lr: num('lr', values.lr, 0.05), seed: num('seed', values.seed, 0), threads: threadsOf(values.threads), hessian,
     ...ckOpts, progress, baselines: !values['no-baselines'], nnEpochs: num('nn-epochs', values['nn-epochs'], 500),
-  });
-  progress.stop();
+  };
+  let ex: Awaited<ReturnType<typeof runImitationExperiment>>;
+  try {
+    ex = queue ? await imitateOnQueue(queue, cfg) : await runImitationExperiment(cfg);
+  } finally { progress.stop(); }
   const base = (values.out ?? `imitate-${task}-${learn}${values.unrealisable ? '-unrealisable' : ''}`).replace(/\.json$/, '');
   const files = await writeImitationOutputs(base, ex);
   if (!values.quiet) {
@@ -190,8 +198,10 @@ const intList = (flag: string, v: string): number[] => {
   return out.map(Number);
 };
 
+const QUEUE_SWEEP_IN_FLIGHT = 64;
+
 /** `dmpc train imitate --sweep-train N1,N2,...`: the sample-efficiency sweep (src/train/imitationSweep.ts). */
-async function runImitateSweep(values: Record<string, string | boolean | undefined>, ckOpts: CheckpointOptions, argv: string[]): Promise<number> {
+async function runImitateSweep(values: Record<string, string | boolean | undefined>, ckOpts: CheckpointOptions, argv: string[], queue?: QueueAddress): Promise<number> {
   const str = (k: string) => values[k] as string | undefined;
   if (values.unrealisable || values.learn !== undefined || values['no-baselines'] || values.hessian !== undefined) {
     throw new Error('with --sweep-train use --experts realisable,unrealisable and --methods cost,dynamics,both,sysid,nn (not --unrealisable, --learn, --no-baselines, --hessian)');
@@ -209,24 +219,27 @@ async function runImitateSweep(values: Record<string, string | boolean | undefin
   // no signal handling: the checkpoint is written after every finished job, so an interrupted sweep
   // loses only the jobs in flight, and --resume runs the rest
   let rep: SweepReport;
+  const client = queue ? await sweepOnQueue(queue, progress) : undefined;
   try {
     rep = await runImitationSweep({
       tasks: list('task') as ImitationTask[] | undefined, experts: list('experts') as Expert[] | undefined, methods: list('methods') as SweepMethod[] | undefined,
       nTrain, seeds, T: T as Partial<Record<ImitationTask, number>> | undefined,
       nVal: num('val', str('val'), 32), iterations: num('iterations', str('iterations'), 100), lr: num('lr', str('lr'), 0.05),
       nnEpochs: num('nn-epochs', str('nn-epochs'), 500), validateEvery: num('validate-every', str('validate-every'), 10),
-      threads: str('threads') === undefined || str('threads') === 'auto' ? availableParallelism() : num('threads', str('threads'), 1),
-      ...ckOpts, progress,
+      // on the queue: up to 64 jobs in the queue at once (the workers set the pace); --threads N sets that number
+      threads: str('threads') === undefined || str('threads') === 'auto' ? (client ? QUEUE_SWEEP_IN_FLIGHT : availableParallelism()) : num('threads', str('threads'), 1),
+      ...ckOpts, progress, runJob: client?.runJob,
     });
   } finally {
     progress.stop();
+    await client?.close();
   }
   const base = (str('out') ?? 'imitate-sweep').replace(/\.json$/, '');
   const files = await writeSweepOutputs(base, rep, `dmpc train imitate ${argv.join(' ')}`);
   if (!values.quiet) {
     console.log(formatSweepTable(rep));
     console.log(formatFindings(rep.findings));
-    console.log(`${rep.jobs.length} jobs, wall ${rep.run.wallSeconds.toFixed(0)} s on ${rep.run.threads} thread(s)`);
+    console.log(`${rep.jobs.length} jobs, wall ${rep.run.wallSeconds.toFixed(0)} s ${queue ? `on the queue '${queue.name}'` : `on ${rep.run.threads} thread(s)`}`);
     console.log(`wrote ${files.join(', ')}`);
   }
   return 0;
@@ -234,47 +247,89 @@ async function runImitateSweep(values: Record<string, string | boolean | undefin
 
 type QueueAddress = import('../../../server/queue.js').QueueAddress;
 
-/** `--queue URL` or DMPC_QUEUE; the flags a queue job cannot honour are refused by name. */
-async function queueOf(flag: string | undefined, ck: CheckpointOptions, unsupported?: string): Promise<QueueAddress | undefined> {
-  const { queueFromEnv } = await import('../../../server/queue.js');
+/** `--queue URL` or DMPC_QUEUE (checked at once: a wrong address or password is an error here, not a wait). */
+async function queueOf(flag: string | undefined, ck: CheckpointOptions): Promise<QueueAddress | undefined> {
+  const { checkQueue, queueFromEnv } = await import('../../../server/queue.js');
   const q = queueFromEnv(flag);
   if (!q) return undefined;
   if (ck.checkpoint) throw new Error('--checkpoint does not apply with --queue: a queue job keeps its checkpoints in Redis');
-  if (unsupported) throw new Error(`${unsupported} does not run on the queue yet (docs/scale.md); leave out --queue (and DMPC_QUEUE) to run it here`);
+  await checkQueue(q);
   return q;
 }
 
 /** The identification on a `dmpc worker` (the server's 'sysid' job): the trajectories travel as CSV text in the job. */
-async function dynamicsOnQueue(queue: QueueAddress, p: { model: string; data: Trajectory[]; fit?: string[]; initial?: Record<string, number>; holdout: number; horizon: number; segment: number; substeps: number; maxIter: number },
+async function dynamicsOnQueue(queue: QueueAddress, p: { model: string; modelConfig?: Record<string, unknown>; data: Trajectory[]; fit?: string[]; initial?: Record<string, number>; holdout: number; horizon: number; segment: number; substeps: number; maxIter: number },
   progress: ReturnType<typeof consoleProgress>) {
   const { runOnQueue } = await import('../../../server/queue.js');
   const { trajectoriesToCsv } = await import('../../data/index.js');
   const { data, ...rest } = p;
   // one CSV per trajectory kind block keeps each trajectory's own names; String(x) round-trips every double
   const input = { ...rest, data: [{ csv: trajectoriesToCsv(data) }], save: false };
-  const out = await runOnQueue(queue, 'sysid', input, (f, m) => progress({ phase: 'queue sysid', done: Math.round(1000 * f), total: 1000, info: m ?? undefined })) as { report: import('../../train/dynamics.js').DynamicsReport; theta: number[] };
-  return { report: out.report, theta: Float64Array.from(out.theta), windows: [] };
+  type Result = import('../../train/dynamics.js').DynamicsResult;
+  const out = await runOnQueue(queue, 'sysid', input, (f, m) => progress({ phase: 'queue sysid', done: Math.round(1000 * f), total: 1000, info: m ?? undefined })) as { report: Result['report']; theta: number[]; windows: Result['windows'] };
+  return { report: out.report, theta: Float64Array.from(out.theta), windows: out.windows };
 }
 
-/** The learner's imitation training on a `dmpc worker` (the server's 'imitate' job; the baselines are not run there). */
-async function imitateOnQueue(queue: QueueAddress, values: Record<string, string | boolean | undefined>, task: ImitationTask, learn: LearnWhat): Promise<number> {
+/**
+ * The learner's imitation training on a `dmpc worker` (the server's 'imitate' job); the baselines and the
+ * table are computed here from the same configuration (pure functions of it), so the report equals the
+ * local run's (its learner's `config.threads` is the worker's: the thread count changes no number).
+ */
+async function imitateOnQueue(queue: QueueAddress, cfg: import('../../train/imitationExperiment.js').ImitationExperimentConfig) {
   const { runOnQueue } = await import('../../../server/queue.js');
-  const { writeFileSync } = await import('node:fs');
-  const str = (k: string) => values[k] as string | undefined;
+  const { completeImitationExperiment } = await import('../../train/imitationExperiment.js');
   const input = {
-    task, learn, unrealisable: !!values.unrealisable, ...(str('horizon') ? { horizon: num('horizon', str('horizon'), 0) } : {}),
-    nTrain: num('train', str('train'), 32), nVal: num('val', str('val'), 32), iterations: num('iterations', str('iterations'), 100),
-    lr: num('lr', str('lr'), 0.05), seed: num('seed', str('seed'), 0),
+    task: cfg.task, learn: cfg.learn, unrealisable: !!cfg.unrealisable, ...(cfg.T !== undefined ? { horizon: cfg.T } : {}),
+    nTrain: cfg.nTrain, nVal: cfg.nVal, iterations: cfg.iterations, lr: cfg.lr, seed: cfg.seed, hessian: cfg.hessian,
   };
-  const progress = consoleProgress({ quiet: values.quiet as boolean | undefined });
-  let res: { curve: { trainLoss: number }[]; valLossInitial: number; valLossFinal: number };
-  try {
-    res = await runOnQueue(queue, 'imitate', input, (f, m) => progress({ phase: 'queue imitate', done: Math.round(1000 * f), total: 1000, info: m ?? undefined })) as typeof res;
-  } finally { progress.stop(); }
-  const out = `${(str('out') ?? `imitate-${task}-${learn}${values.unrealisable ? '-unrealisable' : ''}`).replace(/\.json$/, '')}.json`;
-  writeFileSync(out, JSON.stringify({ format: 'dmpc.report.imitate-job/1', ...res }, null, 1) + '\n');
-  if (!values.quiet) console.log(`validation loss ${res.valLossInitial.toExponential(3)} -> ${res.valLossFinal.toExponential(3)} after ${res.curve.length} iterations on the queue '${queue.name}'\nwrote ${out}`);
-  return 0;
+  const learner = await runOnQueue(queue, 'imitate', input, (f, m) => cfg.progress?.({ phase: 'queue imitate', done: Math.round(1000 * f), total: 1000, info: m ?? undefined })) as import('../../train/imitation.js').ImitationResult;
+  // the run's description: the worker's (what ran) over the submitter's settings the job does not carry (baselines, epochs)
+  const { progress: _p, signal: _s, ...asked } = cfg;
+  void _p; void _s;
+  learner.config = { ...asked, ...learner.config };
+  return completeImitationExperiment(cfg, learner);
+}
+
+/**
+ * The sweep's jobs on the queue, one queue job per sweep job. A job's id is the hash of its input, so
+ * running the same sweep again finds the jobs already done (or still running) in the queue instead of
+ * adding them twice: an interrupted sweep resumes by running the same command; a learner's job that
+ * lost its worker resumes on another from its checkpoint in Redis.
+ */
+async function sweepOnQueue(queue: QueueAddress, progress: ReturnType<typeof consoleProgress>) {
+  const { openQueueClient } = await import('../../../server/queue.js');
+  const { createHash } = await import('node:crypto');
+  const client = openQueueClient(queue);
+  type Input = import('../../train/imitationSweep.js').SweepJobInput;
+  type Result = import('../../train/imitationSweep.js').SweepJobResult;
+  return {
+    runJob: async (input: Input) => {
+      const id = `sweep-${createHash('sha256').update(JSON.stringify(['dmpc.imitation-sweep-job/1', input])).digest('hex').slice(0, 32)}`;
+      const j = input.job;
+      return await client.run('imitate-sweep-job', input, {
+        id, onProgress: (f, m) => progress({ phase: `queue ${j.task}/${j.expert}/${j.nTrain}/${j.seed}/${j.method}`, done: Math.round(1000 * f), total: 1000, info: m ?? undefined }),
+      }) as Result;
+    },
+    close: () => client.close(),
+  };
+}
+
+/** The cost tuning on a `dmpc worker` (the server's 'tune' job): the demonstrations travel as CSV text, a model file by content hash. */
+async function tuneOnQueue(queue: QueueAddress, config: import('../../../controllers/schema.js').ControllerConfig, controllerPath: string, demos: Trajectory[],
+  settings: { iterations: number; lr: number; samples: number; lossSteps: number; fixed: string[] }, progress: ReturnType<typeof consoleProgress>) {
+  const { openQueue, putBlob, runOnQueue } = await import('../../../server/queue.js');
+  const { trajectoriesToCsv } = await import('../../data/index.js');
+  const { readFileSync } = await import('node:fs');
+  const { basename, dirname, isAbsolute, join } = await import('node:path');
+  let modelFile: import('../../../server/jobs.js').BlobRef | undefined;
+  if ('file' in config.model) {
+    const path = isAbsolute(config.model.file) ? config.model.file : join(dirname(controllerPath), config.model.file);
+    const { queue: q, redis } = openQueue(queue);
+    try { modelFile = await putBlob(redis, readFileSync(path), basename(path)); } finally { await q.close(); redis.disconnect(); }
+  }
+  const modelKind = 'kind' in config.model ? config.model.kind : demos[0].kind;
+  const input = { config, modelKind, ...(modelFile ? { modelFile } : {}), data: [{ csv: trajectoriesToCsv(demos) }], ...settings };
+  return await runOnQueue(queue, 'tune', input, (f, m) => progress({ phase: 'queue tune', done: Math.round(1000 * f), total: 1000, info: m ?? undefined })) as import('../../train/tune.js').TuneResult;
 }
 
 export const command: CliCommand = {
@@ -301,9 +356,9 @@ export const command: CliCommand = {
     '    [--iterations 50] [--lr 0.1] [--samples 64] [--loss-steps 1] [--fixed R[0]] [--threads N|auto]',
     '    [--checkpoint FILE [--resume] [--checkpoint-every 10]]',
     '    writes TUNED.json (the configuration with the tuned cost), TUNED.tune.json, TUNED.tune.{svg,png}',
-    '--queue redis://HOST:PORT (or env DMPC_QUEUE), with `train dynamics` and single `train imitate` runs: the job runs on a `dmpc worker`',
-    '    (docs/scale.md); dynamics writes model.json, model.report.json, model.loss.{svg,png} (no prediction plot); imitate writes',
-    '    BASE.json with the learner\'s training only (no baselines); checkpoints are kept in Redis (no --checkpoint)',
+    '--queue redis://HOST:PORT (or env DMPC_QUEUE), with every sub-command: the training runs on `dmpc worker`s (docs/scale.md), the',
+    '    files are written here as without --queue; a sweep is one queue job per sweep job (run the same command again to resume);',
+    '    imitate\'s baselines run here; checkpoints are kept in Redis (no --checkpoint)',
   ].join('\n'),
   async run(argv) {
     const [sub, ...rest] = argv;

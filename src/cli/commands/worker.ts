@@ -14,7 +14,7 @@ const positiveInt = (flag: string) => z.string().regex(/^[1-9]\d*$/, `--${flag} 
 
 export const command: CliCommand = {
   name: 'worker',
-  summary: 'run training jobs (identification, imitation, tuning) from a Redis queue, on any machine',
+  summary: 'run training jobs (identification, imitation, imitation-sweep jobs, tuning) from a Redis queue, on any machine',
   help: [
     'dmpc worker --queue redis://[user:password@]HOST:PORT[/db][?queue=NAME] [--concurrency 1] [--lock-ms 30000] [--stalled-ms 30000] [--cache DIR] [--quiet]',
     '    --queue        the Redis of the queue (rediss:// for TLS; env DMPC_QUEUE; password also from env DMPC_QUEUE_PASSWORD)',
@@ -29,18 +29,20 @@ export const command: CliCommand = {
       queue: { type: 'string' }, concurrency: { type: 'string' }, 'lock-ms': { type: 'string' }, 'stalled-ms': { type: 'string' },
       cache: { type: 'string' }, quiet: { type: 'boolean' },
     });
-    const { queueFromEnv } = await import('../../../server/queue.js');
+    const { checkQueue, queueFromEnv, redactUrl } = await import('../../../server/queue.js');
     const queue = queueFromEnv(values.queue);
     if (!queue) throw new Error('--queue redis://HOST:PORT is required (or DMPC_QUEUE)');
     const r = z.object({ concurrency: positiveInt('concurrency').default(1), lockMs: positiveInt('lock-ms').default(30_000), stalledMs: positiveInt('stalled-ms').default(30_000) })
       .safeParse({ concurrency: values.concurrency, lockMs: values['lock-ms'], stalledMs: values['stalled-ms'] });
     if (!r.success) throw new Error(r.error.issues.map((i) => i.message).join('; '));
     const log = values.quiet ? () => {} : (l: string) => console.error(`dmpc worker: ${l}`);
+    // a wrong password or address fails here, once, instead of a worker that retries without end
+    await checkQueue(queue);
     const stopRequested = waitForStop({ hardDeadlineMs: 30_000 });
     const { startQueueWorker } = await import('../../../server/queue-worker.js');
     const w = startQueueWorker({ queue, concurrency: r.data.concurrency, lockMs: r.data.lockMs, stalledMs: r.data.stalledMs, cacheDir: values.cache, log });
     await w.worker.waitUntilReady();
-    log(`ready: queue '${queue.name}' at ${redact(queue.url)}, concurrency ${r.data.concurrency}, pid ${process.pid}`);
+    log(`ready: queue '${queue.name}' at ${redactUrl(queue.url)}, concurrency ${r.data.concurrency}, pid ${process.pid}`);
     const reason = await stopRequested;
     log(`stopping (${describeStop(reason)}): running jobs go back to the queue`);
     await w.close(true);
@@ -49,9 +51,3 @@ export const command: CliCommand = {
   },
 };
 
-/** The URL without its password (for the log). */
-function redact(url: string): string {
-  const u = new URL(url);
-  if (u.password) u.password = '***';
-  return u.toString();
-}
