@@ -6,24 +6,15 @@
  * Report only: the numbers depend on the cores of the machine (each job runs the fit in one thread).
  */
 import os from 'node:os';
-import { makeTrajectory, trajectoriesToCsv } from '../src/data/index.js';
-import { createPlant } from '../server/plant.js';
+import { pendulumMultisineLog } from '../reference/pendulum-log.js';
+import { trajectoriesToCsv } from '../src/data/index.js';
 import { JOB_FORMAT, enqueue, openQueue, parseQueueAddress } from '../server/queue.js';
 import type { BenchResult } from './run.js';
 import { startRedis, startWorker } from './redis.js';
 
 const JOBS = 32;
 
-function record(seed: number, n = 200): string {
-  const plant = createPlant('pendulum', [0.2 * seed, 0], { m: 1, l: 1.25, b: 0.3 });
-  const t: number[] = [], x: number[][] = [], u: number[][] = [];
-  for (let k = 0; k < n; k++) {
-    const tau = 2 * Math.sin(1.3 * k * 0.02 + seed) + 1.5 * Math.sin(3.1 * k * 0.02);
-    t.push(k * 0.02); x.push(Array.from(plant.state())); u.push([tau]);
-    plant.step(Float64Array.of(tau), 0.02);
-  }
-  return trajectoriesToCsv([makeTrajectory('pendulum', ['q', 'omega'], ['tau'], t, x, u)]);
-}
+const record = (seed: number): string => trajectoriesToCsv([pendulumMultisineLog(seed)]);
 
 export async function run(): Promise<BenchResult> {
   const inputs = Array.from({ length: JOBS }, (_, i) => ({

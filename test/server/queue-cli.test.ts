@@ -12,11 +12,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseControllerConfig } from '../../controllers/schema.js';
-import { makeTrajectory, readTrajectories, trajectoriesToCsv } from '../../src/data/index.js';
+import { readTrajectories, trajectoriesToCsv } from '../../src/data/index.js';
 import { runImitationSweep, type SweepJobResult, type SweepReport } from '../../src/train/imitationSweep.js';
 import { runImitationExperiment } from '../../src/train/imitationExperiment.js';
 import { tuneWeights } from '../../src/train/tune.js';
-import { createPlant } from '../../server/plant.js';
+import { pendulumMultisineLog } from '../../reference/pendulum-log.js';
 import { openQueue, parseQueueAddress } from '../../server/queue.js';
 import { remoteExecutors } from '../../server/train-jobs.js';
 import type { CheckpointStore } from '../../src/train/checkpoint.js';
@@ -109,17 +109,7 @@ describe('dmpc train … --queue through a Redis with a password and an ACL user
 });
 
 describe('checkpoints as a queue worker keeps them: identification, a sweep job', () => {
-  /** A pendulum (l = 1.25 m, b = 0.3) driven by a multisine torque, 50 Hz. */
-  function record(seed: number, n = 200) {
-    const plant = createPlant('pendulum', [0.2 * seed, 0], { m: 1, l: 1.25, b: 0.3 });
-    const t: number[] = [], x: number[][] = [], u: number[][] = [];
-    for (let k = 0; k < n; k++) {
-      const tau = 2 * Math.sin(1.3 * k * 0.02 + seed) + 1.5 * Math.sin(3.1 * k * 0.02);
-      t.push(k * 0.02); x.push(Array.from(plant.state())); u.push([tau]);
-      plant.step(Float64Array.of(tau), 0.02);
-    }
-    return makeTrajectory('pendulum', ['q', 'omega'], ['tau'], t, x, u);
-  }
+  const record = (seed: number) => pendulumMultisineLog(seed);
   const input = { model: 'pendulum', data: [{ csv: trajectoriesToCsv([record(1), record(2)]) }], fit: ['l', 'b'], initial: { l: 0.7, b: 0.05 }, maxIter: 12, holdout: 0.2, horizon: 50, segment: 20, substeps: 2, save: false };
   const ctx = (store: CheckpointStore | undefined, signal: AbortSignal, onProgress: (message: string) => void, log: string[]): RemoteContext => ({
     id: 'test', signal, checkpointStore: store as CheckpointStore, file: async () => { throw new Error('no files here'); },

@@ -10,11 +10,11 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseControllerConfig, type ControllerConfig } from '../../controllers/schema.js';
-import { makeTrajectory, readTrajectories, trajectoriesToCsv } from '../../src/data/index.js';
+import { readTrajectories, trajectoriesToCsv } from '../../src/data/index.js';
 import { trainDynamics } from '../../src/train/dynamics.js';
-import { createPlant } from '../../server/plant.js';
 import { JOB_FORMAT, enqueue, openQueue, parseQueueAddress } from '../../server/queue.js';
 import type { JobDoc } from '../../server/schemas.js';
+import { pendulumMultisineLog } from '../../reference/pendulum-log.js';
 import { pendulumDemos } from '../helpers/demos.js';
 import { AUTH, call, testServer } from './helpers.js';
 import { startRedis, startWorker, type TestRedis, type TestWorker } from '../../bench/redis.js';
@@ -25,17 +25,7 @@ const expert = parseControllerConfig(JSON.parse(readFileSync('controllers/pendul
 expert.horizon = 10;
 const start: ControllerConfig = { ...expert, cost: { ...expert.cost, Q: [3, 1], Qf: [20, 5] } };
 
-/** A pendulum (l = 1.25 m, b = 0.3) driven by a multisine torque, 50 Hz. */
-function record(seed: number, n = 200) {
-  const plant = createPlant('pendulum', [0.2 * seed, 0], { m: 1, l: 1.25, b: 0.3 });
-  const t: number[] = [], x: number[][] = [], u: number[][] = [];
-  for (let k = 0; k < n; k++) {
-    const tau = 2 * Math.sin(1.3 * k * 0.02 + seed) + 1.5 * Math.sin(3.1 * k * 0.02);
-    t.push(k * 0.02); x.push(Array.from(plant.state())); u.push([tau]);
-    plant.step(Float64Array.of(tau), 0.02);
-  }
-  return makeTrajectory('pendulum', ['q', 'omega'], ['tau'], t, x, u);
-}
+const record = (seed: number, n = 200) => pendulumMultisineLog(seed, n);
 
 const imitate = (seed: number, learn = 'dynamics', iterations = 4) => ({ kind: 'imitate', params: { task: 'pendulum', learn, horizon: 10, nTrain: 4, nVal: 4, iterations, seed } });
 const sysid = (file: string, seed: number) => ({ kind: 'sysid', params: { model: 'pendulum', data: [{ file }, { csv: trajectoriesToCsv([record(seed + 10)]) }], fit: ['l', 'b'], maxIter: 15 } });

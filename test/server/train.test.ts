@@ -2,27 +2,15 @@
 import { writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { makeTrajectory, trajectoriesToCsv } from '../../src/data/index.js';
-import { createPlant } from '../../server/plant.js';
+import { pendulumMultisineLog } from '../../reference/pendulum-log.js';
+import { trajectoriesToCsv } from '../../src/data/index.js';
 import { AUTH, call, testServer } from './helpers.js';
 
 let srv: Awaited<ReturnType<typeof testServer>>;
 beforeAll(async () => { srv = await testServer(); });
 afterAll(async () => { await srv.cleanup(); });
 
-/** A pendulum with l = 1.25 m, b = 0.3 driven by a multisine torque, sampled at 50 Hz. */
-function record(seed: number, n = 300) {
-  const truth = { m: 1, l: 1.25, b: 0.3 };
-  const plant = createPlant('pendulum', [0.2 * seed, 0], truth);
-  const t: number[] = [], x: number[][] = [], u: number[][] = [];
-  const dt = 0.02;
-  for (let k = 0; k < n; k++) {
-    const tau = 2 * Math.sin(1.3 * k * dt + seed) + 1.5 * Math.sin(3.1 * k * dt);
-    t.push(k * dt); x.push(Array.from(plant.state())); u.push([tau]);
-    plant.step(Float64Array.of(tau), dt);
-  }
-  return makeTrajectory('pendulum', ['q', 'omega'], ['tau'], t, x, u);
-}
+const record = (seed: number, n = 300) => pendulumMultisineLog(seed, n);
 
 it('fits the pendulum length and damping from a data file and inline CSV, saves a loadable model', async () => {
   const dataRoot = join(dirname(srv.dbPath), 'data');
