@@ -27,7 +27,7 @@ import { DataDatagram } from '../../ros/rtps_datagram.js';
 import { KeepLastWriterHistory } from '../../ros/rtps_history.js';
 import type { MessageTypes, RosMessageType } from '../../ros/messages.js';
 import { ControllerNode } from '../../ros/node.js';
-import type { Publisher, ReceiveInfo, Subscription, Transport } from '../../ros/transport.js';
+import type { Publisher, ReceiveInfo, SubscribeOptions, Subscription, Transport } from '../../ros/transport.js';
 
 const BUDGET = {
   cartpole: { tick: 12 * 1024, compute: 2 * 1024 },
@@ -70,21 +70,30 @@ function rtpsSendPath(depth: number): (payload: Uint8Array) => void {
   };
 }
 
-/** A transport that encodes what is published to CDR and runs the RTPS send path on it (as rtps does), and hands state to the node directly. */
-function encodingTransport(): Transport & { deliver(topic: string, msg: unknown): void } {
-  const subs = new Map<string, (msg: never, info: ReceiveInfo) => void>();
+/**
+ * A transport that does with messages what rtps does up to the sockets: what is published is encoded
+ * to CDR by the publisher's encoder and runs the RTPS send path; what is delivered arrives as CDR bytes
+ * and is decoded as rtps decodes it (into the kept message where the subscriber asked for it).
+ */
+function encodingTransport(): Transport & { deliver(topic: string, bytes: Uint8Array): void } {
+  const subs = new Map<string, (bytes: Uint8Array) => void>();
   return {
     kind: 'memory', description: 'encode-only',
     advertise<K extends RosMessageType>(topic: string, type: K): Publisher<K> {
-      const codec = codecFor(type);
+      const encoder = codecFor(type).encoder();
       const send = rtpsSendPath(10);
-      return { topic, type, publish: (m: MessageTypes[K]) => { send(codec.encode(m as never)); }, matched: () => 1 };
+      return { topic, type, publish: (m: MessageTypes[K]) => { send(encoder.encode(m as never)); }, matched: () => 1 };
     },
-    subscribe(topic: string, _type: RosMessageType, _qos: unknown, cb: (msg: never, info: ReceiveInfo) => void): Subscription {
-      subs.set(topic, cb);
+    subscribe(topic: string, type: RosMessageType, _qos: unknown, cb: (msg: never, info: ReceiveInfo) => void, options?: SubscribeOptions): Subscription {
+      const codec = codecFor(type), reused = options?.reusedMessage === true;
+      const decoder = reused ? codec.keptDecoder() : codec;
+      const info: ReceiveInfo = { receivedAt: 0 };
+      subs.set(topic, (bytes) => {
+        if (reused) { info.receivedAt = performance.now(); cb(decoder.decode(bytes) as never, info); } else cb(codec.decode(bytes) as never, { receivedAt: performance.now() });
+      });
       return { topic, close() { subs.delete(topic); } };
     },
-    deliver(topic, msg) { subs.get(topic)?.(msg as never, { receivedAt: performance.now() }); },
+    deliver(topic, bytes) { subs.get(topic)?.(bytes); },
     async close() {},
   };
 }
@@ -106,7 +115,7 @@ describe('allocation per control tick (heap bytes; budgets, not timings)', () =>
     let now = 0;
     const node = new ControllerNode({ config, controller, transport, clock: () => now });
     node.open();
-    const msg = STATES[name]();
+    const msg = codecFor(config.topics.state.type).encode(STATES[name]() as never); // as it arrives
     const tick = () => {
       now += 1 / config.rateHz;
       transport.deliver(config.topics.state.topic, msg);
