@@ -13,7 +13,8 @@
  * bytes (in the JSON). Not a latency benchmark: the loop's deadlines are `npm run bench -- ros`.
  *
  * DMPC_BENCH_GARBAGE_RATES (default 50,100), DMPC_BENCH_GARBAGE_S (window, default 20),
- * DMPC_BENCH_GARBAGE_WARMUP_S (default 10).
+ * DMPC_BENCH_GARBAGE_WARMUP_S (default 10), DMPC_BENCH_GARBAGE_NODE_FLAGS (extra Node flags for the
+ * node after bin/dmpc.js's, e.g. V8 heap settings to weigh: `--min-semi-space-size=16`).
  */
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { spawn } from 'node:child_process';
@@ -26,6 +27,9 @@ import type { BenchResult } from './run.js';
 /** The Node.js flags of bin/dmpc.js's shebang: the node is measured as `dmpc` runs it. */
 const BIN_NODE_FLAGS = (/^#!\/usr\/bin\/env -S node(.*)$/m.exec(readFileSync('bin/dmpc.js', 'utf8'))?.[1] ?? '').split(/\s+/).filter(Boolean);
 
+/** Extra flags for the node (experiments with V8 settings before they go into bin/dmpc.js). */
+const EXTRA_NODE_FLAGS = (process.env.DMPC_BENCH_GARBAGE_NODE_FLAGS ?? '').split(/\s+/).filter(Boolean);
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** One rate: the node and the probe in the namespace until the profiler has written its window. */
@@ -37,7 +41,7 @@ async function measure(prefix: string[], dir: string, rateHz: number, windowS: n
   const cfgPath = join(dir, `cartpole-${rateHz}.json`), outPath = join(dir, `garbage-${rateHz}.json`);
   writeFileSync(cfgPath, JSON.stringify(cfg));
   const env = { ...process.env, ROS_DOMAIN_ID: String(domain), DMPC_GARBAGE_OUT: outPath, DMPC_GARBAGE_S: String(windowS), DMPC_GARBAGE_WARMUP_S: String(warmupS) };
-  const node = spawn(prefix[0], [...prefix.slice(1), process.execPath, ...BIN_NODE_FLAGS, '--import', 'tsx', '--import', './bench/ros-garbage-profiler.ts', 'bin/dmpc.js', 'ros',
+  const node = spawn(prefix[0], [...prefix.slice(1), process.execPath, ...BIN_NODE_FLAGS, ...EXTRA_NODE_FLAGS, '--import', 'tsx', '--import', './bench/ros-garbage-profiler.ts', 'bin/dmpc.js', 'ros',
     '--config', cfgPath, '--transport', 'rtps', '--address', '127.0.0.1', '--quiet'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
   let nodeErr = '';
   node.stderr.on('data', (d) => { nodeErr += d; });
@@ -92,7 +96,7 @@ export async function run(): Promise<BenchResult> {
     window_s: +r.seconds.toFixed(1), load1: `${r.load1[0]}–${r.load1[1]}`,
   }));
   return {
-    table, runs, loadavg: readFileSync('/proc/loadavg', 'utf8').trim(),
+    table, runs, nodeFlags: [...BIN_NODE_FLAGS, ...EXTRA_NODE_FLAGS], loadavg: readFileSync('/proc/loadavg', 'utf8').trim(),
     setup: 'dmpc ros (bin/dmpc.js flags, rtps, cart-pole, trigger state) with bench/ros-garbage-profiler.ts preloaded; ros/probe.ts as the robot at the control rate; loopback-only netns',
   };
 }

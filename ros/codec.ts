@@ -1,26 +1,25 @@
 /**
  * CDR encoding of the node's message types for ROS 2 wire compatibility (the RTPS transport and MCAP
- * recording): `@foxglove/rosmsg` parses the `.msg` text, `@foxglove/rosmsg2-serialization` reads and
- * writes XCDR1 little-endian with the 4-byte encapsulation header, exactly what rmw implementations
- * put in a DATA submessage.
+ * recording): `@foxglove/rosmsg` parses the `.msg` text; messages are XCDR1 with the 4-byte
+ * encapsulation header, exactly what rmw implementations put in a DATA submessage.
  *
- * The serializer spells `builtin_interfaces/Time` as `{ sec, nsec }`; the canonical form here (and
- * rclnodejs) is `{ sec, nanosec }`, so encode/decode walk the definition and convert those fields, and
- * decoding turns typed arrays into plain arrays. Encoding writes that wire form into one tree of
- * objects kept per codec and rewritten by every encode (the serializer reads it synchronously): a
- * fresh copy of every message (the predicted path's poses, the diagnostics) was most of what the
- * node's tick allocated outside the solver.
+ * Encoding is ros/cdr_encoder.ts, from the canonical form (`Time` as `{ sec, nanosec }`, as rclnodejs)
+ * into a kept buffer, one per publisher (`encoder()`) or shared by `encode`, which copies its result
+ * out. Decoding is the serializer's reader, which spells `Time` as `{ sec, nsec }` and returns typed
+ * arrays, converted here to the canonical form; the loop's state topic decodes into one kept message
+ * instead (`keptDecoder()`, ros/cdr_decoder.ts).
  */
 import { createRequire } from 'node:module';
+import { CdrDecoder } from './cdr_decoder.js';
+import { CdrEncoder, type CdrField } from './cdr_encoder.js';
 import { messageDefinition, type MessageTypes, type RosMessageType } from './messages.js';
 
 const require = createRequire(import.meta.url);
 
-interface Field { name: string; type: string; isArray?: boolean; isComplex?: boolean; isConstant?: boolean; arrayLength?: number }
+type Field = CdrField;
 interface Definition { name?: string; definitions: Field[] }
 const { parse } = require('@foxglove/rosmsg') as { parse(text: string, opts: { ros2: boolean }): Definition[] };
 const ser = require('@foxglove/rosmsg2-serialization') as {
-  MessageWriter: new (defs: Definition[]) => { writeMessage(msg: unknown): Uint8Array };
   MessageReader: new (defs: Definition[]) => { readMessage<T>(buf: ArrayBufferView): T };
 };
 
@@ -28,87 +27,53 @@ export interface Codec<T> {
   readonly type: RosMessageType;
   /** The `.msg` text (gendeps format), also the MCAP schema. */
   readonly definition: string;
+  /** The CDR bytes of `msg`, a fresh array the caller may keep. */
   encode(msg: T): Uint8Array;
+  /** A fresh message decoded from CDR bytes; throws on malformed input. */
   decode(data: ArrayBufferView): T;
+  /**
+   * A writer with a buffer of its own, for one publisher: its `encode` returns a view of that buffer,
+   * valid until its next encode (the RTPS writer copies it into its history slot at once).
+   */
+  encoder(): { encode(msg: T): Uint8Array };
+  /**
+   * A reader into one kept message, for one subscription whose callback reads the message and keeps
+   * nothing of it: `decode` returns that message rewritten (payloads in another encapsulation than
+   * plain CDR are decoded fresh by `decode`); throws on malformed input.
+   */
+  keptDecoder(): { decode(data: ArrayBufferView): T };
 }
 
-type Dir = 'toWire' | 'fromWire';
-
-function convert(defs: Map<string, Field[]>, fields: Field[], v: unknown, dir: Dir): unknown {
+/** The serializer's reader output in the canonical form: `Time` as `{ sec, nanosec }`, plain arrays. */
+function fromWire(defs: Map<string, Field[]>, fields: Field[], v: unknown): unknown {
   if (v === null || typeof v !== 'object') return v;
   const src = v as Record<string, unknown>;
   const out: Record<string, unknown> = {};
   for (const f of fields) {
     if (f.isConstant) continue;
     const x = src[f.name];
-    out[f.name] = f.isArray ? convertArray(defs, f, x, dir) : convertOne(defs, f, x, dir);
+    out[f.name] = f.isArray ? fromWireArray(defs, f, x) : fromWireOne(defs, f, x);
   }
   return out;
 }
 
-function convertOne(defs: Map<string, Field[]>, f: Field, x: unknown, dir: Dir): unknown {
+function fromWireOne(defs: Map<string, Field[]>, f: Field, x: unknown): unknown {
   if (f.type === 'time' || f.type === 'duration') {
-    const t = (x ?? {}) as { sec?: number; nanosec?: number; nsec?: number };
-    return dir === 'toWire' ? { sec: t.sec ?? 0, nsec: t.nanosec ?? 0 } : { sec: t.sec ?? 0, nanosec: t.nsec ?? 0 };
+    const t = (x ?? {}) as { sec?: number; nsec?: number };
+    return { sec: t.sec ?? 0, nanosec: t.nsec ?? 0 };
   }
   if (f.isComplex) {
     const sub = defs.get(f.type);
     if (!sub) throw new Error(`ros codec: no definition for '${f.type}'`);
-    return convert(defs, sub, x ?? {}, dir);
+    return fromWire(defs, sub, x ?? {});
   }
   return x;
 }
 
-function convertArray(defs: Map<string, Field[]>, f: Field, x: unknown, dir: Dir): unknown {
+function fromWireArray(defs: Map<string, Field[]>, f: Field, x: unknown): unknown {
   if (x === undefined || x === null) return f.arrayLength ? new Array(f.arrayLength).fill(f.type === 'string' ? '' : 0) : [];
-  if (!f.isComplex && f.type !== 'time' && f.type !== 'duration') {
-    if (dir === 'fromWire' && ArrayBuffer.isView(x)) return Array.from(x as unknown as ArrayLike<number>);
-    if (dir === 'toWire' && !Array.isArray(x) && ArrayBuffer.isView(x)) return Array.from(x as unknown as ArrayLike<number>);
-    return x;
-  }
-  return Array.from(x as ArrayLike<unknown>, (e) => convertOne(defs, f, e, dir));
-}
-
-/**
- * The wire form of `v` (fields of `fields`) written into `out`, whose objects and arrays from the last
- * encode are reused; the same values as convert(…, 'toWire').
- */
-function toWireInto(defs: Map<string, Field[]>, fields: Field[], v: unknown, out: Record<string, unknown>): unknown {
-  if (v === null || typeof v !== 'object') return v;
-  const src = v as Record<string, unknown>;
-  for (let k = 0; k < fields.length; k++) {
-    const f = fields[k];
-    if (f.isConstant) continue;
-    const x = src[f.name];
-    out[f.name] = f.isArray ? toWireArray(defs, f, x, out[f.name]) : toWireOne(defs, f, x, out[f.name]);
-  }
-  return out;
-}
-
-const isObject = (o: unknown): o is Record<string, unknown> => o !== null && typeof o === 'object' && !Array.isArray(o);
-
-function toWireOne(defs: Map<string, Field[]>, f: Field, x: unknown, prev: unknown): unknown {
-  if (f.type === 'time' || f.type === 'duration') {
-    const t = (x ?? {}) as { sec?: number; nanosec?: number };
-    const o = isObject(prev) ? prev : {};
-    o.sec = t.sec ?? 0; o.nsec = t.nanosec ?? 0;
-    return o;
-  }
-  if (f.isComplex) {
-    const sub = defs.get(f.type);
-    if (!sub) throw new Error(`ros codec: no definition for '${f.type}'`);
-    return toWireInto(defs, sub, x ?? {}, isObject(prev) ? prev : {});
-  }
-  return x;
-}
-
-function toWireArray(defs: Map<string, Field[]>, f: Field, x: unknown, prev: unknown): unknown {
-  if (x === undefined || x === null || (!f.isComplex && f.type !== 'time' && f.type !== 'duration')) return convertArray(defs, f, x, 'toWire');
-  const src = x as ArrayLike<unknown>, n = src.length;
-  const a = Array.isArray(prev) ? prev : [];
-  if (a.length > n) a.length = n;
-  for (let i = 0; i < n; i++) a[i] = toWireOne(defs, f, src[i], a[i]);
-  return a;
+  if (!f.isComplex && f.type !== 'time' && f.type !== 'duration') return ArrayBuffer.isView(x) ? Array.from(x as unknown as ArrayLike<number>) : x;
+  return Array.from(x as ArrayLike<unknown>, (e) => fromWireOne(defs, f, e));
 }
 
 const cache = new Map<RosMessageType, Codec<unknown>>();
@@ -122,13 +87,18 @@ export function codecFor<K extends RosMessageType>(type: K): Codec<MessageTypes[
   const defs = new Map<string, Field[]>();
   for (const d of parsed) if (d.name) defs.set(d.name, d.definitions);
   const root = parsed[0].definitions;
-  const writer = new ser.MessageWriter(parsed);
   const reader = new ser.MessageReader(parsed);
-  const wire: Record<string, unknown> = {};
+  const shared = new CdrEncoder(defs, root);
+  const decode = (data: ArrayBufferView) => fromWire(defs, root, reader.readMessage(data)) as MessageTypes[K];
   const codec: Codec<MessageTypes[K]> = {
     type, definition,
-    encode: (msg) => writer.writeMessage(toWireInto(defs, root, msg, wire)),
-    decode: (data) => convert(defs, root, reader.readMessage(data), 'fromWire') as MessageTypes[K],
+    encode: (msg) => shared.encode(msg).slice(),
+    decode,
+    encoder: () => new CdrEncoder(defs, root),
+    keptDecoder: () => {
+      const kept = new CdrDecoder<MessageTypes[K]>(defs, root);
+      return { decode: (data) => CdrDecoder.handles(data) ? kept.decode(data) : decode(data) };
+    },
   };
   cache.set(type, codec as Codec<unknown>);
   return codec;

@@ -313,7 +313,8 @@ export class ControllerNode {
     this.cmdPub = this.transport.advertise(t.command.topic, t.command.type, resolveQos(t.command.qos));
     if (t.path) this.pathPub = this.transport.advertise(t.path.topic, 'nav_msgs/msg/Path', resolveQos(t.path.qos));
     this.diagPub = this.transport.advertise(t.diagnostics.topic, 'diagnostic_msgs/msg/DiagnosticArray', resolveQos(t.diagnostics.qos));
-    this.subs.push(this.transport.subscribe(t.state.topic, t.state.type, resolveQos(t.state.qos), (msg, info) => this.onState(msg, info.receivedAt)));
+    // onState reads the state and keeps nothing of the message: the transport may rewrite one kept message
+    this.subs.push(this.transport.subscribe(t.state.topic, t.state.type, resolveQos(t.state.qos), (msg, info) => this.onState(msg, info.receivedAt), { reusedMessage: true }));
     if (t.tf && this.tf) {
       this.tfListener = new TransformListener(this.tf, this.transport, { tf: t.tf.topic, tfStatic: t.tf.static_topic },
         () => this.pollFrames(this.clock(), true), (reason) => this.reject('transform', { reject: reason }));

@@ -78,7 +78,7 @@ import { KeepLastWriterHistory, ReceivedSequenceNumbers, type SeqSetCtor } from 
 import { DataDatagram, type DatagramParts, type Writable } from './rtps_datagram.js';
 import { guidPrefixAt } from './rtps_guid_prefix.js';
 import type { MessageTypes, RosMessageType } from './messages.js';
-import { qosCompatible, type Publisher, type Qos, type RawPublisher, type RawRtps, type RawSample, type ReceiveInfo, type SampleIdentity, type ServiceServer, type ServiceType, type Subscription, type Transport, type TransportOptions } from './transport.js';
+import { qosCompatible, type Publisher, type Qos, type RawPublisher, type RawRtps, type RawSample, type ReceiveInfo, type SampleIdentity, type ServiceServer, type ServiceType, type SubscribeOptions, type Subscription, type Transport, type TransportOptions } from './transport.js';
 
 const require = createRequire(import.meta.url);
 
@@ -706,7 +706,9 @@ class RtpsTransport implements Transport, RawRtps {
     const typeName = ros2.rosTypeToDds(type);
     if (!typeName) throw new Error(`rtps: type '${type}' is not a ROS 2 type name`);
     const { raw, lw } = this.addWriter(ros2.rosTopicToDds(topic), typeName, qos);
-    return { topic, type, publish: (msg) => raw.publish(codec.encode(msg)), matched: () => raw.matched(), flush: (ms) => this.flush(lw, ms) };
+    // the publisher's own CDR buffer: publish copies the bytes into the history's slot at once
+    const encoder = codec.encoder();
+    return { topic, type, publish: (msg) => raw.publish(encoder.encode(msg)), matched: () => raw.matched(), flush: (ms) => this.flush(lw, ms) };
   }
 
   advertiseRaw(topicName: string, typeName: string, qos: Qos): RawPublisher {
@@ -837,14 +839,18 @@ class RtpsTransport implements Transport, RawRtps {
     });
   }
 
-  subscribe<K extends RosMessageType>(topic: string, type: K, qos: Qos, onMessage: (msg: MessageTypes[K], info: ReceiveInfo) => void): Subscription {
+  subscribe<K extends RosMessageType>(topic: string, type: K, qos: Qos, onMessage: (msg: MessageTypes[K], info: ReceiveInfo) => void, options?: SubscribeOptions): Subscription {
     const codec = codecFor(type);
     const typeName = ros2.rosTypeToDds(type);
     if (!typeName) throw new Error(`rtps: type '${type}' is not a ROS 2 type name`);
+    // a callback that keeps nothing gets one kept message and info object, rewritten per sample
+    const reused = options?.reusedMessage === true;
+    const decoder = reused ? codec.keptDecoder() : codec;
+    const keptInfo: ReceiveInfo = { receivedAt: 0 };
     return this.subscribeRaw(ros2.rosTopicToDds(topic), typeName, qos, (s) => {
       let msg: MessageTypes[K];
-      try { msg = codec.decode(s.data); } catch (e) { this.log(`rtps: cannot decode ${type} on ${topic}: ${(e as Error).message}`); return; }
-      onMessage(msg, { receivedAt: s.receivedAt });
+      try { msg = decoder.decode(s.data); } catch (e) { this.log(`rtps: cannot decode ${type} on ${topic}: ${(e as Error).message}`); return; }
+      if (reused) { keptInfo.receivedAt = s.receivedAt; onMessage(msg, keptInfo); } else onMessage(msg, { receivedAt: s.receivedAt });
     }, topic);
   }
 

@@ -41,6 +41,14 @@ export interface ReceiveInfo {
   receivedAt: number;
 }
 
+/**
+ * How a subscription's callback uses its messages. `reusedMessage`: the callback reads each message
+ * during the call and keeps nothing of it, so a transport may hand every message as one kept object
+ * rewritten by the next (rtps decodes the loop's state topic so, without garbage per message); the
+ * ReceiveInfo likewise.
+ */
+export interface SubscribeOptions { reusedMessage?: boolean }
+
 export interface Publisher<K extends RosMessageType = RosMessageType> {
   readonly topic: string;
   readonly type: K;
@@ -84,7 +92,7 @@ export interface Transport {
   readonly description: string;
   advertise<K extends RosMessageType>(topic: string, type: K, qos: Qos): Publisher<K>;
   subscribe<K extends RosMessageType>(
-    topic: string, type: K, qos: Qos, onMessage: (msg: MessageTypes[K], info: ReceiveInfo) => void,
+    topic: string, type: K, qos: Qos, onMessage: (msg: MessageTypes[K], info: ReceiveInfo) => void, options?: SubscribeOptions,
   ): Subscription;
   /**
    * Serves a ROS 2 service on the fully qualified `name`: `handle` maps a decoded request (field names

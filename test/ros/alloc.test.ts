@@ -2,14 +2,17 @@
  * What one control tick allocates (bytes of JavaScript heap), for the shipped cart-pole (50 Hz) and
  * diff-drive (20 Hz) configurations: the node's tick with its command (and, at its own rate, the
  * predicted path) encoded to CDR and put into the RTPS writer's history and its reader's datagram as
- * the RTPS transport does (everything but the socket), and the controller's compute alone.
+ * the RTPS transport does (everything but the socket), the state arriving as CDR bytes and decoded as
+ * rtps decodes it, and the controller's compute alone.
  * Every byte allocated per tick is garbage the collector must sweep while the loop runs, so these are
  * budgets that a change must not exceed. Measured in this test (node tick / controller compute):
  *   now (issue 22: the QP built once per parameter version and updated in place, workspaces, warm
  *   start, solution and result reused, the codec's wire form reused): cart-pole 6–9 KB / 0.7 KB,
  *   diff-drive 12.5 KB / 0.5 KB; with the RTPS send path up to the socket counted (history slot, the
  *   reader's reused datagram: ros/rtps_history.ts, ros/rtps_datagram.ts) 8.6 / 13.5 KB, i.e. the
- *   send adds well under 1 KB. What is left of a tick is almost all the CDR encoding of the predicted
+ *   send adds well under 1 KB; with the CDR encoder into a buffer kept per publisher and the state
+ *   decoded into a kept message (ros/cdr_encoder.ts, ros/cdr_decoder.ts; the state's decode now
+ *   counted too) 4.4–4.5 / 7.1–7.2 KB. Before that, what was left of a tick was almost all the CDR encoding of the predicted
  *   path and the command (@foxglove/rosmsg2-serialization's writer) and the node's TickReport;
  *   before that (2026-12-06): 22 / 13.7 and 41 / 22.7 KB; before the solver state was reused and the
  *   path got its own rate: 48 / 24 and 74 / 40 KB.
@@ -27,11 +30,11 @@ import { DataDatagram } from '../../ros/rtps_datagram.js';
 import { KeepLastWriterHistory } from '../../ros/rtps_history.js';
 import type { MessageTypes, RosMessageType } from '../../ros/messages.js';
 import { ControllerNode } from '../../ros/node.js';
-import type { Publisher, ReceiveInfo, Subscription, Transport } from '../../ros/transport.js';
+import type { Publisher, ReceiveInfo, SubscribeOptions, Subscription, Transport } from '../../ros/transport.js';
 
 const BUDGET = {
-  cartpole: { tick: 12 * 1024, compute: 2 * 1024 },
-  diffdrive: { tick: 16 * 1024, compute: 2 * 1024 },
+  cartpole: { tick: 7 * 1024, compute: 2 * 1024 },
+  diffdrive: { tick: 10 * 1024, compute: 2 * 1024 },
 } as const;
 
 let gcs = 0;
@@ -70,21 +73,30 @@ function rtpsSendPath(depth: number): (payload: Uint8Array) => void {
   };
 }
 
-/** A transport that encodes what is published to CDR and runs the RTPS send path on it (as rtps does), and hands state to the node directly. */
-function encodingTransport(): Transport & { deliver(topic: string, msg: unknown): void } {
-  const subs = new Map<string, (msg: never, info: ReceiveInfo) => void>();
+/**
+ * A transport that does with messages what rtps does up to the sockets: what is published is encoded
+ * to CDR by the publisher's encoder and runs the RTPS send path; what is delivered arrives as CDR bytes
+ * and is decoded as rtps decodes it (into the kept message where the subscriber asked for it).
+ */
+function encodingTransport(): Transport & { deliver(topic: string, bytes: Uint8Array): void } {
+  const subs = new Map<string, (bytes: Uint8Array) => void>();
   return {
     kind: 'memory', description: 'encode-only',
     advertise<K extends RosMessageType>(topic: string, type: K): Publisher<K> {
-      const codec = codecFor(type);
+      const encoder = codecFor(type).encoder();
       const send = rtpsSendPath(10);
-      return { topic, type, publish: (m: MessageTypes[K]) => { send(codec.encode(m as never)); }, matched: () => 1 };
+      return { topic, type, publish: (m: MessageTypes[K]) => { send(encoder.encode(m as never)); }, matched: () => 1 };
     },
-    subscribe(topic: string, _type: RosMessageType, _qos: unknown, cb: (msg: never, info: ReceiveInfo) => void): Subscription {
-      subs.set(topic, cb);
+    subscribe(topic: string, type: RosMessageType, _qos: unknown, cb: (msg: never, info: ReceiveInfo) => void, options?: SubscribeOptions): Subscription {
+      const codec = codecFor(type), reused = options?.reusedMessage === true;
+      const decoder = reused ? codec.keptDecoder() : codec;
+      const info: ReceiveInfo = { receivedAt: 0 };
+      subs.set(topic, (bytes) => {
+        if (reused) { info.receivedAt = performance.now(); cb(decoder.decode(bytes) as never, info); } else cb(codec.decode(bytes) as never, { receivedAt: performance.now() });
+      });
       return { topic, close() { subs.delete(topic); } };
     },
-    deliver(topic, msg) { subs.get(topic)?.(msg as never, { receivedAt: performance.now() }); },
+    deliver(topic, bytes) { subs.get(topic)?.(bytes); },
     async close() {},
   };
 }
@@ -106,7 +118,7 @@ describe('allocation per control tick (heap bytes; budgets, not timings)', () =>
     let now = 0;
     const node = new ControllerNode({ config, controller, transport, clock: () => now });
     node.open();
-    const msg = STATES[name]();
+    const msg = codecFor(config.topics.state.type).encode(STATES[name]() as never); // as it arrives
     const tick = () => {
       now += 1 / config.rateHz;
       transport.deliver(config.topics.state.topic, msg);

@@ -43,7 +43,7 @@ describe('ROS 2 messages and CDR codec', () => {
     expect(plain(back)).toEqual(plain(samples[type]));
   });
 
-  it('encodes through its reused wire-form tree exactly as from scratch: paths that grow and shrink, fields that go missing', () => {
+  it('encodes through its kept buffer exactly as from scratch: paths that grow and shrink, fields that go missing', () => {
     const c = codecFor('nav_msgs/msg/Path');
     const pose = (k: number) => ({ header: { stamp: { sec: 1_700_000_000 + k, nanosec: 7 * k }, frame_id: `f${k}` }, pose: { position: { x: k, y: -k, z: 0.5 }, orientation: { x: 0, y: 0, z: Math.sin(k), w: Math.cos(k) } } });
     const path = (n: number): Path => ({ header: { stamp: { sec: 5, nanosec: 6 }, frame_id: 'odom' }, poses: Array.from({ length: n }, (_, k) => pose(k)) });
