@@ -133,6 +133,8 @@ export interface NodeStats {
   solverFailures: number;
   deadlineMisses: number;
   stateMessages: number;
+  /** Good states that got no tick of their own (trigger 'state': faster than the token bucket allows, e.g. a burst after the event loop was held up); the next tick uses the newest. */
+  statesWithoutTick: number;
   goals: number;
   /** Input messages dropped as malformed (see the file comment). */
   rejectedStates: number;
@@ -181,7 +183,7 @@ export interface ControllerNodeOptions {
 export class ControllerNode {
   readonly stats: NodeStats = {
     ticks: 0, published: 0, controlTicks: 0, fallbackTicks: 0, safeTicks: 0, staleTicks: 0, solverFailures: 0,
-    deadlineMisses: 0, stateMessages: 0, goals: 0, rejectedStates: 0, rejectedGoals: 0, rejectedEstops: 0, rejectedTransforms: 0, plans: 0, rejectedPlans: 0, estopTicks: 0,
+    deadlineMisses: 0, stateMessages: 0, statesWithoutTick: 0, goals: 0, rejectedStates: 0, rejectedGoals: 0, rejectedEstops: 0, rejectedTransforms: 0, plans: 0, rejectedPlans: 0, estopTicks: 0,
     clockStalls: 0, maxSolveMs: 0, lastStatus: 'none', lastIterations: 0, lastSolveMs: 0,
   };
   private readonly cfg: ControllerConfig;
@@ -499,7 +501,10 @@ export class ControllerNode {
     if (isRejection(x)) { this.reject('state', x); return; }
     for (const i of this.cfg.topics.state.angles) if (this.state) x[i] = this.state.x[i] + wrapAngle(x[i] - this.state.x[i]);
     this.state = { x, at, perfMs: receivedAtMs, stamp };
-    if (this.running && this.cfg.trigger === 'state' && this.takeStateToken(at)) this.tick(this.loopNow(), at + this.period);
+    if (this.running && this.cfg.trigger === 'state') {
+      if (this.takeStateToken(at)) this.tick(this.loopNow(), at + this.period);
+      else this.stats.statesWithoutTick++;
+    }
   }
 
   /**
@@ -862,7 +867,7 @@ export class ControllerNode {
           kv('rejected_states', s.rejectedStates), kv('rejected_goals', s.rejectedGoals), kv('rejected_estops', s.rejectedEstops),
           kv('rejected_transforms', s.rejectedTransforms), kv('goal_waiting_for_transform', this.goalFrames?.waiting ?? false),
           kv('rejected_paths', s.rejectedPlans), kv('cross_track_error_m', this.pathStatus ? this.pathStatus.crossTrack.toFixed(3) : 'none'),
-          kv('state_messages', s.stateMessages), kv('last_rejection', r ? `${r.input}: ${r.reason}` : 'none'),
+          kv('state_messages', s.stateMessages), kv('states_without_tick', s.statesWithoutTick), kv('last_rejection', r ? `${r.input}: ${r.reason}` : 'none'),
         ],
       }],
     };

@@ -102,7 +102,10 @@ describe.each([
     // back at once). Counted by the node: which state the probe credits a command to depends on timing (on
     // a loaded machine a good state's late answer arrives after the next state was written and is credited
     // to that one), so the probe's side is checked only for what timing cannot change.
-    expect(s.controlTicks, JSON.stringify(s)).toBe(s.stateMessages - s.rejectedStates);
+    // (a good state that came in a burst faster than the token bucket allows — the event loop held up
+    // on a loaded machine — gets no tick of its own and is counted as such; the next tick uses the newest)
+    expect(s.controlTicks + s.statesWithoutTick, JSON.stringify(s)).toBe(s.stateMessages - s.rejectedStates);
+    expect(s.statesWithoutTick, JSON.stringify(s)).toBeLessThanOrEqual(10);
     // Best effort: while discovery is finishing, the node may not yet accept the probe's first warm-up
     // states (a handful under load); the measured ones, after the warm-up, all arrive.
     expect(s.stateMessages - s.rejectedStates, JSON.stringify(s)).toBeLessThanOrEqual(TICKS + WARMUP - nBad);
