@@ -89,6 +89,14 @@ export interface MpcSolverState {
   primalRes: Float64Array;
   dualRes: Float64Array;
   gap: Float64Array;
+  /**
+   * Each element's rows that are switched on (pr.act), as a compact list [B, T·m] (the first
+   * `rowList.count[b]` entries of element b's block): the row passes visit these only (p6: 23 of 36
+   * rows per stage), without the act test and the index arithmetic per row. Per entry: the local index
+   * i = t·m + r, the row r, the plan offset of the row's entry (box rows: t·n + idx) or of its stage
+   * (general rows: t·n), and the offset of a general row's coefficients in G (−1 for box rows).
+   */
+  rowList: { i: Int32Array; r: Int32Array; col: Int32Array; go: Int32Array; count: Int32Array };
   /** Scales: 1 + max|c|, 1 + max|h| per element (tolerances are relative to them). */
   scaleC: Float64Array;
   scaleH: Float64Array;
@@ -98,6 +106,8 @@ export interface MpcSolverState {
     dtauA: Float64Array; dnuA: Float64Array;
     rp: Float64Array; rc1: Float64Array; rc2: Float64Array; rd: Float64Array; ze: Float64Array;
     dl: Float64Array; ds: Float64Array; dsg: Float64Array; dlA: Float64Array; dsA: Float64Array; dsgA: Float64Array;
+    /** Sums of the affine pass (direction()): μ along the affine step. */
+    acc: Float64Array;
   };
 }
 
@@ -131,14 +141,38 @@ export function mpcInit(pr: MpcProblem, options: MpcOptions = {}, warm?: WarmSta
     rowState: new Uint8Array(B * Tm),
     iterations: new Int32Array(B), polishTries: new Int32Array(B), lastPolishSig: new Int32Array(B), prevSig: new Int32Array(B), status: new Array<SolveStatus>(B).fill('max_iter'),
     done: new Uint8Array(B), polished: new Uint8Array(B), solution: null, recycle: false,
+    rowList: rowListBlock(B, Tm),
     sc: f64Block({
       q: T * n, tauN: T * n, nuN: T * nx, dtau: T * n, dnu: T * nx, dtauA: T * n, dnuA: T * nx,
-      rp: Tm, rc1: Tm, rc2: Tm, rd: T * n, ze: T * nx, dl: Tm, ds: Tm, dsg: Tm, dlA: Tm, dsA: Tm, dsgA: Tm,
+      rp: Tm, rc1: Tm, rc2: Tm, rd: T * n, ze: T * nx, dl: Tm, ds: Tm, dsg: Tm, dlA: Tm, dsA: Tm, dsgA: Tm, acc: 4,
     }),
   };
   useStructureKernels(st.ws, pr);
   for (let b = 0; b < B; b++) initElement(st, b, warm);
   return st;
+}
+
+function rowListBlock(B: number, Tm: number): MpcSolverState['rowList'] {
+  const all = new Int32Array(4 * B * Tm + B), len = B * Tm;
+  return {
+    i: all.subarray(0, len), r: all.subarray(len, 2 * len), col: all.subarray(2 * len, 3 * len),
+    go: all.subarray(3 * len, 4 * len), count: all.subarray(4 * len),
+  };
+}
+
+/** Element b's compact list of switched-on rows (see MpcSolverState.rowList); act is fixed per problem, so once per solve. */
+function buildRowList(st: MpcSolverState, b: number): void {
+  const pr = st.pr, { T, n } = pr, m = pr.rows.m, { kind, idx } = pr.rows, act = pr.act, L = st.rowList;
+  const base = b * T * m, G = pr.G;
+  let c = base;
+  for (let t = 0; t < T; t++) for (let r = 0; r < m; r++) {
+    if (!act[base + t * m + r]) continue;
+    L.i[c] = t * m + r; L.r[c] = r;
+    if (kind[r] === 0) { L.col[c] = t * n + idx[r]; L.go[c] = -1; }
+    else { L.col[c] = t * n; L.go[c] = off(G!, b, t) + idx[r] * n; }
+    c++;
+  }
+  L.count[b] = c - base;
 }
 
 /** scale · max |entry| of the T blocks (element b) of a stage quantity of `len` entries; data shared over
@@ -170,6 +204,7 @@ function initElement(st: MpcSolverState, b: number, warm?: WarmStart): void {
     if (t < T - 1) kern.dynamics(F.data, b * F.sb + t * F.st, tau, o, f.data, b * f.sb + t * f.st, tau, o + n);
   }
   st.nu.fill(0, b * T * nx, (b + 1) * T * nx);
+  buildRowList(st, b);
   const floor = warm ? 1e-2 : 1;
   for (let t = 0; t < T; t++) for (let r = 0; r < m; r++) {
     const k = (b * T + t) * m + r;
@@ -227,34 +262,46 @@ export function addRowGrad(pr: MpcProblem, b: number, t: number, r: number, coef
   for (let k = pr.gPtr[g], e = pr.gPtr[g + 1]; k < e; k++) { const j = col[k]; q[qo + j] += coeff * G.data[go + j]; }
 }
 
+/** Row value of general row g (coefficients at `go` in G) at the stage plan x[xo..xo+n), over its non-zero columns. */
+function genRowDot(G: Float64Array, go: number, gPtr: Int32Array, gCol: Int32Array, g: number, x: Float64Array, xo: number): number {
+  let v = 0;
+  for (let k = gPtr[g], e = gPtr[g + 1]; k < e; k++) { const j = gCol[k]; v += G[go + j] * x[xo + j]; }
+  return v;
+}
+
+/** q[qo..qo+n) += coeff · (general row g, coefficients at `go` in G). */
+function genRowAxpy(G: Float64Array, go: number, gPtr: Int32Array, gCol: Int32Array, g: number, coeff: number, q: Float64Array, qo: number): void {
+  for (let k = gPtr[g], e = gPtr[g + 1]; k < e; k++) { const j = gCol[k]; q[qo + j] += coeff * G[go + j]; }
+}
+
 /**
- * Primal residual (rows), dual residual (stationarity) and mean complementarity at the current
- * iterate of element b; fills sc.rp. Returns μ.
+ * The row part of the residuals at the current iterate of element b, in one pass over its rows:
+ * the primal residual (into sc.rp), the mean complementarity μ (st.gap), ‖rp‖∞ (st.primalRes) and the
+ * condensing weights W of the next factorization; then the dual residual (stationarity, into sc.rd).
+ * Called at the start and after each update (the update pass of iterateElement does the same
+ * for the new iterate, fused with the update itself).
  */
 function residuals(st: MpcSolverState, b: number): number {
-  const pr = st.pr, { T, nx, n } = pr, m = pr.rows.m, rows = pr.rows, sc = st.sc;
-  const { kind, idx, sign, soft: softOf, rho } = rows, act = pr.act, h = pr.h;
-  const tau = st.tau, S = st.s, lam = st.lam, sig = st.sig, rpv = sc.rp;
-  const to = b * T * n, no = b * T * nx;
+  const pr = st.pr, { T, n } = pr, m = pr.rows.m, rows = pr.rows, sc = st.sc;
+  const { idx, sign, soft: softOf, rho } = rows, h = pr.h, Gd = pr.G ? pr.G.data : sc.q, gPtr = pr.gPtr, gCol = pr.gCol;
+  const tau = st.tau, S = st.s, lam = st.lam, sig = st.sig, W = st.W, rpv = sc.rp;
+  const to = b * T * n, base = b * T * m, L = st.rowList, Li = L.i, Lr = L.r, Lcol = L.col, Lgo = L.go;
   let mu = 0, cnt = 0, rpMax = 0;
-  for (let t = 0; t < T; t++) {
-    const ko = (b * T + t) * m, tt = to + t * n;
-    for (let r = 0; r < m; r++) {
-      const k = ko + r, i = t * m + r;
-      if (!act[k]) { rpv[i] = 0; continue; }
-      const g = kind[r] === 0 ? sign[r] * tau[tt + idx[r]] : rowValue(pr, b, t, r, tau, tt);
-      let rp = g + S[k] - h[k];
-      const soft = softOf[r];
-      if (soft === SOFT_L1) { rp -= sig[k]; mu += sig[k] * (rho[r] - lam[k]); cnt++; }
-      else if (soft === SOFT_L2) rp -= lam[k] / rho[r];
-      rpv[i] = rp;
-      mu += S[k] * lam[k]; cnt++;
-      const a = Math.abs(rp);
-      if (a > rpMax) rpMax = a;
-    }
+  for (let a = base, e = base + L.count[b]; a < e; a++) {
+    const i = Li[a], r = Lr[a], k = base + i, go = Lgo[a];
+    const g = go < 0 ? sign[r] * tau[to + Lcol[a]] : genRowDot(Gd, go, gPtr, gCol, idx[r], tau, to + Lcol[a]);
+    const sk = S[k], l = lam[k], soft = softOf[r];
+    let rp = g + sk - h[k], inv = sk / l;
+    if (soft === SOFT_L1) { const sg = sig[k], nv = rho[r] - l; rp -= sg; mu += sg * nv; cnt++; inv += sg / nv; }
+    else if (soft === SOFT_L2) { rp -= l / rho[r]; inv += 1 / rho[r]; }
+    rpv[i] = rp;
+    W[k] = 1 / inv;
+    mu += sk * l; cnt++;
+    const ab = rp < 0 ? -rp : rp;
+    if (ab > rpMax) rpMax = ab;
   }
   st.primalRes[b] = rpMax;
-  st.dualRes[b] = stationarity(st, b, st.tau, to, st.nu, no, st.lam, b * T * m, sc.rd);
+  st.dualRes[b] = stationarity(st, b, st.tau, to, st.nu, b * T * pr.nx, st.lam, base, sc.rd);
   mu = cnt ? mu / cnt : 0;
   st.gap[b] = mu;
   return mu;
@@ -268,19 +315,24 @@ export function stationarity(
   st: MpcSolverState, b: number, tau: Float64Array, to: number, nu: Float64Array, no: number,
   lam: Float64Array, lo: number, work: Float64Array,
 ): number {
-  const pr = st.pr, { T, nx, n } = pr, m = pr.rows.m, act = pr.act, kern = st.ws.kern;
-  let res = 0;
+  const pr = st.pr, { T, nx, n } = pr, m = pr.rows.m, kern = st.ws.kern, { idx, sign } = pr.rows;
+  const Gd = pr.G ? pr.G.data : work, gPtr = pr.gPtr, gCol = pr.gCol;
+  const L = st.rowList, Li = L.i, Lr = L.r, Lcol = L.col, Lgo = L.go, base = b * T * m;
+  let res = 0, a = base;
+  const e = base + L.count[b];
   const C = pr.C.data, cB = b * pr.C.sb, cT = pr.C.st, cv = pr.c.data, vB = b * pr.c.sb, vT = pr.c.st;
   const F = pr.F.data, fB = b * pr.F.sb, fT = pr.F.st;
   for (let t = 0; t < T; t++) {
     const cc = vB + t * vT, wo = t * n;
     kern.symMatVec(C, cB + t * cT, tau, to + t * n, work, wo);
     for (let i = 0; i < n; i++) work[wo + i] += cv[cc + i];
-    const ko = (b * T + t) * m;
-    for (let r = 0; r < m; r++) {
-      if (!act[ko + r]) continue;
-      const l = lam[lo + t * m + r];
-      if (l !== 0) addRowGrad(pr, b, t, r, l, work, wo);
+    // the switched-on rows of stage t: the next entries of the element's compact row list
+    for (const tEnd = (t + 1) * m; a < e && Li[a] < tEnd; a++) {
+      const l = lam[lo + Li[a]];
+      if (l === 0) continue;
+      const r = Lr[a], go = Lgo[a];
+      if (go < 0) work[Lcol[a] - t * n + wo] += l * sign[r];
+      else genRowAxpy(Gd, go, gPtr, gCol, idx[r], l, work, wo);
     }
     if (t < T - 1) kern.addTransposed(F, fB + t * fT, nu, no + (t + 1) * nx, work, wo);
     if (t > 0) for (let i = 0; i < nx; i++) work[wo + i] -= nu[no + t * nx + i];
@@ -293,75 +345,72 @@ export function stationarity(
  * One Newton direction for element b with the factorization in st.ws and weights st.W.
  * affine: complementarity targets 0 (predictor); otherwise σμ with the Mehrotra second-order term.
  * Returns the largest step α ∈ (0, 1] along it that keeps s, λ (and σ, ρ − λ for L1 rows)
- * non-negative, computed in the pass that forms (dλ, ds, dσ) (one pass over the rows fewer).
+ * non-negative, computed in the pass that forms (dλ, ds, dσ) (one pass over the rows fewer). The
+ * affine pass also sums the coefficients of the complementarity along the step, μ(α)·cnt =
+ * acc[0] + α acc[1] + α² acc[2] (acc[3] = cnt), so that μ of the affine step needs no pass of its own.
+ * Both passes visit the element's switched-on rows only (its compact row list).
  */
 function direction(st: MpcSolverState, b: number, affine: boolean, sigmaMu: number,
   dtau: Float64Array, dnu: Float64Array, dl: Float64Array, ds: Float64Array, dsg: Float64Array): number {
-  const pr = st.pr, { T, n } = pr, m = pr.rows.m, rows = pr.rows, sc = st.sc;
-  const { kind, idx, sign, soft: softOf, rho } = rows, act = pr.act;
+  const pr = st.pr, { T } = pr, m = pr.rows.m, rows = pr.rows, sc = st.sc;
+  const { idx, sign, soft: softOf, rho } = rows, Gd = pr.G ? pr.G.data : sc.q, gPtr = pr.gPtr, gCol = pr.gCol;
   const q = sc.q, S = st.s, lam = st.lam, sig = st.sig, W = st.W, rc1v = sc.rc1, rc2v = sc.rc2, rpv = sc.rp;
   const dsA = sc.dsA, dlA = sc.dlA, dsgA = sc.dsgA;
+  const base = b * T * m, L = st.rowList, Li = L.i, Lr = L.r, Lcol = L.col, Lgo = L.go, end = base + L.count[b];
   // Newton step in delta form (the LQ problem for (dτ, dν) with zero initial state and dynamics
   // residual): linear term = stationarity residual + Σ ∇g W r̃. Solving for the new iterate instead
   // would cancel O(W) terms against each other and lose digits as W = λ/s → ∞ on active rows.
   q.set(sc.rd);
-  for (let t = 0; t < T; t++) {
-    const ko = (b * T + t) * m, qo = t * n;
-    for (let r = 0; r < m; r++) {
-      const k = ko + r, i = t * m + r;
-      if (!act[k]) continue;
-      const s = S[k], l = lam[k], soft = softOf[r];
-      let rc1 = -s * l;
-      if (!affine) rc1 += sigmaMu - dsA[i] * dlA[i];
-      rc1v[i] = rc1;
-      let rt = rpv[i] + rc1 / l;
-      if (soft === SOFT_L1) {
-        const nv = rho[r] - l, sg = sig[k];
-        let rc2 = -sg * nv;
-        if (!affine) rc2 += sigmaMu + dsgA[i] * dlA[i];
-        rc2v[i] = rc2;
-        rt -= rc2 / nv;
-      }
-      const coeff = W[k] * rt;
-      if (kind[r] === 0) q[qo + idx[r]] += coeff * sign[r];
-      else addRowGrad(pr, b, t, r, coeff, q, qo);
-      dl[i] = rt; // keep r̃ until dτ is known
+  for (let a = base; a < end; a++) {
+    const i = Li[a], r = Lr[a], k = base + i;
+    const s = S[k], l = lam[k], soft = softOf[r];
+    let rc1 = -s * l;
+    if (!affine) rc1 += sigmaMu - dsA[i] * dlA[i];
+    rc1v[i] = rc1;
+    let rt = rpv[i] + rc1 / l;
+    if (soft === SOFT_L1) {
+      const nv = rho[r] - l, sg = sig[k];
+      let rc2 = -sg * nv;
+      if (!affine) rc2 += sigmaMu + dsgA[i] * dlA[i];
+      rc2v[i] = rc2;
+      rt -= rc2 / nv;
     }
+    const coeff = W[k] * rt, go = Lgo[a];
+    if (go < 0) q[Lcol[a]] += coeff * sign[r];
+    else genRowAxpy(Gd, go, gPtr, gCol, idx[r], coeff, q, Lcol[a]);
+    dl[i] = rt; // keep r̃ until dτ is known
   }
   riccatiSolve(st.ws, pr, b, q, 0, sc.ze, 0, sc.ze, 0, dtau, 0, dnu, 0);
-  let a = 1;
-  for (let t = 0; t < T; t++) {
-    const ko = (b * T + t) * m, qo = t * n;
-    for (let r = 0; r < m; r++) {
-      const k = ko + r, i = t * m + r;
-      if (!act[k]) { dl[i] = 0; ds[i] = 0; dsg[i] = 0; continue; }
-      const gd = kind[r] === 0 ? sign[r] * dtau[qo + idx[r]] : rowValue(pr, b, t, r, dtau, qo);
-      const l = lam[k];
-      const d = W[k] * (gd + dl[i]), dsi = (rc1v[i] - S[k] * d) / l;
-      dl[i] = d;
-      ds[i] = dsi;
-      // the step length to the boundary, in the same pass
-      if (dsi < 0) { const v = -S[k] / dsi; if (v < a) a = v; }
-      if (d < 0) { const v = -l / d; if (v < a) a = v; }
-      if (softOf[r] === SOFT_L1) {
-        const dg = (rc2v[i] + sig[k] * d) / (rho[r] - l);
-        dsg[i] = dg;
-        if (dg < 0) a = Math.min(a, -sig[k] / dg);
-        if (d > 0) a = Math.min(a, (rho[r] - l) / d);
-      } else dsg[i] = 0;
-    }
+  let alpha = 1, c0 = 0, c1 = 0, c2 = 0, cnt = 0;
+  for (let a = base; a < end; a++) {
+    const i = Li[a], r = Lr[a], k = base + i, go = Lgo[a];
+    const gd = go < 0 ? sign[r] * dtau[Lcol[a]] : genRowDot(Gd, go, gPtr, gCol, idx[r], dtau, Lcol[a]);
+    const l = lam[k], s = S[k];
+    const d = W[k] * (gd + dl[i]), dsi = (rc1v[i] - s * d) / l;
+    dl[i] = d;
+    ds[i] = dsi;
+    // the step length to the boundary, in the same pass
+    if (dsi < 0) { const v = -s / dsi; if (v < alpha) alpha = v; }
+    if (d < 0) { const v = -l / d; if (v < alpha) alpha = v; }
+    if (affine) { c0 += s * l; c1 += s * d + l * dsi; c2 += dsi * d; cnt++; }
+    if (softOf[r] === SOFT_L1) {
+      const sg = sig[k], nv = rho[r] - l, dg = (rc2v[i] + sg * d) / nv;
+      dsg[i] = dg;
+      if (dg < 0) { const v = -sg / dg; if (v < alpha) alpha = v; }
+      if (d > 0) { const v = nv / d; if (v < alpha) alpha = v; }
+      if (affine) { c0 += sg * nv; c1 += dg * nv - sg * d; c2 -= dg * d; cnt++; }
+    } else dsg[i] = 0;
   }
-  return a;
+  if (affine) { const acc = sc.acc; acc[0] = c0; acc[1] = c1; acc[2] = c2; acc[3] = cnt; }
+  return alpha;
 }
 
-/** Condensing weights W for the current iterate. */
+/** Condensing weights W for the current iterate (after a failed polishing attempt, which overwrote them). */
 function weights(st: MpcSolverState, b: number): void {
-  const pr = st.pr, T = pr.T, m = pr.rows.m, softOf = pr.rows.soft, rho = pr.rows.rho, act = pr.act;
-  const S = st.s, lam = st.lam, sig = st.sig, W = st.W, base = b * T * m;
-  for (let i = 0, r = 0; i < T * m; i++, r = r + 1 === m ? 0 : r + 1) {
-    const k = base + i;
-    if (!act[k]) { W[k] = 0; continue; }
-    const l = lam[k], soft = softOf[r];
+  const pr = st.pr, T = pr.T, m = pr.rows.m, softOf = pr.rows.soft, rho = pr.rows.rho;
+  const S = st.s, lam = st.lam, sig = st.sig, W = st.W, base = b * T * m, L = st.rowList, Li = L.i, Lr = L.r;
+  for (let a = base, e = base + L.count[b]; a < e; a++) {
+    const k = base + Li[a], r = Lr[a], l = lam[k], soft = softOf[r];
     let inv = S[k] / l;
     if (soft === SOFT_L2) inv += 1 / rho[r];
     else if (soft === SOFT_L1) inv += sig[k] / (rho[r] - l);
@@ -406,41 +455,53 @@ function infeasibilityCertificate(st: MpcSolverState, b: number): boolean {
   return res < 1e-6 && val < -1e-6;
 }
 
-/** One Mehrotra iteration on element b. */
+/**
+ * One Mehrotra iteration on element b. On entry the residuals and weights of the current iterate are
+ * current (residuals(), or the previous iteration's update pass); on exit those of the new iterate.
+ */
 function iterateElement(st: MpcSolverState, b: number): void {
-  const pr = st.pr, { T, nx, n } = pr, m = pr.rows.m, rows = pr.rows, sc = st.sc;
-  // residuals (sc.rp, sc.rd, st.gap) are current: computed by init or by the last convergence check
+  const pr = st.pr, { T, nx, n } = pr, m = pr.rows.m, sc = st.sc;
   const mu = st.gap[b];
-  weights(st, b);
   if (riccatiFactor(st.ws, pr, b, st.W) !== FACTOR_OK) { finish(st, b, 'numerical_error'); return; }
   const aA = direction(st, b, true, 0, sc.dtauA, sc.dnuA, sc.dlA, sc.dsA, sc.dsgA);
-  const act = pr.act, softOf = rows.soft, rho = rows.rho, S = st.s, lam = st.lam, sig = st.sig, base = b * T * m;
-  let muA = 0, cnt = 0;
-  for (let i = 0, r = 0; i < T * m; i++, r = r + 1 === m ? 0 : r + 1) {
-    const k = base + i;
-    if (!act[k]) continue;
-    muA += (S[k] + aA * sc.dsA[i]) * (lam[k] + aA * sc.dlA[i]); cnt++;
-    if (softOf[r] === SOFT_L1) { muA += (sig[k] + aA * sc.dsgA[i]) * (rho[r] - lam[k] - aA * sc.dlA[i]); cnt++; }
-  }
-  muA /= cnt;
+  const acc = sc.acc, muA = (acc[0] + aA * (acc[1] + aA * acc[2])) / acc[3];
   const sigma = Math.min(1, (muA / mu) ** 3);
   const a = Math.min(1, 0.995 * direction(st, b, false, sigma * mu, sc.dtau, sc.dnu, sc.dl, sc.ds, sc.dsg));
   const to = b * T * n, no = b * T * nx, tau = st.tau, nu = st.nu, dtau = sc.dtau, dnu = sc.dnu;
   for (let i = 0; i < T * n; i++) tau[to + i] += a * dtau[i];
   for (let i = 0; i < T * nx; i++) nu[no + i] += a * dnu[i];
-  const ds = sc.ds, dl = sc.dl, dsg = sc.dsg;
-  for (let i = 0, r = 0; i < T * m; i++, r = r + 1 === m ? 0 : r + 1) {
-    const k = base + i;
-    if (!act[k]) continue;
-    S[k] += a * ds[i]; lam[k] += a * dl[i];
-    if (softOf[r] === SOFT_L1) sig[k] += a * dsg[i];
+  // the update of (s, λ, σ) fused with the row residuals, μ and weights at the new iterate (residuals())
+  const { idx, sign, soft: softOf, rho } = pr.rows, h = pr.h, Gd = pr.G ? pr.G.data : sc.q, gPtr = pr.gPtr, gCol = pr.gCol;
+  const S = st.s, lam = st.lam, sig = st.sig, W = st.W, rpv = sc.rp, ds = sc.ds, dl = sc.dl, dsg = sc.dsg;
+  const base = b * T * m, L = st.rowList, Li = L.i, Lr = L.r, Lcol = L.col, Lgo = L.go;
+  let muN = 0, cnt = 0, rpMax = 0;
+  for (let c = base, e = base + L.count[b]; c < e; c++) {
+    const i = Li[c], r = Lr[c], k = base + i, go = Lgo[c];
+    const sk = S[k] + a * ds[i], l = lam[k] + a * dl[i];
+    S[k] = sk; lam[k] = l;
+    const g = go < 0 ? sign[r] * tau[to + Lcol[c]] : genRowDot(Gd, go, gPtr, gCol, idx[r], tau, to + Lcol[c]);
+    let rp = g + sk - h[k], inv = sk / l;
+    const soft = softOf[r];
+    if (soft === SOFT_L1) {
+      const sg = sig[k] + a * dsg[i], nv = rho[r] - l;
+      sig[k] = sg; rp -= sg; muN += sg * nv; cnt++; inv += sg / nv;
+    } else if (soft === SOFT_L2) { rp -= l / rho[r]; inv += 1 / rho[r]; }
+    rpv[i] = rp;
+    W[k] = 1 / inv;
+    muN += sk * l; cnt++;
+    const ab = rp < 0 ? -rp : rp;
+    if (ab > rpMax) rpMax = ab;
   }
+  st.primalRes[b] = rpMax;
+  st.dualRes[b] = stationarity(st, b, tau, to, nu, no, lam, base, sc.rd);
+  st.gap[b] = cnt ? muN / cnt : 0;
   st.iterations[b]++;
 }
 
 /** Checks convergence of element b (after an iteration); tries polishing when close. */
 function checkElement(st: MpcSolverState, b: number): void {
-  const mu = residuals(st, b);
+  // residuals and weights of the current iterate: from iterateElement's update pass
+  const mu = st.gap[b];
   const o = st.opts;
   if (!Number.isFinite(mu) || !Number.isFinite(st.dualRes[b]) || !Number.isFinite(st.primalRes[b])) { finish(st, b, 'numerical_error'); return; }
   const small = st.primalRes[b] <= Math.sqrt(o.polishMu) * st.scaleH[b] && st.dualRes[b] <= Math.sqrt(o.polishMu) * st.scaleC[b];
@@ -459,6 +520,7 @@ function checkElement(st: MpcSolverState, b: number): void {
       st.polishTries[b]++;
       if (polishElement(st, b, converged)) { st.polished[b] = 1; finish(st, b, 'optimal'); return; }
       st.lastPolishSig[b] = sig;
+      weights(st, b); // the attempt factored with its own weights (st.W)
     }
   }
   if (st.primalRes[b] <= o.tol * st.scaleH[b] && st.dualRes[b] <= o.tol * st.scaleC[b] && mu <= o.tol * st.scaleC[b]) {
@@ -472,11 +534,11 @@ function checkElement(st: MpcSolverState, b: number): void {
 
 /** A hash of the active-set guess λ > s of element b (to avoid retrying a polish that failed). */
 function activeSignature(st: MpcSolverState, b: number): number {
-  const pr = st.pr, n = pr.T * pr.rows.m, o = b * n;
+  const o = b * st.pr.T * st.pr.rows.m, L = st.rowList, Li = L.i, lam = st.lam, S = st.s;
   let h = 0;
-  for (let i = 0; i < n; i++) {
-    const k = o + i;
-    if (pr.act[k] && st.lam[k] > st.s[k]) h = (Math.imul(h, 31) + i + 1) | 0;
+  for (let a = o, e = o + L.count[b]; a < e; a++) {
+    const i = Li[a];
+    if (lam[o + i] > S[o + i]) h = (Math.imul(h, 31) + i + 1) | 0;
   }
   return h;
 }
