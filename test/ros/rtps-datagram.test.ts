@@ -13,6 +13,7 @@ import { KeepLastWriterHistory, MAX_RECEIVED_KEPT, ReceivedSequenceNumbers, type
 import { DataDatagram } from '../../ros/rtps_datagram.js';
 import { guidPrefixAt, GUID_PREFIX_CACHE_SIZE } from '../../ros/rtps_guid_prefix.js';
 import { padPayload } from '../../ros/rtps.js';
+import { mulberry32 } from '../../reference/random.js';
 
 const require = createRequire(import.meta.url);
 const lib = require('@foxglove/rtps') as {
@@ -20,17 +21,8 @@ const lib = require('@foxglove/rtps') as {
   guidPrefixFromData(view: DataView, offset: number): string;
 };
 
-/** A seeded generator (mulberry32), so a failure repeats. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A seeded generator, so a failure repeats. */
+const rng = mulberry32;
 
 describe('KeepLastWriterHistory (a writer\'s KEEP_LAST history)', () => {
   it.each([1, 3, 10])('depth %i: holds exactly the last depth samples, padded as padPayload pads them', (depth) => {
