@@ -4,7 +4,7 @@
  * cached on disk by source hash and architecture. PTX is compiled to machine code by the driver at
  * load time, so one PTX runs on that architecture and every newer one; no GPU is needed to compile.
  */
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { koffi } from './cbackend.js';
 import { cacheDir, kernelSource } from './source.js';
@@ -64,11 +64,18 @@ export function loadNvrtc(): Nvrtc {
 
 export interface PtxBuild { ptx: string; arch: string; path: string; nvrtc: string; cached: boolean }
 
-/** PTX of the kernel source for `arch` (e.g. 'compute_90'), from the disk cache when present. */
-export function compilePtx(arch = 'compute_90', name = 'mpc_box'): PtxBuild {
+/**
+ * PTX of the kernel source for `arch` (e.g. 'compute_90'), from the disk cache when present: a PTX
+ * of this exact source and architecture by any NVRTC version is used without loading NVRTC (a packed
+ * run carries PTX compiled elsewhere, bench/gpu/pack.sh), unless `fresh`.
+ */
+export function compilePtx(arch = 'compute_90', name = 'mpc_box', fresh = false): PtxBuild {
   const src = kernelSource(name);
   const dir = cacheDir();
   mkdirSync(dir, { recursive: true });
+  const prefix = `${name}-${src.hash}-${arch}-nvrtc`;
+  const hit = fresh ? undefined : readdirSync(dir).find((f) => f.startsWith(prefix) && f.endsWith('.ptx'));
+  if (hit) return { ptx: readFileSync(join(dir, hit), 'utf8'), arch, path: join(dir, hit), nvrtc: hit.slice(prefix.length, -4), cached: true };
   const nv = loadNvrtc();
   const file = join(dir, `${name}-${src.hash}-${arch}-nvrtc${nv.version()}.ptx`);
   if (existsSync(file)) return { ptx: readFileSync(file, 'utf8'), arch, path: file, nvrtc: nv.version(), cached: true };

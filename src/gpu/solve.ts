@@ -64,7 +64,12 @@ export function checkKernelProblem(pr: MpcProblem, solver: string): void {
   }
 }
 
+/** Where the last solve's wall time went (ms): host-side setup and upload, the kernel, the download and unpacking. */
+export interface KernelTiming { uploadMs: number; kernelMs: number; downloadMs: number }
+
 export class KernelMpcSolver {
+  /** Timing of the last solve (for the GPU check script; benchmarks, not tests, report it). */
+  lastTiming: KernelTiming = { uploadMs: 0, kernelMs: 0, downloadMs: 0 };
   private readonly bufs: DeviceBuffers;
   private generation = 0;
   private current: { pr: MpcProblem; work: bigint } | null = null;
@@ -80,6 +85,7 @@ export class KernelMpcSolver {
       throw new DmpcInputError(OP, 'warm start', `has ${warm.u.length} controls and ${warm.lam?.length ?? 0} multipliers, expected ${B * T * nu} and ${B * T * m}`);
     }
     const bf = this.bufs, f64 = 8;
+    const t0 = performance.now();
     const args: MpcArgs = {
       C: bf.put('C', dense(pr.C, B, T, n * n)), c: bf.put('c', dense(pr.c, B, T, n)),
       F: bf.put('F', dense(pr.F, B, T, nx * n, T - 1)), f: bf.put('f', dense(pr.f, B, T, nx, T - 1)),
@@ -92,7 +98,9 @@ export class KernelMpcSolver {
       tol: opts.tol, polishMu: opts.polishMu, polishPenalty: opts.polishPenalty,
       B, T, nx, nu, m, maxIter: opts.maxIter, polish: opts.polish ? 1 : 0, b0: 0, b1: B, refineSteps: 4,
     };
+    const t1 = performance.now();
     this.backend.launch('mpc_box_solve', packArgs(args), B);
+    const t2 = performance.now();
     const tau = new Float64Array(B * T * n), nuA = new Float64Array(B * T * nx), s = new Float64Array(B * T * m);
     const lam = new Float64Array(B * T * m), rowState = new Float64Array(B * T * m), info = new Float64Array(B * N_INFO);
     const be = this.backend;
@@ -112,6 +120,7 @@ export class KernelMpcSolver {
       polished[b] = info[io + INFO.POLISHED];
       objective[b] = info[io + INFO.OBJ];
     }
+    this.lastTiming = { uploadMs: t1 - t0, kernelMs: t2 - t1, downloadMs: performance.now() - t2 };
     return { solver: this, generation: ++this.generation, pr, opts, status, iterations, polished, objective, x, u, tau, nu: nuA, s, lam, rowState, info };
   }
 

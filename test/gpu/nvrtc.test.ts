@@ -24,7 +24,7 @@ describe('gpu kernels compiled by NVRTC', () => {
     process.env.DMPC_GPU_CACHE = dir;
     try {
       for (const arch of ['compute_80', 'compute_90']) {
-        const b = compilePtx(arch);
+        const b = compilePtx(arch, 'mpc_box', true);
         expect(b.cached).toBe(false);
         expect(b.ptx).toMatch(new RegExp(`\\.target sm_${arch.slice(-2)}`));
         expect(b.ptx).toMatch(/\.visible \.entry mpc_box_solve\(/);
