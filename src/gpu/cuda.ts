@@ -45,8 +45,8 @@ export class CudaBackend implements KernelBackend {
     } catch (e) {
       throw new GpuUnavailableError(`dmpc gpu: solver 'cuda' needs an NVIDIA GPU and its driver, but the CUDA driver library (libcuda.so.1) could not be loaded (${(e as Error).message.split('\n')[0]}). Use solver 'c' (the same kernels on the CPU) or the default float64 solver.`);
     }
-    const ctx = k.pointer(k.opaque('CUctx_st')), mod = k.pointer(k.opaque('CUmod_st'));
-    const func = k.pointer(k.opaque('CUfunc_st')), stream = k.pointer(k.opaque('CUstream_st'));
+    // anonymous handle types: named ones may be registered only once per process (a second backend would throw)
+    const ctx = k.pointer(k.opaque()), mod = k.pointer(k.opaque()), func = k.pointer(k.opaque()), stream = k.pointer(k.opaque());
     const d = (name: string, ret: string, args: unknown[]) => { this.fn[name] = lib.func(name, ret, args as never) as Fn; };
     d('cuInit', 'int', ['uint']);
     d('cuDeviceGetCount', 'int', [k.out(k.pointer('int'))]);

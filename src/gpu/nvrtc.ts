@@ -42,7 +42,7 @@ export function loadNvrtc(): Nvrtc {
   for (const path of nvrtcCandidates()) {
     let lib;
     try { lib = k.load(path); } catch (e) { tried.push(`${path}: ${(e as Error).message.split('\n')[0]}`); continue; }
-    const prog = k.opaque('nvrtcProgramImpl');
+    const prog = k.opaque();
     const progPtr = k.pointer(prog);
     const versionFn = lib.func('int nvrtcVersion(_Out_ int *major, _Out_ int *minor)');
     loaded = {

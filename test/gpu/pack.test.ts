@@ -9,6 +9,7 @@ import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, sta
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
+import { buildCLibrary } from '../../src/gpu/cbackend.js';
 
 const root = new URL('../..', import.meta.url).pathname;
 const hasDriver = ['/usr/lib/x86_64-linux-gnu/libcuda.so.1', '/usr/lib64/libcuda.so.1'].some(existsSync);
@@ -42,6 +43,16 @@ describe.runIf(process.arch === 'x64')('GPU check packing (bench/gpu/pack.sh)', 
       expect(doc.throughput.map((t: { B: number }) => t.B)).toEqual([1, 16]);
       expect(doc.throughput.every((t: { all_optimal: boolean }) => t.all_optimal)).toBe(true);
       expect(doc.device).toMatch(/C kernels/);
+      // the CUDA route of the bundle, against the stand-in driver of cuda-driver.test.ts (the C kernels
+      // behind the driver API): PTX from the pack, koffi bindings from the bundle
+      const fake = join(work, 'libcuda-fake.so');
+      spawnSync('gcc', ['-O2', '-shared', '-fPIC', '-o', fake, join(root, 'test/gpu/fake-cuda.c'), '-ldl']);
+      const f = spawnSync('bash', [join(moved, 'run.sh'), '--solver', 'cuda', '--sizes', '1,16', '--out', join(work, 'fake.json')],
+        { cwd: work, env: { ...env, DMPC_LIBCUDA: fake, FAKE_CUDA_KERNELS: buildCLibrary() }, encoding: 'utf8' });
+      expect(f.status, f.stderr).toBe(0);
+      const fd = JSON.parse(readFileSync(join(work, 'fake.json'), 'utf8'));
+      expect(fd.device).toMatch(/^Fake GPU 0/);
+      expect(fd.agreement.pass).toBe(true);
       if (!hasDriver) {
         // the CUDA route from the pack: Node and the bundle start, and the missing driver is named
         const c = spawnSync('bash', [join(moved, 'run.sh'), '--solver', 'cuda', '--sizes', '1'], { cwd: work, env, encoding: 'utf8' });
