@@ -1,6 +1,6 @@
 /**
  * The kernels' argument block (MpcArgs in kernels/mpc_box.cu), packed by hand: 25 u64 addresses, 3
- * doubles, 10 ints, in that order, so there is no padding to guess (a test compares the size with the
+ * doubles, 18 ints, in that order, so there is no padding to guess (a test compares the size with the
  * C compiler's sizeof). The same bytes are passed by pointer to the C build and by value to CUDA.
  */
 export const ADDR_FIELDS = [
@@ -9,7 +9,10 @@ export const ADDR_FIELDS = [
   'g', 'gC', 'gc', 'gF', 'gf', 'gx0', 'gh',
 ] as const;
 export const DOUBLE_FIELDS = ['tol', 'polishMu', 'polishPenalty'] as const;
-export const INT_FIELDS = ['B', 'T', 'nx', 'nu', 'm', 'maxIter', 'polish', 'b0', 'b1', 'refineSteps'] as const;
+export const INT_FIELDS = [
+  'B', 'T', 'nx', 'nu', 'm', 'maxIter', 'polish', 'b0', 'b1', 'refineSteps',
+  'Csb', 'Cst', 'csb', 'cst', 'Fsb', 'Fst', 'fsb', 'fst',
+] as const;
 
 export type MpcArgs =
   Partial<Record<(typeof ADDR_FIELDS)[number], bigint>> &

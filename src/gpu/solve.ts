@@ -45,15 +45,22 @@ export interface KernelBackwardOptions {
   onFailure?: OnFailure;
 }
 
-/** Dense per-element copy [B, T, len] of a stage quantity (broadcast data repeated; F, f at t < T − 1). */
-function dense(s: Stage, B: number, T: number, len: number, stages = T): Float64Array {
-  const out = new Float64Array(B * T * len);
-  for (let b = 0; b < B; b++) for (let t = 0; t < stages; t++) {
-    const o = off(s, b, t);
-    out.set(s.data.subarray(o, o + len), (b * T + t) * len);
-  }
-  return out;
+/** The problem data the kernels read, as given (shared data once, with stride 0): uploads and strides. */
+function uploadProblem(bf: DeviceBuffers, pr: MpcProblem) {
+  return {
+    addr: {
+      C: bf.put('C', pr.C.data), c: bf.put('c', pr.c.data), F: bf.put('F', pr.F.data), f: bf.put('f', pr.f.data),
+      x0: bf.put('x0', pr.x0), h: bf.put('h', pr.h), act: bf.put('act', Float64Array.from(pr.act)),
+      rowIdx: bf.put('rowIdx', pr.rows.idx), rowSign: bf.put('rowSign', pr.rows.sign),
+    },
+    strides: {
+      Csb: pr.C.sb, Cst: pr.C.st, csb: pr.c.sb, cst: pr.c.st, Fsb: pr.F.sb, Fst: pr.F.st, fsb: pr.f.sb, fst: pr.f.st,
+    },
+  };
 }
+
+/** Problem data addresses and strides of the problem uploaded last (the backward pass reads them). */
+type Uploaded = ReturnType<typeof uploadProblem>;
 
 /** Refuses what the kernels do not implement (general rows, soft rows), naming the argument. */
 export function checkKernelProblem(pr: MpcProblem, solver: string): void {
@@ -72,7 +79,7 @@ export class KernelMpcSolver {
   lastTiming: KernelTiming = { uploadMs: 0, kernelMs: 0, downloadMs: 0 };
   private readonly bufs: DeviceBuffers;
   private generation = 0;
-  private current: { pr: MpcProblem; work: bigint } | null = null;
+  private current: { pr: MpcProblem; up: Uploaded } | null = null;
 
   constructor(readonly backend: KernelBackend) { this.bufs = new DeviceBuffers(backend); }
 
@@ -86,11 +93,9 @@ export class KernelMpcSolver {
     }
     const bf = this.bufs, f64 = 8;
     const t0 = performance.now();
+    const up = uploadProblem(bf, pr);
     const args: MpcArgs = {
-      C: bf.put('C', dense(pr.C, B, T, n * n)), c: bf.put('c', dense(pr.c, B, T, n)),
-      F: bf.put('F', dense(pr.F, B, T, nx * n, T - 1)), f: bf.put('f', dense(pr.f, B, T, nx, T - 1)),
-      x0: bf.put('x0', pr.x0), h: bf.put('h', pr.h), act: bf.put('act', Float64Array.from(pr.act)),
-      rowIdx: bf.put('rowIdx', pr.rows.idx), rowSign: bf.put('rowSign', pr.rows.sign),
+      ...up.addr, ...up.strides,
       warmU: warm ? bf.put('warmU', warm.u) : 0n, warmLam: warm?.lam ? bf.put('warmLam', warm.lam) : 0n,
       tau: bf.get('tau', B * T * n * f64), nuv: bf.get('nu', B * T * nx * f64), s: bf.get('s', B * T * m * f64),
       lam: bf.get('lam', B * T * m * f64), rowState: bf.get('rowState', B * T * m * f64), info: bf.get('info', B * N_INFO * f64),
@@ -106,7 +111,7 @@ export class KernelMpcSolver {
     const be = this.backend;
     be.download(tau, args.tau!); be.download(nuA, args.nuv!); be.download(info, args.info!);
     if (m > 0) { be.download(s, args.s!); be.download(lam, args.lam!); be.download(rowState, args.rowState!); }
-    this.current = { pr, work: args.work! };
+    this.current = { pr, up };
     const x = new Float64Array(B * T * nx), u = new Float64Array(B * T * nu);
     for (let bt = 0; bt < B * T; bt++) {
       for (let i = 0; i < nx; i++) x[bt * nx + i] = tau[bt * n + i];
@@ -145,14 +150,14 @@ export class KernelMpcSolver {
       if (dLdu) for (let j = 0; j < nu; j++) g[bt * n + nx + j] = dLdu[bt * nu + j];
     }
     const info = sol.info.slice();
-    if (!(this.current && this.current.pr === pr && this.generation === sol.generation)) {
-      // a later solve overwrote the device state: upload this solution's and refactor (FSTATUS ≠ −1)
-      this.reupload(sol);
+    let up = this.current?.up;
+    if (!(up && this.current!.pr === pr && this.generation === sol.generation)) {
+      // a later solve overwrote the device state: upload this solution's problem and refactor (FSTATUS ≠ −1)
+      up = uploadProblem(bf, pr);
       for (let b = 0; b < B; b++) info[b * N_INFO + INFO.FSTATUS] = 1;
     }
     const args: MpcArgs = {
-      C: bf.get('C', 0), c: bf.get('c', 0), F: bf.get('F', 0), f: bf.get('f', 0), x0: bf.get('x0', 0), h: bf.get('h', 0),
-      act: bf.get('act', 0), rowIdx: bf.get('rowIdx', 0), rowSign: bf.get('rowSign', 0),
+      ...up.addr, ...up.strides,
       tau: bf.put('tau', sol.tau), nuv: bf.put('nu', sol.nu), s: bf.put('s', sol.s), lam: bf.put('lam', sol.lam),
       rowState: bf.put('rowState', sol.rowState), info: bf.put('info', info), work: bf.get('work', B * workSize(T, nx, nu, m) * f64),
       g: bf.put('g', g), gC: bf.get('gC', B * T * n * n * f64), gc: bf.get('gc', B * T * n * f64), gF: bf.get('gF', B * T * nx * n * f64),
@@ -169,7 +174,7 @@ export class KernelMpcSolver {
     // the backward kernel reclassifies unpolished elements' rows: keep the host copy in step
     const rowState = new Float64Array(B * T * m);
     if (m > 0) be.download(rowState, args.rowState!);
-    this.current = { pr, work: args.work! };
+    this.current = { pr, up };
     this.generation = sol.generation;
 
     const grad: MpcGrad = {
@@ -215,14 +220,6 @@ export class KernelMpcSolver {
       }
     }
     return grad;
-  }
-
-  private reupload(sol: KernelSolution): void {
-    const pr = sol.pr, { B, T, nx, n } = pr, bf = this.bufs;
-    bf.put('C', dense(pr.C, B, T, n * n)); bf.put('c', dense(pr.c, B, T, n));
-    bf.put('F', dense(pr.F, B, T, nx * n, T - 1)); bf.put('f', dense(pr.f, B, T, nx, T - 1));
-    bf.put('x0', pr.x0); bf.put('h', pr.h); bf.put('act', Float64Array.from(pr.act));
-    bf.put('rowIdx', pr.rows.idx); bf.put('rowSign', pr.rows.sign);
   }
 
   close(): void { this.bufs.freeAll(); this.backend.close(); }

@@ -54,7 +54,7 @@ describe('gpu kernels compiled as C (koffi)', () => {
   it('the hand-packed argument block and scratch size match the C compiler and the launch marshalling', () => {
     expect(be.argsSize()).toBe(ARGS_BYTES);
     for (const [T, nx, nu, m] of [[20, 4, 2, 4], [8, 3, 2, 10], [1, 1, 1, 0]]) expect(be.workSize(T, nx, nu, m)).toBe(workSize(T, nx, nu, m));
-    const args = packArgs({ B: 12345, T: 1, nx: 1, nu: 1, m: 0, maxIter: 1, polish: 1, b0: 0, b1: 1, refineSteps: 7, tol: 0.125, polishMu: 1, polishPenalty: 1, work: 0xdeadbeefn });
+    const args = packArgs({ B: 12345, T: 1, nx: 1, nu: 1, m: 0, maxIter: 1, polish: 1, b0: 0, b1: 1, refineSteps: 7, tol: 0.125, polishMu: 1, polishPenalty: 1, work: 0xdeadbeefn, Csb: 0, Cst: 0, csb: 0, cst: 0, Fsb: 0, Fst: 0, fsb: 0, fst: 0 });
     // cuLaunchKernel receives kernelParams(args) as void**: the C build reads it back the same way
     expect(be.probe(kernelParams(args), 0)).toBe(12345);
     expect(be.probe(kernelParams(args), 1)).toBe(0.125);

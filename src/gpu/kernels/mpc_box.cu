@@ -21,6 +21,9 @@ typedef struct {
   dmpc_u64 g, gC, gc, gF, gf, gx0, gh;
   double tol, polishMu, polishPenalty;
   int B, T, nx, nu, m, maxIter, polish, b0, b1, refineSteps;
+  /* strides (in doubles) of C, c, F, f over batch and time: shared data is read in place (stride 0),
+   * never copied per element on the host (src/mpc/problem.ts Stage) */
+  int Csb, Cst, csb, cst, Fsb, Fst, fsb, fst;
 } MpcArgs;
 
 /* info slots per element */
@@ -92,6 +95,7 @@ DMPC_FN Ws layout(double *base, int T, int nx, int nu, int m) {
 /* One element's view of the problem and its state. */
 typedef struct {
   const double *C, *c, *F, *f, *x0, *h, *act, *sign;
+  int Cst, cst, Fst, fst; /* time strides of C, c, F, f */
   const int *idx;
   double *tau, *nu, *s, *lam, *rs, *info;
   Ws w;
@@ -102,10 +106,10 @@ typedef struct {
 DMPC_FN El element(const MpcArgs *a, int b) {
   El E;
   int T = a->T, nx = a->nx, nu = a->nu, n = nx + nu, m = a->m;
-  E.C = (const double *)a->C + (long)b * T * n * n;
-  E.c = (const double *)a->c + (long)b * T * n;
-  E.F = (const double *)a->F + (long)b * T * nx * n;
-  E.f = (const double *)a->f + (long)b * T * nx;
+  E.C = (const double *)a->C + (long)b * a->Csb; E.Cst = a->Cst;
+  E.c = (const double *)a->c + (long)b * a->csb; E.cst = a->cst;
+  E.F = (const double *)a->F + (long)b * a->Fsb; E.Fst = a->Fst;
+  E.f = (const double *)a->f + (long)b * a->fsb; E.fst = a->fst;
   E.x0 = (const double *)a->x0 + (long)b * nx;
   E.h = (const double *)a->h + (long)b * T * m;
   E.act = (const double *)a->act + (long)b * T * m;
@@ -209,7 +213,7 @@ DMPC_FN int riccati_factor(El *E, const double *W, double penaltyFloor) {
   int T = w->T, nx = w->nx, n = w->n, m = w->m, nu = w->nu;
   double dmin = DMPC_INF, dmax = 0;
   for (int t = T - 1; t >= 0; t--) {
-    const double *C = E->C + t * n * n;
+    const double *C = E->C + t * E->Cst;
     double *Q = w->Q;
     for (int i = 0; i < n; i++) for (int j = 0; j <= i; j++) {
       double v = i == j ? C[i * n + i] : 0.5 * (C[i * n + j] + C[j * n + i]);
@@ -223,7 +227,7 @@ DMPC_FN int riccati_factor(El *E, const double *W, double penaltyFloor) {
     }
     if (t < T - 1) {
       /* Q += Fᵀ P' F */
-      const double *F = E->F + t * nx * n, *Pn = w->P + (t + 1) * nx * nx;
+      const double *F = E->F + t * E->Fst, *Pn = w->P + (t + 1) * nx * nx;
       for (int i = 0; i < n; i++) for (int j = 0; j <= i; j++) {
         double s = 0;
         for (int l = 0; l < nx; l++) {
@@ -254,13 +258,14 @@ DMPC_FN void riccati_solve(El *E, const double *q, const double *e, const double
   Ws *w = &E->w;
   int T = w->T, nx = w->nx, nu = w->nu, n = w->n;
   const double *ed = e ? e : E->f;
+  int est = e ? nx : E->fst; /* a given e is [T, nx]; the problem's f has its own stride */
   double *qt = w->qt, *v = w->v;
   for (int t = T - 1; t >= 0; t--) {
-    const double *F = E->F + t * nx * n, *L = w->L + t * nu * nu, *X = w->X + t * nx * nu;
+    const double *F = E->F + t * E->Fst, *L = w->L + t * nu * nu, *X = w->X + t * nx * nu;
     double *k = w->k + t * nu, *p = w->p + t * nx;
     for (int i = 0; i < n; i++) qt[i] = q[t * n + i];
     if (t < T - 1) {
-      const double *Pn = w->P + (t + 1) * nx * nx, *pn = w->p + (t + 1) * nx, *et = ed + t * nx;
+      const double *Pn = w->P + (t + 1) * nx * nx, *pn = w->p + (t + 1) * nx, *et = ed + t * est;
       for (int i = 0; i < nx; i++) {
         double s = pn[i];
         for (int l = 0; l < nx; l++) s += Pn[i * nx + l] * et[l];
@@ -295,7 +300,7 @@ DMPC_FN void riccati_solve(El *E, const double *q, const double *e, const double
       tt[nx + j] = s;
     }
     if (t < T - 1) {
-      dynamics(E->F + t * nx * n, tt, ed + t * nx, tt + n, nx, n);
+      dynamics(E->F + t * E->Fst, tt, ed + t * est, tt + n, nx, n);
       costate(w->P + (t + 1) * nx * nx, w->p + (t + 1) * nx, tt + n, nuv + (t + 1) * nx, nx);
     }
   }
@@ -314,14 +319,14 @@ DMPC_FN double stationarity(const El *E, const double *tau, const double *nuv, c
   double res = 0;
   for (int t = 0; t < T; t++) {
     double *wo = work + t * n;
-    sym_mat_vec(E->C + t * n * n, tau + t * n, wo, n);
-    for (int i = 0; i < n; i++) wo[i] += E->c[t * n + i];
+    sym_mat_vec(E->C + t * E->Cst, tau + t * n, wo, n);
+    for (int i = 0; i < n; i++) wo[i] += E->c[t * E->cst + i];
     for (int r = 0; r < m; r++) {
       if (E->act[t * m + r] == 0) continue;
       double l = lam[t * m + r];
       if (l != 0) wo[E->idx[r]] += l * E->sign[r];
     }
-    if (t < T - 1) add_transposed(E->F + t * nx * n, nuv + (t + 1) * nx, wo, nx, n);
+    if (t < T - 1) add_transposed(E->F + t * E->Fst, nuv + (t + 1) * nx, wo, nx, n);
     if (t > 0) for (int i = 0; i < nx; i++) wo[i] -= nuv[t * nx + i];
     for (int i = t == 0 ? nx : 0; i < n; i++) { double a = DMPC_FABS(wo[i]); if (a > res) res = a; }
   }
@@ -418,7 +423,7 @@ DMPC_FN int infeasibility_certificate(El *E) {
       val += E->h[k] * E->lam[k] / lmax;
     }
     if (t < T - 1) {
-      const double *F = E->F + t * nx * n, *f = E->f + t * nx;
+      const double *F = E->F + t * E->Fst, *f = E->f + t * E->fst;
       for (int l = 0; l < nx; l++) {
         double v = E->nu[(t + 1) * nx + l] / lmax;
         val -= f[l] * v;
@@ -460,7 +465,7 @@ DMPC_FN void sym_product(El *E, const double *z, double *out) {
   int T = w->T, nx = w->nx, n = w->n, m = w->m, lo = T * (n + nx), no = T * n;
   for (int t = 0; t < T; t++) {
     double *wo = out + t * n;
-    sym_mat_vec(E->C + t * n * n, z + t * n, wo, n);
+    sym_mat_vec(E->C + t * E->Cst, z + t * n, wo, n);
     for (int rr = 0; rr < m; rr++) {
       int k = t * m + rr;
       if (E->act[k] == 0 || E->rs[k] != ROW_EQUALITY) { out[lo + k] = 0; continue; }
@@ -468,7 +473,7 @@ DMPC_FN void sym_product(El *E, const double *z, double *out) {
       out[lo + k] = E->sign[rr] * z[t * n + E->idx[rr]];
     }
     if (t < T - 1) {
-      const double *F = E->F + t * nx * n;
+      const double *F = E->F + t * E->Fst;
       int nn = no + (t + 1) * nx;
       add_transposed(F, z + nn, wo, nx, n);
       for (int i = 0; i < nx; i++) w->zx[i] = 0;
@@ -485,12 +490,12 @@ DMPC_FN void kkt_residual(El *E, const double *z, double *out) {
   int T = w->T, nx = w->nx, n = w->n, m = w->m, lo = T * (n + nx), no = T * n;
   sym_product(E, z, out);
   for (int t = 0; t < T; t++) {
-    for (int i = 0; i < n; i++) out[t * n + i] += E->c[t * n + i];
+    for (int i = 0; i < n; i++) out[t * n + i] += E->c[t * E->cst + i];
     for (int r = 0; r < m; r++) {
       int k = t * m + r;
       if (E->act[k] != 0 && E->rs[k] == ROW_EQUALITY) out[lo + k] -= E->h[k];
     }
-    if (t < T - 1) for (int i = 0; i < nx; i++) out[no + (t + 1) * nx + i] += E->f[t * nx + i];
+    if (t < T - 1) for (int i = 0; i < nx; i++) out[no + (t + 1) * nx + i] += E->f[t * E->fst + i];
   }
   for (int i = 0; i < nx; i++) out[no + i] += E->x0[i];
 }
@@ -640,9 +645,11 @@ DMPC_FN void init_element(El *E, const double *warmU, const double *warmLam) {
   Ws *w = &E->w;
   int T = w->T, nx = w->nx, nu = w->nu, n = w->n, m = w->m, Tm = T * m;
   double sc = 0, sh = 0;
-  for (int i = 0; i < T * n; i++) { double a = DMPC_FABS(E->c[i]); if (a > sc) sc = a; }
   double cm = 0;
-  for (int i = 0; i < T * n * n; i++) { double a = DMPC_FABS(E->C[i]); if (a > cm) cm = a; }
+  for (int t = 0; t < T; t++) {
+    for (int i = 0; i < n; i++) { double a = DMPC_FABS(E->c[t * E->cst + i]); if (a > sc) sc = a; }
+    for (int i = 0; i < n * n; i++) { double a = DMPC_FABS(E->C[t * E->Cst + i]); if (a > cm) cm = a; }
+  }
   if (cm * 1e-3 > sc) sc = cm * 1e-3;
   for (int i = 0; i < Tm; i++) if (E->act[i] != 0) { double a = DMPC_FABS(E->h[i]); if (a > sh) sh = a; }
   for (int i = 0; i < N_INFO; i++) E->info[i] = 0;
@@ -651,7 +658,7 @@ DMPC_FN void init_element(El *E, const double *warmU, const double *warmLam) {
   for (int t = 0; t < T; t++) {
     double *tt = E->tau + t * n;
     for (int j = 0; j < nu; j++) tt[nx + j] = warmU ? warmU[t * nu + j] : 0;
-    if (t < T - 1) dynamics(E->F + t * nx * n, tt, E->f + t * nx, tt + n, nx, n);
+    if (t < T - 1) dynamics(E->F + t * E->Fst, tt, E->f + t * E->fst, tt + n, nx, n);
   }
   for (int i = 0; i < T * nx; i++) E->nu[i] = 0;
   double floor_ = warmU ? 1e-2 : 1;
@@ -673,7 +680,8 @@ DMPC_FN void init_element(El *E, const double *warmU, const double *warmLam) {
   if (m != 0 && active != 0) return;
   /* unconstrained: one LQ solve is the answer */
   if (riccati_factor(E, 0, DMPC_INF) != -1) { finish(E, ST_NUMERICAL_ERROR); return; }
-  riccati_solve(E, E->c, 0, E->x0, E->tau, E->nu);
+  for (int t = 0; t < T; t++) for (int i = 0; i < n; i++) w->q[t * n + i] = E->c[t * E->cst + i];
+  riccati_solve(E, w->q, 0, E->x0, E->tau, E->nu);
   E->info[I_ITER] = 1;
   for (int i = 0; i < Tm; i++) w->W[i] = 0;
   finish(E, ST_OPTIMAL);
@@ -685,8 +693,8 @@ DMPC_FN double objective_of(El *E) {
   int T = w->T, n = w->n;
   double J = 0;
   for (int t = 0; t < T; t++) {
-    sym_mat_vec(E->C + t * n * n, E->tau + t * n, w->qt, n);
-    for (int i = 0; i < n; i++) J += (0.5 * w->qt[i] + E->c[t * n + i]) * E->tau[t * n + i];
+    sym_mat_vec(E->C + t * E->Cst, E->tau + t * n, w->qt, n);
+    for (int i = 0; i < n; i++) J += (0.5 * w->qt[i] + E->c[t * E->cst + i]) * E->tau[t * n + i];
   }
   return J;
 }
