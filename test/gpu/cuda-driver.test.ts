@@ -13,16 +13,22 @@ import { buildProblem, fromMpcPytorchBox, mpcBackward, mpcSolve } from '../../sr
 import { buildCLibrary, koffi } from '../../src/gpu/cbackend.js';
 import { CudaBackend, GpuUnavailableError } from '../../src/gpu/cuda.js';
 import { KernelMpcSolver } from '../../src/gpu/solve.js';
+import { runAsync } from './run-async.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'dmpc-fakecuda-'));
 const fake = join(dir, 'libcuda-fake.so');
 const saved = { ...process.env };
 
-beforeAll(() => {
+beforeAll(async () => {
   execFileSync('gcc', ['-O2', '-shared', '-fPIC', '-o', fake, new URL('./fake-cuda.c', import.meta.url).pathname, '-ldl']);
+  // the backend loads the compute_80 PTX from the disk cache; fill it in a child process when this
+  // kernel version was never compiled here (a compile blocks its thread ~15 s, too long for a test worker)
+  const root = new URL('../..', import.meta.url).pathname;
+  const r = await runAsync(join(root, 'node_modules/.bin/tsx'), ['-e', "import { compilePtx } from './src/gpu/nvrtc.ts'; compilePtx('compute_80');"], { cwd: root });
+  if (r.status !== 0) throw new Error(r.stderr);
   process.env.DMPC_LIBCUDA = fake;
   process.env.FAKE_CUDA_KERNELS = buildCLibrary();
-});
+}, 300_000);
 afterAll(() => {
   for (const k of ['DMPC_LIBCUDA', 'FAKE_CUDA_KERNELS', 'FAKE_CUDA_DEVICES', 'FAKE_CUDA_MAX_BLOCK']) {
     if (saved[k] === undefined) delete process.env[k]; else process.env[k] = saved[k];

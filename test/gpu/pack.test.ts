@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { spawnSync } from 'node:child_process';
+import { runAsync } from './run-async.js';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { buildCLibrary } from '../../src/gpu/cbackend.js';
@@ -21,11 +21,11 @@ function du(dir: string): number {
 }
 
 describe.runIf(process.arch === 'x64')('GPU check packing (bench/gpu/pack.sh)', () => {
-  it('packs ≤ 64 MB, and the copied pack runs the check with solver c: p1 agreement and throughput rows', () => {
+  it('packs ≤ 64 MB, and the copied pack runs the check with solver c: p1 agreement and throughput rows', async () => {
     const work = mkdtempSync(join(tmpdir(), 'dmpc-pack-'));
     try {
       const packDir = join(work, 'pack');
-      const p = spawnSync('bash', [join(root, 'bench/gpu/pack.sh')], { env: { ...process.env, PACK_DIR: packDir, XZ_LEVEL: '0' }, encoding: 'utf8' });
+      const p = await runAsync('bash', [join(root, 'bench/gpu/pack.sh')], { env: { ...process.env, PACK_DIR: packDir, XZ_LEVEL: '0' } });
       expect(p.status, p.stderr).toBe(0);
       expect(du(packDir)).toBeLessThanOrEqual(64 * 2 ** 20);
       expect(readdirSync(join(packDir, 'ptx')).filter((f) => f.endsWith('.ptx'))).toHaveLength(2);
@@ -34,7 +34,7 @@ describe.runIf(process.arch === 'x64')('GPU check packing (bench/gpu/pack.sh)', 
       cpSync(packDir, moved, { recursive: true });
       rmSync(packDir, { recursive: true });
       const env = { PATH: '/usr/bin:/bin', HOME: work, DMPC_RUN_TMP: join(work, 'run') };
-      const r = spawnSync('bash', [join(moved, 'run.sh'), '--solver', 'c', '--sizes', '1,16', '--out', join(work, 'out.json')], { cwd: work, env, encoding: 'utf8' });
+      const r = await runAsync('bash', [join(moved, 'run.sh'), '--solver', 'c', '--sizes', '1,16', '--out', join(work, 'out.json')], { cwd: work, env });
       expect(r.status, r.stderr).toBe(0);
       const doc = JSON.parse(readFileSync(join(work, 'out.json'), 'utf8'));
       expect(doc.agreement.pass).toBe(true);
@@ -46,16 +46,16 @@ describe.runIf(process.arch === 'x64')('GPU check packing (bench/gpu/pack.sh)', 
       // the CUDA route of the bundle, against the stand-in driver of cuda-driver.test.ts (the C kernels
       // behind the driver API): PTX from the pack, koffi bindings from the bundle
       const fake = join(work, 'libcuda-fake.so');
-      spawnSync('gcc', ['-O2', '-shared', '-fPIC', '-o', fake, join(root, 'test/gpu/fake-cuda.c'), '-ldl']);
-      const f = spawnSync('bash', [join(moved, 'run.sh'), '--solver', 'cuda', '--sizes', '1,16', '--out', join(work, 'fake.json')],
-        { cwd: work, env: { ...env, DMPC_LIBCUDA: fake, FAKE_CUDA_KERNELS: buildCLibrary() }, encoding: 'utf8' });
+      expect((await runAsync('gcc', ['-O2', '-shared', '-fPIC', '-o', fake, join(root, 'test/gpu/fake-cuda.c'), '-ldl'])).status).toBe(0);
+      const f = await runAsync('bash', [join(moved, 'run.sh'), '--solver', 'cuda', '--sizes', '1,16', '--out', join(work, 'fake.json')],
+        { cwd: work, env: { ...env, DMPC_LIBCUDA: fake, FAKE_CUDA_KERNELS: buildCLibrary() } });
       expect(f.status, f.stderr).toBe(0);
       const fd = JSON.parse(readFileSync(join(work, 'fake.json'), 'utf8'));
       expect(fd.device).toMatch(/^Fake GPU 0/);
       expect(fd.agreement.pass).toBe(true);
       if (!hasDriver) {
         // the CUDA route from the pack: Node and the bundle start, and the missing driver is named
-        const c = spawnSync('bash', [join(moved, 'run.sh'), '--solver', 'cuda', '--sizes', '1'], { cwd: work, env, encoding: 'utf8' });
+        const c = await runAsync('bash', [join(moved, 'run.sh'), '--solver', 'cuda', '--sizes', '1'], { cwd: work, env });
         expect(c.status).not.toBe(0);
         expect(c.stderr).toMatch(/needs an NVIDIA GPU.*libcuda\.so\.1/s);
       }
