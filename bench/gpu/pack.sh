@@ -39,7 +39,12 @@ set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 tmp="${DMPC_RUN_TMP:-$(mktemp -d)}"
 mkdir -p "$tmp"
-[ -x "$tmp/node" ] || { xz -dc "$here/node.xz" > "$tmp/node"; chmod +x "$tmp/node"; }
+if [ ! -x "$tmp/node" ]; then
+  # xz, or Python's lzma where xz-utils is missing (the GPU machines have Python)
+  if command -v xz >/dev/null && [ "${DMPC_UNXZ:-xz}" = xz ]; then xz -dc "$here/node.xz" > "$tmp/node.part"
+  else python3 -c 'import lzma, shutil, sys; shutil.copyfileobj(lzma.open(sys.argv[1]), open(sys.argv[2], "wb"))' "$here/node.xz" "$tmp/node.part"; fi
+  chmod +x "$tmp/node.part" && mv "$tmp/node.part" "$tmp/node"
+fi
 export DMPC_GPU_KERNELS="$here/kernels/" DMPC_GPU_CACHE="${DMPC_GPU_CACHE:-$tmp/cache}"
 mkdir -p "$DMPC_GPU_CACHE" && cp -n "$here"/ptx/*.ptx "$DMPC_GPU_CACHE"/ 2>/dev/null || true
 exec "$tmp/node" "$here/check.mjs" --p1 "$here/p1_lqr_box.json" "$@"
