@@ -11,7 +11,10 @@
  *     python3 for the launch-file example (test/ros/launch.test.ts);
  *   - test/server/dashboard.browser.test.ts: Debian's chromium (or CHROMIUM_PATH);
  *   - test/server/queue.test.ts and `npm run bench -- queue`: Debian's redis-server (or REDIS_SERVER), which
- *     the tests start themselves on a free loopback port (no Redis service needs to run).
+ *     the tests start themselves on a free loopback port (no Redis service needs to run);
+ *   - test/gpu/nvrtc.test.ts: NVIDIA's runtime CUDA compiler NVRTC (Debian's libnvrtc11.2, in the
+ *     `non-free` component: the sources file /etc/apt/sources.list.d/debian-nonfree.sources is added
+ *     first when missing), which compiles every GPU kernel to PTX with no GPU present.
  *
  * When something is missing: as root it runs apt-get (via `sudo -n` when that works without a
  * password) and prints which packages it installed; otherwise it stops at once with the one
@@ -19,7 +22,7 @@
  * Plain JavaScript on purpose: it runs before anything else and needs only Node.
  */
 import { spawnSync } from 'node:child_process';
-import { accessSync, constants, existsSync } from 'node:fs';
+import { accessSync, constants, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 
 /** One system requirement: how to tell it is there, and the Debian packages that provide it. */
@@ -39,7 +42,34 @@ const requirements = [
     packages: ['chromium'] },
   { what: 'redis-server for the job-queue tests (test/server/queue.test.ts)', ok: () => isExecutable(process.env.REDIS_SERVER ?? '/usr/bin/redis-server'),
     packages: ['redis-server'] },
+  { what: 'NVRTC, the CUDA runtime compiler (test/gpu/nvrtc.test.ts)', ok: () => nvrtcPresent(), packages: ['libnvrtc11.2'], nonFree: true },
 ];
+
+/** libnvrtc from Debian (libnvrtc11.2), a CUDA toolkit, or $DMPC_NVRTC (src/gpu/nvrtc.ts tries the same). */
+function nvrtcPresent() {
+  if (process.env.DMPC_NVRTC && existsSync(process.env.DMPC_NVRTC)) return true;
+  return libExists('libnvrtc.so.11.2') || libExists('libnvrtc.so.12') || libExists('libnvrtc.so.13') || existsSync('/usr/local/cuda/lib64/libnvrtc.so');
+}
+
+const NONFREE_SOURCES = '/etc/apt/sources.list.d/debian-nonfree.sources';
+
+/** The deb822 file that enables contrib/non-free on the mirror and suites of the existing Debian sources. */
+function nonFreeSources() {
+  let uri = 'http://deb.debian.org/debian';
+  try {
+    const main = readFileSync('/etc/apt/sources.list.d/debian.sources', 'utf8');
+    const m = /^URIs:\s*(\S+)/m.exec(main);
+    if (m) uri = m[1];
+  } catch { /* a sources.list system: the default mirror */ }
+  let codename = 'bookworm';
+  try { codename = /^VERSION_CODENAME=(\S+)/m.exec(readFileSync('/etc/os-release', 'utf8'))?.[1] ?? codename; } catch { /* keep */ }
+  return `Types: deb\nURIs: ${uri}\nSuites: ${codename} ${codename}-updates\nComponents: contrib non-free\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n`;
+}
+
+/** The shell line that adds the non-free sources file (for the message to a non-root user). */
+function nonFreeLine() {
+  return `printf '${nonFreeSources().replace(/\n/g, '\\n')}' | sudo tee ${NONFREE_SOURCES} >/dev/null && `;
+}
 
 function isExecutable(path) {
   try { accessSync(path, constants.X_OK); return true; } catch { return false; }
@@ -82,14 +112,20 @@ function canSudo() {
   return spawnSync('sudo', ['-n', 'true'], { stdio: 'ignore' }).status === 0;
 }
 
-function install(packages, asSudo) {
+function install(packages, asSudo, nonFree) {
   if (!onPath('apt-get')) fail(`missing ${packages.join(' ')} and no apt-get here: install the equivalents of these Debian packages`);
   const prefix = asSudo ? ['sudo', '-n'] : [];
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-  const run = (argv) => {
-    const r = spawnSync(argv[0], argv.slice(1), { stdio: ['ignore', 'ignore', 'inherit'], env });
+  const run = (argv, input) => {
+    const r = spawnSync(argv[0], argv.slice(1), { stdio: [input === undefined ? 'ignore' : 'pipe', 'ignore', 'inherit'], env, input });
     if (r.status !== 0) fail(`\`${argv.join(' ')}\` failed (exit ${r.status ?? r.signal})`);
   };
+  if (nonFree && !existsSync(NONFREE_SOURCES)) {
+    // NVRTC is in Debian's non-free component: enable it on the same mirror (only if not done yet)
+    console.log(`npm test: adding ${NONFREE_SOURCES} (contrib non-free) for libnvrtc11.2`);
+    if (asSudo) run(['sudo', '-n', 'tee', NONFREE_SOURCES], nonFreeSources());
+    else writeFileSync(NONFREE_SOURCES, nonFreeSources());
+  }
   console.log(`npm test: installing Debian packages the tests need: ${packages.join(' ')}`);
   run([...prefix, 'apt-get', 'update', '-qq']);
   run([...prefix, ...aptCommand(packages).slice(0, 3), '-qq', ...aptCommand(packages).slice(3)]);
@@ -113,16 +149,17 @@ function main() {
   if (missing.length > 0) {
     const packages = [...new Set(missing.flatMap((r) => r.packages))];
     const sudo = !isRoot && canSudo();
+    const nonFree = missing.some((r) => r.nonFree) && !existsSync(NONFREE_SOURCES);
     if (process.env.DMPC_PROVISION === 'check' || (!isRoot && !sudo)) {
-      fail(`missing ${missing.map((r) => r.what).join("; ")}. Run: sudo apt-get update && sudo ${aptCommand(packages).join(" ")}`);
+      fail(`missing ${missing.map((r) => r.what).join("; ")}. Run: ${nonFree ? nonFreeLine() : ''}sudo apt-get update && sudo ${aptCommand(packages).join(" ")}`);
     }
-    install(packages, sudo);
+    install(packages, sudo, nonFree);
     const still = missingRequirements();
     if (still.length > 0) fail(`still missing after apt-get: ${still.map((r) => r.what).join('; ')}`);
     console.log(`npm test: installed ${packages.join(' ')}`);
   }
   checkNetns();
-  const versions = spawnSync('dpkg-query', ['-W', '-f', '${Package} ${Version}, ', 'cyclonedds-tools', 'libfastrtps-dev', 'chromium', 'redis-server'], { encoding: 'utf8' }).stdout ?? '';
+  const versions = spawnSync('dpkg-query', ['-W', '-f', '${Package} ${Version}, ', 'cyclonedds-tools', 'libfastrtps-dev', 'chromium', 'redis-server', 'libnvrtc11.2'], { encoding: 'utf8' }).stdout ?? '';
   console.log(`npm test: system requirements present${versions ? ` (${versions.replace(/, $/, '')})` : ''}`);
 }
 

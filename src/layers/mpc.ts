@@ -36,6 +36,7 @@ import {
 } from './mpc-constraints.js';
 import type { TensorMpcOptions } from '../tensor/ipm.js';
 import { parseConstrainedDoc } from '../mpc/constrained.js';
+import { kernelSolver, type KernelSolution } from '../gpu/index.js';
 
 export interface MpcOpConfig {
   T: number;
@@ -59,8 +60,11 @@ export interface MpcOpConfig {
    * 'float64' (default): the float64 Riccati interior point on the host (src/mpc). 'tensor': the
    * batched float32 tensor program (src/tensor) on the active tfjs backend, linear dynamics and hard
    * constraints only; plans and gradients agree with float64 to the tolerance in docs/tensor.md.
+   * 'cuda' / 'c': the same float64 interior point as batched kernels (src/gpu, docs/gpu.md) on an
+   * NVIDIA GPU or compiled as C on the CPU; linear dynamics, hard box bounds; same statuses and
+   * gradients as 'float64'.
    */
-  solver?: 'float64' | 'tensor';
+  solver?: 'float64' | 'tensor' | 'cuda' | 'c';
   /** Options of the tensor solver (solver: 'tensor'). */
   tensorOptions?: TensorMpcOptions;
 }
@@ -94,6 +98,8 @@ type CustomGrad = Parameters<typeof tf.customGrad>[0];
  */
 export interface OpState extends OpStatus {
   last?: MpcSolution;
+  /** The last solve of a kernel solver ('cuda' / 'c'): its warm start for the next call. */
+  lastKernel?: KernelSolution;
   lastU?: Float64Array;
 }
 
@@ -124,6 +130,7 @@ export function mpcOp(cfg: MpcOpConfig, x0: tf.Tensor, C: tf.Tensor, c: tf.Tenso
       ...constraintInput(cfg, constraints, slots, args.slice(5, 5 + slots.length)),
     };
     const pr = buildProblem(input);
+    if (cfg.solver === 'cuda' || cfg.solver === 'c') return kernelForward(cfg, cfg.solver, pr, state, slots);
     const warm = state.last && state.last.state.pr.B === B ? epochWarmStart(state.last) : undefined;
     const sol = mpcSolve(pr, cfg.options ?? {}, warm);
     state.last = sol;
@@ -144,6 +151,32 @@ export function mpcOp(cfg: MpcOpConfig, x0: tf.Tensor, C: tf.Tensor, c: tf.Tenso
     return { value, gradFunc };
   }) as unknown as CustomGrad);
   return op(x0, C, c, F, f, ...slots.map((s) => s.tensor));
+}
+
+/** mpcOp's forward and gradient on a kernel solver (src/gpu): the same contract as the float64 path. */
+function kernelForward(cfg: MpcOpConfig, name: 'cuda' | 'c', pr: ReturnType<typeof buildProblem>, state: OpState,
+  slots: ReturnType<typeof constraintSlots>): { value: tf.Tensor; gradFunc: (dy: tf.Tensor) => tf.Tensor[] } {
+  const { B, T, nx, nu, n } = pr;
+  const k = kernelSolver(name);
+  const prev = state.lastKernel;
+  const warm = prev && prev.pr.B === B && prev.pr.rows.m === pr.rows.m ? { u: prev.u, lam: prev.lam } : undefined;
+  const sol = k.solve(pr, cfg.options ?? {}, warm);
+  state.lastKernel = sol;
+  state.status = sol.status;
+  state.gradStatus = expectedGradStatus(sol.status, sol.polished);
+  throwOnFailedStatus('mpcOp', sol.status, cfg.onFailure);
+  const value = tf.tensor3d(tauOf(sol.x, sol.u, B, T, nx, nu), [B, T, n]);
+  const gradFunc = (dy: tf.Tensor) => {
+    const { gx, gu } = splitGrad(toF64(dy), B, T, nx, nu);
+    const g = k.backward(sol, gx, gu, { onFailure: cfg.onFailure });
+    state.gradStatus = g.gradStatus;
+    return [
+      tf.tensor2d(Float32Array.from(g.x0), [B, nx]), tf.tensor2d(Float32Array.from(g.C), [n, n]),
+      tf.tensor1d(Float32Array.from(g.c)), tf.tensor2d(Float32Array.from(g.F), [nx, n]), tf.tensor1d(Float32Array.from(g.f)),
+      ...constraintGradTensors(slots, g),
+    ];
+  };
+  return { value, gradFunc };
 }
 
 /**
@@ -234,13 +267,13 @@ export class MpcLayer {
     this.goal = tf.variable(tf.tensor1d(cfg.goal ?? new Array(n).fill(0)), true);
     const train = cfg.trainDynamics ?? true;
     if (cfg.model) {
-      if (cfg.solver === 'tensor') throw new DmpcInputError('MpcLayer', 'solver', "'tensor' supports linear dynamics only (use the float64 SQP for a model)");
+      if (cfg.solver === 'tensor' || cfg.solver === 'cuda' || cfg.solver === 'c') throw new DmpcInputError('MpcLayer', 'solver', `'${cfg.solver}' supports linear dynamics only (use the float64 SQP for a model)`);
       if (cfg.model.nx !== cfg.nx || cfg.model.nu !== cfg.nu) throw new DmpcInputError('MpcLayer', 'model', `has nx = ${cfg.model.nx}, nu = ${cfg.model.nu}; the layer has ${cfg.nx}, ${cfg.nu}`);
       this.theta = tf.variable(tf.tensor1d(Float32Array.from(cfg.model.theta)), train);
     } else {
       if (!cfg.F) throw new DmpcInputError('MpcLayer', 'F', 'is required without a model');
-      if (cfg.solver !== undefined && cfg.solver !== 'float64' && cfg.solver !== 'tensor') {
-        throw new DmpcInputError('MpcLayer', 'solver', `is '${String(cfg.solver)}', expected 'float64' or 'tensor'`);
+      if (cfg.solver !== undefined && !['float64', 'tensor', 'cuda', 'c'].includes(cfg.solver)) {
+        throw new DmpcInputError('MpcLayer', 'solver', `is '${String(cfg.solver)}', expected 'float64', 'tensor', 'cuda' or 'c'`);
       }
       this.F = tf.variable(tf.tensor2d(cfg.F), train);
       this.f = tf.variable(tf.tensor1d(cfg.f ?? new Array(cfg.nx).fill(0)), train);

@@ -1,6 +1,6 @@
 /**
  * `dmpc mpc`: the MPC layer on the benchmark files, exactly as ../shared/bench/README.md specifies.
- *   dmpc mpc --in p1_lqr_box.json|p6_quad_constrained.json [--first N] [--repeat R] [--one-at-a-time] [--out FILE]
+ *   dmpc mpc --in p1_lqr_box.json|p6_quad_constrained.json [--first N] [--repeat R] [--one-at-a-time] [--solver cpu|c|cuda] [--out FILE]
  *   dmpc mpc --closed-loop --in p2_pendulum.json|p3_cartpole.json [--starts notebook|batch32|B1] [--first N] [--out FILE]
  */
 import { existsSync, readFileSync } from 'node:fs';
@@ -16,6 +16,7 @@ import { mpcBackward, type MpcGrad } from '../../mpc/backward.js';
 import { CONSTRAINED_FORMAT, constrainedGradOf, fromConstrainedDoc, lossWeights, parseConstrainedDoc } from '../../mpc/constrained.js';
 import { closedLoopExperiment, type StartSet } from '../../mpc/closedloop.js';
 import { modelFromFile } from '../../../models/discrete/fromFile.js';
+import { kernelSolver, type KernelSolverName } from '../../gpu/index.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
@@ -70,10 +71,26 @@ function p6Case(raw: Record<string, unknown>, first: number | undefined): MpcCas
   };
 }
 
-interface Solved { pr: MpcProblem; sol: MpcSolution; grad?: MpcGrad }
+/** The float64 CPU solver (src/mpc) or the batched kernels of src/gpu ('c': on the CPU, 'cuda': on a GPU). */
+type SolverName = 'cpu' | KernelSolverName;
+
+interface Solved {
+  pr: MpcProblem;
+  sol: Pick<MpcSolution, 'status' | 'iterations' | 'objective' | 'x' | 'u'> & { state?: MpcSolverState };
+  grad?: MpcGrad;
+}
 
 /** One timed solve (+ backward) of a built problem; `reuse` takes over a finished state's arrays. */
-function solveTimed(pr: MpcProblem, dLdu: Float64Array | undefined, reuse?: MpcSolverState): TimedRun<Solved> {
+function solveTimed(pr: MpcProblem, dLdu: Float64Array | undefined, solver: SolverName, reuse?: MpcSolverState): TimedRun<Solved> {
+  if (solver !== 'cpu') {
+    const k = kernelSolver(solver); // created (kernels compiled or loaded) before the clock starts
+    const t0 = performance.now();
+    const sol = k.solve(pr);
+    const t1 = performance.now();
+    const grad = dLdu ? k.backward(sol, undefined, dLdu) : undefined;
+    const t2 = performance.now();
+    return { result: { pr, sol, grad }, forwardMs: t1 - t0, backwardMs: t2 - t1 };
+  }
   const t0 = performance.now();
   const sol = mpcSolve(pr, {}, undefined, reuse);
   const t1 = performance.now();
@@ -96,7 +113,7 @@ function record(c: MpcCase, { pr, sol, grad }: Solved, b: number) {
  * All selected instances as one batch; each repetition builds the problem again (its time is part of
  * the forward time) and reuses the previous state's arrays.
  */
-function runBatched(c: MpcCase, repeat: number) {
+function runBatched(c: MpcCase, repeat: number, solver: SolverName) {
   const { input, dLdu } = c.input(0, c.count);
   let reuse: MpcSolverState | undefined;
   const run = repeatTimed(repeat, () => {
@@ -104,12 +121,12 @@ function runBatched(c: MpcCase, repeat: number) {
     const pr = buildProblem(input);
     const buildMs = performance.now() - t0;
     // the next repetition takes over this state's arrays; only the last run's results are read
-    const r = solveTimed(pr, dLdu, reuse);
+    const r = solveTimed(pr, dLdu, solver, reuse);
     reuse = r.result.sol.state;
     return { ...r, forwardMs: buildMs + r.forwardMs };
   });
   const recs = Array.from({ length: c.count }, (_, b) => record(c, run.result, b));
-  return assemble(recs, { forward_ms: run.forwardMs, backward_ms: run.backwardMs, repeat });
+  return assemble(recs, { forward_ms: run.forwardMs, backward_ms: run.backwardMs, repeat, ...solverInfo(solver) });
 }
 
 /**
@@ -117,17 +134,22 @@ function runBatched(c: MpcCase, repeat: number) {
  * built once, outside the timing (a controller updates x₀ in place, updateProblem); each repetition
  * solves and differentiates it again from a cold start on the previous repetition's arrays.
  */
-function runOneAtATime(c: MpcCase, repeat: number) {
+function runOneAtATime(c: MpcCase, repeat: number, solver: SolverName) {
   const recs: ReturnType<typeof record>[] = [], times: TimedRun<unknown>[] = [];
   for (let i = 0; i < c.count; i++) {
     const { input, dLdu } = c.input(i, i + 1);
     const pr = buildProblem(input);
     let reuse: MpcSolverState | undefined;
-    const run = repeatTimed(repeat, () => { const r = solveTimed(pr, dLdu, reuse); reuse = r.result.sol.state; return r; });
+    const run = repeatTimed(repeat, () => { const r = solveTimed(pr, dLdu, solver, reuse); reuse = r.result.sol.state; return r; });
     recs.push(record(c, run.result, 0));
     times.push(run);
   }
-  return assemble(recs, oneAtATimeTiming(times, repeat));
+  return assemble(recs, { ...oneAtATimeTiming(times, repeat), ...solverInfo(solver) });
+}
+
+/** timing.solver / timing.device for a kernel solver (the default CPU solver adds nothing: same document as before). */
+function solverInfo(solver: SolverName): Record<string, string> {
+  return solver === 'cpu' ? {} : { solver, device: kernelSolver(solver).backend.description };
 }
 
 /** Per-instance records as the README's document (arrays over instances). */
@@ -156,6 +178,8 @@ export const command: CliCommand = {
     '    receding-horizon experiment of the file with its own dynamics and warm start',
     '',
     '--repeat R: solve once to warm up, then R more times; timing reports the medians (ms).',
+    '--solver cpu|c|cuda: the float64 CPU solver (default), or the batched float64 kernels of docs/gpu.md on the',
+    '    CPU (c: compiled with gcc) or an NVIDIA GPU (cuda); box constraints only (p1); same output document.',
     '--one-at-a-time: every instance alone (B = 1), each warmed up and repeated R times; timing = the median',
     '    over instances of each instance\'s median (timing.per_instance lists them).',
   ].join('\n'),
@@ -163,7 +187,11 @@ export const command: CliCommand = {
     const { values } = parseOptions(argv, {
       in: { type: 'string' }, first: { type: 'string' }, repeat: { type: 'string' }, out: { type: 'string' },
       'closed-loop': { type: 'boolean' }, starts: { type: 'string' }, 'one-at-a-time': { type: 'boolean' },
+      solver: { type: 'string' },
     });
+    const solver = (values.solver ?? 'cpu') as SolverName;
+    if (!['cpu', 'c', 'cuda'].includes(solver)) throw new Error(`--solver ${values.solver}: expected cpu, c or cuda`);
+    if (solver !== 'cpu' && values['closed-loop']) throw new Error(`--solver ${solver}: the closed-loop experiment runs on the CPU solver only`);
     if (!values.in) throw new Error('--in FILE is required');
     const doc = JSON.parse(readFileSync(resolveProblemFile(values.in), 'utf8')) as Record<string, unknown>;
     const first = values.first === undefined ? undefined : Number(values.first);
@@ -181,7 +209,7 @@ export const command: CliCommand = {
     if (doc.format === 'dmpc.bench.lqr-box/1') c = p1Case(doc, first);
     else if (doc.format === CONSTRAINED_FORMAT) c = p6Case(doc, first);
     else throw new Error(`expected an LQR file (format dmpc.bench.lqr-box/1) or ${CONSTRAINED_FORMAT}, got ${String(doc.format)}; closed-loop files need --closed-loop`);
-    writeJson(values['one-at-a-time'] ? runOneAtATime(c, repeat) : runBatched(c, repeat), values.out);
+    writeJson(values['one-at-a-time'] ? runOneAtATime(c, repeat, solver) : runBatched(c, repeat, solver), values.out);
     return 0;
   },
 };

@@ -1,0 +1,48 @@
+/**
+ * One interface for where the MPC kernels run: 'c' (the same source compiled by gcc, called through
+ * koffi, on the CPU) and 'cuda' (NVRTC PTX through the CUDA driver API). Memory is addressed by
+ * 64-bit "device" addresses in both, so the host code above (solve.ts) is the same for both.
+ */
+export type KernelName = 'mpc_box_solve' | 'mpc_box_backward';
+
+export interface KernelBackend {
+  readonly name: 'c' | 'cuda';
+  /** A human description (device name, compiler) for reports. */
+  readonly description: string;
+  alloc(bytes: number): bigint;
+  free(addr: bigint): void;
+  upload(dst: bigint, src: ArrayBufferView): void;
+  download(dst: ArrayBufferView, src: bigint): void;
+  /** Runs `kernel` over elements [0, B) with the packed argument block (args.ts); returns when done. */
+  launch(kernel: KernelName, args: Buffer, B: number): void;
+  close(): void;
+}
+
+/** A reusable set of device buffers, grown on demand and kept across calls (no per-solve malloc). */
+export class DeviceBuffers {
+  private readonly bufs = new Map<string, { addr: bigint; bytes: number }>();
+  constructor(private readonly be: KernelBackend) {}
+
+  /** A buffer of at least `bytes` (content undefined). */
+  get(name: string, bytes: number): bigint {
+    const need = Math.max(8, bytes);
+    const b = this.bufs.get(name);
+    if (b && b.bytes >= need) return b.addr;
+    if (b) this.be.free(b.addr);
+    const addr = this.be.alloc(need);
+    this.bufs.set(name, { addr, bytes: need });
+    return addr;
+  }
+
+  /** A buffer holding `data` (uploaded). */
+  put(name: string, data: ArrayBufferView): bigint {
+    const addr = this.get(name, data.byteLength);
+    if (data.byteLength > 0) this.be.upload(addr, data);
+    return addr;
+  }
+
+  freeAll(): void {
+    for (const b of this.bufs.values()) this.be.free(b.addr);
+    this.bufs.clear();
+  }
+}
