@@ -7,6 +7,14 @@
  * counts match the float64 CPU solver and plans agree to round-off. General rows [D E]τ ≤ d and soft
  * rows are not ported (the host refuses them).
  *
+ * Kept in step with the CPU solver's schedule (docs/mpc.md): after the first speculative polishing
+ * attempt, a new one only when the active-set guess equals the previous check's; a speculative attempt
+ * with more than 4 rows in the wrong class is dropped; the converged attempt may revise 8 times. The
+ * step length comes out of the pass that forms (dλ, ds), and μ of the affine step from sums of that
+ * pass, as in ipm.ts, so the iterates round identically. Not ported: ipm.ts's compact list of
+ * switched-on rows and its update fused with the next residuals (same arithmetic, fewer passes; here
+ * each row pass tests act and residuals() runs after the update).
+ *
  * Compiles as CUDA (NVRTC) and as C (gcc) through portable.h; see src/gpu/README in docs/gpu.md.
  * Memory: every array is element-major ([B, ...]); the scratch of one element is one contiguous block
  * of mpc_work_size() doubles.
@@ -354,7 +362,11 @@ DMPC_FN double residuals(El *E) {
   return mu;
 }
 
-DMPC_FN void direction(El *E, int affine, double sigmaMu, double *dtau, double *dnu, double *dl, double *ds) {
+/* One Newton direction with the factorization in w and weights w->W. Returns the largest step
+ * α ∈ (0, 1] that keeps s, λ non-negative, computed in the pass that forms (dλ, ds) as ipm.ts does.
+ * The affine pass also sums the coefficients of the complementarity along the step (acc: μ(α)·cnt =
+ * acc[0] + α acc[1] + α² acc[2], acc[3] = cnt), so μ of the affine step rounds exactly as on the CPU. */
+DMPC_FN double direction(El *E, int affine, double sigmaMu, double *dtau, double *dnu, double *dl, double *ds, double *acc) {
   Ws *w = &E->w;
   int T = w->T, n = w->n, m = w->m, nx = w->nx;
   double *q = w->q;
@@ -372,25 +384,22 @@ DMPC_FN void direction(El *E, int affine, double sigmaMu, double *dtau, double *
   }
   for (int i = 0; i < T * nx; i++) w->ze[i] = 0;
   riccati_solve(E, q, w->ze, w->ze, dtau, dnu);
+  double alpha = 1, c0 = 0, c1 = 0, c2 = 0, cnt = 0;
   for (int t = 0; t < T; t++) for (int r = 0; r < m; r++) {
     int i = t * m + r;
     if (E->act[i] == 0) { dl[i] = 0; ds[i] = 0; continue; }
     double gd = E->sign[r] * dtau[t * n + E->idx[r]];
-    double d = w->W[i] * (gd + dl[i]);
+    double s = E->s[i], l = E->lam[i];
+    double d = w->W[i] * (gd + dl[i]), dsi = (w->rc1[i] - s * d) / l;
     dl[i] = d;
-    ds[i] = (w->rc1[i] - E->s[i] * d) / E->lam[i];
+    ds[i] = dsi;
+    /* the step length to the boundary, in the same pass */
+    if (dsi < 0) { double v = -s / dsi; if (v < alpha) alpha = v; }
+    if (d < 0) { double v = -l / d; if (v < alpha) alpha = v; }
+    if (affine) { c0 += s * l; c1 += s * d + l * dsi; c2 += dsi * d; cnt++; }
   }
-}
-
-DMPC_FN double max_step(const El *E, const double *dl, const double *ds) {
-  int Tm = E->w.T * E->w.m;
-  double a = 1;
-  for (int i = 0; i < Tm; i++) {
-    if (E->act[i] == 0) continue;
-    if (ds[i] < 0) { double v = -E->s[i] / ds[i]; if (v < a) a = v; }
-    if (dl[i] < 0) { double v = -E->lam[i] / dl[i]; if (v < a) a = v; }
-  }
-  return a;
+  if (affine) { acc[0] = c0; acc[1] = c1; acc[2] = c2; acc[3] = cnt; }
+  return alpha;
 }
 
 DMPC_FN int active_signature(const El *E) {
@@ -566,7 +575,10 @@ DMPC_FN int polish_element(El *E, int final_) {
     res = refine(E, scale);
     double tol = res <= 1e-9 * scale ? 1e-9 : 1e-3;
     if (res <= 1e-9 * scale && check_active_set(E, z, tol, 0) == 0) break;
-    if (revision == (final_ ? 8 : 2) || check_active_set(E, z, tol, 1) == 0) return 0;
+    if (revision == (final_ ? 8 : 2)) return 0;
+    /* a speculative guess with more than 4 rows in the wrong class is dropped, not revised */
+    int wrong = check_active_set(E, z, tol, 1);
+    if (wrong == 0 || (!final_ && wrong > 4)) return 0;
     E->info[I_TRIES] += 1;
   }
   for (int i = 0; i < T * n; i++) E->tau[i] = z[i];
@@ -594,19 +606,12 @@ DMPC_FN void iterate_element(El *E) {
   double mu = E->info[I_GAP];
   for (int i = 0; i < Tm; i++) w->W[i] = E->act[i] == 0 ? 0 : 1 / (E->s[i] / E->lam[i]);
   if (riccati_factor(E, w->W, DMPC_INF) != -1) { finish(E, ST_NUMERICAL_ERROR); return; }
-  direction(E, 1, 0, w->dtauA, w->dnuA, w->dlA, w->dsA);
-  double aA = max_step(E, w->dlA, w->dsA);
-  double muA = 0;
-  int cnt = 0;
-  for (int i = 0; i < Tm; i++) {
-    if (E->act[i] == 0) continue;
-    muA += (E->s[i] + aA * w->dsA[i]) * (E->lam[i] + aA * w->dlA[i]); cnt++;
-  }
-  muA /= cnt;
+  double acc[4];
+  double aA = direction(E, 1, 0, w->dtauA, w->dnuA, w->dlA, w->dsA, acc);
+  double muA = (acc[0] + aA * (acc[1] + aA * acc[2])) / acc[3];
   double ratio = muA / mu, sigma = ratio * ratio * ratio;
   if (sigma > 1) sigma = 1;
-  direction(E, 0, sigma * mu, w->dtau, w->dnu, w->dl, w->ds);
-  double a = 0.995 * max_step(E, w->dl, w->ds);
+  double a = 0.995 * direction(E, 0, sigma * mu, w->dtau, w->dnu, w->dl, w->ds, acc);
   if (a > 1) a = 1;
   for (int i = 0; i < T * n; i++) E->tau[i] += a * w->dtau[i];
   for (int i = 0; i < T * nx; i++) E->nu[i] += a * w->dnu[i];
@@ -625,7 +630,8 @@ DMPC_FN void check_element(El *E) {
   int small = E->info[I_PRES] <= rpm * sH && E->info[I_DRES] <= rpm * sC;
   if (E->polish && small && mu <= E->polishMu * sC) {
     int sig = active_signature(E);
-    int stable = E->info[I_TRIES] == 0 || sig == (int)E->info[I_PREVSIG] || mu <= 1e-3 * sC;
+    /* after a first (speculative) attempt, the guess must also have been the same at the last check */
+    int stable = E->info[I_TRIES] == 0 || sig == (int)E->info[I_PREVSIG];
     E->info[I_PREVSIG] = sig;
     int converged = mu <= E->tol * sC;
     if ((stable && sig != (int)E->info[I_LASTSIG]) || converged) {
