@@ -142,15 +142,21 @@ export function mpcOp(cfg: MpcOpConfig, x0: tf.Tensor, C: tf.Tensor, c: tf.Tenso
       const { gx, gu } = splitGrad(toF64(dy), B, T, nx, nu);
       const g = mpcBackward(sol, gx, gu, { onFailure: cfg.onFailure });
       state.gradStatus = g.gradStatus;
-      return [
-        tf.tensor2d(Float32Array.from(g.x0), [B, nx]), tf.tensor2d(Float32Array.from(g.C), [n, n]),
-        tf.tensor1d(Float32Array.from(g.c)), tf.tensor2d(Float32Array.from(g.F), [nx, n]), tf.tensor1d(Float32Array.from(g.f)),
-        ...constraintGradTensors(slots, g),
-      ];
+      return opGradTensors(g, B, nx, n, slots);
     };
     return { value, gradFunc };
   }) as unknown as CustomGrad);
   return op(x0, C, c, F, f, ...slots.map((s) => s.tensor));
+}
+
+/** mpcOp's input gradients (x0, C, c, F, f, then the constraint tensors) as float32 tensors, from either solver's float64 backward. */
+function opGradTensors(g: Parameters<typeof constraintGradTensors>[1] & { x0: ArrayLike<number>; C: ArrayLike<number>; c: ArrayLike<number>; F: ArrayLike<number>; f: ArrayLike<number> },
+  B: number, nx: number, n: number, slots: ReturnType<typeof constraintSlots>): tf.Tensor[] {
+  return [
+    tf.tensor2d(Float32Array.from(g.x0), [B, nx]), tf.tensor2d(Float32Array.from(g.C), [n, n]),
+    tf.tensor1d(Float32Array.from(g.c)), tf.tensor2d(Float32Array.from(g.F), [nx, n]), tf.tensor1d(Float32Array.from(g.f)),
+    ...constraintGradTensors(slots, g),
+  ];
 }
 
 /** mpcOp's forward and gradient on a kernel solver (src/gpu): the same contract as the float64 path. */
@@ -170,11 +176,7 @@ function kernelForward(cfg: MpcOpConfig, name: 'cuda' | 'c', pr: ReturnType<type
     const { gx, gu } = splitGrad(toF64(dy), B, T, nx, nu);
     const g = k.backward(sol, gx, gu, { onFailure: cfg.onFailure });
     state.gradStatus = g.gradStatus;
-    return [
-      tf.tensor2d(Float32Array.from(g.x0), [B, nx]), tf.tensor2d(Float32Array.from(g.C), [n, n]),
-      tf.tensor1d(Float32Array.from(g.c)), tf.tensor2d(Float32Array.from(g.F), [nx, n]), tf.tensor1d(Float32Array.from(g.f)),
-      ...constraintGradTensors(slots, g),
-    ];
+    return opGradTensors(g, B, nx, n, slots);
   };
   return { value, gradFunc };
 }
