@@ -41,7 +41,8 @@
  *   node: a second Fast DDS parameter client (`ros2 param set` run twice) sometimes never matched.
  *   Each later announcement of a participant that has not yet been heard from (no DATA other than
  *   SPDP, no HEARTBEAT or ACKNACK: it has not discovered the node) is answered again, unicast (at
- *   most once per REANNOUNCE_MIN_MS).
+ *   most once per REANNOUNCE_MIN_MS). The announcement itself is also repeated, to the multicast
+ *   group and static peers (startAnnouncements), as every DDS implementation does.
  *
  * - Distribution (ros/distro.ts): ros_discovery_info in the chosen distribution's Gid layout; from Iron
  *   on, `typehash=RIHS01_…;` in every endpoint's USER_DATA (ros/type_hash.ts; written by wrapping the
@@ -134,6 +135,7 @@ interface ParticipantInternals {
   unsubscribe(id: number): boolean;
   on(ev: string, fn: (...a: never[]) => void): void;
   sendMetatrafficChanges(w: Writer): Promise<void>;
+  broadcastParticipant(attributes: ParticipantInternals['attributes']): Promise<void>;
   sendChangesTo(reader: ReaderView, writer: Writer, locators: unknown[]): Promise<void>;
   _writers: Map<number, Writer>;
   _participants: Map<string, ParticipantView>;
@@ -445,6 +447,9 @@ const FLUSH_HEARTBEAT_MS = 50;
  * answering each other back and forth. Fast DDS repeats its first announcements every 100 ms.
  */
 const REANNOUNCE_MIN_MS = 50;
+
+/** Delay before this participant's SPDP announcement number n + 1 (n = 0: the one at start; see startAnnouncements). */
+export const announcementDelayMs = (n: number): number => (n < 4 ? 100 : n < 14 ? 1000 : 5000);
 const nowTime = (): Time => { const ms = Date.now(); return { sec: Math.floor(ms / 1000), nsec: (ms % 1000) * 1e6 }; };
 const toRel = (q: Qos): RelQos => (q.reliability === 'reliable' ? RELIABLE_DEFAULT : BEST_EFFORT_DEFAULT);
 const toDur = (q: Qos) => (q.durability === 'transient_local' ? rtps.Durability.TransientLocal : rtps.Durability.Volatile);
@@ -896,20 +901,28 @@ class RtpsTransport implements Transport, RawRtps {
   }
 
   /**
-   * Unicast SPDP to the plan's peers (static peers; localhost for the LOCALHOST range): this
-   * participant's announcement to the well-known discovery port of each participant index
-   * 0..MAX_AUTO_PARTICIPANT_INDEX at each peer, as Cyclone DDS does for its configured peers. Every
-   * second for the first 10 s (peers that start with the node), then every 10 s (peers that start
-   * later). A peer that receives it answers to our locators, and discovery proceeds as over multicast.
+   * This participant's SPDP announcement, repeated as the RTPS SPDP writer does (RTPS 8.5.3.2: a
+   * stateless writer resending its announcement periodically): the library sends it once at start,
+   * so a participant that missed that one datagram (a full receive buffer on a loaded machine) and
+   * had announced itself before the node never learned of it until its own next announcement
+   * (Cyclone DDS: 30 s by default); a volatile reader of it, e.g. `ros2 topic echo
+   * /parameter_events`, lost everything written meanwhile. Schedule (`announcementDelayMs`): four
+   * more at 100 ms (Fast DDS's initial announcements), every second for the first 10 s (peers that
+   * start with the node), then every 5 s, half the lease duration of 10 s the library announces.
+   * Each goes to the multicast group (when the plan uses multicast) and, unicast, to the
+   * well-known discovery port of each participant index 0..MAX_AUTO_PARTICIPANT_INDEX at each of the
+   * plan's peers (static peers; localhost for the LOCALHOST range), as Cyclone DDS does for its
+   * configured peers; a peer that receives it answers to our locators, and discovery proceeds.
    */
-  startPeerAnnouncements(): void {
+  startAnnouncements(): void {
     const peers = this.plan.peers;
-    if (!peers.length) return;
+    if (!peers.length && !this.plan.multicast) return;
     let sent = 0;
     const tick = () => {
       if (this.closed) return;
-      this.announceToPeers(peers);
-      this.peerTimer = setTimeout(tick, ++sent < 10 ? 1000 : 10_000);
+      if (sent > 0 && this.plan.multicast) this.p.broadcastParticipant(this.p.attributes).catch((e: Error) => this.log(`rtps: SPDP announcement failed: ${e.message}`));
+      if (peers.length) this.announceToPeers(peers);
+      this.peerTimer = setTimeout(tick, announcementDelayMs(sent++));
       this.peerTimer.unref();
     };
     tick();
@@ -1461,7 +1474,7 @@ export async function createRtpsTransport(opts: TransportOptions & { domainId: n
   const t = new RtpsTransport(participant, address, opts.domainId, log, distro, plan);
   await participant.start();
   log(`rtps: ${describePlan(plan)}${participantIndex === undefined ? '' : `; participant index ${participantIndex} (port ${discoveryUnicastPort(opts.domainId, participantIndex)})`}`);
-  t.startPeerAnnouncements();
+  t.startAnnouncements();
   t.startDiscoveryInfo(opts.nodeName, opts.namespace ?? '/');
   return t;
 }

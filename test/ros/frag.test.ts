@@ -14,10 +14,8 @@
  * must show drops. Between two of our nodes: a transient-local writer's kept 300 KB sample reaches a
  * late joiner (as fragments). nftables (`nft`) comes from test/provision.mjs.
  */
-import { existsSync } from 'node:fs';
-import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { peerSandbox, spawnIn, tsxNode, type Proc } from './helpers.js';
+import { nftIn, nftListIn, peerSandbox, spawnIn, tsxNode, type Proc } from './helpers.js';
 
 const sandbox = peerSandbox('frag');
 const N = 38_400, COUNT = 20, PERIOD_MS = 20;
@@ -59,20 +57,8 @@ function expectMost(out: string, info: string): void {
   expect(got.map((a) => a.k), info).toEqual([...got.map((a) => a.k)].sort((a, b) => a - b));
 }
 
-/** nft by its path when the PATH lacks the sbin directories (an ordinary user's on Debian). */
-const NFT = ['/usr/sbin/nft', '/sbin/nft'].find((p) => existsSync(p)) ?? 'nft';
-
-/** Runs nft inside the namespace (rules from stdin). */
-function nft(script: string): string {
-  const [cmd, ...args] = [...sandbox.ns.prefix, NFT, '-f', '-'];
-  const r = spawnSync(cmd, args, { input: script, encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`nft failed (${r.status}): ${r.stderr}${r.error?.message ?? ''}`);
-  return r.stdout;
-}
-function nftList(): string {
-  const [cmd, ...args] = [...sandbox.ns.prefix, NFT, 'list', 'table', 'inet', 'loss'];
-  return spawnSync(cmd, args, { encoding: 'utf8' }).stdout;
-}
+const nft = (script: string) => nftIn(sandbox.ns, script);
+const nftList = () => nftListIn(sandbox.ns, 'inet', 'loss');
 
 describe('300 KB messages (DATA_FRAG) between two of our nodes', () => {
   it('a transient-local writer hands its last 300 KB sample, fragmented, to a reader that joins later', async () => {

@@ -154,9 +154,11 @@ describe('/parameter_events', () => {
     try {
       const info = () => `listener:\n${l.stdout()}${l.stderr()}\nnode:\n${node.stderr().slice(-2000)}`;
       await until('the parameter services up', () => /changes on \/parameter_events/.test(node.stderr()), 30_000, info);
+      // the listener's reader is volatile: it gets the event only if it has matched the node's writer
+      await until('the listener matched to the node', () => /^matched /m.test(l.stdout()), 30_000, info);
       const c = spawnIn(sandbox.ns, [client, DOMAIN, 'dmpc_cartpole', '30000', 'cost.q.0=7.5'], env);
       expect(await c.exited(45_000), `${c.stdout()}${c.stderr()}${info()}`).toBe(0);
-      expect(await l.exited(20_000), info()).toBe(0);
+      expect(await l.exited(20_000).catch((e: Error) => { throw new Error(`${e.message}\n${info()}`); }), info()).toBe(0);
       const lines = l.stdout().split('\n');
       const at = lines.indexOf('changed cost.q.0 3 7.5 0 0');
       expect(at, info()).toBeGreaterThan(0);

@@ -2,8 +2,8 @@
  * Child processes inside a private network namespace, with bounded waits and clean-up; the sandbox
  * (scratch dir + netns) and peer builds of the tests against compiled C/C++ DDS peers.
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { afterAll, beforeAll } from 'vitest';
@@ -40,6 +40,23 @@ export function spawnIn(ns: Netns, cmd: string[], env: NodeJS.ProcessEnv = {}): 
 
 /** `node --import tsx <script> ...` (the project runs TypeScript through tsx, no build). */
 export const tsxNode = (script: string, ...args: string[]) => [process.execPath, '--import', 'tsx', script, ...args];
+
+/** nft by its path when the PATH lacks the sbin directories (an ordinary user's on Debian); nftables comes from test/provision.mjs. */
+const NFT = ['/usr/sbin/nft', '/sbin/nft'].find((p) => existsSync(p)) ?? 'nft';
+
+/** Runs nft inside the namespace (rules from stdin); throws with nft's message when it fails. */
+export function nftIn(ns: Netns, script: string): string {
+  const [cmd, ...args] = [...ns.prefix, NFT, '-f', '-'];
+  const r = spawnSync(cmd, args, { input: script, encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`nft failed (${r.status}): ${r.stderr}${r.error?.message ?? ''}`);
+  return r.stdout;
+}
+
+/** `nft list table <family> <name>` inside the namespace. */
+export function nftListIn(ns: Netns, family: string, table: string): string {
+  const [cmd, ...args] = [...ns.prefix, NFT, 'list', 'table', family, table];
+  return spawnSync(cmd, args, { encoding: 'utf8' }).stdout;
+}
 
 export function killAll(): void {
   for (const c of live) c.kill('SIGKILL');

@@ -12,9 +12,14 @@
  *  - Fast DDS 2.9 parameter clients (fastdds_param_client.cpp, g++ against libfastrtps; a build
  *    failure fails the test) started one after the other, each a new participant on the same ports,
  *    all match and are answered.
+ *  - A participant that started before the node and missed its first announcement (an nftables rule
+ *    drops the multicast discovery port while the node starts) learns of the node from the node's
+ *    repeated announcements within seconds; before they were repeated, only that participant's own
+ *    next announcement (Cyclone DDS: 30 s) let the node answer, and a volatile reader lost all the
+ *    node wrote meanwhile (seen once in CI: a Cyclone reader of /parameter_events that never got the event).
  */
 import { describe, expect, it } from 'vitest';
-import { cartpoleNode, peerSandbox, spawnIn, tsxNode } from './helpers.js';
+import { cartpoleNode, nftIn, peerSandbox, spawnIn, tsxNode, until } from './helpers.js';
 
 const sandbox = peerSandbox('spdp');
 
@@ -58,4 +63,28 @@ describe('SPDP towards participants that start after the node (netns with only l
       await node.exited(15_000).catch(() => null);
     }
   });
+
+  it('a Cyclone DDS participant that missed the node\'s first announcement matches it within seconds (announcements repeated)', async () => {
+    const listener = sandbox.buildCyclone('Cyclone DDS graph listener', 'test/ros/peer/Graph.idl', 'test/ros/peer/cyclone_graph_listener.c');
+    const DOMAIN = '33';
+    const env = sandbox.env(DOMAIN);
+    const spdpPort = 7400 + 250 * Number(DOMAIN); // RTPS 9.6.1.1: PB + DG * domain + d0
+    const l = spawnIn(sandbox.ns, [listener, DOMAIN, 'parameter_events', '60000', 'changed cost.q.0'], env);
+    await until('the listener ready', () => l.stdout().includes('ready'), 10_000, () => l.stderr());
+    nftIn(sandbox.ns, `table inet spdp { chain in { type filter hook input priority 0; udp dport ${spdpPort} counter drop; }; }\n`);
+    const node = spawnIn(sandbox.ns, cartpoleNode(), env);
+    try {
+      const info = () => `listener:\n${l.stdout()}${l.stderr()}\nnode:\n${node.stderr().slice(-2000)}`;
+      await until('the node up', () => /changes on \/parameter_events/.test(node.stderr()), 30_000, info);
+      expect(l.stdout(), info()).not.toMatch(/^matched /m); // its announcement was dropped
+      nftIn(sandbox.ns, 'delete table inet spdp\n');
+      // the node's next announcement (at most 1 s later in its first 10 s) reaches the listener
+      await until('the listener matched to the node', () => /^matched /m.test(l.stdout()), 5_000, info);
+    } finally {
+      nftIn(sandbox.ns, 'table inet spdp {}\ndelete table inet spdp\n');
+      node.child.kill('SIGTERM');
+      l.child.kill('SIGTERM');
+      await node.exited(15_000).catch(() => null);
+    }
+  }, 60_000);
 });

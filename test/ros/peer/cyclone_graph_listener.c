@@ -9,7 +9,8 @@
  *   <integer_value> <bool_value>" per parameter.
  * rosout: rt/rosout, rcl_interfaces::msg::dds_::Log_, with rcl's rosout QoS (reliable, transient
  *   local, keep last 1000); prints per sample "log <level> <sec> <name> <msg>".
- * Prints "ready" once the reader exists; runs until the timeout, or until a printed line contains
+ * Prints "ready" once the reader exists, "matched <n>" whenever the number of writers matched to it
+ * grows (a volatile reader gets only what is written after that), runs until the timeout, or until a printed line contains
  * <until>. Exits 0 when <until> was seen (or none was given), else 3.
  */
 #include <stdio.h>
@@ -64,7 +65,13 @@ int main(int argc, char **argv) {
   void *samples[16] = { NULL };
   dds_sample_info_t infos[16];
   char buf[2048];
+  uint32_t matched = 0;
   for (int elapsed = 0; elapsed < timeout_ms && !(until && seen);) {
+    dds_subscription_matched_status_t st;
+    if (dds_get_subscription_matched_status(rd, &st) == 0 && st.current_count > matched) {
+      matched = st.current_count;
+      printf("matched %u\n", (unsigned)matched);
+    }
     dds_return_t n = dds_take(rd, samples, infos, 16, 16);
     if (n < 0) die("take", n);
     for (int i = 0; i < n; i++) {
