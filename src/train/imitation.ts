@@ -179,9 +179,9 @@ export function gradientInGoalCoordinates(psi: ArrayLike<number>, grad: ArrayLik
 /**
  * The plans depend on q and p only up to a common positive factor, i.e. (in φ) not on the mean of
  * log q: the loss and its gradient are constant along that direction (measured: the gradient's
- * component there is 1e-16 of its norm). Gradient steps do not need it fixed, but Adam's per-coordinate
+ * component there is 1e-16 of its norm or less). Gradient steps do not need it fixed, but Adam's per-coordinate
  * scaling turns a gradient with zero mean over log q into a step with a non-zero one, so the cost's scale
- * drifts (by e^0.3–e^0.7 in 40 iterations) with no effect on any plan. Pinning the mean of log q to
+ * drifts (by up to e^0.6 in 40 iterations, measured on the pendulum) with no effect on any plan. Pinning the mean of log q to
  * `mean` (the start's) removes that gauge: no loss changes, and the learned q stay in the start's scale.
  */
 export function pinCostScale(phi: Float64Array, n: number, mean: number): void {
