@@ -145,10 +145,10 @@ export function trueParams(spec: TaskSpec): Float64Array {
  * (q_u = 0.001). A change of p_u by 0.1, one Adam step at lr 0.1 (Adam moves every coordinate by
  * about lr whatever its scale), moves the goal control by p_u/q_u = 100, far outside the bounds
  * (±2 on the pendulum): the plans go to their bounds, where the active set makes ∂u/∂ψ exactly zero,
- * and the learner of cost and dynamics sat on that plateau (measured: gradients 1e-19, 99 % of the
- * controls on a bound, validation 31 vs the network's 18). In φ a step of lr moves a goal by lr in
- * the variable's own units, and the loss's invariance to a common scale of q and p becomes the plain
- * shift of log q (see pinCostScale).
+ * and the learner of cost and dynamics sat on that plateau (measured: gradients of 1e-20–1e-18 in 34
+ * of 40 iterations, 93–99 % of the controls on a bound; docs/training.md). In φ a step of lr moves
+ * a goal by lr in the variable's own units, and the loss's invariance to a common scale of q and p
+ * becomes the plain shift of log q (see pinCostScale).
  */
 export function goalCoordinates(psi: ArrayLike<number>, n: number): Float64Array {
   const phi = Float64Array.from(psi);
@@ -179,10 +179,11 @@ export function gradientInGoalCoordinates(psi: ArrayLike<number>, grad: ArrayLik
 /**
  * The plans depend on q and p only up to a common positive factor, i.e. (in φ) not on the mean of
  * log q: the loss and its gradient are constant along that direction (measured: the gradient's
- * component there is 1e-16 of its norm or less). Gradient steps do not need it fixed, but Adam's per-coordinate
- * scaling turns a gradient with zero mean over log q into a step with a non-zero one, so the cost's scale
- * drifts (by up to e^0.6 in 40 iterations, measured on the pendulum) with no effect on any plan. Pinning the mean of log q to
- * `mean` (the start's) removes that gauge: no loss changes, and the learned q stay in the start's scale.
+ * component there is 1e-16 of its norm or less). Gradient steps do not need it fixed, but Adam's
+ * per-coordinate scaling turns a gradient with zero mean over log q into a step with a non-zero one,
+ * so the cost's scale drifts (by up to e^0.6 in 40 iterations, measured on the pendulum) with no
+ * effect on any plan. Pinning the mean of log q to `mean` (the start's) removes that gauge: no loss
+ * changes, and the learned q stay in the start's scale.
  */
 export function pinCostScale(phi: Float64Array, n: number, mean: number): void {
   let s = 0;
