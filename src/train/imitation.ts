@@ -9,7 +9,8 @@
  * - Learner: the same MPC structure with unknown parameters ψ = [log q | p | log θ] (the parts chosen
  *   by `learn`: cost = q and p, dynamics = θ, both), the rest at the true values. Loss
  *   L(ψ) = mean over demonstrations of Σₜ ‖uₜ(x₀; ψ) − u*ₜ‖², the learner's plan solved by SQP
- *   (src/mpc sqpSolve) and differentiated through its KKT system (sqpBackward). Adam on ψ, float64.
+ *   (src/mpc sqpSolve) and differentiated through its KKT system (sqpBackward). Adam, float64, in the
+ *   goal coordinates φ = [log q | τ̂ | log θ] with p = −q∘τ̂ and the cost's scale pinned (goalCoordinates).
  * - Baselines on the same demonstrations: (a) system identification: θ fitted by Gauss–Newton to the
  *   demonstrations' transitions (xₜ, uₜ) → xₜ₊₁ (the model's own one-step prediction), then the MPC with
  *   that θ; (b) a neural-network policy x₀ ↦ u₀..u_{T−1} (tfjs MLP) trained on the same loss
@@ -136,16 +137,75 @@ export function trueParams(spec: TaskSpec): Float64Array {
   return Float64Array.from([...spec.q.map(Math.log), ...spec.p, ...Array.from(model.theta, Math.log)]);
 }
 
-/** The learner's initial ψ: trained parts perturbed from the truth (seeded), the rest true. */
+/**
+ * The coordinates the learner moves in: φ = [log q | τ̂ | log θ], with the cost's linear term written
+ * through its goal, p = −q∘τ̂ (so ½qᵢτᵢ² + pᵢτᵢ = ½qᵢ(τᵢ − τ̂ᵢ)² + const).
+ *
+ * Why not p itself: p's natural size is qᵢ times a value of τᵢ, and the q's span three decades
+ * (q_u = 0.001). A change of p_u by 0.1, one Adam step at lr 0.1 (Adam moves every coordinate by
+ * about lr whatever its scale), moves the goal control by p_u/q_u = 100, far outside the bounds
+ * (±2 on the pendulum): the plans go to their bounds, where the active set makes ∂u/∂ψ exactly zero,
+ * and the learner of cost and dynamics sat on that plateau (measured: gradients of 1e-20–1e-18 in 34
+ * of 40 iterations, 93–99 % of the controls on a bound; docs/training.md). In φ a step of lr moves
+ * a goal by lr in the variable's own units, and the loss's invariance to a common scale of q and p
+ * becomes the plain shift of log q (see pinCostScale).
+ */
+export function goalCoordinates(psi: ArrayLike<number>, n: number): Float64Array {
+  const phi = Float64Array.from(psi);
+  for (let i = 0; i < n; i++) phi[n + i] = -psi[n + i] / Math.exp(psi[i]);
+  return phi;
+}
+
+/** ψ = [log q | p | log θ] from φ = [log q | τ̂ | log θ] (p = −q∘τ̂); the inverse of goalCoordinates. */
+export function costCoordinates(phi: ArrayLike<number>, n: number): Float64Array {
+  const psi = Float64Array.from(phi);
+  for (let i = 0; i < n; i++) psi[n + i] = -Math.exp(phi[i]) * phi[n + i];
+  return psi;
+}
+
+/**
+ * ∂L/∂φ from ∂L/∂ψ at ψ (chain rule of p = −q∘τ̂ with q = e^{log q}):
+ * ∂L/∂log qᵢ|_φ = ∂L/∂log qᵢ|_ψ + pᵢ ∂L/∂pᵢ, ∂L/∂τ̂ᵢ = −qᵢ ∂L/∂pᵢ.
+ */
+export function gradientInGoalCoordinates(psi: ArrayLike<number>, grad: ArrayLike<number>, n: number): Float64Array {
+  const g = Float64Array.from(grad);
+  for (let i = 0; i < n; i++) {
+    g[i] = grad[i] + psi[n + i] * grad[n + i];
+    g[n + i] = -Math.exp(psi[i]) * grad[n + i];
+  }
+  return g;
+}
+
+/**
+ * The plans depend on q and p only up to a common positive factor, i.e. (in φ) not on the mean of
+ * log q: the loss and its gradient are constant along that direction (measured: the gradient's
+ * component there is 1e-16 of its norm or less). Gradient steps do not need it fixed, but Adam's
+ * per-coordinate scaling turns a gradient with zero mean over log q into a step with a non-zero one,
+ * so the cost's scale drifts (by up to e^0.6 in 40 iterations, measured on the pendulum) with no
+ * effect on any plan. Pinning the mean of log q to `mean` (the start's) removes that gauge: no loss
+ * changes, and the learned q stay in the start's scale.
+ */
+export function pinCostScale(phi: Float64Array, n: number, mean: number): void {
+  let s = 0;
+  for (let i = 0; i < n; i++) s += phi[i];
+  const shift = mean - s / n;
+  for (let i = 0; i < n; i++) phi[i] += shift;
+}
+
+/**
+ * The learner's initial ψ: trained parts perturbed from the truth (seeded), the rest true. The
+ * perturbation is drawn in the learner's coordinates φ (goalCoordinates): log q by up to ±0.7, the goal
+ * τ̂ by up to ±0.2 in each variable's units, log θ by up to ±0.4.
+ */
 export function initialParams(spec: TaskSpec, learn: LearnWhat, seed: number): Float64Array {
-  const lay = paramLayout(spec, learn), psi = trueParams(spec), rng = createRng(seed ^ 0x5eed);
+  const lay = paramLayout(spec, learn), phi = goalCoordinates(trueParams(spec), lay.n), rng = createRng(seed ^ 0x5eed);
   for (let k = 0; k < lay.size; k++) {
     if (!lay.mask[k]) continue;
-    if (k < lay.n) psi[k] += rng.range(-0.7, 0.7);               // log q: factors e^±0.7
-    else if (k < 2 * lay.n) psi[k] += rng.range(-0.2, 0.2);      // p: goal term ± 0.2
-    else psi[k] += rng.range(-0.4, 0.4);                         // log θ: factors e^±0.4
+    if (k < lay.n) phi[k] += rng.range(-0.7, 0.7);               // log q: factors e^±0.7
+    else if (k < 2 * lay.n) phi[k] += rng.range(-0.2, 0.2);      // τ̂: the goal ± 0.2
+    else phi[k] += rng.range(-0.4, 0.4);                         // log θ: factors e^±0.4
   }
-  return psi;
+  return costCoordinates(phi, lay.n);
 }
 
 /** SQP settings of one kind of solve (plain data: it travels to worker threads). */
@@ -294,8 +354,9 @@ export interface ImitationResult {
 
 /** What the training loop carries between iterations (the checkpoint's state). */
 type F64 = Float64Array<ArrayBuffer>;
-interface ImitationState { psi: F64; m: F64; v: F64; uWarm: F64; uValWarm: F64; curve: ImitationCurvePoint[] }
-const CHECKPOINT_FORMAT = 'dmpc.checkpoint.imitation/3';
+interface ImitationState { psi: F64; /** Adam's moments, in the goal coordinates φ */ m: F64; v: F64; uWarm: F64; uValWarm: F64; curve: ImitationCurvePoint[] }
+// /4: Adam's moments are in the goal coordinates φ (goalCoordinates), no longer in ψ's
+const CHECKPOINT_FORMAT = 'dmpc.checkpoint.imitation/4';
 
 const paramNames = (spec: TaskSpec): string[] => {
   const model = learnerModel(spec.task);
@@ -328,6 +389,9 @@ export async function trainImitation(cfg: ImitationConfig): Promise<ImitationRes
     return Float64Array.from(cfg.psiInit);
   };
   let psi = psiFirst();
+  // the cost's scale gauge is pinned at the start's (pinCostScale); recomputed from psiFirst() on resume
+  const learnsCost = cfg.learn !== 'dynamics';
+  const logQMean = psi.subarray(0, lay.n).reduce((a, x) => a + x, 0) / lay.n;
   let m = new Float64Array(lay.size), v = new Float64Array(lay.size);
   let uWarm = new Float64Array(nTrain * T * nu), uValWarm = new Float64Array(nVal * T * nu);
   let curve: ImitationCurvePoint[] = [];
@@ -389,15 +453,20 @@ export async function trainImitation(cfg: ImitationConfig): Promise<ImitationRes
       const vl = it === 0 ? valLossInitial : validate ? await valLoss(psi) : NaN;
       const vw = it === 0 ? valLossWarmInitial : validate ? await valLossWarm(psi) : NaN;
       curve.push({ iteration: it, trainLoss: loss, valLoss: vl, valLossWarm: vw, paramError: paramError(psi), inexact: inexact / nTrain });
-      // Adam on the trained parts
+      // Adam on the trained parts, in the goal coordinates φ (goalCoordinates: a step of lr moves
+      // every goal by lr in its variable's units, not p_u by lr, i.e. the goal control by lr/q_u)
       const t = it + 1;
+      for (let k = 0; k < lay.size; k++) g[k] /= nTrain;
+      const phi = goalCoordinates(psi, lay.n), gPhi = gradientInGoalCoordinates(psi, g, lay.n);
       for (let k = 0; k < lay.size; k++) {
         if (!lay.mask[k]) continue;
-        const gk = g[k] / nTrain;
-        m[k] = b1 * m[k] + (1 - b1) * gk;
-        v[k] = b2 * v[k] + (1 - b2) * gk * gk;
-        psi[k] -= (lrAt(it) * (m[k] / (1 - b1 ** t))) / (Math.sqrt(v[k] / (1 - b2 ** t)) + eps);
+        m[k] = b1 * m[k] + (1 - b1) * gPhi[k];
+        v[k] = b2 * v[k] + (1 - b2) * gPhi[k] * gPhi[k];
+        phi[k] -= (lrAt(it) * (m[k] / (1 - b1 ** t))) / (Math.sqrt(v[k] / (1 - b2 ** t)) + eps);
       }
+      if (learnsCost) pinCostScale(phi, lay.n, logQMean);
+      const next = costCoordinates(phi, lay.n);
+      for (let k = 0; k < lay.size; k++) if (lay.mask[k]) psi[k] = next[k];
       cfg.progress?.({ phase: `imitate ${cfg.task}/${cfg.learn}`, done: it + 1, total: iters, info: `train ${loss.toExponential(3)}${validate ? ` val ${vl.toExponential(3)}` : ''}` });
       if (checkpoints.due(it + 1) || it + 1 === iters) save(it + 1);
       if (cfg.stopAfter !== undefined && it + 1 >= cfg.stopAfter && it + 1 < iters) { save(it + 1); stopped = 'interrupted'; break; }
