@@ -37,6 +37,7 @@ import { solveQp } from '../src/qp/ipm.js';
 import { disposeTensorQp, makeTensorQp } from '../src/tensor/qp/problem.js';
 import { disposeQpSolution, tensorQpSolve } from '../src/tensor/qp/ipm.js';
 import { tensorQpBackward } from '../src/tensor/qp/backward.js';
+import { workerExecArgv } from '../src/train/pool.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const arg = (name: string, def: string) => process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1] ?? process.env[`DMPC_TENSOR_${name.toUpperCase()}`] ?? def;
@@ -142,7 +143,7 @@ async function runMpc(backends: string[], budget: number): Promise<BenchResult> 
 
   // float64 on `threads` worker threads (chunks of ⌈B/threads⌉)
   if (threads > 1) {
-    const pool = new Piscina({ filename: new URL('./f64worker.ts', import.meta.url).href, minThreads: threads, maxThreads: threads, execArgv: [...process.execArgv.filter((a) => !a.startsWith('--inspect')), '--import', 'tsx'] });
+    const pool = new Piscina({ filename: new URL('./f64worker.ts', import.meta.url).href, minThreads: threads, maxThreads: threads, execArgv: workerExecArgv() });
     const solveChunks = async (input: MpcInput, B: number) => {
       const k = Math.min(threads, B), per = Math.ceil(B / k);
       return Promise.all(Array.from({ length: k }, (_, i) => pool.run(slice(input, i * per, Math.min(B, (i + 1) * per))) as Promise<{ u: Float64Array; status: string[] }>));

@@ -25,12 +25,28 @@ export function chunkRunner<I, O>(fn: (input: I) => O, workerFile: URL, threads 
   if (n === 1) {
     return { threads: 1, map: async (inputs) => inputs.map(fn), close: async () => {} };
   }
-  const pool = new Piscina({ filename: workerFile.href, minThreads: n, maxThreads: n, execArgv: [...process.execArgv.filter((a) => !a.startsWith('--inspect')), '--import', 'tsx'] });
+  const pool = new Piscina({ filename: workerFile.href, minThreads: n, maxThreads: n, execArgv: workerExecArgv() });
   return {
     threads: n,
     map: (inputs) => Promise.all(inputs.map((i) => pool.run(i) as Promise<O>)),
     close: () => pool.destroy(),
   };
+}
+
+/**
+ * V8's heap and GC options, which apply to the whole process (its worker threads' heaps included: a
+ * worker of `dmpc` has the same 16 MB young generation) and which Node refuses in a worker's execArgv
+ * (ERR_WORKER_INVALID_EXEC_ARGV). `dmpc` runs with some of them (bin/dmpc.js, npm's scripts), so passing
+ * process.execArgv on as it was made every `--threads N` run through `npm run dmpc` fail at its start.
+ */
+const V8_PROCESS_OPTION = /^--(no-)?(memory[-_]reducer|(min|max)[-_]semi[-_]space[-_]size|semi[-_]space[-_]growth[-_]factor|max[-_]old[-_]space[-_]size|max[-_]heap[-_]size|initial[-_]heap[-_]size|expose[-_]gc|single[-_]threaded([-_]gc)?|predictable|gc[-_]interval|trace[-_]gc[-_a-z]*|stack[-_]size)(=.*)?$/;
+
+/**
+ * The execArgv of a worker thread that runs this project's TypeScript: this process's Node options
+ * (a loader, conditions, source maps) without the inspector's and V8's process-wide ones, plus tsx.
+ */
+export function workerExecArgv(): string[] {
+  return [...process.execArgv.filter((a) => !a.startsWith('--inspect') && !V8_PROCESS_OPTION.test(a)), '--import', 'tsx'];
 }
 
 /** Threads to use for `--threads auto`: every core but one (at least 1). */
