@@ -123,11 +123,13 @@ function recedingHorizon(doc: ReturnType<typeof parseConstrainedDoc>, starts: nu
 
 /**
  * The latency parts (one instance at a time, as a robot's controller and HPIPM's benchmark binary
- * solve) run each in a fresh process (`bench/mpc-latency.ts`), so that what the JIT learned from the
- * other problem sizes of this file does not slow them: V8 specialises the solver's calls to the stage
- * kernels of the sizes it has seen, and a process that solved p1 at many batch sizes and horizons, p2,
- * p3 and p6 before p1 one at a time made p1 ~40 % slower (0.072 vs 0.051 ms). The in-process figure is
- * kept as its own row (`p1 B=1 one at a time, shared process`).
+ * solve) run each in a fresh process (`bench/mpc-latency.ts`), so that nothing else this file runs
+ * (other problem sizes specialise the JIT's call sites; p6's batch of 256 leaves 21 MB of copies to the
+ * collector) can slow them. Measured: p1 one at a time took 0.072 ms in the quiet run of 2026-12-07
+ * 07:03, after p6's three parts in the same process, and 0.049 ms in a fresh process (09:46, quiet);
+ * the cause was not isolated (p6's solves alone before p1 cost 5 % in a scratch test). p1 is also
+ * timed in this process, after the p1 batches, the horizons and p2/p3 (row `p1 B=1 one at a time,
+ * shared process`).
  */
 function latencyInFreshProcess<K extends 'p1' | 'p6'>(part: K): K extends 'p1' ? ReturnType<typeof p1Latency> : ReturnType<typeof p6Latency> {
   const r = spawnSync(process.execPath, [...process.execArgv, join(here, 'mpc-latency.ts'), part], { encoding: 'utf8', maxBuffer: 64 << 20 });
