@@ -18,7 +18,8 @@
  *   path got its own rate: 48 / 24 and 74 / 40 KB.
  *
  * Measured as the growth of heapUsed over 100 ticks in a window without any garbage collection (a
- * PerformanceObserver on 'gc' entries tells; a window with one is measured again). Not a timing test.
+ * PerformanceObserver on 'gc' entries tells; a window with one is measured again), the least of three
+ * such windows (see bytesPerCall). Not a timing test.
  */
 import { PerformanceObserver } from 'node:perf_hooks';
 import { describe, expect, it } from 'vitest';
@@ -42,17 +43,27 @@ const observer = new PerformanceObserver((l) => { gcs += l.getEntries().length; 
 observer.observe({ entryTypes: ['gc'] });
 const settle = () => new Promise((r) => setTimeout(r, 20)); // lets pending 'gc' entries arrive
 
-/** Bytes per call of `step`, over `n` calls in a window without garbage collection. */
-async function bytesPerCall(step: () => void, n = 100): Promise<number> {
-  for (let attempt = 0; attempt < 8; attempt++) {
+/**
+ * Bytes per call of `step`, over `n` calls in a window without garbage collection; the least of
+ * `windows` such windows. heapUsed also grows by what V8 itself puts on the heap meanwhile (optimised
+ * code and feedback installed by the concurrent compiler when its background job finishes, which on a
+ * loaded machine can land in any window: 7.2 KB instead of 4.5 KB per tick once in a full run), never
+ * by less than the step allocates, so the least window is the step's own allocation.
+ */
+async function bytesPerCall(step: () => void, n = 100, windows = 3): Promise<number> {
+  let least = Infinity;
+  for (let attempt = 0, got = 0; got < windows; attempt++) {
+    if (attempt >= 8 * windows) throw new Error(`only ${got} garbage-collection-free windows in ${attempt} attempts`);
     await settle();
     const g0 = gcs, h0 = process.memoryUsage().heapUsed;
     for (let k = 0; k < n; k++) step();
     const h1 = process.memoryUsage().heapUsed;
     await settle();
-    if (gcs === g0) return (h1 - h0) / n;
+    if (gcs !== g0) continue;
+    got++;
+    least = Math.min(least, (h1 - h0) / n);
   }
-  throw new Error('no garbage-collection-free window in 8 attempts');
+  return least;
 }
 
 /**
