@@ -606,8 +606,8 @@ class RtpsTransport implements Transport, RawRtps {
   /** Our interface's subnet and this host's addresses, for choosing among a peer's locators (ros/locators.ts). */
   private readonly ourSubnet: { net: number; mask: number };
   private readonly hostAddrs: Set<string>;
-  /** Timer of the unicast SPDP announcements to static peers (ros/discovery_range.ts). */
-  private peerTimer: NodeJS.Timeout | undefined;
+  /** Timer of the repeated SPDP announcements (startAnnouncements: multicast and static peers). */
+  private announceTimer: NodeJS.Timeout | undefined;
   /** Static peers a send to already failed (reported once). */
   private readonly peerFailed = new Set<string>();
 
@@ -895,7 +895,7 @@ class RtpsTransport implements Transport, RawRtps {
     if (this.closed) return;
     this.closed = true;
     clearInterval(this.heartbeatTimer);
-    clearTimeout(this.peerTimer);
+    clearTimeout(this.announceTimer);
     this.pacer.close();
     await this.p.shutdown();
   }
@@ -922,8 +922,8 @@ class RtpsTransport implements Transport, RawRtps {
       if (this.closed) return;
       if (sent > 0 && this.plan.multicast) this.p.broadcastParticipant(this.p.attributes).catch((e: Error) => this.log(`rtps: SPDP announcement failed: ${e.message}`));
       if (peers.length) this.announceToPeers(peers);
-      this.peerTimer = setTimeout(tick, announcementDelayMs(sent++));
-      this.peerTimer.unref();
+      this.announceTimer = setTimeout(tick, announcementDelayMs(sent++));
+      this.announceTimer.unref();
     };
     tick();
   }
