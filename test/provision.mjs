@@ -7,7 +7,8 @@
  *   - test/ros (interop, parameters, discovery): Cyclone DDS (`idlc`, <dds/dds.h>, libddsc) and
  *     Fast DDS (<fastdds/...>, libfastrtps, libfastcdr) to build the C/C++ peers at test time, gcc/g++
  *     and the C headers to compile them, `ip` (iproute2) for the loopback-only network namespaces,
- *     `nft` (nftables) to drop datagrams in the large-message loss test (test/ros/frag.test.ts),
+ *     `nft` (nftables) to drop datagrams in the large-message loss test (test/ros/frag.test.ts) and the
+ *     node's first discovery announcements (test/ros/spdp.test.ts),
  *     python3 for the launch-file example (test/ros/launch.test.ts);
  *   - test/server/dashboard.browser.test.ts: Debian's chromium (or CHROMIUM_PATH);
  *   - test/server/queue.test.ts and `npm run bench -- queue`: Debian's redis-server (or REDIS_SERVER), which
@@ -36,7 +37,7 @@ const requirements = [
   { what: 'C compiler (gcc) and C headers', ok: () => onPath('gcc') && existsSync('/usr/include/stdio.h'), packages: ['gcc', 'libc6-dev'] },
   { what: 'C++ compiler (g++)', ok: () => onPath('g++'), packages: ['g++'] },
   { what: 'ip (iproute2) for network namespaces', ok: () => onPath('ip'), packages: ['iproute2'] },
-  { what: 'nft (nftables): datagram loss inside a test namespace (test/ros/frag.test.ts)', ok: () => onPath('nft'), packages: ['nftables'] },
+  { what: 'nft (nftables): datagram loss inside a test namespace (test/ros/frag.test.ts, spdp.test.ts)', ok: () => onPath('nft'), packages: ['nftables'] },
   { what: 'python3 (test/ros/launch.test.ts evaluates the documented launch file)', ok: () => onPath('python3'), packages: ['python3-minimal'] },
   { what: 'Chromium for the dashboard browser test', ok: () => isExecutable(process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'),
     packages: ['chromium'] },
