@@ -392,7 +392,8 @@ export interface ImitationResult {
 type F64 = Float64Array<ArrayBuffer>;
 interface ImitationState { psi: F64; /** Adam's moments, in the goal coordinates φ */ m: F64; v: F64; uWarm: F64; uValWarm: F64; curve: ImitationCurvePoint[] }
 // /4: Adam's moments are in the goal coordinates φ (goalCoordinates), no longer in ψ's
-const CHECKPOINT_FORMAT = 'dmpc.checkpoint.imitation/4';
+// /5: the unrealisable expert's friction after the clamp, exact-Hessian solves (other demonstrations)
+const CHECKPOINT_FORMAT = 'dmpc.checkpoint.imitation/5';
 
 const paramNames = (spec: TaskSpec): string[] => {
   const model = learnerModel(spec.task);

@@ -163,8 +163,8 @@ export interface SweepFindings {
 
 const keyOf = (j: SweepJob) => `${j.task}/${j.expert}/${j.nTrain}/${j.seed}/${j.method}`;
 // /2: the learners of the cost move in the goal coordinates (imitation.ts goalCoordinates); a /1 file's
-// cost and both jobs came from the learner before that
-const CHECKPOINT_FORMAT = 'dmpc.checkpoint.imitation-sweep/2';
+// cost and both jobs came from the learner before that; /3: the expert and solves of imitation/5
+export const CHECKPOINT_FORMAT = 'dmpc.checkpoint.imitation-sweep/3';
 
 function cells(jobs: SweepJobResult[], value: (j: SweepJobResult) => number | null): SweepCell[] {
   const groups = new Map<string, { j: SweepJobResult; v: number[] }>();
