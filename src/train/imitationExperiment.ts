@@ -87,6 +87,7 @@ export async function writeImitationOutputs(base: string, ex: ImitationExperimen
 export async function writeSweepOutputs(base: string, r: SweepReport, command?: string): Promise<string[]> {
   writeFileSync(`${base}.json`, JSON.stringify(r, (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 1) + '\n');
   const md = [command ? `Command: \`${command}\`\n` : '', `Like-for-like validation imitation loss, mean [min, max] over seeds ${r.settings.seeds.join(', ')}:\n`, formatSweepTable(r), '',
+    'The same, every validation solve started at the expert\'s plan (same-basin; the NN has no solve):\n', formatSweepTable(r, 'fromExpert'), '',
     formatFindings(r.findings), '', `Wall time ${r.run.wallSeconds.toFixed(0)} s on ${r.run.threads} worker thread(s) (${r.run.cores} cores; load average ${r.run.loadAverageStart.map((x) => x.toFixed(1)).join(' ')} at the start, ${r.run.loadAverageEnd.map((x) => x.toFixed(1)).join(' ')} at the end); ${r.run.jobSeconds.toFixed(0)} s of job time${r.run.resumedJobs ? `, ${r.run.resumedJobs} jobs from the checkpoint` : ''}.`].join('\n');
   writeFileSync(`${base}.md`, md + '\n');
   const label = (c: SweepCell) => METHOD_LABEL[c.method];

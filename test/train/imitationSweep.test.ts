@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { copyFileSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CHECKPOINT_FORMAT, runImitationSweep, sweepFindings, type SweepCell } from '../../src/train/imitationSweep.js';
+import { CHECKPOINT_FORMAT, formatFindings, runImitationSweep, sweepFindings, type SweepCell } from '../../src/train/imitationSweep.js';
 import { decodeCheckpoint, saveCheckpoint } from '../../src/train/checkpoint.js';
 import { command } from '../../src/cli/commands/train.js';
 
@@ -51,8 +51,12 @@ describe('imitation sweep (sample efficiency)', () => {
       c('nn', 'unrealisable', 10, 5), c('dynamics', 'unrealisable', 10, 2), c('sysid', 'unrealisable', 10, 3)];
     const f = sweepFindings(val, [c('dynamics', 'realisable', 30, 0.02)]);
     expect(f.dataEfficiency!.map((d) => [d.expert, d.method, d.holds])).toEqual([['realisable', 'cost', false], ['realisable', 'dynamics', true], ['unrealisable', 'dynamics', true]]);
-    expect(f.unrealisable).toEqual([{ task: 'pendulum', nTrain: 10, imitation: 2, sysid: 3, holds: true }]);
+    expect(f.unrealisable).toEqual([{ task: 'pendulum', nTrain: 10, imitation: 2, sysid: 3, holds: true, imitationFromExpert: null, sysidFromExpert: null, holdsFromExpert: null }]);
     expect(f.recovery).toEqual([{ task: 'pendulum', nTrain: 30, paramError: 0.02, holds: false }]);
+    // the same-basin comparison (validation solves from the expert's plans) is judged on its own
+    const g = sweepFindings(val, [], [c('dynamics', 'unrealisable', 10, 0.9), c('sysid', 'unrealisable', 10, 0.6)]);
+    expect(g.unrealisable).toEqual([{ task: 'pendulum', nTrain: 10, imitation: 2, sysid: 3, holds: true, imitationFromExpert: 0.9, sysidFromExpert: 0.6, holdsFromExpert: false }]);
+    expect(formatFindings(g)).toContain('pendulum n=10 2.0 vs 3.0 holds, from the expert\'s plans 0.90 vs 0.60 does NOT hold');
   });
 
   it('dmpc train imitate --sweep-train writes the report, the table and both figures', async () => {
