@@ -25,7 +25,8 @@ import { z } from 'zod';
 import { createModel, modelToDocument, saveModel } from '../models/continuous/index.js';
 import { ValidationError } from './errors.js';
 import type { BlobRef, JobContext, JobKind, RemoteContext, RemoteKind } from './jobs.js';
-import { ControllerConfigSchema, type ControllerConfig } from '../controllers/schema.js';
+import type { ControllerConfig } from '../controllers/schema.js';
+import { BlobRefSchema, ConfigSnapshotSchema, configFromSnapshot, snapshotConfig } from './config-snapshot.js';
 import type { ControllerRuntime } from './runtime.js';
 import type { CheckpointStore } from '../src/train/checkpoint.js';
 import { CancelledError } from './simulate.js';
@@ -113,7 +114,6 @@ async function readDemos(dirs: { dataRoot: string }, data: z.output<typeof TuneP
 }
 
 /** A trajectory source as a queue job carries it: inline CSV, or a file by content hash (server/queue.ts blobs). */
-const BlobRefSchema = z.strictObject({ blob: z.string().regex(/^[0-9a-f]{64}$/, 'must be a SHA-256 (64 hex digits)'), name: z.string().min(1).max(200) });
 const RemoteSourcesSchema = z.array(z.union([BlobRefSchema, z.strictObject({ csv: z.string().min(1).max(4 * 1024 * 1024) })])).min(1).max(32);
 type RemoteSources = z.output<typeof RemoteSourcesSchema>;
 
@@ -233,11 +233,10 @@ function finishTune(p: TuneParams, res: Awaited<ReturnType<typeof tune>>, id: st
 
 const SysidInputSchema = SysidParamsSchema.extend({ data: RemoteSourcesSchema });
 const TuneInputSchema = z.strictObject({
-  config: ControllerConfigSchema,
+  /** The controller's configuration with its current parameters, its model document by hash when it names a file. */
+  ...ConfigSnapshotSchema.shape,
   /** The model kind the demonstrations are read as. */
   modelKind: z.string().min(1).max(64),
-  /** The controller's model document when its configuration names a file. */
-  modelFile: BlobRefSchema.optional(),
   data: RemoteSourcesSchema,
   iterations: TuneParamsSchema.shape.iterations, lr: TuneParamsSchema.shape.lr, samples: TuneParamsSchema.shape.samples, fixed: TuneParamsSchema.shape.fixed,
   lossSteps: TuneParamsSchema.shape.lossSteps,
@@ -291,7 +290,7 @@ export const remoteExecutors: Record<'imitate' | 'imitate-sweep-job' | 'sysid' |
     input: TuneInputSchema,
     execute: async (raw, ctx) => {
       const p = raw as z.output<typeof TuneInputSchema>;
-      const config = p.modelFile ? { ...p.config, model: { file: await ctx.file(p.modelFile) } } : p.config;
+      const config = await configFromSnapshot(p, ctx.file);
       const demos = await readRemoteSources(p.data, p.modelKind, ctx);
       return tune(config, demos, p, ctx);
     },
@@ -333,9 +332,8 @@ export function trainJobKinds(dirs: { dataRoot: string; modelsDir: string }): Jo
         if (!rt) throw notFound(`controller '${p.controller}'`);
         const config = configWithParams(rt.baseConfig, rt.params);
         // a model document named by path travels by content, like the data
-        const modelFile = 'file' in config.model ? await putBlob(readFileSync(resolve(config.model.file)), basename(config.model.file)) : undefined;
         const modelKind = 'kind' in config.model ? config.model.kind : rt.modelKind;
-        return { config, modelKind, modelFile, data: await sourcesToBlobs(dirs, p.data, putBlob), iterations: p.iterations, lr: p.lr, samples: p.samples, fixed: p.fixed, lossSteps: p.lossSteps };
+        return { ...await snapshotConfig(config, putBlob), modelKind, data: await sourcesToBlobs(dirs, p.data, putBlob), iterations: p.iterations, lr: p.lr, samples: p.samples, fixed: p.fixed, lossSteps: p.lossSteps };
       },
       finish: async (out, params, { id, runtimes }) => finishTune(params as TuneParams, out as Awaited<ReturnType<typeof tune>>, id, runtimes),
     },
