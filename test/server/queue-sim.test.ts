@@ -7,8 +7,14 @@
  * executors); a bad request still gets its 400 at submit; a worker SIGKILLed mid-search: the other
  * resumes from the ES checkpoint, same result.
  */
+import { existsSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseQueueAddress } from '../../server/queue.js';
+import { parseControllerConfig } from '../../controllers/schema.js';
+import { createModel, saveModel } from '../../models/continuous/index.js';
+import { defaultTheta } from '../../src/ode/model.js';
+import { openQueue, parseQueueAddress } from '../../server/queue.js';
 import type { JobDoc } from '../../server/schemas.js';
 import { AUTH, call, testServer } from './helpers.js';
 import { startRedis, startWorker, type TestRedis, type TestWorker } from '../../bench/redis.js';
@@ -47,19 +53,27 @@ describe('simulate and tune-search on a Redis queue run by dmpc worker processes
   let redis: TestRedis;
   let workers: TestWorker[] = [];
   let queued: Server, local: Server;
+  // a controller on a fitted model saved with its θ in a sibling binary file (saveModel's form for big models)
+  const dir = mkdtempSync(join(tmpdir(), 'dmpc-queue-sim-'));
+  const cache = join(dir, 'worker-cache'), modelPath = join(dir, 'fitted.json');
+  const pendulum = createModel('pendulum');
+  const theta = defaultTheta(pendulum).map((v, k) => (pendulum.parameters[k].name === 'l' ? 1.07 * v : v));
+  saveModel(modelPath, pendulum, theta, 0);
+  const fitted = parseControllerConfig({ ...JSON.parse(readFileSync('controllers/pendulum.json', 'utf8')), name: 'fitted', model: { file: modelPath } });
 
   beforeAll(async () => {
     redis = await startRedis();
     [workers, queued, local] = await Promise.all([
-      Promise.all([startWorker(redis.url), startWorker(redis.url)]),
-      testServer({ queue: parseQueueAddress(redis.url) }),
-      testServer(),
+      Promise.all([startWorker(redis.url, ['--cache', cache]), startWorker(redis.url, ['--cache', cache])]),
+      testServer({ queue: parseQueueAddress(redis.url), controllers: { fitted } }),
+      testServer({ controllers: { fitted } }),
     ]);
   }, 90_000);
   afterAll(async () => {
     await Promise.all(workers.map((w) => w.stop('SIGKILL')));
     await queued?.cleanup(); await local?.cleanup();
     await redis?.cleanup();
+    rmSync(dir, { recursive: true, force: true });
   });
 
   it('a simulate job runs on a worker from the snapshot of the controller: the same trajectory and cost as in-process', async () => {
@@ -77,6 +91,33 @@ describe('simulate and tune-search on a Redis queue run by dmpc worker processes
     const r = remote.result as Record<string, unknown>;
     expect(r).toMatchObject({ controller: 'default', version: 2, steps: 80, truncated: false, plant: 'ode-rk4:cartpole' });
     expect(computed(r)).toEqual(computed(here.result as Record<string, unknown>));
+  }, 60_000);
+
+  it('a controller on a model file: its document travels by content hash (θ inline), the worker never reads the server\'s path', async () => {
+    expect(JSON.parse(readFileSync(modelPath, 'utf8')).thetaFile).toBe('fitted.theta.f64');
+    const job = { kind: 'simulate', params: { controller: 'fitted', initialState: [0.6, 0], steps: 60 } };
+    const here = await local.ctx.jobs.wait(await submit(local, job));
+    expect(here.status, here.error ?? '').toBe('succeeded');
+    const id = await submit(queued, job);
+    // the server's files are out of reach from now on (renamed back afterwards for the other tests)
+    renameSync(modelPath, `${modelPath}.away`); renameSync(join(dir, 'fitted.theta.f64'), join(dir, 'away.theta.f64'));
+    try {
+      const remote = await queued.ctx.jobs.wait(id);
+      expect(remote.status, remote.error ?? '').toBe('succeeded');
+      expect(computed(remote.result as Record<string, unknown>)).toEqual(computed(here.result as Record<string, unknown>));
+    } finally {
+      renameSync(`${modelPath}.away`, modelPath); renameSync(join(dir, 'away.theta.f64'), join(dir, 'fitted.theta.f64'));
+    }
+    const { queue, redis: conn } = openQueue(parseQueueAddress(redis.url));
+    try {
+      const ref = ((await queue.getJob(id))!.data as { input: { setup: { modelFile: { blob: string; name: string } } } }).input.setup.modelFile;
+      expect(ref.name).toBe('fitted.json');
+      // the worker fetched the blob into its cache: a standalone document with θ inline
+      expect(readdirSync(cache)).toContain(`${ref.blob}.json`);
+      const doc = JSON.parse(readFileSync(join(cache, `${ref.blob}.json`), 'utf8')) as { thetaFile?: string; parameters: { name: string; value: number }[] };
+      expect(doc.thetaFile).toBeUndefined();
+      expect(doc.parameters.map((p) => p.value)).toEqual(Array.from(theta));
+    } finally { await queue.close(); conn.disconnect(); }
   }, 60_000);
 
   it('tune-search with apply: the same search as in-process, and the best weights become a new version on the server', async () => {
