@@ -16,6 +16,8 @@ import { createModel, saveModel } from '../../models/continuous/index.js';
 import { defaultTheta } from '../../src/ode/model.js';
 import { openQueue, parseQueueAddress } from '../../server/queue.js';
 import type { JobDoc } from '../../server/schemas.js';
+import { trajectoriesToCsv } from '../../src/data/index.js';
+import { pendulumDemos } from '../helpers/demos.js';
 import { AUTH, call, testServer } from './helpers.js';
 import { startRedis, startWorker, type TestRedis, type TestWorker } from '../../bench/redis.js';
 
@@ -32,6 +34,7 @@ async function until(srv: Server, id: string, pred: (d: JobDoc) => boolean, ms =
   for (;;) {
     const d = (await call(srv, 'inject', 'GET', `/jobs/${id}`, undefined, AUTH)).json as JobDoc;
     if (pred(d)) return d;
+    if (['succeeded', 'failed', 'cancelled', 'interrupted'].includes(d.status)) throw new Error(`job ${id} ended ${d.status} before the condition held: ${d.error ?? ''}`);
     if (Date.now() - t0 > ms) throw new Error(`job ${id}: condition not reached within ${ms} ms (last: ${JSON.stringify({ ...d, result: undefined })})`);
     await new Promise((r) => setTimeout(r, 50));
   }
@@ -161,6 +164,25 @@ describe('simulate and tune-search on a Redis queue run by dmpc worker processes
       expect(res.notApplied).toBe(`controller 'default' is at parameter version ${base + 1}, not version ${base} the search started from: the tuned weights (patch) were not applied`);
       expect(rt.version).toBe(base + 1);
       expect(rt.params.cost.Qf).toEqual([2, 2, 20, 2]);
+    }
+  }, 120_000);
+
+  it('tune (gradient) with apply follows the same rule: an edit made while it ran is not overwritten (queue and in-process)', async () => {
+    const expert = parseControllerConfig({ ...JSON.parse(readFileSync('controllers/pendulum.json', 'utf8')), horizon: 10 });
+    const job = { kind: 'tune', params: { controller: 'fitted', data: [{ csv: trajectoriesToCsv(pendulumDemos(expert)) }], iterations: 30, samples: 8, apply: true } };
+    for (const srv of [queued, local]) {
+      const rt = srv.runtimes.get('fitted')!;
+      const base = rt.version;
+      const id = await submit(srv, job);
+      await until(srv, id, (d) => d.status === 'running' && d.progress > 0);
+      expect((await call(srv, 'inject', 'PATCH', '/controllers/fitted/params', { cost: { Qf: [90, 2] } }, AUTH)).status).toBe(200);
+      const done = await srv.ctx.jobs.wait(id);
+      expect(done.status, done.error ?? '').toBe('succeeded');
+      expect(done.result).toMatchObject({
+        baseVersion: base, appliedVersion: null,
+        notApplied: `controller 'fitted' is at parameter version ${base + 1}, not version ${base} the tuning started from: the fitted weights (cost) were not applied`,
+      });
+      expect(rt.params.cost.Qf).toEqual([90, 2]);
     }
   }, 120_000);
 
