@@ -11,10 +11,10 @@
  * This is the embedded executor of the one job interface (`Jobs`, below); the queue executor
  * (server/queue-jobs.ts, `dmpc serve --queue`) runs the kinds that have a `remote` half on `dmpc worker`s.
  *
- * Kinds wired: 'simulate' (a long closed-loop run), 'tune-search' (derivative-free weight tuning on
- * the closed-loop task cost), and src/train's 'sysid' (identification, in a worker thread), 'imitate'
- * (imitation learning through the MPC layer) and 'tune' (cost weights fitted to demonstrations), in
- * server/train-jobs.ts.
+ * Kinds wired: 'simulate' (a long closed-loop run) and 'tune-search' (derivative-free weight tuning
+ * on the closed-loop task cost), in server/sim-jobs.ts; src/train's 'sysid' (identification, in a
+ * worker thread), 'imitate' (imitation learning through the MPC layer) and 'tune' (cost weights
+ * fitted to demonstrations), in server/train-jobs.ts. Every one also has its remote half.
  */
 import { randomUUID } from 'node:crypto';
 import { setImmediate as yieldNow } from 'node:timers/promises';
@@ -125,7 +125,7 @@ export interface JobKind {
    */
   check?(params: unknown, runtimes: Map<string, ControllerRuntime>): void;
   run(params: unknown, ctx: JobContext): Promise<unknown>;
-  /** Present when the kind can run on a queue worker (`dmpc worker`); absent: it needs this process (a live controller). */
+  /** Present when the kind can run on a queue worker (`dmpc worker`; every built-in kind); absent: it runs in this process even with a queue. */
   remote?: RemoteKind;
 }
 
