@@ -11,18 +11,19 @@
  * This is the embedded executor of the one job interface (`Jobs`, below); the queue executor
  * (server/queue-jobs.ts, `dmpc serve --queue`) runs the kinds that have a `remote` half on `dmpc worker`s.
  *
- * Kinds wired: 'simulate' (a long closed-loop run), 'tune-search' (derivative-free weight tuning on
- * the closed-loop task cost), and src/train's 'sysid' (identification, in a worker thread), 'imitate'
- * (imitation learning through the MPC layer) and 'tune' (cost weights fitted to demonstrations), in
- * server/train-jobs.ts.
+ * Kinds wired: 'simulate' (a long closed-loop run) and 'tune-search' (derivative-free weight tuning
+ * on the closed-loop task cost), in server/sim-jobs.ts; src/train's 'sysid' (identification, in a
+ * worker thread), 'imitate' (imitation learning through the MPC layer) and 'tune' (cost weights
+ * fitted to demonstrations), in server/train-jobs.ts. Every one also has its remote half.
  */
 import { randomUUID } from 'node:crypto';
 import { setImmediate as yieldNow } from 'node:timers/promises';
 import { z } from 'zod';
 import { ApiError, ValidationError, notFound, zodIssues } from './errors.js';
 import type { ControllerRuntime } from './runtime.js';
-import { JobDoc, MAX_DIM, SimulateRequestSchema, type ApiIssue } from './schemas.js';
-import { CancelledError, checkSimulate, simulate } from './simulate.js';
+import type { JobDoc } from './schemas.js';
+import { CancelledError } from './simulate.js';
+import { simJobKinds } from './sim-jobs.js';
 import type { Store } from './store.js';
 import type { CheckpointStore } from '../src/train/checkpoint.js';
 import { trainJobKinds } from './train-jobs.js';
@@ -124,7 +125,7 @@ export interface JobKind {
    */
   check?(params: unknown, runtimes: Map<string, ControllerRuntime>): void;
   run(params: unknown, ctx: JobContext): Promise<unknown>;
-  /** Present when the kind can run on a queue worker (`dmpc worker`); absent: it needs this process (a live controller). */
+  /** Present when the kind can run on a queue worker (`dmpc worker`; every built-in kind); absent: it runs in this process even with a queue. */
   remote?: RemoteKind;
 }
 
@@ -269,130 +270,13 @@ export class JobRunner implements Jobs {
 
 // ---------------------------------------------------------------- kinds
 
-/** Seeded uniform generator (mulberry32) and standard normal (Box–Muller). */
-function rng(seed: number) {
-  let a = seed >>> 0;
-  const uni = () => { a = (a + 0x6d2b79f5) >>> 0; let t = a; t = Math.imul(t ^ (t >>> 15), t | 1); t ^= t + Math.imul(t ^ (t >>> 7), t | 61); return ((t ^ (t >>> 14)) >>> 0) / 4294967296; };
-  return { uni, normal: () => Math.sqrt(-2 * Math.log(uni() + 1e-300)) * Math.cos(2 * Math.PI * uni()) };
-}
-
-const finite = z.number().refine(Number.isFinite, 'must be a finite number');
-
-export const TuneSearchParamsSchema = z.strictObject({
-  controller: z.string().min(1).max(64).default('default'),
-  /** Which weight vectors are searched (in log space). */
-  tune: z.array(z.enum(['Q', 'R', 'Qf'])).min(1).max(3).default(['Q', 'R']),
-  /** Task cost the tuned controller is judged by (default: the controller's weights when the job starts). */
-  task: z.strictObject({ Q: z.array(finite.refine((v) => v >= 0, 'must be ≥ 0')).max(MAX_DIM), R: z.array(finite.refine((v) => v >= 0, 'must be ≥ 0')).max(MAX_DIM) }).optional(),
-  initialStates: z.array(z.array(finite).min(1).max(MAX_DIM)).min(1).max(8),
-  steps: z.number().int().min(5).max(1000).default(150),
-  iterations: z.number().int().min(1).max(200).default(20),
-  /** Initial step size in log10 units. */
-  sigma: finite.refine((v) => v > 0 && v <= 2, 'must be in (0, 2]').default(0.3),
-  seed: z.number().int().default(1),
-  plant: z.strictObject({ parameters: z.record(z.string(), finite) }).partial().optional(),
-  /** Apply the best weights to the running controller as a new version when the job succeeds. */
-  apply: z.boolean().default(false),
-});
-
-/** The tune-search parameters against the controller they name: every issue in one 400. */
-function checkTuneSearch(raw: unknown, runtimes: Map<string, ControllerRuntime>): void {
-  const p = raw as z.output<typeof TuneSearchParamsSchema>;
-  const rt = runtimes.get(p.controller);
-  if (!rt) throw new ValidationError([{ path: ['params', 'controller'], message: `no controller '${p.controller}' (running: ${[...runtimes.keys()].join(', ')})`, code: 'not_found' }]);
-  const issues: ApiIssue[] = [];
-  p.initialStates.forEach((x0, i) => {
-    if (x0.length !== rt.nx) issues.push({ path: ['params', 'initialStates', i], message: `has ${x0.length} entries, the model has ${rt.nx} states`, code: 'dimension' });
-  });
-  if (p.task && p.task.Q.length !== rt.nx) issues.push({ path: ['params', 'task', 'Q'], message: `has ${p.task.Q.length} entries, the model has ${rt.nx} states`, code: 'dimension' });
-  if (p.task && p.task.R.length !== rt.nu) issues.push({ path: ['params', 'task', 'R'], message: `has ${p.task.R.length} entries, the model has ${rt.nu} controls`, code: 'dimension' });
-  if (issues.length) throw new ValidationError(issues, `params of job kind 'tune-search' do not fit controller '${p.controller}': ${issues.length} issue(s)`);
-}
-
-/**
- * (1+1)-evolution strategy with the 1/5th success rule in log10 space of the chosen weight vectors:
- * each candidate is run in closed loop from every initial state on the simulated plant and scored by
- * the fixed task cost Σ ½‖x − x_ref‖²_Q_task + ½‖u − u_ref‖²_R_task (a diverged run scores +∞).
- */
-async function tuneSearch(raw: unknown, ctx: JobContext): Promise<unknown> {
-  const p = raw as z.output<typeof TuneSearchParamsSchema>;
-  const rt = ctx.runtimes.get(p.controller);
-  if (!rt) throw notFound(`controller '${p.controller}'`);
-  const start = rt.params;
-  const task = p.task ?? { Q: start.cost.Q, R: start.cost.R };
-  if (task.Q.length !== rt.nx || task.R.length !== rt.nu) throw new Error(`task weights must have ${rt.nx} (Q) and ${rt.nu} (R) entries`);
-  for (const x0 of p.initialStates) if (x0.length !== rt.nx) throw new Error(`initial states must have ${rt.nx} entries`);
-  const ref = start.cost.reference;
-  const refU = ref.control ?? new Array(rt.nu).fill(0);
-  const logw = p.tune.flatMap((k) => start.cost[k].map((v) => Math.log10(Math.max(v, 1e-8))));
-  const toPatch = (lw: number[]) => {
-    const cost: Record<string, number[]> = {};
-    let o = 0;
-    for (const k of p.tune) { const n = start.cost[k].length; cost[k] = lw.slice(o, o + n).map((v) => Number((10 ** v).toPrecision(6))); o += n; }
-    return { cost };
-  };
-  const total = p.iterations + 1;
-  let evals = 0;
-  const score = async (lw: number[]): Promise<number> => {
-    let J = 0;
-    for (const x0 of p.initialStates) {
-      let res;
-      try {
-        res = await simulate(SimulateRequestSchema.parse({ controller: p.controller, params: toPatch(lw), initialState: x0, steps: p.steps, maxWallMs: 20_000, plant: p.plant }),
-          { runtimes: ctx.runtimes, signal: ctx.signal, onProgress: (f) => ctx.progress((evals + f / p.initialStates.length) / total) });
-      } catch (e) {
-        if (e instanceof CancelledError) throw e;
-        if (e instanceof ApiError && e.code === 'diverged') return Infinity;
-        throw e;
-      }
-      for (let k = 0; k < res.u.length; k++) {
-        const x = res.x[k], u = res.u[k];
-        for (let i = 0; i < rt.nx; i++) J += 0.5 * task.Q[i] * ((x[i] ?? NaN) - ref.state[i]) ** 2;
-        for (let j = 0; j < rt.nu; j++) J += 0.5 * task.R[j] * ((u[j] ?? NaN) - refU[j]) ** 2;
-      }
-      await ctx.checkpoint();
-    }
-    evals++;
-    return J;
-  };
-  const g = rng(p.seed);
-  let best = logw.slice(), bestJ = await score(best);
-  const initialJ = bestJ;
-  let sigma = p.sigma;
-  const history = [{ iteration: 0, cost: bestJ, sigma, accepted: true }];
-  ctx.progress(1 / total, `initial task cost ${bestJ.toPrecision(6)}`);
-  for (let it = 1; it <= p.iterations; it++) {
-    const cand = best.map((v) => Math.min(8, Math.max(-6, v + sigma * g.normal())));
-    const J = await score(cand);
-    const accepted = J < bestJ;
-    if (accepted) { best = cand; bestJ = J; sigma *= 1.5; } else sigma *= 1.5 ** -0.25;
-    history.push({ iteration: it, cost: J, sigma, accepted });
-    ctx.progress((it + 1) / total, `iteration ${it}/${p.iterations}: best task cost ${bestJ.toPrecision(6)}`);
-  }
-  const patch = toPatch(best);
-  let appliedVersion: number | null = null;
-  if (p.apply && bestJ < initialJ) appliedVersion = rt.patch({ ...patch, note: `tune-search job ${ctx.id}: task cost ${initialJ.toPrecision(6)} → ${bestJ.toPrecision(6)}` }, `job:${ctx.id}`).version;
-  return { initialCost: initialJ, bestCost: bestJ, improvement: initialJ > 0 ? 1 - bestJ / initialJ : 0, patch, appliedVersion, evaluations: evals, history, task };
-}
-
 /** The job kinds of this build; `dirs` (the server's data and models directories) enable the src/train kinds. */
 export function defaultJobKinds(dirs?: { dataRoot: string; modelsDir: string }): JobKind[] {
   const missing = (kind: string, description: string, reason: string): JobKind => ({
     kind, description, available: false, reason, params: z.unknown(), run: async () => { throw new ApiError(501, 'unavailable', reason); },
   });
   return [
-    {
-      kind: 'simulate', available: true,
-      description: 'a closed-loop run (the POST /simulate document) as a background job; result = the simulation document',
-      params: SimulateRequestSchema,
-      check: (params, runtimes) => checkSimulate(params as z.output<typeof SimulateRequestSchema>, runtimes, ['params']),
-      run: (params, ctx) => simulate(params as z.output<typeof SimulateRequestSchema>, { runtimes: ctx.runtimes, signal: ctx.signal, onProgress: (f) => ctx.progress(f) }),
-    },
-    {
-      kind: 'tune-search', available: true,
-      description: 'derivative-free weight tuning: (1+1)-ES in log space on the closed-loop task cost over given initial states; optionally applies the best weights as a new version',
-      params: TuneSearchParamsSchema, check: checkTuneSearch, run: tuneSearch,
-    },
+    ...simJobKinds(),
     ...(dirs ? trainJobKinds(dirs) : ['sysid', 'imitate', 'tune'].map((k) => missing(k, `src/train job '${k}' (dmpc train)`, 'the server runs without a data directory'))),
   ];
 }

@@ -1,11 +1,12 @@
 /**
  * The queue executor of the job interface (Jobs, server/jobs.ts): `dmpc serve --queue redis://…`.
- * Jobs of the kinds with a remote half (sysid, imitate, tune) are prepared here (validated exactly as
- * the embedded executor validates them, inputs made self-contained), added to the BullMQ queue and run
- * by `dmpc worker`s on any machine; their outputs come back here, are finished (a model saved into the
- * models directory, weights applied) and stored in the server's store like any job's. Kinds that need
- * this process's live controllers (simulate, tune-search) keep running in it (an embedded JobRunner
- * over the same store).
+ * Jobs of the kinds with a remote half (all the built-in ones: sysid, imitate, tune, simulate,
+ * tune-search) are prepared here (validated exactly as the embedded executor validates them, inputs
+ * made self-contained: files by content hash, a controller as a snapshot by value), added to the
+ * BullMQ queue and run by `dmpc worker`s on any machine; their outputs come back here, are finished (a
+ * model saved into the models directory, weights applied) and stored in the server's store like any
+ * job's. A kind without a remote half would keep running in this process (an embedded JobRunner over
+ * the same store).
  *
  * The queue is the truth while a job is in it: GET /jobs/:id reads its state, progress, attempts and
  * log lines from Redis; the store holds the document and, once the job is over, its result.

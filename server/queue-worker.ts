@@ -10,10 +10,11 @@ import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { UnrecoverableError, WaitingError, Worker, type Job } from 'bullmq';
 import type { z } from 'zod';
-import { zodIssues } from './errors.js';
-import type { BlobRef, RemoteContext, RemoteKind } from './jobs.js';
+import { ApiError, zodIssues } from './errors.js';
+import { errorText, type BlobRef, type RemoteContext, type RemoteKind } from './jobs.js';
 import { CANCELLED_REASON, KEY_PREFIX, QueueJobDataSchema, cancelKey, checkpointKey, connect, getBlob, type QueueAddress } from './queue.js';
 import { remoteExecutors } from './train-jobs.js';
+import { simRemoteExecutors } from './sim-jobs.js';
 import { CancelledError } from './simulate.js';
 import type { CheckpointStore } from '../src/train/checkpoint.js';
 
@@ -52,7 +53,7 @@ const issuesText = (e: z.ZodError, base: (string | number)[]) => zodIssues(e, ba
 
 export function startQueueWorker(o: QueueWorkerOptions): RunningWorker {
   const log = o.log ?? (() => {});
-  const kinds: Record<string, Pick<RemoteKind, 'input' | 'execute'>> = o.kinds ?? remoteExecutors;
+  const kinds: Record<string, Pick<RemoteKind, 'input' | 'execute'>> = o.kinds ?? { ...remoteExecutors, ...simRemoteExecutors };
   const redis = connect(o.queue);
   const cacheDir = o.cacheDir ?? join(tmpdir(), 'dmpc-worker-blobs');
   const running = new Map<string, AbortController>();
@@ -90,13 +91,17 @@ export function startQueueWorker(o: QueueWorkerOptions): RunningWorker {
       write: (text) => { writes = writes.then(() => redis.set(ckKey, text, 'EX', 7 * 24 * 3600)).catch((e: Error) => log(`job ${id}: checkpoint not stored (${e.message})`)); },
     };
     let lastProgress = 0;
+    // a report without a message keeps the last one (as the in-process executor does): a search's
+    // 'iteration 3/20: …' stays while its simulations report their fractions
+    let lastMessage: string | null = null;
     const ctx: RemoteContext = {
       id, signal: abort.signal, checkpointStore, file,
       progress: (fraction, message) => {
+        if (message !== undefined) lastMessage = message;
         const now = performance.now();
         if (now - lastProgress < 250 && fraction < 1) return;
         lastProgress = now;
-        job.updateProgress({ fraction: Math.max(0, Math.min(1, fraction)), message: message ?? null }).catch(() => {});
+        job.updateProgress({ fraction: Math.max(0, Math.min(1, fraction)), message: lastMessage }).catch(() => {});
       },
       log: (line) => { job.log(line).catch(() => {}); },
     };
@@ -121,6 +126,9 @@ export function startQueueWorker(o: QueueWorkerOptions): RunningWorker {
         await job.moveToWait(token);
         throw new WaitingError();
       }
+      // a 4xx (a run that diverged, an input that does not fit the model) fails the same way on every
+      // try: failed once, with the message the in-process executor gives, not retried
+      if (e instanceof ApiError && e.statusCode < 500) throw new UnrecoverableError(errorText(e));
       throw e;
     } finally {
       running.delete(id);

@@ -10,45 +10,77 @@ import { buildController, resolveModel } from '../controllers/controller.js';
 import type { ControllerConfig } from '../controllers/schema.js';
 import { ApiError, ValidationError, notFound } from './errors.js';
 import { assertParams, configWithParams, mergePatch, paramsFromConfig } from './params.js';
-import { createSimPlant } from './plant.js';
+import { createSimPlant, type PlantEngine } from './plant.js';
 import type { ControllerRuntime } from './runtime.js';
-import { SimulateRequestSchema, type ApiIssue, type SimulateResponse } from './schemas.js';
+import { SimulateRequestSchema, type ApiIssue, type ParamsPatch, type SimulateResponse } from './schemas.js';
 import type { z } from 'zod';
 
 export type SimulateInput = z.output<typeof SimulateRequestSchema>;
 
-export interface SimulateContext {
-  runtimes: Map<string, ControllerRuntime>;
+/** How a closed-loop run reports and is stopped. */
+export interface ClosedLoopContext {
   signal?: AbortSignal;
   onProgress?: (fraction: number) => void;
   /** Longest stretch of work between two yields to the event loop (ms). */
   sliceMs?: number;
 }
 
+export interface SimulateContext extends ClosedLoopContext { runtimes: Map<string, ControllerRuntime> }
+
 export class CancelledError extends Error { constructor() { super('cancelled'); } }
 
-/** The configuration a simulation request describes (400 when it does not fit the model). */
-export function resolveSimConfig(req: SimulateInput, runtimes: Map<string, ControllerRuntime>): { config: ControllerConfig; version: number | null; id: string } {
+/**
+ * What a closed-loop run takes from the server: the controller's configuration (a running one's
+ * current parameters, or a configuration given by value, with any what-if patch applied), the version
+ * it came from, and the plant engine. A plain value, so that it can travel to a queue worker
+ * (server/sim-jobs.ts) and the run there needs nothing of this process.
+ */
+export interface SimSetup {
+  /** The controller id (or the given configuration's name). */
+  id: string;
+  /** The running controller's parameter version; null for a configuration given by value. */
+  version: number | null;
+  config: ControllerConfig;
+  plantEngine: PlantEngine;
+  /** Where the configuration came from: a request's `config`, or a running controller (names the field of a 400). */
+  origin: 'config' | 'controller';
+}
+
+/** The run itself: what a simulation request asks of the closed loop besides the controller. */
+export type ClosedLoopRun = Pick<SimulateInput, 'initialState' | 'steps' | 'maxWallMs' | 'reference' | 'plant'>;
+
+/** `config` with a parameter patch merged in (400, paths under `params`, when the result does not fit the model). */
+export function patchConfig(config: ControllerConfig, patch: ParamsPatch): ControllerConfig {
+  let dims: { nx: number; nu: number; rateHz: number };
+  try { const { model } = resolveModel(config); dims = { nx: model.nx, nu: model.nu, rateHz: config.rateHz }; }
+  catch (e) { throw new ValidationError([{ path: ['config', 'model'], message: (e as Error).message, code: 'model' }]); }
+  const p = mergePatch(paramsFromConfig(config), patch);
+  try { assertParams(p, dims); } catch (e) {
+    if (e instanceof ValidationError) throw new ValidationError((e.issues ?? []).map((i) => ({ ...i, path: ['params', ...i.path] })), e.message);
+    throw e;
+  }
+  return configWithParams(config, p);
+}
+
+/** The setup a simulation request describes, read from the running controllers now (400 when the patch does not fit the model). */
+export function resolveSimSetup(req: SimulateInput, runtimes: Map<string, ControllerRuntime>): SimSetup {
   let config: ControllerConfig, version: number | null = null, id: string;
   if (req.config) { config = req.config; id = req.config.name; }
   else {
     id = req.controller ?? 'default';
     const rt = runtimes.get(id);
     if (!rt) throw notFound(`controller '${id}'`);
-    config = rt.effectiveConfig(); version = rt.version;
+    ({ config, version } = controllerSetup(rt));
   }
-  if (req.params) {
-    let dims: { nx: number; nu: number; rateHz: number };
-    try { const { model } = resolveModel(config); dims = { nx: model.nx, nu: model.nu, rateHz: config.rateHz }; }
-    catch (e) { throw new ValidationError([{ path: ['config', 'model'], message: (e as Error).message, code: 'model' }]); }
-    const p = mergePatch(paramsFromConfig(config), req.params);
-    try { assertParams(p, dims); } catch (e) {
-      if (e instanceof ValidationError) throw new ValidationError((e.issues ?? []).map((i) => ({ ...i, path: ['params', ...i.path] })), e.message);
-      throw e;
-    }
-    config = configWithParams(config, p);
-  }
-  return { config, version, id };
+  if (req.params) config = patchConfig(config, req.params);
+  // the same engine as the controller being tuned runs on (MuJoCo under `dmpc serve`)
+  const plantEngine = runtimes.get(id)?.plantEngine ?? 'ode';
+  return { id, version, config, plantEngine, origin: req.config ? 'config' : 'controller' };
+}
+
+/** A running controller as it is now: its configuration with the current parameters, their version, its plant engine. */
+export function controllerSetup(rt: ControllerRuntime): SimSetup {
+  return { id: rt.id, version: rt.version, config: rt.effectiveConfig(), plantEngine: rt.plantEngine, origin: 'controller' };
 }
 
 /**
@@ -65,7 +97,7 @@ export function checkSimulate(req: SimulateInput, runtimes: Map<string, Controll
   // the patch's issues and the dimension issues are independent (the model's dimensions do not depend
   // on the parameters): collect both, so one 400 lists every issue of the request
   let config: ControllerConfig | null = null;
-  try { config = resolveSimConfig(req, runtimes).config; } catch (e) {
+  try { config = resolveSimSetup(req, runtimes).config; } catch (e) {
     if (!(e instanceof ValidationError)) throw e;
     issues.push(...(e.issues ?? []).map(at));
   }
@@ -87,20 +119,27 @@ export function checkSimulate(req: SimulateInput, runtimes: Map<string, Controll
   if (issues.length) throw new ValidationError(issues, `the simulation request does not fit the controller: ${issues.length} issue(s)`);
 }
 
-export async function simulate(req: SimulateInput, ctx: SimulateContext): Promise<SimulateResponse> {
+/** A closed-loop run of a request against the running controllers (POST /simulate, the in-process 'simulate' job). */
+export function simulate(req: SimulateInput, ctx: SimulateContext): Promise<SimulateResponse> {
+  return runClosedLoop(resolveSimSetup(req, ctx.runtimes), req, ctx);
+}
+
+/**
+ * The closed loop of a setup: a fresh controller on a fresh simulated plant. Needs nothing but its
+ * arguments, so the server and a queue worker run the same code (same numbers for the same setup).
+ */
+export async function runClosedLoop(setup: SimSetup, req: ClosedLoopRun, ctx: ClosedLoopContext = {}): Promise<SimulateResponse> {
   const t0 = performance.now();
-  const { config, version, id } = resolveSimConfig(req, ctx.runtimes);
+  const { config, version, id } = setup;
   const ctl = (() => {
     try { return buildController(config); } catch (e) {
-      throw new ValidationError([{ path: [req.config ? 'config' : 'params'], message: (e as Error).message, code: 'controller' }]);
+      throw new ValidationError([{ path: [setup.origin === 'config' ? 'config' : 'params'], message: (e as Error).message, code: 'controller' }]);
     }
   })();
   const { nx, nu } = ctl;
   if (req.initialState.length !== nx) throw new ValidationError([{ path: ['initialState'], message: `has ${req.initialState.length} entries, the model has ${nx} states`, code: 'dimension' }]);
   const { model, theta } = resolveModel(config);
-  // the same engine as the controller being tuned runs on (MuJoCo under `dmpc serve`)
-  const engine = ctx.runtimes.get(id)?.plantEngine ?? 'ode';
-  const plant = await createSimPlant(engine, model.kind, req.initialState, req.plant?.parameters ?? {}, theta);
+  const plant = await createSimPlant(setup.plantEngine, model.kind, req.initialState, req.plant?.parameters ?? {}, theta);
   try {
     return await closedLoop();
   } finally {

@@ -23,9 +23,11 @@ import { basename, isAbsolute, join, normalize, relative, resolve } from 'node:p
 import { Worker } from 'node:worker_threads';
 import { z } from 'zod';
 import { createModel, modelToDocument, saveModel } from '../models/continuous/index.js';
+import { resolveModel } from '../controllers/controller.js';
 import { ValidationError } from './errors.js';
 import type { BlobRef, JobContext, JobKind, RemoteContext, RemoteKind } from './jobs.js';
-import { ControllerConfigSchema, type ControllerConfig } from '../controllers/schema.js';
+import type { ControllerConfig } from '../controllers/schema.js';
+import { BlobRefSchema, ConfigSnapshotSchema, configFromSnapshot, snapshotConfig } from './config-snapshot.js';
 import type { ControllerRuntime } from './runtime.js';
 import type { CheckpointStore } from '../src/train/checkpoint.js';
 import { CancelledError } from './simulate.js';
@@ -113,7 +115,6 @@ async function readDemos(dirs: { dataRoot: string }, data: z.output<typeof TuneP
 }
 
 /** A trajectory source as a queue job carries it: inline CSV, or a file by content hash (server/queue.ts blobs). */
-const BlobRefSchema = z.strictObject({ blob: z.string().regex(/^[0-9a-f]{64}$/, 'must be a SHA-256 (64 hex digits)'), name: z.string().min(1).max(200) });
 const RemoteSourcesSchema = z.array(z.union([BlobRefSchema, z.strictObject({ csv: z.string().min(1).max(4 * 1024 * 1024) })])).min(1).max(32);
 type RemoteSources = z.output<typeof RemoteSourcesSchema>;
 
@@ -205,6 +206,9 @@ function finishSysid(p: SysidParams, out: SysidOutput, id: string, modelsDir: st
 
 type TuneParams = z.output<typeof TuneParamsSchema>;
 
+/** The model kind demonstrations for `config` are read as: its registry kind, or the kind its model file holds (not the file's path). */
+const demoKind = (config: ControllerConfig): string => ('kind' in config.model ? config.model.kind : resolveModel(config).model.kind);
+
 /** The tuning of a job (both executors): `config` the controller's configuration with its current parameters. */
 async function tune(config: ControllerConfig, demos: Trajectory[], p: Pick<TuneParams, 'iterations' | 'lr' | 'samples' | 'fixed' | 'lossSteps'>,
   o: { signal: AbortSignal; progress: JobContext['progress']; checkpointStore?: CheckpointStore; log?: (line: string) => void }) {
@@ -219,25 +223,38 @@ async function tune(config: ControllerConfig, demos: Trajectory[], p: Pick<TuneP
   return res;
 }
 
-/** The server's half after tuning: the weights applied to the running controller as a new version when asked. */
-function finishTune(p: TuneParams, res: Awaited<ReturnType<typeof tune>>, id: string, runtimes: Map<string, ControllerRuntime>) {
-  let appliedVersion: number | null = null;
+/**
+ * The server's half after tuning: the weights applied to the running controller as a new version
+ * when asked, and only while it is still at the version the tuning started from (`baseVersion`):
+ * weights fitted from older parameters must not overwrite an operator's newer edit. `notApplied` says
+ * why nothing was applied.
+ */
+function finishTune(p: TuneParams, res: TuneOutput, id: string, runtimes: Map<string, ControllerRuntime>) {
+  let appliedVersion: number | null = null, notApplied: string | null = null;
   if (p.apply) {
     const rt = runtimes.get(p.controller);
     if (!rt) throw notFound(`controller '${p.controller}'`);
-    const { Q, R, Qf } = res.cost;
-    appliedVersion = rt.patch({ cost: { Q, R, Qf }, note: `tune job ${id}: imitation loss ${res.lossInitial.toPrecision(4)} → ${res.lossFinal.toPrecision(4)}` }, `job:${id}`).version;
+    if (rt.version !== res.baseVersion) {
+      notApplied = `controller '${p.controller}' is at parameter version ${rt.version}, not version ${res.baseVersion} the tuning started from: the fitted weights (cost) were not applied`;
+    } else {
+      const { Q, R, Qf } = res.cost;
+      appliedVersion = rt.patch({ cost: { Q, R, Qf }, note: `tune job ${id}: imitation loss ${res.lossInitial.toPrecision(4)} → ${res.lossFinal.toPrecision(4)}` }, `job:${id}`).version;
+    }
   }
-  return { ...res, appliedVersion };
+  return { ...res, appliedVersion, notApplied };
 }
+
+/** A tuning's output: the run's result and the controller's parameter version it started from. */
+type TuneOutput = Awaited<ReturnType<typeof tune>> & { baseVersion: number };
 
 const SysidInputSchema = SysidParamsSchema.extend({ data: RemoteSourcesSchema });
 const TuneInputSchema = z.strictObject({
-  config: ControllerConfigSchema,
+  /** The controller's configuration with its current parameters, its model document by hash when it names a file. */
+  ...ConfigSnapshotSchema.shape,
   /** The model kind the demonstrations are read as. */
   modelKind: z.string().min(1).max(64),
-  /** The controller's model document when its configuration names a file. */
-  modelFile: BlobRefSchema.optional(),
+  /** The server's controller's parameter version `config` holds (its finish applies the result only onto it); absent from `dmpc train tune --queue`. */
+  baseVersion: z.number().int().min(0).optional(),
   data: RemoteSourcesSchema,
   iterations: TuneParamsSchema.shape.iterations, lr: TuneParamsSchema.shape.lr, samples: TuneParamsSchema.shape.samples, fixed: TuneParamsSchema.shape.fixed,
   lossSteps: TuneParamsSchema.shape.lossSteps,
@@ -291,9 +308,10 @@ export const remoteExecutors: Record<'imitate' | 'imitate-sweep-job' | 'sysid' |
     input: TuneInputSchema,
     execute: async (raw, ctx) => {
       const p = raw as z.output<typeof TuneInputSchema>;
-      const config = p.modelFile ? { ...p.config, model: { file: await ctx.file(p.modelFile) } } : p.config;
+      const config = await configFromSnapshot(p, ctx.file);
       const demos = await readRemoteSources(p.data, p.modelKind, ctx);
-      return tune(config, demos, p, ctx);
+      const res = await tune(config, demos, p, ctx);
+      return p.baseVersion === undefined ? res : { ...res, baseVersion: p.baseVersion } satisfies TuneOutput;
     },
   },
 };
@@ -319,9 +337,9 @@ export function trainJobKinds(dirs: { dataRoot: string; modelsDir: string }): Jo
       const rt = ctx.runtimes.get(p.controller);
       if (!rt) throw notFound(`controller '${p.controller}'`);
       const config = configWithParams(rt.baseConfig, rt.params);
-      const kind = 'kind' in config.model ? config.model.kind : undefined;
-      const demos = await readDemos(dirs, p.data, kind ?? rt.modelKind);
-      const res = finishTune(p, await tune(config, demos, p, ctx), ctx.id, ctx.runtimes);
+      const demos = await readDemos(dirs, p.data, demoKind(config));
+      const baseVersion = rt.version;
+      const res = finishTune(p, { ...await tune(config, demos, p, ctx), baseVersion }, ctx.id, ctx.runtimes);
       ctx.progress(1, 'done');
       return res;
     },
@@ -333,11 +351,10 @@ export function trainJobKinds(dirs: { dataRoot: string; modelsDir: string }): Jo
         if (!rt) throw notFound(`controller '${p.controller}'`);
         const config = configWithParams(rt.baseConfig, rt.params);
         // a model document named by path travels by content, like the data
-        const modelFile = 'file' in config.model ? await putBlob(readFileSync(resolve(config.model.file)), basename(config.model.file)) : undefined;
-        const modelKind = 'kind' in config.model ? config.model.kind : rt.modelKind;
-        return { config, modelKind, modelFile, data: await sourcesToBlobs(dirs, p.data, putBlob), iterations: p.iterations, lr: p.lr, samples: p.samples, fixed: p.fixed, lossSteps: p.lossSteps };
+        const modelKind = demoKind(config);
+        return { ...await snapshotConfig(config, putBlob), modelKind, baseVersion: rt.version, data: await sourcesToBlobs(dirs, p.data, putBlob), iterations: p.iterations, lr: p.lr, samples: p.samples, fixed: p.fixed, lossSteps: p.lossSteps };
       },
-      finish: async (out, params, { id, runtimes }) => finishTune(params as TuneParams, out as Awaited<ReturnType<typeof tune>>, id, runtimes),
+      finish: async (out, params, { id, runtimes }) => finishTune(params as TuneParams, out as TuneOutput, id, runtimes),
     },
   }, {
     kind: 'sysid', available: true,

@@ -135,7 +135,7 @@ export const command: CliCommand = {
     } else {
       console.log(srv.tokenSource === 'env' ? 'token: DMPC_TOKEN' : `token: the one printed on the first start (for a new one: ${ROTATE_HINT})`);
     }
-    if (queue) console.log(`jobs: identification, imitation and tuning go to the queue '${queue.name}' (run them with: dmpc worker --queue …); simulate and tune-search run here`);
+    if (queue) console.log(`jobs: every job kind goes to the queue '${queue.name}' (run them with: dmpc worker --queue …); simulate and tune-search take a snapshot of the controller at submit`);
     if (srv.ctx.readsNeedToken) console.log(`bound to ${o.host} (not loopback): every API route needs the token`);
     const reason = await stopRequested;
     console.error(`dmpc serve: stopping (${describeStop(reason)})`);

@@ -318,17 +318,18 @@ async function sweepOnQueue(queue: QueueAddress, progress: ReturnType<typeof con
 async function tuneOnQueue(queue: QueueAddress, config: import('../../../controllers/schema.js').ControllerConfig, controllerPath: string, demos: Trajectory[],
   settings: { iterations: number; lr: number; samples: number; lossSteps: number; fixed: string[] }, progress: ReturnType<typeof consoleProgress>) {
   const { openQueue, putBlob, runOnQueue } = await import('../../../server/queue.js');
+  const { snapshotConfig } = await import('../../../server/config-snapshot.js');
   const { trajectoriesToCsv } = await import('../../data/index.js');
-  const { readFileSync } = await import('node:fs');
-  const { basename, dirname, isAbsolute, join } = await import('node:path');
-  let modelFile: import('../../../server/jobs.js').BlobRef | undefined;
+  const { dirname, isAbsolute, join } = await import('node:path');
+  let snapshot: Awaited<ReturnType<typeof snapshotConfig>> = { config };
   if ('file' in config.model) {
+    // a model file named relative to the controller's file; the worker gets its document by content hash
     const path = isAbsolute(config.model.file) ? config.model.file : join(dirname(controllerPath), config.model.file);
     const { queue: q, redis } = openQueue(queue);
-    try { modelFile = await putBlob(redis, readFileSync(path), basename(path)); } finally { await q.close(); redis.disconnect(); }
+    try { snapshot = { ...await snapshotConfig({ ...config, model: { file: path } }, (b, name) => putBlob(redis, b, name)), config }; } finally { await q.close(); redis.disconnect(); }
   }
   const modelKind = 'kind' in config.model ? config.model.kind : demos[0].kind;
-  const input = { config, modelKind, ...(modelFile ? { modelFile } : {}), data: [{ csv: trajectoriesToCsv(demos) }], ...settings };
+  const input = { ...snapshot, modelKind, data: [{ csv: trajectoriesToCsv(demos) }], ...settings };
   return await runOnQueue(queue, 'tune', input, (f, m) => progress({ phase: 'queue tune', done: Math.round(1000 * f), total: 1000, info: m ?? undefined })) as import('../../train/tune.js').TuneResult;
 }
 

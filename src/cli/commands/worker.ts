@@ -1,6 +1,6 @@
 /**
- * `dmpc worker --queue redis://HOST:PORT [--concurrency N]`: runs the identification, imitation and
- * tuning jobs of a Redis/BullMQ queue (server/queue-worker.ts, docs/scale.md). Any number of workers
+ * `dmpc worker --queue redis://HOST:PORT [--concurrency N]`: runs the identification, imitation,
+ * tuning and closed-loop (simulate, tune-search) jobs of a Redis/BullMQ queue (server/queue-worker.ts, docs/scale.md). Any number of workers
  * on any number of machines; each needs only Redis, not the server's files.
  *
  * SIGINT/SIGTERM/SIGHUP: stop taking jobs; a running job stops at its next iteration, writes its
@@ -14,7 +14,7 @@ const positiveInt = (flag: string) => z.string().regex(/^[1-9]\d*$/, `--${flag} 
 
 export const command: CliCommand = {
   name: 'worker',
-  summary: 'run training jobs (identification, imitation, imitation-sweep jobs, tuning) from a Redis queue, on any machine',
+  summary: 'run jobs (identification, imitation, imitation-sweep jobs, tuning, simulations, tune-search) from a Redis queue, on any machine',
   help: [
     'dmpc worker --queue redis://[user:password@]HOST:PORT[/db][?queue=NAME] [--concurrency 1] [--lock-ms 30000] [--stalled-ms 30000] [--cache DIR] [--quiet]',
     '    --queue        the Redis of the queue (rediss:// for TLS; env DMPC_QUEUE; password also from env DMPC_QUEUE_PASSWORD)',
