@@ -73,7 +73,7 @@ export async function runSweepJob({ job, settings }: SweepJobInput, o: { checkpo
   const none = { valLossWarm: null, valLossFromExpert: null, valLossInitial: null, paramError: null, paramErrorCurve: null, costError: null, inexact: null };
   if (job.method === 'sysid' || job.method === 'nn') {
     const spec = taskSpec(job.task, T, unrealisable);
-    const xTrain = sampleStarts(spec.task, job.nTrain, job.seed * 2 + 1), xVal = sampleStarts(spec.task, settings.nVal, job.seed * 2 + 2);
+    const xTrain = sampleStarts(spec.task, job.nTrain, job.seed * 2 + 1, spec.startAngle), xVal = sampleStarts(spec.task, settings.nVal, job.seed * 2 + 2, spec.startAngle);
     const dTrain = demonstrations(spec, xTrain), dVal = demonstrations(spec, xVal);
     if (job.method === 'sysid') {
       const s = sysidBaseline(spec, initialParams(spec, 'dynamics', job.seed), { x: dTrain.x, u: dTrain.u, B: job.nTrain }, { x0: xVal, u: dVal.u });
@@ -163,8 +163,9 @@ export interface SweepFindings {
 
 const keyOf = (j: SweepJob) => `${j.task}/${j.expert}/${j.nTrain}/${j.seed}/${j.method}`;
 // /2: the learners of the cost move in the goal coordinates (imitation.ts goalCoordinates); a /1 file's
-// cost and both jobs came from the learner before that
-const CHECKPOINT_FORMAT = 'dmpc.checkpoint.imitation-sweep/2';
+// cost and both jobs came from the learner before that; /3: the unrealisable pendulum is the paper's
+// (imitation.ts taskSpec), so a /2 file's pendulum/unrealisable jobs ran another experiment
+const CHECKPOINT_FORMAT = 'dmpc.checkpoint.imitation-sweep/3';
 
 function cells(jobs: SweepJobResult[], value: (j: SweepJobResult) => number | null): SweepCell[] {
   const groups = new Map<string, { j: SweepJobResult; v: number[] }>();

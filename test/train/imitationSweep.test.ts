@@ -30,10 +30,10 @@ describe('imitation sweep (sample efficiency)', () => {
     expect(full.findings.unrealisable!.map((f) => f.nTrain)).toEqual([2, 4]);
     expect(full.findings.recovery!.length).toBe(1);
     // drop three finished jobs from the checkpoint: the resumed sweep runs them (on 2 threads) and nothing else
-    const saved = decodeCheckpoint<{ jobs: { seconds: number }[] }>(readFileSync(ck, 'utf8'), 'dmpc.checkpoint.imitation-sweep/2', JSON.parse(readFileSync(ck, 'utf8')).key, ck);
+    const saved = decodeCheckpoint<{ jobs: { seconds: number }[] }>(readFileSync(ck, 'utf8'), 'dmpc.checkpoint.imitation-sweep/3', JSON.parse(readFileSync(ck, 'utf8')).key, ck);
     const part = join(dir, 'part.json');
     copyFileSync(ck, part);
-    saveCheckpoint(part, 'dmpc.checkpoint.imitation-sweep/2', JSON.parse(readFileSync(ck, 'utf8')).key, 37, { jobs: saved.state.jobs.slice(3) });
+    saveCheckpoint(part, 'dmpc.checkpoint.imitation-sweep/3', JSON.parse(readFileSync(ck, 'utf8')).key, 37, { jobs: saved.state.jobs.slice(3) });
     const resumed = await runImitationSweep({ ...tiny, threads: 2, checkpoint: part, resume: true });
     expect(resumed.run.resumedJobs).toBe(37);
     expect(noTime(resumed.jobs)).toEqual(noTime(full.jobs));
