@@ -107,6 +107,43 @@ describe('imitation learning through the MPC layer', () => {
     expect(b.r).toBeGreaterThan(1e-6);
   });
 
+  it('the unrealisable pendulum is the paper\'s pendulum-complex: its expert step, Jacobian and starts; the realisable pendulum keeps the full circle', () => {
+    // mpc.pytorch PendulumDx(params = (10, 1, 1, 1.0, 0.1), simple=False).forward, transcribed here as the
+    // independent reference: newdth = dth + dt(−3g/(2l)·(−sin(th + b)) + 3u/(ml²) − d·th), newth = th + newdth·dt
+    const reference = (x: number[], u: number) => {
+      const [g, m, l, d, b] = [10, 1, 1, 1.0, 0.1], dt = 0.05, uc = Math.min(2, Math.max(-2, u));
+      const th = Math.atan2(x[1], x[0]);
+      const nd = x[2] + dt * ((-3 * g) / (2 * l) * -Math.sin(th + b) + (3 * uc) / (m * l * l) - d * th);
+      const nt = th + nd * dt;
+      return [Math.cos(nt), Math.sin(nt), nd];
+    };
+    const spec = taskSpec('pendulum', 20, true), model = expertModel(spec), theta = Float64Array.of(10, 1, 1);
+    expect(spec.mismatch).toEqual({ kind: 'spring-bias', spring: 1, bias: 0.1 });
+    const W = 3 + 1 + 3, out = new Float64Array(3), jac = new Float64Array(3 * W);
+    for (const [th, w, u] of [[0.4, -0.7, 0.3], [-1.2, 0.9, 1.9], [2.8, 0.2, -2.5], [-0.05, 0, 0]]) {
+      const x = Float64Array.of(Math.cos(th), Math.sin(th), w);
+      model.step(x, 0, Float64Array.of(u), 0, theta, out, 0, jac, 0);
+      const r = reference(Array.from(x), u);
+      for (let i = 0; i < 3; i++) expect(Math.abs(out[i] - r[i])).toBeLessThan(1e-14);
+      // Jacobian in (x, u, θ) against central differences of the step (u strictly inside its limit)
+      if (Math.abs(u) < 2) for (let k = 0; k < W; k++) {
+        const h = 1e-6, z = [...x, u, ...theta], zp = z.slice(), zm = z.slice();
+        zp[k] += h; zm[k] -= h;
+        const fp = new Float64Array(3), fm = new Float64Array(3);
+        model.step(Float64Array.from(zp.slice(0, 3)), 0, Float64Array.of(zp[3]), 0, Float64Array.from(zp.slice(4)), fp, 0);
+        model.step(Float64Array.from(zm.slice(0, 3)), 0, Float64Array.of(zm[3]), 0, Float64Array.from(zm.slice(4)), fm, 0);
+        for (let i = 0; i < 3; i++) expect(Math.abs(jac[i * W + k] - (fp[i] - fm[i]) / (2 * h))).toBeLessThan(1e-7);
+      }
+    }
+    // starts: |θ| ≤ π/2 for the unrealisable pendulum (il_env.py), the full circle otherwise
+    const angles = (x: Float64Array) => Array.from({ length: x.length / 3 }, (_, b) => Math.abs(Math.atan2(x[3 * b + 1], x[3 * b])));
+    const half = angles(sampleStarts('pendulum', 200, 5, spec.startAngle)), full = angles(sampleStarts('pendulum', 200, 5, taskSpec('pendulum').startAngle));
+    expect(Math.max(...half)).toBeLessThanOrEqual(Math.PI / 2);
+    expect(Math.max(...full)).toBeGreaterThan(3);
+    expect(sampleStarts('pendulum', 7, 3, taskSpec('pendulum').startAngle)).toEqual(sampleStarts('pendulum', 7, 3));
+    expect(() => sampleStarts('pendulum', 2, 0, 0)).toThrow(/imitate.*startAngle/);
+  });
+
   it('resuming from a checkpoint gives the uninterrupted run, and worker threads give the single-threaded numbers', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'dmpc-imit-'));
     const base = { task: 'pendulum' as const, learn: 'both' as const, T: 6, nTrain: 4, nVal: 4, iterations: 4, seed: 3, chunk: 2 };
