@@ -3,8 +3,9 @@
  * and Control", NeurIPS 2018, §5.2), on the pendulum and cart-pole of p2/p3 (models/discrete).
  *
  * - Expert: the MPC with the true cost (the files' q, p) and the true dynamics θ* (or, in the
- *   unrealisable case, dynamics outside the learner's model class: the same model with viscous
- *   friction on the angular / cart velocity, which the learner's model cannot represent).
+ *   unrealisable case, dynamics outside the learner's model class: the pendulum of the paper's
+ *   non-realisable experiment, with a spring on the angle and a gravity bias, and the cart-pole with
+ *   viscous friction on the cart velocity; see expertModel).
  * - Demonstrations: the expert's optimal plans τ*(x₀) = (x*, u*) over the horizon T from random x₀.
  * - Learner: the same MPC structure with unknown parameters ψ = [log q | p | log θ] (the parts chosen
  *   by `learn`: cost = q and p, dynamics = θ, both), the rest at the true values. Loss
@@ -31,6 +32,7 @@ import type { ProgressSink } from './progress.js';
 import { chunkRunner } from './pool.js';
 import { type CheckpointOptions, checkpointer, loadCheckpoint } from './checkpoint.js';
 import { primalGradientExact } from '../common/status.js';
+import { defineDiscreteModel } from '../ad/index.js';
 
 export type ImitationTask = 'pendulum' | 'cartpole';
 export type LearnWhat = 'cost' | 'dynamics' | 'both';
@@ -42,13 +44,39 @@ export interface TaskSpec {
   q: number[];
   p: number[];
   uBound: number;
-  /** Unrealisable expert: friction coefficient on the velocity state (0 = realisable). */
-  friction: number;
+  /** What the expert's dynamics have that the learner's model class lacks (null: realisable; see expertModel). */
+  mismatch: ExpertMismatch | null;
+  /** The initial states' pole angles are drawn from [−startAngle, startAngle] (0 = upright; sampleStarts). */
+  startAngle: number;
 }
 
+/**
+ * The unrealisable experts' extra dynamics:
+ * - 'spring-bias' (pendulum): the `pendulum-complex` expert of Amos et al.'s non-realisable experiment
+ *   (locuslab/differentiable-mpc, imitation_nonconvex/il_env.py; mpc.pytorch PendulumDx(simple=False)):
+ *   angular acceleration 3g/(2l)·sin(θ + bias) + 3u/(ml²) − spring·θ, with θ = atan2(sin, cos) ∈ (−π, π];
+ * - 'friction' (cart-pole; the paper has no unrealisable cart-pole): viscous friction −c·ẋ on the cart.
+ */
+export type ExpertMismatch = { kind: 'spring-bias'; spring: number; bias: number } | { kind: 'friction'; c: number };
+
+/**
+ * The task's settings. The unrealisable pendulum is the paper's: its expert ('spring-bias': spring 1,
+ * bias 0.1 rad) and its initial angles, |θ| ≤ π/2 (il_env.py samples the pendulum's starts there). The
+ * realisable pendulum and the cart-pole keep the full circle of p2/p3's swing-up. Why the unrealisable
+ * pendulum changed (issue 17, finding 2): with starts from the whole circle and the earlier friction
+ * expert, 1–3 of 32 validation starts per seed swing up the other way for every θ of the learner's
+ * class (sysid's, the imitation learner's and the nominal θ* alike, 100–300 each), which buried the
+ * two methods' differences (about 1 per start) under the same [13, 31] (docs/training.md).
+ */
 export function taskSpec(task: ImitationTask, T?: number, unrealisable = false): TaskSpec {
-  if (task === 'pendulum') return { task, T: T ?? 20, q: [1, 1, 0.1, 0.001], p: [-1, 0, 0, 0], uBound: 2, friction: unrealisable ? 0.5 : 0 };
-  if (task === 'cartpole') return { task, T: T ?? 25, q: [0.1, 0.1, 1, 1, 0.1, 0.001], p: [0, 0, -1, 0, 0, 0], uBound: 100, friction: unrealisable ? 2 : 0 };
+  if (task === 'pendulum') {
+    return { task, T: T ?? 20, q: [1, 1, 0.1, 0.001], p: [-1, 0, 0, 0], uBound: 2,
+      mismatch: unrealisable ? { kind: 'spring-bias', spring: 1, bias: 0.1 } : null, startAngle: unrealisable ? Math.PI / 2 : Math.PI };
+  }
+  if (task === 'cartpole') {
+    return { task, T: T ?? 25, q: [0.1, 0.1, 1, 1, 0.1, 0.001], p: [0, 0, -1, 0, 0, 0], uBound: 100,
+      mismatch: unrealisable ? { kind: 'friction', c: 2 } : null, startAngle: Math.PI };
+  }
   throw new Error(`imitate: unknown task '${String(task)}' (pendulum, cartpole)`);
 }
 
@@ -58,25 +86,48 @@ export function learnerModel(task: ImitationTask): DiscreteModel {
 }
 
 /**
- * The expert's dynamics: the learner's model with viscous friction on the velocity state (pendulum
- * dth: the angular acceleration gets −c·dth; cart-pole xdot: the cart's force gets −c·xdot), added to
- * the *clamped* motor input: u' = clamp(u, ±limit) + K x with K = −c·m l²/3 (pendulum, in torque
- * units) or −c (cart-pole). Friction acts whatever the motor does; adding it before the model's own
- * clamp (an earlier version) switched it off whenever the motor saturated — most of a swing-up — and
- * made the expert's dynamics non-smooth along its own plans, so that 56 of 64 pendulum demonstration
- * solves stopped at the iteration cap. Not representable by any θ of the learner's model when c ≠ 0.
+ * The pendulum of the paper's non-realisable experiment (mpc.pytorch PendulumDx(simple=False) with
+ * θ = (10, 1, 1), d = spring, b = bias): the learner's pendulum (same dt 0.05 s, torque limit 2) with
+ * the gravity term at θ + bias and a spring −spring·θ on the angle. Its Jacobians and d2 are derived
+ * by src/ad from this one definition. No (g, m, l) represents it: the bias moves the upright
+ * equilibrium and the spring adds a term in θ that sin θ cannot give.
+ */
+function springBiasPendulum(spring: number, bias: number): DiscreteModel {
+  const base = learnerModel('pendulum');
+  const num = (v: number) => `(${String(v)})`;
+  return defineDiscreteModel({
+    name: 'pendulum+spring+bias', paramNames: base.paramNames, theta: base.theta, angle: base.angle,
+    stateNames: ['cos', 'sin', 'dth'], controlNames: ['u'],
+    f: `(x, u, p) => {
+      const g = p[0], m = p[1], l = p[2];
+      const uc = Math.min(2, Math.max(-2, u[0]));
+      const th = Math.atan2(x[1], x[0]);
+      const nd = x[2] + 0.05 * (((3 * g) / (2 * l)) * Math.sin(th + ${num(bias)}) + (3 / (m * l * l)) * uc - ${num(spring)} * th);
+      const nt = th + nd * 0.05;
+      return [Math.cos(nt), Math.sin(nt), nd];
+    }`,
+  });
+}
+
+/**
+ * The expert's dynamics: the learner's model, or (unrealisable) one that no θ of it represents: the
+ * pendulum with a spring and a gravity bias (springBiasPendulum), or the cart-pole with viscous friction
+ * −c·ẋ on the cart, added to the *clamped* force: u' = clamp(u, ±force_mag) + K x, K = −c on the cart
+ * velocity. Friction acts whatever the motor does; adding it before the model's own clamp (an earlier
+ * version, which also gave the pendulum friction) switched it off whenever the motor saturated against
+ * the motion and made the expert's dynamics non-smooth along its own plans (then 56 of 64 friction
+ * pendulum demonstration solves stopped at the iteration cap).
  */
 export function expertModel(spec: TaskSpec): DiscreteModel {
-  if (!spec.friction) return learnerModel(spec.task);
-  // the same model with its clamp taken out (the largest finite limit; the limit is applied here,
-  // before friction is added)
-  const base = spec.task === 'pendulum' ? pendulumDx({ maxTorque: Number.MAX_VALUE }) : cartpoleDx({ forceMag: Number.MAX_VALUE });
-  // the tasks' control bounds are the models' own input limits (p2: max_torque 2, p3: force_mag 100)
-  const limit = spec.uBound;
+  if (!spec.mismatch) return learnerModel(spec.task);
+  if (spec.mismatch.kind === 'spring-bias') return springBiasPendulum(spec.mismatch.spring, spec.mismatch.bias);
+  if (spec.task !== 'cartpole') throw new DmpcInputError('imitate', 'spec.mismatch', `'friction' is the cart-pole's unrealisable expert (got task '${spec.task}')`);
+  // the same model with its clamp taken out (the largest finite limit): the limit is applied here,
+  // before friction is added; the task's control bound is the model's own limit (p3: force_mag 100)
+  const base = cartpoleDx({ forceMag: Number.MAX_VALUE }), limit = spec.uBound;
   const { nx, nu, np } = base;
   const K = new Float64Array(nx);
-  if (spec.task === 'pendulum') { const [, m, l] = base.theta; K[2] = (-spec.friction * m * l * l) / 3; }
-  else K[1] = -spec.friction;
+  K[1] = -spec.mismatch.c;
   const uu = new Float64Array(nu);
   const W = nx + nu + np;
   // u' = clamp(u) + Kx; ∂u'/∂u = 1 inside the limits and at them (the models' one-sided rule: plans sit
@@ -118,13 +169,17 @@ export function expertModel(spec: TaskSpec): DiscreteModel {
   };
 }
 
-/** Random initial states of the task (the swing-up distribution of p2/p3: any angle, small rates). */
-export function sampleStarts(task: ImitationTask, count: number, seed: number): Float64Array {
+/**
+ * Random initial states of the task: the angle uniform in [−startAngle, startAngle] (default π, the
+ * swing-up distribution of p2/p3: any angle; TaskSpec.startAngle), small rates.
+ */
+export function sampleStarts(task: ImitationTask, count: number, seed: number, startAngle = Math.PI): Float64Array {
+  if (!(startAngle > 0 && startAngle <= Math.PI)) throw new DmpcInputError('imitate', 'startAngle', `must be in (0, π] (got ${startAngle})`);
   const rng = createRng(seed);
   const nx = task === 'pendulum' ? 3 : 5;
   const out = new Float64Array(count * nx);
   for (let b = 0; b < count; b++) {
-    const th = rng.range(-Math.PI, Math.PI);
+    const th = rng.range(-startAngle, startAngle);
     if (task === 'pendulum') out.set([Math.cos(th), Math.sin(th), rng.range(-1, 1)], b * nx);
     else out.set([rng.range(-0.5, 0.5), rng.range(-0.5, 0.5), Math.cos(th), Math.sin(th), rng.range(-0.5, 0.5)], b * nx);
   }
@@ -391,8 +446,9 @@ export interface ImitationResult {
 /** What the training loop carries between iterations (the checkpoint's state). */
 type F64 = Float64Array<ArrayBuffer>;
 interface ImitationState { psi: F64; /** Adam's moments, in the goal coordinates φ */ m: F64; v: F64; uWarm: F64; uValWarm: F64; curve: ImitationCurvePoint[] }
-// /4: Adam's moments are in the goal coordinates φ (goalCoordinates), no longer in ψ's
-// /5: the unrealisable expert's friction after the clamp, exact-Hessian solves (other demonstrations)
+// /4: Adam's moments are in the goal coordinates φ (goalCoordinates), no longer in ψ's; /5: the
+// unrealisable pendulum is the paper's (taskSpec), the cart-pole's friction after the clamp, and the
+// solves by exact-Hessian SQP (other demonstrations)
 const CHECKPOINT_FORMAT = 'dmpc.checkpoint.imitation/5';
 
 const paramNames = (spec: TaskSpec): string[] => {
@@ -415,7 +471,7 @@ export async function trainImitation(cfg: ImitationConfig): Promise<ImitationRes
   if (!(Number.isInteger(validateEvery) && validateEvery >= 1)) throw new DmpcInputError('imitate', 'validateEvery', `must be a positive integer (got ${validateEvery})`);
   const lay = paramLayout(spec, cfg.learn);
   const model = learnerModel(spec.task), nx = model.nx, nu = model.nu, T = spec.T;
-  const xTrain = sampleStarts(spec.task, nTrain, seed * 2 + 1), xVal = sampleStarts(spec.task, nVal, seed * 2 + 2);
+  const xTrain = sampleStarts(spec.task, nTrain, seed * 2 + 1, spec.startAngle), xVal = sampleStarts(spec.task, nVal, seed * 2 + 2, spec.startAngle);
   const dTrain = demonstrations(spec, xTrain), dVal = demonstrations(spec, xVal);
   const psiTrue = trueParams(spec);
   const psiFirst = (): Float64Array => {

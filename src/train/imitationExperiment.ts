@@ -44,7 +44,7 @@ export async function completeImitationExperiment(cfg: ImitationExperimentConfig
   if (cfg.baselines !== false && learner.stopped === 'done') {
     const spec = taskSpec(cfg.task, cfg.T, cfg.unrealisable);
     const seed = cfg.seed ?? 0, nTrain = cfg.nTrain ?? 32, nVal = cfg.nVal ?? 32;
-    const xTrain = sampleStarts(spec.task, nTrain, seed * 2 + 1), xVal = sampleStarts(spec.task, nVal, seed * 2 + 2);
+    const xTrain = sampleStarts(spec.task, nTrain, seed * 2 + 1, spec.startAngle), xVal = sampleStarts(spec.task, nVal, seed * 2 + 2, spec.startAngle);
     const dTrain = demonstrations(spec, xTrain), dVal = demonstrations(spec, xVal);
     const psi0 = initialParams(spec, cfg.learn, seed);
     sysid = sysidBaseline(spec, psi0, { x: dTrain.x, u: dTrain.u, B: nTrain }, { x0: xVal, u: dVal.u });

@@ -73,7 +73,7 @@ export async function runSweepJob({ job, settings }: SweepJobInput, o: { checkpo
   const none = { valLossWarm: null, valLossFromExpert: null, valLossInitial: null, paramError: null, paramErrorCurve: null, costError: null, inexact: null };
   if (job.method === 'sysid' || job.method === 'nn') {
     const spec = taskSpec(job.task, T, unrealisable);
-    const xTrain = sampleStarts(spec.task, job.nTrain, job.seed * 2 + 1), xVal = sampleStarts(spec.task, settings.nVal, job.seed * 2 + 2);
+    const xTrain = sampleStarts(spec.task, job.nTrain, job.seed * 2 + 1, spec.startAngle), xVal = sampleStarts(spec.task, settings.nVal, job.seed * 2 + 2, spec.startAngle);
     const dTrain = demonstrations(spec, xTrain), dVal = demonstrations(spec, xVal);
     if (job.method === 'sysid') {
       const s = sysidBaseline(spec, initialParams(spec, 'dynamics', job.seed), { x: dTrain.x, u: dTrain.u, B: job.nTrain }, { x0: xVal, u: dVal.u });
@@ -176,7 +176,8 @@ export interface SweepFindings {
 
 const keyOf = (j: SweepJob) => `${j.task}/${j.expert}/${j.nTrain}/${j.seed}/${j.method}`;
 // /2: the learners of the cost move in the goal coordinates (imitation.ts goalCoordinates); a /1 file's
-// cost and both jobs came from the learner before that; /3: the expert and solves of imitation/5
+// cost and both jobs came from the learner before that; /3: the unrealisable pendulum is the paper's
+// (imitation.ts taskSpec), the cart-pole's friction after the clamp, exact-Hessian solves (imitation/5)
 export const CHECKPOINT_FORMAT = 'dmpc.checkpoint.imitation-sweep/3';
 
 function cells(jobs: SweepJobResult[], value: (j: SweepJobResult) => number | null): SweepCell[] {

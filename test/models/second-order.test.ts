@@ -76,10 +76,9 @@ describe('exact second derivatives of the shipped models vs central differences 
     ['pendulum beyond its torque limit (no curvature in u)', pendulumDx(), [0.3, 0.95, -0.7], [2.6]],
     ['cartpole', cartpoleDx(), [0.1, -0.3, -0.8, 0.6, 0.9], [7]],
     ['cartpole (dt 0.01, limit 10)', cartpoleDx({ dt: 0.01, forceMag: 10 }), [0.1, -0.3, -0.8, 0.6, 0.9], [7]],
-    ['pendulum with friction (imitation expert)', expertModel(taskSpec('pendulum', 20, true)), [0.3, 0.95, -0.7], [0.4]],
+    ['pendulum with a spring and a gravity bias (imitation expert)', expertModel(taskSpec('pendulum', 20, true)), [0.3, 0.95, -0.7], [0.4]],
     ['cartpole with friction (imitation expert)', expertModel(taskSpec('cartpole', 25, true)), [0.1, -0.3, -0.8, 0.6, 0.9], [7]],
-    // beyond the motor's limit the input has no effect, friction still does
-    ['pendulum with friction, torque beyond its limit', expertModel(taskSpec('pendulum', 20, true)), [0.3, 0.95, -0.7], [2.6]],
+    // beyond the motor's limit the force has no effect, friction still does
     ['cartpole with friction, force beyond its limit', expertModel(taskSpec('cartpole', 25, true)), [0.1, -0.3, -0.8, 0.6, 0.9], [-130]],
   ] as const)('discrete %s: d2', (_name, model, x, u) => {
     const r = checkDiscrete(model, [...x], [...u]); console.log(_name, r);

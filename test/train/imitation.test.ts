@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { cartpole as cartpoleDx } from '../../models/discrete/cartpole.js';
 import { costCoordinates, evaluateChunk, expertModel, goalCoordinates, gradientInGoalCoordinates, initialParams, pinCostScale, sampleStarts, taskSpec, trainImitation, trueParams, demonstrations } from '../../src/train/imitation.js';
 import { fitTransitions, nnBaseline } from '../../src/train/baselines.js';
 import { command } from '../../src/cli/commands/train.js';
@@ -88,29 +89,24 @@ describe('imitation learning through the MPC layer', () => {
     }
   });
 
-  it('the unrealisable expert\'s friction acts while the motor saturates, and its demonstration solves converge', () => {
-    // friction is added after the motor's clamp: at and beyond the limit the velocity still gets
-    // −c·dt·(velocity) relative to the frictionless model (the earlier expert clamped u + Kx instead,
-    // which switched friction off whenever u sat on its bound against the motion)
-    for (const [task, x, u, vel, dt] of [
-      ['pendulum', [0.3, 0.95, -1.5], 2, 2, 0.05],
-      ['pendulum', [0.3, 0.95, -1.5], 2.6, 2, 0.05],
-      ['cartpole', [0.1, -0.8, -0.8, 0.6, 0.9], 100, 1, 0.05],
-      ['cartpole', [0.1, -0.8, -0.8, 0.6, 0.9], -130, 1, 0.05],
-    ] as const) {
-      const spec = taskSpec(task, 10, true), ok = taskSpec(task, 10, false);
-      const nx = x.length, a = new Float64Array(nx), b = new Float64Array(nx), xs = Float64Array.from(x);
-      expertModel(spec).step(xs, 0, Float64Array.of(u), 0, expertModel(ok).theta, a, 0);
-      expertModel(ok).step(xs, 0, Float64Array.of(u), 0, expertModel(ok).theta, b, 0);
-      const dv = a[vel] - b[vel];
-      // pendulum: dth' = … − c·dth·dt exactly; cart-pole: the force −c·xdot enters through the
-      // coupled accelerations, so only its sign and size are pinned here
-      if (task === 'pendulum') expect(Math.abs(dv - (-spec.friction * x[2] * dt))).toBeLessThan(1e-12);
-      else expect(dv).toBeGreaterThan(0.1 * spec.friction * -x[1] * dt);
+  it('the unrealisable cart-pole\'s friction acts while the motor saturates, and every expert\'s demonstration solves converge', () => {
+    // friction is added after the motor's clamp: at and beyond the force limit the cart still gets −c·ẋ
+    // (the earlier expert clamped u + Kx instead, which switched friction off whenever u sat on its
+    // bound against the motion). The friction force enters like the motor's: compare with the
+    // frictionless model, without a clamp of its own, driven by the clamped force plus −c·ẋ.
+    const spec = taskSpec('cartpole', 10, true), ok = taskSpec('cartpole', 10, false);
+    const c = spec.mismatch!.kind === 'friction' ? spec.mismatch!.c : NaN;
+    const x = Float64Array.of(0.1, -0.8, -0.8, 0.6, 0.9), theta = expertModel(ok).theta;
+    for (const u of [100, 130, -100, -130, 40]) {
+      const a = new Float64Array(5), b = new Float64Array(5);
+      expertModel(spec).step(x, 0, Float64Array.of(u), 0, theta, a, 0);
+      cartpoleDx({ forceMag: 1e9 }).step(x, 0, Float64Array.of(Math.min(100, Math.max(-100, u)) - c * x[1]), 0, theta, b, 0);
+      for (let i = 0; i < 5; i++) expect(Math.abs(a[i] - b[i])).toBeLessThan(1e-14);
     }
-    for (const task of ['pendulum', 'cartpole'] as const) {
+    for (const task of ['pendulum', 'cartpole'] as const) for (const unrealisable of [false, true]) {
       // demonstrations() throws when an expert solve stops short of convergence
-      expect(() => demonstrations(taskSpec(task, task === 'pendulum' ? 20 : 25, true), sampleStarts(task, 32, 0))).not.toThrow();
+      const s = taskSpec(task, task === 'pendulum' ? 20 : 25, unrealisable);
+      expect(() => demonstrations(s, sampleStarts(task, 32, 0, s.startAngle))).not.toThrow();
     }
   });
 
@@ -131,6 +127,43 @@ describe('imitation learning through the MPC layer', () => {
     expect(a.r).toBeLessThan(1e-16);
     expect(Math.abs(a.th[0] / a.th[2] - 10)).toBeLessThan(1e-6); // 3g/(2l) is identifiable
     expect(b.r).toBeGreaterThan(1e-6);
+  });
+
+  it('the unrealisable pendulum is the paper\'s pendulum-complex: its expert step, Jacobian and starts; the realisable pendulum keeps the full circle', () => {
+    // mpc.pytorch PendulumDx(params = (10, 1, 1, 1.0, 0.1), simple=False).forward, transcribed here as the
+    // independent reference: newdth = dth + dt(−3g/(2l)·(−sin(th + b)) + 3u/(ml²) − d·th), newth = th + newdth·dt
+    const reference = (x: number[], u: number) => {
+      const [g, m, l, d, b] = [10, 1, 1, 1.0, 0.1], dt = 0.05, uc = Math.min(2, Math.max(-2, u));
+      const th = Math.atan2(x[1], x[0]);
+      const nd = x[2] + dt * ((-3 * g) / (2 * l) * -Math.sin(th + b) + (3 * uc) / (m * l * l) - d * th);
+      const nt = th + nd * dt;
+      return [Math.cos(nt), Math.sin(nt), nd];
+    };
+    const spec = taskSpec('pendulum', 20, true), model = expertModel(spec), theta = Float64Array.of(10, 1, 1);
+    expect(spec.mismatch).toEqual({ kind: 'spring-bias', spring: 1, bias: 0.1 });
+    const W = 3 + 1 + 3, out = new Float64Array(3), jac = new Float64Array(3 * W);
+    for (const [th, w, u] of [[0.4, -0.7, 0.3], [-1.2, 0.9, 1.9], [2.8, 0.2, -2.5], [-0.05, 0, 0]]) {
+      const x = Float64Array.of(Math.cos(th), Math.sin(th), w);
+      model.step(x, 0, Float64Array.of(u), 0, theta, out, 0, jac, 0);
+      const r = reference(Array.from(x), u);
+      for (let i = 0; i < 3; i++) expect(Math.abs(out[i] - r[i])).toBeLessThan(1e-14);
+      // Jacobian in (x, u, θ) against central differences of the step (u strictly inside its limit)
+      if (Math.abs(u) < 2) for (let k = 0; k < W; k++) {
+        const h = 1e-6, z = [...x, u, ...theta], zp = z.slice(), zm = z.slice();
+        zp[k] += h; zm[k] -= h;
+        const fp = new Float64Array(3), fm = new Float64Array(3);
+        model.step(Float64Array.from(zp.slice(0, 3)), 0, Float64Array.of(zp[3]), 0, Float64Array.from(zp.slice(4)), fp, 0);
+        model.step(Float64Array.from(zm.slice(0, 3)), 0, Float64Array.of(zm[3]), 0, Float64Array.from(zm.slice(4)), fm, 0);
+        for (let i = 0; i < 3; i++) expect(Math.abs(jac[i * W + k] - (fp[i] - fm[i]) / (2 * h))).toBeLessThan(1e-7);
+      }
+    }
+    // starts: |θ| ≤ π/2 for the unrealisable pendulum (il_env.py), the full circle otherwise
+    const angles = (x: Float64Array) => Array.from({ length: x.length / 3 }, (_, b) => Math.abs(Math.atan2(x[3 * b + 1], x[3 * b])));
+    const half = angles(sampleStarts('pendulum', 200, 5, spec.startAngle)), full = angles(sampleStarts('pendulum', 200, 5, taskSpec('pendulum').startAngle));
+    expect(Math.max(...half)).toBeLessThanOrEqual(Math.PI / 2);
+    expect(Math.max(...full)).toBeGreaterThan(3);
+    expect(sampleStarts('pendulum', 7, 3, taskSpec('pendulum').startAngle)).toEqual(sampleStarts('pendulum', 7, 3));
+    expect(() => sampleStarts('pendulum', 2, 0, 0)).toThrow(/imitate.*startAngle/);
   });
 
   it('resuming from a checkpoint gives the uninterrupted run, and worker threads give the single-threaded numbers', async () => {
