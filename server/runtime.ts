@@ -334,6 +334,19 @@ export class ControllerRuntime {
     return this.commit(mergePatch(this.params_, patch), { who, kind: 'patch', what, note: note ?? null }, ifMatch);
   }
 
+  /**
+   * A patch computed from parameter version `base` (a tuning job's weights) becomes a new version only
+   * while this controller is still at that version: weights fitted from older parameters must not
+   * overwrite an operator's newer edit. `from` and `what` name the job and the patch in the reason
+   * given when nothing is applied.
+   */
+  patchFromVersion(base: number | null, patch: ParamsPatch, who: string, from: string, what: string): { appliedVersion: number | null; notApplied: string | null } {
+    if (this.version_ !== base) {
+      return { appliedVersion: null, notApplied: `controller '${this.id}' is at parameter version ${this.version_}, not version ${base} ${from} started from: ${what} were not applied` };
+    }
+    return { appliedVersion: this.patch(patch, who).version, notApplied: null };
+  }
+
   /** A new version equal to an earlier one (no change when it equals the current one). */
   rollback(version: number, who: string, note?: string, ifMatch?: string): ChangeResult {
     const target = this.store.version(this.id, version);

@@ -206,18 +206,12 @@ export async function searchWeights(p: TuneSearchParams, setup: SimSetup,
  * operator's newer edit. `notApplied` says why nothing was applied.
  */
 function finishTuneSearch(p: TuneSearchParams, out: TuneSearchOutput, id: string, runtimes: Map<string, ControllerRuntime>) {
-  let appliedVersion: number | null = null, notApplied: string | null = null;
-  if (p.apply) {
-    const rt = runtimes.get(p.controller);
-    if (!rt) throw notFound(`controller '${p.controller}'`);
-    if (rt.version !== out.baseVersion) {
-      notApplied = `controller '${p.controller}' is at parameter version ${rt.version}, not version ${out.baseVersion} the search started from: the tuned weights (patch) were not applied`;
-    } else if (!(out.bestCost < out.initialCost)) notApplied = 'no candidate lowered the task cost of the starting weights';
-    else {
-      appliedVersion = rt.patch({ ...out.patch, note: `tune-search job ${id}: task cost ${out.initialCost.toPrecision(6)} → ${out.bestCost.toPrecision(6)}` }, `job:${id}`).version;
-    }
-  }
-  return { ...out, appliedVersion, notApplied };
+  if (!p.apply) return { ...out, appliedVersion: null, notApplied: null };
+  const rt = runtimes.get(p.controller);
+  if (!rt) throw notFound(`controller '${p.controller}'`);
+  if (rt.version === out.baseVersion && !(out.bestCost < out.initialCost)) return { ...out, appliedVersion: null, notApplied: 'no candidate lowered the task cost of the starting weights' };
+  const note = `tune-search job ${id}: task cost ${out.initialCost.toPrecision(6)} → ${out.bestCost.toPrecision(6)}`;
+  return { ...out, ...rt.patchFromVersion(out.baseVersion, { ...out.patch, note }, `job:${id}`, 'the search', 'the tuned weights (patch)') };
 }
 
 const TuneSearchInputSchema = z.strictObject({ params: TuneSearchParamsSchema, setup: SimSetupInputSchema });

@@ -230,18 +230,12 @@ async function tune(config: ControllerConfig, demos: Trajectory[], p: Pick<TuneP
  * why nothing was applied.
  */
 function finishTune(p: TuneParams, res: TuneOutput, id: string, runtimes: Map<string, ControllerRuntime>) {
-  let appliedVersion: number | null = null, notApplied: string | null = null;
-  if (p.apply) {
-    const rt = runtimes.get(p.controller);
-    if (!rt) throw notFound(`controller '${p.controller}'`);
-    if (rt.version !== res.baseVersion) {
-      notApplied = `controller '${p.controller}' is at parameter version ${rt.version}, not version ${res.baseVersion} the tuning started from: the fitted weights (cost) were not applied`;
-    } else {
-      const { Q, R, Qf } = res.cost;
-      appliedVersion = rt.patch({ cost: { Q, R, Qf }, note: `tune job ${id}: imitation loss ${res.lossInitial.toPrecision(4)} → ${res.lossFinal.toPrecision(4)}` }, `job:${id}`).version;
-    }
-  }
-  return { ...res, appliedVersion, notApplied };
+  if (!p.apply) return { ...res, appliedVersion: null, notApplied: null };
+  const rt = runtimes.get(p.controller);
+  if (!rt) throw notFound(`controller '${p.controller}'`);
+  const { Q, R, Qf } = res.cost;
+  const note = `tune job ${id}: imitation loss ${res.lossInitial.toPrecision(4)} → ${res.lossFinal.toPrecision(4)}`;
+  return { ...res, ...rt.patchFromVersion(res.baseVersion, { cost: { Q, R, Qf }, note }, `job:${id}`, 'the tuning', 'the fitted weights (cost)') };
 }
 
 /** A tuning's output: the run's result and the controller's parameter version it started from. */
