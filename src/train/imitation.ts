@@ -25,6 +25,7 @@
 import type { DiscreteModel } from '../mpc/model.js';
 import { pendulum as pendulumDx } from '../../models/discrete/pendulum.js';
 import { cartpole as cartpoleDx } from '../../models/discrete/cartpole.js';
+import { plainDiscrete } from '../../models/discrete/plain.js';
 import { sqpBackward, sqpSolve } from '../mpc/sqp.js';
 import { createRng } from '../common/rng.js';
 import { DmpcInputError } from '../common/errors.js';
@@ -86,87 +87,29 @@ export function learnerModel(task: ImitationTask): DiscreteModel {
 }
 
 /**
- * The pendulum of the paper's non-realisable experiment (mpc.pytorch PendulumDx(simple=False) with
- * θ = (10, 1, 1), d = spring, b = bias): the learner's pendulum (same dt 0.05 s, torque limit 2) with
- * the gravity term at θ + bias and a spring −spring·θ on the angle. Its Jacobians and d2 are derived
- * by src/ad from this one definition. No (g, m, l) represents it: the bias moves the upright
- * equilibrium and the spring adds a term in θ that sin θ cannot give.
- */
-function springBiasPendulum(spring: number, bias: number): DiscreteModel {
-  const base = learnerModel('pendulum');
-  const num = (v: number) => `(${String(v)})`;
-  return defineDiscreteModel({
-    name: 'pendulum+spring+bias', paramNames: base.paramNames, theta: base.theta, angle: base.angle,
-    stateNames: ['cos', 'sin', 'dth'], controlNames: ['u'],
-    f: `(x, u, p) => {
-      const g = p[0], m = p[1], l = p[2];
-      const uc = Math.min(2, Math.max(-2, u[0]));
-      const th = Math.atan2(x[1], x[0]);
-      const nd = x[2] + 0.05 * (((3 * g) / (2 * l)) * Math.sin(th + ${num(bias)}) + (3 / (m * l * l)) * uc - ${num(spring)} * th);
-      const nt = th + nd * 0.05;
-      return [Math.cos(nt), Math.sin(nt), nd];
-    }`,
-  });
-}
-
-/**
- * The expert's dynamics: the learner's model, or (unrealisable) one that no θ of it represents: the
- * pendulum with a spring and a gravity bias (springBiasPendulum), or the cart-pole with viscous friction
- * −c·ẋ on the cart, added to the *clamped* force: u' = clamp(u, ±force_mag) + K x, K = −c on the cart
- * velocity. Friction acts whatever the motor does; adding it before the model's own clamp (an earlier
- * version, which also gave the pendulum friction) switched it off whenever the motor saturated against
- * the motion and made the expert's dynamics non-smooth along its own plans (then 56 of 64 friction
- * pendulum demonstration solves stopped at the iteration cap).
+ * The expert's dynamics: the learner's model, or (unrealisable) one that no θ of it represents, from
+ * the same plain definition with the extra terms switched on (models/discrete/plain.ts), its Jacobians
+ * and d2 derived by src/ad:
+ * - pendulum, the paper's non-realisable expert (mpc.pytorch PendulumDx(simple=False), d = spring,
+ *   b = bias): no (g, m, l) represents it, since the bias moves the upright equilibrium and the spring
+ *   adds a term in θ that sin θ cannot give;
+ * - cart-pole, viscous friction −c·ẋ added to the *clamped* force, so that it acts whatever the motor
+ *   does. (An earlier version added friction before the model's own clamp, for the pendulum too: it
+ *   vanished whenever the motor saturated against the motion, and the expert's dynamics were
+ *   non-smooth along its own plans; 56 of 64 friction-pendulum demonstration solves then stopped at
+ *   the iteration cap.)
  */
 export function expertModel(spec: TaskSpec): DiscreteModel {
-  if (!spec.mismatch) return learnerModel(spec.task);
-  if (spec.mismatch.kind === 'spring-bias') return springBiasPendulum(spec.mismatch.spring, spec.mismatch.bias);
-  if (spec.task !== 'cartpole') throw new DmpcInputError('imitate', 'spec.mismatch', `'friction' is the cart-pole's unrealisable expert (got task '${spec.task}')`);
-  // the same model with its clamp taken out (the largest finite limit): the limit is applied here,
-  // before friction is added; the task's control bound is the model's own limit (p3: force_mag 100)
-  const base = cartpoleDx({ forceMag: Number.MAX_VALUE }), limit = spec.uBound;
-  const { nx, nu, np } = base;
-  const K = new Float64Array(nx);
-  K[1] = -spec.mismatch.c;
-  const uu = new Float64Array(nu);
-  const W = nx + nu + np;
-  // u' = clamp(u) + Kx; ∂u'/∂u = 1 inside the limits and at them (the models' one-sided rule: plans sit
-  // exactly on the bounds and must still see the input's effect), 0 beyond
-  const input = (x: ArrayLike<number>, xo: number, u: number): number => {
-    let s = Math.min(limit, Math.max(-limit, u));
-    for (let i = 0; i < nx; i++) s += K[i] * x[xo + i];
-    return s;
-  };
-  const inside = (u: number): number => (u >= -limit && u <= limit ? 1 : 0);
-  return {
-    ...base, name: `${base.name}+friction`,
-    step(x, xo, u, uo, theta, out, oo, jac, jo = 0) {
-      uu[0] = input(x, xo, u[uo]);
-      base.step(x, xo, uu, 0, theta, out, oo, jac, jo);
-      if (!jac) return;
-      const du = inside(u[uo]);
-      for (let r = 0; r < nx; r++) {
-        const a = jac[jo + r * W + nx];
-        for (let i = 0; i < nx; i++) jac[jo + r * W + i] += a * K[i];
-        jac[jo + r * W + nx] = a * du;
-      }
-    },
-    // Φ'(x, u, θ) = Φ(x, u', θ) = Φ(Lz) with L = [I 0; K ∂u'/∂u] on (x, u) (the clamp is piecewise
-    // linear: no second-order term of its own): ∇²(wᵀΦ') = Lᵀ ∇²(wᵀΦ) L; rows (x, u) of Lᵀ(·) need
-    // rows (x, u) of the base Hessian only
-    d2(x, xo, u, uo, theta, w, H) {
-      uu[0] = input(x, xo, u[uo]);
-      base.d2!(x, xo, uu, 0, theta, w, H);
-      const du = inside(u[uo]);
-      for (let a = 0; a < nx + nu; a++) {
-        const hu = H[a * W + nx];
-        for (let i = 0; i < nx; i++) H[a * W + i] += hu * K[i];
-        H[a * W + nx] = hu * du;
-      }
-      for (let i = 0; i < nx; i++) for (let c = 0; c < W; c++) H[i * W + c] += K[i] * H[nx * W + c];
-      for (let c = 0; c < W; c++) H[nx * W + c] *= du;
-    },
-  };
+  const base = learnerModel(spec.task), mm = spec.mismatch;
+  if (!mm) return base;
+  if ((mm.kind === 'spring-bias') !== (spec.task === 'pendulum')) {
+    throw new DmpcInputError('imitate', 'spec.mismatch', `'${mm.kind}' is not an unrealisable expert of task '${spec.task}' (pendulum: spring-bias, cartpole: friction)`);
+  }
+  const f = mm.kind === 'spring-bias' ? plainDiscrete.pendulum({ spring: mm.spring, bias: mm.bias }) : plainDiscrete.cartpole({ friction: mm.c });
+  return defineDiscreteModel({
+    name: `${base.name}+${mm.kind}`, paramNames: base.paramNames, theta: base.theta, angle: base.angle,
+    stateNames: spec.task === 'pendulum' ? ['cos', 'sin', 'dth'] : ['x', 'xdot', 'cos', 'sin', 'dth'], controlNames: ['u'], f,
+  });
 }
 
 /**
