@@ -113,6 +113,14 @@ export function expertModel(spec: TaskSpec): DiscreteModel {
 }
 
 /**
+ * A run's training and validation starts, drawn as every runner (trainImitation, the experiment, the
+ * sweep's baselines) draws them from its seed, so that they all see the same demonstrations.
+ */
+export function runStarts(spec: TaskSpec, nTrain: number, nVal: number, seed: number): { xTrain: Float64Array; xVal: Float64Array } {
+  return { xTrain: sampleStarts(spec.task, nTrain, seed * 2 + 1, spec.startAngle), xVal: sampleStarts(spec.task, nVal, seed * 2 + 2, spec.startAngle) };
+}
+
+/**
  * Random initial states of the task: the angle uniform in [−startAngle, startAngle] (default π, the
  * swing-up distribution of p2/p3: any angle; TaskSpec.startAngle), small rates.
  */
@@ -414,7 +422,7 @@ export async function trainImitation(cfg: ImitationConfig): Promise<ImitationRes
   if (!(Number.isInteger(validateEvery) && validateEvery >= 1)) throw new DmpcInputError('imitate', 'validateEvery', `must be a positive integer (got ${validateEvery})`);
   const lay = paramLayout(spec, cfg.learn);
   const model = learnerModel(spec.task), nx = model.nx, nu = model.nu, T = spec.T;
-  const xTrain = sampleStarts(spec.task, nTrain, seed * 2 + 1, spec.startAngle), xVal = sampleStarts(spec.task, nVal, seed * 2 + 2, spec.startAngle);
+  const { xTrain, xVal } = runStarts(spec, nTrain, nVal, seed);
   const dTrain = demonstrations(spec, xTrain), dVal = demonstrations(spec, xVal);
   const psiTrue = trueParams(spec);
   const psiFirst = (): Float64Array => {

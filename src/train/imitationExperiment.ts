@@ -4,7 +4,7 @@
  * of the sample-efficiency sweep (imitationSweep.ts).
  */
 import { writeFileSync } from 'node:fs';
-import { demonstrations, initialParams, sampleStarts, taskSpec, trainImitation, type ImitationConfig, type ImitationResult } from './imitation.js';
+import { demonstrations, initialParams, runStarts, taskSpec, trainImitation, type ImitationConfig, type ImitationResult } from './imitation.js';
 import { nnBaseline, sysidBaseline } from './baselines.js';
 import { bandChart, lineChart, writePlot } from './plots.js';
 import { METHOD_LABEL, formatFindings, formatSweepTable, type SweepCell, type SweepJobResult, type SweepReport } from './imitationSweep.js';
@@ -44,7 +44,7 @@ export async function completeImitationExperiment(cfg: ImitationExperimentConfig
   if (cfg.baselines !== false && learner.stopped === 'done') {
     const spec = taskSpec(cfg.task, cfg.T, cfg.unrealisable);
     const seed = cfg.seed ?? 0, nTrain = cfg.nTrain ?? 32, nVal = cfg.nVal ?? 32;
-    const xTrain = sampleStarts(spec.task, nTrain, seed * 2 + 1, spec.startAngle), xVal = sampleStarts(spec.task, nVal, seed * 2 + 2, spec.startAngle);
+    const { xTrain, xVal } = runStarts(spec, nTrain, nVal, seed);
     const dTrain = demonstrations(spec, xTrain), dVal = demonstrations(spec, xVal);
     const psi0 = initialParams(spec, cfg.learn, seed);
     sysid = sysidBaseline(spec, psi0, { x: dTrain.x, u: dTrain.u, B: nTrain }, { x0: xVal, u: dVal.u });

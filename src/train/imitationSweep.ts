@@ -15,7 +15,7 @@
  * (sampleStarts draws in sequence), and every size is scored on the same validation set.
  */
 import { availableParallelism, loadavg } from 'node:os';
-import { demonstrations, identifiableError, initialParams, learnerModel, sampleStarts, taskSpec, trainImitation, type ImitationTask, type LearnWhat } from './imitation.js';
+import { demonstrations, identifiableError, initialParams, learnerModel, runStarts, taskSpec, trainImitation, type ImitationTask, type LearnWhat } from './imitation.js';
 import { nnBaseline, sysidBaseline } from './baselines.js';
 import { chunkRunner } from './pool.js';
 import { type CheckpointOptions, type CheckpointStore, loadCheckpoint, saveCheckpoint } from './checkpoint.js';
@@ -73,7 +73,7 @@ export async function runSweepJob({ job, settings }: SweepJobInput, o: { checkpo
   const none = { valLossWarm: null, valLossFromExpert: null, valLossInitial: null, paramError: null, paramErrorCurve: null, costError: null, inexact: null };
   if (job.method === 'sysid' || job.method === 'nn') {
     const spec = taskSpec(job.task, T, unrealisable);
-    const xTrain = sampleStarts(spec.task, job.nTrain, job.seed * 2 + 1, spec.startAngle), xVal = sampleStarts(spec.task, settings.nVal, job.seed * 2 + 2, spec.startAngle);
+    const { xTrain, xVal } = runStarts(spec, job.nTrain, settings.nVal, job.seed);
     const dTrain = demonstrations(spec, xTrain), dVal = demonstrations(spec, xVal);
     if (job.method === 'sysid') {
       const s = sysidBaseline(spec, initialParams(spec, 'dynamics', job.seed), { x: dTrain.x, u: dTrain.u, B: job.nTrain }, { x0: xVal, u: dVal.u });
