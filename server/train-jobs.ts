@@ -81,6 +81,7 @@ export const ImitateParamsSchema = z.strictObject({
   horizon: z.number().int().min(2).max(100).optional(),
   nTrain: z.number().int().min(1).max(256).default(16),
   nVal: z.number().int().min(1).max(256).default(16),
+  nTest: z.number().int().min(0).max(256).default(16).describe('test starts: score the iterate with the best validation loss (model selection)'),
   iterations: z.number().int().min(1).max(1000).default(40),
   lr: finite.refine((v) => v > 0 && v < 10, 'must be in (0, 10)').optional(),
   seed: z.number().int().min(0).max(2 ** 31).default(0),
@@ -138,7 +139,7 @@ type ImitateParams = z.output<typeof ImitateParamsSchema>;
 /** The imitation run of a job (both executors). */
 async function imitate(p: ImitateParams, o: { signal: AbortSignal; progress: JobContext['progress']; checkpointStore?: CheckpointStore }) {
   const res = await trainImitation({
-    task: p.task, learn: p.learn, unrealisable: p.unrealisable, T: p.horizon, nTrain: p.nTrain, nVal: p.nVal,
+    task: p.task, learn: p.learn, unrealisable: p.unrealisable, T: p.horizon, nTrain: p.nTrain, nVal: p.nVal, nTest: p.nTest,
     iterations: p.iterations, lr: p.lr, seed: p.seed, hessian: p.hessian, threads: TRAIN_THREADS, signal: o.signal,
     // on a queue worker: a checkpoint after every iteration (a few kB in Redis), so a lost worker costs one iteration
     ...(o.checkpointStore ? { checkpointStore: o.checkpointStore, resume: true, checkpointEvery: 1 } : {}),
@@ -261,7 +262,7 @@ const SweepJobInputSchema = z.strictObject({
   }),
   settings: z.strictObject({
     T: z.strictObject({ pendulum: z.number().int().min(2).max(100).optional(), cartpole: z.number().int().min(2).max(100).optional() }),
-    nVal: z.number().int().min(1).max(1024), iterations: z.number().int().min(1).max(10_000), lr: finite.refine((v) => v > 0 && v < 10, 'must be in (0, 10)'),
+    nVal: z.number().int().min(1).max(1024), nTest: z.number().int().min(0).max(1024), iterations: z.number().int().min(1).max(10_000), lr: finite.refine((v) => v > 0 && v < 10, 'must be in (0, 10)'),
     nnEpochs: z.number().int().min(1).max(100_000), validateEvery: z.number().int().min(1).max(10_000),
   }),
 });

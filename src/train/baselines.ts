@@ -68,23 +68,35 @@ function solveSmall(A: Float64Array, b: Float64Array, n: number): Float64Array {
   return x;
 }
 
-/** System identification then MPC: the validation imitation loss (like-for-like, see ImitationResult) with θ fitted to the training transitions. */
-export function sysidBaseline(spec: TaskSpec, psiInit: Float64Array, train: { x: Float64Array; u: Float64Array; B: number }, val: { x0: Float64Array; u: Float64Array }) {
+type Starts = { x0: Float64Array; u: Float64Array };
+
+/**
+ * System identification then MPC: the imitation loss (like-for-like, see ImitationResult) with θ fitted
+ * to the training transitions, on the validation starts and (when given) the test starts. Nothing is
+ * selected by validation here (one fit), so its test loss compares with the learners' selected iterates.
+ */
+export function sysidBaseline(spec: TaskSpec, psiInit: Float64Array, train: { x: Float64Array; u: Float64Array; B: number }, val: Starts, test?: Starts) {
   const model = learnerModel(spec.task), n = model.nx + model.nu, np = model.np;
   const theta0 = Array.from(psiInit.subarray(2 * n, 2 * n + np), Math.exp);
   const theta = fitTransitions(spec, train.x, train.u, train.B, theta0);
   const psi = Float64Array.from(psiInit);
   for (let k = 0; k < np; k++) psi[2 * n + k] = Math.log(theta[k]);
-  const B = val.x0.length / model.nx;
   // like-for-like (the expert's solve settings and initial plan), and started at the expert's plans
-  const r = evaluateChunk({ spec, psi, x0: val.x0, target: val.u, solve: DEMO_SOLVE, gradient: false, hessian: 'gauss-newton' });
-  const re = evaluateChunk({ spec, psi, x0: val.x0, target: val.u, uInit: val.u, gradient: false, hessian: 'gauss-newton' });
-  return { theta: Array.from(theta), valLoss: r.loss / B, valLossFromExpert: re.loss / B };
+  const likeForLike = (s: Starts) => evaluateChunk({ spec, psi, x0: s.x0, target: s.u, solve: DEMO_SOLVE, gradient: false, hessian: 'gauss-newton' }).loss / (s.x0.length / model.nx);
+  const fromExpert = (s: Starts) => evaluateChunk({ spec, psi, x0: s.x0, target: s.u, uInit: s.u, gradient: false, hessian: 'gauss-newton' }).loss / (s.x0.length / model.nx);
+  return {
+    theta: Array.from(theta), valLoss: likeForLike(val), valLossFromExpert: fromExpert(val),
+    testLoss: test && test.x0.length ? likeForLike(test) : NaN, testLossFromExpert: test && test.x0.length ? fromExpert(test) : NaN,
+  };
 }
 
-/** Neural-network policy baseline; returns its learning curve (every `every` epochs) and final validation loss. */
-export async function nnBaseline(spec: TaskSpec, train: { x0: Float64Array; u: Float64Array }, val: { x0: Float64Array; u: Float64Array },
-  opts: { epochs?: number; hidden?: number; lr?: number; seed?: number; every?: number } = {}) {
+/**
+ * Neural-network policy baseline; returns its learning curve (every `every` epochs), its final
+ * validation loss, and the epoch with the lowest validation loss (model selection, as for the MPC
+ * learners) with that network's loss on the test starts when given.
+ */
+export async function nnBaseline(spec: TaskSpec, train: Starts, val: Starts,
+  opts: { epochs?: number; hidden?: number; lr?: number; seed?: number; every?: number; test?: Starts } = {}) {
   const model = learnerModel(spec.task), nx = model.nx, out = spec.T * model.nu;
   const epochs = opts.epochs ?? 500, hidden = opts.hidden ?? 64, every = opts.every ?? 10, seed = opts.seed ?? 0;
   const Btr = train.x0.length / nx, Bva = val.x0.length / nx;
@@ -100,17 +112,27 @@ export async function nnBaseline(spec: TaskSpec, train: { x0: Float64Array; u: F
   const lossOf = (x: tf.Tensor, y: tf.Tensor) => tf.tidy(() => tf.mean(tf.sum(tf.square(tf.sub(net.apply(x) as tf.Tensor, y)), 1)) as tf.Scalar);
   const opt = tf.train.adam(opts.lr ?? 3e-3);
   const curve: { epoch: number; trainLoss: number; valLoss: number }[] = [];
+  // the weights of the best validated epoch (copies: the optimiser updates the layers' own in place)
+  let best: { epoch: number; valLoss: number; weights: tf.Tensor[] } = { epoch: -1, valLoss: Infinity, weights: [] };
+  let testLoss = NaN;
   try {
     for (let e = 0; e <= epochs; e++) {
       if (e % every === 0 || e === epochs) {
         const [lt, lv] = tf.tidy(() => [lossOf(xt, yt).dataSync()[0], lossOf(xv, yv).dataSync()[0]]);
         curve.push({ epoch: e, trainLoss: lt, valLoss: lv });
+        if (lv < best.valLoss) { tf.dispose(best.weights); best = { epoch: e, valLoss: lv, weights: net.getWeights().map((w) => w.clone()) }; }
       }
       if (e === epochs) break;
       tf.tidy(() => { opt.minimize(() => lossOf(xt, yt)); });
     }
+    if (opts.test && opts.test.x0.length) {
+      const Bte = opts.test.x0.length / nx;
+      net.setWeights(best.weights);
+      const xs = tf.tensor2d(Float32Array.from(opts.test.x0), [Bte, nx]), ys = tf.tensor2d(Float32Array.from(opts.test.u), [Bte, out]);
+      try { testLoss = tf.tidy(() => lossOf(xs, ys).dataSync()[0]); } finally { tf.dispose([xs, ys]); }
+    }
   } finally {
-    tf.dispose([xt, yt, xv, yv]); net.dispose(); opt.dispose();
+    tf.dispose([xt, yt, xv, yv, ...best.weights]); net.dispose(); opt.dispose();
   }
-  return { curve, valLoss: curve[curve.length - 1].valLoss };
+  return { curve, valLoss: curve[curve.length - 1].valLoss, selected: { epoch: best.epoch, valLoss: best.valLoss }, testLoss };
 }

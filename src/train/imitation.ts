@@ -113,11 +113,18 @@ export function expertModel(spec: TaskSpec): DiscreteModel {
 }
 
 /**
- * A run's training and validation starts, drawn as every runner (trainImitation, the experiment, the
- * sweep's baselines) draws them from its seed, so that they all see the same demonstrations.
+ * A run's training, validation and test starts, drawn as every runner (trainImitation, the experiment,
+ * the sweep's baselines) draws them from its seed, so that they all see the same demonstrations. The
+ * test starts are a third independent draw: the validation set chooses the iterate (model selection),
+ * the test set scores it.
  */
-export function runStarts(spec: TaskSpec, nTrain: number, nVal: number, seed: number): { xTrain: Float64Array; xVal: Float64Array } {
-  return { xTrain: sampleStarts(spec.task, nTrain, seed * 2 + 1, spec.startAngle), xVal: sampleStarts(spec.task, nVal, seed * 2 + 2, spec.startAngle) };
+export function runStarts(spec: TaskSpec, nTrain: number, nVal: number, seed: number, nTest = 0): { xTrain: Float64Array; xVal: Float64Array; xTest: Float64Array } {
+  return {
+    xTrain: sampleStarts(spec.task, nTrain, seed * 2 + 1, spec.startAngle),
+    xVal: sampleStarts(spec.task, nVal, seed * 2 + 2, spec.startAngle),
+    // a negative seed (mulberry32 takes it mod 2³²) never meets the positive ones above
+    xTest: sampleStarts(spec.task, nTest, -(seed + 1), spec.startAngle),
+  };
 }
 
 /**
@@ -322,6 +329,11 @@ export interface ImitationConfig extends CheckpointOptions {
   T?: number;
   nTrain?: number;
   nVal?: number;
+  /**
+   * Test starts (default 32): scored once at the end, for the iterate the validation loss selects
+   * (ImitationResult.selected) and for the first and last; never used to choose anything.
+   */
+  nTest?: number;
   iterations?: number;
   lr?: number;
   seed?: number;
@@ -391,16 +403,33 @@ export interface ImitationResult {
    */
   valLossFromExpertInitial: number;
   valLossFromExpertFinal: number;
+  /**
+   * Model selection as Amos et al. report it ("the best validation loss observed during the training
+   * run"): of the validated iterates (every `validateEvery`-th, the first and the last), the one with
+   * the lowest like-for-like validation loss (the earliest on a tie). Its loss on the separate test
+   * starts is the figure to compare methods by: the validation loss that chose it is biased low.
+   */
+  selected: { iteration: number; valLoss: number; psi: number[]; paramError: number; learned: { name: string; value: number; truth: number }[] };
+  /** Like-for-like loss on the test starts (config.nTest; NaN with none): before training, after the last iteration, and of the selected iterate. */
+  testLossInitial: number;
+  testLossFinal: number;
+  testLossSelected: number;
+  /** The selected iterate on the test starts with every solve started at the expert's plan (same-basin). */
+  testLossFromExpertSelected: number;
   stopped: 'done' | 'interrupted' | 'cancelled';
 }
 
 /** What the training loop carries between iterations (the checkpoint's state). */
 type F64 = Float64Array<ArrayBuffer>;
-interface ImitationState { psi: F64; /** Adam's moments, in the goal coordinates φ */ m: F64; v: F64; uWarm: F64; uValWarm: F64; curve: ImitationCurvePoint[] }
+interface ImitationState {
+  psi: F64; /** Adam's moments, in the goal coordinates φ */ m: F64; v: F64; uWarm: F64; uValWarm: F64; curve: ImitationCurvePoint[];
+  /** The validated iterate with the lowest validation loss so far (model selection). */
+  best: { iteration: number; valLoss: number; psi: F64 };
+}
 // /4: Adam's moments are in the goal coordinates φ (goalCoordinates), no longer in ψ's; /5: the
 // unrealisable pendulum is the paper's (taskSpec), the cart-pole's friction after the clamp, and the
-// solves by exact-Hessian SQP (other demonstrations)
-const CHECKPOINT_FORMAT = 'dmpc.checkpoint.imitation/5';
+// solves by exact-Hessian SQP (other demonstrations); /6: the best validated iterate (model selection)
+const CHECKPOINT_FORMAT = 'dmpc.checkpoint.imitation/6';
 
 const paramNames = (spec: TaskSpec): string[] => {
   const model = learnerModel(spec.task);
@@ -417,13 +446,14 @@ export function identifiableError(task: ImitationTask, theta: ArrayLike<number>)
 /** Runs the learner's training (the MPC through its gradients); the baselines are in runImitationExperiment. */
 export async function trainImitation(cfg: ImitationConfig): Promise<ImitationResult> {
   const spec = taskSpec(cfg.task, cfg.T, cfg.unrealisable);
-  const seed = cfg.seed ?? 0, nTrain = cfg.nTrain ?? 32, nVal = cfg.nVal ?? 32, iters = cfg.iterations ?? 100;
+  const seed = cfg.seed ?? 0, nTrain = cfg.nTrain ?? 32, nVal = cfg.nVal ?? 32, nTest = cfg.nTest ?? 32, iters = cfg.iterations ?? 100;
+  if (!(Number.isInteger(nTest) && nTest >= 0)) throw new DmpcInputError('imitate', 'nTest', `must be a non-negative integer (got ${nTest})`);
   const lr = cfg.lr ?? 0.05, chunk = cfg.chunk ?? 4, hessian = cfg.hessian ?? 'exact', validateEvery = cfg.validateEvery ?? 1;
   if (!(Number.isInteger(validateEvery) && validateEvery >= 1)) throw new DmpcInputError('imitate', 'validateEvery', `must be a positive integer (got ${validateEvery})`);
   const lay = paramLayout(spec, cfg.learn);
   const model = learnerModel(spec.task), nx = model.nx, nu = model.nu, T = spec.T;
-  const { xTrain, xVal } = runStarts(spec, nTrain, nVal, seed);
-  const dTrain = demonstrations(spec, xTrain), dVal = demonstrations(spec, xVal);
+  const { xTrain, xVal, xTest } = runStarts(spec, nTrain, nVal, seed, nTest);
+  const dTrain = demonstrations(spec, xTrain), dVal = demonstrations(spec, xVal), dTest = nTest ? demonstrations(spec, xTest) : null;
   const psiTrue = trueParams(spec);
   const psiFirst = (): Float64Array => {
     if (!cfg.psiInit) return initialParams(spec, cfg.learn, seed);
@@ -439,10 +469,11 @@ export async function trainImitation(cfg: ImitationConfig): Promise<ImitationRes
   let m = new Float64Array(lay.size), v = new Float64Array(lay.size);
   let uWarm = new Float64Array(nTrain * T * nu), uValWarm = new Float64Array(nVal * T * nu);
   let curve: ImitationCurvePoint[] = [];
+  let best: ImitationState['best'] = { iteration: -1, valLoss: Infinity, psi: Float64Array.from(psi) };
   let start = 0;
-  const key = JSON.stringify({ task: cfg.task, learn: cfg.learn, unrealisable: !!cfg.unrealisable, T, nTrain, nVal, lr, seed, chunk, hessian, warmStart: cfg.warmStart ?? 'demo', lrSchedule: cfg.lrSchedule ?? 'cosine', psiInit: cfg.psiInit ? Array.from(cfg.psiInit) : null, validateEvery });
+  const key = JSON.stringify({ task: cfg.task, learn: cfg.learn, unrealisable: !!cfg.unrealisable, T, nTrain, nVal, lr, seed, chunk, hessian, warmStart: cfg.warmStart ?? 'demo', lrSchedule: cfg.lrSchedule ?? 'cosine', nTest, psiInit: cfg.psiInit ? Array.from(cfg.psiInit) : null, validateEvery });
   const ck = loadCheckpoint<ImitationState>(cfg, CHECKPOINT_FORMAT, key);
-  if (ck) ({ iteration: start, state: { psi, m, v, uWarm, uValWarm, curve } } = ck);
+  if (ck) ({ iteration: start, state: { psi, m, v, uWarm, uValWarm, curve, best } } = ck);
   const checkpoints = checkpointer(cfg, CHECKPOINT_FORMAT, key, 10);
   const runner = chunkRunner(evaluateChunk, new URL('./imitationWorker.ts', import.meta.url), cfg.threads ?? 1);
   const chunksOf = (x0: Float64Array, target: Float64Array, warm: Float64Array | undefined, p: Float64Array, gradient: boolean, solve = TRAIN_SOLVE): ChunkInput[] => {
@@ -472,8 +503,18 @@ export async function trainImitation(cfg: ImitationConfig): Promise<ImitationRes
     const outs = await runner.map(chunksOf(xVal, dVal.u, dVal.u, p, false));
     return outs.reduce((a, o) => a + o.loss, 0) / nVal;
   };
+  // the test starts: like-for-like, and from the expert's plans (NaN without test starts)
+  const testLoss = async (p: Float64Array, fromExpert = false) => {
+    if (!dTest) return NaN;
+    const outs = await runner.map(chunksOf(xTest, dTest.u, fromExpert ? dTest.u : undefined, p, false, fromExpert ? TRAIN_SOLVE : DEMO_SOLVE));
+    return outs.reduce((a, o) => a + o.loss, 0) / nTest;
+  };
+  // model selection: a validated iterate replaces the best only when strictly better (earliest on a tie)
+  const consider = (iteration: number, vl: number, p: Float64Array) => {
+    if (vl < best.valLoss) best = { iteration, valLoss: vl, psi: Float64Array.from(p) };
+  };
   const psiStart = Float64Array.from(psi);
-  const save = (iteration: number) => checkpoints.save(iteration, { psi, m, v, uWarm, uValWarm, curve });
+  const save = (iteration: number) => checkpoints.save(iteration, { psi, m, v, uWarm, uValWarm, curve, best });
   let stopped: ImitationResult['stopped'] = 'done';
   try {
     const valLossInitial = curve.length ? curve[0].valLoss : await valLoss(psi);
@@ -497,6 +538,7 @@ export async function trainImitation(cfg: ImitationConfig): Promise<ImitationRes
       const vl = it === 0 ? valLossInitial : validate ? await valLoss(psi) : NaN;
       const vw = it === 0 ? valLossWarmInitial : validate ? await valLossWarm(psi) : NaN;
       curve.push({ iteration: it, trainLoss: loss, valLoss: vl, valLossWarm: vw, paramError: paramError(psi), inexact: inexact / nTrain });
+      if (validate) consider(it, vl, psi);
       // Adam on the trained parts, in the goal coordinates φ (goalCoordinates: a step of lr moves
       // every goal by lr in its variable's units, not p_u by lr, i.e. the goal control by lr/q_u)
       const t = it + 1;
@@ -521,13 +563,19 @@ export async function trainImitation(cfg: ImitationConfig): Promise<ImitationRes
     const psi0 = start > 0 ? psiFirst() : psiStart;
     const valLossFromExpertInitial = stopped === 'done' ? await valFromExpert(psi0) : NaN;
     const valLossFromExpertFinal = stopped === 'done' ? await valFromExpert(psi) : NaN;
+    if (stopped === 'done') consider(iters, valLossFinal, psi);
+    const done = stopped === 'done';
+    const testLossInitial = done ? await testLoss(psi0) : NaN, testLossFinal = done ? await testLoss(psi) : NaN;
+    const testLossSelected = done ? await testLoss(best.psi) : NaN, testLossFromExpertSelected = done ? await testLoss(best.psi, true) : NaN;
     const names = paramNames(spec);
-    const learned = names.map((name, k) => ({ name, k })).filter(({ k }) => lay.mask[k])
-      .map(({ name, k }) => ({ name, value: k < lay.n || k >= 2 * lay.n ? Math.exp(psi[k]) : psi[k], truth: k < lay.n || k >= 2 * lay.n ? Math.exp(psiTrue[k]) : psiTrue[k] }));
+    const learnedOf = (p: ArrayLike<number>) => names.map((name, k) => ({ name, k })).filter(({ k }) => lay.mask[k])
+      .map(({ name, k }) => ({ name, value: k < lay.n || k >= 2 * lay.n ? Math.exp(p[k]) : p[k], truth: k < lay.n || k >= 2 * lay.n ? Math.exp(psiTrue[k]) : psiTrue[k] }));
+    const learned = learnedOf(psi);
+    const selected = { iteration: best.iteration, valLoss: best.valLoss, psi: Array.from(best.psi), paramError: paramError(best.psi), learned: learnedOf(best.psi) };
     // where the checkpoint lives is no part of the run's description (an object, not data)
     const { progress: _p, signal: _s, checkpointStore: _c, ...config } = cfg;
     void _p; void _s; void _c;
-    return { config, curve, psi: Array.from(psi), psiTrue: Array.from(psiTrue), learned, valLossInitial, valLossFinal, valLossWarmInitial, valLossWarmFinal, valLossFromExpertInitial, valLossFromExpertFinal, stopped };
+    return { config, curve, psi: Array.from(psi), psiTrue: Array.from(psiTrue), learned, valLossInitial, valLossFinal, valLossWarmInitial, valLossWarmFinal, valLossFromExpertInitial, valLossFromExpertFinal, selected, testLossInitial, testLossFinal, testLossSelected, testLossFromExpertSelected, stopped };
   } finally {
     await runner.close();
   }

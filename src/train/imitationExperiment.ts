@@ -10,18 +10,21 @@ import { bandChart, lineChart, writePlot } from './plots.js';
 import { METHOD_LABEL, formatFindings, formatSweepTable, type SweepCell, type SweepJobResult, type SweepReport } from './imitationSweep.js';
 
 export interface ImitationExperiment {
-  format: 'dmpc.report.imitation/2';
+  format: 'dmpc.report.imitation/3';
   learner: ImitationResult;
   baselines: {
-    sysid: { theta: number[]; valLoss: number; valLossFromExpert: number } | null;
-    nn: { valLoss: number; curve: { epoch: number; trainLoss: number; valLoss: number }[] } | null;
+    sysid: { theta: number[]; valLoss: number; valLossFromExpert: number; testLoss: number; testLossFromExpert: number } | null;
+    nn: { valLoss: number; curve: { epoch: number; trainLoss: number; valLoss: number }[]; selected: { epoch: number; valLoss: number }; testLoss: number } | null;
   };
   /**
    * valLoss: like-for-like (validation solves set up as the expert's demonstration solves, see
    * ImitationResult.valLossFinal); valLossWarm: warm-started from the learner's previous validation
-   * plans (the learner only); valLossFromExpert: solves started at the expert's plans.
+   * plans (the learner only); valLossFromExpert: solves started at the expert's plans; all three of
+   * the last iterate (epoch). testLoss: like-for-like on the separate test starts, of the iterate
+   * (epoch) with the best validation loss (model selection; ImitationResult.selected), the figure the
+   * methods are compared by.
    */
-  table: { method: string; valLoss: number; valLossWarm: number | null; valLossFromExpert: number | null }[];
+  table: { method: string; valLoss: number; valLossWarm: number | null; valLossFromExpert: number | null; testLoss: number | null }[];
 }
 
 export type ImitationExperimentConfig = ImitationConfig & { baselines?: boolean; nnEpochs?: number };
@@ -37,30 +40,32 @@ export async function runImitationExperiment(cfg: ImitationExperimentConfig): Pr
  */
 export async function completeImitationExperiment(cfg: ImitationExperimentConfig, learner: ImitationResult): Promise<ImitationExperiment> {
   const table: ImitationExperiment['table'] = [
-    { method: 'initial learner (MPC, wrong parameters)', valLoss: learner.valLossInitial, valLossWarm: learner.valLossWarmInitial, valLossFromExpert: learner.valLossFromExpertInitial },
-    { method: `MPC learned by imitation (${cfg.learn})`, valLoss: learner.valLossFinal, valLossWarm: learner.valLossWarmFinal, valLossFromExpert: learner.valLossFromExpertFinal },
+    { method: 'initial learner (MPC, wrong parameters)', valLoss: learner.valLossInitial, valLossWarm: learner.valLossWarmInitial, valLossFromExpert: learner.valLossFromExpertInitial, testLoss: learner.testLossInitial },
+    { method: `MPC learned by imitation (${cfg.learn})`, valLoss: learner.valLossFinal, valLossWarm: learner.valLossWarmFinal, valLossFromExpert: learner.valLossFromExpertFinal, testLoss: learner.testLossSelected },
   ];
   let sysid: ImitationExperiment['baselines']['sysid'] = null, nn: ImitationExperiment['baselines']['nn'] = null;
   if (cfg.baselines !== false && learner.stopped === 'done') {
     const spec = taskSpec(cfg.task, cfg.T, cfg.unrealisable);
-    const seed = cfg.seed ?? 0, nTrain = cfg.nTrain ?? 32, nVal = cfg.nVal ?? 32;
-    const { xTrain, xVal } = runStarts(spec, nTrain, nVal, seed);
-    const dTrain = demonstrations(spec, xTrain), dVal = demonstrations(spec, xVal);
+    const seed = cfg.seed ?? 0, nTrain = cfg.nTrain ?? 32, nVal = cfg.nVal ?? 32, nTest = cfg.nTest ?? 32;
+    const { xTrain, xVal, xTest } = runStarts(spec, nTrain, nVal, seed, nTest);
+    const dTrain = demonstrations(spec, xTrain), dVal = demonstrations(spec, xVal), test = { x0: xTest, u: nTest ? demonstrations(spec, xTest).u : new Float64Array(0) };
     const psi0 = initialParams(spec, cfg.learn, seed);
-    sysid = sysidBaseline(spec, psi0, { x: dTrain.x, u: dTrain.u, B: nTrain }, { x0: xVal, u: dVal.u });
-    table.push({ method: cfg.learn === 'cost' ? 'sysid + MPC (dynamics were already true; cost stays initial)' : 'sysid on transitions + MPC', valLoss: sysid.valLoss, valLossWarm: null, valLossFromExpert: sysid.valLossFromExpert });
-    nn = await nnBaseline(spec, { x0: xTrain, u: dTrain.u }, { x0: xVal, u: dVal.u }, { epochs: cfg.nnEpochs ?? 500, seed });
-    table.push({ method: 'neural-network policy (tfjs MLP)', valLoss: nn.valLoss, valLossWarm: null, valLossFromExpert: null });
+    sysid = sysidBaseline(spec, psi0, { x: dTrain.x, u: dTrain.u, B: nTrain }, { x0: xVal, u: dVal.u }, test);
+    table.push({ method: cfg.learn === 'cost' ? 'sysid + MPC (dynamics were already true; cost stays initial)' : 'sysid on transitions + MPC', valLoss: sysid.valLoss, valLossWarm: null, valLossFromExpert: sysid.valLossFromExpert, testLoss: sysid.testLoss });
+    nn = await nnBaseline(spec, { x0: xTrain, u: dTrain.u }, { x0: xVal, u: dVal.u }, { epochs: cfg.nnEpochs ?? 500, seed, test });
+    table.push({ method: 'neural-network policy (tfjs MLP)', valLoss: nn.valLoss, valLossWarm: null, valLossFromExpert: null, testLoss: nn.testLoss });
   }
-  return { format: 'dmpc.report.imitation/2', learner, baselines: { sysid, nn }, table };
+  return { format: 'dmpc.report.imitation/3', learner, baselines: { sysid, nn }, table };
 }
 
 export function formatTable(ex: ImitationExperiment): string {
   const w = Math.max(...ex.table.map((r) => r.method.length));
-  const cell = (v: number | null) => (v === null ? '—' : v.toExponential(3)).padStart(12);
-  return [`${'method'.padEnd(w)}  ${'val. loss'.padStart(12)}${'warm-started'.padStart(12)}${'from expert'.padStart(12)}`,
-    ...ex.table.map((r) => `${r.method.padEnd(w)}  ${cell(r.valLoss)}${cell(r.valLossWarm)}${cell(r.valLossFromExpert)}`),
-    'val. loss: solves set up as the expert\'s (like-for-like); warm-started: from the learner\'s previous plans; from expert: started at the expert\'s plans'].join('\n');
+  const cell = (v: number | null) => (v === null || !Number.isFinite(v) ? '—' : v.toExponential(3)).padStart(13);
+  const sel = [`learner iteration ${ex.learner.selected.iteration} (val. ${ex.learner.selected.valLoss.toExponential(3)})`, ex.baselines.nn ? `NN epoch ${ex.baselines.nn.selected.epoch} (val. ${ex.baselines.nn.selected.valLoss.toExponential(3)})` : null].filter(Boolean).join(', ');
+  return [`${'method'.padEnd(w)}  ${'val. loss'.padStart(13)}${'warm-started'.padStart(13)}${'from expert'.padStart(13)}${'test (sel.)'.padStart(13)}`,
+    ...ex.table.map((r) => `${r.method.padEnd(w)}  ${cell(r.valLoss)}${cell(r.valLossWarm)}${cell(r.valLossFromExpert)}${cell(r.testLoss)}`),
+    'val. loss: solves set up as the expert\'s (like-for-like); warm-started: from the learner\'s previous plans; from expert: started at the expert\'s plans (all of the last iterate)',
+    `test (sel.): like-for-like on separate test starts, of the iterate with the best validation loss: ${sel}`].join('\n');
 }
 
 /** Writes `<base>.json`, `<base>.curves.{svg,png}`. */
@@ -86,15 +91,19 @@ export async function writeImitationOutputs(base: string, ex: ImitationExperimen
 /** Writes BASE.json, BASE.md (table and findings), BASE.sample-efficiency.{svg,png}, BASE.param-error.{svg,png}. */
 export async function writeSweepOutputs(base: string, r: SweepReport, command?: string): Promise<string[]> {
   writeFileSync(`${base}.json`, JSON.stringify(r, (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 1) + '\n');
-  const md = [command ? `Command: \`${command}\`\n` : '', `Like-for-like validation imitation loss, mean [min, max] over seeds ${r.settings.seeds.join(', ')}:\n`, formatSweepTable(r), '',
-    'The same, every validation solve started at the expert\'s plan (same-basin; the NN has no solve):\n', formatSweepTable(r, 'fromExpert'), '',
-    formatFindings(r.findings), '', `Wall time ${r.run.wallSeconds.toFixed(0)} s on ${r.run.threads} worker thread(s) (${r.run.cores} cores; load average ${r.run.loadAverageStart.map((x) => x.toFixed(1)).join(' ')} at the start, ${r.run.loadAverageEnd.map((x) => x.toFixed(1)).join(' ')} at the end); ${r.run.jobSeconds.toFixed(0)} s of job time${r.run.resumedJobs ? `, ${r.run.resumedJobs} jobs from the checkpoint` : ''}.`].join('\n');
+  const md = [command ? `Command: \`${command}\`\n` : '',
+    `Like-for-like imitation loss on ${r.settings.nTest} test starts of the model with the best validation loss (${r.settings.nVal} validation starts, every ${r.settings.validateEvery} iterations; the NN every 10 epochs), mean [min, max] over seeds ${r.settings.seeds.join(', ')}:\n`, formatSweepTable(r), '',
+    'The same models on the test starts, every solve started at the expert\'s plan (same-basin; the NN has no solve):\n', formatSweepTable(r, 'testFromExpert'), '',
+    formatFindings(r.findings), '',
+    'The last iterate (epoch) instead, like-for-like validation loss:\n', formatSweepTable(r, 'lastIterate'), '',
+    'The last iterate, every validation solve started at the expert\'s plan:\n', formatSweepTable(r, 'fromExpert'), '',
+    'Findings on the last iterates\' validation losses:\n', formatFindings(r.findingsLastIterate), '', `Wall time ${r.run.wallSeconds.toFixed(0)} s on ${r.run.threads} worker thread(s) (${r.run.cores} cores; load average ${r.run.loadAverageStart.map((x) => x.toFixed(1)).join(' ')} at the start, ${r.run.loadAverageEnd.map((x) => x.toFixed(1)).join(' ')} at the end); ${r.run.jobSeconds.toFixed(0)} s of job time${r.run.resumedJobs ? `, ${r.run.resumedJobs} jobs from the checkpoint` : ''}.`].join('\n');
   writeFileSync(`${base}.md`, md + '\n');
   const label = (c: SweepCell) => METHOD_LABEL[c.method];
   const eff = await writePlot(`${base}.sample-efficiency`, bandChart({
-    title: 'imitation: validation loss vs number of demonstrations (mean, band: min–max over seeds)', x: 'demonstrations', yTitle: 'validation imitation loss', logX: true, logY: true,
+    title: 'imitation: test loss of the best-validation model vs number of demonstrations (mean, band: min–max over seeds)', x: 'demonstrations', yTitle: 'test imitation loss', logX: true, logY: true,
     row: 'expert', column: 'task',
-    rows: r.valLoss.map((c) => ({ demonstrations: c.nTrain, mean: Math.max(c.mean, 1e-14), lo: Math.max(c.min, 1e-14), hi: Math.max(c.max, 1e-14), series: label(c), task: c.task, expert: c.expert })),
+    rows: r.testLoss.map((c) => ({ demonstrations: c.nTrain, mean: Math.max(c.mean, 1e-14), lo: Math.max(c.min, 1e-14), hi: Math.max(c.max, 1e-14), series: label(c), task: c.task, expert: c.expert })),
   }));
   // parameter error per iteration: mean and spread over seeds of each learner of the dynamics, per number of demonstrations
   const rows: Record<string, number | string>[] = [];

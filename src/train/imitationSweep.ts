@@ -31,17 +31,31 @@ export interface SweepSettings {
   /** Horizon per task (default: taskSpec's, pendulum 20, cart-pole 25). */
   T: Partial<Record<ImitationTask, number>>;
   nVal: number;
+  /** Test starts per run: they score the iterate the validation loss selects (imitation.ts ImitationResult.selected). */
+  nTest: number;
   iterations: number;
   lr: number;
   nnEpochs: number;
-  /** Validation during training every this many iterations (the sweep reports the final one). */
+  /** Validation during training every this many iterations: the candidates of the model selection. */
   validateEvery: number;
 }
 
 export interface SweepJob { task: ImitationTask; expert: Expert; nTrain: number; seed: number; method: SweepMethod }
 
 export interface SweepJobResult extends SweepJob {
-  /** Like-for-like validation loss (ImitationResult.valLossFinal; the NN's plan error). */
+  /**
+   * Like-for-like loss on the test starts of the iterate (learners) or epoch (NN) with the best
+   * validation loss; sysid's one fit. The figure the findings compare (the paper's model selection,
+   * scored on starts that chose nothing).
+   */
+  testLoss: number;
+  /** Learners and sysid: the same model on the test starts, every solve started at the expert's plan. */
+  testLossFromExpert: number | null;
+  /** Learners: the selected iteration (0 = the initial parameters, `iterations` = the last); NN: the selected epoch. */
+  selected: number | null;
+  /** Dynamics learners: paramError of the selected iterate. */
+  paramErrorSelected: number | null;
+  /** Like-for-like validation loss of the last iterate (ImitationResult.valLossFinal; the NN's plan error at its last epoch). */
   valLoss: number;
   /** Learners: the warm-started validation loss (ImitationResult.valLossWarmFinal). */
   valLossWarm: number | null;
@@ -70,20 +84,21 @@ export interface SweepJobInput { job: SweepJob; settings: SweepSettings }
 export async function runSweepJob({ job, settings }: SweepJobInput, o: { checkpointStore?: CheckpointStore; signal?: AbortSignal; progress?: ProgressSink } = {}): Promise<SweepJobResult> {
   const t0 = performance.now();
   const unrealisable = job.expert === 'unrealisable', T = settings.T[job.task];
-  const none = { valLossWarm: null, valLossFromExpert: null, valLossInitial: null, paramError: null, paramErrorCurve: null, costError: null, inexact: null };
+  const none = { valLossWarm: null, valLossFromExpert: null, valLossInitial: null, paramError: null, paramErrorCurve: null, costError: null, inexact: null, testLossFromExpert: null, selected: null, paramErrorSelected: null };
   if (job.method === 'sysid' || job.method === 'nn') {
     const spec = taskSpec(job.task, T, unrealisable);
-    const { xTrain, xVal } = runStarts(spec, job.nTrain, settings.nVal, job.seed);
-    const dTrain = demonstrations(spec, xTrain), dVal = demonstrations(spec, xVal);
+    const { xTrain, xVal, xTest } = runStarts(spec, job.nTrain, settings.nVal, job.seed, settings.nTest);
+    const dTrain = demonstrations(spec, xTrain), dVal = demonstrations(spec, xVal), test = { x0: xTest, u: demonstrations(spec, xTest).u };
     if (job.method === 'sysid') {
-      const s = sysidBaseline(spec, initialParams(spec, 'dynamics', job.seed), { x: dTrain.x, u: dTrain.u, B: job.nTrain }, { x0: xVal, u: dVal.u });
-      return { ...job, ...none, valLoss: s.valLoss, valLossFromExpert: s.valLossFromExpert, paramError: identifiableError(job.task, s.theta), seconds: (performance.now() - t0) / 1000 };
+      const s = sysidBaseline(spec, initialParams(spec, 'dynamics', job.seed), { x: dTrain.x, u: dTrain.u, B: job.nTrain }, { x0: xVal, u: dVal.u }, test);
+      const paramError = identifiableError(job.task, s.theta);
+      return { ...job, ...none, testLoss: s.testLoss, testLossFromExpert: s.testLossFromExpert, valLoss: s.valLoss, valLossFromExpert: s.valLossFromExpert, paramError, paramErrorSelected: paramError, seconds: (performance.now() - t0) / 1000 };
     }
-    const nn = await nnBaseline(spec, { x0: xTrain, u: dTrain.u }, { x0: xVal, u: dVal.u }, { epochs: settings.nnEpochs, seed: job.seed });
-    return { ...job, ...none, valLoss: nn.valLoss, seconds: (performance.now() - t0) / 1000 };
+    const nn = await nnBaseline(spec, { x0: xTrain, u: dTrain.u }, { x0: xVal, u: dVal.u }, { epochs: settings.nnEpochs, seed: job.seed, test });
+    return { ...job, ...none, testLoss: nn.testLoss, selected: nn.selected.epoch, valLoss: nn.valLoss, seconds: (performance.now() - t0) / 1000 };
   }
   const r = await trainImitation({
-    task: job.task, learn: job.method, unrealisable, T, nTrain: job.nTrain, nVal: settings.nVal, iterations: settings.iterations,
+    task: job.task, learn: job.method, unrealisable, T, nTrain: job.nTrain, nVal: settings.nVal, nTest: settings.nTest, iterations: settings.iterations,
     lr: settings.lr, seed: job.seed, threads: 1, validateEvery: settings.validateEvery, signal: o.signal, progress: o.progress,
     ...(o.checkpointStore ? { checkpointStore: o.checkpointStore, resume: true, checkpointEvery: 1 } : {}),
   });
@@ -100,7 +115,9 @@ export async function runSweepJob({ job, settings }: SweepJobInput, o: { checkpo
   }
   const learnsDynamics = job.method !== 'cost';
   return {
-    ...job, valLoss: r.valLossFinal, valLossWarm: r.valLossWarmFinal, valLossFromExpert: r.valLossFromExpertFinal, valLossInitial: r.valLossInitial,
+    ...job, testLoss: r.testLossSelected, testLossFromExpert: r.testLossFromExpertSelected, selected: r.selected.iteration,
+    paramErrorSelected: learnsDynamics ? r.selected.paramError : null,
+    valLoss: r.valLossFinal, valLossWarm: r.valLossWarmFinal, valLossFromExpert: r.valLossFromExpertFinal, valLossInitial: r.valLossInitial,
     paramError: learnsDynamics ? identifiableError(job.task, r.psi.slice(2 * n).map(Math.exp)) : null,
     paramErrorCurve: learnsDynamics ? r.curve.map((c) => c.paramError) : null,
     costError, inexact: r.curve.reduce((a, c) => a + c.inexact * job.nTrain, 0), seconds: (performance.now() - t0) / 1000,
@@ -116,6 +133,7 @@ export interface SweepConfig extends CheckpointOptions {
   seeds?: number[];
   T?: Partial<Record<ImitationTask, number>>;
   nVal?: number;
+  nTest?: number;
   iterations?: number;
   lr?: number;
   nnEpochs?: number;
@@ -137,12 +155,18 @@ export interface SweepConfig extends CheckpointOptions {
 export interface SweepCell { task: ImitationTask; expert: Expert; method: SweepMethod; nTrain: number; seeds: number; mean: number; min: number; max: number; std: number }
 
 export interface SweepReport {
-  format: 'dmpc.report.imitation-sweep/1';
+  format: 'dmpc.report.imitation-sweep/2';
   settings: SweepSettings & { tasks: ImitationTask[]; experts: Expert[]; methods: SweepMethod[]; nTrain: number[]; seeds: number[] };
   jobs: SweepJobResult[];
-  /** Like-for-like validation loss per cell. */
+  /** Like-for-like test loss of the selected model per cell (SweepJobResult.testLoss): what the findings compare. */
+  testLoss: SweepCell[];
+  /** The selected model's test loss from the expert's plans per cell (learners and sysid). */
+  testLossFromExpert: SweepCell[];
+  /** Identifiable-parameter error of the selected iterate per cell (dynamics learners and sysid). */
+  paramErrorSelected: SweepCell[];
+  /** Like-for-like validation loss of the last iterate per cell. */
   valLoss: SweepCell[];
-  /** Identifiable-parameter error per cell (dynamics learners and sysid). */
+  /** Identifiable-parameter error of the last iterate per cell (dynamics learners and sysid). */
   paramError: SweepCell[];
   /**
    * Validation loss with every solve started at the expert's plan, per cell (learners and sysid): the
@@ -152,7 +176,10 @@ export interface SweepReport {
    * decide the mean for every method alike.
    */
   valLossFromExpert: SweepCell[];
+  /** The paper's findings on the test loss of the selected models (testLoss, testLossFromExpert, paramErrorSelected). */
   findings: SweepFindings;
+  /** The same findings on the last iterates' validation losses (valLoss, valLossFromExpert, paramError). */
+  findingsLastIterate: SweepFindings;
   run: { threads: number; wallSeconds: number; jobSeconds: number; loadAverageStart: number[]; loadAverageEnd: number[]; cores: number; resumedJobs: number; stopped: 'done' | 'cancelled' };
 }
 
@@ -177,8 +204,9 @@ export interface SweepFindings {
 const keyOf = (j: SweepJob) => `${j.task}/${j.expert}/${j.nTrain}/${j.seed}/${j.method}`;
 // /2: the learners of the cost move in the goal coordinates (imitation.ts goalCoordinates); a /1 file's
 // cost and both jobs came from the learner before that; /3: the unrealisable pendulum is the paper's
-// (imitation.ts taskSpec), the cart-pole's friction after the clamp, exact-Hessian solves (imitation/5)
-export const CHECKPOINT_FORMAT = 'dmpc.checkpoint.imitation-sweep/3';
+// (imitation.ts taskSpec), the cart-pole's friction after the clamp, exact-Hessian solves (imitation/5);
+// /4: test starts and model selection (a job's result has testLoss and selected)
+export const CHECKPOINT_FORMAT = 'dmpc.checkpoint.imitation-sweep/4';
 
 function cells(jobs: SweepJobResult[], value: (j: SweepJobResult) => number | null): SweepCell[] {
   const groups = new Map<string, { j: SweepJobResult; v: number[] }>();
@@ -241,8 +269,8 @@ export async function runImitationSweep(cfg: SweepConfig): Promise<SweepReport> 
   if (!nTrain.length || !nTrain.every((n) => Number.isInteger(n) && n >= 1)) throw new DmpcInputError('imitation sweep', 'nTrain', `must be positive integers (got ${nTrain.join(',')})`);
   if (!seeds.length || !seeds.every((s) => Number.isInteger(s) && s >= 0)) throw new DmpcInputError('imitation sweep', 'seeds', `must be non-negative integers (got ${seeds.join(',')})`);
   const settings: SweepSettings = {
-    T: Object.fromEntries(tasks.map((t) => [t, cfg.T?.[t] ?? taskSpec(t).T])), nVal: cfg.nVal ?? 32, iterations: cfg.iterations ?? 100,
-    lr: cfg.lr ?? 0.05, nnEpochs: cfg.nnEpochs ?? 500, validateEvery: cfg.validateEvery ?? 10,
+    T: Object.fromEntries(tasks.map((t) => [t, cfg.T?.[t] ?? taskSpec(t).T])), nVal: cfg.nVal ?? 32, nTest: cfg.nTest ?? 32, iterations: cfg.iterations ?? 100,
+    lr: cfg.lr ?? 0.05, nnEpochs: cfg.nnEpochs ?? 500, validateEvery: cfg.validateEvery ?? 5,
   };
   const all: SweepJob[] = [];
   for (const task of tasks) for (const expert of experts) for (const n of nTrain) for (const seed of seeds) for (const method of methods) all.push({ task, expert, nTrain: n, seed, method });
@@ -274,7 +302,7 @@ export async function runImitationSweep(cfg: SweepConfig): Promise<SweepReport> 
         const r = await run({ job, settings });
         done.set(keyOf(job), r);
         save();
-        cfg.progress?.({ phase: 'imitation sweep', done: done.size, total: all.length, info: `${keyOf(job)} val ${r.valLoss.toExponential(2)} (${r.seconds.toFixed(0)} s)` });
+        cfg.progress?.({ phase: 'imitation sweep', done: done.size, total: all.length, info: `${keyOf(job)} test ${r.testLoss.toExponential(2)} (${r.seconds.toFixed(0)} s)` });
       }
     };
     await Promise.all(Array.from({ length: Math.min(threads, Math.max(1, todo.length)) }, lane));
@@ -283,9 +311,12 @@ export async function runImitationSweep(cfg: SweepConfig): Promise<SweepReport> 
   }
   const jobs = all.map((j) => done.get(keyOf(j))).filter((j): j is SweepJobResult => !!j);
   const valLoss = cells(jobs, (j) => j.valLoss), paramError = cells(jobs, (j) => j.paramError), valLossFromExpert = cells(jobs, (j) => j.valLossFromExpert);
+  const testLoss = cells(jobs, (j) => j.testLoss), testLossFromExpert = cells(jobs, (j) => j.testLossFromExpert), paramErrorSelected = cells(jobs, (j) => j.paramErrorSelected);
   return {
-    format: 'dmpc.report.imitation-sweep/1', settings: { ...settings, tasks, experts, methods, nTrain, seeds }, jobs, valLoss, paramError, valLossFromExpert,
-    findings: sweepFindings(valLoss, paramError, valLossFromExpert),
+    format: 'dmpc.report.imitation-sweep/2', settings: { ...settings, tasks, experts, methods, nTrain, seeds }, jobs, testLoss, testLossFromExpert, paramErrorSelected,
+    valLoss, paramError, valLossFromExpert,
+    findings: sweepFindings(testLoss, paramErrorSelected, testLossFromExpert),
+    findingsLastIterate: sweepFindings(valLoss, paramError, valLossFromExpert),
     run: {
       threads, wallSeconds: (performance.now() - t0) / 1000, jobSeconds: jobs.reduce((a, j) => a + j.seconds, 0), loadAverageStart: loadStart,
       loadAverageEnd: loadavg(), cores: availableParallelism(), resumedJobs, stopped,
@@ -297,13 +328,15 @@ export const METHOD_LABEL: Record<SweepMethod, string> = { cost: 'MPC, learn cos
 const fmt = (c: SweepCell | undefined) => (c ? `${c.mean.toPrecision(2)} [${c.min.toPrecision(2)}, ${c.max.toPrecision(2)}]` : '—');
 
 /**
- * Markdown table: a validation loss per cell (default the like-for-like one; `which`: 'fromExpert' for
- * the loss from the expert's plans, where the NN, which has no solve, has none), mean [min, max] over
- * seeds, per task, expert and number of demonstrations.
+ * Markdown table: a loss per cell, mean [min, max] over seeds, per task, expert and number of
+ * demonstrations. `which`: 'test' (default) the selected models' like-for-like test loss;
+ * 'testFromExpert' the same from the expert's plans (the NN, which has no solve, has none);
+ * 'lastIterate' the last iterates' like-for-like validation loss; 'fromExpert' theirs from the expert's plans.
  */
-export function formatSweepTable(r: SweepReport, which: 'likeForLike' | 'fromExpert' = 'likeForLike'): string {
-  const s = r.settings, cs = which === 'fromExpert' ? r.valLossFromExpert ?? [] : r.valLoss;
-  const methods = which === 'fromExpert' ? s.methods.filter((m) => m !== 'nn') : s.methods;
+export function formatSweepTable(r: SweepReport, which: 'test' | 'testFromExpert' | 'lastIterate' | 'fromExpert' = 'test'): string {
+  const s = r.settings;
+  const cs = { test: r.testLoss, testFromExpert: r.testLossFromExpert, lastIterate: r.valLoss, fromExpert: r.valLossFromExpert }[which] ?? [];
+  const methods = which === 'fromExpert' || which === 'testFromExpert' ? s.methods.filter((m) => m !== 'nn') : s.methods;
   const lines = [`| task | expert | demos | ${methods.map((m) => METHOD_LABEL[m]).join(' | ')} |`, `| --- | --- | --- | ${methods.map(() => '---').join(' | ')} |`];
   for (const task of s.tasks) for (const expert of s.experts) for (const n of s.nTrain) {
     lines.push(`| ${task} | ${expert} | ${n} | ${methods.map((m) => fmt(cs.find((c) => c.task === task && c.expert === expert && c.method === m && c.nTrain === n))).join(' | ')} |`);

@@ -62,8 +62,8 @@ describe('dmpc train … --queue through a Redis with a password and an ACL user
     const json = <T>(x: T): T => JSON.parse(JSON.stringify(x, (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? null : v))) as T;
     expect(remote.jobs).toHaveLength(4);
     expect(withoutSeconds(remote.jobs)).toEqual(withoutSeconds(json(here.jobs)));
-    expect({ valLoss: remote.valLoss, paramError: remote.paramError, findings: remote.findings }).toEqual(json({ valLoss: here.valLoss, paramError: here.paramError, findings: here.findings }));
-    expect(readFileSync(`${base}.md`, 'utf8')).toContain('Like-for-like validation imitation loss');
+    expect({ testLoss: remote.testLoss, valLoss: remote.valLoss, paramError: remote.paramError, findings: remote.findings }).toEqual(json({ testLoss: here.testLoss, valLoss: here.valLoss, paramError: here.paramError, findings: here.findings }));
+    expect(readFileSync(`${base}.md`, 'utf8')).toContain('Like-for-like imitation loss on 32 test starts of the model with the best validation loss');
     // concurrency 2: two sweep jobs ran at the same time on the one worker
     const { queue, redis: conn } = openQueue(parseQueueAddress(url));
     try {
@@ -85,7 +85,7 @@ describe('dmpc train … --queue through a Redis with a password and an ACL user
       '--nn-epochs', '5', '--threads', '2', '--hessian', 'gauss-newton', '--out', base, '--quiet', '--queue', url]);
     expect(r.status, r.stderr).toBe(0);
     const here = await runImitationExperiment({ task: 'pendulum', learn: 'dynamics', unrealisable: false, T: 5, nTrain: 2, nVal: 2, iterations: 3, lr: 0.05, seed: 0, threads: 2,
-      hessian: 'gauss-newton', baselines: true, nnEpochs: 5 });
+      hessian: 'gauss-newton', baselines: true, nnEpochs: 5, nTest: 32 });
     expect(here.baselines.nn).not.toBeNull();
     expect(JSON.parse(readFileSync(`${base}.json`, 'utf8'))).toEqual(JSON.parse(JSON.stringify(here)));
   }, 120_000);
@@ -136,7 +136,7 @@ describe('checkpoints as a queue worker keeps them: identification, a sweep job'
 
   it('a sweep job (a learner) stopped mid-run resumes from its checkpoint with the same result', async () => {
     const exec = remoteExecutors['imitate-sweep-job'];
-    const input = exec.input.parse({ job: { task: 'pendulum', expert: 'realisable', nTrain: 2, seed: 1, method: 'dynamics' }, settings: { T: { pendulum: 5 }, nVal: 2, iterations: 6, lr: 0.05, nnEpochs: 5, validateEvery: 1 } });
+    const input = exec.input.parse({ job: { task: 'pendulum', expert: 'realisable', nTrain: 2, seed: 1, method: 'dynamics' }, settings: { T: { pendulum: 5 }, nVal: 2, nTest: 3, iterations: 6, lr: 0.05, nnEpochs: 5, validateEvery: 1 } });
     const { seconds: _a, ...whole } = await exec.execute(input, ctx(undefined, new AbortController().signal, () => {}, [])) as SweepJobResult;
     void _a;
     let text: string | undefined;

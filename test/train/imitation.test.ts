@@ -3,16 +3,18 @@ import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cartpole as cartpoleDx } from '../../models/discrete/cartpole.js';
-import { costCoordinates, evaluateChunk, expertModel, goalCoordinates, gradientInGoalCoordinates, initialParams, pinCostScale, sampleStarts, taskSpec, trainImitation, trueParams, demonstrations } from '../../src/train/imitation.js';
+import { DEMO_SOLVE, costCoordinates, evaluateChunk, runStarts, expertModel, goalCoordinates, gradientInGoalCoordinates, initialParams, pinCostScale, sampleStarts, taskSpec, trainImitation, trueParams, demonstrations } from '../../src/train/imitation.js';
 import { fitTransitions, nnBaseline } from '../../src/train/baselines.js';
 import { command } from '../../src/cli/commands/train.js';
 
 describe('imitation learning through the MPC layer', () => {
   it('like-for-like validation: with the expert\'s own parameters the learner gives the expert\'s plans (pendulum, cart-pole)', async () => {
     for (const task of ['pendulum', 'cartpole'] as const) {
-      const r = await trainImitation({ task, learn: 'both', nTrain: 4, nVal: 8, iterations: 0, psiInit: trueParams(taskSpec(task)), seed: 0 });
+      const r = await trainImitation({ task, learn: 'both', nTrain: 4, nVal: 8, nTest: 8, iterations: 0, psiInit: trueParams(taskSpec(task)), seed: 0 });
       expect(r.valLossInitial).toBeLessThanOrEqual(1e-10);
       expect(r.valLossFinal).toBeLessThanOrEqual(1e-10);
+      expect(r.testLossSelected).toBeLessThanOrEqual(1e-10);
+      expect(r.testLossFromExpertSelected).toBeLessThanOrEqual(1e-10);
     }
     // a wrong start is not
     const spec = taskSpec('pendulum');
@@ -166,6 +168,26 @@ describe('imitation learning through the MPC layer', () => {
     expect(() => sampleStarts('pendulum', 2, 0, 0)).toThrow(/imitate.*startAngle/);
   });
 
+  it('model selection: the validated iterate with the lowest validation loss, scored on test starts that are neither training nor validation starts', async () => {
+    const spec = taskSpec('pendulum', 6, true);
+    const r = await trainImitation({ task: 'pendulum', learn: 'dynamics', unrealisable: true, T: 6, nTrain: 4, nVal: 6, nTest: 5, iterations: 12, lr: 0.2, seed: 2, validateEvery: 3 });
+    const validated = [...r.curve.filter((c) => Number.isFinite(c.valLoss)).map((c) => [c.iteration, c.valLoss]), [12, r.valLossFinal]];
+    expect(validated.map(([i]) => i)).toEqual([0, 3, 6, 9, 12]);
+    const [bestIt, bestVal] = validated.reduce((a, b) => (b[1] < a[1] ? b : a));
+    expect(r.selected.iteration).toBe(bestIt);
+    expect(r.selected.valLoss).toBe(bestVal);
+    // the test starts: a third draw, and the selected ψ scored on them as an independent evaluation does
+    const { xTrain, xVal, xTest } = runStarts(spec, 4, 6, 2, 5);
+    const key = (x: Float64Array, b: number) => x.subarray(3 * b, 3 * b + 3).join();
+    const seen = new Set([...Array.from({ length: 4 }, (_, b) => key(xTrain, b)), ...Array.from({ length: 6 }, (_, b) => key(xVal, b))]);
+    expect(Array.from({ length: 5 }, (_, b) => seen.has(key(xTest, b)))).toEqual([false, false, false, false, false]);
+    const test = evaluateChunk({ spec, psi: Float64Array.from(r.selected.psi), x0: xTest, target: demonstrations(spec, xTest).u, solve: DEMO_SOLVE, gradient: false, hessian: 'exact' });
+    expect(r.testLossSelected).toBeCloseTo(test.loss / 5, 12);
+    if (r.selected.iteration === 12) expect(r.selected.psi).toEqual(r.psi);
+    else expect(r.selected.psi).not.toEqual(r.psi);
+    expect(r.selected.learned.map((p) => p.name)).toEqual(['g', 'm', 'l']);
+  });
+
   it('resuming from a checkpoint gives the uninterrupted run, and worker threads give the single-threaded numbers', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'dmpc-imit-'));
     const base = { task: 'pendulum' as const, learn: 'both' as const, T: 6, nTrain: 4, nVal: 4, iterations: 4, seed: 3, chunk: 2 };
@@ -177,6 +199,8 @@ describe('imitation learning through the MPC layer', () => {
     const resumed = await trainImitation({ ...base, checkpoint: ck, resume: true });
     expect(resumed.psi).toEqual(full.psi);
     expect(resumed.curve).toEqual(full.curve);
+    expect(resumed.selected).toEqual(full.selected);
+    expect(resumed.testLossSelected).toBe(full.testLossSelected);
     await expect(trainImitation({ ...base, lr: 0.1, checkpoint: ck, resume: true })).rejects.toThrow(/other settings/);
     const threaded = await trainImitation({ ...base, threads: 2 });
     expect(threaded.psi).toEqual(full.psi);
@@ -191,7 +215,10 @@ describe('imitation learning through the MPC layer', () => {
     const rep = JSON.parse(readFileSync(`${base}.json`, 'utf8'));
     expect(rep.table.map((r: { method: string }) => r.method)).toEqual(expect.arrayContaining(['sysid on transitions + MPC', 'neural-network policy (tfjs MLP)']));
     expect(rep.learner.curve.length).toBe(3);
-    expect(rep.format).toBe('dmpc.report.imitation/2');
+    expect(rep.format).toBe('dmpc.report.imitation/3');
+    expect(rep.table[1].testLoss).toBe(rep.learner.testLossSelected);
+    expect(rep.table.every((r: { testLoss: number | null }) => Number.isFinite(r.testLoss))).toBe(true);
+    expect(rep.baselines.nn.selected.epoch).toBeGreaterThanOrEqual(0);
     expect(Number.isFinite(rep.learner.valLossWarmFinal)).toBe(true);
     expect(rep.table[1].valLoss).toBe(rep.learner.valLossFinal);
     expect(rep.table[1].valLossWarm).toBe(rep.learner.valLossWarmFinal);

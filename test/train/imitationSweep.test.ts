@@ -6,7 +6,7 @@ import { CHECKPOINT_FORMAT, formatFindings, runImitationSweep, sweepFindings, ty
 import { decodeCheckpoint, saveCheckpoint } from '../../src/train/checkpoint.js';
 import { command } from '../../src/cli/commands/train.js';
 
-const tiny = { tasks: ['pendulum' as const], nTrain: [2, 4], seeds: [0, 1], T: { pendulum: 6 }, nVal: 4, iterations: 3, nnEpochs: 10, validateEvery: 2 };
+const tiny = { tasks: ['pendulum' as const], nTrain: [2, 4], seeds: [0, 1], T: { pendulum: 6 }, nVal: 4, nTest: 3, iterations: 3, nnEpochs: 10, validateEvery: 2 };
 const noTime = (jobs: { seconds: number }[]) => jobs.map(({ seconds: _s, ...j }) => j);
 
 describe('imitation sweep (sample efficiency)', () => {
@@ -16,19 +16,26 @@ describe('imitation sweep (sample efficiency)', () => {
     const full = await runImitationSweep({ ...tiny, threads: 1, checkpoint: ck });
     expect(full.jobs.length).toBe(1 * 2 * 2 * 2 * 5); // task × experts × sizes × seeds × methods
     expect(full.valLoss.length).toBe(2 * 2 * 5);
-    const cell = full.valLoss.find((c) => c.method === 'sysid' && c.expert === 'realisable' && c.nTrain === 2)!;
+    expect(full.testLoss.length).toBe(2 * 2 * 5);
+    const cell = full.testLoss.find((c) => c.method === 'sysid' && c.expert === 'realisable' && c.nTrain === 2)!;
     expect(cell.seeds).toBe(2);
     expect(cell.min).toBeLessThanOrEqual(cell.mean);
     expect(cell.max).toBeGreaterThanOrEqual(cell.mean);
-    // realisable sysid recovers the dynamics exactly: like-for-like validation reproduces the expert's plans
+    // realisable sysid recovers the dynamics exactly: like-for-like solves reproduce the expert's plans
     expect(cell.max).toBeLessThan(1e-10);
+    expect(full.valLoss.find((c) => c.method === 'sysid' && c.expert === 'realisable' && c.nTrain === 2)!.max).toBeLessThan(1e-10);
     const learner = full.jobs.find((j) => j.method === 'dynamics')!;
+    // validated at 0 and 2 and after the last (3): the selection is one of them
+    expect([0, 2, 3]).toContain(learner.selected);
+    expect(Number.isFinite(learner.testLoss) && Number.isFinite(learner.paramErrorSelected!)).toBe(true);
+    expect(full.jobs.filter((j) => j.method === 'nn').every((j) => j.selected! % 10 === 0 && Number.isFinite(j.testLoss))).toBe(true);
     expect(learner.paramErrorCurve!.length).toBe(3);
     expect(learner.valLossWarm).not.toBeNull();
     expect(full.jobs.find((j) => j.method === 'cost')!.paramError).toBeNull();
     expect(full.findings.dataEfficiency!.length).toBe(2 * 3);
     expect(full.findings.unrealisable!.map((f) => f.nTrain)).toEqual([2, 4]);
     expect(full.findings.recovery!.length).toBe(1);
+    expect(full.findingsLastIterate.recovery!.length).toBe(1);
     // drop three finished jobs from the checkpoint: the resumed sweep runs them (on 2 threads) and nothing else
     const saved = decodeCheckpoint<{ jobs: { seconds: number }[] }>(readFileSync(ck, 'utf8'), CHECKPOINT_FORMAT, JSON.parse(readFileSync(ck, 'utf8')).key, ck);
     const part = join(dir, 'part.json');
@@ -65,7 +72,7 @@ describe('imitation sweep (sample efficiency)', () => {
     expect(await command.run(['imitate', '--sweep-train', '2,3', '--seeds', '1', '--task', 'pendulum', '--experts', 'realisable', '--methods', 'dynamics,nn',
       '--horizon', '6', '--val', '4', '--iterations', '2', '--nn-epochs', '5', '--threads', '1', '--out', base, '--quiet'])).toBe(0);
     const rep = JSON.parse(readFileSync(`${base}.json`, 'utf8'));
-    expect(rep.format).toBe('dmpc.report.imitation-sweep/1');
+    expect(rep.format).toBe('dmpc.report.imitation-sweep/2');
     expect(rep.jobs.length).toBe(4);
     expect(readFileSync(`${base}.md`, 'utf8')).toMatch(/\| pendulum \| realisable \| 3 \|/);
     for (const f of ['sample-efficiency', 'param-error']) expect(readFileSync(`${base}.${f}.png`).subarray(1, 4).toString()).toBe('PNG');

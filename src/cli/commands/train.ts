@@ -156,7 +156,7 @@ const threadsOf = (v: string | undefined): number => (v === undefined || v === '
 async function runImitate(argv: string[]): Promise<number> {
   const { values } = parseOptions(argv, {
     task: { type: 'string' }, learn: { type: 'string' }, unrealisable: { type: 'boolean' }, horizon: { type: 'string' },
-    train: { type: 'string' }, val: { type: 'string' }, iterations: { type: 'string' }, lr: { type: 'string' }, seed: { type: 'string' },
+    train: { type: 'string' }, val: { type: 'string' }, test: { type: 'string' }, iterations: { type: 'string' }, lr: { type: 'string' }, seed: { type: 'string' },
     threads: { type: 'string' }, ...checkpointFlagOptions, out: { type: 'string' },
     'no-baselines': { type: 'boolean' }, 'nn-epochs': { type: 'string' }, hessian: { type: 'string' }, quiet: { type: 'boolean' },
     'sweep-train': { type: 'string' }, seeds: { type: 'string' }, methods: { type: 'string' }, experts: { type: 'string' }, 'validate-every': { type: 'string' },
@@ -174,7 +174,7 @@ async function runImitate(argv: string[]): Promise<number> {
   const progress = consoleProgress({ quiet: values.quiet });
   const cfg = {
     task, learn, unrealisable: !!values.unrealisable, T: values.horizon ? num('horizon', values.horizon, 0) : undefined,
-    nTrain: num('train', values.train, 32), nVal: num('val', values.val, 32), iterations: num('iterations', values.iterations, 100),
+    nTrain: num('train', values.train, 32), nVal: num('val', values.val, 32), nTest: num('test', values.test, 32), iterations: num('iterations', values.iterations, 100),
     lr: num('lr', values.lr, 0.05), seed: num('seed', values.seed, 0), threads: threadsOf(values.threads), hessian,
     ...ckOpts, progress, baselines: !values['no-baselines'], nnEpochs: num('nn-epochs', values['nn-epochs'], 500),
   };
@@ -186,7 +186,9 @@ async function runImitate(argv: string[]): Promise<number> {
   const files = await writeImitationOutputs(base, ex);
   if (!values.quiet) {
     console.log(formatTable(ex));
-    for (const p of ex.learner.learned) console.log(`  ${p.name.padEnd(10)} learned ${p.value.toPrecision(5).padStart(11)}   expert ${p.truth.toPrecision(5)}`);
+    const sel = ex.learner.selected;
+    console.log(`learned parameters: last iterate, and the one with the best validation loss (iteration ${sel.iteration}), against the expert's`);
+    for (const [i, p] of ex.learner.learned.entries()) console.log(`  ${p.name.padEnd(10)} last ${p.value.toPrecision(5).padStart(11)}   selected ${sel.learned[i].value.toPrecision(5).padStart(11)}   expert ${p.truth.toPrecision(5)}`);
     console.log(`wrote ${files.join(', ')}`);
   }
   return 0;
@@ -224,8 +226,8 @@ async function runImitateSweep(values: Record<string, string | boolean | undefin
     rep = await runImitationSweep({
       tasks: list('task') as ImitationTask[] | undefined, experts: list('experts') as Expert[] | undefined, methods: list('methods') as SweepMethod[] | undefined,
       nTrain, seeds, T: T as Partial<Record<ImitationTask, number>> | undefined,
-      nVal: num('val', str('val'), 32), iterations: num('iterations', str('iterations'), 100), lr: num('lr', str('lr'), 0.05),
-      nnEpochs: num('nn-epochs', str('nn-epochs'), 500), validateEvery: num('validate-every', str('validate-every'), 10),
+      nVal: num('val', str('val'), 32), nTest: num('test', str('test'), 32), iterations: num('iterations', str('iterations'), 100), lr: num('lr', str('lr'), 0.05),
+      nnEpochs: num('nn-epochs', str('nn-epochs'), 500), validateEvery: num('validate-every', str('validate-every'), 5),
       // on the queue: up to 64 jobs in the queue at once (the workers set the pace); --threads N sets that number
       threads: str('threads') === undefined || str('threads') === 'auto' ? (client ? QUEUE_SWEEP_IN_FLIGHT : availableParallelism()) : num('threads', str('threads'), 1),
       ...ckOpts, progress, runJob: client?.runJob,
@@ -280,7 +282,7 @@ async function imitateOnQueue(queue: QueueAddress, cfg: import('../../train/imit
   const { completeImitationExperiment } = await import('../../train/imitationExperiment.js');
   const input = {
     task: cfg.task, learn: cfg.learn, unrealisable: !!cfg.unrealisable, ...(cfg.T !== undefined ? { horizon: cfg.T } : {}),
-    nTrain: cfg.nTrain, nVal: cfg.nVal, iterations: cfg.iterations, lr: cfg.lr, seed: cfg.seed, hessian: cfg.hessian,
+    nTrain: cfg.nTrain, nVal: cfg.nVal, nTest: cfg.nTest, iterations: cfg.iterations, lr: cfg.lr, seed: cfg.seed, hessian: cfg.hessian,
   };
   const learner = await runOnQueue(queue, 'imitate', input, (f, m) => cfg.progress?.({ phase: 'queue imitate', done: Math.round(1000 * f), total: 1000, info: m ?? undefined })) as import('../../train/imitation.js').ImitationResult;
   // the run's description: the worker's (what ran) over the submitter's settings the job does not carry (baselines, epochs)
@@ -304,7 +306,7 @@ async function sweepOnQueue(queue: QueueAddress, progress: ReturnType<typeof con
   type Result = import('../../train/imitationSweep.js').SweepJobResult;
   return {
     runJob: async (input: Input) => {
-      const id = `sweep-${createHash('sha256').update(JSON.stringify(['dmpc.imitation-sweep-job/3', input])).digest('hex').slice(0, 32)}`;
+      const id = `sweep-${createHash('sha256').update(JSON.stringify(['dmpc.imitation-sweep-job/4', input])).digest('hex').slice(0, 32)}`;
       const j = input.job;
       return await client.run('imitate-sweep-job', input, {
         id, onProgress: (f, m) => progress({ phase: `queue ${j.task}/${j.expert}/${j.nTrain}/${j.seed}/${j.method}`, done: Math.round(1000 * f), total: 1000, info: m ?? undefined }),
@@ -346,11 +348,11 @@ export const command: CliCommand = {
     '    e.g. --model greybox-pendulum --model-config \'{"hidden":[8]}\' --fit \'residual.*\'',
     '    writes model.json (models/continuous format), model.report.json, model.loss.{svg,png}, model.prediction.{svg,png}',
     'dmpc train imitate --task pendulum|cartpole --learn cost|dynamics|both [--unrealisable] [--horizon T]',
-    '    [--train 32] [--val 32] [--iterations 100] [--lr 0.05] [--seed 0] [--threads N|auto] [--hessian exact|gauss-newton]',
+    '    [--train 32] [--val 32] [--test 32] [--iterations 100] [--lr 0.05] [--seed 0] [--threads N|auto] [--hessian exact|gauss-newton]',
     '    [--checkpoint FILE [--resume] [--checkpoint-every 10]] [--no-baselines] [--nn-epochs 500] [--out BASE]   writes BASE.json, BASE.curves.{svg,png}',
     'dmpc train imitate --sweep-train 10,30,100,300 [--task pendulum,cartpole] [--experts realisable,unrealisable]',
-    '    [--methods cost,dynamics,both,sysid,nn] [--seeds 3|0,4,7] [--horizon T|pendulum=20,cartpole=15] [--val 32] [--iterations 100]',
-    '    [--lr 0.05] [--nn-epochs 500] [--validate-every 10] [--threads N|auto (every core)] [--checkpoint FILE [--resume]] [--out BASE]',
+    '    [--methods cost,dynamics,both,sysid,nn] [--seeds 3|0,4,7] [--horizon T|pendulum=20,cartpole=15] [--val 32] [--test 32] [--iterations 100]',
+    '    [--lr 0.05] [--nn-epochs 500] [--validate-every 5] [--threads N|auto (every core)] [--checkpoint FILE [--resume]] [--out BASE]',
     '    every method on increasing numbers of demonstrations × seeds; writes BASE.json, BASE.md (table, the paper\'s findings),',
     '    BASE.sample-efficiency.{svg,png}, BASE.param-error.{svg,png}',
     'dmpc train tune --controller CONFIG.json --data DEMOS.csv|.mcap [--data ...] --out TUNED.json',
