@@ -315,6 +315,8 @@ export function evaluateChunk(inp: ChunkInput): ChunkOutput {
 export function demonstrations(spec: TaskSpec, x0: Float64Array): { u: Float64Array; x: Float64Array } {
   const model = expertModel(spec);
   const { nx } = model, n = nx + model.nu, B = x0.length / nx;
+  // no starts, no plans (a run without test starts); the solver rejects an empty batch
+  if (B === 0) return { u: new Float64Array(0), x: new Float64Array(0) };
   const C = Array.from({ length: n }, (_, i) => Array.from({ length: n }, (_, j) => (i === j ? spec.q[i] : 0)));
   const sol = sqpSolve({ model, T: spec.T, x0: { data: x0, shape: [B, nx] }, C, c: spec.p, u_lower: -spec.uBound, u_upper: spec.uBound }, DEMO_SOLVE);
   const failed = sol.status.flatMap((s, b) => (s === 'optimal' ? [] : [`#${b} (${s} after ${sol.iterations[b]} SQP iterations, x0 = [${Array.from(x0.subarray(b * nx, (b + 1) * nx), (v) => v.toPrecision(4)).join(', ')}])`]));
@@ -453,7 +455,7 @@ export async function trainImitation(cfg: ImitationConfig): Promise<ImitationRes
   const lay = paramLayout(spec, cfg.learn);
   const model = learnerModel(spec.task), nx = model.nx, nu = model.nu, T = spec.T;
   const { xTrain, xVal, xTest } = runStarts(spec, nTrain, nVal, seed, nTest);
-  const dTrain = demonstrations(spec, xTrain), dVal = demonstrations(spec, xVal), dTest = nTest ? demonstrations(spec, xTest) : null;
+  const dTrain = demonstrations(spec, xTrain), dVal = demonstrations(spec, xVal), dTest = demonstrations(spec, xTest);
   const psiTrue = trueParams(spec);
   const psiFirst = (): Float64Array => {
     if (!cfg.psiInit) return initialParams(spec, cfg.learn, seed);
@@ -505,7 +507,7 @@ export async function trainImitation(cfg: ImitationConfig): Promise<ImitationRes
   };
   // the test starts: like-for-like, and from the expert's plans (NaN without test starts)
   const testLoss = async (p: Float64Array, fromExpert = false) => {
-    if (!dTest) return NaN;
+    if (!nTest) return NaN;
     const outs = await runner.map(chunksOf(xTest, dTest.u, fromExpert ? dTest.u : undefined, p, false, fromExpert ? TRAIN_SOLVE : DEMO_SOLVE));
     return outs.reduce((a, o) => a + o.loss, 0) / nTest;
   };

@@ -48,7 +48,7 @@ export async function completeImitationExperiment(cfg: ImitationExperimentConfig
     const spec = taskSpec(cfg.task, cfg.T, cfg.unrealisable);
     const seed = cfg.seed ?? 0, nTrain = cfg.nTrain ?? 32, nVal = cfg.nVal ?? 32, nTest = cfg.nTest ?? 32;
     const { xTrain, xVal, xTest } = runStarts(spec, nTrain, nVal, seed, nTest);
-    const dTrain = demonstrations(spec, xTrain), dVal = demonstrations(spec, xVal), test = { x0: xTest, u: nTest ? demonstrations(spec, xTest).u : new Float64Array(0) };
+    const dTrain = demonstrations(spec, xTrain), dVal = demonstrations(spec, xVal), test = { x0: xTest, u: demonstrations(spec, xTest).u };
     const psi0 = initialParams(spec, cfg.learn, seed);
     sysid = sysidBaseline(spec, psi0, { x: dTrain.x, u: dTrain.u, B: nTrain }, { x0: xVal, u: dVal.u }, test);
     table.push({ method: cfg.learn === 'cost' ? 'sysid + MPC (dynamics were already true; cost stays initial)' : 'sysid on transitions + MPC', valLoss: sysid.valLoss, valLossWarm: null, valLossFromExpert: sysid.valLossFromExpert, testLoss: sysid.testLoss });

@@ -50,6 +50,11 @@ describe('imitation sweep (sample efficiency)', () => {
     expect(subset.run.resumedJobs).toBe(20);
     expect(noTime(subset.jobs)).toEqual(noTime(full.jobs.filter((j) => j.nTrain === 4)));
     await expect(runImitationSweep({ ...tiny, methods: ['dynamics', 'svm' as never] })).rejects.toThrow(/methods/);
+    // without test starts every method still runs; there is no test loss, and no cell of it
+    const untested = await runImitationSweep({ ...tiny, nTrain: [2], seeds: [0], experts: ['unrealisable'], methods: ['dynamics', 'sysid', 'nn'], nTest: 0, threads: 1 });
+    expect(untested.jobs.map((j) => Number.isNaN(j.testLoss))).toEqual([true, true, true]);
+    expect(untested.testLoss).toEqual([]);
+    expect(untested.valLoss.length).toBe(3);
   });
 
   it('the findings compare the cell means as the paper states them', () => {
