@@ -7,7 +7,7 @@ import { writeFileSync } from 'node:fs';
 import { demonstrations, initialParams, runStarts, taskSpec, trainImitation, type ImitationConfig, type ImitationResult } from './imitation.js';
 import { nnBaseline, sysidBaseline } from './baselines.js';
 import { bandChart, lineChart, writePlot } from './plots.js';
-import { METHOD_LABEL, formatFindings, formatSweepTable, type SweepCell, type SweepJobResult, type SweepReport } from './imitationSweep.js';
+import { CHOSEN_LABEL, METHOD_LABEL, cellLabel, formatFindings, formatSweepTable, type SweepCell, type SweepJobResult, type SweepReport } from './imitationSweep.js';
 
 export interface ImitationExperiment {
   format: 'dmpc.report.imitation/3';
@@ -93,13 +93,14 @@ export async function writeSweepOutputs(base: string, r: SweepReport, command?: 
   writeFileSync(`${base}.json`, JSON.stringify(r, (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 1) + '\n');
   const md = [command ? `Command: \`${command}\`\n` : '',
     `Like-for-like imitation loss on ${r.settings.nTest} test starts of the model with the best validation loss (${r.settings.nVal} validation starts, every ${r.settings.validateEvery} iterations; the NN every 10 epochs), mean [min, max] over seeds ${r.settings.seeds.join(', ')}:\n`, formatSweepTable(r), '',
+    ...(r.testLossChosen.length ? [`"${CHOSEN_LABEL}": per seed, the learner (cost, dynamics or both) whose selected iterate has the lowest validation loss, scored on the test starts.\n`] : []),
     'The same models on the test starts, every solve started at the expert\'s plan (same-basin; the NN has no solve):\n', formatSweepTable(r, 'testFromExpert'), '',
     formatFindings(r.findings), '',
     'The last iterate (epoch) instead, like-for-like validation loss:\n', formatSweepTable(r, 'lastIterate'), '',
     'The last iterate, every validation solve started at the expert\'s plan:\n', formatSweepTable(r, 'fromExpert'), '',
     'Findings on the last iterates\' validation losses:\n', formatFindings(r.findingsLastIterate), '', `Wall time ${r.run.wallSeconds.toFixed(0)} s on ${r.run.threads} worker thread(s) (${r.run.cores} cores; load average ${r.run.loadAverageStart.map((x) => x.toFixed(1)).join(' ')} at the start, ${r.run.loadAverageEnd.map((x) => x.toFixed(1)).join(' ')} at the end); ${r.run.jobSeconds.toFixed(0)} s of job time${r.run.resumedJobs ? `, ${r.run.resumedJobs} jobs from the checkpoint` : ''}.`].join('\n');
   writeFileSync(`${base}.md`, md + '\n');
-  const label = (c: SweepCell) => METHOD_LABEL[c.method];
+  const label = (c: SweepCell) => cellLabel(c.method);
   const eff = await writePlot(`${base}.sample-efficiency`, bandChart({
     title: 'imitation: test loss of the best-validation model vs number of demonstrations (mean, band: min–max over seeds)', x: 'demonstrations', yTitle: 'test imitation loss', logX: true, logY: true,
     row: 'expert', column: 'task',

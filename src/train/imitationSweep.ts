@@ -53,6 +53,11 @@ export interface SweepJobResult extends SweepJob {
   testLossFromExpert: number | null;
   /** Learners: the selected iteration (0 = the initial parameters, `iterations` = the last); NN: the selected epoch. */
   selected: number | null;
+  /**
+   * The like-for-like validation loss that selected the model: the learners' selected iterate, the NN's
+   * selected epoch, sysid's one fit. It chooses among the learners (chooseLearners), never scores one.
+   */
+  valLossSelected: number;
   /** Dynamics learners: paramError of the selected iterate. */
   paramErrorSelected: number | null;
   /** Like-for-like validation loss of the last iterate (ImitationResult.valLossFinal; the NN's plan error at its last epoch). */
@@ -92,10 +97,10 @@ export async function runSweepJob({ job, settings }: SweepJobInput, o: { checkpo
     if (job.method === 'sysid') {
       const s = sysidBaseline(spec, initialParams(spec, 'dynamics', job.seed), { x: dTrain.x, u: dTrain.u, B: job.nTrain }, { x0: xVal, u: dVal.u }, test);
       const paramError = identifiableError(job.task, s.theta);
-      return { ...job, ...none, testLoss: s.testLoss, testLossFromExpert: s.testLossFromExpert, valLoss: s.valLoss, valLossFromExpert: s.valLossFromExpert, paramError, paramErrorSelected: paramError, seconds: (performance.now() - t0) / 1000 };
+      return { ...job, ...none, testLoss: s.testLoss, testLossFromExpert: s.testLossFromExpert, valLoss: s.valLoss, valLossSelected: s.valLoss, valLossFromExpert: s.valLossFromExpert, paramError, paramErrorSelected: paramError, seconds: (performance.now() - t0) / 1000 };
     }
     const nn = await nnBaseline(spec, { x0: xTrain, u: dTrain.u }, { x0: xVal, u: dVal.u }, { epochs: settings.nnEpochs, seed: job.seed, test });
-    return { ...job, ...none, testLoss: nn.testLoss, selected: nn.selected.epoch, valLoss: nn.valLoss, seconds: (performance.now() - t0) / 1000 };
+    return { ...job, ...none, testLoss: nn.testLoss, selected: nn.selected.epoch, valLoss: nn.valLoss, valLossSelected: nn.selected.valLoss, seconds: (performance.now() - t0) / 1000 };
   }
   const r = await trainImitation({
     task: job.task, learn: job.method, unrealisable, T, nTrain: job.nTrain, nVal: settings.nVal, nTest: settings.nTest, iterations: settings.iterations,
@@ -115,7 +120,7 @@ export async function runSweepJob({ job, settings }: SweepJobInput, o: { checkpo
   }
   const learnsDynamics = job.method !== 'cost';
   return {
-    ...job, testLoss: r.testLossSelected, testLossFromExpert: r.testLossFromExpertSelected, selected: r.selected.iteration,
+    ...job, testLoss: r.testLossSelected, testLossFromExpert: r.testLossFromExpertSelected, selected: r.selected.iteration, valLossSelected: r.selected.valLoss,
     paramErrorSelected: learnsDynamics ? r.selected.paramError : null,
     valLoss: r.valLossFinal, valLossWarm: r.valLossWarmFinal, valLossFromExpert: r.valLossFromExpertFinal, valLossInitial: r.valLossInitial,
     paramError: learnsDynamics ? identifiableError(job.task, r.psi.slice(2 * n).map(Math.exp)) : null,
@@ -151,15 +156,25 @@ export interface SweepConfig extends CheckpointOptions {
   signal?: AbortSignal;
 }
 
-/** Mean and spread over seeds of one (task, expert, method, nTrain) cell. */
-export interface SweepCell { task: ImitationTask; expert: Expert; method: SweepMethod; nTrain: number; seeds: number; mean: number; min: number; max: number; std: number }
+/**
+ * Mean and spread over seeds of one (task, expert, method, nTrain) cell; method 'chosen' is the
+ * learner chosen per seed on validation (chooseLearners).
+ */
+export interface SweepCell { task: ImitationTask; expert: Expert; method: SweepMethod | 'chosen'; nTrain: number; seeds: number; mean: number; min: number; max: number; std: number }
+
+/** One seed's imitation learner as a user would pick it: the one with the lowest validation loss. */
+export interface ChosenLearner { task: ImitationTask; expert: Expert; nTrain: number; seed: number; method: LearnWhat; valLoss: number; testLoss: number; testLossFromExpert: number | null }
 
 export interface SweepReport {
-  format: 'dmpc.report.imitation-sweep/2';
+  format: 'dmpc.report.imitation-sweep/3';
   settings: SweepSettings & { tasks: ImitationTask[]; experts: Expert[]; methods: SweepMethod[]; nTrain: number[]; seeds: number[] };
   jobs: SweepJobResult[];
   /** Like-for-like test loss of the selected model per cell (SweepJobResult.testLoss): what the findings compare. */
   testLoss: SweepCell[];
+  /** Per (task, expert, nTrain, seed) where more than one learner ran: the learner chosen on validation (chooseLearners). */
+  chosen: ChosenLearner[];
+  /** The chosen learners' test loss per cell (method 'chosen'). */
+  testLossChosen: SweepCell[];
   /** The selected model's test loss from the expert's plans per cell (learners and sysid). */
   testLossFromExpert: SweepCell[];
   /** Identifiable-parameter error of the selected iterate per cell (dynamics learners and sysid). */
@@ -187,7 +202,8 @@ export interface SweepReport {
  * The paper's three findings, checked on the cell means:
  * - dataEfficiency: at the smallest number of demonstrations, every MPC learner's loss is below the network's;
  * - unrealisable: with the unrealisable expert, the dynamics learner's loss is below sysid + MPC's (per number of demonstrations),
- *   judged on the like-for-like loss (`holds`) and on the same-basin loss from the expert's plans (`holdsFromExpert`);
+ *   judged on the like-for-like loss (`holds`) and on the same-basin loss from the expert's plans (`holdsFromExpert`) — the
+ *   paper's own comparison (il_exp.py learns the dynamics only); and the same for the learner chosen on validation (`chosen`);
  * - recovery: with the realisable expert, the dynamics learner's identifiable combinations come within 1 % (RMS log-error ≤ 0.01) at the largest number of demonstrations.
  * Each entry: the cells compared and whether the finding holds there; `null` where the sweep did not run what it needs.
  */
@@ -197,6 +213,12 @@ export interface SweepFindings {
     task: ImitationTask; nTrain: number; imitation: number; sysid: number; holds: boolean;
     /** The same comparison on the validation loss from the expert's plans (null where not computed). */
     imitationFromExpert: number | null; sysidFromExpert: number | null; holdsFromExpert: boolean | null;
+    /**
+     * Imitation as a user would run it: per seed the learner with the lowest validation loss
+     * (chooseLearners; null where fewer than two learners ran), its test loss against sysid's, and
+     * how often each learner was chosen.
+     */
+    chosen: { imitation: number; holds: boolean; methods: Partial<Record<LearnWhat, number>> } | null;
   }[] | null;
   recovery: { task: ImitationTask; nTrain: number; paramError: number; holds: boolean }[] | null;
 }
@@ -205,11 +227,13 @@ const keyOf = (j: SweepJob) => `${j.task}/${j.expert}/${j.nTrain}/${j.seed}/${j.
 // /2: the learners of the cost move in the goal coordinates (imitation.ts goalCoordinates); a /1 file's
 // cost and both jobs came from the learner before that; /3: the unrealisable pendulum is the paper's
 // (imitation.ts taskSpec), the cart-pole's friction after the clamp, exact-Hessian solves (imitation/5);
-// /4: test starts and model selection (a job's result has testLoss and selected)
-export const CHECKPOINT_FORMAT = 'dmpc.checkpoint.imitation-sweep/4';
+// /4: test starts and model selection (a job's result has testLoss and selected); /5: valLossSelected
+export const CHECKPOINT_FORMAT = 'dmpc.checkpoint.imitation-sweep/5';
 
-function cells(jobs: SweepJobResult[], value: (j: SweepJobResult) => number | null): SweepCell[] {
-  const groups = new Map<string, { j: SweepJobResult; v: number[] }>();
+type CellKey = Pick<SweepCell, 'task' | 'expert' | 'method' | 'nTrain'>;
+
+function cells<J extends CellKey>(jobs: J[], value: (j: J) => number | null): SweepCell[] {
+  const groups = new Map<string, { j: J; v: number[] }>();
   for (const j of jobs) {
     const v = value(j);
     if (v === null || !Number.isFinite(v)) continue;
@@ -225,7 +249,29 @@ function cells(jobs: SweepJobResult[], value: (j: SweepJobResult) => number | nu
   });
 }
 
-export function sweepFindings(valLoss: SweepCell[], paramError: SweepCell[], fromExpert: SweepCell[] = []): SweepFindings {
+/**
+ * Per (task, expert, nTrain, seed): the learner (cost, dynamics, both) whose selected iterate has the
+ * lowest validation loss — the choice a user makes among the policy classes, on validation starts
+ * only, so its test loss is as unbiased as each learner's own. Only where at least two learners ran.
+ */
+export function chooseLearners(jobs: SweepJobResult[]): ChosenLearner[] {
+  const groups = new Map<string, SweepJobResult[]>();
+  for (const j of jobs) {
+    if (j.method !== 'cost' && j.method !== 'dynamics' && j.method !== 'both') continue;
+    const k = `${j.task}/${j.expert}/${j.nTrain}/${j.seed}`;
+    groups.set(k, [...(groups.get(k) ?? []), j]);
+  }
+  const out: ChosenLearner[] = [];
+  for (const g of groups.values()) {
+    if (g.length < 2) continue;
+    // earliest in METHODS order on a tie, as the selection within a run takes the earliest iterate
+    const best = g.reduce((a, j) => (j.valLossSelected < a.valLossSelected ? j : a));
+    out.push({ task: best.task, expert: best.expert, nTrain: best.nTrain, seed: best.seed, method: best.method as LearnWhat, valLoss: best.valLossSelected, testLoss: best.testLoss, testLossFromExpert: best.testLossFromExpert });
+  }
+  return out;
+}
+
+export function sweepFindings(valLoss: SweepCell[], paramError: SweepCell[], fromExpert: SweepCell[] = [], chosen: ChosenLearner[] = []): SweepFindings {
   const get = (cs: SweepCell[], task: string, expert: string, method: string, nTrain: number) => cs.find((c) => c.task === task && c.expert === expert && c.method === method && c.nTrain === nTrain);
   const combos = [...new Set(valLoss.map((c) => `${c.task}/${c.expert}`))].map((s) => s.split('/') as [ImitationTask, Expert]);
   const dataEfficiency: NonNullable<SweepFindings['dataEfficiency']> = [];
@@ -242,9 +288,13 @@ export function sweepFindings(valLoss: SweepCell[], paramError: SweepCell[], fro
       const im = get(valLoss, task, expert, 'dynamics', nTrain), sy = get(valLoss, task, expert, 'sysid', nTrain);
       if (expert !== 'unrealisable' || !im || !sy) continue;
       const imE = get(fromExpert, task, expert, 'dynamics', nTrain), syE = get(fromExpert, task, expert, 'sysid', nTrain);
+      const ch = chosen.filter((c) => c.task === task && c.expert === expert && c.nTrain === nTrain && Number.isFinite(c.testLoss));
+      const chMean = ch.reduce((a, c) => a + c.testLoss, 0) / ch.length, methods: Partial<Record<LearnWhat, number>> = {};
+      for (const c of ch) methods[c.method] = (methods[c.method] ?? 0) + 1;
       unrealisable.push({
         task, nTrain, imitation: im.mean, sysid: sy.mean, holds: im.mean < sy.mean,
         imitationFromExpert: imE?.mean ?? null, sysidFromExpert: syE?.mean ?? null, holdsFromExpert: imE && syE ? imE.mean < syE.mean : null,
+        chosen: ch.length ? { imitation: chMean, holds: chMean < sy.mean, methods } : null,
       });
     }
     const pe = get(paramError, task, expert, 'dynamics', sizes[sizes.length - 1]);
@@ -264,7 +314,7 @@ export async function runImitationSweep(cfg: SweepConfig): Promise<SweepReport> 
   const t0 = performance.now(), loadStart = loadavg();
   const tasks = parseList('tasks', cfg.tasks, ['pendulum', 'cartpole'], ['pendulum', 'cartpole']);
   const experts = parseList('experts', cfg.experts, ['realisable', 'unrealisable'], ['realisable', 'unrealisable']);
-  const methods = parseList('methods', cfg.methods, METHODS, METHODS);
+  const methods = [...parseList('methods', cfg.methods, METHODS, METHODS)];
   const nTrain = cfg.nTrain ?? [10, 30, 100, 300], seeds = cfg.seeds ?? [0, 1, 2];
   if (!nTrain.length || !nTrain.every((n) => Number.isInteger(n) && n >= 1)) throw new DmpcInputError('imitation sweep', 'nTrain', `must be positive integers (got ${nTrain.join(',')})`);
   if (!seeds.length || !seeds.every((s) => Number.isInteger(s) && s >= 0)) throw new DmpcInputError('imitation sweep', 'seeds', `must be non-negative integers (got ${seeds.join(',')})`);
@@ -312,10 +362,11 @@ export async function runImitationSweep(cfg: SweepConfig): Promise<SweepReport> 
   const jobs = all.map((j) => done.get(keyOf(j))).filter((j): j is SweepJobResult => !!j);
   const valLoss = cells(jobs, (j) => j.valLoss), paramError = cells(jobs, (j) => j.paramError), valLossFromExpert = cells(jobs, (j) => j.valLossFromExpert);
   const testLoss = cells(jobs, (j) => j.testLoss), testLossFromExpert = cells(jobs, (j) => j.testLossFromExpert), paramErrorSelected = cells(jobs, (j) => j.paramErrorSelected);
+  const chosen = chooseLearners(jobs), testLossChosen = cells(chosen.map((c) => ({ ...c, method: 'chosen' as const })), (c) => c.testLoss);
   return {
-    format: 'dmpc.report.imitation-sweep/2', settings: { ...settings, tasks, experts, methods, nTrain, seeds }, jobs, testLoss, testLossFromExpert, paramErrorSelected,
+    format: 'dmpc.report.imitation-sweep/3', settings: { ...settings, tasks, experts, methods, nTrain, seeds }, jobs, testLoss, chosen, testLossChosen, testLossFromExpert, paramErrorSelected,
     valLoss, paramError, valLossFromExpert,
-    findings: sweepFindings(testLoss, paramErrorSelected, testLossFromExpert),
+    findings: sweepFindings(testLoss, paramErrorSelected, testLossFromExpert, chosen),
     findingsLastIterate: sweepFindings(valLoss, paramError, valLossFromExpert),
     run: {
       threads, wallSeconds: (performance.now() - t0) / 1000, jobSeconds: jobs.reduce((a, j) => a + j.seconds, 0), loadAverageStart: loadStart,
@@ -325,6 +376,8 @@ export async function runImitationSweep(cfg: SweepConfig): Promise<SweepReport> 
 }
 
 export const METHOD_LABEL: Record<SweepMethod, string> = { cost: 'MPC, learn cost', dynamics: 'MPC, learn dynamics', both: 'MPC, learn both', sysid: 'sysid + MPC', nn: 'NN policy' };
+export const CHOSEN_LABEL = 'MPC, learner chosen on validation';
+export const cellLabel = (m: SweepCell['method']) => (m === 'chosen' ? CHOSEN_LABEL : METHOD_LABEL[m]);
 const fmt = (c: SweepCell | undefined) => (c ? `${c.mean.toPrecision(2)} [${c.min.toPrecision(2)}, ${c.max.toPrecision(2)}]` : '—');
 
 /**
@@ -335,9 +388,10 @@ const fmt = (c: SweepCell | undefined) => (c ? `${c.mean.toPrecision(2)} [${c.mi
  */
 export function formatSweepTable(r: SweepReport, which: 'test' | 'testFromExpert' | 'lastIterate' | 'fromExpert' = 'test'): string {
   const s = r.settings;
-  const cs = { test: r.testLoss, testFromExpert: r.testLossFromExpert, lastIterate: r.valLoss, fromExpert: r.valLossFromExpert }[which] ?? [];
-  const methods = which === 'fromExpert' || which === 'testFromExpert' ? s.methods.filter((m) => m !== 'nn') : s.methods;
-  const lines = [`| task | expert | demos | ${methods.map((m) => METHOD_LABEL[m]).join(' | ')} |`, `| --- | --- | --- | ${methods.map(() => '---').join(' | ')} |`];
+  const cs = { test: [...r.testLoss, ...r.testLossChosen], testFromExpert: r.testLossFromExpert, lastIterate: r.valLoss, fromExpert: r.valLossFromExpert }[which] ?? [];
+  const methods: SweepCell['method'][] = which === 'fromExpert' || which === 'testFromExpert' ? s.methods.filter((m) => m !== 'nn') : [...s.methods];
+  if (which === 'test' && r.testLossChosen.length) methods.push('chosen');
+  const lines = [`| task | expert | demos | ${methods.map(cellLabel).join(' | ')} |`, `| --- | --- | --- | ${methods.map(() => '---').join(' | ')} |`];
   for (const task of s.tasks) for (const expert of s.experts) for (const n of s.nTrain) {
     lines.push(`| ${task} | ${expert} | ${n} | ${methods.map((m) => fmt(cs.find((c) => c.task === task && c.expert === expert && c.method === m && c.nTrain === n))).join(' | ')} |`);
   }
@@ -350,6 +404,9 @@ export function formatFindings(f: SweepFindings): string {
   out.push(f.dataEfficiency ? `1. MPC learners beat the NN at the fewest demonstrations: ${f.dataEfficiency.map((d) => `${d.task}/${d.expert}/${d.method} ${d.learner.toPrecision(2)} vs ${d.nn.toPrecision(2)} ${yes(d.holds)}`).join('; ')}` : '1. (not run: needs the learners and the NN)');
   const sameBasin = (d: NonNullable<SweepFindings['unrealisable']>[number]) => (d.holdsFromExpert === null ? '' : `, from the expert's plans ${d.imitationFromExpert!.toPrecision(2)} vs ${d.sysidFromExpert!.toPrecision(2)} ${yes(d.holdsFromExpert)}`);
   out.push(f.unrealisable ? `2. unrealisable expert, imitation (dynamics) beats sysid + MPC (like-for-like; from the expert's plans): ${f.unrealisable.map((d) => `${d.task} n=${d.nTrain} ${d.imitation.toPrecision(2)} vs ${d.sysid.toPrecision(2)} ${yes(d.holds)}${sameBasin(d)}`).join('; ')}` : '2. (not run: needs the unrealisable expert, the dynamics learner and sysid)');
+  const chosen = f.unrealisable?.filter((d) => d.chosen) ?? [];
+  const counts = (m: Partial<Record<LearnWhat, number>>) => Object.entries(m).map(([k, n]) => `${k} ${n}`).join(', ');
+  if (chosen.length) out.push(`2'. unrealisable expert, imitation (the learner chosen on validation per seed) beats sysid + MPC: ${chosen.map((d) => `${d.task} n=${d.nTrain} ${d.chosen!.imitation.toPrecision(2)} vs ${d.sysid.toPrecision(2)} ${yes(d.chosen!.holds)} (chosen: ${counts(d.chosen!.methods)})`).join('; ')}`);
   out.push(f.recovery ? `3. realisable expert, dynamics recovered within 1 %: ${f.recovery.map((d) => `${d.task} n=${d.nTrain} RMS log-error ${d.paramError.toPrecision(2)} ${yes(d.holds)}`).join('; ')}` : '3. (not run: needs the realisable expert and the dynamics learner)');
   return out.join('\n');
 }

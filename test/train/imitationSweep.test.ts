@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { copyFileSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CHECKPOINT_FORMAT, formatFindings, runImitationSweep, sweepFindings, type SweepCell } from '../../src/train/imitationSweep.js';
+import { CHECKPOINT_FORMAT, chooseLearners, formatFindings, formatSweepTable, runImitationSweep, sweepFindings, type SweepCell, type SweepJobResult } from '../../src/train/imitationSweep.js';
 import { decodeCheckpoint, saveCheckpoint } from '../../src/train/checkpoint.js';
 import { command } from '../../src/cli/commands/train.js';
 
@@ -36,6 +36,18 @@ describe('imitation sweep (sample efficiency)', () => {
     expect(full.findings.unrealisable!.map((f) => f.nTrain)).toEqual([2, 4]);
     expect(full.findings.recovery!.length).toBe(1);
     expect(full.findingsLastIterate.recovery!.length).toBe(1);
+    // the learner chosen on validation: one per (expert, size, seed), the lowest validation loss among the three learners, scored on test
+    expect(full.chosen.length).toBe(2 * 2 * 2);
+    for (const c of full.chosen) {
+      const mine = full.jobs.filter((j) => ['cost', 'dynamics', 'both'].includes(j.method) && j.expert === c.expert && j.nTrain === c.nTrain && j.seed === c.seed);
+      expect(c.valLoss).toBe(Math.min(...mine.map((j) => j.valLossSelected)));
+      expect(c.testLoss).toBe(mine.find((j) => j.method === c.method)!.testLoss);
+    }
+    expect(full.jobs.filter((j) => j.method === 'sysid').every((j) => j.valLossSelected === j.valLoss)).toBe(true);
+    expect(full.testLossChosen.map((c) => c.method)).toEqual(['chosen', 'chosen', 'chosen', 'chosen']);
+    expect(full.findings.unrealisable!.every((f) => f.chosen !== null)).toBe(true);
+    expect(full.findingsLastIterate.unrealisable!.every((f) => f.chosen === null)).toBe(true);
+    expect(formatSweepTable(full).split('\n')[0]).toContain('MPC, learner chosen on validation');
     // drop three finished jobs from the checkpoint: the resumed sweep runs them (on 2 threads) and nothing else
     const saved = decodeCheckpoint<{ jobs: { seconds: number }[] }>(readFileSync(ck, 'utf8'), CHECKPOINT_FORMAT, JSON.parse(readFileSync(ck, 'utf8')).key, ck);
     const part = join(dir, 'part.json');
@@ -63,12 +75,30 @@ describe('imitation sweep (sample efficiency)', () => {
       c('nn', 'unrealisable', 10, 5), c('dynamics', 'unrealisable', 10, 2), c('sysid', 'unrealisable', 10, 3)];
     const f = sweepFindings(val, [c('dynamics', 'realisable', 30, 0.02)]);
     expect(f.dataEfficiency!.map((d) => [d.expert, d.method, d.holds])).toEqual([['realisable', 'cost', false], ['realisable', 'dynamics', true], ['unrealisable', 'dynamics', true]]);
-    expect(f.unrealisable).toEqual([{ task: 'pendulum', nTrain: 10, imitation: 2, sysid: 3, holds: true, imitationFromExpert: null, sysidFromExpert: null, holdsFromExpert: null }]);
+    expect(f.unrealisable).toEqual([{ task: 'pendulum', nTrain: 10, imitation: 2, sysid: 3, holds: true, imitationFromExpert: null, sysidFromExpert: null, holdsFromExpert: null, chosen: null }]);
     expect(f.recovery).toEqual([{ task: 'pendulum', nTrain: 30, paramError: 0.02, holds: false }]);
     // the same-basin comparison (validation solves from the expert's plans) is judged on its own
     const g = sweepFindings(val, [], [c('dynamics', 'unrealisable', 10, 0.9), c('sysid', 'unrealisable', 10, 0.6)]);
-    expect(g.unrealisable).toEqual([{ task: 'pendulum', nTrain: 10, imitation: 2, sysid: 3, holds: true, imitationFromExpert: 0.9, sysidFromExpert: 0.6, holdsFromExpert: false }]);
+    expect(g.unrealisable).toEqual([{ task: 'pendulum', nTrain: 10, imitation: 2, sysid: 3, holds: true, imitationFromExpert: 0.9, sysidFromExpert: 0.6, holdsFromExpert: false, chosen: null }]);
     expect(formatFindings(g)).toContain('pendulum n=10 2.0 vs 3.0 holds, from the expert\'s plans 0.90 vs 0.60 does NOT hold');
+  });
+
+  it('chooses per seed the learner with the lowest validation loss, never by its test loss', () => {
+    const job = (method: SweepJobResult['method'], seed: number, valLossSelected: number, testLoss: number) => ({ task: 'pendulum', expert: 'unrealisable', nTrain: 10, seed, method, valLossSelected, testLoss, testLossFromExpert: null }) as SweepJobResult;
+    const jobs = [
+      job('cost', 0, 3, 0.1), job('dynamics', 0, 2, 9), job('both', 0, 2, 1), job('sysid', 0, 0.5, 4), job('nn', 0, 0.1, 0.1), // dynamics: lowest validation (the earliest of a tie), though its test loss is the worst
+      job('cost', 1, 5, 5), job('both', 1, 1, 2), job('sysid', 1, 1, 4), // both
+      job('dynamics', 2, 1, 1), job('sysid', 2, 1, 4), // one learner only: nothing to choose
+    ];
+    const ch = chooseLearners(jobs);
+    expect(ch.map((c) => [c.seed, c.method, c.testLoss])).toEqual([[0, 'dynamics', 9], [1, 'both', 2]]);
+    const c = (method: SweepCell['method'], mean: number): SweepCell => ({ task: 'pendulum', expert: 'unrealisable', method, nTrain: 10, seeds: 2, mean, min: mean, max: mean, std: 0 });
+    const f = sweepFindings([c('dynamics', 5), c('sysid', 4)], [], [], ch);
+    // dynamics alone loses (5 vs 4); the chosen learners' mean test loss (9 + 2) / 2 = 5.5 loses too
+    expect(f.unrealisable![0].chosen).toEqual({ imitation: 5.5, holds: false, methods: { dynamics: 1, both: 1 } });
+    const g = sweepFindings([c('dynamics', 5), c('sysid', 6)], [], [], ch);
+    expect(g.unrealisable![0].chosen!.holds).toBe(true);
+    expect(formatFindings(g)).toContain("2'. unrealisable expert, imitation (the learner chosen on validation per seed) beats sysid + MPC: pendulum n=10 5.5 vs 6.0 holds (chosen: dynamics 1, both 1)");
   });
 
   it('dmpc train imitate --sweep-train writes the report, the table and both figures', async () => {
@@ -77,7 +107,7 @@ describe('imitation sweep (sample efficiency)', () => {
     expect(await command.run(['imitate', '--sweep-train', '2,3', '--seeds', '1', '--task', 'pendulum', '--experts', 'realisable', '--methods', 'dynamics,nn',
       '--horizon', '6', '--val', '4', '--iterations', '2', '--nn-epochs', '5', '--threads', '1', '--out', base, '--quiet'])).toBe(0);
     const rep = JSON.parse(readFileSync(`${base}.json`, 'utf8'));
-    expect(rep.format).toBe('dmpc.report.imitation-sweep/2');
+    expect(rep.format).toBe('dmpc.report.imitation-sweep/3');
     expect(rep.jobs.length).toBe(4);
     expect(readFileSync(`${base}.md`, 'utf8')).toMatch(/\| pendulum \| realisable \| 3 \|/);
     for (const f of ['sample-efficiency', 'param-error']) expect(readFileSync(`${base}.${f}.png`).subarray(1, 4).toString()).toBe('PNG');

@@ -306,7 +306,7 @@ async function sweepOnQueue(queue: QueueAddress, progress: ReturnType<typeof con
   type Result = import('../../train/imitationSweep.js').SweepJobResult;
   return {
     runJob: async (input: Input) => {
-      const id = `sweep-${createHash('sha256').update(JSON.stringify(['dmpc.imitation-sweep-job/4', input])).digest('hex').slice(0, 32)}`;
+      const id = `sweep-${createHash('sha256').update(JSON.stringify(['dmpc.imitation-sweep-job/5', input])).digest('hex').slice(0, 32)}`;
       const j = input.job;
       return await client.run('imitate-sweep-job', input, {
         id, onProgress: (f, m) => progress({ phase: `queue ${j.task}/${j.expert}/${j.nTrain}/${j.seed}/${j.method}`, done: Math.round(1000 * f), total: 1000, info: m ?? undefined }),
