@@ -104,7 +104,7 @@ export async function writeSweepOutputs(base: string, r: SweepReport, command?: 
   const eff = await writePlot(`${base}.sample-efficiency`, bandChart({
     title: 'imitation: test loss of the best-validation model vs number of demonstrations (mean, band: min–max over seeds)', x: 'demonstrations', yTitle: 'test imitation loss', logX: true, logY: true,
     row: 'expert', column: 'task',
-    rows: r.testLoss.map((c) => ({ demonstrations: c.nTrain, mean: Math.max(c.mean, 1e-14), lo: Math.max(c.min, 1e-14), hi: Math.max(c.max, 1e-14), series: label(c), task: c.task, expert: c.expert })),
+    rows: [...r.testLoss, ...r.testLossChosen].map((c) => ({ demonstrations: c.nTrain, mean: Math.max(c.mean, 1e-14), lo: Math.max(c.min, 1e-14), hi: Math.max(c.max, 1e-14), series: label(c), task: c.task, expert: c.expert })),
   }));
   // parameter error per iteration: mean and spread over seeds of each learner of the dynamics, per number of demonstrations
   const rows: Record<string, number | string>[] = [];
