@@ -210,7 +210,8 @@ export interface SweepReport {
 export interface SweepFindings {
   dataEfficiency: { task: ImitationTask; expert: Expert; nTrain: number; method: SweepMethod; learner: number; nn: number; holds: boolean }[] | null;
   unrealisable: {
-    task: ImitationTask; nTrain: number; imitation: number; sysid: number; holds: boolean;
+    /** imitation, holds: the dynamics learner's (null where it did not run). */
+    task: ImitationTask; nTrain: number; imitation: number | null; sysid: number; holds: boolean | null;
     /** The same comparison on the validation loss from the expert's plans (null where not computed). */
     imitationFromExpert: number | null; sysidFromExpert: number | null; holdsFromExpert: boolean | null;
     /**
@@ -286,13 +287,13 @@ export function sweepFindings(valLoss: SweepCell[], paramError: SweepCell[], fro
     }
     for (const nTrain of sizes) {
       const im = get(valLoss, task, expert, 'dynamics', nTrain), sy = get(valLoss, task, expert, 'sysid', nTrain);
-      if (expert !== 'unrealisable' || !im || !sy) continue;
-      const imE = get(fromExpert, task, expert, 'dynamics', nTrain), syE = get(fromExpert, task, expert, 'sysid', nTrain);
       const ch = chosen.filter((c) => c.task === task && c.expert === expert && c.nTrain === nTrain && Number.isFinite(c.testLoss));
+      if (expert !== 'unrealisable' || !sy || (!im && !ch.length)) continue;
+      const imE = get(fromExpert, task, expert, 'dynamics', nTrain), syE = get(fromExpert, task, expert, 'sysid', nTrain);
       const chMean = ch.reduce((a, c) => a + c.testLoss, 0) / ch.length, methods: Partial<Record<LearnWhat, number>> = {};
       for (const c of ch) methods[c.method] = (methods[c.method] ?? 0) + 1;
       unrealisable.push({
-        task, nTrain, imitation: im.mean, sysid: sy.mean, holds: im.mean < sy.mean,
+        task, nTrain, imitation: im?.mean ?? null, sysid: sy.mean, holds: im ? im.mean < sy.mean : null,
         imitationFromExpert: imE?.mean ?? null, sysidFromExpert: syE?.mean ?? null, holdsFromExpert: imE && syE ? imE.mean < syE.mean : null,
         chosen: ch.length ? { imitation: chMean, holds: chMean < sy.mean, methods } : null,
       });
@@ -403,7 +404,8 @@ export function formatFindings(f: SweepFindings): string {
   const out: string[] = [];
   out.push(f.dataEfficiency ? `1. MPC learners beat the NN at the fewest demonstrations: ${f.dataEfficiency.map((d) => `${d.task}/${d.expert}/${d.method} ${d.learner.toPrecision(2)} vs ${d.nn.toPrecision(2)} ${yes(d.holds)}`).join('; ')}` : '1. (not run: needs the learners and the NN)');
   const sameBasin = (d: NonNullable<SweepFindings['unrealisable']>[number]) => (d.holdsFromExpert === null ? '' : `, from the expert's plans ${d.imitationFromExpert!.toPrecision(2)} vs ${d.sysidFromExpert!.toPrecision(2)} ${yes(d.holdsFromExpert)}`);
-  out.push(f.unrealisable ? `2. unrealisable expert, imitation (dynamics) beats sysid + MPC (like-for-like; from the expert's plans): ${f.unrealisable.map((d) => `${d.task} n=${d.nTrain} ${d.imitation.toPrecision(2)} vs ${d.sysid.toPrecision(2)} ${yes(d.holds)}${sameBasin(d)}`).join('; ')}` : '2. (not run: needs the unrealisable expert, the dynamics learner and sysid)');
+  const dyn = f.unrealisable?.filter((d) => d.imitation !== null) ?? [];
+  out.push(dyn.length ? `2. unrealisable expert, imitation (dynamics) beats sysid + MPC (like-for-like; from the expert's plans): ${dyn.map((d) => `${d.task} n=${d.nTrain} ${d.imitation!.toPrecision(2)} vs ${d.sysid.toPrecision(2)} ${yes(d.holds!)}${sameBasin(d)}`).join('; ')}` : '2. (not run: needs the unrealisable expert, the dynamics learner and sysid)');
   const chosen = f.unrealisable?.filter((d) => d.chosen) ?? [];
   const counts = (m: Partial<Record<LearnWhat, number>>) => Object.entries(m).map(([k, n]) => `${k} ${n}`).join(', ');
   if (chosen.length) out.push(`2'. unrealisable expert, imitation (the learner chosen on validation per seed) beats sysid + MPC: ${chosen.map((d) => `${d.task} n=${d.nTrain} ${d.chosen!.imitation.toPrecision(2)} vs ${d.sysid.toPrecision(2)} ${yes(d.chosen!.holds)} (chosen: ${counts(d.chosen!.methods)})`).join('; ')}`);

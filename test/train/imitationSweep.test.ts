@@ -98,6 +98,10 @@ describe('imitation sweep (sample efficiency)', () => {
     expect(f.unrealisable![0].chosen).toEqual({ imitation: 5.5, holds: false, methods: { dynamics: 1, both: 1 } });
     const g = sweepFindings([c('dynamics', 5), c('sysid', 6)], [], [], ch);
     expect(g.unrealisable![0].chosen!.holds).toBe(true);
+    // without the dynamics learner the chosen learners are still compared with sysid
+    const h = sweepFindings([c('sysid', 6)], [], [], ch);
+    expect(h.unrealisable).toEqual([{ task: 'pendulum', nTrain: 10, imitation: null, sysid: 6, holds: null, imitationFromExpert: null, sysidFromExpert: null, holdsFromExpert: null, chosen: { imitation: 5.5, holds: true, methods: { dynamics: 1, both: 1 } } }]);
+    expect(formatFindings(h)).toContain('2. (not run');
     expect(formatFindings(g)).toContain("2'. unrealisable expert, imitation (the learner chosen on validation per seed) beats sysid + MPC: pendulum n=10 5.5 vs 6.0 holds (chosen: dynamics 1, both 1)");
   });
 
