@@ -44,6 +44,10 @@ describe('imitation sweep (sample efficiency)', () => {
       expect(c.testLoss).toBe(mine.find((j) => j.method === c.method)!.testLoss);
     }
     expect(full.jobs.filter((j) => j.method === 'sysid').every((j) => j.valLossSelected === j.valLoss)).toBe(true);
+    // a learner's selecting loss is its selected iterate's (the last iterate is a candidate): never above the last's, and below it in some run
+    const learners = full.jobs.filter((j) => ['cost', 'dynamics', 'both'].includes(j.method));
+    expect(learners.every((j) => j.valLossSelected <= j.valLoss)).toBe(true);
+    expect(learners.some((j) => j.valLossSelected < j.valLoss)).toBe(true);
     expect(full.testLossChosen.map((c) => c.method)).toEqual(['chosen', 'chosen', 'chosen', 'chosen']);
     expect(full.findings.unrealisable!.every((f) => f.chosen !== null)).toBe(true);
     expect(full.findingsLastIterate.unrealisable!.every((f) => f.chosen === null)).toBe(true);
