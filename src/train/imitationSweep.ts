@@ -272,12 +272,16 @@ export function chooseLearners(jobs: SweepJobResult[]): ChosenLearner[] {
   return out;
 }
 
+/** The chosen learners' test loss per (task, expert, nTrain) cell, as method 'chosen'. */
+export const chosenCells = (chosen: ChosenLearner[]): SweepCell[] => cells(chosen.map((c) => ({ ...c, method: 'chosen' as const })), (c) => c.testLoss);
+
 export function sweepFindings(valLoss: SweepCell[], paramError: SweepCell[], fromExpert: SweepCell[] = [], chosen: ChosenLearner[] = []): SweepFindings {
   const get = (cs: SweepCell[], task: string, expert: string, method: string, nTrain: number) => cs.find((c) => c.task === task && c.expert === expert && c.method === method && c.nTrain === nTrain);
   const combos = [...new Set(valLoss.map((c) => `${c.task}/${c.expert}`))].map((s) => s.split('/') as [ImitationTask, Expert]);
   const dataEfficiency: NonNullable<SweepFindings['dataEfficiency']> = [];
   const unrealisable: NonNullable<SweepFindings['unrealisable']> = [];
   const recovery: NonNullable<SweepFindings['recovery']> = [];
+  const chosenCell = chosenCells(chosen);
   for (const [task, expert] of combos) {
     const sizes = [...new Set(valLoss.filter((c) => c.task === task && c.expert === expert).map((c) => c.nTrain))].sort((a, b) => a - b);
     const n0 = sizes[0], nn = get(valLoss, task, expert, 'nn', n0);
@@ -287,15 +291,15 @@ export function sweepFindings(valLoss: SweepCell[], paramError: SweepCell[], fro
     }
     for (const nTrain of sizes) {
       const im = get(valLoss, task, expert, 'dynamics', nTrain), sy = get(valLoss, task, expert, 'sysid', nTrain);
-      const ch = chosen.filter((c) => c.task === task && c.expert === expert && c.nTrain === nTrain && Number.isFinite(c.testLoss));
-      if (expert !== 'unrealisable' || !sy || (!im && !ch.length)) continue;
+      const ch = get(chosenCell, task, expert, 'chosen', nTrain);
+      if (expert !== 'unrealisable' || !sy || (!im && !ch)) continue;
       const imE = get(fromExpert, task, expert, 'dynamics', nTrain), syE = get(fromExpert, task, expert, 'sysid', nTrain);
-      const chMean = ch.reduce((a, c) => a + c.testLoss, 0) / ch.length, methods: Partial<Record<LearnWhat, number>> = {};
-      for (const c of ch) methods[c.method] = (methods[c.method] ?? 0) + 1;
+      const methods: Partial<Record<LearnWhat, number>> = {};
+      for (const c of chosen) if (c.task === task && c.expert === expert && c.nTrain === nTrain && Number.isFinite(c.testLoss)) methods[c.method] = (methods[c.method] ?? 0) + 1;
       unrealisable.push({
         task, nTrain, imitation: im?.mean ?? null, sysid: sy.mean, holds: im ? im.mean < sy.mean : null,
         imitationFromExpert: imE?.mean ?? null, sysidFromExpert: syE?.mean ?? null, holdsFromExpert: imE && syE ? imE.mean < syE.mean : null,
-        chosen: ch.length ? { imitation: chMean, holds: chMean < sy.mean, methods } : null,
+        chosen: ch ? { imitation: ch.mean, holds: ch.mean < sy.mean, methods } : null,
       });
     }
     const pe = get(paramError, task, expert, 'dynamics', sizes[sizes.length - 1]);
@@ -363,7 +367,7 @@ export async function runImitationSweep(cfg: SweepConfig): Promise<SweepReport> 
   const jobs = all.map((j) => done.get(keyOf(j))).filter((j): j is SweepJobResult => !!j);
   const valLoss = cells(jobs, (j) => j.valLoss), paramError = cells(jobs, (j) => j.paramError), valLossFromExpert = cells(jobs, (j) => j.valLossFromExpert);
   const testLoss = cells(jobs, (j) => j.testLoss), testLossFromExpert = cells(jobs, (j) => j.testLossFromExpert), paramErrorSelected = cells(jobs, (j) => j.paramErrorSelected);
-  const chosen = chooseLearners(jobs), testLossChosen = cells(chosen.map((c) => ({ ...c, method: 'chosen' as const })), (c) => c.testLoss);
+  const chosen = chooseLearners(jobs), testLossChosen = chosenCells(chosen);
   return {
     format: 'dmpc.report.imitation-sweep/3', settings: { ...settings, tasks, experts, methods, nTrain, seeds }, jobs, testLoss, chosen, testLossChosen, testLossFromExpert, paramErrorSelected,
     valLoss, paramError, valLossFromExpert,
