@@ -31,7 +31,7 @@ import { BlobRefSchema, ConfigSnapshotSchema, configFromSnapshot, snapshotConfig
 import type { ControllerRuntime } from './runtime.js';
 import type { CheckpointStore } from '../src/train/checkpoint.js';
 import { CancelledError } from './simulate.js';
-import { trainImitation } from '../src/train/imitation.js';
+import { LEARNERS, trainImitation } from '../src/train/imitation.js';
 import { tuneWeights } from '../src/train/tune.js';
 import { runSweepJob, type SweepJobInput } from '../src/train/imitationSweep.js';
 import { readTrajectories, trajectoriesFromCsv, type Trajectory } from '../src/data/index.js';
@@ -76,7 +76,7 @@ export function resolveDataPath(root: string, file: string, where: (string | num
 
 export const ImitateParamsSchema = z.strictObject({
   task: z.enum(['pendulum', 'cartpole']),
-  learn: z.enum(['cost', 'dynamics', 'both']).default('dynamics'),
+  learn: z.enum(LEARNERS).default('dynamics'),
   unrealisable: z.boolean().default(false).describe("the expert's dynamics lie outside the learner's model class"),
   horizon: z.number().int().min(2).max(100).optional(),
   nTrain: z.number().int().min(1).max(256).default(16),

@@ -37,6 +37,8 @@ import { defineDiscreteModel } from '../ad/index.js';
 
 export type ImitationTask = 'pendulum' | 'cartpole';
 export type LearnWhat = 'cost' | 'dynamics' | 'both';
+export const LEARNERS = ['cost', 'dynamics', 'both'] as const satisfies readonly LearnWhat[];
+export const isLearner = (m: string): m is LearnWhat => (LEARNERS as readonly string[]).includes(m);
 
 export interface TaskSpec {
   task: ImitationTask;

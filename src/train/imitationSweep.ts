@@ -15,7 +15,7 @@
  * (sampleStarts draws in sequence), and every size is scored on the same validation set.
  */
 import { availableParallelism, loadavg } from 'node:os';
-import { demonstrations, identifiableError, initialParams, learnerModel, runStarts, taskSpec, trainImitation, type ImitationTask, type LearnWhat } from './imitation.js';
+import { LEARNERS, demonstrations, identifiableError, initialParams, isLearner, learnerModel, runStarts, taskSpec, trainImitation, type ImitationTask, type LearnWhat } from './imitation.js';
 import { nnBaseline, sysidBaseline } from './baselines.js';
 import { chunkRunner } from './pool.js';
 import { type CheckpointOptions, type CheckpointStore, loadCheckpoint, saveCheckpoint } from './checkpoint.js';
@@ -258,7 +258,7 @@ function cells<J extends CellKey>(jobs: J[], value: (j: J) => number | null): Sw
 export function chooseLearners(jobs: SweepJobResult[]): ChosenLearner[] {
   const groups = new Map<string, SweepJobResult[]>();
   for (const j of jobs) {
-    if (j.method !== 'cost' && j.method !== 'dynamics' && j.method !== 'both') continue;
+    if (!isLearner(j.method)) continue;
     const k = `${j.task}/${j.expert}/${j.nTrain}/${j.seed}`;
     groups.set(k, [...(groups.get(k) ?? []), j]);
   }
@@ -285,7 +285,7 @@ export function sweepFindings(valLoss: SweepCell[], paramError: SweepCell[], fro
   for (const [task, expert] of combos) {
     const sizes = [...new Set(valLoss.filter((c) => c.task === task && c.expert === expert).map((c) => c.nTrain))].sort((a, b) => a - b);
     const n0 = sizes[0], nn = get(valLoss, task, expert, 'nn', n0);
-    if (nn) for (const method of ['cost', 'dynamics', 'both'] as const) {
+    if (nn) for (const method of LEARNERS) {
       const l = get(valLoss, task, expert, method, n0);
       if (l) dataEfficiency.push({ task, expert, nTrain: n0, method, learner: l.mean, nn: nn.mean, holds: l.mean < nn.mean });
     }
