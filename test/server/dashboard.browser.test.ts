@@ -319,8 +319,15 @@ it('scenario, pause and reset from the page', async () => {
   await expect.poll(() => rt.paused, { timeout: 3000 }).toBe(true);
   // the server flips its state before it answers; the page relabels the button when the answer arrives
   await expect.poll(() => page.locator('#pause').textContent(), { timeout: 3000 }).toBe('Resume loop');
+  // the server's last tick is fixed now; the page may still render a frame that was on its way (the
+  // stream sends every 2nd tick, the page draws on animation frames): wait until it shows the last one sent
+  const tLast = rt.latest!.t;
+  const dt = rt.controller.dt;
+  const shown = async () => Number(await page.locator('[data-stat="sim time s"]').textContent());
+  await expect.poll(shown, { timeout: 3000 }).toBeGreaterThanOrEqual(tLast - 2 * dt - 0.01); // 0.01: the 4 digits shown
   const t1 = await page.locator('[data-stat="sim time s"]').textContent();
   await page.waitForTimeout(500);
+  expect(rt.latest!.t).toBe(tLast);
   expect(await page.locator('[data-stat="sim time s"]').textContent()).toBe(t1);
   await page.locator('#pause').click();
   await expect.poll(() => rt.paused, { timeout: 3000 }).toBe(false);
