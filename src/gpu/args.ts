@@ -1,17 +1,19 @@
 /**
- * The kernels' argument block (MpcArgs in kernels/mpc_box.cu), packed by hand: 25 u64 addresses, 3
- * doubles, 18 ints, in that order, so there is no padding to guess (a test compares the size with the
+ * The kernels' argument block (MpcArgs in kernels/mpc_box.cu), packed by hand: 30 u64 addresses, 3
+ * doubles, 22 ints (the last one padding to a multiple of 8 bytes), in that order, so there is no padding to guess (a test compares the size with the
  * C compiler's sizeof). The same bytes are passed by pointer to the C build and by value to CUDA.
  */
 export const ADDR_FIELDS = [
   'C', 'c', 'F', 'f', 'x0', 'h', 'act', 'rowIdx', 'rowSign', 'warmU', 'warmLam',
   'tau', 'nuv', 's', 'lam', 'rowState', 'info', 'work',
   'g', 'gC', 'gc', 'gF', 'gf', 'gx0', 'gh',
+  'G', 'rowKind', 'gPtr', 'gCol', 'gG',
 ] as const;
 export const DOUBLE_FIELDS = ['tol', 'polishMu', 'polishPenalty'] as const;
 export const INT_FIELDS = [
   'B', 'T', 'nx', 'nu', 'm', 'maxIter', 'polish', 'b0', 'b1', 'refineSteps',
   'Csb', 'Cst', 'csb', 'cst', 'Fsb', 'Fst', 'fsb', 'fst',
+  'Gsb', 'Gst', 'mg', 'pad',
 ] as const;
 
 export type MpcArgs =
@@ -31,7 +33,7 @@ export const N_INFO = 17;
 /** Doubles of one element's scratch (work_size in the kernel). */
 export function workSize(T: number, nx: number, nu: number, m: number): number {
   const n = nx + nu, N = T * (n + nx + m);
-  return T * (nx * nx + nu * nx + nu * nu + nx * nu + nx + nu) + n * n + nu + nu * nu + n + nx
+  return T * (nx * nx + nu * nx + nu * nu + nx * nu + nx + nu) + n * n + nx * n + nu + nu * nu + n + nx
     + T * m + 5 * T * n + 4 * T * nx + 7 * T * m + 7 * N + T * nx + 2 * nx;
 }
 

@@ -3,6 +3,8 @@
  * koffi, on the CPU) and 'cuda' (NVRTC PTX through the CUDA driver API). Memory is addressed by
  * 64-bit "device" addresses in both, so the host code above (solve.ts) is the same for both.
  */
+import type { StagePattern } from '../mpc/kernels.js';
+
 export type KernelName = 'mpc_box_solve' | 'mpc_box_backward';
 
 export interface KernelBackend {
@@ -15,6 +17,8 @@ export interface KernelBackend {
   download(dst: ArrayBufferView, src: bigint): void;
   /** Runs `kernel` over elements [0, B) with the packed argument block (args.ts); returns when done. */
   launch(kernel: KernelName, args: Buffer, B: number): void;
+  /** Optional: run the next launches with stage kernels specialised to (nx, nu) and the structural zeros `pat` (generated.ts). */
+  specialise?(nx: number, nu: number, pat: StagePattern): void;
   close(): void;
 }
 

@@ -10,14 +10,16 @@ import { join } from 'node:path';
 import { createRequire } from 'node:module';
 import type { KernelBackend, KernelName } from './backend.js';
 import { cacheDir, kernelSource } from './source.js';
+import { cStageKernels, specialises } from './generated.js';
+import type { StagePattern } from '../mpc/kernels.js';
 
 const require = createRequire(import.meta.url);
 type Koffi = typeof import('koffi');
 export const koffi = (): Koffi => require('koffi') as Koffi;
 
-/** Compiles the kernel source with gcc (once per source hash) and returns the library path. */
-export function buildCLibrary(): string {
-  const src = kernelSource();
+/** Compiles the kernel source (with `generated` stage kernels, generated.ts) with gcc, once per source hash, and returns the library path. */
+export function buildCLibrary(generated = ''): string {
+  const src = kernelSource('mpc_box', generated);
   const dir = cacheDir();
   mkdirSync(dir, { recursive: true });
   const lib = join(dir, `mpc_box-${src.hash}.so`);
@@ -27,7 +29,7 @@ export function buildCLibrary(): string {
   const tmp = `${lib}.${process.pid}.tmp`;
   const cc = process.env.CC ?? 'gcc';
   try {
-    execFileSync(cc, ['-O2', '-std=c99', '-Wall', '-shared', '-fPIC', '-o', tmp, cfile, '-lm'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    execFileSync(cc, [...C_FLAGS, '-shared', '-fPIC', '-o', tmp, cfile, '-lm'], { stdio: ['ignore', 'pipe', 'pipe'] });
   } catch (e) {
     const err = e as { stderr?: Buffer; message: string };
     throw new Error(`dmpc gpu: compiling the kernels with ${cc} failed: ${err.stderr?.toString() || err.message}`);
@@ -36,11 +38,27 @@ export function buildCLibrary(): string {
   return lib;
 }
 
+/** Portable code (no -march): the cached library may be read by another machine sharing the folder. */
+const C_FLAGS = ['-O2', '-std=c99', '-Wall'];
+
+interface CLibrary { path: string; fns: Record<KernelName, (args: Buffer) => void> }
+
+function loadCLibrary(path: string): CLibrary {
+  const lib = koffi().load(path);
+  return {
+    path,
+    fns: { mpc_box_solve: lib.func('void mpc_box_solve(const void *args)'), mpc_box_backward: lib.func('void mpc_box_backward(const void *args)') },
+  };
+}
+
 export class CBackend implements KernelBackend {
   readonly name = 'c' as const;
   readonly description: string;
   readonly libPath: string;
-  private readonly fns: Record<KernelName, (args: Buffer) => void>;
+  /** The library of the generic kernels, and one per stage shape with specialised kernels (specialise()). */
+  private readonly generic: CLibrary;
+  private readonly specialised = new Map<string, CLibrary>();
+  private active: CLibrary;
   private readonly malloc: (n: number) => number | bigint;
   private readonly freeFn: (p: bigint) => void;
   private readonly htod: (dst: bigint, src: ArrayBufferView, n: number) => void;
@@ -53,11 +71,8 @@ export class CBackend implements KernelBackend {
   constructor() {
     const k = koffi();
     this.libPath = buildCLibrary();
+    this.generic = this.active = loadCLibrary(this.libPath);
     const lib = k.load(this.libPath);
-    this.fns = {
-      mpc_box_solve: lib.func('void mpc_box_solve(const void *args)'),
-      mpc_box_backward: lib.func('void mpc_box_backward(const void *args)'),
-    };
     this.workSize = lib.func('long mpc_work_size(int T, int nx, int nu, int m)');
     this.argsSize = lib.func('long mpc_args_size(void)');
     this.probe = lib.func('double mpc_args_probe(void **params, int which)');
@@ -67,8 +82,26 @@ export class CBackend implements KernelBackend {
     // memcpy declared twice: host→"device" and back, with the address side as a plain u64
     this.htod = libc.func('memcpy', 'void *', ['uint64_t', 'const void *', 'size_t']);
     this.dtoh = libc.func('memcpy', 'void *', ['void *', 'uint64_t', 'size_t']);
-    this.description = `C kernels (${process.env.CC ?? 'gcc'} -O2, ${this.libPath})`;
+    this.description = `C kernels (${process.env.CC ?? 'gcc'} ${C_FLAGS.join(' ')}, ${this.libPath})`;
   }
+
+  /**
+   * Runs the next launches with stage kernels specialised to (nx, nu) and the structural zeros `pat`
+   * (compiled on first use and cached on disk), or the generic ones past C_UNROLL_LIMIT.
+   */
+  specialise(nx: number, nu: number, pat: StagePattern): void {
+    if (!specialises(nx, nu, pat)) { this.active = this.generic; return; }
+    const key = `${nx},${nu},${pat.F.join('')},${pat.C.join('')}`;
+    let lib = this.specialised.get(key);
+    if (!lib) {
+      lib = loadCLibrary(buildCLibrary(cStageKernels(nx, nu, pat)));
+      this.specialised.set(key, lib);
+    }
+    this.active = lib;
+  }
+
+  /** The library the next launch runs. */
+  get activeLibrary(): string { return this.active.path; }
 
   alloc(bytes: number): bigint {
     const p = BigInt(this.malloc(bytes));
@@ -78,6 +111,6 @@ export class CBackend implements KernelBackend {
   free(addr: bigint): void { this.freeFn(addr); }
   upload(dst: bigint, src: ArrayBufferView): void { this.htod(dst, src, src.byteLength); }
   download(dst: ArrayBufferView, src: bigint): void { this.dtoh(dst, src, dst.byteLength); }
-  launch(kernel: KernelName, args: Buffer): void { this.fns[kernel](args); }
+  launch(kernel: KernelName, args: Buffer): void { this.active.fns[kernel](args); }
   close(): void { /* the library stays loaded for the process */ }
 }

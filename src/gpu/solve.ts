@@ -11,9 +11,10 @@ import { DmpcInputError, SingularJacobianError } from '../common/errors.js';
 import type { GradStatus, OnFailure, SolveStatus } from '../common/status.js';
 import {
   type MpcProblem, type Stage, type MpcOptions, type WarmStart, type MpcGrad,
-  off, ROW_U_LOWER, ROW_U_UPPER, ROW_X_LOWER, ROW_X_UPPER, SOFT_NONE,
+  off, ROW_U_LOWER, ROW_U_UPPER, ROW_X_LOWER, ROW_X_UPPER, ROW_GENERAL, SOFT_NONE,
 } from '../mpc/index.js';
 import { activeRowsDependent } from '../mpc/licq.js';
+import { structurePattern } from '../mpc/riccati.js';
 import type { MpcSolverState } from '../mpc/ipm.js';
 import { DeviceBuffers, type KernelBackend } from './backend.js';
 import { INFO, N_INFO, packArgs, workSize, type MpcArgs } from './args.js';
@@ -52,9 +53,12 @@ function uploadProblem(bf: DeviceBuffers, pr: MpcProblem) {
       C: bf.put('C', pr.C.data), c: bf.put('c', pr.c.data), F: bf.put('F', pr.F.data), f: bf.put('f', pr.f.data),
       x0: bf.put('x0', pr.x0), h: bf.put('h', pr.h), act: bf.put('act', Float64Array.from(pr.act)),
       rowIdx: bf.put('rowIdx', pr.rows.idx), rowSign: bf.put('rowSign', pr.rows.sign),
+      rowKind: bf.put('rowKind', Int32Array.from(pr.rows.kind)),
+      G: pr.G ? bf.put('G', pr.G.data) : 0n, gPtr: bf.put('gPtr', pr.gPtr), gCol: bf.put('gCol', pr.gCol),
     },
     strides: {
       Csb: pr.C.sb, Cst: pr.C.st, csb: pr.c.sb, cst: pr.c.st, Fsb: pr.F.sb, Fst: pr.F.st, fsb: pr.f.sb, fst: pr.f.st,
+      Gsb: pr.G?.sb ?? 0, Gst: pr.G?.st ?? 0, mg: pr.nc, pad: 0,
     },
   };
 }
@@ -66,8 +70,7 @@ type Uploaded = ReturnType<typeof uploadProblem>;
 export function checkKernelProblem(pr: MpcProblem, solver: string): void {
   const r = pr.rows;
   for (let i = 0; i < r.m; i++) {
-    if (r.kind[i] !== 0) throw new DmpcInputError(OP, 'D/E/d', `general constraints are not supported by solver '${solver}' (box bounds only); use the default float64 solver`);
-    if (r.soft[i] !== SOFT_NONE) throw new DmpcInputError(OP, 'soft', `soft constraints are not supported by solver '${solver}' (hard box bounds only); use the default float64 solver`);
+    if (r.soft[i] !== SOFT_NONE) throw new DmpcInputError(OP, 'soft', `soft constraints are not supported by solver '${solver}' (hard bounds and general rows only); use the default float64 solver`);
   }
 }
 
@@ -103,6 +106,7 @@ export class KernelMpcSolver {
       tol: opts.tol, polishMu: opts.polishMu, polishPenalty: opts.polishPenalty,
       B, T, nx, nu, m, maxIter: opts.maxIter, polish: opts.polish ? 1 : 0, b0: 0, b1: B, refineSteps: 4,
     };
+    this.specialise(pr);
     const t1 = performance.now();
     this.backend.launch('mpc_box_solve', packArgs(args), B);
     const t2 = performance.now();
@@ -162,15 +166,19 @@ export class KernelMpcSolver {
       rowState: bf.put('rowState', sol.rowState), info: bf.put('info', info), work: bf.get('work', B * workSize(T, nx, nu, m) * f64),
       g: bf.put('g', g), gC: bf.get('gC', B * T * n * n * f64), gc: bf.get('gc', B * T * n * f64), gF: bf.get('gF', B * T * nx * n * f64),
       gf: bf.get('gf', B * T * nx * f64), gx0: bf.get('gx0', B * nx * f64), gh: bf.get('gh', B * T * m * f64),
+      gG: pr.nc > 0 ? bf.get('gG', B * T * pr.nc * n * f64) : 0n,
       tol: sol.opts.tol, polishMu: sol.opts.polishMu, polishPenalty: sol.opts.polishPenalty,
       B, T, nx, nu, m, maxIter: sol.opts.maxIter, polish: sol.opts.polish ? 1 : 0, b0: 0, b1: B, refineSteps: opts.refineSteps ?? 4,
     };
+    this.specialise(pr);
     be.launch('mpc_box_backward', packArgs(args), B);
     const gC = new Float64Array(B * T * n * n), gc = new Float64Array(B * T * n), gF = new Float64Array(B * T * nx * n);
     const gf = new Float64Array(B * T * nx), gx0 = new Float64Array(B * nx), gh = new Float64Array(B * T * m), out = new Float64Array(B * N_INFO);
     be.download(gC, args.gC!); be.download(gc, args.gc!); be.download(gF, args.gF!); be.download(gf, args.gf!);
     be.download(gx0, args.gx0!); be.download(out, args.info!);
     if (m > 0) be.download(gh, args.gh!);
+    const gG = new Float64Array(B * T * pr.nc * n);
+    if (pr.nc > 0) be.download(gG, args.gG!);
     // the backward kernel reclassifies unpolished elements' rows: keep the host copy in step
     const rowState = new Float64Array(B * T * m);
     if (m > 0) be.download(rowState, args.rowState!);
@@ -183,7 +191,7 @@ export class KernelMpcSolver {
       x0: gx0, h: gh, gradStatus: new Array<GradStatus>(B).fill('zero'),
     };
     const bd = pr.bounds;
-    for (const key of ['u_lower', 'u_upper', 'x_lower', 'x_upper'] as const) {
+    for (const key of ['u_lower', 'u_upper', 'x_lower', 'x_upper', 'D', 'E', 'd'] as const) {
       const s = bd[key];
       if (s) grad[key] = new Float64Array(s.data.length);
     }
@@ -216,10 +224,24 @@ export class KernelMpcSolver {
           else if (src === ROW_U_UPPER) grad.u_upper![off(bd.u_upper!, b, t) + j] += dh;
           else if (src === ROW_X_LOWER) grad.x_lower![off(bd.x_lower!, b, t) + j] -= dh;
           else if (src === ROW_X_UPPER) grad.x_upper![off(bd.x_upper!, b, t) + j] += dh;
+          else if (src === ROW_GENERAL) grad.d![off(bd.d!, b, t) + j] += dh;
+        }
+        // dL/dG of the general rows, split into D (state columns) and E (control columns)
+        for (let j = 0; j < pr.nc; j++) {
+          const go = (bt * pr.nc + j) * n, Do = off(bd.D!, b, t) + j * nx, Eo = off(bd.E!, b, t) + j * nu;
+          for (let i = 0; i < nx; i++) grad.D![Do + i] += gG[go + i];
+          for (let i = 0; i < nu; i++) grad.E![Eo + i] += gG[go + nx + i];
         }
       }
     }
     return grad;
+  }
+
+  /** Specialised stage kernels for pr's shape and structural zeros, where the backend has them. */
+  private specialise(pr: MpcProblem): void {
+    if (!this.backend.specialise) return;
+    const n = pr.n;
+    this.backend.specialise(pr.nx, pr.nu, structurePattern(pr, { F: new Uint8Array(pr.nx * n), C: new Uint8Array(n * n) }));
   }
 
   close(): void { this.bufs.freeAll(); this.backend.close(); }

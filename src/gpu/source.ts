@@ -19,15 +19,19 @@ export interface KernelSource { text: string; hash: string }
 
 const cache = new Map<string, KernelSource>();
 
-/** The source of kernels/<name>.cu with its local includes inlined (one level, as the kernels use). */
-export function kernelSource(name = 'mpc_box'): KernelSource {
+/**
+ * The source of kernels/<name>.cu with its local includes inlined (one level, as the kernels use) and,
+ * when given, `generated` (size-specialised stage kernels, generated.ts) at its DMPC_GENERATED_KERNELS line.
+ */
+export function kernelSource(name = 'mpc_box', generated = ''): KernelSource {
   const dir = kernelDir();
-  const key = `${dir}|${name}`;
+  const key = `${dir}|${name}|${generated}`;
   const hit = cache.get(key);
   if (hit) return hit;
   const file = join(dir, `${name}.cu`);
   if (!existsSync(file)) throw new Error(`dmpc gpu: kernel source ${file} not found (set DMPC_GPU_KERNELS to the folder holding ${name}.cu)`);
-  const text = readFileSync(file, 'utf8').replace(/^#include "([^"]+)"$/gm, (_l, inc: string) => readFileSync(join(dir, inc), 'utf8'));
+  let text = readFileSync(file, 'utf8').replace(/^#include "([^"]+)"$/gm, (_l, inc: string) => readFileSync(join(dir, inc), 'utf8'));
+  if (generated) text = text.replace(/^\/\* DMPC_GENERATED_KERNELS:.*$/m, (line) => `${line}\n${generated}`);
   const src = { text, hash: createHash('sha256').update(text).digest('hex').slice(0, 16) };
   cache.set(key, src);
   return src;

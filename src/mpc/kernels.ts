@@ -212,7 +212,7 @@ const range = (a: number, b: number): number[] => Array.from({ length: Math.max(
 export interface StagePattern { F: Uint8Array; C: Uint8Array }
 
 /** Source of each kernel body for fixed (nx, nu) (and structural zeros); argument names follow {@link StageKernels}. */
-function kernelSources(nx: number, nu: number, pat?: StagePattern): Record<Exclude<keyof StageKernels, 'nx' | 'nu' | 'unrolled'>, [string[], string]> {
+export function kernelSources(nx: number, nu: number, pat?: StagePattern): Record<Exclude<keyof StageKernels, 'nx' | 'nu' | 'unrolled'>, [string[], string]> {
   const n = nx + nu, X = range(0, nx), U = range(0, nu), N = range(0, n);
   const lines = (xs: string[]) => xs.join('\n');
   // F[l, j] and sym(C)[i, j] structurally non-zero?
@@ -232,12 +232,20 @@ function kernelSources(nx: number, nu: number, pat?: StagePattern): Record<Exclu
 
   const addCongruence = lines([
     loadSymP('P', 'po', 'p'), loadF,
-    // G = P F (nx × n, the columns of F that are not structurally zero)
-    ...X.flatMap((i) => Fcols.map((j) => `const g${i}_${j} = ${sum(X.filter((l) => fz(l, j)).map((l) => `${sp('p', i, l)} * f${l}_${j}`))};`)),
-    ...Fcols.flatMap((i) => Fcols.filter((j) => j <= i).map((j) => {
-      const s = sum(X.filter((l) => fz(l, i)).map((l) => `f${l}_${i} * g${l}_${j}`));
-      return i === j ? `Q[${i * n + i}] += ${s};` : `{ const s = ${s}; Q[${i * n + j}] += s; Q[${j * n + i}] += s; }`;
-    })),
+    // column by column: G[:, j] = P F[:, j] (the entries some Q[i, j], i ≥ j, reads), then those Q[i, j]
+    // += F[:, i]ᵀ G[:, j]. Only one column of G is live at a time: generated as one block, all of G
+    // live at once made the compiled code spill most of it to the stack (gcc: 2200 stack accesses).
+    ...Fcols.flatMap((j) => {
+      const rows = Fcols.filter((i) => i >= j);
+      const used = X.filter((l) => rows.some((i) => fz(l, i)));
+      return [
+        ...used.map((l) => `const g${l}_${j} = ${sum(X.filter((k) => fz(k, j)).map((k) => `${sp('p', l, k)} * f${k}_${j}`))};`),
+        ...rows.map((i) => {
+          const s = sum(X.filter((l) => fz(l, i)).map((l) => `f${l}_${i} * g${l}_${j}`));
+          return i === j ? `Q[${i * n + i}] += ${s};` : `{ const s = ${s}; Q[${i * n + j}] += s; Q[${j * n + i}] += s; }`;
+        }),
+      ];
+    }),
   ]);
 
   const factorStage = lines([

@@ -71,25 +71,33 @@ function nonZeros(s: Stage, B: number, T: number, len: number, out: Uint8Array):
 }
 
 /**
+ * The structural zeros of pr's F and C as they are now (into `out`): 0 where every stage of every
+ * element is exactly 0; for C the pattern of sym(C), (i, j) and (j, i) together.
+ */
+export function structurePattern(pr: MpcProblem, out: StagePattern): StagePattern {
+  const nx = pr.nx, n = pr.n;
+  nonZeros(pr.F, pr.B, pr.T, nx * n, out.F);
+  nonZeros(pr.C, pr.B, pr.T, n * n, out.C);
+  for (let i = 0; i < n; i++) for (let j = 0; j < i; j++) {
+    const v = out.C[i * n + j] | out.C[j * n + i];
+    out.C[i * n + j] = v; out.C[j * n + i] = v;
+  }
+  return out;
+}
+
+/**
  * Points ws.kern at the kernels for the structure of pr's F and C as they are now (structural zeros
  * skipped, kernels.ts): the data is scanned at every solve, since F may be rewritten in place between
  * solves (updateProblem, SQP's linearisation). Allocates only when the pattern changes.
  */
 export function useStructureKernels(ws: RiccatiWorkspace, pr: MpcProblem): void {
-  const { nx, nu, n } = ws, now = ws.patNow;
-  nonZeros(pr.F, pr.B, pr.T, nx * n, now.F);
-  nonZeros(pr.C, pr.B, pr.T, n * n, now.C);
-  // the pattern of sym(C): (i, j) and (j, i) together
-  for (let i = 0; i < n; i++) for (let j = 0; j < i; j++) {
-    const v = now.C[i * n + j] | now.C[j * n + i];
-    now.C[i * n + j] = v; now.C[j * n + i] = v;
-  }
+  const { nx, n } = ws, now = structurePattern(pr, ws.patNow);
   let same = true;
   for (let i = 0; i < nx * n && same; i++) same = now.F[i] === ws.pat.F[i];
   for (let i = 0; i < n * n && same; i++) same = now.C[i] === ws.pat.C[i];
   if (same) return;
   ws.pat = { F: now.F.slice(), C: now.C.slice() };
-  ws.kern = stageKernels(nx, nu, ws.pat);
+  ws.kern = stageKernels(nx, ws.nu, ws.pat);
 }
 
 /**

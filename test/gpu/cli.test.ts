@@ -36,9 +36,21 @@ describe('dmpc mpc --solver', () => {
     expect(c.status).toEqual(['optimal', 'optimal', 'optimal', 'optimal']);
   });
 
-  it('rejects an unknown solver, and box-only solvers on p6 with a clear error', async () => {
+  it('--solver c on p6 (state bounds, general rows): the document of the default solver, gradients w.r.t. the bounds and d included', async () => {
+    const cpu = await run(['--in', 'p6_quad_constrained.json', '--first', '8']);
+    const c = await run(['--in', 'p6_quad_constrained.json', '--first', '8', '--solver', 'c']);
+    expect(Object.keys(c).sort()).toEqual(Object.keys(cpu).sort());
+    expect(c.status).toEqual(cpu.status);
+    expect(c.iterations).toEqual(cpu.iterations);
+    expect(c.grad_status).toEqual(cpu.grad_status);
+    expect(maxDiff(c.u, cpu.u)).toBeLessThanOrEqual(1e-10);
+    const gk = c.grad as Record<string, unknown>, g64 = cpu.grad as Record<string, unknown>;
+    expect(Object.keys(gk).sort()).toEqual(Object.keys(g64).sort());
+    for (const k of Object.keys(g64)) expect(maxDiff(gk[k], g64[k])).toBeLessThanOrEqual(1e-9);
+  }, 60_000);
+
+  it('rejects an unknown solver with a clear error', async () => {
     await expect(command.run(['--in', 'p1_lqr_box.json', '--solver', 'gpu'])).rejects.toThrow(/--solver gpu: expected cpu, c or cuda/);
-    await expect(command.run(['--in', 'p6_quad_constrained.json', '--first', '2', '--solver', 'c'])).rejects.toThrow(/general constraints are not supported by solver 'c'/);
   });
 
   it.runIf(!hasDriver)('--solver cuda without an NVIDIA driver: the error names the missing driver and the alternatives', async () => {

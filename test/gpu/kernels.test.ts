@@ -11,6 +11,7 @@ import {
   type MpcInput, type MpcOptions,
 } from '../../src/mpc/index.js';
 import { DmpcInputError } from '../../src/common/errors.js';
+import { fromConstrainedDoc, parseConstrainedDoc } from '../../src/mpc/constrained.js';
 import { CBackend } from '../../src/gpu/cbackend.js';
 import { KernelMpcSolver } from '../../src/gpu/solve.js';
 import { ARGS_BYTES, packArgs, workSize } from '../../src/gpu/args.js';
@@ -18,6 +19,7 @@ import { kernelParams } from '../../src/gpu/cuda.js';
 import { randomProblem } from '../mpc/problems.js';
 
 const p1 = JSON.parse(readFileSync(new URL('../../bench/problems/p1_lqr_box.json', import.meta.url), 'utf8')) as Record<string, unknown>;
+const p6 = JSON.parse(readFileSync(new URL('../../bench/problems/p6_quad_constrained.json', import.meta.url), 'utf8')) as unknown;
 const be = new CBackend();
 const solver = new KernelMpcSolver(be);
 
@@ -42,19 +44,19 @@ function compare(input: MpcInput, opts: MpcOptions = {}) {
   const gk = solver.backward(ker, dLdx, dLdu);
   expect(gk.gradStatus).toEqual(gc.gradStatus);
   let grad = 0;
-  for (const key of ['C', 'c', 'F', 'f', 'x0', 'h', 'u_lower', 'u_upper', 'x_lower', 'x_upper'] as const) {
+  for (const key of ['C', 'c', 'F', 'f', 'x0', 'h', 'u_lower', 'u_upper', 'x_lower', 'x_upper', 'D', 'E', 'd'] as const) {
     const a = gc[key], b = gk[key];
     expect(b === undefined).toBe(a === undefined);
     if (a && b) grad = Math.max(grad, maxDiff(a, b) / (1 + maxAbs(a)));
   }
-  return { pr, cpu, ker, u: maxDiff(cpu.u, ker.u), x: maxDiff(cpu.x, ker.x), obj: maxDiff(cpu.objective, ker.objective), grad };
+  return { pr, cpu, ker, gc, gk, u: maxDiff(cpu.u, ker.u), x: maxDiff(cpu.x, ker.x), obj: maxDiff(cpu.objective, ker.objective), grad };
 }
 
 describe('gpu kernels compiled as C (koffi)', () => {
   it('the hand-packed argument block and scratch size match the C compiler and the launch marshalling', () => {
     expect(be.argsSize()).toBe(ARGS_BYTES);
     for (const [T, nx, nu, m] of [[20, 4, 2, 4], [8, 3, 2, 10], [1, 1, 1, 0]]) expect(be.workSize(T, nx, nu, m)).toBe(workSize(T, nx, nu, m));
-    const args = packArgs({ B: 12345, T: 1, nx: 1, nu: 1, m: 0, maxIter: 1, polish: 1, b0: 0, b1: 1, refineSteps: 7, tol: 0.125, polishMu: 1, polishPenalty: 1, work: 0xdeadbeefn, Csb: 0, Cst: 0, csb: 0, cst: 0, Fsb: 0, Fst: 0, fsb: 0, fst: 0 });
+    const args = packArgs({ B: 12345, T: 1, nx: 1, nu: 1, m: 0, maxIter: 1, polish: 1, b0: 0, b1: 1, refineSteps: 7, tol: 0.125, polishMu: 1, polishPenalty: 1, work: 0xdeadbeefn, Csb: 0, Cst: 0, csb: 0, cst: 0, Fsb: 0, Fst: 0, fsb: 0, fst: 0, Gsb: 0, Gst: 0, mg: 0, pad: 0 });
     // cuLaunchKernel receives kernelParams(args) as void**: the C build reads it back the same way
     expect(be.probe(kernelParams(args), 0)).toBe(12345);
     expect(be.probe(kernelParams(args), 1)).toBe(0.125);
@@ -146,9 +148,61 @@ describe('gpu kernels compiled as C (koffi)', () => {
     expect(g2.gradStatus).toEqual(g1.gradStatus);
   });
 
-  it('refuses general and soft constraints with a DmpcInputError naming the argument', () => {
-    expect(() => solver.solve(buildProblem(randomProblem(2, { nc: 2 })))).toThrow(DmpcInputError);
-    expect(() => solver.solve(buildProblem(randomProblem(2, { nc: 2 })))).toThrow(/D\/E\/d.*solver 'c'/);
-    expect(() => solver.solve(buildProblem(randomProblem(2, { soft: { u: { penalty: 'l1', weight: 10 } } })))).toThrow(/soft/);
+  it('p6 (all 256 instances: state bounds and general rows): same statuses and iterations, plans and gradients (D, E, d too) ≤ 1e-10; the degenerate instance says so', () => {
+    const r = compare(fromConstrainedDoc(parseConstrainedDoc(p6)).input);
+    expect(r.ker.status.every((s) => s === 'optimal')).toBe(true);
+    expect(r.u).toBeLessThanOrEqual(1e-10);
+    expect(r.x).toBeLessThanOrEqual(1e-10);
+    expect(r.obj).toBeLessThanOrEqual(1e-10 * (1 + maxAbs(r.cpu.objective)));
+    expect(r.grad).toBeLessThanOrEqual(1e-10);
+    expect(r.gk.gradStatus[191]).toBe('degenerate');
+    expect(maxAbs(r.gk.d!)).toBeGreaterThan(1e-3); // general rows are active: the d and D checks are not vacuous
+    expect(maxAbs(r.gk.D!)).toBeGreaterThan(1e-3);
+  }, 120_000);
+
+  it('random problems with general rows [D E]τ ≤ d (with and without state bounds, polished or not): same as the CPU solver', () => {
+    let active = 0;
+    for (let seed = 1; seed <= 12; seed++) {
+      const input = randomProblem(seed, { T: 6 + (seed % 5), nx: 2 + (seed % 3), nu: 1 + (seed % 2), nc: 1 + (seed % 3), stateBounds: seed % 2 === 0, uBound: 0.3 + 0.1 * (seed % 4) });
+      for (const opts of [{}, { polish: false }, { maxIter: 3, polish: false }] as MpcOptions[]) {
+        const r = compare(input, opts);
+        expect(r.u).toBeLessThanOrEqual(1e-10);
+        expect(r.x).toBeLessThanOrEqual(1e-10);
+        expect(r.grad).toBeLessThanOrEqual(1e-10);
+        if (maxAbs(r.gk.d!) > 1e-6) active++;
+      }
+    }
+    expect(active).toBeGreaterThan(6);
+  }, 120_000);
+
+  it('gradients w.r.t. d and D of a kernel solve with general rows match central differences', () => {
+    const input = randomProblem(5, { T: 8, nx: 3, nu: 2, nc: 2, uBound: 0.5 });
+    const sol = solver.solve(buildProblem(input));
+    expect(sol.status[0]).toBe('optimal');
+    const w = seeded(sol.u.length, 9);
+    const loss = (u: Float64Array) => u.reduce((s, v, i) => s + w[i] * v, 0);
+    const g = solver.backward(sol, undefined, w);
+    const h = 1e-6;
+    const fd = (perturb: (inp: MpcInput, e: number) => void) => {
+      const up = structuredClone(input), dn = structuredClone(input);
+      perturb(up, h); perturb(dn, -h);
+      return (loss(solver.solve(buildProblem(up)).u) - loss(solver.solve(buildProblem(dn)).u)) / (2 * h);
+    };
+    // d is [T][nc]: the entry with the largest gradient (an active row), and two others
+    const nc = 2, big = g.d!.reduce((bi, v, i, a) => (Math.abs(v) > Math.abs(a[bi]) ? i : bi), 0);
+    for (const k of [big, 0, 2 * nc + 1]) {
+      const d = fd((inp, e) => { (inp.d as number[][])[Math.floor(k / nc)][k % nc] += e; });
+      expect(Math.abs(d - g.d![k])).toBeLessThanOrEqual(1e-6 * (1 + Math.abs(d)));
+    }
+    for (const [r, i] of [[0, 0], [1, 2]]) {
+      const d = fd((inp, e) => { (inp.D as number[][])[r][i] += e; });
+      expect(Math.abs(d - g.D![r * 3 + i])).toBeLessThanOrEqual(1e-6 * (1 + Math.abs(d)));
+    }
+    expect(maxAbs(g.d!)).toBeGreaterThan(1e-3); // a general row is active
+  });
+
+  it('refuses soft constraints with a DmpcInputError naming the argument', () => {
+    expect(() => solver.solve(buildProblem(randomProblem(2, { soft: { u: { penalty: 'l1', weight: 10 } } })))).toThrow(DmpcInputError);
+    expect(() => solver.solve(buildProblem(randomProblem(2, { soft: { u: { penalty: 'l1', weight: 10 } } })))).toThrow(/soft.*solver 'c'/);
   });
 });

@@ -50,10 +50,28 @@ describe("mpcOp / MpcLayer solver 'c'", () => {
     expect(b.lastStatus).toEqual(a.lastStatus);
   });
 
-  it('refuses a model (non-linear dynamics) and general constraints with DmpcInputError', () => {
+  it('refuses a model (non-linear dynamics) with DmpcInputError', () => {
     expect(() => new MpcLayer({ T: 5, nx: 2, nu: 1, q: [1, 1, 1], model: pendulum(), solver: 'c' })).toThrow(DmpcInputError);
-    const cfg = { T: 4, nx: 1, nu: 1, solver: 'c' as const };
-    const t = (v: number[][]) => tf.tensor2d(v);
-    expect(() => mpcOp(cfg, t([[0]]), t([[1, 0], [0, 1]]), tf.tensor1d([0, 0]), t([[1, 1]]), tf.tensor1d([0]), {}, { D: t([[1]]), E: t([[1]]), d: tf.tensor1d([1]) })).toThrow(/general constraints are not supported by solver 'c'/);
+  });
+
+  it('mpcOp with general rows D x + E u ≤ d: plans and gradients (D, E, d too) equal those of the float64 solver', () => {
+    const inp = randomProblem(4, { T: 6, nx: 3, nu: 2, nc: 2 });
+    const { T, nx, nu } = inp, n = nx + nu;
+    const C = inp.C as number[][], F = inp.F as number[][], f = inp.f as number[], c = (inp.c as number[][])[0];
+    const D = inp.D as number[][], E = inp.E as number[][], d = (inp.d as number[][])[0];
+    const x0 = [(inp.x0 as number[][])[0], (inp.x0 as number[][])[0].map((v) => 0.5 * v)];
+    const w = tf.randomNormal([2, T, n], 0, 1, 'float32', 5);
+    const run = (solver: 'float64' | 'c', state: OpState) => {
+      const cfg = { T, nx, nu, u_lower: -0.5, u_upper: 0.5, solver };
+      const grads = tf.grads((a: tf.Tensor, b: tf.Tensor, cc: tf.Tensor, dd: tf.Tensor, e: tf.Tensor, tD: tf.Tensor, tE: tf.Tensor, td: tf.Tensor) =>
+        tf.sum(tf.mul(mpcOp(cfg, a, b, cc, dd, e, state, { D: tD, E: tE, d: td }), w)));
+      return grads([tf.tensor2d(x0), tf.tensor2d(C), tf.tensor1d(c), tf.tensor2d(F), tf.tensor1d(f), tf.tensor2d(D), tf.tensor2d(E), tf.tensor1d(d)]);
+    };
+    const s64: OpState = {}, sc: OpState = {};
+    const g64 = run('float64', s64), gc = run('c', sc);
+    expect(g64).toHaveLength(8);
+    for (let i = 0; i < 8; i++) expect(maxRel(gc[i], g64[i])).toBeLessThan(1e-6);
+    expect(Math.max(...Array.from(g64[7].dataSync()).map(Math.abs))).toBeGreaterThan(1e-3); // a general row is active
+    expect(sc.status).toEqual(s64.status);
   });
 });

@@ -20,6 +20,7 @@
  * of mpc_work_size() doubles.
  */
 #include "portable.h"
+/* DMPC_GENERATED_KERNELS: the host may put size-specialised stage kernels here (src/gpu/generated.ts) */
 
 /* Argument block: u64 addresses first, then doubles, then ints, so that the host packs it without
  * padding rules (src/gpu/args.ts writes the same order). */
@@ -27,11 +28,16 @@ typedef struct {
   dmpc_u64 C, c, F, f, x0, h, act, rowIdx, rowSign, warmU, warmLam;
   dmpc_u64 tau, nuv, s, lam, rowState, info, work;
   dmpc_u64 g, gC, gc, gF, gf, gx0, gh;
+  /* general rows [D E]τ ≤ d: coefficients G [.., mg, n] (strides Gsb, Gst), per row its kind (0 box,
+   * 1 general; idx is then the row of G), and the columns of each general row that are non-zero
+   * somewhere (CSR gPtr [mg + 1], gCol); the backward pass writes dL/dG into gG [B, T, mg, n] */
+  dmpc_u64 G, rowKind, gPtr, gCol, gG;
   double tol, polishMu, polishPenalty;
   int B, T, nx, nu, m, maxIter, polish, b0, b1, refineSteps;
   /* strides (in doubles) of C, c, F, f over batch and time: shared data is read in place (stride 0),
    * never copied per element on the host (src/mpc/problem.ts Stage) */
   int Csb, Cst, csb, cst, Fsb, Fst, fsb, fst;
+  int Gsb, Gst, mg, pad; /* pad: the block stays a multiple of 8 bytes (args.ts packs no padding) */
 } MpcArgs;
 
 /* info slots per element */
@@ -71,14 +77,14 @@ typedef struct {
 
 typedef struct {
   int T, nx, nu, n, m, N;
-  double *P, *K, *L, *X, *p, *k, *Q, *piv, *Lt, *qt, *v;
+  double *P, *K, *L, *X, *p, *k, *Q, *G, *piv, *Lt, *qt, *v;
   double *W, *q, *dtau, *dnu, *dtauA, *dnuA, *rp, *rc1, *rd, *ze, *dl, *ds, *dlA, *dsA;
   double *w0, *w1, *w2, *rhsT, *zT, *r, *z, *e, *x0, *zx;
 } Ws;
 
 DMPC_FN long work_size(int T, int nx, int nu, int m) {
   long n = nx + nu, N = (long)T * (n + nx + m);
-  return (long)T * (nx * nx + nu * nx + nu * nu + nx * nu + nx + nu) + n * n + nu + nu * nu + n + nx
+  return (long)T * (nx * nx + nu * nx + nu * nu + nx * nu + nx + nu) + n * n + nx * n + nu + nu * nu + n + nx
     + (long)T * m + 5L * T * n + 4L * T * nx + 7L * T * m + 7L * N + T * nx + 2L * nx;
 }
 
@@ -89,7 +95,7 @@ DMPC_FN Ws layout(double *base, int T, int nx, int nu, int m) {
   w.T = T; w.nx = nx; w.nu = nu; w.n = n; w.m = m; w.N = T * (n + nx + m);
 #define TAKE(name, len) w.name = o; o += (len)
   TAKE(P, T * nx * nx); TAKE(K, T * nu * nx); TAKE(L, T * nu * nu); TAKE(X, T * nx * nu);
-  TAKE(p, T * nx); TAKE(k, T * nu); TAKE(Q, n * n); TAKE(piv, nu); TAKE(Lt, nu * nu); TAKE(qt, n); TAKE(v, nx);
+  TAKE(p, T * nx); TAKE(k, T * nu); TAKE(Q, n * n); TAKE(G, nx * n); TAKE(piv, nu); TAKE(Lt, nu * nu); TAKE(qt, n); TAKE(v, nx);
   TAKE(W, T * m); TAKE(q, T * n); TAKE(dtau, T * n); TAKE(dnu, T * nx); TAKE(dtauA, T * n); TAKE(dnuA, T * nx);
   TAKE(rp, T * m); TAKE(rc1, T * m); TAKE(rd, T * n); TAKE(ze, T * nx); TAKE(dl, T * m); TAKE(ds, T * m);
   TAKE(dlA, T * m); TAKE(dsA, T * m);
@@ -104,7 +110,9 @@ DMPC_FN Ws layout(double *base, int T, int nx, int nu, int m) {
 typedef struct {
   const double *C, *c, *F, *f, *x0, *h, *act, *sign;
   int Cst, cst, Fst, fst; /* time strides of C, c, F, f */
-  const int *idx;
+  const int *idx, *kind, *gPtr, *gCol;
+  const double *G; /* this element's general-row coefficients (stage t at G + t * Gst) */
+  int Gst;
   double *tau, *nu, *s, *lam, *rs, *info;
   Ws w;
   int maxIter, polish;
@@ -123,6 +131,9 @@ DMPC_FN El element(const MpcArgs *a, int b) {
   E.act = (const double *)a->act + (long)b * T * m;
   E.idx = (const int *)a->rowIdx;
   E.sign = (const double *)a->rowSign;
+  E.kind = (const int *)a->rowKind;
+  E.gPtr = (const int *)a->gPtr; E.gCol = (const int *)a->gCol;
+  E.G = a->G ? (const double *)a->G + (long)b * a->Gsb : 0; E.Gst = a->Gst;
   E.tau = (double *)a->tau + (long)b * T * n;
   E.nu = (double *)a->nuv + (long)b * T * nx;
   E.s = (double *)a->s + (long)b * T * m;
@@ -138,35 +149,51 @@ DMPC_FN El element(const MpcArgs *a, int b) {
 /* ---- stage kernels (kernels.ts) ---- */
 
 DMPC_FN void sym_mat_vec(const double *C, const double *z, double *out, int n) {
+#ifdef DMPC_GEN
+  (void)n; gen_symMatVec(C, 0, z, 0, out, 0);
+#else
   for (int i = 0; i < n; i++) {
     double s = 0;
     for (int j = 0; j < n; j++) s += 0.5 * (C[i * n + j] + C[j * n + i]) * z[j];
     out[i] = s;
   }
+#endif
 }
 
 DMPC_FN void dynamics(const double *F, const double *tau, const double *e, double *out, int nx, int n) {
+#ifdef DMPC_GEN
+  (void)nx; (void)n; gen_dynamics(F, 0, tau, 0, e, 0, out, 0);
+#else
   for (int i = 0; i < nx; i++) {
     double s = e[i];
     for (int j = 0; j < n; j++) s += F[i * n + j] * tau[j];
     out[i] = s;
   }
+#endif
 }
 
 DMPC_FN void add_transposed(const double *F, const double *v, double *out, int nx, int n) {
+#ifdef DMPC_GEN
+  (void)nx; (void)n; gen_addTransposed(F, 0, v, 0, out, 0);
+#else
   for (int i = 0; i < n; i++) {
     double s = 0;
     for (int l = 0; l < nx; l++) s += F[l * n + i] * v[l];
     out[i] += s;
   }
+#endif
 }
 
 DMPC_FN void costate(const double *P, const double *p, const double *x, double *out, int nx) {
+#ifdef DMPC_GEN
+  (void)nx; gen_costate(P, 0, p, 0, x, 0, out, 0);
+#else
   for (int i = 0; i < nx; i++) {
     double s = p[i];
     for (int l = 0; l < nx; l++) s += P[i * nx + l] * x[l];
     out[i] = s;
   }
+#endif
 }
 
 /* Q = H + Fᵀ P' F, Cholesky of Q_uu, K = −Q_uu⁻¹ Q_ux, P = Q_xx + Q_xu K. 0 if Q_uu is not PD. */
@@ -175,6 +202,10 @@ DMPC_FN int factor_stage(Ws *w, int t, int last) {
   double *Q = w->Q, *Lt = w->Lt, *piv = w->piv;
   double *L = w->L + t * nu * nu, *X = w->X + t * nx * nu, *K = w->K + t * nu * nx, *P = w->P + t * nx * nx;
   (void)last;
+#ifdef DMPC_GEN
+  (void)Lt; (void)n;
+  return gen_factorStage(Q, 0.0, L, 0, X, 0, K, 0, P, 0, piv);
+#else
   for (int j = 0; j < nu; j++) {
     double d = Q[(nx + j) * n + nx + j];
     for (int k = 0; k < j; k++) d -= Lt[j * nu + k] * Lt[j * nu + k];
@@ -210,6 +241,7 @@ DMPC_FN int factor_stage(Ws *w, int t, int last) {
     P[l * nx + i] = s;
   }
   return 1;
+#endif
 }
 
 /* ---- riccati.ts ---- */
@@ -223,29 +255,46 @@ DMPC_FN int riccati_factor(El *E, const double *W, double penaltyFloor) {
   for (int t = T - 1; t >= 0; t--) {
     const double *C = E->C + t * E->Cst;
     double *Q = w->Q;
+#ifdef DMPC_GEN
+    gen_symInto(C, 0, Q);
+#else
     for (int i = 0; i < n; i++) for (int j = 0; j <= i; j++) {
       double v = i == j ? C[i * n + i] : 0.5 * (C[i * n + j] + C[j * n + i]);
       Q[i * n + j] = v; Q[j * n + i] = v;
     }
+#endif
     if (W) for (int r = 0; r < m; r++) {
       double wr = W[t * m + r];
       if (wr == 0) continue;
-      int i = E->idx[r];
-      Q[i * n + i] += wr;
+      if (E->kind[r] == 0) { int i = E->idx[r]; Q[i * n + i] += wr; continue; }
+      /* W g gᵀ over the row's structurally non-zero columns only (riccati.ts) */
+      const double *g = E->G + t * E->Gst + E->idx[r] * n;
+      int k0 = E->gPtr[E->idx[r]], k1 = E->gPtr[E->idx[r] + 1];
+      for (int a = k0; a < k1; a++) {
+        int i = E->gCol[a];
+        double wi = wr * g[i];
+        for (int c = k0; c < k1; c++) { int j = E->gCol[c]; Q[i * n + j] += wi * g[j]; }
+      }
     }
     if (t < T - 1) {
-      /* Q += Fᵀ P' F */
+      /* Q += Fᵀ G with G = P' F (nx × n) formed once: O(nx²n + n²nx), the order of kernels.ts */
       const double *F = E->F + t * E->Fst, *Pn = w->P + (t + 1) * nx * nx;
+#ifdef DMPC_GEN
+      gen_addCongruence(Q, F, 0, Pn, 0);
+#else
+      double *G = w->G;
+      for (int l = 0; l < nx; l++) for (int j = 0; j < n; j++) {
+        double g = 0;
+        for (int k = 0; k < nx; k++) g += Pn[l * nx + k] * F[k * n + j];
+        G[l * n + j] = g;
+      }
       for (int i = 0; i < n; i++) for (int j = 0; j <= i; j++) {
         double s = 0;
-        for (int l = 0; l < nx; l++) {
-          double g = 0;
-          for (int k = 0; k < nx; k++) g += Pn[l * nx + k] * F[k * n + j];
-          s += F[l * n + i] * g;
-        }
+        for (int l = 0; l < nx; l++) s += F[l * n + i] * G[l * n + j];
         Q[i * n + j] += s;
         if (j != i) Q[j * n + i] += s;
       }
+#endif
     }
     if (!factor_stage(w, t, t == T - 1)) {
       E->info[I_FSTATUS] = t; E->info[I_RCOND] = 0; return t;
@@ -270,6 +319,10 @@ DMPC_FN void riccati_solve(El *E, const double *q, const double *e, const double
   double *qt = w->qt, *v = w->v;
   for (int t = T - 1; t >= 0; t--) {
     const double *F = E->F + t * E->Fst, *L = w->L + t * nu * nu, *X = w->X + t * nx * nu;
+#ifdef DMPC_GEN
+    (void)qt; (void)v;
+    gen_backwardStage(q, t * n, t < T - 1, F, 0, ed, t * est, w->P, (t + 1) * nx * nx, (t + 1) * nx, L, 0, X, 0, w->k, t * nu, w->p, t * nx);
+#else
     double *k = w->k + t * nu, *p = w->p + t * nx;
     for (int i = 0; i < n; i++) qt[i] = q[t * n + i];
     if (t < T - 1) {
@@ -296,17 +349,22 @@ DMPC_FN void riccati_solve(El *E, const double *q, const double *e, const double
       for (int j = 0; j < nu; j++) s += X[i * nu + j] * k[j];
       p[i] = s;
     }
+#endif
   }
   for (int i = 0; i < nx; i++) tau[i] = x0[i];
   costate(w->P, w->p, tau, nuv, nx);
   for (int t = 0; t < T; t++) {
     double *tt = tau + t * n;
     const double *K = w->K + t * nu * nx, *k = w->k + t * nu;
+#ifdef DMPC_GEN
+    gen_feedback(tt, 0, K, 0, k, 0);
+#else
     for (int j = 0; j < nu; j++) {
       double s = k[j];
       for (int i = 0; i < nx; i++) s += K[j * nx + i] * tt[i];
       tt[nx + j] = s;
     }
+#endif
     if (t < T - 1) {
       dynamics(E->F + t * E->Fst, tt, ed + t * est, tt + n, nx, n);
       costate(w->P + (t + 1) * nx * nx, w->p + (t + 1) * nx, tt + n, nuv + (t + 1) * nx, nx);
@@ -316,7 +374,21 @@ DMPC_FN void riccati_solve(El *E, const double *q, const double *e, const double
 
 /* ---- ipm.ts ---- */
 
-DMPC_FN double row_value(const El *E, int r, const double *tt) { return E->sign[r] * tt[E->idx[r]]; }
+/* ∇gᵣᵀ x for the plan x (n entries) of stage t: a box row reads one entry, a general row its non-zero columns */
+DMPC_FN double row_value(const El *E, int t, int r, const double *x) {
+  if (E->kind[r] == 0) return E->sign[r] * x[E->idx[r]];
+  const double *g = E->G + t * E->Gst + E->idx[r] * E->w.n;
+  double v = 0;
+  for (int a = E->gPtr[E->idx[r]], e = E->gPtr[E->idx[r] + 1]; a < e; a++) { int j = E->gCol[a]; v += g[j] * x[j]; }
+  return v;
+}
+
+/* x += coeff ∇gᵣ for the plan x (n entries) of stage t */
+DMPC_FN void row_axpy(const El *E, int t, int r, double coeff, double *x) {
+  if (E->kind[r] == 0) { x[E->idx[r]] += coeff * E->sign[r]; return; }
+  const double *g = E->G + t * E->Gst + E->idx[r] * E->w.n;
+  for (int a = E->gPtr[E->idx[r]], e = E->gPtr[E->idx[r] + 1]; a < e; a++) { int j = E->gCol[a]; x[j] += coeff * g[j]; }
+}
 
 DMPC_FN void finish(El *E, int status) { E->info[I_STATUS] = status; E->info[I_DONE] = 1; }
 
@@ -332,7 +404,7 @@ DMPC_FN double stationarity(const El *E, const double *tau, const double *nuv, c
     for (int r = 0; r < m; r++) {
       if (E->act[t * m + r] == 0) continue;
       double l = lam[t * m + r];
-      if (l != 0) wo[E->idx[r]] += l * E->sign[r];
+      if (l != 0) row_axpy(E, t, r, l, wo);
     }
     if (t < T - 1) add_transposed(E->F + t * E->Fst, nuv + (t + 1) * nx, wo, nx, n);
     if (t > 0) for (int i = 0; i < nx; i++) wo[i] -= nuv[t * nx + i];
@@ -349,7 +421,7 @@ DMPC_FN double residuals(El *E) {
   for (int t = 0; t < T; t++) for (int r = 0; r < m; r++) {
     int i = t * m + r;
     if (E->act[i] == 0) { w->rp[i] = 0; continue; }
-    double rp = row_value(E, r, E->tau + t * n) + E->s[i] - E->h[i];
+    double rp = row_value(E, t, r, E->tau + t * n) + E->s[i] - E->h[i];
     w->rp[i] = rp;
     mu += E->s[i] * E->lam[i]; cnt++;
     double a = DMPC_FABS(rp);
@@ -379,7 +451,7 @@ DMPC_FN double direction(El *E, int affine, double sigmaMu, double *dtau, double
     if (!affine) rc1 += sigmaMu - w->dsA[i] * w->dlA[i];
     w->rc1[i] = rc1;
     double rt = w->rp[i] + rc1 / l;
-    q[t * n + E->idx[r]] += w->W[i] * rt * E->sign[r];
+    row_axpy(E, t, r, w->W[i] * rt, q + t * n);
     dl[i] = rt;
   }
   for (int i = 0; i < T * nx; i++) w->ze[i] = 0;
@@ -388,7 +460,7 @@ DMPC_FN double direction(El *E, int affine, double sigmaMu, double *dtau, double
   for (int t = 0; t < T; t++) for (int r = 0; r < m; r++) {
     int i = t * m + r;
     if (E->act[i] == 0) { dl[i] = 0; ds[i] = 0; continue; }
-    double gd = E->sign[r] * dtau[t * n + E->idx[r]];
+    double gd = row_value(E, t, r, dtau + t * n);
     double s = E->s[i], l = E->lam[i];
     double d = w->W[i] * (gd + dl[i]), dsi = (w->rc1[i] - s * d) / l;
     dl[i] = d;
@@ -428,7 +500,7 @@ DMPC_FN int infeasibility_certificate(El *E) {
     for (int r = 0; r < m; r++) {
       int k = t * m + r;
       if (E->act[k] == 0) continue;
-      wo[E->idx[r]] += E->lam[k] / lmax * E->sign[r];
+      row_axpy(E, t, r, E->lam[k] / lmax, wo);
       val += E->h[k] * E->lam[k] / lmax;
     }
     if (t < T - 1) {
@@ -457,7 +529,7 @@ DMPC_FN void penalty_solve(El *E, const double *r, double *z) {
   for (int t = 0; t < T; t++) for (int rr = 0; rr < m; rr++) {
     int k = t * m + rr;
     if (E->act[k] == 0 || E->rs[k] != ROW_EQUALITY) continue;
-    q[t * n + E->idx[rr]] += -w->W[k] * r[lo + k] * E->sign[rr];
+    row_axpy(E, t, rr, -w->W[k] * r[lo + k], q + t * n);
   }
   for (int i = 0; i < nx; i++) w->x0[i] = -r[no + i];
   for (int i = 0; i < (T - 1) * nx; i++) e[i] = -r[no + nx + i];
@@ -465,7 +537,7 @@ DMPC_FN void penalty_solve(El *E, const double *r, double *z) {
   for (int t = 0; t < T; t++) for (int rr = 0; rr < m; rr++) {
     int k = t * m + rr;
     if (E->act[k] == 0 || E->rs[k] != ROW_EQUALITY) { z[lo + k] = 0; continue; }
-    z[lo + k] = w->W[k] * (E->sign[rr] * z[t * n + E->idx[rr]] - r[lo + k]);
+    z[lo + k] = w->W[k] * (row_value(E, t, rr, z + t * n) - r[lo + k]);
   }
 }
 
@@ -478,8 +550,8 @@ DMPC_FN void sym_product(El *E, const double *z, double *out) {
     for (int rr = 0; rr < m; rr++) {
       int k = t * m + rr;
       if (E->act[k] == 0 || E->rs[k] != ROW_EQUALITY) { out[lo + k] = 0; continue; }
-      wo[E->idx[rr]] += z[lo + k] * E->sign[rr];
-      out[lo + k] = E->sign[rr] * z[t * n + E->idx[rr]];
+      row_axpy(E, t, rr, z[lo + k], wo);
+      out[lo + k] = row_value(E, t, rr, z + t * n);
     }
     if (t < T - 1) {
       const double *F = E->F + t * E->Fst;
@@ -529,7 +601,7 @@ DMPC_FN int check_active_set(El *E, double *z, double tol, int revise) {
     int k = t * m + rr, i = lo + k;
     double c = E->rs[k];
     if (E->act[k] == 0) continue;
-    double v = E->sign[rr] * z[t * n + E->idx[rr]] - E->h[k];
+    double v = row_value(E, t, rr, z + t * n) - E->h[k];
     double next = c;
     if (c == ROW_INACTIVE) { if (v > tolP) next = ROW_EQUALITY; }
     else if (z[i] < -tolD) next = ROW_INACTIVE;
@@ -587,7 +659,7 @@ DMPC_FN int polish_element(El *E, int final_) {
   for (int t = 0; t < T; t++) for (int rr = 0; rr < m; rr++) {
     int k = t * m + rr;
     if (E->act[k] == 0) continue;
-    double v = row_value(E, rr, E->tau + t * n) - E->h[k];
+    double v = row_value(E, t, rr, E->tau + t * n) - E->h[k];
     E->lam[k] = z[lo + k];
     E->s[k] = E->rs[k] == ROW_INACTIVE ? -v : 0;
     if (v > rp) rp = v;
@@ -674,7 +746,7 @@ DMPC_FN void init_element(El *E, const double *warmU, const double *warmLam) {
     E->rs[k] = ROW_INACTIVE;
     if (E->act[k] == 0) { E->s[k] = 1; E->lam[k] = 0; w->W[k] = 0; continue; }
     active++;
-    double slack = E->h[k] - row_value(E, r, E->tau + t * n);
+    double slack = E->h[k] - row_value(E, t, r, E->tau + t * n);
     double lam = 1;
     if (warmU && warmLam) lam = warmLam[k] > floor_ ? warmLam[k] : floor_;
     E->lam[k] = lam;
@@ -752,6 +824,9 @@ DMPC_FN void backward_element(const MpcArgs *a, int b) {
   double *gF = (double *)a->gF + (long)b * T * nx * n, *gf = (double *)a->gf + (long)b * T * nx;
   double *gx0 = (double *)a->gx0 + (long)b * nx, *gh = (double *)a->gh + (long)b * T * m;
   const double *g = (const double *)a->g + (long)b * T * n;
+  int mg = a->mg;
+  double *gG = a->gG ? (double *)a->gG + (long)b * T * mg * n : 0;
+  if (gG) for (int i = 0; i < T * mg * n; i++) gG[i] = 0;
   for (int i = 0; i < T * n * n; i++) gC[i] = 0;
   for (int i = 0; i < T * n; i++) gc[i] = 0;
   for (int i = 0; i < T * nx * n; i++) gF[i] = 0;
@@ -791,8 +866,15 @@ DMPC_FN void backward_element(const MpcArgs *a, int b) {
     }
     for (int r = 0; r < m; r++) {
       int k = t * m + r;
-      if (E.act[k] == 0 || E.rs[k] != ROW_EQUALITY) continue;
-      gh[k] += -u[lo + k];
+      if (E.act[k] == 0) continue;
+      int eq = E.rs[k] == ROW_EQUALITY;
+      if (eq) gh[k] += -u[lo + k];
+      if (E.kind[r] != 0 && gG) {
+        /* ∂/∂G of λ∇g (stationarity) and of g(τ) (active rows), as backward.ts */
+        double lm = E.lam[k], uRow = eq ? u[lo + k] : 0;
+        double *gr = gG + ((long)t * mg + E.idx[r]) * n;
+        for (int j = 0; j < n; j++) gr[j] += lm * ut[j] + uRow * tt[j];
+      }
     }
   }
   for (int i = 0; i < nx; i++) gx0[i] += u[no + i];
