@@ -6,7 +6,8 @@
  *  - p2/p3 closed loop (notebook starts): per-solve time, SQP/QP iterations, final angles, costs;
  *  - p6 (constrained quadrotor) one instance at a time (B = 1, as HPIPM is timed), as one batch of
  *    256 and in receding horizon, and p1 one at a time: forward, backward, iterations, polishing
- *    attempts, the first (JIT-cold) solve; each in a fresh process (bench/mpc-latency.ts), p1 also here.
+ *    attempts, the first (JIT-cold) solve; each in a fresh process (bench/mpc-latency.ts), p1 also here;
+ *    p6 one at a time also on the C kernels (solver 'c', gcc -march=native for this CPU).
  * Reference figures (issue 4, mpc.pytorch float64 one thread, same machine class) are in the JSON.
  */
 import { readFileSync } from 'node:fs';
@@ -22,6 +23,8 @@ import { modelFromFile } from '../models/discrete/fromFile.js';
 import { denseSolve } from '../reference/mpc.js';
 import { fromConstrainedDoc, lossWeights, parseConstrainedDoc } from '../src/mpc/constrained.js';
 import { oneAtATimeTiming, repeatTimed } from '../src/cli/timing.js';
+import { kernelSolver, type KernelSolution } from '../src/gpu/index.js';
+import { INFO } from '../src/gpu/args.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const load = (f: string) => JSON.parse(readFileSync(join(here, 'problems', f), 'utf8')) as Record<string, unknown>;
@@ -56,8 +59,12 @@ function timeP1(input: MpcInput, w: Float64Array, repeats: number) {
   };
 }
 
-/** Every instance alone (B = 1, problem built once), warmed up and repeated: the README's --one-at-a-time. */
-function oneAtATime(inputs: { input: MpcInput; dLdu?: Float64Array }[], repeats: number) {
+/**
+ * Every instance alone (B = 1, problem built once), warmed up and repeated, on the CPU solver or the C
+ * kernels (solver 'c': src/gpu compiled by gcc for this CPU): the README's --one-at-a-time.
+ */
+function oneAtATime(inputs: { input: MpcInput; dLdu?: Float64Array }[], repeats: number, solver: 'cpu' | 'c' = 'cpu') {
+  if (solver === 'c') return oneAtATimeKernels(inputs, repeats);
   const runs: { forwardMs: number; backwardMs: number }[] = [], iters: number[] = [], tries: number[] = [];
   for (const { input, dLdu } of inputs) {
     const pr = buildProblem(input);
@@ -72,6 +79,28 @@ function oneAtATime(inputs: { input: MpcInput; dLdu?: Float64Array }[], repeats:
       return { result: sol, forwardMs: t1 - t0, backwardMs: t2 - t1 };
     });
     runs.push(r); iters.push(r.result.iterations[0]); tries.push(r.result.state.polishTries[0]);
+  }
+  const timing = oneAtATimeTiming(runs, repeats);
+  return { forward_ms: timing.forward_ms, backward_ms: timing.backward_ms, iterations_mean: mean(iters), polish_tries_mean: mean(tries), instances: inputs.length };
+}
+
+/** oneAtATime on the C kernels (each solve rewrites the previous solution's arrays, as the CPU path's reuse). */
+function oneAtATimeKernels(inputs: { input: MpcInput; dLdu?: Float64Array }[], repeats: number) {
+  const k = kernelSolver('c');
+  const runs: { forwardMs: number; backwardMs: number }[] = [], iters: number[] = [], tries: number[] = [];
+  for (const { input, dLdu } of inputs) {
+    const pr = buildProblem(input);
+    let reuse: KernelSolution | undefined;
+    const r = repeatTimed(repeats, () => {
+      const t0 = performance.now();
+      const sol = k.solve(pr, {}, undefined, reuse);
+      const t1 = performance.now();
+      if (dLdu) k.backward(sol, undefined, dLdu);
+      const t2 = performance.now();
+      reuse = sol;
+      return { result: sol, forwardMs: t1 - t0, backwardMs: t2 - t1 };
+    });
+    runs.push(r); iters.push(r.result.iterations[0]); tries.push(r.result.info[INFO.TRIES]);
   }
   const timing = oneAtATimeTiming(runs, repeats);
   return { forward_ms: timing.forward_ms, backward_ms: timing.backward_ms, iterations_mean: mean(iters), polish_tries_mean: mean(tries), instances: inputs.length };
@@ -131,7 +160,7 @@ function recedingHorizon(doc: ReturnType<typeof parseConstrainedDoc>, starts: nu
  * timed in this process, after the p1 batches, the horizons and p2/p3 (row `p1 B=1 one at a time,
  * shared process`).
  */
-function latencyInFreshProcess<K extends 'p1' | 'p6'>(part: K): K extends 'p1' ? ReturnType<typeof p1Latency> : ReturnType<typeof p6Latency> {
+function latencyInFreshProcess<K extends 'p1' | 'p6' | 'p6c'>(part: K): K extends 'p1' ? ReturnType<typeof p1Latency> : K extends 'p6' ? ReturnType<typeof p6Latency> : ReturnType<typeof p6KernelLatency> {
   const r = spawnSync(process.execPath, [...process.execArgv, join(here, 'mpc-latency.ts'), part], { encoding: 'utf8', maxBuffer: 64 << 20 });
   if (r.status !== 0) throw new Error(`bench/mpc-latency.ts ${part} failed (${r.status}): ${r.stderr}`);
   return JSON.parse(r.stdout.trim().split('\n').pop()!);
@@ -171,6 +200,24 @@ export function p6Latency() {
   };
 }
 
+/**
+ * p6 at B = 1 one at a time on the C kernels (solver 'c', a fresh process). cold_first_solve_ms: the
+ * first solve of the process, which loads the libraries built for this source, CPU and p6's stage
+ * shape from the disk cache (or builds them with gcc, seconds, when the cache has none).
+ */
+export function p6KernelLatency() {
+  const doc = parseConstrainedDoc(load('p6_quad_constrained.json'));
+  const B = doc.x0.length;
+  const one = (i: number) => { const { input, w } = fromConstrainedDoc(doc, i, i + 1); return { input, dLdu: lossWeights(w!, 1) }; };
+  const t0 = performance.now();
+  const k = kernelSolver('c');
+  k.solve(buildProblem(one(0).input));
+  const cold_first_solve_ms = performance.now() - t0;
+  oneAtATime([0, 1, 2, 3].map(one), 3, 'c'); // warm-up
+  const p6one = oneAtATime(Array.from({ length: B }, (_, i) => one(i)), 3, 'c');
+  return { ...p6one, bwd_over_fwd: p6one.backward_ms / p6one.forward_ms, cold_first_solve_ms, device: k.backend.description };
+}
+
 /** p1 at B = 1 one at a time (a fresh process: latencyInFreshProcess; or in this one). */
 export function p1Latency() {
   const p1doc = load('p1_lqr_box.json');
@@ -184,6 +231,7 @@ function constrainedBench() {
   const p6 = latencyInFreshProcess('p6');
   return {
     ...p6,
+    p6_one_at_a_time_c: latencyInFreshProcess('p6c'),
     p1_one_at_a_time: latencyInFreshProcess('p1'),
     p1_one_at_a_time_shared_process: p1Latency(),
     reference: { hpipm_p6_ms: 0.69, hpipm_p6_iterations: 11, hpipm_p1_ms: '0.067-0.081' },
@@ -294,6 +342,8 @@ export async function run(): Promise<BenchResult> {
   const constrained = constrainedBench();
   const c1 = constrained.p6_one_at_a_time, cb = constrained.p6_batched_B256, cp1 = constrained.p1_one_at_a_time;
   table.push({ case: 'p6 B=1 one at a time', forward_ms: +c1.forward_ms.toFixed(3), backward_ms: +c1.backward_ms.toFixed(3), bwd_fwd: +(c1.backward_ms / c1.forward_ms).toFixed(2), iters: +c1.iterations_mean.toFixed(2), polish_tries: +c1.polish_tries_mean.toFixed(2), cold_ms: +c1.cold_first_solve_ms.toFixed(2), hpipm_ms: 0.69, goal_ms: 0.83 });
+  const cc = constrained.p6_one_at_a_time_c;
+  table.push({ case: 'p6 B=1 one at a time, solver c', forward_ms: +cc.forward_ms.toFixed(3), backward_ms: +cc.backward_ms.toFixed(3), bwd_fwd: +(cc.backward_ms / cc.forward_ms).toFixed(2), iters: +cc.iterations_mean.toFixed(2), polish_tries: +cc.polish_tries_mean.toFixed(2), cold_ms: +cc.cold_first_solve_ms.toFixed(2), hpipm_ms: 0.69, goal_ms: 0.83 });
   table.push({ case: 'p6 B=256 batched', forward_ms: +cb.forward_ms.toFixed(1), backward_ms: +cb.backward_ms.toFixed(1), per_instance_ms: +cb.forward_ms_per_instance.toFixed(3), iters: +cb.iterations_mean.toFixed(2), hpipm_ms: 0.69 });
   const co = constrained.p6_receding_horizon;
   table.push({ case: 'p6 online (shifted warm start)', forward_ms: +co.forward_ms_warm_median.toFixed(3), cold_ms: +co.forward_ms_cold_median.toFixed(3), iters: +co.iterations_cold_mean.toFixed(2), warm_iters: +co.iterations_warm_mean.toFixed(2), polish_tries: +co.polish_tries_warm_mean.toFixed(2) });

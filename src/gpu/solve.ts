@@ -1,8 +1,9 @@
 /**
- * The MPC interior point on a kernel backend (backend.ts): the box-constrained linear MPC of src/mpc
- * (hard u bounds, x bounds), one problem per GPU thread. Same algorithm, options, statuses, iteration
- * counts and gradient policy as mpcSolve / mpcBackward (tested to ≤ 1e-10 on p1 and random problems);
- * general rows and soft constraints are refused with a DmpcInputError (use the CPU solver for them).
+ * The MPC interior point on a kernel backend (backend.ts): the linear MPC of src/mpc with hard
+ * constraints (u bounds, x bounds, general rows [D E]τ ≤ d), one problem per GPU thread. Same
+ * algorithm, options, statuses, iteration counts and gradient policy as mpcSolve / mpcBackward (tested
+ * to ≤ 1e-10 on p1, p6 and random problems); soft constraints are refused with a DmpcInputError (use
+ * the CPU solver for them).
  *
  * Device buffers are allocated once per solver and grown on demand; a backward pass reuses the forward
  * factorizations left in the device scratch when it follows its own forward solve.
@@ -15,6 +16,7 @@ import {
 } from '../mpc/index.js';
 import { activeRowsDependent } from '../mpc/licq.js';
 import { structurePattern } from '../mpc/riccati.js';
+import type { StagePattern } from '../mpc/kernels.js';
 import type { MpcSolverState } from '../mpc/ipm.js';
 import { DeviceBuffers, type KernelBackend } from './backend.js';
 import { INFO, N_INFO, packArgs, workSize, type MpcArgs } from './args.js';
@@ -51,7 +53,7 @@ function uploadProblem(bf: DeviceBuffers, pr: MpcProblem) {
   return {
     addr: {
       C: bf.put('C', pr.C.data), c: bf.put('c', pr.c.data), F: bf.put('F', pr.F.data), f: bf.put('f', pr.f.data),
-      x0: bf.put('x0', pr.x0), h: bf.put('h', pr.h), act: bf.put('act', Float64Array.from(pr.act)),
+      x0: bf.put('x0', pr.x0), h: bf.put('h', pr.h), act: bf.put('act', pr.act),
       rowIdx: bf.put('rowIdx', pr.rows.idx), rowSign: bf.put('rowSign', pr.rows.sign),
       rowKind: bf.put('rowKind', Int32Array.from(pr.rows.kind)),
       G: pr.G ? bf.put('G', pr.G.data) : 0n, gPtr: bf.put('gPtr', pr.gPtr), gCol: bf.put('gCol', pr.gCol),
@@ -86,8 +88,12 @@ export class KernelMpcSolver {
 
   constructor(readonly backend: KernelBackend) { this.bufs = new DeviceBuffers(backend); }
 
-  /** Solves all B problems (cold, or warm from a previous plan and multipliers). */
-  solve(pr: MpcProblem, options: MpcOptions = {}, warm?: WarmStart): KernelSolution {
+  /**
+   * Solves all B problems (cold, or warm from a previous plan and multipliers). `reuse`: a solution of
+   * this solver for a problem of the same dimensions whose arrays are rewritten instead of allocated
+   * (online use, as mpcInit's `reuse`); that solution must no longer be needed.
+   */
+  solve(pr: MpcProblem, options: MpcOptions = {}, warm?: WarmStart, reuse?: KernelSolution): KernelSolution {
     checkKernelProblem(pr, this.backend.name);
     const opts = { ...DEFAULTS, ...options };
     const { B, T, nx, nu, n } = pr, m = pr.rows.m;
@@ -97,8 +103,7 @@ export class KernelMpcSolver {
     const bf = this.bufs, f64 = 8;
     const t0 = performance.now();
     const up = uploadProblem(bf, pr);
-    const args: MpcArgs = {
-      ...up.addr, ...up.strides,
+    const args: Partial<MpcArgs> = {
       warmU: warm ? bf.put('warmU', warm.u) : 0n, warmLam: warm?.lam ? bf.put('warmLam', warm.lam) : 0n,
       tau: bf.get('tau', B * T * n * f64), nuv: bf.get('nu', B * T * nx * f64), s: bf.get('s', B * T * m * f64),
       lam: bf.get('lam', B * T * m * f64), rowState: bf.get('rowState', B * T * m * f64), info: bf.get('info', B * N_INFO * f64),
@@ -108,20 +113,22 @@ export class KernelMpcSolver {
     };
     this.specialise(pr);
     const t1 = performance.now();
-    this.backend.launch('mpc_box_solve', packArgs(args), B);
+    this.backend.launch('mpc_box_solve', packArgs(up.addr, up.strides, args), B);
     const t2 = performance.now();
-    const tau = new Float64Array(B * T * n), nuA = new Float64Array(B * T * nx), s = new Float64Array(B * T * m);
-    const lam = new Float64Array(B * T * m), rowState = new Float64Array(B * T * m), info = new Float64Array(B * N_INFO);
+    const old = reuse && reuse.solver === this && reuse.pr.B === B && reuse.pr.T === T && reuse.pr.nx === nx && reuse.pr.nu === nu && reuse.pr.rows.m === m ? reuse : undefined;
+    const tau = old?.tau ?? new Float64Array(B * T * n), nuA = old?.nu ?? new Float64Array(B * T * nx), s = old?.s ?? new Float64Array(B * T * m);
+    const lam = old?.lam ?? new Float64Array(B * T * m), rowState = old?.rowState ?? new Float64Array(B * T * m), info = old?.info ?? new Float64Array(B * N_INFO);
     const be = this.backend;
     be.download(tau, args.tau!); be.download(nuA, args.nuv!); be.download(info, args.info!);
     if (m > 0) { be.download(s, args.s!); be.download(lam, args.lam!); be.download(rowState, args.rowState!); }
     this.current = { pr, up };
-    const x = new Float64Array(B * T * nx), u = new Float64Array(B * T * nu);
+    const x = old?.x ?? new Float64Array(B * T * nx), u = old?.u ?? new Float64Array(B * T * nu);
     for (let bt = 0; bt < B * T; bt++) {
       for (let i = 0; i < nx; i++) x[bt * nx + i] = tau[bt * n + i];
       for (let j = 0; j < nu; j++) u[bt * nu + j] = tau[bt * n + nx + j];
     }
-    const status = new Array<SolveStatus>(B), iterations = new Int32Array(B), polished = new Uint8Array(B), objective = new Float64Array(B);
+    const status = old?.status ?? new Array<SolveStatus>(B), iterations = old?.iterations ?? new Int32Array(B);
+    const polished = old?.polished ?? new Uint8Array(B), objective = old?.objective ?? new Float64Array(B);
     for (let b = 0; b < B; b++) {
       const io = b * N_INFO;
       status[b] = STATUS[info[io + INFO.STATUS]];
@@ -130,7 +137,8 @@ export class KernelMpcSolver {
       objective[b] = info[io + INFO.OBJ];
     }
     this.lastTiming = { uploadMs: t1 - t0, kernelMs: t2 - t1, downloadMs: performance.now() - t2 };
-    return { solver: this, generation: ++this.generation, pr, opts, status, iterations, polished, objective, x, u, tau, nu: nuA, s, lam, rowState, info };
+    const sol: KernelSolution = { solver: this, generation: ++this.generation, pr, opts, status, iterations, polished, objective, x, u, tau, nu: nuA, s, lam, rowState, info };
+    return old ? Object.assign(old, sol) : sol;
   }
 
   /**
@@ -160,8 +168,7 @@ export class KernelMpcSolver {
       up = uploadProblem(bf, pr);
       for (let b = 0; b < B; b++) info[b * N_INFO + INFO.FSTATUS] = 1;
     }
-    const args: MpcArgs = {
-      ...up.addr, ...up.strides,
+    const args: Partial<MpcArgs> = {
       tau: bf.put('tau', sol.tau), nuv: bf.put('nu', sol.nu), s: bf.put('s', sol.s), lam: bf.put('lam', sol.lam),
       rowState: bf.put('rowState', sol.rowState), info: bf.put('info', info), work: bf.get('work', B * workSize(T, nx, nu, m) * f64),
       g: bf.put('g', g), gC: bf.get('gC', B * T * n * n * f64), gc: bf.get('gc', B * T * n * f64), gF: bf.get('gF', B * T * nx * n * f64),
@@ -171,7 +178,7 @@ export class KernelMpcSolver {
       B, T, nx, nu, m, maxIter: sol.opts.maxIter, polish: sol.opts.polish ? 1 : 0, b0: 0, b1: B, refineSteps: opts.refineSteps ?? 4,
     };
     this.specialise(pr);
-    be.launch('mpc_box_backward', packArgs(args), B);
+    be.launch('mpc_box_backward', packArgs(up.addr, up.strides, args), B);
     const gC = new Float64Array(B * T * n * n), gc = new Float64Array(B * T * n), gF = new Float64Array(B * T * nx * n);
     const gf = new Float64Array(B * T * nx), gx0 = new Float64Array(B * nx), gh = new Float64Array(B * T * m), out = new Float64Array(B * N_INFO);
     be.download(gC, args.gC!); be.download(gc, args.gc!); be.download(gF, args.gF!); be.download(gf, args.gf!);
@@ -237,12 +244,17 @@ export class KernelMpcSolver {
     return grad;
   }
 
-  /** Specialised stage kernels for pr's shape and structural zeros, where the backend has them. */
+  /**
+   * Specialised stage kernels for pr's shape and structural zeros, where the backend has them (the
+   * pattern is scanned at every solve: the data may change in place; the scratch is kept).
+   */
   private specialise(pr: MpcProblem): void {
     if (!this.backend.specialise) return;
-    const n = pr.n;
-    this.backend.specialise(pr.nx, pr.nu, structurePattern(pr, { F: new Uint8Array(pr.nx * n), C: new Uint8Array(n * n) }));
+    const { nx, nu, n } = pr;
+    if (this.pattern?.F.length !== nx * n || this.pattern.C.length !== n * n) this.pattern = { F: new Uint8Array(nx * n), C: new Uint8Array(n * n) };
+    this.backend.specialise(nx, nu, structurePattern(pr, this.pattern));
   }
+  private pattern: StagePattern | null = null;
 
   close(): void { this.bufs.freeAll(); this.backend.close(); }
 }

@@ -16,7 +16,7 @@ import { mpcBackward, type MpcGrad } from '../../mpc/backward.js';
 import { CONSTRAINED_FORMAT, constrainedGradOf, fromConstrainedDoc, lossWeights, parseConstrainedDoc } from '../../mpc/constrained.js';
 import { closedLoopExperiment, type StartSet } from '../../mpc/closedloop.js';
 import { modelFromFile } from '../../../models/discrete/fromFile.js';
-import { kernelSolver, type KernelSolverName } from '../../gpu/index.js';
+import { kernelSolver, type KernelSolution, type KernelSolverName } from '../../gpu/index.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
@@ -74,29 +74,34 @@ function p6Case(raw: Record<string, unknown>, first: number | undefined): MpcCas
 /** The float64 CPU solver (src/mpc) or the batched kernels of src/gpu ('c': on the CPU, 'cuda': on a GPU). */
 type SolverName = 'cpu' | KernelSolverName;
 
+/** What a solve leaves for the next one to take over: the CPU solver's state or a kernel solution. */
+type Reuse = MpcSolverState | KernelSolution;
+
 interface Solved {
   pr: MpcProblem;
-  sol: Pick<MpcSolution, 'status' | 'iterations' | 'objective' | 'x' | 'u'> & { state?: MpcSolverState };
+  sol: Pick<MpcSolution, 'status' | 'iterations' | 'objective' | 'x' | 'u'>;
   grad?: MpcGrad;
+  /** The arrays the next solve may rewrite (its results are no longer needed then). */
+  next: Reuse;
 }
 
-/** One timed solve (+ backward) of a built problem; `reuse` takes over a finished state's arrays. */
-function solveTimed(pr: MpcProblem, dLdu: Float64Array | undefined, solver: SolverName, reuse?: MpcSolverState): TimedRun<Solved> {
+/** One timed solve (+ backward) of a built problem; `reuse` takes over a finished solve's arrays. */
+function solveTimed(pr: MpcProblem, dLdu: Float64Array | undefined, solver: SolverName, reuse?: Reuse): TimedRun<Solved> {
   if (solver !== 'cpu') {
     const k = kernelSolver(solver); // created (kernels compiled or loaded) before the clock starts
     const t0 = performance.now();
-    const sol = k.solve(pr);
+    const sol = k.solve(pr, {}, undefined, reuse && 'generation' in reuse ? reuse : undefined);
     const t1 = performance.now();
     const grad = dLdu ? k.backward(sol, undefined, dLdu) : undefined;
     const t2 = performance.now();
-    return { result: { pr, sol, grad }, forwardMs: t1 - t0, backwardMs: t2 - t1 };
+    return { result: { pr, sol, grad, next: sol }, forwardMs: t1 - t0, backwardMs: t2 - t1 };
   }
   const t0 = performance.now();
-  const sol = mpcSolve(pr, {}, undefined, reuse);
+  const sol = mpcSolve(pr, {}, undefined, reuse && !('generation' in reuse) ? reuse : undefined);
   const t1 = performance.now();
   const grad = dLdu ? mpcBackward(sol, undefined, dLdu) : undefined;
   const t2 = performance.now();
-  return { result: { pr, sol, grad }, forwardMs: t1 - t0, backwardMs: t2 - t1 };
+  return { result: { pr, sol, grad, next: sol.state }, forwardMs: t1 - t0, backwardMs: t2 - t1 };
 }
 
 /** Element b of a solved batch as the README's per-instance output fields. */
@@ -115,14 +120,14 @@ function record(c: MpcCase, { pr, sol, grad }: Solved, b: number) {
  */
 function runBatched(c: MpcCase, repeat: number, solver: SolverName) {
   const { input, dLdu } = c.input(0, c.count);
-  let reuse: MpcSolverState | undefined;
+  let reuse: Reuse | undefined;
   const run = repeatTimed(repeat, () => {
     const t0 = performance.now();
     const pr = buildProblem(input);
     const buildMs = performance.now() - t0;
     // the next repetition takes over this state's arrays; only the last run's results are read
     const r = solveTimed(pr, dLdu, solver, reuse);
-    reuse = r.result.sol.state;
+    reuse = r.result.next;
     return { ...r, forwardMs: buildMs + r.forwardMs };
   });
   const recs = Array.from({ length: c.count }, (_, b) => record(c, run.result, b));
@@ -139,8 +144,8 @@ function runOneAtATime(c: MpcCase, repeat: number, solver: SolverName) {
   for (let i = 0; i < c.count; i++) {
     const { input, dLdu } = c.input(i, i + 1);
     const pr = buildProblem(input);
-    let reuse: MpcSolverState | undefined;
-    const run = repeatTimed(repeat, () => { const r = solveTimed(pr, dLdu, solver, reuse); reuse = r.result.sol.state; return r; });
+    let reuse: Reuse | undefined;
+    const run = repeatTimed(repeat, () => { const r = solveTimed(pr, dLdu, solver, reuse); reuse = r.result.next; return r; });
     recs.push(record(c, run.result, 0));
     times.push(run);
   }

@@ -11,9 +11,10 @@
  * attempt, a new one only when the active-set guess equals the previous check's; a speculative attempt
  * with more than 4 rows in the wrong class is dropped; the converged attempt may revise 8 times. The
  * step length comes out of the pass that forms (dλ, ds), and μ of the affine step from sums of that
- * pass, as in ipm.ts, so the iterates round identically. Not ported: ipm.ts's compact list of
- * switched-on rows and its update fused with the next residuals (same arithmetic, fewer passes; here
- * each row pass tests act and residuals() runs after the update).
+ * pass, as in ipm.ts, so the iterates round identically. The hot row passes (residuals, the two
+ * directions, the update, stationarity) visit a compact list of the switched-on rows, as ipm.ts does;
+ * the others test act. Not ported: ipm.ts's update fused with the next residuals (same arithmetic, one
+ * pass fewer; here residuals() runs after the update).
  *
  * Compiles as CUDA (NVRTC) and as C (gcc) through portable.h; see src/gpu/README in docs/gpu.md.
  * Memory: every array is element-major ([B, ...]); the scratch of one element is one contiguous block
@@ -80,12 +81,18 @@ typedef struct {
   double *P, *K, *L, *X, *p, *k, *Q, *G, *piv, *Lt, *qt, *v;
   double *W, *q, *dtau, *dnu, *dtauA, *dnuA, *rp, *rc1, *rd, *ze, *dl, *ds, *dlA, *dsA;
   double *w0, *w1, *w2, *rhsT, *zT, *r, *z, *e, *x0, *zx;
+  /* the element's switched-on rows as a compact list (ipm.ts rowList): per entry the row index
+   * i = t·m + r, the row r, the plan offset of its entry (box rows: t·n + idx) or of its stage (general
+   * rows: t·n), and the offset of a general row's coefficients from the element's G (−1: box row) */
+  int *Li, *Lr, *Lcol, *Lgo;
+  int Lcount;
 } Ws;
 
 DMPC_FN long work_size(int T, int nx, int nu, int m) {
   long n = nx + nu, N = (long)T * (n + nx + m);
   return (long)T * (nx * nx + nu * nx + nu * nu + nx * nu + nx + nu) + n * n + nx * n + nu + nu * nu + n + nx
-    + (long)T * m + 5L * T * n + 4L * T * nx + 7L * T * m + 7L * N + T * nx + 2L * nx;
+    + (long)T * m + 5L * T * n + 4L * T * nx + 7L * T * m + 7L * N + T * nx + 2L * nx
+    + 2L * T * m; /* the row list: 4 ints per row */
 }
 
 DMPC_FN Ws layout(double *base, int T, int nx, int nu, int m) {
@@ -101,6 +108,8 @@ DMPC_FN Ws layout(double *base, int T, int nx, int nu, int m) {
   TAKE(dlA, T * m); TAKE(dsA, T * m);
   TAKE(w0, w.N); TAKE(w1, w.N); TAKE(w2, w.N); TAKE(rhsT, w.N); TAKE(zT, w.N); TAKE(r, w.N); TAKE(z, w.N);
   TAKE(e, T * nx); TAKE(x0, nx); TAKE(zx, nx);
+  { int *ip = (int *)o; w.Li = ip; w.Lr = ip + T * m; w.Lcol = ip + 2 * T * m; w.Lgo = ip + 3 * T * m; o += 2 * T * m; }
+  w.Lcount = 0;
   /* rc2, dsg, dsgA, sig of soft rows are not needed; the slots keep work_size a simple sum */
 #undef TAKE
   return w;
@@ -108,7 +117,8 @@ DMPC_FN Ws layout(double *base, int T, int nx, int nu, int m) {
 
 /* One element's view of the problem and its state. */
 typedef struct {
-  const double *C, *c, *F, *f, *x0, *h, *act, *sign;
+  const double *C, *c, *F, *f, *x0, *h, *sign;
+  const unsigned char *act; /* 1 where a row is switched on (bytes, as the host holds them) */
   int Cst, cst, Fst, fst; /* time strides of C, c, F, f */
   const int *idx, *kind, *gPtr, *gCol;
   const double *G; /* this element's general-row coefficients (stage t at G + t * Gst) */
@@ -128,7 +138,7 @@ DMPC_FN El element(const MpcArgs *a, int b) {
   E.f = (const double *)a->f + (long)b * a->fsb; E.fst = a->fst;
   E.x0 = (const double *)a->x0 + (long)b * nx;
   E.h = (const double *)a->h + (long)b * T * m;
-  E.act = (const double *)a->act + (long)b * T * m;
+  E.act = (const unsigned char *)a->act + (long)b * T * m;
   E.idx = (const int *)a->rowIdx;
   E.sign = (const double *)a->rowSign;
   E.kind = (const int *)a->rowKind;
@@ -383,6 +393,26 @@ DMPC_FN double row_value(const El *E, int t, int r, const double *x) {
   return v;
 }
 
+/* ∇gᵣᵀ x for entry a of the row list, x a whole plan [T, n] */
+DMPC_FN double list_value(const El *E, int a, const double *x) {
+  const Ws *w = &E->w;
+  int r = w->Lr[a], go = w->Lgo[a], col = w->Lcol[a];
+  if (go < 0) return E->sign[r] * x[col];
+  const double *g = E->G + go;
+  double v = 0;
+  for (int k = E->gPtr[E->idx[r]], e = E->gPtr[E->idx[r] + 1]; k < e; k++) { int j = E->gCol[k]; v += g[j] * x[col + j]; }
+  return v;
+}
+
+/* x += coeff ∇gᵣ for entry a of the row list, x a whole plan [T, n] */
+DMPC_FN void list_axpy(const El *E, int a, double coeff, double *x) {
+  const Ws *w = &E->w;
+  int r = w->Lr[a], go = w->Lgo[a], col = w->Lcol[a];
+  if (go < 0) { x[col] += coeff * E->sign[r]; return; }
+  const double *g = E->G + go;
+  for (int k = E->gPtr[E->idx[r]], e = E->gPtr[E->idx[r] + 1]; k < e; k++) { int j = E->gCol[k]; x[col + j] += coeff * g[j]; }
+}
+
 /* x += coeff ∇gᵣ for the plan x (n entries) of stage t */
 DMPC_FN void row_axpy(const El *E, int t, int r, double coeff, double *x) {
   if (E->kind[r] == 0) { x[E->idx[r]] += coeff * E->sign[r]; return; }
@@ -397,18 +427,19 @@ DMPC_FN double stationarity(const El *E, const double *tau, const double *nuv, c
   const Ws *w = &E->w;
   int T = w->T, nx = w->nx, n = w->n, m = w->m;
   double res = 0;
+  int a = 0, end = w->Lcount;
   for (int t = 0; t < T; t++) {
     double *wo = work + t * n;
     sym_mat_vec(E->C + t * E->Cst, tau + t * n, wo, n);
     for (int i = 0; i < n; i++) wo[i] += E->c[t * E->cst + i];
-    for (int r = 0; r < m; r++) {
-      if (E->act[t * m + r] == 0) continue;
-      double l = lam[t * m + r];
-      if (l != 0) row_axpy(E, t, r, l, wo);
+    /* the switched-on rows of stage t: the next entries of the row list */
+    for (int tEnd = (t + 1) * m; a < end && w->Li[a] < tEnd; a++) {
+      double l = lam[w->Li[a]];
+      if (l != 0) list_axpy(E, a, l, work);
     }
     if (t < T - 1) add_transposed(E->F + t * E->Fst, nuv + (t + 1) * nx, wo, nx, n);
     if (t > 0) for (int i = 0; i < nx; i++) wo[i] -= nuv[t * nx + i];
-    for (int i = t == 0 ? nx : 0; i < n; i++) { double a = DMPC_FABS(wo[i]); if (a > res) res = a; }
+    for (int i = t == 0 ? nx : 0; i < n; i++) { double ab = DMPC_FABS(wo[i]); if (ab > res) res = ab; }
   }
   return res;
 }
@@ -418,14 +449,14 @@ DMPC_FN double residuals(El *E) {
   int T = w->T, n = w->n, m = w->m;
   double mu = 0, rpMax = 0;
   int cnt = 0;
-  for (int t = 0; t < T; t++) for (int r = 0; r < m; r++) {
-    int i = t * m + r;
-    if (E->act[i] == 0) { w->rp[i] = 0; continue; }
-    double rp = row_value(E, t, r, E->tau + t * n) + E->s[i] - E->h[i];
+  (void)T; (void)n; (void)m;
+  for (int a = 0; a < w->Lcount; a++) {
+    int i = w->Li[a];
+    double rp = list_value(E, a, E->tau) + E->s[i] - E->h[i];
     w->rp[i] = rp;
     mu += E->s[i] * E->lam[i]; cnt++;
-    double a = DMPC_FABS(rp);
-    if (a > rpMax) rpMax = a;
+    double ab = DMPC_FABS(rp);
+    if (ab > rpMax) rpMax = ab;
   }
   E->info[I_PRES] = rpMax;
   E->info[I_DRES] = stationarity(E, E->tau, E->nu, E->lam, w->rd);
@@ -443,24 +474,23 @@ DMPC_FN double direction(El *E, int affine, double sigmaMu, double *dtau, double
   int T = w->T, n = w->n, m = w->m, nx = w->nx;
   double *q = w->q;
   for (int i = 0; i < T * n; i++) q[i] = w->rd[i];
-  for (int t = 0; t < T; t++) for (int r = 0; r < m; r++) {
-    int i = t * m + r;
-    if (E->act[i] == 0) continue;
+  (void)m;
+  for (int a = 0; a < w->Lcount; a++) {
+    int i = w->Li[a];
     double s = E->s[i], l = E->lam[i];
     double rc1 = -s * l;
     if (!affine) rc1 += sigmaMu - w->dsA[i] * w->dlA[i];
     w->rc1[i] = rc1;
     double rt = w->rp[i] + rc1 / l;
-    row_axpy(E, t, r, w->W[i] * rt, q + t * n);
+    list_axpy(E, a, w->W[i] * rt, q);
     dl[i] = rt;
   }
   for (int i = 0; i < T * nx; i++) w->ze[i] = 0;
   riccati_solve(E, q, w->ze, w->ze, dtau, dnu);
   double alpha = 1, c0 = 0, c1 = 0, c2 = 0, cnt = 0;
-  for (int t = 0; t < T; t++) for (int r = 0; r < m; r++) {
-    int i = t * m + r;
-    if (E->act[i] == 0) { dl[i] = 0; ds[i] = 0; continue; }
-    double gd = row_value(E, t, r, dtau + t * n);
+  for (int a = 0; a < w->Lcount; a++) {
+    int i = w->Li[a];
+    double gd = list_value(E, a, dtau);
     double s = E->s[i], l = E->lam[i];
     double d = w->W[i] * (gd + dl[i]), dsi = (w->rc1[i] - s * d) / l;
     dl[i] = d;
@@ -676,7 +706,7 @@ DMPC_FN void iterate_element(El *E) {
   Ws *w = &E->w;
   int T = w->T, nx = w->nx, n = w->n, m = w->m, Tm = T * m;
   double mu = E->info[I_GAP];
-  for (int i = 0; i < Tm; i++) w->W[i] = E->act[i] == 0 ? 0 : 1 / (E->s[i] / E->lam[i]);
+  for (int a = 0; a < w->Lcount; a++) { int i = w->Li[a]; w->W[i] = 1 / (E->s[i] / E->lam[i]); }
   if (riccati_factor(E, w->W, DMPC_INF) != -1) { finish(E, ST_NUMERICAL_ERROR); return; }
   double acc[4];
   double aA = direction(E, 1, 0, w->dtauA, w->dnuA, w->dlA, w->dsA, acc);
@@ -687,10 +717,8 @@ DMPC_FN void iterate_element(El *E) {
   if (a > 1) a = 1;
   for (int i = 0; i < T * n; i++) E->tau[i] += a * w->dtau[i];
   for (int i = 0; i < T * nx; i++) E->nu[i] += a * w->dnu[i];
-  for (int i = 0; i < Tm; i++) {
-    if (E->act[i] == 0) continue;
-    E->s[i] += a * w->ds[i]; E->lam[i] += a * w->dl[i];
-  }
+  for (int c = 0; c < w->Lcount; c++) { int i = w->Li[c]; E->s[i] += a * w->ds[i]; E->lam[i] += a * w->dl[i]; }
+  (void)Tm;
   E->info[I_ITER] += 1;
 }
 
@@ -739,6 +767,15 @@ DMPC_FN void init_element(El *E, const double *warmU, const double *warmLam) {
     if (t < T - 1) dynamics(E->F + t * E->Fst, tt, E->f + t * E->fst, tt + n, nx, n);
   }
   for (int i = 0; i < T * nx; i++) E->nu[i] = 0;
+  w->Lcount = 0;
+  for (int t = 0; t < T; t++) for (int r = 0; r < m; r++) {
+    int k = t * m + r, c = w->Lcount;
+    if (E->act[k] == 0) continue;
+    w->Li[c] = k; w->Lr[c] = r;
+    if (E->kind[r] == 0) { w->Lcol[c] = t * n + E->idx[r]; w->Lgo[c] = -1; }
+    else { w->Lcol[c] = t * n; w->Lgo[c] = t * E->Gst + E->idx[r] * n; }
+    w->Lcount = c + 1;
+  }
   double floor_ = warmU ? 1e-2 : 1;
   int active = 0;
   for (int t = 0; t < T; t++) for (int r = 0; r < m; r++) {
