@@ -380,7 +380,7 @@ function direction(st: MpcSolverState, b: number, affine: boolean, sigmaMu: numb
     else genRowAxpy(Gd, go, gPtr, gCol, idx[r], coeff, q, Lcol[a]);
     dl[i] = rt; // keep r̃ until dτ is known
   }
-  riccatiSolve(st.ws, pr, b, q, 0, sc.ze, 0, sc.ze, 0, dtau, 0, dnu, 0);
+  riccatiSolve(st.ws, pr, b, q, 0, 'zero', 0, sc.ze, 0, dtau, 0, dnu, 0);
   let alpha = 1, c0 = 0, c1 = 0, c2 = 0, cnt = 0;
   for (let a = base; a < end; a++) {
     const i = Li[a], r = Lr[a], k = base + i, go = Lgo[a];

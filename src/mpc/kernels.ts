@@ -42,11 +42,12 @@ export interface StageKernels {
   factorStage(Q: F64, shift: number, L: F64, lo: number, X: F64, xo: number, K: F64, ko: number, P: F64, po: number, piv: F64): boolean;
   /**
    * The vector step of one stage: q̃ = q (n at `qo`) [+ Fᵀ(P' e + p') when `next`, with F at `fo`,
-   * e at `eo`, P' (nx×nx) at `pno`, p' at `pvo`], then k = −Q_uu⁻¹ q̃_u (at `ko`) with the stored
-   * factor L at `lo`, and p = q̃_x + X k (at `po`; p' and p share the array `p`).
+   * e at `eo` (null: e = 0, the Newton directions' homogeneous dynamics, whose P'e is skipped),
+   * P' (nx×nx) at `pno`, p' at `pvo`], then k = −Q_uu⁻¹ q̃_u (at `ko`) with the stored factor L at
+   * `lo`, and p = q̃_x + X k (at `po`; p' and p share the array `p`).
    */
   backwardStage(
-    q: F64, qo: number, next: boolean, F: F64, fo: number, e: F64, eo: number, P: F64, pno: number, pvo: number,
+    q: F64, qo: number, next: boolean, F: F64, fo: number, e: F64 | null, eo: number, P: F64, pno: number, pvo: number,
     L: F64, lo: number, X: F64, xo: number, k: F64, ko: number, p: F64, po: number,
   ): void;
   /** u = K x + k: x (nx) at tau[to], u written at tau[to + nx]; K (nu×nx) at `ko`, k at `kko`. */
@@ -131,7 +132,7 @@ export function genericKernels(nx: number, nu: number): StageKernels {
       if (next) {
         for (let i = 0; i < nx; i++) {
           let s = p[pvo + i];
-          for (let l = 0; l < nx; l++) s += P[pno + i * nx + l] * e[eo + l];
+          if (e !== null) for (let l = 0; l < nx; l++) s += P[pno + i * nx + l] * e[eo + l];
           v[i] = s;
         }
         for (let l = 0; l < nx; l++) for (let i = 0; i < n; i++) qt[i] += F[fo + l * n + i] * v[l];
@@ -276,9 +277,13 @@ export function kernelSources(nx: number, nu: number, pat?: StagePattern): Recor
 
   const backwardStage = lines([
     ...N.map((i) => `let q${i} = q[qo + ${i}];`),
-    'if (next) {',
+    'if (next && e !== null) {',
     ...X.map((l) => `const e${l} = e[eo + ${l}];`),
     ...X.map((i) => `const v${i} = p[pvo + ${i}] + ${sum(X.map((l) => `P[pno + ${i * nx + l}] * e${l}`))};`),
+    ...Fcols.map((i) => `q${i} += ${sum(X.filter((l) => fz(l, i)).map((l) => `F[fo + ${l * n + i}] * v${l}`))};`),
+    '} else if (next) {',
+    // e = 0: P'e vanishes, v = p'
+    ...X.map((i) => `const v${i} = p[pvo + ${i}];`),
     ...Fcols.map((i) => `q${i} += ${sum(X.filter((l) => fz(l, i)).map((l) => `F[fo + ${l * n + i}] * v${l}`))};`),
     '}',
     ...U.flatMap((j) => U.filter((l) => l <= j).map((l) => `const l${j}_${l} = L[lo + ${j * nu + l}];`)),

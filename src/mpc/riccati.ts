@@ -45,13 +45,15 @@ export interface RiccatiWorkspace {
   patNow: StagePattern;
   // scratch for one element
   Q: Float64Array; piv: Float64Array;
+  /** nx zeros: the dynamics offset of riccatiSolve's e = 'zero' (read with stride 0). */
+  zero: Float64Array;
 }
 
 export function riccatiWorkspace(B: number, T: number, nx: number, nu: number): RiccatiWorkspace {
   const n = nx + nu;
   const f = f64Block({
     P: B * T * nx * nx, K: B * T * nu * nx, Luu: B * T * nu * nu, Qxu: B * T * nx * nu,
-    p: B * T * nx, k: B * T * nu, rcond: B, Q: n * n, piv: nu,
+    p: B * T * nx, k: B * T * nu, rcond: B, Q: n * n, piv: nu, zero: nx,
   });
   const dense = (len: number) => new Uint8Array(len).fill(1);
   return {
@@ -155,22 +157,24 @@ export function riccatiFactor(ws: RiccatiWorkspace, pr: MpcProblem, b: number, W
 
 /**
  * Vector phase for element b with the factorization in `ws`: linear terms q [T, n] at `qOff`, affine
- * dynamics terms e [T, nx] at `eOff` (null: the problem's own fₜ), initial state x̄₀ at `x0Off`.
- * Writes the plan τ [T, n] and multipliers ν [T, nx]. No allocation.
+ * dynamics terms e [T, nx] at `eOff` (null: the problem's own fₜ; 'zero': e = 0, the Newton
+ * directions', whose P'e terms are skipped), initial state x̄₀ at `x0Off`. Writes the plan τ [T, n]
+ * and multipliers ν [T, nx]. No allocation.
  */
 export function riccatiSolve(
   ws: RiccatiWorkspace, pr: MpcProblem, b: number,
-  q: Float64Array, qOff: number, e: Float64Array | null, eOff: number, x0: Float64Array, x0Off: number,
+  q: Float64Array, qOff: number, e: Float64Array | null | 'zero', eOff: number, x0: Float64Array, x0Off: number,
   tau: Float64Array, tauOff: number, nu: Float64Array, nuOff: number,
 ): void {
   const { T, nx, nu: nU, n, kern } = ws;
   const P = ws.P, p = ws.p, K = ws.K, kf = ws.k, L = ws.Luu, X = ws.Qxu, F = pr.F.data;
-  const ed = e ?? pr.f.data;
-  const fB = b * pr.F.sb, fT = pr.F.st, eB = e ? eOff : b * pr.f.sb, eT = e ? nx : pr.f.st;
+  const zero = e === 'zero', given = e !== null && e !== 'zero';
+  const ed = zero ? ws.zero : given ? e : pr.f.data;
+  const fB = b * pr.F.sb, fT = pr.F.st, eB = given ? eOff : zero ? 0 : b * pr.f.sb, eT = given ? nx : zero ? 0 : pr.f.st;
   const bT = b * T;
   for (let t = T - 1; t >= 0; t--) {
     const bt = bT + t;
-    kern.backwardStage(q, qOff + t * n, t < T - 1, F, fB + t * fT, ed, eB + t * eT, P, (bt + 1) * nx * nx, (bt + 1) * nx,
+    kern.backwardStage(q, qOff + t * n, t < T - 1, F, fB + t * fT, zero ? null : ed, eB + t * eT, P, (bt + 1) * nx * nx, (bt + 1) * nx,
       L, bt * nU * nU, X, bt * nx * nU, kf, bt * nU, p, bt * nx);
   }
   // forward rollout

@@ -320,8 +320,9 @@ DMPC_FN int riccati_factor(El *E, const double *W, double penaltyFloor) {
   return -1;
 }
 
-/* Vector phase: q [T, n], e [T, nx] (null: the problem's f), x̄₀ → τ [T, n], ν [T, nx]. */
-DMPC_FN void riccati_solve(El *E, const double *q, const double *e, const double *x0, double *tau, double *nuv) {
+/* Vector phase: q [T, n], e [T, nx] (null: the problem's f; zeroE: e is zero, the Newton directions',
+ * and its P'e terms are skipped as riccati.ts does), x̄₀ → τ [T, n], ν [T, nx]. */
+DMPC_FN void riccati_solve(El *E, const double *q, const double *e, int zeroE, const double *x0, double *tau, double *nuv) {
   Ws *w = &E->w;
   int T = w->T, nx = w->nx, nu = w->nu, n = w->n;
   const double *ed = e ? e : E->f;
@@ -331,7 +332,7 @@ DMPC_FN void riccati_solve(El *E, const double *q, const double *e, const double
     const double *F = E->F + t * E->Fst, *L = w->L + t * nu * nu, *X = w->X + t * nx * nu;
 #ifdef DMPC_GEN
     (void)qt; (void)v;
-    gen_backwardStage(q, t * n, t < T - 1, F, 0, ed, t * est, w->P, (t + 1) * nx * nx, (t + 1) * nx, L, 0, X, 0, w->k, t * nu, w->p, t * nx);
+    gen_backwardStage(q, t * n, t < T - 1, F, 0, zeroE ? 0 : ed, t * est, w->P, (t + 1) * nx * nx, (t + 1) * nx, L, 0, X, 0, w->k, t * nu, w->p, t * nx);
 #else
     double *k = w->k + t * nu, *p = w->p + t * nx;
     for (int i = 0; i < n; i++) qt[i] = q[t * n + i];
@@ -339,7 +340,7 @@ DMPC_FN void riccati_solve(El *E, const double *q, const double *e, const double
       const double *Pn = w->P + (t + 1) * nx * nx, *pn = w->p + (t + 1) * nx, *et = ed + t * est;
       for (int i = 0; i < nx; i++) {
         double s = pn[i];
-        for (int l = 0; l < nx; l++) s += Pn[i * nx + l] * et[l];
+        if (!zeroE) for (int l = 0; l < nx; l++) s += Pn[i * nx + l] * et[l];
         v[i] = s;
       }
       for (int l = 0; l < nx; l++) for (int i = 0; i < n; i++) qt[i] += F[l * n + i] * v[l];
@@ -486,7 +487,7 @@ DMPC_FN double direction(El *E, int affine, double sigmaMu, double *dtau, double
     dl[i] = rt;
   }
   for (int i = 0; i < T * nx; i++) w->ze[i] = 0;
-  riccati_solve(E, q, w->ze, w->ze, dtau, dnu);
+  riccati_solve(E, q, w->ze, 1, w->ze, dtau, dnu);
   double alpha = 1, c0 = 0, c1 = 0, c2 = 0, cnt = 0;
   for (int a = 0; a < w->Lcount; a++) {
     int i = w->Li[a];
@@ -563,7 +564,7 @@ DMPC_FN void penalty_solve(El *E, const double *r, double *z) {
   }
   for (int i = 0; i < nx; i++) w->x0[i] = -r[no + i];
   for (int i = 0; i < (T - 1) * nx; i++) e[i] = -r[no + nx + i];
-  riccati_solve(E, q, e, w->x0, z, z + no);
+  riccati_solve(E, q, e, 0, w->x0, z, z + no);
   for (int t = 0; t < T; t++) for (int rr = 0; rr < m; rr++) {
     int k = t * m + rr;
     if (E->act[k] == 0 || E->rs[k] != ROW_EQUALITY) { z[lo + k] = 0; continue; }
@@ -796,7 +797,7 @@ DMPC_FN void init_element(El *E, const double *warmU, const double *warmLam) {
   /* unconstrained: one LQ solve is the answer */
   if (riccati_factor(E, 0, DMPC_INF) != -1) { finish(E, ST_NUMERICAL_ERROR); return; }
   for (int t = 0; t < T; t++) for (int i = 0; i < n; i++) w->q[t * n + i] = E->c[t * E->cst + i];
-  riccati_solve(E, w->q, 0, E->x0, E->tau, E->nu);
+  riccati_solve(E, w->q, 0, 0, E->x0, E->tau, E->nu);
   E->info[I_ITER] = 1;
   for (int i = 0; i < Tm; i++) w->W[i] = 0;
   finish(E, ST_OPTIMAL);
