@@ -50,19 +50,26 @@ export interface KernelBackwardOptions {
 
 /** The problem data the kernels read, as given (shared data once, with stride 0): uploads and strides. */
 function uploadProblem(bf: DeviceBuffers, pr: MpcProblem) {
+  // the cost matrices on their own (the largest part), everything else in one packed upload
+  const [c, F, f, x0, h, act, rowIdx, rowSign, rowKind, G, gPtr, gCol] = bf.putPacked('problem', [
+    pr.c.data, pr.F.data, pr.f.data, pr.x0, pr.h, pr.act, pr.rows.idx, pr.rows.sign, rowKinds(pr),
+    pr.G ? pr.G.data : new Float64Array(0), pr.gPtr, pr.gCol,
+  ]);
   return {
-    addr: {
-      C: bf.put('C', pr.C.data), c: bf.put('c', pr.c.data), F: bf.put('F', pr.F.data), f: bf.put('f', pr.f.data),
-      x0: bf.put('x0', pr.x0), h: bf.put('h', pr.h), act: bf.put('act', pr.act),
-      rowIdx: bf.put('rowIdx', pr.rows.idx), rowSign: bf.put('rowSign', pr.rows.sign),
-      rowKind: bf.put('rowKind', Int32Array.from(pr.rows.kind)),
-      G: pr.G ? bf.put('G', pr.G.data) : 0n, gPtr: bf.put('gPtr', pr.gPtr), gCol: bf.put('gCol', pr.gCol),
-    },
+    addr: { C: bf.put('C', pr.C.data), c, F, f, x0, h, act, rowIdx, rowSign, rowKind, G: pr.G ? G : 0n, gPtr, gCol },
     strides: {
       Csb: pr.C.sb, Cst: pr.C.st, csb: pr.c.sb, cst: pr.c.st, Fsb: pr.F.sb, Fst: pr.F.st, fsb: pr.f.sb, fst: pr.f.st,
       Gsb: pr.G?.sb ?? 0, Gst: pr.G?.st ?? 0, mg: pr.nc, pad: 0,
     },
   };
+}
+
+/** The row kinds as the kernels read them (int32), kept per problem (they are fixed when it is built). */
+const kindCache = new WeakMap<MpcProblem, Int32Array>();
+function rowKinds(pr: MpcProblem): Int32Array {
+  let k = kindCache.get(pr);
+  if (!k) { k = Int32Array.from(pr.rows.kind); kindCache.set(pr, k); }
+  return k;
 }
 
 /** Problem data addresses and strides of the problem uploaded last (the backward pass reads them). */
