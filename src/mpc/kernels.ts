@@ -267,7 +267,8 @@ export function kernelSources(nx: number, nu: number, pat?: StagePattern): Recor
       ...[...U].reverse().map((j) => `const k${j}_${i} = -(y${i}_${j}${U.filter((k) => k > j).map((k) => ` + l${k}_${j} * k${k}_${i}`).join('')}) * r${j};`),
       ...U.map((j) => `K[ko + ${j * nx + i}] = k${j}_${i};`),
     ]),
-    // P = Q_xx + X K (lower triangle, mirrored)
+    // P = Q_xx + X K (lower triangle, mirrored); the marker lets generated.ts give C its own form of this part
+    '/* P = Q_xx + X K */',
     ...X.flatMap((i) => X.filter((l) => l <= i).map((l) => {
       const s = `Q[${i * n + l}] + ${sum(U.map((j) => `x${i}_${j} * k${j}_${l}`))}`;
       return i === l ? `P[po + ${i * nx + i}] = ${s};` : `{ const s = ${s}; P[po + ${i * nx + l}] = s; P[po + ${l * nx + i}] = s; }`;
