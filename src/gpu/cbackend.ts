@@ -111,7 +111,7 @@ export class CBackend implements KernelBackend {
     // memcpy declared twice: host→"device" and back, with the address side as a plain u64
     this.htod = libc.func('memcpy', 'void *', ['uint64_t', 'const void *', 'size_t']);
     this.dtoh = libc.func('memcpy', 'void *', ['void *', 'uint64_t', 'size_t']);
-    this.description = `C kernels (${process.env.CC ?? 'gcc'} ${C_FLAGS.join(' ')}, ${this.libPath})`;
+    this.description = `C kernels (${process.env.CC ?? 'gcc'} ${C_FLAGS.join(' ')}; stage kernels generated per problem shape; libraries cached in ${cacheDir()})`;
   }
 
   /**
