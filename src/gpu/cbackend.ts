@@ -62,12 +62,12 @@ export function cpuSignature(): string {
   return cpuSig;
 }
 
-interface CLibrary { path: string; fns: Record<KernelName, (args: Buffer) => void> }
+interface CLibrary { path: string; lib: ReturnType<Koffi['load']>; fns: Record<KernelName, (args: Buffer) => void> }
 
 function loadCLibrary(path: string): CLibrary {
   const lib = koffi().load(path);
   return {
-    path,
+    path, lib,
     fns: { mpc_box_solve: lib.func('void mpc_box_solve(const void *args)'), mpc_box_backward: lib.func('void mpc_box_backward(const void *args)') },
   };
 }
@@ -101,7 +101,7 @@ export class CBackend implements KernelBackend {
     const k = koffi();
     this.libPath = buildCLibrary();
     this.generic = this.active = loadCLibrary(this.libPath);
-    const lib = k.load(this.libPath);
+    const lib = this.generic.lib;
     this.workSize = lib.func('long mpc_work_size(int T, int nx, int nu, int m)');
     this.argsSize = lib.func('long mpc_args_size(void)');
     this.probe = lib.func('double mpc_args_probe(void **params, int which)');

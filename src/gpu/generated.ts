@@ -1,10 +1,11 @@
 /**
- * Size-specialised C stage kernels for the kernel backends: the straight-line code that kernels.ts
- * generates for the CPU solver (fixed (nx, nu), structural zeros of F and C left out), written as C.
- * Prepended to mpc_box.cu with DMPC_GEN defined, it replaces the kernel's generic loops (whose
- * runtime-sized inner loops of 12–16 iterations cost ~4× more than the straight-line code on p6's
- * (12, 4) stages). One source of truth for the arithmetic: the JS and C kernels sum in the same order,
- * so the two solvers round alike.
+ * Size-specialised C stage kernels for the C backend: the straight-line code that kernels.ts generates
+ * for the CPU solver (fixed (nx, nu), structural zeros of F and C left out), written as C. Prepended to
+ * mpc_box.cu with DMPC_GEN defined, it replaces the kernel's generic loops (whose runtime-sized inner
+ * loops of 12–16 iterations cost ~2× more than the straight-line code on p6's (12, 4) stages). Three
+ * parts get a C form of their own that gcc vectorises (FᵀPF, the value-function update P = Q_xx + XK,
+ * the costate Px + p); each sums the same products in the same order as kernels.ts, so the two solvers
+ * round alike (an exact zero may come out with the other sign) and take the same iterates.
  */
 import { kernelSources, type StagePattern, unrolledSize } from '../mpc/kernels.js';
 
