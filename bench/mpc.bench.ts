@@ -15,7 +15,7 @@ import { spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { BenchResult } from './run.js';
-import { buildProblem, fromMpcPytorchBox, stageObjective, updateProblem, type MpcInput } from '../src/mpc/problem.js';
+import { buildProblem, fromMpcPytorchBox, stageObjective, updateProblem, type MpcInput, type MpcProblem } from '../src/mpc/problem.js';
 import { mpcSolve, epochWarmStart, shiftedWarmStart, type MpcSolverState } from '../src/mpc/ipm.js';
 import { mpcBackward } from '../src/mpc/backward.js';
 import { closedLoopExperiment } from '../src/mpc/closedloop.js';
@@ -59,48 +59,39 @@ function timeP1(input: MpcInput, w: Float64Array, repeats: number) {
   };
 }
 
+/** One solve (+ backward) of a built problem on the CPU solver or the C kernels, taking over `reuse`'s arrays. */
+interface OneSolve { forwardMs: number; backwardMs: number; iterations: number; tries: number; next: MpcSolverState | KernelSolution }
+function solveOnce(pr: MpcProblem, dLdu: Float64Array | undefined, solver: 'cpu' | 'c', reuse?: MpcSolverState | KernelSolution): OneSolve {
+  if (solver === 'c') {
+    const k = kernelSolver('c');
+    const t0 = performance.now();
+    const sol = k.solve(pr, {}, undefined, reuse && 'generation' in reuse ? reuse : undefined);
+    const t1 = performance.now();
+    if (dLdu) k.backward(sol, undefined, dLdu);
+    return { forwardMs: t1 - t0, backwardMs: performance.now() - t1, iterations: sol.iterations[0], tries: sol.info[INFO.TRIES], next: sol };
+  }
+  const t0 = performance.now();
+  const sol = mpcSolve(pr, {}, undefined, reuse && !('generation' in reuse) ? reuse : undefined);
+  const t1 = performance.now();
+  if (dLdu) mpcBackward(sol, undefined, dLdu);
+  return { forwardMs: t1 - t0, backwardMs: performance.now() - t1, iterations: sol.iterations[0], tries: sol.state.polishTries[0], next: sol.state };
+}
+
 /**
  * Every instance alone (B = 1, problem built once), warmed up and repeated, on the CPU solver or the C
  * kernels (solver 'c': src/gpu compiled by gcc for this CPU): the README's --one-at-a-time.
  */
 function oneAtATime(inputs: { input: MpcInput; dLdu?: Float64Array }[], repeats: number, solver: 'cpu' | 'c' = 'cpu') {
-  if (solver === 'c') return oneAtATimeKernels(inputs, repeats);
   const runs: { forwardMs: number; backwardMs: number }[] = [], iters: number[] = [], tries: number[] = [];
   for (const { input, dLdu } of inputs) {
     const pr = buildProblem(input);
-    let reuse: MpcSolverState | undefined;
+    let reuse: MpcSolverState | KernelSolution | undefined;
     const r = repeatTimed(repeats, () => {
-      const t0 = performance.now();
-      const sol = mpcSolve(pr, {}, undefined, reuse);
-      const t1 = performance.now();
-      if (dLdu) mpcBackward(sol, undefined, dLdu);
-      const t2 = performance.now();
-      reuse = sol.state;
-      return { result: sol, forwardMs: t1 - t0, backwardMs: t2 - t1 };
+      const one = solveOnce(pr, dLdu, solver, reuse);
+      reuse = one.next;
+      return { result: one, forwardMs: one.forwardMs, backwardMs: one.backwardMs };
     });
-    runs.push(r); iters.push(r.result.iterations[0]); tries.push(r.result.state.polishTries[0]);
-  }
-  const timing = oneAtATimeTiming(runs, repeats);
-  return { forward_ms: timing.forward_ms, backward_ms: timing.backward_ms, iterations_mean: mean(iters), polish_tries_mean: mean(tries), instances: inputs.length };
-}
-
-/** oneAtATime on the C kernels (each solve rewrites the previous solution's arrays, as the CPU path's reuse). */
-function oneAtATimeKernels(inputs: { input: MpcInput; dLdu?: Float64Array }[], repeats: number) {
-  const k = kernelSolver('c');
-  const runs: { forwardMs: number; backwardMs: number }[] = [], iters: number[] = [], tries: number[] = [];
-  for (const { input, dLdu } of inputs) {
-    const pr = buildProblem(input);
-    let reuse: KernelSolution | undefined;
-    const r = repeatTimed(repeats, () => {
-      const t0 = performance.now();
-      const sol = k.solve(pr, {}, undefined, reuse);
-      const t1 = performance.now();
-      if (dLdu) k.backward(sol, undefined, dLdu);
-      const t2 = performance.now();
-      reuse = sol;
-      return { result: sol, forwardMs: t1 - t0, backwardMs: t2 - t1 };
-    });
-    runs.push(r); iters.push(r.result.iterations[0]); tries.push(r.result.info[INFO.TRIES]);
+    runs.push(r); iters.push(r.result.iterations); tries.push(r.result.tries);
   }
   const timing = oneAtATimeTiming(runs, repeats);
   return { forward_ms: timing.forward_ms, backward_ms: timing.backward_ms, iterations_mean: mean(iters), polish_tries_mean: mean(tries), instances: inputs.length };

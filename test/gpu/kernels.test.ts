@@ -32,6 +32,24 @@ const maxDiff = (a: ArrayLike<number>, b: ArrayLike<number>): number => {
 const maxAbs = (a: ArrayLike<number>): number => { let d = 0; for (let i = 0; i < a.length; i++) d = Math.max(d, Math.abs(a[i])); return d; };
 const seeded = (len: number, seed: number) => Float64Array.from({ length: len }, (_, i) => Math.sin(1.7 * i + seed));
 
+/**
+ * A kernel solve of `input` with the gradient of L = Σ w·u (w seeded), and L's central difference
+ * (h = 1e-6) along any change of the input (`perturb` edits a copy in place by ±h).
+ */
+function gradientAndDifferences(input: MpcInput, seed: number) {
+  const sol = solver.solve(buildProblem(input));
+  expect(sol.status[0]).toBe('optimal');
+  const w = seeded(sol.u.length, seed);
+  const loss = (u: Float64Array) => u.reduce((s, v, i) => s + w[i] * v, 0);
+  const h = 1e-6;
+  const fd = (perturb: (inp: MpcInput, e: number) => void) => {
+    const up = structuredClone(input), dn = structuredClone(input);
+    perturb(up, h); perturb(dn, -h);
+    return (loss(solver.solve(buildProblem(up)).u) - loss(solver.solve(buildProblem(dn)).u)) / (2 * h);
+  };
+  return { g: solver.backward(sol, undefined, w), fd };
+}
+
 /** Forward and backward of both solvers on one problem; returns the largest differences. */
 function compare(input: MpcInput, opts: MpcOptions = {}) {
   const pr = buildProblem(input);
@@ -109,29 +127,17 @@ describe('gpu kernels compiled as C (koffi)', () => {
   });
 
   it('gradients of the kernel solve match central differences (x0, c, u bounds)', () => {
-    const input = randomProblem(7, { T: 10, nx: 3, nu: 2, stateBounds: true, uBound: 0.4 });
-    const base = buildProblem(input);
-    const sol = solver.solve(base);
-    expect(sol.status[0]).toBe('optimal');
-    const w = seeded(sol.u.length, 5);
-    const loss = (u: Float64Array) => u.reduce((s, v, i) => s + w[i] * v, 0);
-    const g = solver.backward(sol, undefined, w);
-    const h = 1e-6;
-    const fd = (perturb: (inp: MpcInput, e: number) => MpcInput) => {
-      const up = loss(solver.solve(buildProblem(perturb(structuredClone(input), h))).u);
-      const dn = loss(solver.solve(buildProblem(perturb(structuredClone(input), -h))).u);
-      return (up - dn) / (2 * h);
-    };
+    const { g, fd } = gradientAndDifferences(randomProblem(7, { T: 10, nx: 3, nu: 2, stateBounds: true, uBound: 0.4 }), 5);
     for (let i = 0; i < 3; i++) {
-      const d = fd((inp, e) => { (inp.x0 as number[][])[0][i] += e; return inp; });
+      const d = fd((inp, e) => { (inp.x0 as number[][])[0][i] += e; });
       expect(Math.abs(d - g.x0[i])).toBeLessThanOrEqual(1e-6 * (1 + Math.abs(d)));
     }
     for (const [t, j] of [[0, 3], [4, 0], [9, 4]]) {
-      const d = fd((inp, e) => { (inp.c as number[][])[t][j] += e; return inp; });
+      const d = fd((inp, e) => { (inp.c as number[][])[t][j] += e; });
       expect(Math.abs(d - g.c[t * 5 + j])).toBeLessThanOrEqual(1e-6 * (1 + Math.abs(d)));
     }
     for (let j = 0; j < 2; j++) {
-      const d = fd((inp, e) => { (inp.u_upper as number[])[j] += e; return inp; });
+      const d = fd((inp, e) => { (inp.u_upper as number[])[j] += e; });
       expect(Math.abs(d - g.u_upper![j])).toBeLessThanOrEqual(1e-6 * (1 + Math.abs(d)));
     }
     expect(maxAbs(g.u_upper!)).toBeGreaterThan(1e-3); // a bound is active: the check is not vacuous
@@ -176,18 +182,7 @@ describe('gpu kernels compiled as C (koffi)', () => {
   }, 120_000);
 
   it('gradients w.r.t. d and D of a kernel solve with general rows match central differences', () => {
-    const input = randomProblem(5, { T: 8, nx: 3, nu: 2, nc: 2, uBound: 0.5 });
-    const sol = solver.solve(buildProblem(input));
-    expect(sol.status[0]).toBe('optimal');
-    const w = seeded(sol.u.length, 9);
-    const loss = (u: Float64Array) => u.reduce((s, v, i) => s + w[i] * v, 0);
-    const g = solver.backward(sol, undefined, w);
-    const h = 1e-6;
-    const fd = (perturb: (inp: MpcInput, e: number) => void) => {
-      const up = structuredClone(input), dn = structuredClone(input);
-      perturb(up, h); perturb(dn, -h);
-      return (loss(solver.solve(buildProblem(up)).u) - loss(solver.solve(buildProblem(dn)).u)) / (2 * h);
-    };
+    const { g, fd } = gradientAndDifferences(randomProblem(5, { T: 8, nx: 3, nu: 2, nc: 2, uBound: 0.5 }), 9);
     // d is [T][nc]: the entry with the largest gradient (an active row), and two others
     const nc = 2, big = g.d!.reduce((bi, v, i, a) => (Math.abs(v) > Math.abs(a[bi]) ? i : bi), 0);
     for (const k of [big, 0, 2 * nc + 1]) {
