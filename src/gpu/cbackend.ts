@@ -72,6 +72,8 @@ function loadCLibrary(path: string): CLibrary {
   };
 }
 
+const MIXED = 'mixed';
+
 function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
@@ -116,21 +118,31 @@ export class CBackend implements KernelBackend {
 
   /**
    * Runs the next launches with stage kernels specialised to (nx, nu) and the structural zeros `pat`
-   * (compiled on first use and cached on disk), or the generic ones past C_UNROLL_LIMIT.
+   * (compiled on first use and cached on disk), or the generic ones past C_UNROLL_LIMIT. A build costs
+   * seconds, so the structural zeros are used only while a shape keeps the pattern it was first seen
+   * with: when another one turns up (a model whose exact zeros come and go, say) the shape gets kernels
+   * for dense F and C, valid for any data, and keeps them.
    */
   specialise(nx: number, nu: number, pat: StagePattern): void {
     const last = this.last;
     if (last && last.nx === nx && last.nu === nu && equalBytes(last.F, pat.F) && equalBytes(last.C, pat.C)) return; // as before: no key to build
     this.last = { nx, nu, F: pat.F.slice(), C: pat.C.slice() };
-    if (!specialises(nx, nu, pat)) { this.active = this.generic; return; }
-    const key = `${nx},${nu},${pat.F.join('')},${pat.C.join('')}`;
+    const shape = `${nx},${nu}`, patKey = `${pat.F.join('')},${pat.C.join('')}`;
+    const seen = this.firstPattern.get(shape) ?? patKey;
+    const mixed = seen !== patKey; // a second pattern (or 'mixed' already)
+    this.firstPattern.set(shape, mixed ? MIXED : seen);
+    const use = mixed ? undefined : pat;
+    if (!specialises(nx, nu, use)) { this.active = this.generic; return; }
+    const key = use ? `${shape},${patKey}` : `${shape},dense`;
     let lib = this.specialised.get(key);
     if (!lib) {
-      lib = loadCLibrary(buildCLibrary(cStageKernels(nx, nu, pat)));
+      lib = loadCLibrary(buildCLibrary(cStageKernels(nx, nu, use)));
       this.specialised.set(key, lib);
     }
     this.active = lib;
   }
+  /** Per shape (nx, nu), the structural-zero pattern it was first specialised for, or MIXED once it has seen another. */
+  private readonly firstPattern = new Map<string, string>();
 
   /** The library the next launch runs. */
   get activeLibrary(): string { return this.active.path; }

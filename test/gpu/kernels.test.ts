@@ -196,6 +196,27 @@ describe('gpu kernels compiled as C (koffi)', () => {
     expect(maxAbs(g.d!)).toBeGreaterThan(1e-3); // a general row is active
   });
 
+  it('stage kernels: specialised to the structural zeros a shape is first seen with; another pattern moves the shape to dense kernels for good, same results', () => {
+    const own = new KernelMpcSolver(new CBackend()), be = own.backend as CBackend;
+    const doc = parseConstrainedDoc(p6), base = fromConstrainedDoc(doc, 0, 4).input;
+    const check = (input: MpcInput) => {
+      const pr = buildProblem(input), cpu = mpcSolve(pr), ker = own.solve(pr);
+      expect(Array.from(ker.iterations)).toEqual(Array.from(cpu.iterations));
+      expect(maxDiff(cpu.u, ker.u)).toBeLessThanOrEqual(1e-10);
+      return be.activeLibrary;
+    };
+    const sparse = check(base);
+    expect(sparse).not.toBe(be.libPath);
+    // one more non-zero in F (F is [B, 1, nx, n] here, each element its own copy): another pattern
+    const moved = structuredClone(base);
+    const F = moved.F as { data: Float64Array; shape: number[] }, n = doc.nx + doc.nu;
+    const zero = Array.from(F.data.subarray(0, doc.nx * n)).findIndex((v) => v === 0);
+    for (let b = 0; b < 4; b++) F.data[b * doc.nx * n + zero] = 1e-3;
+    const dense = check(moved);
+    expect(dense).not.toBe(sparse);
+    expect(check(base)).toBe(dense); // the shape stays on the dense kernels
+  }, 120_000);
+
   it('refuses soft constraints with a DmpcInputError naming the argument', () => {
     expect(() => solver.solve(buildProblem(randomProblem(2, { soft: { u: { penalty: 'l1', weight: 10 } } })))).toThrow(DmpcInputError);
     expect(() => solver.solve(buildProblem(randomProblem(2, { soft: { u: { penalty: 'l1', weight: 10 } } })))).toThrow(/soft.*solver 'c'/);
