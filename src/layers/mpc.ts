@@ -61,7 +61,7 @@ export interface MpcOpConfig {
    * batched float32 tensor program (src/tensor) on the active tfjs backend, linear dynamics and hard
    * constraints only; plans and gradients agree with float64 to the tolerance in docs/tensor.md.
    * 'cuda' / 'c': the same float64 interior point as batched kernels (src/gpu, docs/gpu.md) on an
-   * NVIDIA GPU or compiled as C on the CPU; linear dynamics, hard box bounds; same statuses and
+   * NVIDIA GPU or compiled as C on the CPU; linear dynamics, hard bounds and general rows; same statuses and
    * gradients as 'float64'.
    */
   solver?: 'float64' | 'tensor' | 'cuda' | 'c';
