@@ -52,7 +52,7 @@ export interface KernelBackwardOptions {
 function uploadProblem(bf: DeviceBuffers, pr: MpcProblem) {
   // the cost matrices on their own (the largest part), everything else in one packed upload
   const [c, F, f, x0, h, act, rowIdx, rowSign, rowKind, G, gPtr, gCol] = bf.putPacked('problem', [
-    pr.c.data, pr.F.data, pr.f.data, pr.x0, pr.h, pr.act, pr.rows.idx, pr.rows.sign, rowKinds(pr),
+    pr.c.data, pr.F.data, pr.f.data, pr.x0, pr.h, pr.act, pr.rows.idx, pr.rows.sign, pr.rows.kind,
     pr.G ? pr.G.data : new Float64Array(0), pr.gPtr, pr.gCol,
   ]);
   return {
@@ -62,14 +62,6 @@ function uploadProblem(bf: DeviceBuffers, pr: MpcProblem) {
       Gsb: pr.G?.sb ?? 0, Gst: pr.G?.st ?? 0, mg: pr.nc, pad: 0,
     },
   };
-}
-
-/** The row kinds as the kernels read them (int32), kept per problem (they are fixed when it is built). */
-const kindCache = new WeakMap<MpcProblem, Int32Array>();
-function rowKinds(pr: MpcProblem): Int32Array {
-  let k = kindCache.get(pr);
-  if (!k) { k = Int32Array.from(pr.rows.kind); kindCache.set(pr, k); }
-  return k;
 }
 
 /** Problem data addresses and strides of the problem uploaded last (the backward pass reads them). */

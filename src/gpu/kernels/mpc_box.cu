@@ -120,7 +120,8 @@ typedef struct {
   const double *C, *c, *F, *f, *x0, *h, *sign;
   const unsigned char *act; /* 1 where a row is switched on (bytes, as the host holds them) */
   int Cst, cst, Fst, fst; /* time strides of C, c, F, f */
-  const int *idx, *kind, *gPtr, *gCol;
+  const int *idx, *gPtr, *gCol;
+  const signed char *kind; /* 0 box row, 1 general row (bytes, as the host holds them) */
   const double *G; /* this element's general-row coefficients (stage t at G + t * Gst) */
   int Gst;
   double *tau, *nu, *s, *lam, *rs, *info;
@@ -141,7 +142,7 @@ DMPC_FN El element(const MpcArgs *a, int b) {
   E.act = (const unsigned char *)a->act + (long)b * T * m;
   E.idx = (const int *)a->rowIdx;
   E.sign = (const double *)a->rowSign;
-  E.kind = (const int *)a->rowKind;
+  E.kind = (const signed char *)a->rowKind;
   E.gPtr = (const int *)a->gPtr; E.gCol = (const int *)a->gCol;
   E.G = a->G ? (const double *)a->G + (long)b * a->Gsb : 0; E.Gst = a->Gst;
   E.tau = (double *)a->tau + (long)b * T * n;
@@ -385,13 +386,20 @@ DMPC_FN void riccati_solve(El *E, const double *q, const double *e, int zeroE, c
 
 /* ---- ipm.ts ---- */
 
+/* General row r with coefficients g: gᵀx and x += coeff·g over its structurally non-zero columns (gPtr, gCol). */
+DMPC_FN double general_dot(const El *E, int r, const double *g, const double *x) {
+  double v = 0;
+  for (int k = E->gPtr[E->idx[r]], e = E->gPtr[E->idx[r] + 1]; k < e; k++) { int j = E->gCol[k]; v += g[j] * x[j]; }
+  return v;
+}
+DMPC_FN void general_axpy(const El *E, int r, const double *g, double coeff, double *x) {
+  for (int k = E->gPtr[E->idx[r]], e = E->gPtr[E->idx[r] + 1]; k < e; k++) { int j = E->gCol[k]; x[j] += coeff * g[j]; }
+}
+
 /* ∇gᵣᵀ x for the plan x (n entries) of stage t: a box row reads one entry, a general row its non-zero columns */
 DMPC_FN double row_value(const El *E, int t, int r, const double *x) {
   if (E->kind[r] == 0) return E->sign[r] * x[E->idx[r]];
-  const double *g = E->G + t * E->Gst + E->idx[r] * E->w.n;
-  double v = 0;
-  for (int a = E->gPtr[E->idx[r]], e = E->gPtr[E->idx[r] + 1]; a < e; a++) { int j = E->gCol[a]; v += g[j] * x[j]; }
-  return v;
+  return general_dot(E, r, E->G + t * E->Gst + E->idx[r] * E->w.n, x);
 }
 
 /* ∇gᵣᵀ x for entry a of the row list, x a whole plan [T, n] */
@@ -399,10 +407,7 @@ DMPC_FN double list_value(const El *E, int a, const double *x) {
   const Ws *w = &E->w;
   int r = w->Lr[a], go = w->Lgo[a], col = w->Lcol[a];
   if (go < 0) return E->sign[r] * x[col];
-  const double *g = E->G + go;
-  double v = 0;
-  for (int k = E->gPtr[E->idx[r]], e = E->gPtr[E->idx[r] + 1]; k < e; k++) { int j = E->gCol[k]; v += g[j] * x[col + j]; }
-  return v;
+  return general_dot(E, r, E->G + go, x + col);
 }
 
 /* x += coeff ∇gᵣ for entry a of the row list, x a whole plan [T, n] */
@@ -410,15 +415,13 @@ DMPC_FN void list_axpy(const El *E, int a, double coeff, double *x) {
   const Ws *w = &E->w;
   int r = w->Lr[a], go = w->Lgo[a], col = w->Lcol[a];
   if (go < 0) { x[col] += coeff * E->sign[r]; return; }
-  const double *g = E->G + go;
-  for (int k = E->gPtr[E->idx[r]], e = E->gPtr[E->idx[r] + 1]; k < e; k++) { int j = E->gCol[k]; x[col + j] += coeff * g[j]; }
+  general_axpy(E, r, E->G + go, coeff, x + col);
 }
 
 /* x += coeff ∇gᵣ for the plan x (n entries) of stage t */
 DMPC_FN void row_axpy(const El *E, int t, int r, double coeff, double *x) {
   if (E->kind[r] == 0) { x[E->idx[r]] += coeff * E->sign[r]; return; }
-  const double *g = E->G + t * E->Gst + E->idx[r] * E->w.n;
-  for (int a = E->gPtr[E->idx[r]], e = E->gPtr[E->idx[r] + 1]; a < e; a++) { int j = E->gCol[a]; x[j] += coeff * g[j]; }
+  general_axpy(E, r, E->G + t * E->Gst + E->idx[r] * E->w.n, coeff, x);
 }
 
 DMPC_FN void finish(El *E, int status) { E->info[I_STATUS] = status; E->info[I_DONE] = 1; }
@@ -472,7 +475,7 @@ DMPC_FN double residuals(El *E) {
  * acc[0] + α acc[1] + α² acc[2], acc[3] = cnt), so μ of the affine step rounds exactly as on the CPU. */
 DMPC_FN double direction(El *E, int affine, double sigmaMu, double *dtau, double *dnu, double *dl, double *ds, double *acc) {
   Ws *w = &E->w;
-  int T = w->T, n = w->n, m = w->m, nx = w->nx;
+  int T = w->T, n = w->n, m = w->m;
   double *q = w->q;
   for (int i = 0; i < T * n; i++) q[i] = w->rd[i];
   (void)m;
@@ -486,8 +489,7 @@ DMPC_FN double direction(El *E, int affine, double sigmaMu, double *dtau, double
     list_axpy(E, a, w->W[i] * rt, q);
     dl[i] = rt;
   }
-  for (int i = 0; i < T * nx; i++) w->ze[i] = 0;
-  riccati_solve(E, q, w->ze, 1, w->ze, dtau, dnu);
+  riccati_solve(E, q, w->ze, 1, w->ze, dtau, dnu); /* ze: zeros (init_element) */
   double alpha = 1, c0 = 0, c1 = 0, c2 = 0, cnt = 0;
   for (int a = 0; a < w->Lcount; a++) {
     int i = w->Li[a];
@@ -767,7 +769,7 @@ DMPC_FN void init_element(El *E, const double *warmU, const double *warmLam) {
     for (int j = 0; j < nu; j++) tt[nx + j] = warmU ? warmU[t * nu + j] : 0;
     if (t < T - 1) dynamics(E->F + t * E->Fst, tt, E->f + t * E->fst, tt + n, nx, n);
   }
-  for (int i = 0; i < T * nx; i++) E->nu[i] = 0;
+  for (int i = 0; i < T * nx; i++) { E->nu[i] = 0; w->ze[i] = 0; }
   w->Lcount = 0;
   for (int t = 0; t < T; t++) for (int r = 0; r < m; r++) {
     int k = t * m + r, c = w->Lcount;
