@@ -7,7 +7,7 @@
  * the costate Px + p); each sums the same products in the same order as kernels.ts, so the two solvers
  * round alike (an exact zero may come out with the other sign) and take the same iterates.
  */
-import { kernelSources, type StagePattern, unrolledSize } from '../mpc/kernels.js';
+import { kernelSources, type StagePattern, unrolledSize, VALUE_UPDATE_MARKER } from '../mpc/kernels.js';
 
 type KernelKey = keyof ReturnType<typeof kernelSources>;
 
@@ -50,7 +50,7 @@ export function cStageKernels(nx: number, nu: number, pat?: StagePattern): strin
   for (const key of Object.keys(src) as KernelKey[]) {
     const [args, js] = src[key];
     const body = key === 'addCongruence' ? congruenceByColumns(nx, nu, pat)
-      : key === 'factorStage' ? `${jsToC(js.slice(0, js.indexOf(P_MARKER)))}${valueUpdateByRows(nx, nu)}`
+      : key === 'factorStage' ? `${jsToC(js.slice(0, js.indexOf(VALUE_UPDATE_MARKER)))}${valueUpdateByRows(nx, nu)}`
         : key === 'costate' ? costateByColumns(nx)
           : jsToC(js);
     const params = args.map((a) => (ARRAYS.has(a) ? `${WRITES[key].includes(a) ? '' : 'const '}double *${a}` : DOUBLES.has(a) ? `double ${a}` : `int ${a}`));
@@ -85,8 +85,6 @@ function congruenceByColumns(nx: number, nu: number, pat?: StagePattern): string
   }
   return lines.join('\n');
 }
-
-const P_MARKER = '/* P = Q_xx + X K */';
 
 /**
  * factorStage's last part for C, P = Q_xx + X K with the sums of kernels.ts (Q[i, l] + Σ_j x_ij k_jl,

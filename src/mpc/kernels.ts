@@ -212,6 +212,9 @@ const range = (a: number, b: number): number[] => Array.from({ length: Math.max(
  */
 export interface StagePattern { F: Uint8Array; C: Uint8Array }
 
+/** A comment line in factorStage's body before its last part, P = Q_xx + X K (generated.ts replaces that part for C). */
+export const VALUE_UPDATE_MARKER = '/* P = Q_xx + X K */';
+
 /** Source of each kernel body for fixed (nx, nu) (and structural zeros); argument names follow {@link StageKernels}. */
 export function kernelSources(nx: number, nu: number, pat?: StagePattern): Record<Exclude<keyof StageKernels, 'nx' | 'nu' | 'unrolled'>, [string[], string]> {
   const n = nx + nu, X = range(0, nx), U = range(0, nu), N = range(0, n);
@@ -268,7 +271,7 @@ export function kernelSources(nx: number, nu: number, pat?: StagePattern): Recor
       ...U.map((j) => `K[ko + ${j * nx + i}] = k${j}_${i};`),
     ]),
     // P = Q_xx + X K (lower triangle, mirrored); the marker lets generated.ts give C its own form of this part
-    '/* P = Q_xx + X K */',
+    VALUE_UPDATE_MARKER,
     ...X.flatMap((i) => X.filter((l) => l <= i).map((l) => {
       const s = `Q[${i * n + l}] + ${sum(U.map((j) => `x${i}_${j} * k${j}_${l}`))}`;
       return i === l ? `P[po + ${i * nx + i}] = ${s};` : `{ const s = ${s}; P[po + ${i * nx + l}] = s; P[po + ${l * nx + i}] = s; }`;
