@@ -15,7 +15,7 @@ import { spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { BenchResult } from './run.js';
-import { buildProblem, fromMpcPytorchBox, stageObjective, updateProblem, type MpcInput, type MpcProblem } from '../src/mpc/problem.js';
+import { buildProblem, fromMpcPytorchBox, stageObjective, updateProblem, type MpcInput } from '../src/mpc/problem.js';
 import { mpcSolve, epochWarmStart, shiftedWarmStart, type MpcSolverState } from '../src/mpc/ipm.js';
 import { mpcBackward } from '../src/mpc/backward.js';
 import { closedLoopExperiment } from '../src/mpc/closedloop.js';
@@ -23,8 +23,8 @@ import { modelFromFile } from '../models/discrete/fromFile.js';
 import { denseSolve } from '../reference/mpc.js';
 import { fromConstrainedDoc, lossWeights, parseConstrainedDoc } from '../src/mpc/constrained.js';
 import { oneAtATimeTiming, repeatTimed } from '../src/cli/timing.js';
-import { kernelSolver, type KernelSolution } from '../src/gpu/index.js';
-import { INFO } from '../src/gpu/args.js';
+import { kernelSolver } from '../src/gpu/index.js';
+import { polishTries, solveTimed, type Reuse } from '../src/cli/commands/mpc.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const load = (f: string) => JSON.parse(readFileSync(join(here, 'problems', f), 'utf8')) as Record<string, unknown>;
@@ -59,24 +59,6 @@ function timeP1(input: MpcInput, w: Float64Array, repeats: number) {
   };
 }
 
-/** One solve (+ backward) of a built problem on the CPU solver or the C kernels, taking over `reuse`'s arrays. */
-interface OneSolve { forwardMs: number; backwardMs: number; iterations: number; tries: number; next: MpcSolverState | KernelSolution }
-function solveOnce(pr: MpcProblem, dLdu: Float64Array | undefined, solver: 'cpu' | 'c', reuse?: MpcSolverState | KernelSolution): OneSolve {
-  if (solver === 'c') {
-    const k = kernelSolver('c');
-    const t0 = performance.now();
-    const sol = k.solve(pr, {}, undefined, reuse && 'generation' in reuse ? reuse : undefined);
-    const t1 = performance.now();
-    if (dLdu) k.backward(sol, undefined, dLdu);
-    return { forwardMs: t1 - t0, backwardMs: performance.now() - t1, iterations: sol.iterations[0], tries: sol.info[INFO.TRIES], next: sol };
-  }
-  const t0 = performance.now();
-  const sol = mpcSolve(pr, {}, undefined, reuse && !('generation' in reuse) ? reuse : undefined);
-  const t1 = performance.now();
-  if (dLdu) mpcBackward(sol, undefined, dLdu);
-  return { forwardMs: t1 - t0, backwardMs: performance.now() - t1, iterations: sol.iterations[0], tries: sol.state.polishTries[0], next: sol.state };
-}
-
 /**
  * Every instance alone (B = 1, problem built once), warmed up and repeated, on the CPU solver or the C
  * kernels (solver 'c': src/gpu compiled by gcc for this CPU): the README's --one-at-a-time.
@@ -85,13 +67,9 @@ function oneAtATime(inputs: { input: MpcInput; dLdu?: Float64Array }[], repeats:
   const runs: { forwardMs: number; backwardMs: number }[] = [], iters: number[] = [], tries: number[] = [];
   for (const { input, dLdu } of inputs) {
     const pr = buildProblem(input);
-    let reuse: MpcSolverState | KernelSolution | undefined;
-    const r = repeatTimed(repeats, () => {
-      const one = solveOnce(pr, dLdu, solver, reuse);
-      reuse = one.next;
-      return { result: one, forwardMs: one.forwardMs, backwardMs: one.backwardMs };
-    });
-    runs.push(r); iters.push(r.result.iterations); tries.push(r.result.tries);
+    let reuse: Reuse | undefined;
+    const r = repeatTimed(repeats, () => { const one = solveTimed(pr, dLdu, solver, reuse); reuse = one.result.next; return one; });
+    runs.push(r); iters.push(r.result.sol.iterations[0]); tries.push(polishTries(r.result.next, 0));
   }
   const timing = oneAtATimeTiming(runs, repeats);
   return { forward_ms: timing.forward_ms, backward_ms: timing.backward_ms, iterations_mean: mean(iters), polish_tries_mean: mean(tries), instances: inputs.length };

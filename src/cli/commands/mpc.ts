@@ -17,6 +17,7 @@ import { CONSTRAINED_FORMAT, constrainedGradOf, fromConstrainedDoc, lossWeights,
 import { closedLoopExperiment, type StartSet } from '../../mpc/closedloop.js';
 import { modelFromFile } from '../../../models/discrete/fromFile.js';
 import { kernelSolver, type KernelSolution, type KernelSolverName } from '../../gpu/index.js';
+import { INFO, N_INFO } from '../../gpu/args.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
@@ -72,12 +73,15 @@ function p6Case(raw: Record<string, unknown>, first: number | undefined): MpcCas
 }
 
 /** The float64 CPU solver (src/mpc) or the batched kernels of src/gpu ('c': on the CPU, 'cuda': on a GPU). */
-type SolverName = 'cpu' | KernelSolverName;
+export type SolverName = 'cpu' | KernelSolverName;
 
 /** What a solve leaves for the next one to take over: the CPU solver's state or a kernel solution. */
-type Reuse = MpcSolverState | KernelSolution;
+export type Reuse = MpcSolverState | KernelSolution;
 
-interface Solved {
+/** Polishing attempts of element b of the solve that left `next`. */
+export const polishTries = (next: Reuse, b: number): number => ('generation' in next ? next.info[b * N_INFO + INFO.TRIES] : next.polishTries[b]);
+
+export interface Solved {
   pr: MpcProblem;
   sol: Pick<MpcSolution, 'status' | 'iterations' | 'objective' | 'x' | 'u'>;
   grad?: MpcGrad;
@@ -85,8 +89,8 @@ interface Solved {
   next: Reuse;
 }
 
-/** One timed solve (+ backward) of a built problem; `reuse` takes over a finished solve's arrays. */
-function solveTimed(pr: MpcProblem, dLdu: Float64Array | undefined, solver: SolverName, reuse?: Reuse): TimedRun<Solved> {
+/** One timed solve (+ backward) of a built problem; `reuse` takes over a finished solve's arrays (also the benchmark's). */
+export function solveTimed(pr: MpcProblem, dLdu: Float64Array | undefined, solver: SolverName, reuse?: Reuse): TimedRun<Solved> {
   if (solver !== 'cpu') {
     const k = kernelSolver(solver); // created (kernels compiled or loaded) before the clock starts
     const t0 = performance.now();
