@@ -181,7 +181,7 @@ describe('gpu kernels compiled as C (koffi)', () => {
     expect(active).toBeGreaterThan(6);
   }, 120_000);
 
-  it('gradients w.r.t. d and D of a kernel solve with general rows match central differences', () => {
+  it('gradients w.r.t. d, D and E of a kernel solve with general rows match central differences', () => {
     const { g, fd } = gradientAndDifferences(randomProblem(5, { T: 8, nx: 3, nu: 2, nc: 2, uBound: 0.5 }), 9);
     // d is [T][nc]: the entry with the largest gradient (an active row), and two others
     const nc = 2, big = g.d!.reduce((bi, v, i, a) => (Math.abs(v) > Math.abs(a[bi]) ? i : bi), 0);
@@ -193,7 +193,12 @@ describe('gpu kernels compiled as C (koffi)', () => {
       const d = fd((inp, e) => { (inp.D as number[][])[r][i] += e; });
       expect(Math.abs(d - g.D![r * 3 + i])).toBeLessThanOrEqual(1e-6 * (1 + Math.abs(d)));
     }
+    for (const [r, i] of [[0, 1], [1, 0]]) {
+      const d = fd((inp, e) => { (inp.E as number[][])[r][i] += e; });
+      expect(Math.abs(d - g.E![r * 2 + i])).toBeLessThanOrEqual(1e-6 * (1 + Math.abs(d)));
+    }
     expect(maxAbs(g.d!)).toBeGreaterThan(1e-3); // a general row is active
+    expect(maxAbs(g.E!)).toBeGreaterThan(1e-3);
   });
 
   it('stage kernels: specialised to the structural zeros a shape is first seen with; another pattern moves the shape to dense kernels for good, same results', () => {
