@@ -41,7 +41,7 @@ export function workSize(T: number, nx: number, nu: number, m: number): number {
 /**
  * The argument block from its parts (problem addresses, strides, buffers, scalars), each field taken from
  * the first part that has it; a missing address is 0, a missing number an error. Parts rather than one
- * merged object: spreading the BigInt-valued address objects into one cost ~30 µs per solve in V8.
+ * merged object: spreading the BigInt-valued address objects into one cost ~30 µs per solve in V8 (a scratch timing, not a benchmark).
  */
 export function packArgs(...parts: Partial<MpcArgs>[]): Buffer {
   const buf = Buffer.alloc(ARGS_BYTES);

@@ -46,7 +46,7 @@ export class DeviceBuffers {
   }
 
   /**
-   * Several small arrays in one buffer with one upload (a host→device copy costs ~1.3 µs of call
+   * Several small arrays in one buffer with one upload (a host→device copy costs ~1.3 µs of call (scratch timing)
    * overhead through koffi whatever its size, more on a GPU): each part at an 8-byte aligned offset of
    * a staging block kept between calls. Returns the parts' device addresses.
    */

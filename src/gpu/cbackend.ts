@@ -43,12 +43,12 @@ export function buildCLibrary(generated = ''): string {
 }
 
 /**
- * -march=native: the vector registers and three-operand encodings of the machine (measured on p6's
- * (12, 4) stages: a factorization 456 → 291 ns per stage, AVX-512), so the library is cached per CPU
- * (cpuSignature); -O3 took a p6 solve from 0.88–0.92 to 0.76–0.79 ms against -O2 (same machine, same
- * minute). ISO C (-std=c99) keeps floating-point contraction off and nothing here allows reassociation:
- * no fused multiply–add, the products and sums round as the CPU solver's, which the tests compare
- * iteration by iteration.
+ * -march=native: the vector registers and three-operand encodings of the machine (with AVX-512's 32
+ * registers the straight-line stage kernels spill far less), so the library is cached per CPU
+ * (cpuSignature); -O3 vectorises the loops generated.ts writes for that (docs/gpu.md has the diagnosis
+ * and `npm run bench -- mpc` the figures). ISO C (-std=c99) keeps floating-point contraction off and
+ * nothing here allows reassociation: no fused multiply–add, the products and sums round as the CPU
+ * solver's, which the tests compare iteration by iteration.
  */
 const C_FLAGS = ['-O3', '-march=native', '-std=c99', '-Wall'];
 
