@@ -281,13 +281,13 @@ export function kernelSources(nx: number, nu: number, pat?: StagePattern): Recor
 
   const backwardStage = lines([
     ...N.map((i) => `let q${i} = q[qo + ${i}];`),
-    'if (next && e !== null) {',
+    'if (next) {',
+    // v = p' + P'e, summed left to right; e = null (e = 0): v = p'
+    ...X.map((i) => `let v${i} = p[pvo + ${i}];`),
+    'if (e !== null) {',
     ...X.map((l) => `const e${l} = e[eo + ${l}];`),
-    ...X.map((i) => `const v${i} = p[pvo + ${i}] + ${sum(X.map((l) => `P[pno + ${i * nx + l}] * e${l}`))};`),
-    ...Fcols.map((i) => `q${i} += ${sum(X.filter((l) => fz(l, i)).map((l) => `F[fo + ${l * n + i}] * v${l}`))};`),
-    '} else if (next) {',
-    // e = 0: P'e vanishes, v = p'
-    ...X.map((i) => `const v${i} = p[pvo + ${i}];`),
+    ...X.map((i) => `v${i} = v${i} + ${sum(X.map((l) => `P[pno + ${i * nx + l}] * e${l}`))};`),
+    '}',
     ...Fcols.map((i) => `q${i} += ${sum(X.filter((l) => fz(l, i)).map((l) => `F[fo + ${l * n + i}] * v${l}`))};`),
     '}',
     ...U.flatMap((j) => U.filter((l) => l <= j).map((l) => `const l${j}_${l} = L[lo + ${j * nu + l}];`)),
